@@ -1,0 +1,50 @@
+/* date — civil (proleptic Gregorian) dates as day numbers.
+ *
+ * A sk_day_t counts days since 1970-01-01 (day 0), so "days between" is a
+ * subtraction and "add days" an addition. Only years 1900..9999 are valid
+ * input; parsing is strict YYYY-MM-DD. Month arithmetic clamps to month end
+ * (2024-01-31 + 1 month = 2024-02-29). */
+#ifndef SK_DATE_H
+#define SK_DATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sk_error.h"
+
+typedef int32_t sk_day_t;
+
+#define SK_DATE_MIN_YEAR 1900
+#define SK_DATE_MAX_YEAR 9999
+
+bool sk_is_leap_year(int y);
+int sk_days_in_month(int y, int m);            /* m 1..12 */
+sk_day_t sk_date_from_ymd(int y, int m, int d); /* caller guarantees a valid date */
+void sk_date_to_ymd(sk_day_t day, int *y, int *m, int *d);
+bool sk_date_valid_ymd(int y, int m, int d);
+
+/* Strict "YYYY-MM-DD" (code "bad_date": "2026-02-30 is not a date (February 2026 has 28 days)"). */
+int sk_date_parse(const char *s, sk_day_t *out, sk_err_t *err);
+/* Writes "YYYY-MM-DD" into buf (>= 11 bytes); returns buf. */
+char *sk_date_format(sk_day_t day, char *buf, size_t n);
+
+int sk_date_weekday(sk_day_t day);                  /* 1 = Monday .. 7 = Sunday (ISO) */
+sk_day_t sk_date_end_of_month(sk_day_t day);        /* last day of day's month */
+sk_day_t sk_date_add_months(sk_day_t day, int months); /* same day-of-month, clamped to month end */
+/* Day `dom` (1..31) of the month `months` after day's month, clamped to that month's end. */
+sk_day_t sk_date_day_of_month(sk_day_t day, int dom, int months);
+
+/* A holiday calendar: Saturday and Sunday are never business days, plus listed dates. */
+typedef struct sk_calendar sk_calendar_t;
+
+sk_calendar_t *sk_calendar_new(void);
+void sk_calendar_destroy(sk_calendar_t **self_p);
+int sk_calendar_add(sk_calendar_t *self, sk_day_t holiday);
+/* Parses holiday-file text: one YYYY-MM-DD a line; blank lines and lines starting
+ * with '#' are ignored; a bad line fails with "line N: ..." (code "bad_holidays"). */
+int sk_calendar_load_text(sk_calendar_t *self, const char *text, size_t len, sk_err_t *err);
+bool sk_calendar_is_business_day(const sk_calendar_t *self, sk_day_t day); /* self may be NULL: weekends only */
+sk_day_t sk_calendar_next_business_day(const sk_calendar_t *self, sk_day_t day); /* day itself if it is one */
+
+#endif

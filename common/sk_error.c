@@ -1,0 +1,32 @@
+#include "sk_error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int sk_err_set(sk_err_t *err, const char *code, const char *fmt, ...)
+{
+    if (!err)
+        return -1;
+    snprintf(err->code, sizeof err->code, "%s", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void sk_err_prefix(sk_err_t *err, const char *prefix)
+{
+    if (!err)
+        return;
+    char tmp[sizeof err->msg];
+    snprintf(tmp, sizeof tmp, "%s: %s", prefix, err->msg);
+    memcpy(err->msg, tmp, sizeof tmp);
+}
+
+void sk_err_clear(sk_err_t *err)
+{
+    if (err)
+        err->code[0] = err->msg[0] = '\0';
+}
