@@ -1,0 +1,47 @@
+/* skontoctl — the command-line tool for people and scripts. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} s_verbs[] = {
+    {"quote", sk_cmd_quote, "compute an invoice's discount windows from terms (no server needed)"},
+    {"settle", sk_cmd_settle, "apply payments to an invoice and show discount earned (no server needed)"},
+    {"send", sk_cmd_send, "send ERP events (JSON lines) to ingest and wait for every acknowledgement"},
+    {"order", sk_cmd_order, "order show ID: an invoice's schedule, payments and balance"},
+    {"customer", sk_cmd_customer, "customer show ID: open invoices and their remaining windows"},
+    {"forecast", sk_cmd_forecast, "expected receivables by day or week, by history and at net"},
+    {"status", sk_cmd_status, "workers' heartbeats, queue depths, dead letters, sequence gaps"},
+    {"dlq", sk_cmd_dlq, "dlq list: events that were rejected, with their reasons"},
+};
+
+static void s_usage(FILE *out)
+{
+    fprintf(out, "usage: skontoctl VERB [options]   (skontoctl VERB --help for a verb's options)\n\n"
+                 "Skonto turns cash-discount terms into money on time.\n\nverbs:\n");
+    for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++)
+        fprintf(out, "  %-9s %s\n", s_verbs[i].name, s_verbs[i].summary);
+    fprintf(out, "\nServer verbs read SKONTO_REDIS_URL (redis://host:port or unix:///path) and\n"
+                 "SKONTO_INGEST_ENDPOINT; see the README.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        s_usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        s_usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++)
+        if (!strcmp(argv[1], s_verbs[i].name))
+            return s_verbs[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "skontoctl: unknown verb '%s' (try skontoctl --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,43 @@
+#include "keys.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+int sk_shard_of(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return (int)(h % SK_SHARDS);
+}
+
+#define SK_SHARD_KEY(fn, suffix)                                         \
+    char *fn(char *buf, int shard)                                       \
+    {                                                                    \
+        snprintf(buf, SK_KEY_MAX, "sk:{s%d}:" suffix, shard);            \
+        return buf;                                                      \
+    }
+#define SK_ID_KEY(fn, part)                                              \
+    char *fn(char *buf, int shard, const char *id)                       \
+    {                                                                    \
+        snprintf(buf, SK_KEY_MAX, "sk:{s%d}:" part ":%s", shard, id);    \
+        return buf;                                                      \
+    }
+
+SK_SHARD_KEY(sk_key_events, "events")
+SK_SHARD_KEY(sk_key_seen, "seen")
+SK_SHARD_KEY(sk_key_windows, "windows")
+SK_SHARD_KEY(sk_key_forecast_history, "fc:hist")
+SK_SHARD_KEY(sk_key_forecast_net, "fc:net")
+SK_SHARD_KEY(sk_key_takeup, "takeup")
+SK_SHARD_KEY(sk_key_stats, "stats")
+SK_ID_KEY(sk_key_customer, "cust")
+SK_ID_KEY(sk_key_history, "hist")
+SK_ID_KEY(sk_key_customer_open, "copen")
+SK_ID_KEY(sk_key_invoice, "inv")
+
+char *sk_key_order_index(char *buf, const char *order_id)
+{
+    snprintf(buf, SK_KEY_MAX, "sk:{o%d}:o2c", sk_shard_of(order_id));
+    return buf;
+}

@@ -1,0 +1,47 @@
+/* keys — every Redis key Skonto uses, in one place.
+ *
+ * State is split into SK_SHARDS shards. A customer, all of the customer's
+ * invoices, the event stream that feeds them and the aggregates they update
+ * live in the customer's shard, and every key of shard N carries the Redis
+ * Cluster hash tag "{sN}" so that one Lua script can touch all of them
+ * atomically, on one node today and on Redis Cluster later. The order ->
+ * customer index is sharded by order id ("{oN}") so that a payment, which
+ * names only the order, can find its customer's shard. System-wide keys
+ * (heartbeats, dead letters, sequence gaps) use "{sys}".
+ *
+ * SK_SHARDS is part of the data layout: changing it needs a migration.
+ * The README's "Redis layout" section documents every key. */
+#ifndef SK_KEYS_H
+#define SK_KEYS_H
+
+#include <stddef.h>
+
+#define SK_SHARDS 16
+#define SK_KEY_MAX 192 /* ids are at most 64 bytes, so every key fits */
+
+/* Stable shard of an id (FNV-1a 32-bit of the bytes, modulo SK_SHARDS). */
+int sk_shard_of(const char *id);
+
+/* Shard-scoped keys: write into buf (SK_KEY_MAX bytes) and return buf. */
+char *sk_key_events(char *buf, int shard);                 /* sk:{sN}:events      stream */
+char *sk_key_seen(char *buf, int shard);                   /* sk:{sN}:seen        hash   */
+char *sk_key_customer(char *buf, int shard, const char *customer_id); /* sk:{sN}:cust:ID  hash */
+char *sk_key_history(char *buf, int shard, const char *customer_id);  /* sk:{sN}:hist:ID  hash */
+char *sk_key_customer_open(char *buf, int shard, const char *customer_id); /* sk:{sN}:copen:ID zset */
+char *sk_key_invoice(char *buf, int shard, const char *order_id);     /* sk:{sN}:inv:ID   hash */
+char *sk_key_windows(char *buf, int shard);                /* sk:{sN}:windows     zset   */
+char *sk_key_forecast_history(char *buf, int shard);       /* sk:{sN}:fc:hist     hash   */
+char *sk_key_forecast_net(char *buf, int shard);           /* sk:{sN}:fc:net      hash   */
+char *sk_key_takeup(char *buf, int shard);                 /* sk:{sN}:takeup      hash   */
+char *sk_key_stats(char *buf, int shard);                  /* sk:{sN}:stats       hash   */
+/* Order index, sharded by order id: sk:{oN}:o2c hash order_id -> "customer_id\tcurrency". */
+char *sk_key_order_index(char *buf, const char *order_id);
+/* System keys. */
+#define SK_KEY_HEARTBEATS "sk:{sys}:hb"   /* hash worker -> JSON heartbeat */
+#define SK_KEY_DEADLETTERS "sk:{sys}:dlq" /* list of JSON dead letters, newest first */
+#define SK_KEY_SEQUENCES "sk:{sys}:seq"   /* hash source -> last sequence seen on PUB */
+#define SK_KEY_GAPS "sk:{sys}:gaps"       /* hash source -> missing sequence numbers */
+#define SK_KEY_INGEST_STATS "sk:{sys}:ingest" /* hash accepted/duplicate/rejected counters */
+#define SK_GROUP_DISCOUNT "discount"      /* consumer group on every events stream */
+
+#endif

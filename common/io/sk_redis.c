@@ -1,0 +1,106 @@
+#include "sk_redis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+const char *sk_redis_url_env(void)
+{
+    const char *u = getenv("SKONTO_REDIS_URL");
+    return (u && *u) ? u : "redis://127.0.0.1:6379";
+}
+
+redisContext *sk_redis_connect_env(sk_err_t *err)
+{
+    return sk_redis_connect(sk_redis_url_env(), err);
+}
+
+redisContext *sk_redis_connect(const char *url, sk_err_t *err)
+{
+    struct timeval tv = {5, 0};
+    char user[128] = "", pass[128] = "", host[256] = "127.0.0.1";
+    int port = 6379;
+    redisContext *c = NULL;
+
+    if (!strncmp(url, "unix://", 7)) {
+        if (url[7] != '/' || strlen(url + 7) >= 108)
+            return sk_err_set(err, "redis", "SKONTO_REDIS_URL %s: want unix:///absolute/path", url),
+                   NULL;
+        c = redisConnectUnixWithTimeout(url + 7, tv);
+    } else if (!strncmp(url, "redis://", 8)) {
+        const char *rest = url + 8;
+        const char *at = strrchr(rest, '@');
+        if (at) {
+            const char *colon = memchr(rest, ':', (size_t)(at - rest));
+            if (!colon || (size_t)(colon - rest) >= sizeof user ||
+                (size_t)(at - colon - 1) >= sizeof pass)
+                return sk_err_set(err, "redis", "SKONTO_REDIS_URL: want redis://user:password@host:port"),
+                       NULL;
+            memcpy(user, rest, (size_t)(colon - rest));
+            memcpy(pass, colon + 1, (size_t)(at - colon - 1));
+            rest = at + 1;
+        }
+        const char *colon = strrchr(rest, ':');
+        size_t hlen = colon ? (size_t)(colon - rest) : strlen(rest);
+        if (hlen >= sizeof host)
+            return sk_err_set(err, "redis", "SKONTO_REDIS_URL: host too long"), NULL;
+        if (hlen) {
+            memcpy(host, rest, hlen);
+            host[hlen] = '\0';
+        }
+        if (colon) {
+            char *end;
+            long p = strtol(colon + 1, &end, 10);
+            if (*end != '\0' && *end != '/')
+                return sk_err_set(err, "redis", "SKONTO_REDIS_URL %s: bad port", url), NULL;
+            if (p <= 0 || p > 65535)
+                return sk_err_set(err, "redis", "SKONTO_REDIS_URL %s: bad port", url), NULL;
+            port = (int)p;
+        }
+        c = redisConnectWithTimeout(host, port, tv);
+    } else {
+        return sk_err_set(err, "redis", "SKONTO_REDIS_URL %s: want redis://host:port or unix:///path",
+                          url),
+               NULL;
+    }
+    if (!c)
+        return sk_err_set(err, "redis", "cannot allocate a Redis context"), NULL;
+    if (c->err) {
+        sk_err_set(err, "redis", "cannot connect to Redis at %s: %s", url, c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+    if (user[0]) {
+        redisReply *r = redisCommand(c, "AUTH %s %s", user, pass);
+        int ok = r && r->type == REDIS_REPLY_STATUS;
+        if (!ok)
+            sk_err_set(err, "redis", "Redis AUTH as %s failed: %s", user,
+                       r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+        if (r)
+            freeReplyObject(r);
+        if (!ok) {
+            redisFree(c);
+            return NULL;
+        }
+    }
+    /* Commands block at most this long; a worker that loses Redis notices. */
+    struct timeval cmd_tv = {30, 0};
+    redisSetTimeout(c, cmd_tv);
+    return c;
+}
+
+int sk_redis_load_script(redisContext *c, const char *lua, char sha[41], sk_err_t *err)
+{
+    redisReply *r = redisCommand(c, "SCRIPT LOAD %s", lua);
+    if (!r)
+        return sk_err_set(err, "redis", "SCRIPT LOAD: %s", c->errstr);
+    int rc = 0;
+    if (r->type == REDIS_REPLY_STRING && r->len == 40)
+        memcpy(sha, r->str, 41);
+    else
+        rc = sk_err_set(err, "redis", "SCRIPT LOAD failed: %s",
+                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    freeReplyObject(r);
+    return rc;
+}

@@ -1,0 +1,23 @@
+/* sk_redis — connecting to Redis from SKONTO_REDIS_URL, and small helpers.
+ *
+ * URL forms: "redis://host:port" (host defaults 127.0.0.1, port 6379),
+ * "unix:///absolute/path.sock". Optional "redis://user:password@host:port"
+ * authenticates with AUTH user password (Redis ACL users, one per worker).
+ * Default when SKONTO_REDIS_URL is unset: redis://127.0.0.1:6379. */
+#ifndef SK_REDIS_H
+#define SK_REDIS_H
+
+#include <hiredis/hiredis.h>
+
+#include "sk_error.h"
+
+/* Connects (with a 5 s timeout); NULL and err ("redis") on failure. */
+redisContext *sk_redis_connect(const char *url, sk_err_t *err);
+/* Connects to getenv("SKONTO_REDIS_URL") or the default. */
+redisContext *sk_redis_connect_env(sk_err_t *err);
+const char *sk_redis_url_env(void);
+
+/* Loads a Lua script (SCRIPT LOAD); writes its 40-hex SHA1 into sha (41 bytes). */
+int sk_redis_load_script(redisContext *c, const char *lua, char sha[41], sk_err_t *err);
+
+#endif

@@ -1,0 +1,151 @@
+"""Test harness: real redis-server, real workers, on loopback / unix sockets.
+
+Used by every Python test under tests/ (run with /usr/bin/python3). Nothing
+listens beyond 127.0.0.1; every port is a free one picked at start.
+
+    with Stack(build_dir) as st:        # redis only
+        st.start_ingest(); st.start_discount("d1")
+        out = st.ctl("order", "show", "SO-1", "--json")
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=10.0, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Stack:
+    def __init__(self, build_dir=None):
+        self.build = build_dir or os.environ.get("SK_BUILD_DIR") or os.path.join(
+            os.path.dirname(__file__), "..", "build")
+        self.bin = os.path.join(os.path.abspath(self.build), "bin")
+        self.dir = tempfile.mkdtemp(prefix="skonto-test-")
+        self.procs = {}
+        self.redis = None
+
+    # -- lifecycle
+    def __enter__(self):
+        self.start_redis()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        for name in list(self.procs):
+            self.stop(name)
+        if self.redis:
+            self.redis.kill()
+            self.redis.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start_redis(self):
+        self.redis_sock = os.path.join(self.dir, "redis.sock")
+        self.redis_port = free_port()
+        self.redis = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port),
+             "--unixsocket", self.redis_sock, "--unixsocketperm", "700", "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.redis_sock), what="redis-server socket")
+        self.ingest_endpoint = "tcp://127.0.0.1:%d" % free_port()
+        self.env = dict(os.environ)
+        self.env.update({
+            "SKONTO_REDIS_URL": "unix://" + self.redis_sock,
+            "SKONTO_INGEST_ENDPOINT": self.ingest_endpoint,
+        })
+
+    def redis_cli(self, *args):
+        out = subprocess.run(["redis-cli", "-s", self.redis_sock, *map(str, args)],
+                             capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    # -- workers
+    def start(self, name, program, *args, env=None):
+        e = dict(self.env)
+        e.update(env or {})
+        log = open(os.path.join(self.dir, name + ".log"), "ab")
+        p = subprocess.Popen([os.path.join(self.bin, program), *args], env=e,
+                             stdout=log, stderr=subprocess.STDOUT)
+        self.procs[name] = p
+        return p
+
+    def start_ingest(self, name="ingest", env=None):
+        p = self.start(name, "skonto-ingest", env=env)
+        host, port = self.ingest_endpoint.rsplit(":", 1)
+        wait_for(lambda: _can_connect(int(port)), what="ingest endpoint")
+        return p
+
+    def start_discount(self, name="discount-1", env=None):
+        e = {"SKONTO_WORKER_NAME": name}
+        e.update(env or {})
+        return self.start(name, "skonto-discount", env=e)
+
+    def kill9(self, name):
+        p = self.procs.pop(name)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+
+    def stop(self, name):
+        p = self.procs.pop(name, None)
+        if p and p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if p and p.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL, None):
+            raise AssertionError("%s exited with %s; log:\n%s" % (name, p.returncode, self.log(name)))
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.dir, name + ".log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # -- skontoctl
+    def ctl(self, *args, input=None, check=True):
+        """Runs skontoctl; returns CompletedProcess (text)."""
+        r = subprocess.run([os.path.join(self.bin, "skontoctl"), *map(str, args)], env=self.env,
+                           input=input, capture_output=True, text=True, timeout=300)
+        if check and r.returncode != 0:
+            raise AssertionError("skontoctl %s -> %d\nstdout:%s\nstderr:%s" % (
+                " ".join(map(str, args)), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def ctl_json(self, *args, input=None):
+        return json.loads(self.ctl(*args, "--json", input=input).stdout)
+
+
+def _can_connect(port):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
