@@ -21,7 +21,9 @@ void sk_err_prefix(sk_err_t *err, const char *prefix)
     if (!err)
         return;
     char tmp[sizeof err->msg];
-    snprintf(tmp, sizeof tmp, "%s: %s", prefix, err->msg);
+    /* A prefixed message longer than msg is cut short, on purpose. */
+    if (snprintf(tmp, sizeof tmp, "%s: %s", prefix, err->msg) < 0)
+        return;
     memcpy(err->msg, tmp, sizeof tmp);
 }
 

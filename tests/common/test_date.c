@@ -1,0 +1,203 @@
+/* test_date — civil dates, month arithmetic and the holiday calendar. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "date.h"
+
+static sk_day_t s_d(const char *s)
+{
+    sk_day_t d = 0;
+    sk_err_t e;
+    if (sk_date_parse(s, &d, &e) != 0)
+        fail_msg("%s: %s", s, e.msg);
+    return d;
+}
+
+static void s_assert_date(sk_day_t day, const char *want)
+{
+    char b[16];
+    assert_string_equal(sk_date_format(day, b, sizeof b), want);
+}
+
+static void test_leap_years(void **state)
+{
+    (void)state;
+    assert_true(sk_is_leap_year(2000));
+    assert_false(sk_is_leap_year(1900));
+    assert_false(sk_is_leap_year(2100));
+    assert_true(sk_is_leap_year(2024));
+    assert_false(sk_is_leap_year(2023));
+    assert_int_equal(sk_days_in_month(2000, 2), 29);
+    assert_int_equal(sk_days_in_month(1900, 2), 28);
+    assert_int_equal(sk_days_in_month(2100, 2), 28);
+    assert_int_equal(sk_days_in_month(2024, 4), 30);
+    assert_int_equal(sk_days_in_month(2024, 12), 31);
+    assert_true(sk_date_valid_ymd(2000, 2, 29));
+    assert_false(sk_date_valid_ymd(1900, 2, 29));
+    assert_false(sk_date_valid_ymd(1899, 12, 31));
+    assert_false(sk_date_valid_ymd(10000, 1, 1));
+}
+
+static void test_day_numbers(void **state)
+{
+    (void)state;
+    /* Known day numbers (days since 1970-01-01). */
+    assert_int_equal(s_d("1970-01-01"), 0);
+    assert_int_equal(s_d("2000-03-01"), 11017);
+    assert_int_equal(s_d("1900-01-01"), -25567);
+    assert_int_equal(s_d("9999-12-31"), 2932896);
+    assert_int_equal(s_d("2026-11-02"), 20759);
+    /* Every day of the valid range round-trips, and consecutive days are consecutive. */
+    sk_day_t first = s_d("1900-01-01"), last = s_d("9999-12-31");
+    int py = 1899, pm = 12, pd = 31;
+    for (sk_day_t day = first; day <= last; day++) {
+        int y, m, d;
+        sk_date_to_ymd(day, &y, &m, &d);
+        if (!sk_date_valid_ymd(y, m, d) || sk_date_from_ymd(y, m, d) != day)
+            fail_msg("day %d -> %04d-%02d-%02d", day, y, m, d);
+        bool next = (y == py && m == pm && d == pd + 1) ||
+                    (d == 1 && ((y == py && m == pm + 1) || (y == py + 1 && m == 1 && pm == 12)));
+        if (!next)
+            fail_msg("day %d (%04d-%02d-%02d) does not follow %04d-%02d-%02d", day, y, m, d, py,
+                     pm, pd);
+        py = y, pm = m, pd = d;
+    }
+}
+
+static void test_weekday(void **state)
+{
+    (void)state;
+    assert_int_equal(sk_date_weekday(s_d("1970-01-01")), 4); /* Thursday */
+    assert_int_equal(sk_date_weekday(s_d("2026-11-02")), 1); /* Monday */
+    assert_int_equal(sk_date_weekday(s_d("2026-11-14")), 6); /* Saturday */
+    assert_int_equal(sk_date_weekday(s_d("2026-11-15")), 7); /* Sunday */
+    assert_int_equal(sk_date_weekday(s_d("1900-01-01")), 1); /* Monday, before day 0 */
+    assert_int_equal(sk_date_weekday(s_d("9999-12-31")), 5); /* Friday */
+}
+
+static void test_month_arithmetic(void **state)
+{
+    (void)state;
+    s_assert_date(sk_date_end_of_month(s_d("2024-02-10")), "2024-02-29");
+    s_assert_date(sk_date_end_of_month(s_d("2023-02-28")), "2023-02-28");
+    s_assert_date(sk_date_end_of_month(s_d("2026-12-01")), "2026-12-31");
+    s_assert_date(sk_date_add_months(s_d("2024-01-31"), 1), "2024-02-29");
+    s_assert_date(sk_date_add_months(s_d("2023-01-31"), 1), "2023-02-28");
+    s_assert_date(sk_date_add_months(s_d("2024-03-31"), -1), "2024-02-29");
+    s_assert_date(sk_date_add_months(s_d("2024-12-15"), 1), "2025-01-15");
+    s_assert_date(sk_date_add_months(s_d("2024-01-15"), -13), "2022-12-15");
+    s_assert_date(sk_date_add_months(s_d("2024-02-29"), 12), "2025-02-28");
+    s_assert_date(sk_date_add_months(s_d("2024-02-29"), 48), "2028-02-29");
+    s_assert_date(sk_date_day_of_month(s_d("2026-11-20"), 15, 1), "2026-12-15");
+    s_assert_date(sk_date_day_of_month(s_d("2026-11-20"), 25, 2), "2027-01-25");
+    s_assert_date(sk_date_day_of_month(s_d("2024-01-31"), 31, 1), "2024-02-29");
+    s_assert_date(sk_date_day_of_month(s_d("2023-01-31"), 31, 1), "2023-02-28");
+    s_assert_date(sk_date_day_of_month(s_d("2026-04-02"), 31, 0), "2026-04-30");
+}
+
+static void s_reject(const char *in, const char *piece)
+{
+    sk_day_t d = 12345;
+    sk_err_t e;
+    assert_int_equal(sk_date_parse(in, &d, &e), -1);
+    assert_string_equal(e.code, "bad_date");
+    if (!strstr(e.msg, piece))
+        fail_msg("\"%s\": message \"%s\" lacks \"%s\"", in, e.msg, piece);
+    assert_int_equal(d, 12345);
+}
+
+static void test_parse_rejects(void **state)
+{
+    (void)state;
+    s_reject("2026-02-30", "date \"2026-02-30\": February 2026 has 28 days");
+    s_reject("2100-02-29", "February 2100 has 28 days");
+    s_reject("2026-04-31", "April 2026 has 30 days");
+    s_reject("2026-13-01", "date \"2026-13-01\": month must be 01..12");
+    s_reject("2026-00-10", "month must be 01..12");
+    s_reject("2026-01-00", "day must be 01..31");
+    s_reject("26-1-1", "date \"26-1-1\": want YYYY-MM-DD");
+    s_reject("2026/01/01", "want YYYY-MM-DD");
+    s_reject("2026-1-01", "want YYYY-MM-DD");
+    s_reject("2026-01-01 ", "want YYYY-MM-DD");
+    s_reject("2026-01-0a", "want YYYY-MM-DD");
+    s_reject("+026-01-01", "want YYYY-MM-DD");
+    s_reject("1899-12-31", "year must be 1900..9999");
+    s_reject("", "empty");
+    sk_day_t d;
+    assert_int_equal(sk_date_parse(NULL, &d, NULL), -1);
+    s_assert_date(s_d("2000-02-29"), "2000-02-29");
+}
+
+static const char s_holidays[] = "# China 2026 (part)\n"
+                                 "2026-01-01\n"
+                                 "\n"
+                                 "2026-10-01   # National Day\r\n"
+                                 "2026-10-02\n"
+                                 "  2026-10-05\n"
+                                 "2026-10-01\n"; /* a repeat is harmless */
+
+static void test_calendar(void **state)
+{
+    (void)state;
+    sk_calendar_t *cal = sk_calendar_new();
+    assert_non_null(cal);
+    sk_err_t e;
+    assert_int_equal(sk_calendar_load_text(cal, s_holidays, strlen(s_holidays), &e), 0);
+    assert_false(sk_calendar_is_business_day(cal, s_d("2026-01-01")));   /* Thursday holiday */
+    assert_true(sk_calendar_is_business_day(cal, s_d("2026-01-02")));    /* Friday */
+    assert_false(sk_calendar_is_business_day(cal, s_d("2026-01-03")));   /* Saturday */
+    assert_true(sk_calendar_is_business_day(NULL, s_d("2026-01-01")));   /* weekends only */
+    /* Thu 10-01 and Fri 10-02 are holidays, then the weekend, then Mon 10-05: Tue 10-06. */
+    s_assert_date(sk_calendar_next_business_day(cal, s_d("2026-10-01")), "2026-10-06");
+    s_assert_date(sk_calendar_next_business_day(NULL, s_d("2026-10-01")), "2026-10-01");
+    s_assert_date(sk_calendar_next_business_day(NULL, s_d("2026-11-14")), "2026-11-16");
+    s_assert_date(sk_calendar_next_business_day(cal, s_d("2026-09-30")), "2026-09-30");
+    sk_calendar_destroy(&cal);
+    assert_null(cal);
+    sk_calendar_destroy(&cal); /* harmless twice */
+}
+
+static void s_bad_text(const char *text, const char *piece)
+{
+    sk_calendar_t *cal = sk_calendar_new();
+    assert_non_null(cal);
+    sk_err_t e;
+    assert_int_equal(sk_calendar_load_text(cal, text, strlen(text), &e), -1);
+    assert_string_equal(e.code, "bad_holidays");
+    if (!strstr(e.msg, piece))
+        fail_msg("message \"%s\" lacks \"%s\"", e.msg, piece);
+    sk_calendar_destroy(&cal);
+}
+
+static void test_calendar_rejects(void **state)
+{
+    (void)state;
+    s_bad_text("2026-01-01\n# ok\n2026-02-30\n", "line 3: date \"2026-02-30\": February 2026 has 28 days");
+    s_bad_text("2026-01-01 2026-01-02\n", "line 1: date \"2026-01-01 2026-01-02\": want YYYY-MM-DD");
+    s_bad_text("\n\nholiday\n", "line 3: date \"holiday\": want YYYY-MM-DD");
+    /* An embedded NUL byte is a bad line, not the end of the text. */
+    static const char nul[] = "2026-01-01\n2026-01\0002\n";
+    sk_calendar_t *cal = sk_calendar_new();
+    sk_err_t e;
+    assert_int_equal(sk_calendar_load_text(cal, nul, sizeof nul - 1, &e), -1);
+    assert_non_null(strstr(e.msg, "line 2:"));
+    /* Empty text is an empty calendar. */
+    assert_int_equal(sk_calendar_load_text(cal, "", 0, &e), 0);
+    sk_calendar_destroy(&cal);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_leap_years),      cmocka_unit_test(test_day_numbers),
+        cmocka_unit_test(test_weekday),         cmocka_unit_test(test_month_arithmetic),
+        cmocka_unit_test(test_parse_rejects),   cmocka_unit_test(test_calendar),
+        cmocka_unit_test(test_calendar_rejects),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
