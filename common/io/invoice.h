@@ -2,7 +2,21 @@
  *
  * The discount worker writes it; skontoctl reads it. sk_invoice_from_fields
  * parses the field/value pairs of an HGETALL (see docs/DATAFLOW.md for the
- * field list) and rejects anything malformed rather than guessing. */
+ * field list) and rejects anything malformed rather than guessing.
+ *
+ * Stored form (every value <= 64 bytes in the usual case, so Redis keeps the
+ * hash a listpack: ~370 bytes instead of ~1 KiB as a hashtable):
+ *   tiers  "rate_ppm:last_day:discount;..."  last_day a day number (sk_day_t);
+ *          payable is not stored: it is amount - discount (a schedule invariant)
+ *   pays   "day:paid:tier:discount:settled:unearned:overpaid:full;..."  day a
+ *          day number, tier -1 after every window, full 0/1
+ *   fch / fcn  "YYYY-MM-DD|amount"  the forecast contribution now counted
+ *   disc / unearned / credit / sp / inv / dlv / pays / fch / fcn are absent
+ *   when zero or empty.
+ * After parsing, a tier's payable is amount - discount and its annual rates are
+ * filled in when the stored tiers are what the terms give (else 0); a
+ * payment's rate_ppm comes from its tier; balance_after is not stored (0).
+ * Unknown fields are ignored (later workers may add their own). */
 #ifndef SK_INVOICE_H
 #define SK_INVOICE_H
 
@@ -35,16 +49,35 @@ typedef struct {
     sk_invoice_status_t status;
     uint32_t version;
     int64_t rev;
+    /* Forecast contributions now added to sk:{sN}:fc:hist / fc:net for this
+     * invoice (fields fch / fcn); amount 0 means none. */
+    sk_day_t fc_hist_day;
+    int64_t fc_hist_amount;
+    sk_day_t fc_net_day;
+    int64_t fc_net_amount;
 } sk_invoice_t;
+
+/* An empty invoice: zeroes, dates -1, status open. */
+void sk_invoice_init(sk_invoice_t *inv);
 
 /* Parses HGETALL pairs (fields[i], values[i], lengths given). */
 int sk_invoice_from_fields(sk_invoice_t *inv, const char *order_id, size_t n, const char **fields,
                            const char **values, const size_t *value_lens, sk_err_t *err);
 
-/* Renders the fields of inv for HSET: calls emit(field, value) per field. */
+/* Renders the fields of inv for HSET: calls emit(field, value) once for every
+ * field of the layout, in a fixed order; value "" means the field is absent
+ * (the writer HDELs it). */
 typedef void (*sk_invoice_emit_fn)(void *arg, const char *field, const char *value);
 void sk_invoice_to_fields(const sk_invoice_t *inv, sk_invoice_emit_fn emit, void *arg);
 
 const char *sk_invoice_status_name(sk_invoice_status_t st);
+
+/* Reads one invoice by order id: HGET the order index for the customer's
+ * shard, then HGETALL and parse. Fails with code "unknown_order" (no index
+ * entry or no invoice yet), "redis" or "bad_invoice". c is a hiredis
+ * redisContext (declared here without including hiredis). */
+struct redisContext;
+int sk_invoice_fetch(struct redisContext *c, const char *order_id, sk_invoice_t *inv,
+                     sk_err_t *err);
 
 #endif

@@ -1,0 +1,379 @@
+/* test_invoice — the invoice hash codec: round trip, the stored form that
+ * skontoctl and redis-cli see, and rejection of malformed stored data. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "invoice.h"
+
+#define MAXF 64
+
+typedef struct {
+    int n;
+    char f[MAXF][16];
+    char v[MAXF][4096];
+} fields_t;
+
+static void s_collect(void *arg, const char *field, const char *value)
+{
+    fields_t *fs = arg;
+    assert_true(fs->n < MAXF);
+    snprintf(fs->f[fs->n], sizeof fs->f[0], "%s", field);
+    snprintf(fs->v[fs->n], sizeof fs->v[0], "%s", value);
+    fs->n++;
+}
+
+static const char *s_get(const fields_t *fs, const char *field)
+{
+    for (int i = 0; i < fs->n; i++)
+        if (!strcmp(fs->f[i], field))
+            return fs->v[i];
+    return NULL;
+}
+
+/* Parses the non-empty fields of fs, as HGETALL would return them. */
+static int s_parse(const fields_t *fs, sk_invoice_t *out, sk_err_t *err)
+{
+    const char *f[MAXF], *v[MAXF];
+    size_t l[MAXF], n = 0;
+    for (int i = 0; i < fs->n; i++) {
+        if (!fs->v[i][0])
+            continue;
+        f[n] = fs->f[i];
+        v[n] = fs->v[i];
+        l[n] = strlen(fs->v[i]);
+        n++;
+    }
+    return sk_invoice_from_fields(out, "SO-1", n, f, v, l, err);
+}
+
+static void s_set(fields_t *fs, const char *field, const char *value)
+{
+    for (int i = 0; i < fs->n; i++)
+        if (!strcmp(fs->f[i], field)) {
+            snprintf(fs->v[i], sizeof fs->v[0], "%s", value);
+            return;
+        }
+    s_collect(fs, field, value);
+}
+
+/* The seed's order: 1130.00 CNY, 2/0,1/10,0.5/30,n/60 from 2026-11-02. */
+static void s_seed(sk_invoice_t *inv)
+{
+    sk_terms_t t;
+    sk_err_t err;
+    sk_day_t base;
+    sk_invoice_init(inv);
+    strcpy(inv->order_id, "SO-1");
+    strcpy(inv->customer_id, "C-1");
+    strcpy(inv->salesperson, "S-7");
+    strcpy(inv->terms, "2/0,1/10,0.5/30,n/60");
+    assert_int_equal(sk_terms_parse(inv->terms, &t, &err), 0);
+    assert_int_equal(sk_date_parse("2026-11-02", &base, &err), 0);
+    assert_int_equal(sk_date_parse("2026-11-03", &inv->invoice_date, &err), 0);
+    assert_int_equal(sk_schedule_compute(&t, base, 113000, 13000, sk_currency_find("CNY"), NULL,
+                                         &inv->schedule, &err),
+                     0);
+    inv->balance = 113000;
+    inv->version = 1;
+    inv->rev = 1;
+    inv->fc_hist_day = inv->schedule.tiers[1].last_day;
+    inv->fc_hist_amount = inv->schedule.tiers[1].payable;
+    inv->fc_net_day = inv->schedule.net_due;
+    inv->fc_net_amount = 113000;
+}
+
+static void test_seed_stored_form(void **state)
+{
+    sk_invoice_t inv;
+    fields_t fs = {0};
+    s_seed(&inv);
+    sk_invoice_to_fields(&inv, s_collect, &fs);
+    assert_string_equal(s_get(&fs, "c"), "C-1");
+    assert_string_equal(s_get(&fs, "cur"), "CNY");
+    assert_string_equal(s_get(&fs, "amt"), "113000");
+    assert_string_equal(s_get(&fs, "bal"), "113000");
+    assert_string_equal(s_get(&fs, "base"), "2026-11-02");
+    assert_string_equal(s_get(&fs, "inv"), "2026-11-03");
+    assert_string_equal(s_get(&fs, "dlv"), ""); /* absent */
+    assert_string_equal(s_get(&fs, "net"), "2027-01-01");
+    /* 2026-11-02 is day 20759 */
+    assert_string_equal(s_get(&fs, "tiers"), "20000:20759:2260;10000:20769:1130;5000:20789:565");
+    assert_string_equal(s_get(&fs, "pays"), "");
+    assert_string_equal(s_get(&fs, "disc"), "");
+    assert_string_equal(s_get(&fs, "st"), "open");
+    assert_string_equal(s_get(&fs, "fch"), "2026-11-12|111870");
+    assert_string_equal(s_get(&fs, "fcn"), "2027-01-01|113000");
+    /* Redis keeps a hash a listpack only while every value is <= 64 bytes. */
+    for (int i = 0; i < fs.n; i++)
+        assert_true(strlen(fs.v[i]) <= 64);
+}
+
+static void test_round_trip(void **state)
+{
+    sk_invoice_t inv, back;
+    fields_t fs = {0};
+    sk_err_t err;
+    s_seed(&inv);
+    sk_payment_t p = {inv.schedule.tiers[1].last_day - 2, 50000, false};
+    int64_t bal = inv.balance;
+    assert_int_equal(sk_settle_apply(&inv.schedule, &bal, &p, &inv.payments[0], &err), 0);
+    inv.payment_full[0] = false;
+    sk_payment_t p2 = {inv.schedule.net_due + 3, 10000, true};
+    assert_int_equal(sk_settle_apply(&inv.schedule, &bal, &p2, &inv.payments[1], &err), 0);
+    inv.payment_full[1] = true;
+    inv.npayments = 2;
+    inv.balance = bal;
+    inv.discount_total = inv.payments[0].discount + inv.payments[1].discount;
+    inv.unearned_total = 7;
+    inv.credit_total = 1;
+    inv.rev = 42;
+    inv.version = 3;
+    inv.status = SK_INV_OPEN;
+
+    sk_invoice_to_fields(&inv, s_collect, &fs);
+    assert_int_equal(s_parse(&fs, &back, &err), 0);
+    assert_string_equal(back.order_id, "SO-1");
+    assert_string_equal(back.customer_id, "C-1");
+    assert_string_equal(back.salesperson, "S-7");
+    assert_string_equal(back.terms, inv.terms);
+    assert_ptr_equal(back.schedule.currency, sk_currency_find("CNY"));
+    assert_int_equal(back.schedule.amount, 113000);
+    assert_int_equal(back.schedule.tax, 13000);
+    assert_int_equal(back.schedule.baseline, inv.schedule.baseline);
+    assert_int_equal(back.schedule.net_due, inv.schedule.net_due);
+    assert_int_equal(back.schedule.ntiers, 3);
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(back.schedule.tiers[k].rate_ppm, inv.schedule.tiers[k].rate_ppm);
+        assert_int_equal(back.schedule.tiers[k].last_day, inv.schedule.tiers[k].last_day);
+        assert_int_equal(back.schedule.tiers[k].discount, inv.schedule.tiers[k].discount);
+        assert_int_equal(back.schedule.tiers[k].payable, inv.schedule.tiers[k].payable);
+        assert_int_equal(back.schedule.tiers[k].apr_vs_net_bp, inv.schedule.tiers[k].apr_vs_net_bp);
+        assert_int_equal(back.schedule.tiers[k].apr_vs_next_bp,
+                         inv.schedule.tiers[k].apr_vs_next_bp);
+    }
+    assert_int_equal(back.invoice_date, inv.invoice_date);
+    assert_int_equal(back.delivery_date, -1);
+    assert_int_equal(back.balance, inv.balance);
+    assert_int_equal(back.npayments, 2);
+    for (int k = 0; k < 2; k++) {
+        const sk_applied_t *a = &inv.payments[k], *b = &back.payments[k];
+        assert_int_equal(b->date, a->date);
+        assert_int_equal(b->paid, a->paid);
+        assert_int_equal(b->tier, a->tier);
+        assert_int_equal(b->rate_ppm, a->rate_ppm);
+        assert_int_equal(b->discount, a->discount);
+        assert_int_equal(b->settled, a->settled);
+        assert_int_equal(b->unearned_discount, a->unearned_discount);
+        assert_int_equal(b->overpaid, a->overpaid);
+        assert_int_equal(back.payment_full[k], inv.payment_full[k]);
+    }
+    assert_int_equal(back.payments[0].tier, 1);
+    assert_int_equal(back.payments[1].tier, -1);
+    assert_int_equal(back.discount_total, inv.discount_total);
+    assert_int_equal(back.unearned_total, 7);
+    assert_int_equal(back.credit_total, 1);
+    assert_int_equal(back.status, SK_INV_OPEN);
+    assert_int_equal(back.version, 3);
+    assert_int_equal(back.rev, 42);
+    assert_int_equal(back.fc_hist_day, inv.fc_hist_day);
+    assert_int_equal(back.fc_hist_amount, 111870);
+    assert_int_equal(back.fc_net_amount, 113000);
+
+    /* Rendering the parsed invoice gives the same fields again. */
+    fields_t fs2 = {0};
+    sk_invoice_to_fields(&back, s_collect, &fs2);
+    assert_int_equal(fs2.n, fs.n);
+    for (int i = 0; i < fs.n; i++) {
+        assert_string_equal(fs2.f[i], fs.f[i]);
+        assert_string_equal(fs2.v[i], fs.v[i]);
+    }
+}
+
+static void test_closed_and_statuses(void **state)
+{
+    sk_invoice_t inv, back;
+    fields_t fs = {0};
+    sk_err_t err;
+    s_seed(&inv);
+    inv.status = SK_INV_CANCELLED;
+    inv.fc_hist_amount = inv.fc_net_amount = 0;
+    sk_invoice_to_fields(&inv, s_collect, &fs);
+    assert_string_equal(s_get(&fs, "st"), "cancelled");
+    assert_string_equal(s_get(&fs, "fch"), "");
+    assert_int_equal(s_parse(&fs, &back, &err), 0);
+    assert_int_equal(back.status, SK_INV_CANCELLED);
+    assert_int_equal(back.fc_hist_amount, 0);
+    assert_string_equal(sk_invoice_status_name(SK_INV_PAID), "paid");
+
+    /* Fully credited: amount 0, no tiers, paid. */
+    s_set(&fs, "amt", "0");
+    s_set(&fs, "tax", "0");
+    s_set(&fs, "bal", "0");
+    s_set(&fs, "tiers", "");
+    s_set(&fs, "st", "paid");
+    assert_int_equal(s_parse(&fs, &back, &err), 0);
+    assert_int_equal(back.schedule.amount, 0);
+    assert_int_equal(back.schedule.ntiers, 0);
+    assert_int_equal(back.status, SK_INV_PAID);
+}
+
+static void test_unknown_field_ignored(void **state)
+{
+    sk_invoice_t inv, back;
+    fields_t fs = {0};
+    sk_err_t err;
+    s_seed(&inv);
+    sk_invoice_to_fields(&inv, s_collect, &fs);
+    s_set(&fs, "remind", "whatever a later worker stores");
+    assert_int_equal(s_parse(&fs, &back, &err), 0);
+    assert_int_equal(back.balance, 113000);
+}
+
+/* Each malformed value is rejected with code bad_invoice naming the field. */
+static void test_malformed(void **state)
+{
+    static const struct {
+        const char *field, *value;
+    } cases[] = {
+        {"amt", "12x"},
+        {"amt", "-5"},
+        {"amt", "1000000000000001"},
+        {"amt", "99999999999999999999999"},
+        {"bal", ""},
+        {"bal", "+5"},
+        {"cur", "XYZ"},
+        {"cur", "CN"},
+        {"base", "2026-02-30"},
+        {"net", "2027/01/01"},
+        {"inv", "yesterday"},
+        {"tiers", "20000:20759"},
+        {"tiers", "20000:20759:2260;20000:20769:1130"},     /* rate not decreasing */
+        {"tiers", "20000:20769:2260;10000:20759:1130"},     /* days not increasing */
+        {"tiers", "0:20759:2260"},                          /* rate 0 */
+        {"tiers", "20000:99999999:2260"},                   /* year out of range */
+        {"tiers", "20000:20759:2260;"},                     /* empty item */
+        {"tiers", "1:1:1;2:2:2;3:3:3;4:4:4;5:5:5;6:6:6;7:7:7;8:8:8;9:9:9"}, /* 9 tiers */
+        {"pays", "20767:111870:1:1130:113000:0:0"},         /* 7 parts */
+        {"pays", "20767:111870:1:1130:113000:0:0:2"},       /* full not 0/1 */
+        {"pays", "20767:0:1:1130:113000:0:0:1"},            /* paid 0 */
+        {"pays", "20767:111870:9:1130:113000:0:0:1"},       /* tier out of range */
+        {"pays", "20767:111870:-2:1130:113000:0:0:1"},
+        {"st", "closed"},
+        {"ver", "4294967296"},
+        {"rev", "0"},
+        {"fch", "2026-11-12"},
+        {"fch", "2026-11-12|0"},
+        {"fcn", "2026-11-12|abc"},
+        {"c", ""},
+        {"sp", "0123456789012345678901234567890123456789012345678901234567890123456789"},
+        {"terms", "2/10"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sk_invoice_t inv, back;
+        fields_t fs = {0};
+        sk_err_t err;
+        s_seed(&inv);
+        sk_invoice_to_fields(&inv, s_collect, &fs);
+        /* s_parse skips empty values; put the field in with an explicit empty value */
+        const char *f[MAXF], *v[MAXF];
+        size_t l[MAXF], n = 0;
+        s_set(&fs, cases[i].field, cases[i].value);
+        for (int k = 0; k < fs.n; k++) {
+            if (!fs.v[k][0] && strcmp(fs.f[k], cases[i].field))
+                continue;
+            f[n] = fs.f[k];
+            v[n] = fs.v[k];
+            l[n] = strlen(fs.v[k]);
+            n++;
+        }
+        memset(&err, 0, sizeof err);
+        int rc = sk_invoice_from_fields(&back, "SO-1", n, f, v, l, &err);
+        if (rc == 0)
+            fail_msg("field %s = \"%s\" was accepted", cases[i].field, cases[i].value);
+        assert_string_equal(err.code, "bad_invoice");
+        if (!strstr(err.msg, cases[i].field) && strcmp(cases[i].field, "terms"))
+            fail_msg("message for %s does not name it: %s", cases[i].field, err.msg);
+    }
+}
+
+static void test_invariants_and_missing(void **state)
+{
+    sk_invoice_t inv, back;
+    sk_err_t err;
+    fields_t fs = {0};
+    s_seed(&inv);
+    sk_invoice_to_fields(&inv, s_collect, &fs);
+
+    fields_t a = fs;
+    s_set(&a, "bal", "113001");
+    assert_int_equal(s_parse(&a, &back, &err), -1);
+    assert_non_null(strstr(err.msg, "balance above the amount"));
+
+    fields_t b = fs;
+    s_set(&b, "tax", "113000");
+    assert_int_equal(s_parse(&b, &back, &err), -1);
+    assert_non_null(strstr(err.msg, "tax"));
+
+    fields_t c = fs;
+    s_set(&c, "net", "2026-12-01"); /* before the last tier */
+    assert_int_equal(s_parse(&c, &back, &err), -1);
+    assert_non_null(strstr(err.msg, "tiers outside"));
+
+    fields_t d = fs;
+    s_set(&d, "rev", ""); /* dropped by s_parse: missing */
+    assert_int_equal(s_parse(&d, &back, &err), -1);
+    assert_string_equal(err.msg, "order SO-1: field rev is missing");
+
+    /* No fields at all: the invoice does not exist (yet). */
+    assert_int_equal(sk_invoice_from_fields(&back, "SO-1", 0, NULL, NULL, NULL, &err), -1);
+    assert_string_equal(err.code, "unknown_order");
+
+    /* A NUL inside a value is not an id. */
+    const char *f[] = {"c"};
+    const char *v[] = {"C\0-1"};
+    size_t l[] = {4};
+    assert_int_equal(sk_invoice_from_fields(&back, "SO-1", 1, f, v, l, &err), -1);
+    assert_string_equal(err.code, "bad_invoice");
+}
+
+/* Stored tiers that differ from the terms (a later override) keep their values;
+ * the annual rates, which only the terms give, are left 0. */
+static void test_overridden_tiers_kept(void **state)
+{
+    sk_invoice_t inv, back;
+    sk_err_t err;
+    fields_t fs = {0};
+    s_seed(&inv);
+    sk_invoice_to_fields(&inv, s_collect, &fs);
+    s_set(&fs, "tiers", "20000:20759:2000;10000:20769:1130;5000:20789:565");
+    assert_int_equal(s_parse(&fs, &back, &err), 0);
+    assert_int_equal(back.schedule.tiers[0].discount, 2000);
+    assert_int_equal(back.schedule.tiers[0].payable, 111000);
+    /* rates and days match the terms: 2 % for 60 days = 12.41 % a year */
+    assert_int_equal(back.schedule.tiers[0].apr_vs_net_bp, 1241);
+    s_set(&fs, "tiers", "20000:20760:2260;10000:20769:1130;5000:20789:565");
+    assert_int_equal(s_parse(&fs, &back, &err), 0);
+    assert_int_equal(back.schedule.tiers[0].last_day, 20760);
+    assert_int_equal(back.schedule.tiers[0].apr_vs_net_bp, 0);
+    assert_int_equal(back.schedule.tiers[1].apr_vs_net_bp, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed_stored_form),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_closed_and_statuses),
+        cmocka_unit_test(test_unknown_field_ignored),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_invariants_and_missing),
+        cmocka_unit_test(test_overridden_tiers_kept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
