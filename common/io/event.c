@@ -1,0 +1,583 @@
+/* event — see event.h. Every check names the field and, where it helps, the
+ * offending value (sanitized and shortened, so a hostile peer cannot put
+ * control characters or invalid UTF-8 into an Ack, a log line or JSON). */
+#include "event.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "date.h"
+#include "money.h"
+#include "schedule.h"
+#include "terms.h"
+
+#define S_QUOTE_MAX 48 /* bytes of a peer's value quoted in a message */
+
+/* ---------------------------------------------------------------- UTF-8 */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
+static size_t s_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len;
+    uint32_t v, min;
+    if ((c & 0xE0) == 0xC0) {
+        len = 2, v = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3, v = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    /* Overlong forms, UTF-16 surrogates and code points past Unicode are invalid. */
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+static bool s_is_control(uint32_t cp)
+{
+    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
+}
+
+bool sk_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t l = s_utf8_seq(p + i, len - i, &cp);
+        if (!l)
+            return false;
+        i += l;
+    }
+    return true;
+}
+
+size_t sk_utf8_sanitize(char *dst, size_t n, const char *src, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)src;
+    size_t i = 0, o = 0;
+    if (n == 0)
+        return 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t l = s_utf8_seq(p + i, len - i, &cp);
+        if (!l || s_is_control(cp)) {
+            if (o + 1 >= n)
+                break;
+            dst[o++] = '?';
+            i += l ? l : 1;
+            continue;
+        }
+        if (o + l >= n)
+            break;
+        memcpy(dst + o, p + i, l);
+        o += l;
+        i += l;
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+/* Quotes a peer's string for a message: sanitized, at most S_QUOTE_MAX bytes. */
+static const char *s_quote(char buf[S_QUOTE_MAX + 4], const char *s)
+{
+    size_t len = strlen(s);
+    size_t o = sk_utf8_sanitize(buf, S_QUOTE_MAX + 1, s, len);
+    if (o < len && o + 3 < S_QUOTE_MAX + 4)
+        memcpy(buf + o, "...", 4);
+    return buf;
+}
+
+/* Has a control character (call only on valid UTF-8). */
+static bool s_has_control(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t l = s_utf8_seq(p + i, len - i, &cp);
+        if (!l || s_is_control(cp))
+            return true;
+        i += l;
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------- field checks */
+
+static const char *s_str(const char *s)
+{
+    return s ? s : "";
+}
+
+static int s_check_utf8(const char *field, const char *s, size_t len, sk_err_t *err)
+{
+    if (!sk_utf8_valid(s, len))
+        return sk_err_set(err, SK_REASON_BAD_UTF8, "%s is not valid UTF-8", field);
+    return 0;
+}
+
+/* An identifier: 1..SK_EVENT_ID_MAX bytes of UTF-8 without control characters. */
+static int s_check_id(const char *field, const char *s, bool required, sk_err_t *err)
+{
+    s = s_str(s);
+    size_t len = strlen(s);
+    if (s_check_utf8(field, s, len, err))
+        return -1;
+    if (len == 0)
+        return required ? sk_err_set(err, SK_REASON_BAD_ID, "%s is empty", field) : 0;
+    if (len > SK_EVENT_ID_MAX)
+        return sk_err_set(err, SK_REASON_BAD_ID, "%s is %zu bytes long (at most %d)", field, len,
+                          SK_EVENT_ID_MAX);
+    if (s_has_control(s, len))
+        return sk_err_set(err, SK_REASON_BAD_ID, "%s contains a control character", field);
+    return 0;
+}
+
+/* Free text (names, reasons): optional, bounded, one line. */
+static int s_check_text(const char *field, const char *s, size_t max, sk_err_t *err)
+{
+    s = s_str(s);
+    size_t len = strlen(s);
+    if (s_check_utf8(field, s, len, err))
+        return -1;
+    if (len > max)
+        return sk_err_set(err, SK_REASON_BAD_FIELD, "%s is %zu bytes long (at most %zu)", field, len,
+                          max);
+    if (s_has_control(s, len))
+        return sk_err_set(err, SK_REASON_BAD_FIELD, "%s contains a control character", field);
+    return 0;
+}
+
+/* Timezone, locale: optional printable ASCII without spaces. */
+static int s_check_token(const char *field, const char *s, sk_err_t *err)
+{
+    s = s_str(s);
+    size_t len = strlen(s);
+    if (s_check_utf8(field, s, len, err))
+        return -1;
+    if (len > SK_EVENT_TZ_MAX)
+        return sk_err_set(err, SK_REASON_BAD_FIELD, "%s is %zu bytes long (at most %d)", field, len,
+                          SK_EVENT_TZ_MAX);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7F) {
+            char q[S_QUOTE_MAX + 4];
+            return sk_err_set(err, SK_REASON_BAD_FIELD,
+                              "%s \"%s\" must be printable ASCII without spaces", field,
+                              s_quote(q, s));
+        }
+    }
+    return 0;
+}
+
+static int s_check_email(const char *field, const char *s, sk_err_t *err)
+{
+    if (s_check_text(field, s, SK_EVENT_NAME_MAX, err))
+        return -1;
+    s = s_str(s);
+    if (!*s)
+        return 0;
+    char q[S_QUOTE_MAX + 4];
+    const char *at = strchr(s, '@');
+    if (!at || strchr(at + 1, '@') || at == s || at[1] == '\0')
+        return sk_err_set(err, SK_REASON_BAD_FIELD,
+                          "%s \"%s\" is not an address (want exactly one '@' between a name and a domain)",
+                          field, s_quote(q, s));
+    /* No spaces, and none of the characters that would smuggle in a second
+     * recipient or a display name when the address goes into a mail header. */
+    if (strpbrk(s, " ,;<>\"()[]\\"))
+        return sk_err_set(err, SK_REASON_BAD_FIELD, "%s \"%s\" is not an address (spaces or , ; < > \" ( ) [ ] \\)",
+                          field, s_quote(q, s));
+    if (at[1] == '.' || s[strlen(s) - 1] == '.')
+        return sk_err_set(err, SK_REASON_BAD_FIELD, "%s \"%s\" has no plausible domain", field,
+                          s_quote(q, s));
+    return 0;
+}
+
+static int s_check_date(const char *field, const char *s, bool required, sk_day_t *out,
+                        sk_err_t *err)
+{
+    s = s_str(s);
+    size_t len = strlen(s);
+    if (s_check_utf8(field, s, len, err))
+        return -1;
+    if (len == 0) {
+        if (required)
+            return sk_err_set(err, SK_REASON_BAD_DATE, "%s is missing (want YYYY-MM-DD)", field);
+        return 0;
+    }
+    char q[S_QUOTE_MAX + 4];
+    if (len > 10 || s_has_control(s, len))
+        return sk_err_set(err, SK_REASON_BAD_DATE, "%s \"%s\" is not a date (want YYYY-MM-DD)",
+                          field, s_quote(q, s));
+    sk_day_t day;
+    if (sk_date_parse(s, &day, err)) {
+        if (err)
+            snprintf(err->code, sizeof err->code, "%s", SK_REASON_BAD_DATE);
+        sk_err_prefix(err, field);
+        return -1;
+    }
+    if (out)
+        *out = day;
+    return 0;
+}
+
+static int s_check_currency(const char *field, const char *s, bool required,
+                            const sk_currency_t **out, sk_err_t *err)
+{
+    s = s_str(s);
+    size_t len = strlen(s);
+    if (s_check_utf8(field, s, len, err))
+        return -1;
+    if (len == 0) {
+        if (required)
+            return sk_err_set(err, SK_REASON_BAD_CURRENCY, "%s is missing (want an ISO 4217 code such as CNY)",
+                              field);
+        return 0;
+    }
+    const sk_currency_t *cur = len == 3 ? sk_currency_find(s) : NULL;
+    if (!cur) {
+        char q[S_QUOTE_MAX + 4];
+        return sk_err_set(err, SK_REASON_BAD_CURRENCY, "%s \"%s\" is not a known ISO 4217 code",
+                          field, s_quote(q, s));
+    }
+    if (out)
+        *out = cur;
+    return 0;
+}
+
+static int s_check_amount(const char *field, int64_t v, sk_err_t *err)
+{
+    if (v < 1 || v > SK_MONEY_MAX)
+        return sk_err_set(err, SK_REASON_BAD_AMOUNT,
+                          "%s %" PRId64 " is out of range (1..%" PRId64 " minor units)", field, v,
+                          SK_MONEY_MAX);
+    return 0;
+}
+
+static int s_parse_terms(const char *field, const char *s, sk_terms_t *out, sk_err_t *err)
+{
+    size_t len = strlen(s);
+    if (s_check_utf8(field, s, len, err))
+        return -1;
+    if (len >= SK_TERMS_MAX_LEN)
+        return sk_err_set(err, SK_REASON_BAD_TERMS, "%s is %zu bytes long (at most %d)", field, len,
+                          SK_TERMS_MAX_LEN - 1);
+    if (s_has_control(s, len))
+        return sk_err_set(err, SK_REASON_BAD_TERMS, "%s contains a control character", field);
+    if (sk_terms_parse(s, out, err)) {
+        if (err)
+            snprintf(err->code, sizeof err->code, "%s", SK_REASON_BAD_TERMS);
+        sk_err_prefix(err, field);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- bodies */
+
+/* inline_of: the order's customer id when this is an order's inline customer
+ * (whose customer_id may be empty, meaning the order's), else NULL. */
+static int s_check_customer(const Skonto__V1__CustomerUpsert *c, const char *inline_of,
+                            sk_err_t *err)
+{
+    const char *cid = s_str(c->customer_id);
+    if (inline_of) {
+        if (s_check_id("customer.customer_id", cid, false, err))
+            return -1;
+        if (*cid && strcmp(cid, inline_of) != 0) {
+            char q1[S_QUOTE_MAX + 4], q2[S_QUOTE_MAX + 4];
+            return sk_err_set(err, SK_REASON_BAD_FIELD,
+                              "inline customer \"%s\" is not the order's customer \"%s\"",
+                              s_quote(q1, cid), s_quote(q2, inline_of));
+        }
+    } else if (s_check_id("customer_id", cid, true, err)) {
+        return -1;
+    }
+    if (s_check_text("name", c->name, SK_EVENT_NAME_MAX, err) ||
+        s_check_email("email", c->email, err) || s_check_token("timezone", c->timezone, err) ||
+        s_check_token("locale", c->locale, err))
+        return -1;
+    if ((int)c->statement < SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_UNSPECIFIED ||
+        (int)c->statement > SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_NONE)
+        return sk_err_set(err, SK_REASON_BAD_FIELD,
+                          "statement %d is not weekly (1), daily (2) or none (3)", (int)c->statement);
+    const char *terms = s_str(c->terms);
+    sk_terms_t t;
+    if (*terms && s_parse_terms("terms", terms, &t, err))
+        return -1;
+    return 0;
+}
+
+/* Parses terms and computes a trial schedule on the invoice's ship date: terms
+ * whose windows collapse for this baseline (e.g. a day-of-month tier after the
+ * net day) are rejected now rather than failing in the discount worker. */
+static int s_trial_schedule(const char *field, const char *terms, const Skonto__V1__Invoice *inv,
+                            sk_err_t *err)
+{
+    sk_terms_t t;
+    if (s_parse_terms(field, terms, &t, err))
+        return -1;
+    const sk_currency_t *cur = sk_currency_find(s_str(inv->currency));
+    sk_day_t ship;
+    if (!cur || sk_date_parse(s_str(inv->ship_date), &ship, NULL))
+        return sk_err_set(err, SK_REASON_BAD_FIELD, "invoice must be validated before its terms");
+    sk_schedule_t sched;
+    if (sk_schedule_compute(&t, ship, inv->amount, inv->tax, cur, NULL, &sched, err)) {
+        if (err && !err->code[0])
+            snprintf(err->code, sizeof err->code, "%s", SK_REASON_BAD_TERMS);
+        sk_err_prefix(err, field);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_check_invoice(const Skonto__V1__Invoice *inv, sk_err_t *err)
+{
+    const sk_currency_t *cur = NULL;
+    if (s_check_id("order_id", inv->order_id, true, err) ||
+        s_check_id("customer_id", inv->customer_id, true, err) ||
+        s_check_id("salesperson", inv->salesperson, false, err) ||
+        s_check_currency("currency", inv->currency, true, &cur, err) ||
+        s_check_amount("amount", inv->amount, err))
+        return -1;
+    if (inv->tax < 0 || inv->tax >= inv->amount)
+        return sk_err_set(err, SK_REASON_BAD_AMOUNT,
+                          "tax %" PRId64 " is out of range (0..amount-1 = %" PRId64 ")", inv->tax,
+                          inv->amount - 1);
+    if (s_check_date("ship_date", inv->ship_date, true, NULL, err) ||
+        s_check_date("invoice_date", inv->invoice_date, false, NULL, err) ||
+        s_check_date("delivery_date", inv->delivery_date, false, NULL, err))
+        return -1;
+    if (inv->customer && s_check_customer(inv->customer, s_str(inv->customer_id), err)) {
+        sk_err_prefix(err, "inline customer");
+        return -1;
+    }
+    /* The terms that will apply: the order's own, else an inline customer's.
+     * Without either, the stored customer's terms apply and ingest checks them. */
+    const char *terms = s_str(inv->terms);
+    const char *field = "terms";
+    if (!*terms && inv->customer && *s_str(inv->customer->terms)) {
+        terms = inv->customer->terms;
+        field = "inline customer terms";
+    }
+    if (*terms && s_trial_schedule(field, terms, inv, err))
+        return -1;
+    return 0;
+}
+
+static int s_check_payment(const Skonto__V1__PaymentReceived *p, sk_err_t *err)
+{
+    if (s_check_id("order_id", p->order_id, true, err) ||
+        s_check_date("paid_on", p->paid_on, true, NULL, err) ||
+        s_check_amount("amount", p->amount, err) ||
+        s_check_currency("currency", p->currency, false, NULL, err) ||
+        s_check_id("payment_id", p->payment_id, false, err))
+        return -1;
+    return 0;
+}
+
+static int s_check_credit(const Skonto__V1__CreditNote *c, sk_err_t *err)
+{
+    if (s_check_id("order_id", c->order_id, true, err) ||
+        s_check_date("issued_on", c->issued_on, true, NULL, err) ||
+        s_check_amount("amount", c->amount, err) ||
+        s_check_id("credit_note_id", c->credit_note_id, false, err))
+        return -1;
+    return 0;
+}
+
+static int s_check_cancel(const Skonto__V1__OrderCancelled *c, sk_err_t *err)
+{
+    if (s_check_id("order_id", c->order_id, true, err) ||
+        s_check_text("reason", c->reason, SK_EVENT_NAME_MAX, err))
+        return -1;
+    return 0;
+}
+
+static int s_validate(const Skonto__V1__Envelope *env, sk_err_t *err)
+{
+    if (!env)
+        return sk_err_set(err, SK_REASON_BAD_ENVELOPE, "no envelope");
+    if (s_check_id("event_id", env->event_id, true, err) ||
+        s_check_id("source", env->source, true, err))
+        return -1;
+    if (env->occurred_at_ms < 0)
+        return sk_err_set(err, SK_REASON_BAD_FIELD, "occurred_at_ms %" PRId64 " is negative",
+                          env->occurred_at_ms);
+    switch (env->body_case) {
+    case SKONTO__V1__ENVELOPE__BODY_CUSTOMER:
+        if (!env->customer)
+            break;
+        return s_check_customer(env->customer, NULL, err);
+    case SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED:
+    case SKONTO__V1__ENVELOPE__BODY_INVOICE_ISSUED:
+        if (!sk_event_invoice(env))
+            break;
+        return s_check_invoice(sk_event_invoice(env), err);
+    case SKONTO__V1__ENVELOPE__BODY_PAYMENT_RECEIVED:
+        if (!env->payment_received)
+            break;
+        return s_check_payment(env->payment_received, err);
+    case SKONTO__V1__ENVELOPE__BODY_CREDIT_NOTE:
+        if (!env->credit_note)
+            break;
+        return s_check_credit(env->credit_note, err);
+    case SKONTO__V1__ENVELOPE__BODY_ORDER_CANCELLED:
+        if (!env->order_cancelled)
+            break;
+        return s_check_cancel(env->order_cancelled, err);
+    default:
+        break;
+    }
+    return sk_err_set(err, SK_REASON_BAD_ENVELOPE,
+                      "no event body (want one of customer, order_shipped, invoice_issued, "
+                      "payment_received, credit_note, order_cancelled)");
+}
+
+/* Messages may quote text that common/ formatted and vsnprintf truncated in
+ * the middle of a UTF-8 sequence: make the final line clean. */
+static void s_clean_msg(sk_err_t *err)
+{
+    if (!err)
+        return;
+    char tmp[sizeof err->msg];
+    sk_utf8_sanitize(tmp, sizeof tmp, err->msg, strnlen(err->msg, sizeof err->msg - 1));
+    memcpy(err->msg, tmp, sizeof tmp);
+    if (!err->code[0])
+        snprintf(err->code, sizeof err->code, "%s", SK_REASON_BAD_FIELD);
+}
+
+int sk_event_validate(const Skonto__V1__Envelope *env, sk_err_t *err)
+{
+    sk_err_clear(err);
+    if (s_validate(env, err)) {
+        s_clean_msg(err);
+        return -1;
+    }
+    return 0;
+}
+
+int sk_event_decode(const void *data, size_t len, Skonto__V1__Envelope **out, sk_err_t *err)
+{
+    *out = NULL;
+    if (len > SK_EVENT_MAX_BYTES)
+        return sk_err_set(err, SK_REASON_BAD_ENVELOPE, "event of %zu bytes is over the %d-byte limit",
+                          len, SK_EVENT_MAX_BYTES);
+    /* NULL allocator: protobuf-c's default (malloc); NULL result = undecodable. */
+    Skonto__V1__Envelope *env = skonto__v1__envelope__unpack(NULL, len, data);
+    if (!env)
+        return sk_err_set(err, SK_REASON_BAD_ENVELOPE,
+                          "%zu bytes are not a skonto.v1.Envelope (protobuf decoding failed)", len);
+    *out = env;
+    return sk_event_validate(env, err);
+}
+
+int sk_event_check_terms(const char *terms, const Skonto__V1__Invoice *inv, const char *whose,
+                         sk_err_t *err)
+{
+    sk_err_clear(err);
+    if (s_trial_schedule(whose, s_str(terms), inv, err)) {
+        s_clean_msg(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- accessors */
+
+sk_event_kind_t sk_event_kind(const Skonto__V1__Envelope *env)
+{
+    switch (env ? env->body_case : SKONTO__V1__ENVELOPE__BODY__NOT_SET) {
+    case SKONTO__V1__ENVELOPE__BODY_CUSTOMER:
+        return SK_EVENT_CUSTOMER;
+    case SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED:
+    case SKONTO__V1__ENVELOPE__BODY_INVOICE_ISSUED:
+        return SK_EVENT_INVOICE;
+    case SKONTO__V1__ENVELOPE__BODY_PAYMENT_RECEIVED:
+        return SK_EVENT_PAYMENT;
+    case SKONTO__V1__ENVELOPE__BODY_CREDIT_NOTE:
+        return SK_EVENT_CREDIT;
+    case SKONTO__V1__ENVELOPE__BODY_ORDER_CANCELLED:
+        return SK_EVENT_CANCEL;
+    default:
+        return SK_EVENT_NONE;
+    }
+}
+
+const Skonto__V1__Invoice *sk_event_invoice(const Skonto__V1__Envelope *env)
+{
+    if (!env)
+        return NULL;
+    if (env->body_case == SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED)
+        return env->order_shipped;
+    if (env->body_case == SKONTO__V1__ENVELOPE__BODY_INVOICE_ISSUED)
+        return env->invoice_issued;
+    return NULL;
+}
+
+const char *sk_event_order_id(const Skonto__V1__Envelope *env)
+{
+    switch (sk_event_kind(env)) {
+    case SK_EVENT_INVOICE:
+        return sk_event_invoice(env) ? sk_event_invoice(env)->order_id : NULL;
+    case SK_EVENT_PAYMENT:
+        return env->payment_received ? env->payment_received->order_id : NULL;
+    case SK_EVENT_CREDIT:
+        return env->credit_note ? env->credit_note->order_id : NULL;
+    case SK_EVENT_CANCEL:
+        return env->order_cancelled ? env->order_cancelled->order_id : NULL;
+    default:
+        return NULL;
+    }
+}
+
+const char *sk_event_customer_id(const Skonto__V1__Envelope *env)
+{
+    switch (sk_event_kind(env)) {
+    case SK_EVENT_CUSTOMER:
+        return env->customer ? env->customer->customer_id : NULL;
+    case SK_EVENT_INVOICE:
+        return sk_event_invoice(env) ? sk_event_invoice(env)->customer_id : NULL;
+    default:
+        return NULL;
+    }
+}
+
+const char *sk_event_kind_name(const Skonto__V1__Envelope *env)
+{
+    switch (env ? env->body_case : SKONTO__V1__ENVELOPE__BODY__NOT_SET) {
+    case SKONTO__V1__ENVELOPE__BODY_CUSTOMER:
+        return "customer";
+    case SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED:
+        return "order_shipped";
+    case SKONTO__V1__ENVELOPE__BODY_INVOICE_ISSUED:
+        return "invoice_issued";
+    case SKONTO__V1__ENVELOPE__BODY_PAYMENT_RECEIVED:
+        return "payment_received";
+    case SKONTO__V1__ENVELOPE__BODY_CREDIT_NOTE:
+        return "credit_note";
+    case SKONTO__V1__ENVELOPE__BODY_ORDER_CANCELLED:
+        return "order_cancelled";
+    default:
+        return "none";
+    }
+}
