@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# local.sh — run Skonto on this machine: redis-server, one skonto-ingest and N
+# skonto-discount workers in the background, all state under one run directory.
+#
+#   deploy/local.sh up     [RUNDIR]   start what is not running; print the env to use
+#   deploy/local.sh status [RUNDIR]   which processes are alive, then `skontoctl status`
+#   deploy/local.sh down   [RUNDIR]   stop the workers (TERM, then KILL), then redis
+#
+# RUNDIR defaults to $SKONTO_RUN_DIR, else ./run/local. Inside it:
+#   redis/        redis-server's data directory (redis.conf, the append-only file)
+#   redis.sock    the unix socket every worker and skontoctl use
+#   log/          one log per process (redis.log, ingest.log, discount-1.log, ...)
+#   pid/          one pid file per process
+#   env           the environment to use the stack: `. RUNDIR/env`
+#
+# `up` is idempotent: a process whose pid file names a live process of the
+# right program is left alone, so running `up` twice starts nothing twice.
+# `up` prints `export VAR=value` lines on stdout (progress goes to stderr),
+# so `eval "$(deploy/local.sh up)"` configures the calling shell.
+#
+# Environment (see docs/RUNNING.md):
+#   SKONTO_BIN               where the programs are (default: <repo>/build/bin)
+#   SKONTO_DISCOUNT_WORKERS  how many discount workers (default 2)
+#   SKONTO_INGEST_PORT       ingest's loopback TCP port (default 7750; a free one if busy)
+#   SKONTO_INGEST_SUB        optional ERP PUB endpoint for ingest to subscribe to
+#   SKONTO_REDIS_PORT        also listen on 127.0.0.1:PORT (default 0: unix socket only)
+#   SKONTO_REDIS_FSYNC       appendfsync policy: always (default) or everysec
+#   SKONTO_UP_TIMEOUT        seconds to wait for heartbeats (default 30)
+#   SKONTO_STOP_TIMEOUT      seconds between SIGTERM and SIGKILL in `down` (default 10)
+#
+# Durability: redis-server runs with the append-only file on and, by default,
+# `appendfsync always`. ingest acknowledges an event only after Redis has
+# answered the script that stored it, and with `always` Redis writes and
+# fsyncs the AOF before it sends that answer (one fsync per event-loop turn,
+# shared by every command in it, so pipelined writers pay little). An
+# acknowledged event therefore survives even a crash of redis-server or of the
+# machine. `everysec` is faster on slow disks but can lose up to a second of
+# acknowledged events; choose it knowingly with SKONTO_REDIS_FSYNC=everysec.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+say() { printf '%s\n' "local.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+usage() {
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+cmd=${1:-}
+[ -n "$cmd" ] || usage
+RUNDIR=${2:-${SKONTO_RUN_DIR:-./run/local}}
+mkdir -p "$RUNDIR"
+RUNDIR=$(cd "$RUNDIR" && pwd)
+BIN=${SKONTO_BIN:-$ROOT/build/bin}
+BIN=$(cd "$BIN" 2>/dev/null && pwd || echo "$BIN")
+NWORKERS=${SKONTO_DISCOUNT_WORKERS:-2}
+SOCK=$RUNDIR/redis.sock
+PIDDIR=$RUNDIR/pid
+LOGDIR=$RUNDIR/log
+
+case "$NWORKERS" in ''|*[!0-9]*) die "SKONTO_DISCOUNT_WORKERS=$NWORKERS: want a number" ;; esac
+
+# ---------------------------------------------------------------- processes
+
+# s_pid NAME: the pid recorded for NAME if that process is alive and runs
+# PROGRAM (so a recycled pid is never mistaken for ours), else nothing.
+s_pid() {
+  local name=$1 program=$2 f=$PIDDIR/$1.pid pid
+  [ -s "$f" ] || return 0
+  pid=$(tr -dc 0-9 <"$f")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$program" || return 0
+  echo "$pid"
+}
+
+s_redis() { redis-cli -s "$SOCK" "$@"; }
+
+# s_heartbeat PID: true once some worker's heartbeat in sk:{sys}:hb carries PID.
+s_heartbeat() {
+  s_redis --raw HVALS 'sk:{sys}:hb' 2>/dev/null | grep -Eq "\"pid\" *: *$1[,} ]"
+}
+
+# s_start NAME PROGRAM [VAR=value...]: start a worker unless it is running.
+s_start() {
+  local name=$1 program=$2 pid
+  shift 2
+  pid=$(s_pid "$name" "$program")
+  if [ -n "$pid" ]; then
+    say "$name already running (pid $pid)"
+    return 0
+  fi
+  [ -x "$BIN/$program" ] || die "$BIN/$program not found: build first (./run build) or set SKONTO_BIN"
+  # setsid: the worker outlives this shell and a Ctrl-C in the terminal.
+  env "$@" SKONTO_REDIS_URL="unix://$SOCK" SKONTO_INGEST_ENDPOINT="$ENDPOINT" \
+    setsid "$BIN/$program" >>"$LOGDIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDDIR/$name.pid"
+  STARTED+=("$name:$program:$!")
+  say "started $name (pid $!), log $LOGDIR/$name.log"
+}
+
+s_port_free() { # PORT -> true if 127.0.0.1:PORT can be bound now
+  "$PY" -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try: s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError: sys.exit(1)' "$1"
+}
+
+s_free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+s_write_env() {
+  {
+    echo "# Skonto stack in $RUNDIR (written by deploy/local.sh up)"
+    printf 'export SKONTO_REDIS_URL=%q\n' "unix://$SOCK"
+    printf 'export SKONTO_INGEST_ENDPOINT=%q\n' "$ENDPOINT"
+    printf 'export SKONTO_RUN_DIR=%q\n' "$RUNDIR"
+    printf 'export PATH=%q:"$PATH"\n' "$BIN"
+  } >"$RUNDIR/env"
+}
+
+# ---------------------------------------------------------------- up
+
+up() {
+  command -v redis-server >/dev/null || die "redis-server not found (apt-get install redis-server)"
+  command -v setsid >/dev/null || die "setsid not found (util-linux)"
+  [ -x "$BIN/skontoctl" ] || die "$BIN/skontoctl not found: build first (./run build) or set SKONTO_BIN"
+  [ ${#SOCK} -lt 104 ] || die "run directory path too long for a unix socket: $SOCK"
+  mkdir -p "$RUNDIR/redis" "$LOGDIR" "$PIDDIR"
+  STARTED=()
+
+  # -- redis
+  local fsync=${SKONTO_REDIS_FSYNC:-always} rport=${SKONTO_REDIS_PORT:-0} pid
+  case "$fsync" in always|everysec) ;; *) die "SKONTO_REDIS_FSYNC=$fsync: want always or everysec" ;; esac
+  pid=$(s_pid redis redis-server)
+  if [ -n "$pid" ]; then
+    say "redis already running (pid $pid)"
+  else
+    cat >"$RUNDIR/redis/redis.conf" <<EOF
+# written by deploy/local.sh up; edit SKONTO_REDIS_* instead
+bind 127.0.0.1
+port $rport
+unixsocket "$SOCK"
+unixsocketperm 700
+dir "$RUNDIR/redis"
+appendonly yes
+appendfsync $fsync
+save ""
+daemonize yes
+pidfile "$PIDDIR/redis.pid"
+logfile "$LOGDIR/redis.log"
+EOF
+    rm -f "$SOCK"
+    redis-server "$RUNDIR/redis/redis.conf" || die "redis-server did not start; see $LOGDIR/redis.log"
+    local i
+    for i in $(seq 100); do
+      [ "$(s_redis PING 2>/dev/null)" = PONG ] && break
+      sleep 0.1
+    done
+    [ "$(s_redis PING 2>/dev/null)" = PONG ] || die "redis-server does not answer on $SOCK; see $LOGDIR/redis.log"
+    say "started redis (pid $(cat "$PIDDIR/redis.pid")), unix socket $SOCK, appendfsync $fsync"
+  fi
+
+  # -- ingest endpoint: keep the one recorded by an earlier `up`, else choose one
+  ENDPOINT=
+  if [ -f "$RUNDIR/env" ]; then
+    ENDPOINT=$(sed -n 's/^export SKONTO_INGEST_ENDPOINT=//p' "$RUNDIR/env")
+  fi
+  if [ -z "$ENDPOINT" ] || [ -z "$(s_pid ingest skonto-ingest)" ]; then
+    local port=${SKONTO_INGEST_PORT:-7750}
+    case "$port" in ''|*[!0-9]*) die "SKONTO_INGEST_PORT=$port: want a number" ;; esac
+    if ! s_port_free "$port"; then
+      local other
+      other=$(s_free_port)
+      say "port $port is busy; ingest takes free port $other"
+      port=$other
+    fi
+    ENDPOINT=tcp://127.0.0.1:$port
+  fi
+  s_write_env
+
+  # -- workers
+  local sub=()
+  [ -n "${SKONTO_INGEST_SUB:-}" ] && sub=(SKONTO_INGEST_SUB="$SKONTO_INGEST_SUB")
+  s_start ingest skonto-ingest SKONTO_WORKER_NAME=ingest "${sub[@]}"
+  local n
+  for n in $(seq 1 "$NWORKERS"); do
+    s_start "discount-$n" skonto-discount SKONTO_WORKER_NAME="discount-$n"
+  done
+
+  # -- wait until every process we started heartbeats
+  local deadline=$((SECONDS + ${SKONTO_UP_TIMEOUT:-30})) entry name program
+  for entry in "${STARTED[@]}"; do
+    IFS=: read -r name program pid <<<"$entry"
+    until s_heartbeat "$pid"; do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        say "$name exited during start-up; last lines of $LOGDIR/$name.log:"
+        tail -n 20 "$LOGDIR/$name.log" >&2 || true
+        exit 1
+      fi
+      [ $SECONDS -lt $deadline ] || die "$name (pid $pid) has not sent a heartbeat; see $LOGDIR/$name.log"
+      sleep 0.1
+    done
+  done
+  say "stack up in $RUNDIR; ingest at $ENDPOINT"
+  cat "$RUNDIR/env"
+}
+
+# ---------------------------------------------------------------- down
+
+s_stop() { # NAME PROGRAM
+  local name=$1 pid
+  pid=$(s_pid "$1" "$2")
+  if [ -z "$pid" ]; then
+    rm -f "$PIDDIR/$name.pid"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + ${SKONTO_STOP_TIMEOUT:-10}))
+  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "$name (pid $pid) ignored SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  fi
+  rm -f "$PIDDIR/$name.pid"
+  say "stopped $name (pid $pid)"
+}
+
+down() {
+  local f name
+  for f in "$PIDDIR"/*.pid; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f" .pid)
+    case "$name" in
+      redis) ;;
+      ingest) s_stop ingest skonto-ingest ;;
+      discount-*) s_stop "$name" skonto-discount ;;
+      *) s_stop "$name" skonto- ;;
+    esac
+  done
+  local pid
+  pid=$(s_pid redis redis-server)
+  if [ -n "$pid" ]; then
+    # With `save ""` and the AOF on, SHUTDOWN fsyncs the AOF and writes no RDB.
+    s_redis SHUTDOWN >/dev/null 2>&1 || true
+    local deadline=$((SECONDS + ${SKONTO_STOP_TIMEOUT:-10}))
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "redis (pid $pid) did not shut down; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    say "stopped redis (pid $pid); data kept in $RUNDIR/redis"
+  fi
+  rm -f "$PIDDIR/redis.pid"
+}
+
+# ---------------------------------------------------------------- status
+
+status() {
+  local f name pid program all=0 any=0
+  if [ -d "$PIDDIR" ]; then
+    for f in "$PIDDIR"/*.pid; do
+      [ -e "$f" ] || continue
+      any=1
+      name=$(basename "$f" .pid)
+      case "$name" in
+        redis) program=redis-server ;;
+        ingest) program=skonto-ingest ;;
+        discount-*) program=skonto-discount ;;
+        *) program=skonto- ;;
+      esac
+      pid=$(s_pid "$name" "$program")
+      if [ -n "$pid" ]; then
+        printf '%-12s pid %-8s alive\n' "$name" "$pid"
+      else
+        printf '%-12s pid %-8s DEAD (log: %s)\n' "$name" "$(tr -dc 0-9 <"$f")" "$LOGDIR/$name.log"
+        all=1
+      fi
+    done
+  fi
+  if [ $any = 0 ]; then
+    echo "nothing running in $RUNDIR"
+    return 1
+  fi
+  if [ -n "$(s_pid redis redis-server)" ] && [ -x "$BIN/skontoctl" ]; then
+    echo
+    SKONTO_REDIS_URL="unix://$SOCK" "$BIN/skontoctl" status || all=1
+  fi
+  return $all
+}
+
+case "$cmd" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  -h|--help|help) usage ;;
+  *) say "unknown command '$cmd'"; usage ;;
+esac
