@@ -1,0 +1,659 @@
+/* bench_pipeline — end-to-end benchmark of the order path, ERP to stored schedule.
+ *
+ * Drives a running stack (bench/run.sh starts redis-server, skonto-ingest and
+ * the discount workers; this program starts nothing) through the public
+ * interfaces only: ZeroMQ DEALER -> ingest's ROUTER for events, Redis for
+ * completion and memory. It measures, in one run:
+ *
+ *   (a) throughput: N pre-built order events on one DEALER with a window of W
+ *       unacknowledged events; the rate of acknowledgements, and the rate
+ *       until every schedule is stored (every order is an open invoice in
+ *       Redis), which is the figure the issue's target is about;
+ *   (b) acknowledgement latency at a fixed offered load (5 000 orders/s for
+ *       10 s): p50, p99, max from send to Ack;
+ *   (c) Redis memory per open invoice: INFO used_memory after (a) minus
+ *       before (a), divided by the invoices (a) stored. Everything an order
+ *       leaves behind counts: the invoice hash, its reminders-to-be in the
+ *       windows zset, the customer's open set, the forecast entries, the
+ *       order index and the de-duplication entry of its event id;
+ *   (d) redis-benchmark's pipelined HSET of 4 fields on random keys against
+ *       the same server, and the ratio of (a) to it.
+ *
+ * "Stored" is counted exactly without SCAN: the discount worker adds every
+ * open invoice that still has a window to `sk:{sN}:windows` (DATAFLOW.md)
+ * and every bench order is shipped today with a cash tier, so the sum of the
+ * 16 ZCARDs reaches N exactly when the last schedule is stored. The stream
+ * lengths (discount XDELs what it applied) are shown beside it.
+ *
+ * Where the time goes: SKONTO_BENCH_PIDS="name:pid ..." (run.sh sets it)
+ * makes (a) report each process's CPU use, and Redis's command statistics
+ * for (a) are printed, so a shortfall can be pinned on a process.
+ *
+ * Usage: skonto-bench [--orders N] [--customers C] [--window W] [--rate R]
+ *                     [--seconds S] [--no-redis-benchmark]
+ * Env: SKONTO_INGEST_ENDPOINT, SKONTO_REDIS_URL (unix:///path for (d)). */
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <zmq.h>
+
+#include "keys.h"
+#include "sk_redis.h"
+#include "skonto/v1/skonto.pb-c.h"
+
+#define BENCH_TERMS "2/0,1/10,0.5/30,n/60"
+#define ACK_TIMEOUT_MS 30000
+#define DRAIN_TIMEOUT_MS 300000
+
+/* Targets from the issue, printed beside the figures. */
+#define TARGET_ORDERS_PER_S 40000.0
+#define TARGET_P99_MS 10.0
+#define TARGET_BYTES_PER_INVOICE 1024.0
+
+typedef struct {
+    size_t len;
+    uint8_t *data;
+} s_buf_t;
+
+typedef struct {
+    long orders, customers, window, rate, seconds;
+    bool redis_benchmark;
+} s_opts_t;
+
+typedef struct {
+    void *ctx, *dealer;
+    redisContext *redis;
+    char today[11];
+    long rejected;
+    char first_reject[256];
+} s_bench_t;
+
+static uint64_t s_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void s_die(const char *what)
+{
+    fprintf(stderr, "skonto-bench: %s\n", what);
+    exit(1);
+}
+
+static void *s_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        s_die("out of memory");
+    return p;
+}
+
+/* ------------------------------------------------------------------ events */
+
+static s_buf_t s_pack(Skonto__V1__Envelope *env)
+{
+    s_buf_t b;
+    b.len = protobuf_c_message_get_packed_size(&env->base);
+    b.data = s_xmalloc(b.len);
+    if (protobuf_c_message_pack(&env->base, b.data) != b.len)
+        s_die("protobuf pack size mismatch");
+    return b;
+}
+
+static s_buf_t s_customer_event(long i, uint64_t seq)
+{
+    char eid[32], cid[32], name[48], email[48];
+    snprintf(eid, sizeof eid, "bc-%06ld", i);
+    snprintf(cid, sizeof cid, "BC-%06ld", i);
+    snprintf(name, sizeof name, "Bench Customer %ld", i);
+    snprintf(email, sizeof email, "ap%ld@bench.example", i);
+    Skonto__V1__CustomerUpsert cu = SKONTO__V1__CUSTOMER_UPSERT__INIT;
+    cu.customer_id = cid;
+    cu.name = name;
+    cu.email = email;
+    cu.timezone = "Asia/Shanghai";
+    cu.locale = "zh-CN";
+    cu.statement = SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_WEEKLY;
+    cu.terms = BENCH_TERMS;
+    Skonto__V1__Envelope env = SKONTO__V1__ENVELOPE__INIT;
+    env.event_id = eid;
+    env.source = "bench";
+    env.sequence = seq;
+    env.body_case = SKONTO__V1__ENVELOPE__BODY_CUSTOMER;
+    env.customer = &cu;
+    return s_pack(&env);
+}
+
+/* An order of customer (i mod customers), shipped today; id prefix names the phase. */
+static s_buf_t s_order_event(const char *prefix, long i, long customers, uint64_t seq,
+                             const char *today)
+{
+    char eid[32], oid[32], cid[32], sp[16];
+    snprintf(eid, sizeof eid, "%s%ld", prefix, i);
+    snprintf(oid, sizeof oid, "B%s%07ld", prefix, i);
+    snprintf(cid, sizeof cid, "BC-%06ld", i % customers);
+    snprintf(sp, sizeof sp, "S-%02ld", i % 12);
+    Skonto__V1__Invoice inv = SKONTO__V1__INVOICE__INIT;
+    inv.order_id = oid;
+    inv.customer_id = cid;
+    inv.salesperson = sp;
+    inv.currency = "CNY";
+    /* 1 000.00 .. 100 999.99 CNY, 13 % VAT included; deterministic. */
+    inv.amount = 100000 + (int64_t)((uint64_t)i * 2654435761u % 10000000u);
+    inv.tax = inv.amount * 13 / 113;
+    inv.ship_date = (char *)today;
+    inv.invoice_date = (char *)today;
+    inv.terms = BENCH_TERMS;
+    inv.version = 1;
+    Skonto__V1__Envelope env = SKONTO__V1__ENVELOPE__INIT;
+    env.event_id = eid;
+    env.source = "bench";
+    env.sequence = seq;
+    env.body_case = SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED;
+    env.order_shipped = &inv;
+    return s_pack(&env);
+}
+
+/* ------------------------------------------------------------------ ZeroMQ */
+
+static void s_send(s_bench_t *b, const s_buf_t *m)
+{
+    while (zmq_send(b->dealer, m->data, m->len, 0) < 0) {
+        if (errno != EINTR)
+            s_die(zmq_strerror(errno));
+    }
+}
+
+/* Receives acks for up to timeout_ms (0 = only what is ready). For each one calls
+ * on_ack(arg, event_id) and returns how many arrived; counts rejections. */
+typedef void (*s_ack_fn)(void *arg, const char *event_id, uint64_t now);
+
+static long s_recv_acks(s_bench_t *b, int timeout_ms, s_ack_fn on_ack, void *arg)
+{
+    long n = 0;
+    zmq_pollitem_t item = {b->dealer, 0, ZMQ_POLLIN, 0};
+    int rc = zmq_poll(&item, 1, timeout_ms);
+    if (rc < 0) {
+        if (errno == EINTR)
+            return 0;
+        s_die(zmq_strerror(errno));
+    }
+    if (rc == 0)
+        return 0;
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, b->dealer, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            s_die(zmq_strerror(errno));
+        }
+        uint64_t now = s_now_ns();
+        Skonto__V1__Ack *ack =
+            skonto__v1__ack__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+        zmq_msg_close(&msg);
+        if (!ack)
+            s_die("ingest sent a frame that is not an Ack");
+        if (ack->status != SKONTO__V1__ACK_STATUS__ACK_ACCEPTED &&
+            ack->status != SKONTO__V1__ACK_STATUS__ACK_DUPLICATE) {
+            if (b->rejected++ == 0)
+                snprintf(b->first_reject, sizeof b->first_reject, "%s: %s %s", ack->event_id,
+                         ack->reason_code, ack->message);
+        }
+        if (on_ack)
+            on_ack(arg, ack->event_id, now);
+        skonto__v1__ack__free_unpacked(ack, NULL);
+        n++;
+    }
+    return n;
+}
+
+/* Sends every message keeping at most `window` unacknowledged; returns when all are acked. */
+static void s_send_windowed(s_bench_t *b, const s_buf_t *msgs, long n, long window)
+{
+    long sent = 0, acked = 0;
+    uint64_t last_progress = s_now_ns();
+    while (acked < n) {
+        while (sent < n && sent - acked < window)
+            s_send(b, &msgs[sent++]);
+        long got = s_recv_acks(b, 100, NULL, NULL);
+        acked += got;
+        if (got)
+            last_progress = s_now_ns();
+        else if (s_now_ns() - last_progress > (uint64_t)ACK_TIMEOUT_MS * 1000000u)
+            s_die("no acknowledgement from ingest for 30 s (is skonto-ingest running?)");
+    }
+}
+
+/* ------------------------------------------------------------------ Redis */
+
+static redisReply *s_cmd(s_bench_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(b->redis, fmt, ap);
+    va_end(ap);
+    if (!r)
+        s_die(b->redis->errstr);
+    if (r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "skonto-bench: redis: %s\n", r->str);
+        exit(1);
+    }
+    return r;
+}
+
+/* Sum over the 16 shards of ZCARD windows (open invoices) and XLEN events (queued). */
+static void s_counts(s_bench_t *b, long long *stored, long long *queued)
+{
+    char key[SK_KEY_MAX];
+    for (int s = 0; s < SK_SHARDS; s++) {
+        redisAppendCommand(b->redis, "ZCARD %s", sk_key_windows(key, s));
+        redisAppendCommand(b->redis, "XLEN %s", sk_key_events(key, s));
+    }
+    *stored = *queued = 0;
+    for (int s = 0; s < 2 * SK_SHARDS; s++) {
+        redisReply *r;
+        if (redisGetReply(b->redis, (void **)&r) != REDIS_OK)
+            s_die(b->redis->errstr);
+        if (r->type != REDIS_REPLY_INTEGER)
+            s_die("unexpected reply to ZCARD/XLEN");
+        *(s % 2 ? queued : stored) += r->integer;
+        freeReplyObject(r);
+    }
+}
+
+/* Waits until `want` invoices are stored and the streams are empty; returns the time. */
+static uint64_t s_wait_stored(s_bench_t *b, long long want)
+{
+    uint64_t start = s_now_ns();
+    long long stored, queued;
+    for (;;) {
+        s_counts(b, &stored, &queued);
+        if (stored >= want && queued == 0)
+            return s_now_ns();
+        if (s_now_ns() - start > (uint64_t)DRAIN_TIMEOUT_MS * 1000000u) {
+            fprintf(stderr,
+                    "skonto-bench: after %d s only %lld of %lld invoices stored, %lld events "
+                    "queued (are the discount workers running?)\n",
+                    DRAIN_TIMEOUT_MS / 1000, stored, want, queued);
+            exit(1);
+        }
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static long long s_info_field(s_bench_t *b, const char *section, const char *field)
+{
+    redisReply *r = s_cmd(b, "INFO %s", section);
+    long long v = -1;
+    size_t flen = strlen(field);
+    for (const char *p = r->str; p && *p;) {
+        if (!strncmp(p, field, flen) && p[flen] == ':') {
+            v = strtoll(p + flen + 1, NULL, 10);
+            break;
+        }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    freeReplyObject(r);
+    return v;
+}
+
+/* Prints Redis's busiest commands since the last CONFIG RESETSTAT. */
+static void s_print_commandstats(s_bench_t *b, double seconds)
+{
+    redisReply *r = s_cmd(b, "INFO commandstats");
+    struct {
+        char name[48];
+        long long calls, usec;
+    } top[64];
+    int n = 0;
+    long long total = 0;
+    for (const char *p = r->str; p && *p && n < 64;) {
+        char name[48];
+        long long calls, usec;
+        if (sscanf(p, "cmdstat_%47[^:]:calls=%lld,usec=%lld", name, &calls, &usec) == 3) {
+            snprintf(top[n].name, sizeof top[n].name, "%s", name);
+            top[n].calls = calls;
+            top[n].usec = usec;
+            total += usec;
+            n++;
+        }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    freeReplyObject(r);
+    for (int i = 0; i < n; i++) /* a handful of entries: selection sort */
+        for (int j = i + 1; j < n; j++)
+            if (top[j].usec > top[i].usec) {
+                __typeof__(top[0]) t = top[i];
+                top[i] = top[j];
+                top[j] = t;
+            }
+    printf("    redis-server time in commands during (a): %.2f s of %.2f s wall\n",
+           (double)total / 1e6, seconds);
+    for (int i = 0; i < n && i < 6; i++)
+        printf("      %-14s %9lld calls %8.2f s %6.2f us/call\n", top[i].name, top[i].calls,
+               (double)top[i].usec / 1e6, top[i].calls ? (double)top[i].usec / top[i].calls : 0);
+}
+
+/* ------------------------------------------------------------------ CPU per process */
+
+typedef struct {
+    char name[32];
+    int pid;
+    double cpu0;
+} s_proc_t;
+
+static double s_cpu_seconds(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* comm may contain spaces */
+    if (!p)
+        return -1;
+    unsigned long long ut = 0, st = 0;
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static int s_procs_parse(s_proc_t *procs, int max)
+{
+    const char *env = getenv("SKONTO_BENCH_PIDS");
+    int n = 0;
+    if (!env)
+        return 0;
+    char *copy = strdup(env), *save = NULL;
+    if (!copy)
+        s_die("out of memory");
+    for (char *tok = strtok_r(copy, " ", &save); tok && n < max; tok = strtok_r(NULL, " ", &save)) {
+        char *colon = strrchr(tok, ':');
+        if (!colon)
+            continue;
+        *colon = '\0';
+        snprintf(procs[n].name, sizeof procs[n].name, "%s", tok);
+        procs[n].pid = atoi(colon + 1);
+        procs[n].cpu0 = s_cpu_seconds(procs[n].pid);
+        n++;
+    }
+    free(copy);
+    return n;
+}
+
+/* ------------------------------------------------------------------ (b) latency */
+
+typedef struct {
+    uint64_t *sent_at;
+    uint64_t *latency;
+    long n, nlat;
+    const char *prefix;
+} s_lat_t;
+
+static void s_on_latency_ack(void *arg, const char *event_id, uint64_t now)
+{
+    s_lat_t *l = arg;
+    size_t plen = strlen(l->prefix);
+    if (strncmp(event_id, l->prefix, plen))
+        return;
+    char *end;
+    long i = strtol(event_id + plen, &end, 10);
+    if (*end || i < 0 || i >= l->n || !l->sent_at[i])
+        return;
+    l->latency[l->nlat++] = now - l->sent_at[i];
+    l->sent_at[i] = 0;
+}
+
+static int s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ------------------------------------------------------------------ (d) redis-benchmark */
+
+static double s_redis_benchmark(const char *sock)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "redis-benchmark -s '%s' -P 32 -n 1000000 -r 1000000 -q "
+             "HSET key:__rand_int__ f1 v1 f2 v2 f3 v3 f4 v4 2>&1",
+             sock);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char out[8192];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    if (pclose(p) != 0)
+        return -1;
+    /* -q prints progress lines ending in \r, then "...: 271739.14 requests per second, ..." */
+    char *hit = strstr(out, " requests per second");
+    if (!hit)
+        return -1;
+    char *start = hit;
+    while (start > out && (start[-1] == '.' || (start[-1] >= '0' && start[-1] <= '9')))
+        start--;
+    return strtod(start, NULL);
+}
+
+/* ------------------------------------------------------------------ main */
+
+static long s_arg(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "skonto-bench: %s needs a value\n", argv[*i]);
+        exit(2);
+    }
+    char *end;
+    long v = strtol(argv[++*i], &end, 10);
+    if (*end || v <= 0) {
+        fprintf(stderr, "skonto-bench: %s %s: want a positive number\n", argv[*i - 1], argv[*i]);
+        exit(2);
+    }
+    return v;
+}
+
+static const char *s_verdict(bool ok)
+{
+    return ok ? "met" : "SHORT";
+}
+
+int main(int argc, char **argv)
+{
+    s_opts_t o = {200000, 5000, 20000, 5000, 10, true};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--orders"))
+            o.orders = s_arg(argc, argv, &i);
+        else if (!strcmp(argv[i], "--customers"))
+            o.customers = s_arg(argc, argv, &i);
+        else if (!strcmp(argv[i], "--window"))
+            o.window = s_arg(argc, argv, &i);
+        else if (!strcmp(argv[i], "--rate"))
+            o.rate = s_arg(argc, argv, &i);
+        else if (!strcmp(argv[i], "--seconds"))
+            o.seconds = s_arg(argc, argv, &i);
+        else if (!strcmp(argv[i], "--no-redis-benchmark"))
+            o.redis_benchmark = false;
+        else {
+            fprintf(stderr, "usage: skonto-bench [--orders N] [--customers C] [--window W] "
+                            "[--rate R] [--seconds S] [--no-redis-benchmark]\n");
+            return 2;
+        }
+    }
+    const char *endpoint = getenv("SKONTO_INGEST_ENDPOINT");
+    if (!endpoint || !*endpoint)
+        s_die("SKONTO_INGEST_ENDPOINT is not set (bench/run.sh sets it)");
+
+    s_bench_t b = {0};
+    sk_err_t err;
+    b.redis = sk_redis_connect_env(&err);
+    if (!b.redis)
+        s_die(err.msg);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(b.today, sizeof b.today, "%Y-%m-%d", &tm);
+
+    b.ctx = zmq_ctx_new();
+    b.dealer = b.ctx ? zmq_socket(b.ctx, ZMQ_DEALER) : NULL;
+    if (!b.dealer)
+        s_die(zmq_strerror(errno));
+    int hwm = 0, linger = 0; /* no high-water mark: the window bounds what is in flight */
+    if (zmq_setsockopt(b.dealer, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(b.dealer, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(b.dealer, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_connect(b.dealer, endpoint))
+        s_die(zmq_strerror(errno));
+
+    /* Pre-build everything so that (a) measures Skonto, not the sender. */
+    uint64_t seq = 1;
+    s_buf_t *cust = s_xmalloc(sizeof *cust * (size_t)o.customers);
+    for (long i = 0; i < o.customers; i++)
+        cust[i] = s_customer_event(i, seq++);
+    s_buf_t *orders = s_xmalloc(sizeof *orders * (size_t)o.orders);
+    for (long i = 0; i < o.orders; i++)
+        orders[i] = s_order_event("a", i, o.customers, seq++, b.today);
+    long nlat = o.rate * o.seconds;
+    s_buf_t *lat_orders = s_xmalloc(sizeof *lat_orders * (size_t)nlat);
+    for (long i = 0; i < nlat; i++)
+        lat_orders[i] = s_order_event("b", i, o.customers, seq++, b.today);
+
+    long long stored0, queued0;
+    s_counts(&b, &stored0, &queued0);
+    if (stored0 || queued0)
+        s_die("the Redis database is not empty: run the bench through bench/run.sh");
+
+    printf("Skonto benchmark: %ld orders over %ld customers, window %ld, ship date %s\n",
+           o.orders, o.customers, o.window, b.today);
+    printf("  customers ... ");
+    fflush(stdout);
+    s_send_windowed(&b, cust, o.customers, o.window);
+    s_wait_stored(&b, 0);
+    printf("%ld stored\n", o.customers);
+
+    /* ---- (a) */
+    long long mem0 = s_info_field(&b, "memory", "used_memory");
+    freeReplyObject(s_cmd(&b, "CONFIG RESETSTAT"));
+    s_proc_t procs[16];
+    int nprocs = s_procs_parse(procs, 16);
+    printf("  (a) %ld orders ... ", o.orders);
+    fflush(stdout);
+    uint64_t t0 = s_now_ns();
+    s_send_windowed(&b, orders, o.orders, o.window);
+    uint64_t t_acked = s_now_ns();
+    uint64_t t_stored = s_wait_stored(&b, o.orders);
+    double acked_s = (double)(t_acked - t0) / 1e9, stored_s = (double)(t_stored - t0) / 1e9;
+    double ack_rate = o.orders / acked_s, e2e_rate = o.orders / stored_s;
+    printf("done in %.2f s\n", stored_s);
+    for (int i = 0; i < nprocs; i++) {
+        double c = s_cpu_seconds(procs[i].pid);
+        printf("    %-12s %.2f CPU s (%3.0f %% of one core)\n", procs[i].name, c - procs[i].cpu0,
+               100.0 * (c - procs[i].cpu0) / stored_s);
+    }
+    s_print_commandstats(&b, stored_s);
+    long long stored, queued;
+    s_counts(&b, &stored, &queued);
+
+    /* ---- (c), measured before (b) adds invoices of its own */
+    long long mem1 = s_info_field(&b, "memory", "used_memory");
+    double per_invoice = (double)(mem1 - mem0) / (double)(stored - stored0);
+
+    /* ---- (b) */
+    printf("  (b) %ld orders/s for %ld s ... ", o.rate, o.seconds);
+    fflush(stdout);
+    s_lat_t lat = {s_xmalloc(sizeof(uint64_t) * (size_t)nlat),
+                   s_xmalloc(sizeof(uint64_t) * (size_t)nlat), nlat, 0, "b"};
+    memset(lat.sent_at, 0, sizeof(uint64_t) * (size_t)nlat);
+    long sent = 0;
+    uint64_t tb = s_now_ns(), last_progress = tb;
+    while (lat.nlat < nlat) {
+        uint64_t t = s_now_ns();
+        long due = (long)((double)(t - tb) * (double)o.rate / 1e9);
+        if (due > nlat)
+            due = nlat;
+        while (sent < due) {
+            lat.sent_at[sent] = s_now_ns();
+            s_send(&b, &lat_orders[sent++]);
+        }
+        long before = lat.nlat;
+        s_recv_acks(&b, sent < nlat ? 1 : 100, s_on_latency_ack, &lat);
+        if (lat.nlat != before)
+            last_progress = s_now_ns();
+        else if (s_now_ns() - last_progress > (uint64_t)ACK_TIMEOUT_MS * 1000000u)
+            s_die("no acknowledgement from ingest for 30 s during (b)");
+    }
+    double offered = nlat / ((double)(s_now_ns() - tb) / 1e9);
+    qsort(lat.latency, (size_t)lat.nlat, sizeof(uint64_t), s_cmp_u64);
+    double p50 = (double)lat.latency[(lat.nlat - 1) * 50 / 100] / 1e6;
+    double p99 = (double)lat.latency[(lat.nlat - 1) * 99 / 100] / 1e6;
+    double pmax = (double)lat.latency[lat.nlat - 1] / 1e6;
+    printf("%ld acknowledged at %.0f orders/s\n", lat.nlat, offered);
+    s_wait_stored(&b, stored + nlat);
+
+    /* ---- (d) */
+    double hset = -1;
+    const char *url = sk_redis_url_env();
+    if (o.redis_benchmark && !strncmp(url, "unix://", 7)) {
+        printf("  (d) redis-benchmark -P 32 HSET 4 fields on random keys ... ");
+        fflush(stdout);
+        hset = s_redis_benchmark(url + 7);
+        printf(hset > 0 ? "%.0f requests/s\n" : "failed\n", hset);
+    }
+
+    printf("\n%-52s %14s   %s\n", "figure", "measured", "target");
+    printf("%-52s %14.0f\n", "(a) orders/s acknowledged by ingest", ack_rate);
+    printf("%-52s %14.0f   >= %.0f  %s\n", "(a) orders/s end to end (acknowledged and scheduled)",
+           e2e_rate, TARGET_ORDERS_PER_S, s_verdict(e2e_rate >= TARGET_ORDERS_PER_S));
+    printf("%-52s %14.3f\n", "(b) ack latency p50, ms", p50);
+    printf("%-52s %14.3f   <= %.0f ms  %s\n", "(b) ack latency p99, ms", p99, TARGET_P99_MS,
+           s_verdict(p99 <= TARGET_P99_MS));
+    printf("%-52s %14.3f\n", "(b) ack latency max, ms", pmax);
+    printf("%-52s %14.0f   <= %.0f B  %s\n", "(c) Redis bytes per open invoice", per_invoice,
+           TARGET_BYTES_PER_INVOICE, s_verdict(per_invoice <= TARGET_BYTES_PER_INVOICE));
+    if (hset > 0) {
+        printf("%-52s %14.0f\n", "(d) redis-benchmark HSET x4 fields -P 32, req/s", hset);
+        printf("%-52s %14.3f\n", "(d) ratio end-to-end orders/s / HSET req/s", e2e_rate / hset);
+    }
+    if (b.rejected)
+        printf("\nWARNING: %ld events were rejected; first: %s\n", b.rejected, b.first_reject);
+    if (stored - stored0 != o.orders)
+        printf("\nWARNING: %lld invoices stored for %ld orders sent\n", stored - stored0, o.orders);
+
+    for (long i = 0; i < o.customers; i++)
+        free(cust[i].data);
+    for (long i = 0; i < o.orders; i++)
+        free(orders[i].data);
+    for (long i = 0; i < nlat; i++)
+        free(lat_orders[i].data);
+    free(cust);
+    free(orders);
+    free(lat_orders);
+    free(lat.sent_at);
+    free(lat.latency);
+    zmq_close(b.dealer);
+    zmq_ctx_term(b.ctx);
+    redisFree(b.redis);
+    return b.rejected ? 1 : 0;
+}

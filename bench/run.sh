@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR [skonto-bench options]
+#
+# Starts a throw-away stack in a temporary directory — redis-server on a unix
+# socket without persistence (the bench measures Skonto, not the disk),
+# skonto-ingest on a free loopback TCP port, SKONTO_BENCH_WORKERS (default 2)
+# skonto-discount workers — runs BUILD_DIR/bin/skonto-bench against it, and
+# removes everything afterwards. `./run bench` calls this with build-release.
+#
+# Options after BUILD_DIR go to skonto-bench: --orders N (200000),
+# --customers C (5000), --window W (20000), --rate R (5000), --seconds S (10),
+# --no-redis-benchmark.
+set -euo pipefail
+BUILD=${1:-build-release}
+shift || true
+BIN=$(cd "$BUILD/bin" && pwd)
+for p in skonto-bench skonto-ingest skonto-discount; do
+  [ -x "$BIN/$p" ] || { echo "bench/run.sh: $BIN/$p not found (build first)" >&2; exit 1; }
+done
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+DIR=$(mktemp -d /tmp/skonto-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SOCK=$DIR/redis.sock
+redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save '' --appendonly no \
+  --dir "$DIR" --daemonize no --logfile "$DIR/redis.log" &
+PIDS+=($!)
+REDIS_PID=$!
+for _ in $(seq 100); do
+  [ "$(redis-cli -s "$SOCK" PING 2>/dev/null)" = PONG ] && break
+  sleep 0.1
+done
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export SKONTO_REDIS_URL=unix://$SOCK SKONTO_INGEST_ENDPOINT=tcp://127.0.0.1:$PORT
+
+SKONTO_WORKER_NAME=ingest "$BIN/skonto-ingest" >"$DIR/ingest.log" 2>&1 &
+PIDS+=($!)
+BENCH_PIDS="redis-server:$REDIS_PID ingest:$!"
+for n in $(seq 1 "${SKONTO_BENCH_WORKERS:-2}"); do
+  SKONTO_WORKER_NAME=discount-$n "$BIN/skonto-discount" >"$DIR/discount-$n.log" 2>&1 &
+  PIDS+=($!)
+  BENCH_PIDS="$BENCH_PIDS discount-$n:$!"
+done
+
+# Wait until every worker heartbeats (its pid appears in sk:{sys}:hb).
+for entry in $BENCH_PIDS; do
+  pid=${entry##*:}
+  [ "${entry%%:*}" = redis-server ] && continue
+  for i in $(seq 200); do
+    redis-cli -s "$SOCK" --raw HVALS 'sk:{sys}:hb' | grep -Eq "\"pid\" *: *$pid[,} ]" && break
+    kill -0 "$pid" 2>/dev/null || { echo "bench/run.sh: ${entry%%:*} died:" >&2; cat "$DIR"/*.log >&2; exit 1; }
+    [ "$i" = 200 ] && { echo "bench/run.sh: ${entry%%:*} sent no heartbeat" >&2; exit 1; }
+    sleep 0.1
+  done
+done
+
+echo "stack: redis-server (unix socket, no persistence), 1 ingest, ${SKONTO_BENCH_WORKERS:-2} discount;" \
+  "$(nproc) CPU cores; $(redis-server --version | cut -d' ' -f3)"
+rc=0
+SKONTO_BENCH_PIDS=$BENCH_PIDS "$BIN/skonto-bench" "$@" || rc=$?
+if [ $rc -ne 0 ]; then
+  echo "bench/run.sh: skonto-bench failed ($rc); worker logs:" >&2
+  tail -n 20 "$DIR"/*.log >&2 || true
+fi
+exit $rc
