@@ -153,14 +153,21 @@ static const s_field_t *s_find(const s_field_t *fields, size_t n, const char *na
 static const char *s_json_kind(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "?";
 }
@@ -194,8 +201,8 @@ static int s_store(const char *ctx, const s_field_t *f, const json_t *v, void *m
             }
         } else if (f->kind == K_CURRENCY) {
             if (!sk_currency_find(s))
-                return sk_err_set(err, "bad_currency", "%s: %s \"%.16s\" is not a known ISO 4217 code",
-                                  ctx, f->name, s);
+                return sk_err_set(err, "bad_currency",
+                                  "%s: %s \"%.16s\" is not a known ISO 4217 code", ctx, f->name, s);
         }
         /* The JSON tree lives as long as self; protobuf-c only reads these. */
         if (p && f->kind != K_AMOUNT)
@@ -254,8 +261,9 @@ static int s_store(const char *ctx, const s_field_t *f, const json_t *v, void *m
 /* Checks obj against a field table: no unknown key (keys in `also` are
  * allowed too), every required field present, every present field well typed
  * and stored into msg. Amounts are only type-checked here. */
-static int s_fill(sk_event_json_t *self, const char *ctx, const json_t *obj, const s_field_t *fields,
-                  size_t n, const s_field_t *also, size_t nalso, void *msg, sk_err_t *err)
+static int s_fill(sk_event_json_t *self, const char *ctx, const json_t *obj,
+                  const s_field_t *fields, size_t n, const s_field_t *also, size_t nalso, void *msg,
+                  sk_err_t *err)
 {
     const char *key;
     json_t *v;
@@ -280,8 +288,8 @@ static int s_fill(sk_event_json_t *self, const char *ctx, const json_t *obj, con
                 return s_bad_field(err, ctx, f->name, "an object", v);
             Skonto__V1__CustomerUpsert *c = &self->inline_customer;
             skonto__v1__customer_upsert__init(c);
-            if (s_fill(self, "customer", v, s_inline_customer_fields,
-                       N(s_inline_customer_fields), NULL, 0, c, err) != 0) {
+            if (s_fill(self, "customer", v, s_inline_customer_fields, N(s_inline_customer_fields),
+                       NULL, 0, c, err) != 0) {
                 sk_err_prefix(err, ctx);
                 return -1;
             }
@@ -360,8 +368,42 @@ static const sk_currency_t *s_currency(const s_type_t *t, const json_t *obj,
     return cur;
 }
 
+static size_t s_utf8_len(const unsigned char *s, size_t n);
+
+/* Messages quote peer text (keys, values, jansson's "near '...'"): keep them
+ * one line of valid UTF-8 (JSON output and dead letters need that), so every
+ * control character and every byte that is not part of a valid UTF-8
+ * sequence (including one cut by truncation) becomes '?'. */
+static void s_clean_msg(sk_err_t *err)
+{
+    if (!err)
+        return;
+    unsigned char *m = (unsigned char *)err->msg;
+    size_t n = strlen(err->msg);
+    for (size_t i = 0; i < n;) {
+        size_t l = s_utf8_len(m + i, n - i);
+        if (l == 0 || (l == 1 && (m[i] < 0x20 || m[i] == 0x7f))) {
+            m[i++] = '?';
+            continue;
+        }
+        i += l;
+    }
+}
+
+static sk_event_json_t *s_parse(const char *line, size_t len, sk_currency_lookup_fn lookup,
+                                void *arg, sk_err_t *err);
+
 sk_event_json_t *sk_event_json_parse(const char *line, size_t len, sk_currency_lookup_fn lookup,
                                      void *arg, sk_err_t *err)
+{
+    sk_event_json_t *self = s_parse(line, len, lookup, arg, err);
+    if (!self)
+        s_clean_msg(err);
+    return self;
+}
+
+static sk_event_json_t *s_parse(const char *line, size_t len, sk_currency_lookup_fn lookup,
+                                void *arg, sk_err_t *err)
 {
     if (!line) {
         sk_err_set(err, "bad_json", "no input");
@@ -447,8 +489,8 @@ sk_event_json_t *sk_event_json_parse(const char *line, size_t len, sk_currency_l
      * then the body's; each table allows the other's keys. */
     if (s_fill(self, t->name, root, s_envelope_fields, N(s_envelope_fields), t->fields, t->nfields,
                &self->env, err) != 0 ||
-        s_fill(self, t->name, root, t->fields, t->nfields, s_envelope_fields,
-               N(s_envelope_fields), msg, err) != 0)
+        s_fill(self, t->name, root, t->fields, t->nfields, s_envelope_fields, N(s_envelope_fields),
+               msg, err) != 0)
         goto fail;
 
     bool has_amount = false;
@@ -606,7 +648,8 @@ static bool s_customer_json(json_t *o, const Skonto__V1__CustomerUpsert *c)
               s_set_str(o, "timezone", c->timezone, false) &&
               s_set_str(o, "locale", c->locale, false);
     switch (c->statement) {
-    case SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_UNSPECIFIED: break;
+    case SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_UNSPECIFIED:
+        break;
     case SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_WEEKLY:
         ok = ok && s_set(o, "statement", json_string("weekly"));
         break;

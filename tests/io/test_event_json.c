@@ -103,13 +103,13 @@ static void test_order_shipped(void **state)
 static void test_invoice_issued_full(void **state)
 {
     (void)state;
-    sk_event_json_t *ev = s_parse_ok(
-        "{\"type\":\"invoice_issued\",\"event_id\":\"E9\",\"source\":\"erp-main\","
-        "\"sequence\":42,\"occurred_at_ms\":1793577600000,\"order_id\":\"SO-JP\","
-        "\"customer_id\":\"C-9\",\"currency\":\"JPY\",\"amount\":\"1000\",\"ship_date\":"
-        "\"2024-02-29\",\"delivery_date\":\"2024-03-01\",\"version\":3,"
-        "\"customer\":{\"name\":\"Nippon KK\",\"email\":\"ap@nippon.example\","
-        "\"statement\":\"none\"}}");
+    sk_event_json_t *ev =
+        s_parse_ok("{\"type\":\"invoice_issued\",\"event_id\":\"E9\",\"source\":\"erp-main\","
+                   "\"sequence\":42,\"occurred_at_ms\":1793577600000,\"order_id\":\"SO-JP\","
+                   "\"customer_id\":\"C-9\",\"currency\":\"JPY\",\"amount\":\"1000\",\"ship_date\":"
+                   "\"2024-02-29\",\"delivery_date\":\"2024-03-01\",\"version\":3,"
+                   "\"customer\":{\"name\":\"Nippon KK\",\"email\":\"ap@nippon.example\","
+                   "\"statement\":\"none\"}}");
     const Skonto__V1__Envelope *env = sk_event_json_envelope(ev);
     assert_int_equal(env->body_case, SKONTO__V1__ENVELOPE__BODY_INVOICE_ISSUED);
     assert_string_equal(sk_event_type_name(env), "invoice_issued");
@@ -295,10 +295,11 @@ static void test_to_json(void **state)
         "\"130.00\",\"ship_date\":\"2026-11-02\",\"invoice_date\":\"2026-11-03\",\"terms\":"
         "\"2/0,1/10,0.5/30,n/60\"}";
     s_expect_json_roundtrip(
-        order, "{\"type\":\"order_shipped\",\"event_id\":\"E2\",\"source\":\"skontoctl\","
-               "\"order_id\":\"SO-1\",\"customer_id\":\"C-1\",\"salesperson\":\"S-7\","
-               "\"currency\":\"CNY\",\"amount\":\"1130.00\",\"tax\":\"130.00\",\"ship_date\":"
-               "\"2026-11-02\",\"invoice_date\":\"2026-11-03\",\"terms\":\"2/0,1/10,0.5/30,n/60\"}");
+        order,
+        "{\"type\":\"order_shipped\",\"event_id\":\"E2\",\"source\":\"skontoctl\","
+        "\"order_id\":\"SO-1\",\"customer_id\":\"C-1\",\"salesperson\":\"S-7\","
+        "\"currency\":\"CNY\",\"amount\":\"1130.00\",\"tax\":\"130.00\",\"ship_date\":"
+        "\"2026-11-02\",\"invoice_date\":\"2026-11-03\",\"terms\":\"2/0,1/10,0.5/30,n/60\"}");
     /* amounts are shown at the currency's precision: "1130" CNY is "1130.00" */
     s_expect_json_roundtrip(
         "{\"type\":\"invoice_issued\",\"event_id\":\"E9\",\"source\":\"erp\",\"sequence\":5,"
@@ -326,8 +327,9 @@ static void test_to_json(void **state)
         "\"order_id\":\"SO-1\",\"reason\":\"r\"}");
 
     /* a payment or credit note whose envelope names no currency shows minor units */
-    sk_event_json_t *ev = s_parse_ok("{\"type\":\"credit_note\",\"event_id\":\"E4\",\"order_id\":"
-                                     "\"SO-1\",\"issued_on\":\"2026-11-05\",\"amount\":\"100.00\"}");
+    sk_event_json_t *ev =
+        s_parse_ok("{\"type\":\"credit_note\",\"event_id\":\"E4\",\"order_id\":"
+                   "\"SO-1\",\"issued_on\":\"2026-11-05\",\"amount\":\"100.00\"}");
     json_t *j = sk_event_to_json(sk_event_json_envelope(ev));
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "amount_minor")), 10000);
@@ -351,8 +353,7 @@ static void test_to_json_bad_utf8(void **state)
     c.order_id = (char *)"SO-\xc0\xaf"; /* overlong '/' */
     json_t *j = sk_event_to_json(&env);
     assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(j, "event_id")),
-                        "E\xef\xbf\xbd\xc3\xa9");
+    assert_string_equal(json_string_value(json_object_get(j, "event_id")), "E\xef\xbf\xbd\xc3\xa9");
     assert_string_equal(json_string_value(json_object_get(j, "order_id")),
                         "SO-\xef\xbf\xbd\xef\xbf\xbd");
     assert_string_equal(json_string_value(json_object_get(j, "type")), "order_cancelled");
@@ -371,8 +372,15 @@ typedef struct {
     const char *msg_part; /* the message must name what is wrong */
 } s_reject_t;
 
-#define ORDER_HEAD "{\"type\":\"order_shipped\",\"event_id\":\"E2\",\"order_id\":\"SO-1\",\"customer_id\":\"C-1\","
+#define ORDER_HEAD                                                                                 \
+    "{\"type\":\"order_shipped\",\"event_id\":\"E2\",\"order_id\":\"SO-1\",\"customer_id\":\"C-"   \
+    "1\","
 #define ORDER_OK "\"currency\":\"CNY\",\"amount\":\"1130.00\",\"ship_date\":\"2026-11-02\""
+/* 22 CJK characters, 66 bytes: a message quoting at most 64 bytes cuts one */
+#define HAN3 "\xe5\xae\x8f"
+#define HAN22                                                                                      \
+    HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 HAN3 \
+        HAN3 HAN3 HAN3
 #define PAY_HEAD "{\"type\":\"payment_received\",\"event_id\":\"E3\",\"order_id\":\"SO-1\","
 
 static const s_reject_t s_rejects[] = {
@@ -415,6 +423,11 @@ static const s_reject_t s_rejects[] = {
      "unknown_field", "\"amount\""},
     {ORDER_HEAD ORDER_OK ",\"customer\":{\"name\":\"A\",\"type\":\"customer\"}}", "unknown_field",
      "customer: unknown field \"type\""},
+    /* peer text in a message is kept to one line of valid UTF-8 */
+    {"{\"type\":\"order_cancelled\",\"event_id\":\"E\",\"order_id\":\"A\",\"x\\ny\":1}",
+     "unknown_field", "\"x?y\""},
+    {"{\"type\":\"order_cancelled\",\"event_id\":\"E\",\"order_id\":\"A\",\"" HAN22 "\":1}",
+     "unknown_field", "unknown field"},
     /* wrong JSON types */
     {"{\"type\":\"order_cancelled\",\"event_id\":5,\"order_id\":\"A\"}", "bad_field",
      "\"event_id\" must be a string"},
@@ -427,8 +440,7 @@ static const s_reject_t s_rejects[] = {
     {ORDER_HEAD ORDER_OK ",\"sequence\":1.5}", "bad_field", "\"sequence\" must be an integer"},
     {ORDER_HEAD ORDER_OK ",\"occurred_at_ms\":\"now\"}", "bad_field", "\"occurred_at_ms\""},
     {ORDER_HEAD ORDER_OK ",\"customer\":\"C-1\"}", "bad_field", "\"customer\" must be an object"},
-    {ORDER_HEAD ORDER_OK ",\"customer\":{\"statement\":\"monthly\"}}", "bad_field",
-     "\"monthly\""},
+    {ORDER_HEAD ORDER_OK ",\"customer\":{\"statement\":\"monthly\"}}", "bad_field", "\"monthly\""},
     {ORDER_HEAD ORDER_OK ",\"terms\":[2,10]}", "bad_field", "\"terms\" must be a string"},
     {PAY_HEAD "\"paid_on\":\"2026-11-10\",\"amount\":\"1.00\",\"full\":\"yes\"}", "bad_field",
      "\"full\" must be true or false"},
@@ -486,6 +498,10 @@ static void test_rejections(void **state)
             fail_msg("%s\n  gave   %s: %s\n  wanted %s: ...%s...", r->line, err.code, err.msg,
                      r->code, r->msg_part);
         assert_null(strchr(err.msg, '\n'));
+        json_t *as_json = json_string(err.msg); /* NULL if not valid UTF-8 */
+        if (!as_json)
+            fail_msg("message of %s is not valid UTF-8: %s", r->line, err.msg);
+        json_decref(as_json);
     }
     /* NULL input and a NULL err are safe */
     assert_null(sk_event_json_parse(NULL, 0, NULL, NULL, NULL));
