@@ -601,6 +601,8 @@ int sk_cli_sched_build(const char *verb, const sk_cli_sched_args_t *a, sk_cli_sc
             return sk_cli_opt_err(verb, "terms", a->terms, &err);
         if (!strcmp(err.code, "bad_amount"))
             return sk_cli_opt_err(verb, "amount", a->amount, &err);
+        if (!strcmp(err.code, "bad_date")) /* a date the terms reach from the baseline */
+            return sk_cli_opt_err(verb, "baseline", a->baseline, &err);
         return sk_cli_usage_error(verb, "%s", err.msg);
     }
     out->base = opts.base;

@@ -240,6 +240,8 @@ class Rejections(unittest.TestCase):
         self.reject(self.with_(baseline="2026-13-01"), '--baseline "2026-13-01"', "month")
         self.reject(self.with_(baseline="garbage"), '--baseline "garbage"', "YYYY-MM-DD")
         self.reject(self.with_(baseline="2026-1-1"), '--baseline "2026-1-1"', "YYYY-MM-DD")
+        # Valid itself, but the terms reach past the last supported date.
+        self.reject(self.with_(baseline="9999-12-30"), '--baseline "9999-12-30"', "9999-12-31")
 
     def test_bad_amounts(self):
         self.reject(self.with_(amount="-5.00"), '--amount "-5.00"', "negative")
