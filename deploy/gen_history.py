@@ -31,9 +31,11 @@ that P / (1 - r) is exact, so every invoice a habit closes ends at balance 0.
 Payments dated after today have not happened yet: those invoices stay open,
 which is what the forecast and the customer statements show.
 
---bad FILE writes a few deliberately invalid events (bad terms, an unknown
-currency, a negative amount, an impossible date, a payment for an unknown
-order, an unknown field) for the dead-letter list. --highlights FILE writes a
+--bad FILE writes a few deliberately invalid events: five that ingest rejects
+and keeps in the dead-letter list (bad terms twice, tax not below the amount,
+an unknown customer, a payment for an unknown order) and three that skontoctl
+send rejects before sending (an unknown currency, an impossible date, an
+unknown field). --highlights FILE writes a
 JSON object naming orders and a customer worth showing (see demo.sh).
 
 No third-party module: runs with any Python 3.7+.
@@ -291,13 +293,17 @@ class History:
         base = {"type": "order_shipped", "customer_id": c["id"], "salesperson": "S-01",
                 "currency": "CNY", "amount": "1130.00", "tax": "130.00", "ship_date": day}
         return [
+            # Rejected by ingest and kept in the dead-letter list:
             dict(base, event_id="BAD-1", order_id="SO-BAD-1", terms="1/30,2/10,n/60"),
-            dict(base, event_id="BAD-2", order_id="SO-BAD-2", terms="2/10,n/30", currency="XYZ"),
-            dict(base, event_id="BAD-3", order_id="SO-BAD-3", amount="-5.00"),
-            dict(base, event_id="BAD-4", order_id="SO-BAD-4", ship_date="2026-02-30"),
+            dict(base, event_id="BAD-2", order_id="SO-BAD-2", terms="2/90,n/60"),
+            dict(base, event_id="BAD-3", order_id="SO-BAD-3", tax="1130.00"),
+            dict(base, event_id="BAD-4", order_id="SO-BAD-4", customer_id="C-NOSUCH"),
             {"type": "payment_received", "event_id": "BAD-5", "order_id": "SO-NOSUCH",
-             "paid_on": day, "amount": "100.00", "full": True},
-            dict(base, event_id="BAD-6", order_id="SO-BAD-6", colour="blue"),
+             "paid_on": day, "amount": "100.00", "currency": "CNY", "full": True},
+            # Lines skontoctl send cannot even convert: rejected before sending.
+            dict(base, event_id="BAD-6", order_id="SO-BAD-6", currency="XYZ"),
+            dict(base, event_id="BAD-7", order_id="SO-BAD-7", ship_date="2026-02-30"),
+            dict(base, event_id="BAD-8", order_id="SO-BAD-8", colour="blue"),
         ]
 
     def highlights(self):

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# demo.sh — Skonto running on 90 days of generated ERP history.
+#
+# `./run demo` builds everything and runs this. It
+#   1. brings the stack up in a fresh run directory (run/demo) with deploy/local.sh,
+#   2. generates an ERP history with deploy/gen_history.py (about 300 customers
+#      with different payment habits, 5 000 orders over the 90 days ending today,
+#      their payments, credit notes and cancellations, and a few bad events),
+#   3. feeds it to ingest with `skontoctl send --progress`,
+#   4. waits until the discount workers have drained the queues,
+#   5. shows schedules, a customer's open windows, the receivables forecast,
+#      the workers' status and the dead-letter list,
+#   6. leaves the stack running (SKONTO_DEMO_KEEP=0 stops it instead).
+#
+# Environment: SKONTO_BIN (default build/bin), SKONTO_DEMO_SEED (default
+# 20261102), SKONTO_DEMO_ORDERS (5000), SKONTO_DEMO_CUSTOMERS (300),
+# SKONTO_DEMO_KEEP (1), and everything deploy/local.sh reads.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+RUNDIR=$ROOT/run/demo
+export SKONTO_BIN=${SKONTO_BIN:-$ROOT/build/bin}
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+NSTEPS=6
+STEP=0
+
+step() {
+  STEP=$((STEP + 1))
+  printf '\n\033[1m==> [%d/%d] %s\033[0m\n' "$STEP" "$NSTEPS" "$*"
+}
+show() { # show CMD...: print the command, run it, keep going if it fails
+  printf '\n\033[2m$ %s\033[0m\n' "$*"
+  "$@" || printf '(exit status %d)\n' "$?"
+}
+on_error() {
+  printf '\ndemo.sh: step %d failed. Logs: %s/log/; stop the stack with: deploy/local.sh down run/demo\n' \
+    "$STEP" "$RUNDIR" >&2
+}
+trap on_error ERR
+
+for p in skontoctl skonto-ingest skonto-discount; do
+  [ -x "$SKONTO_BIN/$p" ] || { echo "demo.sh: $SKONTO_BIN/$p is missing: run ./run demo (it builds first)" >&2; exit 1; }
+done
+
+# ---------------------------------------------------------------- 1
+step "Starting redis-server, skonto-ingest and ${SKONTO_DISCOUNT_WORKERS:-2} skonto-discount workers in run/demo"
+if [ -d "$RUNDIR/pid" ]; then
+  deploy/local.sh down "$RUNDIR" 2>&1 | sed 's/^/    /'
+fi
+rm -rf "$RUNDIR"
+deploy/local.sh up "$RUNDIR" >/dev/null
+# shellcheck disable=SC1091
+. "$RUNDIR/env"
+echo "    SKONTO_REDIS_URL=$SKONTO_REDIS_URL"
+echo "    SKONTO_INGEST_ENDPOINT=$SKONTO_INGEST_ENDPOINT"
+skontoctl() { "$SKONTO_BIN/skontoctl" "$@"; }
+
+# ---------------------------------------------------------------- 2
+TODAY=$(date -u +%F)
+step "Generating an ERP history: 90 days ending $TODAY (seed ${SKONTO_DEMO_SEED:-20261102})"
+"$PY" deploy/gen_history.py --today "$TODAY" --seed "${SKONTO_DEMO_SEED:-20261102}" \
+  --customers "${SKONTO_DEMO_CUSTOMERS:-300}" --orders "${SKONTO_DEMO_ORDERS:-5000}" \
+  --out "$RUNDIR/history.jsonl" --bad "$RUNDIR/bad.jsonl" --highlights "$RUNDIR/highlights.json" \
+  2>&1 | sed 's/^/    /'
+echo "    $(wc -l <"$RUNDIR/history.jsonl") events in $RUNDIR/history.jsonl; 3 sample lines:"
+for n in 1 400 9000; do sed -n "${n}p" "$RUNDIR/history.jsonl" | cut -c1-150 | sed 's/^/      /'; done
+hl() { "$PY" -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print(v or "")' \
+  "$RUNDIR/highlights.json" "$1"; }
+
+# ---------------------------------------------------------------- 3
+step "Feeding the history to ingest (skontoctl send --progress): every event waits for its acknowledgement"
+start=$(date +%s.%N)
+show skontoctl send --progress "$RUNDIR/history.jsonl"
+secs=$("$PY" -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$start" "$(date +%s.%N)")
+echo "    sent and acknowledged in $secs s"
+echo
+echo "    Now eight deliberately bad events. Five reach ingest, which rejects them with a"
+echo "    reason and keeps them in the dead-letter list; three are not even valid JSON events"
+echo "    and skontoctl rejects them before sending. skontoctl exits 1 because of them."
+show skontoctl send "$RUNDIR/bad.jsonl"
+
+# ---------------------------------------------------------------- 4
+step "Waiting until the discount workers have drained the event streams"
+queued() { # events still waiting in the 16 shard streams (each applied event is XDELed)
+  local s total=0 n
+  for s in $(seq 0 15); do
+    n=$(redis-cli -s "$RUNDIR/redis.sock" XLEN "sk:{s$s}:events")
+    total=$((total + n))
+  done
+  echo "$total"
+}
+deadline=$((SECONDS + 300))
+while :; do
+  q=$(queued)
+  printf '\r    %6d events queued ' "$q"
+  [ "$q" -eq 0 ] && break
+  if [ $SECONDS -ge $deadline ]; then
+    echo
+    echo "demo.sh: the queues did not drain in 300 s; see $RUNDIR/log/" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+echo "- drained."
+show skontoctl status
+
+# ---------------------------------------------------------------- 5
+step "What Skonto computed"
+paid=$(hl paid_in_window)
+open=$(hl open_with_window)
+short=$(hl short_paid)
+cust=$(hl customer_with_windows)
+if [ -n "$paid" ]; then
+  echo
+  echo "--- an order paid inside a discount window: the discount was earned"
+  show skontoctl order show "$paid"
+fi
+if [ -n "$open" ]; then
+  echo
+  echo "--- an open order whose discount windows are still open"
+  show skontoctl order show "$open"
+fi
+if [ -n "$short" ]; then
+  echo
+  echo "--- a customer paid \"in full\" after the window closed but still deducted the discount:"
+  echo "    the shortfall is an unearned discount and stays open"
+  show skontoctl order show "$short"
+fi
+if [ -n "$cust" ]; then
+  echo
+  echo "--- a customer's statement: open invoices and the windows left to pay them"
+  show skontoctl customer show "$cust"
+fi
+echo
+echo "--- expected receivables, week by week: by each customer's habit vs everybody paying at net"
+show skontoctl forecast --by week
+echo
+echo "--- the dead-letter list (newest first)"
+show skontoctl dlq list --limit 5
+
+# ---------------------------------------------------------------- 6
+if [ "${SKONTO_DEMO_KEEP:-1}" = 0 ]; then
+  step "Stopping the stack (SKONTO_DEMO_KEEP=0)"
+  deploy/local.sh down "$RUNDIR" 2>&1 | sed 's/^/    /'
+else
+  step "The stack keeps running"
+  cat <<EOF
+    Use it from this shell:   . run/demo/env
+    then for example:         skontoctl order show ${open:-SO-000001}
+                              skontoctl customer show ${cust:-C-0001}
+                              skontoctl forecast --by day --json
+                              deploy/local.sh status run/demo
+    Stop it:                  deploy/local.sh down run/demo
+EOF
+fi
