@@ -15,9 +15,9 @@
  * far more than any file a person writes, and a bound on what a file can allocate. */
 #define SK_CALENDAR_MAX 100000
 
-static const char *const s_month_names[12] = {
-    "January", "February", "March",     "April",   "May",      "June",
-    "July",    "August",   "September", "October", "November", "December"};
+static const char *const s_month_names[12] = {"January",   "February", "March",    "April",
+                                              "May",       "June",     "July",     "August",
+                                              "September", "October",  "November", "December"};
 
 static const char *s_quote(const char *s, char *buf, size_t n)
 {
@@ -56,7 +56,7 @@ sk_day_t sk_date_from_ymd(int y, int m, int d)
     /* Years start in March so the leap day is the last day of the "year". */
     y -= m <= 2;
     const int era = (y >= 0 ? y : y - 399) / 400;
-    const int yoe = y - era * 400;                                    /* [0, 399] */
+    const int yoe = y - era * 400;                                   /* [0, 399] */
     const int doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
     const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
     return era * 146097 + doe - 719468;
@@ -66,10 +66,10 @@ void sk_date_to_ymd(sk_day_t day, int *y, int *m, int *d)
 {
     const int z = day + 719468;
     const int era = (z >= 0 ? z : z - 146096) / 146097;
-    const int doe = z - era * 146097;                                     /* [0, 146096] */
+    const int doe = z - era * 146097;                                      /* [0, 146096] */
     const int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-    const int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              /* [0, 365] */
-    const int mp = (5 * doy + 2) / 153;                                   /* [0, 11] */
+    const int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    const int mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
     const int dd = doy - (153 * mp + 2) / 5 + 1;
     const int mm = mp < 10 ? mp + 3 : mp - 9;
     *y = yoe + era * 400 + (mm <= 2);

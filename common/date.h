@@ -24,7 +24,8 @@ sk_day_t sk_date_from_ymd(int y, int m, int d); /* caller guarantees a valid dat
 void sk_date_to_ymd(sk_day_t day, int *y, int *m, int *d);
 bool sk_date_valid_ymd(int y, int m, int d);
 
-/* Strict "YYYY-MM-DD" (code "bad_date": "2026-02-30 is not a date (February 2026 has 28 days)"). */
+/* Strict "YYYY-MM-DD" (code "bad_date": `date "2026-02-30": February 2026 has 28 days`,
+ * `date "2026-13-01": month must be 01..12`, `date "26-1-1": want YYYY-MM-DD`). */
 int sk_date_parse(const char *s, sk_day_t *out, sk_err_t *err);
 /* Writes "YYYY-MM-DD" into buf (>= 11 bytes); returns buf. */
 char *sk_date_format(sk_day_t day, char *buf, size_t n);

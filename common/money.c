@@ -79,8 +79,7 @@ int sk_money_parse(const char *s, const sk_currency_t *cur, int64_t *out, sk_err
         return sk_err_set(err, "bad_amount", "amount \"%s\": not a decimal number", q);
     if (frac_digits > cur->digits) {
         if (cur->digits == 0)
-            return sk_err_set(err, "bad_amount", "amount \"%s\": %s has no decimals", q,
-                              cur->code);
+            return sk_err_set(err, "bad_amount", "amount \"%s\": %s has no decimals", q, cur->code);
         return sk_err_set(err, "bad_amount", "amount \"%s\": %s has %d decimals", q, cur->code,
                           cur->digits);
     }

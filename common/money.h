@@ -55,7 +55,7 @@ int sk_percent_parse(const char *s, int32_t *ppm, sk_err_t *err);
  * 123456 -> "12.3456". buf >= 16 bytes; returns buf. */
 char *sk_percent_format(int32_t ppm, char *buf, size_t n);
 
-/* Parses "half-up" or "half-even". */
+/* Parses "half-up" or "half-even" (else code "bad_rounding"). */
 int sk_rounding_parse(const char *s, sk_rounding_t *out, sk_err_t *err);
 
 #endif

@@ -139,9 +139,8 @@ int sk_schedule_compute(const sk_terms_t *terms, sk_day_t baseline, int64_t amou
                               sk_date_format(s.tiers[k - 1].last_day, d2, sizeof d2), adj);
         }
         if (st->last_day >= s.net_due)
-            return sk_err_set(err, "bad_terms",
-                              "tier %d ends %s, not before the net due date %s%s", k + 1,
-                              sk_date_format(st->last_day, d1, sizeof d1),
+            return sk_err_set(err, "bad_terms", "tier %d ends %s, not before the net due date %s%s",
+                              k + 1, sk_date_format(st->last_day, d1, sizeof d1),
                               sk_date_format(s.net_due, d2, sizeof d2), adj);
         st->discount = sk_money_apply_rate(s.discount_base, st->rate_ppm, s.rounding);
         st->payable = amount - st->discount;

@@ -7,8 +7,11 @@
  * date is resolved the same way but without grace days.
  *
  * Invariants of a computed schedule (else sk_schedule_compute fails with
- * code "bad_terms" naming the tier): last days strictly increase and are all
- * before net_due; rates strictly decrease; payable + discount == amount. */
+ * code "bad_terms" naming the tier): last days strictly increase, none is before
+ * the baseline (a dDAY already past), and all are before net_due; rates strictly
+ * decrease; payable + discount == amount. A net due date after 9999-12-31 fails
+ * with "bad_date". The annual rates are rounded half-up and saturate at INT32_MAX
+ * (only for absurd tiers such as 99 % for one day). */
 #ifndef SK_SCHEDULE_H
 #define SK_SCHEDULE_H
 

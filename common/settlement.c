@@ -30,8 +30,10 @@ int sk_settle_apply(const sk_schedule_t *s, int64_t *balance, const sk_payment_t
         return sk_err_set(err, "bad_payment", "balance %s is above the largest amount",
                           sk_money_format(B, cur, a1, sizeof a1));
     if (P <= 0 || P > SK_MONEY_MAX)
-        return sk_err_set(err, "bad_amount", "payment %s: must be above 0 and at most the largest "
-                          "amount", sk_money_format(P, cur, a1, sizeof a1));
+        return sk_err_set(err, "bad_amount",
+                          "payment %s: must be above 0 and at most the largest "
+                          "amount",
+                          sk_money_format(P, cur, a1, sizeof a1));
     if (p->date < s->baseline)
         return sk_err_set(err, "bad_payment", "payment date %s is before the baseline %s",
                           sk_date_format(p->date, d1, sizeof d1),
@@ -46,7 +48,8 @@ int sk_settle_apply(const sk_schedule_t *s, int64_t *balance, const sk_payment_t
 
     const __int128 A = s->amount, D = s->discount_base, r = a.rate_ppm;
     /* B, D <= 10^15 and r < 10^6, so B * D * r < 10^36 fits in __int128 (~1.7e38). */
-    int64_t full_disc = a.tier >= 0 ? sk_div_round((__int128)B * D * r, A * SK_PPM, s->rounding) : 0;
+    int64_t full_disc =
+        a.tier >= 0 ? sk_div_round((__int128)B * D * r, A * SK_PPM, s->rounding) : 0;
     if (full_disc > B)
         full_disc = B; /* only if the balance exceeds the amount: never settle more than B */
 
@@ -62,9 +65,9 @@ int sk_settle_apply(const sk_schedule_t *s, int64_t *balance, const sk_payment_t
         a.settled = P + full_disc;
         a.unearned_discount = B - a.settled;
     } else {
-        int64_t settled = a.tier >= 0
-                              ? sk_div_round((__int128)P * A * SK_PPM, A * SK_PPM - r * D, s->rounding)
-                              : P;
+        int64_t settled =
+            a.tier >= 0 ? sk_div_round((__int128)P * A * SK_PPM, A * SK_PPM - r * D, s->rounding)
+                        : P;
         if (settled > B)
             settled = B;
         a.settled = settled;

@@ -190,13 +190,15 @@ int sk_terms_parse(const char *s, sk_terms_t *out, sk_err_t *err)
             return sk_err_set(err, "bad_terms", "terms \"%s\": the net term must come last", q);
         for (const char *c = a; c < pe; c++)
             if (s_space(*c) || *c < 0x20 || *c >= 0x7f)
-                return sk_err_set(err, "bad_terms", "terms \"%s\": term %d (%s) has a space or an "
-                                  "unexpected character", q, piece, pq);
+                return sk_err_set(err, "bad_terms",
+                                  "terms \"%s\": term %d (%s) has a space or an "
+                                  "unexpected character",
+                                  q, piece, pq);
         const char *slash = memchr(a, '/', (size_t)(pe - a));
         if (s_lower(*a) == 'n' && (pe - a == 1 || a[1] == '/')) {
             if (!slash)
-                return sk_err_set(err, "bad_terms", "terms \"%s\": net term \"%s\" needs \"n/DAYS\"",
-                                  q, pq);
+                return sk_err_set(err, "bad_terms",
+                                  "terms \"%s\": net term \"%s\" needs \"n/DAYS\"", q, pq);
             if (s_parse_when(slash + 1, pe, &t.net, why, sizeof why) != 0)
                 return sk_err_set(err, "bad_terms", "terms \"%s\": net term (%s): %s", q, pq, why);
             have_net = true;
@@ -207,8 +209,8 @@ int sk_terms_parse(const char *s, sk_terms_t *out, sk_err_t *err)
                               SK_TERMS_MAX_TIERS);
         int tier = t.ntiers + 1;
         if (!slash)
-            return sk_err_set(err, "bad_terms", "terms \"%s\": tier %d (%s): want RATE/DAYS, e.g. 2/10",
-                              q, tier, pq);
+            return sk_err_set(err, "bad_terms",
+                              "terms \"%s\": tier %d (%s): want RATE/DAYS, e.g. 2/10", q, tier, pq);
         char rate[24];
         size_t rl = (size_t)(slash - a);
         if (rl >= sizeof rate)
@@ -218,7 +220,8 @@ int sk_terms_parse(const char *s, sk_terms_t *out, sk_err_t *err)
         sk_err_t e;
         sk_tier_t *ti = &t.tiers[t.ntiers];
         if (sk_percent_parse(rate, &ti->rate_ppm, &e) != 0)
-            return sk_err_set(err, "bad_terms", "terms \"%s\": tier %d (%s): %s", q, tier, pq, e.msg);
+            return sk_err_set(err, "bad_terms", "terms \"%s\": tier %d (%s): %s", q, tier, pq,
+                              e.msg);
         if (s_parse_when(slash + 1, pe, &ti->when, why, sizeof why) != 0)
             return sk_err_set(err, "bad_terms", "terms \"%s\": tier %d (%s): %s", q, tier, pq, why);
         if (t.ntiers > 0) {
@@ -242,9 +245,10 @@ int sk_terms_parse(const char *s, sk_terms_t *out, sk_err_t *err)
                     s_when_text(&ti->when, w1, sizeof w1);
                     s_when_text(pw, w0, sizeof w0);
                     if (ti->when.kind == SK_WHEN_DOM)
-                        return sk_err_set(err, "bad_terms",
-                                          "terms \"%s\": tier %d (%s): %s must be after tier %d's %s",
-                                          q, tier, pq, w1, k + 1, w0);
+                        return sk_err_set(
+                            err, "bad_terms",
+                            "terms \"%s\": tier %d (%s): %s must be after tier %d's %s", q, tier,
+                            pq, w1, k + 1, w0);
                     return sk_err_set(err, "bad_terms",
                                       "terms \"%s\": tier %d (%s): %s days must be after the "
                                       "previous tier's %s days",
@@ -267,8 +271,9 @@ int sk_terms_parse(const char *s, sk_terms_t *out, sk_err_t *err)
             s_when_text(w, wt, sizeof wt);
             s_when_text(&t.net, nt, sizeof nt);
             sk_percent_format(t.tiers[k].rate_ppm, rt, sizeof rt);
-            return sk_err_set(err, "bad_terms", "terms \"%s\": tier %d (%s/%s): ends %s the net term n/%s",
-                              q, k + 1, rt, wt, c > 0 ? "after" : "on the same day as", nt);
+            return sk_err_set(err, "bad_terms",
+                              "terms \"%s\": tier %d (%s/%s): ends %s the net term n/%s", q, k + 1,
+                              rt, wt, c > 0 ? "after" : "on the same day as", nt);
         }
     }
     *out = t;

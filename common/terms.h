@@ -13,7 +13,9 @@
  * strictly decreasing, at most SK_TERMS_MAX_TIERS tiers, bounds on numbers, and
  * for plain-day tiers that days strictly increase and stay below net); the
  * schedule checks the resolved dates. Errors use code "bad_terms" and name the
- * tier: "terms: tier 2 (1/10): rate must be below the previous tier's 1 %". */
+ * tier: `terms "2/10,3/20,n/30": tier 2 (3/20): rate 3 % must be below the previous
+ * tier's 2 %`. Spaces and tabs around commas are ignored; letters (n, eom, d, m) may be
+ * upper case; sk_terms_format always writes the canonical lower-case form. */
 #ifndef SK_TERMS_H
 #define SK_TERMS_H
 

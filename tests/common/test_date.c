@@ -63,8 +63,8 @@ static void test_day_numbers(void **state)
         bool next = (y == py && m == pm && d == pd + 1) ||
                     (d == 1 && ((y == py && m == pm + 1) || (y == py + 1 && m == 1 && pm == 12)));
         if (!next)
-            fail_msg("day %d (%04d-%02d-%02d) does not follow %04d-%02d-%02d", day, y, m, d, py,
-                     pm, pd);
+            fail_msg("day %d (%04d-%02d-%02d) does not follow %04d-%02d-%02d", day, y, m, d, py, pm,
+                     pd);
         py = y, pm = m, pd = d;
     }
 }
@@ -148,10 +148,10 @@ static void test_calendar(void **state)
     assert_non_null(cal);
     sk_err_t e;
     assert_int_equal(sk_calendar_load_text(cal, s_holidays, strlen(s_holidays), &e), 0);
-    assert_false(sk_calendar_is_business_day(cal, s_d("2026-01-01")));   /* Thursday holiday */
-    assert_true(sk_calendar_is_business_day(cal, s_d("2026-01-02")));    /* Friday */
-    assert_false(sk_calendar_is_business_day(cal, s_d("2026-01-03")));   /* Saturday */
-    assert_true(sk_calendar_is_business_day(NULL, s_d("2026-01-01")));   /* weekends only */
+    assert_false(sk_calendar_is_business_day(cal, s_d("2026-01-01"))); /* Thursday holiday */
+    assert_true(sk_calendar_is_business_day(cal, s_d("2026-01-02")));  /* Friday */
+    assert_false(sk_calendar_is_business_day(cal, s_d("2026-01-03"))); /* Saturday */
+    assert_true(sk_calendar_is_business_day(NULL, s_d("2026-01-01"))); /* weekends only */
     /* Thu 10-01 and Fri 10-02 are holidays, then the weekend, then Mon 10-05: Tue 10-06. */
     s_assert_date(sk_calendar_next_business_day(cal, s_d("2026-10-01")), "2026-10-06");
     s_assert_date(sk_calendar_next_business_day(NULL, s_d("2026-10-01")), "2026-10-01");
@@ -177,8 +177,10 @@ static void s_bad_text(const char *text, const char *piece)
 static void test_calendar_rejects(void **state)
 {
     (void)state;
-    s_bad_text("2026-01-01\n# ok\n2026-02-30\n", "line 3: date \"2026-02-30\": February 2026 has 28 days");
-    s_bad_text("2026-01-01 2026-01-02\n", "line 1: date \"2026-01-01 2026-01-02\": want YYYY-MM-DD");
+    s_bad_text("2026-01-01\n# ok\n2026-02-30\n",
+               "line 3: date \"2026-02-30\": February 2026 has 28 days");
+    s_bad_text("2026-01-01 2026-01-02\n",
+               "line 1: date \"2026-01-01 2026-01-02\": want YYYY-MM-DD");
     s_bad_text("\n\nholiday\n", "line 3: date \"holiday\": want YYYY-MM-DD");
     /* An embedded NUL byte is a bad line, not the end of the text. */
     static const char nul[] = "2026-01-01\n2026-01\0002\n";
@@ -194,9 +196,9 @@ static void test_calendar_rejects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_leap_years),      cmocka_unit_test(test_day_numbers),
-        cmocka_unit_test(test_weekday),         cmocka_unit_test(test_month_arithmetic),
-        cmocka_unit_test(test_parse_rejects),   cmocka_unit_test(test_calendar),
+        cmocka_unit_test(test_leap_years),       cmocka_unit_test(test_day_numbers),
+        cmocka_unit_test(test_weekday),          cmocka_unit_test(test_month_arithmetic),
+        cmocka_unit_test(test_parse_rejects),    cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_calendar_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -175,9 +175,9 @@ static void test_schedule_invariants(void **state)
                          (long long)s->amount);
             if (t->last_day < s->baseline || t->last_day >= s->net_due)
                 fail_msg("\"%s\" tier %d: last day outside baseline..net", c.text, k + 1);
-            if (k > 0 && (t->last_day <= s->tiers[k - 1].last_day ||
-                          t->discount > s->tiers[k - 1].discount ||
-                          t->rate_ppm >= s->tiers[k - 1].rate_ppm))
+            if (k > 0 &&
+                (t->last_day <= s->tiers[k - 1].last_day ||
+                 t->discount > s->tiers[k - 1].discount || t->rate_ppm >= s->tiers[k - 1].rate_ppm))
                 fail_msg("\"%s\" tier %d: not after tier %d", c.text, k + 1, k);
             if (t->apr_vs_net_bp < 0 || t->apr_vs_next_bp < 0)
                 fail_msg("\"%s\" tier %d: annual rate negative", c.text, k + 1);
@@ -223,8 +223,8 @@ static void test_discount_never_grows(void **state)
             int64_t want = a.tier >= 0 ? s->tiers[a.tier].discount : 0;
             if (a.discount != want || a.discount > prev)
                 fail_msg("\"%s\" day %d: discount %lld, tier %d wants %lld, day before %lld",
-                         c.text, day - s->baseline, (long long)a.discount, a.tier,
-                         (long long)want, (long long)prev);
+                         c.text, day - s->baseline, (long long)a.discount, a.tier, (long long)want,
+                         (long long)prev);
             if (a.settled + a.unearned_discount != s->amount || bal != a.unearned_discount)
                 fail_msg("\"%s\": settled %lld + unearned %lld != amount", c.text,
                          (long long)a.settled, (long long)a.unearned_discount);

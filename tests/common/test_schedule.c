@@ -47,9 +47,9 @@ static void s_reject(const char *terms, const char *baseline, int64_t amount, in
     sk_err_t e;
     if (sk_terms_parse(terms, &t, &e) != 0)
         fail_msg("%s: %s", terms, e.msg);
-    assert_int_equal(sk_schedule_compute(&t, s_d(baseline), amount, tax, sk_currency_find("CNY"),
-                                         opts, &s, &e),
-                     -1);
+    assert_int_equal(
+        sk_schedule_compute(&t, s_d(baseline), amount, tax, sk_currency_find("CNY"), opts, &s, &e),
+        -1);
     assert_string_equal(e.code, code);
     if (!strstr(e.msg, piece))
         fail_msg("%s from %s: message \"%s\" lacks \"%s\"", terms, baseline, e.msg, piece);

@@ -252,10 +252,14 @@ static void test_rejects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_issue_example),        cmocka_unit_test(test_seed_full),
-        cmocka_unit_test(test_partial_then_full),    cmocka_unit_test(test_overpaid_and_between),
-        cmocka_unit_test(test_late),                 cmocka_unit_test(test_net_base),
-        cmocka_unit_test(test_half_even_settlement), cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_issue_example),
+        cmocka_unit_test(test_seed_full),
+        cmocka_unit_test(test_partial_then_full),
+        cmocka_unit_test(test_overpaid_and_between),
+        cmocka_unit_test(test_late),
+        cmocka_unit_test(test_net_base),
+        cmocka_unit_test(test_half_even_settlement),
+        cmocka_unit_test(test_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,7 +152,8 @@ static void test_rejects(void **state)
     s_reject("2/40,n/30", "tier 1 (2/40): ends after the net term n/30");
     s_reject("2/30,n/30", "tier 1 (2/30): ends on the same day as the net term n/30");
     s_reject("2/10eom,1/5eom,n/60", "5eom days must be after the previous tier's 10eom days");
-    s_reject("3/d15+2m,2/d25+1m,n/d15+3m", "tier 2 (2/d25+1m): d25+1m must be after tier 1's d15+2m");
+    s_reject("3/d15+2m,2/d25+1m,n/d15+3m",
+             "tier 2 (2/d25+1m): d25+1m must be after tier 1's d15+2m");
     s_reject("3/d15+1m,n/d10+1m", "ends after the net term n/d10+1m");
     s_reject("2/3661,n/4000", "at most 3660 days");
     s_reject("2/999999,n/30", "at most 3660 days");
