@@ -82,13 +82,10 @@ show skontoctl send "$RUNDIR/bad.jsonl"
 
 # ---------------------------------------------------------------- 4
 step "Waiting until the discount workers have drained the event streams"
-queued() { # events still waiting in the 16 shard streams (each applied event is XDELed)
-  local s total=0 n
-  for s in $(seq 0 15); do
-    n=$(redis-cli -s "$RUNDIR/redis.sock" XLEN "sk:{s$s}:events")
-    total=$((total + n))
-  done
-  echo "$total"
+queued() { # events waiting in the shard streams or taken but not yet applied (skontoctl status)
+  skontoctl status --json | "$PY" -c 'import json,sys
+q = json.load(sys.stdin)["queue"]
+print(q["waiting"] + q["pending"])'
 }
 deadline=$((SECONDS + 300))
 while :; do
