@@ -1,0 +1,578 @@
+/* customer — `skontoctl customer show ID`: a customer's open invoices and
+ * the discount windows still open to them (what a statement tells them).
+ *
+ * Reads the customer's profile sk:{sN}:cust:<cid>, the zset of open invoices
+ * sk:{sN}:copen:<cid> (ordered by net due date), each invoice hash (one
+ * pipelined round trip for all of them) and the payment history
+ * sk:{sN}:hist:<cid>. A window is still open when its last day is today or
+ * later. What paying inside a window saves is computed by common/settlement
+ * (the same rule the discount worker applies to a real payment): the
+ * discount that window gives on the open balance. Read-only. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "cli_util.h"
+#include "invoice.h"
+#include "keys.h"
+#include "settlement.h"
+#include "sk_redis.h"
+
+#define VERB "customer"
+#define S_PIPELINE 256          /* HGETALLs in flight at once */
+#define S_MAX_CURRENCIES 32     /* distinct currencies totalled */
+
+static const sk_cli_opt_t s_opts[] = {
+    {"today", true, false},
+    {"json", false, false},
+    {NULL, false, false},
+};
+
+static void s_help(FILE *out)
+{
+    fprintf(out,
+            "usage: skontoctl customer show CUSTOMER_ID [--today YYYY-MM-DD] [--json]\n"
+            "\n"
+            "Shows a customer as a statement would: the profile (name, e-mail, default\n"
+            "terms, how often statements go out), every open invoice with the discount\n"
+            "windows that are still open today (the last day to pay, the amount that\n"
+            "settles the invoice then, and what paying then saves), the net due date,\n"
+            "the open balance, totals per currency, and which windows the customer has\n"
+            "used in the past.\n"
+            "\n"
+            "options:\n"
+            "  --today D   the date windows are judged from (default $SKONTO_TODAY, else\n"
+            "              today's date); a window whose last day is D is still open\n"
+            "  --json      print as JSON: customer_id, name, email, timezone, locale,\n"
+            "              statement, terms, today, invoices [{order_id, currency, amount,\n"
+            "              balance, baseline, net_due, days_to_net, overdue, windows [{tier,\n"
+            "              rate, last_day, days_left, pay, saves}]}], totals [{currency,\n"
+            "              invoices, balance, saves_next}], history {invoices_closed,\n"
+            "              tiers [{tier, count}], after_windows}\n"
+            "\n"
+            "Amounts are decimal strings in the invoice's currency; \"tier\" is the index\n"
+            "into the invoice's tiers (0 = the first window), as in skontoctl settle.\n"
+            "saves_next is what the customer saves by paying every open invoice inside\n"
+            "its next window.\n"
+            "An unknown customer is one line on stderr and exit status 1.\n"
+            "Environment: SKONTO_REDIS_URL, SKONTO_TODAY.\n");
+}
+
+static bool s_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > SK_ID_MAX)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static redisReply *s_command(redisContext *c, int argc, const char **argv)
+{
+    size_t lens[8];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    redisReply *r = redisCommandArgv(c, argc, argv, lens);
+    if (!r) {
+        sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        sk_cli_fail(VERB, "Redis %s %s: %s", argv[0], argv[1], r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The value of field in an HGETALL reply, or "" (never NULL). */
+static const char *s_field(const redisReply *h, const char *field)
+{
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        if (h->element[i]->type == REDIS_REPLY_STRING && !strcmp(h->element[i]->str, field) &&
+            h->element[i + 1]->type == REDIS_REPLY_STRING)
+            return h->element[i + 1]->str;
+    return "";
+}
+
+/* ---- one open invoice, as the statement shows it ---------------------------- */
+
+typedef struct {
+    int tier; /* index into the schedule */
+    sk_day_t last_day;
+    int32_t rate_ppm;
+    int64_t pay, saves;
+} s_window_t;
+
+typedef struct {
+    sk_invoice_t inv;
+    int nwindows;
+    s_window_t windows[SK_TERMS_MAX_TIERS];
+} s_open_t;
+
+/* The windows of inv still open on `today`, with what paying off the balance
+ * on the window's last day would save. Settlement decides (the rule the
+ * discount worker applies to a real payment): a payment of one minor unit
+ * declared full earns exactly the window's discount on the whole open balance,
+ * so the amount that settles the invoice then is balance - that discount. */
+static void s_windows(s_open_t *o, sk_day_t today)
+{
+    const sk_schedule_t *s = &o->inv.schedule;
+    o->nwindows = 0;
+    if (o->inv.balance <= 0)
+        return;
+    for (int i = 0; i < s->ntiers; i++) {
+        if (s->tiers[i].last_day < today)
+            continue;
+        int64_t bal = o->inv.balance;
+        sk_payment_t p = {s->tiers[i].last_day, 1, true};
+        sk_applied_t ap;
+        sk_err_t err;
+        if (sk_settle_apply(s, &bal, &p, &ap, &err) < 0 || ap.tier != i)
+            continue;
+        s_window_t *w = &o->windows[o->nwindows++];
+        w->tier = i;
+        w->last_day = s->tiers[i].last_day;
+        w->rate_ppm = s->tiers[i].rate_ppm;
+        w->saves = ap.discount;
+        w->pay = o->inv.balance - ap.discount;
+    }
+}
+
+/* Parses one HGETALL reply into o; -1 (with err) if it is not a valid invoice. */
+static int s_parse(s_open_t *o, const char *order_id, const redisReply *h, sk_err_t *err)
+{
+    if (h->type != REDIS_REPLY_ARRAY || h->elements % 2)
+        return sk_err_set(err, "redis", "unexpected reply");
+    if (h->elements == 0)
+        return sk_err_set(err, "missing", "no invoice stored");
+    size_t n = h->elements / 2;
+    const char **fields = calloc(n, sizeof *fields);
+    const char **values = calloc(n, sizeof *values);
+    size_t *lens = calloc(n, sizeof *lens);
+    int rc = 0;
+    if (!fields || !values || !lens) {
+        rc = sk_err_set(err, "nomem", "out of memory");
+    } else {
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            const redisReply *f = h->element[2 * i], *v = h->element[2 * i + 1];
+            if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+                rc = sk_err_set(err, "redis", "unexpected reply");
+            fields[i] = f->str;
+            values[i] = v->str;
+            lens[i] = v->len;
+        }
+        if (rc == 0)
+            rc = sk_invoice_from_fields(&o->inv, order_id, n, fields, values, lens, err);
+    }
+    free(fields);
+    free(values);
+    free(lens);
+    return rc;
+}
+
+/* ---- totals ---------------------------------------------------------------- */
+
+typedef struct {
+    const sk_currency_t *cur;
+    long invoices;
+    int64_t balance, saves_next;
+} s_total_t;
+
+typedef struct {
+    /* input */
+    const char *customer_id;
+    sk_day_t today;
+    /* read from Redis */
+    redisReply *profile, *history;
+    s_open_t *open;
+    size_t nopen;
+    s_total_t totals[S_MAX_CURRENCIES];
+    int ntotals;
+} s_view_t;
+
+static void s_add_total(s_view_t *v, const s_open_t *o)
+{
+    const sk_currency_t *cur = o->inv.schedule.currency;
+    int i = 0;
+    while (i < v->ntotals && v->totals[i].cur != cur)
+        i++;
+    if (i == v->ntotals) {
+        if (v->ntotals == S_MAX_CURRENCIES)
+            return;
+        v->totals[v->ntotals++] = (s_total_t){cur, 0, 0, 0};
+    }
+    v->totals[i].invoices++;
+    v->totals[i].balance += o->inv.balance;
+    if (o->nwindows)
+        v->totals[i].saves_next += o->windows[0].saves;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+static int s_load(redisContext *c, s_view_t *v)
+{
+    int shard = sk_shard_of(v->customer_id);
+    char key[SK_KEY_MAX];
+    const char *a1[2] = {"HGETALL", sk_key_customer(key, shard, v->customer_id)};
+    v->profile = s_command(c, 2, a1);
+    if (!v->profile)
+        return SK_EXIT_FAIL;
+    if (v->profile->type != REDIS_REPLY_ARRAY || v->profile->elements == 0)
+        return sk_cli_fail(VERB, "customer %s not found", v->customer_id);
+
+    const char *a2[2] = {"HGETALL", sk_key_history(key, shard, v->customer_id)};
+    v->history = s_command(c, 2, a2);
+    if (!v->history)
+        return SK_EXIT_FAIL;
+
+    const char *a3[4] = {"ZRANGE", sk_key_customer_open(key, shard, v->customer_id), "0", "-1"};
+    redisReply *ids = s_command(c, 4, a3);
+    if (!ids)
+        return SK_EXIT_FAIL;
+    if (ids->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(ids);
+        return sk_cli_fail(VERB, "Redis ZRANGE %s: unexpected reply", key);
+    }
+    v->open = calloc(ids->elements ? ids->elements : 1, sizeof *v->open);
+    if (!v->open) {
+        freeReplyObject(ids);
+        return sk_cli_fail(VERB, "out of memory");
+    }
+    /* Pipelined: send a batch, then read its replies. */
+    int rc = SK_EXIT_OK;
+    for (size_t base = 0; base < ids->elements && rc == SK_EXIT_OK; base += S_PIPELINE) {
+        size_t end = base + S_PIPELINE < ids->elements ? base + S_PIPELINE : ids->elements;
+        for (size_t i = base; i < end; i++) {
+            const redisReply *id = ids->element[i];
+            if (id->type != REDIS_REPLY_STRING || id->len > SK_ID_MAX) {
+                rc = sk_cli_fail(VERB, "Redis ZRANGE: unexpected order id");
+                break;
+            }
+            char ikey[SK_KEY_MAX];
+            const char *av[2] = {"HGETALL", sk_key_invoice(ikey, shard, id->str)};
+            size_t lens[2] = {7, strlen(av[1])};
+            if (redisAppendCommandArgv(c, 2, av, lens) != REDIS_OK) {
+                rc = sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
+                break;
+            }
+        }
+        for (size_t i = base; i < end && rc == SK_EXIT_OK; i++) {
+            void *rv = NULL;
+            if (redisGetReply(c, &rv) != REDIS_OK || !rv) {
+                rc = sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
+                break;
+            }
+            redisReply *h = rv;
+            sk_err_t err;
+            sk_err_clear(&err);
+            s_open_t *o = &v->open[v->nopen];
+            const char *oid = ids->element[i]->str;
+            if (h->type == REDIS_REPLY_ERROR) {
+                rc = sk_cli_fail(VERB, "Redis HGETALL: %s", h->str);
+            } else if (s_parse(o, oid, h, &err) < 0) {
+                /* Closed between the ZRANGE and the HGETALL, or damaged: say so, go on. */
+                if (strcmp(err.code, "missing"))
+                    fprintf(stderr, "skontoctl customer: order %s: the stored invoice is malformed: %s\n",
+                            oid, err.msg);
+            } else if (o->inv.status == SK_INV_OPEN) {
+                s_windows(o, v->today);
+                s_add_total(v, o);
+                v->nopen++;
+            }
+            freeReplyObject(h);
+        }
+    }
+    freeReplyObject(ids);
+    return rc;
+}
+
+/* ---- history ------------------------------------------------------------------ */
+
+/* Calls fn for each "t<i>" field of the history in tier order. */
+typedef struct {
+    long closed, after, tiers[SK_TERMS_MAX_TIERS];
+    int max_tier; /* highest index with a count, -1 if none */
+} s_hist_t;
+
+static void s_history(const redisReply *h, s_hist_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->max_tier = -1;
+    if (!h || h->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i + 1 < h->elements; i += 2) {
+        const redisReply *f = h->element[i], *v = h->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        long n;
+        if (sk_cli_parse_int(v->str, 0, INT32_MAX, &n) < 0)
+            continue;
+        if (!strcmp(f->str, "n")) {
+            out->closed = n;
+        } else if (!strcmp(f->str, "net")) {
+            out->after = n;
+        } else if (f->str[0] == 't') {
+            long t;
+            if (sk_cli_parse_int(f->str + 1, 0, SK_TERMS_MAX_TIERS - 1, &t) == 0) {
+                out->tiers[t] = n;
+                if (t > out->max_tier)
+                    out->max_tier = (int)t;
+            }
+        }
+    }
+}
+
+/* ---- output ---------------------------------------------------------------------- */
+
+static json_t *s_json(const s_view_t *v)
+{
+    json_t *root = json_object(), *invs = json_array(), *tots = json_array();
+    json_t *hist = json_object(), *htiers = json_array();
+    int bad = !root || !invs || !tots || !hist || !htiers;
+    if (bad) {
+        json_decref(root);
+        json_decref(invs);
+        json_decref(tots);
+        json_decref(hist);
+        json_decref(htiers);
+        return NULL;
+    }
+    const redisReply *p = v->profile;
+    bad |= json_object_set_new(root, "customer_id", json_string(v->customer_id));
+    static const char *const pf[][2] = {{"name", "name"},         {"email", "email"},
+                                        {"timezone", "tz"},       {"locale", "locale"},
+                                        {"statement", "statement"}, {"terms", "terms"}};
+    for (size_t i = 0; i < sizeof pf / sizeof pf[0]; i++)
+        bad |= json_object_set_new(root, pf[i][0], json_string(s_field(p, pf[i][1])));
+    bad |= json_object_set_new(root, "today", sk_cli_json_date(v->today));
+    for (size_t i = 0; i < v->nopen; i++) {
+        const s_open_t *o = &v->open[i];
+        const sk_schedule_t *s = &o->inv.schedule;
+        const sk_currency_t *cur = s->currency;
+        json_t *ws = json_array();
+        for (int k = 0; k < o->nwindows; k++) {
+            const s_window_t *w = &o->windows[k];
+            bad |= json_array_append_new(
+                ws, json_pack("{s:i, s:o, s:o, s:i, s:o, s:o}", "tier", w->tier, "rate",
+                              sk_cli_json_rate(w->rate_ppm), "last_day",
+                              sk_cli_json_date(w->last_day), "days_left",
+                              (int)(w->last_day - v->today), "pay", sk_cli_json_money(w->pay, cur),
+                              "saves", sk_cli_json_money(w->saves, cur)));
+        }
+        bad |= json_array_append_new(
+            invs, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:o}", "order_id",
+                            o->inv.order_id, "currency", cur->code, "amount",
+                            sk_cli_json_money(s->amount, cur), "balance",
+                            sk_cli_json_money(o->inv.balance, cur), "baseline",
+                            sk_cli_json_date(s->baseline), "net_due", sk_cli_json_date(s->net_due),
+                            "days_to_net", (int)(s->net_due - v->today), "overdue",
+                            s->net_due < v->today, "windows", ws));
+    }
+    for (int i = 0; i < v->ntotals; i++) {
+        const s_total_t *t = &v->totals[i];
+        bad |= json_array_append_new(
+            tots, json_pack("{s:s, s:I, s:o, s:o}", "currency", t->cur->code, "invoices",
+                            (json_int_t)t->invoices, "balance", sk_cli_json_money(t->balance, t->cur),
+                            "saves_next", sk_cli_json_money(t->saves_next, t->cur)));
+    }
+    s_hist_t h;
+    s_history(v->history, &h);
+    for (int t = 0; t <= h.max_tier; t++)
+        bad |= json_array_append_new(htiers, json_pack("{s:i, s:I}", "tier", t, "count",
+                                                       (json_int_t)h.tiers[t]));
+    bad |= json_object_set_new(hist, "invoices_closed", json_integer(h.closed));
+    bad |= json_object_set_new(hist, "tiers", htiers);
+    bad |= json_object_set_new(hist, "after_windows", json_integer(h.after));
+    bad |= json_object_set_new(root, "invoices", invs);
+    bad |= json_object_set_new(root, "totals", tots);
+    bad |= json_object_set_new(root, "history", hist);
+    if (bad) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+static int s_print(const s_view_t *v)
+{
+    const redisReply *p = v->profile;
+    char a[40], b[40], c[40], d[40], e[40];
+    const char *name = s_field(p, "name"), *email = s_field(p, "email");
+    printf("customer %s", v->customer_id);
+    if (*name)
+        printf("   %s", name);
+    if (*email)
+        printf("   <%s>", email);
+    printf("\nterms %s   statement %s\n", *s_field(p, "terms") ? s_field(p, "terms") : "-",
+           *s_field(p, "statement") ? s_field(p, "statement") : "-");
+    printf("today %s\n", sk_cli_date_wd(v->today, a, sizeof a));
+
+    if (v->nopen == 0)
+        printf("\nno open invoices\n");
+    for (size_t i = 0; i < v->nopen; i++) {
+        const s_open_t *o = &v->open[i];
+        const sk_schedule_t *s = &o->inv.schedule;
+        const sk_currency_t *cur = s->currency;
+        long to_net = (long)(s->net_due - v->today);
+        printf("\n%s   %s %s   balance %s   shipped %s   net due %s", o->inv.order_id,
+               sk_money_format(s->amount, cur, a, sizeof a), cur->code,
+               sk_money_format(o->inv.balance, cur, b, sizeof b),
+               sk_cli_date_wd(s->baseline, c, sizeof c), sk_cli_date_wd(s->net_due, d, sizeof d));
+        if (to_net < 0)
+            printf(" (OVERDUE by %ld day%s)\n", -to_net, to_net == -1 ? "" : "s");
+        else
+            printf(" (in %ld day%s)\n", to_net, to_net == 1 ? "" : "s");
+        if (o->nwindows == 0) {
+            printf("  every discount window has closed: pay %s %s by the net due date\n",
+                   sk_money_format(o->inv.balance, cur, a, sizeof a), cur->code);
+            continue;
+        }
+        static const char *const hd[] = {"tier", "rate", "pay by", "days left", "pay", "saves"};
+        sk_cli_table_t *t = sk_cli_table_new(6, hd, "rrlrrr");
+        if (!t)
+            return sk_cli_fail(VERB, "out of memory");
+        int bad = 0;
+        for (int k = 0; k < o->nwindows; k++) {
+            const s_window_t *w = &o->windows[k];
+            char tier[16], left[16];
+            snprintf(tier, sizeof tier, "%d", w->tier + 1);
+            snprintf(left, sizeof left, "%ld", (long)(w->last_day - v->today));
+            const char *row[] = {tier,
+                                 sk_cli_rate_pct(w->rate_ppm, a, sizeof a),
+                                 sk_cli_date_wd(w->last_day, b, sizeof b),
+                                 left,
+                                 sk_money_format(w->pay, cur, c, sizeof c),
+                                 sk_money_format(w->saves, cur, d, sizeof d)};
+            bad |= sk_cli_table_add(t, row);
+        }
+        char left[16];
+        snprintf(left, sizeof left, "%ld", to_net);
+        const char *row[] = {"net", "", sk_cli_date_wd(s->net_due, b, sizeof b), left,
+                             sk_money_format(o->inv.balance, cur, c, sizeof c),
+                             sk_money_format(0, cur, e, sizeof e)};
+        bad |= sk_cli_table_add(t, row);
+        if (!bad)
+            sk_cli_table_print(t, stdout);
+        sk_cli_table_destroy(&t);
+        if (bad)
+            return sk_cli_fail(VERB, "out of memory");
+    }
+    if (v->ntotals) {
+        printf("\n");
+        for (int i = 0; i < v->ntotals; i++) {
+            const s_total_t *t = &v->totals[i];
+            printf("open %s %s in %ld invoice%s; paying each in its next window saves %s %s\n",
+                   sk_money_format(t->balance, t->cur, a, sizeof a), t->cur->code, t->invoices,
+                   t->invoices == 1 ? "" : "s", sk_money_format(t->saves_next, t->cur, b, sizeof b),
+                   t->cur->code);
+        }
+    }
+    s_hist_t h;
+    s_history(v->history, &h);
+    printf("\nhistory: %ld invoice%s closed", h.closed, h.closed == 1 ? "" : "s");
+    for (int t = 0; t <= h.max_tier; t++)
+        printf("%s tier %d: %ld", t ? "," : ";", t + 1, h.tiers[t]);
+    printf("%s after the windows: %ld\n", h.max_tier >= 0 ? "," : ";", h.after);
+    return SK_EXIT_OK;
+}
+
+/* ---- the verb --------------------------------------------------------------- */
+
+static int s_today(const char *opt, sk_day_t *out)
+{
+    const char *src = opt, *name = "today";
+    if (!src) {
+        src = getenv("SKONTO_TODAY");
+        name = "SKONTO_TODAY";
+        if (src && !*src)
+            src = NULL;
+    }
+    if (src) {
+        sk_err_t err;
+        sk_err_clear(&err);
+        if (sk_date_parse(src, out, &err) < 0) {
+            if (opt)
+                return sk_cli_opt_err(VERB, "today", src, &err);
+            return sk_cli_usage_error(VERB, "%s \"%s\": %s", name, src, err.msg);
+        }
+        return SK_EXIT_OK;
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    if (now == (time_t)-1 || !localtime_r(&now, &tm))
+        return sk_cli_fail(VERB, "cannot read the system date");
+    *out = sk_date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    return SK_EXIT_OK;
+}
+
+int sk_cmd_customer(int argc, char **argv)
+{
+    if (sk_cli_wants_help(argc, argv)) {
+        s_help(stdout);
+        return SK_EXIT_OK;
+    }
+    sk_cli_scan_t sc;
+    sk_cli_scan_init(&sc, VERB, s_opts, argc, argv);
+    const char *words[2] = {NULL, NULL}, *value, *today_opt = NULL;
+    int nwords = 0, o;
+    bool json = false;
+    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+        if (o == SK_CLI_BAD)
+            return SK_EXIT_USAGE;
+        if (o == SK_CLI_WORD) {
+            if (nwords == 2)
+                return sk_cli_usage_error(VERB, "unexpected \"%s\" (usage: skontoctl customer "
+                                                "show CUSTOMER_ID [--today D] [--json])",
+                                          value);
+            words[nwords++] = value;
+        } else if (!strcmp(s_opts[o].name, "today")) {
+            today_opt = value;
+        } else {
+            json = true;
+        }
+    }
+    if (nwords == 0 || strcmp(words[0], "show"))
+        return sk_cli_usage_error(VERB, "usage: skontoctl customer show CUSTOMER_ID [--today D] "
+                                        "[--json]%s",
+                                  nwords ? "" : " (skontoctl customer --help)");
+    if (nwords < 2)
+        return sk_cli_usage_error(VERB, "which customer? usage: skontoctl customer show CUSTOMER_ID");
+    if (!s_id_ok(words[1]))
+        return sk_cli_usage_error(VERB, "customer id \"%.80s\": want 1 to %d characters, no "
+                                        "control characters",
+                                  words[1], SK_ID_MAX);
+    s_view_t v;
+    memset(&v, 0, sizeof v);
+    v.customer_id = words[1];
+    int rc = s_today(today_opt, &v.today);
+    if (rc != SK_EXIT_OK)
+        return rc;
+
+    sk_err_t err;
+    sk_err_clear(&err);
+    redisContext *c = sk_redis_connect_env(&err);
+    if (!c)
+        return sk_cli_fail(VERB, "%s", err.msg);
+    rc = s_load(c, &v);
+    redisFree(c);
+    if (rc == SK_EXIT_OK) {
+        rc = json ? sk_cli_json_print(VERB, s_json(&v)) : s_print(&v);
+        if (rc == SK_EXIT_OK)
+            rc = sk_cli_finish(VERB);
+    }
+    if (v.profile)
+        freeReplyObject(v.profile);
+    if (v.history)
+        freeReplyObject(v.history);
+    free(v.open);
+    return rc;
+}

@@ -1,0 +1,355 @@
+"""skontoctl's server verbs: send, order show, customer show, forecast, status, dlq list.
+
+Two groups:
+  * Seeded: a real redis-server only; the keys are written by hand in the
+    layout docs/DATAFLOW.md documents, so each verb is checked against figures
+    worked out by hand, independently of the workers.
+  * EndToEnd: redis-server, skonto-ingest and skonto-discount; events go in
+    through `skontoctl send` and come out through the other verbs.
+
+The hand-worked invoice (the seed's terms): 2/0,1/10,0.5/30,n/60 on 1130.00
+CNY shipped 2026-11-02 (a Monday).
+  tier 0: 2 %   last day 2026-11-02, discount 22.60, payable 1107.40
+  tier 1: 1 %   last day 2026-11-12, discount 11.30, payable 1118.70
+  tier 2: 0.5 % last day 2026-12-02, discount  5.65, payable 1124.35
+  net due 2027-01-01.
+A payment of 1118.70 declared full on 2026-11-10 falls in tier 1: discount
+11.30, settles 1130.00, balance 0.00.
+"""
+import datetime
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import Stack, wait_for
+
+SEED_TERMS = "2/0,1/10,0.5/30,n/60"
+
+
+def day(s):
+    """YYYY-MM-DD -> day number (days since 1970-01-01), as Redis stores it."""
+    return (datetime.date.fromisoformat(s) - datetime.date(1970, 1, 1)).days
+
+
+def fnv_shard(s):
+    h = 2166136261
+    for b in s.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h % 16
+
+
+def seed_invoice(st, oid, cid, *, cur="CNY", amt=113000, tax=13000, bal=113000,
+                 base="2026-11-02", net="2027-01-01", terms=SEED_TERMS,
+                 tiers=((20000, "2026-11-02", 2260), (10000, "2026-11-12", 1130),
+                        (5000, "2026-12-02", 565)),
+                 pays=(), status="open", disc=0, sp="S-7", ver=1, open_index=True):
+    """Writes an invoice hash, its order-index entry and (if open) the customer's
+    open-invoice zset entry, exactly as docs/DATAFLOW.md lays them out."""
+    n = fnv_shard(cid)
+    fields = {
+        "c": cid, "sp": sp, "cur": cur, "amt": amt, "tax": tax, "bal": bal, "base": base,
+        "terms": terms, "net": net, "st": status, "ver": ver, "rev": 1,
+        "tiers": ";".join("%d:%d:%d" % (r, day(d), x) for r, d, x in tiers),
+    }
+    if pays:
+        fields["pays"] = ";".join(pays)
+    if disc:
+        fields["disc"] = disc
+    args = []
+    for k, v in fields.items():
+        args += [k, v]
+    st.redis_cli("HSET", "sk:{s%d}:inv:%s" % (n, oid), *args)
+    st.redis_cli("HSET", "sk:{o%d}:o2c" % fnv_shard(oid), oid, "%s\t%s" % (cid, cur))
+    if open_index and status == "open":
+        st.redis_cli("ZADD", "sk:{s%d}:copen:%s" % (n, cid), day(net), oid)
+
+
+def seed_customer(st, cid, **fields):
+    args = []
+    for k, v in fields.items():
+        args += [k, v]
+    st.redis_cli("HSET", "sk:{s%d}:cust:%s" % (fnv_shard(cid), cid), *args)
+
+
+class Seeded(unittest.TestCase):
+    """Redis only; keys written by hand."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.st = Stack()
+        cls.st.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.close()
+
+    def setUp(self):
+        self.st.redis_cli("FLUSHALL")
+
+    def ctl(self, *args, **kw):
+        return self.st.ctl(*args, **kw)
+
+    # ---- order show
+    def test_order_show_paid_in_tier_two(self):
+        seed_invoice(self.st, "SO-1", "C-1", bal=0, status="paid", disc=1130,
+                     pays=("%d:111870:1:1130:113000:0:0:1" % day("2026-11-10"),))
+        o = self.st.ctl_json("order", "show", "SO-1")
+        self.assertEqual([(t["tier"], t["rate"], t["last_day"], t["discount"], t["payable"])
+                          for t in o["tiers"]],
+                         [(0, "2", "2026-11-02", "22.60", "1107.40"),
+                          (1, "1", "2026-11-12", "11.30", "1118.70"),
+                          (2, "0.5", "2026-12-02", "5.65", "1124.35")])
+        self.assertEqual(o["net_due"], "2027-01-01")
+        self.assertEqual(o["payments"], [{
+            "date": "2026-11-10", "paid": "1118.70", "full": True, "tier": 1, "rate": "1",
+            "discount": "11.30", "settled": "1130.00", "unearned_discount": "0.00",
+            "overpaid": "0.00"}])
+        self.assertEqual((o["discount_earned"], o["unearned_discount"], o["credited"],
+                          o["balance"]), ("11.30", "0.00", "0.00", "0.00"))
+        self.assertEqual((o["status"], o["customer_id"], o["salesperson"], o["currency"],
+                          o["amount"], o["tax"], o["terms"], o["version"]),
+                         ("paid", "C-1", "S-7", "CNY", "1130.00", "130.00", SEED_TERMS, 1))
+        # The annual rate of the 2/10 style tiers vs net, as skontoctl quote shows it.
+        self.assertEqual(o["tiers"][0]["apr_vs_net"], 12.41)
+
+    def test_order_show_table(self):
+        seed_invoice(self.st, "SO-1", "C-1")
+        r = self.ctl("order", "show", "SO-1")
+        self.assertEqual(r.stderr, "")
+        out = r.stdout
+        self.assertIn("order SO-1", out)
+        self.assertIn("1130.00 CNY", out)
+        rows = [l.split() for l in out.splitlines()]
+        self.assertIn(["2", "1%", "2026-11-12", "Thu", "11.30", "1118.70", "7.37%", "9.22%"], rows)
+        self.assertIn("status open", out)
+        self.assertIn("no payments yet", out)
+        self.assertIn("balance 1130.00 CNY", out)
+
+    def test_order_unknown(self):
+        r = self.ctl("order", "show", "SO-9", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(r.stderr.strip().splitlines(), ["skontoctl order: order SO-9 not found"])
+
+    def test_order_accepted_not_yet_scheduled(self):
+        self.st.redis_cli("HSET", "sk:{o%d}:o2c" % fnv_shard("SO-2"), "SO-2", "C-1\tCNY")
+        r = self.ctl("order", "show", "SO-2", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no schedule yet", r.stderr)
+
+    def test_order_usage(self):
+        for args in (["order"], ["order", "show"], ["order", "list"], ["order", "show", "A", "B"],
+                     ["order", "show", "x" * 65], ["order", "show", "SO-1", "--bogus"]):
+            r = self.ctl(*args, check=False)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, (args, r.stderr))
+        r = self.ctl("order", "--help")
+        self.assertIn("usage: skontoctl order show ORDER_ID", r.stdout)
+
+    # ---- customer show
+    def test_customer_show_remaining_windows(self):
+        seed_customer(self.st, "C-1", name="Acme", email="ap@example.com", tz="Asia/Shanghai",
+                      locale="zh-CN", statement="weekly", terms=SEED_TERMS)
+        seed_invoice(self.st, "SO-1", "C-1")
+        # Shipped 2026-09-01 with 2/10,n/30: every window closed by 2026-11-05.
+        seed_invoice(self.st, "SO-2", "C-1", amt=50000, tax=0, bal=50000, base="2026-09-01",
+                     net="2026-10-01", terms="2/10,n/30", tiers=((20000, "2026-09-11", 1000),))
+        # A paid invoice is not open.
+        seed_invoice(self.st, "SO-3", "C-1", bal=0, status="paid", disc=1130,
+                     pays=("%d:111870:1:1130:113000:0:0:1" % day("2026-11-10"),))
+        self.st.redis_cli("HSET", "sk:{s%d}:hist:C-1" % fnv_shard("C-1"), "t1", 3, "net", 1, "n", 4)
+        c = self.st.ctl_json("customer", "show", "C-1", "--today", "2026-11-05")
+        self.assertEqual((c["name"], c["email"], c["statement"], c["terms"], c["today"]),
+                         ("Acme", "ap@example.com", "weekly", SEED_TERMS, "2026-11-05"))
+        invs = {i["order_id"]: i for i in c["invoices"]}
+        self.assertEqual(sorted(invs), ["SO-1", "SO-2"])
+        # Tier 0 (cash, 2026-11-02) has closed; tiers 1 and 2 remain.
+        self.assertEqual([(w["tier"], w["rate"], w["last_day"], w["days_left"], w["pay"],
+                           w["saves"]) for w in invs["SO-1"]["windows"]],
+                         [(1, "1", "2026-11-12", 7, "1118.70", "11.30"),
+                          (2, "0.5", "2026-12-02", 27, "1124.35", "5.65")])
+        self.assertEqual(invs["SO-1"]["balance"], "1130.00")
+        self.assertFalse(invs["SO-1"]["overdue"])
+        self.assertEqual(invs["SO-2"]["windows"], [])
+        self.assertTrue(invs["SO-2"]["overdue"])
+        self.assertEqual(c["totals"], [{"currency": "CNY", "invoices": 2, "balance": "1630.00",
+                                        "saves_next": "11.30"}])
+        self.assertEqual(c["history"], {"invoices_closed": 4,
+                                        "tiers": [{"tier": 0, "count": 0},
+                                                  {"tier": 1, "count": 3}],
+                                        "after_windows": 1})
+        # On the window's last day it is still open; the day after it is gone.
+        c = self.st.ctl_json("customer", "show", "C-1", "--today", "2026-11-12")
+        w = [i for i in c["invoices"] if i["order_id"] == "SO-1"][0]["windows"]
+        self.assertEqual([x["tier"] for x in w], [1, 2])
+        env = dict(self.st.env, SKONTO_TODAY="2026-11-13")
+        r = subprocess.run([os.path.join(self.st.bin, "skontoctl"), "customer", "show", "C-1",
+                            "--json"], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        w = [i for i in json.loads(r.stdout)["invoices"] if i["order_id"] == "SO-1"][0]["windows"]
+        self.assertEqual([x["tier"] for x in w], [2])
+
+    def test_customer_partly_paid_saves_on_balance(self):
+        seed_customer(self.st, "C-2", name="Beta")
+        # 551.35 paid inside tier 0 on 2026-11-02 settles 562.60 (551.35 / 0.98),
+        # leaving 567.40; in tier 1 the rest costs 567.40 - 5.67 (1 % half-up) = 561.73.
+        seed_invoice(self.st, "SO-5", "C-2", bal=56740, disc=1125,
+                     pays=("%d:55135:0:1125:56260:0:0:0" % day("2026-11-02"),))
+        c = self.st.ctl_json("customer", "show", "C-2", "--today", "2026-11-03")
+        w = c["invoices"][0]["windows"]
+        self.assertEqual((w[0]["tier"], w[0]["pay"], w[0]["saves"]), (1, "561.73", "5.67"))
+
+    def test_customer_table(self):
+        seed_customer(self.st, "C-1", name="Acme", email="ap@example.com", terms=SEED_TERMS,
+                      statement="weekly")
+        seed_invoice(self.st, "SO-1", "C-1")
+        r = self.ctl("customer", "show", "C-1", "--today", "2026-11-05")
+        rows = [l.split() for l in r.stdout.splitlines()]
+        self.assertIn(["2", "1%", "2026-11-12", "Thu", "7", "1118.70", "11.30"], rows)
+        self.assertIn(["net", "2027-01-01", "Fri", "57", "1130.00", "0.00"], rows)
+        self.assertIn("saves 11.30 CNY", r.stdout)
+
+    def test_customer_unknown_and_usage(self):
+        r = self.ctl("customer", "show", "C-404", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.strip(), "skontoctl customer: customer C-404 not found")
+        r = self.ctl("customer", "show", "C-1", "--today", "2026-02-30", check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--today", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+
+    # ---- forecast
+    def seed_forecast(self):
+        # Two shards, two currencies; 2026-11-02 is a Monday, 2026-11-09 the next.
+        self.st.redis_cli("HSET", "sk:{s0}:fc:hist", "2026-11-02|CNY", 110740,
+                          "2026-11-12|CNY", 50000, "2026-11-03|USD", 990)
+        self.st.redis_cli("HSET", "sk:{s7}:fc:hist", "2026-11-02|CNY", 1000,
+                          "2027-01-01|CNY", 20000)
+        self.st.redis_cli("HSET", "sk:{s0}:fc:net", "2027-01-01|CNY", 113000,
+                          "2026-12-03|USD", 1000)
+        self.st.redis_cli("HSET", "sk:{s7}:fc:net", "2026-11-12|CNY", 70000,
+                          "2027-01-01|CNY", 1000)
+
+    def test_forecast_by_day(self):
+        self.seed_forecast()
+        f = self.st.ctl_json("forecast")
+        self.assertEqual(f["by"], "day")
+        cur = {c["currency"]: c for c in f["currencies"]}
+        self.assertEqual(sorted(cur), ["CNY", "USD"])
+        cny = cur["CNY"]
+        self.assertEqual([(r["date"], r["by_history"], r["at_net"], r["difference"])
+                          for r in cny["rows"]],
+                         [("2026-11-02", "1117.40", "0.00", "1117.40"),
+                          ("2026-11-12", "500.00", "700.00", "-200.00"),
+                          ("2027-01-01", "200.00", "1140.00", "-940.00")])
+        self.assertEqual([r["cum_difference"] for r in cny["rows"]],
+                         ["1117.40", "917.40", "-22.60"])
+        self.assertEqual(cny["total"], {"by_history": "1817.40", "at_net": "1840.00",
+                                        "difference": "-22.60"})
+        self.assertEqual(cur["USD"]["total"], {"by_history": "9.90", "at_net": "10.00",
+                                               "difference": "-0.10"})
+
+    def test_forecast_by_week_range_currency(self):
+        self.seed_forecast()
+        f = self.st.ctl_json("forecast", "--by", "week", "--currency", "CNY",
+                             "--from", "2026-11-03", "--to", "2026-12-31")
+        self.assertEqual([c["currency"] for c in f["currencies"]], ["CNY"])
+        # Only 2026-11-12 (week of Monday 2026-11-09) is inside the range.
+        self.assertEqual([(r["date"], r["by_history"], r["at_net"])
+                          for r in f["currencies"][0]["rows"]],
+                         [("2026-11-09", "500.00", "700.00")])
+        f = self.st.ctl_json("forecast", "--by", "week")
+        weeks = [r["date"] for r in f["currencies"][0]["rows"]]
+        self.assertEqual(weeks, ["2026-11-02", "2026-11-09", "2026-12-28"])
+
+    def test_forecast_table_and_usage(self):
+        self.seed_forecast()
+        r = self.ctl("forecast", "--currency", "CNY")
+        self.assertIn("total CNY: by history 1817.40, at net 1840.00, difference -22.60",
+                      r.stdout.splitlines())
+        rows = [l.split() for l in r.stdout.splitlines()]
+        self.assertIn(["2026-11-12", "Thu", "500.00", "700.00", "-200.00", "1617.40", "700.00",
+                       "917.40"], rows)
+        for args in (["forecast", "--by", "month"], ["forecast", "--from", "2026-13-01"],
+                     ["forecast", "--currency", "XXX"],
+                     ["forecast", "--from", "2026-12-01", "--to", "2026-11-01"]):
+            r = self.ctl(*args, check=False)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.st.redis_cli("FLUSHALL")
+        self.assertIn("no expected receivables", self.ctl("forecast").stdout)
+
+    # ---- status
+    def test_status(self):
+        now = int(time.time() * 1000)
+        self.st.redis_cli("HSET", "sk:{sys}:hb",
+                          "ingest", json.dumps({"pid": 11, "role": "ingest", "at_ms": now,
+                                                "processed": 7, "errors": 1}),
+                          "discount-1", json.dumps({"pid": 12, "role": "discount",
+                                                    "at_ms": now - 60000, "processed": 5,
+                                                    "errors": 0}))
+        self.st.redis_cli("XADD", "sk:{s3}:events", "*", "e", "x")
+        self.st.redis_cli("XADD", "sk:{s3}:events", "*", "e", "y")
+        self.st.redis_cli("XADD", "sk:{s9}:events", "*", "e", "z")
+        self.st.redis_cli("XGROUP", "CREATE", "sk:{s3}:events", "discount", "0")
+        self.st.redis_cli("XREADGROUP", "GROUP", "discount", "w", "COUNT", "1", "STREAMS",
+                          "sk:{s3}:events", ">")
+        self.st.redis_cli("LPUSH", "sk:{sys}:dlq", "{}", "{}")
+        self.st.redis_cli("HSET", "sk:{sys}:ingest", "accepted", 7, "duplicate", 2, "rejected", 2)
+        self.st.redis_cli("HSET", "sk:{sys}:gaps", "erp-pub", 3)
+        s = self.st.ctl_json("status")
+        w = {x["name"]: x for x in s["workers"]}
+        self.assertFalse(w["ingest"]["stale"])
+        self.assertTrue(w["discount-1"]["stale"])
+        self.assertEqual((w["ingest"]["pid"], w["ingest"]["processed"], w["ingest"]["errors"]),
+                         (11, 7, 1))
+        self.assertGreaterEqual(w["discount-1"]["age_s"], 59)
+        self.assertEqual(s["queue"], {"waiting": 3, "pending": 1})
+        self.assertEqual(s["dead_letters"], 2)
+        self.assertEqual(s["ingest"], {"accepted": 7, "duplicate": 2, "rejected": 2})
+        self.assertEqual(s["gaps"], {"erp-pub": 3})
+        out = self.ctl("status").stdout
+        self.assertIn("STALE", [l.split()[-1] for l in out.splitlines() if l.startswith("discount-1")])
+        self.assertIn("erp-pub: 3 missing", out)
+
+    # ---- dlq list
+    def test_dlq_list(self):
+        old = json.dumps({"at_ms": 1790000000000, "event_id": "E1", "source": "erp",
+                          "reason_code": "bad_terms", "message": "terms: tier 2 ...",
+                          "payload_b64": ""})
+        new = json.dumps({"at_ms": 1790000001000, "event_id": "E2", "source": "erp",
+                          "reason_code": "unknown_order", "message": "order SO-9 is unknown",
+                          "payload_b64": "AA=="})
+        self.st.redis_cli("LPUSH", "sk:{sys}:dlq", old, "not json\nat all", new)
+        d = self.st.ctl_json("dlq", "list")
+        self.assertEqual(d["total"], 3)
+        self.assertEqual([(x["event_id"], x["reason_code"]) for x in d["dead_letters"]],
+                         [("E2", "unknown_order"), ("", "?"), ("E1", "bad_terms")])
+        self.assertEqual(d["dead_letters"][0]["at"], "2026-09-21 14:13:21")
+        d = self.st.ctl_json("dlq", "list", "--limit", "1")
+        self.assertEqual([x["event_id"] for x in d["dead_letters"]], ["E2"])
+        out = self.ctl("dlq", "list", "--limit", "2").stdout
+        self.assertIn("unknown_order", out)
+        self.assertIn("not json at all", out)
+        self.assertIn("2 newest of 3", out)
+        self.assertEqual(self.ctl("dlq", "list", "--limit", "0", check=False).returncode, 2)
+        self.assertEqual(self.ctl("dlq", check=False).returncode, 2)
+
+    # ---- Redis unreachable: one line, exit 1, for every verb
+    def test_redis_down(self):
+        env = dict(self.st.env, SKONTO_REDIS_URL="unix://" + os.path.join(self.st.dir, "nope.sock"))
+        for args in (["order", "show", "SO-1"], ["customer", "show", "C-1"], ["forecast"],
+                     ["status"], ["dlq", "list"]):
+            r = subprocess.run([os.path.join(self.st.bin, "skontoctl"), *args], env=env,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 1, args)
+            lines = r.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, r.stderr)
+            self.assertIn("cannot connect to Redis at unix://", lines[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
