@@ -19,7 +19,7 @@
 int sk_settle_apply(const sk_schedule_t *s, int64_t *balance, const sk_payment_t *p,
                     sk_applied_t *out, sk_err_t *err)
 {
-    char a1[40], d1[16], d2[16];
+    char a1[40];
     if (!s || !balance || !p || !out)
         return sk_err_set(err, "bad_payment", "no payment");
     const sk_currency_t *cur = s->currency;
@@ -34,10 +34,8 @@ int sk_settle_apply(const sk_schedule_t *s, int64_t *balance, const sk_payment_t
                           "payment %s: must be above 0 and at most the largest "
                           "amount",
                           sk_money_format(P, cur, a1, sizeof a1));
-    if (p->date < s->baseline)
-        return sk_err_set(err, "bad_payment", "payment date %s is before the baseline %s",
-                          sk_date_format(p->date, d1, sizeof d1),
-                          sk_date_format(s->baseline, d2, sizeof d2));
+    /* A payment dated before the baseline is a prepayment (cash before
+     * shipment): it earns the first window's rate, as sk_schedule_tier_on says. */
 
     sk_applied_t a;
     memset(&a, 0, sizeof a);

@@ -38,7 +38,7 @@ typedef struct {
 
 /* Applies one payment to *balance (updated in place). Fails ("bad_amount") for
  * amount <= 0 or > SK_MONEY_MAX, ("bad_payment") when the balance is already 0
- * or the payment date is before the baseline. */
+ * A payment dated before the baseline (a prepayment) falls in the first window. */
 int sk_settle_apply(const sk_schedule_t *s, int64_t *balance, const sk_payment_t *p,
                     sk_applied_t *out, sk_err_t *err);
 

@@ -78,7 +78,7 @@ static int s_parse_when(const char *s, const char *end, sk_when_t *w, char *why,
     }
     if (s_lower(*p) == 'd') {
         p++;
-        int dom, months = 0;
+        int dom = 0, months = 0;
         int nd = s_number(&p, end, &dom);
         if (nd <= 0) {
             snprintf(why, whyn, "\"%s\": want d DAY, e.g. d15 or d15+1m",
@@ -113,7 +113,7 @@ static int s_parse_when(const char *s, const char *end, sk_when_t *w, char *why,
         w->months = months;
         return 0;
     }
-    int days;
+    int days = 0;
     int nd = s_number(&p, end, &days);
     if (nd == 0) {
         snprintf(why, whyn, "\"%s\": want DAYS, DAYSeom or dDAY[+MONTHSm]",

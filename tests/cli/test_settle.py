@@ -91,6 +91,12 @@ class Payments(unittest.TestCase):
         self.assertIsNone(s["payments"][0]["tier"])
         self.assertEqual(s["balance"], "20.00")
 
+    def test_prepayment_before_the_baseline_earns_the_first_window(self):
+        s = settle_json(*EXAMPLE, *pay("2020-06-20", "294.00"))
+        self.assertEqual(s["payments"][0]["tier"], 0)
+        self.assertEqual(s["payments"][0]["discount"], "6.00")
+        self.assertEqual(s["balance"], "700.00")
+
     def test_full_payment_short_of_payable_leaves_unearned_discount(self):
         # Declared full with 900.00: the tier gives 20.00 on 1000.00, so 980.00 was
         # due; 80.00 of the discount taken was not earned and stays open.
@@ -168,7 +174,6 @@ class Rejections(unittest.TestCase):
         self.reject(EXAMPLE + pay("2020-06-28", "5.001"), "CNY has 2 decimals")
         self.reject(EXAMPLE + pay("2020-06-28", "-5"), "negative")
         self.reject(EXAMPLE + pay("2020-06-28", "0"), "greater than 0")
-        self.reject(EXAMPLE + pay("2020-06-20", "5"), "before the baseline")
 
     def test_payment_order_and_settled_invoice(self):
         self.reject(EXAMPLE + pay("2020-06-28", "10") + pay("2020-06-27", "5"),
