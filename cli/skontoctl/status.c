@@ -38,8 +38,9 @@ static void s_help(FILE *out)
             "  workers        each worker's last heartbeat (workers write one every second):\n"
             "                 name, role, pid, age, events processed, errors; a heartbeat\n"
             "                 older than 5 s is marked STALE (the worker is stuck or gone)\n"
-            "  queue          events accepted by ingest and waiting for a discount worker,\n"
-            "                 and how many of them a worker has taken but not yet applied\n"
+            "  queue          events accepted by ingest that no discount worker has applied\n"
+            "                 yet, and how many of those a worker has taken (is working on,\n"
+            "                 or took before it died: another worker reclaims them)\n"
             "  dead letters   rejected events kept for inspection (skontoctl dlq list)\n"
             "  ingest         events accepted, duplicate and rejected since the start\n"
             "  sequence gaps  events missing from ERPs that publish (PUB feeds), per source\n"
@@ -47,7 +48,8 @@ static void s_help(FILE *out)
             "options:\n"
             "  --json   print as JSON: {workers [{name, role, pid, age_s, processed, errors,\n"
             "           stale}], queue {waiting, pending}, dead_letters, ingest {counter: n},\n"
-            "           gaps {source: n}}\n"
+            "           gaps {source: n}}; waiting counts every event not yet applied,\n"
+            "           pending those of them a worker has taken\n"
             "\n"
             "Environment: SKONTO_REDIS_URL.\n");
 }
@@ -280,8 +282,8 @@ static int s_print(const s_status_t *st)
         if (bad)
             return sk_cli_fail(VERB, "out of memory");
     }
-    printf("\nqueue          %lld event%s waiting for a discount worker, %lld taken but not yet "
-           "applied\n",
+    printf("\nqueue          %lld event%s not yet applied by a discount worker (%lld of them "
+           "taken by one)\n",
            st->waiting, st->waiting == 1 ? "" : "s", st->pending);
     printf("dead letters   %lld%s\n", st->dead, st->dead ? "   (skontoctl dlq list)" : "");
     printf("ingest         accepted %s, duplicate %s, rejected %s\n",

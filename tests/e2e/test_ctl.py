@@ -351,5 +351,239 @@ class Seeded(unittest.TestCase):
             self.assertIn("cannot connect to Redis at unix://", lines[0])
 
 
+# ---------------------------------------------------------------- send, against a fake ingest
+
+def _load_pb2():
+    """skonto_pb2 generated from proto/ by protoc into a temporary directory."""
+    import importlib
+    import sys
+    src = os.environ.get("SK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
+    out = tempfile.mkdtemp(prefix="skonto-pb2-")
+    subprocess.run(["protoc", "--python_out=" + out, "-I", os.path.join(src, "proto"),
+                    os.path.join(src, "proto", "skonto", "v1", "skonto.proto")], check=True)
+    sys.path.insert(0, out)
+    return importlib.import_module("skonto.v1.skonto_pb2")
+
+
+class FakeIngest:
+    """A ROUTER on a free port that answers Envelopes as `policy` says.
+
+    policy(envelope, try_number) -> "accepted" | "duplicate" | ("rejected", code, msg) | None
+    (None: no answer). With batch=True, answers are held until no message has
+    arrived for 50 ms, so that what a client has in flight at once can be seen."""
+
+    def __init__(self, pb2, policy, batch=False):
+        import threading
+        import zmq
+        self.pb2, self.policy, self.batch = pb2, policy, batch
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.ROUTER)
+        port = self.sock.bind_to_random_port("tcp://127.0.0.1")
+        self.endpoint = "tcp://127.0.0.1:%d" % port
+        self.received = []     # Envelopes in arrival order
+        self.batches = []      # with batch=True: event ids received per batch
+        self.tries = {}
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def answer(self, ident, env):
+        n = self.tries[env.event_id] = self.tries.get(env.event_id, 0) + 1
+        verdict = self.policy(env, n)
+        if verdict is None:
+            return
+        ack = self.pb2.Ack(event_id=env.event_id)
+        if verdict == "accepted":
+            ack.status = self.pb2.ACK_ACCEPTED
+        elif verdict == "duplicate":
+            ack.status = self.pb2.ACK_DUPLICATE
+        else:
+            ack.status = self.pb2.ACK_REJECTED
+            ack.reason_code, ack.message = verdict[1], verdict[2]
+        self.sock.send_multipart([ident, ack.SerializeToString()])
+
+    def run(self):
+        import zmq
+        held = []
+        while not self.stop:
+            if self.sock.poll(50, zmq.POLLIN):
+                ident, data = self.sock.recv_multipart()
+                env = self.pb2.Envelope()
+                env.ParseFromString(data)
+                self.received.append(env)
+                if self.batch:
+                    held.append((ident, env))
+                else:
+                    self.answer(ident, env)
+            elif held:
+                self.batches.append([e.event_id for _, e in held])
+                for ident, env in held:
+                    self.answer(ident, env)
+                held = []
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        self.sock.close(0)
+        self.ctx.term()
+
+
+def line(**kw):
+    return json.dumps(kw)
+
+
+def order_line(eid, oid, cid="C-1", cur="CNY", amount="1130.00", **kw):
+    return line(type="order_shipped", event_id=eid, order_id=oid, customer_id=cid, currency=cur,
+                amount=amount, ship_date="2026-11-02", **kw)
+
+
+def payment_line(eid, oid, amount, **kw):
+    return line(type="payment_received", event_id=eid, order_id=oid, paid_on="2026-11-10",
+                amount=amount, **kw)
+
+
+class SendFakeIngest(unittest.TestCase):
+    """skontoctl send's windowing, acknowledgement matching, retries and local
+    conversion, against a fake ingest whose answers the test controls."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pb2 = _load_pb2()
+        cls.st = Stack()
+        cls.st.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.close()
+
+    def setUp(self):
+        self.fakes = []
+
+    def tearDown(self):
+        for f in self.fakes:
+            f.close()
+
+    def fake(self, policy, batch=False):
+        f = FakeIngest(self.pb2, policy, batch)
+        self.fakes.append(f)
+        return f
+
+    def send(self, fake, text, *args):
+        path = os.path.join(self.st.dir, "events.jsonl")
+        with open(path, "w") as fh:
+            fh.write(text)
+        return self.st.ctl("send", path, "--endpoint", fake.endpoint, *args, check=False)
+
+    def test_retries_until_acknowledged(self):
+        # The first try of every event goes unanswered (as if the Ack were lost).
+        f = self.fake(lambda env, n: "accepted" if n >= 2 else None)
+        text = "\n".join(order_line("E%d" % i, "SO-%d" % i) for i in range(20)) + "\n"
+        r = self.send(f, text, "--timeout-ms", "200", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual((out["accepted"], out["duplicate"], out["rejected"],
+                          out["unacknowledged"]), (20, 0, 0, 0))
+        self.assertEqual(sorted(f.tries.values()), [2] * 20)
+
+    def test_gives_up_after_retries(self):
+        f = self.fake(lambda env, n: None)
+        r = self.send(f, order_line("E1", "SO-1") + "\n" + order_line("E2", "SO-2") + "\n",
+                      "--timeout-ms", "100", "--retries", "2")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("unacknowledged  2", r.stdout)
+        self.assertIn("line 2 (event E2): unacknowledged", r.stdout)
+        self.assertEqual(f.tries, {"E1": 3, "E2": 3})
+
+    def test_window_bounds_events_in_flight(self):
+        f = self.fake(lambda env, n: "accepted", batch=True)
+        text = "\n".join(order_line("E%d" % i, "SO-%d" % i) for i in range(30)) + "\n"
+        r = self.send(f, text, "--window", "4")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("accepted        30", r.stdout)
+        self.assertTrue(f.batches)
+        self.assertLessEqual(max(len(b) for b in f.batches), 4, f.batches)
+        # Events arrive in input order: an order before the payments behind it.
+        self.assertEqual([e.event_id for e in f.received], ["E%d" % i for i in range(30)])
+
+    def test_repeated_event_id_waits_for_the_first_ack(self):
+        seen = set()
+
+        def policy(env, n):
+            if env.event_id in seen:
+                return "duplicate"
+            seen.add(env.event_id)
+            return "accepted"
+        f = self.fake(policy, batch=True)
+        lines = [order_line("E1", "SO-1"), order_line("E2", "SO-2"), order_line("E1", "SO-1"),
+                 order_line("E3", "SO-3")]
+        r = self.send(f, "\n".join(lines) + "\n", "--json")
+        out = json.loads(r.stdout)
+        self.assertEqual((out["accepted"], out["duplicate"]), (3, 1))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # The repeated E1 was not in flight together with the first one.
+        for b in f.batches:
+            self.assertLessEqual(b.count("E1"), 1, f.batches)
+
+    def test_conversion_and_currency_lookup(self):
+        # SO-R is known only to Redis (ingest indexed it earlier), in JPY.
+        self.st.redis_cli("HSET", "sk:{o%d}:o2c" % fnv_shard("SO-R"), "SO-R", "C-9\tJPY")
+        f = self.fake(lambda env, n: "accepted")
+        lines = [
+            "# a comment, then a blank line",
+            "",
+            order_line("E1", "SO-1"),                              # line 3
+            payment_line("E2", "SO-1", "1118.70", full=True),      # line 4: CNY from line 3
+            payment_line("E3", "SO-R", "500"),                     # line 5: JPY from Redis
+            payment_line("E4", "SO-404", "1.00"),                  # line 6: unknown order
+            '{"type":"order_shipped","event_id":"E5"',             # line 7: not JSON
+            order_line("E6", "SO-6", amount="12.345"),             # line 8: 3 decimals in CNY
+            line(type="credit_note", event_id="E7", order_id="SO-1", issued_on="2026-11-05",
+                 amount="100.00"),                                 # line 9
+            line(type="order_cancelled", event_id="E8", order_id="SO-1", colour="red"),  # 10
+        ]
+        r = self.send(f, "\n".join(lines) + "\n", "--json")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual((out["accepted"], out["rejected"]), (4, 4))
+        self.assertEqual([(x["line"], x["event_id"], x["reason_code"]) for x in out["rejections"]],
+                         [(6, "E4", "bad_currency"), (7, None, "bad_json"),
+                          (8, "E6", "bad_amount"), (10, "E8", "unknown_field")])
+        self.assertTrue(all(x["message"] for x in out["rejections"]))
+        got = {e.event_id: e for e in f.received}
+        self.assertEqual(sorted(got), ["E1", "E2", "E3", "E7"])  # rejected lines never sent
+        self.assertEqual(got["E1"].order_shipped.amount, 113000)
+        self.assertEqual(got["E2"].payment_received.amount, 111870)
+        self.assertTrue(got["E2"].payment_received.full)
+        self.assertEqual(got["E3"].payment_received.amount, 500)
+        self.assertEqual(got["E7"].credit_note.amount, 10000)
+
+    def test_rejection_by_ingest_is_reported_with_its_line(self):
+        f = self.fake(lambda env, n: ("rejected", "bad_terms", "terms: tier 2 (1/10): rate must "
+                                      "be below the previous tier's 1 %")
+                      if env.event_id == "E2" else "accepted")
+        r = self.send(f, order_line("E1", "SO-1") + "\n" + order_line("E2", "SO-2") + "\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("accepted        1", r.stdout)
+        self.assertIn("rejected        1", r.stdout)
+        self.assertIn("line 2 (event E2): bad_terms: terms: tier 2 (1/10): rate must be below "
+                      "the previous tier's 1 %", r.stdout.splitlines())
+
+    def test_stdin_and_progress(self):
+        f = self.fake(lambda env, n: "accepted")
+        r = self.st.ctl("send", "-", "--endpoint", f.endpoint, "--progress",
+                        input=order_line("E1", "SO-1") + "\n", check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("1 acknowledged", r.stderr)
+
+    def test_usage(self):
+        for args in (["send"], ["send", "a", "b"], ["send", "/nonexistent/x.jsonl"],
+                     ["send", "-", "--window", "0"], ["send", "-", "--timeout-ms", "x"],
+                     ["send", "-", "--retries", "-1"], ["send", "-", "--endpoint", "nonsense"]):
+            r = self.st.ctl(*args, input="", check=False)
+            self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, (args, r.stderr))
+        self.assertIn("--window N", self.st.ctl("send", "--help").stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
