@@ -1,0 +1,884 @@
+/* batch — a batch of received messages turned into Redis work and Acks.
+ *
+ * Round trips, not CPU, decide throughput, so every step pipelines the whole
+ * batch (redisAppendCommandArgv, then the replies in order):
+ *
+ *   A  reads:  for orders, HMGET the customer (exists? default terms?);
+ *              for PUB sources seen the first time, HGET their last sequence;
+ *   B  index:  in message order, orders HSETNX + HGET the order index
+ *              (sk:{oM}:o2c order_id -> "customer_id\tCUR"), payments,
+ *              credit notes and cancellations HGET it. Orders rejected in A
+ *              never claim an index entry; a payment after its order in the
+ *              same batch sees the order's entry because Redis runs a
+ *              pipeline in order;
+ *   C  writes: the accept script per valid event (atomic on the customer's
+ *              shard: seen check, XADD of the received bytes, customer
+ *              profile), LPUSH of a JSON dead letter per rejected one, and
+ *              the counters of earlier batches (HINCRBY sk:{sys}:ingest);
+ *   then the Acks, then for PUB messages the sequence bookkeeping.
+ *
+ * Step A of an order must see every customer written before it. A customer
+ * upserted earlier in the same batch is not in Redis yet when A runs, so the
+ * batch is cut into segments at such a dependency and each segment runs
+ * A, B, C on its own (rare: it costs round trips only when it happens). */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ingest.h"
+#include "keys.h"
+#include "sk_redis.h"
+
+/* The accept script (DATAFLOW step 4). The seen check is a read so that
+ * nothing is written when XADD fails (Redis does not roll a script back);
+ * only after the event is in the stream is its id marked seen.
+ * KEYS: seen hash, events stream [, customer hash]
+ * ARGV: event id, envelope bytes [, customer field/value pairs]
+ * Returns 1 accepted, 0 duplicate. */
+static const char s_accept_lua[] =
+    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end\n"
+    "redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], '1')\n"
+    "if KEYS[3] then\n"
+    "  redis.call('HSET', KEYS[3], unpack(ARGV, 3))\n"
+    "  redis.call('HSETNX', KEYS[3], 'statement', 'weekly')\n"
+    "end\n"
+    "return 1\n";
+
+int ingest_load_script(ingest_t *self)
+{
+    sk_err_t err;
+    if (sk_redis_load_script(self->redis, s_accept_lua, self->accept_sha, &err)) {
+        ingest_log("redis: cannot load the accept script: %s", err.msg);
+        return -1;
+    }
+    self->need_script = false;
+    return 0;
+}
+
+static const char *s_str(const char *s)
+{
+    return s ? s : "";
+}
+
+static uint32_t s_fnv(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+/* ---------------------------------------------------------------- items */
+
+void ingest_item_init(ingest_item_t *it, int origin)
+{
+    memset(it, 0, sizeof *it);
+    it->origin = origin;
+    it->src = -1;
+    zmq_msg_init(&it->ident);
+    zmq_msg_init(&it->body);
+}
+
+void ingest_item_clear(ingest_item_t *it)
+{
+    zmq_msg_close(&it->ident);
+    zmq_msg_close(&it->body);
+    if (it->env)
+        skonto__v1__envelope__free_unpacked(it->env, NULL);
+    it->env = NULL;
+}
+
+/* The sequence record of a PUB source, created on first sight; -1 if the
+ * source is not a clean id (the message is then rejected anyway). */
+static int s_source_index(ingest_t *self, const char *name)
+{
+    size_t len = strlen(name);
+    char clean[SK_EVENT_ID_MAX + 1];
+    if (len == 0 || len > SK_EVENT_ID_MAX)
+        return -1;
+    sk_utf8_sanitize(clean, sizeof clean, name, len);
+    if (strcmp(clean, name) != 0)
+        return -1;
+    for (size_t i = 0; i < self->nsources; i++)
+        if (!strcmp(self->sources[i].name, name))
+            return (int)i;
+    if (self->nsources == self->cap_sources) {
+        size_t cap = self->cap_sources ? self->cap_sources * 2 : 8;
+        if (cap > 4096)
+            return -1; /* a feed inventing sources: stop tracking new ones */
+        ingest_source_t *s = realloc(self->sources, cap * sizeof *s);
+        if (!s)
+            return -1;
+        self->sources = s;
+        self->cap_sources = cap;
+    }
+    ingest_source_t *s = &self->sources[self->nsources];
+    memset(s, 0, sizeof *s);
+    memcpy(s->name, name, len + 1);
+    return (int)self->nsources++;
+}
+
+void ingest_item_decode(ingest_t *self, ingest_item_t *it)
+{
+    if (it->status != INGEST_PENDING)
+        return; /* malformed frames: already rejected */
+    Skonto__V1__Envelope *env = NULL;
+    if (sk_event_decode(zmq_msg_data(&it->body), zmq_msg_size(&it->body), &env, &it->err))
+        it->status = INGEST_REJECTED;
+    it->env = env;
+    it->kind = sk_event_kind(env);
+    if (it->origin > 0 && env && env->sequence > 0)
+        it->src = s_source_index(self, s_str(env->source));
+    if (it->status != INGEST_PENDING)
+        return;
+
+    const char *cid = sk_event_customer_id(env);
+    if (it->kind == SK_EVENT_CUSTOMER) {
+        it->writes_customer = true;
+        it->cust_hash = s_fnv(cid);
+        it->shard = sk_shard_of(cid);
+    } else if (it->kind == SK_EVENT_INVOICE) {
+        const Skonto__V1__Invoice *inv = sk_event_invoice(env);
+        bool has_inline = inv->customer != NULL;
+        it->cust_hash = s_fnv(cid);
+        it->shard = sk_shard_of(cid);
+        it->writes_customer = has_inline;
+        it->known_customer = has_inline;
+        if (*s_str(inv->terms))
+            it->terms = inv->terms;
+        else if (has_inline && *s_str(inv->customer->terms))
+            it->terms = inv->customer->terms;
+        /* Only an order with its own customer and terms needs nothing from Redis. */
+        it->need_customer = !(it->known_customer && it->terms);
+        snprintf(it->o2c, sizeof it->o2c, "%s\t%s", cid, inv->currency);
+    }
+}
+
+static void s_reject(ingest_item_t *it, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_reject(ingest_item_t *it, const char *code, const char *fmt, ...)
+{
+    it->status = INGEST_REJECTED;
+    snprintf(it->err.code, sizeof it->err.code, "%s", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(it->err.msg, sizeof it->err.msg, fmt, ap);
+    va_end(ap);
+}
+
+static void s_fail(ingest_t *self, ingest_item_t *it, const char *what, const redisReply *r)
+{
+    it->status = INGEST_FAILED;
+    ingest_log("redis: %s for event %s: %s", what, it->env ? s_str(it->env->event_id) : "?",
+               r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
+        self->need_script = true;
+}
+
+/* ---------------------------------------------------------------- Redis plumbing */
+
+static int s_append(ingest_t *self, int argc, const char **argv, const size_t *lens)
+{
+    if (redisAppendCommandArgv(self->redis, argc, argv, lens) != REDIS_OK) {
+        ingest_log("redis: cannot queue a command: %s", self->redis->errstr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends a command whose arguments are C strings. */
+static int s_appendv(ingest_t *self, int argc, const char **argv)
+{
+    size_t lens[8];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return s_append(self, argc, argv, lens);
+}
+
+static int s_get(ingest_t *self, redisReply **out)
+{
+    void *r = NULL;
+    if (redisGetReply(self->redis, &r) != REDIS_OK || !r) {
+        ingest_log("redis: connection lost: %s",
+                   self->redis->errstr[0] ? self->redis->errstr : "no reply");
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+/* Counter deltas not yet written; appended in front of the next pipeline. */
+typedef struct {
+    int64_t v[3];
+    int n;
+} s_counters_t;
+
+static int s_append_counters(ingest_t *self, s_counters_t *sent)
+{
+    static const char *const fields[3] = {"accepted", "duplicate", "rejected"};
+    int64_t pend[3] = {self->pend_accepted, self->pend_duplicate, self->pend_rejected};
+    sent->n = 0;
+    for (int i = 0; i < 3; i++) {
+        sent->v[i] = pend[i];
+        if (!pend[i])
+            continue;
+        char num[24];
+        snprintf(num, sizeof num, "%" PRId64, pend[i]);
+        const char *argv[4] = {"HINCRBY", SK_KEY_INGEST_STATS, fields[i], num};
+        if (s_appendv(self, 4, argv))
+            return -1;
+        sent->n++;
+    }
+    return 0;
+}
+
+static int s_read_counters(ingest_t *self, const s_counters_t *sent)
+{
+    bool ok = true;
+    for (int i = 0; i < sent->n; i++) {
+        redisReply *r;
+        if (s_get(self, &r))
+            return -1;
+        if (r->type != REDIS_REPLY_INTEGER) {
+            ingest_log("redis: HINCRBY %s: %s", SK_KEY_INGEST_STATS,
+                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            ok = false;
+        }
+        freeReplyObject(r);
+    }
+    if (ok) {
+        self->pend_accepted -= sent->v[0];
+        self->pend_duplicate -= sent->v[1];
+        self->pend_rejected -= sent->v[2];
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- segments */
+
+/* End of the segment that starts at `start`: before the first order that
+ * must read a customer an earlier message of the segment writes. */
+static int s_segment_end(ingest_t *self, int start)
+{
+    for (int i = start + 1; i < self->nitems; i++) {
+        const ingest_item_t *it = &self->items[i];
+        if (it->status != INGEST_PENDING || !it->need_customer)
+            continue;
+        const char *cid = sk_event_customer_id(it->env);
+        for (int j = start; j < i; j++) {
+            const ingest_item_t *w = &self->items[j];
+            if (w->status == INGEST_PENDING && w->writes_customer &&
+                w->cust_hash == it->cust_hash && !strcmp(sk_event_customer_id(w->env), cid))
+                return i;
+        }
+    }
+    return self->nitems;
+}
+
+/* Step A: customers of orders, and last sequences of new PUB sources. */
+static int s_phase_reads(ingest_t *self, int a, int b)
+{
+    int queued = 0;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        it->nrep = 0;
+        it->seq_load = false;
+        if (it->status == INGEST_PENDING && it->kind == SK_EVENT_INVOICE && it->need_customer) {
+            char key[SK_KEY_MAX];
+            sk_key_customer(key, it->shard, sk_event_customer_id(it->env));
+            const char *argv[4] = {"HMGET", key, "updated_ms", "terms"};
+            if (s_appendv(self, 4, argv))
+                return -1;
+            it->nrep = 1;
+            queued++;
+        }
+        if (it->src >= 0) {
+            ingest_source_t *src = &self->sources[it->src];
+            if (!src->loaded && !src->loading) {
+                const char *argv[3] = {"HGET", SK_KEY_SEQUENCES, src->name};
+                if (s_appendv(self, 3, argv))
+                    return -1;
+                src->loading = true;
+                it->seq_load = true;
+                queued++;
+            }
+        }
+    }
+    if (!queued)
+        return 0;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        redisReply *r;
+        if (it->nrep) {
+            if (s_get(self, &r))
+                return -1;
+            if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+                const redisReply *upd = r->element[0], *terms = r->element[1];
+                if (upd->type == REDIS_REPLY_STRING)
+                    it->known_customer = true;
+                if (!it->terms && terms->type == REDIS_REPLY_STRING && terms->len > 0 &&
+                    terms->len < sizeof it->terms_buf) {
+                    memcpy(it->terms_buf, terms->str, terms->len);
+                    it->terms_buf[terms->len] = '\0';
+                    it->terms = it->terms_buf;
+                    it->stored_terms = true;
+                }
+            } else {
+                s_fail(self, it, "HMGET customer", r);
+            }
+            freeReplyObject(r);
+        }
+        if (it->seq_load) {
+            if (s_get(self, &r))
+                return -1;
+            ingest_source_t *src = &self->sources[it->src];
+            src->loading = false;
+            if (r->type == REDIS_REPLY_STRING) {
+                src->last = strtoull(r->str, NULL, 10);
+                src->loaded = true;
+            } else if (r->type == REDIS_REPLY_NIL) {
+                src->last = 0;
+                src->loaded = true;
+            } else {
+                ingest_log("redis: HGET %s %s: %s", SK_KEY_SEQUENCES, src->name,
+                           r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            }
+            freeReplyObject(r);
+        }
+    }
+    return 0;
+}
+
+/* After step A: is the order's customer known, and do its terms work? */
+static void s_decide_customers(ingest_t *self, int a, int b)
+{
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (it->status != INGEST_PENDING || it->kind != SK_EVENT_INVOICE)
+            continue;
+        const Skonto__V1__Invoice *inv = sk_event_invoice(it->env);
+        if (!it->known_customer) {
+            s_reject(it, SK_REASON_UNKNOWN_CUSTOMER,
+                     "customer %s is unknown: send the customer first or inline in the order",
+                     inv->customer_id);
+        } else if (!it->terms) {
+            s_reject(it, SK_REASON_BAD_TERMS,
+                     "order %s has no terms and customer %s has no default terms", inv->order_id,
+                     inv->customer_id);
+        } else if (it->stored_terms) {
+            char whose[SK_EVENT_ID_MAX + 32];
+            snprintf(whose, sizeof whose, "customer %s's terms", inv->customer_id);
+            if (sk_event_check_terms(it->terms, inv, whose, &it->err))
+                it->status = INGEST_REJECTED;
+        }
+    }
+}
+
+/* Splits an index value "customer_id\tCUR" in place; false if malformed. */
+static bool s_split_o2c(char *v, const char **cust, const char **cur)
+{
+    char *tab = strchr(v, '\t');
+    if (!tab || tab == v)
+        return false;
+    *tab = '\0';
+    *cust = v;
+    *cur = tab + 1;
+    return true;
+}
+
+/* Step B: claim or look up the order index, in message order. */
+static int s_phase_index(ingest_t *self, int a, int b)
+{
+    int queued = 0;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        it->nrep = 0;
+        if (it->status != INGEST_PENDING || it->kind == SK_EVENT_CUSTOMER)
+            continue;
+        const char *oid = sk_event_order_id(it->env);
+        char key[SK_KEY_MAX];
+        sk_key_order_index(key, oid);
+        if (it->kind == SK_EVENT_INVOICE) {
+            const char *claim[4] = {"HSETNX", key, oid, it->o2c};
+            if (s_appendv(self, 4, claim))
+                return -1;
+            it->nrep++;
+        }
+        const char *get[3] = {"HGET", key, oid};
+        if (s_appendv(self, 3, get))
+            return -1;
+        it->nrep++;
+        queued++;
+    }
+    if (!queued)
+        return 0;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (!it->nrep)
+            continue;
+        redisReply *claim = NULL, *r = NULL;
+        if (it->nrep == 2 && s_get(self, &claim))
+            return -1;
+        if (s_get(self, &r)) {
+            if (claim)
+                freeReplyObject(claim);
+            return -1;
+        }
+        const char *oid = sk_event_order_id(it->env);
+        if (claim && claim->type != REDIS_REPLY_INTEGER) {
+            s_fail(self, it, "HSETNX order index", claim);
+        } else if (r->type == REDIS_REPLY_NIL && it->kind != SK_EVENT_INVOICE) {
+            s_reject(it, SK_REASON_UNKNOWN_ORDER,
+                     "order %s is unknown: its order_shipped or invoice_issued was not accepted", oid);
+        } else if (r->type != REDIS_REPLY_STRING || r->len >= sizeof it->o2c) {
+            s_fail(self, it, "HGET order index", r);
+        } else if (it->kind == SK_EVENT_INVOICE) {
+            if (strcmp(r->str, it->o2c) != 0) {
+                char stored[INGEST_O2C_MAX];
+                const char *cust, *cur;
+                memcpy(stored, r->str, r->len + 1);
+                const Skonto__V1__Invoice *inv = sk_event_invoice(it->env);
+                if (!s_split_o2c(stored, &cust, &cur))
+                    s_fail(self, it, "corrupt order index entry", NULL);
+                else if (strcmp(cust, inv->customer_id) != 0)
+                    s_reject(it, SK_REASON_ORDER_CUSTOMER_MISMATCH,
+                             "order %s belongs to customer %s, not %s", oid, cust, inv->customer_id);
+                else
+                    s_reject(it, SK_REASON_CURRENCY_MISMATCH,
+                             "order %s is in %s; this version says %s", oid, cur, inv->currency);
+            }
+        } else {
+            const char *cust, *cur;
+            memcpy(it->o2c, r->str, r->len + 1);
+            if (!s_split_o2c(it->o2c, &cust, &cur)) {
+                s_fail(self, it, "corrupt order index entry", NULL);
+            } else {
+                it->shard = sk_shard_of(cust);
+                const char *pcur = it->kind == SK_EVENT_PAYMENT
+                                       ? s_str(it->env->payment_received->currency) : "";
+                if (*pcur && strcmp(pcur, cur) != 0)
+                    s_reject(it, SK_REASON_CURRENCY_MISMATCH,
+                             "payment in %s for order %s, which is in %s", pcur, oid, cur);
+            }
+        }
+        if (claim)
+            freeReplyObject(claim);
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- dead letters */
+
+static char *s_base64(const unsigned char *p, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc(4 * ((n + 2) / 3) + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0, i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = tab[v >> 18];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = tab[(v >> 6) & 63];
+        out[o++] = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        out[o++] = tab[v >> 18];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* The JSON dead letter of a rejected item (malloc'ed), or NULL. */
+static char *s_dead_letter(const ingest_item_t *it, int64_t now)
+{
+    char eid[SK_EVENT_ID_MAX * 2 + 1] = "", src[SK_EVENT_ID_MAX * 2 + 1] = "";
+    if (it->env) {
+        sk_utf8_sanitize(eid, sizeof eid, s_str(it->env->event_id), strlen(s_str(it->env->event_id)));
+        sk_utf8_sanitize(src, sizeof src, s_str(it->env->source), strlen(s_str(it->env->source)));
+    }
+    char msg[sizeof it->err.msg];
+    sk_utf8_sanitize(msg, sizeof msg, it->err.msg, strlen(it->err.msg));
+    size_t n = zmq_msg_size((zmq_msg_t *)&it->body);
+    if (n > SK_EVENT_MAX_BYTES)
+        n = SK_EVENT_MAX_BYTES;
+    char *b64 = s_base64(zmq_msg_data((zmq_msg_t *)&it->body), n);
+    json_t *o = json_object();
+    char *out = NULL;
+    if (b64 && o && !json_object_set_new(o, "at_ms", json_integer(now)) &&
+        !json_object_set_new(o, "event_id", json_string(eid)) &&
+        !json_object_set_new(o, "source", json_string(src)) &&
+        !json_object_set_new(o, "reason_code", json_string(it->err.code)) &&
+        !json_object_set_new(o, "message", json_string(msg)) &&
+        !json_object_set_new(o, "payload_b64", json_string(b64)))
+        out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    free(b64);
+    return out;
+}
+
+/* ---------------------------------------------------------------- step C */
+
+static const char *s_statement_name(int st)
+{
+    switch (st) {
+    case SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_WEEKLY:
+        return "weekly";
+    case SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_DAILY:
+        return "daily";
+    case SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_NONE:
+        return "none";
+    default:
+        return NULL; /* unspecified: keep the stored setting */
+    }
+}
+
+/* Queues EVALSHA accept for a valid item. */
+static int s_append_accept(ingest_t *self, ingest_item_t *it, const char *now)
+{
+    const char *argv[32];
+    size_t lens[32];
+    int argc = 0;
+    char kseen[SK_KEY_MAX], kevents[SK_KEY_MAX], kcust[SK_KEY_MAX];
+    const Skonto__V1__CustomerUpsert *c = NULL;
+    const char *cid = NULL;
+    if (it->kind == SK_EVENT_CUSTOMER) {
+        c = it->env->customer;
+        cid = c->customer_id;
+    } else if (it->kind == SK_EVENT_INVOICE && sk_event_invoice(it->env)->customer) {
+        c = sk_event_invoice(it->env)->customer;
+        cid = sk_event_invoice(it->env)->customer_id; /* the inline one's is empty or equal */
+    }
+#define S_ARG(s, n) (argv[argc] = (s), lens[argc] = (n), argc++)
+#define S_STR(s) S_ARG((s), strlen(s))
+    S_STR("EVALSHA");
+    S_STR(self->accept_sha);
+    S_STR(c ? "3" : "2");
+    S_STR(sk_key_seen(kseen, it->shard));
+    S_STR(sk_key_events(kevents, it->shard));
+    if (c)
+        S_STR(sk_key_customer(kcust, it->shard, cid));
+    S_STR(it->env->event_id);
+    S_ARG(zmq_msg_data(&it->body), zmq_msg_size(&it->body));
+    if (c) {
+        const char *stmt = s_statement_name((int)c->statement);
+        const struct {
+            const char *field, *value;
+        } pairs[] = {{"name", s_str(c->name)},         {"email", s_str(c->email)},
+                     {"tz", s_str(c->timezone)},       {"locale", s_str(c->locale)},
+                     {"statement", stmt ? stmt : ""}, {"terms", s_str(c->terms)}};
+        /* An empty string means "not given": the stored value stays. */
+        for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
+            if (!*pairs[k].value)
+                continue;
+            S_STR(pairs[k].field);
+            S_STR(pairs[k].value);
+        }
+        S_STR("updated_ms");
+        S_STR(now);
+    }
+#undef S_ARG
+#undef S_STR
+    return s_append(self, argc, argv, lens);
+}
+
+static int s_phase_write(ingest_t *self, int a, int b)
+{
+    if (self->need_script && ingest_load_script(self))
+        return -1;
+    int64_t now = ingest_now_ms();
+    char now_s[24];
+    snprintf(now_s, sizeof now_s, "%" PRId64, now);
+    s_counters_t sent;
+    if (s_append_counters(self, &sent))
+        return -1;
+    bool trim = false;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        it->nrep = 0;
+        if (it->status == INGEST_REJECTED) {
+            char *dl = s_dead_letter(it, now);
+            if (!dl) {
+                it->status = INGEST_FAILED;
+                ingest_log("cannot build the dead letter of a rejected event (out of memory)");
+                continue;
+            }
+            const char *argv[3] = {"LPUSH", SK_KEY_DEADLETTERS, dl};
+            int rc = s_appendv(self, 3, argv);
+            free(dl);
+            if (rc)
+                return -1;
+            it->nrep = 1;
+            trim = true;
+        } else if (it->status == INGEST_PENDING) {
+            if (s_append_accept(self, it, now_s))
+                return -1;
+            it->nrep = 1;
+        }
+    }
+    if (trim) {
+        char last[24];
+        snprintf(last, sizeof last, "%d", INGEST_DLQ_MAX - 1);
+        const char *argv[4] = {"LTRIM", SK_KEY_DEADLETTERS, "0", last};
+        if (s_appendv(self, 4, argv))
+            return -1;
+    }
+    if (s_read_counters(self, &sent))
+        return -1;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (!it->nrep)
+            continue;
+        redisReply *r;
+        if (s_get(self, &r))
+            return -1;
+        if (it->status == INGEST_REJECTED) {
+            if (r->type != REDIS_REPLY_INTEGER)
+                s_fail(self, it, "LPUSH dead letter", r);
+        } else if (r->type == REDIS_REPLY_INTEGER && (r->integer == 0 || r->integer == 1)) {
+            it->status = r->integer ? INGEST_ACCEPTED : INGEST_DUPLICATE;
+        } else {
+            s_fail(self, it, "accept script", r);
+        }
+        freeReplyObject(r);
+    }
+    if (trim) {
+        redisReply *r;
+        if (s_get(self, &r))
+            return -1;
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- outcome */
+
+static void s_account(ingest_t *self, int a, int b)
+{
+    int failed = 0;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        switch (it->status) {
+        case INGEST_ACCEPTED:
+            self->accepted++, self->pend_accepted++, self->processed++;
+            break;
+        case INGEST_DUPLICATE:
+            self->duplicate++, self->pend_duplicate++, self->processed++;
+            break;
+        case INGEST_REJECTED: {
+            self->rejected++, self->pend_rejected++, self->processed++;
+            char eid[SK_EVENT_ID_MAX + 1] = "", src[SK_EVENT_ID_MAX + 1] = "";
+            if (it->env) {
+                sk_utf8_sanitize(eid, sizeof eid, s_str(it->env->event_id),
+                                 strlen(s_str(it->env->event_id)));
+                sk_utf8_sanitize(src, sizeof src, s_str(it->env->source),
+                                 strlen(s_str(it->env->source)));
+            }
+            if (it->env)
+                ingest_log("rejected event %s (%s from %s via %s): %s: %s", *eid ? eid : "\"\"",
+                           sk_event_kind_name(it->env), *src ? src : "?",
+                           it->origin ? "SUB" : "ROUTER", it->err.code, it->err.msg);
+            else
+                ingest_log("rejected a message via %s: %s: %s", it->origin ? "SUB" : "ROUTER",
+                           it->err.code, it->err.msg);
+            break;
+        }
+        case INGEST_FAILED:
+            self->errors++, failed++;
+            break;
+        default:
+            break;
+        }
+        /* Sequence numbers of PUB feeds: an event Redis did not take counts as missing. */
+        if (it->src < 0 || it->status == INGEST_FAILED)
+            continue;
+        ingest_source_t *src = &self->sources[it->src];
+        if (!src->loaded)
+            continue;
+        uint64_t seq = it->env->sequence;
+        if (seq > src->last + 1) {
+            uint64_t missing = seq - src->last - 1;
+            src->new_gaps += missing;
+            ingest_log("gap: source %s missing %" PRIu64 " event%s (%" PRIu64 "..%" PRIu64 ")",
+                       src->name, missing, missing == 1 ? "" : "s", src->last + 1, seq - 1);
+        } else if (seq <= src->last && it->status != INGEST_DUPLICATE) {
+            ingest_log("sequence: source %s sent %" PRIu64 " after %" PRIu64
+                       " (publisher restarted or reordered)",
+                       src->name, seq, src->last);
+        }
+        if (seq > src->last) {
+            src->last = seq;
+            src->dirty = true;
+        }
+    }
+    if (failed)
+        ingest_log("%d event%s not recorded by Redis: no acknowledgement (the client retries)",
+                   failed, failed == 1 ? "" : "s");
+}
+
+static void s_send_ack(ingest_t *self, ingest_item_t *it)
+{
+    Skonto__V1__Ack ack = SKONTO__V1__ACK__INIT;
+    char eid[SK_EVENT_ID_MAX * 2 + 1] = "";
+    if (it->env)
+        sk_utf8_sanitize(eid, sizeof eid, s_str(it->env->event_id), strlen(s_str(it->env->event_id)));
+    char msg[sizeof it->err.msg];
+    ack.event_id = eid;
+    if (it->status == INGEST_REJECTED) {
+        ack.status = SKONTO__V1__ACK_STATUS__ACK_REJECTED;
+        sk_utf8_sanitize(msg, sizeof msg, it->err.msg, strlen(it->err.msg));
+        ack.reason_code = it->err.code;
+        ack.message = msg;
+    } else {
+        ack.status = it->status == INGEST_ACCEPTED ? SKONTO__V1__ACK_STATUS__ACK_ACCEPTED
+                                                   : SKONTO__V1__ACK_STATUS__ACK_DUPLICATE;
+    }
+    uint8_t buf[1024];
+    size_t n = skonto__v1__ack__get_packed_size(&ack);
+    if (n > sizeof buf) { /* cannot happen: every field is bounded above */
+        self->errors++;
+        return;
+    }
+    skonto__v1__ack__pack(&ack, buf);
+    /* ROUTER_MANDATORY: a peer that is gone gives EHOSTUNREACH instead of a
+     * silent drop; DONTWAIT: a peer that does not read cannot stall ingest. */
+    int rc = zmq_send(self->router, zmq_msg_data(&it->ident), zmq_msg_size(&it->ident),
+                      ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0 && it->delim)
+        rc = zmq_send(self->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0)
+        rc = zmq_send(self->router, buf, n, ZMQ_DONTWAIT);
+    if (rc < 0) {
+        self->errors++;
+        ingest_log("ack for %s not sent: %s", *eid ? eid : "an undecodable message",
+                   zmq_strerror(zmq_errno()));
+    }
+}
+
+/* Step D (PUB feeds only): last sequence per source and the gaps found. */
+static int s_phase_sequences(ingest_t *self)
+{
+    int queued = 0;
+    for (size_t i = 0; i < self->nsources; i++) {
+        ingest_source_t *s = &self->sources[i];
+        if (s->dirty) {
+            char num[24];
+            snprintf(num, sizeof num, "%" PRIu64, s->last);
+            const char *argv[4] = {"HSET", SK_KEY_SEQUENCES, s->name, num};
+            if (s_appendv(self, 4, argv))
+                return -1;
+            queued++;
+        }
+        if (s->new_gaps) {
+            char num[24];
+            snprintf(num, sizeof num, "%" PRIu64, s->new_gaps);
+            const char *argv[4] = {"HINCRBY", SK_KEY_GAPS, s->name, num};
+            if (s_appendv(self, 4, argv))
+                return -1;
+            queued++;
+        }
+    }
+    if (!queued)
+        return 0;
+    for (size_t i = 0; i < self->nsources; i++) {
+        ingest_source_t *s = &self->sources[i];
+        for (int k = 0; k < 2; k++) {
+            if (!(k == 0 ? s->dirty : s->new_gaps != 0))
+                continue;
+            redisReply *r;
+            if (s_get(self, &r))
+                return -1;
+            if (r->type == REDIS_REPLY_INTEGER) {
+                if (k == 0)
+                    s->dirty = false;
+                else
+                    s->new_gaps = 0;
+            } else {
+                ingest_log("redis: sequence bookkeeping for %s: %s", s->name,
+                           r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            }
+            freeReplyObject(r);
+        }
+    }
+    return 0;
+}
+
+static int s_segment(ingest_t *self, int a, int b)
+{
+    if (s_phase_reads(self, a, b))
+        return -1;
+    s_decide_customers(self, a, b);
+    if (s_phase_index(self, a, b) || s_phase_write(self, a, b))
+        return -1;
+    s_account(self, a, b);
+    bool from_sub = false;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (it->origin)
+            from_sub = true;
+        else if (it->status == INGEST_ACCEPTED || it->status == INGEST_DUPLICATE ||
+                 it->status == INGEST_REJECTED)
+            s_send_ack(self, it);
+    }
+    return from_sub ? s_phase_sequences(self) : 0;
+}
+
+int ingest_process(ingest_t *self)
+{
+    int start = 0;
+    while (start < self->nitems) {
+        int end = s_segment_end(self, start);
+        if (s_segment(self, start, end))
+            return -1;
+        start = end;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- heartbeat */
+
+int ingest_heartbeat(ingest_t *self)
+{
+    json_t *o = json_object();
+    char *hb = NULL;
+    if (o && !json_object_set_new(o, "pid", json_integer((json_int_t)getpid())) &&
+        !json_object_set_new(o, "role", json_string("ingest")) &&
+        !json_object_set_new(o, "at_ms", json_integer(ingest_now_ms())) &&
+        !json_object_set_new(o, "processed", json_integer((json_int_t)self->processed)) &&
+        !json_object_set_new(o, "errors", json_integer((json_int_t)self->errors)) &&
+        !json_object_set_new(o, "accepted", json_integer((json_int_t)self->accepted)) &&
+        !json_object_set_new(o, "duplicate", json_integer((json_int_t)self->duplicate)) &&
+        !json_object_set_new(o, "rejected", json_integer((json_int_t)self->rejected)))
+        hb = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!hb) {
+        ingest_log("heartbeat: out of memory");
+        return 0;
+    }
+    s_counters_t sent;
+    const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, self->name, hb};
+    int rc = s_append_counters(self, &sent) || s_appendv(self, 4, argv);
+    free(hb);
+    if (rc || s_read_counters(self, &sent))
+        return -1;
+    redisReply *r;
+    if (s_get(self, &r))
+        return -1;
+    if (r->type != REDIS_REPLY_INTEGER)
+        ingest_log("redis: HSET %s: %s", SK_KEY_HEARTBEATS,
+                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    freeReplyObject(r);
+    return 0;
+}

@@ -1,0 +1,436 @@
+/* skonto-ingest — the ERP-facing worker (docs/DATAFLOW.md, event path 1-4).
+ *
+ * Binds a ZeroMQ ROUTER at SKONTO_INGEST_ENDPOINT (default
+ * tcp://127.0.0.1:7750). A DEALER client sends one frame, a serialized
+ * skonto.v1.Envelope; a REQ client's empty delimiter is accepted too and
+ * echoed. Every message gets one Ack frame, sent only once its outcome is
+ * durable in Redis (SKONTO_REDIS_URL). Optionally SUBscribes to the PUB
+ * endpoints in SKONTO_INGEST_SUB (comma-separated) and stores what they
+ * publish the same way, without Acks, counting sequence gaps per source.
+ * Writes a heartbeat every second as SKONTO_WORKER_NAME (default "ingest").
+ *
+ * Loop: zmq_poll over the ROUTER and the SUBs; drain up to INGEST_BATCH
+ * messages without blocking; decode and validate each; hand the batch to
+ * ingest_process (batch.c), which pipelines the Redis work and sends the
+ * Acks. When Redis is unreachable ingest stops reading (messages wait in
+ * ZeroMQ's queues, clients retry) and reconnects with backoff.
+ * SIGTERM / SIGINT: finish the batch, flush counters, exit 0. */
+#include <errno.h>
+#include <pthread.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ingest.h"
+#include "sk_redis.h"
+
+#define S_HEARTBEAT_MS 1000
+#define S_BACKOFF_MIN_MS 100
+#define S_BACKOFF_MAX_MS 5000
+#define S_MAX_FRAMES 4 /* routing id + delimiter + body, and one to notice extras */
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+int64_t ingest_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ingest_log(const char *fmt, ...)
+{
+    char line[1024];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ ingest[%d]: ", ts.tv_nsec / 1000000,
+                          (int)getpid());
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - n, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", line);
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+static int s_setopt(void *sock, int opt, int value, const char *name)
+{
+    if (zmq_setsockopt(sock, opt, &value, sizeof value)) {
+        ingest_log("zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
+static int s_setopt64(void *sock, int opt, int64_t value, const char *name)
+{
+    if (zmq_setsockopt(sock, opt, &value, sizeof value)) {
+        ingest_log("zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
+static void *s_open_router(void *ctx, const char *endpoint)
+{
+    void *s = zmq_socket(ctx, ZMQ_ROUTER);
+    if (!s) {
+        ingest_log("zmq_socket ROUTER: %s", zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    /* Unroutable Acks fail loudly; a bounded linger lets queued Acks leave at
+     * exit without hanging on a client that is gone; big envelopes are cut
+     * off by ZeroMQ before they cost memory. */
+    if (s_setopt(s, ZMQ_ROUTER_MANDATORY, 1, "ROUTER_MANDATORY") ||
+        s_setopt(s, ZMQ_LINGER, 2000, "LINGER") ||
+        s_setopt64(s, ZMQ_MAXMSGSIZE, SK_EVENT_MAX_BYTES, "MAXMSGSIZE") ||
+        s_setopt(s, ZMQ_RCVHWM, 100000, "RCVHWM") || s_setopt(s, ZMQ_SNDHWM, 100000, "SNDHWM")) {
+        zmq_close(s);
+        return NULL;
+    }
+    if (zmq_bind(s, endpoint)) {
+        ingest_log("cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void *s_open_sub(void *ctx, const char *endpoint)
+{
+    void *s = zmq_socket(ctx, ZMQ_SUB);
+    if (!s) {
+        ingest_log("zmq_socket SUB: %s", zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    if (s_setopt(s, ZMQ_LINGER, 0, "LINGER") ||
+        s_setopt64(s, ZMQ_MAXMSGSIZE, SK_EVENT_MAX_BYTES, "MAXMSGSIZE") ||
+        s_setopt(s, ZMQ_RCVHWM, 100000, "RCVHWM") || zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) ||
+        zmq_connect(s, endpoint)) {
+        ingest_log("cannot subscribe to %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Splits SKONTO_INGEST_SUB and connects a SUB per endpoint. */
+static int s_open_subs(ingest_t *self, void *ctx, const char *list)
+{
+    char *copy = strdup(list);
+    if (!copy)
+        return -1;
+    int rc = 0;
+    char *save = NULL;
+    for (char *ep = strtok_r(copy, ",", &save); ep; ep = strtok_r(NULL, ",", &save)) {
+        while (*ep == ' ')
+            ep++;
+        if (!*ep)
+            continue;
+        if (self->nsubs == INGEST_MAX_SUBS) {
+            ingest_log("SKONTO_INGEST_SUB: at most %d endpoints", INGEST_MAX_SUBS);
+            rc = -1;
+            break;
+        }
+        void *s = s_open_sub(ctx, ep);
+        if (!s) {
+            rc = -1;
+            break;
+        }
+        self->subs[self->nsubs++] = s;
+        ingest_log("subscribed to %s", ep);
+    }
+    free(copy);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- receiving */
+
+/* Receives one ROUTER message into it; 1 got one, 0 nothing waiting, -1 error. */
+static int s_recv_router(ingest_t *self, ingest_item_t *it)
+{
+    zmq_msg_t f[S_MAX_FRAMES];
+    bool extra = false;
+    zmq_msg_init(&f[0]);
+    if (zmq_msg_recv(&f[0], self->router, ZMQ_DONTWAIT) < 0) {
+        int e = zmq_errno();
+        zmq_msg_close(&f[0]);
+        if (e == EAGAIN || e == EINTR)
+            return 0;
+        ingest_log("zmq_msg_recv ROUTER: %s", zmq_strerror(e));
+        return -1;
+    }
+    int n = 1;
+    bool more = zmq_msg_more(&f[0]);
+    while (more) {
+        /* The rest of a multipart message is already here: recv does not block. */
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, self->router, 0) < 0) {
+            ingest_log("zmq_msg_recv ROUTER: %s", zmq_strerror(zmq_errno()));
+            zmq_msg_close(&m);
+            for (int k = 0; k < n; k++)
+                zmq_msg_close(&f[k]);
+            return -1;
+        }
+        more = zmq_msg_more(&m);
+        if (n < S_MAX_FRAMES) {
+            zmq_msg_init(&f[n]);
+            zmq_msg_move(&f[n++], &m);
+        } else {
+            extra = true; /* keep the last frame as the body, drop the ones between */
+            zmq_msg_move(&f[n - 1], &m);
+        }
+        zmq_msg_close(&m);
+    }
+    ingest_item_init(it, 0);
+    zmq_msg_move(&it->ident, &f[0]);
+    if (n == 2 && !extra) {
+        zmq_msg_move(&it->body, &f[1]); /* DEALER: the envelope */
+    } else if (n == 3 && !extra && zmq_msg_size(&f[1]) == 0) {
+        it->delim = true; /* REQ: empty delimiter, then the envelope */
+        zmq_msg_move(&it->body, &f[2]);
+    } else {
+        it->delim = n >= 2 && zmq_msg_size(&f[1]) == 0;
+        if (n >= 2)
+            zmq_msg_move(&it->body, &f[n - 1]);
+        it->status = INGEST_REJECTED;
+        sk_err_set(&it->err, SK_REASON_BAD_ENVELOPE,
+                   "want one frame (a skonto.v1.Envelope), optionally after an empty delimiter");
+    }
+    for (int k = 0; k < n; k++)
+        zmq_msg_close(&f[k]);
+    return 1;
+}
+
+/* Receives one PUB message (a single frame) into it; 1, 0 or -1. */
+static int s_recv_sub(ingest_t *self, int k, ingest_item_t *it)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, self->subs[k], ZMQ_DONTWAIT) < 0) {
+        int e = zmq_errno();
+        zmq_msg_close(&m);
+        if (e == EAGAIN || e == EINTR)
+            return 0;
+        ingest_log("zmq_msg_recv SUB: %s", zmq_strerror(e));
+        return -1;
+    }
+    ingest_item_init(it, k + 1);
+    zmq_msg_move(&it->body, &m);
+    zmq_msg_close(&m);
+    if (zmq_msg_more(&it->body)) {
+        /* A multi-frame publication is not ours: drop the rest, keep the first. */
+        int more = 1;
+        while (more) {
+            zmq_msg_t x;
+            zmq_msg_init(&x);
+            if (zmq_msg_recv(&x, self->subs[k], 0) < 0) {
+                zmq_msg_close(&x);
+                break;
+            }
+            more = zmq_msg_more(&x);
+            zmq_msg_close(&x);
+        }
+        it->status = INGEST_REJECTED;
+        sk_err_set(&it->err, SK_REASON_BAD_ENVELOPE, "want one frame (a skonto.v1.Envelope) per publication");
+    }
+    return 1;
+}
+
+/* Drains up to INGEST_BATCH waiting messages, taking turns between sockets. */
+static void s_drain(ingest_t *self)
+{
+    self->nitems = 0;
+    bool any = true;
+    while (any && self->nitems < INGEST_BATCH) {
+        any = false;
+        for (int k = -1; k < self->nsubs && self->nitems < INGEST_BATCH; k++) {
+            /* A few at a time from each socket so that one busy feed cannot starve the others. */
+            for (int burst = 0; burst < 32 && self->nitems < INGEST_BATCH; burst++) {
+                ingest_item_t *it = &self->items[self->nitems];
+                int rc = k < 0 ? s_recv_router(self, it) : s_recv_sub(self, k, it);
+                if (rc <= 0)
+                    break;
+                ingest_item_decode(self, it);
+                self->nitems++;
+                any = true;
+            }
+        }
+    }
+}
+
+static void s_clear_batch(ingest_t *self)
+{
+    for (int i = 0; i < self->nitems; i++)
+        ingest_item_clear(&self->items[i]);
+    self->nitems = 0;
+}
+
+/* ---------------------------------------------------------------- Redis */
+
+static void s_drop_redis(ingest_t *self)
+{
+    if (self->redis)
+        redisFree(self->redis);
+    self->redis = NULL;
+    /* What was read from Redis may be stale after an outage. */
+    for (size_t i = 0; i < self->nsources; i++)
+        self->sources[i].loaded = self->sources[i].loading = false;
+}
+
+static int s_connect_redis(ingest_t *self)
+{
+    sk_err_t err;
+    self->redis = sk_redis_connect_env(&err);
+    if (!self->redis) {
+        ingest_log("%s", err.msg);
+        return -1;
+    }
+    if (ingest_load_script(self)) {
+        s_drop_redis(self);
+        return -1;
+    }
+    ingest_log("connected to Redis at %s", sk_redis_url_env());
+    return 0;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(void)
+{
+    ingest_t self_s;
+    ingest_t *self = &self_s;
+    memset(self, 0, sizeof *self);
+    const char *name = getenv("SKONTO_WORKER_NAME");
+    self->name = name && *name ? name : "ingest";
+    const char *endpoint = getenv("SKONTO_INGEST_ENDPOINT");
+    if (!endpoint || !*endpoint)
+        endpoint = "tcp://127.0.0.1:7750";
+    const char *subs = getenv("SKONTO_INGEST_SUB");
+
+    if (strlen(self->name) > SK_EVENT_ID_MAX) {
+        ingest_log("SKONTO_WORKER_NAME is longer than %d bytes", SK_EVENT_ID_MAX);
+        return 2;
+    }
+
+    /* ZeroMQ's I/O threads inherit a mask that blocks SIGTERM/SIGINT, so the
+     * signal reaches this thread and interrupts zmq_poll. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    void *ctx = zmq_ctx_new();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!ctx) {
+        ingest_log("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = 0;
+    self->router = s_open_router(ctx, endpoint);
+    if (!self->router || (subs && *subs && s_open_subs(self, ctx, subs))) {
+        status = 1;
+        goto out;
+    }
+    ingest_log("listening on %s as %s", endpoint, self->name);
+
+    int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, next_hb = 0;
+    zmq_pollitem_t items[1 + INGEST_MAX_SUBS];
+    items[0] = (zmq_pollitem_t){self->router, 0, ZMQ_POLLIN, 0};
+    for (int k = 0; k < self->nsubs; k++)
+        items[1 + k] = (zmq_pollitem_t){self->subs[k], 0, ZMQ_POLLIN, 0};
+
+    while (!s_stop) {
+        int64_t now = s_mono_ms();
+        if (!self->redis) {
+            if (now < next_connect) {
+                struct timespec ts = {0, 50 * 1000000L};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+            if (s_connect_redis(self)) {
+                ingest_log("Redis unavailable: retrying in %" PRId64 " ms", backoff);
+                next_connect = now + backoff;
+                backoff = backoff * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS : backoff * 2;
+                continue;
+            }
+            backoff = S_BACKOFF_MIN_MS;
+            next_hb = 0;
+        }
+        if (now >= next_hb) {
+            if (ingest_heartbeat(self)) {
+                s_drop_redis(self);
+                continue;
+            }
+            next_hb = now + S_HEARTBEAT_MS;
+        }
+        long timeout = (long)(next_hb - now);
+        if (timeout < 0)
+            timeout = 0;
+        int rc = zmq_poll(items, 1 + self->nsubs, timeout);
+        if (rc < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            ingest_log("zmq_poll: %s", zmq_strerror(zmq_errno()));
+            status = 1;
+            break;
+        }
+        if (rc == 0)
+            continue;
+        s_drain(self);
+        if (self->nitems && ingest_process(self)) {
+            ingest_log("Redis failed during a batch of %d: unacknowledged events will be retried "
+                       "by their clients",
+                       self->nitems);
+            s_drop_redis(self);
+            next_connect = s_mono_ms() + S_BACKOFF_MIN_MS;
+        }
+        s_clear_batch(self);
+    }
+
+    if (self->redis && ingest_heartbeat(self))
+        ingest_log("final heartbeat and counters not written");
+    ingest_log("stopping: %" PRIu64 " accepted, %" PRIu64 " duplicate, %" PRIu64
+               " rejected, %" PRIu64 " errors",
+               self->accepted, self->duplicate, self->rejected, self->errors);
+out:
+    if (self->router)
+        zmq_close(self->router);
+    for (int k = 0; k < self->nsubs; k++)
+        zmq_close(self->subs[k]);
+    zmq_ctx_term(ctx);
+    s_drop_redis(self);
+    free(self->sources);
+    return status;
+}
