@@ -432,8 +432,10 @@ static int s_print(const s_view_t *v)
         else
             printf(" (in %ld day%s)\n", to_net, to_net == 1 ? "" : "s");
         if (o->nwindows == 0) {
-            printf("  every discount window has closed: pay %s %s by the net due date\n",
-                   sk_money_format(o->inv.balance, cur, a, sizeof a), cur->code);
+            /* An overdue invoice says so in its headline; nothing more to show. */
+            if (to_net >= 0)
+                printf("  every discount window has closed: pay %s %s by the net due date\n",
+                       sk_money_format(o->inv.balance, cur, a, sizeof a), cur->code);
             continue;
         }
         static const char *const hd[] = {"tier", "rate", "pay by", "days left", "pay", "saves"};

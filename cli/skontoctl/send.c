@@ -14,7 +14,10 @@
  *     unacknowledged;
  *   - at most one event with a given event id is in flight, so an Ack always
  *     names exactly one line (a repeated id waits for the earlier one's Ack
- *     and is then answered "duplicate" by ingest, as it should be);
+ *     and is then answered "duplicate" by ingest, as it should be). The id is
+ *     compared in the form ingest echoes it: sk_utf8_sanitize'd into
+ *     SK_EVENT_ID_MAX * 2 + 1 bytes, so even an invalid id's rejection is
+ *     matched to its line;
  *   - a payment's or credit note's currency comes from an order seen earlier
  *     in the same input, else from Redis's order index (one HGET per order,
  *     cached, so a file of orders and their payments costs no round trip);
@@ -33,6 +36,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "event.h"
 #include "event_json.h"
 #include "keys.h"
 #include "money.h"
@@ -40,7 +44,7 @@
 
 #define VERB "send"
 #define S_LINE_MAX (1024 * 1024) /* longest JSON line accepted */
-#define S_ID_SHOW 64             /* longest event id kept for a report */
+#define S_ECHO_MAX (SK_EVENT_ID_MAX * 2 + 1) /* an event id as ingest echoes it */
 
 static const sk_cli_opt_t s_opts[] = {
     {"endpoint", true, false}, {"window", true, false},  {"timeout-ms", true, false},
@@ -286,7 +290,9 @@ static void s_report_add(s_send_t *st, s_report_t **arr, size_t *n, size_t *cap,
     }
     s_report_t *r = &(*arr)[(*n)++];
     r->line = line;
-    r->event_id = event_id ? strndup(event_id, S_ID_SHOW) : NULL;
+    if (event_id && !*event_id)
+        event_id = NULL; /* an empty id is reported as no id */
+    r->event_id = event_id ? strdup(event_id) : NULL;
     r->reason_code = code ? strdup(code) : NULL;
     r->message = msg ? strdup(msg) : NULL;
     if ((event_id && !r->event_id) || (code && !r->reason_code) || (msg && !r->message))
@@ -381,6 +387,15 @@ static void s_note_order(s_send_t *st, const Skonto__V1__Envelope *env)
 
 /* ---- reading ------------------------------------------------------------- */
 
+/* An event id as ingest echoes it in an Ack (and as reports show it): valid
+ * UTF-8, control characters replaced, bounded. A new string, NULL on ENOMEM. */
+static char *s_echo_id(const char *id, size_t len)
+{
+    char buf[S_ECHO_MAX];
+    sk_utf8_sanitize(buf, sizeof buf, id, len);
+    return strdup(buf);
+}
+
 /* The event id of a line that failed to convert, for the report (or NULL). */
 static char *s_line_event_id(const char *line, size_t len)
 {
@@ -390,7 +405,7 @@ static char *s_line_event_id(const char *line, size_t len)
     if (j && json_is_object(j)) {
         json_t *v = json_object_get(j, "event_id");
         if (json_is_string(v) && json_string_length(v) > 0)
-            id = strndup(json_string_value(v), S_ID_SHOW);
+            id = s_echo_id(json_string_value(v), json_string_length(v));
     }
     json_decref(j);
     return id;
@@ -434,7 +449,8 @@ static int s_read_next(s_send_t *st)
         s_slot_t *s = &st->next;
         memset(s, 0, sizeof *s);
         s->line = st->line_no;
-        s->event_id = strdup(env->event_id ? env->event_id : "");
+        s->event_id = s_echo_id(env->event_id ? env->event_id : "",
+                                env->event_id ? strlen(env->event_id) : 0);
         s->len = sk_event_json_pack(ev, &s->bytes);
         sk_event_json_destroy(&ev);
         if (!s->event_id || !s->bytes) {

@@ -67,6 +67,20 @@ def seed_invoice(st, oid, cid, *, cur="CNY", amt=113000, tax=13000, bal=113000,
         st.redis_cli("ZADD", "sk:{s%d}:copen:%s" % (n, cid), day(net), oid)
 
 
+def line(**kw):
+    return json.dumps(kw)
+
+
+def order_line(eid, oid, cid="C-1", cur="CNY", amount="1130.00", **kw):
+    return line(type="order_shipped", event_id=eid, order_id=oid, customer_id=cid, currency=cur,
+                amount=amount, ship_date="2026-11-02", **kw)
+
+
+def payment_line(eid, oid, amount, **kw):
+    return line(type="payment_received", event_id=eid, order_id=oid, paid_on="2026-11-10",
+                amount=amount, **kw)
+
+
 def seed_customer(st, cid, **fields):
     args = []
     for k, v in fields.items():
@@ -351,6 +365,213 @@ class Seeded(unittest.TestCase):
             self.assertIn("cannot connect to Redis at unix://", lines[0])
 
 
+# ---------------------------------------------------------------- end to end: ingest + discount
+
+# File A: everything an ERP sends, with a repeated line, a line ingest rejects
+# and a line skontoctl rejects before sending.
+FILE_A = "\n".join([
+    line(type="customer", event_id="E1", customer_id="C-1", name="Acme", email="ap@example.com",
+         timezone="Asia/Shanghai", locale="zh-CN", statement="weekly", terms=SEED_TERMS),
+    line(type="customer", event_id="E2", customer_id="C-2", name="Beta", email="ar@beta.example",
+         statement="daily", terms="2/10,n/30"),
+    line(type="order_shipped", event_id="E3", order_id="SO-1", customer_id="C-1",
+         salesperson="S-7", currency="CNY", amount="1130.00", tax="130.00",
+         ship_date="2026-11-02", invoice_date="2026-11-03", terms=SEED_TERMS),
+    line(type="payment_received", event_id="E4", order_id="SO-1", paid_on="2026-11-10",
+         amount="1118.70", full=True),
+    # C-2's terms 2/10,n/30: 2 % to 2026-11-30, net 2026-12-20.
+    line(type="order_shipped", event_id="E5", order_id="SO-2", customer_id="C-2",
+         currency="CNY", amount="500.00", ship_date="2026-11-20"),
+    line(type="credit_note", event_id="E6", order_id="SO-2", issued_on="2026-11-21",
+         amount="100.00"),
+    line(type="order_shipped", event_id="E7", order_id="SO-3", customer_id="C-2",
+         currency="CNY", amount="200.00", ship_date="2026-11-05"),
+    line(type="order_cancelled", event_id="E8", order_id="SO-3", reason="customer cancelled"),
+    line(type="order_shipped", event_id="E5", order_id="SO-2", customer_id="C-2",
+         currency="CNY", amount="500.00", ship_date="2026-11-20"),          # line 9: repeated
+    "# rates must decrease: ingest rejects the next line",
+    line(type="order_shipped", event_id="E9", order_id="SO-4", customer_id="C-1",
+         currency="CNY", amount="10.00", ship_date="2026-11-02", terms="1/10,2/20,n/30"),
+    line(type="order_shipped", event_id="E10", order_id="SO-5", customer_id="C-1",
+         currency="CNY", amount="abc", ship_date="2026-11-02"),              # line 12
+]) + "\n"
+
+# File B, sent once A is applied: C-1 has paid one invoice in tier 1, so its
+# history puts SO-6 in tier 1 (2026-11-30, 300.00 - 1 % = 297.00).
+FILE_B = line(type="order_shipped", event_id="E11", order_id="SO-6", customer_id="C-1",
+              salesperson="S-7", currency="CNY", amount="300.00", ship_date="2026-11-20") + "\n"
+
+
+class EndToEnd(unittest.TestCase):
+    """Events in through skontoctl send, results out through the other verbs."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.st = st = Stack()
+        st.__enter__()
+        try:
+            st.start_ingest()
+            st.start_discount("discount-1")
+            cls.first = cls.send(FILE_A, "a.jsonl")
+            cls.drain()
+            cls.second = cls.send(FILE_B, "b.jsonl")
+            cls.drain()
+            cls.again = cls.send(FILE_A, "a.jsonl", "--json")  # everything once more
+            cls.drain()
+        except BaseException:
+            st.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.close()
+
+    @classmethod
+    def send(cls, text, name, *args):
+        path = os.path.join(cls.st.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return cls.st.ctl("send", path, *args, check=False)
+
+    @classmethod
+    def drain(cls):
+        def drained():
+            q = cls.st.ctl_json("status")["queue"]
+            return q["waiting"] == 0 and q["pending"] == 0
+        wait_for(drained, timeout=30, what="the discount worker to apply every event")
+
+    def test_send_counts_and_rejections(self):
+        r = self.first
+        self.assertEqual(r.returncode, 1, r.stderr)  # because of the two rejections
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[:3], ["accepted        8", "duplicate       1", "rejected        2"])
+        self.assertEqual(lines[3].split(":")[:2], ["line 11 (event E9)", " bad_terms"])
+        self.assertTrue(lines[4].startswith("line 12 (event E10): bad_amount: "), lines[4])
+        self.assertEqual(len(lines), 5, lines)
+        self.assertEqual(self.second.returncode, 0, self.second.stdout + self.second.stderr)
+        self.assertIn("accepted        1", self.second.stdout)
+
+    def test_resend_is_all_duplicates_and_changes_nothing(self):
+        out = json.loads(self.again.stdout)
+        self.assertEqual((out["accepted"], out["duplicate"], out["rejected"],
+                          out["unacknowledged"]), (0, 9, 2, 0))
+        self.assertEqual(self.again.returncode, 1)
+        o = self.st.ctl_json("order", "show", "SO-1")
+        self.assertEqual((len(o["payments"]), o["balance"], o["discount_earned"]),
+                         (1, "0.00", "11.30"))
+
+    def test_order_show_hand_worked(self):
+        o = self.st.ctl_json("order", "show", "SO-1")
+        self.assertEqual([(t["rate"], t["last_day"], t["discount"], t["payable"])
+                          for t in o["tiers"]],
+                         [("2", "2026-11-02", "22.60", "1107.40"),
+                          ("1", "2026-11-12", "11.30", "1118.70"),
+                          ("0.5", "2026-12-02", "5.65", "1124.35")])
+        self.assertEqual(o["net_due"], "2027-01-01")
+        self.assertEqual(o["payments"], [{
+            "date": "2026-11-10", "paid": "1118.70", "full": True, "tier": 1, "rate": "1",
+            "discount": "11.30", "settled": "1130.00", "unearned_discount": "0.00",
+            "overpaid": "0.00"}])
+        self.assertEqual((o["discount_earned"], o["unearned_discount"], o["balance"], o["status"]),
+                         ("11.30", "0.00", "0.00", "paid"))
+        self.assertEqual((o["customer_id"], o["salesperson"], o["terms"], o["invoice_date"],
+                          o["amount"], o["tax"]),
+                         ("C-1", "S-7", SEED_TERMS, "2026-11-03", "1130.00", "130.00"))
+
+    def test_credit_note_and_cancellation(self):
+        o = self.st.ctl_json("order", "show", "SO-2")
+        # 500.00 - 100.00 credited = 400.00; 2 % of it is 8.00; C-2's terms apply.
+        self.assertEqual((o["amount"], o["credited"], o["balance"], o["terms"], o["status"]),
+                         ("400.00", "100.00", "400.00", "2/10,n/30", "open"))
+        self.assertEqual([(t["last_day"], t["discount"], t["payable"]) for t in o["tiers"]],
+                         [("2026-11-30", "8.00", "392.00")])
+        self.assertEqual(o["net_due"], "2026-12-20")
+        self.assertEqual(self.st.ctl_json("order", "show", "SO-3")["status"], "cancelled")
+        r = self.st.ctl("order", "show", "SO-4", check=False)  # rejected: never stored
+        self.assertEqual((r.returncode, r.stderr.strip()), (1, "skontoctl order: order SO-4 not found"))
+
+    def test_customer_show_remaining_windows(self):
+        c = self.st.ctl_json("customer", "show", "C-1", "--today", "2026-11-25")
+        self.assertEqual((c["name"], c["email"], c["statement"], c["terms"]),
+                         ("Acme", "ap@example.com", "weekly", SEED_TERMS))
+        # SO-1 is paid; SO-6 (300.00 shipped 2026-11-20) is open. Tier 0 (cash,
+        # 2026-11-20) has closed; 1 % to 2026-11-30 and 0.5 % to 2026-12-20 remain.
+        self.assertEqual([i["order_id"] for i in c["invoices"]], ["SO-6"])
+        inv = c["invoices"][0]
+        self.assertEqual((inv["balance"], inv["net_due"], inv["days_to_net"]),
+                         ("300.00", "2027-01-19", 55))
+        self.assertEqual([(w["tier"], w["last_day"], w["days_left"], w["pay"], w["saves"])
+                          for w in inv["windows"]],
+                         [(1, "2026-11-30", 5, "297.00", "3.00"),
+                          (2, "2026-12-20", 25, "298.50", "1.50")])
+        self.assertEqual(c["history"]["invoices_closed"], 1)
+        self.assertEqual(c["history"]["tiers"], [{"tier": 0, "count": 0}, {"tier": 1, "count": 1}])
+
+    def test_forecast_by_history_and_at_net(self):
+        # Open: SO-2 400.00 (C-2, no history: net 2026-12-20 both ways) and SO-6
+        # 300.00 (C-1, usually tier 1: 297.00 on 2026-11-30; at net 2027-01-19).
+        f = self.st.ctl_json("forecast")
+        self.assertEqual([c["currency"] for c in f["currencies"]], ["CNY"])
+        cny = f["currencies"][0]
+        self.assertEqual([(r["date"], r["by_history"], r["at_net"]) for r in cny["rows"]],
+                         [("2026-11-30", "297.00", "0.00"), ("2026-12-20", "400.00", "400.00"),
+                          ("2027-01-19", "0.00", "300.00")])
+        self.assertEqual(cny["total"], {"by_history": "697.00", "at_net": "700.00",
+                                        "difference": "-3.00"})
+        self.assertEqual([r["cum_difference"] for r in cny["rows"]], ["297.00", "297.00", "-3.00"])
+
+    def test_status_shows_both_workers(self):
+        # ingest writes its counters with its heartbeat, once a second.
+        def counted():
+            s = self.st.ctl_json("status")
+            i = s["ingest"]
+            return s if (i.get("accepted"), i.get("duplicate"), i.get("rejected")) == (9, 10, 2) \
+                else None
+        s = wait_for(counted, timeout=5, what="ingest's counters: accepted 9, duplicate 10, "
+                     "rejected 2")
+        w = {x["name"]: x for x in s["workers"]}
+        self.assertEqual(sorted(w), ["discount-1", "ingest"])
+        self.assertEqual(w["ingest"]["role"], "ingest")
+        self.assertEqual(w["discount-1"]["role"], "discount")
+        self.assertFalse(any(x["stale"] for x in w.values()), w)
+        self.assertEqual(s["queue"], {"waiting": 0, "pending": 0})
+        self.assertEqual(s["dead_letters"], 2)  # E9, sent twice; E10 never left skontoctl
+        out = self.st.ctl("status").stdout
+        self.assertRegex(out, r"(?m)^ingest\s+ingest\s+\d+\s+\d+\.\ds\s+\d+\s+\d+\s+ok$")
+
+    def test_dlq_shows_the_rejection(self):
+        d = self.st.ctl_json("dlq", "list")
+        self.assertEqual([(x["event_id"], x["reason_code"]) for x in d["dead_letters"]],
+                         [("E9", "bad_terms"), ("E9", "bad_terms")])
+        self.assertIn("rate", d["dead_letters"][0]["message"])
+        out = self.st.ctl("dlq", "list").stdout
+        self.assertIn("bad_terms", out)
+        self.assertNotIn("E10", out)
+
+
+class SendInvalidIds(unittest.TestCase):
+    """Events whose ids ingest must reject still get their Ack matched to their
+    line (ingest echoes a sanitized id), so nothing is left unacknowledged."""
+
+    def test_invalid_ids_are_rejected_not_lost(self):
+        with Stack() as st:
+            st.start_ingest()
+            lines = [line(type="customer", event_id="E" * 100, customer_id="C-1"),
+                     line(type="customer", event_id="", customer_id="C-1"),
+                     line(type="customer", event_id="bad\u0001id", customer_id="C-1"),
+                     line(type="customer", event_id="caf\u00e9", customer_id="C-1")]
+            t = time.time()
+            r = st.ctl("send", "-", "--timeout-ms", "3000", "--json", input="\n".join(lines) + "\n",
+                       check=False)
+            self.assertLess(time.time() - t, 2.5, "an Ack was not matched: send waited for a retry")
+            out = json.loads(r.stdout)
+            self.assertEqual((out["accepted"], out["rejected"], out["unacknowledged"]), (1, 3, 0))
+            self.assertEqual([(x["line"], x["event_id"], x["reason_code"])
+                              for x in out["rejections"]],
+                             [(1, "E" * 100, "bad_id"), (2, None, "bad_id"), (3, "bad?id", "bad_id")])
+            self.assertEqual(r.returncode, 1)
+
+
 # ---------------------------------------------------------------- send, against a fake ingest
 
 def _load_pb2():
@@ -426,20 +647,6 @@ class FakeIngest:
         self.thread.join()
         self.sock.close(0)
         self.ctx.term()
-
-
-def line(**kw):
-    return json.dumps(kw)
-
-
-def order_line(eid, oid, cid="C-1", cur="CNY", amount="1130.00", **kw):
-    return line(type="order_shipped", event_id=eid, order_id=oid, customer_id=cid, currency=cur,
-                amount=amount, ship_date="2026-11-02", **kw)
-
-
-def payment_line(eid, oid, amount, **kw):
-    return line(type="payment_received", event_id=eid, order_id=oid, paid_on="2026-11-10",
-                amount=amount, **kw)
 
 
 class SendFakeIngest(unittest.TestCase):
