@@ -25,8 +25,8 @@
 #include "sk_redis.h"
 
 #define VERB "customer"
-#define S_PIPELINE 256          /* HGETALLs in flight at once */
-#define S_MAX_CURRENCIES 32     /* distinct currencies totalled */
+#define S_PIPELINE 256      /* HGETALLs in flight at once */
+#define S_MAX_CURRENCIES 32 /* distinct currencies totalled */
 
 static const sk_cli_opt_t s_opts[] = {
     {"today", true, false},
@@ -36,32 +36,31 @@ static const sk_cli_opt_t s_opts[] = {
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: skontoctl customer show CUSTOMER_ID [--today YYYY-MM-DD] [--json]\n"
-            "\n"
-            "Shows a customer as a statement would: the profile (name, e-mail, default\n"
-            "terms, how often statements go out), every open invoice with the discount\n"
-            "windows that are still open today (the last day to pay, the amount that\n"
-            "settles the invoice then, and what paying then saves), the net due date,\n"
-            "the open balance, totals per currency, and which windows the customer has\n"
-            "used in the past.\n"
-            "\n"
-            "options:\n"
-            "  --today D   the date windows are judged from (default $SKONTO_TODAY, else\n"
-            "              today's date); a window whose last day is D is still open\n"
-            "  --json      print as JSON: customer_id, name, email, timezone, locale,\n"
-            "              statement, terms, today, invoices [{order_id, currency, amount,\n"
-            "              balance, baseline, net_due, days_to_net, overdue, windows [{tier,\n"
-            "              rate, last_day, days_left, pay, saves}]}], totals [{currency,\n"
-            "              invoices, balance, saves_next}], history {invoices_closed,\n"
-            "              tiers [{tier, count}], after_windows}\n"
-            "\n"
-            "Amounts are decimal strings in the invoice's currency; \"tier\" is the index\n"
-            "into the invoice's tiers (0 = the first window), as in skontoctl settle.\n"
-            "saves_next is what the customer saves by paying every open invoice inside\n"
-            "its next window.\n"
-            "An unknown customer is one line on stderr and exit status 1.\n"
-            "Environment: SKONTO_REDIS_URL, SKONTO_TODAY.\n");
+    fprintf(out, "usage: skontoctl customer show CUSTOMER_ID [--today YYYY-MM-DD] [--json]\n"
+                 "\n"
+                 "Shows a customer as a statement would: the profile (name, e-mail, default\n"
+                 "terms, how often statements go out), every open invoice with the discount\n"
+                 "windows that are still open today (the last day to pay, the amount that\n"
+                 "settles the invoice then, and what paying then saves), the net due date,\n"
+                 "the open balance, totals per currency, and which windows the customer has\n"
+                 "used in the past.\n"
+                 "\n"
+                 "options:\n"
+                 "  --today D   the date windows are judged from (default $SKONTO_TODAY, else\n"
+                 "              today's date); a window whose last day is D is still open\n"
+                 "  --json      print as JSON: customer_id, name, email, timezone, locale,\n"
+                 "              statement, terms, today, invoices [{order_id, currency, amount,\n"
+                 "              balance, baseline, net_due, days_to_net, overdue, windows [{tier,\n"
+                 "              rate, last_day, days_left, pay, saves}]}], totals [{currency,\n"
+                 "              invoices, balance, saves_next}], history {invoices_closed,\n"
+                 "              tiers [{tier, count}], after_windows}\n"
+                 "\n"
+                 "Amounts are decimal strings in the invoice's currency; \"tier\" is the index\n"
+                 "into the invoice's tiers (0 = the first window), as in skontoctl settle.\n"
+                 "saves_next is what the customer saves by paying every open invoice inside\n"
+                 "its next window.\n"
+                 "An unknown customer is one line on stderr and exit status 1.\n"
+                 "Environment: SKONTO_REDIS_URL, SKONTO_TODAY.\n");
 }
 
 static bool s_id_ok(const char *id)
@@ -281,7 +280,8 @@ static int s_load(redisContext *c, s_view_t *v)
             } else if (s_parse(o, oid, h, &err) < 0) {
                 /* Closed between the ZRANGE and the HGETALL, or damaged: say so, go on. */
                 if (strcmp(err.code, "missing"))
-                    fprintf(stderr, "skontoctl customer: order %s: the stored invoice is malformed: %s\n",
+                    fprintf(stderr,
+                            "skontoctl customer: order %s: the stored invoice is malformed: %s\n",
                             oid, err.msg);
             } else if (o->inv.status == SK_INV_OPEN) {
                 s_windows(o, v->today);
@@ -348,8 +348,8 @@ static json_t *s_json(const s_view_t *v)
     }
     const redisReply *p = v->profile;
     bad |= json_object_set_new(root, "customer_id", json_string(v->customer_id));
-    static const char *const pf[][2] = {{"name", "name"},         {"email", "email"},
-                                        {"timezone", "tz"},       {"locale", "locale"},
+    static const char *const pf[][2] = {{"name", "name"},           {"email", "email"},
+                                        {"timezone", "tz"},         {"locale", "locale"},
                                         {"statement", "statement"}, {"terms", "terms"}};
     for (size_t i = 0; i < sizeof pf / sizeof pf[0]; i++)
         bad |= json_object_set_new(root, pf[i][0], json_string(s_field(p, pf[i][1])));
@@ -369,26 +369,27 @@ static json_t *s_json(const s_view_t *v)
                               "saves", sk_cli_json_money(w->saves, cur)));
         }
         bad |= json_array_append_new(
-            invs, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:o}", "order_id",
-                            o->inv.order_id, "currency", cur->code, "amount",
-                            sk_cli_json_money(s->amount, cur), "balance",
-                            sk_cli_json_money(o->inv.balance, cur), "baseline",
-                            sk_cli_json_date(s->baseline), "net_due", sk_cli_json_date(s->net_due),
-                            "days_to_net", (int)(s->net_due - v->today), "overdue",
-                            s->net_due < v->today, "windows", ws));
+            invs,
+            json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:o}", "order_id", o->inv.order_id,
+                      "currency", cur->code, "amount", sk_cli_json_money(s->amount, cur), "balance",
+                      sk_cli_json_money(o->inv.balance, cur), "baseline",
+                      sk_cli_json_date(s->baseline), "net_due", sk_cli_json_date(s->net_due),
+                      "days_to_net", (int)(s->net_due - v->today), "overdue", s->net_due < v->today,
+                      "windows", ws));
     }
     for (int i = 0; i < v->ntotals; i++) {
         const s_total_t *t = &v->totals[i];
-        bad |= json_array_append_new(
-            tots, json_pack("{s:s, s:I, s:o, s:o}", "currency", t->cur->code, "invoices",
-                            (json_int_t)t->invoices, "balance", sk_cli_json_money(t->balance, t->cur),
-                            "saves_next", sk_cli_json_money(t->saves_next, t->cur)));
+        bad |= json_array_append_new(tots,
+                                     json_pack("{s:s, s:I, s:o, s:o}", "currency", t->cur->code,
+                                               "invoices", (json_int_t)t->invoices, "balance",
+                                               sk_cli_json_money(t->balance, t->cur), "saves_next",
+                                               sk_cli_json_money(t->saves_next, t->cur)));
     }
     s_hist_t h;
     s_history(v->history, &h);
     for (int t = 0; t <= h.max_tier; t++)
-        bad |= json_array_append_new(htiers, json_pack("{s:i, s:I}", "tier", t, "count",
-                                                       (json_int_t)h.tiers[t]));
+        bad |= json_array_append_new(
+            htiers, json_pack("{s:i, s:I}", "tier", t, "count", (json_int_t)h.tiers[t]));
     bad |= json_object_set_new(hist, "invoices_closed", json_integer(h.closed));
     bad |= json_object_set_new(hist, "tiers", htiers);
     bad |= json_object_set_new(hist, "after_windows", json_integer(h.after));
@@ -458,7 +459,10 @@ static int s_print(const s_view_t *v)
         }
         char left[16];
         snprintf(left, sizeof left, "%ld", to_net);
-        const char *row[] = {"net", "", sk_cli_date_wd(s->net_due, b, sizeof b), left,
+        const char *row[] = {"net",
+                             "",
+                             sk_cli_date_wd(s->net_due, b, sizeof b),
+                             left,
                              sk_money_format(o->inv.balance, cur, c, sizeof c),
                              sk_money_format(0, cur, e, sizeof e)};
         bad |= sk_cli_table_add(t, row);
@@ -532,8 +536,9 @@ int sk_cmd_customer(int argc, char **argv)
             return SK_EXIT_USAGE;
         if (o == SK_CLI_WORD) {
             if (nwords == 2)
-                return sk_cli_usage_error(VERB, "unexpected \"%s\" (usage: skontoctl customer "
-                                                "show CUSTOMER_ID [--today D] [--json])",
+                return sk_cli_usage_error(VERB,
+                                          "unexpected \"%s\" (usage: skontoctl customer "
+                                          "show CUSTOMER_ID [--today D] [--json])",
                                           value);
             words[nwords++] = value;
         } else if (!strcmp(s_opts[o].name, "today")) {
@@ -543,14 +548,17 @@ int sk_cmd_customer(int argc, char **argv)
         }
     }
     if (nwords == 0 || strcmp(words[0], "show"))
-        return sk_cli_usage_error(VERB, "usage: skontoctl customer show CUSTOMER_ID [--today D] "
-                                        "[--json]%s",
+        return sk_cli_usage_error(VERB,
+                                  "usage: skontoctl customer show CUSTOMER_ID [--today D] "
+                                  "[--json]%s",
                                   nwords ? "" : " (skontoctl customer --help)");
     if (nwords < 2)
-        return sk_cli_usage_error(VERB, "which customer? usage: skontoctl customer show CUSTOMER_ID");
+        return sk_cli_usage_error(VERB,
+                                  "which customer? usage: skontoctl customer show CUSTOMER_ID");
     if (!s_id_ok(words[1]))
-        return sk_cli_usage_error(VERB, "customer id \"%.80s\": want 1 to %d characters, no "
-                                        "control characters",
+        return sk_cli_usage_error(VERB,
+                                  "customer id \"%.80s\": want 1 to %d characters, no "
+                                  "control characters",
                                   words[1], SK_ID_MAX);
     s_view_t v;
     memset(&v, 0, sizeof v);

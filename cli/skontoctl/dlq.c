@@ -32,11 +32,13 @@ static void s_help(FILE *out)
     fprintf(out,
             "usage: skontoctl dlq list [--limit N] [--json]\n"
             "\n"
-            "Lists the dead letters: events ingest rejected (a bad amount, unknown terms,\n"
+            "Lists the dead letters: events ingest rejected (a bad amount, invalid terms,\n"
             "a payment for an order Skonto does not know, ...), newest first, with when\n"
             "they arrived (UTC), the event id, the sending system, the reason code and the\n"
             "message that explains it. Rejected events never block the ones behind them;\n"
-            "fix them in the ERP and send them again.\n"
+            "fix them in the ERP and send them again. (Lines that skontoctl send could not\n"
+            "even turn into an event, such as broken JSON, are never sent: send reports\n"
+            "them itself and they are not listed here.)\n"
             "\n"
             "options:\n"
             "  --limit N   show at most N (default %d, at most 100000)\n"
@@ -117,13 +119,15 @@ int sk_cmd_dlq(int argc, char **argv)
             return SK_EXIT_USAGE;
         if (o == SK_CLI_WORD) {
             if (nwords == 1)
-                return sk_cli_usage_error(VERB, "unexpected \"%s\" (usage: skontoctl dlq list "
-                                                "[--limit N] [--json])",
+                return sk_cli_usage_error(VERB,
+                                          "unexpected \"%s\" (usage: skontoctl dlq list "
+                                          "[--limit N] [--json])",
                                           value);
             words[nwords++] = value;
         } else if (!strcmp(s_opts[o].name, "limit")) {
             if (sk_cli_parse_int(value, 1, 100000, &limit) < 0)
-                return sk_cli_opt_error(VERB, "limit", value, "want a whole number from 1 to 100000");
+                return sk_cli_opt_error(VERB, "limit", value,
+                                        "want a whole number from 1 to 100000");
         } else {
             json = true;
         }

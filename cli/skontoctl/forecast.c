@@ -31,31 +31,33 @@ static const sk_cli_opt_t s_opts[] = {
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: skontoctl forecast [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|week]\n"
-            "                          [--currency CUR] [--json]\n"
-            "\n"
-            "Expected accounts receivable: the cash the open invoices should bring in, per\n"
-            "day or per week, computed two ways:\n"
-            "  by history  each invoice on the day its customer usually pays (the window\n"
-            "              they took most often), at the amount payable then;\n"
-            "  at net      every invoice paid in full on its net due date.\n"
-            "The difference (by history - at net) is the cash the discounts bring forward:\n"
-            "positive in the periods where it arrives early, negative later. The running\n"
-            "totals show how much more cash is in hand by each date. The grand total by\n"
-            "history is lower than at net by the discounts customers are expected to take.\n"
-            "\n"
-            "options:\n"
-            "  --from D, --to D   only days from D / up to D (inclusive); default: all\n"
-            "  --by day|week      group by day (default) or by ISO week, Monday to Sunday,\n"
-            "                     labelled by its Monday\n"
-            "  --currency CUR     only this currency (e.g. CNY); default: each in turn\n"
-            "  --json             print as JSON: {by, from, to, currencies [{currency, rows\n"
-            "                     [{date, by_history, at_net, difference, cum_by_history,\n"
-            "                     cum_at_net, cum_difference}], total {by_history, at_net,\n"
-            "                     difference}}]}; amounts are decimal strings\n"
-            "\n"
-            "Environment: SKONTO_REDIS_URL.\n");
+    fprintf(out, "usage: skontoctl forecast [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|week]\n"
+                 "                          [--currency CUR] [--json]\n"
+                 "\n"
+                 "Expected accounts receivable: the cash the open invoices' balances should\n"
+                 "bring in, per day or per week, computed two ways:\n"
+                 "  by history  each invoice on the last day of the discount window its\n"
+                 "              customer has paid in most often, at the amount payable then\n"
+                 "              (a customer without such a habit: at net);\n"
+                 "  at net      every invoice paid in full on its net due date.\n"
+                 "The difference (by history - at net) is the cash the discounts bring forward:\n"
+                 "positive in the periods where it arrives early, negative later. The running\n"
+                 "totals show how much more cash is in hand by each date. Over all dates the\n"
+                 "total by history is lower than at net by the discounts customers are expected\n"
+                 "to take (with --from/--to an invoice may fall inside the range one way and\n"
+                 "outside it the other).\n"
+                 "\n"
+                 "options:\n"
+                 "  --from D, --to D   only days from D / up to D (inclusive); default: all\n"
+                 "  --by day|week      group by day (default) or by ISO week, Monday to Sunday,\n"
+                 "                     labelled by its Monday\n"
+                 "  --currency CUR     only this currency (e.g. CNY); default: each in turn\n"
+                 "  --json             print as JSON: {by, from, to, currencies [{currency, rows\n"
+                 "                     [{date, by_history, at_net, difference, cum_by_history,\n"
+                 "                     cum_at_net, cum_difference}], total {by_history, at_net,\n"
+                 "                     difference}}]}; amounts are decimal strings\n"
+                 "\n"
+                 "Environment: SKONTO_REDIS_URL.\n");
 }
 
 typedef struct {
@@ -200,7 +202,8 @@ static json_t *s_json(const s_fc_t *f)
     }
     int bad = 0;
     bad |= json_object_set_new(root, "by", json_string(f->by_week ? "week" : "day"));
-    bad |= json_object_set_new(root, "from", f->from >= 0 ? sk_cli_json_date(f->from) : json_null());
+    bad |=
+        json_object_set_new(root, "from", f->from >= 0 ? sk_cli_json_date(f->from) : json_null());
     bad |= json_object_set_new(root, "to", f->to >= 0 ? sk_cli_json_date(f->to) : json_null());
     for (size_t i = 0, j; i < f->n; i = j) {
         const sk_currency_t *cur = sk_currency_find(f->cells[i].cur);
@@ -211,18 +214,19 @@ static json_t *s_json(const s_fc_t *f)
             ch += c->hist;
             cn += c->net;
             bad |= json_array_append_new(
-                rows, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "date",
-                                sk_cli_json_date(c->day), "by_history", sk_cli_json_money(c->hist, cur),
-                                "at_net", sk_cli_json_money(c->net, cur), "difference",
-                                sk_cli_json_money(c->hist - c->net, cur), "cum_by_history",
-                                sk_cli_json_money(ch, cur), "cum_at_net", sk_cli_json_money(cn, cur),
-                                "cum_difference", sk_cli_json_money(ch - cn, cur)));
+                rows,
+                json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "date", sk_cli_json_date(c->day),
+                          "by_history", sk_cli_json_money(c->hist, cur), "at_net",
+                          sk_cli_json_money(c->net, cur), "difference",
+                          sk_cli_json_money(c->hist - c->net, cur), "cum_by_history",
+                          sk_cli_json_money(ch, cur), "cum_at_net", sk_cli_json_money(cn, cur),
+                          "cum_difference", sk_cli_json_money(ch - cn, cur)));
         }
-        bad |= json_array_append_new(
-            curs, json_pack("{s:s, s:o, s:{s:o, s:o, s:o}}", "currency", cur->code, "rows", rows,
-                            "total", "by_history", sk_cli_json_money(ch, cur), "at_net",
-                            sk_cli_json_money(cn, cur), "difference",
-                            sk_cli_json_money(ch - cn, cur)));
+        bad |= json_array_append_new(curs, json_pack("{s:s, s:o, s:{s:o, s:o, s:o}}", "currency",
+                                                     cur->code, "rows", rows, "total", "by_history",
+                                                     sk_cli_json_money(ch, cur), "at_net",
+                                                     sk_cli_json_money(cn, cur), "difference",
+                                                     sk_cli_json_money(ch - cn, cur)));
     }
     bad |= json_object_set_new(root, "currencies", curs);
     if (bad) {
@@ -239,8 +243,13 @@ static int s_print(const s_fc_t *f)
                (f->from >= 0 || f->to >= 0 || f->only) ? " in the range asked for" : "");
         return SK_EXIT_OK;
     }
-    static const char *const hd[] = {"", "by history", "at net", "difference",
-                                     "cum. by history", "cum. at net", "cum. difference"};
+    static const char *const hd[] = {"",
+                                     "by history",
+                                     "at net",
+                                     "difference",
+                                     "cum. by history",
+                                     "cum. at net",
+                                     "cum. difference"};
     for (size_t i = 0, j; i < f->n; i = j) {
         const sk_currency_t *cur = sk_currency_find(f->cells[i].cur);
         char h0[24];

@@ -28,35 +28,34 @@ static const sk_cli_opt_t s_opts[] = {
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: skontoctl order show ORDER_ID [--json]\n"
-            "\n"
-            "Shows one invoice as Skonto holds it: its discount schedule (each window's\n"
-            "rate, last day to pay, discount and the amount that settles it), the net due\n"
-            "date, the payments applied (the window each fell in, the discount it earned,\n"
-            "how much of the invoice it settled, and any unearned discount: a customer who\n"
-            "declared payment in full but paid less than the window allowed), credit\n"
-            "notes, the balance still open and the status (open, paid, cancelled).\n"
-            "\n"
-            "Tiers are numbered from 1 in the order they close; \"net\" is the due date\n"
-            "after every window. Amounts are in the invoice's currency. APR is the annual\n"
-            "rate the discount costs, against being paid at net or in the next window\n"
-            "(compare it with the cost of capital; see skontoctl quote --help).\n"
-            "\n"
-            "options:\n"
-            "  --json   print the invoice as JSON: amounts as decimal strings, dates\n"
-            "           YYYY-MM-DD, rates as percent strings (\"0.5\"); keys order_id,\n"
-            "           customer_id, salesperson, status, version, currency, amount, tax,\n"
-            "           terms, baseline, invoice_date, delivery_date, net_due,\n"
-            "           tiers [{tier, rate, last_day, discount, payable, apr_vs_net,\n"
-            "           apr_vs_next}], payments [{date, paid, full, tier, rate, discount,\n"
-            "           settled, unearned_discount, overpaid}], discount_earned,\n"
-            "           unearned_discount, credited, balance; \"tier\" is the index into\n"
-            "           tiers (0 = the first window) or null for a payment after every\n"
-            "           window, as in skontoctl settle --json\n"
-            "\n"
-            "An unknown order is one line on stderr and exit status 1.\n"
-            "Environment: SKONTO_REDIS_URL (redis://host:port or unix:///path).\n");
+    fprintf(out, "usage: skontoctl order show ORDER_ID [--json]\n"
+                 "\n"
+                 "Shows one invoice as Skonto holds it: its discount schedule (each window's\n"
+                 "rate, last day to pay, discount and the amount that settles it), the net due\n"
+                 "date, the payments applied (the window each fell in, the discount it earned,\n"
+                 "how much of the invoice it settled, and any unearned discount: a customer who\n"
+                 "declared payment in full but paid less than the window allowed), credit\n"
+                 "notes, the balance still open and the status (open, paid, cancelled).\n"
+                 "\n"
+                 "Tiers are numbered from 1 in the order they close; \"net\" is the due date\n"
+                 "after every window. Amounts are in the invoice's currency. APR is the annual\n"
+                 "rate the discount costs, against being paid at net or in the next window\n"
+                 "(compare it with the cost of capital; see skontoctl quote --help).\n"
+                 "\n"
+                 "options:\n"
+                 "  --json   print the invoice as JSON: amounts as decimal strings, dates\n"
+                 "           YYYY-MM-DD, rates as percent strings (\"0.5\"); keys order_id,\n"
+                 "           customer_id, salesperson, status, version, currency, amount, tax,\n"
+                 "           terms, baseline, invoice_date, delivery_date, net_due,\n"
+                 "           tiers [{tier, rate, last_day, discount, payable, apr_vs_net,\n"
+                 "           apr_vs_next}], payments [{date, paid, full, tier, rate, discount,\n"
+                 "           settled, unearned_discount, overpaid}], discount_earned,\n"
+                 "           unearned_discount, credited, balance; \"tier\" is the index into\n"
+                 "           tiers (0 = the first window) or null for a payment after every\n"
+                 "           window, as in skontoctl settle --json\n"
+                 "\n"
+                 "An unknown order is one line on stderr and exit status 1.\n"
+                 "Environment: SKONTO_REDIS_URL (redis://host:port or unix:///path).\n");
 }
 
 /* Ids are 1..SK_ID_MAX bytes without control characters (what ingest accepts). */
@@ -179,13 +178,14 @@ static json_t *s_json_invoice(const sk_invoice_t *inv)
     }
     for (int i = 0; i < s->ntiers; i++) {
         const sk_schedule_tier_t *t = &s->tiers[i];
-        bad |= json_array_append_new(
-            tiers, json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "tier", i, "rate",
-                             sk_cli_json_rate(t->rate_ppm), "last_day", sk_cli_json_date(t->last_day),
-                             "discount", sk_cli_json_money(t->discount, cur), "payable",
-                             sk_cli_json_money(t->payable, cur), "apr_vs_net",
-                             sk_cli_json_bp(t->apr_vs_net_bp), "apr_vs_next",
-                             sk_cli_json_bp(t->apr_vs_next_bp)));
+        bad |= json_array_append_new(tiers,
+                                     json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "tier", i,
+                                               "rate", sk_cli_json_rate(t->rate_ppm), "last_day",
+                                               sk_cli_json_date(t->last_day), "discount",
+                                               sk_cli_json_money(t->discount, cur), "payable",
+                                               sk_cli_json_money(t->payable, cur), "apr_vs_net",
+                                               sk_cli_json_bp(t->apr_vs_net_bp), "apr_vs_next",
+                                               sk_cli_json_bp(t->apr_vs_next_bp)));
     }
     for (int i = 0; i < inv->npayments; i++) {
         const sk_applied_t *p = &inv->payments[i];
@@ -215,9 +215,10 @@ static json_t *s_json_invoice(const sk_invoice_t *inv)
     bad |= json_object_set_new(root, "net_due", sk_cli_json_date(s->net_due));
     bad |= json_object_set_new(root, "tiers", tiers);
     bad |= json_object_set_new(root, "payments", pays);
-    bad |= json_object_set_new(root, "discount_earned", sk_cli_json_money(inv->discount_total, cur));
-    bad |= json_object_set_new(root, "unearned_discount",
-                               sk_cli_json_money(inv->unearned_total, cur));
+    bad |=
+        json_object_set_new(root, "discount_earned", sk_cli_json_money(inv->discount_total, cur));
+    bad |=
+        json_object_set_new(root, "unearned_discount", sk_cli_json_money(inv->unearned_total, cur));
     bad |= json_object_set_new(root, "credited", sk_cli_json_money(inv->credit_total, cur));
     bad |= json_object_set_new(root, "balance", sk_cli_json_money(inv->balance, cur));
     if (bad) {
@@ -256,7 +257,8 @@ static int s_print_invoice(const sk_invoice_t *inv)
     for (int i = 0; i < s->ntiers; i++) {
         const sk_schedule_tier_t *ti = &s->tiers[i];
         snprintf(a, sizeof a, "%d", i + 1);
-        const char *row[] = {a, sk_cli_rate_pct(ti->rate_ppm, b, sizeof b),
+        const char *row[] = {a,
+                             sk_cli_rate_pct(ti->rate_ppm, b, sizeof b),
                              sk_cli_date_wd(ti->last_day, c, sizeof c),
                              sk_money_format(ti->discount, cur, d, sizeof d),
                              sk_money_format(ti->payable, cur, e, sizeof e),
@@ -265,9 +267,13 @@ static int s_print_invoice(const sk_invoice_t *inv)
         bad |= sk_cli_table_add(t, row);
     }
     {
-        const char *row[] = {"net", "", sk_cli_date_wd(s->net_due, c, sizeof c),
+        const char *row[] = {"net",
+                             "",
+                             sk_cli_date_wd(s->net_due, c, sizeof c),
                              sk_money_format(0, cur, d, sizeof d),
-                             sk_money_format(s->amount, cur, e, sizeof e), "-", "-"};
+                             sk_money_format(s->amount, cur, e, sizeof e),
+                             "-",
+                             "-"};
         bad |= sk_cli_table_add(t, row);
     }
     if (bad) {
@@ -279,8 +285,8 @@ static int s_print_invoice(const sk_invoice_t *inv)
 
     if (inv->npayments) {
         printf("\npayments\n");
-        static const char *const ph[] = {"date",    "paid",     "tier", "rate", "discount",
-                                         "settled", "unearned", "full"};
+        static const char *const ph[] = {"date",     "paid",    "tier",     "rate",
+                                         "discount", "settled", "unearned", "full"};
         t = sk_cli_table_new(8, ph, "lrrrrrrl");
         if (!t)
             return sk_cli_fail(VERB, "out of memory");
@@ -292,7 +298,8 @@ static int s_print_invoice(const sk_invoice_t *inv)
             else
                 snprintf(tier, sizeof tier, "net");
             const char *row[] = {sk_cli_date_wd(p->date, a, sizeof a),
-                                 sk_money_format(p->paid, cur, b, sizeof b), tier,
+                                 sk_money_format(p->paid, cur, b, sizeof b),
+                                 tier,
                                  sk_cli_rate_pct(p->tier >= 0 ? p->rate_ppm : 0, c, sizeof c),
                                  sk_money_format(p->discount, cur, d, sizeof d),
                                  sk_money_format(p->settled, cur, e, sizeof e),
@@ -333,8 +340,9 @@ int sk_cmd_order(int argc, char **argv)
             return SK_EXIT_USAGE;
         if (o == SK_CLI_WORD) {
             if (nwords == 2)
-                return sk_cli_usage_error(VERB, "unexpected \"%s\" (usage: skontoctl order show "
-                                                "ORDER_ID [--json])",
+                return sk_cli_usage_error(VERB,
+                                          "unexpected \"%s\" (usage: skontoctl order show "
+                                          "ORDER_ID [--json])",
                                           value);
             words[nwords++] = value;
         } else {
@@ -347,8 +355,9 @@ int sk_cmd_order(int argc, char **argv)
     if (nwords < 2)
         return sk_cli_usage_error(VERB, "which order? usage: skontoctl order show ORDER_ID");
     if (!s_id_ok(words[1]))
-        return sk_cli_usage_error(VERB, "order id \"%.80s\": want 1 to %d characters, no control "
-                                        "characters",
+        return sk_cli_usage_error(VERB,
+                                  "order id \"%.80s\": want 1 to %d characters, no control "
+                                  "characters",
                                   words[1], SK_ID_MAX);
 
     sk_err_t err;

@@ -43,61 +43,71 @@
 #include "sk_redis.h"
 
 #define VERB "send"
-#define S_LINE_MAX (1024 * 1024) /* longest JSON line accepted */
+#define S_LINE_MAX (1024 * 1024)             /* longest JSON line accepted */
 #define S_ECHO_MAX (SK_EVENT_ID_MAX * 2 + 1) /* an event id as ingest echoes it */
 
 static const sk_cli_opt_t s_opts[] = {
-    {"endpoint", true, false}, {"window", true, false},  {"timeout-ms", true, false},
+    {"endpoint", true, false}, {"window", true, false},    {"timeout-ms", true, false},
     {"retries", true, false},  {"progress", false, false}, {"json", false, false},
     {NULL, false, false},
 };
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: skontoctl send FILE|- [--endpoint E] [--window N] [--timeout-ms T]\n"
-            "                             [--retries R] [--progress] [--json]\n"
-            "\n"
-            "Sends ERP events to the ingest worker and waits until ingest has acknowledged\n"
-            "every one of them (an acknowledged event is stored durably in Redis).\n"
-            "\n"
-            "FILE holds one event per line as JSON (\"-\" reads standard input); blank lines\n"
-            "and lines starting with '#' are skipped. For example:\n"
-            "  {\"type\":\"customer\",\"event_id\":\"E1\",\"customer_id\":\"C-1\",\"name\":\"Acme\",\n"
-            "   \"email\":\"ap@example.com\",\"statement\":\"weekly\",\"terms\":\"2/0,1/10,0.5/30,n/60\"}\n"
-            "  {\"type\":\"order_shipped\",\"event_id\":\"E2\",\"order_id\":\"SO-1\",\"customer_id\":\"C-1\",\n"
-            "   \"currency\":\"CNY\",\"amount\":\"1130.00\",\"tax\":\"130.00\",\"ship_date\":\"2026-11-02\"}\n"
-            "  {\"type\":\"payment_received\",\"event_id\":\"E3\",\"order_id\":\"SO-1\",\n"
-            "   \"paid_on\":\"2026-11-10\",\"amount\":\"1118.70\",\"full\":true}\n"
-            "  {\"type\":\"credit_note\",\"event_id\":\"E4\",\"order_id\":\"SO-1\",\"issued_on\":\"2026-11-05\",\n"
-            "   \"amount\":\"100.00\"}\n"
-            "  {\"type\":\"order_cancelled\",\"event_id\":\"E5\",\"order_id\":\"SO-1\"}\n"
-            "A payment or credit note takes its currency from its order (earlier in the\n"
-            "same input, or already known to Skonto).\n"
-            "\n"
-            "Every event is answered: accepted, duplicate (its event_id was accepted before;\n"
-            "nothing changes) or rejected with a reason code. A line that is not a valid\n"
-            "event is rejected here and never sent. Rejected events are kept in the\n"
-            "dead-letter list (skontoctl dlq list).\n"
-            "\n"
-            "options:\n"
-            "  --endpoint E     ingest's endpoint (default $SKONTO_INGEST_ENDPOINT, else\n"
-            "                   tcp://127.0.0.1:7750)\n"
-            "  --window N       events in flight at most (default 1000)\n"
-            "  --timeout-ms T   wait this long for an acknowledgement before sending the\n"
-            "                   event again (default 5000); resending is safe\n"
-            "  --retries R      resend at most R times, then count the event as\n"
-            "                   unacknowledged (default 5)\n"
-            "  --progress       print progress on stderr about once a second\n"
-            "  --json           print the result as JSON:\n"
-            "                   {\"accepted\",\"duplicate\",\"rejected\",\"unacknowledged\",\n"
-            "                    \"rejections\":[{\"line\",\"event_id\",\"reason_code\",\"message\"}],\n"
-            "                    \"unacknowledged_events\":[{\"line\",\"event_id\"}]}\n"
-            "\n"
-            "Exit status: 0 when every event was accepted or a duplicate, 1 when any was\n"
-            "rejected or unacknowledged, 2 for invalid usage.\n"
-            "Environment: SKONTO_INGEST_ENDPOINT; SKONTO_REDIS_URL (to look up the currency\n"
-            "of orders not in the input).\n");
+    fprintf(
+        out,
+        "usage: skontoctl send FILE|- [--endpoint E] [--window N] [--timeout-ms T]\n"
+        "                             [--retries R] [--progress] [--json]\n"
+        "\n"
+        "Sends ERP events to the ingest worker and waits until ingest has acknowledged\n"
+        "every one of them (an acknowledged event is stored durably in Redis).\n"
+        "\n"
+        "FILE holds one event per line as JSON (\"-\" reads standard input); blank lines\n"
+        "and lines starting with '#' are skipped. For example:\n"
+        "  {\"type\":\"customer\",\"event_id\":\"E1\",\"customer_id\":\"C-1\",\"name\":\"Acme\",\n"
+        "   "
+        "\"email\":\"ap@example.com\",\"statement\":\"weekly\",\"terms\":\"2/0,1/10,0.5/30,n/"
+        "60\"}\n"
+        "  "
+        "{\"type\":\"order_shipped\",\"event_id\":\"E2\",\"order_id\":\"SO-1\",\"customer_id\":\"C-"
+        "1\",\n"
+        "   "
+        "\"currency\":\"CNY\",\"amount\":\"1130.00\",\"tax\":\"130.00\",\"ship_date\":\"2026-11-"
+        "02\"}\n"
+        "  {\"type\":\"payment_received\",\"event_id\":\"E3\",\"order_id\":\"SO-1\",\n"
+        "   \"paid_on\":\"2026-11-10\",\"amount\":\"1118.70\",\"full\":true}\n"
+        "  "
+        "{\"type\":\"credit_note\",\"event_id\":\"E4\",\"order_id\":\"SO-1\",\"issued_on\":\"2026-"
+        "11-05\",\n"
+        "   \"amount\":\"100.00\"}\n"
+        "  {\"type\":\"order_cancelled\",\"event_id\":\"E5\",\"order_id\":\"SO-1\"}\n"
+        "A payment or credit note takes its currency from its order (earlier in the\n"
+        "same input, or already known to Skonto).\n"
+        "\n"
+        "Every event is answered: accepted, duplicate (its event_id was accepted before;\n"
+        "nothing changes) or rejected with a reason code. A line that is not a valid\n"
+        "event is rejected here and never sent. Rejected events are kept in the\n"
+        "dead-letter list (skontoctl dlq list).\n"
+        "\n"
+        "options:\n"
+        "  --endpoint E     ingest's endpoint (default $SKONTO_INGEST_ENDPOINT, else\n"
+        "                   tcp://127.0.0.1:7750)\n"
+        "  --window N       events in flight at most (default 1000)\n"
+        "  --timeout-ms T   wait this long for an acknowledgement before sending the\n"
+        "                   event again (default 5000); resending is safe\n"
+        "  --retries R      resend at most R times, then count the event as\n"
+        "                   unacknowledged (default 5)\n"
+        "  --progress       print progress on stderr about once a second\n"
+        "  --json           print the result as JSON:\n"
+        "                   {\"accepted\",\"duplicate\",\"rejected\",\"unacknowledged\",\n"
+        "                    "
+        "\"rejections\":[{\"line\",\"event_id\",\"reason_code\",\"message\"}],\n"
+        "                    \"unacknowledged_events\":[{\"line\",\"event_id\"}]}\n"
+        "\n"
+        "Exit status: 0 when every event was accepted or a duplicate, 1 when any was\n"
+        "rejected or unacknowledged, 2 for invalid usage.\n"
+        "Environment: SKONTO_INGEST_ENDPOINT; SKONTO_REDIS_URL (to look up the currency\n"
+        "of orders not in the input).\n");
 }
 
 /* ---- a small string -> intptr_t hash map (open addressing, linear probing) */
@@ -323,7 +333,8 @@ static const sk_currency_t *s_currency_from_redis(s_send_t *st, const char *orde
         if (!st->redis) {
             st->redis_failed = true;
             snprintf(st->redis_error, sizeof st->redis_error, "%s", err.msg);
-            fprintf(stderr, "skontoctl send: cannot look up the currency of orders not in the input: %s\n",
+            fprintf(stderr,
+                    "skontoctl send: cannot look up the currency of orders not in the input: %s\n",
                     err.msg);
             return NULL;
         }
@@ -515,7 +526,8 @@ static void s_on_ack(s_send_t *st, const uint8_t *data, size_t len)
     Skonto__V1__Ack *ack = skonto__v1__ack__unpack(NULL, len, data);
     if (!ack) {
         if (!st->bad_ack_warned)
-            fprintf(stderr, "skontoctl send: ignoring a reply that is not an Ack (%zu bytes)\n", len);
+            fprintf(stderr, "skontoctl send: ignoring a reply that is not an Ack (%zu bytes)\n",
+                    len);
         st->bad_ack_warned = true;
         return;
     }
@@ -801,8 +813,7 @@ int sk_cmd_send(int argc, char **argv)
                 return sk_cli_opt_error(VERB, name, value, "want a whole number from 1 to 100000");
         } else if (!strcmp(name, "timeout-ms")) {
             if (sk_cli_parse_int(value, 1, 3600000, &st.timeout_ms) < 0)
-                return sk_cli_opt_error(VERB, name, value,
-                                        "want milliseconds from 1 to 3600000");
+                return sk_cli_opt_error(VERB, name, value, "want milliseconds from 1 to 3600000");
         } else if (!strcmp(name, "retries")) {
             if (sk_cli_parse_int(value, 0, 1000, &st.retries) < 0)
                 return sk_cli_opt_error(VERB, name, value, "want a whole number from 0 to 1000");

@@ -171,7 +171,8 @@ static int s_load(redisContext *c, s_status_t *st)
                 if (!st->workers)
                     rc = sk_cli_fail(VERB, "out of memory");
                 for (size_t k = 0; st->workers && k + 1 < r->elements; k += 2)
-                    s_heartbeat(&st->workers[st->nworkers++], r->element[k], r->element[k + 1], now);
+                    s_heartbeat(&st->workers[st->nworkers++], r->element[k], r->element[k + 1],
+                                now);
                 if (st->workers)
                     qsort(st->workers, st->nworkers, sizeof *st->workers, s_cmp_worker);
             }
@@ -201,7 +202,8 @@ static json_t *s_json_hash(const redisReply *h)
     json_t *o = json_object();
     for (size_t k = 0; o && h && k + 1 < h->elements; k += 2)
         if (h->element[k]->type == REDIS_REPLY_STRING &&
-            json_object_set_new(o, h->element[k]->str, json_integer(s_int(h->element[k + 1]))) < 0) {
+            json_object_set_new(o, h->element[k]->str, json_integer(s_int(h->element[k + 1]))) <
+                0) {
             json_decref(o);
             return NULL;
         }
@@ -256,8 +258,8 @@ static int s_print(const s_status_t *st)
         printf("workers: none has reported a heartbeat (are skonto-ingest and skonto-discount "
                "running?)\n");
     } else {
-        static const char *const hd[] = {"worker", "role", "pid", "age", "processed", "errors",
-                                         "state"};
+        static const char *const hd[] = {"worker",    "role",   "pid",  "age",
+                                         "processed", "errors", "state"};
         sk_cli_table_t *t = sk_cli_table_new(7, hd, "llrrrrl");
         if (!t)
             return sk_cli_fail(VERB, "out of memory");
@@ -272,7 +274,12 @@ static int s_print(const s_status_t *st)
                 snprintf(age, sizeof age, "?");
             snprintf(proc, sizeof proc, "%lld", w->processed);
             snprintf(err, sizeof err, "%lld", w->errors);
-            const char *row[] = {w->name, w->role, pid, age, proc, err,
+            const char *row[] = {w->name,
+                                 w->role,
+                                 pid,
+                                 age,
+                                 proc,
+                                 err,
                                  w->valid ? (w->stale ? "STALE" : "ok") : "BAD HEARTBEAT"};
             bad |= sk_cli_table_add(t, row);
         }
