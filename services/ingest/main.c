@@ -225,12 +225,13 @@ static int s_recv_router(ingest_t *self, ingest_item_t *it)
     return 1;
 }
 
-/* Receives one PUB message (a single frame) into it; 1, 0 or -1. */
-static int s_recv_sub(ingest_t *self, int k, ingest_item_t *it)
+/* Receives one PUB message (a single frame) from SUB socket origin-1 into it; 1, 0 or -1. */
+static int s_recv_sub(ingest_t *self, int origin, ingest_item_t *it)
 {
+    void *sub = self->subs[origin - 1];
     zmq_msg_t m;
     zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, self->subs[k], ZMQ_DONTWAIT) < 0) {
+    if (zmq_msg_recv(&m, sub, ZMQ_DONTWAIT) < 0) {
         int e = zmq_errno();
         zmq_msg_close(&m);
         if (e == EAGAIN || e == EINTR)
@@ -238,7 +239,7 @@ static int s_recv_sub(ingest_t *self, int k, ingest_item_t *it)
         ingest_log("zmq_msg_recv SUB: %s", zmq_strerror(e));
         return -1;
     }
-    ingest_item_init(it, k + 1);
+    ingest_item_init(it, origin);
     zmq_msg_move(&it->body, &m);
     zmq_msg_close(&m);
     if (zmq_msg_more(&it->body)) {
@@ -247,7 +248,7 @@ static int s_recv_sub(ingest_t *self, int k, ingest_item_t *it)
         while (more) {
             zmq_msg_t x;
             zmq_msg_init(&x);
-            if (zmq_msg_recv(&x, self->subs[k], 0) < 0) {
+            if (zmq_msg_recv(&x, sub, 0) < 0) {
                 zmq_msg_close(&x);
                 break;
             }
@@ -267,11 +268,12 @@ static void s_drain(ingest_t *self)
     bool any = true;
     while (any && self->nitems < INGEST_BATCH) {
         any = false;
-        for (int k = -1; k < self->nsubs && self->nitems < INGEST_BATCH; k++) {
+        /* origin 0 is the ROUTER, origin i >= 1 the SUB socket i-1. */
+        for (int origin = 0; origin <= self->nsubs && self->nitems < INGEST_BATCH; origin++) {
             /* A few at a time from each socket so that one busy feed cannot starve the others. */
             for (int burst = 0; burst < 32 && self->nitems < INGEST_BATCH; burst++) {
                 ingest_item_t *it = &self->items[self->nitems];
-                int rc = k < 0 ? s_recv_router(self, it) : s_recv_sub(self, k, it);
+                int rc = origin ? s_recv_sub(self, origin, it) : s_recv_router(self, it);
                 if (rc <= 0)
                     break;
                 ingest_item_decode(self, it);
