@@ -1,0 +1,801 @@
+/* apply — see apply.h. Pure computation over the replies of the read phase:
+ * no I/O here, only the arguments of one EVALSHA.
+ *
+ * Forecast: an open invoice contributes its balance to fc:net on its net due
+ * date, and to fc:hist on the last day of the customer's usual tier (the tier
+ * with most invoices closed in it in hist:<cid>, ties going to the later
+ * option, net counting as the latest; if it is net or the schedule has no such
+ * tier: the net due date) the payable for the balance. What was added is kept
+ * in the invoice's fch / fcn, so every later change adds the difference and a
+ * close subtracts exactly that. The usual tier is chosen when the order is
+ * stored (or replaced); payments and credit notes keep that choice.
+ *
+ * Windows: the zset score is the last day of the first window that has not
+ * closed before the reference day (today, or the payment's date if later).
+ * Take-up counters move only in the step that closes an invoice by payment. */
+#include "apply.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invoice.h"
+#include "keys.h"
+#include "money.h"
+#include "schedule.h"
+#include "settlement.h"
+#include "terms.h"
+
+/* KEYS: 1 stream, 2 invoice, 3 copen, 4 windows, 5 hist, 6 fc:hist, 7 fc:net, 8 takeup.
+ * ARGV: 1 entry id, 2 expected rev ("*" = acknowledge only, "0" = the invoice
+ * must not exist), 3 order id (zset member), 4 copen op and 5 windows op (""
+ * nothing, "-" ZREM, else ZADD with that score), then nset and nset
+ * field/value pairs, ndel and ndel fields, nincr and nincr (key index, field,
+ * delta) triples. A counter that comes back to 0 is deleted. */
+const char SK_APPLY_LUA[] =
+    "local id, exp = ARGV[1], ARGV[2]\n"
+    "if exp ~= '*' then\n"
+    "  local rev = redis.call('HGET', KEYS[2], 'rev')\n"
+    "  if (rev or '0') ~= exp then\n"
+    "    if #redis.call('XPENDING', KEYS[1], 'discount', id, id, 1) == 0 then return 'DUP' end\n"
+    "    return 'STALE'\n"
+    "  end\n"
+    "end\n"
+    "if redis.call('XACK', KEYS[1], 'discount', id) == 0 then return 'DUP' end\n"
+    "redis.call('XDEL', KEYS[1], id)\n"
+    "if exp == '*' then return 'OK' end\n"
+    "local m = ARGV[3]\n"
+    "for z = 4, 5 do\n"
+    "  local op = ARGV[z]\n"
+    "  if op == '-' then redis.call('ZREM', KEYS[z - 1], m)\n"
+    "  elseif op ~= '' then redis.call('ZADD', KEYS[z - 1], op, m) end\n"
+    "end\n"
+    "local i = 6\n"
+    "local n = tonumber(ARGV[i])\n"
+    "if n > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, i + 1, i + 2 * n)) end\n"
+    "i = i + 2 * n + 1\n"
+    "n = tonumber(ARGV[i])\n"
+    "if n > 0 then redis.call('HDEL', KEYS[2], unpack(ARGV, i + 1, i + n)) end\n"
+    "i = i + n + 1\n"
+    "n = tonumber(ARGV[i])\n"
+    "for j = 0, n - 1 do\n"
+    "  local k, f = KEYS[tonumber(ARGV[i + 3 * j + 1])], ARGV[i + 3 * j + 2]\n"
+    "  if redis.call('HINCRBY', k, f, ARGV[i + 3 * j + 3]) == 0 then redis.call('HDEL', k, f) end\n"
+    "end\n"
+    "return 'OK'\n";
+
+enum { K_HIST = 5, K_FC_HIST = 6, K_FC_NET = 7, K_TAKEUP = 8 };
+
+/* ---------------------------------------------------------------- argv */
+
+void sk_argv_reset(sk_argv_t *a)
+{
+    a->argc = 0;
+    a->used = 0;
+    a->overflow = false;
+}
+
+void sk_argv_add(sk_argv_t *a, const char *s, size_t len)
+{
+    if (a->overflow || a->argc == SK_ARGV_MAX || len + 1 > SK_ARGV_BYTES - a->used) {
+        a->overflow = true;
+        return;
+    }
+    char *d = a->buf + a->used;
+    memcpy(d, s, len);
+    d[len] = '\0';
+    a->argv[a->argc] = d;
+    a->lens[a->argc] = len;
+    a->argc++;
+    a->used += len + 1;
+}
+
+void sk_argv_addz(sk_argv_t *a, const char *s)
+{
+    sk_argv_add(a, s, strlen(s));
+}
+
+static void s_argv_i64(sk_argv_t *a, int64_t v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof b, "%" PRId64, v);
+    sk_argv_add(a, b, (size_t)n);
+}
+
+/* ---------------------------------------------------------------- entries */
+
+void sk_entry_decode(sk_entry_t *e, int shard, const char *id, size_t idlen, const char *data,
+                     size_t len)
+{
+    memset(e, 0, sizeof *e);
+    e->shard = shard;
+    if (idlen >= sizeof e->id)
+        idlen = sizeof e->id - 1;
+    memcpy(e->id, id, idlen);
+    e->id[idlen] = '\0';
+    if (!data) {
+        snprintf(e->error, sizeof e->error, "entry has no payload field e");
+        return;
+    }
+    sk_err_t err;
+    Skonto__V1__Envelope *env = NULL;
+    if (sk_event_decode(data, len, &env, &err) != 0) {
+        snprintf(e->error, sizeof e->error, "malformed envelope: %s: %s", err.code, err.msg);
+        if (env)
+            skonto__v1__envelope__free_unpacked(env, NULL);
+        return;
+    }
+    e->kind = sk_event_kind(env);
+    e->order_id = sk_event_order_id(env);
+    if (e->kind == SK_EVENT_INVOICE) {
+        e->customer_id = sk_event_customer_id(env);
+        if (sk_shard_of(e->customer_id) != shard) {
+            snprintf(e->error, sizeof e->error,
+                     "event %s: order %s of customer %s is in shard %d's stream, not %d",
+                     env->event_id, e->order_id, e->customer_id, shard, sk_shard_of(e->customer_id));
+            skonto__v1__envelope__free_unpacked(env, NULL);
+            e->order_id = e->customer_id = NULL;
+            e->kind = SK_EVENT_NONE;
+            return;
+        }
+    }
+    if (e->kind != SK_EVENT_CUSTOMER && !e->order_id) {
+        snprintf(e->error, sizeof e->error, "event %s has no order id", env->event_id);
+        skonto__v1__envelope__free_unpacked(env, NULL);
+        e->kind = SK_EVENT_NONE;
+        return;
+    }
+    e->env = env;
+}
+
+void sk_entry_clear(sk_entry_t *e)
+{
+    if (e->env)
+        skonto__v1__envelope__free_unpacked(e->env, NULL);
+    e->env = NULL;
+}
+
+bool sk_entry_needs_invoice(const sk_entry_t *e)
+{
+    return e->env && e->kind != SK_EVENT_CUSTOMER;
+}
+
+bool sk_entry_needs_history(const sk_entry_t *e)
+{
+    return e->env && e->kind == SK_EVENT_INVOICE;
+}
+
+bool sk_entry_needs_cust_terms(const sk_entry_t *e)
+{
+    const Skonto__V1__Invoice *o = e->env ? sk_event_invoice(e->env) : NULL;
+    return o && (!o->terms || !o->terms[0]);
+}
+
+/* ---------------------------------------------------------------- planning */
+
+typedef struct {
+    int key;
+    char field[SK_ID_MAX + 48];
+    int64_t delta;
+} s_incr_t;
+
+#define S_MAX_INCR 48
+
+/* Field names and values of a rendered invoice, in sk_invoice_to_fields order. */
+typedef struct {
+    int n;
+    const char *f[32];
+    size_t off[32];
+    char buf[12288];
+    size_t used;
+    bool overflow;
+} s_rendered_t;
+
+typedef struct {
+    const sk_entry_t *e;
+    sk_plan_t *plan;
+    bool has_old;
+    sk_invoice_t old, nw;
+    s_incr_t incr[S_MAX_INCR];
+    int nincr;
+    char copen_op[24], windows_op[24];
+    s_rendered_t r_old, r_new;
+} s_ctx_t;
+
+/* Sets the plan's message; returns 0 so planners can `return s_plan_msg(...)`. */
+static int s_plan_msg(sk_plan_t *plan, bool error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int s_plan_msg(sk_plan_t *plan, bool error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(plan->msg, sizeof plan->msg, fmt, ap);
+    va_end(ap);
+    plan->error = error;
+    return 0;
+}
+
+static void s_incr(s_ctx_t *x, int key, const char *field, int64_t delta)
+{
+    if (delta == 0)
+        return;
+    for (int i = 0; i < x->nincr; i++)
+        if (x->incr[i].key == key && !strcmp(x->incr[i].field, field)) {
+            x->incr[i].delta += delta;
+            return;
+        }
+    if (x->nincr == S_MAX_INCR)
+        return; /* cannot happen: at most 2*8 offered + 4 forecast + 6 take-up */
+    s_incr_t *c = &x->incr[x->nincr++];
+    c->key = key;
+    snprintf(c->field, sizeof c->field, "%s", field);
+    c->delta = delta;
+}
+
+static void s_fc_field(char *buf, size_t n, sk_day_t day, const sk_currency_t *cur)
+{
+    char d[16];
+    snprintf(buf, n, "%s|%s", sk_date_format(day, d, sizeof d), cur ? cur->code : "");
+}
+
+/* Adds to the increments what moves the forecast from old to new. */
+static void s_forecast_deltas(s_ctx_t *x)
+{
+    char f[40];
+    const sk_currency_t *cur = x->nw.schedule.currency;
+    if (x->has_old && x->old.fc_hist_amount) {
+        s_fc_field(f, sizeof f, x->old.fc_hist_day, x->old.schedule.currency);
+        s_incr(x, K_FC_HIST, f, -x->old.fc_hist_amount);
+    }
+    if (x->has_old && x->old.fc_net_amount) {
+        s_fc_field(f, sizeof f, x->old.fc_net_day, x->old.schedule.currency);
+        s_incr(x, K_FC_NET, f, -x->old.fc_net_amount);
+    }
+    if (x->nw.fc_hist_amount) {
+        s_fc_field(f, sizeof f, x->nw.fc_hist_day, cur);
+        s_incr(x, K_FC_HIST, f, x->nw.fc_hist_amount);
+    }
+    if (x->nw.fc_net_amount) {
+        s_fc_field(f, sizeof f, x->nw.fc_net_day, cur);
+        s_incr(x, K_FC_NET, f, x->nw.fc_net_amount);
+    }
+}
+
+/* The forecast contribution of an open invoice for its balance; none when closed. */
+static void s_forecast(sk_invoice_t *inv, int hist_tier)
+{
+    const sk_schedule_t *s = &inv->schedule;
+    inv->fc_hist_amount = inv->fc_net_amount = 0;
+    inv->fc_hist_day = inv->fc_net_day = 0;
+    if (inv->status != SK_INV_OPEN || inv->balance <= 0)
+        return;
+    int64_t b = inv->balance;
+    inv->fc_net_day = s->net_due;
+    inv->fc_net_amount = b;
+    if (hist_tier >= 0 && hist_tier < s->ntiers) {
+        inv->fc_hist_day = s->tiers[hist_tier].last_day;
+        inv->fc_hist_amount = b - sk_money_apply_rate(b, s->tiers[hist_tier].rate_ppm, s->rounding);
+    } else {
+        inv->fc_hist_day = s->net_due;
+        inv->fc_hist_amount = b;
+    }
+}
+
+/* The tier the stored history forecast points at (-1 for net). */
+static int s_stored_hist_tier(const sk_invoice_t *inv)
+{
+    if (!inv->fc_hist_amount)
+        return -1;
+    for (int k = 0; k < inv->schedule.ntiers; k++)
+        if (inv->schedule.tiers[k].last_day == inv->fc_hist_day)
+            return k;
+    return -1;
+}
+
+/* The customer's usual tier from an HGETALL of hist:<cid>, or -1 for net. */
+static int s_usual_tier(const redisReply *hist, int ntiers)
+{
+    int64_t count[SK_TERMS_MAX_TIERS + 1] = {0}; /* [SK_TERMS_MAX_TIERS] = net */
+    if (!hist || hist->type != REDIS_REPLY_ARRAY)
+        return -1;
+    for (size_t i = 0; i + 1 < hist->elements; i += 2) {
+        const redisReply *f = hist->element[i], *v = hist->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        int slot = -1;
+        if (!strcmp(f->str, "net"))
+            slot = SK_TERMS_MAX_TIERS;
+        else if (f->len == 2 && f->str[0] == 't' && f->str[1] >= '0' &&
+                 f->str[1] < '0' + SK_TERMS_MAX_TIERS)
+            slot = f->str[1] - '0';
+        if (slot < 0)
+            continue;
+        char *end;
+        long long c = strtoll(v->str, &end, 10);
+        if (*end == '\0' && c > 0)
+            count[slot] = c;
+    }
+    int best = -1;
+    int64_t best_count = 0;
+    for (int s = 0; s <= SK_TERMS_MAX_TIERS; s++)
+        if (count[s] > 0 && count[s] >= best_count) {
+            best = s;
+            best_count = count[s];
+        }
+    return best >= 0 && best < ntiers ? best : -1;
+}
+
+/* The last day of the first window still open on `ref`; false if none is. */
+static bool s_next_window(const sk_schedule_t *s, sk_day_t ref, sk_day_t *out)
+{
+    for (int k = 0; k < s->ntiers; k++)
+        if (s->tiers[k].last_day >= ref) {
+            *out = s->tiers[k].last_day;
+            return true;
+        }
+    return false;
+}
+
+/* zset updates for the new state: open -> copen by net due (when asked) and
+ * windows by the next window; closed -> out of both. */
+static void s_zsets(s_ctx_t *x, sk_day_t ref, bool set_copen)
+{
+    if (x->nw.status != SK_INV_OPEN) {
+        strcpy(x->copen_op, "-");
+        strcpy(x->windows_op, "-");
+        return;
+    }
+    if (set_copen)
+        snprintf(x->copen_op, sizeof x->copen_op, "%" PRId32, x->nw.schedule.net_due);
+    sk_day_t next;
+    if (s_next_window(&x->nw.schedule, ref, &next))
+        snprintf(x->windows_op, sizeof x->windows_op, "%" PRId32, next);
+    else
+        strcpy(x->windows_op, "-");
+}
+
+static void s_offered(s_ctx_t *x, const sk_schedule_t *s, int sign)
+{
+    char f[64];
+    for (int k = 0; k < s->ntiers; k++) {
+        snprintf(f, sizeof f, "offered|t%d|%" PRId32, k, s->tiers[k].rate_ppm);
+        s_incr(x, K_TAKEUP, f, sign);
+    }
+}
+
+/* Take-up of an invoice closed by a payment in `tier` (-1 = after every window). */
+static void s_takeup_close(s_ctx_t *x, int tier)
+{
+    const sk_invoice_t *inv = &x->nw;
+    char f[SK_ID_MAX + 48], t[16];
+    if (tier >= 0)
+        snprintf(t, sizeof t, "t%d", tier);
+    else
+        strcpy(t, "net");
+    if (tier >= 0)
+        snprintf(f, sizeof f, "taken|t%d|%" PRId32, tier, inv->schedule.tiers[tier].rate_ppm);
+    else
+        strcpy(f, "taken|net");
+    s_incr(x, K_TAKEUP, f, 1);
+    if (inv->salesperson[0]) {
+        snprintf(f, sizeof f, "sp|%s|%s", inv->salesperson, t);
+        s_incr(x, K_TAKEUP, f, 1);
+    }
+    s_incr(x, K_HIST, t, 1);
+    s_incr(x, K_HIST, "n", 1);
+    if (inv->discount_total > 0) {
+        snprintf(f, sizeof f, "disc|%s", inv->schedule.currency->code);
+        s_incr(x, K_TAKEUP, f, inv->discount_total);
+    }
+}
+
+static void s_collect(void *arg, const char *field, const char *value)
+{
+    s_rendered_t *r = arg;
+    size_t len = strlen(value);
+    if (r->n == 32 || len + 1 > sizeof r->buf - r->used) {
+        r->overflow = true;
+        return;
+    }
+    r->f[r->n] = field;
+    r->off[r->n] = r->used;
+    memcpy(r->buf + r->used, value, len + 1);
+    r->used += len + 1;
+    r->n++;
+}
+
+/* Reads the invoice reply; returns -1 (and sets an error plan) if unusable. */
+static int s_load(s_ctx_t *x, const redisReply *r)
+{
+    const char *f[128], *v[128];
+    size_t vl[128];
+    sk_err_t err;
+    x->has_old = false;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
+        s_plan_msg(x->plan, true, "event %s: cannot read invoice %s: %s", x->e->env->event_id,
+                   x->e->order_id, r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        return -1;
+    }
+    size_t n = r->elements / 2;
+    if (n == 0)
+        return 0;
+    if (n > 128)
+        n = 128;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *a = r->element[2 * i], *b = r->element[2 * i + 1];
+        if (a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING) {
+            s_plan_msg(x->plan, true, "event %s: invoice %s: unexpected reply",
+                       x->e->env->event_id, x->e->order_id);
+            return -1;
+        }
+        f[i] = a->str;
+        v[i] = b->str;
+        vl[i] = b->len;
+    }
+    if (sk_invoice_from_fields(&x->old, x->e->order_id, n, f, v, vl, &err) != 0) {
+        s_plan_msg(x->plan, true, "event %s: stored invoice is unusable: %s", x->e->env->event_id,
+                   err.msg);
+        return -1;
+    }
+    x->has_old = true;
+    return 0;
+}
+
+static int s_date(const char *s, sk_day_t *out)
+{
+    return sk_date_parse(s, out, NULL);
+}
+
+static int s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *cust_terms,
+                         sk_day_t today)
+{
+    const sk_entry_t *e = x->e;
+    const Skonto__V1__Invoice *o = sk_event_invoice(e->env);
+    const char *eid = e->env->event_id;
+    sk_plan_t *plan = x->plan;
+    sk_err_t err;
+
+    const char *terms_text = o->terms;
+    if (!terms_text || !terms_text[0]) {
+        if (cust_terms && cust_terms->type == REDIS_REPLY_STRING && cust_terms->len > 0)
+            terms_text = cust_terms->str;
+        else
+            return s_plan_msg(plan, true,
+                              "event %s: order %s has no terms and customer %s has none", eid,
+                              o->order_id, o->customer_id);
+    }
+    sk_terms_t terms;
+    if (sk_terms_parse(terms_text, &terms, &err) != 0)
+        return s_plan_msg(plan, true, "event %s: order %s: %s", eid, o->order_id, err.msg);
+    const sk_currency_t *cur = sk_currency_find(o->currency);
+    sk_day_t ship;
+    if (!cur || s_date(o->ship_date, &ship) != 0)
+        return s_plan_msg(plan, true, "event %s: order %s: bad currency or ship date", eid,
+                          o->order_id);
+    uint32_t ver = o->version ? o->version : 1;
+
+    if (x->has_old) {
+        const sk_invoice_t *old = &x->old;
+        if (strcmp(old->customer_id, o->customer_id))
+            return s_plan_msg(plan, true, "event %s: order %s belongs to customer %s, not %s", eid,
+                              o->order_id, old->customer_id, o->customer_id);
+        if (ver <= old->version) {
+            plan->kind = SK_PLAN_ACK;
+            return s_plan_msg(plan, false, "event %s: order %s version %u ignored: version %u is "
+                              "stored", eid, o->order_id, ver, old->version);
+        }
+        if (old->status != SK_INV_OPEN)
+            return s_plan_msg(plan, true, "event %s: order %s is %s; version %u not applied", eid,
+                              o->order_id, sk_invoice_status_name(old->status), ver);
+        if (strcmp(old->schedule.currency->code, cur->code))
+            return s_plan_msg(plan, true, "event %s: order %s is in %s, version %u in %s", eid,
+                              o->order_id, old->schedule.currency->code, ver, cur->code);
+    }
+
+    sk_invoice_t *nw = &x->nw;
+    if (x->has_old)
+        *nw = x->old;
+    else
+        sk_invoice_init(nw);
+    snprintf(nw->order_id, sizeof nw->order_id, "%s", o->order_id);
+    snprintf(nw->customer_id, sizeof nw->customer_id, "%s", o->customer_id);
+    snprintf(nw->salesperson, sizeof nw->salesperson, "%s", o->salesperson ? o->salesperson : "");
+    sk_terms_format(&terms, nw->terms, sizeof nw->terms);
+    nw->invoice_date = nw->delivery_date = -1;
+    if (o->invoice_date && o->invoice_date[0] && s_date(o->invoice_date, &nw->invoice_date) != 0)
+        return s_plan_msg(plan, true, "event %s: bad invoice date", eid);
+    if (o->delivery_date && o->delivery_date[0] &&
+        s_date(o->delivery_date, &nw->delivery_date) != 0)
+        return s_plan_msg(plan, true, "event %s: bad delivery date", eid);
+    nw->version = ver;
+    nw->rev = x->has_old ? x->old.rev + 1 : 1;
+
+    /* A replacement keeps the payments and credit notes already applied. */
+    int64_t amount = o->amount, tax = o->tax;
+    if (x->has_old && x->old.credit_total > 0) {
+        amount = o->amount - x->old.credit_total;
+        if (amount <= 0)
+            return s_plan_msg(plan, true, "event %s: order %s version %u: credit notes of %" PRId64
+                              " exceed the new amount", eid, o->order_id, ver,
+                              x->old.credit_total);
+        tax = sk_div_round((__int128)o->tax * amount, o->amount, SK_ROUND_HALF_UP);
+        if (tax >= amount)
+            tax = amount - 1;
+    }
+    if (sk_schedule_compute(&terms, ship, amount, tax, cur, NULL, &nw->schedule, &err) != 0)
+        return s_plan_msg(plan, true, "event %s: order %s: %s", eid, o->order_id, err.msg);
+    int64_t settled = 0;
+    for (int k = 0; k < nw->npayments; k++)
+        settled += nw->payments[k].settled;
+    nw->balance = amount - settled;
+    nw->status = SK_INV_OPEN;
+    if (nw->balance <= 0) {
+        nw->balance = 0;
+        nw->status = SK_INV_PAID; /* closed by the new amount: no take-up to count */
+        s_plan_msg(plan, false, "event %s: order %s version %u: payments cover the new amount; "
+                   "closed", eid, o->order_id, ver);
+    }
+    s_forecast(nw, s_usual_tier(hist, nw->schedule.ntiers));
+    s_forecast_deltas(x);
+    if (x->has_old)
+        s_offered(x, &x->old.schedule, -1);
+    s_offered(x, &nw->schedule, +1);
+    s_zsets(x, today, true);
+    plan->kind = SK_PLAN_SCRIPT;
+    return 0;
+}
+
+static int s_plan_payment(s_ctx_t *x, sk_day_t today)
+{
+    const Skonto__V1__PaymentReceived *p = x->e->env->payment_received;
+    const char *eid = x->e->env->event_id;
+    sk_plan_t *plan = x->plan;
+    sk_err_t err;
+    const sk_invoice_t *old = &x->old;
+    sk_invoice_t *nw = &x->nw;
+
+    if (!x->has_old) {
+        plan->kind = SK_PLAN_NOINV;
+        return 0;
+    }
+    if (old->status != SK_INV_OPEN)
+        return s_plan_msg(plan, true, "event %s: payment on order %s, which is %s: not recorded",
+                          eid, p->order_id, sk_invoice_status_name(old->status));
+    if (p->currency && p->currency[0] && strcmp(p->currency, old->schedule.currency->code))
+        return s_plan_msg(plan, true, "event %s: payment in %s on order %s in %s: not recorded",
+                          eid, p->currency, p->order_id, old->schedule.currency->code);
+    if (old->npayments >= SK_INVOICE_MAX_PAYMENTS)
+        return s_plan_msg(plan, true, "event %s: order %s already has %d payments: not recorded",
+                          eid, p->order_id, SK_INVOICE_MAX_PAYMENTS);
+    sk_payment_t pay = {0, p->amount, p->full};
+    if (s_date(p->paid_on, &pay.date) != 0)
+        return s_plan_msg(plan, true, "event %s: bad payment date", eid);
+
+    *nw = *old;
+    sk_applied_t a;
+    int64_t bal = old->balance;
+    if (sk_settle_apply(&old->schedule, &bal, &pay, &a, &err) != 0)
+        return s_plan_msg(plan, true, "event %s: payment on order %s not recorded: %s", eid,
+                          p->order_id, err.msg);
+    nw->payments[nw->npayments] = a;
+    nw->payment_full[nw->npayments] = p->full;
+    nw->npayments++;
+    nw->balance = bal;
+    nw->discount_total += a.discount;
+    nw->unearned_total += a.unearned_discount;
+    nw->rev = old->rev + 1;
+    if (bal == 0)
+        nw->status = SK_INV_PAID;
+    s_forecast(nw, s_stored_hist_tier(old));
+    s_forecast_deltas(x);
+    if (bal == 0)
+        s_takeup_close(x, a.tier);
+    s_zsets(x, pay.date > today ? pay.date : today, false);
+    plan->kind = SK_PLAN_SCRIPT;
+    return 0;
+}
+
+static int s_plan_credit(s_ctx_t *x, sk_day_t today)
+{
+    const Skonto__V1__CreditNote *c = x->e->env->credit_note;
+    const char *eid = x->e->env->event_id;
+    sk_plan_t *plan = x->plan;
+    sk_err_t err;
+    const sk_invoice_t *old = &x->old;
+    sk_invoice_t *nw = &x->nw;
+
+    if (!x->has_old) {
+        plan->kind = SK_PLAN_NOINV;
+        return 0;
+    }
+    if (old->status != SK_INV_OPEN)
+        return s_plan_msg(plan, true, "event %s: credit note on order %s, which is %s: not "
+                          "recorded", eid, c->order_id, sk_invoice_status_name(old->status));
+    if (c->amount <= 0 || c->amount > old->balance)
+        return s_plan_msg(plan, true, "event %s: credit note of %" PRId64 " on order %s is above "
+                          "its open balance %" PRId64 ": not recorded", eid, c->amount,
+                          c->order_id, old->balance);
+    *nw = *old;
+    int64_t amount = old->schedule.amount - c->amount;
+    nw->balance = old->balance - c->amount;
+    nw->credit_total += c->amount;
+    nw->rev = old->rev + 1;
+    if (amount > 0) {
+        sk_terms_t terms;
+        int64_t tax = sk_div_round((__int128)old->schedule.tax * amount, old->schedule.amount,
+                                   SK_ROUND_HALF_UP);
+        if (tax >= amount)
+            tax = amount - 1;
+        if (sk_terms_parse(old->terms, &terms, &err) != 0 ||
+            sk_schedule_compute(&terms, old->schedule.baseline, amount, tax,
+                                old->schedule.currency, NULL, &nw->schedule, &err) != 0)
+            return s_plan_msg(plan, true, "event %s: credit note on order %s: %s", eid,
+                              c->order_id, err.msg);
+    } else {
+        /* Credited in full: nothing is left to discount. */
+        nw->schedule.amount = nw->schedule.tax = nw->schedule.discount_base = 0;
+        nw->schedule.ntiers = 0;
+    }
+    if (nw->balance == 0)
+        nw->status = SK_INV_PAID; /* closed by the credit: no take-up */
+    s_forecast(nw, s_stored_hist_tier(old));
+    s_forecast_deltas(x);
+    s_zsets(x, today, false);
+    plan->kind = SK_PLAN_SCRIPT;
+    return 0;
+}
+
+static int s_plan_cancel(s_ctx_t *x)
+{
+    const char *eid = x->e->env->event_id;
+    if (!x->has_old) {
+        x->plan->kind = SK_PLAN_NOINV;
+        return 0;
+    }
+    if (x->old.status != SK_INV_OPEN)
+        return s_plan_msg(x->plan, true, "event %s: cancellation of order %s, which is %s: "
+                          "ignored", eid, x->e->order_id, sk_invoice_status_name(x->old.status));
+    x->nw = x->old;
+    x->nw.status = SK_INV_CANCELLED;
+    x->nw.rev = x->old.rev + 1;
+    s_forecast(&x->nw, -1);
+    s_forecast_deltas(x);
+    s_zsets(x, 0, false);
+    x->plan->kind = SK_PLAN_SCRIPT;
+    return 0;
+}
+
+void sk_apply_ack_argv(const sk_entry_t *e, const char *sha, sk_argv_t *argv)
+{
+    char key[SK_KEY_MAX];
+    sk_argv_reset(argv);
+    sk_argv_addz(argv, "EVALSHA");
+    sk_argv_addz(argv, sha);
+    sk_argv_addz(argv, "1");
+    sk_argv_addz(argv, sk_key_events(key, e->shard));
+    sk_argv_addz(argv, e->id);
+    sk_argv_addz(argv, "*");
+}
+
+static void s_script_argv(s_ctx_t *x, const char *sha, sk_argv_t *argv)
+{
+    const sk_entry_t *e = x->e;
+    char key[SK_KEY_MAX];
+    int shard = e->shard;
+    const char *cid = x->nw.customer_id;
+
+    sk_argv_reset(argv);
+    sk_argv_addz(argv, "EVALSHA");
+    sk_argv_addz(argv, sha);
+    sk_argv_addz(argv, "8");
+    sk_argv_addz(argv, sk_key_events(key, shard));
+    sk_argv_addz(argv, sk_key_invoice(key, shard, e->order_id));
+    sk_argv_addz(argv, sk_key_customer_open(key, shard, cid));
+    sk_argv_addz(argv, sk_key_windows(key, shard));
+    sk_argv_addz(argv, sk_key_history(key, shard, cid));
+    sk_argv_addz(argv, sk_key_forecast_history(key, shard));
+    sk_argv_addz(argv, sk_key_forecast_net(key, shard));
+    sk_argv_addz(argv, sk_key_takeup(key, shard));
+    sk_argv_addz(argv, e->id);
+    s_argv_i64(argv, x->has_old ? x->old.rev : 0);
+    sk_argv_addz(argv, e->order_id);
+    sk_argv_addz(argv, x->copen_op);
+    sk_argv_addz(argv, x->windows_op);
+
+    /* Only the fields that changed are written. */
+    x->r_new.n = 0, x->r_new.used = 0, x->r_new.overflow = false;
+    x->r_old.n = 0, x->r_old.used = 0, x->r_old.overflow = false;
+    sk_invoice_to_fields(&x->nw, s_collect, &x->r_new);
+    if (x->has_old)
+        sk_invoice_to_fields(&x->old, s_collect, &x->r_old);
+    int nset = 0, ndel = 0;
+    bool set[32] = {false}, del[32] = {false};
+    for (int i = 0; i < x->r_new.n; i++) {
+        const char *nv = x->r_new.buf + x->r_new.off[i];
+        const char *ov = x->has_old && i < x->r_old.n ? x->r_old.buf + x->r_old.off[i] : "";
+        if (!strcmp(nv, ov))
+            continue;
+        if (nv[0])
+            set[i] = true, nset++;
+        else
+            del[i] = true, ndel++;
+    }
+    s_argv_i64(argv, nset);
+    for (int i = 0; i < x->r_new.n; i++)
+        if (set[i]) {
+            sk_argv_addz(argv, x->r_new.f[i]);
+            sk_argv_addz(argv, x->r_new.buf + x->r_new.off[i]);
+        }
+    s_argv_i64(argv, ndel);
+    for (int i = 0; i < x->r_new.n; i++)
+        if (del[i])
+            sk_argv_addz(argv, x->r_new.f[i]);
+    int nincr = 0;
+    for (int i = 0; i < x->nincr; i++)
+        nincr += x->incr[i].delta != 0;
+    s_argv_i64(argv, nincr);
+    for (int i = 0; i < x->nincr; i++) {
+        if (!x->incr[i].delta)
+            continue;
+        s_argv_i64(argv, x->incr[i].key);
+        sk_argv_addz(argv, x->incr[i].field);
+        s_argv_i64(argv, x->incr[i].delta);
+    }
+    if (x->r_new.overflow || x->r_old.overflow)
+        argv->overflow = true;
+}
+
+void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply *hist,
+                   const redisReply *cust_terms, sk_day_t today, const char *sha,
+                   sk_argv_t *argv, sk_plan_t *plan)
+{
+    static s_ctx_t ctx; /* large (two invoices): kept off the stack */
+    s_ctx_t *x = &ctx;
+    memset(plan, 0, sizeof *plan);
+    plan->kind = SK_PLAN_ACK;
+    memset(x->copen_op, 0, sizeof x->copen_op);
+    memset(x->windows_op, 0, sizeof x->windows_op);
+    x->e = e;
+    x->plan = plan;
+    x->nincr = 0;
+    x->has_old = false;
+
+    if (!e->env) {
+        s_plan_msg(plan, true, "entry %s: %s", e->id, e->error);
+    } else if (e->kind == SK_EVENT_CUSTOMER) {
+        /* ingest already wrote the profile: nothing to compute */
+    } else if (s_load(x, inv) == 0) {
+        switch (e->kind) {
+        case SK_EVENT_INVOICE:
+            s_plan_order(x, hist, cust_terms, today);
+            break;
+        case SK_EVENT_PAYMENT:
+            s_plan_payment(x, today);
+            break;
+        case SK_EVENT_CREDIT:
+            s_plan_credit(x, today);
+            break;
+        case SK_EVENT_CANCEL:
+            s_plan_cancel(x);
+            break;
+        default:
+            s_plan_msg(plan, true, "entry %s: unexpected event kind", e->id);
+            break;
+        }
+    }
+    if (plan->kind == SK_PLAN_SCRIPT && plan->error)
+        plan->kind = SK_PLAN_ACK; /* an error found late still records nothing */
+    if (plan->kind == SK_PLAN_SCRIPT) {
+        s_script_argv(x, sha, argv);
+        if (argv->overflow) {
+            s_plan_msg(plan, true, "event %s: order %s: state too large to write",
+                       e->env->event_id, e->order_id);
+            plan->kind = SK_PLAN_ACK;
+        }
+    }
+    if (plan->kind == SK_PLAN_ACK)
+        sk_apply_ack_argv(e, sha, argv);
+}

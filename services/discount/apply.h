@@ -1,0 +1,94 @@
+/* apply — what one stream entry changes, worked out in C before Redis runs it.
+ *
+ * The discount worker reads an entry's invoice (and, for an order, the
+ * customer's terms and payment history), then calls sk_apply_plan. The plan is
+ * either "run the apply script with these arguments", "just acknowledge the
+ * entry" (nothing to change, or an error that is logged and counted), or "the
+ * invoice is not there yet" (leave the entry pending and retry it later).
+ *
+ * The apply script (SK_APPLY_LUA) is the only writer of an invoice. Its KEYS
+ * are all in the entry's shard: stream, invoice, copen, windows, hist,
+ * fc:hist, fc:net, takeup. In one atomic step it checks that the invoice's
+ * `rev` is still the one the plan was computed from (else STALE: re-read and
+ * plan again), XACKs the entry (0 acknowledged = already applied by another
+ * worker: DUP, nothing changes), writes the changed invoice fields, updates
+ * the two zsets, adds the counter and forecast deltas, and XDELs the entry.
+ * So a worker killed at any instant leaves either nothing or everything of an
+ * entry applied, and an entry is never applied twice. */
+#ifndef SK_DISCOUNT_APPLY_H
+#define SK_DISCOUNT_APPLY_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "date.h"
+#include "event.h"
+
+#define SK_ARGV_MAX 320
+#define SK_ARGV_BYTES 32768
+
+/* Arguments of one command, copied into a fixed buffer (a peer cannot make it grow). */
+typedef struct {
+    int argc;
+    const char *argv[SK_ARGV_MAX];
+    size_t lens[SK_ARGV_MAX];
+    char buf[SK_ARGV_BYTES];
+    size_t used;
+    bool overflow;
+} sk_argv_t;
+
+void sk_argv_reset(sk_argv_t *a);
+void sk_argv_add(sk_argv_t *a, const char *s, size_t len);
+void sk_argv_addz(sk_argv_t *a, const char *s);
+
+/* One decoded stream entry. env is NULL when the payload was missing or
+ * malformed (then `error` says why). */
+typedef struct {
+    int shard;
+    char id[48];                /* stream entry id "ms-seq" */
+    Skonto__V1__Envelope *env;  /* owned */
+    sk_event_kind_t kind;
+    const char *order_id;       /* into env, NULL for a customer upsert */
+    const char *customer_id;    /* into env for an order, else NULL */
+    char error[512];
+} sk_entry_t;
+
+/* Decodes an entry's payload (field `e`); on failure env stays NULL and
+ * e->error is set. */
+void sk_entry_decode(sk_entry_t *e, int shard, const char *id, size_t idlen, const char *data,
+                     size_t len);
+void sk_entry_clear(sk_entry_t *e);
+
+/* Which reads the plan needs (the worker pipelines them in this order). */
+bool sk_entry_needs_invoice(const sk_entry_t *e);
+bool sk_entry_needs_history(const sk_entry_t *e);     /* hist:<customer_id> */
+bool sk_entry_needs_cust_terms(const sk_entry_t *e);  /* HGET cust:<customer_id> terms */
+
+typedef enum {
+    SK_PLAN_SCRIPT = 0, /* EVALSHA with plan->argv */
+    SK_PLAN_ACK,        /* acknowledge only (ack-only script); see plan->error */
+    SK_PLAN_NOINV,      /* no invoice yet: leave pending, retry later */
+} sk_plan_kind_t;
+
+typedef struct {
+    sk_plan_kind_t kind;
+    bool error;       /* counted as an error (message in msg) */
+    char msg[1024];   /* what happened, for the log ("" when nothing to say) */
+} sk_plan_t;
+
+/* Plans entry e given the replies of its reads (NULL where not read).
+ * For SK_PLAN_SCRIPT and SK_PLAN_ACK fills argv with a complete EVALSHA
+ * command for the script whose SHA1 is sha. today is the worker's day
+ * (windows that closed before it are not reminders-to-be any more). */
+void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply *hist,
+                   const redisReply *cust_terms, sk_day_t today, const char *sha,
+                   sk_argv_t *argv, sk_plan_t *plan);
+
+/* The acknowledge-only command for e (XACK + XDEL, nothing else). */
+void sk_apply_ack_argv(const sk_entry_t *e, const char *sha, sk_argv_t *argv);
+
+/* The apply script; returns "OK", "DUP" or "STALE". */
+extern const char SK_APPLY_LUA[];
+
+#endif

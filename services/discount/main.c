@@ -1,0 +1,881 @@
+/* skonto-discount — the calculator and settlement worker.
+ *
+ * Reads the 16 shard streams `sk:{sN}:events` as consumer SKONTO_WORKER_NAME
+ * of group `discount`, and turns each entry into its invoice's new state with
+ * one atomic Lua step (see apply.h). The loop, per batch:
+ *   1. entries: its own pending ones at start (ID 0), retries that are due,
+ *      entries claimed from dead consumers (XAUTOCLAIM, every ~5 s), new ones
+ *      (XREADGROUP '>' COUNT 256 BLOCK 200);
+ *   2. in waves, so that one order's entries apply in stream order and each
+ *      is computed from the state its predecessor left: one pipelined round
+ *      trip reads every invoice / history / customer terms of the wave, the
+ *      plans are computed in C, one pipelined round trip runs the scripts;
+ *   3. STALE (someone changed the invoice in between) -> planned again at
+ *      once; NOINV (a payment before its order) -> left pending, retried with
+ *      backoff, given up (acknowledged, counted as an error) after
+ *      SKONTO_NOINV_GIVEUP_MS. An order that has an entry waiting holds back
+ *      its later entries, so they still apply in order.
+ * Nothing is acknowledged outside the apply script, so a kill -9 at any
+ * instant leaves entries pending for this worker's restart (or another
+ * worker's XAUTOCLAIM), and the script's XACK check makes a second
+ * application a no-op.
+ *
+ * Environment: SKONTO_REDIS_URL, SKONTO_WORKER_NAME (default discount-1),
+ * SKONTO_CLAIM_IDLE_MS (default 30000), SKONTO_NOINV_GIVEUP_MS (default
+ * 600000), SKONTO_TODAY (YYYY-MM-DD; default the UTC date, for tests/demos).
+ * Heartbeat each second: HSET sk:{sys}:hb <name> {pid, role, at_ms,
+ * processed, errors, stale_retries, duplicates, waiting}. SIGTERM/SIGINT:
+ * finish the batch, exit 0. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "invoice.h"
+#include "keys.h"
+#include "sk_redis.h"
+
+#define S_COUNT 256            /* entries per stream per read */
+#define S_BLOCK_MS 200
+#define S_CLAIM_EVERY_MS 5000
+#define S_CLAIM_ROUNDS 8       /* XAUTOCLAIM pages per stream per sweep */
+#define S_BACKOFF_MIN_MS 100
+#define S_BACKOFF_MAX_MS 5000
+
+typedef struct {
+    sk_entry_t e;
+    int attempts;
+    int64_t first_ms; /* first NOINV */
+    int64_t next_ms;  /* not retried before */
+    /* per wave */
+    redisReply *r_inv, *r_hist, *r_terms;
+    sk_plan_t plan;
+    bool sent;
+    bool noinv; /* waiting for its invoice (holds back only non-order entries) */
+} s_item_t;
+
+typedef struct {
+    s_item_t **v;
+    size_t n, cap;
+} s_list_t;
+
+typedef struct {
+    redisContext *c;
+    char name[SK_ID_MAX + 1];
+    char sha[41];
+    char streams[SK_SHARDS][SK_KEY_MAX];
+    int64_t processed, errors, stale, dups;
+    int64_t claim_idle_ms, giveup_ms;
+    int64_t last_hb_ms, last_claim_ms;
+    sk_day_t today_fixed; /* from SKONTO_TODAY, or INT32_MIN */
+    s_list_t retry;
+    sk_argv_t *argv;
+} s_worker_t;
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *s_name = "discount";
+
+static void s_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void s_log(const char *level, const char *fmt, ...)
+{
+    char ts[32], line[1024];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s %s %s: %s\n", ts, s_name, level, line);
+}
+
+static sk_day_t s_today(const s_worker_t *w)
+{
+    if (w->today_fixed != INT32_MIN)
+        return w->today_fixed;
+    return (sk_day_t)(time(NULL) / 86400);
+}
+
+/* ---------------------------------------------------------------- lists and sets */
+
+static int s_list_push(s_list_t *l, s_item_t *it)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        s_item_t **v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = it;
+    return 0;
+}
+
+static void s_item_free(s_item_t *it)
+{
+    if (!it)
+        return;
+    sk_entry_clear(&it->e);
+    if (it->r_inv)
+        freeReplyObject(it->r_inv);
+    if (it->r_hist)
+        freeReplyObject(it->r_hist);
+    if (it->r_terms)
+        freeReplyObject(it->r_terms);
+    free(it);
+}
+
+static void s_list_free_items(s_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        s_item_free(l->v[i]);
+    l->n = 0;
+}
+
+static void s_list_destroy(s_list_t *l)
+{
+    s_list_free_items(l);
+    free(l->v);
+    l->v = NULL;
+    l->cap = 0;
+}
+
+/* A set of strings (copies owned), open addressing, growing as needed. */
+typedef struct {
+    char **slot;
+    size_t size, count;
+} s_set_t;
+
+static uint64_t s_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static int s_set_init(s_set_t *s, size_t expect)
+{
+    size_t n = 64;
+    while (n < expect * 2 + 1)
+        n *= 2;
+    s->slot = calloc(n, sizeof *s->slot);
+    s->size = n;
+    s->count = 0;
+    return s->slot ? 0 : -1;
+}
+
+static void s_set_destroy(s_set_t *s)
+{
+    for (size_t i = 0; s->slot && i < s->size; i++)
+        free(s->slot[i]);
+    free(s->slot);
+    memset(s, 0, sizeof *s);
+}
+
+static size_t s_set_find(const s_set_t *s, const char *key)
+{
+    size_t i = s_hash(key) & (s->size - 1);
+    while (s->slot[i] && strcmp(s->slot[i], key))
+        i = (i + 1) & (s->size - 1);
+    return i;
+}
+
+static int s_set_grow(s_set_t *s)
+{
+    s_set_t bigger;
+    if (s_set_init(&bigger, s->size) != 0)
+        return -1;
+    for (size_t i = 0; i < s->size; i++)
+        if (s->slot[i])
+            bigger.slot[s_set_find(&bigger, s->slot[i])] = s->slot[i];
+    bigger.count = s->count;
+    free(s->slot);
+    *s = bigger;
+    return 0;
+}
+
+static bool s_set_has(const s_set_t *s, const char *key)
+{
+    return s->slot[s_set_find(s, key)] != NULL;
+}
+
+/* Adds key; returns true if it was already there. (Out of memory: not added.) */
+static bool s_set_add(s_set_t *s, const char *key)
+{
+    size_t i = s_set_find(s, key);
+    if (s->slot[i])
+        return true;
+    if ((s->count + 1) * 2 > s->size) {
+        if (s_set_grow(s) != 0)
+            return false;
+        i = s_set_find(s, key);
+    }
+    s->slot[i] = strdup(key);
+    if (s->slot[i])
+        s->count++;
+    return false;
+}
+
+/* The key that orders an item's application: shard and order id. */
+static const char *s_order_key(const s_item_t *it, char *buf, size_t n)
+{
+    if (!it->e.env || !it->e.order_id)
+        return NULL;
+    snprintf(buf, n, "%d|%s", it->e.shard, it->e.order_id);
+    return buf;
+}
+
+/* Orders with an entry waiting in the retry list. Their later entries wait
+ * behind it, except that an entry waiting for its invoice (NOINV) does not
+ * hold back the order event that creates the invoice. */
+typedef struct {
+    s_set_t all, noinv;
+} s_block_t;
+
+static int s_block_init(s_block_t *b, size_t expect)
+{
+    if (s_set_init(&b->all, expect) != 0)
+        return -1;
+    if (s_set_init(&b->noinv, expect) != 0) {
+        s_set_destroy(&b->all);
+        return -1;
+    }
+    return 0;
+}
+
+static void s_block_destroy(s_block_t *b)
+{
+    s_set_destroy(&b->all);
+    s_set_destroy(&b->noinv);
+}
+
+static bool s_blocked(const s_block_t *b, const s_item_t *it)
+{
+    char k[SK_ID_MAX + 16];
+    const char *ok = s_order_key(it, k, sizeof k);
+    if (!ok)
+        return false;
+    return s_set_has(&b->all, ok) || (it->e.kind != SK_EVENT_INVOICE && s_set_has(&b->noinv, ok));
+}
+
+/* Records that it waits in the retry list. */
+static void s_block(s_block_t *b, const s_item_t *it)
+{
+    char k[SK_ID_MAX + 16];
+    const char *ok = s_order_key(it, k, sizeof k);
+    if (ok)
+        s_set_add(it->noinv ? &b->noinv : &b->all, ok);
+}
+
+/* ---------------------------------------------------------------- Redis */
+
+static bool s_conn_broken(const s_worker_t *w)
+{
+    return w->c == NULL || w->c->err != 0;
+}
+
+static void s_heartbeat(s_worker_t *w, int64_t now)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"pid\":%ld,\"role\":\"discount\",\"at_ms\":%" PRId64 ",\"processed\":%" PRId64
+             ",\"errors\":%" PRId64 ",\"stale_retries\":%" PRId64 ",\"duplicates\":%" PRId64
+             ",\"waiting\":%zu}",
+             (long)getpid(), now, w->processed, w->errors, w->stale, w->dups, w->retry.n);
+    const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, w->name, json};
+    redisReply *r = redisCommandArgv(w->c, 4, argv, NULL);
+    if (!r)
+        s_log("error", "heartbeat: %s", w->c->errstr);
+    else
+        freeReplyObject(r);
+    w->last_hb_ms = now;
+}
+
+static int s_setup(s_worker_t *w)
+{
+    sk_err_t err;
+    w->c = sk_redis_connect_env(&err);
+    if (!w->c) {
+        s_log("error", "%s", err.msg);
+        return -1;
+    }
+    if (sk_redis_load_script(w->c, SK_APPLY_LUA, w->sha, &err) != 0) {
+        s_log("error", "%s", err.msg);
+        return -1;
+    }
+    for (int s = 0; s < SK_SHARDS; s++) {
+        /* ID 0: entries added before the group existed are not skipped. */
+        const char *argv[6] = {"XGROUP", "CREATE", w->streams[s], SK_GROUP_DISCOUNT, "0",
+                               "MKSTREAM"};
+        redisReply *r = redisCommandArgv(w->c, 6, argv, NULL);
+        if (!r) {
+            s_log("error", "XGROUP CREATE %s: %s", w->streams[s], w->c->errstr);
+            return -1;
+        }
+        int bad = r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0;
+        if (bad)
+            s_log("error", "XGROUP CREATE %s: %s", w->streams[s], r->str);
+        freeReplyObject(r);
+        if (bad)
+            return -1;
+    }
+    return 0;
+}
+
+/* Turns the entries of one stream's reply into items appended to out.
+ * skip (may be NULL) holds "shard|id" of entries already held. */
+static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s_list_t *out,
+                          s_set_t *skip)
+{
+    if (!entries || entries->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *en = entries->element[i];
+        if (en->type != REDIS_REPLY_ARRAY || en->elements < 1 ||
+            en->element[0]->type != REDIS_REPLY_STRING)
+            continue;
+        const redisReply *id = en->element[0];
+        if (skip) {
+            char k[96];
+            snprintf(k, sizeof k, "%d|%s", shard, id->str);
+            if (s_set_has(skip, k))
+                continue;
+        }
+        const char *data = NULL;
+        size_t len = 0;
+        if (en->elements >= 2 && en->element[1]->type == REDIS_REPLY_ARRAY) {
+            const redisReply *fv = en->element[1];
+            for (size_t j = 0; j + 1 < fv->elements; j += 2)
+                if (fv->element[j]->type == REDIS_REPLY_STRING && !strcmp(fv->element[j]->str, "e") &&
+                    fv->element[j + 1]->type == REDIS_REPLY_STRING) {
+                    data = fv->element[j + 1]->str;
+                    len = fv->element[j + 1]->len;
+                }
+        }
+        s_item_t *it = calloc(1, sizeof *it);
+        if (!it || s_list_push(out, it) != 0) {
+            free(it);
+            return -1;
+        }
+        sk_entry_decode(&it->e, shard, id->str, id->len, data, len);
+    }
+    return 0;
+}
+
+static int s_shard_of_stream(const s_worker_t *w, const redisReply *key)
+{
+    if (key->type != REDIS_REPLY_STRING)
+        return -1;
+    for (int s = 0; s < SK_SHARDS; s++)
+        if (!strcmp(key->str, w->streams[s]))
+            return s;
+    return -1;
+}
+
+/* XREADGROUP on all streams; ids = NULL for '>' (new entries), else the
+ * per-stream cursors into this consumer's pending entries (advanced). */
+static int s_read(s_worker_t *w, char ids[SK_SHARDS][48], int block_ms, s_list_t *out)
+{
+    const char *argv[10 + 2 * SK_SHARDS];
+    char count[16], block[16];
+    int argc = 0;
+    snprintf(count, sizeof count, "%d", S_COUNT);
+    argv[argc++] = "XREADGROUP";
+    argv[argc++] = "GROUP";
+    argv[argc++] = SK_GROUP_DISCOUNT;
+    argv[argc++] = w->name;
+    argv[argc++] = "COUNT";
+    argv[argc++] = count;
+    if (block_ms > 0) {
+        snprintf(block, sizeof block, "%d", block_ms);
+        argv[argc++] = "BLOCK";
+        argv[argc++] = block;
+    }
+    argv[argc++] = "STREAMS";
+    for (int s = 0; s < SK_SHARDS; s++)
+        argv[argc++] = w->streams[s];
+    for (int s = 0; s < SK_SHARDS; s++)
+        argv[argc++] = ids ? ids[s] : ">";
+    redisReply *r = redisCommandArgv(w->c, argc, argv, NULL);
+    if (!r) {
+        s_log("error", "XREADGROUP: %s", w->c->errstr);
+        return -1;
+    }
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        s_log("error", "XREADGROUP: %s", r->str);
+        rc = -1;
+    } else if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->elements && rc == 0; i++) {
+            const redisReply *sr = r->element[i];
+            if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2)
+                continue;
+            int shard = s_shard_of_stream(w, sr->element[0]);
+            if (shard < 0)
+                continue;
+            const redisReply *en = sr->element[1];
+            if (ids && en->type == REDIS_REPLY_ARRAY && en->elements > 0) {
+                const redisReply *last = en->element[en->elements - 1];
+                if (last->type == REDIS_REPLY_ARRAY && last->elements >= 1 &&
+                    last->element[0]->type == REDIS_REPLY_STRING)
+                    snprintf(ids[shard], 48, "%s", last->element[0]->str);
+            }
+            rc = s_take_entries(w, shard, en, out, NULL);
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Claims entries idle for claim_idle_ms from any consumer (a dead worker's). */
+static int s_claim(s_worker_t *w, s_list_t *out)
+{
+    char idle[24], count[16], key[96];
+    s_set_t held;
+    snprintf(idle, sizeof idle, "%" PRId64, w->claim_idle_ms);
+    snprintf(count, sizeof count, "%d", S_COUNT);
+    if (s_set_init(&held, w->retry.n) != 0)
+        return -1;
+    for (size_t i = 0; i < w->retry.n; i++) {
+        snprintf(key, sizeof key, "%d|%s", w->retry.v[i]->e.shard, w->retry.v[i]->e.id);
+        s_set_add(&held, key);
+    }
+    int rc = 0;
+    size_t before = out->n;
+    for (int s = 0; s < SK_SHARDS && rc == 0; s++) {
+        char cursor[48] = "0-0";
+        for (int round = 0; round < S_CLAIM_ROUNDS && rc == 0; round++) {
+            const char *argv[9] = {"XAUTOCLAIM", w->streams[s], SK_GROUP_DISCOUNT, w->name, idle,
+                                   cursor, "COUNT", count, NULL};
+            redisReply *r = redisCommandArgv(w->c, 8, argv, NULL);
+            if (!r) {
+                s_log("error", "XAUTOCLAIM: %s", w->c->errstr);
+                rc = -1;
+                break;
+            }
+            bool more = false;
+            if (r->type == REDIS_REPLY_ERROR) {
+                s_log("error", "XAUTOCLAIM %s: %s", w->streams[s], r->str);
+            } else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+                       r->element[0]->type == REDIS_REPLY_STRING) {
+                snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+                rc = s_take_entries(w, s, r->element[1], out, &held);
+                more = strcmp(cursor, "0-0") != 0;
+            }
+            freeReplyObject(r);
+            if (!more)
+                break;
+        }
+    }
+    s_set_destroy(&held);
+    if (out->n > before)
+        s_log("info", "claimed %zu idle entries from other consumers", out->n - before);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- processing */
+
+static int s_retry(s_worker_t *w, s_item_t *it, int64_t now, bool backoff)
+{
+    if (backoff) {
+        int64_t d = S_BACKOFF_MIN_MS << (it->attempts < 6 ? it->attempts : 6);
+        it->next_ms = now + (d < S_BACKOFF_MAX_MS ? d : S_BACKOFF_MAX_MS);
+        it->attempts++;
+    } else {
+        it->next_ms = now;
+    }
+    if (it->r_inv)
+        freeReplyObject(it->r_inv);
+    if (it->r_hist)
+        freeReplyObject(it->r_hist);
+    if (it->r_terms)
+        freeReplyObject(it->r_terms);
+    it->r_inv = it->r_hist = it->r_terms = NULL;
+    it->sent = false;
+    if (s_list_push(&w->retry, it) != 0) {
+        s_item_free(it); /* stays pending in Redis: re-read after a restart */
+        return -1;
+    }
+    return 0;
+}
+
+static int s_get_reply(s_worker_t *w, redisReply **out)
+{
+    void *r = NULL;
+    if (redisGetReply(w->c, &r) != REDIS_OK || !r) {
+        s_log("error", "Redis: %s", w->c->errstr[0] ? w->c->errstr : "no reply");
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+static int s_append(s_worker_t *w, int argc, const char **argv)
+{
+    if (redisAppendCommandArgv(w->c, argc, argv, NULL) != REDIS_OK) {
+        s_log("error", "Redis: cannot queue a command: %s", w->c->errstr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs one wave: every item has a distinct order. Items that must wait are
+ * moved to the retry list and their order key added to blocked. */
+static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
+{
+    char key[SK_KEY_MAX];
+    int64_t now = s_now_ms();
+    sk_day_t today = s_today(w);
+
+    /* 1. reads */
+    for (size_t i = 0; i < wave->n; i++) {
+        s_item_t *it = wave->v[i];
+        const sk_entry_t *e = &it->e;
+        if (sk_entry_needs_invoice(e)) {
+            const char *a[2] = {"HGETALL", sk_key_invoice(key, e->shard, e->order_id)};
+            if (s_append(w, 2, a) != 0)
+                return -1;
+        }
+        if (sk_entry_needs_history(e)) {
+            const char *a[2] = {"HGETALL", sk_key_history(key, e->shard, e->customer_id)};
+            if (s_append(w, 2, a) != 0)
+                return -1;
+        }
+        if (sk_entry_needs_cust_terms(e)) {
+            const char *a[3] = {"HGET", sk_key_customer(key, e->shard, e->customer_id), "terms"};
+            if (s_append(w, 3, a) != 0)
+                return -1;
+        }
+    }
+    for (size_t i = 0; i < wave->n; i++) {
+        s_item_t *it = wave->v[i];
+        const sk_entry_t *e = &it->e;
+        if (sk_entry_needs_invoice(e) && s_get_reply(w, &it->r_inv) != 0)
+            return -1;
+        if (sk_entry_needs_history(e) && s_get_reply(w, &it->r_hist) != 0)
+            return -1;
+        if (sk_entry_needs_cust_terms(e) && s_get_reply(w, &it->r_terms) != 0)
+            return -1;
+    }
+
+    /* 2. plans, and the scripts pipelined */
+    for (size_t i = 0; i < wave->n; i++) {
+        s_item_t *it = wave->v[i];
+        sk_apply_plan(&it->e, it->r_inv, it->r_hist, it->r_terms, today, w->sha, w->argv,
+                      &it->plan);
+        if (it->plan.kind == SK_PLAN_NOINV) {
+            if (!it->first_ms)
+                it->first_ms = now;
+            if (now - it->first_ms < w->giveup_ms)
+                continue;
+            it->plan.kind = SK_PLAN_ACK;
+            it->plan.error = true;
+            snprintf(it->plan.msg, sizeof it->plan.msg,
+                     "event %s: no invoice for order %s after %" PRId64 " s: not recorded",
+                     it->e.env->event_id, it->e.order_id, (now - it->first_ms) / 1000);
+            sk_apply_ack_argv(&it->e, w->sha, w->argv);
+        }
+        /* hiredis copies the arguments: argv is reused for the next item */
+        if (s_append(w, w->argv->argc, w->argv->argv) != 0)
+            return -1;
+        it->sent = true;
+    }
+
+    /* 3. outcomes, in order (no other command may be sent before all are read) */
+    bool reload = false;
+    for (size_t i = 0; i < wave->n; i++) {
+        s_item_t *it = wave->v[i];
+        if (!it->sent) { /* NOINV: wait for the order */
+            it->noinv = true;
+            s_block(blocked, it);
+            if (s_retry(w, it, now, true) != 0)
+                return -1;
+            wave->v[i] = NULL;
+            continue;
+        }
+        redisReply *r;
+        if (s_get_reply(w, &r) != 0)
+            return -1;
+        bool done = false, backoff = false;
+        if (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING) {
+            if (!strcmp(r->str, "OK")) {
+                done = true;
+                w->processed++;
+                if (it->plan.error) {
+                    w->errors++;
+                    s_log("error", "%s", it->plan.msg);
+                } else if (it->plan.msg[0]) {
+                    s_log("info", "%s", it->plan.msg);
+                }
+            } else if (!strcmp(r->str, "DUP")) {
+                done = true;
+                w->dups++;
+            } else if (!strcmp(r->str, "STALE")) {
+                w->stale++;
+            } else {
+                s_log("error", "entry %s: unexpected script reply %s", it->e.id, r->str);
+                backoff = true;
+            }
+        } else if (r->type == REDIS_REPLY_ERROR) {
+            if (!strncmp(r->str, "NOSCRIPT", 8)) {
+                reload = true; /* Redis restarted or SCRIPT FLUSH: load it again below */
+            } else {
+                s_log("error", "entry %s: apply script failed: %s", it->e.id, r->str);
+                w->errors++;
+                backoff = true;
+            }
+        }
+        freeReplyObject(r);
+        if (done) {
+            s_item_free(it);
+        } else {
+            it->noinv = false;
+            s_block(blocked, it);
+            if (s_retry(w, it, now, backoff) != 0)
+                return -1;
+        }
+        wave->v[i] = NULL;
+    }
+    wave->n = 0;
+    if (reload) {
+        sk_err_t err;
+        if (sk_redis_load_script(w->c, SK_APPLY_LUA, w->sha, &err) != 0)
+            s_log("error", "%s", err.msg);
+    }
+    return s_conn_broken(w) ? -1 : 0;
+}
+
+/* Applies a batch (takes its items). Entries of one order go in successive
+ * waves, in stream order; entries of an order that has one waiting in the
+ * retry list (blocked) join it there. */
+static int s_process(s_worker_t *w, s_list_t *batch, s_block_t *blocked)
+{
+    s_list_t cur = *batch, later = {0}, wave = {0};
+    char okey[SK_ID_MAX + 16];
+    int rc = 0;
+    memset(batch, 0, sizeof *batch);
+    while (rc == 0 && cur.n > 0) {
+        s_set_t inwave;
+        if (s_set_init(&inwave, cur.n) != 0) {
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < cur.n; i++) {
+            s_item_t *it = cur.v[i];
+            const char *ok = s_order_key(it, okey, sizeof okey);
+            int prc;
+            cur.v[i] = NULL;
+            if (s_blocked(blocked, it)) {
+                it->noinv = false;
+                prc = s_retry(w, it, s_now_ms(), false);
+            }
+            else if (ok && s_set_add(&inwave, ok))
+                prc = s_list_push(&later, it);
+            else
+                prc = s_list_push(&wave, it);
+            if (prc != 0) {
+                rc = -1;
+                s_item_free(it); /* still pending in Redis */
+            }
+        }
+        s_set_destroy(&inwave);
+        cur.n = 0;
+        if (rc == 0 && wave.n)
+            rc = s_wave(w, &wave, blocked);
+        s_list_free_items(&wave);
+        s_list_t t = cur;
+        cur = later;
+        later = t;
+    }
+    s_list_destroy(&cur);
+    s_list_destroy(&later);
+    s_list_destroy(&wave);
+    return rc;
+}
+
+/* Moves the retries that are due (in order) into batch; an order with an
+ * entry still waiting blocks its later entries. Returns ms until the next
+ * retry is due (or S_BLOCK_MS). */
+static int s_due_retries(s_worker_t *w, s_list_t *batch, s_block_t *blocked, int64_t now)
+{
+    int64_t wait = S_BLOCK_MS;
+    size_t keep = 0;
+    for (size_t i = 0; i < w->retry.n; i++) {
+        s_item_t *it = w->retry.v[i];
+        bool held = s_blocked(blocked, it);
+        if (!held && it->next_ms <= now && s_list_push(batch, it) == 0)
+            continue;
+        if (!held && it->next_ms - now < wait)
+            wait = it->next_ms - now;
+        s_block(blocked, it);
+        w->retry.v[keep++] = it;
+    }
+    w->retry.n = keep;
+    return wait < 0 ? 0 : (int)wait;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static int64_t s_env_ms(const char *name, int64_t dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    long long x = strtoll(v, &end, 10);
+    if (*end || x < 0) {
+        s_log("error", "%s=%s: want a number of milliseconds; using %" PRId64, name, v, dflt);
+        return dflt;
+    }
+    return x;
+}
+
+static int s_run(s_worker_t *w)
+{
+    char cursors[SK_SHARDS][48];
+    bool own_pending = true;
+    for (int s = 0; s < SK_SHARDS; s++)
+        strcpy(cursors[s], "0");
+    w->last_claim_ms = 0; /* a first sweep at once: a crashed worker's entries */
+
+    while (!s_stop) {
+        int64_t now = s_now_ms();
+        if (now - w->last_hb_ms >= 1000)
+            s_heartbeat(w, now);
+        if (s_conn_broken(w))
+            return -1;
+
+        s_list_t batch = {0};
+        s_block_t blocked;
+        if (s_block_init(&blocked, w->retry.n + 64) != 0)
+            return -1;
+        int rc = 0;
+        int wait = s_due_retries(w, &batch, &blocked, now);
+        if (own_pending) {
+            /* what this consumer held when it last stopped (or was killed) */
+            size_t before = batch.n;
+            rc = s_read(w, cursors, 0, &batch);
+            if (rc == 0 && batch.n == before) {
+                own_pending = false;
+                s_log("info", "own pending entries done; reading new entries");
+            }
+        } else {
+            if (now - w->last_claim_ms >= S_CLAIM_EVERY_MS) {
+                rc = s_claim(w, &batch);
+                w->last_claim_ms = now;
+            }
+            if (rc == 0)
+                rc = s_read(w, NULL, batch.n ? 0 : (wait > 0 ? wait : 1), &batch);
+        }
+        if (rc == 0)
+            rc = s_process(w, &batch, &blocked);
+        s_list_destroy(&batch);
+        s_block_destroy(&blocked);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "usage: %s (configured by the environment: SKONTO_REDIS_URL, "
+                        "SKONTO_WORKER_NAME, SKONTO_CLAIM_IDLE_MS, SKONTO_NOINV_GIVEUP_MS, "
+                        "SKONTO_TODAY)\n",
+                argv[0]);
+        return 2;
+    }
+    static s_worker_t w;
+    const char *name = getenv("SKONTO_WORKER_NAME");
+    if (!name || !*name)
+        name = "discount-1";
+    if (strlen(name) > SK_ID_MAX) {
+        fprintf(stderr, "SKONTO_WORKER_NAME: at most %d bytes\n", SK_ID_MAX);
+        return 2;
+    }
+    snprintf(w.name, sizeof w.name, "%s", name);
+    s_name = w.name;
+    for (int s = 0; s < SK_SHARDS; s++)
+        sk_key_events(w.streams[s], s);
+    w.claim_idle_ms = s_env_ms("SKONTO_CLAIM_IDLE_MS", 30000);
+    w.giveup_ms = s_env_ms("SKONTO_NOINV_GIVEUP_MS", 600000);
+    w.today_fixed = INT32_MIN;
+    const char *today = getenv("SKONTO_TODAY");
+    if (today && *today) {
+        sk_err_t err;
+        sk_day_t d;
+        if (sk_date_parse(today, &d, &err) != 0) {
+            fprintf(stderr, "SKONTO_TODAY: %s\n", err.msg);
+            return 2;
+        }
+        w.today_fixed = d;
+    }
+    w.argv = malloc(sizeof *w.argv);
+    if (!w.argv)
+        return 1;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    s_log("info", "starting (pid %ld, Redis %s)", (long)getpid(), sk_redis_url_env());
+    int delay_ms = 100, rc = 0;
+    while (!s_stop) {
+        if (s_setup(&w) == 0) {
+            delay_ms = 100;
+            if (s_run(&w) == 0)
+                break;
+        }
+        /* Redis went away: drop what is in memory (it is still pending in
+         * Redis and will be re-read) and connect again. */
+        s_list_free_items(&w.retry);
+        if (w.c)
+            redisFree(w.c);
+        w.c = NULL;
+        if (s_stop)
+            break;
+        s_log("error", "reconnecting in %d ms", delay_ms);
+        struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
+    }
+    if (w.c && !s_conn_broken(&w))
+        s_heartbeat(&w, s_now_ms());
+    s_log("info", "stopping: %" PRId64 " processed, %" PRId64 " errors, %" PRId64
+                  " stale retries, %" PRId64 " duplicates",
+          w.processed, w.errors, w.stale, w.dups);
+    s_list_destroy(&w.retry);
+    if (w.c)
+        redisFree(w.c);
+    free(w.argv);
+    return rc;
+}
