@@ -108,11 +108,16 @@ char *sk_money_format(int64_t minor, const sk_currency_t *cur, char *buf, size_t
     uint64_t scale = 1;
     for (int k = 0; k < digits; k++)
         scale *= 10;
+    int w;
     if (digits == 0)
-        snprintf(buf, n, "%s%llu", minor < 0 ? "-" : "", (unsigned long long)mag);
+        w = snprintf(buf, n, "%s%llu", minor < 0 ? "-" : "", (unsigned long long)mag);
     else
-        snprintf(buf, n, "%s%llu.%0*llu", minor < 0 ? "-" : "", (unsigned long long)(mag / scale),
-                 digits, (unsigned long long)(mag % scale));
+        w = snprintf(buf, n, "%s%llu.%0*llu", minor < 0 ? "-" : "",
+                     (unsigned long long)(mag / scale), digits, (unsigned long long)(mag % scale));
+    /* A caller's buffer too small for an amount is a programming error; an
+     * empty string is safer to print than a silently cut number. */
+    if ((w < 0 || (size_t)w >= n) && n > 0)
+        buf[0] = '\0';
     return buf;
 }
 
