@@ -33,21 +33,38 @@
 #include "keys.h"
 #include "sk_redis.h"
 
-/* The accept script (DATAFLOW step 4). The seen check is a read so that
- * nothing is written when XADD fails (Redis does not roll a script back);
- * only after the event is in the stream is its id marked seen.
- * KEYS: seen hash, events stream [, customer hash]
- * ARGV: event id, envelope bytes [, customer field/value pairs]
- * Returns 1 accepted, 0 duplicate. */
+/* The accept script (DATAFLOW step 4), for every valid event of one shard in
+ * a batch at once: one script call per shard and batch instead of one per
+ * event, because the call itself costs more than the work inside it. Events
+ * are handled in message order, each on its own: HSETNX marks the id seen
+ * (0: a duplicate, nothing else happens), XADD stores the bytes; should XADD
+ * fail, the id is unmarked before the error is returned, so an event is never
+ * "seen" without being stored (Redis does not roll a script back).
+ * KEYS: seen hash, events stream, then the customer hashes the events write.
+ * ARGV: n, then per event: event id, envelope bytes, index in KEYS of its
+ *       customer hash (0: none), number of field/value pairs, the pairs.
+ * Returns one integer per event: 1 accepted, 0 duplicate. */
 static const char s_accept_lua[] =
-    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end\n"
-    "redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])\n"
-    "redis.call('HSET', KEYS[1], ARGV[1], '1')\n"
-    "if KEYS[3] then\n"
-    "  redis.call('HSET', KEYS[3], unpack(ARGV, 3))\n"
-    "  redis.call('HSETNX', KEYS[3], 'statement', 'weekly')\n"
+    "local out, i = {}, 2\n"
+    "for e = 1, tonumber(ARGV[1]) do\n"
+    "  local id, kidx, np = ARGV[i], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])\n"
+    "  if redis.call('HSETNX', KEYS[1], id, '1') == 0 then\n"
+    "    out[e] = 0\n"
+    "  else\n"
+    "    local r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1])\n"
+    "    if type(r) == 'table' and r.err then\n"
+    "      redis.call('HDEL', KEYS[1], id)\n"
+    "      return r\n"
+    "    end\n"
+    "    if kidx > 0 then\n"
+    "      redis.call('HSET', KEYS[kidx], unpack(ARGV, i + 4, i + 3 + 2 * np))\n"
+    "      redis.call('HSETNX', KEYS[kidx], 'statement', 'weekly')\n"
+    "    end\n"
+    "    out[e] = 1\n"
+    "  end\n"
+    "  i = i + 4 + 2 * np\n"
     "end\n"
-    "return 1\n";
+    "return out\n";
 
 int ingest_load_script(ingest_t *self)
 {
@@ -266,9 +283,13 @@ static int s_read_counters(ingest_t *self, const s_counters_t *sent)
  * must read a customer an earlier message of the segment writes. */
 static int s_segment_end(ingest_t *self, int start)
 {
+    int writers = 0; /* customer writers seen so far in the segment: usually none */
     for (int i = start + 1; i < self->nitems; i++) {
+        const ingest_item_t *prev = &self->items[i - 1];
+        if (prev->status == INGEST_PENDING && prev->writes_customer)
+            writers++;
         const ingest_item_t *it = &self->items[i];
-        if (it->status != INGEST_PENDING || !it->need_customer)
+        if (!writers || it->status != INGEST_PENDING || !it->need_customer)
             continue;
         const char *cid = sk_event_customer_id(it->env);
         for (int j = start; j < i; j++) {
@@ -392,7 +413,48 @@ static bool s_split_o2c(char *v, const char **cust, const char **cur)
     return true;
 }
 
-/* Step B: claim or look up the order index, in message order. */
+/* Interprets the stored index value of an order for item it. */
+static void s_check_index(ingest_t *self, ingest_item_t *it, const redisReply *r)
+{
+    const char *oid = sk_event_order_id(it->env);
+    if (r->type == REDIS_REPLY_NIL && it->kind != SK_EVENT_INVOICE) {
+        s_reject(it, SK_REASON_UNKNOWN_ORDER,
+                 "order %s is unknown: its order_shipped or invoice_issued was not accepted", oid);
+        return;
+    }
+    if (r->type != REDIS_REPLY_STRING || r->len >= sizeof it->o2c) {
+        s_fail(self, it, "HGET order index", r);
+        return;
+    }
+    char stored[INGEST_O2C_MAX];
+    const char *cust, *cur;
+    memcpy(stored, r->str, r->len + 1);
+    if (!s_split_o2c(stored, &cust, &cur)) {
+        s_fail(self, it, "corrupt order index entry", NULL);
+        return;
+    }
+    if (it->kind == SK_EVENT_INVOICE) {
+        const Skonto__V1__Invoice *inv = sk_event_invoice(it->env);
+        if (strcmp(cust, inv->customer_id) != 0)
+            s_reject(it, SK_REASON_ORDER_CUSTOMER_MISMATCH, "order %s belongs to customer %s, not %s",
+                     oid, cust, inv->customer_id);
+        else if (strcmp(cur, inv->currency) != 0)
+            s_reject(it, SK_REASON_CURRENCY_MISMATCH, "order %s is in %s; this version says %s", oid,
+                     cur, inv->currency);
+        return;
+    }
+    it->shard = sk_shard_of(cust);
+    const char *pcur =
+        it->kind == SK_EVENT_PAYMENT ? s_str(it->env->payment_received->currency) : "";
+    if (*pcur && strcmp(pcur, cur) != 0)
+        s_reject(it, SK_REASON_CURRENCY_MISMATCH, "payment in %s for order %s, which is in %s", pcur,
+                 oid, cur);
+}
+
+/* Step B: in message order, orders claim the order index (HSETNX) and
+ * payments, credit notes and cancellations read it (HGET). An order whose
+ * claim found an entry already there reads it in a second, rare round trip
+ * (a resent or revised order) to compare customer and currency. */
 static int s_phase_index(ingest_t *self, int a, int b)
 {
     int queued = 0;
@@ -404,71 +466,52 @@ static int s_phase_index(ingest_t *self, int a, int b)
         const char *oid = sk_event_order_id(it->env);
         char key[SK_KEY_MAX];
         sk_key_order_index(key, oid);
-        if (it->kind == SK_EVENT_INVOICE) {
-            const char *claim[4] = {"HSETNX", key, oid, it->o2c};
-            if (s_appendv(self, 4, claim))
-                return -1;
-            it->nrep++;
-        }
+        const char *claim[4] = {"HSETNX", key, oid, it->o2c};
         const char *get[3] = {"HGET", key, oid};
-        if (s_appendv(self, 3, get))
+        if (it->kind == SK_EVENT_INVOICE ? s_appendv(self, 4, claim) : s_appendv(self, 3, get))
             return -1;
-        it->nrep++;
+        it->nrep = 1;
         queued++;
     }
     if (!queued)
+        return 0;
+    int again = 0;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (!it->nrep)
+            continue;
+        redisReply *r;
+        if (s_get(self, &r))
+            return -1;
+        it->nrep = 0;
+        if (it->kind != SK_EVENT_INVOICE)
+            s_check_index(self, it, r);
+        else if (r->type != REDIS_REPLY_INTEGER)
+            s_fail(self, it, "HSETNX order index", r);
+        else if (r->integer == 0)
+            it->nrep = 1, again++; /* claimed before: read whose it is */
+        freeReplyObject(r);
+    }
+    if (!again)
         return 0;
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
         if (!it->nrep)
             continue;
-        redisReply *claim = NULL, *r = NULL;
-        if (it->nrep == 2 && s_get(self, &claim))
-            return -1;
-        if (s_get(self, &r)) {
-            if (claim)
-                freeReplyObject(claim);
-            return -1;
-        }
+        char key[SK_KEY_MAX];
         const char *oid = sk_event_order_id(it->env);
-        if (claim && claim->type != REDIS_REPLY_INTEGER) {
-            s_fail(self, it, "HSETNX order index", claim);
-        } else if (r->type == REDIS_REPLY_NIL && it->kind != SK_EVENT_INVOICE) {
-            s_reject(it, SK_REASON_UNKNOWN_ORDER,
-                     "order %s is unknown: its order_shipped or invoice_issued was not accepted", oid);
-        } else if (r->type != REDIS_REPLY_STRING || r->len >= sizeof it->o2c) {
-            s_fail(self, it, "HGET order index", r);
-        } else if (it->kind == SK_EVENT_INVOICE) {
-            if (strcmp(r->str, it->o2c) != 0) {
-                char stored[INGEST_O2C_MAX];
-                const char *cust, *cur;
-                memcpy(stored, r->str, r->len + 1);
-                const Skonto__V1__Invoice *inv = sk_event_invoice(it->env);
-                if (!s_split_o2c(stored, &cust, &cur))
-                    s_fail(self, it, "corrupt order index entry", NULL);
-                else if (strcmp(cust, inv->customer_id) != 0)
-                    s_reject(it, SK_REASON_ORDER_CUSTOMER_MISMATCH,
-                             "order %s belongs to customer %s, not %s", oid, cust, inv->customer_id);
-                else
-                    s_reject(it, SK_REASON_CURRENCY_MISMATCH,
-                             "order %s is in %s; this version says %s", oid, cur, inv->currency);
-            }
-        } else {
-            const char *cust, *cur;
-            memcpy(it->o2c, r->str, r->len + 1);
-            if (!s_split_o2c(it->o2c, &cust, &cur)) {
-                s_fail(self, it, "corrupt order index entry", NULL);
-            } else {
-                it->shard = sk_shard_of(cust);
-                const char *pcur = it->kind == SK_EVENT_PAYMENT
-                                       ? s_str(it->env->payment_received->currency) : "";
-                if (*pcur && strcmp(pcur, cur) != 0)
-                    s_reject(it, SK_REASON_CURRENCY_MISMATCH,
-                             "payment in %s for order %s, which is in %s", pcur, oid, cur);
-            }
-        }
-        if (claim)
-            freeReplyObject(claim);
+        const char *get[3] = {"HGET", sk_key_order_index(key, oid), oid};
+        if (s_appendv(self, 3, get))
+            return -1;
+    }
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (!it->nrep)
+            continue;
+        redisReply *r;
+        if (s_get(self, &r))
+            return -1;
+        s_check_index(self, it, r);
         freeReplyObject(r);
     }
     return 0;
@@ -545,55 +588,87 @@ static const char *s_statement_name(int st)
     }
 }
 
-/* Queues EVALSHA accept for a valid item. */
-static int s_append_accept(ingest_t *self, ingest_item_t *it, const char *now)
+/* Queues one EVALSHA accept for the valid items of `shard` in [a, b), in
+ * message order; returns how many it covers, or -1 if nothing could be queued. */
+static int s_append_accept(ingest_t *self, int a, int b, int shard, const char *now)
 {
-    const char *argv[32];
-    size_t lens[32];
-    int argc = 0;
-    char kseen[SK_KEY_MAX], kevents[SK_KEY_MAX], kcust[SK_KEY_MAX];
-    const Skonto__V1__CustomerUpsert *c = NULL;
-    const char *cid = NULL;
-    if (it->kind == SK_EVENT_CUSTOMER) {
-        c = it->env->customer;
-        cid = c->customer_id;
-    } else if (it->kind == SK_EVENT_INVOICE && sk_event_invoice(it->env)->customer) {
-        c = sk_event_invoice(it->env)->customer;
-        cid = sk_event_invoice(it->env)->customer_id; /* the inline one's is empty or equal */
+    const char **argv = self->argv;
+    size_t *lens = self->lens;
+    int nkeys = 2, nev = 0;
+    /* Keys first: seen, events, then one customer key per customer-writing event. */
+    char kseen[SK_KEY_MAX], kevents[SK_KEY_MAX], nkeys_s[16], nev_s[16];
+    int argc = 3; /* EVALSHA sha numkeys */
+    argv[argc] = sk_key_seen(kseen, shard), lens[argc] = strlen(kseen), argc++;
+    argv[argc] = sk_key_events(kevents, shard), lens[argc] = strlen(kevents), argc++;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        it->nrep = 0;
+        if (it->status != INGEST_PENDING || it->shard != shard)
+            continue;
+        it->nrep = 1;
+        nev++;
+        const char *cid = NULL;
+        if (it->kind == SK_EVENT_CUSTOMER)
+            cid = it->env->customer->customer_id;
+        else if (it->kind == SK_EVENT_INVOICE && sk_event_invoice(it->env)->customer)
+            cid = sk_event_invoice(it->env)->customer_id; /* the inline one's is empty or equal */
+        it->kidx = 0;
+        if (cid) {
+            sk_key_customer(it->ckey, shard, cid);
+            argv[argc] = it->ckey, lens[argc] = strlen(it->ckey), argc++;
+            it->kidx = ++nkeys;
+        }
     }
+    if (!nev)
+        return 0;
+    snprintf(nkeys_s, sizeof nkeys_s, "%d", nkeys);
+    snprintf(nev_s, sizeof nev_s, "%d", nev);
+    argv[0] = "EVALSHA", lens[0] = 7;
+    argv[1] = self->accept_sha, lens[1] = 40;
+    argv[2] = nkeys_s, lens[2] = strlen(nkeys_s);
 #define S_ARG(s, n) (argv[argc] = (s), lens[argc] = (n), argc++)
 #define S_STR(s) S_ARG((s), strlen(s))
-    S_STR("EVALSHA");
-    S_STR(self->accept_sha);
-    S_STR(c ? "3" : "2");
-    S_STR(sk_key_seen(kseen, it->shard));
-    S_STR(sk_key_events(kevents, it->shard));
-    if (c)
-        S_STR(sk_key_customer(kcust, it->shard, cid));
-    S_STR(it->env->event_id);
-    S_ARG(zmq_msg_data(&it->body), zmq_msg_size(&it->body));
-    if (c) {
+    S_STR(nev_s);
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (!it->nrep)
+            continue;
+        S_STR(it->env->event_id);
+        S_ARG(zmq_msg_data(&it->body), zmq_msg_size(&it->body));
+        snprintf(it->num[0], sizeof it->num[0], "%d", it->kidx);
+        S_STR(it->num[0]);
+        int npairs_at = argc;
+        S_STR("0");
+        if (!it->kidx)
+            continue;
+        const Skonto__V1__CustomerUpsert *c = it->kind == SK_EVENT_CUSTOMER
+                                                  ? it->env->customer
+                                                  : sk_event_invoice(it->env)->customer;
         const char *stmt = s_statement_name((int)c->statement);
-        const struct {
-            const char *field, *value;
-        } pairs[] = {{"name", s_str(c->name)},         {"email", s_str(c->email)},
-                     {"tz", s_str(c->timezone)},       {"locale", s_str(c->locale)},
-                     {"statement", stmt ? stmt : ""}, {"terms", s_str(c->terms)}};
+        const char *pairs[][2] = {{"name", s_str(c->name)},         {"email", s_str(c->email)},
+                                  {"tz", s_str(c->timezone)},       {"locale", s_str(c->locale)},
+                                  {"statement", stmt ? stmt : ""}, {"terms", s_str(c->terms)},
+                                  {"updated_ms", now}};
+        int np = 0;
         /* An empty string means "not given": the stored value stays. */
         for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
-            if (!*pairs[k].value)
+            if (!*pairs[k][1])
                 continue;
-            S_STR(pairs[k].field);
-            S_STR(pairs[k].value);
+            S_STR(pairs[k][0]);
+            S_STR(pairs[k][1]);
+            np++;
         }
-        S_STR("updated_ms");
-        S_STR(now);
+        snprintf(it->num[1], sizeof it->num[1], "%d", np);
+        argv[npairs_at] = it->num[1], lens[npairs_at] = strlen(it->num[1]);
     }
 #undef S_ARG
 #undef S_STR
-    return s_append(self, argc, argv, lens);
+    if (s_append(self, argc, argv, lens))
+        return -1;
+    return nev;
 }
 
+/* Step C: the accept scripts (one per shard), the dead letters, the counters. */
 static int s_phase_write(ingest_t *self, int a, int b)
 {
     if (self->need_script && ingest_load_script(self))
@@ -604,29 +679,31 @@ static int s_phase_write(ingest_t *self, int a, int b)
     s_counters_t sent;
     if (s_append_counters(self, &sent))
         return -1;
+    int groups[SK_SHARDS];
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        groups[sh] = s_append_accept(self, a, b, sh, now_s);
+        if (groups[sh] < 0)
+            return -1;
+    }
     bool trim = false;
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
-        it->nrep = 0;
-        if (it->status == INGEST_REJECTED) {
-            char *dl = s_dead_letter(it, now);
-            if (!dl) {
-                it->status = INGEST_FAILED;
-                ingest_log("cannot build the dead letter of a rejected event (out of memory)");
-                continue;
-            }
-            const char *argv[3] = {"LPUSH", SK_KEY_DEADLETTERS, dl};
-            int rc = s_appendv(self, 3, argv);
-            free(dl);
-            if (rc)
-                return -1;
-            it->nrep = 1;
-            trim = true;
-        } else if (it->status == INGEST_PENDING) {
-            if (s_append_accept(self, it, now_s))
-                return -1;
-            it->nrep = 1;
+        if (it->status != INGEST_REJECTED)
+            continue;
+        it->dlq = false;
+        char *dl = s_dead_letter(it, now);
+        if (!dl) {
+            it->status = INGEST_FAILED;
+            ingest_log("cannot build the dead letter of a rejected event (out of memory)");
+            continue;
         }
+        const char *argv[3] = {"LPUSH", SK_KEY_DEADLETTERS, dl};
+        int rc = s_appendv(self, 3, argv);
+        free(dl);
+        if (rc)
+            return -1;
+        it->dlq = true;
+        trim = true;
     }
     if (trim) {
         char last[24];
@@ -635,23 +712,38 @@ static int s_phase_write(ingest_t *self, int a, int b)
         if (s_appendv(self, 4, argv))
             return -1;
     }
+
     if (s_read_counters(self, &sent))
         return -1;
-    for (int i = a; i < b; i++) {
-        ingest_item_t *it = &self->items[i];
-        if (!it->nrep)
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        if (!groups[sh])
             continue;
         redisReply *r;
         if (s_get(self, &r))
             return -1;
-        if (it->status == INGEST_REJECTED) {
-            if (r->type != REDIS_REPLY_INTEGER)
-                s_fail(self, it, "LPUSH dead letter", r);
-        } else if (r->type == REDIS_REPLY_INTEGER && (r->integer == 0 || r->integer == 1)) {
-            it->status = r->integer ? INGEST_ACCEPTED : INGEST_DUPLICATE;
-        } else {
-            s_fail(self, it, "accept script", r);
+        bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)groups[sh];
+        size_t e = 0;
+        for (int i = a; i < b; i++) {
+            ingest_item_t *it = &self->items[i];
+            if (it->status != INGEST_PENDING || it->shard != sh)
+                continue;
+            const redisReply *v = ok ? r->element[e++] : NULL;
+            if (v && v->type == REDIS_REPLY_INTEGER && (v->integer == 0 || v->integer == 1))
+                it->status = v->integer ? INGEST_ACCEPTED : INGEST_DUPLICATE;
+            else
+                s_fail(self, it, "accept script", ok ? v : r);
         }
+        freeReplyObject(r);
+    }
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (it->status != INGEST_REJECTED || !it->dlq)
+            continue;
+        redisReply *r;
+        if (s_get(self, &r))
+            return -1;
+        if (r->type != REDIS_REPLY_INTEGER)
+            s_fail(self, it, "LPUSH dead letter", r);
         freeReplyObject(r);
     }
     if (trim) {

@@ -23,6 +23,7 @@
 #include <zmq.h>
 
 #include "event.h"
+#include "keys.h"
 #include "sk_error.h"
 #include "terms.h"
 
@@ -72,7 +73,15 @@ typedef struct {
     /* which replies this item waits for in the current phase */
     uint8_t nrep;
     bool seq_load;
+    bool dlq;            /* its dead letter is in the current pipeline */
+    /* arguments of the accept script that must live until the command is queued */
+    int kidx;            /* index of its customer key in the script's KEYS, 0: none */
+    char ckey[SK_KEY_MAX];
+    char num[2][12];
 } ingest_item_t;
+
+/* Arguments of one accept call: 5 + per event 4 + 2 * 7 + a customer key. */
+#define INGEST_MAX_ARGS (8 + INGEST_BATCH * 19)
 
 typedef struct {
     const char *name;      /* SKONTO_WORKER_NAME */
@@ -84,6 +93,8 @@ typedef struct {
     int nsubs;
     ingest_item_t items[INGEST_BATCH];
     int nitems;
+    const char *argv[INGEST_MAX_ARGS];
+    size_t lens[INGEST_MAX_ARGS];
     ingest_source_t *sources;
     size_t nsources, cap_sources;
     /* counters since start (heartbeat) and deltas not yet in sk:{sys}:ingest */

@@ -323,9 +323,11 @@ static int s_connect_redis(ingest_t *self)
 
 int main(void)
 {
-    ingest_t self_s;
-    ingest_t *self = &self_s;
-    memset(self, 0, sizeof *self);
+    ingest_t *self = calloc(1, sizeof *self); /* large: the batch and its arguments */
+    if (!self) {
+        ingest_log("out of memory");
+        return 1;
+    }
     const char *name = getenv("SKONTO_WORKER_NAME");
     self->name = name && *name ? name : "ingest";
     const char *endpoint = getenv("SKONTO_INGEST_ENDPOINT");
@@ -335,6 +337,7 @@ int main(void)
 
     if (strlen(self->name) > SK_EVENT_ID_MAX) {
         ingest_log("SKONTO_WORKER_NAME is longer than %d bytes", SK_EVENT_ID_MAX);
+        free(self);
         return 2;
     }
 
@@ -349,6 +352,7 @@ int main(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!ctx) {
         ingest_log("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+        free(self);
         return 1;
     }
     struct sigaction sa;
@@ -434,5 +438,6 @@ out:
     zmq_ctx_term(ctx);
     s_drop_redis(self);
     free(self->sources);
+    free(self);
     return status;
 }

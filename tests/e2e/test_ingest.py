@@ -402,6 +402,25 @@ class IngestTest(unittest.TestCase):
         self.assertIsNone(self.proc.poll(), st.log("ingest"))
         self.expect(customer("G-E1", "G-C1"), ACCEPTED)
 
+    def test_event_redis_cannot_store_gets_no_ack_and_is_not_seen(self):
+        st = self.st
+        cid = "F-C1"
+        n = shard(cid)
+        key = "sk:{s%d}:events" % n
+        saved = resp(st, "DUMP", key)
+        resp(st, "DEL", key)
+        resp(st, "SET", key, "not a stream")  # XADD on it fails inside the accept script
+        try:
+            self.assertIsNone(self.cli.send(customer("F-E1", cid), timeout_ms=1000))
+            self.assertIsNone(resp(st, "HGET", "sk:{s%d}:seen" % n, "F-E1"))
+        finally:
+            resp(st, "DEL", key)
+            if saved is not None:
+                resp(st, "RESTORE", key, 0, saved)
+        # The client's retry is accepted, not taken for a duplicate.
+        self.expect(customer("F-E1", cid), ACCEPTED)
+        self.assertIn("accept script", st.log("ingest"))
+
     def test_heartbeat(self):
         def hb():
             v = resp(self.st, "HGET", "sk:{sys}:hb", "ingest")
