@@ -5,22 +5,28 @@
  *
  *   A  reads:  for orders, HMGET the customer (exists? default terms?);
  *              for PUB sources seen the first time, HGET their last sequence;
- *   B  index:  in message order, orders HSETNX + HGET the order index
- *              (sk:{oM}:o2c order_id -> "customer_id\tCUR"), payments,
- *              credit notes and cancellations HGET it. Orders rejected in A
- *              never claim an index entry; a payment after its order in the
- *              same batch sees the order's entry because Redis runs a
- *              pipeline in order;
- *   C  writes: the accept script per valid event (atomic on the customer's
- *              shard: seen check, XADD of the received bytes, customer
- *              profile), LPUSH of a JSON dead letter per rejected one, and
- *              the counters of earlier batches (HINCRBY sk:{sys}:ingest);
+ *   B  index:  in message order, orders claim the order index with HSETNX
+ *              (sk:{oM}:o2c order_id -> "customer_id\tCUR"); payments, credit
+ *              notes and cancellations HGET it. Orders rejected in A never
+ *              claim an entry; a payment after its order in the same batch
+ *              sees the order's entry because Redis runs a pipeline in order.
+ *              Only an order whose claim found an entry (resent or revised)
+ *              costs a second round trip, to compare customer and currency;
+ *   C  writes: one accept script call per shard holding valid events (atomic
+ *              on the customer's shard: seen check, XADD of the received
+ *              bytes, customer profile), LPUSH of a JSON dead letter per
+ *              rejected event, and the counters of earlier batches (HINCRBY
+ *              sk:{sys}:ingest: they cannot be in the script, other slot);
  *   then the Acks, then for PUB messages the sequence bookkeeping.
  *
  * Step A of an order must see every customer written before it. A customer
  * upserted earlier in the same batch is not in Redis yet when A runs, so the
  * batch is cut into segments at such a dependency and each segment runs
- * A, B, C on its own (rare: it costs round trips only when it happens). */
+ * A, B, C on its own (rare: it costs round trips only when it happens).
+ *
+ * Any Redis error on an event's command makes it FAILED: no Ack, the client
+ * retries. If an accept call fails half way, the events it had already stored
+ * are FAILED too and their retries are acknowledged as duplicates. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
