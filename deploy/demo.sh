@@ -2,7 +2,7 @@
 # demo.sh — Skonto running on 90 days of generated ERP history.
 #
 # `./run demo` builds everything and runs this. It
-#   1. brings the stack up in a fresh run directory (run/demo) with deploy/local.sh,
+#   1. brings the stack up in a fresh run directory (var/demo) with deploy/local.sh,
 #   2. generates an ERP history with deploy/gen_history.py (about 300 customers
 #      with different payment habits, 5 000 orders over the 90 days ending today,
 #      their payments, credit notes and cancellations, and a few bad events),
@@ -18,7 +18,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-RUNDIR=$ROOT/run/demo
+RUNDIR=$ROOT/var/demo
 export SKONTO_BIN=${SKONTO_BIN:-$ROOT/build/bin}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -34,7 +34,7 @@ show() { # show CMD...: print the command, run it, keep going if it fails
   "$@" || printf '(exit status %d)\n' "$?"
 }
 on_error() {
-  printf '\ndemo.sh: step %d failed. Logs: %s/log/; stop the stack with: deploy/local.sh down run/demo\n' \
+  printf '\ndemo.sh: step %d failed. Logs: %s/log/; stop the stack with: deploy/local.sh down var/demo\n' \
     "$STEP" "$RUNDIR" >&2
 }
 trap on_error ERR
@@ -44,7 +44,7 @@ for p in skontoctl skonto-ingest skonto-discount; do
 done
 
 # ---------------------------------------------------------------- 1
-step "Starting redis-server, skonto-ingest and ${SKONTO_DISCOUNT_WORKERS:-2} skonto-discount workers in run/demo"
+step "Starting redis-server, skonto-ingest and ${SKONTO_DISCOUNT_WORKERS:-2} skonto-discount workers in var/demo"
 if [ -d "$RUNDIR/pid" ]; then
   deploy/local.sh down "$RUNDIR" 2>&1 | sed 's/^/    /'
 fi
@@ -143,11 +143,11 @@ if [ "${SKONTO_DEMO_KEEP:-1}" = 0 ]; then
 else
   step "The stack keeps running"
   cat <<EOF
-    Use it from this shell:   . run/demo/env
+    Use it from this shell:   . var/demo/env
     then for example:         skontoctl order show ${open:-SO-000001}
                               skontoctl customer show ${cust:-C-0001}
                               skontoctl forecast --by day --json
-                              deploy/local.sh status run/demo
-    Stop it:                  deploy/local.sh down run/demo
+                              deploy/local.sh status var/demo
+    Stop it:                  deploy/local.sh down var/demo
 EOF
 fi

@@ -153,8 +153,8 @@ class History:
                 "terms": self.pick(TERMS), "habit": self.pick(HABITS),
                 "statement": self.pick([("weekly", 70), ("daily", 15), ("none", 15)]),
                 "salesperson": "S-%02d" % r.randint(1, 12),
-                # A few big customers place most orders (Pareto-like).
-                "weight": r.paretovariate(1.3),
+                # A few big customers place many orders (Pareto-like, capped).
+                "weight": min(r.paretovariate(1.6), 25.0),
             }
             self.customers.append(c)
             self.add(self.first - dt.timedelta(days=1), 0, {
@@ -318,7 +318,12 @@ class History:
         per_cust = {}
         for o in windowed:
             per_cust[o["customer"]] = per_cust.get(o["customer"], 0) + 1
-        cust = max(sorted(per_cust), key=lambda k: per_cust[k]) if per_cust else None
+        # A customer with open windows whose statement still fits on a screen.
+        n_open = {}
+        for o in open_ids:
+            n_open[o["customer"]] = n_open.get(o["customer"], 0) + 1
+        fits = [k for k in sorted(per_cust) if n_open[k] <= 8] or sorted(per_cust)
+        cust = max(fits, key=lambda k: (per_cust[k], -n_open[k])) if fits else None
         paid_in_window = [o for o in self.orders.values()
                           if o["tier_paid"] is not None and len(o["paid"]) == 1
                           and o["customer"] == cust] or \

@@ -6,7 +6,8 @@
 #   deploy/local.sh status [RUNDIR]   which processes are alive, then `skontoctl status`
 #   deploy/local.sh down   [RUNDIR]   stop the workers (TERM, then KILL), then redis
 #
-# RUNDIR defaults to $SKONTO_RUN_DIR, else ./run/local. Inside it:
+# RUNDIR defaults to $SKONTO_RUN_DIR, else var/local in the repository (not
+# run/: that is the ./run script). Inside it:
 #   redis/        redis-server's data directory (redis.conf, the append-only file)
 #   redis.sock    the unix socket every worker and skontoctl use
 #   log/          one log per process (redis.log, ingest.log, discount-1.log, ...)
@@ -52,7 +53,7 @@ usage() {
 
 cmd=${1:-}
 [ -n "$cmd" ] || usage
-RUNDIR=${2:-${SKONTO_RUN_DIR:-./run/local}}
+RUNDIR=${2:-${SKONTO_RUN_DIR:-$ROOT/var/local}}
 mkdir -p "$RUNDIR"
 RUNDIR=$(cd "$RUNDIR" && pwd)
 BIN=${SKONTO_BIN:-$ROOT/build/bin}
@@ -72,12 +73,20 @@ s_pid() {
   local name=$1 program=$2 f=$PIDDIR/$1.pid pid
   [ -s "$f" ] || return 0
   pid=$(tr -dc 0-9 <"$f")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  [ -n "$pid" ] && s_running "$pid" || return 0
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$program" || return 0
   echo "$pid"
 }
 
 s_redis() { redis-cli -s "$SOCK" "$@"; }
+
+# s_running PID: the process exists and is not a zombie waiting to be reaped
+# (the workers are not our children: init reaps them, sometimes seconds later).
+s_running() {
+  local st
+  st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) || return 1
+  [ -n "$st" ] && [ "$st" != Z ]
+}
 
 # s_heartbeat PID: true once some worker's heartbeat in sk:{sys}:hb carries PID.
 s_heartbeat() {
@@ -197,7 +206,7 @@ EOF
   for entry in "${STARTED[@]}"; do
     IFS=: read -r name program pid <<<"$entry"
     until s_heartbeat "$pid"; do
-      if ! kill -0 "$pid" 2>/dev/null; then
+      if ! s_running "$pid"; then
         say "$name exited during start-up; last lines of $LOGDIR/$name.log:"
         tail -n 20 "$LOGDIR/$name.log" >&2 || true
         exit 1
@@ -221,11 +230,11 @@ s_stop() { # NAME PROGRAM
   fi
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + ${SKONTO_STOP_TIMEOUT:-10}))
-  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
+  while s_running "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  if s_running "$pid"; then
     say "$name (pid $pid) ignored SIGTERM; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    while s_running "$pid"; do sleep 0.05; done
   fi
   rm -f "$PIDDIR/$name.pid"
   say "stopped $name (pid $pid)"
@@ -249,8 +258,8 @@ down() {
     # With `save ""` and the AOF on, SHUTDOWN fsyncs the AOF and writes no RDB.
     s_redis SHUTDOWN >/dev/null 2>&1 || true
     local deadline=$((SECONDS + ${SKONTO_STOP_TIMEOUT:-10}))
-    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
+    while s_running "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+    if s_running "$pid"; then
       say "redis (pid $pid) did not shut down; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
     fi

@@ -1,0 +1,187 @@
+"""deploy/local.sh up / status / down in a temporary run directory.
+
+What an operator relies on: `up` starts redis and the workers and prints the
+environment to use; the stack then takes events; a second `up` starts no
+duplicates; `status` says which processes are alive and fails when one is
+dead; `up` restarts a dead worker; `down` stops everything; the data survives
+a down/up (Redis's append-only file); a busy ingest port is avoided.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+
+SRC = os.environ.get("SK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
+LOCAL_SH = os.path.join(os.path.abspath(SRC), "deploy", "local.sh")
+BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def wait_dead(pid, timeout=15):
+    """True once pid is gone (or a zombie waiting for init to reap it)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+class LocalShTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="skonto-local-")
+        self.run_dir = os.path.join(self.dir, "run")
+        self.env = dict(os.environ)
+        for k in ("SKONTO_REDIS_URL", "SKONTO_INGEST_ENDPOINT", "SKONTO_RUN_DIR"):
+            self.env.pop(k, None)
+        self.port = harness.free_port()
+        self.env.update({"SKONTO_BIN": os.path.join(BUILD, "bin"),
+                         "SKONTO_INGEST_PORT": str(self.port),
+                         "SKONTO_DISCOUNT_WORKERS": "2",
+                         "SKONTO_STOP_TIMEOUT": "10"})
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        self.sh("down", check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def sh(self, verb, check=True, env=None):
+        e = dict(self.env)
+        e.update(env or {})
+        r = subprocess.run(["bash", LOCAL_SH, verb, self.run_dir], env=e, capture_output=True,
+                           text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise AssertionError("local.sh %s -> %d\nstdout:%s\nstderr:%s\n%s" % (
+                verb, r.returncode, r.stdout, r.stderr, self.logs()))
+        return r
+
+    def logs(self):
+        out = []
+        logdir = os.path.join(self.run_dir, "log")
+        for name in sorted(os.listdir(logdir)) if os.path.isdir(logdir) else []:
+            with open(os.path.join(logdir, name), errors="replace") as f:
+                out.append("--- %s\n%s" % (name, f.read()[-2000:]))
+        return "\n".join(out)
+
+    def pids(self):
+        d = os.path.join(self.run_dir, "pid")
+        out = {}
+        for n in sorted(os.listdir(d)):
+            with open(os.path.join(d, n)) as f:
+                out[n[:-4]] = int(f.read())
+        return out
+
+    def exported(self, stdout):
+        env = {}
+        for line in stdout.splitlines():
+            if line.startswith("export "):
+                k, _, v = line[len("export "):].partition("=")
+                env[k] = v
+        return env
+
+    def ctl(self, env, *args, input=None):
+        e = dict(self.env)
+        e.update(env)
+        return subprocess.run([os.path.join(BUILD, "bin", "skontoctl"), *args], env=e,
+                              input=input, capture_output=True, text=True, timeout=60)
+
+    def test_up_status_down(self):
+        r = self.sh("up")
+        env = self.exported(r.stdout)
+        sock = os.path.join(os.path.realpath(self.run_dir), "redis.sock")
+        self.assertEqual(env.get("SKONTO_REDIS_URL"), "unix://" + sock)
+        self.assertEqual(env.get("SKONTO_INGEST_ENDPOINT"), "tcp://127.0.0.1:%d" % self.port)
+        with open(os.path.join(self.run_dir, "redis", "redis.conf")) as f:
+            conf = f.read()
+        self.assertIn("appendonly yes", conf)
+        self.assertIn("appendfsync always", conf)
+        first = self.pids()
+        self.assertEqual(sorted(first), ["discount-1", "discount-2", "ingest", "redis"])
+        self.assertTrue(all(alive(p) for p in first.values()), first)
+
+        # The stack works: an order sent through ingest gets its schedule.
+        events = ('{"type":"customer","event_id":"L1","customer_id":"C-L","name":"Acme",'
+                  '"terms":"2/10,n/30"}\n'
+                  '{"type":"order_shipped","event_id":"L2","order_id":"SO-L","customer_id":"C-L",'
+                  '"currency":"CNY","amount":"1000.00","ship_date":"2026-11-02"}\n')
+        s = self.ctl(env, "send", "-", input=events)
+        self.assertEqual(s.returncode, 0, s.stdout + s.stderr)
+        harness.wait_for(lambda: self.ctl(env, "order", "show", "SO-L").returncode == 0,
+                         timeout=15, what="the order's schedule")
+        self.assertIn("980.00", self.ctl(env, "order", "show", "SO-L").stdout)
+
+        # Idempotent: a second up starts nothing new.
+        again = self.sh("up")
+        self.assertIn("already running", again.stderr)
+        self.assertEqual(self.pids(), first)
+        self.assertEqual(self.exported(again.stdout)["SKONTO_INGEST_ENDPOINT"],
+                         env["SKONTO_INGEST_ENDPOINT"])
+
+        st = self.sh("status")
+        for name in ("redis", "ingest", "discount-1", "discount-2"):
+            self.assertRegex(st.stdout, r"%s\s+pid %d\s+alive" % (name, first[name]))
+
+        # A dead worker shows in status, and up brings it back.
+        os.kill(first["discount-2"], signal.SIGKILL)
+        self.assertTrue(wait_dead(first["discount-2"]))
+        st = self.sh("status", check=False)
+        self.assertNotEqual(st.returncode, 0)
+        self.assertRegex(st.stdout, r"discount-2\s+pid %d\s+DEAD" % first["discount-2"])
+        self.sh("up")
+        now = self.pids()
+        self.assertNotEqual(now["discount-2"], first["discount-2"])
+        self.assertTrue(alive(now["discount-2"]))
+        self.assertEqual(now["ingest"], first["ingest"])
+
+        # down stops every process.
+        self.sh("down")
+        for name, pid in now.items():
+            self.assertTrue(wait_dead(pid), "%s (pid %d) still alive after down" % (name, pid))
+        self.assertEqual(os.listdir(os.path.join(self.run_dir, "pid")), [])
+        st = self.sh("status", check=False)
+        self.assertNotEqual(st.returncode, 0)
+
+        # The data survives down/up: Redis's append-only file.
+        r = self.sh("up")
+        env = self.exported(r.stdout)
+        shown = self.ctl(env, "order", "show", "SO-L")
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertIn("980.00", shown.stdout)
+
+    def test_busy_ingest_port_is_avoided(self):
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", self.port))
+        busy.listen(1)
+        self.addCleanup(busy.close)
+        r = self.sh("up", env={"SKONTO_DISCOUNT_WORKERS": "1"})
+        endpoint = self.exported(r.stdout)["SKONTO_INGEST_ENDPOINT"]
+        self.assertTrue(endpoint.startswith("tcp://127.0.0.1:"), endpoint)
+        self.assertNotEqual(endpoint, "tcp://127.0.0.1:%d" % self.port)
+        self.assertIn("busy", r.stderr)
+        self.assertEqual(sorted(self.pids()), ["discount-1", "ingest", "redis"])
+
+    def test_missing_binaries_are_named(self):
+        r = self.sh("up", check=False, env={"SKONTO_BIN": os.path.join(self.dir, "nowhere")})
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("skontoctl not found", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
