@@ -404,6 +404,9 @@ static void s_decide_customers(ingest_t *self, int a, int b)
             if (sk_event_check_terms(it->terms, inv, whose, &it->err))
                 it->status = INGEST_REJECTED;
         }
+        /* A resent order that was accepted before is a duplicate, even if the
+         * customer's terms have changed since: step B checks its id. */
+        it->recheck_seen = it->status == INGEST_REJECTED;
     }
 }
 
@@ -479,6 +482,16 @@ static int s_phase_index(ingest_t *self, int a, int b)
         it->nrep = 1;
         queued++;
     }
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (!it->recheck_seen)
+            continue;
+        char key[SK_KEY_MAX];
+        const char *argv[3] = {"HEXISTS", sk_key_seen(key, it->shard), it->env->event_id};
+        if (s_appendv(self, 3, argv))
+            return -1;
+        queued++;
+    }
     if (!queued)
         return 0;
     int again = 0;
@@ -496,6 +509,18 @@ static int s_phase_index(ingest_t *self, int a, int b)
             s_fail(self, it, "HSETNX order index", r);
         else if (r->integer == 0)
             it->nrep = 1, again++; /* claimed before: read whose it is */
+        freeReplyObject(r);
+    }
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (!it->recheck_seen)
+            continue;
+        redisReply *r;
+        if (s_get(self, &r))
+            return -1;
+        if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+            it->status = INGEST_DUPLICATE;
+        it->recheck_seen = false;
         freeReplyObject(r);
     }
     if (!again)

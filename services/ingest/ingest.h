@@ -74,6 +74,7 @@ typedef struct {
     uint8_t nrep;
     bool seq_load;
     bool dlq;            /* its dead letter is in the current pipeline */
+    bool recheck_seen;   /* rejected on what Redis said: a duplicate of an accepted event? */
     /* arguments of the accept script that must live until the command is queued */
     int kidx;            /* index of its customer key in the script's KEYS, 0: none */
     char ckey[SK_KEY_MAX];

@@ -235,6 +235,18 @@ class IngestTest(unittest.TestCase):
         self.assertEqual(resp(st, "HLEN", "sk:{s%d}:seen" % n), seen)
         wait_for(lambda: counters(st).get("duplicate", 0) >= dups + 2, what="duplicate counter")
 
+    def test_resent_order_is_duplicate_even_if_customer_terms_changed(self):
+        self.expect(customer("D-E10", "D-C2", terms="2/10,n/30"), ACCEPTED)
+        o = order("D-E11", "D-SO2", "D-C2", terms="", ship="2026-01-10")
+        self.expect(o, ACCEPTED)
+        # The customer's new terms do not work for that ship date ...
+        self.expect(customer("D-E12", "D-C2", terms="2/10,n/d15"), ACCEPTED)
+        self.expect(order("D-E13", "D-SO3", "D-C2", terms="", ship="2026-01-10"), REJECTED,
+                    "bad_terms")
+        # ... but the order accepted before is acknowledged as what it is.
+        self.expect(o, DUPLICATE)
+        self.assertNotIn("D-E11", [d["event_id"] for d in dead_letters(self.st)])
+
     def test_every_rejection_class(self):
         st = self.st
         self.expect(customer("R-E0", "R-C1"), ACCEPTED)
