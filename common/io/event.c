@@ -159,8 +159,8 @@ static int s_check_text(const char *field, const char *s, size_t max, sk_err_t *
     if (s_check_utf8(field, s, len, err))
         return -1;
     if (len > max)
-        return sk_err_set(err, SK_REASON_BAD_FIELD, "%s is %zu bytes long (at most %zu)", field, len,
-                          max);
+        return sk_err_set(err, SK_REASON_BAD_FIELD, "%s is %zu bytes long (at most %zu)", field,
+                          len, max);
     if (s_has_control(s, len))
         return sk_err_set(err, SK_REASON_BAD_FIELD, "%s contains a control character", field);
     return 0;
@@ -198,14 +198,16 @@ static int s_check_email(const char *field, const char *s, sk_err_t *err)
     char q[S_QUOTE_MAX + 4];
     const char *at = strchr(s, '@');
     if (!at || strchr(at + 1, '@') || at == s || at[1] == '\0')
-        return sk_err_set(err, SK_REASON_BAD_FIELD,
-                          "%s \"%s\" is not an address (want exactly one '@' between a name and a domain)",
-                          field, s_quote(q, s));
+        return sk_err_set(
+            err, SK_REASON_BAD_FIELD,
+            "%s \"%s\" is not an address (want exactly one '@' between a name and a domain)", field,
+            s_quote(q, s));
     /* No spaces, and none of the characters that would smuggle in a second
      * recipient or a display name when the address goes into a mail header. */
     if (strpbrk(s, " ,;<>\"()[]\\"))
-        return sk_err_set(err, SK_REASON_BAD_FIELD, "%s \"%s\" is not an address (spaces or , ; < > \" ( ) [ ] \\)",
-                          field, s_quote(q, s));
+        return sk_err_set(err, SK_REASON_BAD_FIELD,
+                          "%s \"%s\" is not an address (spaces or , ; < > \" ( ) [ ] \\)", field,
+                          s_quote(q, s));
     if (at[1] == '.' || s[strlen(s) - 1] == '.')
         return sk_err_set(err, SK_REASON_BAD_FIELD, "%s \"%s\" has no plausible domain", field,
                           s_quote(q, s));
@@ -249,8 +251,8 @@ static int s_check_currency(const char *field, const char *s, bool required,
         return -1;
     if (len == 0) {
         if (required)
-            return sk_err_set(err, SK_REASON_BAD_CURRENCY, "%s is missing (want an ISO 4217 code such as CNY)",
-                              field);
+            return sk_err_set(err, SK_REASON_BAD_CURRENCY,
+                              "%s is missing (want an ISO 4217 code such as CNY)", field);
         return 0;
     }
     const sk_currency_t *cur = len == 3 ? sk_currency_find(s) : NULL;
@@ -319,7 +321,8 @@ static int s_check_customer(const Skonto__V1__CustomerUpsert *c, const char *inl
     if ((int)c->statement < SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_UNSPECIFIED ||
         (int)c->statement > SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_NONE)
         return sk_err_set(err, SK_REASON_BAD_FIELD,
-                          "statement %d is not weekly (1), daily (2) or none (3)", (int)c->statement);
+                          "statement %d is not weekly (1), daily (2) or none (3)",
+                          (int)c->statement);
     const char *terms = s_str(c->terms);
     sk_terms_t t;
     if (*terms && s_parse_terms("terms", terms, &t, err))
@@ -480,8 +483,8 @@ int sk_event_decode(const void *data, size_t len, Skonto__V1__Envelope **out, sk
 {
     *out = NULL;
     if (len > SK_EVENT_MAX_BYTES)
-        return sk_err_set(err, SK_REASON_BAD_ENVELOPE, "event of %zu bytes is over the %d-byte limit",
-                          len, SK_EVENT_MAX_BYTES);
+        return sk_err_set(err, SK_REASON_BAD_ENVELOPE,
+                          "event of %zu bytes is over the %d-byte limit", len, SK_EVENT_MAX_BYTES);
     /* NULL allocator: protobuf-c's default (malloc); NULL result = undecodable. */
     Skonto__V1__Envelope *env = skonto__v1__envelope__unpack(NULL, len, data);
     if (!env)

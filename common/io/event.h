@@ -44,9 +44,9 @@
 #include "sk_error.h"
 #include "skonto/v1/skonto.pb-c.h"
 
-#define SK_EVENT_ID_MAX 64      /* event ids, sources, customer and order ids */
-#define SK_EVENT_NAME_MAX 200   /* names, emails, free text (bytes of UTF-8) */
-#define SK_EVENT_TZ_MAX 64      /* timezone and locale */
+#define SK_EVENT_ID_MAX 64       /* event ids, sources, customer and order ids */
+#define SK_EVENT_NAME_MAX 200    /* names, emails, free text (bytes of UTF-8) */
+#define SK_EVENT_TZ_MAX 64       /* timezone and locale */
 #define SK_EVENT_MAX_BYTES 65536 /* largest envelope ingest accepts */
 
 #define SK_REASON_BAD_ENVELOPE "bad_envelope"
@@ -64,8 +64,8 @@
 
 typedef enum {
     SK_EVENT_NONE = 0,
-    SK_EVENT_CUSTOMER,  /* customer upsert */
-    SK_EVENT_INVOICE,   /* order_shipped or invoice_issued */
+    SK_EVENT_CUSTOMER, /* customer upsert */
+    SK_EVENT_INVOICE,  /* order_shipped or invoice_issued */
     SK_EVENT_PAYMENT,
     SK_EVENT_CREDIT,
     SK_EVENT_CANCEL,

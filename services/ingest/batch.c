@@ -445,19 +445,19 @@ static void s_check_index(ingest_t *self, ingest_item_t *it, const redisReply *r
     if (it->kind == SK_EVENT_INVOICE) {
         const Skonto__V1__Invoice *inv = sk_event_invoice(it->env);
         if (strcmp(cust, inv->customer_id) != 0)
-            s_reject(it, SK_REASON_ORDER_CUSTOMER_MISMATCH, "order %s belongs to customer %s, not %s",
-                     oid, cust, inv->customer_id);
+            s_reject(it, SK_REASON_ORDER_CUSTOMER_MISMATCH,
+                     "order %s belongs to customer %s, not %s", oid, cust, inv->customer_id);
         else if (strcmp(cur, inv->currency) != 0)
-            s_reject(it, SK_REASON_CURRENCY_MISMATCH, "order %s is in %s; this version says %s", oid,
-                     cur, inv->currency);
+            s_reject(it, SK_REASON_CURRENCY_MISMATCH, "order %s is in %s; this version says %s",
+                     oid, cur, inv->currency);
         return;
     }
     it->shard = sk_shard_of(cust);
     const char *pcur =
         it->kind == SK_EVENT_PAYMENT ? s_str(it->env->payment_received->currency) : "";
     if (*pcur && strcmp(pcur, cur) != 0)
-        s_reject(it, SK_REASON_CURRENCY_MISMATCH, "payment in %s for order %s, which is in %s", pcur,
-                 oid, cur);
+        s_reject(it, SK_REASON_CURRENCY_MISMATCH, "payment in %s for order %s, which is in %s",
+                 pcur, oid, cur);
 }
 
 /* Step B: in message order, orders claim the order index (HSETNX) and
@@ -580,7 +580,8 @@ static char *s_dead_letter(const ingest_item_t *it, int64_t now)
 {
     char eid[SK_EVENT_ID_MAX * 2 + 1] = "", src[SK_EVENT_ID_MAX * 2 + 1] = "";
     if (it->env) {
-        sk_utf8_sanitize(eid, sizeof eid, s_str(it->env->event_id), strlen(s_str(it->env->event_id)));
+        sk_utf8_sanitize(eid, sizeof eid, s_str(it->env->event_id),
+                         strlen(s_str(it->env->event_id)));
         sk_utf8_sanitize(src, sizeof src, s_str(it->env->source), strlen(s_str(it->env->source)));
     }
     char msg[sizeof it->err.msg];
@@ -672,13 +673,15 @@ static int s_append_accept(ingest_t *self, int a, int b, int shard, const char *
         S_STR("0");
         if (!it->kidx)
             continue;
-        const Skonto__V1__CustomerUpsert *c = it->kind == SK_EVENT_CUSTOMER
-                                                  ? it->env->customer
-                                                  : sk_event_invoice(it->env)->customer;
+        const Skonto__V1__CustomerUpsert *c =
+            it->kind == SK_EVENT_CUSTOMER ? it->env->customer : sk_event_invoice(it->env)->customer;
         const char *stmt = s_statement_name((int)c->statement);
-        const char *pairs[][2] = {{"name", s_str(c->name)},         {"email", s_str(c->email)},
-                                  {"tz", s_str(c->timezone)},       {"locale", s_str(c->locale)},
-                                  {"statement", stmt ? stmt : ""}, {"terms", s_str(c->terms)},
+        const char *pairs[][2] = {{"name", s_str(c->name)},
+                                  {"email", s_str(c->email)},
+                                  {"tz", s_str(c->timezone)},
+                                  {"locale", s_str(c->locale)},
+                                  {"statement", stmt ? stmt : ""},
+                                  {"terms", s_str(c->terms)},
                                   {"updated_ms", now}};
         int np = 0;
         /* An empty string means "not given": the stored value stays. */
@@ -856,7 +859,8 @@ static void s_send_ack(ingest_t *self, ingest_item_t *it)
     Skonto__V1__Ack ack = SKONTO__V1__ACK__INIT;
     char eid[SK_EVENT_ID_MAX * 2 + 1] = "";
     if (it->env)
-        sk_utf8_sanitize(eid, sizeof eid, s_str(it->env->event_id), strlen(s_str(it->env->event_id)));
+        sk_utf8_sanitize(eid, sizeof eid, s_str(it->env->event_id),
+                         strlen(s_str(it->env->event_id)));
     char msg[sizeof it->err.msg];
     ack.event_id = eid;
     if (it->status == INGEST_REJECTED) {

@@ -27,17 +27,17 @@
 #include "sk_error.h"
 #include "terms.h"
 
-#define INGEST_BATCH 256        /* messages drained and pipelined together */
-#define INGEST_MAX_SUBS 16      /* SKONTO_INGEST_SUB endpoints */
-#define INGEST_DLQ_MAX 100000   /* dead letters kept (oldest trimmed beyond) */
+#define INGEST_BATCH 256                     /* messages drained and pipelined together */
+#define INGEST_MAX_SUBS 16                   /* SKONTO_INGEST_SUB endpoints */
+#define INGEST_DLQ_MAX 100000                /* dead letters kept (oldest trimmed beyond) */
 #define INGEST_O2C_MAX (SK_EVENT_ID_MAX + 8) /* "customer_id\tCUR" */
 
 typedef enum {
     INGEST_PENDING = 0, /* valid so far; waiting for Redis */
     INGEST_ACCEPTED,
     INGEST_DUPLICATE,
-    INGEST_REJECTED,    /* err says why; becomes final once the dead letter is stored */
-    INGEST_FAILED,      /* Redis could not record it: no Ack, the client retries */
+    INGEST_REJECTED, /* err says why; becomes final once the dead letter is stored */
+    INGEST_FAILED,   /* Redis could not record it: no Ack, the client retries */
 } ingest_status_t;
 
 /* Sequence tracking of one PUB source. */
@@ -51,32 +51,32 @@ typedef struct {
 } ingest_source_t;
 
 typedef struct {
-    int origin;          /* 0: the ROUTER; i >= 1: SUB socket i-1 */
-    zmq_msg_t ident;     /* ROUTER routing id (origin 0) */
-    bool delim;          /* the client (REQ) sent an empty delimiter: echo it */
-    zmq_msg_t body;      /* the received bytes, stored as is */
+    int origin;                /* 0: the ROUTER; i >= 1: SUB socket i-1 */
+    zmq_msg_t ident;           /* ROUTER routing id (origin 0) */
+    bool delim;                /* the client (REQ) sent an empty delimiter: echo it */
+    zmq_msg_t body;            /* the received bytes, stored as is */
     Skonto__V1__Envelope *env; /* decoded, NULL if undecodable */
     sk_event_kind_t kind;
     ingest_status_t status;
     sk_err_t err;
-    int src;             /* index into sources for a SUB message with a usable source, else -1 */
+    int src; /* index into sources for a SUB message with a usable source, else -1 */
     /* resolution against Redis */
-    int shard;           /* the customer's shard, where the accept script runs */
-    bool need_customer;  /* an order whose customer (or its terms) must be read */
+    int shard;          /* the customer's shard, where the accept script runs */
+    bool need_customer; /* an order whose customer (or its terms) must be read */
     bool known_customer;
-    bool writes_customer;/* a customer upsert, or an order with an inline customer */
-    uint32_t cust_hash;  /* FNV-1a of the customer id, to spot dependencies quickly */
-    const char *terms;   /* terms that apply to an order: its own or inline (NULL: the stored ones) */
-    bool stored_terms;   /* terms came from Redis (not yet checked against this order) */
+    bool writes_customer; /* a customer upsert, or an order with an inline customer */
+    uint32_t cust_hash;   /* FNV-1a of the customer id, to spot dependencies quickly */
+    const char *terms; /* terms that apply to an order: its own or inline (NULL: the stored ones) */
+    bool stored_terms; /* terms came from Redis (not yet checked against this order) */
     char terms_buf[SK_TERMS_MAX_LEN];
     char o2c[INGEST_O2C_MAX]; /* the order index value "customer_id\tCUR" */
     /* which replies this item waits for in the current phase */
     uint8_t nrep;
     bool seq_load;
-    bool dlq;            /* its dead letter is in the current pipeline */
-    bool recheck_seen;   /* rejected on what Redis said: a duplicate of an accepted event? */
+    bool dlq;          /* its dead letter is in the current pipeline */
+    bool recheck_seen; /* rejected on what Redis said: a duplicate of an accepted event? */
     /* arguments of the accept script that must live until the command is queued */
-    int kidx;            /* index of its customer key in the script's KEYS, 0: none */
+    int kidx; /* index of its customer key in the script's KEYS, 0: none */
     char ckey[SK_KEY_MAX];
     char num[2][12];
 } ingest_item_t;
@@ -85,10 +85,10 @@ typedef struct {
 #define INGEST_MAX_ARGS (8 + INGEST_BATCH * 19)
 
 typedef struct {
-    const char *name;      /* SKONTO_WORKER_NAME */
-    redisContext *redis;   /* NULL while disconnected */
+    const char *name;    /* SKONTO_WORKER_NAME */
+    redisContext *redis; /* NULL while disconnected */
     char accept_sha[41];
-    bool need_script;      /* (re)load the accept script before the next write */
+    bool need_script; /* (re)load the accept script before the next write */
     void *router;
     void *subs[INGEST_MAX_SUBS];
     int nsubs;

@@ -256,7 +256,8 @@ static int s_recv_sub(ingest_t *self, int origin, ingest_item_t *it)
             zmq_msg_close(&x);
         }
         it->status = INGEST_REJECTED;
-        sk_err_set(&it->err, SK_REASON_BAD_ENVELOPE, "want one frame (a skonto.v1.Envelope) per publication");
+        sk_err_set(&it->err, SK_REASON_BAD_ENVELOPE,
+                   "want one frame (a skonto.v1.Envelope) per publication");
     }
     return 1;
 }
@@ -347,9 +348,11 @@ int main(void)
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
+    if (pthread_sigmask(SIG_BLOCK, &block, &old))
+        ingest_log("pthread_sigmask: cannot block signals for ZeroMQ's threads");
     void *ctx = zmq_ctx_new();
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pthread_sigmask(SIG_SETMASK, &old, NULL))
+        ingest_log("pthread_sigmask: cannot restore the signal mask");
     if (!ctx) {
         ingest_log("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
         free(self);
@@ -359,9 +362,13 @@ int main(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = s_on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL) ||
+        signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        ingest_log("cannot install signal handlers: %s", strerror(errno));
+        zmq_ctx_term(ctx);
+        free(self);
+        return 1;
+    }
 
     int status = 0;
     self->router = s_open_router(ctx, endpoint);
@@ -416,8 +423,9 @@ int main(void)
             continue;
         s_drain(self);
         if (self->nitems && ingest_process(self)) {
+            self->errors++;
             ingest_log("Redis failed during a batch of %d: unacknowledged events will be retried "
-                       "by their clients",
+                       "by their clients (what a PUB feed sent in it shows as a sequence gap)",
                        self->nitems);
             s_drop_redis(self);
             next_connect = s_mono_ms() + S_BACKOFF_MIN_MS;

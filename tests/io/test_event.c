@@ -381,7 +381,11 @@ static void test_bad_utf8(void **state)
 static void test_sanitize(void **state)
 {
     char out[16];
-    assert_int_equal(sk_utf8_sanitize(out, sizeof out, "a\x80" "b\n", 4), 4);
+    assert_int_equal(sk_utf8_sanitize(out, sizeof out,
+                                      "a\x80"
+                                      "b\n",
+                                      4),
+                     4);
     assert_string_equal(out, "a?b?");
     /* A character that does not fit is dropped whole. */
     sk_utf8_sanitize(out, 4, "ab\xe4\xb8\xad", 5);
@@ -407,7 +411,7 @@ static void test_bad_field(void **state)
     f.cust.name = "Acme\xc2\x85"; /* U+0085, a C1 control (NEL) */
     s_expect(&f.env, "bad_field", "name contains a control character");
 
-    const char *emails[] = {"no-at-sign", "a@b@example.com", "@example.com", "ap@",
+    const char *emails[] = {"no-at-sign",      "a@b@example.com",           "@example.com", "ap@",
                             "a p@example.com", "ap@example.com,x@evil.com", "ap@.com"};
     for (size_t i = 0; i < sizeof emails / sizeof emails[0]; i++) {
         s_customer(&f);
@@ -597,12 +601,18 @@ static void test_messages_are_clean(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_events),  cmocka_unit_test(test_accessors),
-        cmocka_unit_test(test_bad_envelope),  cmocka_unit_test(test_decode),
-        cmocka_unit_test(test_bad_id),        cmocka_unit_test(test_bad_utf8),
-        cmocka_unit_test(test_sanitize),      cmocka_unit_test(test_bad_field),
-        cmocka_unit_test(test_bad_amount),    cmocka_unit_test(test_bad_currency),
-        cmocka_unit_test(test_bad_date),      cmocka_unit_test(test_bad_terms),
+        cmocka_unit_test(test_valid_events),
+        cmocka_unit_test(test_accessors),
+        cmocka_unit_test(test_bad_envelope),
+        cmocka_unit_test(test_decode),
+        cmocka_unit_test(test_bad_id),
+        cmocka_unit_test(test_bad_utf8),
+        cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_bad_field),
+        cmocka_unit_test(test_bad_amount),
+        cmocka_unit_test(test_bad_currency),
+        cmocka_unit_test(test_bad_date),
+        cmocka_unit_test(test_bad_terms),
         cmocka_unit_test(test_messages_are_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
