@@ -377,32 +377,87 @@ int sk_invoice_from_fields(sk_invoice_t *inv, const char *order_id, size_t n, co
 
 /* ---------------------------------------------------------------- render */
 
+/* A bounded string builder (no printf: rendering is on the worker's hot path). */
+typedef struct {
+    char *p;
+    size_t cap, len;
+} s_out_t;
+
+static void s_put(s_out_t *o, const char *s, size_t n)
+{
+    if (o->len + n >= o->cap)
+        n = o->cap - o->len - 1; /* cannot happen with the sizes below: truncate */
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
+}
+
+static void s_put_i64(s_out_t *o, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[sizeof tmp - 1 - n++] = '-';
+    s_put(o, tmp + sizeof tmp - n, n);
+}
+
+static void s_put_2(s_out_t *o, int v)
+{
+    char d[2] = {(char)('0' + v / 10 % 10), (char)('0' + v % 10)};
+    s_put(o, d, 2);
+}
+
+/* YYYY-MM-DD */
+static void s_put_date(s_out_t *o, sk_day_t day)
+{
+    int y, m, d;
+    sk_date_to_ymd(day, &y, &m, &d);
+    s_put_2(o, y / 100);
+    s_put_2(o, y % 100);
+    s_put(o, "-", 1);
+    s_put_2(o, m);
+    s_put(o, "-", 1);
+    s_put_2(o, d);
+}
+
 static void s_emit_i64(sk_invoice_emit_fn emit, void *arg, const char *field, int64_t v,
                        bool omit_zero)
 {
     char buf[24];
-    if (omit_zero && v == 0)
-        buf[0] = '\0';
-    else
-        snprintf(buf, sizeof buf, "%" PRId64, v);
+    s_out_t o = {buf, sizeof buf, 0};
+    buf[0] = '\0';
+    if (!omit_zero || v != 0)
+        s_put_i64(&o, v);
     emit(arg, field, buf);
 }
 
 static void s_emit_date(sk_invoice_emit_fn emit, void *arg, const char *field, sk_day_t day,
                         bool optional)
 {
-    char buf[16] = "";
+    char buf[16];
+    s_out_t o = {buf, sizeof buf, 0};
+    buf[0] = '\0';
     if (!optional || day != -1)
-        sk_date_format(day, buf, sizeof buf);
+        s_put_date(&o, day);
     emit(arg, field, buf);
 }
 
 static void s_emit_forecast(sk_invoice_emit_fn emit, void *arg, const char *field, sk_day_t day,
                             int64_t amount)
 {
-    char buf[48] = "", d[16];
-    if (amount > 0)
-        snprintf(buf, sizeof buf, "%s|%" PRId64, sk_date_format(day, d, sizeof d), amount);
+    char buf[48];
+    s_out_t o = {buf, sizeof buf, 0};
+    buf[0] = '\0';
+    if (amount > 0) {
+        s_put_date(&o, day);
+        s_put(&o, "|", 1);
+        s_put_i64(&o, amount);
+    }
     emit(arg, field, buf);
 }
 
@@ -410,7 +465,7 @@ void sk_invoice_to_fields(const sk_invoice_t *inv, sk_invoice_emit_fn emit, void
 {
     const sk_schedule_t *sc = &inv->schedule;
     char big[SK_INVOICE_MAX_PAYMENTS * 128];
-    size_t off;
+    s_out_t o = {big, sizeof big, 0};
 
     emit(arg, "c", inv->customer_id);
     emit(arg, "sp", inv->salesperson);
@@ -424,24 +479,32 @@ void sk_invoice_to_fields(const sk_invoice_t *inv, sk_invoice_emit_fn emit, void
     emit(arg, "terms", inv->terms);
     s_emit_date(emit, arg, "net", sc->net_due, false);
 
-    off = 0;
     big[0] = '\0';
     for (int k = 0; k < sc->ntiers && k < SK_TERMS_MAX_TIERS; k++) {
         const sk_schedule_tier_t *t = &sc->tiers[k];
-        off += (size_t)snprintf(big + off, sizeof big - off, "%s%" PRId32 ":%" PRId32 ":%" PRId64,
-                                k ? ";" : "", t->rate_ppm, t->last_day, t->discount);
+        if (k)
+            s_put(&o, ";", 1);
+        s_put_i64(&o, t->rate_ppm);
+        s_put(&o, ":", 1);
+        s_put_i64(&o, t->last_day);
+        s_put(&o, ":", 1);
+        s_put_i64(&o, t->discount);
     }
     emit(arg, "tiers", big);
 
-    off = 0;
+    o.len = 0;
     big[0] = '\0';
     for (int k = 0; k < inv->npayments && k < SK_INVOICE_MAX_PAYMENTS; k++) {
         const sk_applied_t *a = &inv->payments[k];
-        off += (size_t)snprintf(big + off, sizeof big - off,
-                                "%s%" PRId32 ":%" PRId64 ":%d:%" PRId64 ":%" PRId64 ":%" PRId64
-                                ":%" PRId64 ":%d",
-                                k ? ";" : "", a->date, a->paid, a->tier, a->discount, a->settled,
-                                a->unearned_discount, a->overpaid, inv->payment_full[k] ? 1 : 0);
+        const int64_t v[7] = {a->paid, a->tier, a->discount, a->settled, a->unearned_discount,
+                              a->overpaid, inv->payment_full[k] ? 1 : 0};
+        if (k)
+            s_put(&o, ";", 1);
+        s_put_i64(&o, a->date);
+        for (int f = 0; f < 7; f++) {
+            s_put(&o, ":", 1);
+            s_put_i64(&o, v[f]);
+        }
     }
     emit(arg, "pays", big);
 

@@ -70,6 +70,23 @@ enum { K_HIST = 5, K_FC_HIST = 6, K_FC_NET = 7, K_TAKEUP = 8 };
 
 /* ---------------------------------------------------------------- argv */
 
+/* Writes v in decimal at p (>= 21 bytes); returns the length. */
+static size_t s_fmt_i64(char *p, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[sizeof tmp - 1 - n++] = '-';
+    memcpy(p, tmp + sizeof tmp - n, n);
+    p[n] = '\0';
+    return n;
+}
+
 void sk_argv_reset(sk_argv_t *a)
 {
     a->argc = 0;
@@ -79,17 +96,24 @@ void sk_argv_reset(sk_argv_t *a)
 
 void sk_argv_add(sk_argv_t *a, const char *s, size_t len)
 {
-    if (a->overflow || a->argc == SK_ARGV_MAX || len + 1 > SK_ARGV_BYTES - a->used) {
+    /* "$<len>\r\n<bytes>\r\n" */
+    if (a->overflow || a->argc == SK_ARGV_MAX ||
+        len + 32 > SK_ARGV_BYTES - SK_ARGV_HEAD - a->used) {
         a->overflow = true;
         return;
     }
-    char *d = a->buf + a->used;
-    memcpy(d, s, len);
-    d[len] = '\0';
-    a->argv[a->argc] = d;
-    a->lens[a->argc] = len;
+    char *p = a->buf + SK_ARGV_HEAD + a->used;
+    size_t n = 0;
+    p[n++] = '$';
+    n += s_fmt_i64(p + n, (int64_t)len);
+    p[n++] = '\r';
+    p[n++] = '\n';
+    memcpy(p + n, s, len);
+    n += len;
+    p[n++] = '\r';
+    p[n++] = '\n';
+    a->used += n;
     a->argc++;
-    a->used += len + 1;
 }
 
 void sk_argv_addz(sk_argv_t *a, const char *s)
@@ -97,11 +121,24 @@ void sk_argv_addz(sk_argv_t *a, const char *s)
     sk_argv_add(a, s, strlen(s));
 }
 
-static void s_argv_i64(sk_argv_t *a, int64_t v)
+void sk_argv_add_i64(sk_argv_t *a, int64_t v)
 {
     char b[24];
-    int n = snprintf(b, sizeof b, "%" PRId64, v);
-    sk_argv_add(a, b, (size_t)n);
+    sk_argv_add(a, b, s_fmt_i64(b, v));
+}
+
+const char *sk_argv_resp(sk_argv_t *a, size_t *len)
+{
+    char head[SK_ARGV_HEAD];
+    size_t n = 0;
+    head[n++] = '*';
+    n += s_fmt_i64(head + n, a->argc);
+    head[n++] = '\r';
+    head[n++] = '\n';
+    char *start = a->buf + SK_ARGV_HEAD - n;
+    memcpy(start, head, n);
+    *len = n + a->used;
+    return start;
 }
 
 /* ---------------------------------------------------------------- entries */
@@ -230,15 +267,33 @@ static void s_incr(s_ctx_t *x, int key, const char *field, int64_t delta)
     if (x->nincr == S_MAX_INCR)
         return; /* cannot happen: at most 2*8 offered + 4 forecast + 6 take-up */
     s_incr_t *c = &x->incr[x->nincr++];
+    size_t n = strlen(field);
+    if (n >= sizeof c->field)
+        n = sizeof c->field - 1; /* cannot happen: ids are at most SK_ID_MAX */
     c->key = key;
-    snprintf(c->field, sizeof c->field, "%s", field);
+    memcpy(c->field, field, n);
+    c->field[n] = '\0';
     c->delta = delta;
 }
 
+/* "YYYY-MM-DD|CUR" (buf >= 16 bytes) */
 static void s_fc_field(char *buf, size_t n, sk_day_t day, const sk_currency_t *cur)
 {
-    char d[16];
-    snprintf(buf, n, "%s|%s", sk_date_format(day, d, sizeof d), cur ? cur->code : "");
+    int y, m, d;
+    (void)n;
+    sk_date_to_ymd(day, &y, &m, &d);
+    buf[0] = (char)('0' + y / 1000 % 10);
+    buf[1] = (char)('0' + y / 100 % 10);
+    buf[2] = (char)('0' + y / 10 % 10);
+    buf[3] = (char)('0' + y % 10);
+    buf[4] = '-';
+    buf[5] = (char)('0' + m / 10);
+    buf[6] = (char)('0' + m % 10);
+    buf[7] = '-';
+    buf[8] = (char)('0' + d / 10);
+    buf[9] = (char)('0' + d % 10);
+    buf[10] = '|';
+    memcpy(buf + 11, cur ? cur->code : "", cur ? 4 : 1);
 }
 
 /* Adds to the increments what moves the forecast from old to new. */
@@ -349,10 +404,10 @@ static void s_zsets(s_ctx_t *x, sk_day_t ref, bool set_copen)
         return;
     }
     if (set_copen)
-        snprintf(x->copen_op, sizeof x->copen_op, "%" PRId32, x->nw.schedule.net_due);
+        s_fmt_i64(x->copen_op, x->nw.schedule.net_due);
     sk_day_t next;
     if (s_next_window(&x->nw.schedule, ref, &next))
-        snprintf(x->windows_op, sizeof x->windows_op, "%" PRId32, next);
+        s_fmt_i64(x->windows_op, next);
     else
         strcpy(x->windows_op, "-");
 }
@@ -361,7 +416,10 @@ static void s_offered(s_ctx_t *x, const sk_schedule_t *s, int sign)
 {
     char f[64];
     for (int k = 0; k < s->ntiers; k++) {
-        snprintf(f, sizeof f, "offered|t%d|%" PRId32, k, s->tiers[k].rate_ppm);
+        memcpy(f, "offered|t", 9);
+        f[9] = (char)('0' + k);
+        f[10] = '|';
+        s_fmt_i64(f + 11, s->tiers[k].rate_ppm);
         s_incr(x, K_TAKEUP, f, sign);
     }
 }
@@ -444,6 +502,14 @@ static int s_load(s_ctx_t *x, const redisReply *r)
     return 0;
 }
 
+/* Copies a validated id (at most SK_ID_MAX bytes) into a SK_ID_MAX + 1 buffer. */
+static void s_copy_id(char *dst, const char *src)
+{
+    size_t n = strnlen(src, SK_ID_MAX);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static int s_date(const char *s, sk_day_t *out)
 {
     return sk_date_parse(s, out, NULL);
@@ -500,9 +566,9 @@ static int s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *cu
         *nw = x->old;
     else
         sk_invoice_init(nw);
-    snprintf(nw->order_id, sizeof nw->order_id, "%s", o->order_id);
-    snprintf(nw->customer_id, sizeof nw->customer_id, "%s", o->customer_id);
-    snprintf(nw->salesperson, sizeof nw->salesperson, "%s", o->salesperson ? o->salesperson : "");
+    s_copy_id(nw->order_id, o->order_id);
+    s_copy_id(nw->customer_id, o->customer_id);
+    s_copy_id(nw->salesperson, o->salesperson ? o->salesperson : "");
     sk_terms_format(&terms, nw->terms, sizeof nw->terms);
     nw->invoice_date = nw->delivery_date = -1;
     if (o->invoice_date && o->invoice_date[0] && s_date(o->invoice_date, &nw->invoice_date) != 0)
@@ -700,7 +766,7 @@ static void s_script_argv(s_ctx_t *x, const char *sha, sk_argv_t *argv)
     sk_argv_addz(argv, sk_key_forecast_net(key, shard));
     sk_argv_addz(argv, sk_key_takeup(key, shard));
     sk_argv_addz(argv, e->id);
-    s_argv_i64(argv, x->has_old ? x->old.rev : 0);
+    sk_argv_add_i64(argv, x->has_old ? x->old.rev : 0);
     sk_argv_addz(argv, e->order_id);
     sk_argv_addz(argv, x->copen_op);
     sk_argv_addz(argv, x->windows_op);
@@ -723,26 +789,26 @@ static void s_script_argv(s_ctx_t *x, const char *sha, sk_argv_t *argv)
         else
             del[i] = true, ndel++;
     }
-    s_argv_i64(argv, nset);
+    sk_argv_add_i64(argv, nset);
     for (int i = 0; i < x->r_new.n; i++)
         if (set[i]) {
             sk_argv_addz(argv, x->r_new.f[i]);
             sk_argv_addz(argv, x->r_new.buf + x->r_new.off[i]);
         }
-    s_argv_i64(argv, ndel);
+    sk_argv_add_i64(argv, ndel);
     for (int i = 0; i < x->r_new.n; i++)
         if (del[i])
             sk_argv_addz(argv, x->r_new.f[i]);
     int nincr = 0;
     for (int i = 0; i < x->nincr; i++)
         nincr += x->incr[i].delta != 0;
-    s_argv_i64(argv, nincr);
+    sk_argv_add_i64(argv, nincr);
     for (int i = 0; i < x->nincr; i++) {
         if (!x->incr[i].delta)
             continue;
-        s_argv_i64(argv, x->incr[i].key);
+        sk_argv_add_i64(argv, x->incr[i].key);
         sk_argv_addz(argv, x->incr[i].field);
-        s_argv_i64(argv, x->incr[i].delta);
+        sk_argv_add_i64(argv, x->incr[i].delta);
     }
     if (x->r_new.overflow || x->r_old.overflow)
         argv->overflow = true;

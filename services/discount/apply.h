@@ -21,26 +21,31 @@
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "date.h"
 #include "event.h"
 
 #define SK_ARGV_MAX 320
 #define SK_ARGV_BYTES 32768
+#define SK_ARGV_HEAD 16 /* room for the "*<argc>\r\n" header */
 
-/* Arguments of one command, copied into a fixed buffer (a peer cannot make it grow). */
+/* One Redis command, built directly in the Redis protocol (RESP) in a fixed
+ * buffer: no printf and no second formatting pass in hiredis (it is sent with
+ * redisAppendFormattedCommand), and a peer cannot make it grow. */
 typedef struct {
     int argc;
-    const char *argv[SK_ARGV_MAX];
-    size_t lens[SK_ARGV_MAX];
-    char buf[SK_ARGV_BYTES];
-    size_t used;
+    size_t used; /* bytes after SK_ARGV_HEAD */
     bool overflow;
+    char buf[SK_ARGV_BYTES];
 } sk_argv_t;
 
 void sk_argv_reset(sk_argv_t *a);
 void sk_argv_add(sk_argv_t *a, const char *s, size_t len);
 void sk_argv_addz(sk_argv_t *a, const char *s);
+void sk_argv_add_i64(sk_argv_t *a, int64_t v);
+/* The finished command; *len receives its length. Valid until the next reset. */
+const char *sk_argv_resp(sk_argv_t *a, size_t *len);
 
 /* One decoded stream entry. env is NULL when the payload was missing or
  * malformed (then `error` says why). */

@@ -47,6 +47,7 @@
 #define S_CLAIM_ROUNDS 8       /* XAUTOCLAIM pages per stream per sweep */
 #define S_BACKOFF_MIN_MS 100
 #define S_BACKOFF_MAX_MS 5000
+#define S_FLUSH_EVERY 32       /* scripts queued before they are sent */
 
 typedef struct {
     sk_entry_t e;
@@ -134,6 +135,24 @@ static int s_list_push(s_list_t *l, s_item_t *it)
     return 0;
 }
 
+/* Items are recycled: a batch holds thousands, and fresh pages each time cost
+ * more than the work on them. */
+#define S_POOL_MAX 8192
+static s_item_t *s_pool[S_POOL_MAX];
+static size_t s_pool_n;
+
+static s_item_t *s_item_new(void)
+{
+    s_item_t *it = s_pool_n ? s_pool[--s_pool_n] : malloc(sizeof *it);
+    if (it) {
+        it->attempts = 0;
+        it->first_ms = it->next_ms = 0;
+        it->r_inv = it->r_hist = it->r_terms = NULL;
+        it->sent = it->noinv = false;
+    }
+    return it;
+}
+
 static void s_item_free(s_item_t *it)
 {
     if (!it)
@@ -145,7 +164,16 @@ static void s_item_free(s_item_t *it)
         freeReplyObject(it->r_hist);
     if (it->r_terms)
         freeReplyObject(it->r_terms);
-    free(it);
+    if (s_pool_n < S_POOL_MAX)
+        s_pool[s_pool_n++] = it;
+    else
+        free(it);
+}
+
+static void s_pool_destroy(void)
+{
+    while (s_pool_n)
+        free(s_pool[--s_pool_n]);
 }
 
 static void s_list_free_items(s_list_t *l)
@@ -376,12 +404,14 @@ static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s
                     len = fv->element[j + 1]->len;
                 }
         }
-        s_item_t *it = calloc(1, sizeof *it);
-        if (!it || s_list_push(out, it) != 0) {
-            free(it);
+        s_item_t *it = s_item_new();
+        if (!it)
+            return -1;
+        sk_entry_decode(&it->e, shard, id->str, id->len, data, len);
+        if (s_list_push(out, it) != 0) {
+            s_item_free(it);
             return -1;
         }
-        sk_entry_decode(&it->e, shard, id->str, id->len, data, len);
     }
     return 0;
 }
@@ -534,12 +564,42 @@ static int s_get_reply(s_worker_t *w, redisReply **out)
     return 0;
 }
 
-static int s_append(s_worker_t *w, int argc, const char **argv)
+/* Queues the command built in a (sent with the next flush or reply read). */
+static int s_append(s_worker_t *w, sk_argv_t *a)
 {
-    if (redisAppendCommandArgv(w->c, argc, argv, NULL) != REDIS_OK) {
+    size_t len;
+    const char *cmd = sk_argv_resp(a, &len);
+    if (a->overflow) {
+        s_log("error", "Redis: a command is too large to queue");
+        return -1;
+    }
+    if (redisAppendFormattedCommand(w->c, cmd, len) != REDIS_OK) {
         s_log("error", "Redis: cannot queue a command: %s", w->c->errstr);
         return -1;
     }
+    return 0;
+}
+
+/* Queues a small command given as strings. */
+static int s_append3(s_worker_t *w, const char *a0, const char *a1, const char *a2)
+{
+    sk_argv_reset(w->argv);
+    sk_argv_addz(w->argv, a0);
+    sk_argv_addz(w->argv, a1);
+    if (a2)
+        sk_argv_addz(w->argv, a2);
+    return s_append(w, w->argv);
+}
+
+/* Writes what hiredis has buffered (a blocking socket: until it is all sent). */
+static int s_flush(s_worker_t *w)
+{
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(w->c, &done) != REDIS_OK) {
+            s_log("error", "Redis: %s", w->c->errstr);
+            return -1;
+        }
     return 0;
 }
 
@@ -556,18 +616,15 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
         s_item_t *it = wave->v[i];
         const sk_entry_t *e = &it->e;
         if (sk_entry_needs_invoice(e)) {
-            const char *a[2] = {"HGETALL", sk_key_invoice(key, e->shard, e->order_id)};
-            if (s_append(w, 2, a) != 0)
+            if (s_append3(w, "HGETALL", sk_key_invoice(key, e->shard, e->order_id), NULL) != 0)
                 return -1;
         }
         if (sk_entry_needs_history(e)) {
-            const char *a[2] = {"HGETALL", sk_key_history(key, e->shard, e->customer_id)};
-            if (s_append(w, 2, a) != 0)
+            if (s_append3(w, "HGETALL", sk_key_history(key, e->shard, e->customer_id), NULL) != 0)
                 return -1;
         }
         if (sk_entry_needs_cust_terms(e)) {
-            const char *a[3] = {"HGET", sk_key_customer(key, e->shard, e->customer_id), "terms"};
-            if (s_append(w, 3, a) != 0)
+            if (s_append3(w, "HGET", sk_key_customer(key, e->shard, e->customer_id), "terms") != 0)
                 return -1;
         }
     }
@@ -583,6 +640,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
     }
 
     /* 2. plans, and the scripts pipelined */
+    size_t queued = 0;
     for (size_t i = 0; i < wave->n; i++) {
         s_item_t *it = wave->v[i];
         sk_apply_plan(&it->e, it->r_inv, it->r_hist, it->r_terms, today, w->sha, w->argv,
@@ -600,9 +658,12 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
             sk_apply_ack_argv(&it->e, w->sha, w->argv);
         }
         /* hiredis copies the arguments: argv is reused for the next item */
-        if (s_append(w, w->argv->argc, w->argv->argv) != 0)
+        if (s_append(w, w->argv) != 0)
             return -1;
         it->sent = true;
+        /* Send every few scripts, so Redis runs them while the next are planned. */
+        if (++queued % S_FLUSH_EVERY == 0 && s_flush(w) != 0)
+            return -1;
     }
 
     /* 3. outcomes, in order (no other command may be sent before all are read) */
@@ -874,6 +935,7 @@ int main(int argc, char **argv)
                   " stale retries, %" PRId64 " duplicates",
           w.processed, w.errors, w.stale, w.dups);
     s_list_destroy(&w.retry);
+    s_pool_destroy();
     if (w.c)
         redisFree(w.c);
     free(w.argv);
