@@ -197,7 +197,8 @@ class History:
             habit = c["habit"] if self.r.random() < 0.8 else self.pick(HABITS)
             o = {"id": oid, "customer": c["id"], "currency": c["currency"], "amount": amount,
                  "ship": ship, "terms": terms, "habit": habit, "paid": [], "credit": 0,
-                 "cancelled": False, "unearned": False, "tier_paid": None}
+                 "cancelled": False, "unearned": False, "tier_paid": None,
+                 "closed": False}
             self.orders[oid] = o
             self.corrections(o)
             if not o["cancelled"]:
@@ -224,7 +225,9 @@ class History:
                                 "order_id": o["id"], "issued_on": d.isoformat(),
                                 "amount": money(credit)})
 
-    def pay(self, o, date, amount, full=None, tier=None):
+    def pay(self, o, date, amount, full=None, tier=None, closes=True):
+        """Records a payment if it happened by today; `closes`: it ends at balance 0,
+        `tier`: the window it closed the invoice in (None: at or after net)."""
         if date > self.today:
             return False  # has not happened yet: the invoice stays open
         ev = {"type": "payment_received", "event_id": "EP-%s-%d" % (o["id"][3:], len(o["paid"]) + 1),
@@ -233,7 +236,8 @@ class History:
             ev["full"] = full
         self.add(date, 4, ev)
         o["paid"].append((date, amount))
-        if tier is not None:
+        if closes:
+            o["closed"] = True
             o["tier_paid"] = tier
         return True
 
@@ -275,12 +279,12 @@ class History:
                 self.pay(o, net, amount, True)
                 return
             paid = settled * (1000000 - ppm) // 1000000
-            if self.pay(o, day_in(i), paid, False, i):
+            if self.pay(o, day_in(i), paid, False, closes=False):
                 self.pay(o, net - dt.timedelta(days=r.randint(0, 3)), amount - settled, True)
         elif habit == "short" and ten_tier() is not None:
             i = ten_tier()
             d = tiers[i][1] + dt.timedelta(days=r.randint(2, 8))
-            if d < net and self.pay(o, d, tiers[i][3], True, None):
+            if d < net and self.pay(o, d, tiers[i][3], True, closes=False):
                 o["unearned"] = True
         elif habit == "late":
             self.pay(o, net + dt.timedelta(days=r.randint(5, 45)), amount, True)
@@ -308,7 +312,7 @@ class History:
 
     def highlights(self):
         today = self.today
-        open_ids = [o for o in self.orders.values() if not o["paid"] and not o["cancelled"]]
+        open_ids = [o for o in self.orders.values() if not o["closed"] and not o["cancelled"]]
 
         def open_window(o):
             tiers, _ = schedule(o["terms"], o["ship"], o["amount"])
@@ -322,13 +326,13 @@ class History:
         n_open = {}
         for o in open_ids:
             n_open[o["customer"]] = n_open.get(o["customer"], 0) + 1
-        fits = [k for k in sorted(per_cust) if n_open[k] <= 8] or sorted(per_cust)
+        fits = [k for k in sorted(per_cust) if n_open[k] <= 6] or sorted(per_cust)
         cust = max(fits, key=lambda k: (per_cust[k], -n_open[k])) if fits else None
-        paid_in_window = [o for o in self.orders.values()
-                          if o["tier_paid"] is not None and len(o["paid"]) == 1
-                          and o["customer"] == cust] or \
-                         [o for o in self.orders.values()
-                          if o["tier_paid"] is not None and len(o["paid"]) == 1]
+        in_window = [o for o in self.orders.values() if o["closed"] and o["tier_paid"] is not None]
+        paid_in_window = [o for o in in_window if o["customer"] == cust] or in_window
+        if paid_in_window:  # the best window the customer took: cash if any
+            best = min(o["tier_paid"] for o in paid_in_window)
+            paid_in_window = [o for o in paid_in_window if o["tier_paid"] == best]
         short = [o for o in self.orders.values() if o["unearned"]]
         mine = [o for o in windowed if o["customer"] == cust]
         return {
@@ -384,8 +388,8 @@ def main(argv=None):
     kinds = {}
     for _, _, _, ev in h.events:
         kinds[ev["type"]] = kinds.get(ev["type"], 0) + 1
-    open_n = sum(1 for o in h.orders.values() if not o["paid"] and not o["cancelled"])
-    print("gen_history: %s to %s, seed %d: %s; %d orders still unpaid" % (
+    open_n = sum(1 for o in h.orders.values() if not o["closed"] and not o["cancelled"])
+    print("gen_history: %s to %s, seed %d: %s; %d invoices still open" % (
         h.first.isoformat(), today.isoformat(), a.seed,
         ", ".join("%d %s" % (kinds[k], k) for k in sorted(kinds)), open_n), file=sys.stderr)
     return 0
