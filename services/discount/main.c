@@ -301,13 +301,19 @@ static void s_block_destroy(s_block_t *b)
     s_set_destroy(&b->noinv);
 }
 
-static bool s_blocked(const s_block_t *b, const s_item_t *it)
+/* 0: it may go; 1: an entry of its order waits; 2: an entry of its order
+ * waits for the invoice (so it, not an order event, waits for it too). */
+static int s_blocked(const s_block_t *b, const s_item_t *it)
 {
     char k[SK_ID_MAX + 16];
     const char *ok = s_order_key(it, k, sizeof k);
     if (!ok)
-        return false;
-    return s_set_has(&b->all, ok) || (it->e.kind != SK_EVENT_INVOICE && s_set_has(&b->noinv, ok));
+        return 0;
+    if (s_set_has(&b->all, ok))
+        return 1;
+    if (it->e.kind != SK_EVENT_INVOICE && s_set_has(&b->noinv, ok))
+        return 2;
+    return 0;
 }
 
 /* Records that it waits in the retry list. */
@@ -750,8 +756,9 @@ static int s_process(s_worker_t *w, s_list_t *batch, s_block_t *blocked)
             const char *ok = s_order_key(it, okey, sizeof okey);
             int prc;
             cur.v[i] = NULL;
-            if (s_blocked(blocked, it)) {
-                it->noinv = false;
+            int why = s_blocked(blocked, it);
+            if (why) {
+                it->noinv = why == 2;
                 prc = s_retry(w, it, s_now_ms(), false);
             }
             else if (ok && s_set_add(&inwave, ok))
@@ -787,7 +794,10 @@ static int s_due_retries(s_worker_t *w, s_list_t *batch, s_block_t *blocked, int
     size_t keep = 0;
     for (size_t i = 0; i < w->retry.n; i++) {
         s_item_t *it = w->retry.v[i];
-        bool held = s_blocked(blocked, it);
+        int why = s_blocked(blocked, it);
+        bool held = why != 0;
+        if (held)
+            it->noinv = why == 2;
         if (!held && it->next_ms <= now && s_list_push(batch, it) == 0)
             continue;
         if (!held && it->next_ms - now < wait)

@@ -443,20 +443,23 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(self.inv("SO-1", "C-1"), h)
         self.assertIn("version 1 ignored", self.st.log("discount-1"))
 
-    def test_payment_before_its_order_waits_for_it(self):
+    def test_payments_before_their_order_wait_for_it(self):
         self.start()
-        # the payment's entry comes first in the stream (ingest could not do
-        # this, but a resend after a crash can reorder): it stays pending until
-        # the order is there, then applies
+        # the payments' entries come first in the stream (ingest could not do
+        # this, but a resend after a crash can reorder): they stay pending
+        # until the order is there, then apply in their order
         feed(self.r, [(customer("E1", "C-1"), "C-1"),
-                      (payment("E3", "SO-1", 111870, "2026-11-10", full=True), "C-1")])
+                      (payment("E3", "SO-1", 50000, "2026-11-10"), "C-1"),
+                      (payment("E4", "SO-1", 62495 - 312, "2026-11-20"), "C-1")])
         time.sleep(0.5)
         n = shard("C-1")
         self.assertEqual(self.inv("SO-1", "C-1"), {})
-        self.assertEqual(self.r.cmd("XPENDING", "sk:{s%d}:events" % n, "discount")[0], 1)
+        self.assertEqual(self.r.cmd("XPENDING", "sk:{s%d}:events" % n, "discount")[0], 2)
         feed(self.r, [(order("E2", "SO-1", "C-1"), "C-1")])
         h = self.wait_inv("SO-1", "C-1", lambda h: h["st"] == "paid")
-        self.assertEqual(h["disc"], "1130")
+        self.assertEqual(h["disc"], str(505 + 312))
+        self.assertEqual([p.split(":")[0] for p in h["pays"].split(";")],
+                         [str(day("2026-11-10")), str(day("2026-11-20"))])
         self.wait_drained()
 
     def test_malformed_entry_is_dropped_and_counted(self):
