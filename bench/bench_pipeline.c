@@ -416,6 +416,8 @@ typedef struct {
     uint64_t *latency;
     long n, nlat;
     const char *prefix;
+    long rate;             /* offered orders/s: order i is sent in second i / rate */
+    double sec_max[64];    /* worst latency (ms) of the orders sent in each second */
 } s_lat_t;
 
 static void s_on_latency_ack(void *arg, const char *event_id, uint64_t now)
@@ -428,7 +430,11 @@ static void s_on_latency_ack(void *arg, const char *event_id, uint64_t now)
     long i = strtol(event_id + plen, &end, 10);
     if (*end || i < 0 || i >= l->n || !l->sent_at[i])
         return;
-    l->latency[l->nlat++] = now - l->sent_at[i];
+    uint64_t d = now - l->sent_at[i];
+    l->latency[l->nlat++] = d;
+    long sec = i / l->rate;
+    if (sec < 64 && (double)d / 1e6 > l->sec_max[sec])
+        l->sec_max[sec] = (double)d / 1e6;
     l->sent_at[i] = 0;
 }
 
@@ -591,7 +597,7 @@ int main(int argc, char **argv)
     printf("  (b) %ld orders/s for %ld s ... ", o.rate, o.seconds);
     fflush(stdout);
     s_lat_t lat = {s_xmalloc(sizeof(uint64_t) * (size_t)nlat),
-                   s_xmalloc(sizeof(uint64_t) * (size_t)nlat), nlat, 0, "b"};
+                   s_xmalloc(sizeof(uint64_t) * (size_t)nlat), nlat, 0, "b", o.rate, {0}};
     memset(lat.sent_at, 0, sizeof(uint64_t) * (size_t)nlat);
     long sent = 0;
     uint64_t tb = s_now_ns(), last_progress = tb;
@@ -616,7 +622,15 @@ int main(int argc, char **argv)
     double p50 = (double)lat.latency[(lat.nlat - 1) * 50 / 100] / 1e6;
     double p99 = (double)lat.latency[(lat.nlat - 1) * 99 / 100] / 1e6;
     double pmax = (double)lat.latency[lat.nlat - 1] / 1e6;
-    printf("%ld acknowledged at %.0f orders/s\n", lat.nlat, offered);
+    long over = 0;
+    for (long i = 0; i < lat.nlat; i++)
+        over += lat.latency[i] > (uint64_t)(TARGET_P99_MS * 1e6);
+    printf("%ld acknowledged at %.0f orders/s, %ld over %.0f ms\n", lat.nlat, offered, over,
+           TARGET_P99_MS);
+    printf("    worst ack latency of each second, ms:");
+    for (long s = 0; s < o.seconds && s < 64; s++)
+        printf(" %.1f", lat.sec_max[s]);
+    printf("\n");
     s_wait_stored(&b, stored + nlat);
 
     /* ---- (d) */
