@@ -1,32 +1,44 @@
 /* batch — a batch of received messages turned into Redis work and Acks.
  *
- * Round trips, not CPU, decide throughput, so every step pipelines the whole
- * batch (redisAppendCommandArgv, then the replies in order):
+ * Round trips, not CPU, decide throughput and latency (every round trip may
+ * wait behind other workers' pipelines in Redis), so every step pipelines the
+ * whole batch (redisAppendCommandArgv, then the replies in order), and a batch
+ * normally costs two round trips:
  *
- *   A  reads:  for orders, HMGET the customer (exists? default terms?);
- *              for PUB sources seen the first time, HGET their last sequence;
- *   B  index:  in message order, orders claim the order index with HSETNX
- *              (sk:{oM}:o2c order_id -> "customer_id\tCUR"); payments, credit
- *              notes and cancellations HGET it. Orders rejected in A never
- *              claim an entry; a payment after its order in the same batch
- *              sees the order's entry because Redis runs a pipeline in order.
- *              Only an order whose claim found an entry (resent or revised)
- *              costs a second round trip, to compare customer and currency;
- *   C  writes: one accept script call per shard holding valid events (atomic
- *              on the customer's shard: seen check, XADD of the received
- *              bytes, customer profile), LPUSH of a JSON dead letter per
- *              rejected event, and the counters of earlier batches (HINCRBY
- *              sk:{sys}:ingest: they cannot be in the script, other slot);
+ *   1  read and claim, in message order: an order reads its customer (HMGET:
+ *      exists? default terms?) when it has no inline customer with terms,
+ *      and claims the order index with HSETNX (sk:{oM}:o2c order_id ->
+ *      "customer_id\tCUR"); payments, credit notes and cancellations HGET
+ *      the index, so a payment after its order in the same batch sees the
+ *      order's claim (Redis runs a pipeline in order); PUB sources seen the
+ *      first time read their last sequence number.
+ *      Then, without Redis: unknown customers and terms that do not work for
+ *      the ship date are rejected; so is a payment that found the claim of an
+ *      order of the batch that was just rejected.
+ *   1b only when needed: an order whose claim found an entry (resent or
+ *      revised) reads it to compare customer and currency; an order rejected
+ *      on what Redis said checks whether its event id was accepted before (a
+ *      resend is a duplicate, not a rejection).
+ *   2  write: HDEL of the claims of orders rejected in 1 / 1b, one accept
+ *      script call per shard holding valid events (atomic on the customer's
+ *      shard: seen check, XADD of the received bytes, customer profile), LPUSH
+ *      of a JSON dead letter per rejected event, and the counters of earlier
+ *      batches (HINCRBY sk:{sys}:ingest: another slot, so not in the script);
  *   then the Acks, then for PUB messages the sequence bookkeeping.
  *
- * Step A of an order must see every customer written before it. A customer
- * upserted earlier in the same batch is not in Redis yet when A runs, so the
- * batch is cut into segments at such a dependency and each segment runs
- * A, B, C on its own (rare: it costs round trips only when it happens).
+ * Step 1 of an order must see every customer written before it, and the
+ * claim of an earlier order with the same id must be settled. A batch is
+ * therefore cut into segments before an order that reads a customer an
+ * earlier message of the segment writes, and before a second order with the
+ * same order id; each segment runs the steps on its own (rare: it costs round
+ * trips only when it happens).
  *
  * Any Redis error on an event's command makes it FAILED: no Ack, the client
  * retries. If an accept call fails half way, the events it had already stored
- * are FAILED too and their retries are acknowledged as duplicates. */
+ * are FAILED too and their retries are acknowledged as duplicates. A claim is
+ * released only if its order was rejected before step 2; between step 1 and
+ * step 2 another client's payment for that order id could see it (a window of
+ * one round trip, for an order that is being rejected). */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -169,6 +181,7 @@ void ingest_item_decode(ingest_t *self, ingest_item_t *it)
         const Skonto__V1__Invoice *inv = sk_event_invoice(env);
         bool has_inline = inv->customer != NULL;
         it->cust_hash = s_fnv(cid);
+        it->order_hash = s_fnv(inv->order_id);
         it->shard = sk_shard_of(cid);
         it->writes_customer = has_inline;
         it->known_customer = has_inline;
@@ -286,128 +299,43 @@ static int s_read_counters(ingest_t *self, const s_counters_t *sent)
 /* ---------------------------------------------------------------- segments */
 
 /* End of the segment that starts at `start`: before the first order that
- * must read a customer an earlier message of the segment writes. */
+ * must read a customer an earlier message of the segment writes, and before
+ * the second order of the segment with the same order id (the first one's
+ * claim on the order index must be settled before the second looks at it). */
 static int s_segment_end(ingest_t *self, int start)
 {
+    /* Open-addressing set of the order ids claimed so far: hash -> item + 1. */
+    uint16_t claims[2 * INGEST_BATCH];
+    memset(claims, 0, sizeof claims);
+    const uint32_t mask = 2 * INGEST_BATCH - 1;
     int writers = 0; /* customer writers seen so far in the segment: usually none */
-    for (int i = start + 1; i < self->nitems; i++) {
-        const ingest_item_t *prev = &self->items[i - 1];
-        if (prev->status == INGEST_PENDING && prev->writes_customer)
-            writers++;
+    for (int i = start; i < self->nitems; i++) {
         const ingest_item_t *it = &self->items[i];
-        if (!writers || it->status != INGEST_PENDING || !it->need_customer)
+        if (it->status != INGEST_PENDING)
             continue;
-        const char *cid = sk_event_customer_id(it->env);
-        for (int j = start; j < i; j++) {
-            const ingest_item_t *w = &self->items[j];
-            if (w->status == INGEST_PENDING && w->writes_customer &&
-                w->cust_hash == it->cust_hash && !strcmp(sk_event_customer_id(w->env), cid))
-                return i;
+        if (it->kind == SK_EVENT_INVOICE) {
+            const char *oid = sk_event_order_id(it->env);
+            uint32_t k = it->order_hash & mask;
+            for (; claims[k]; k = (k + 1) & mask) {
+                const ingest_item_t *o = &self->items[claims[k] - 1];
+                if (o->order_hash == it->order_hash && !strcmp(sk_event_order_id(o->env), oid))
+                    return i;
+            }
+            claims[k] = (uint16_t)(i + 1);
         }
+        if (writers && it->need_customer) {
+            const char *cid = sk_event_customer_id(it->env);
+            for (int j = start; j < i; j++) {
+                const ingest_item_t *w = &self->items[j];
+                if (w->status == INGEST_PENDING && w->writes_customer &&
+                    w->cust_hash == it->cust_hash && !strcmp(sk_event_customer_id(w->env), cid))
+                    return i;
+            }
+        }
+        if (it->writes_customer)
+            writers++;
     }
     return self->nitems;
-}
-
-/* Step A: customers of orders, and last sequences of new PUB sources. */
-static int s_phase_reads(ingest_t *self, int a, int b)
-{
-    int queued = 0;
-    for (int i = a; i < b; i++) {
-        ingest_item_t *it = &self->items[i];
-        it->nrep = 0;
-        it->seq_load = false;
-        if (it->status == INGEST_PENDING && it->kind == SK_EVENT_INVOICE && it->need_customer) {
-            char key[SK_KEY_MAX];
-            sk_key_customer(key, it->shard, sk_event_customer_id(it->env));
-            const char *argv[4] = {"HMGET", key, "updated_ms", "terms"};
-            if (s_appendv(self, 4, argv))
-                return -1;
-            it->nrep = 1;
-            queued++;
-        }
-        if (it->src >= 0) {
-            ingest_source_t *src = &self->sources[it->src];
-            if (!src->loaded && !src->loading) {
-                const char *argv[3] = {"HGET", SK_KEY_SEQUENCES, src->name};
-                if (s_appendv(self, 3, argv))
-                    return -1;
-                src->loading = true;
-                it->seq_load = true;
-                queued++;
-            }
-        }
-    }
-    if (!queued)
-        return 0;
-    for (int i = a; i < b; i++) {
-        ingest_item_t *it = &self->items[i];
-        redisReply *r;
-        if (it->nrep) {
-            if (s_get(self, &r))
-                return -1;
-            if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-                const redisReply *upd = r->element[0], *terms = r->element[1];
-                if (upd->type == REDIS_REPLY_STRING)
-                    it->known_customer = true;
-                if (!it->terms && terms->type == REDIS_REPLY_STRING && terms->len > 0 &&
-                    terms->len < sizeof it->terms_buf) {
-                    memcpy(it->terms_buf, terms->str, terms->len);
-                    it->terms_buf[terms->len] = '\0';
-                    it->terms = it->terms_buf;
-                    it->stored_terms = true;
-                }
-            } else {
-                s_fail(self, it, "HMGET customer", r);
-            }
-            freeReplyObject(r);
-        }
-        if (it->seq_load) {
-            if (s_get(self, &r))
-                return -1;
-            ingest_source_t *src = &self->sources[it->src];
-            src->loading = false;
-            if (r->type == REDIS_REPLY_STRING) {
-                src->last = strtoull(r->str, NULL, 10);
-                src->loaded = true;
-            } else if (r->type == REDIS_REPLY_NIL) {
-                src->last = 0;
-                src->loaded = true;
-            } else {
-                ingest_log("redis: HGET %s %s: %s", SK_KEY_SEQUENCES, src->name,
-                           r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-            }
-            freeReplyObject(r);
-        }
-    }
-    return 0;
-}
-
-/* After step A: is the order's customer known, and do its terms work? */
-static void s_decide_customers(ingest_t *self, int a, int b)
-{
-    for (int i = a; i < b; i++) {
-        ingest_item_t *it = &self->items[i];
-        if (it->status != INGEST_PENDING || it->kind != SK_EVENT_INVOICE)
-            continue;
-        const Skonto__V1__Invoice *inv = sk_event_invoice(it->env);
-        if (!it->known_customer) {
-            s_reject(it, SK_REASON_UNKNOWN_CUSTOMER,
-                     "customer %s is unknown: send the customer first or inline in the order",
-                     inv->customer_id);
-        } else if (!it->terms) {
-            s_reject(it, SK_REASON_BAD_TERMS,
-                     "order %s has no terms and customer %s has no default terms", inv->order_id,
-                     inv->customer_id);
-        } else if (it->stored_terms) {
-            char whose[SK_EVENT_ID_MAX + 32];
-            snprintf(whose, sizeof whose, "customer %s's terms", inv->customer_id);
-            if (sk_event_check_terms(it->terms, inv, whose, &it->err))
-                it->status = INGEST_REJECTED;
-        }
-        /* A resent order that was accepted before is a duplicate, even if the
-         * customer's terms have changed since: step B checks its id. */
-        it->recheck_seen = it->status == INGEST_REJECTED;
-    }
 }
 
 /* Splits an index value "customer_id\tCUR" in place; false if malformed. */
@@ -460,90 +388,210 @@ static void s_check_index(ingest_t *self, ingest_item_t *it, const redisReply *r
                  pcur, oid, cur);
 }
 
-/* Step B: in message order, orders claim the order index (HSETNX) and
- * payments, credit notes and cancellations read it (HGET). An order whose
- * claim found an entry already there reads it in a second, rare round trip
- * (a resent or revised order) to compare customer and currency. */
-static int s_phase_index(ingest_t *self, int a, int b)
+static void s_read_customer(ingest_t *self, ingest_item_t *it, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        s_fail(self, it, "HMGET customer", r);
+        return;
+    }
+    const redisReply *upd = r->element[0], *terms = r->element[1];
+    if (upd->type == REDIS_REPLY_STRING)
+        it->known_customer = true;
+    if (!it->terms && terms->type == REDIS_REPLY_STRING && terms->len > 0 &&
+        terms->len < sizeof it->terms_buf) {
+        memcpy(it->terms_buf, terms->str, terms->len);
+        it->terms_buf[terms->len] = '\0';
+        it->terms = it->terms_buf;
+        it->stored_terms = true;
+    }
+}
+
+/* Step 1, one round trip, in message order: an order reads its customer
+ * (HMGET, when it needs the stored profile) and claims the order index
+ * (HSETNX); a payment, credit note or cancellation reads the index (HGET) and
+ * so sees the claim of an order earlier in the same batch; a PUB source seen
+ * the first time reads its last sequence number. */
+static int s_phase_read_claim(ingest_t *self, int a, int b)
 {
     int queued = 0;
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
         it->nrep = 0;
-        if (it->status != INGEST_PENDING || it->kind == SK_EVENT_CUSTOMER)
-            continue;
-        const char *oid = sk_event_order_id(it->env);
-        char key[SK_KEY_MAX];
-        sk_key_order_index(key, oid);
-        const char *claim[4] = {"HSETNX", key, oid, it->o2c};
-        const char *get[3] = {"HGET", key, oid};
-        if (it->kind == SK_EVENT_INVOICE ? s_appendv(self, 4, claim) : s_appendv(self, 3, get))
-            return -1;
-        it->nrep = 1;
-        queued++;
-    }
-    for (int i = a; i < b; i++) {
-        ingest_item_t *it = &self->items[i];
-        if (!it->recheck_seen)
-            continue;
-        char key[SK_KEY_MAX];
-        const char *argv[3] = {"HEXISTS", sk_key_seen(key, it->shard), it->env->event_id};
-        if (s_appendv(self, 3, argv))
-            return -1;
-        queued++;
+        it->seq_load = it->claimed = it->claim_found = false;
+        if (it->status == INGEST_PENDING && it->kind != SK_EVENT_CUSTOMER) {
+            const char *oid = sk_event_order_id(it->env);
+            char okey[SK_KEY_MAX];
+            sk_key_order_index(okey, oid);
+            if (it->kind == SK_EVENT_INVOICE) {
+                if (it->need_customer) {
+                    char ckey[SK_KEY_MAX];
+                    sk_key_customer(ckey, it->shard, sk_event_customer_id(it->env));
+                    const char *argv[4] = {"HMGET", ckey, "updated_ms", "terms"};
+                    if (s_appendv(self, 4, argv))
+                        return -1;
+                }
+                const char *claim[4] = {"HSETNX", okey, oid, it->o2c};
+                if (s_appendv(self, 4, claim))
+                    return -1;
+            } else {
+                const char *get[3] = {"HGET", okey, oid};
+                if (s_appendv(self, 3, get))
+                    return -1;
+            }
+            it->nrep = 1;
+            queued++;
+        }
+        if (it->src >= 0) {
+            ingest_source_t *src = &self->sources[it->src];
+            if (!src->loaded && !src->loading) {
+                const char *argv[3] = {"HGET", SK_KEY_SEQUENCES, src->name};
+                if (s_appendv(self, 3, argv))
+                    return -1;
+                src->loading = true;
+                it->seq_load = true;
+                queued++;
+            }
+        }
     }
     if (!queued)
         return 0;
-    int again = 0;
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
-        if (!it->nrep)
-            continue;
         redisReply *r;
-        if (s_get(self, &r))
-            return -1;
-        it->nrep = 0;
-        if (it->kind != SK_EVENT_INVOICE)
+        if (it->nrep && it->kind == SK_EVENT_INVOICE) {
+            redisReply *cust = NULL;
+            if (it->need_customer && s_get(self, &cust))
+                return -1;
+            if (s_get(self, &r)) {
+                if (cust)
+                    freeReplyObject(cust);
+                return -1;
+            }
+            if (cust)
+                s_read_customer(self, it, cust);
+            if (r->type != REDIS_REPLY_INTEGER)
+                s_fail(self, it, "HSETNX order index", r);
+            else if (r->integer == 1)
+                it->claimed = true; /* ours: released again in step 2 if the order is rejected */
+            else
+                it->claim_found = true; /* resent or revised: step 1b compares */
+            if (cust)
+                freeReplyObject(cust);
+            freeReplyObject(r);
+        } else if (it->nrep) {
+            if (s_get(self, &r))
+                return -1;
             s_check_index(self, it, r);
-        else if (r->type != REDIS_REPLY_INTEGER)
-            s_fail(self, it, "HSETNX order index", r);
-        else if (r->integer == 0)
-            it->nrep = 1, again++; /* claimed before: read whose it is */
-        freeReplyObject(r);
+            freeReplyObject(r);
+        }
+        if (it->seq_load) {
+            if (s_get(self, &r))
+                return -1;
+            ingest_source_t *src = &self->sources[it->src];
+            src->loading = false;
+            if (r->type == REDIS_REPLY_STRING) {
+                src->last = strtoull(r->str, NULL, 10);
+                src->loaded = true;
+            } else if (r->type == REDIS_REPLY_NIL) {
+                src->last = 0;
+                src->loaded = true;
+            } else {
+                ingest_log("redis: HGET %s %s: %s", SK_KEY_SEQUENCES, src->name,
+                           r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            }
+            freeReplyObject(r);
+        }
     }
+    return 0;
+}
+
+/* After step 1: is each order's customer known, and do its terms work? A
+ * payment, credit note or cancellation that found the claim of an order of
+ * this segment that is now rejected has no order after all. */
+static void s_decide_customers(ingest_t *self, int a, int b)
+{
+    bool released = false;
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
-        if (!it->recheck_seen)
+        if (it->status != INGEST_PENDING || it->kind != SK_EVENT_INVOICE)
             continue;
-        redisReply *r;
-        if (s_get(self, &r))
-            return -1;
-        if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
-            it->status = INGEST_DUPLICATE;
-        it->recheck_seen = false;
-        freeReplyObject(r);
+        const Skonto__V1__Invoice *inv = sk_event_invoice(it->env);
+        if (!it->known_customer) {
+            s_reject(it, SK_REASON_UNKNOWN_CUSTOMER,
+                     "customer %s is unknown: send the customer first or inline in the order",
+                     inv->customer_id);
+        } else if (!it->terms) {
+            s_reject(it, SK_REASON_BAD_TERMS,
+                     "order %s has no terms and customer %s has no default terms", inv->order_id,
+                     inv->customer_id);
+        } else if (it->stored_terms) {
+            char whose[SK_EVENT_ID_MAX + 32];
+            snprintf(whose, sizeof whose, "customer %s's terms", inv->customer_id);
+            if (sk_event_check_terms(it->terms, inv, whose, &it->err))
+                it->status = INGEST_REJECTED;
+        }
+        /* A resent order that was accepted before is a duplicate, even if the
+         * customer's terms have changed since: step 1b checks its id. */
+        it->recheck_seen = it->status == INGEST_REJECTED;
+        released |= it->status != INGEST_PENDING && it->claimed;
     }
-    if (!again)
+    for (int i = a; released && i < b; i++) {
+        const ingest_item_t *o = &self->items[i];
+        if (o->kind != SK_EVENT_INVOICE || !o->claimed || o->status == INGEST_PENDING)
+            continue;
+        for (int j = i + 1; j < b; j++) {
+            ingest_item_t *it = &self->items[j];
+            if (it->status == INGEST_PENDING && it->kind != SK_EVENT_INVOICE &&
+                it->kind != SK_EVENT_CUSTOMER &&
+                !strcmp(sk_event_order_id(it->env), sk_event_order_id(o->env)))
+                s_reject(
+                    it, SK_REASON_UNKNOWN_ORDER,
+                    "order %s is unknown: its order_shipped or invoice_issued was not accepted",
+                    sk_event_order_id(it->env));
+        }
+    }
+}
+
+/* Step 1b, only when needed (a resent or revised order, or a rejection that
+ * may be a duplicate): read whose an already claimed order is, and whether
+ * a rejected order's event id was accepted before. */
+static int s_phase_confirm(ingest_t *self, int a, int b)
+{
+    int queued = 0;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        char key[SK_KEY_MAX];
+        if (it->status == INGEST_PENDING && it->claim_found) {
+            const char *oid = sk_event_order_id(it->env);
+            const char *get[3] = {"HGET", sk_key_order_index(key, oid), oid};
+            if (s_appendv(self, 3, get))
+                return -1;
+            queued++;
+        } else if (it->recheck_seen) {
+            const char *argv[3] = {"HEXISTS", sk_key_seen(key, it->shard), it->env->event_id};
+            if (s_appendv(self, 3, argv))
+                return -1;
+            queued++;
+        }
+    }
+    if (!queued)
         return 0;
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
-        if (!it->nrep)
-            continue;
-        char key[SK_KEY_MAX];
-        const char *oid = sk_event_order_id(it->env);
-        const char *get[3] = {"HGET", sk_key_order_index(key, oid), oid};
-        if (s_appendv(self, 3, get))
-            return -1;
-    }
-    for (int i = a; i < b; i++) {
-        ingest_item_t *it = &self->items[i];
-        if (!it->nrep)
-            continue;
         redisReply *r;
-        if (s_get(self, &r))
-            return -1;
-        s_check_index(self, it, r);
-        freeReplyObject(r);
+        if (it->status == INGEST_PENDING && it->claim_found) {
+            if (s_get(self, &r))
+                return -1;
+            s_check_index(self, it, r);
+            freeReplyObject(r);
+        } else if (it->recheck_seen) {
+            if (s_get(self, &r))
+                return -1;
+            if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+                it->status = INGEST_DUPLICATE;
+            it->recheck_seen = false;
+            freeReplyObject(r);
+        }
     }
     return 0;
 }
@@ -713,6 +761,19 @@ static int s_phase_write(ingest_t *self, int a, int b)
     s_counters_t sent;
     if (s_append_counters(self, &sent))
         return -1;
+    /* Claims of orders rejected (or failed) before this step are released. */
+    int released = 0;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (!it->claimed || it->status == INGEST_PENDING)
+            continue;
+        char key[SK_KEY_MAX];
+        const char *oid = sk_event_order_id(it->env);
+        const char *argv[3] = {"HDEL", sk_key_order_index(key, oid), oid};
+        if (s_appendv(self, 3, argv))
+            return -1;
+        released++;
+    }
     int groups[SK_SHARDS];
     for (int sh = 0; sh < SK_SHARDS; sh++) {
         groups[sh] = s_append_accept(self, a, b, sh, now_s);
@@ -749,6 +810,15 @@ static int s_phase_write(ingest_t *self, int a, int b)
 
     if (s_read_counters(self, &sent))
         return -1;
+    for (int k = 0; k < released; k++) {
+        redisReply *r;
+        if (s_get(self, &r))
+            return -1;
+        if (r->type != REDIS_REPLY_INTEGER)
+            ingest_log("redis: HDEL of a rejected order's index entry: %s",
+                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+    }
     for (int sh = 0; sh < SK_SHARDS; sh++) {
         if (!groups[sh])
             continue;
@@ -944,10 +1014,10 @@ static int s_phase_sequences(ingest_t *self)
 
 static int s_segment(ingest_t *self, int a, int b)
 {
-    if (s_phase_reads(self, a, b))
+    if (s_phase_read_claim(self, a, b))
         return -1;
     s_decide_customers(self, a, b);
-    if (s_phase_index(self, a, b) || s_phase_write(self, a, b))
+    if (s_phase_confirm(self, a, b) || s_phase_write(self, a, b))
         return -1;
     s_account(self, a, b);
     bool from_sub = false;

@@ -66,6 +66,9 @@ typedef struct {
     bool known_customer;
     bool writes_customer; /* a customer upsert, or an order with an inline customer */
     uint32_t cust_hash;   /* FNV-1a of the customer id, to spot dependencies quickly */
+    uint32_t order_hash;  /* FNV-1a of the order id of an order */
+    bool claimed;         /* its HSETNX created the order index entry */
+    bool claim_found;     /* its HSETNX found an entry: compare customer and currency */
     const char *terms; /* terms that apply to an order: its own or inline (NULL: the stored ones) */
     bool stored_terms; /* terms came from Redis (not yet checked against this order) */
     char terms_buf[SK_TERMS_MAX_LEN];

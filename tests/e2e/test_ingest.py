@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -181,6 +182,23 @@ class IngestTest(unittest.TestCase):
 
     def setUp(self):
         self.assertIsNone(self.proc.poll(), "ingest died:\n" + self.st.log("ingest"))
+
+    def burst(self, envs):
+        """Sends envs while ingest is stopped (SIGSTOP), so that it finds them
+        all waiting and handles them as one batch; returns event_id -> [acks]."""
+        self.proc.send_signal(signal.SIGSTOP)
+        try:
+            for e in envs:
+                self.cli.send_raw(e.SerializeToString())
+            time.sleep(0.1)
+        finally:
+            self.proc.send_signal(signal.SIGCONT)
+        acks = {}
+        for _ in envs:
+            a = self.cli.recv_ack()
+            self.assertIsNotNone(a, self.st.log("ingest"))
+            acks.setdefault(a.event_id, []).append((a.status, a.reason_code))
+        return acks
 
     def expect(self, env, status, reason=""):
         data = env if isinstance(env, bytes) else env.SerializeToString()
@@ -356,18 +374,41 @@ class IngestTest(unittest.TestCase):
             envs.append(order("B-O%d" % i, "B-SO%d" % i, "B-C%d" % i, terms=""))
             envs.append(payment("B-P%d" % i, "B-SO%d" % i))
         envs.append(order("B-O0", "B-SO0", "B-C0"))  # duplicate of the first order
-        for e in envs:
-            self.cli.send_raw(e.SerializeToString())
-        acks = {}
-        for _ in envs:
-            a = self.cli.recv_ack()
-            self.assertIsNotNone(a, st.log("ingest"))
-            acks.setdefault(a.event_id, []).append((a.status, a.reason_code))
+        acks = self.burst(envs)
         self.assertEqual(acks["B-E0"], [(REJECTED, "unknown_order")])
         self.assertEqual(acks["B-O0"], [(ACCEPTED, ""), (DUPLICATE, "")])
         for i in range(20):
             for eid in ("B-C%d" % i, "B-P%d" % i):
                 self.assertEqual(acks[eid], [(ACCEPTED, "")], eid)
+
+    def test_batch_order_claims(self):
+        """Orders and payments for the same order id in one burst: a rejected
+        order's claim on the order index is released, and nothing that came
+        after it in the burst is taken for an order that exists."""
+        st = self.st
+        self.expect(customer("K-E0", "K-C1"), ACCEPTED)
+        self.expect(customer("K-E00", "K-C2"), ACCEPTED)
+        envs = [
+            order("K-E1", "K-SO1", "K-NOBODY"),          # rejected: unknown customer
+            payment("K-E2", "K-SO1"),                     # so its order does not exist
+            order("K-E3", "K-SO1", "K-C1"),               # the fixed order, same burst
+            payment("K-E4", "K-SO1"),                     # now it does
+            order("K-E5", "K-SO2", "K-C1"),
+            order("K-E6", "K-SO2", "K-C1", amount=200000),  # a revision in the same burst
+            order("K-E7", "K-SO2", "K-C2"),               # another customer's: mismatch
+        ]
+        acks = self.burst(envs)
+        self.assertEqual(acks, {
+            "K-E1": [(REJECTED, "unknown_customer")],
+            "K-E2": [(REJECTED, "unknown_order")],
+            "K-E3": [(ACCEPTED, "")],
+            "K-E4": [(ACCEPTED, "")],
+            "K-E5": [(ACCEPTED, "")],
+            "K-E6": [(ACCEPTED, "")],
+            "K-E7": [(REJECTED, "order_customer_mismatch")],
+        })
+        self.assertEqual(resp(st, "HGET", "sk:{o%d}:o2c" % shard("K-SO1"), "K-SO1"), b"K-C1\tCNY")
+        self.assertEqual(resp(st, "HGET", "sk:{o%d}:o2c" % shard("K-SO2"), "K-SO2"), b"K-C1\tCNY")
 
     def test_req_client(self):
         req = Client(self.st.ingest_endpoint, zmq.REQ)
