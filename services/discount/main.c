@@ -535,12 +535,19 @@ static int s_claim(s_worker_t *w, s_list_t *out)
 
 /* ---------------------------------------------------------------- processing */
 
-static int s_retry(s_worker_t *w, s_item_t *it, int64_t now, bool backoff)
+enum { S_HELD = 0, S_AGAIN = 1, S_BACKOFF = 2 };
+
+/* Puts it in the retry list: S_HELD (behind another entry of its order) at
+ * once; S_AGAIN (STALE) at once for the first tries, then like S_BACKOFF,
+ * after a doubling delay. */
+static int s_retry(s_worker_t *w, s_item_t *it, int64_t now, int why)
 {
-    if (backoff) {
-        int64_t d = S_BACKOFF_MIN_MS << (it->attempts < 6 ? it->attempts : 6);
-        it->next_ms = now + (d < S_BACKOFF_MAX_MS ? d : S_BACKOFF_MAX_MS);
+    if (why != S_HELD)
         it->attempts++;
+    if (why == S_BACKOFF || (why == S_AGAIN && it->attempts > 3)) {
+        int shift = it->attempts < 8 ? it->attempts - 1 : 7;
+        int64_t d = (int64_t)S_BACKOFF_MIN_MS << shift;
+        it->next_ms = now + (d < S_BACKOFF_MAX_MS ? d : S_BACKOFF_MAX_MS);
     } else {
         it->next_ms = now;
     }
@@ -679,7 +686,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
         if (!it->sent) { /* NOINV: wait for the order */
             it->noinv = true;
             s_block(blocked, it);
-            if (s_retry(w, it, now, true) != 0)
+            if (s_retry(w, it, now, S_BACKOFF) != 0)
                 return -1;
             wave->v[i] = NULL;
             continue;
@@ -687,7 +694,8 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
         redisReply *r;
         if (s_get_reply(w, &r) != 0)
             return -1;
-        bool done = false, backoff = false;
+        bool done = false;
+        int why = S_AGAIN;
         if (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING) {
             if (!strcmp(r->str, "OK")) {
                 done = true;
@@ -705,16 +713,15 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
                 w->stale++;
             } else {
                 s_log("error", "entry %s: unexpected script reply %s", it->e.id, r->str);
-                backoff = true;
+                why = S_BACKOFF;
             }
-        } else if (r->type == REDIS_REPLY_ERROR) {
-            if (!strncmp(r->str, "NOSCRIPT", 8)) {
-                reload = true; /* Redis restarted or SCRIPT FLUSH: load it again below */
-            } else {
-                s_log("error", "entry %s: apply script failed: %s", it->e.id, r->str);
-                w->errors++;
-                backoff = true;
-            }
+        } else if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+            reload = true; /* Redis restarted or SCRIPT FLUSH: load it again below */
+        } else {
+            s_log("error", "entry %s: apply script failed: %s", it->e.id,
+                  r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
+            w->errors++;
+            why = S_BACKOFF;
         }
         freeReplyObject(r);
         if (done) {
@@ -722,7 +729,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
         } else {
             it->noinv = false;
             s_block(blocked, it);
-            if (s_retry(w, it, now, backoff) != 0)
+            if (s_retry(w, it, now, why) != 0)
                 return -1;
         }
         wave->v[i] = NULL;
@@ -759,7 +766,7 @@ static int s_process(s_worker_t *w, s_list_t *batch, s_block_t *blocked)
             int why = s_blocked(blocked, it);
             if (why) {
                 it->noinv = why == 2;
-                prc = s_retry(w, it, s_now_ms(), false);
+                prc = s_retry(w, it, s_now_ms(), S_HELD);
             }
             else if (ok && s_set_add(&inwave, ok))
                 prc = s_list_push(&later, it);
