@@ -481,6 +481,52 @@ class DiscountTest(unittest.TestCase):
         self.wait_inv("SO-1", "C-1")
         self.wait_drained()
 
+    # -------------------------------------------------------------- the apply script itself
+
+    def test_apply_script_is_idempotent_and_checks_the_revision(self):
+        """The Lua step on its own (no worker): STALE changes nothing and leaves
+        the entry pending; OK applies everything and acknowledges; a second
+        application of the same entry is DUP and changes nothing."""
+        import re
+        with open(os.path.join(SRC, "services", "discount", "apply.c")) as f:
+            src = f.read()
+        body = src[src.index("SK_APPLY_LUA[] ="):]
+        body = body[:body.index(";\n")]
+        lua = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body)).replace("\\n", "\n")
+        sha = self.r.cmd("SCRIPT", "LOAD", lua)
+        keys = ["sk:{s1}:events", "sk:{s1}:inv:SO-9", "sk:{s1}:copen:C-9", "sk:{s1}:windows",
+                "sk:{s1}:hist:C-9", "sk:{s1}:fc:hist", "sk:{s1}:fc:net", "sk:{s1}:takeup"]
+        self.r.cmd("XGROUP", "CREATE", keys[0], "discount", "0", "MKSTREAM")
+        eid = self.r.cmd("XADD", keys[0], "*", "e", "x")
+        self.r.cmd("XREADGROUP", "GROUP", "discount", "ghost", "STREAMS", keys[0], ">")
+
+        def apply(exp):
+            return self.r.cmd("EVALSHA", sha, 8, *keys, eid, exp, "SO-9", "20819", "20769",
+                              2, "bal", "100", "rev", "1", 0,
+                              2, 8, "offered|t0|20000", 1, 7, "2027-01-01|CNY", 100)
+
+        def state():
+            return (self.r.hgetall(keys[1]), self.r.cmd("ZRANGE", keys[2], 0, -1, "WITHSCORES"),
+                    self.r.cmd("ZRANGE", keys[3], 0, -1, "WITHSCORES"),
+                    self.r.hgetall(keys[6]), self.r.hgetall(keys[7]))
+
+        empty = state()
+        self.assertEqual(apply("3"), "STALE")  # the worker read rev 3, the invoice has none
+        self.assertEqual(state(), empty)
+        self.assertEqual(self.r.cmd("XPENDING", keys[0], "discount")[0], 1)
+        self.assertEqual(apply("0"), "OK")
+        done = state()
+        self.assertEqual(done[0], {"bal": "100", "rev": "1"})
+        self.assertEqual(done[1], ["SO-9", "20819"])
+        self.assertEqual(done[3], {"2027-01-01|CNY": "100"})
+        self.assertEqual(done[4], {"offered|t0|20000": "1"})
+        self.assertEqual(self.r.cmd("XPENDING", keys[0], "discount")[0], 0)
+        self.assertEqual(self.r.cmd("XLEN", keys[0]), 0)
+        # a slow worker that planned from the old state, or from the new one
+        self.assertEqual(apply("0"), "DUP")
+        self.assertEqual(apply("1"), "DUP")
+        self.assertEqual(state(), done)
+
     # -------------------------------------------------------------- crash safety and scale
 
     @staticmethod
