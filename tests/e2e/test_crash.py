@@ -7,7 +7,9 @@ payments, so that no event can overtake the one it depends on when a resend
 reorders things). Meanwhile a thread watches how many events Redis has
 accepted and, at fixed fractions of the stream, kill -9s a discount worker
 or ingest and restarts it under the same name; skontoctl resends whatever
-was not acknowledged. Afterwards, once the workers have drained every
+was not acknowledged. Once, a discount worker is stopped while it holds
+entries and killed for good: the other one must claim them
+(SKONTO_CLAIM_IDLE_MS). Afterwards, once the workers have drained every
 stream, the state must be exactly what the events say:
 
   - every order has exactly one invoice hash, in its customer's shard, and
@@ -27,6 +29,7 @@ import json
 import math
 import os
 import random
+import signal
 import socket
 import sys
 import tempfile
@@ -204,13 +207,27 @@ class KillNineTest(unittest.TestCase):
             def accepted():
                 return sum(rd.pipe([("HLEN", "sk:{s%d}:seen" % s) for s in range(SHARDS)]))
 
-            # Kill plan: at these fractions of the accepted stream, kill -9 and restart.
-            plan = [(0.08, "discount-1"), (0.18, "ingest"), (0.30, "discount-2"),
-                    (0.42, "ingest"), (0.55, "discount-1"), (0.68, "ingest"),
-                    (0.80, "discount-2"), (0.90, "ingest")]
+            # Kill plan: at these fractions of the accepted stream, kill -9 and restart
+            # under the same name -- except discount-2 at the end, which stays dead:
+            # discount-1 must claim what it held (SKONTO_CLAIM_IDLE_MS).
+            plan = [(0.08, "discount-1", True), (0.18, "ingest", True),
+                    (0.30, "discount-2", True), (0.42, "ingest", True),
+                    (0.55, "discount-1", True), (0.68, "ingest", True),
+                    (0.80, "discount-2", False), (0.90, "ingest", True)]
+            orphaned = []
             done = threading.Event()
             kills = []
             errors = []
+
+            def consumer_pending(r, name):
+                n = 0
+                for s in range(SHARDS):
+                    try:
+                        n += len(r.cmd("XPENDING", "sk:{s%d}:events" % s, "discount",
+                                       "-", "+", 100000, name))
+                    except RuntimeError:
+                        pass  # no group on this shard yet
+                return n
 
             def restart(name):
                 if name == "ingest":
@@ -221,7 +238,7 @@ class KillNineTest(unittest.TestCase):
             def killer():
                 krd = Redis(st.redis_sock)
                 try:
-                    for frac, name in plan:
+                    for frac, name, again in plan:
                         while not done.is_set():
                             n = sum(krd.pipe([("HLEN", "sk:{s%d}:seen" % s)
                                               for s in range(SHARDS)]))
@@ -230,8 +247,22 @@ class KillNineTest(unittest.TestCase):
                             time.sleep(0.01)
                         if done.is_set():
                             return
+                        if not again:
+                            # Stopped first, until it holds entries it will never apply
+                            # (taken before it stopped, or handed to its blocked read).
+                            p = st.procs[name]
+                            for _ in range(20):
+                                p.send_signal(signal.SIGSTOP)
+                                time.sleep(0.25)
+                                if consumer_pending(krd, name):
+                                    break
+                                p.send_signal(signal.SIGCONT)
+                                time.sleep(0.02)
                         st.kill9(name)
                         kills.append((name, n))
+                        if not again:
+                            orphaned.append(consumer_pending(krd, name))
+                            continue
                         time.sleep(0.2)
                         restart(name)
                 except Exception as e:  # surfaced by the main thread
@@ -276,6 +307,10 @@ class KillNineTest(unittest.TestCase):
             self.assertGreaterEqual(names.count("discount-1") + names.count("discount-2"), 4, kills)
 
             self._wait_drained(st, rd)
+            print("discount-2 held %s entries when it died for good; all claimed" % orphaned,
+                  file=sys.stderr)
+            self.assertGreater(orphaned[0], 0, "the claim path was exercised")
+            self.assertEqual(consumer_pending(rd, "discount-2"), 0)
             self.assertEqual(accepted(), total, "every event id is in `seen` exactly once")
             self._check_invoices(st, rd, expect)
             self._check_counters(rd, expect)
