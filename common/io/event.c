@@ -403,6 +403,7 @@ static int s_check_credit(const Skonto__V1__CreditNote *c, sk_err_t *err)
     if (s_check_id("order_id", c->order_id, true, err) ||
         s_check_date("issued_on", c->issued_on, true, NULL, err) ||
         s_check_amount("amount", c->amount, err) ||
+        s_check_currency("currency", c->currency, false, NULL, err) ||
         s_check_id("credit_note_id", c->credit_note_id, false, err))
         return -1;
     return 0;

@@ -96,8 +96,7 @@ static const s_field_t s_credit_fields[] = {
     {"issued_on", K_DATE, true, F(Skonto__V1__CreditNote, issued_on)},
     {"amount", K_AMOUNT, true, F(Skonto__V1__CreditNote, amount)},
     {"credit_note_id", K_STR, false, F(Skonto__V1__CreditNote, credit_note_id)},
-    /* CreditNote carries no currency: accepted only to scale the amount. */
-    {"currency", K_CURRENCY, false, S_NOWHERE},
+    {"currency", K_CURRENCY, false, F(Skonto__V1__CreditNote, currency)},
 };
 
 static const s_field_t s_cancel_fields[] = {
@@ -338,22 +337,12 @@ static const sk_currency_t *s_currency(const s_type_t *t, const json_t *obj,
     const char *order_id = json_string_value(json_object_get(obj, "order_id"));
     if (t->body_case == SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED ||
         t->body_case == SKONTO__V1__ENVELOPE__BODY_INVOICE_ISSUED ||
-        t->body_case == SKONTO__V1__ENVELOPE__BODY_PAYMENT_RECEIVED) {
+        t->body_case == SKONTO__V1__ENVELOPE__BODY_PAYMENT_RECEIVED ||
+        t->body_case == SKONTO__V1__ENVELOPE__BODY_CREDIT_NOTE) {
         if (explicit_code)
             return sk_currency_find(explicit_code); /* checked by s_store */
     }
     const char *known = lookup && order_id ? lookup(arg, order_id) : NULL;
-    if (explicit_code) {
-        /* credit note: its currency is not carried, so a mismatch would
-         * silently scale the amount by the wrong power of ten */
-        if (known && strcmp(known, explicit_code) != 0) {
-            sk_err_set(err, "bad_currency",
-                       "%s: currency %.16s differs from order \"%.64s\"'s currency %.16s", t->name,
-                       explicit_code, order_id, known);
-            return NULL;
-        }
-        return sk_currency_find(explicit_code);
-    }
     if (!known) {
         sk_err_set(err, "bad_currency",
                    "%s: currency of order \"%.64s\" is unknown: send the order first or give "
@@ -737,7 +726,8 @@ json_t *sk_event_to_json(const Skonto__V1__Envelope *env)
             break;
         ok = ok && s_set_str(o, "order_id", c->order_id, true) &&
              s_set_str(o, "issued_on", c->issued_on, true) &&
-             s_set_amount(o, "amount", c->amount, NULL, true) &&
+             s_set_amount(o, "amount", c->amount, c->currency, true) &&
+             s_set_str(o, "currency", c->currency, false) &&
              s_set_str(o, "credit_note_id", c->credit_note_id, false);
         break;
     }

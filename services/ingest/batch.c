@@ -381,11 +381,14 @@ static void s_check_index(ingest_t *self, ingest_item_t *it, const redisReply *r
         return;
     }
     it->shard = sk_shard_of(cust);
-    const char *pcur =
-        it->kind == SK_EVENT_PAYMENT ? s_str(it->env->payment_received->currency) : "";
+    /* A payment or credit note names its currency only to guard against an
+     * amount scaled by the wrong power of ten: it must be the invoice's. */
+    const char *pcur = it->kind == SK_EVENT_PAYMENT ? s_str(it->env->payment_received->currency)
+                       : it->kind == SK_EVENT_CREDIT ? s_str(it->env->credit_note->currency)
+                                                     : "";
     if (*pcur && strcmp(pcur, cur) != 0)
-        s_reject(it, SK_REASON_CURRENCY_MISMATCH, "payment in %s for order %s, which is in %s",
-                 pcur, oid, cur);
+        s_reject(it, SK_REASON_CURRENCY_MISMATCH, "%s in %s for order %s, which is in %s",
+                 it->kind == SK_EVENT_PAYMENT ? "payment" : "credit note", pcur, oid, cur);
 }
 
 static void s_read_customer(ingest_t *self, ingest_item_t *it, const redisReply *r)

@@ -130,6 +130,15 @@ def customer(eid, cid, terms="2/0,1/10,0.5/30,n/60", **kw):
     return env
 
 
+def credit_note(eid, oid, amount=10000, currency="", issued_on="2026-11-05"):
+    env = pb.Envelope(event_id=eid, source="erp-test", sequence=4)
+    env.credit_note.order_id = oid
+    env.credit_note.issued_on = issued_on
+    env.credit_note.amount = amount
+    env.credit_note.currency = currency
+    return env
+
+
 def order(eid, oid, cid, amount=113000, currency="CNY", terms="2/0,1/10,0.5/30,n/60",
           ship="2026-11-02", tax=13000):
     env = pb.Envelope(event_id=eid, source="erp-test", sequence=2)
@@ -293,6 +302,7 @@ class IngestTest(unittest.TestCase):
         mismatch = order("R-X15", "R-SO1", "R-C2")
         currency_mismatch = payment("R-X16", "R-SO1", currency="USD")
         currency_change = order("R-X17", "R-SO1", "R-C1", currency="USD")
+        credit_currency = credit_note("R-X18", "R-SO1", currency="JPY")
 
         cases = [
             (no_body, "bad_envelope", "no event body"),
@@ -312,6 +322,7 @@ class IngestTest(unittest.TestCase):
             (mismatch, "order_customer_mismatch", "belongs to customer R-C1"),
             (currency_mismatch, "currency_mismatch", "USD"),
             (currency_change, "currency_mismatch", "CNY"),
+            (credit_currency, "currency_mismatch", "credit note in JPY"),
         ]
         for env, code, needle in cases:
             with self.subTest(code=code, needle=needle):
