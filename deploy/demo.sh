@@ -12,13 +12,17 @@
 #      the workers' status and the dead-letter list,
 #   6. leaves the stack running (SKONTO_DEMO_KEEP=0 stops it instead).
 #
-# Environment: SKONTO_BIN (default build/bin), SKONTO_DEMO_SEED (default
-# 20261102), SKONTO_DEMO_ORDERS (5000), SKONTO_DEMO_CUSTOMERS (300),
-# SKONTO_DEMO_KEEP (1), and everything deploy/local.sh reads.
+# Environment: SKONTO_BIN (default build/bin), SKONTO_DEMO_DIR (default
+# var/demo), SKONTO_DEMO_SEED (default 20261102), SKONTO_DEMO_ORDERS (5000),
+# SKONTO_DEMO_CUSTOMERS (300), SKONTO_DEMO_KEEP (1), and everything
+# deploy/local.sh reads.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-RUNDIR=$ROOT/var/demo
+RUNDIR=${SKONTO_DEMO_DIR:-$ROOT/var/demo}
+mkdir -p "$RUNDIR"
+RUNDIR=$(cd "$RUNDIR" && pwd)
+SHOWDIR=${RUNDIR#"$ROOT"/} # how to name it to the user: relative to the repository if inside
 export SKONTO_BIN=${SKONTO_BIN:-$ROOT/build/bin}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -34,8 +38,8 @@ show() { # show CMD...: print the command, run it, keep going if it fails
   "$@" || printf '(exit status %d)\n' "$?"
 }
 on_error() {
-  printf '\ndemo.sh: step %d failed. Logs: %s/log/; stop the stack with: deploy/local.sh down var/demo\n' \
-    "$STEP" "$RUNDIR" >&2
+  printf '\ndemo.sh: step %d failed. Logs: %s/log/; stop the stack with: deploy/local.sh down %s\n' \
+    "$STEP" "$RUNDIR" "$SHOWDIR" >&2
 }
 trap on_error ERR
 
@@ -44,7 +48,11 @@ for p in skontoctl skonto-ingest skonto-discount; do
 done
 
 # ---------------------------------------------------------------- 1
-step "Starting redis-server, skonto-ingest and ${SKONTO_DISCOUNT_WORKERS:-2} skonto-discount workers in var/demo"
+step "Starting redis-server, skonto-ingest and ${SKONTO_DISCOUNT_WORKERS:-2} skonto-discount workers in $SHOWDIR"
+if [ -n "$(ls -A "$RUNDIR")" ] && [ ! -e "$RUNDIR/env" ] && [ ! -d "$RUNDIR/pid" ]; then
+  echo "demo.sh: $RUNDIR is not empty and not a run directory: refusing to wipe it" >&2
+  exit 1
+fi
 if [ -d "$RUNDIR/pid" ]; then
   deploy/local.sh down "$RUNDIR" 2>&1 | sed 's/^/    /'
 fi
@@ -143,11 +151,11 @@ if [ "${SKONTO_DEMO_KEEP:-1}" = 0 ]; then
 else
   step "The stack keeps running"
   cat <<EOF
-    Use it from this shell:   . var/demo/env
+    Use it from this shell:   . $SHOWDIR/env
     then for example:         skontoctl order show ${open:-SO-000001}
                               skontoctl customer show ${cust:-C-0001}
                               skontoctl forecast --by day --json
-                              deploy/local.sh status var/demo
-    Stop it:                  deploy/local.sh down var/demo
+                              deploy/local.sh status $SHOWDIR
+    Stop it:                  deploy/local.sh down $SHOWDIR
 EOF
 fi

@@ -1,0 +1,58 @@
+"""The README's main job: deploy/demo.sh on a small history, start to finish.
+
+What a person running `./run demo` sees: six numbered steps, every event of
+the history acknowledged, the queues drained, a paid order with its earned
+discount, an open order, a customer's windows, the forecast, the dead-letter
+list with the bad events' reasons; with SKONTO_DEMO_KEEP=0 nothing is left
+running afterwards.
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import harness
+
+SRC = os.path.abspath(os.environ.get("SK_SOURCE_DIR") or
+                      os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
+
+
+class DemoTest(unittest.TestCase):
+    def test_demo_runs_end_to_end_and_stops(self):
+        tmp = tempfile.mkdtemp(prefix="skonto-demo-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        run_dir = os.path.join(tmp, "demo")
+        env = dict(os.environ)
+        for k in ("SKONTO_REDIS_URL", "SKONTO_INGEST_ENDPOINT", "SKONTO_RUN_DIR"):
+            env.pop(k, None)
+        env.update({"SKONTO_BIN": os.path.join(BUILD, "bin"), "SKONTO_DEMO_DIR": run_dir,
+                    "SKONTO_DEMO_ORDERS": "400", "SKONTO_DEMO_CUSTOMERS": "40",
+                    "SKONTO_DEMO_KEEP": "0", "SKONTO_INGEST_PORT": str(harness.free_port())})
+
+        def down():  # whatever happens, leave nothing running
+            subprocess.run(["bash", os.path.join(SRC, "deploy", "local.sh"), "down", run_dir],
+                           env=env, capture_output=True, timeout=60)
+        self.addCleanup(down)
+
+        r = subprocess.run(["bash", os.path.join(SRC, "deploy", "demo.sh")], env=env,
+                           capture_output=True, text=True, timeout=300)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 0, out[-4000:])
+        for n in range(1, 7):
+            self.assertIn("[%d/6]" % n, out)
+        self.assertRegex(out, r"accepted\s+\d+\s+duplicate\s+0\s+rejected\s+0")
+        self.assertIn("drained", out)
+        self.assertIn("status paid", out)          # the order paid inside a window
+        self.assertIn("no payments yet", out)      # the open one
+        self.assertIn("unearned", out)
+        self.assertIn("by history", out)           # the forecast
+        for reason in ("bad_terms", "unknown_customer", "unknown_order"):
+            self.assertIn(reason, out)
+        self.assertIn("Stopping the stack", out)
+        self.assertEqual(os.listdir(os.path.join(run_dir, "pid")), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
