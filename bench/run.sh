@@ -22,6 +22,7 @@ PY=/usr/bin/python3
 
 DIR=$(mktemp -d /tmp/skonto-bench.XXXXXX)
 PIDS=()
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   local pid
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -57,7 +58,7 @@ for entry in $BENCH_PIDS; do
   pid=${entry##*:}
   [ "${entry%%:*}" = redis-server ] && continue
   for i in $(seq 200); do
-    redis-cli -s "$SOCK" --raw HVALS 'sk:{sys}:hb' | grep -Eq "\"pid\" *: *$pid[,} ]" && break
+    redis-cli -s "$SOCK" --raw HVALS 'sk:{sys}:hb' | grep -Eq "\"pid\" *: *${pid}[,} ]" && break
     kill -0 "$pid" 2>/dev/null || { echo "bench/run.sh: ${entry%%:*} died:" >&2; cat "$DIR"/*.log >&2; exit 1; }
     [ "$i" = 200 ] && { echo "bench/run.sh: ${entry%%:*} sent no heartbeat" >&2; exit 1; }
     sleep 0.1

@@ -128,6 +128,7 @@ s_write_env() {
     printf 'export SKONTO_REDIS_URL=%q\n' "unix://$SOCK"
     printf 'export SKONTO_INGEST_ENDPOINT=%q\n' "$ENDPOINT"
     printf 'export SKONTO_RUN_DIR=%q\n' "$RUNDIR"
+    # shellcheck disable=SC2016 # $PATH is for the shell that reads the file
     printf 'export PATH=%q:"$PATH"\n' "$BIN"
   } >"$RUNDIR/env"
 }
@@ -165,8 +166,7 @@ logfile "$LOGDIR/redis.log"
 EOF
     rm -f "$SOCK"
     redis-server "$RUNDIR/redis/redis.conf" || die "redis-server did not start; see $LOGDIR/redis.log"
-    local i
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
       [ "$(s_redis PING 2>/dev/null)" = PONG ] && break
       sleep 0.1
     done
