@@ -680,6 +680,9 @@ static int s_plan_credit(s_ctx_t *x, sk_day_t today)
     if (old->status != SK_INV_OPEN)
         return s_plan_msg(plan, true, "event %s: credit note on order %s, which is %s: not "
                           "recorded", eid, c->order_id, sk_invoice_status_name(old->status));
+    if (c->currency && c->currency[0] && strcmp(c->currency, old->schedule.currency->code))
+        return s_plan_msg(plan, true, "event %s: credit note in %s on order %s in %s: not "
+                          "recorded", eid, c->currency, c->order_id, old->schedule.currency->code);
     if (c->amount <= 0 || c->amount > old->balance)
         return s_plan_msg(plan, true, "event %s: credit note of %" PRId64 " on order %s is above "
                           "its open balance %" PRId64 ": not recorded", eid, c->amount,

@@ -151,9 +151,9 @@ def payment(eid, oid, amount, paid_on, full=False):
                                                              paid_on=paid_on, full=full))
 
 
-def credit(eid, oid, amount, issued_on="2026-11-05"):
+def credit(eid, oid, amount, issued_on="2026-11-05", currency=""):
     return envelope(eid, credit_note=pb.CreditNote(order_id=oid, amount=amount,
-                                                   issued_on=issued_on))
+                                                   issued_on=issued_on, currency=currency))
 
 
 def cancel(eid, oid):
@@ -386,6 +386,15 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(h["tiers"], "20000:%d:2060;10000:%d:1030;5000:%d:515" % (
             day("2026-11-02"), day("2026-11-12"), day("2026-12-02")))
         self.assertEqual(self.r.hgetall("sk:{s%d}:fc:net" % n), {"2027-01-01|CNY": "103000"})
+        # a credit note in another currency, or above the balance, records nothing
+        feed(self.r, [(credit("E5", "SO-1", 100, currency="USD"), "C-1"),
+                      (credit("E6", "SO-1", 103001), "C-1")])
+        hb = self.wait_processed("discount-1", 6)
+        self.assertEqual(hb["errors"], 2)
+        self.assertEqual(self.inv("SO-1", "C-1"), h)
+        log = self.st.log("discount-1")
+        self.assertIn("credit note in USD on order SO-1 in CNY", log)
+        self.assertIn("above its open balance", log)
         # crediting the rest closes it, without counting a take-up
         feed(self.r, [(credit("E4", "SO-1", 103000), "C-1")])
         h = self.wait_inv("SO-1", "C-1", lambda h: h["st"] == "paid")
