@@ -288,7 +288,9 @@ static int s_parse_terms(const char *field, const char *s, sk_terms_t *out, sk_e
     if (sk_terms_parse(s, out, err)) {
         if (err)
             snprintf(err->code, sizeof err->code, "%s", SK_REASON_BAD_TERMS);
-        sk_err_prefix(err, field);
+        /* the parser's message already starts with `terms "..."` */
+        if (err && strncmp(err->msg, field, strlen(field)) != 0)
+            sk_err_prefix(err, field);
         return -1;
     }
     return 0;
