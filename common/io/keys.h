@@ -33,7 +33,6 @@ char *sk_key_windows(char *buf, int shard);                /* sk:{sN}:windows   
 char *sk_key_forecast_history(char *buf, int shard);       /* sk:{sN}:fc:hist     hash   */
 char *sk_key_forecast_net(char *buf, int shard);           /* sk:{sN}:fc:net      hash   */
 char *sk_key_takeup(char *buf, int shard);                 /* sk:{sN}:takeup      hash   */
-char *sk_key_stats(char *buf, int shard);                  /* sk:{sN}:stats       hash   */
 /* Order index, sharded by order id: sk:{oN}:o2c hash order_id -> "customer_id\tcurrency". */
 char *sk_key_order_index(char *buf, const char *order_id);
 /* System keys. */
