@@ -19,19 +19,6 @@ static const char *const s_month_names[12] = {"January",   "February", "March", 
                                               "May",       "June",     "July",     "August",
                                               "September", "October",  "November", "December"};
 
-static const char *s_quote(const char *s, char *buf, size_t n)
-{
-    size_t i = 0;
-    for (; s[i] && i < 40 && i + 4 < n; i++)
-        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (s[i] && i + 4 < n) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
-}
-
 bool sk_is_leap_year(int y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -90,10 +77,10 @@ static int s_digits(const char *s, int n)
 
 int sk_date_parse(const char *s, sk_day_t *out, sk_err_t *err)
 {
-    char q[48];
+    char q[SK_ERR_QUOTE_MAX];
     if (!s || !*s)
         return sk_err_set(err, "bad_date", "date is empty (want YYYY-MM-DD)");
-    s_quote(s, q, sizeof q);
+    sk_err_quote(s, strlen(s), q, sizeof q);
     int y = -1, m = -1, d = -1;
     if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
         y = s_digits(s, 4);

@@ -16,21 +16,6 @@ static const sk_currency_t s_currencies[] = {
     {"DKK", 2}, {"TWD", 2}, {"INR", 2}, {"BHD", 3}, {"KWD", 3}, {"OMR", 3}, {"VND", 0},
 };
 
-/* Copies at most 40 characters of untrusted input for an error message,
- * replacing anything unprintable, so a message stays one readable line. */
-static const char *s_quote(const char *s, char *buf, size_t n)
-{
-    size_t i = 0;
-    for (; s[i] && i < 40 && i + 4 < n; i++)
-        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (s[i] && i + 4 < n) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
-}
-
 const sk_currency_t *sk_currency_find(const char *code)
 {
     if (!code || strlen(code) != 3)
@@ -43,12 +28,12 @@ const sk_currency_t *sk_currency_find(const char *code)
 
 int sk_money_parse(const char *s, const sk_currency_t *cur, int64_t *out, sk_err_t *err)
 {
-    char q[48];
+    char q[SK_ERR_QUOTE_MAX];
     if (!cur)
         return sk_err_set(err, "bad_currency", "no currency given for the amount");
     if (!s || !*s)
         return sk_err_set(err, "bad_amount", "amount is empty");
-    s_quote(s, q, sizeof q);
+    sk_err_quote(s, strlen(s), q, sizeof q);
     if (s[0] == '-')
         return sk_err_set(err, "bad_amount", "amount \"%s\": must not be negative", q);
 
@@ -148,10 +133,10 @@ int64_t sk_money_apply_rate(int64_t amount, int32_t ppm, sk_rounding_t rule)
 
 int sk_percent_parse(const char *s, int32_t *ppm, sk_err_t *err)
 {
-    char q[48];
+    char q[SK_ERR_QUOTE_MAX];
     if (!s || !*s)
         return sk_err_set(err, "bad_rate", "rate is empty");
-    s_quote(s, q, sizeof q);
+    sk_err_quote(s, strlen(s), q, sizeof q);
     size_t i = 0;
     int64_t whole = 0;
     int int_digits = 0;
@@ -207,7 +192,7 @@ char *sk_percent_format(int32_t ppm, char *buf, size_t n)
 
 int sk_rounding_parse(const char *s, sk_rounding_t *out, sk_err_t *err)
 {
-    char q[48];
+    char q[SK_ERR_QUOTE_MAX];
     if (s && strcmp(s, "half-up") == 0) {
         *out = SK_ROUND_HALF_UP;
         return 0;
@@ -217,5 +202,5 @@ int sk_rounding_parse(const char *s, sk_rounding_t *out, sk_err_t *err)
         return 0;
     }
     return sk_err_set(err, "bad_rounding", "rounding \"%s\": want half-up or half-even",
-                      s ? s_quote(s, q, sizeof q) : "");
+                      s ? sk_err_quote(s, strlen(s), q, sizeof q) : "");
 }

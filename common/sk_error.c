@@ -32,3 +32,16 @@ void sk_err_clear(sk_err_t *err)
     if (err)
         err->code[0] = err->msg[0] = '\0';
 }
+
+const char *sk_err_quote(const char *s, size_t len, char *buf, size_t n)
+{
+    size_t i = 0;
+    for (; i < len && i < 40 && i + 4 < n; i++)
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    if (i < len && i + 4 < n) {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+    buf[i] = '\0';
+    return buf;
+}

@@ -25,4 +25,11 @@ void sk_err_prefix(sk_err_t *err, const char *prefix);
 
 void sk_err_clear(sk_err_t *err);
 
+/* Copies at most 40 characters of untrusted input s[0..len) into buf (n
+ * bytes; 48 is enough) for an error message: anything unprintable becomes
+ * '?', and "..." marks input that was cut, so a message stays one readable
+ * line. Returns buf. */
+#define SK_ERR_QUOTE_MAX 48
+const char *sk_err_quote(const char *s, size_t len, char *buf, size_t n);
+
 #endif

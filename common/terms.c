@@ -16,19 +16,6 @@
 
 #include "money.h"
 
-static const char *s_quote(const char *s, size_t len, char *buf, size_t n)
-{
-    size_t i = 0;
-    for (; i < len && i < 40 && i + 4 < n; i++)
-        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (i < len && i + 4 < n) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
-}
-
 static char s_lower(char c)
 {
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
@@ -69,7 +56,7 @@ static int s_when_text(const sk_when_t *w, char *buf, size_t n)
  * into why and returns -1. */
 static int s_parse_when(const char *s, const char *end, sk_when_t *w, char *why, size_t whyn)
 {
-    char q[48];
+    char q[SK_ERR_QUOTE_MAX];
     const char *p = s;
     memset(w, 0, sizeof *w);
     if (p == end) {
@@ -82,7 +69,7 @@ static int s_parse_when(const char *s, const char *end, sk_when_t *w, char *why,
         int nd = s_number(&p, end, &dom);
         if (nd <= 0) {
             snprintf(why, whyn, "\"%s\": want d DAY, e.g. d15 or d15+1m",
-                     s_quote(s, (size_t)(end - s), q, sizeof q));
+                     sk_err_quote(s, (size_t)(end - s), q, sizeof q));
             return -1;
         }
         if (dom < 1 || dom > 31) {
@@ -94,7 +81,7 @@ static int s_parse_when(const char *s, const char *end, sk_when_t *w, char *why,
             int nm = s_number(&p, end, &months);
             if (nm <= 0 || p == end || s_lower(*p) != 'm' || p + 1 != end) {
                 snprintf(why, whyn, "\"%s\": want d DAY + MONTHS m, e.g. d15+1m",
-                         s_quote(s, (size_t)(end - s), q, sizeof q));
+                         sk_err_quote(s, (size_t)(end - s), q, sizeof q));
                 return -1;
             }
             p++;
@@ -105,7 +92,7 @@ static int s_parse_when(const char *s, const char *end, sk_when_t *w, char *why,
         }
         if (p != end) {
             snprintf(why, whyn, "\"%s\": want d DAY, e.g. d15 or d15+1m",
-                     s_quote(s, (size_t)(end - s), q, sizeof q));
+                     sk_err_quote(s, (size_t)(end - s), q, sizeof q));
             return -1;
         }
         w->kind = SK_WHEN_DOM;
@@ -117,12 +104,12 @@ static int s_parse_when(const char *s, const char *end, sk_when_t *w, char *why,
     int nd = s_number(&p, end, &days);
     if (nd == 0) {
         snprintf(why, whyn, "\"%s\": want DAYS, DAYSeom or dDAY[+MONTHSm]",
-                 s_quote(s, (size_t)(end - s), q, sizeof q));
+                 sk_err_quote(s, (size_t)(end - s), q, sizeof q));
         return -1;
     }
     if (nd < 0 || days > SK_TERMS_MAX_DAYS) {
-        snprintf(why, whyn, "\"%s\": at most %d days", s_quote(s, (size_t)(end - s), q, sizeof q),
-                 SK_TERMS_MAX_DAYS);
+        snprintf(why, whyn, "\"%s\": at most %d days",
+                 sk_err_quote(s, (size_t)(end - s), q, sizeof q), SK_TERMS_MAX_DAYS);
         return -1;
     }
     w->kind = SK_WHEN_DAYS;
@@ -134,7 +121,7 @@ static int s_parse_when(const char *s, const char *end, sk_when_t *w, char *why,
         return 0;
     }
     snprintf(why, whyn, "\"%s\": want DAYS, DAYSeom or dDAY[+MONTHSm]",
-             s_quote(s, (size_t)(end - s), q, sizeof q));
+             sk_err_quote(s, (size_t)(end - s), q, sizeof q));
     return -1;
 }
 
@@ -156,11 +143,11 @@ static bool s_space(char c)
 
 int sk_terms_parse(const char *s, sk_terms_t *out, sk_err_t *err)
 {
-    char q[48], pq[48], why[160];
+    char q[SK_ERR_QUOTE_MAX], pq[SK_ERR_QUOTE_MAX], why[160];
     if (!s)
         return sk_err_set(err, "bad_terms", "terms are empty");
     size_t len = strnlen(s, SK_TERMS_MAX_LEN + 1);
-    s_quote(s, len, q, sizeof q);
+    sk_err_quote(s, len, q, sizeof q);
     if (len > SK_TERMS_MAX_LEN)
         return sk_err_set(err, "bad_terms", "terms \"%s\": too long (at most %d characters)", q,
                           SK_TERMS_MAX_LEN);
@@ -183,7 +170,7 @@ int sk_terms_parse(const char *s, sk_terms_t *out, sk_err_t *err)
             a++;
         while (pe > a && s_space(pe[-1]))
             pe--;
-        s_quote(a, (size_t)(pe - a), pq, sizeof pq);
+        sk_err_quote(a, (size_t)(pe - a), pq, sizeof pq);
         if (a == pe)
             return sk_err_set(err, "bad_terms", "terms \"%s\": term %d is empty", q, piece);
         if (have_net)
