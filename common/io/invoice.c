@@ -392,7 +392,7 @@ static void s_put(s_out_t *o, const char *s, size_t n)
     o->p[o->len] = '\0';
 }
 
-static void s_put_i64(s_out_t *o, int64_t v)
+size_t sk_fmt_i64(char *p, int64_t v)
 {
     char tmp[24];
     size_t n = 0;
@@ -403,7 +403,15 @@ static void s_put_i64(s_out_t *o, int64_t v)
     } while (u);
     if (v < 0)
         tmp[sizeof tmp - 1 - n++] = '-';
-    s_put(o, tmp + sizeof tmp - n, n);
+    memcpy(p, tmp + sizeof tmp - n, n);
+    p[n] = '\0';
+    return n;
+}
+
+static void s_put_i64(s_out_t *o, int64_t v)
+{
+    char tmp[24];
+    s_put(o, tmp, sk_fmt_i64(tmp, v));
 }
 
 static void s_put_2(s_out_t *o, int v)

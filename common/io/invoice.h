@@ -72,6 +72,10 @@ void sk_invoice_to_fields(const sk_invoice_t *inv, sk_invoice_emit_fn emit, void
 
 const char *sk_invoice_status_name(sk_invoice_status_t st);
 
+/* Writes v in decimal at p (room for >= 21 bytes), NUL-terminated; returns
+ * the length. No printf: the discount worker formats thousands a second. */
+size_t sk_fmt_i64(char *p, int64_t v);
+
 /* Reads one invoice by order id: HGET the order index for the customer's
  * shard, then HGETALL and parse. Fails with code "unknown_order" (no index
  * entry or no invoice yet), "redis" or "bad_invoice". c is a hiredis

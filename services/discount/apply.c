@@ -28,64 +28,89 @@
 #include "settlement.h"
 #include "terms.h"
 
-/* KEYS: 1 stream, 2 invoice, 3 copen, 4 windows, 5 hist, 6 fc:hist, 7 fc:net, 8 takeup.
- * ARGV: 1 entry id, 2 expected rev ("*" = acknowledge only, "0" = the invoice
- * must not exist), 3 order id (zset member), 4 copen op and 5 windows op (""
- * nothing, "-" ZREM, else ZADD with that score), then nset and nset
- * field/value pairs, ndel and ndel fields, nincr and nincr (key index, field,
- * delta) triples. A counter that comes back to 0 is deleted. */
+/* KEYS: 1 stream, 2 windows, 3 fc:hist, 4 fc:net, 5 takeup, then for each
+ * entry that changes state: invoice, copen, hist.
+ * ARGV: one record per entry, in stream order:
+ *   id "*"                                  acknowledge only, or
+ *   id rev kb m copen windows nset (field value)*nset ndel field*ndel
+ *      nincr (key field delta)*nincr
+ * rev: the revision the plan was computed from ("0" = the invoice must not
+ * exist); kb: KEYS index of the entry's invoice (copen kb+1, hist kb+2);
+ * m: order id (zset member); copen / windows op: "" nothing, "-" ZREM, else
+ * ZADD with that score; key of an increment: 5 hist, 6 fc:hist, 7 fc:net,
+ * 8 takeup. The increments of the applied entries are summed per field and
+ * added once (a sum is flushed early before it could leave the range where a
+ * Lua number is exact; a single delta that large is added on its own); a
+ * counter that comes back to 0 is deleted. The windows ops are applied at the
+ * end, the last one per member winning, as in stream order. */
 const char SK_APPLY_LUA[] =
-    "local id, exp = ARGV[1], ARGV[2]\n"
-    "if exp ~= '*' then\n"
-    "  local rev = redis.call('HGET', KEYS[2], 'rev')\n"
-    "  if (rev or '0') ~= exp then\n"
-    "    if #redis.call('XPENDING', KEYS[1], 'discount', id, id, 1) == 0 then return 'DUP' end\n"
-    "    return 'STALE'\n"
+    "local S = KEYS[1]\n"
+    "local out, del, acc, win = {}, {}, {}, {}\n"
+    "local BIG, LIM = 1125899906842624, 4503599627370496\n"
+    "local function hincr(k, f, d)\n"
+    "  if redis.call('HINCRBY', k, f, d) == 0 then redis.call('HDEL', k, f) end\n"
+    "end\n"
+    "local function add(k, f, s)\n"
+    "  local d = tonumber(s)\n"
+    "  if d >= BIG or d <= -BIG then hincr(k, f, s) return end\n"
+    "  local t = acc[k]\n"
+    "  if not t then t = {} acc[k] = t end\n"
+    "  local v = (t[f] or 0) + d\n"
+    "  if v >= LIM or v <= -LIM then hincr(k, f, string.format('%d', v)) v = 0 end\n"
+    "  t[f] = v\n"
+    "end\n"
+    "local i, n = 1, #ARGV\n"
+    "while i <= n do\n"
+    "  local id, exp, st = ARGV[i], ARGV[i + 1], 'OK'\n"
+    "  if exp == '*' then\n"
+    "    i = i + 2\n"
+    "    if redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP' else del[#del + 1] = id end\n"
+    "  else\n"
+    "    local kb, m, cop, wop = tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]\n"
+    "    local hs = i + 6\n"
+    "    local ns = tonumber(ARGV[hs])\n"
+    "    local hd = hs + 2 * ns + 1\n"
+    "    local nd = tonumber(ARGV[hd])\n"
+    "    local hi = hd + nd + 1\n"
+    "    local ni = tonumber(ARGV[hi])\n"
+    "    i = hi + 3 * ni + 1\n"
+    "    local inv = KEYS[kb]\n"
+    "    if (redis.call('HGET', inv, 'rev') or '0') ~= exp then\n"
+    "      if #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'\n"
+    "      else st = 'STALE' end\n"
+    "    elseif redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP'\n"
+    "    else\n"
+    "      del[#del + 1] = id\n"
+    "      if cop == '-' then redis.call('ZREM', KEYS[kb + 1], m)\n"
+    "      elseif cop ~= '' then redis.call('ZADD', KEYS[kb + 1], cop, m) end\n"
+    "      if wop ~= '' then win[m] = wop end\n"
+    "      if ns > 0 then redis.call('HSET', inv, unpack(ARGV, hs + 1, hs + 2 * ns)) end\n"
+    "      if nd > 0 then redis.call('HDEL', inv, unpack(ARGV, hd + 1, hd + nd)) end\n"
+    "      for j = hi + 1, hi + 3 * ni, 3 do\n"
+    "        local c = ARGV[j]\n"
+    "        add(c == '5' and KEYS[kb + 2] or KEYS[tonumber(c) - 3], ARGV[j + 1], ARGV[j + 2])\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  out[#out + 1] = st\n"
+    "end\n"
+    "local za, zr = {}, {}\n"
+    "for m, op in pairs(win) do\n"
+    "  if op == '-' then zr[#zr + 1] = m else za[#za + 1] = op za[#za + 1] = m end\n"
+    "end\n"
+    "if #za > 0 then redis.call('ZADD', KEYS[2], unpack(za)) end\n"
+    "if #zr > 0 then redis.call('ZREM', KEYS[2], unpack(zr)) end\n"
+    "for k, t in pairs(acc) do\n"
+    "  for f, v in pairs(t) do\n"
+    "    if v ~= 0 then hincr(k, f, string.format('%d', v)) end\n"
     "  end\n"
     "end\n"
-    "if redis.call('XACK', KEYS[1], 'discount', id) == 0 then return 'DUP' end\n"
-    "redis.call('XDEL', KEYS[1], id)\n"
-    "if exp == '*' then return 'OK' end\n"
-    "local m = ARGV[3]\n"
-    "for z = 4, 5 do\n"
-    "  local op = ARGV[z]\n"
-    "  if op == '-' then redis.call('ZREM', KEYS[z - 1], m)\n"
-    "  elseif op ~= '' then redis.call('ZADD', KEYS[z - 1], op, m) end\n"
-    "end\n"
-    "local i = 6\n"
-    "local n = tonumber(ARGV[i])\n"
-    "if n > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, i + 1, i + 2 * n)) end\n"
-    "i = i + 2 * n + 1\n"
-    "n = tonumber(ARGV[i])\n"
-    "if n > 0 then redis.call('HDEL', KEYS[2], unpack(ARGV, i + 1, i + n)) end\n"
-    "i = i + n + 1\n"
-    "n = tonumber(ARGV[i])\n"
-    "for j = 0, n - 1 do\n"
-    "  local k, f = KEYS[tonumber(ARGV[i + 3 * j + 1])], ARGV[i + 3 * j + 2]\n"
-    "  if redis.call('HINCRBY', k, f, ARGV[i + 3 * j + 3]) == 0 then redis.call('HDEL', k, f) end\n"
-    "end\n"
-    "return 'OK'\n";
+    "if #del > 0 then redis.call('XDEL', S, unpack(del)) end\n"
+    "return out\n";
 
 enum { K_HIST = 5, K_FC_HIST = 6, K_FC_NET = 7, K_TAKEUP = 8 };
 
 /* ---------------------------------------------------------------- argv */
-
-/* Writes v in decimal at p (>= 21 bytes); returns the length. */
-static size_t s_fmt_i64(char *p, int64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[sizeof tmp - 1 - n++] = '-';
-    memcpy(p, tmp + sizeof tmp - n, n);
-    p[n] = '\0';
-    return n;
-}
 
 void sk_argv_reset(sk_argv_t *a)
 {
@@ -105,7 +130,7 @@ void sk_argv_add(sk_argv_t *a, const char *s, size_t len)
     char *p = a->buf + SK_ARGV_HEAD + a->used;
     size_t n = 0;
     p[n++] = '$';
-    n += s_fmt_i64(p + n, (int64_t)len);
+    n += sk_fmt_i64(p + n, (int64_t)len);
     p[n++] = '\r';
     p[n++] = '\n';
     memcpy(p + n, s, len);
@@ -124,7 +149,19 @@ void sk_argv_addz(sk_argv_t *a, const char *s)
 void sk_argv_add_i64(sk_argv_t *a, int64_t v)
 {
     char b[24];
-    sk_argv_add(a, b, s_fmt_i64(b, v));
+    sk_argv_add(a, b, sk_fmt_i64(b, v));
+}
+
+void sk_argv_append(sk_argv_t *a, const sk_argv_t *src)
+{
+    if (a->overflow || src->overflow || src->argc > SK_ARGV_MAX - a->argc ||
+        src->used > SK_ARGV_BYTES - SK_ARGV_HEAD - a->used) {
+        a->overflow = true;
+        return;
+    }
+    memcpy(a->buf + SK_ARGV_HEAD + a->used, src->buf + SK_ARGV_HEAD, src->used);
+    a->used += src->used;
+    a->argc += src->argc;
 }
 
 const char *sk_argv_resp(sk_argv_t *a, size_t *len)
@@ -132,7 +169,7 @@ const char *sk_argv_resp(sk_argv_t *a, size_t *len)
     char head[SK_ARGV_HEAD];
     size_t n = 0;
     head[n++] = '*';
-    n += s_fmt_i64(head + n, a->argc);
+    n += sk_fmt_i64(head + n, a->argc);
     head[n++] = '\r';
     head[n++] = '\n';
     char *start = a->buf + SK_ARGV_HEAD - n;
@@ -404,10 +441,10 @@ static void s_zsets(s_ctx_t *x, sk_day_t ref, bool set_copen)
         return;
     }
     if (set_copen)
-        s_fmt_i64(x->copen_op, x->nw.schedule.net_due);
+        sk_fmt_i64(x->copen_op, x->nw.schedule.net_due);
     sk_day_t next;
     if (s_next_window(&x->nw.schedule, ref, &next))
-        s_fmt_i64(x->windows_op, next);
+        sk_fmt_i64(x->windows_op, next);
     else
         strcpy(x->windows_op, "-");
 }
@@ -419,7 +456,7 @@ static void s_offered(s_ctx_t *x, const sk_schedule_t *s, int sign)
         memcpy(f, "offered|t", 9);
         f[9] = (char)('0' + k);
         f[10] = '|';
-        s_fmt_i64(f + 11, s->tiers[k].rate_ppm);
+        sk_fmt_i64(f + 11, s->tiers[k].rate_ppm);
         s_incr(x, K_TAKEUP, f, sign);
     }
 }
@@ -737,39 +774,65 @@ static int s_plan_cancel(s_ctx_t *x)
     return 0;
 }
 
-void sk_apply_ack_argv(const sk_entry_t *e, const char *sha, sk_argv_t *argv)
+/* ---------------------------------------------------------------- batches */
+
+void sk_batch_reset(sk_batch_t *b, int shard)
 {
-    char key[SK_KEY_MAX];
-    sk_argv_reset(argv);
-    sk_argv_addz(argv, "EVALSHA");
-    sk_argv_addz(argv, sha);
-    sk_argv_addz(argv, "1");
-    sk_argv_addz(argv, sk_key_events(key, e->shard));
-    sk_argv_addz(argv, e->id);
-    sk_argv_addz(argv, "*");
+    b->shard = shard;
+    b->n = 0;
+    b->nkeys = 0;
+    sk_argv_reset(&b->keys);
+    sk_argv_reset(&b->args);
+    sk_argv_reset(&b->cmd);
 }
 
-static void s_script_argv(s_ctx_t *x, const char *sha, sk_argv_t *argv)
+/* Room kept for the command's head: EVALSHA, sha, numkeys, the 5 shard keys. */
+#define S_CMD_HEAD_BYTES (8 * (SK_KEY_MAX + 32))
+
+bool sk_batch_full(const sk_batch_t *b)
+{
+    return b->n >= SK_BATCH_ENTRIES ||
+           b->keys.used + b->args.used + SK_ENTRY_BYTES + 3 * (SK_KEY_MAX + 32) +
+                   S_CMD_HEAD_BYTES > SK_ARGV_BYTES - SK_ARGV_HEAD ||
+           b->keys.argc + b->args.argc + SK_ENTRY_ARGS_MAX + 3 + 8 > SK_ARGV_MAX;
+}
+
+const char *sk_batch_command(sk_batch_t *b, const char *sha, size_t *len)
+{
+    char key[SK_KEY_MAX];
+    sk_argv_t *c = &b->cmd;
+    sk_argv_reset(c);
+    sk_argv_addz(c, "EVALSHA");
+    sk_argv_addz(c, sha);
+    sk_argv_add_i64(c, 5 + b->nkeys);
+    sk_argv_addz(c, sk_key_events(key, b->shard));
+    sk_argv_addz(c, sk_key_windows(key, b->shard));
+    sk_argv_addz(c, sk_key_forecast_history(key, b->shard));
+    sk_argv_addz(c, sk_key_forecast_net(key, b->shard));
+    sk_argv_addz(c, sk_key_takeup(key, b->shard));
+    sk_argv_append(c, &b->keys);
+    sk_argv_append(c, &b->args);
+    if (c->overflow || b->keys.overflow || b->args.overflow)
+        return NULL;
+    return sk_argv_resp(c, len);
+}
+
+void sk_apply_ack(const sk_entry_t *e, sk_batch_t *b)
+{
+    sk_argv_addz(&b->args, e->id);
+    sk_argv_addz(&b->args, "*");
+    b->n++;
+}
+
+/* The entry's record (see SK_APPLY_LUA) into rec; kb is the KEYS index its
+ * invoice key will have. */
+static void s_script_record(s_ctx_t *x, int kb, sk_argv_t *argv)
 {
     const sk_entry_t *e = x->e;
-    char key[SK_KEY_MAX];
-    int shard = e->shard;
-    const char *cid = x->nw.customer_id;
-
     sk_argv_reset(argv);
-    sk_argv_addz(argv, "EVALSHA");
-    sk_argv_addz(argv, sha);
-    sk_argv_addz(argv, "8");
-    sk_argv_addz(argv, sk_key_events(key, shard));
-    sk_argv_addz(argv, sk_key_invoice(key, shard, e->order_id));
-    sk_argv_addz(argv, sk_key_customer_open(key, shard, cid));
-    sk_argv_addz(argv, sk_key_windows(key, shard));
-    sk_argv_addz(argv, sk_key_history(key, shard, cid));
-    sk_argv_addz(argv, sk_key_forecast_history(key, shard));
-    sk_argv_addz(argv, sk_key_forecast_net(key, shard));
-    sk_argv_addz(argv, sk_key_takeup(key, shard));
     sk_argv_addz(argv, e->id);
     sk_argv_add_i64(argv, x->has_old ? x->old.rev : 0);
+    sk_argv_add_i64(argv, kb);
     sk_argv_addz(argv, e->order_id);
     sk_argv_addz(argv, x->copen_op);
     sk_argv_addz(argv, x->windows_op);
@@ -818,10 +881,11 @@ static void s_script_argv(s_ctx_t *x, const char *sha, sk_argv_t *argv)
 }
 
 void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply *hist,
-                   const redisReply *cust_terms, sk_day_t today, const char *sha,
-                   sk_argv_t *argv, sk_plan_t *plan)
+                   const redisReply *cust_terms, sk_day_t today, sk_batch_t *b,
+                   sk_plan_t *plan)
 {
-    static s_ctx_t ctx; /* large (two invoices): kept off the stack */
+    static s_ctx_t ctx;   /* large (two invoices): kept off the stack */
+    static sk_argv_t rec; /* the entry's record, before it joins the batch */
     s_ctx_t *x = &ctx;
     memset(plan, 0, sizeof *plan);
     plan->kind = SK_PLAN_ACK;
@@ -836,7 +900,7 @@ void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply 
         s_plan_msg(plan, true, "entry %s: %s", e->id, e->error);
     } else if (e->kind == SK_EVENT_CUSTOMER) {
         /* ingest already wrote the profile: nothing to compute */
-    } else if (s_load(x, inv) == 0) {
+    } else if ((!inv && e->kind == SK_EVENT_INVOICE) || s_load(x, inv) == 0) {
         switch (e->kind) {
         case SK_EVENT_INVOICE:
             s_plan_order(x, hist, cust_terms, today);
@@ -858,13 +922,22 @@ void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply 
     if (plan->kind == SK_PLAN_SCRIPT && plan->error)
         plan->kind = SK_PLAN_ACK; /* an error found late still records nothing */
     if (plan->kind == SK_PLAN_SCRIPT) {
-        s_script_argv(x, sha, argv);
-        if (argv->overflow) {
+        s_script_record(x, 5 + b->nkeys + 1, &rec);
+        if (rec.overflow || rec.argc > SK_ENTRY_ARGS_MAX || rec.used > SK_ENTRY_BYTES) {
             s_plan_msg(plan, true, "event %s: order %s: state too large to write",
                        e->env->event_id, e->order_id);
             plan->kind = SK_PLAN_ACK;
+        } else {
+            char key[SK_KEY_MAX];
+            const char *cid = x->nw.customer_id;
+            sk_argv_addz(&b->keys, sk_key_invoice(key, b->shard, e->order_id));
+            sk_argv_addz(&b->keys, sk_key_customer_open(key, b->shard, cid));
+            sk_argv_addz(&b->keys, sk_key_history(key, b->shard, cid));
+            b->nkeys += 3;
+            sk_argv_append(&b->args, &rec);
+            b->n++;
         }
     }
     if (plan->kind == SK_PLAN_ACK)
-        sk_apply_ack_argv(e, sha, argv);
+        sk_apply_ack(e, b);
 }

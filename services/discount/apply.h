@@ -1,20 +1,27 @@
-/* apply — what one stream entry changes, worked out in C before Redis runs it.
+/* apply — what stream entries change, worked out in C before Redis runs it.
  *
  * The discount worker reads an entry's invoice (and, for an order, the
  * customer's terms and payment history), then calls sk_apply_plan. The plan is
- * either "run the apply script with these arguments", "just acknowledge the
- * entry" (nothing to change, or an error that is logged and counted), or "the
- * invoice is not there yet" (leave the entry pending and retry it later).
+ * either "apply this record", "just acknowledge the entry" (nothing to change,
+ * or an error that is logged and counted), or "the invoice is not there yet"
+ * (leave the entry pending and retry it later). Applied and acknowledged
+ * entries are appended to a batch (sk_batch_t): up to SK_BATCH_ENTRIES
+ * entries of one shard, with distinct orders, sent as ONE call of the apply
+ * script — a script call costs Redis more than the commands it runs.
  *
  * The apply script (SK_APPLY_LUA) is the only writer of an invoice. Its KEYS
- * are all in the entry's shard: stream, invoice, copen, windows, hist,
- * fc:hist, fc:net, takeup. In one atomic step it checks that the invoice's
- * `rev` is still the one the plan was computed from (else STALE: re-read and
- * plan again), XACKs the entry (0 acknowledged = already applied by another
- * worker: DUP, nothing changes), writes the changed invoice fields, updates
- * the two zsets, adds the counter and forecast deltas, and XDELs the entry.
- * So a worker killed at any instant leaves either nothing or everything of an
- * entry applied, and an entry is never applied twice. */
+ * are all in the batch's shard: stream, windows, fc:hist, fc:net, takeup,
+ * then (invoice, copen, hist) for each entry that changes state. In one
+ * atomic step, for each entry in order, it checks that the invoice's `rev` is
+ * still the one the plan was computed from (else STALE: re-read and plan
+ * again), XACKs the entry (0 acknowledged = already applied by another
+ * worker: DUP, nothing changes), writes the changed invoice fields and the
+ * customer's open set; then, once for the whole batch, it updates the
+ * windows set, adds the counter and forecast deltas of the applied entries
+ * (one HINCRBY per distinct field) and XDELs the acknowledged entries. It
+ * returns one result per entry, in order: OK, DUP or STALE. So a worker
+ * killed at any instant leaves either nothing or everything of a batch
+ * applied, and an entry is never applied twice. */
 #ifndef SK_DISCOUNT_APPLY_H
 #define SK_DISCOUNT_APPLY_H
 
@@ -26,9 +33,15 @@
 #include "date.h"
 #include "event.h"
 
-#define SK_ARGV_MAX 320
-#define SK_ARGV_BYTES 32768
+#define SK_ARGV_MAX 8192
+#define SK_ARGV_BYTES (512 * 1024)
 #define SK_ARGV_HEAD 16 /* room for the "*<argc>\r\n" header */
+/* What one entry's record may take (else: "state too large to write"). */
+#define SK_ENTRY_ARGS_MAX 320
+#define SK_ENTRY_BYTES 32768
+/* Entries per script call: enough to spread the call's cost, few enough
+ * that Redis is not blocked long (~64 x 15 us) and the reply stays small. */
+#define SK_BATCH_ENTRIES 64
 
 /* One Redis command, built directly in the Redis protocol (RESP) in a fixed
  * buffer: no printf and no second formatting pass in hiredis (it is sent with
@@ -44,6 +57,8 @@ void sk_argv_reset(sk_argv_t *a);
 void sk_argv_add(sk_argv_t *a, const char *s, size_t len);
 void sk_argv_addz(sk_argv_t *a, const char *s);
 void sk_argv_add_i64(sk_argv_t *a, int64_t v);
+/* Appends every argument of src to a. */
+void sk_argv_append(sk_argv_t *a, const sk_argv_t *src);
 /* The finished command; *len receives its length. Valid until the next reset. */
 const char *sk_argv_resp(sk_argv_t *a, size_t *len);
 
@@ -82,18 +97,38 @@ typedef struct {
     char msg[1024];   /* what happened, for the log ("" when nothing to say) */
 } sk_plan_t;
 
-/* Plans entry e given the replies of its reads (NULL where not read).
- * For SK_PLAN_SCRIPT and SK_PLAN_ACK fills argv with a complete EVALSHA
- * command for the script whose SHA1 is sha. today is the worker's day
- * (windows that closed before it are not reminders-to-be any more). */
+/* One call of the apply script: entries of one shard. Large (three argv
+ * buffers): allocate it, do not put it on the stack. */
+typedef struct {
+    int shard;
+    int n;         /* entries */
+    int nkeys;     /* per-entry KEYS so far */
+    sk_argv_t keys; /* per-entry KEYS (after the 5 shard keys) */
+    sk_argv_t args; /* the entries' records */
+    sk_argv_t cmd;  /* the assembled EVALSHA */
+} sk_batch_t;
+
+void sk_batch_reset(sk_batch_t *b, int shard);
+/* True when it cannot take another entry (send it first). */
+bool sk_batch_full(const sk_batch_t *b);
+/* The EVALSHA command of the batch; *len its length; NULL if it overflowed
+ * (cannot happen when sk_batch_full is respected). */
+const char *sk_batch_command(sk_batch_t *b, const char *sha, size_t *len);
+
+/* Plans entry e given the replies of its reads (NULL where not read; inv
+ * NULL for an order event means "not read: plan it as the first version",
+ * which the script's rev check guards). For SK_PLAN_SCRIPT and SK_PLAN_ACK
+ * appends the entry's record to b (whose shard must be e's and which must
+ * not be full). today is the worker's day (windows that closed before it
+ * are not reminders-to-be any more). */
 void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply *hist,
-                   const redisReply *cust_terms, sk_day_t today, const char *sha,
-                   sk_argv_t *argv, sk_plan_t *plan);
+                   const redisReply *cust_terms, sk_day_t today, sk_batch_t *b,
+                   sk_plan_t *plan);
 
-/* The acknowledge-only command for e (XACK + XDEL, nothing else). */
-void sk_apply_ack_argv(const sk_entry_t *e, const char *sha, sk_argv_t *argv);
+/* Appends the acknowledge-only record of e (XACK + XDEL, nothing else). */
+void sk_apply_ack(const sk_entry_t *e, sk_batch_t *b);
 
-/* The apply script; returns "OK", "DUP" or "STALE". */
+/* The apply script; returns an array with "OK", "DUP" or "STALE" per entry. */
 extern const char SK_APPLY_LUA[];
 
 #endif

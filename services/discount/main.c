@@ -47,7 +47,6 @@
 #define S_CLAIM_ROUNDS 8       /* XAUTOCLAIM pages per stream per sweep */
 #define S_BACKOFF_MIN_MS 100
 #define S_BACKOFF_MAX_MS 5000
-#define S_FLUSH_EVERY 32       /* scripts queued before they are sent */
 
 typedef struct {
     sk_entry_t e;
@@ -77,6 +76,7 @@ typedef struct {
     sk_day_t today_fixed; /* from SKONTO_TODAY, or INT32_MIN */
     s_list_t retry;
     sk_argv_t *argv;
+    sk_batch_t *batch;
 } s_worker_t;
 
 static volatile sig_atomic_t s_stop;
@@ -616,8 +616,83 @@ static int s_flush(s_worker_t *w)
     return 0;
 }
 
+/* Whether the wave reads its invoice. A first version of an order is planned
+ * as if the invoice did not exist (nearly always true): the apply script
+ * answers STALE if it does, and the retry reads it. */
+static bool s_reads_invoice(const s_item_t *it)
+{
+    const sk_entry_t *e = &it->e;
+    if (!sk_entry_needs_invoice(e))
+        return false;
+    if (e->kind == SK_EVENT_INVOICE && it->attempts == 0) {
+        const Skonto__V1__Invoice *o = sk_event_invoice(e->env);
+        if (o && o->version <= 1)
+            return false;
+    }
+    return true;
+}
+
+/* Sends the batch's script call (queued, flushed with the next flush). */
+static int s_send_batch(s_worker_t *w)
+{
+    size_t len;
+    const char *cmd = sk_batch_command(w->batch, w->sha, &len);
+    if (!cmd) {
+        s_log("error", "Redis: a batch is too large to queue");
+        return -1;
+    }
+    if (redisAppendFormattedCommand(w->c, cmd, len) != REDIS_OK) {
+        s_log("error", "Redis: cannot queue a command: %s", w->c->errstr);
+        return -1;
+    }
+    return s_flush(w); /* Redis runs it while the next batch is planned */
+}
+
+/* What the apply script said about one entry: handles it. */
+static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *reload,
+                     s_block_t *blocked, int64_t now)
+{
+    bool done = false;
+    int why = S_AGAIN;
+    if (r && (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING)) {
+        if (!strcmp(r->str, "OK")) {
+            done = true;
+            w->processed++;
+            if (it->plan.error) {
+                w->errors++;
+                s_log("error", "%s", it->plan.msg);
+            } else if (it->plan.msg[0]) {
+                s_log("info", "%s", it->plan.msg);
+            }
+        } else if (!strcmp(r->str, "DUP")) {
+            done = true;
+            w->dups++;
+        } else if (!strcmp(r->str, "STALE")) {
+            w->stale++;
+        } else {
+            s_log("error", "entry %s: unexpected script reply %s", it->e.id, r->str);
+            why = S_BACKOFF;
+        }
+    } else if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+        *reload = true; /* Redis restarted or SCRIPT FLUSH: load it again below */
+    } else {
+        s_log("error", "entry %s: apply script failed: %s", it->e.id,
+              r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        w->errors++;
+        why = S_BACKOFF;
+    }
+    if (done) {
+        s_item_free(it);
+        return 0;
+    }
+    it->noinv = false;
+    s_block(blocked, it);
+    return s_retry(w, it, now, why);
+}
+
 /* Runs one wave: every item has a distinct order. Items that must wait are
- * moved to the retry list and their order key added to blocked. */
+ * moved to the retry list and their order key added to blocked. The items
+ * of one shard are applied by one script call per SK_BATCH_ENTRIES. */
 static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
 {
     char key[SK_KEY_MAX];
@@ -628,7 +703,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
     for (size_t i = 0; i < wave->n; i++) {
         s_item_t *it = wave->v[i];
         const sk_entry_t *e = &it->e;
-        if (sk_entry_needs_invoice(e)) {
+        if (s_reads_invoice(it)) {
             if (s_append3(w, "HGETALL", sk_key_invoice(key, e->shard, e->order_id), NULL) != 0)
                 return -1;
         }
@@ -644,7 +719,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
     for (size_t i = 0; i < wave->n; i++) {
         s_item_t *it = wave->v[i];
         const sk_entry_t *e = &it->e;
-        if (sk_entry_needs_invoice(e) && s_get_reply(w, &it->r_inv) != 0)
+        if (s_reads_invoice(it) && s_get_reply(w, &it->r_inv) != 0)
             return -1;
         if (sk_entry_needs_history(e) && s_get_reply(w, &it->r_hist) != 0)
             return -1;
@@ -652,89 +727,98 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
             return -1;
     }
 
-    /* 2. plans, and the scripts pipelined */
-    size_t queued = 0;
-    for (size_t i = 0; i < wave->n; i++) {
-        s_item_t *it = wave->v[i];
-        sk_apply_plan(&it->e, it->r_inv, it->r_hist, it->r_terms, today, w->sha, w->argv,
-                      &it->plan);
-        if (it->plan.kind == SK_PLAN_NOINV) {
-            if (!it->first_ms)
-                it->first_ms = now;
-            if (now - it->first_ms < w->giveup_ms)
+    /* 2. plans, shard by shard, into batches; sent[] lists the items in the
+     * order of their results, nsent[] the items of each batch. */
+    s_item_t **sent = malloc((wave->n ? wave->n : 1) * sizeof *sent);
+    size_t *nsent = malloc((wave->n ? wave->n : 1) * sizeof *nsent);
+    size_t ns = 0, nb = 0;
+    if (!sent || !nsent) {
+        free(sent);
+        free(nsent);
+        s_log("error", "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    for (int shard = 0; shard < SK_SHARDS && rc == 0; shard++) {
+        sk_batch_reset(w->batch, shard);
+        for (size_t i = 0; i < wave->n && rc == 0; i++) {
+            s_item_t *it = wave->v[i];
+            if (it->e.shard != shard)
                 continue;
-            it->plan.kind = SK_PLAN_ACK;
-            it->plan.error = true;
-            snprintf(it->plan.msg, sizeof it->plan.msg,
-                     "event %s: no invoice for order %s after %" PRId64 " s: not recorded",
-                     it->e.env->event_id, it->e.order_id, (now - it->first_ms) / 1000);
-            sk_apply_ack_argv(&it->e, w->sha, w->argv);
+            sk_apply_plan(&it->e, it->r_inv, it->r_hist, it->r_terms, today, w->batch,
+                          &it->plan);
+            if (it->plan.kind == SK_PLAN_NOINV) {
+                if (!it->first_ms)
+                    it->first_ms = now;
+                if (now - it->first_ms < w->giveup_ms)
+                    continue;
+                it->plan.kind = SK_PLAN_ACK;
+                it->plan.error = true;
+                snprintf(it->plan.msg, sizeof it->plan.msg,
+                         "event %s: no invoice for order %s after %" PRId64 " s: not recorded",
+                         it->e.env->event_id, it->e.order_id, (now - it->first_ms) / 1000);
+                sk_apply_ack(&it->e, w->batch);
+            }
+            it->sent = true;
+            sent[ns++] = it;
+            if (sk_batch_full(w->batch)) {
+                rc = s_send_batch(w);
+                nsent[nb++] = (size_t)w->batch->n;
+                sk_batch_reset(w->batch, shard);
+            }
         }
-        /* hiredis copies the arguments: argv is reused for the next item */
-        if (s_append(w, w->argv) != 0)
-            return -1;
-        it->sent = true;
-        /* Send every few scripts, so Redis runs them while the next are planned. */
-        if (++queued % S_FLUSH_EVERY == 0 && s_flush(w) != 0)
-            return -1;
+        if (rc == 0 && w->batch->n > 0) {
+            rc = s_send_batch(w);
+            nsent[nb++] = (size_t)w->batch->n;
+        }
+    }
+    if (rc != 0) {
+        free(sent);
+        free(nsent);
+        return -1;
     }
 
-    /* 3. outcomes, in order (no other command may be sent before all are read) */
+    /* 3. outcomes (no other command may be sent before all are read) */
     bool reload = false;
     for (size_t i = 0; i < wave->n; i++) {
         s_item_t *it = wave->v[i];
-        if (!it->sent) { /* NOINV: wait for the order */
-            it->noinv = true;
-            s_block(blocked, it);
-            if (s_retry(w, it, now, S_BACKOFF) != 0)
-                return -1;
-            wave->v[i] = NULL;
-            continue;
-        }
-        redisReply *r;
-        if (s_get_reply(w, &r) != 0)
-            return -1;
-        bool done = false;
-        int why = S_AGAIN;
-        if (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING) {
-            if (!strcmp(r->str, "OK")) {
-                done = true;
-                w->processed++;
-                if (it->plan.error) {
-                    w->errors++;
-                    s_log("error", "%s", it->plan.msg);
-                } else if (it->plan.msg[0]) {
-                    s_log("info", "%s", it->plan.msg);
-                }
-            } else if (!strcmp(r->str, "DUP")) {
-                done = true;
-                w->dups++;
-            } else if (!strcmp(r->str, "STALE")) {
-                w->stale++;
-            } else {
-                s_log("error", "entry %s: unexpected script reply %s", it->e.id, r->str);
-                why = S_BACKOFF;
-            }
-        } else if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
-            reload = true; /* Redis restarted or SCRIPT FLUSH: load it again below */
-        } else {
-            s_log("error", "entry %s: apply script failed: %s", it->e.id,
-                  r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
-            w->errors++;
-            why = S_BACKOFF;
-        }
-        freeReplyObject(r);
-        if (done) {
-            s_item_free(it);
-        } else {
-            it->noinv = false;
-            s_block(blocked, it);
-            if (s_retry(w, it, now, why) != 0)
-                return -1;
-        }
         wave->v[i] = NULL;
+        if (it->sent)
+            continue; /* handled below, with its batch's reply */
+        /* NOINV: wait for the order */
+        it->noinv = true;
+        s_block(blocked, it);
+        if (rc == 0 && s_retry(w, it, now, S_BACKOFF) != 0)
+            rc = -1;
+        else if (rc != 0)
+            s_item_free(it); /* still pending in Redis */
     }
+    size_t k = 0;
+    for (size_t b = 0; b < nb; b++) {
+        redisReply *r = NULL;
+        if (rc == 0 && s_get_reply(w, &r) != 0)
+            rc = -1;
+        bool per_entry = r && r->type == REDIS_REPLY_ARRAY && r->elements == nsent[b];
+        if (r && r->type == REDIS_REPLY_ARRAY && !per_entry)
+            s_log("error", "apply script: %zu results for %zu entries", r->elements, nsent[b]);
+        for (size_t j = 0; j < nsent[b]; j++, k++) {
+            s_item_t *it = sent[k];
+            if (rc != 0) {
+                s_item_free(it); /* still pending in Redis: re-read after reconnecting */
+                continue;
+            }
+            const redisReply *one = per_entry ? r->element[j] : (r->type == REDIS_REPLY_ARRAY ? NULL : r);
+            if (s_outcome(w, it, one, &reload, blocked, now) != 0)
+                rc = -1;
+        }
+        if (r)
+            freeReplyObject(r);
+    }
+    free(sent);
+    free(nsent);
     wave->n = 0;
+    if (rc != 0)
+        return -1;
     if (reload) {
         sk_err_t err;
         if (sk_redis_load_script(w->c, SK_APPLY_LUA, w->sha, &err) != 0)
@@ -914,8 +998,12 @@ int main(int argc, char **argv)
         w.today_fixed = d;
     }
     w.argv = malloc(sizeof *w.argv);
-    if (!w.argv)
+    w.batch = malloc(sizeof *w.batch);
+    if (!w.argv || !w.batch) {
+        free(w.argv);
+        free(w.batch);
         return 1;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -956,5 +1044,6 @@ int main(int argc, char **argv)
     if (w.c)
         redisFree(w.c);
     free(w.argv);
+    free(w.batch);
     return rc;
 }

@@ -492,49 +492,113 @@ class DiscountTest(unittest.TestCase):
 
     # -------------------------------------------------------------- the apply script itself
 
-    def test_apply_script_is_idempotent_and_checks_the_revision(self):
-        """The Lua step on its own (no worker): STALE changes nothing and leaves
-        the entry pending; OK applies everything and acknowledges; a second
-        application of the same entry is DUP and changes nothing."""
+    def load_apply_script(self):
         import re
         with open(os.path.join(SRC, "services", "discount", "apply.c")) as f:
             src = f.read()
         body = src[src.index("SK_APPLY_LUA[] ="):]
         body = body[:body.index(";\n")]
         lua = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body)).replace("\\n", "\n")
-        sha = self.r.cmd("SCRIPT", "LOAD", lua)
-        keys = ["sk:{s1}:events", "sk:{s1}:inv:SO-9", "sk:{s1}:copen:C-9", "sk:{s1}:windows",
-                "sk:{s1}:hist:C-9", "sk:{s1}:fc:hist", "sk:{s1}:fc:net", "sk:{s1}:takeup"]
-        self.r.cmd("XGROUP", "CREATE", keys[0], "discount", "0", "MKSTREAM")
-        eid = self.r.cmd("XADD", keys[0], "*", "e", "x")
-        self.r.cmd("XREADGROUP", "GROUP", "discount", "ghost", "STREAMS", keys[0], ">")
+        return self.r.cmd("SCRIPT", "LOAD", lua)
+
+    SHARD_KEYS = ["sk:{s1}:events", "sk:{s1}:windows", "sk:{s1}:fc:hist", "sk:{s1}:fc:net",
+                  "sk:{s1}:takeup"]
+
+    def ghost_entries(self, n):
+        """n entries read by a consumer that never acknowledged them."""
+        stream = self.SHARD_KEYS[0]
+        self.r.cmd("XGROUP", "CREATE", stream, "discount", "0", "MKSTREAM")
+        ids = [self.r.cmd("XADD", stream, "*", "e", "x") for _ in range(n)]
+        self.r.cmd("XREADGROUP", "GROUP", "discount", "ghost", "STREAMS", stream, ">")
+        return ids
+
+    def test_apply_script_is_idempotent_and_checks_the_revision(self):
+        """The Lua step on its own (no worker): STALE changes nothing and leaves
+        the entry pending; OK applies everything and acknowledges; a second
+        application of the same entry is DUP and changes nothing."""
+        sha = self.load_apply_script()
+        keys = self.SHARD_KEYS + ["sk:{s1}:inv:SO-9", "sk:{s1}:copen:C-9", "sk:{s1}:hist:C-9"]
+        eid, = self.ghost_entries(1)
 
         def apply(exp):
-            return self.r.cmd("EVALSHA", sha, 8, *keys, eid, exp, "SO-9", "20819", "20769",
-                              2, "bal", "100", "rev", "1", 0,
+            return self.r.cmd("EVALSHA", sha, len(keys), *keys, eid, exp, 6, "SO-9", "20819",
+                              "20769", 2, "bal", "100", "rev", "1", 0,
                               2, 8, "offered|t0|20000", 1, 7, "2027-01-01|CNY", 100)
 
         def state():
-            return (self.r.hgetall(keys[1]), self.r.cmd("ZRANGE", keys[2], 0, -1, "WITHSCORES"),
-                    self.r.cmd("ZRANGE", keys[3], 0, -1, "WITHSCORES"),
-                    self.r.hgetall(keys[6]), self.r.hgetall(keys[7]))
+            return (self.r.hgetall(keys[5]), self.r.cmd("ZRANGE", keys[6], 0, -1, "WITHSCORES"),
+                    self.r.cmd("ZRANGE", keys[1], 0, -1, "WITHSCORES"),
+                    self.r.hgetall(keys[3]), self.r.hgetall(keys[4]))
 
         empty = state()
-        self.assertEqual(apply("3"), "STALE")  # the worker read rev 3, the invoice has none
+        self.assertEqual(apply("3"), ["STALE"])  # the worker read rev 3, the invoice has none
         self.assertEqual(state(), empty)
         self.assertEqual(self.r.cmd("XPENDING", keys[0], "discount")[0], 1)
-        self.assertEqual(apply("0"), "OK")
+        self.assertEqual(apply("0"), ["OK"])
         done = state()
         self.assertEqual(done[0], {"bal": "100", "rev": "1"})
         self.assertEqual(done[1], ["SO-9", "20819"])
+        self.assertEqual(done[2], ["SO-9", "20769"])
         self.assertEqual(done[3], {"2027-01-01|CNY": "100"})
         self.assertEqual(done[4], {"offered|t0|20000": "1"})
         self.assertEqual(self.r.cmd("XPENDING", keys[0], "discount")[0], 0)
         self.assertEqual(self.r.cmd("XLEN", keys[0]), 0)
         # a slow worker that planned from the old state, or from the new one
-        self.assertEqual(apply("0"), "DUP")
-        self.assertEqual(apply("1"), "DUP")
+        self.assertEqual(apply("0"), ["DUP"])
+        self.assertEqual(apply("1"), ["DUP"])
         self.assertEqual(state(), done)
+
+    def test_apply_script_batch_has_one_result_per_entry(self):
+        """One call for several entries: each is OK, DUP or STALE on its own;
+        only the OK ones change state, their counters are summed per field,
+        counters back at 0 are deleted, exact above 2^53 in total; only the
+        acknowledged entries leave the stream."""
+        sha = self.load_apply_script()
+        e1, e2, e3, e4 = self.ghost_entries(4)
+        big = 10 ** 15  # the largest amount: four of them exceed a Lua number's exact range
+        self.r.cmd("HSET", "sk:{s1}:takeup", "gone|x", "5")
+        self.r.cmd("HSET", "sk:{s1}:inv:SO-B", "rev", "4")
+        self.r.cmd("ZADD", "sk:{s1}:windows", "20000", "SO-C")
+        keys = self.SHARD_KEYS
+        per = []
+
+        def rec(eid, exp, oid, cid, wop, incr):
+            kb = len(keys) + len(per) + 1
+            per.extend(["sk:{s1}:inv:" + oid, "sk:{s1}:copen:" + cid, "sk:{s1}:hist:" + cid])
+            out = [eid, exp, kb, oid, "", wop, 1, "rev", str(int(exp) + 1), 0, len(incr)]
+            for k, f, d in incr:
+                out += [k, f, d]
+            return out
+
+        argv = (rec(e1, "0", "SO-A", "C-1", "20800",
+                    [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (5, "n", 1)])
+                + rec(e2, "0", "SO-B", "C-1", "20801", [(8, "offered|t0|20000", 1)])  # STALE
+                + [e3, "*"]
+                + rec(e4, "0", "SO-C", "C-2", "-",
+                      [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (8, "gone|x", -5)]))
+        res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *argv)
+        self.assertEqual(res, ["OK", "STALE", "OK", "OK"])
+        tk = self.r.hgetall("sk:{s1}:takeup")
+        self.assertEqual(tk, {"offered|t0|20000": "2"})  # gone|x came back to 0: deleted
+        self.assertEqual(self.r.hgetall("sk:{s1}:fc:net"), {"d|CNY": str(2 * big)})
+        self.assertEqual(self.r.hgetall("sk:{s1}:hist:C-1"), {"n": "1"})
+        self.assertEqual(self.r.cmd("ZRANGE", "sk:{s1}:windows", 0, -1, "WITHSCORES"),
+                         ["SO-A", "20800"])
+        self.assertEqual(self.r.hgetall("sk:{s1}:inv:SO-B"), {"rev": "4"})
+        # only e2 (STALE) is still pending and in the stream
+        self.assertEqual(self.r.cmd("XPENDING", keys[0], "discount")[0], 1)
+        self.assertEqual([e[0] for e in self.r.cmd("XRANGE", keys[0], "-", "+")], [e2])
+        # the same entries again: DUP for the applied ones, nothing changes
+        res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *argv)
+        self.assertEqual(res, ["DUP", "STALE", "DUP", "DUP"])
+        self.assertEqual(self.r.hgetall("sk:{s1}:takeup"), tk)
+        # sums past 2^53 stay exact (e2 re-planned from rev 4, with eight large deltas)
+        per.clear()
+        argv2 = rec(e2, "4", "SO-B", "C-1", "", [(7, "d|CNY", big)] * 8 + [(7, "d|CNY", 7)])
+        res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *argv2)
+        self.assertEqual(res, ["OK"])
+        self.assertEqual(self.r.hgetall("sk:{s1}:fc:net"), {"d|CNY": str(10 * big + 7)})
+        self.assertEqual(self.r.cmd("XLEN", keys[0]), 0)
 
     # -------------------------------------------------------------- crash safety and scale
 

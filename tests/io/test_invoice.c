@@ -364,6 +364,21 @@ static void test_overridden_tiers_kept(void **state)
     assert_int_equal(back.schedule.tiers[1].apr_vs_net_bp, 0);
 }
 
+/* The decimal formatter every stored amount and day number goes through. */
+static void test_fmt_i64(void **state)
+{
+    (void)state;
+    char b[24];
+    assert_int_equal(sk_fmt_i64(b, 0), 1);
+    assert_string_equal(b, "0");
+    assert_int_equal(sk_fmt_i64(b, -113070), 7);
+    assert_string_equal(b, "-113070");
+    assert_int_equal(sk_fmt_i64(b, INT64_MAX), 19);
+    assert_string_equal(b, "9223372036854775807");
+    assert_int_equal(sk_fmt_i64(b, INT64_MIN), 20);
+    assert_string_equal(b, "-9223372036854775808");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_invariants_and_missing),
         cmocka_unit_test(test_overridden_tiers_kept),
+        cmocka_unit_test(test_fmt_i64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
