@@ -13,7 +13,10 @@
  *   - the options that describe one invoice's schedule (--terms, --baseline,
  *     --amount, --currency, --tax, --discount-base, --grace-days,
  *     --business-days, --holidays, --rounding), shared by quote and settle
- *     and by any verb that computes a schedule from the command line.
+ *     and by any verb that computes a schedule from the command line;
+ *   - reading Redis for the read-only verbs (order, customer, forecast,
+ *     status, dlq): connect, one command, pipelined commands and replies,
+ *     each failure reported as one line naming the server.
  *
  * Invariants: every message printed here is exactly one line (control
  * characters from user input are escaped, long input is shortened); amounts
@@ -26,6 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 #include "date.h"
@@ -104,6 +108,34 @@ int sk_cli_parse_int(const char *s, long min, long max, long *out);
  * caller frees. Fails (code "bad_file") with the reason: "cannot open: No such
  * file or directory", "larger than 1048576 bytes". */
 int sk_cli_read_file(const char *path, size_t max, char **buf, size_t *len, sk_err_t *err);
+
+/* An order or customer id as ingest accepts it: 1..SK_ID_MAX bytes, no
+ * control characters. */
+bool sk_cli_id_ok(const char *id);
+
+/* ---- Redis, for the verbs that read it ----------------------------------- */
+
+#define SK_CLI_REDIS_MAX_ARGS 8 /* arguments of one command, verb included */
+
+/* Connects to $SKONTO_REDIS_URL; NULL after printing the reason as one line. */
+redisContext *sk_cli_redis_connect(const char *verb);
+
+/* Runs one command of argc (1..SK_CLI_REDIS_MAX_ARGS) NUL-terminated
+ * arguments. NULL after printing one line: "Redis at URL: REASON" when the
+ * connection failed, "Redis CMD KEY: ERROR" for an error reply. The caller
+ * frees the reply. */
+redisReply *sk_cli_redis_command(const char *verb, redisContext *c, int argc, const char **argv);
+
+/* Queues one command for a pipeline (argc as above). SK_EXIT_OK, or
+ * SK_EXIT_FAIL after printing "Redis at URL: REASON". */
+int sk_cli_redis_append(const char *verb, redisContext *c, int argc, const char **argv);
+
+/* The next reply of a pipeline, error replies included (the caller judges
+ * them); NULL after printing "Redis at URL: REASON". The caller frees it. */
+redisReply *sk_cli_redis_reply(const char *verb, redisContext *c);
+
+/* The string value of field in an HGETALL reply h (h may be NULL), or dflt. */
+const char *sk_cli_hash_get(const redisReply *h, const char *field, const char *dflt);
 
 /* ---- formatting --------------------------------------------------------- */
 

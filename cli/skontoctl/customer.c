@@ -63,45 +63,6 @@ static void s_help(FILE *out)
                  "Environment: SKONTO_REDIS_URL, SKONTO_TODAY.\n");
 }
 
-static bool s_id_ok(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > SK_ID_MAX)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
-
-static redisReply *s_command(redisContext *c, int argc, const char **argv)
-{
-    size_t lens[8];
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    redisReply *r = redisCommandArgv(c, argc, argv, lens);
-    if (!r) {
-        sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
-        return NULL;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        sk_cli_fail(VERB, "Redis %s %s: %s", argv[0], argv[1], r->str);
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
-}
-
-/* The value of field in an HGETALL reply, or "" (never NULL). */
-static const char *s_field(const redisReply *h, const char *field)
-{
-    for (size_t i = 0; i + 1 < h->elements; i += 2)
-        if (h->element[i]->type == REDIS_REPLY_STRING && !strcmp(h->element[i]->str, field) &&
-            h->element[i + 1]->type == REDIS_REPLY_STRING)
-            return h->element[i + 1]->str;
-    return "";
-}
-
 /* ---- one open invoice, as the statement shows it ---------------------------- */
 
 typedef struct {
@@ -222,19 +183,19 @@ static int s_load(redisContext *c, s_view_t *v)
     int shard = sk_shard_of(v->customer_id);
     char key[SK_KEY_MAX];
     const char *a1[2] = {"HGETALL", sk_key_customer(key, shard, v->customer_id)};
-    v->profile = s_command(c, 2, a1);
+    v->profile = sk_cli_redis_command(VERB, c, 2, a1);
     if (!v->profile)
         return SK_EXIT_FAIL;
     if (v->profile->type != REDIS_REPLY_ARRAY || v->profile->elements == 0)
         return sk_cli_fail(VERB, "customer %s not found", v->customer_id);
 
     const char *a2[2] = {"HGETALL", sk_key_history(key, shard, v->customer_id)};
-    v->history = s_command(c, 2, a2);
+    v->history = sk_cli_redis_command(VERB, c, 2, a2);
     if (!v->history)
         return SK_EXIT_FAIL;
 
     const char *a3[4] = {"ZRANGE", sk_key_customer_open(key, shard, v->customer_id), "0", "-1"};
-    redisReply *ids = s_command(c, 4, a3);
+    redisReply *ids = sk_cli_redis_command(VERB, c, 4, a3);
     if (!ids)
         return SK_EXIT_FAIL;
     if (ids->type != REDIS_REPLY_ARRAY) {
@@ -352,7 +313,7 @@ static json_t *s_json(const s_view_t *v)
                                         {"timezone", "tz"},         {"locale", "locale"},
                                         {"statement", "statement"}, {"terms", "terms"}};
     for (size_t i = 0; i < sizeof pf / sizeof pf[0]; i++)
-        bad |= json_object_set_new(root, pf[i][0], json_string(s_field(p, pf[i][1])));
+        bad |= json_object_set_new(root, pf[i][0], json_string(sk_cli_hash_get(p, pf[i][1], "")));
     bad |= json_object_set_new(root, "today", sk_cli_json_date(v->today));
     for (size_t i = 0; i < v->nopen; i++) {
         const s_open_t *o = &v->open[i];
@@ -407,14 +368,15 @@ static int s_print(const s_view_t *v)
 {
     const redisReply *p = v->profile;
     char a[40], b[40], c[40], d[40], e[40];
-    const char *name = s_field(p, "name"), *email = s_field(p, "email");
+    const char *name = sk_cli_hash_get(p, "name", ""), *email = sk_cli_hash_get(p, "email", "");
     printf("customer %s", v->customer_id);
     if (*name)
         printf("   %s", name);
     if (*email)
         printf("   <%s>", email);
-    printf("\nterms %s   statement %s\n", *s_field(p, "terms") ? s_field(p, "terms") : "-",
-           *s_field(p, "statement") ? s_field(p, "statement") : "-");
+    const char *terms = sk_cli_hash_get(p, "terms", ""),
+               *statement = sk_cli_hash_get(p, "statement", "");
+    printf("\nterms %s   statement %s\n", *terms ? terms : "-", *statement ? statement : "-");
     printf("today %s\n", sk_cli_date_wd(v->today, a, sizeof a));
 
     if (v->nopen == 0)
@@ -555,7 +517,7 @@ int sk_cmd_customer(int argc, char **argv)
     if (nwords < 2)
         return sk_cli_usage_error(VERB,
                                   "which customer? usage: skontoctl customer show CUSTOMER_ID");
-    if (!s_id_ok(words[1]))
+    if (!sk_cli_id_ok(words[1]))
         return sk_cli_usage_error(VERB,
                                   "customer id \"%.80s\": want 1 to %d characters, no "
                                   "control characters",
@@ -567,11 +529,9 @@ int sk_cmd_customer(int argc, char **argv)
     if (rc != SK_EXIT_OK)
         return rc;
 
-    sk_err_t err;
-    sk_err_clear(&err);
-    redisContext *c = sk_redis_connect_env(&err);
+    redisContext *c = sk_cli_redis_connect(VERB);
     if (!c)
-        return sk_cli_fail(VERB, "%s", err.msg);
+        return SK_EXIT_FAIL;
     rc = s_load(c, &v);
     redisFree(c);
     if (rc == SK_EXIT_OK) {

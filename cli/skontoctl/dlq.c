@@ -136,27 +136,19 @@ int sk_cmd_dlq(int argc, char **argv)
         return sk_cli_usage_error(VERB, "usage: skontoctl dlq list [--limit N] [--json]%s",
                                   nwords ? "" : " (skontoctl dlq --help)");
 
-    sk_err_t err;
-    sk_err_clear(&err);
-    redisContext *c = sk_redis_connect_env(&err);
+    redisContext *c = sk_cli_redis_connect(VERB);
     if (!c)
-        return sk_cli_fail(VERB, "%s", err.msg);
+        return SK_EXIT_FAIL;
     char stop[24];
     snprintf(stop, sizeof stop, "%ld", limit - 1);
     const char *a1[2] = {"LLEN", SK_KEY_DEADLETTERS};
     const char *a2[4] = {"LRANGE", SK_KEY_DEADLETTERS, "0", stop};
-    size_t l1[2] = {4, strlen(SK_KEY_DEADLETTERS)};
-    size_t l2[4] = {6, strlen(SK_KEY_DEADLETTERS), 1, strlen(stop)};
     redisReply *total = NULL, *list = NULL;
-    void *r1 = NULL, *r2 = NULL;
     int rc = SK_EXIT_OK;
-    if (redisAppendCommandArgv(c, 2, a1, l1) == REDIS_OK &&
-        redisAppendCommandArgv(c, 4, a2, l2) == REDIS_OK && redisGetReply(c, &r1) == REDIS_OK)
-        redisGetReply(c, &r2);
-    total = r1;
-    list = r2;
-    if (!total || !list)
-        rc = sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
+    if (sk_cli_redis_append(VERB, c, 2, a1) != SK_EXIT_OK ||
+        sk_cli_redis_append(VERB, c, 4, a2) != SK_EXIT_OK ||
+        !(total = sk_cli_redis_reply(VERB, c)) || !(list = sk_cli_redis_reply(VERB, c)))
+        rc = SK_EXIT_FAIL;
     else if (total->type != REDIS_REPLY_INTEGER || list->type != REDIS_REPLY_ARRAY)
         rc = sk_cli_fail(VERB, "Redis %s: %s", SK_KEY_DEADLETTERS,
                          total->type == REDIS_REPLY_ERROR  ? total->str

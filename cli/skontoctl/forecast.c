@@ -143,17 +143,15 @@ static int s_load(redisContext *c, s_fc_t *f)
         for (int h = 0; h < 2; h++) {
             const char *av[2] = {"HGETALL", h == 0 ? sk_key_forecast_history(key, s)
                                                    : sk_key_forecast_net(key, s)};
-            size_t lens[2] = {7, strlen(av[1])};
-            if (redisAppendCommandArgv(c, 2, av, lens) != REDIS_OK)
-                return sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
+            if (sk_cli_redis_append(VERB, c, 2, av) != SK_EXIT_OK)
+                return SK_EXIT_FAIL;
         }
     }
     int rc = SK_EXIT_OK;
     for (int i = 0; i < 2 * SK_SHARDS; i++) {
-        void *rv = NULL;
-        if (redisGetReply(c, &rv) != REDIS_OK || !rv)
-            return sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
-        redisReply *r = rv;
+        redisReply *r = sk_cli_redis_reply(VERB, c);
+        if (!r)
+            return SK_EXIT_FAIL;
         if (rc != SK_EXIT_OK) {
             freeReplyObject(r);
             continue;
@@ -337,11 +335,9 @@ int sk_cmd_forecast(int argc, char **argv)
                                   sk_date_format(f.to, a, sizeof a),
                                   sk_date_format(f.from, b, sizeof b));
     }
-    sk_err_t err;
-    sk_err_clear(&err);
-    redisContext *c = sk_redis_connect_env(&err);
+    redisContext *c = sk_cli_redis_connect(VERB);
     if (!c)
-        return sk_cli_fail(VERB, "%s", err.msg);
+        return SK_EXIT_FAIL;
     int rc = s_load(c, &f);
     redisFree(c);
     if (rc == SK_EXIT_OK) {

@@ -58,42 +58,12 @@ static void s_help(FILE *out)
                  "Environment: SKONTO_REDIS_URL (redis://host:port or unix:///path).\n");
 }
 
-/* Ids are 1..SK_ID_MAX bytes without control characters (what ingest accepts). */
-static bool s_id_ok(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > SK_ID_MAX)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
-
-static redisReply *s_command(redisContext *c, int argc, const char **argv)
-{
-    size_t lens[8];
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    redisReply *r = redisCommandArgv(c, argc, argv, lens);
-    if (!r) {
-        sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
-        return NULL;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        sk_cli_fail(VERB, "Redis %s %s: %s", argv[0], argv[1], r->str);
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
-}
-
 /* Loads the invoice of order_id into inv: 0, or an exit status after one line on stderr. */
 static int s_load(redisContext *c, const char *order_id, sk_invoice_t *inv)
 {
     char key[SK_KEY_MAX];
     const char *a1[3] = {"HGET", sk_key_order_index(key, order_id), order_id};
-    redisReply *r = s_command(c, 3, a1);
+    redisReply *r = sk_cli_redis_command(VERB, c, 3, a1);
     if (!r)
         return SK_EXIT_FAIL;
     if (r->type != REDIS_REPLY_STRING) {
@@ -112,7 +82,7 @@ static int s_load(redisContext *c, const char *order_id, sk_invoice_t *inv)
     freeReplyObject(r);
 
     const char *a2[2] = {"HGETALL", sk_key_invoice(key, sk_shard_of(cid), order_id)};
-    r = s_command(c, 2, a2);
+    r = sk_cli_redis_command(VERB, c, 2, a2);
     if (!r)
         return SK_EXIT_FAIL;
     if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
@@ -354,17 +324,15 @@ int sk_cmd_order(int argc, char **argv)
                                   nwords ? "" : " (skontoctl order --help)");
     if (nwords < 2)
         return sk_cli_usage_error(VERB, "which order? usage: skontoctl order show ORDER_ID");
-    if (!s_id_ok(words[1]))
+    if (!sk_cli_id_ok(words[1]))
         return sk_cli_usage_error(VERB,
                                   "order id \"%.80s\": want 1 to %d characters, no control "
                                   "characters",
                                   words[1], SK_ID_MAX);
 
-    sk_err_t err;
-    sk_err_clear(&err);
-    redisContext *c = sk_redis_connect_env(&err);
+    redisContext *c = sk_cli_redis_connect(VERB);
     if (!c)
-        return sk_cli_fail(VERB, "%s", err.msg);
+        return SK_EXIT_FAIL;
     sk_invoice_t *inv = calloc(1, sizeof *inv);
     int rc = inv ? s_load(c, words[1], inv) : sk_cli_fail(VERB, "out of memory");
     redisFree(c);

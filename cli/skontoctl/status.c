@@ -122,16 +122,6 @@ static int s_cmp_worker(const void *a, const void *b)
     return strcmp(((const s_worker_t *)a)->name, ((const s_worker_t *)b)->name);
 }
 
-static int s_append(redisContext *c, int argc, const char **argv)
-{
-    size_t lens[4];
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    if (redisAppendCommandArgv(c, argc, argv, lens) != REDIS_OK)
-        return sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
-    return SK_EXIT_OK;
-}
-
 static int s_load(redisContext *c, s_status_t *st)
 {
     /* Replies, in order: HGETALL hb, LLEN dlq, HGETALL ingest, HGETALL gaps,
@@ -140,22 +130,22 @@ static int s_load(redisContext *c, s_status_t *st)
     const char *dlq[2] = {"LLEN", SK_KEY_DEADLETTERS};
     const char *ing[2] = {"HGETALL", SK_KEY_INGEST_STATS};
     const char *gaps[2] = {"HGETALL", SK_KEY_GAPS};
-    if (s_append(c, 2, hb) || s_append(c, 2, dlq) || s_append(c, 2, ing) || s_append(c, 2, gaps))
+    if (sk_cli_redis_append(VERB, c, 2, hb) || sk_cli_redis_append(VERB, c, 2, dlq) ||
+        sk_cli_redis_append(VERB, c, 2, ing) || sk_cli_redis_append(VERB, c, 2, gaps))
         return SK_EXIT_FAIL;
     char key[SK_KEY_MAX];
     for (int s = 0; s < SK_SHARDS; s++) {
         const char *xl[2] = {"XLEN", sk_key_events(key, s)};
         const char *xp[3] = {"XPENDING", key, SK_GROUP_DISCOUNT};
-        if (s_append(c, 2, xl) || s_append(c, 3, xp))
+        if (sk_cli_redis_append(VERB, c, 2, xl) || sk_cli_redis_append(VERB, c, 3, xp))
             return SK_EXIT_FAIL;
     }
     int n = 4 + 2 * SK_SHARDS, rc = SK_EXIT_OK;
     int64_t now = s_now_ms();
     for (int i = 0; i < n; i++) {
-        void *rv = NULL;
-        if (redisGetReply(c, &rv) != REDIS_OK || !rv)
-            return sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
-        redisReply *r = rv;
+        redisReply *r = sk_cli_redis_reply(VERB, c);
+        if (!r)
+            return SK_EXIT_FAIL;
         bool keep = false;
         if (rc != SK_EXIT_OK) {
             /* drain the rest */
@@ -243,15 +233,6 @@ static json_t *s_json(const s_status_t *st)
     return root;
 }
 
-static const char *s_hash_get(const redisReply *h, const char *field)
-{
-    for (size_t k = 0; h && k + 1 < h->elements; k += 2)
-        if (h->element[k]->type == REDIS_REPLY_STRING && !strcmp(h->element[k]->str, field) &&
-            h->element[k + 1]->type == REDIS_REPLY_STRING)
-            return h->element[k + 1]->str;
-    return "0";
-}
-
 static int s_print(const s_status_t *st)
 {
     if (st->nworkers == 0) {
@@ -294,8 +275,9 @@ static int s_print(const s_status_t *st)
            st->waiting, st->waiting == 1 ? "" : "s", st->pending);
     printf("dead letters   %lld%s\n", st->dead, st->dead ? "   (skontoctl dlq list)" : "");
     printf("ingest         accepted %s, duplicate %s, rejected %s\n",
-           s_hash_get(st->ingest, "accepted"), s_hash_get(st->ingest, "duplicate"),
-           s_hash_get(st->ingest, "rejected"));
+           sk_cli_hash_get(st->ingest, "accepted", "0"),
+           sk_cli_hash_get(st->ingest, "duplicate", "0"),
+           sk_cli_hash_get(st->ingest, "rejected", "0"));
     if (!st->gaps || st->gaps->elements == 0) {
         printf("sequence gaps  none\n");
     } else {
@@ -329,11 +311,9 @@ int sk_cmd_status(int argc, char **argv)
                                       value);
         json = true;
     }
-    sk_err_t err;
-    sk_err_clear(&err);
-    redisContext *c = sk_redis_connect_env(&err);
+    redisContext *c = sk_cli_redis_connect(VERB);
     if (!c)
-        return sk_cli_fail(VERB, "%s", err.msg);
+        return SK_EXIT_FAIL;
     s_status_t st;
     memset(&st, 0, sizeof st);
     int rc = s_load(c, &st);
