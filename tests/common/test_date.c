@@ -8,21 +8,7 @@
 #include <string.h>
 
 #include "date.h"
-
-static sk_day_t s_d(const char *s)
-{
-    sk_day_t d = 0;
-    sk_err_t e;
-    if (sk_date_parse(s, &d, &e) != 0)
-        fail_msg("%s: %s", s, e.msg);
-    return d;
-}
-
-static void s_assert_date(sk_day_t day, const char *want)
-{
-    char b[16];
-    assert_string_equal(sk_date_format(day, b, sizeof b), want);
-}
+#include "testutil.h"
 
 static void test_leap_years(void **state)
 {
@@ -47,13 +33,13 @@ static void test_day_numbers(void **state)
 {
     (void)state;
     /* Known day numbers (days since 1970-01-01). */
-    assert_int_equal(s_d("1970-01-01"), 0);
-    assert_int_equal(s_d("2000-03-01"), 11017);
-    assert_int_equal(s_d("1900-01-01"), -25567);
-    assert_int_equal(s_d("9999-12-31"), 2932896);
-    assert_int_equal(s_d("2026-11-02"), 20759);
+    assert_int_equal(sk_test_day("1970-01-01"), 0);
+    assert_int_equal(sk_test_day("2000-03-01"), 11017);
+    assert_int_equal(sk_test_day("1900-01-01"), -25567);
+    assert_int_equal(sk_test_day("9999-12-31"), 2932896);
+    assert_int_equal(sk_test_day("2026-11-02"), 20759);
     /* Every day of the valid range round-trips, and consecutive days are consecutive. */
-    sk_day_t first = s_d("1900-01-01"), last = s_d("9999-12-31");
+    sk_day_t first = sk_test_day("1900-01-01"), last = sk_test_day("9999-12-31");
     int py = 1899, pm = 12, pd = 31;
     for (sk_day_t day = first; day <= last; day++) {
         int y, m, d;
@@ -72,32 +58,32 @@ static void test_day_numbers(void **state)
 static void test_weekday(void **state)
 {
     (void)state;
-    assert_int_equal(sk_date_weekday(s_d("1970-01-01")), 4); /* Thursday */
-    assert_int_equal(sk_date_weekday(s_d("2026-11-02")), 1); /* Monday */
-    assert_int_equal(sk_date_weekday(s_d("2026-11-14")), 6); /* Saturday */
-    assert_int_equal(sk_date_weekday(s_d("2026-11-15")), 7); /* Sunday */
-    assert_int_equal(sk_date_weekday(s_d("1900-01-01")), 1); /* Monday, before day 0 */
-    assert_int_equal(sk_date_weekday(s_d("9999-12-31")), 5); /* Friday */
+    assert_int_equal(sk_date_weekday(sk_test_day("1970-01-01")), 4); /* Thursday */
+    assert_int_equal(sk_date_weekday(sk_test_day("2026-11-02")), 1); /* Monday */
+    assert_int_equal(sk_date_weekday(sk_test_day("2026-11-14")), 6); /* Saturday */
+    assert_int_equal(sk_date_weekday(sk_test_day("2026-11-15")), 7); /* Sunday */
+    assert_int_equal(sk_date_weekday(sk_test_day("1900-01-01")), 1); /* Monday, before day 0 */
+    assert_int_equal(sk_date_weekday(sk_test_day("9999-12-31")), 5); /* Friday */
 }
 
 static void test_month_arithmetic(void **state)
 {
     (void)state;
-    s_assert_date(sk_date_end_of_month(s_d("2024-02-10")), "2024-02-29");
-    s_assert_date(sk_date_end_of_month(s_d("2023-02-28")), "2023-02-28");
-    s_assert_date(sk_date_end_of_month(s_d("2026-12-01")), "2026-12-31");
-    s_assert_date(sk_date_add_months(s_d("2024-01-31"), 1), "2024-02-29");
-    s_assert_date(sk_date_add_months(s_d("2023-01-31"), 1), "2023-02-28");
-    s_assert_date(sk_date_add_months(s_d("2024-03-31"), -1), "2024-02-29");
-    s_assert_date(sk_date_add_months(s_d("2024-12-15"), 1), "2025-01-15");
-    s_assert_date(sk_date_add_months(s_d("2024-01-15"), -13), "2022-12-15");
-    s_assert_date(sk_date_add_months(s_d("2024-02-29"), 12), "2025-02-28");
-    s_assert_date(sk_date_add_months(s_d("2024-02-29"), 48), "2028-02-29");
-    s_assert_date(sk_date_day_of_month(s_d("2026-11-20"), 15, 1), "2026-12-15");
-    s_assert_date(sk_date_day_of_month(s_d("2026-11-20"), 25, 2), "2027-01-25");
-    s_assert_date(sk_date_day_of_month(s_d("2024-01-31"), 31, 1), "2024-02-29");
-    s_assert_date(sk_date_day_of_month(s_d("2023-01-31"), 31, 1), "2023-02-28");
-    s_assert_date(sk_date_day_of_month(s_d("2026-04-02"), 31, 0), "2026-04-30");
+    sk_test_assert_date(sk_date_end_of_month(sk_test_day("2024-02-10")), "2024-02-29");
+    sk_test_assert_date(sk_date_end_of_month(sk_test_day("2023-02-28")), "2023-02-28");
+    sk_test_assert_date(sk_date_end_of_month(sk_test_day("2026-12-01")), "2026-12-31");
+    sk_test_assert_date(sk_date_add_months(sk_test_day("2024-01-31"), 1), "2024-02-29");
+    sk_test_assert_date(sk_date_add_months(sk_test_day("2023-01-31"), 1), "2023-02-28");
+    sk_test_assert_date(sk_date_add_months(sk_test_day("2024-03-31"), -1), "2024-02-29");
+    sk_test_assert_date(sk_date_add_months(sk_test_day("2024-12-15"), 1), "2025-01-15");
+    sk_test_assert_date(sk_date_add_months(sk_test_day("2024-01-15"), -13), "2022-12-15");
+    sk_test_assert_date(sk_date_add_months(sk_test_day("2024-02-29"), 12), "2025-02-28");
+    sk_test_assert_date(sk_date_add_months(sk_test_day("2024-02-29"), 48), "2028-02-29");
+    sk_test_assert_date(sk_date_day_of_month(sk_test_day("2026-11-20"), 15, 1), "2026-12-15");
+    sk_test_assert_date(sk_date_day_of_month(sk_test_day("2026-11-20"), 25, 2), "2027-01-25");
+    sk_test_assert_date(sk_date_day_of_month(sk_test_day("2024-01-31"), 31, 1), "2024-02-29");
+    sk_test_assert_date(sk_date_day_of_month(sk_test_day("2023-01-31"), 31, 1), "2023-02-28");
+    sk_test_assert_date(sk_date_day_of_month(sk_test_day("2026-04-02"), 31, 0), "2026-04-30");
 }
 
 static void s_reject(const char *in, const char *piece)
@@ -130,7 +116,7 @@ static void test_parse_rejects(void **state)
     s_reject("", "empty");
     sk_day_t d;
     assert_int_equal(sk_date_parse(NULL, &d, NULL), -1);
-    s_assert_date(s_d("2000-02-29"), "2000-02-29");
+    sk_test_assert_date(sk_test_day("2000-02-29"), "2000-02-29");
 }
 
 static const char s_holidays[] = "# China 2026 (part)\n"
@@ -148,15 +134,20 @@ static void test_calendar(void **state)
     assert_non_null(cal);
     sk_err_t e;
     assert_int_equal(sk_calendar_load_text(cal, s_holidays, strlen(s_holidays), &e), 0);
-    assert_false(sk_calendar_is_business_day(cal, s_d("2026-01-01"))); /* Thursday holiday */
-    assert_true(sk_calendar_is_business_day(cal, s_d("2026-01-02")));  /* Friday */
-    assert_false(sk_calendar_is_business_day(cal, s_d("2026-01-03"))); /* Saturday */
-    assert_true(sk_calendar_is_business_day(NULL, s_d("2026-01-01"))); /* weekends only */
+    assert_false(
+        sk_calendar_is_business_day(cal, sk_test_day("2026-01-01")));         /* Thursday holiday */
+    assert_true(sk_calendar_is_business_day(cal, sk_test_day("2026-01-02"))); /* Friday */
+    assert_false(sk_calendar_is_business_day(cal, sk_test_day("2026-01-03"))); /* Saturday */
+    assert_true(sk_calendar_is_business_day(NULL, sk_test_day("2026-01-01"))); /* weekends only */
     /* Thu 10-01 and Fri 10-02 are holidays, then the weekend, then Mon 10-05: Tue 10-06. */
-    s_assert_date(sk_calendar_next_business_day(cal, s_d("2026-10-01")), "2026-10-06");
-    s_assert_date(sk_calendar_next_business_day(NULL, s_d("2026-10-01")), "2026-10-01");
-    s_assert_date(sk_calendar_next_business_day(NULL, s_d("2026-11-14")), "2026-11-16");
-    s_assert_date(sk_calendar_next_business_day(cal, s_d("2026-09-30")), "2026-09-30");
+    sk_test_assert_date(sk_calendar_next_business_day(cal, sk_test_day("2026-10-01")),
+                        "2026-10-06");
+    sk_test_assert_date(sk_calendar_next_business_day(NULL, sk_test_day("2026-10-01")),
+                        "2026-10-01");
+    sk_test_assert_date(sk_calendar_next_business_day(NULL, sk_test_day("2026-11-14")),
+                        "2026-11-16");
+    sk_test_assert_date(sk_calendar_next_business_day(cal, sk_test_day("2026-09-30")),
+                        "2026-09-30");
     sk_calendar_destroy(&cal);
     assert_null(cal);
     sk_calendar_destroy(&cal); /* harmless twice */

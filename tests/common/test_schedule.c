@@ -9,21 +9,7 @@
 #include <string.h>
 
 #include "schedule.h"
-
-static sk_day_t s_d(const char *s)
-{
-    sk_day_t d = 0;
-    sk_err_t e;
-    if (sk_date_parse(s, &d, &e) != 0)
-        fail_msg("%s: %s", s, e.msg);
-    return d;
-}
-
-static void s_assert_date(sk_day_t day, const char *want)
-{
-    char b[16];
-    assert_string_equal(sk_date_format(day, b, sizeof b), want);
-}
+#include "testutil.h"
 
 static sk_schedule_t s_sched(const char *terms, const char *baseline, int64_t amount, int64_t tax,
                              const char *cur, const sk_schedule_opts_t *opts)
@@ -33,8 +19,8 @@ static sk_schedule_t s_sched(const char *terms, const char *baseline, int64_t am
     sk_err_t e;
     if (sk_terms_parse(terms, &t, &e) != 0)
         fail_msg("%s: %s", terms, e.msg);
-    if (sk_schedule_compute(&t, s_d(baseline), amount, tax, sk_currency_find(cur), opts, &s, &e) !=
-        0)
+    if (sk_schedule_compute(&t, sk_test_day(baseline), amount, tax, sk_currency_find(cur), opts, &s,
+                            &e) != 0)
         fail_msg("%s from %s: %s", terms, baseline, e.msg);
     return s;
 }
@@ -47,9 +33,9 @@ static void s_reject(const char *terms, const char *baseline, int64_t amount, in
     sk_err_t e;
     if (sk_terms_parse(terms, &t, &e) != 0)
         fail_msg("%s: %s", terms, e.msg);
-    assert_int_equal(
-        sk_schedule_compute(&t, s_d(baseline), amount, tax, sk_currency_find("CNY"), opts, &s, &e),
-        -1);
+    assert_int_equal(sk_schedule_compute(&t, sk_test_day(baseline), amount, tax,
+                                         sk_currency_find("CNY"), opts, &s, &e),
+                     -1);
     assert_string_equal(e.code, code);
     if (!strstr(e.msg, piece))
         fail_msg("%s from %s: message \"%s\" lacks \"%s\"", terms, baseline, e.msg, piece);
@@ -62,10 +48,10 @@ static void test_seed_gross(void **state)
     sk_schedule_t s = s_sched("2/0,1/10,0.5/30,n/60", "2026-11-02", 113000, 13000, "CNY", NULL);
     assert_int_equal(s.ntiers, 3);
     assert_int_equal(s.discount_base, 113000);
-    s_assert_date(s.tiers[0].last_day, "2026-11-02");
-    s_assert_date(s.tiers[1].last_day, "2026-11-12");
-    s_assert_date(s.tiers[2].last_day, "2026-12-02");
-    s_assert_date(s.net_due, "2027-01-01");
+    sk_test_assert_date(s.tiers[0].last_day, "2026-11-02");
+    sk_test_assert_date(s.tiers[1].last_day, "2026-11-12");
+    sk_test_assert_date(s.tiers[2].last_day, "2026-12-02");
+    sk_test_assert_date(s.net_due, "2027-01-01");
     int64_t disc[] = {2260, 1130, 565}, pay[] = {110740, 111870, 112435};
     int32_t vs_net[] = {1241, 737, 611}, vs_next[] = {3724, 922, 611};
     for (int k = 0; k < 3; k++) {
@@ -96,8 +82,8 @@ static void test_classic_apr(void **state)
     sk_schedule_t s = s_sched("2/10,n/30", "2026-03-01", 100000, 0, "USD", NULL);
     assert_int_equal(s.tiers[0].apr_vs_net_bp, 3724);
     assert_int_equal(s.tiers[0].apr_vs_next_bp, 3724);
-    s_assert_date(s.tiers[0].last_day, "2026-03-11");
-    s_assert_date(s.net_due, "2026-03-31");
+    sk_test_assert_date(s.tiers[0].last_day, "2026-03-11");
+    sk_test_assert_date(s.net_due, "2026-03-31");
     assert_int_equal(s.tiers[0].discount, 2000);
 }
 
@@ -105,9 +91,9 @@ static void test_sap_dates(void **state)
 {
     (void)state;
     sk_schedule_t s = s_sched("3/d15+1m,2/d25+2m,n/d15+3m", "2026-11-20", 100000, 0, "EUR", NULL);
-    s_assert_date(s.tiers[0].last_day, "2026-12-15");
-    s_assert_date(s.tiers[1].last_day, "2027-01-25");
-    s_assert_date(s.net_due, "2027-02-15");
+    sk_test_assert_date(s.tiers[0].last_day, "2026-12-15");
+    sk_test_assert_date(s.tiers[1].last_day, "2027-01-25");
+    sk_test_assert_date(s.net_due, "2027-02-15");
     assert_int_equal(s.tiers[0].discount, 3000);
     assert_int_equal(s.tiers[1].discount, 2000);
     assert_int_equal(s.tiers[0].apr_vs_net_bp, 1821); /* 3/97 * 365/62 */
@@ -119,23 +105,23 @@ static void test_month_end_rules(void **state)
 {
     (void)state;
     sk_schedule_t s = s_sched("2/d31+1m,n/d31+2m", "2024-01-31", 100000, 0, "CNY", NULL);
-    s_assert_date(s.tiers[0].last_day, "2024-02-29");
-    s_assert_date(s.net_due, "2024-03-31");
+    sk_test_assert_date(s.tiers[0].last_day, "2024-02-29");
+    sk_test_assert_date(s.net_due, "2024-03-31");
     s = s_sched("2/d31+1m,n/d31+2m", "2023-01-31", 100000, 0, "CNY", NULL);
-    s_assert_date(s.tiers[0].last_day, "2023-02-28");
+    sk_test_assert_date(s.tiers[0].last_day, "2023-02-28");
     s = s_sched("2/10eom,n/30eom", "2024-02-10", 100000, 0, "CNY", NULL);
-    s_assert_date(s.tiers[0].last_day, "2024-03-10");
-    s_assert_date(s.net_due, "2024-03-30");
+    sk_test_assert_date(s.tiers[0].last_day, "2024-03-10");
+    sk_test_assert_date(s.net_due, "2024-03-30");
     /* Across a year end, in the leap-day century exception: 2100 is not leap. */
     s = s_sched("1/0eom,n/d31+2m", "2099-12-15", 100000, 0, "CNY", NULL);
-    s_assert_date(s.tiers[0].last_day, "2099-12-31");
-    s_assert_date(s.net_due, "2100-02-28");
+    sk_test_assert_date(s.tiers[0].last_day, "2099-12-31");
+    sk_test_assert_date(s.net_due, "2100-02-28");
     s = s_sched("1/0eom,n/d31+2m", "1999-12-15", 100000, 0, "CNY", NULL);
-    s_assert_date(s.net_due, "2000-02-29");
+    sk_test_assert_date(s.net_due, "2000-02-29");
     /* Mixed kinds ordered by date once the baseline is known. */
     s = s_sched("2/40,1/d15+1m,n/60", "2026-11-01", 100000, 0, "CNY", NULL);
-    s_assert_date(s.tiers[0].last_day, "2026-12-11");
-    s_assert_date(s.tiers[1].last_day, "2026-12-15");
+    sk_test_assert_date(s.tiers[0].last_day, "2026-12-11");
+    sk_test_assert_date(s.tiers[1].last_day, "2026-12-15");
 }
 
 static void test_no_decimals(void **state)
@@ -177,8 +163,8 @@ static void test_grace_days(void **state)
     (void)state;
     sk_schedule_opts_t o = {.grace_days = 3};
     sk_schedule_t s = s_sched("2/10,n/30", "2026-11-02", 100000, 0, "CNY", &o);
-    s_assert_date(s.tiers[0].last_day, "2026-11-15");
-    s_assert_date(s.net_due, "2026-12-02"); /* grace never moves the net due date */
+    sk_test_assert_date(s.tiers[0].last_day, "2026-11-15");
+    sk_test_assert_date(s.net_due, "2026-12-02"); /* grace never moves the net due date */
     /* 20 days to net now 17: 2/98 * 365/17 = 43.82 %. */
     assert_int_equal(s.tiers[0].apr_vs_net_bp, 4382);
     sk_schedule_opts_t o2 = {.grace_days = 2};
@@ -200,19 +186,19 @@ static void test_business_days(void **state)
      * Net: + 30 = Fri 12-04, a business day. */
     sk_schedule_opts_t o = {.business_days = true, .calendar = cal};
     sk_schedule_t s = s_sched("2/10,n/30", "2026-11-04", 100000, 0, "CNY", &o);
-    s_assert_date(s.tiers[0].last_day, "2026-11-17");
-    s_assert_date(s.net_due, "2026-12-04");
+    sk_test_assert_date(s.tiers[0].last_day, "2026-11-17");
+    sk_test_assert_date(s.net_due, "2026-12-04");
     /* Without a calendar only weekends move. */
     sk_schedule_opts_t wk = {.business_days = true};
     s = s_sched("2/10,n/30", "2026-11-04", 100000, 0, "CNY", &wk);
-    s_assert_date(s.tiers[0].last_day, "2026-11-16");
+    sk_test_assert_date(s.tiers[0].last_day, "2026-11-16");
     /* The net due date moves too: 2026-11-25 + 30 = Fri 12-25 (holiday) -> Mon 12-28. */
     s = s_sched("2/10,n/30", "2026-11-25", 100000, 0, "CNY", &o);
-    s_assert_date(s.net_due, "2026-12-28");
+    sk_test_assert_date(s.net_due, "2026-12-28");
     /* Business days off: the calendar is ignored. */
     sk_schedule_opts_t off = {.calendar = cal};
     s = s_sched("2/10,n/30", "2026-11-04", 100000, 0, "CNY", &off);
-    s_assert_date(s.tiers[0].last_day, "2026-11-14");
+    sk_test_assert_date(s.tiers[0].last_day, "2026-11-14");
     /* Two tiers pushed onto the same Monday: rejected, naming both. */
     s_reject("2/10,1/12,n/30", "2026-11-04", 100000, 0, &wk, "bad_terms",
              "tier 2 (1 %) ends 2026-11-16, not after tier 1's 2026-11-16 (after business-day "
@@ -248,15 +234,15 @@ static void test_rejects(void **state)
                     .net = {SK_WHEN_DAYS, 30, 0, 0}};
     sk_schedule_t s;
     sk_err_t e;
-    assert_int_equal(
-        sk_schedule_compute(&t, s_d("2026-11-02"), 100, 0, sk_currency_find("CNY"), NULL, &s, &e),
-        -1);
+    assert_int_equal(sk_schedule_compute(&t, sk_test_day("2026-11-02"), 100, 0,
+                                         sk_currency_find("CNY"), NULL, &s, &e),
+                     -1);
     assert_string_equal(e.code, "bad_terms");
     t.tiers[1].rate_ppm = 10000;
     t.net.days = 1000000;
-    assert_int_equal(
-        sk_schedule_compute(&t, s_d("2026-11-02"), 100, 0, sk_currency_find("CNY"), NULL, &s, &e),
-        -1);
+    assert_int_equal(sk_schedule_compute(&t, sk_test_day("2026-11-02"), 100, 0,
+                                         sk_currency_find("CNY"), NULL, &s, &e),
+                     -1);
     assert_non_null(strstr(e.msg, "net term out of range"));
 }
 
@@ -264,17 +250,18 @@ static void test_tier_on(void **state)
 {
     (void)state;
     sk_schedule_t s = s_sched("2/0,1/10,0.5/30,n/60", "2026-11-02", 113000, 0, "CNY", NULL);
-    assert_int_equal(sk_schedule_tier_on(&s, s_d("2026-11-01")), 0); /* before the baseline */
-    assert_int_equal(sk_schedule_tier_on(&s, s_d("2026-11-02")), 0);
-    assert_int_equal(sk_schedule_tier_on(&s, s_d("2026-11-03")), 1);
-    assert_int_equal(sk_schedule_tier_on(&s, s_d("2026-11-12")), 1);
-    assert_int_equal(sk_schedule_tier_on(&s, s_d("2026-11-13")), 2);
-    assert_int_equal(sk_schedule_tier_on(&s, s_d("2026-12-02")), 2);
-    assert_int_equal(sk_schedule_tier_on(&s, s_d("2026-12-03")), -1);
-    assert_int_equal(sk_schedule_tier_on(&s, s_d("2027-06-01")), -1);
+    assert_int_equal(sk_schedule_tier_on(&s, sk_test_day("2026-11-01")),
+                     0); /* before the baseline */
+    assert_int_equal(sk_schedule_tier_on(&s, sk_test_day("2026-11-02")), 0);
+    assert_int_equal(sk_schedule_tier_on(&s, sk_test_day("2026-11-03")), 1);
+    assert_int_equal(sk_schedule_tier_on(&s, sk_test_day("2026-11-12")), 1);
+    assert_int_equal(sk_schedule_tier_on(&s, sk_test_day("2026-11-13")), 2);
+    assert_int_equal(sk_schedule_tier_on(&s, sk_test_day("2026-12-02")), 2);
+    assert_int_equal(sk_schedule_tier_on(&s, sk_test_day("2026-12-03")), -1);
+    assert_int_equal(sk_schedule_tier_on(&s, sk_test_day("2027-06-01")), -1);
     sk_schedule_t n = s_sched("n/30", "2026-11-02", 113000, 0, "CNY", NULL);
     assert_int_equal(n.ntiers, 0);
-    assert_int_equal(sk_schedule_tier_on(&n, s_d("2026-11-02")), -1);
+    assert_int_equal(sk_schedule_tier_on(&n, sk_test_day("2026-11-02")), -1);
 }
 
 int main(void)

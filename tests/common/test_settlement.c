@@ -9,15 +9,7 @@
 #include <string.h>
 
 #include "settlement.h"
-
-static sk_day_t s_d(const char *s)
-{
-    sk_day_t d = 0;
-    sk_err_t e;
-    if (sk_date_parse(s, &d, &e) != 0)
-        fail_msg("%s: %s", s, e.msg);
-    return d;
-}
+#include "testutil.h"
 
 static sk_schedule_t s_sched(const char *terms, const char *baseline, int64_t amount, int64_t tax,
                              const sk_schedule_opts_t *opts)
@@ -27,8 +19,8 @@ static sk_schedule_t s_sched(const char *terms, const char *baseline, int64_t am
     sk_err_t e;
     if (sk_terms_parse(terms, &t, &e) != 0)
         fail_msg("%s: %s", terms, e.msg);
-    if (sk_schedule_compute(&t, s_d(baseline), amount, tax, sk_currency_find("CNY"), opts, &s,
-                            &e) != 0)
+    if (sk_schedule_compute(&t, sk_test_day(baseline), amount, tax, sk_currency_find("CNY"), opts,
+                            &s, &e) != 0)
         fail_msg("%s from %s: %s", terms, baseline, e.msg);
     return s;
 }
@@ -36,7 +28,7 @@ static sk_schedule_t s_sched(const char *terms, const char *baseline, int64_t am
 static sk_applied_t s_pay(const sk_schedule_t *s, int64_t *balance, const char *date,
                           int64_t amount, bool full)
 {
-    sk_payment_t p = {s_d(date), amount, full};
+    sk_payment_t p = {sk_test_day(date), amount, full};
     sk_applied_t a;
     sk_err_t e;
     if (sk_settle_apply(s, balance, &p, &a, &e) != 0)
@@ -67,7 +59,7 @@ static void test_issue_example(void **state)
     assert_int_equal(a.overpaid, 0);
     assert_int_equal(bal, 0);
     /* Nothing more to pay. */
-    sk_payment_t p = {s_d("2020-07-09"), 100, false};
+    sk_payment_t p = {sk_test_day("2020-07-09"), 100, false};
     sk_err_t e;
     assert_int_equal(sk_settle_apply(&s, &bal, &p, &a, &e), -1);
     assert_string_equal(e.code, "bad_payment");
@@ -227,7 +219,7 @@ static void test_rejects(void **state)
     sk_applied_t a;
     sk_err_t e;
     int64_t bal = 100000;
-    sk_payment_t p = {s_d("2026-11-03"), 0, false};
+    sk_payment_t p = {sk_test_day("2026-11-03"), 0, false};
     assert_int_equal(sk_settle_apply(&s, &bal, &p, &a, &e), -1);
     assert_string_equal(e.code, "bad_amount");
     assert_non_null(strstr(e.msg, "payment 0.00"));
@@ -240,7 +232,7 @@ static void test_rejects(void **state)
     p.amount = 100;
     assert_int_equal(bal, 100000); /* a rejected payment changes nothing */
     bal = 0;
-    p.date = s_d("2026-11-03");
+    p.date = sk_test_day("2026-11-03");
     assert_int_equal(sk_settle_apply(&s, &bal, &p, &a, &e), -1);
     assert_non_null(strstr(e.msg, "invoice is already settled"));
 }

@@ -9,21 +9,7 @@
 #include <string.h>
 
 #include "terms.h"
-
-static sk_day_t s_d(const char *s)
-{
-    sk_day_t d = 0;
-    sk_err_t e;
-    if (sk_date_parse(s, &d, &e) != 0)
-        fail_msg("%s: %s", s, e.msg);
-    return d;
-}
-
-static void s_assert_date(sk_day_t day, const char *want)
-{
-    char b[16];
-    assert_string_equal(sk_date_format(day, b, sizeof b), want);
-}
+#include "testutil.h"
 
 static sk_terms_t s_parse(const char *s)
 {
@@ -62,10 +48,10 @@ static void test_sap_terms(void **state)
     assert_int_equal(t.tiers[1].when.months, 2);
     assert_int_equal(t.net.kind, SK_WHEN_DOM);
     assert_int_equal(t.net.months, 3);
-    sk_day_t base = s_d("2026-11-20");
-    s_assert_date(sk_when_resolve(&t.tiers[0].when, base), "2026-12-15");
-    s_assert_date(sk_when_resolve(&t.tiers[1].when, base), "2027-01-25");
-    s_assert_date(sk_when_resolve(&t.net, base), "2027-02-15");
+    sk_day_t base = sk_test_day("2026-11-20");
+    sk_test_assert_date(sk_when_resolve(&t.tiers[0].when, base), "2026-12-15");
+    sk_test_assert_date(sk_when_resolve(&t.tiers[1].when, base), "2027-01-25");
+    sk_test_assert_date(sk_when_resolve(&t.net, base), "2027-02-15");
 }
 
 static void test_canonical_form(void **state)
@@ -101,14 +87,14 @@ static void test_resolve_month_ends(void **state)
     (void)state;
     sk_terms_t t = s_parse("2/d31+1m,n/30eom");
     /* Day 31 of the month after January: the end of February. */
-    s_assert_date(sk_when_resolve(&t.tiers[0].when, s_d("2024-01-31")), "2024-02-29");
-    s_assert_date(sk_when_resolve(&t.tiers[0].when, s_d("2023-01-31")), "2023-02-28");
+    sk_test_assert_date(sk_when_resolve(&t.tiers[0].when, sk_test_day("2024-01-31")), "2024-02-29");
+    sk_test_assert_date(sk_when_resolve(&t.tiers[0].when, sk_test_day("2023-01-31")), "2023-02-28");
     /* 30 days after the end of February 2024. */
-    s_assert_date(sk_when_resolve(&t.net, s_d("2024-02-10")), "2024-03-30");
-    s_assert_date(sk_when_resolve(&t.net, s_d("2023-02-10")), "2023-03-30");
+    sk_test_assert_date(sk_when_resolve(&t.net, sk_test_day("2024-02-10")), "2024-03-30");
+    sk_test_assert_date(sk_when_resolve(&t.net, sk_test_day("2023-02-10")), "2023-03-30");
     sk_terms_t u = s_parse("2/0eom,n/10");
-    s_assert_date(sk_when_resolve(&u.tiers[0].when, s_d("2026-12-05")), "2026-12-31");
-    s_assert_date(sk_when_resolve(&u.net, s_d("2026-12-25")), "2027-01-04");
+    sk_test_assert_date(sk_when_resolve(&u.tiers[0].when, sk_test_day("2026-12-05")), "2026-12-31");
+    sk_test_assert_date(sk_when_resolve(&u.net, sk_test_day("2026-12-25")), "2027-01-04");
 }
 
 static void s_reject(const char *in, const char *piece)
