@@ -30,7 +30,6 @@ import math
 import os
 import random
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -39,6 +38,7 @@ import unittest
 from decimal import Decimal
 
 import harness
+from skredis import Redis, shard
 
 TERMS_A = "2/0,1/10,0.5/30,n/60"
 TERMS_B = "2/10,n/30"
@@ -46,75 +46,6 @@ N_CUSTOMERS = 300
 N_ORDERS = 12000
 SHARDS = 16
 CLAIM_ENV = {"SKONTO_CLAIM_IDLE_MS": "300"}
-
-
-# ------------------------------------------------------------------ a minimal Redis client
-
-class Redis:
-    """RESP2 over the unix socket; enough for HLEN/HGETALL/SCAN/XLEN/XPENDING."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.connect(path)
-        self.f = self.s.makefile("rb")
-
-    def close(self):
-        self.f.close()
-        self.s.close()
-
-    @staticmethod
-    def _enc(args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        return b"".join(out)
-
-    def _read(self):
-        line = self.f.readline()
-        t, rest = line[:1], line[1:-2]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            raise RuntimeError("redis: " + rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)[:-2]
-            return data.decode("utf-8", "replace")
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RuntimeError("redis: bad reply %r" % line)
-
-    def pipe(self, cmds):
-        self.s.sendall(b"".join(self._enc(c) for c in cmds))
-        return [self._read() for _ in cmds]
-
-    def cmd(self, *args):
-        return self.pipe([args])[0]
-
-    def hgetall(self, key):
-        v = self.cmd("HGETALL", key)
-        return dict(zip(v[0::2], v[1::2]))
-
-    def scan(self, pattern):
-        cursor, keys = "0", []
-        while True:
-            cursor, batch = self.cmd("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
-            keys.extend(batch)
-            if cursor == "0":
-                return keys
-
-
-def shard(ident):
-    h = 2166136261
-    for b in ident.encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return h % SHARDS
 
 
 # ------------------------------------------------------------------ the engine's rule, for simple cases

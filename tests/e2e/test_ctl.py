@@ -20,10 +20,10 @@ import datetime
 import json
 import os
 import subprocess
-import tempfile
 import time
 import unittest
 
+import skproto
 from harness import Stack, wait_for
 
 SEED_TERMS = "2/0,1/10,0.5/30,n/60"
@@ -574,18 +574,6 @@ class SendInvalidIds(unittest.TestCase):
 
 # ---------------------------------------------------------------- send, against a fake ingest
 
-def _load_pb2():
-    """skonto_pb2 generated from proto/ by protoc into a temporary directory."""
-    import importlib
-    import sys
-    src = os.environ.get("SK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
-    out = tempfile.mkdtemp(prefix="skonto-pb2-")
-    subprocess.run(["protoc", "--python_out=" + out, "-I", os.path.join(src, "proto"),
-                    os.path.join(src, "proto", "skonto", "v1", "skonto.proto")], check=True)
-    sys.path.insert(0, out)
-    return importlib.import_module("skonto.v1.skonto_pb2")
-
-
 class FakeIngest:
     """A ROUTER on a free port that answers Envelopes as `policy` says.
 
@@ -655,7 +643,7 @@ class SendFakeIngest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.pb2 = _load_pb2()
+        cls.pb2 = skproto.load()
         cls.st = Stack()
         cls.st.__enter__()
 

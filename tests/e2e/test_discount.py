@@ -14,44 +14,23 @@ deterministic.
 """
 import datetime
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import unittest
 
+import skproto
 from harness import Stack, wait_for
+from skredis import Redis, shard
 
 SRC = os.environ.get("SK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 TODAY = "2026-11-05"
 SEED_TERMS = "2/0,1/10,0.5/30,n/60"
 pb = None
-_GEN_DIR = None
 
 
 def setUpModule():
-    global pb, _GEN_DIR
-    _GEN_DIR = tempfile.mkdtemp(prefix="skonto-pb-")
-    subprocess.run(["protoc", "--python_out=" + _GEN_DIR, "-I", os.path.join(SRC, "proto"),
-                    os.path.join(SRC, "proto", "skonto", "v1", "skonto.proto")], check=True)
-    sys.path.insert(0, _GEN_DIR)
-    from skonto.v1 import skonto_pb2
-    pb = skonto_pb2
-
-
-def tearDownModule():
-    shutil.rmtree(_GEN_DIR, ignore_errors=True)
-
-
-def shard(ident):
-    """FNV-1a 32-bit mod 16, as common/io/keys.c."""
-    h = 2166136261
-    for b in ident.encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return h % 16
+    global pb
+    pb = skproto.load()
 
 
 def day(iso):
@@ -64,61 +43,6 @@ def iso_plus(iso, n):
 
 def rate_discount(amount, ppm):
     return (amount * ppm + 500000) // 1000000  # half-up, positive amounts
-
-
-class Redis:
-    """RESP2 over the unix socket, binary safe, with pipelining."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.connect(path)
-        self.f = self.s.makefile("rb")
-
-    def close(self):
-        self.f.close()
-        self.s.close()
-
-    @staticmethod
-    def _enc(args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        return b"".join(out)
-
-    def _read(self):
-        line = self.f.readline()
-        t, rest = line[:1], line[1:-2]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            raise RuntimeError("redis: " + rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            return self.f.read(n + 2)[:-2].decode("utf-8", "replace")
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RuntimeError("redis: bad reply %r" % line)
-
-    def pipe(self, cmds):
-        self.s.sendall(b"".join(self._enc(c) for c in cmds))
-        return [self._read() for _ in cmds]
-
-    def cmd(self, *args):
-        return self.pipe([args])[0]
-
-    def hgetall(self, key):
-        v = self.cmd("HGETALL", key)
-        return dict(zip(v[0::2], v[1::2]))
-
-    def zscore(self, key, member):
-        v = self.cmd("ZSCORE", key, member)
-        return None if v is None else int(float(v))
 
 
 # ------------------------------------------------------------------ events, fed as ingest would
@@ -196,15 +120,6 @@ def drained(r):
     """True when every stream is empty and nothing is pending."""
     cmds = [("XLEN", "sk:{s%d}:events" % n) for n in range(16)]
     return all(v == 0 for v in r.pipe(cmds))
-
-
-def all_keys(r, pattern):
-    cursor, keys = "0", []
-    while True:
-        cursor, batch = r.cmd("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
-        keys.extend(batch)
-        if cursor == "0":
-            return keys
 
 
 def sum_hashes(r, suffix):
@@ -644,14 +559,14 @@ class DiscountTest(unittest.TestCase):
         closed = sum(expect["taken"].values())
         self.assertEqual(sum(v for k, v in tk.items() if k.startswith("sp|S-7|")), closed)
         hist_n = 0
-        for key in all_keys(self.r, "sk:{s*}:hist:*"):
+        for key in self.r.scan("sk:{s*}:hist:*"):
             hist_n += int(self.r.cmd("HGET", key, "n") or 0)
         self.assertEqual(hist_n, closed)
         fc_net = sum(sum_hashes(self.r, "fc:net").values())
         self.assertEqual(fc_net, expect["open_bal"])
-        copen = sum(self.r.cmd("ZCARD", k) for k in all_keys(self.r, "sk:{s*}:copen:*"))
+        copen = sum(self.r.cmd("ZCARD", k) for k in self.r.scan("sk:{s*}:copen:*"))
         self.assertEqual(copen, expect["open"])
-        invoices = all_keys(self.r, "sk:{s*}:inv:*")
+        invoices = self.r.scan("sk:{s*}:inv:*")
         self.assertEqual(len(invoices), n_orders)
         # no payment recorded twice
         for key in invoices:

@@ -10,82 +10,29 @@ counted. The Python protobuf code is generated from proto/ at test time.
 import base64
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
-import tempfile
 import time
 import unittest
 
 import zmq
 
+import skproto
+import skredis
 from harness import Stack, free_port, wait_for
+from skredis import shard
 
-SRC = os.environ.get("SK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 pb = None
-_GEN_DIR = None
 
 
 def setUpModule():
-    global pb, _GEN_DIR
-    _GEN_DIR = tempfile.mkdtemp(prefix="skonto-pb-")
-    subprocess.run(["protoc", "--python_out=" + _GEN_DIR, "-I", os.path.join(SRC, "proto"),
-                    os.path.join(SRC, "proto", "skonto", "v1", "skonto.proto")], check=True)
-    sys.path.insert(0, _GEN_DIR)
-    from skonto.v1 import skonto_pb2
-    pb = skonto_pb2
-
-
-def tearDownModule():
-    shutil.rmtree(_GEN_DIR, ignore_errors=True)
-
-
-def shard(ident):
-    """FNV-1a 32-bit mod 16, as common/io/keys.c."""
-    h = 2166136261
-    for b in ident.encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return h % 16
+    global pb
+    pb = skproto.load()
 
 
 def resp(st, *args):
     """One Redis command over the unix socket, with binary-safe replies."""
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(st.redis_sock)
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    s.sendall(out)
-    f = s.makefile("rb")
-
-    def read():
-        line = f.readline()[:-2]
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            raise RuntimeError(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = f.read(n + 2)[:-2]
-            return data
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [read() for _ in range(n)]
-        raise RuntimeError("bad reply %r" % line)
-
-    try:
-        return read()
-    finally:
-        f.close()
-        s.close()
+    return skredis.command(st.redis_sock, *args)
 
 
 class Client:

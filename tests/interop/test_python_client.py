@@ -6,76 +6,26 @@ committed). It talks to a real skonto-ingest (C, protobuf-c) over a DEALER
 socket, sends orders built with google.protobuf, and reads the
 acknowledgements: accepted, duplicate, and rejected with a reason code.
 """
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import unittest
 
 import zmq
 
+import skproto
+import skredis
 from harness import Stack
+from skredis import shard
 
-SRC = os.environ.get("SK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 pb = None
-_GEN = None
 
 
 def setUpModule():
-    global pb, _GEN
-    _GEN = tempfile.mkdtemp(prefix="skonto-pb-")
-    subprocess.run(["protoc", "--python_out=" + _GEN, "-I", os.path.join(SRC, "proto"),
-                    os.path.join(SRC, "proto", "skonto", "v1", "skonto.proto")], check=True)
-    sys.path.insert(0, _GEN)
-    from skonto.v1 import skonto_pb2
-    pb = skonto_pb2
-
-
-def tearDownModule():
-    shutil.rmtree(_GEN, ignore_errors=True)
-
-
-def shard(ident):
-    """FNV-1a 32-bit mod 16 (common/io/keys.c)."""
-    h = 2166136261
-    for b in ident.encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return h % 16
+    global pb
+    pb = skproto.load()
 
 
 def redis(st, *args):
     """One command over the unix socket; bulk replies as bytes."""
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(st.redis_sock)
-    req = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        req += b"$%d\r\n%s\r\n" % (len(a), a)
-    s.sendall(req)
-    f = s.makefile("rb")
-
-    def read():
-        line = f.readline()[:-2]
-        t, rest = line[:1], line[1:]
-        if t == b"-":
-            raise RuntimeError(rest.decode())
-        if t == b"+":
-            return rest.decode()
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            return None if int(rest) < 0 else f.read(int(rest) + 2)[:-2]
-        if t == b"*":
-            return None if int(rest) < 0 else [read() for _ in range(int(rest))]
-        raise RuntimeError("bad reply %r" % line)
-
-    try:
-        return read()
-    finally:
-        f.close()
-        s.close()
+    return skredis.command(st.redis_sock, *args)
 
 
 class PythonClientTest(unittest.TestCase):
