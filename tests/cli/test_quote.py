@@ -5,26 +5,21 @@ figure below was worked out by hand from the terms (see the comments), not
 copied from the program's output.
 """
 import json
-import os
 import tempfile
 import unittest
-import subprocess
 
-BIN = os.path.join(os.path.abspath(os.environ.get("SK_BUILD_DIR", "build")), "bin", "skontoctl")
+import skctl
 
 # The seed's terms on an invoice of 1130.00 CNY incl. 130.00 tax, shipped 2026-11-02.
 SEED = ["--terms", "2/0,1/10,0.5/30,n/60", "--baseline", "2026-11-02", "--amount", "1130.00"]
 
 
 def run(*args):
-    return subprocess.run([BIN, "quote", *args], capture_output=True, text=True, timeout=60)
+    return skctl.run("quote", *args)
 
 
 def quote_json(*args):
-    r = run(*args, "--json")
-    if r.returncode != 0:
-        raise AssertionError("quote failed (%d): %s" % (r.returncode, r.stderr))
-    return json.loads(r.stdout)
+    return skctl.run_json("quote", *args)
 
 
 class SeedTerms(unittest.TestCase):

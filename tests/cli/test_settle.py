@@ -3,13 +3,10 @@
 Runs the real binary from $SK_BUILD_DIR/bin; no server is involved. The
 figures are worked out by hand in the comments.
 """
-import json
-import os
 import re
-import subprocess
 import unittest
 
-BIN = os.path.join(os.path.abspath(os.environ.get("SK_BUILD_DIR", "build")), "bin", "skontoctl")
+import skctl
 
 # The issue's worked example: 2/5,1/14,n/30 on 1000.00 CNY from 2020-06-25.
 # Tier 1 (2 %) ends 2020-06-30, tier 2 (1 %) 2020-07-09, net 2020-07-25.
@@ -17,14 +14,11 @@ EXAMPLE = ["--terms", "2/5,1/14,n/30", "--baseline", "2020-06-25", "--amount", "
 
 
 def run(*args):
-    return subprocess.run([BIN, "settle", *args], capture_output=True, text=True, timeout=60)
+    return skctl.run("settle", *args)
 
 
 def settle_json(*args):
-    r = run(*args, "--json")
-    if r.returncode != 0:
-        raise AssertionError("settle failed (%d): %s" % (r.returncode, r.stderr))
-    return json.loads(r.stdout)
+    return skctl.run_json("settle", *args)
 
 
 def pay(date, amount, full=False):
