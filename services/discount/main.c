@@ -8,8 +8,11 @@
  *      (XREADGROUP '>' COUNT 256 BLOCK 200);
  *   2. in waves, so that one order's entries apply in stream order and each
  *      is computed from the state its predecessor left: one pipelined round
- *      trip reads every invoice / history / customer terms of the wave, the
- *      plans are computed in C, one pipelined round trip runs the scripts;
+ *      trip reads every invoice / history / customer terms of the wave (not
+ *      the invoice of a first version of an order: the script's rev check
+ *      answers STALE if it exists after all), the plans are computed in C,
+ *      and the wave's entries of each shard go to Redis as one apply script
+ *      call per SK_BATCH_ENTRIES, pipelined; each entry has its own result;
  *   3. STALE (someone changed the invoice in between) -> planned again at
  *      once; NOINV (a payment before its order) -> left pending, retried with
  *      backoff, given up (acknowledged, counted as an error) after
