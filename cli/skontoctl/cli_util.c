@@ -697,6 +697,38 @@ bool sk_cli_id_ok(const char *id)
     return true;
 }
 
+int sk_cli_show_word(const char *verb, const char *usage, const char **words, int *nwords,
+                     const char *word)
+{
+    if (*nwords == 2)
+        return sk_cli_usage_error(verb, "unexpected \"%s\" (usage: %s)", word, usage);
+    words[(*nwords)++] = word;
+    return SK_EXIT_OK;
+}
+
+int sk_cli_show_check(const char *verb, const char *usage, const char *const *words, int nwords)
+{
+    if (nwords == 0 || strcmp(words[0], "show")) {
+        if (nwords)
+            return sk_cli_usage_error(verb, "usage: %s", usage);
+        return sk_cli_usage_error(verb, "usage: %s (skontoctl %s --help)", usage, verb);
+    }
+    /* "order" -> ORDER_ID, as the usage line names it */
+    char id[32];
+    size_t n = 0;
+    for (; verb[n] && n + 4 < sizeof id; n++)
+        id[n] = (char)toupper((unsigned char)verb[n]);
+    memcpy(id + n, "_ID", 4);
+    if (nwords < 2)
+        return sk_cli_usage_error(verb, "which %s? usage: skontoctl %s show %s", verb, verb, id);
+    if (!sk_cli_id_ok(words[1]))
+        return sk_cli_usage_error(verb,
+                                  "%s id \"%.80s\": want 1 to %d characters, no control "
+                                  "characters",
+                                  verb, words[1], SK_ID_MAX);
+    return SK_EXIT_OK;
+}
+
 redisContext *sk_cli_redis_connect(const char *verb)
 {
     sk_err_t err;

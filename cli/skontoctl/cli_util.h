@@ -113,6 +113,19 @@ int sk_cli_read_file(const char *path, size_t max, char **buf, size_t *len, sk_e
  * control characters. */
 bool sk_cli_id_ok(const char *id);
 
+/* ---- `skontoctl VERB show ID` (order, customer) --------------------------- */
+
+/* Keeps one positional word in words[0..1] (*nwords counts them). SK_EXIT_OK,
+ * or SK_EXIT_USAGE after `unexpected "WORD" (usage: USAGE)` for a third.
+ * usage is the verb's usage line: "skontoctl order show ORDER_ID [--json]". */
+int sk_cli_show_word(const char *verb, const char *usage, const char **words, int *nwords,
+                     const char *word);
+
+/* After scanning: the words must be "show" and an id sk_cli_id_ok accepts.
+ * SK_EXIT_OK, or SK_EXIT_USAGE after one line ("which order? usage:
+ * skontoctl order show ORDER_ID", `order id "...": want 1 to 64 ...`). */
+int sk_cli_show_check(const char *verb, const char *usage, const char *const *words, int nwords);
+
 /* ---- Redis, for the verbs that read it ----------------------------------- */
 
 #define SK_CLI_REDIS_MAX_ARGS 8 /* arguments of one command, verb included */

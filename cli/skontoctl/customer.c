@@ -25,6 +25,7 @@
 #include "sk_redis.h"
 
 #define VERB "customer"
+#define S_USAGE "skontoctl customer show CUSTOMER_ID [--today D] [--json]"
 #define S_PIPELINE 256      /* HGETALLs in flight at once */
 #define S_MAX_CURRENCIES 32 /* distinct currencies totalled */
 
@@ -497,31 +498,16 @@ int sk_cmd_customer(int argc, char **argv)
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
         if (o == SK_CLI_WORD) {
-            if (nwords == 2)
-                return sk_cli_usage_error(VERB,
-                                          "unexpected \"%s\" (usage: skontoctl customer "
-                                          "show CUSTOMER_ID [--today D] [--json])",
-                                          value);
-            words[nwords++] = value;
+            if (sk_cli_show_word(VERB, S_USAGE, words, &nwords, value) != SK_EXIT_OK)
+                return SK_EXIT_USAGE;
         } else if (!strcmp(s_opts[o].name, "today")) {
             today_opt = value;
         } else {
             json = true;
         }
     }
-    if (nwords == 0 || strcmp(words[0], "show"))
-        return sk_cli_usage_error(VERB,
-                                  "usage: skontoctl customer show CUSTOMER_ID [--today D] "
-                                  "[--json]%s",
-                                  nwords ? "" : " (skontoctl customer --help)");
-    if (nwords < 2)
-        return sk_cli_usage_error(VERB,
-                                  "which customer? usage: skontoctl customer show CUSTOMER_ID");
-    if (!sk_cli_id_ok(words[1]))
-        return sk_cli_usage_error(VERB,
-                                  "customer id \"%.80s\": want 1 to %d characters, no "
-                                  "control characters",
-                                  words[1], SK_ID_MAX);
+    if (sk_cli_show_check(VERB, S_USAGE, words, nwords) != SK_EXIT_OK)
+        return SK_EXIT_USAGE;
     s_view_t v;
     memset(&v, 0, sizeof v);
     v.customer_id = words[1];

@@ -20,6 +20,7 @@
 #include "sk_redis.h"
 
 #define VERB "order"
+#define S_USAGE "skontoctl order show ORDER_ID [--json]"
 
 static const sk_cli_opt_t s_opts[] = {
     {"json", false, false},
@@ -302,33 +303,21 @@ int sk_cmd_order(int argc, char **argv)
     }
     sk_cli_scan_t sc;
     sk_cli_scan_init(&sc, VERB, s_opts, argc, argv);
-    const char *words[3] = {NULL, NULL, NULL}, *value;
+    const char *words[2] = {NULL, NULL}, *value;
     int nwords = 0, o;
     bool json = false;
     while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
         if (o == SK_CLI_WORD) {
-            if (nwords == 2)
-                return sk_cli_usage_error(VERB,
-                                          "unexpected \"%s\" (usage: skontoctl order show "
-                                          "ORDER_ID [--json])",
-                                          value);
-            words[nwords++] = value;
+            if (sk_cli_show_word(VERB, S_USAGE, words, &nwords, value) != SK_EXIT_OK)
+                return SK_EXIT_USAGE;
         } else {
             json = true;
         }
     }
-    if (nwords == 0 || strcmp(words[0], "show"))
-        return sk_cli_usage_error(VERB, "usage: skontoctl order show ORDER_ID [--json]%s",
-                                  nwords ? "" : " (skontoctl order --help)");
-    if (nwords < 2)
-        return sk_cli_usage_error(VERB, "which order? usage: skontoctl order show ORDER_ID");
-    if (!sk_cli_id_ok(words[1]))
-        return sk_cli_usage_error(VERB,
-                                  "order id \"%.80s\": want 1 to %d characters, no control "
-                                  "characters",
-                                  words[1], SK_ID_MAX);
+    if (sk_cli_show_check(VERB, S_USAGE, words, nwords) != SK_EXIT_OK)
+        return SK_EXIT_USAGE;
 
     redisContext *c = sk_cli_redis_connect(VERB);
     if (!c)
