@@ -1,5 +1,6 @@
 #include "sk_redis.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,46 @@ redisContext *sk_redis_connect_env(sk_err_t *err)
     return sk_redis_connect(sk_redis_url_env(), err);
 }
 
+/* Credentials from SKONTO_REDIS_USER and SKONTO_REDIS_PASSWORD_FILE (the
+ * first line of the file, which should be mode 0600). 0 or -1 and err. */
+static int s_env_credentials(char *user, size_t ucap, char *pass, size_t pcap, sk_err_t *err)
+{
+    const char *u = getenv("SKONTO_REDIS_USER");
+    const char *pf = getenv("SKONTO_REDIS_PASSWORD_FILE");
+    if (u && *u) {
+        if (strlen(u) >= ucap)
+            return sk_err_set(err, "redis", "SKONTO_REDIS_USER: too long");
+        snprintf(user, ucap, "%s", u);
+    }
+    if (!pf || !*pf) {
+        if (user[0])
+            return sk_err_set(err, "redis",
+                              "SKONTO_REDIS_USER=%s needs SKONTO_REDIS_PASSWORD_FILE", user);
+        return 0;
+    }
+    FILE *f = fopen(pf, "r");
+    if (!f)
+        return sk_err_set(err, "redis", "SKONTO_REDIS_PASSWORD_FILE %s: %s", pf, strerror(errno));
+    char line[512];
+    int rc = 0;
+    if (!fgets(line, sizeof line, f))
+        rc = sk_err_set(err, "redis", "SKONTO_REDIS_PASSWORD_FILE %s: empty", pf);
+    fclose(f);
+    if (rc)
+        return rc;
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!line[0] || strlen(line) >= pcap)
+        return sk_err_set(err, "redis", "SKONTO_REDIS_PASSWORD_FILE %s: want a password of 1 to %zu "
+                                        "bytes on the first line",
+                          pf, pcap - 1);
+    memcpy(pass, line, strlen(line) + 1);
+    return 0;
+}
+
 redisContext *sk_redis_connect(const char *url, sk_err_t *err)
 {
     struct timeval tv = {5, 0};
-    char user[128] = "", pass[128] = "", host[256] = "127.0.0.1";
+    char user[128] = "", pass[256] = "", host[256] = "127.0.0.1";
     int port = 6379;
     redisContext *c = NULL;
 
@@ -64,6 +101,13 @@ redisContext *sk_redis_connect(const char *url, sk_err_t *err)
                           url),
                NULL;
     }
+    /* Credentials in the URL win; else the environment's apply to any URL
+     * (a unix:// URL has no room for them). */
+    if (!user[0] && !pass[0] && s_env_credentials(user, sizeof user, pass, sizeof pass, err)) {
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
     if (!c)
         return sk_err_set(err, "redis", "cannot allocate a Redis context"), NULL;
     if (c->err) {
@@ -71,11 +115,12 @@ redisContext *sk_redis_connect(const char *url, sk_err_t *err)
         redisFree(c);
         return NULL;
     }
-    if (user[0]) {
-        redisReply *r = redisCommand(c, "AUTH %s %s", user, pass);
+    if (user[0] || pass[0]) {
+        redisReply *r = user[0] ? redisCommand(c, "AUTH %s %s", user, pass)
+                                : redisCommand(c, "AUTH %s", pass);
         int ok = r && r->type == REDIS_REPLY_STATUS;
         if (!ok)
-            sk_err_set(err, "redis", "Redis AUTH as %s failed: %s", user,
+            sk_err_set(err, "redis", "Redis AUTH as %s failed: %s", user[0] ? user : "default",
                        r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
         if (r)
             freeReplyObject(r);

@@ -3,6 +3,10 @@
  * URL forms: "redis://host:port" (host defaults 127.0.0.1, port 6379),
  * "unix:///absolute/path.sock". Optional "redis://user:password@host:port"
  * authenticates with AUTH user password (Redis ACL users, one per worker).
+ * When the URL carries no credentials, SKONTO_REDIS_USER and
+ * SKONTO_REDIS_PASSWORD_FILE (a file whose first line is the password, mode
+ * 0600) apply to any URL, unix:// included; a password file without a user
+ * authenticates as the default user (requirepass). docs/SECURITY.md.
  * Default when SKONTO_REDIS_URL is unset: redis://127.0.0.1:6379. */
 #ifndef SK_REDIS_H
 #define SK_REDIS_H

@@ -626,6 +626,15 @@ static char *s_base64(const unsigned char *p, size_t n)
     return out;
 }
 
+/* The authenticated sender of a ROUTER message (CURVE + ZAP User-Id), or "". */
+static const char *s_user(const ingest_item_t *it)
+{
+    if (it->origin != 0)
+        return "";
+    const char *u = zmq_msg_gets(&it->body, "User-Id");
+    return u ? u : "";
+}
+
 /* The JSON dead letter of a rejected item (malloc'ed), or NULL. */
 static char *s_dead_letter(const ingest_item_t *it, int64_t now)
 {
@@ -648,7 +657,8 @@ static char *s_dead_letter(const ingest_item_t *it, int64_t now)
         !json_object_set_new(o, "source", json_string(src)) &&
         !json_object_set_new(o, "reason_code", json_string(it->err.code)) &&
         !json_object_set_new(o, "message", json_string(msg)) &&
-        !json_object_set_new(o, "payload_b64", json_string(b64)))
+        !json_object_set_new(o, "payload_b64", json_string(b64)) &&
+        (!*s_user(it) || !json_object_set_new(o, "user", json_string(s_user(it)))))
         out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     free(b64);
@@ -885,13 +895,15 @@ static void s_account(ingest_t *self, int a, int b)
                 sk_utf8_sanitize(src, sizeof src, s_str(it->env->source),
                                  strlen(s_str(it->env->source)));
             }
+            const char *user = s_user(it);
             if (it->env)
-                ingest_log("rejected event %s (%s from %s via %s): %s: %s", *eid ? eid : "\"\"",
-                           sk_event_kind_name(it->env), *src ? src : "?",
-                           it->origin ? "SUB" : "ROUTER", it->err.code, it->err.msg);
+                ingest_log("rejected event %s (%s from %s via %s%s%s): %s: %s",
+                           *eid ? eid : "\"\"", sk_event_kind_name(it->env), *src ? src : "?",
+                           it->origin ? "SUB" : "ROUTER", *user ? " as " : "", user, it->err.code,
+                           it->err.msg);
             else
-                ingest_log("rejected a message via %s: %s: %s", it->origin ? "SUB" : "ROUTER",
-                           it->err.code, it->err.msg);
+                ingest_log("rejected a message via %s%s%s: %s: %s", it->origin ? "SUB" : "ROUTER",
+                           *user ? " as " : "", user, it->err.code, it->err.msg);
             break;
         }
         case INGEST_FAILED:

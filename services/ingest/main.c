@@ -9,6 +9,13 @@
  * publish the same way, without Acks, counting sequence gaps per source.
  * Writes a heartbeat every second as SKONTO_WORKER_NAME (default "ingest").
  *
+ * Authentication (docs/SECURITY.md): with SKONTO_INGEST_SECRET_KEY_FILE and
+ * SKONTO_AUTHORIZED_KEYS the ROUTER is a CURVE server and a ZAP handler
+ * (common/io/sk_auth) admits only registered keys of the roles erp and
+ * operator; every message then carries its sender's User-Id, which rejection
+ * logs and dead letters record. Without them the ROUTER is open to whoever
+ * reaches it: allowed on a loopback/ipc endpoint only, with a warning.
+ *
  * Loop: zmq_poll over the ROUTER and the SUBs; drain up to INGEST_BATCH
  * messages without blocking; decode and validate each; hand the batch to
  * ingest_process (batch.c), which pipelines the Redis work and sends the
@@ -27,6 +34,7 @@
 #include <unistd.h>
 
 #include "ingest.h"
+#include "sk_auth.h"
 #include "sk_redis.h"
 
 #define S_HEARTBEAT_MS 1000
@@ -93,7 +101,7 @@ static int s_setopt64(void *sock, int opt, int64_t value, const char *name)
     return 0;
 }
 
-static void *s_open_router(void *ctx, const char *endpoint)
+static void *s_open_router(void *ctx, const char *endpoint, const char *curve_secret)
 {
     void *s = zmq_socket(ctx, ZMQ_ROUTER);
     if (!s) {
@@ -107,6 +115,12 @@ static void *s_open_router(void *ctx, const char *endpoint)
         s_setopt(s, ZMQ_LINGER, 2000, "LINGER") ||
         s_setopt64(s, ZMQ_MAXMSGSIZE, SK_EVENT_MAX_BYTES, "MAXMSGSIZE") ||
         s_setopt(s, ZMQ_RCVHWM, 100000, "RCVHWM") || s_setopt(s, ZMQ_SNDHWM, 100000, "SNDHWM")) {
+        zmq_close(s);
+        return NULL;
+    }
+    sk_err_t err;
+    if (curve_secret && sk_auth_curve_server(s, curve_secret, &err)) {
+        ingest_log("%s", err.msg);
         zmq_close(s);
         return NULL;
     }
@@ -371,7 +385,44 @@ int main(void)
     }
 
     int status = 0;
-    self->router = s_open_router(ctx, endpoint);
+    sk_zap_t *zap = NULL;
+    sk_keypair_t server_key;
+    memset(&server_key, 0, sizeof server_key);
+    const char *key_file = getenv("SKONTO_INGEST_SECRET_KEY_FILE");
+    const char *registry = getenv("SKONTO_AUTHORIZED_KEYS");
+    bool curve = key_file && *key_file, has_reg = registry && *registry;
+    if (curve != has_reg) {
+        ingest_log("CURVE needs both SKONTO_INGEST_SECRET_KEY_FILE (the server's secret key) and "
+                   "SKONTO_AUTHORIZED_KEYS (the key registry); only %s is set: refusing to start",
+                   curve ? "SKONTO_INGEST_SECRET_KEY_FILE" : "SKONTO_AUTHORIZED_KEYS");
+        status = 2;
+        goto out;
+    }
+    if (curve) {
+        sk_err_t err;
+        sk_registry_t *reg = NULL;
+        if (sk_auth_keypair_load(key_file, &server_key, &err) ||
+            !(reg = sk_registry_load(registry, &err)) ||
+            !(zap = sk_zap_new(ctx, reg, SK_ROLES_SENDERS, ingest_log, &err))) {
+            ingest_log("%s: refusing to start", err.msg);
+            status = 2;
+            goto out;
+        }
+        ingest_log("CURVE on: server public key %s, %zu registered keys in %s (roles erp and "
+                   "operator may send)",
+                   server_key.public_key, sk_registry_size(reg), registry);
+    } else if (!sk_auth_endpoint_is_local(endpoint)) {
+        ingest_log("%s is reachable from other machines: set SKONTO_INGEST_SECRET_KEY_FILE and "
+                   "SKONTO_AUTHORIZED_KEYS (CURVE) or bind to loopback: refusing to start",
+                   endpoint);
+        status = 2;
+        goto out;
+    } else {
+        ingest_log("WARNING: %s is unauthenticated (no CURVE keys): anyone who can reach it may "
+                   "send events; for loopback development only (docs/SECURITY.md)",
+                   endpoint);
+    }
+    self->router = s_open_router(ctx, endpoint, curve ? server_key.secret_key : NULL);
     if (!self->router || (subs && *subs && s_open_subs(self, ctx, subs))) {
         status = 1;
         goto out;
@@ -443,6 +494,8 @@ out:
         zmq_close(self->router);
     for (int k = 0; k < self->nsubs; k++)
         zmq_close(self->subs[k]);
+    sk_zap_destroy(&zap);
+    memset(&server_key, 0, sizeof server_key);
     zmq_ctx_term(ctx);
     s_drop_redis(self);
     free(self->sources);
