@@ -17,6 +17,7 @@ static const struct {
     {"forecast", sk_cmd_forecast, "expected receivables by day or week, by history and at net"},
     {"status", sk_cmd_status, "workers' heartbeats, queue depths, dead letters, sequence gaps"},
     {"dlq", sk_cmd_dlq, "dlq list: events that were rejected, with their reasons"},
+    {"keygen", sk_cmd_keygen, "keygen --out PREFIX: a CURVE key pair for ingest, an ERP or a person"},
 };
 
 static void s_usage(FILE *out)
@@ -26,7 +27,9 @@ static void s_usage(FILE *out)
     for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++)
         fprintf(out, "  %-9s %s\n", s_verbs[i].name, s_verbs[i].summary);
     fprintf(out, "\nServer verbs read SKONTO_REDIS_URL (redis://host:port or unix:///path) and\n"
-                 "SKONTO_INGEST_ENDPOINT; see the README.\n");
+                 "SKONTO_INGEST_ENDPOINT; see the README. Credentials: SKONTO_REDIS_USER,\n"
+                 "SKONTO_REDIS_PASSWORD_FILE, SKONTO_INGEST_SERVER_KEY, SKONTO_CURVE_KEY_FILE\n"
+                 "(docs/SECURITY.md).\n");
 }
 
 int main(int argc, char **argv)

@@ -40,6 +40,7 @@
 #include "event_json.h"
 #include "keys.h"
 #include "money.h"
+#include "sk_auth.h"
 #include "sk_redis.h"
 
 #define VERB "send"
@@ -49,6 +50,7 @@
 static const sk_cli_opt_t s_opts[] = {
     {"endpoint", true, false}, {"window", true, false},    {"timeout-ms", true, false},
     {"retries", true, false},  {"progress", false, false}, {"json", false, false},
+    {"server-key", true, false}, {"key", true, false},
     {NULL, false, false},
 };
 
@@ -58,6 +60,7 @@ static void s_help(FILE *out)
         out,
         "usage: skontoctl send FILE|- [--endpoint E] [--window N] [--timeout-ms T]\n"
         "                             [--retries R] [--progress] [--json]\n"
+        "                             [--server-key KEY --key FILE]\n"
         "\n"
         "Sends ERP events to the ingest worker and waits until ingest has acknowledged\n"
         "every one of them (an acknowledged event is stored durably in Redis).\n"
@@ -97,6 +100,13 @@ static void s_help(FILE *out)
         "                   event again (default 5000); resending is safe\n"
         "  --retries R      resend at most R times, then count the event as\n"
         "                   unacknowledged (default 5)\n"
+        "  --server-key KEY ingest's CURVE public key, Z85 text or a .pub file (default\n"
+        "                   $SKONTO_INGEST_SERVER_KEY)\n"
+        "  --key FILE       this sender's CURVE secret key file (default\n"
+        "                   $SKONTO_CURVE_KEY_FILE); with --server-key the connection is\n"
+        "                   encrypted and ingest admits it only if the key is registered\n"
+        "                   as role erp or operator (docs/SECURITY.md). A refused key\n"
+        "                   gets no acknowledgement at all: every event times out\n"
         "  --progress       print progress on stderr about once a second\n"
         "  --json           print the result as JSON:\n"
         "                   {\"accepted\",\"duplicate\",\"rejected\",\"unacknowledged\",\n"
@@ -106,8 +116,9 @@ static void s_help(FILE *out)
         "\n"
         "Exit status: 0 when every event was accepted or a duplicate, 1 when any was\n"
         "rejected or unacknowledged, 2 for invalid usage.\n"
-        "Environment: SKONTO_INGEST_ENDPOINT; SKONTO_REDIS_URL (to look up the currency\n"
-        "of orders not in the input).\n");
+        "Environment: SKONTO_INGEST_ENDPOINT; SKONTO_INGEST_SERVER_KEY and\n"
+        "SKONTO_CURVE_KEY_FILE; SKONTO_REDIS_URL (to look up the currency of orders not\n"
+        "in the input).\n");
 }
 
 /* ---- a small string -> intptr_t hash map (open addressing, linear probing) */
@@ -239,6 +250,7 @@ typedef struct {
 typedef struct {
     /* options */
     const char *endpoint;
+    const char *server_key, *key_file; /* CURVE when both are set */
     long window, timeout_ms, retries;
     bool progress, json;
     /* input */
@@ -253,6 +265,7 @@ typedef struct {
     s_slot_t next;
     /* in flight */
     void *zctx, *sock;
+    void *monitor; /* handshake events of sock: a refused handshake is final */
     s_slot_t *slots;
     long *free_slots;
     long nfree;
@@ -702,6 +715,8 @@ static void s_free(s_send_t *st)
         redisFree(st->redis);
     if (st->sock)
         zmq_close(st->sock);
+    if (st->monitor)
+        zmq_close(st->monitor);
     if (st->zctx)
         zmq_ctx_term(st->zctx);
     if (st->in && st->in != stdin)
@@ -709,6 +724,69 @@ static void s_free(s_send_t *st)
 }
 
 /* ---- the verb -------------------------------------------------------------- */
+
+/* Watches the socket's handshakes. libzmq does not reconnect after ingest
+ * refused a handshake (a CURVE key it does not admit, or CURVE on one side
+ * only): the DEALER then has no peer and would wait for ever, so that is
+ * reported as a failure at once. */
+static int s_open_monitor(s_send_t *st)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://sk-send-monitor-%p", st->sock);
+    if (zmq_socket_monitor(st->sock, ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0)
+        return -1;
+    st->monitor = zmq_socket(st->zctx, ZMQ_PAIR);
+    if (!st->monitor || zmq_connect(st->monitor, ep) < 0)
+        return -1;
+    return 0;
+}
+
+/* Reads the monitor; -1 (after one line on stderr) if a handshake was refused. */
+static int s_check_monitor(s_send_t *st)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, st->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return 0;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&m) >= 6) {
+            memcpy(&event, zmq_msg_data(&m), 2);
+            memcpy(&value, (const char *)zmq_msg_data(&m) + 2, 4);
+        }
+        int more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        while (more) { /* the endpoint frame */
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, st->monitor, 0) < 0)
+                more = 0;
+            else
+                more = zmq_msg_more(&m);
+            zmq_msg_close(&m);
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            sk_cli_fail(VERB,
+                        "ingest at %s refused this sender (authentication status %u): the CURVE "
+                        "key is not registered, or its role may not send events; nothing more "
+                        "was sent",
+                        st->endpoint, (unsigned)value);
+            return -1;
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+            sk_cli_fail(VERB,
+                        "handshake with ingest at %s failed: %s; nothing more was sent",
+                        st->endpoint,
+                        st->server_key ? "wrong server key, or ingest does not use CURVE"
+                                       : "ingest requires CURVE (set SKONTO_INGEST_SERVER_KEY "
+                                         "and SKONTO_CURVE_KEY_FILE)");
+            return -1;
+        }
+    }
+}
 
 static int s_run(s_send_t *st)
 {
@@ -722,6 +800,25 @@ static int s_run(s_send_t *st)
         zmq_setsockopt(st->sock, ZMQ_SNDHWM, &zero, sizeof zero) < 0 ||
         zmq_setsockopt(st->sock, ZMQ_RCVHWM, &zero, sizeof zero) < 0)
         return sk_cli_fail(VERB, "cannot set socket options: %s", zmq_strerror(errno));
+    if (st->server_key || st->key_file) {
+        if (!st->server_key || !st->key_file)
+            return sk_cli_usage_error(VERB, "CURVE needs both ingest's public key (--server-key or "
+                                            "SKONTO_INGEST_SERVER_KEY) and this sender's secret key "
+                                            "(--key or SKONTO_CURVE_KEY_FILE)");
+        char server[SK_AUTH_Z85_LEN + 1];
+        sk_keypair_t kp;
+        sk_err_t err;
+        if (sk_auth_key_arg(st->server_key, server, &err))
+            return sk_cli_opt_error(VERB, "server-key", st->server_key, "%s", err.msg);
+        if (sk_auth_keypair_load(st->key_file, &kp, &err))
+            return sk_cli_opt_error(VERB, "key", st->key_file, "%s", err.msg);
+        int rc = sk_auth_curve_client(st->sock, server, &kp, &err);
+        memset(&kp, 0, sizeof kp);
+        if (rc)
+            return sk_cli_fail(VERB, "%s", err.msg);
+    }
+    if (s_open_monitor(st) < 0)
+        return sk_cli_fail(VERB, "cannot monitor the socket: %s", zmq_strerror(errno));
     if (zmq_connect(st->sock, st->endpoint) < 0) {
         if (errno == EINVAL || errno == EPROTONOSUPPORT)
             return sk_cli_opt_error(VERB, "endpoint", st->endpoint,
@@ -744,10 +841,10 @@ static int s_run(s_send_t *st)
             return st->nomem ? sk_cli_fail(VERB, "out of memory") : SK_EXIT_FAIL;
         if (st->eof && !st->have_next && st->nfree == st->window)
             break;
-        zmq_pollitem_t item = {st->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 20) < 0 && errno != EINTR)
+        zmq_pollitem_t items[2] = {{st->sock, 0, ZMQ_POLLIN, 0}, {st->monitor, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, 20) < 0 && errno != EINTR)
             return sk_cli_fail(VERB, "waiting for acknowledgements: %s", zmq_strerror(errno));
-        if (s_drain(st) < 0)
+        if (s_drain(st) < 0 || s_check_monitor(st) < 0)
             return SK_EXIT_FAIL;
         int64_t now = s_now_ms();
         if (now - last_retry >= 50) {
@@ -785,6 +882,9 @@ int sk_cmd_send(int argc, char **argv)
     memset(&st, 0, sizeof st);
     const char *env_ep = getenv("SKONTO_INGEST_ENDPOINT");
     st.endpoint = (env_ep && *env_ep) ? env_ep : "tcp://127.0.0.1:7750";
+    const char *env_sk = getenv("SKONTO_INGEST_SERVER_KEY"), *env_kf = getenv("SKONTO_CURVE_KEY_FILE");
+    st.server_key = (env_sk && *env_sk) ? env_sk : NULL;
+    st.key_file = (env_kf && *env_kf) ? env_kf : NULL;
     st.window = 1000;
     st.timeout_ms = 5000;
     st.retries = 5;
@@ -821,6 +921,10 @@ int sk_cmd_send(int argc, char **argv)
             st.progress = true;
         } else if (!strcmp(name, "json")) {
             st.json = true;
+        } else if (!strcmp(name, "server-key")) {
+            st.server_key = *value ? value : NULL;
+        } else if (!strcmp(name, "key")) {
+            st.key_file = *value ? value : NULL;
         }
     }
     if (!file)
