@@ -23,3 +23,18 @@ def run_json(verb, *args):
     if r.returncode != 0:
         raise AssertionError("%s failed (%d): %s" % (verb, r.returncode, r.stderr))
     return json.loads(r.stdout)
+
+
+def assert_rejected(test, verb, args, *expect):
+    """Runs VERB ARGS and asserts invalid input as a user sees it: exit status
+    2, nothing on stdout, exactly one line on stderr starting "skontoctl VERB: "
+    and containing every string in expect. Returns that line."""
+    r = run(verb, *args)
+    test.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+    test.assertEqual(r.stdout, "")
+    lines = r.stderr.splitlines()
+    test.assertEqual(len(lines), 1, r.stderr)
+    test.assertTrue(lines[0].startswith("skontoctl %s: " % verb), lines[0])
+    for e in expect:
+        test.assertIn(e, lines[0])
+    return lines[0]

@@ -208,15 +208,7 @@ class Rejections(unittest.TestCase):
     OK = {"--terms": "2/10,n/30", "--baseline": "2026-01-01", "--amount": "100.00"}
 
     def reject(self, args, *expect):
-        r = run(*args)
-        self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
-        self.assertEqual(r.stdout, "")
-        lines = r.stderr.splitlines()
-        self.assertEqual(len(lines), 1, r.stderr)
-        self.assertTrue(lines[0].startswith("skontoctl quote: "), lines[0])
-        for e in expect:
-            self.assertIn(e, lines[0])
-        return lines[0]
+        return skctl.assert_rejected(self, "quote", args, *expect)
 
     def with_(self, **over):
         opts = dict(self.OK)

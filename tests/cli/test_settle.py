@@ -148,14 +148,7 @@ class Help(unittest.TestCase):
 
 class Rejections(unittest.TestCase):
     def reject(self, args, *expect):
-        r = run(*args)
-        self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
-        self.assertEqual(r.stdout, "")
-        lines = r.stderr.splitlines()
-        self.assertEqual(len(lines), 1, r.stderr)
-        self.assertTrue(lines[0].startswith("skontoctl settle: "), lines[0])
-        for e in expect:
-            self.assertIn(e, lines[0])
+        return skctl.assert_rejected(self, "settle", args, *expect)
 
     def test_payment_syntax(self):
         self.reject(EXAMPLE, "missing --payment")
