@@ -481,6 +481,9 @@ static sk_event_json_t *s_parse(const char *line, size_t len, sk_currency_lookup
         s_fill(self, t->name, root, t->fields, t->nfields, s_envelope_fields, N(s_envelope_fields),
                msg, err) != 0)
         goto fail;
+    /* "source": "" means not given, like every empty string in the contract */
+    if (!self->env.source || !self->env.source[0])
+        self->env.source = (char *)s_default_source;
 
     bool has_amount = false;
     for (size_t i = 0; i < t->nfields; i++)

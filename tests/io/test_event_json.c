@@ -70,6 +70,13 @@ static void test_customer(void **state)
     assert_int_equal(env->customer->statement, SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_NONE);
     assert_string_equal(env->customer->terms, "");
     sk_event_json_destroy(&ev);
+
+    /* regression (fuzz_event_json): an empty "source" is "not given", so it
+     * gets the default and the event round-trips through its JSON display */
+    ev = s_parse_ok("{\"type\":\"customer\",\"event_id\":\"E1b\",\"customer_id\":\"C\","
+                    "\"source\":\"\"}");
+    assert_string_equal(sk_event_json_envelope(ev)->source, "skontoctl");
+    sk_event_json_destroy(&ev);
 }
 
 static void test_order_shipped(void **state)
