@@ -12,7 +12,15 @@
 #   redis.sock    the unix socket every worker and skontoctl use
 #   log/          one log per process (redis.log, ingest.log, discount-1.log, ...)
 #   pid/          one pid file per process
-#   env           the environment to use the stack: `. RUNDIR/env`
+#   secrets/      made once per run directory, mode 0700 (docs/SECURITY.md):
+#                 ingest-server.key/.pub  ingest's CURVE key pair
+#                 erp-local.key/.pub      an ERP client key (user erp-local, role erp)
+#                 authorized_keys         the key registry ingest admits
+#                 redis-<user>.pass       Redis ACL passwords: default (admin,
+#                                         used by this script), ingest, discount,
+#                                         skontoctl
+#   env           the environment to use the stack: `. RUNDIR/env` (skontoctl
+#                 as Redis user skontoctl, read-only; send as erp-local over CURVE)
 #
 # `up` is idempotent: a process whose pid file names a live process of the
 # right program is left alone, so running `up` twice starts nothing twice.
@@ -28,6 +36,11 @@
 #   SKONTO_REDIS_FSYNC       appendfsync policy: always (default) or everysec
 #   SKONTO_UP_TIMEOUT        seconds to wait for heartbeats (default 30)
 #   SKONTO_STOP_TIMEOUT      seconds between SIGTERM and SIGKILL in `down` (default 10)
+#
+# Security: ingest runs with CURVE and admits only the keys in
+# secrets/authorized_keys (add a line per ERP or operator: `skontoctl keygen`);
+# each worker uses its own Redis ACL user that can write only its own keys;
+# the default user is the administrator, with a password. See docs/SECURITY.md.
 #
 # Durability: redis-server runs with the append-only file on and, by default,
 # `appendfsync always`. ingest acknowledges an event only after Redis has
@@ -62,6 +75,7 @@ NWORKERS=${SKONTO_DISCOUNT_WORKERS:-2}
 SOCK=$RUNDIR/redis.sock
 PIDDIR=$RUNDIR/pid
 LOGDIR=$RUNDIR/log
+SECRETS=$RUNDIR/secrets
 
 case "$NWORKERS" in ''|*[!0-9]*) die "SKONTO_DISCOUNT_WORKERS=$NWORKERS: want a number" ;; esac
 
@@ -78,7 +92,12 @@ s_pid() {
   echo "$pid"
 }
 
-s_redis() { redis-cli -s "$SOCK" "$@"; }
+# s_redis ARGS...: redis-cli as the administrator (the password-protected default user).
+s_redis() {
+  local pass=
+  [ -r "$SECRETS/redis-default.pass" ] && pass=$(cat "$SECRETS/redis-default.pass")
+  REDISCLI_AUTH=$pass redis-cli --no-auth-warning -s "$SOCK" "$@"
+}
 
 # s_running PID: the process exists and is not a zombie waiting to be reaped
 # (the workers are not our children: init reaps them, sometimes seconds later).
@@ -104,7 +123,7 @@ s_start() {
   fi
   [ -x "$BIN/$program" ] || die "$BIN/$program not found: build first (./run build) or set SKONTO_BIN"
   # setsid: the worker outlives this shell and a Ctrl-C in the terminal.
-  env "$@" SKONTO_REDIS_URL="unix://$SOCK" SKONTO_INGEST_ENDPOINT="$ENDPOINT" \
+  env SKONTO_REDIS_URL="unix://$SOCK" SKONTO_INGEST_ENDPOINT="$ENDPOINT" "$@" \
     setsid "$BIN/$program" >>"$LOGDIR/$name.log" 2>&1 </dev/null &
   echo $! >"$PIDDIR/$name.pid"
   STARTED+=("$name:$program:$!")
@@ -126,11 +145,82 @@ s_write_env() {
   {
     echo "# Skonto stack in $RUNDIR (written by deploy/local.sh up)"
     printf 'export SKONTO_REDIS_URL=%q\n' "unix://$SOCK"
+    printf 'export SKONTO_REDIS_USER=%q\n' skontoctl
+    printf 'export SKONTO_REDIS_PASSWORD_FILE=%q\n' "$SECRETS/redis-skontoctl.pass"
     printf 'export SKONTO_INGEST_ENDPOINT=%q\n' "$ENDPOINT"
+    printf 'export SKONTO_INGEST_SERVER_KEY=%q\n' "$SECRETS/ingest-server.pub"
+    printf 'export SKONTO_CURVE_KEY_FILE=%q\n' "$SECRETS/erp-local.key"
     printf 'export SKONTO_RUN_DIR=%q\n' "$RUNDIR"
     # shellcheck disable=SC2016 # $PATH is for the shell that reads the file
     printf 'export PATH=%q:"$PATH"\n' "$BIN"
   } >"$RUNDIR/env"
+}
+
+# ---------------------------------------------------------------- secrets
+
+# s_secrets: CURVE keys, the key registry and Redis passwords, made once per
+# run directory (a later `up` reuses them, so clients configured before keep working).
+s_secrets() {
+  local old_umask u
+  old_umask=$(umask)
+  umask 077
+  mkdir -p "$SECRETS"
+  chmod 700 "$SECRETS"
+  if [ ! -s "$SECRETS/ingest-server.key" ]; then
+    rm -f "$SECRETS/ingest-server.key" "$SECRETS/ingest-server.pub"
+    "$BIN/skontoctl" keygen --out "$SECRETS/ingest-server" >/dev/null 2>&1 ||
+      die "skontoctl keygen could not make ingest's key pair in $SECRETS"
+    say "made ingest's CURVE key pair in $SECRETS"
+  fi
+  if [ ! -s "$SECRETS/authorized_keys" ]; then
+    rm -f "$SECRETS/erp-local.key" "$SECRETS/erp-local.pub"
+    {
+      echo "# Skonto key registry: <public-key-z85> <user-id> <role> (docs/SECURITY.md)"
+      "$BIN/skontoctl" keygen --out "$SECRETS/erp-local" --user erp-local --role erp 2>/dev/null
+    } >"$SECRETS/authorized_keys.tmp" || die "skontoctl keygen could not make the ERP key in $SECRETS"
+    mv "$SECRETS/authorized_keys.tmp" "$SECRETS/authorized_keys"
+    say "made the ERP key erp-local and the key registry $SECRETS/authorized_keys"
+  fi
+  for u in default ingest discount skontoctl; do
+    if [ ! -s "$SECRETS/redis-$u.pass" ]; then
+      od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$SECRETS/redis-$u.pass"
+      echo >>"$SECRETS/redis-$u.pass"
+    fi
+  done
+  umask "$old_umask"
+}
+
+# s_keys PATTERN...: ACL key rules, each pattern with SHARD standing for a
+# shard number (0..15: one or two digits, never a '}' or ':' an id could smuggle in).
+s_keys() {
+  local p
+  for p in "$@"; do
+    case "$p" in
+      *SHARD*) printf ' %s %s' "${p//SHARD/[0-9]}" "${p//SHARD/[0-9][0-9]}" ;;
+      *) printf ' %s' "$p" ;;
+    esac
+  done
+}
+
+s_pw() { cat "$SECRETS/redis-$1.pass"; }
+
+# s_acl: the ACL users of redis.conf. Each worker may run exactly the commands
+# its code sends (services/*/) and write only its own keys (docs/DATAFLOW.md);
+# Lua scripts run with the caller's permissions, so EVALSHA cannot widen them.
+s_acl() {
+  echo "user default on >$(s_pw default) ~* &* +@all"
+  echo "user ingest on >$(s_pw ingest) resetchannels -@all" \
+    "+ping +hget +hmget +hsetnx +hexists +hset +hdel +hincrby +lpush +ltrim +xadd" \
+    "+evalsha +script|load" \
+    "$(s_keys '~sk:{sSHARD}:seen' '~sk:{sSHARD}:events' '~sk:{sSHARD}:cust:*' \
+      '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
+  echo "user discount on >$(s_pw discount) resetchannels -@all" \
+    "+ping +hget +hgetall +hset +hdel +hincrby +zadd +zrem" \
+    "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \
+    "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \
+      '~sk:{sSHARD}:windows' '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
+      '~sk:{sSHARD}:stats' '~sk:{sys}:hb' '%R~sk:{sSHARD}:cust:*')"
+  echo "user skontoctl on >$(s_pw skontoctl) resetchannels -@all +@read +ping -@dangerous %R~sk:*"
 }
 
 # ---------------------------------------------------------------- up
@@ -142,6 +232,7 @@ up() {
   [ ${#SOCK} -lt 104 ] || die "run directory path too long for a unix socket: $SOCK"
   mkdir -p "$RUNDIR/redis" "$LOGDIR" "$PIDDIR"
   STARTED=()
+  s_secrets
 
   # -- redis
   local fsync=${SKONTO_REDIS_FSYNC:-always} rport=${SKONTO_REDIS_PORT:-0} pid
@@ -150,7 +241,10 @@ up() {
   if [ -n "$pid" ]; then
     say "redis already running (pid $pid)"
   else
-    cat >"$RUNDIR/redis/redis.conf" <<EOF
+    # redis.conf holds the ACL passwords: only its owner may read it.
+    : >"$RUNDIR/redis/redis.conf"
+    chmod 600 "$RUNDIR/redis/redis.conf"
+    cat >>"$RUNDIR/redis/redis.conf" <<EOF
 # written by deploy/local.sh up; edit SKONTO_REDIS_* instead
 bind 127.0.0.1
 port $rport
@@ -164,6 +258,7 @@ daemonize yes
 pidfile "$PIDDIR/redis.pid"
 logfile "$LOGDIR/redis.log"
 EOF
+    s_acl >>"$RUNDIR/redis/redis.conf"
     rm -f "$SOCK"
     redis-server "$RUNDIR/redis/redis.conf" || die "redis-server did not start; see $LOGDIR/redis.log"
     for _ in $(seq 100); do
@@ -195,10 +290,14 @@ EOF
   # -- workers
   local sub=()
   [ -n "${SKONTO_INGEST_SUB:-}" ] && sub=(SKONTO_INGEST_SUB="$SKONTO_INGEST_SUB")
-  s_start ingest skonto-ingest SKONTO_WORKER_NAME=ingest "${sub[@]}"
+  s_start ingest skonto-ingest SKONTO_WORKER_NAME=ingest "${sub[@]}" \
+    SKONTO_REDIS_USER=ingest SKONTO_REDIS_PASSWORD_FILE="$SECRETS/redis-ingest.pass" \
+    SKONTO_INGEST_SECRET_KEY_FILE="$SECRETS/ingest-server.key" \
+    SKONTO_AUTHORIZED_KEYS="$SECRETS/authorized_keys"
   local n
   for n in $(seq 1 "$NWORKERS"); do
-    s_start "discount-$n" skonto-discount SKONTO_WORKER_NAME="discount-$n"
+    s_start "discount-$n" skonto-discount SKONTO_WORKER_NAME="discount-$n" \
+      SKONTO_REDIS_USER=discount SKONTO_REDIS_PASSWORD_FILE="$SECRETS/redis-discount.pass"
   done
 
   # -- wait until every process we started heartbeats
@@ -298,7 +397,8 @@ status() {
   fi
   if [ -n "$(s_pid redis redis-server)" ] && [ -x "$BIN/skontoctl" ]; then
     echo
-    SKONTO_REDIS_URL="unix://$SOCK" "$BIN/skontoctl" status || all=1
+    SKONTO_REDIS_URL="unix://$SOCK" SKONTO_REDIS_USER=skontoctl \
+      SKONTO_REDIS_PASSWORD_FILE="$SECRETS/redis-skontoctl.pass" "$BIN/skontoctl" status || all=1
   fi
   return $all
 }

@@ -139,6 +139,20 @@ class Stack:
     def ctl_json(self, *args, input=None):
         return json.loads(self.ctl(*args, "--json", input=input).stdout)
 
+    # -- CURVE keys (optional; docs/SECURITY.md)
+    def keygen(self, name, user=None, role=None):
+        """Makes DIR/keys/NAME.key and .pub with skontoctl keygen; returns
+        (secret key path, public key path, stdout line: the registry line
+        with user and role, else the public key)."""
+        d = os.path.join(self.dir, "keys")
+        os.makedirs(d, exist_ok=True)
+        prefix = os.path.join(d, name)
+        args = ["keygen", "--out", prefix]
+        if user:
+            args += ["--user", user, "--role", role]
+        line = self.ctl(*args).stdout.strip()
+        return prefix + ".key", prefix + ".pub", line
+
 
 def _can_connect(port):
     s = socket.socket()

@@ -14,7 +14,9 @@
  * (common/io/sk_auth) admits only registered keys of the roles erp and
  * operator; every message then carries its sender's User-Id, which rejection
  * logs and dead letters record. Without them the ROUTER is open to whoever
- * reaches it: allowed on a loopback/ipc endpoint only, with a warning.
+ * reaches it: allowed on a loopback/ipc endpoint only, with a warning
+ * (SKONTO_INGEST_ALLOW_UNAUTHENTICATED=1 overrides that, for a container
+ * whose network nobody else reaches).
  *
  * Loop: zmq_poll over the ROUTER and the SUBs; drain up to INGEST_BATCH
  * messages without blocking; decode and validate each; hand the batch to
@@ -411,9 +413,13 @@ int main(void)
         ingest_log("CURVE on: server public key %s, %zu registered keys in %s (roles erp and "
                    "operator may send)",
                    server_key.public_key, sk_registry_size(reg), registry);
-    } else if (!sk_auth_endpoint_is_local(endpoint)) {
+    } else if (!sk_auth_endpoint_is_local(endpoint) &&
+               !(getenv("SKONTO_INGEST_ALLOW_UNAUTHENTICATED") &&
+                 !strcmp(getenv("SKONTO_INGEST_ALLOW_UNAUTHENTICATED"), "1"))) {
         ingest_log("%s is reachable from other machines: set SKONTO_INGEST_SECRET_KEY_FILE and "
-                   "SKONTO_AUTHORIZED_KEYS (CURVE) or bind to loopback: refusing to start",
+                   "SKONTO_AUTHORIZED_KEYS (CURVE) or bind to loopback (or, inside an isolated "
+                   "container network only, SKONTO_INGEST_ALLOW_UNAUTHENTICATED=1): refusing to "
+                   "start",
                    endpoint);
         status = 2;
         goto out;

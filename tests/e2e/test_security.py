@@ -1,0 +1,315 @@
+"""Authentication: CURVE + ZAP on ingest's endpoint, Redis ACL users per worker.
+
+What an operator relies on (docs/SECURITY.md):
+  - with CURVE on, only a key registered as erp or operator gets its events
+    acknowledged; an unregistered key, an auditor's key and a plain client
+    get nothing at all, and nothing they sent is stored;
+  - the dead letter of a rejected event names the authenticated user;
+  - ingest refuses to start half-configured, or unauthenticated on a
+    non-loopback endpoint;
+  - under deploy/local.sh each worker's Redis user writes only its own keys:
+    discount cannot touch a customer, ingest cannot touch an invoice (not even
+    through a Lua script), skontoctl's credentials cannot change anything.
+"""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+import unittest
+
+import zmq
+
+import harness
+
+SRC = os.path.abspath(os.environ.get("SK_SOURCE_DIR") or
+                      os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
+
+CUSTOMER = ('{"type":"customer","event_id":"%s","customer_id":"%s","name":"Acme",'
+            '"terms":"2/10,n/30"}\n')
+ORDER = ('{"type":"order_shipped","event_id":"%s","order_id":"%s","customer_id":"%s",'
+         '"currency":"CNY","amount":"1000.00","ship_date":"2026-11-02"}\n')
+
+
+def read_key(path):
+    with open(path) as f:
+        return [l.strip() for l in f if l.strip() and not l.startswith("#")][0].encode()
+
+
+class CurveTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.st = harness.Stack().__enter__()
+        st = cls.st
+        cls.server_key, cls.server_pub, _ = st.keygen("server")
+        cls.erp_key, cls.erp_pub, erp_line = st.keygen("erp", "erp-1", "erp")
+        cls.op_key, _, op_line = st.keygen("op", "ops.anna", "operator")
+        cls.aud_key, cls.aud_pub, aud_line = st.keygen("aud", "audit.bo", "auditor")
+        cls.rogue_key, cls.rogue_pub, _ = st.keygen("rogue")
+        cls.registry = os.path.join(st.dir, "authorized_keys")
+        with open(cls.registry, "w") as f:
+            f.write("# test registry\n\n%s\n%s\n%s   # the auditor\n" % (erp_line, op_line, aud_line))
+        cls.curve_env = {"SKONTO_INGEST_SECRET_KEY_FILE": cls.server_key,
+                         "SKONTO_AUTHORIZED_KEYS": cls.registry}
+        st.start_ingest(env=cls.curve_env)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.close()
+
+    def send(self, events, key=None, extra=()):
+        args = ["send", "-", "--json", "--timeout-ms", "300", "--retries", "1", *extra]
+        if key:
+            args += ["--server-key", self.server_pub, "--key", key]
+        return self.st.ctl(*args, input=events, check=False)
+
+    def seen(self, event_id):
+        """True if ingest stored the event id in any shard's seen hash."""
+        for k in self.st.redis_cli("KEYS", "sk:*:seen").split():
+            if self.st.redis_cli("HEXISTS", k, event_id) == "1":
+                return True
+        return False
+
+    def raw_reply(self, secret_path=None, public_path=None, timeout_ms=1500):
+        """A Python DEALER sends junk bytes; ingest answers any message it
+        receives (a bad_envelope rejection), so a reply means 'connected'."""
+        ctx = zmq.Context()
+        s = ctx.socket(zmq.DEALER)
+        s.linger = 0
+        try:
+            if secret_path:
+                s.curve_secretkey = read_key(secret_path)
+                s.curve_publickey = zmq.curve_public(read_key(secret_path))
+                s.curve_serverkey = read_key(self.server_pub)
+            s.connect(self.st.ingest_endpoint)
+            try:
+                s.send(b"\xff\xfenot an envelope", zmq.NOBLOCK)
+            except zmq.Again:
+                return None
+            if s.poll(timeout_ms):
+                return s.recv()
+            return None
+        finally:
+            s.close()
+            ctx.term()
+
+    def test_registered_erp_key_gets_accepted(self):
+        r = self.send(CUSTOMER % ("SEC-1", "C-SEC1"), key=self.erp_key)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout)["accepted"], 1)
+        self.assertTrue(self.seen("SEC-1"))
+        # An operator may send too.
+        r = self.send(CUSTOMER % ("SEC-1b", "C-SEC1"), key=self.op_key)
+        self.assertEqual(json.loads(r.stdout)["accepted"], 1, r.stderr)
+        # The raw positive control for the tests below: a registered key gets an answer.
+        self.assertIsNotNone(self.raw_reply(self.erp_key))
+
+    def test_unregistered_key_gets_nothing(self):
+        self.assertIsNone(self.raw_reply(self.rogue_key))
+        r = self.send(CUSTOMER % ("SEC-2", "C-SEC2"), key=self.rogue_key)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("refused this sender", r.stderr)
+        time.sleep(0.3)
+        self.assertFalse(self.seen("SEC-2"))
+        self.assertRegex(self.st.log("ingest"), r"refused \S+ from 127\.0\.0\.1: unregistered key")
+
+    def test_auditor_key_cannot_send(self):
+        self.assertIsNone(self.raw_reply(self.aud_key))
+        r = self.send(CUSTOMER % ("SEC-3", "C-SEC3"), key=self.aud_key)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("refused this sender", r.stderr)
+        time.sleep(0.3)
+        self.assertFalse(self.seen("SEC-3"))
+        self.assertIn("(user audit.bo, role auditor): role may not connect here",
+                      self.st.log("ingest"))
+
+    def test_plain_client_gets_nothing(self):
+        self.assertIsNone(self.raw_reply())
+        r = self.send(CUSTOMER % ("SEC-4", "C-SEC4"))
+        self.assertEqual(r.returncode, 1)
+        # Either skontoctl sees the refused handshake, or the event times out.
+        if r.stdout.strip():
+            out = json.loads(r.stdout)
+            self.assertEqual((out["accepted"], out["unacknowledged"]), (0, 1), r.stdout)
+        else:
+            self.assertIn("ingest requires CURVE", r.stderr)
+        self.assertFalse(self.seen("SEC-4"))
+
+    def test_wrong_server_key_fails(self):
+        r = self.st.ctl("send", "-", "--server-key", self.rogue_pub, "--key", self.erp_key,
+                        "--timeout-ms", "300", "--retries", "1",
+                        input=CUSTOMER % ("SEC-5", "C-SEC5"), check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertFalse(self.seen("SEC-5"))
+
+    def test_dead_letter_names_the_user(self):
+        r = self.send(ORDER % ("SEC-6", "SO-SEC6", "C-NOBODY"), key=self.erp_key)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout)["rejections"][0]["reason_code"], "unknown_customer")
+        letters = [json.loads(x) for x in
+                   self.st.redis_cli("LRANGE", "sk:{sys}:dlq", 0, -1).splitlines()]
+        mine = [d for d in letters if d["event_id"] == "SEC-6"]
+        self.assertEqual(len(mine), 1, letters)
+        self.assertEqual(mine[0]["user"], "erp-1")
+        self.assertIn("rejected event SEC-6 (order_shipped from skontoctl via ROUTER as erp-1)",
+                      self.st.log("ingest"))
+
+
+class IngestStartTest(unittest.TestCase):
+    """ingest's refusals at start, each a clear line and exit status 2."""
+
+    def setUp(self):
+        self.st = harness.Stack().__enter__()
+        self.addCleanup(self.st.close)
+
+    def run_ingest(self, env):
+        e = dict(self.st.env)
+        e.update(env)
+        return subprocess.run([os.path.join(self.st.bin, "skonto-ingest")], env=e,
+                              capture_output=True, text=True, timeout=20)
+
+    def test_half_configured_curve_is_refused(self):
+        key, _, _ = self.st.keygen("server")
+        r = self.run_ingest({"SKONTO_INGEST_SECRET_KEY_FILE": key})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("only SKONTO_INGEST_SECRET_KEY_FILE is set: refusing to start", r.stderr)
+
+    def test_bad_registry_line_is_refused(self):
+        key, _, _ = self.st.keygen("server")
+        reg = os.path.join(self.st.dir, "reg")
+        _, _, line = self.st.keygen("x", "bob", "erp")
+        with open(reg, "w") as f:
+            f.write("# ok\n%s\n%s sales_manager\n" % (line, line.rsplit(" ", 1)[0]))
+        r = self.run_ingest({"SKONTO_INGEST_SECRET_KEY_FILE": key, "SKONTO_AUTHORIZED_KEYS": reg})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("reg:3:", r.stderr)
+        self.assertIn('role "sales_manager"', r.stderr)
+
+    def test_public_endpoint_without_curve_is_refused(self):
+        r = self.run_ingest({"SKONTO_INGEST_ENDPOINT": "tcp://0.0.0.0:%d" % harness.free_port()})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("is reachable from other machines", r.stderr)
+
+    def test_loopback_without_curve_warns(self):
+        self.st.start_ingest()
+        harness.wait_for(lambda: "unauthenticated" in self.st.log("ingest"), what="the warning")
+        self.assertEqual(self.st.log("ingest").count("WARNING"), 1)
+
+
+class RedisAclTest(unittest.TestCase):
+    """deploy/local.sh's Redis users: each can write only its own keys."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="skonto-acl-")
+        cls.run_dir = os.path.join(cls.dir, "run")
+        cls.env = dict(os.environ)
+        for k in list(cls.env):
+            if k.startswith("SKONTO_"):
+                del cls.env[k]
+        cls.env.update({"SKONTO_BIN": os.path.join(BUILD, "bin"),
+                        "SKONTO_INGEST_PORT": str(harness.free_port()),
+                        "SKONTO_DISCOUNT_WORKERS": "1"})
+        r = cls.sh("up")
+        if r.returncode != 0:
+            cls.sh("down")
+            raise AssertionError("local.sh up failed:\n" + r.stderr)
+        cls.stack_env = {}
+        for line in r.stdout.splitlines():
+            if line.startswith("export "):
+                k, _, v = line[len("export "):].partition("=")
+                cls.stack_env[k] = v
+        cls.sock = os.path.join(os.path.realpath(cls.run_dir), "redis.sock")
+        cls.secrets = os.path.join(os.path.realpath(cls.run_dir), "secrets")
+        # A real order through the stack: a computed invoice to attack.
+        events = CUSTOMER % ("A1", "C-ACL") + ORDER % ("A2", "SO-ACL", "C-ACL")
+        s = cls.ctl("send", "-", input=events)
+        assert s.returncode == 0, s.stdout + s.stderr
+        harness.wait_for(lambda: cls.ctl("order", "show", "SO-ACL").returncode == 0,
+                         timeout=15, what="the order's schedule")
+        cls.inv_key = [k for k in cls.redis("default", "KEYS", "sk:*:inv:SO-ACL").split()][0]
+        cls.cust_key = [k for k in cls.redis("default", "KEYS", "sk:*:cust:C-ACL").split()][0]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sh("down")
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def sh(cls, verb):
+        return subprocess.run(["bash", os.path.join(SRC, "deploy", "local.sh"), verb,
+                               cls.run_dir], env=cls.env, capture_output=True, text=True,
+                              timeout=120)
+
+    @classmethod
+    def ctl(cls, *args, input=None):
+        e = dict(cls.env)
+        e.update(cls.stack_env)
+        return subprocess.run([os.path.join(BUILD, "bin", "skontoctl"), *args], env=e,
+                              input=input, capture_output=True, text=True, timeout=60)
+
+    @classmethod
+    def redis(cls, user, *args):
+        """redis-cli as a local.sh user (None: no credentials); stdout + stderr."""
+        e = dict(os.environ)
+        cmd = ["redis-cli", "--no-auth-warning", "-s", cls.sock]
+        if user:
+            with open(os.path.join(cls.secrets, "redis-%s.pass" % user)) as f:
+                e["REDISCLI_AUTH"] = f.read().strip()
+            if user != "default":
+                cmd += ["--user", user]
+        r = subprocess.run(cmd + [str(a) for a in args], env=e, capture_output=True, text=True,
+                           timeout=10)
+        return (r.stdout + r.stderr).strip()
+
+    def test_discount_cannot_write_a_customer(self):
+        self.assertIn("NOPERM", self.redis("discount", "HSET", self.cust_key, "terms", "9/99,n/100"))
+        self.assertIn("NOPERM", self.redis("discount", "DEL", self.cust_key))
+        self.assertEqual(self.redis("default", "HGET", self.cust_key, "terms"), "2/10,n/30")
+        # ... while it may read the customer's terms (what its code does).
+        self.assertEqual(self.redis("discount", "HGET", self.cust_key, "terms"), "2/10,n/30")
+
+    def test_ingest_cannot_write_an_invoice(self):
+        before = self.redis("default", "HGETALL", self.inv_key)
+        self.assertIn("NOPERM", self.redis("ingest", "HSET", self.inv_key, "st", "closed"))
+        # Not through a script either: Lua runs with the caller's permissions.
+        sha = self.redis("ingest", "SCRIPT", "LOAD",
+                         "return redis.call('HSET', KEYS[1], 'st', 'closed')")
+        self.assertRegex(sha, r"^[0-9a-f]{40}$")
+        self.assertIn("NOPERM", self.redis("ingest", "EVALSHA", sha, 1, self.inv_key))
+        self.assertIn("NOPERM", self.redis("ingest", "EVAL", "return 1", 0))
+        self.assertEqual(self.redis("default", "HGETALL", self.inv_key), before)
+
+    def test_skontoctl_credentials_cannot_alter_a_computed_result(self):
+        shown = self.ctl("order", "show", "SO-ACL").stdout
+        self.assertIn("980.00", shown)
+        for cmd in (("HSET", self.inv_key, "st", "closed"), ("DEL", self.inv_key),
+                    ("HINCRBY", self.inv_key, "rev", "1"), ("FLUSHALL",),
+                    ("EVAL", "return redis.call('DEL', KEYS[1])", 1, self.inv_key),
+                    ("ACL", "SETUSER", "skontoctl", "+@all")):
+            self.assertIn("NOPERM", self.redis("skontoctl", *cmd), cmd)
+        self.assertEqual(self.ctl("order", "show", "SO-ACL").stdout, shown)
+
+    def test_default_user_needs_the_password(self):
+        self.assertIn("NOAUTH", self.redis(None, "GET", "x"))
+        self.assertEqual(self.redis("default", "PING"), "PONG")
+
+    def test_secrets_are_private(self):
+        self.assertEqual(stat.S_IMODE(os.stat(self.secrets).st_mode), 0o700)
+        for name in ("ingest-server.key", "erp-local.key", "redis-ingest.pass",
+                     "redis-discount.pass", "redis-skontoctl.pass", "redis-default.pass"):
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.secrets, name)).st_mode),
+                             0o600, name)
+        conf = os.path.join(os.path.realpath(self.run_dir), "redis", "redis.conf")
+        self.assertEqual(stat.S_IMODE(os.stat(conf).st_mode), 0o600)
+        with open(os.path.join(self.secrets, "authorized_keys")) as f:
+            self.assertRegex(f.read(), r"\n\S{40} erp-local erp\n")
+        with open(os.path.join(self.run_dir, "log", "ingest.log")) as f:
+            self.assertIn("CURVE on", f.read())
+
+
+if __name__ == "__main__":
+    unittest.main()
