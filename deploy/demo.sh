@@ -108,6 +108,9 @@ while :; do
   sleep 0.5
 done
 echo "- drained."
+# Workers publish their counters with the heartbeat, once a second: let one
+# more beat pass so the status shows the counts of everything just sent.
+sleep 1.2
 show skontoctl status
 
 # ---------------------------------------------------------------- 5
