@@ -253,7 +253,7 @@ int sk_calendar_load_text(sk_calendar_t *self, const char *text, size_t len, sk_
             if (tok[i] == '\0')
                 tok[i] = '?'; /* an embedded NUL must not hide the rest of the line */
         sk_err_t e;
-        sk_day_t day;
+        sk_day_t day = 0;
         if (b - a != tl || sk_date_parse(tok, &day, &e) != 0) {
             if (b - a != tl)
                 sk_err_set(&e, "bad_date", "want one YYYY-MM-DD");

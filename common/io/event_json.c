@@ -182,6 +182,10 @@ static int s_bad_field(sk_err_t *err, const char *ctx, const char *name, const c
 static int s_store(const char *ctx, const s_field_t *f, const json_t *v, void *msg, sk_err_t *err)
 {
     char *p = f->offset == S_NOWHERE ? NULL : (char *)msg + f->offset;
+    /* Only string-valued fields may be accepted but not stored (S_NOWHERE). */
+    if (!p && f->kind != K_STR && f->kind != K_DATE && f->kind != K_AMOUNT &&
+        f->kind != K_CURRENCY)
+        return 0;
     switch (f->kind) {
     case K_STR:
     case K_DATE:
