@@ -62,71 +62,20 @@ static void s_help(FILE *out)
 /* Loads the invoice of order_id into inv: 0, or an exit status after one line on stderr. */
 static int s_load(redisContext *c, const char *order_id, sk_invoice_t *inv)
 {
-    char key[SK_KEY_MAX];
-    const char *a1[3] = {"HGET", sk_key_order_index(key, order_id), order_id};
-    redisReply *r = sk_cli_redis_command(VERB, c, 3, a1);
-    if (!r)
-        return SK_EXIT_FAIL;
-    if (r->type != REDIS_REPLY_STRING) {
-        freeReplyObject(r);
+    sk_err_t err;
+    sk_err_clear(&err);
+    if (sk_invoice_fetch(c, order_id, inv, &err) == 0)
+        return SK_EXIT_OK;
+    if (!strcmp(err.code, "unknown_order"))
         return sk_cli_fail(VERB, "order %s not found", order_id);
-    }
-    char cid[SK_ID_MAX + 1];
-    const char *tab = memchr(r->str, '\t', r->len);
-    size_t clen = tab ? (size_t)(tab - r->str) : 0;
-    if (!tab || clen == 0 || clen > SK_ID_MAX) {
-        freeReplyObject(r);
-        return sk_cli_fail(VERB, "order %s: malformed order index entry in %s", order_id, key);
-    }
-    memcpy(cid, r->str, clen);
-    cid[clen] = '\0';
-    freeReplyObject(r);
-
-    const char *a2[2] = {"HGETALL", sk_key_invoice(key, sk_shard_of(cid), order_id)};
-    r = sk_cli_redis_command(VERB, c, 2, a2);
-    if (!r)
-        return SK_EXIT_FAIL;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
-        freeReplyObject(r);
-        return sk_cli_fail(VERB, "Redis HGETALL %s: unexpected reply", key);
-    }
-    if (r->elements == 0) {
-        freeReplyObject(r);
+    if (!strcmp(err.code, "no_invoice"))
         return sk_cli_fail(VERB,
                            "order %s was accepted but has no schedule yet (is skonto-discount "
                            "running? see skontoctl status)",
                            order_id);
-    }
-    size_t n = r->elements / 2;
-    const char **fields = calloc(n, sizeof *fields);
-    const char **values = calloc(n, sizeof *values);
-    size_t *lens = calloc(n, sizeof *lens);
-    int rc = SK_EXIT_OK;
-    if (!fields || !values || !lens) {
-        rc = sk_cli_fail(VERB, "out of memory");
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            redisReply *f = r->element[2 * i], *v = r->element[2 * i + 1];
-            if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
-                rc = sk_cli_fail(VERB, "Redis HGETALL %s: unexpected reply", key);
-                break;
-            }
-            fields[i] = f->str;
-            values[i] = v->str;
-            lens[i] = v->len;
-        }
-        sk_err_t err;
-        sk_err_clear(&err);
-        if (rc == SK_EXIT_OK &&
-            sk_invoice_from_fields(inv, order_id, n, fields, values, lens, &err) < 0)
-            rc = sk_cli_fail(VERB, "order %s: the stored invoice %s is malformed: %s", order_id,
-                             key, err.msg);
-    }
-    free(fields);
-    free(values);
-    free(lens);
-    freeReplyObject(r);
-    return rc;
+    if (!strcmp(err.code, "redis"))
+        return sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), err.msg);
+    return sk_cli_fail(VERB, "order %s: the stored invoice is malformed: %s", order_id, err.msg);
 }
 
 static json_t *s_json_day_or_null(sk_day_t d)

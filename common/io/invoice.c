@@ -575,7 +575,7 @@ int sk_invoice_fetch(struct redisContext *c, const char *order_id, sk_invoice_t 
     size_t n = r->elements / 2;
     int rc = 0;
     if (n == 0) {
-        rc = sk_err_set(err, "unknown_order", "order %s has no invoice yet", order_id);
+        rc = sk_err_set(err, "no_invoice", "order %s has no invoice yet", order_id);
     } else {
         const char *f[128], *v[128];
         size_t vl[128];

@@ -78,7 +78,8 @@ size_t sk_fmt_i64(char *p, int64_t v);
 
 /* Reads one invoice by order id: HGET the order index for the customer's
  * shard, then HGETALL and parse. Fails with code "unknown_order" (no index
- * entry or no invoice yet), "redis" or "bad_invoice". c is a hiredis
+ * entry), "no_invoice" (accepted by ingest, not yet stored by discount),
+ * "redis" or "bad_invoice". c is a hiredis
  * redisContext (declared here without including hiredis). */
 struct redisContext;
 int sk_invoice_fetch(struct redisContext *c, const char *order_id, sk_invoice_t *inv,
