@@ -33,6 +33,9 @@ char *sk_key_windows(char *buf, int shard);                /* sk:{sN}:windows   
 char *sk_key_forecast_history(char *buf, int shard);       /* sk:{sN}:fc:hist     hash   */
 char *sk_key_forecast_net(char *buf, int shard);           /* sk:{sN}:fc:net      hash   */
 char *sk_key_takeup(char *buf, int shard);                 /* sk:{sN}:takeup      hash   */
+/* Events acknowledged without being recorded (paid invoice, other currency,
+ * ...): list of JSON objects, newest first. */
+char *sk_key_unapplied(char *buf, int shard);              /* sk:{sN}:unapplied   list   */
 /* Order index, sharded by order id: sk:{oN}:o2c hash order_id -> "customer_id\tcurrency". */
 char *sk_key_order_index(char *buf, const char *order_id);
 /* System keys. */
