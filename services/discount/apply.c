@@ -16,6 +16,7 @@
 #include "apply.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +29,10 @@
 #include "settlement.h"
 #include "terms.h"
 
-/* KEYS: 1 stream, 2 windows, 3 fc:hist, 4 fc:net, 5 takeup, then for each
- * entry that changes state: invoice, copen, hist.
+/* KEYS: 1 stream, 2 windows, 3 fc:hist, 4 fc:net, 5 takeup, 6 unapplied, then
+ * for each entry that changes state: invoice, copen, hist.
  * ARGV: one record per entry, in stream order:
- *   id "*"                                  acknowledge only, or
+ *   id "*" u                                acknowledge only, or
  *   id rev kb m copen windows nset (field value)*nset ndel field*ndel
  *      nincr (key field delta)*nincr
  * rev: the revision the plan was computed from ("0" = the invoice must not
@@ -42,7 +43,12 @@
  * added once (a sum is flushed early before it could leave the range where a
  * Lua number is exact; a single delta that large is added on its own); a
  * counter that comes back to 0 is deleted. The windows ops are applied at the
- * end, the last one per member winning, as in stream order. */
+ * end, the last one per member winning, as in stream order.
+ * u of an acknowledge-only record: "" (nothing to keep), or the JSON record of
+ * an event not recorded, LPUSHed onto unapplied (KEYS[6]) in the same step as
+ * its XACK, and only if the entry is still pending (a redelivered entry that
+ * is already acknowledged is DUP and pushes nothing). The push comes first: if
+ * it fails the entry is not acknowledged (result UNRECORDED: retried later). */
 const char SK_APPLY_LUA[] =
     "local S = KEYS[1]\n"
     "local out, del, acc, win = {}, {}, {}, {}\n"
@@ -63,8 +69,16 @@ const char SK_APPLY_LUA[] =
     "while i <= n do\n"
     "  local id, exp, st = ARGV[i], ARGV[i + 1], 'OK'\n"
     "  if exp == '*' then\n"
-    "    i = i + 2\n"
-    "    if redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP' else del[#del + 1] = id end\n"
+    "    local u = ARGV[i + 2]\n"
+    "    i = i + 3\n"
+    "    if u == '' then\n"
+    "      if redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP' else del[#del + 1] = id end\n"
+    "    elseif #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'\n"
+    "    else\n"
+    "      local r = redis.pcall('LPUSH', KEYS[6], u)\n"
+    "      if type(r) == 'table' and r.err then st = 'UNRECORDED'\n"
+    "      else redis.call('XACK', S, 'discount', id) del[#del + 1] = id end\n"
+    "    end\n"
     "  else\n"
     "    local kb, m, cop, wop = tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]\n"
     "    local hs = i + 6\n"
@@ -109,6 +123,7 @@ const char SK_APPLY_LUA[] =
     "return out\n";
 
 enum { K_HIST = 5, K_FC_HIST = 6, K_FC_NET = 7, K_TAKEUP = 8 };
+#define S_SHARD_KEYS 6 /* KEYS before the per-entry ones */
 
 /* ---------------------------------------------------------------- argv */
 
@@ -189,6 +204,13 @@ void sk_entry_decode(sk_entry_t *e, int shard, const char *id, size_t idlen, con
         idlen = sizeof e->id - 1;
     memcpy(e->id, id, idlen);
     e->id[idlen] = '\0';
+    if (data && len > 0) {
+        e->raw = malloc(len);
+        if (e->raw) {
+            memcpy(e->raw, data, len);
+            e->rawlen = len;
+        }
+    }
     if (!data) {
         snprintf(e->error, sizeof e->error, "entry has no payload field e");
         return;
@@ -226,6 +248,9 @@ void sk_entry_decode(sk_entry_t *e, int shard, const char *id, size_t idlen, con
 
 void sk_entry_clear(sk_entry_t *e)
 {
+    free(e->raw);
+    e->raw = NULL;
+    e->rawlen = 0;
     if (e->env)
         skonto__v1__envelope__free_unpacked(e->env, NULL);
     e->env = NULL;
@@ -804,12 +829,13 @@ const char *sk_batch_command(sk_batch_t *b, const char *sha, size_t *len)
     sk_argv_reset(c);
     sk_argv_addz(c, "EVALSHA");
     sk_argv_addz(c, sha);
-    sk_argv_add_i64(c, 5 + b->nkeys);
+    sk_argv_add_i64(c, S_SHARD_KEYS + b->nkeys);
     sk_argv_addz(c, sk_key_events(key, b->shard));
     sk_argv_addz(c, sk_key_windows(key, b->shard));
     sk_argv_addz(c, sk_key_forecast_history(key, b->shard));
     sk_argv_addz(c, sk_key_forecast_net(key, b->shard));
     sk_argv_addz(c, sk_key_takeup(key, b->shard));
+    sk_argv_addz(c, sk_key_unapplied(key, b->shard));
     sk_argv_append(c, &b->keys);
     sk_argv_append(c, &b->args);
     if (c->overflow || b->keys.overflow || b->args.overflow)
@@ -817,10 +843,79 @@ const char *sk_batch_command(sk_batch_t *b, const char *sha, size_t *len)
     return sk_argv_resp(c, len);
 }
 
-void sk_apply_ack(const sk_entry_t *e, sk_batch_t *b)
+static char *s_base64(const unsigned char *p, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc(4 * ((n + 2) / 3) + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0, i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = tab[v >> 18];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = tab[(v >> 6) & 63];
+        out[o++] = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        out[o++] = tab[v >> 18];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* The JSON record of an event not recorded (see SK_APPLY_LUA); NULL when out
+ * of memory. Caller frees. */
+static char *s_unapplied_json(const sk_entry_t *e, const sk_plan_t *plan, int64_t at_ms)
+{
+    const Skonto__V1__Envelope *env = e->env;
+    json_t *o = json_object();
+    char *b64 = NULL, *out = NULL;
+    int bad = !o;
+    bad |= json_object_set_new(o, "at_ms", json_integer(at_ms));
+    bad |= json_object_set_new(o, "entry_id", json_string(e->id));
+    bad |= json_object_set_new(o, "event_id", env && env->event_id ? json_string(env->event_id)
+                                                                     : json_null());
+    bad |= json_object_set_new(o, "order_id", e->order_id ? json_string(e->order_id)
+                                                          : json_null());
+    bad |= json_object_set_new(o, "kind", json_string(env ? sk_event_kind_name(env)
+                                                          : "malformed"));
+    bad |= json_object_set_new(o, "reason", json_string(plan->msg));
+    bad |= json_object_set_new(o, "payload_bytes", json_integer((json_int_t)e->rawlen));
+    if (e->raw && e->rawlen <= SK_UNAPPLIED_PAYLOAD_MAX) {
+        b64 = s_base64((const unsigned char *)e->raw, e->rawlen);
+        bad |= !b64;
+        bad |= json_object_set_new(o, "payload_b64", b64 ? json_string(b64) : json_null());
+    } else {
+        bad |= json_object_set_new(o, "payload_b64", json_null()); /* still in the stream log */
+    }
+    if (!bad)
+        out = json_dumps(o, JSON_COMPACT);
+    free(b64);
+    json_decref(o);
+    return out;
+}
+
+void sk_apply_ack(const sk_entry_t *e, const sk_plan_t *plan, sk_batch_t *b)
 {
     sk_argv_addz(&b->args, e->id);
     sk_argv_addz(&b->args, "*");
+    if (plan && plan->error) {
+        char *j = s_unapplied_json(e, plan, b->at_ms);
+        if (!j) {
+            b->args.overflow = true; /* out of memory: the batch is not sent */
+            sk_argv_addz(&b->args, "");
+        } else {
+            sk_argv_addz(&b->args, j);
+        }
+        free(j);
+    } else {
+        sk_argv_addz(&b->args, "");
+    }
     b->n++;
 }
 
@@ -922,7 +1017,7 @@ void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply 
     if (plan->kind == SK_PLAN_SCRIPT && plan->error)
         plan->kind = SK_PLAN_ACK; /* an error found late still records nothing */
     if (plan->kind == SK_PLAN_SCRIPT) {
-        s_script_record(x, 5 + b->nkeys + 1, &rec);
+        s_script_record(x, S_SHARD_KEYS + b->nkeys + 1, &rec);
         if (rec.overflow || rec.argc > SK_ENTRY_ARGS_MAX || rec.used > SK_ENTRY_BYTES) {
             s_plan_msg(plan, true, "event %s: order %s: state too large to write",
                        e->env->event_id, e->order_id);
@@ -939,5 +1034,5 @@ void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply 
         }
     }
     if (plan->kind == SK_PLAN_ACK)
-        sk_apply_ack(e, b);
+        sk_apply_ack(e, plan, b);
 }

@@ -11,7 +11,9 @@
  *
  * The apply script (SK_APPLY_LUA) is the only writer of an invoice. Its KEYS
  * are all in the batch's shard: stream, windows, fc:hist, fc:net, takeup,
- * then (invoice, copen, hist) for each entry that changes state. In one
+ * unapplied, then (invoice, copen, hist) for each entry that changes state.
+ * An entry acknowledged because of an error (paid invoice, other currency,
+ * malformed, ...) is kept on sk:{sN}:unapplied in the step that acks it. In one
  * atomic step, for each entry in order, it checks that the invoice's `rev` is
  * still the one the plan was computed from (else STALE: re-read and plan
  * again), XACKs the entry (0 acknowledged = already applied by another
@@ -71,6 +73,8 @@ typedef struct {
     sk_event_kind_t kind;
     const char *order_id;       /* into env, NULL for a customer upsert */
     const char *customer_id;    /* into env for an order, else NULL */
+    char *raw;                  /* owned copy of the payload (NULL: none or out of memory) */
+    size_t rawlen;
     char error[512];
 } sk_entry_t;
 
@@ -103,6 +107,7 @@ typedef struct {
     int shard;
     int n;         /* entries */
     int nkeys;     /* per-entry KEYS so far */
+    int64_t at_ms; /* the time stamped on unapplied records (set by the caller) */
     sk_argv_t keys; /* per-entry KEYS (after the 5 shard keys) */
     sk_argv_t args; /* the entries' records */
     sk_argv_t cmd;  /* the assembled EVALSHA */
@@ -125,10 +130,17 @@ void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply 
                    const redisReply *cust_terms, sk_day_t today, sk_batch_t *b,
                    sk_plan_t *plan);
 
-/* Appends the acknowledge-only record of e (XACK + XDEL, nothing else). */
-void sk_apply_ack(const sk_entry_t *e, sk_batch_t *b);
+/* Appends the acknowledge-only record of e (XACK + XDEL). When plan is not
+ * NULL and plan->error is set, the event was not recorded: the record also
+ * carries a JSON object {at_ms (b->at_ms), entry_id, event_id, order_id,
+ * kind, reason (plan->msg), payload_bytes, payload_b64 (null above
+ * SK_UNAPPLIED_PAYLOAD_MAX bytes)} that the script LPUSHes onto
+ * sk:{sN}:unapplied atomically with the XACK, once. */
+#define SK_UNAPPLIED_PAYLOAD_MAX 16384
+void sk_apply_ack(const sk_entry_t *e, const sk_plan_t *plan, sk_batch_t *b);
 
-/* The apply script; returns an array with "OK", "DUP" or "STALE" per entry. */
+/* The apply script; returns an array with "OK", "DUP", "STALE" or
+ * "UNRECORDED" (could not keep an unapplied event: left pending) per entry. */
 extern const char SK_APPLY_LUA[];
 
 #endif

@@ -18,6 +18,9 @@
  *      backoff, given up (acknowledged, counted as an error) after
  *      SKONTO_NOINV_GIVEUP_MS. An order that has an entry waiting holds back
  *      its later entries, so they still apply in order.
+ * An entry acknowledged without being recorded (an error: paid invoice, other
+ * currency, malformed, given up, ...) is kept on sk:{sN}:unapplied by the
+ * same script call (see apply.h), so no money received goes unseen.
  * Nothing is acknowledged outside the apply script, so a kill -9 at any
  * instant leaves entries pending for this worker's restart (or another
  * worker's XAUTOCLAIM), and the script's XACK check makes a second
@@ -742,6 +745,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
         return -1;
     }
     int rc = 0;
+    w->batch->at_ms = now;
     for (int shard = 0; shard < SK_SHARDS && rc == 0; shard++) {
         sk_batch_reset(w->batch, shard);
         for (size_t i = 0; i < wave->n && rc == 0; i++) {
@@ -760,7 +764,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
                 snprintf(it->plan.msg, sizeof it->plan.msg,
                          "event %s: no invoice for order %s after %" PRId64 " s: not recorded",
                          it->e.env->event_id, it->e.order_id, (now - it->first_ms) / 1000);
-                sk_apply_ack(&it->e, w->batch);
+                sk_apply_ack(&it->e, &it->plan, w->batch);
             }
             it->sent = true;
             sent[ns++] = it;

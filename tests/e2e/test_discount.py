@@ -70,9 +70,10 @@ def order(eid, oid, cid, amount=113000, tax=13000, ship="2026-11-02", terms=SEED
         ship_date=ship, invoice_date=iso_plus(ship, 1), terms=terms, version=version))
 
 
-def payment(eid, oid, amount, paid_on, full=False):
+def payment(eid, oid, amount, paid_on, full=False, currency=""):
     return envelope(eid, payment_received=pb.PaymentReceived(order_id=oid, amount=amount,
-                                                             paid_on=paid_on, full=full))
+                                                             paid_on=paid_on, full=full,
+                                                             currency=currency))
 
 
 def credit(eid, oid, amount, issued_on="2026-11-05", currency=""):
@@ -405,6 +406,71 @@ class DiscountTest(unittest.TestCase):
         self.wait_inv("SO-1", "C-1")
         self.wait_drained()
 
+    # -------------------------------------------------------------- events not recorded
+
+    def unapplied(self, cid):
+        import json
+        return [json.loads(v) for v in
+                self.r.cmd("LRANGE", "sk:{s%d}:unapplied" % shard(cid), 0, -1)]
+
+    def test_events_not_recorded_are_kept_once_with_their_reason(self):
+        """A payment on a paid invoice and one in another currency change no
+        invoice, but each is kept on sk:{sN}:unapplied (newest first) with its
+        reason and payload, counted by skontoctl status and listed by
+        skontoctl dlq list --unapplied."""
+        import base64
+        self.start()
+        feed(self.r, [(customer("E1", "C-1"), "C-1"), (order("E2", "SO-1", "C-1"), "C-1"),
+                      (order("E3", "SO-2", "C-1"), "C-1"),
+                      (credit("E4", "SO-1", 113000), "C-1")])
+        paid = self.wait_inv("SO-1", "C-1", lambda h: h["st"] == "paid")
+        open2 = self.wait_inv("SO-2", "C-1")
+        self.assertEqual(self.unapplied("C-1"), [])
+        late = payment("E5", "SO-1", 50000, "2026-11-10")
+        usd = payment("E6", "SO-2", 50000, "2026-11-10", currency="USD")
+        feed(self.r, [(late, "C-1"), (usd, "C-1")])
+        hb = self.wait_processed("discount-1", 6)
+        self.wait_drained()
+        self.assertEqual(hb["errors"], 2)
+        self.assertEqual(self.inv("SO-1", "C-1"), paid)
+        self.assertEqual(self.inv("SO-2", "C-1"), open2)
+        got = self.unapplied("C-1")
+        self.assertEqual([(u["event_id"], u["order_id"], u["kind"]) for u in got],
+                         [("E6", "SO-2", "payment_received"), ("E5", "SO-1", "payment_received")])
+        self.assertEqual(got[1]["reason"],
+                         "event E5: payment on order SO-1, which is paid: not recorded")
+        self.assertEqual(got[0]["reason"],
+                         "event E6: payment in USD on order SO-2 in CNY: not recorded")
+        self.assertEqual(base64.b64decode(got[1]["payload_b64"]), late.SerializeToString())
+        self.assertEqual(base64.b64decode(got[0]["payload_b64"]), usd.SerializeToString())
+        self.assertTrue(got[0]["at_ms"] >= got[1]["at_ms"] > 0)
+        self.assertEqual(self.st.ctl_json("status")["unapplied"], 2)
+        self.assertRegex(self.st.ctl("status").stdout, r"not recorded\s+2\b")
+        lst = self.st.ctl_json("dlq", "list", "--unapplied")
+        self.assertEqual(lst["total"], 2)
+        self.assertEqual([u["event_id"] for u in lst["unapplied"]], ["E6", "E5"])
+        self.assertIn("which is paid", lst["unapplied"][1]["reason"])
+        self.assertIn("payment in USD", self.st.ctl("dlq", "list", "--unapplied").stdout)
+        self.stop_clean()
+
+    def test_apply_script_keeps_an_unapplied_event_once(self):
+        """The ack-only record with a reason: pushed with its XACK; the same
+        record delivered again (already acknowledged) is DUP and pushes nothing."""
+        sha = self.load_apply_script()
+        keys = self.SHARD_KEYS
+        e1, e2 = self.ghost_entries(2)
+        rec = '{"event_id":"E9","reason":"event E9: payment on order SO-9, which is paid"}'
+
+        def call(*argv):
+            return self.r.cmd("EVALSHA", sha, len(keys), *keys, *argv)
+
+        self.assertEqual(call(e1, "*", rec, e2, "*", ""), ["OK", "OK"])
+        self.assertEqual(self.r.cmd("LRANGE", keys[5], 0, -1), [rec])
+        self.assertEqual(self.r.cmd("XLEN", keys[0]), 0)
+        self.assertEqual(call(e1, "*", rec), ["DUP"])
+        self.assertEqual(call(e1, "*", rec, e2, "*", rec), ["DUP", "DUP"])
+        self.assertEqual(self.r.cmd("LRANGE", keys[5], 0, -1), [rec])
+
     # -------------------------------------------------------------- the apply script itself
 
     def load_apply_script(self):
@@ -417,7 +483,7 @@ class DiscountTest(unittest.TestCase):
         return self.r.cmd("SCRIPT", "LOAD", lua)
 
     SHARD_KEYS = ["sk:{s1}:events", "sk:{s1}:windows", "sk:{s1}:fc:hist", "sk:{s1}:fc:net",
-                  "sk:{s1}:takeup"]
+                  "sk:{s1}:takeup", "sk:{s1}:unapplied"]
 
     def ghost_entries(self, n):
         """n entries read by a consumer that never acknowledged them."""
@@ -488,7 +554,7 @@ class DiscountTest(unittest.TestCase):
         argv = (rec(e1, "0", "SO-A", "C-1", "20800",
                     [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (5, "n", 1)])
                 + rec(e2, "0", "SO-B", "C-1", "20801", [(8, "offered|t0|20000", 1)])  # STALE
-                + [e3, "*"]
+                + [e3, "*", ""]
                 + rec(e4, "0", "SO-C", "C-2", "-",
                       [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (8, "gone|x", -5)]))
         res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *argv)
