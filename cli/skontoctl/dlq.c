@@ -3,7 +3,10 @@
  * ingest LPUSHes one JSON object per rejected event onto sk:{sys}:dlq:
  * {at_ms, event_id, source, reason_code, message, payload_b64}. This verb
  * shows them; an entry that is not such an object is still shown (as raw
- * text), never skipped, so nothing rejected can hide. Read-only. */
+ * text), never skipped, so nothing rejected can hide. With --unapplied it
+ * shows instead the events a discount worker acknowledged without recording
+ * them, from the 16 lists sk:{sN}:unapplied ({at_ms, event_id, order_id,
+ * kind, reason, payload_b64}), merged newest first. Read-only. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,13 +27,14 @@
 static const sk_cli_opt_t s_opts[] = {
     {"limit", true, false},
     {"json", false, false},
+    {"unapplied", false, false},
     {NULL, false, false},
 };
 
 static void s_help(FILE *out)
 {
     fprintf(out,
-            "usage: skontoctl dlq list [--limit N] [--json]\n"
+            "usage: skontoctl dlq list [--unapplied] [--limit N] [--json]\n"
             "\n"
             "Lists the dead letters: events ingest rejected (a bad amount, invalid terms,\n"
             "a payment for an order Skonto does not know, ...), newest first, with when\n"
@@ -41,6 +45,12 @@ static void s_help(FILE *out)
             "them itself and they are not listed here.)\n"
             "\n"
             "options:\n"
+            "  --unapplied list instead the events that were accepted but that a discount\n"
+            "              worker could not record (a payment on a paid or cancelled\n"
+            "              invoice, in another currency, above the balance, a payment whose\n"
+            "              order never arrived, ...): money received that needs a person;\n"
+            "              --json: {total, unapplied [{at, at_ms, event_id, order_id, kind,\n"
+            "              reason, payload_b64}]}\n"
             "  --limit N   show at most N (default %d, at most 100000)\n"
             "  --json      print as JSON: {total, dead_letters [{at, at_ms, event_id,\n"
             "              source, reason_code, message, payload_b64}]}\n"
@@ -55,7 +65,13 @@ typedef struct {
     json_t *j; /* owns the strings above (or NULL for a raw entry) */
 } s_letter_t;
 
-static void s_parse(s_letter_t *l, const redisReply *r)
+/* JSON field names of the five strings of s_letter_t, per list kind. */
+static const char *const s_dlq_names[] = {"event_id", "source", "reason_code", "message",
+                                          "payload_b64"};
+static const char *const s_unapplied_names[] = {"event_id", "order_id", "kind", "reason",
+                                                "payload_b64"};
+
+static void s_parse(s_letter_t *l, const redisReply *r, const char *const *names)
 {
     memset(l, 0, sizeof *l);
     l->at_ms = -1;
@@ -75,8 +91,7 @@ static void s_parse(s_letter_t *l, const redisReply *r)
     if (json_is_integer(at))
         l->at_ms = json_integer_value(at);
     const char **dst[] = {&l->event_id, &l->source, &l->reason_code, &l->message, &l->payload};
-    const char *names[] = {"event_id", "source", "reason_code", "message", "payload_b64"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    for (size_t i = 0; i < 5; i++) {
         json_t *v = json_object_get(j, names[i]);
         *dst[i] = json_is_string(v) ? json_string_value(v) : "";
     }
@@ -102,13 +117,58 @@ static char *s_one_line(const char *s, char *buf, size_t n)
     return buf;
 }
 
+static int s_cmp_newest(const void *a, const void *b)
+{
+    int64_t x = ((const s_letter_t *)a)->at_ms, y = ((const s_letter_t *)b)->at_ms;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Reads the lists: the dead letters, or the 16 unapplied lists. lists[]
+ * receives the LRANGE replies (caller frees), *total the sum of the LLENs. */
+static int s_fetch(redisContext *c, bool unapplied, long limit, redisReply **lists,
+                   int *nlists, long long *total)
+{
+    char stop[24], key[SK_KEY_MAX];
+    snprintf(stop, sizeof stop, "%ld", limit - 1);
+    int nk = unapplied ? SK_SHARDS : 1;
+    for (int k = 0; k < nk; k++) {
+        const char *name = unapplied ? sk_key_unapplied(key, k) : SK_KEY_DEADLETTERS;
+        const char *a1[2] = {"LLEN", name};
+        const char *a2[4] = {"LRANGE", name, "0", stop};
+        if (sk_cli_redis_append(VERB, c, 2, a1) != SK_EXIT_OK ||
+            sk_cli_redis_append(VERB, c, 4, a2) != SK_EXIT_OK)
+            return SK_EXIT_FAIL;
+    }
+    int rc = SK_EXIT_OK;
+    *total = 0;
+    *nlists = 0;
+    for (int k = 0; k < 2 * nk; k++) {
+        redisReply *r = sk_cli_redis_reply(VERB, c);
+        if (!r)
+            return SK_EXIT_FAIL;
+        if (rc != SK_EXIT_OK) {
+            freeReplyObject(r); /* drain */
+        } else if (r->type != (k % 2 ? REDIS_REPLY_ARRAY : REDIS_REPLY_INTEGER)) {
+            rc = sk_cli_fail(VERB, "Redis %s: %s", unapplied ? "unapplied" : SK_KEY_DEADLETTERS,
+                             r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            freeReplyObject(r);
+        } else if (k % 2) {
+            lists[(*nlists)++] = r;
+        } else {
+            *total += r->integer;
+            freeReplyObject(r);
+        }
+    }
+    return rc;
+}
+
 int sk_cmd_dlq(int argc, char **argv)
 {
     if (sk_cli_wants_help(argc, argv)) {
         s_help(stdout);
         return SK_EXIT_OK;
     }
-    bool json = false;
+    bool json = false, unapplied = false;
     long limit = S_DEFAULT_LIMIT;
     const char *words[2] = {NULL, NULL}, *value;
     int nwords = 0, o;
@@ -121,50 +181,51 @@ int sk_cmd_dlq(int argc, char **argv)
             if (nwords == 1)
                 return sk_cli_usage_error(VERB,
                                           "unexpected \"%s\" (usage: skontoctl dlq list "
-                                          "[--limit N] [--json])",
+                                          "[--unapplied] [--limit N] [--json])",
                                           value);
             words[nwords++] = value;
         } else if (!strcmp(s_opts[o].name, "limit")) {
             if (sk_cli_parse_int(value, 1, 100000, &limit) < 0)
                 return sk_cli_opt_error(VERB, "limit", value,
                                         "want a whole number from 1 to 100000");
+        } else if (!strcmp(s_opts[o].name, "unapplied")) {
+            unapplied = true;
         } else {
             json = true;
         }
     }
     if (nwords == 0 || strcmp(words[0], "list"))
-        return sk_cli_usage_error(VERB, "usage: skontoctl dlq list [--limit N] [--json]%s",
+        return sk_cli_usage_error(VERB,
+                                  "usage: skontoctl dlq list [--unapplied] [--limit N] [--json]%s",
                                   nwords ? "" : " (skontoctl dlq --help)");
 
     redisContext *c = sk_cli_redis_connect(VERB);
     if (!c)
         return SK_EXIT_FAIL;
-    char stop[24];
-    snprintf(stop, sizeof stop, "%ld", limit - 1);
-    const char *a1[2] = {"LLEN", SK_KEY_DEADLETTERS};
-    const char *a2[4] = {"LRANGE", SK_KEY_DEADLETTERS, "0", stop};
-    redisReply *total = NULL, *list = NULL;
-    int rc = SK_EXIT_OK;
-    if (sk_cli_redis_append(VERB, c, 2, a1) != SK_EXIT_OK ||
-        sk_cli_redis_append(VERB, c, 4, a2) != SK_EXIT_OK ||
-        !(total = sk_cli_redis_reply(VERB, c)) || !(list = sk_cli_redis_reply(VERB, c)))
-        rc = SK_EXIT_FAIL;
-    else if (total->type != REDIS_REPLY_INTEGER || list->type != REDIS_REPLY_ARRAY)
-        rc = sk_cli_fail(VERB, "Redis %s: %s", SK_KEY_DEADLETTERS,
-                         total->type == REDIS_REPLY_ERROR  ? total->str
-                         : list->type == REDIS_REPLY_ERROR ? list->str
-                                                           : "unexpected reply");
+    redisReply *lists[SK_SHARDS] = {NULL};
+    int nlists = 0;
+    long long total = 0;
+    int rc = s_fetch(c, unapplied, limit, lists, &nlists, &total);
     redisFree(c);
 
     s_letter_t *ls = NULL;
-    size_t n = 0;
+    size_t n = 0, all = 0;
+    for (int k = 0; k < nlists; k++)
+        all += lists[k]->elements;
     if (rc == SK_EXIT_OK) {
-        ls = calloc(list->elements ? list->elements : 1, sizeof *ls);
+        ls = calloc(all ? all : 1, sizeof *ls);
         if (!ls)
             rc = sk_cli_fail(VERB, "out of memory");
-        for (size_t i = 0; ls && i < list->elements; i++)
-            s_parse(&ls[n++], list->element[i]);
+        for (int k = 0; ls && k < nlists; k++)
+            for (size_t i = 0; i < lists[k]->elements; i++)
+                s_parse(&ls[n++], lists[k]->element[i],
+                        unapplied ? s_unapplied_names : s_dlq_names);
+        if (ls && unapplied)
+            qsort(ls, n, sizeof *ls, s_cmp_newest); /* merge the shards, newest first */
+        if (n > (size_t)limit)
+            n = (size_t)limit; /* the rest are still freed below: all */
     }
+    const char *const *nm = unapplied ? s_unapplied_names : s_dlq_names;
     if (rc == SK_EXIT_OK && json) {
         json_t *root = json_object(), *arr = json_array();
         int bad = !root || !arr;
@@ -174,13 +235,13 @@ int sk_cmd_dlq(int argc, char **argv)
             bad |= json_array_append_new(
                 arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:s}", "at",
                                l->at_ms >= 0 ? s_time(l->at_ms, t, sizeof t) : "", "at_ms",
-                               l->at_ms >= 0 ? json_integer(l->at_ms) : json_null(), "event_id",
-                               l->event_id, "source", l->source, "reason_code", l->reason_code,
-                               "message", l->message, "payload_b64", l->payload));
+                               l->at_ms >= 0 ? json_integer(l->at_ms) : json_null(), nm[0],
+                               l->event_id, nm[1], l->source, nm[2], l->reason_code,
+                               nm[3], l->message, nm[4], l->payload));
         }
         if (!bad) {
-            bad |= json_object_set_new(root, "total", json_integer(total->integer));
-            bad |= json_object_set_new(root, "dead_letters", arr);
+            bad |= json_object_set_new(root, "total", json_integer(total));
+            bad |= json_object_set_new(root, unapplied ? "unapplied" : "dead_letters", arr);
             arr = NULL;
         }
         json_decref(arr);
@@ -191,10 +252,11 @@ int sk_cmd_dlq(int argc, char **argv)
         rc = sk_cli_json_print(VERB, root);
     } else if (rc == SK_EXIT_OK) {
         if (n == 0) {
-            printf("no dead letters\n");
+            printf(unapplied ? "no unapplied events\n" : "no dead letters\n");
         } else {
             static const char *const hd[] = {"time (UTC)", "event", "source", "reason", "message"};
-            sk_cli_table_t *t = sk_cli_table_new(5, hd, "lllll");
+            static const char *const hu[] = {"time (UTC)", "event", "order", "kind", "reason"};
+            sk_cli_table_t *t = sk_cli_table_new(5, unapplied ? hu : hd, "lllll");
             int bad = !t;
             for (size_t i = 0; !bad && i < n; i++) {
                 char tm[32], msg[300], id[80], src[80], code[40];
@@ -211,18 +273,16 @@ int sk_cmd_dlq(int argc, char **argv)
             sk_cli_table_destroy(&t);
             if (bad)
                 rc = sk_cli_fail(VERB, "out of memory");
-            else if ((long long)n < total->integer)
-                printf("(%zu newest of %lld; --limit N shows more)\n", n, total->integer);
+            else if ((long long)n < total)
+                printf("(%zu newest of %lld; --limit N shows more)\n", n, total);
         }
     }
     if (rc == SK_EXIT_OK)
         rc = sk_cli_finish(VERB);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; ls && i < all; i++)
         json_decref(ls[i].j);
     free(ls);
-    if (total)
-        freeReplyObject(total);
-    if (list)
-        freeReplyObject(list);
+    for (int k = 0; k < nlists; k++)
+        freeReplyObject(lists[k]);
     return rc;
 }

@@ -5,7 +5,8 @@
  * older than S_STALE_MS means the worker is stuck or gone), the events
  * waiting for the discount workers (XLEN of the 16 streams; XPENDING of the
  * consumer group: delivered but not yet applied), the dead letters
- * (LLEN sk:{sys}:dlq), ingest's counters and the sequence gaps per source
+ * (LLEN sk:{sys}:dlq), the events the discount workers acknowledged without
+ * recording them (LLEN of the 16 sk:{sN}:unapplied), ingest's counters and the sequence gaps per source
  * seen on PUB feeds. Read-only. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,12 +43,16 @@ static void s_help(FILE *out)
             "                 yet, and how many of those a worker has taken (is working on,\n"
             "                 or took before it died: another worker reclaims them)\n"
             "  dead letters   rejected events kept for inspection (skontoctl dlq list)\n"
+            "  not recorded   accepted events a discount worker could not record (payment on\n"
+            "                 a paid invoice, other currency, ...): skontoctl dlq list\n"
+            "                 --unapplied\n"
             "  ingest         events accepted, duplicate and rejected since the start\n"
             "  sequence gaps  events missing from ERPs that publish (PUB feeds), per source\n"
             "\n"
             "options:\n"
             "  --json   print as JSON: {workers [{name, role, pid, age_s, processed, errors,\n"
-            "           stale}], queue {waiting, pending}, dead_letters, ingest {counter: n},\n"
+            "           stale}], queue {waiting, pending}, dead_letters, unapplied,\n"
+            "           ingest {counter: n},\n"
             "           gaps {source: n}}; waiting counts every event not yet applied,\n"
             "           pending those of them a worker has taken\n"
             "\n"
@@ -65,7 +70,7 @@ typedef struct {
 typedef struct {
     s_worker_t *workers;
     size_t nworkers;
-    long long waiting, pending, dead;
+    long long waiting, pending, dead, unapplied;
     redisReply *ingest, *gaps; /* HGETALL replies */
 } s_status_t;
 
@@ -125,7 +130,7 @@ static int s_cmp_worker(const void *a, const void *b)
 static int s_load(redisContext *c, s_status_t *st)
 {
     /* Replies, in order: HGETALL hb, LLEN dlq, HGETALL ingest, HGETALL gaps,
-     * then XLEN and XPENDING of each shard. */
+     * then XLEN, XPENDING and LLEN unapplied of each shard. */
     const char *hb[2] = {"HGETALL", SK_KEY_HEARTBEATS};
     const char *dlq[2] = {"LLEN", SK_KEY_DEADLETTERS};
     const char *ing[2] = {"HGETALL", SK_KEY_INGEST_STATS};
@@ -139,8 +144,12 @@ static int s_load(redisContext *c, s_status_t *st)
         const char *xp[3] = {"XPENDING", key, SK_GROUP_DISCOUNT};
         if (sk_cli_redis_append(VERB, c, 2, xl) || sk_cli_redis_append(VERB, c, 3, xp))
             return SK_EXIT_FAIL;
+        char ukey[SK_KEY_MAX];
+        const char *ul[2] = {"LLEN", sk_key_unapplied(ukey, s)};
+        if (sk_cli_redis_append(VERB, c, 2, ul))
+            return SK_EXIT_FAIL;
     }
-    int n = 4 + 2 * SK_SHARDS, rc = SK_EXIT_OK;
+    int n = 4 + 3 * SK_SHARDS, rc = SK_EXIT_OK;
     int64_t now = s_now_ms();
     for (int i = 0; i < n; i++) {
         redisReply *r = sk_cli_redis_reply(VERB, c);
@@ -151,7 +160,7 @@ static int s_load(redisContext *c, s_status_t *st)
             /* drain the rest */
         } else if (r->type == REDIS_REPLY_ERROR) {
             /* No consumer group yet = no discount worker ever started: nothing pending. */
-            if (!(i >= 4 && (i - 4) % 2 == 1 && !strncmp(r->str, "NOGROUP", 7)))
+            if (!(i >= 4 && (i - 4) % 3 == 1 && !strncmp(r->str, "NOGROUP", 7)))
                 rc = sk_cli_fail(VERB, "Redis: %s", r->str);
         } else if (i == 0) {
             if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
@@ -175,8 +184,10 @@ static int s_load(redisContext *c, s_status_t *st)
                 *(i == 2 ? &st->ingest : &st->gaps) = r;
                 keep = true;
             }
-        } else if ((i - 4) % 2 == 0) {
+        } else if ((i - 4) % 3 == 0) {
             st->waiting += s_int(r);
+        } else if ((i - 4) % 3 == 2) {
+            st->unapplied += s_int(r);
         } else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1) {
             /* XPENDING summary: [count, smallest id, greatest id, consumers] */
             st->pending += s_int(r->element[0]);
@@ -224,6 +235,7 @@ static json_t *s_json(const s_status_t *st)
                                json_pack("{s:I, s:I}", "waiting", (json_int_t)st->waiting,
                                          "pending", (json_int_t)st->pending));
     bad |= json_object_set_new(root, "dead_letters", json_integer(st->dead));
+    bad |= json_object_set_new(root, "unapplied", json_integer(st->unapplied));
     bad |= json_object_set_new(root, "ingest", s_json_hash(st->ingest));
     bad |= json_object_set_new(root, "gaps", s_json_hash(st->gaps));
     if (bad) {
@@ -274,6 +286,8 @@ static int s_print(const s_status_t *st)
            "taken by one)\n",
            st->waiting, st->waiting == 1 ? "" : "s", st->pending);
     printf("dead letters   %lld%s\n", st->dead, st->dead ? "   (skontoctl dlq list)" : "");
+    printf("not recorded   %lld%s\n", st->unapplied,
+           st->unapplied ? "   (skontoctl dlq list --unapplied)" : "");
     printf("ingest         accepted %s, duplicate %s, rejected %s\n",
            sk_cli_hash_get(st->ingest, "accepted", "0"),
            sk_cli_hash_get(st->ingest, "duplicate", "0"),
