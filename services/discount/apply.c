@@ -843,31 +843,6 @@ const char *sk_batch_command(sk_batch_t *b, const char *sha, size_t *len)
     return sk_argv_resp(c, len);
 }
 
-static char *s_base64(const unsigned char *p, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        out[o++] = tab[v >> 18];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = tab[(v >> 6) & 63];
-        out[o++] = tab[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        out[o++] = tab[v >> 18];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-    return out;
-}
-
 /* The JSON record of an event not recorded (see SK_APPLY_LUA); NULL when out
  * of memory. Caller frees. */
 static char *s_unapplied_json(const sk_entry_t *e, const sk_plan_t *plan, int64_t at_ms)
@@ -887,7 +862,7 @@ static char *s_unapplied_json(const sk_entry_t *e, const sk_plan_t *plan, int64_
     bad |= json_object_set_new(o, "reason", json_string(plan->msg));
     bad |= json_object_set_new(o, "payload_bytes", json_integer((json_int_t)e->rawlen));
     if (e->raw && e->rawlen <= SK_UNAPPLIED_PAYLOAD_MAX) {
-        b64 = s_base64((const unsigned char *)e->raw, e->rawlen);
+        b64 = sk_base64(e->raw, e->rawlen);
         bad |= !b64;
         bad |= json_object_set_new(o, "payload_b64", b64 ? json_string(b64) : json_null());
     } else {

@@ -601,31 +601,6 @@ static int s_phase_confirm(ingest_t *self, int a, int b)
 
 /* ---------------------------------------------------------------- dead letters */
 
-static char *s_base64(const unsigned char *p, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        out[o++] = tab[v >> 18];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = tab[(v >> 6) & 63];
-        out[o++] = tab[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        out[o++] = tab[v >> 18];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-    return out;
-}
-
 /* The authenticated sender of a ROUTER message (CURVE + ZAP User-Id), or "". */
 static const char *s_user(const ingest_item_t *it)
 {
@@ -649,7 +624,7 @@ static char *s_dead_letter(const ingest_item_t *it, int64_t now)
     size_t n = zmq_msg_size((zmq_msg_t *)&it->body);
     if (n > SK_EVENT_MAX_BYTES)
         n = SK_EVENT_MAX_BYTES;
-    char *b64 = s_base64(zmq_msg_data((zmq_msg_t *)&it->body), n);
+    char *b64 = sk_base64(zmq_msg_data((zmq_msg_t *)&it->body), n);
     json_t *o = json_object();
     char *out = NULL;
     if (b64 && o && !json_object_set_new(o, "at_ms", json_integer(now)) &&
