@@ -676,6 +676,31 @@ static int s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *cu
     return 0;
 }
 
+/* What a payment or credit note needs before it can touch an invoice: the
+ * invoice exists (else wait for it), is open, and is in the event's currency
+ * if the event names one. Returns true when the plan is already decided. */
+static bool s_plan_needs_open_invoice(s_ctx_t *x, const char *what, const char *order_id,
+                                      const char *currency)
+{
+    const char *eid = x->e->env->event_id;
+    const sk_invoice_t *old = &x->old;
+    if (!x->has_old) {
+        x->plan->kind = SK_PLAN_NOINV;
+        return true;
+    }
+    if (old->status != SK_INV_OPEN) {
+        s_plan_msg(x->plan, true, "event %s: %s on order %s, which is %s: not recorded", eid,
+                   what, order_id, sk_invoice_status_name(old->status));
+        return true;
+    }
+    if (currency && currency[0] && strcmp(currency, old->schedule.currency->code)) {
+        s_plan_msg(x->plan, true, "event %s: %s in %s on order %s in %s: not recorded", eid, what,
+                   currency, order_id, old->schedule.currency->code);
+        return true;
+    }
+    return false;
+}
+
 static int s_plan_payment(s_ctx_t *x, sk_day_t today)
 {
     const Skonto__V1__PaymentReceived *p = x->e->env->payment_received;
@@ -685,16 +710,8 @@ static int s_plan_payment(s_ctx_t *x, sk_day_t today)
     const sk_invoice_t *old = &x->old;
     sk_invoice_t *nw = &x->nw;
 
-    if (!x->has_old) {
-        plan->kind = SK_PLAN_NOINV;
+    if (s_plan_needs_open_invoice(x, "payment", p->order_id, p->currency))
         return 0;
-    }
-    if (old->status != SK_INV_OPEN)
-        return s_plan_msg(plan, true, "event %s: payment on order %s, which is %s: not recorded",
-                          eid, p->order_id, sk_invoice_status_name(old->status));
-    if (p->currency && p->currency[0] && strcmp(p->currency, old->schedule.currency->code))
-        return s_plan_msg(plan, true, "event %s: payment in %s on order %s in %s: not recorded",
-                          eid, p->currency, p->order_id, old->schedule.currency->code);
     if (old->npayments >= SK_INVOICE_MAX_PAYMENTS)
         return s_plan_msg(plan, true, "event %s: order %s already has %d payments: not recorded",
                           eid, p->order_id, SK_INVOICE_MAX_PAYMENTS);
@@ -735,16 +752,8 @@ static int s_plan_credit(s_ctx_t *x, sk_day_t today)
     const sk_invoice_t *old = &x->old;
     sk_invoice_t *nw = &x->nw;
 
-    if (!x->has_old) {
-        plan->kind = SK_PLAN_NOINV;
+    if (s_plan_needs_open_invoice(x, "credit note", c->order_id, c->currency))
         return 0;
-    }
-    if (old->status != SK_INV_OPEN)
-        return s_plan_msg(plan, true, "event %s: credit note on order %s, which is %s: not "
-                          "recorded", eid, c->order_id, sk_invoice_status_name(old->status));
-    if (c->currency && c->currency[0] && strcmp(c->currency, old->schedule.currency->code))
-        return s_plan_msg(plan, true, "event %s: credit note in %s on order %s in %s: not "
-                          "recorded", eid, c->currency, c->order_id, old->schedule.currency->code);
     if (c->amount <= 0 || c->amount > old->balance)
         return s_plan_msg(plan, true, "event %s: credit note of %" PRId64 " on order %s is above "
                           "its open balance %" PRId64 ": not recorded", eid, c->amount,
