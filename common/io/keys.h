@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #define SK_SHARDS 16
-#define SK_KEY_MAX 192 /* ids are at most 64 bytes, so every key fits */
+#define SK_KEY_MAX 320 /* ids are at most 256 bytes (SK_EVENT_ID_MAX), so every key fits */
 
 /* Stable shard of an id (FNV-1a 32-bit of the bytes, modulo SK_SHARDS). */
 int sk_shard_of(const char *id);
