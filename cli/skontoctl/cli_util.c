@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "invoice.h"
 #include "sk_redis.h"
 
@@ -688,13 +689,7 @@ void sk_cli_sched_headline(const sk_cli_sched_t *s, FILE *out)
 
 bool sk_cli_id_ok(const char *id)
 {
-    size_t n = strlen(id);
-    if (n == 0 || n > SK_ID_MAX)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
+    return sk_event_check_id("id", id, strlen(id), true, NULL) == 0;
 }
 
 int sk_cli_show_word(const char *verb, const char *usage, const char **words, int *nwords,
@@ -721,11 +716,12 @@ int sk_cli_show_check(const char *verb, const char *usage, const char *const *wo
     memcpy(id + n, "_ID", 4);
     if (nwords < 2)
         return sk_cli_usage_error(verb, "which %s? usage: skontoctl %s show %s", verb, verb, id);
-    if (!sk_cli_id_ok(words[1]))
-        return sk_cli_usage_error(verb,
-                                  "%s id \"%.80s\": want 1 to %d characters, no control "
-                                  "characters",
-                                  verb, words[1], SK_ID_MAX);
+    /* ingest's rule for ids, so any id ingest accepted can be looked up */
+    char field[48];
+    sk_err_t err;
+    snprintf(field, sizeof field, "%s id", verb);
+    if (sk_event_check_id(field, words[1], strlen(words[1]), true, &err))
+        return sk_cli_usage_error(verb, "%s", err.msg);
     return SK_EXIT_OK;
 }
 

@@ -109,8 +109,8 @@ int sk_cli_parse_int(const char *s, long min, long max, long *out);
  * file or directory", "larger than 1048576 bytes". */
 int sk_cli_read_file(const char *path, size_t max, char **buf, size_t *len, sk_err_t *err);
 
-/* An order or customer id as ingest accepts it: 1..SK_ID_MAX bytes, no
- * control characters. */
+/* An order or customer id as ingest accepts it (sk_event_check_id: 1..64
+ * characters of UTF-8, at most 256 bytes, no control characters). */
 bool sk_cli_id_ok(const char *id);
 
 /* ---- `skontoctl VERB show ID` (order, customer) --------------------------- */
@@ -123,7 +123,8 @@ int sk_cli_show_word(const char *verb, const char *usage, const char **words, in
 
 /* After scanning: the words must be "show" and an id sk_cli_id_ok accepts.
  * SK_EXIT_OK, or SK_EXIT_USAGE after one line ("which order? usage:
- * skontoctl order show ORDER_ID", `order id "...": want 1 to 64 ...`). */
+ * skontoctl order show ORDER_ID", "order id is 65 characters long (at most 64
+ * characters and 256 bytes)"). */
 int sk_cli_show_check(const char *verb, const char *usage, const char *const *words, int nwords);
 
 /* ---- Redis, for the verbs that read it ----------------------------------- */

@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "event.h"
 #include "keys.h"
 #include "sk_redis.h"
 
@@ -259,7 +260,9 @@ int sk_cmd_dlq(int argc, char **argv)
             sk_cli_table_t *t = sk_cli_table_new(5, unapplied ? hu : hd, "lllll");
             int bad = !t;
             for (size_t i = 0; !bad && i < n; i++) {
-                char tm[32], msg[300], id[80], src[80], code[40];
+                /* ids as ingest stores them: sanitized, up to twice SK_EVENT_ID_MAX */
+                char tm[32], msg[300], id[SK_EVENT_ID_MAX * 2 + 1], src[SK_EVENT_ID_MAX * 2 + 1],
+                    code[40];
                 const s_letter_t *l = &ls[i];
                 const char *row[] = {s_time(l->at_ms, tm, sizeof tm),
                                      s_one_line(*l->event_id ? l->event_id : "-", id, sizeof id),

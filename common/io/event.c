@@ -135,21 +135,41 @@ static int s_check_utf8(const char *field, const char *s, size_t len, sk_err_t *
     return 0;
 }
 
-/* An identifier: 1..SK_EVENT_ID_MAX bytes of UTF-8 without control characters. */
+int sk_event_check_id(const char *field, const char *s, size_t len, bool required, sk_err_t *err)
+{
+    if (len == 0)
+        return required ? sk_err_set(err, SK_REASON_BAD_ID, "%s is empty", field) : 0;
+    /* The byte cap first: it bounds the scans below. */
+    if (len > SK_EVENT_ID_MAX)
+        return sk_err_set(err, SK_REASON_BAD_ID,
+                          "%s is %zu bytes long (at most %d characters and %d bytes)", field, len,
+                          SK_EVENT_ID_MAX_CHARS, SK_EVENT_ID_MAX);
+    if (memchr(s, '\0', len))
+        return sk_err_set(err, SK_REASON_BAD_ID, "%s contains a NUL byte", field);
+    if (s_check_utf8(field, s, len, err))
+        return -1;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t chars = 0;
+    bool control = false;
+    for (size_t i = 0; i < len; chars++) {
+        uint32_t cp;
+        size_t l = s_utf8_seq(p + i, len - i, &cp); /* > 0: the bytes are valid UTF-8 */
+        control |= s_is_control(cp);
+        i += l;
+    }
+    if (chars > SK_EVENT_ID_MAX_CHARS)
+        return sk_err_set(err, SK_REASON_BAD_ID,
+                          "%s is %zu characters long (at most %d characters and %d bytes)", field,
+                          chars, SK_EVENT_ID_MAX_CHARS, SK_EVENT_ID_MAX);
+    if (control)
+        return sk_err_set(err, SK_REASON_BAD_ID, "%s contains a control character", field);
+    return 0;
+}
+
 static int s_check_id(const char *field, const char *s, bool required, sk_err_t *err)
 {
     s = s_str(s);
-    size_t len = strlen(s);
-    if (s_check_utf8(field, s, len, err))
-        return -1;
-    if (len == 0)
-        return required ? sk_err_set(err, SK_REASON_BAD_ID, "%s is empty", field) : 0;
-    if (len > SK_EVENT_ID_MAX)
-        return sk_err_set(err, SK_REASON_BAD_ID, "%s is %zu bytes long (at most %d)", field, len,
-                          SK_EVENT_ID_MAX);
-    if (s_has_control(s, len))
-        return sk_err_set(err, SK_REASON_BAD_ID, "%s contains a control character", field);
-    return 0;
+    return sk_event_check_id(field, s, strlen(s), required, err);
 }
 
 /* Free text (names, reasons): optional, bounded, one line. */
@@ -267,13 +287,41 @@ static int s_check_currency(const char *field, const char *s, bool required,
     return 0;
 }
 
-static int s_check_amount(const char *field, int64_t v, sk_err_t *err)
+/* An amount in 1..SK_MONEY_MAX. cur: the event's currency, so the message
+ * shows the amount as the ERP wrote it ("1130.00"); NULL when the event names
+ * none (a payment or credit note takes the invoice's, which only the discount
+ * worker knows), and then the message says minor units rather than guess. */
+static int s_check_amount(const char *field, int64_t v, const sk_currency_t *cur, sk_err_t *err)
 {
-    if (v < 1 || v > SK_MONEY_MAX)
+    if (v >= 1 && v <= SK_MONEY_MAX)
+        return 0;
+    if (cur) {
+        char a[32], max[32];
+        sk_money_format(v, cur, a, sizeof a);
+        if (v < 1)
+            return sk_err_set(err, SK_REASON_BAD_AMOUNT, "%s %s must be greater than 0", field, a);
+        return sk_err_set(err, SK_REASON_BAD_AMOUNT, "%s %s is over the limit %s", field, a,
+                          sk_money_format(SK_MONEY_MAX, cur, max, sizeof max));
+    }
+    if (v < 1)
         return sk_err_set(err, SK_REASON_BAD_AMOUNT,
-                          "%s %" PRId64 " is out of range (1..%" PRId64 " minor units)", field, v,
-                          SK_MONEY_MAX);
-    return 0;
+                          "%s must be greater than 0 (it is %" PRId64 " minor units)", field, v);
+    return sk_err_set(err, SK_REASON_BAD_AMOUNT,
+                      "%s %" PRId64 " minor units is over the limit of %" PRId64 " minor units",
+                      field, v, SK_MONEY_MAX);
+}
+
+/* Tax included in a valid amount: 0 <= tax < amount. */
+static int s_check_tax(int64_t tax, int64_t amount, const sk_currency_t *cur, sk_err_t *err)
+{
+    if (tax >= 0 && tax < amount)
+        return 0;
+    char t[32], a[32];
+    sk_money_format(tax, cur, t, sizeof t);
+    if (tax < 0)
+        return sk_err_set(err, SK_REASON_BAD_AMOUNT, "tax %s must not be negative", t);
+    return sk_err_set(err, SK_REASON_BAD_AMOUNT, "tax %s must be less than the amount %s", t,
+                      sk_money_format(amount, cur, a, sizeof a));
 }
 
 static int s_parse_terms(const char *field, const char *s, sk_terms_t *out, sk_err_t *err)
@@ -363,12 +411,9 @@ static int s_check_invoice(const Skonto__V1__Invoice *inv, sk_err_t *err)
         s_check_id("customer_id", inv->customer_id, true, err) ||
         s_check_id("salesperson", inv->salesperson, false, err) ||
         s_check_currency("currency", inv->currency, true, &cur, err) ||
-        s_check_amount("amount", inv->amount, err))
+        s_check_amount("amount", inv->amount, cur, err) ||
+        s_check_tax(inv->tax, inv->amount, cur, err))
         return -1;
-    if (inv->tax < 0 || inv->tax >= inv->amount)
-        return sk_err_set(err, SK_REASON_BAD_AMOUNT,
-                          "tax %" PRId64 " is out of range (0..amount-1 = %" PRId64 ")", inv->tax,
-                          inv->amount - 1);
     if (s_check_date("ship_date", inv->ship_date, true, NULL, err) ||
         s_check_date("invoice_date", inv->invoice_date, false, NULL, err) ||
         s_check_date("delivery_date", inv->delivery_date, false, NULL, err))
@@ -392,10 +437,11 @@ static int s_check_invoice(const Skonto__V1__Invoice *inv, sk_err_t *err)
 
 static int s_check_payment(const Skonto__V1__PaymentReceived *p, sk_err_t *err)
 {
+    const sk_currency_t *cur = NULL; /* stays NULL when the payment names no currency */
     if (s_check_id("order_id", p->order_id, true, err) ||
         s_check_date("paid_on", p->paid_on, true, NULL, err) ||
-        s_check_amount("amount", p->amount, err) ||
-        s_check_currency("currency", p->currency, false, NULL, err) ||
+        s_check_currency("currency", p->currency, false, &cur, err) ||
+        s_check_amount("amount", p->amount, cur, err) ||
         s_check_id("payment_id", p->payment_id, false, err))
         return -1;
     return 0;
@@ -403,10 +449,11 @@ static int s_check_payment(const Skonto__V1__PaymentReceived *p, sk_err_t *err)
 
 static int s_check_credit(const Skonto__V1__CreditNote *c, sk_err_t *err)
 {
+    const sk_currency_t *cur = NULL;
     if (s_check_id("order_id", c->order_id, true, err) ||
         s_check_date("issued_on", c->issued_on, true, NULL, err) ||
-        s_check_amount("amount", c->amount, err) ||
-        s_check_currency("currency", c->currency, false, NULL, err) ||
+        s_check_currency("currency", c->currency, false, &cur, err) ||
+        s_check_amount("amount", c->amount, cur, err) ||
         s_check_id("credit_note_id", c->credit_note_id, false, err))
         return -1;
     return 0;
@@ -483,6 +530,99 @@ int sk_event_validate(const Skonto__V1__Envelope *env, sk_err_t *err)
     return 0;
 }
 
+/* ---------------------------------------------------------------- NUL bytes on the wire */
+
+#define S_WIRE_DEPTH 8 /* Envelope > body > inline customer is 3; the schema has no cycles */
+
+static const char *const s_id_fields[] = {"event_id",    "source",     "customer_id",   "order_id",
+                                          "salesperson", "payment_id", "credit_note_id"};
+
+static bool s_is_id_field(const char *name)
+{
+    for (size_t i = 0; i < sizeof s_id_fields / sizeof s_id_fields[0]; i++)
+        if (!strcmp(name, s_id_fields[i]))
+            return true;
+    return false;
+}
+
+/* Reads a varint at p[*i..len); -1 if it runs past len or over 10 bytes. */
+static int s_wire_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 70 && *i < len; shift += 7) {
+        uint8_t b = p[(*i)++];
+        v |= (uint64_t)(b & 0x7F) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Why this exists: protobuf-c 1.4 hands a string field over as a NUL-terminated
+ * copy and has no API for its wire length, so "X\0other" arrives as "X" and
+ * every check above, and every key and hash field ingest writes, sees only the
+ * part before the NUL: two different ids become one. So the bytes protobuf-c
+ * already accepted are walked again with its own descriptors, and any string
+ * field (known to the descriptor; unknown fields are skipped) with a NUL byte
+ * is rejected: bad_id for an id, bad_field for every other string. Every read
+ * is bounded by len, whatever a length prefix says. prefix goes before the
+ * field's name in the message: "" in the envelope and its body, "customer."
+ * in an order's inline customer. 0, or -1 with err set (bad_envelope if the
+ * bytes do not parse, which protobuf-c should have caught). */
+static int s_check_wire_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
+                            const char *prefix, int depth, sk_err_t *err)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint64_t key, n;
+        if (s_wire_varint(p, len, &i, &key))
+            return sk_err_set(err, SK_REASON_BAD_ENVELOPE, "truncated field key");
+        const ProtobufCFieldDescriptor *f =
+            (key >> 3) != 0 && (key >> 3) <= UINT32_MAX
+                ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
+                : NULL;
+        switch (key & 7) {
+        case PROTOBUF_C_WIRE_TYPE_VARINT:
+            if (s_wire_varint(p, len, &i, &n))
+                return sk_err_set(err, SK_REASON_BAD_ENVELOPE, "truncated varint");
+            break;
+        case PROTOBUF_C_WIRE_TYPE_64BIT:
+        case PROTOBUF_C_WIRE_TYPE_32BIT:
+            n = (key & 7) == PROTOBUF_C_WIRE_TYPE_64BIT ? 8 : 4;
+            if (n > len - i)
+                return sk_err_set(err, SK_REASON_BAD_ENVELOPE, "truncated fixed-size field");
+            i += n;
+            break;
+        case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+            if (s_wire_varint(p, len, &i, &n) || n > len - i)
+                return sk_err_set(err, SK_REASON_BAD_ENVELOPE, "length past the end");
+            if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(p + i, '\0', n))
+                return sk_err_set(err,
+                                  s_is_id_field(f->name) ? SK_REASON_BAD_ID : SK_REASON_BAD_FIELD,
+                                  "%s%s contains a NUL byte", prefix, f->name);
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                if (depth + 1 >= S_WIRE_DEPTH)
+                    return sk_err_set(err, SK_REASON_BAD_ENVELOPE, "messages nested too deep");
+                /* The envelope's body fields are named plainly, as validation
+                 * names them; deeper messages by their field ("customer."). */
+                char sub[64] = "";
+                if (depth > 0)
+                    snprintf(sub, sizeof sub, "%s%s.", prefix, f->name);
+                if (s_check_wire_nul(f->descriptor, p + i, (size_t)n, sub, depth + 1, err))
+                    return -1;
+            }
+            i += (size_t)n;
+            break;
+        default: /* groups: protobuf-c does not support them */
+            return sk_err_set(err, SK_REASON_BAD_ENVELOPE, "unsupported wire type %u",
+                              (unsigned)(key & 7));
+        }
+    }
+    return 0;
+}
+
 int sk_event_decode(const void *data, size_t len, Skonto__V1__Envelope **out, sk_err_t *err)
 {
     *out = NULL;
@@ -494,6 +634,19 @@ int sk_event_decode(const void *data, size_t len, Skonto__V1__Envelope **out, sk
     if (!env)
         return sk_err_set(err, SK_REASON_BAD_ENVELOPE,
                           "%zu bytes are not a skonto.v1.Envelope (protobuf decoding failed)", len);
+    sk_err_t nul;
+    sk_err_clear(&nul);
+    if (s_check_wire_nul(&skonto__v1__envelope__descriptor, data, len, "", 0, &nul)) {
+        if (!strcmp(nul.code, SK_REASON_BAD_ENVELOPE)) {
+            skonto__v1__envelope__free_unpacked(env, NULL);
+            sk_err_prefix(&nul, "not a skonto.v1.Envelope");
+        } else {
+            *out = env; /* so the caller can still echo event_id (cut at a NUL) */
+        }
+        if (err)
+            *err = nul;
+        return -1;
+    }
     *out = env;
     return sk_event_validate(env, err);
 }

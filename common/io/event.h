@@ -8,12 +8,15 @@
  *
  * Reason codes (sk_err_t.code; the Ack's reason_code and the dead letter's):
  *   bad_envelope            undecodable bytes, or no event body set
- *   bad_id                  an id (event_id, source, customer/order/payment ids,
- *                           salesperson) empty where required, over 64 bytes,
- *                           or with control characters
+ *   bad_id                  an id (event_id, source, customer/order/payment/
+ *                           credit note ids, salesperson) empty where required,
+ *                           over 64 characters (or 256 bytes), or with control
+ *                           characters (a NUL byte included)
  *   bad_utf8                any string that is not valid UTF-8
  *   bad_field               other malformed fields: names over 200 bytes or with
- *                           control characters, implausible email, timezone /
+ *                           control characters, a NUL byte in any other string
+ *                           (terms, dates and currency included; protobuf-c would
+ *                           silently cut the string there), implausible email, timezone /
  *                           locale not printable ASCII or too long, statement
  *                           out of range, negative occurred_at, an inline
  *                           customer naming another customer
@@ -32,9 +35,12 @@
  *
  * Invariants of a validated envelope: every string is valid UTF-8 without
  * control characters (so it can go into JSON, a Redis key or a log line as is),
- * ids are 1..SK_EVENT_ID_MAX bytes, exactly one body is set and every amount
+ * ids are 1..SK_EVENT_ID_MAX_CHARS characters (so at most SK_EVENT_ID_MAX
+ * bytes), no string had a NUL byte on the wire, exactly one body is set and every amount
  * and date in it is usable by common/ without further checks. Error messages
- * are one line of valid UTF-8 (peer text in them is sanitized). */
+ * are one line of valid UTF-8 (peer text in them is sanitized) and show an
+ * amount in its currency's decimals ("1130.00"), or say "minor units" when
+ * the event names no currency. */
 #ifndef SK_EVENT_H
 #define SK_EVENT_H
 
@@ -44,10 +50,17 @@
 #include "sk_error.h"
 #include "skonto/v1/skonto.pb-c.h"
 
-#define SK_EVENT_ID_MAX 64       /* event ids, sources, customer and order ids */
-#define SK_EVENT_NAME_MAX 200    /* names, emails, free text (bytes of UTF-8) */
-#define SK_EVENT_TZ_MAX 64       /* timezone and locale */
-#define SK_EVENT_MAX_BYTES 65536 /* largest envelope ingest accepts */
+/* Ids (event ids, sources, customer, order, payment and credit note ids,
+ * salespeople) are counted in characters, as the .proto says; the byte cap is
+ * what buffers are sized by (SK_EVENT_ID_MAX + 1 holds any valid id). 64
+ * characters of UTF-8 are at most 256 bytes, so the cap never refuses a valid
+ * id: it bounds the work before the characters are counted. */
+#define SK_EVENT_ID_MAX 256          /* bytes of an id */
+#define SK_EVENT_ID_MAX_CHARS 64     /* characters (Unicode code points) of an id */
+#define SK_EVENT_NAME_MAX 200        /* names, emails, free text (bytes of UTF-8) */
+#define SK_EVENT_TZ_MAX 64           /* timezone and locale */
+#define SK_EVENT_MAX_BYTES 65536     /* largest envelope ingest accepts */
+#define SK_EVENT_FRAME_MAX (1 << 20) /* larger frames drop the connection (ZMQ_MAXMSGSIZE) */
 
 #define SK_REASON_BAD_ENVELOPE "bad_envelope"
 #define SK_REASON_BAD_ID "bad_id"
@@ -61,6 +74,8 @@
 #define SK_REASON_UNKNOWN_ORDER "unknown_order"
 #define SK_REASON_ORDER_CUSTOMER_MISMATCH "order_customer_mismatch"
 #define SK_REASON_CURRENCY_MISMATCH "currency_mismatch"
+#define SK_REASON_TOO_LARGE "too_large"         /* a frame over SK_EVENT_MAX_BYTES */
+#define SK_REASON_STALE_VERSION "stale_version" /* an order version not above the accepted one */
 
 typedef enum {
     SK_EVENT_NONE = 0,
@@ -97,6 +112,14 @@ const char *sk_event_kind_name(const Skonto__V1__Envelope *env);
  * which ingest only learns from Redis. */
 int sk_event_check_terms(const char *terms, const Skonto__V1__Invoice *inv, const char *whose,
                          sk_err_t *err);
+
+/* The rule for every id, for ingest and skontoctl alike: s[0..len) (it
+ * need not be NUL-terminated) is 1..SK_EVENT_ID_MAX_CHARS characters of valid
+ * UTF-8 within SK_EVENT_ID_MAX bytes, without control characters or NUL bytes;
+ * empty is fine when !required. `field` names it in the message ("order_id is
+ * 65 characters long (at most 64 characters and 256 bytes)"). 0, or -1 with
+ * err (may be NULL) filled: code bad_id, or bad_utf8. */
+int sk_event_check_id(const char *field, const char *s, size_t len, bool required, sk_err_t *err);
 
 /* True if s[0..len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool sk_utf8_valid(const char *s, size_t len);

@@ -24,11 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "schedule.h"
 #include "settlement.h"
 #include "sk_error.h"
 
-#define SK_ID_MAX 64
+#define SK_ID_MAX SK_EVENT_ID_MAX /* bytes: any id ingest accepts fits */
 #define SK_INVOICE_MAX_PAYMENTS 64
 
 typedef enum { SK_INV_OPEN = 0, SK_INV_PAID = 1, SK_INV_CANCELLED = 2 } sk_invoice_status_t;

@@ -645,10 +645,15 @@ static int s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *cu
     int64_t amount = o->amount, tax = o->tax;
     if (x->has_old && x->old.credit_total > 0) {
         amount = o->amount - x->old.credit_total;
-        if (amount <= 0)
-            return s_plan_msg(plan, true, "event %s: order %s version %u: credit notes of %" PRId64
-                              " exceed the new amount", eid, o->order_id, ver,
-                              x->old.credit_total);
+        if (amount <= 0) {
+            char cn[32], am[32];
+            return s_plan_msg(plan, true,
+                              "event %s: order %s version %u: credit notes of %s %s exceed the "
+                              "new amount %s %s",
+                              eid, o->order_id, ver,
+                              sk_money_format(x->old.credit_total, cur, cn, sizeof cn), cur->code,
+                              sk_money_format(o->amount, cur, am, sizeof am), cur->code);
+        }
         tax = sk_div_round((__int128)o->tax * amount, o->amount, SK_ROUND_HALF_UP);
         if (tax >= amount)
             tax = amount - 1;
@@ -754,10 +759,16 @@ static int s_plan_credit(s_ctx_t *x, sk_day_t today)
 
     if (s_plan_needs_open_invoice(x, "credit note", c->order_id, c->currency))
         return 0;
-    if (c->amount <= 0 || c->amount > old->balance)
-        return s_plan_msg(plan, true, "event %s: credit note of %" PRId64 " on order %s is above "
-                          "its open balance %" PRId64 ": not recorded", eid, c->amount,
-                          c->order_id, old->balance);
+    if (c->amount <= 0 || c->amount > old->balance) {
+        const sk_currency_t *cur = old->schedule.currency;
+        char cn[32], bal[32];
+        return s_plan_msg(plan, true,
+                          "event %s: credit note of %s %s on order %s is above its open balance "
+                          "%s %s: not recorded",
+                          eid, sk_money_format(c->amount, cur, cn, sizeof cn), cur->code,
+                          c->order_id, sk_money_format(old->balance, cur, bal, sizeof bal),
+                          cur->code);
+    }
     *nw = *old;
     int64_t amount = old->schedule.amount - c->amount;
     nw->balance = old->balance - c->amount;

@@ -256,7 +256,7 @@ class IngestTest(unittest.TestCase):
             (bad_id, "bad_id", "order_id is empty"),
             (bad_utf8, "bad_utf8", "name is not valid UTF-8"),
             (bad_amount, "bad_amount", "amount 0"),
-            (bad_tax, "bad_amount", "tax 100"),
+            (bad_tax, "bad_amount", "tax 1.00 must be less than the amount 1.00"),
             (bad_currency, "bad_currency", "XYZ"),
             (bad_date, "bad_date", "ship_date"),
             (bad_terms, "bad_terms", "terms"),

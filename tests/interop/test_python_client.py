@@ -144,6 +144,72 @@ class PythonClientTest(unittest.TestCase):
         env.ParseFromString(data)
         self.assertEqual(env.invoice_issued.amount, 700)
 
+    # ---------------------------------------------------------------- issue 6
+
+    def test_nul_in_string(self):
+        """google.protobuf sends a NUL inside a string as it is; ingest must
+        not read the string only up to it (protobuf-c hands strings over
+        NUL-terminated): every such event is rejected with the field named."""
+        self.assertEqual(self.send_all([self.customer("PY-C1", "PYC-1", "K.K.")])[0].status,
+                         pb.ACK_ACCEPTED)
+        eid = self.order("X\0", "PYZ-1", "PYC-1", 700)
+        eid_other = self.order("X\0other", "PYZ-2", "PYC-1", 700)
+        oid_a = self.order("PY-Z3", "O\0A", "PYC-1", 700)
+        oid_b = self.order("PY-Z4", "O\0B", "PYC-1", 700)
+        name = self.customer("PY-Z5", "PYC-5", "Ac\0me")
+        terms = self.order("PY-Z6", "PYZ-6", "PYC-1", 700)
+        terms.invoice_issued.terms = "2/10,n/30\0garbage"
+        cur = self.order("PY-Z7", "PYZ-7", "PYC-1", 700, currency="JPY\0x")
+        date = self.order("PY-Z8", "PYZ-8", "PYC-1", 700)
+        date.invoice_issued.ship_date = "2026-03-31\0"
+        acks = self.send_all([eid, eid_other, oid_a, oid_b, name, terms, cur, date])
+        self.assertEqual([(a.status, a.reason_code, a.message) for a in acks], [
+            (pb.ACK_REJECTED, "bad_id", "event_id contains a NUL byte"),
+            (pb.ACK_REJECTED, "bad_id", "event_id contains a NUL byte"),
+            (pb.ACK_REJECTED, "bad_id", "order_id contains a NUL byte"),
+            (pb.ACK_REJECTED, "bad_id", "order_id contains a NUL byte"),
+            (pb.ACK_REJECTED, "bad_field", "name contains a NUL byte"),
+            (pb.ACK_REJECTED, "bad_field", "terms contains a NUL byte"),
+            (pb.ACK_REJECTED, "bad_field", "currency contains a NUL byte"),
+            (pb.ACK_REJECTED, "bad_field", "ship_date contains a NUL byte"),
+        ])
+        # Nothing was taken for the id before the NUL.
+        self.assertIsNone(redis(self.st, "HGET", "sk:{o%d}:o2c" % shard("O"), "O"))
+        ack = self.send_all([self.order("X", "PYZ-9", "PYC-1", 700)])[0]
+        self.assertEqual((ack.event_id, ack.status), ("X", pb.ACK_ACCEPTED))
+
+    def test_id_counts_characters(self):
+        """Ids are 1..64 characters (the .proto's words), whatever their bytes:
+        a Japanese ERP's order numbers are three bytes a character."""
+        cid = "顧客" * 32                    # 64 characters, 192 bytes
+        oid35 = "注文番号" * 8 + "注文番"      # 35 characters, 105 bytes
+        oid65 = "注" * 65
+        self.assertEqual(self.send_all([self.customer("PY-C9", cid, "K.K.")])[0].status,
+                         pb.ACK_ACCEPTED)
+        acks = self.send_all([self.order("PY-I1", oid35, cid, 700),
+                              self.order("PY-I2", "注" * 64, cid, 700),
+                              self.order("PY-I3", oid65, cid, 700)])
+        self.assertEqual([(a.status, a.reason_code) for a in acks[:2]],
+                         [(pb.ACK_ACCEPTED, "")] * 2)
+        self.assertEqual((acks[2].status, acks[2].reason_code, acks[2].message),
+                         (pb.ACK_REJECTED, "bad_id",
+                          "order_id is 65 characters long (at most 64 characters and 256 bytes)"))
+        self.assertEqual(redis(self.st, "HGET", "sk:{o%d}:o2c" % shard(oid35), oid35),
+                         (cid + "\tJPY").encode())
+
+    def test_amounts_in_currency_decimals(self):
+        """Rejections quote amounts as the ERP wrote them, not in minor units."""
+        self.send_all([self.customer("PY-C1", "PYC-1", "K.K.")])
+        jpy = self.order("PY-A1", "PYA-1", "PYC-1", 500)
+        jpy.invoice_issued.tax = 500
+        cny = self.order("PY-A2", "PYA-2", "PYC-1", 113000, currency="CNY")
+        cny.invoice_issued.tax = 113000
+        acks = self.send_all([jpy, cny])
+        self.assertEqual([(a.reason_code, a.message) for a in acks], [
+            ("bad_amount", "tax 500 must be less than the amount 500"),
+            ("bad_amount", "tax 1130.00 must be less than the amount 1130.00"),
+        ])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

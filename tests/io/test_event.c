@@ -130,6 +130,15 @@ static void s_expect_ok(const Skonto__V1__Envelope *env)
         fail_msg("rejected: %s: %s", err.code, err.msg);
 }
 
+/* Validates, expects rejection with `code` and exactly the message `msg`. */
+static void s_expect_msg(const Skonto__V1__Envelope *env, const char *code, const char *msg)
+{
+    sk_err_t err;
+    assert_int_equal(sk_event_validate(env, &err), -1);
+    assert_string_equal(err.code, code);
+    assert_string_equal(err.msg, msg);
+}
+
 static char *s_repeat(char c, size_t n)
 {
     char *s = malloc(n + 1);
@@ -301,7 +310,7 @@ static void test_bad_id(void **state)
     s_expect(&f.env, "bad_id", "event_id is empty");
     s_order(&f);
     f.env.event_id = long_id;
-    s_expect(&f.env, "bad_id", "event_id is 65 bytes");
+    s_expect(&f.env, "bad_id", "event_id is 65 characters long");
     s_order(&f);
     f.env.event_id = "E\t1";
     s_expect(&f.env, "bad_id", "event_id contains a control character");
@@ -336,6 +345,287 @@ static void test_bad_id(void **state)
     f.cancel.order_id = "";
     s_expect(&f.env, "bad_id", "order_id");
     free(long_id);
+}
+
+/* n copies of the UTF-8 character c (malloc'd). */
+static char *s_repeat_utf8(const char *c, size_t n)
+{
+    size_t l = strlen(c);
+    char *s = malloc(n * l + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + i * l, c, l);
+    s[n * l] = '\0';
+    return s;
+}
+
+/* Issue 6: ids are 1..64 characters, as the .proto says, not 64 bytes; the
+ * byte cap is 256 (64 characters of 4 bytes). */
+static void test_id_counts_characters(void **state)
+{
+    fixture_t f;
+    sk_err_t err;
+    char *zh64 = s_repeat_utf8("\xe8\xae\xa2", 64); /* 订 x 64: 192 bytes */
+    char *zh65 = s_repeat_utf8("\xe8\xae\xa2", 65);
+    char *emoji64 = s_repeat_utf8("\xf0\x9f\x98\x80", 64); /* 😀 x 64: 256 bytes */
+    char *x257 = s_repeat('x', 257);
+    assert_int_equal(strlen(emoji64), SK_EVENT_ID_MAX);
+
+    s_order(&f);
+    f.env.event_id = zh64;
+    f.env.source = zh64;
+    f.inv.order_id = zh64;
+    f.inv.customer_id = zh64;
+    f.inv.salesperson = emoji64;
+    s_expect_ok(&f.env);
+    s_payment(&f);
+    f.pay.order_id = emoji64;
+    f.pay.payment_id = zh64;
+    s_expect_ok(&f.env);
+    s_credit(&f);
+    f.credit.credit_note_id = emoji64;
+    s_expect_ok(&f.env);
+    s_customer(&f);
+    f.cust.customer_id = zh64;
+    s_expect_ok(&f.env);
+
+    s_order(&f);
+    f.inv.order_id = zh65;
+    s_expect_msg(&f.env, "bad_id",
+                 "order_id is 65 characters long (at most 64 characters and 256 bytes)");
+    s_order(&f);
+    f.env.event_id = x257;
+    s_expect_msg(&f.env, "bad_id",
+                 "event_id is 257 bytes long (at most 64 characters and 256 bytes)");
+    s_payment(&f);
+    f.pay.payment_id = zh65;
+    s_expect(&f.env, "bad_id", "payment_id is 65 characters long");
+    s_credit(&f);
+    f.credit.credit_note_id = zh65;
+    s_expect(&f.env, "bad_id", "credit_note_id is 65 characters long");
+    s_order(&f);
+    f.inv.salesperson = zh65;
+    s_expect(&f.env, "bad_id", "salesperson is 65 characters long");
+    s_order(&f);
+    f.inline_cust.customer_id = zh65;
+    f.inv.customer = &f.inline_cust;
+    s_expect(&f.env, "bad_id", "customer.customer_id is 65 characters long");
+
+    /* The shared rule, as skontoctl calls it: lengths, not NUL terminators. */
+    assert_int_equal(sk_event_check_id("order id", zh64, strlen(zh64), true, &err), 0);
+    assert_int_equal(sk_event_check_id("order id", "", 0, false, &err), 0);
+    assert_int_equal(sk_event_check_id("order id", "", 0, true, &err), -1);
+    assert_string_equal(err.msg, "order id is empty");
+    assert_int_equal(sk_event_check_id("order id", "O\0A", 3, true, &err), -1);
+    assert_string_equal(err.code, "bad_id");
+    assert_string_equal(err.msg, "order id contains a NUL byte");
+    const char bad_utf8[] = {'O', (char)0xff, 'A'};
+    assert_int_equal(sk_event_check_id("order id", bad_utf8, 3, true, &err), -1);
+    assert_string_equal(err.code, "bad_utf8");
+    assert_int_equal(sk_event_check_id("order id", "O\xc2\x85", 3, true, NULL), -1);
+
+    /* A 35-character Chinese order id (105 bytes) survives the wire. */
+    char *zh35 = s_repeat_utf8("\xe8\xae\xa2", 35);
+    s_order(&f);
+    f.inv.order_id = zh35;
+    size_t n = skonto__v1__envelope__get_packed_size(&f.env);
+    uint8_t *wire = malloc(n);
+    assert_non_null(wire);
+    skonto__v1__envelope__pack(&f.env, wire);
+    Skonto__V1__Envelope *env = NULL;
+    assert_int_equal(sk_event_decode(wire, n, &env, &err), 0);
+    assert_string_equal(sk_event_order_id(env), zh35);
+    skonto__v1__envelope__free_unpacked(env, NULL);
+    free(wire);
+    free(zh35);
+    free(zh64);
+    free(zh65);
+    free(emoji64);
+    free(x257);
+}
+
+/* ---------------------------------------------------------------- NUL bytes */
+
+/* Packs env, then turns the '~' of the first occurrence of `value` in the wire
+ * bytes into a NUL: a C string cannot hold one, the wire can. *n: length. */
+static uint8_t *s_wire_with_nul(const Skonto__V1__Envelope *env, const char *value, size_t *n)
+{
+    *n = skonto__v1__envelope__get_packed_size(env);
+    uint8_t *wire = malloc(*n);
+    assert_non_null(wire);
+    assert_int_equal(skonto__v1__envelope__pack(env, wire), *n);
+    size_t vl = strlen(value);
+    const char *tilde = strchr(value, '~');
+    assert_non_null(tilde);
+    for (size_t i = 0; i + vl <= *n; i++)
+        if (!memcmp(wire + i, value, vl)) {
+            wire[i + (size_t)(tilde - value)] = '\0';
+            return wire;
+        }
+    fail_msg("\"%s\" is not in the packed envelope", value);
+    return NULL;
+}
+
+/* Decodes env with the '~' of `value` made a NUL: rejected with code and
+ * exactly msg, and the envelope is still there for the echo. */
+static void s_expect_nul(const Skonto__V1__Envelope *env, const char *value, const char *code,
+                         const char *msg)
+{
+    size_t n;
+    uint8_t *wire = s_wire_with_nul(env, value, &n);
+    Skonto__V1__Envelope *out = NULL;
+    sk_err_t err;
+    assert_int_equal(sk_event_decode(wire, n, &out, &err), -1);
+    assert_string_equal(err.code, code);
+    assert_string_equal(err.msg, msg);
+    assert_non_null(out);
+    skonto__v1__envelope__free_unpacked(out, NULL);
+    free(wire);
+}
+
+/* Issue 6: protobuf-c cuts a string at its first NUL ("X\0other" arrives as
+ * "X"), so a NUL on the wire is rejected in every string field: bad_id in an
+ * id, bad_field in every other string, with the field named. */
+static void test_nul_in_string(void **state)
+{
+    fixture_t f;
+    s_order(&f);
+    f.env.event_id = "X~";
+    s_expect_nul(&f.env, "X~", "bad_id", "event_id contains a NUL byte");
+    s_order(&f);
+    f.env.event_id = "X~other";
+    s_expect_nul(&f.env, "X~other", "bad_id", "event_id contains a NUL byte");
+    s_order(&f);
+    f.env.source = "erp~2";
+    s_expect_nul(&f.env, "erp~2", "bad_id", "source contains a NUL byte");
+    s_order(&f);
+    f.inv.order_id = "O~A";
+    s_expect_nul(&f.env, "O~A", "bad_id", "order_id contains a NUL byte");
+    s_order(&f);
+    f.inv.customer_id = "C-1~x";
+    s_expect_nul(&f.env, "C-1~x", "bad_id", "customer_id contains a NUL byte");
+    s_order(&f);
+    f.inv.salesperson = "S-7~";
+    s_expect_nul(&f.env, "S-7~", "bad_id", "salesperson contains a NUL byte");
+    s_order(&f);
+    f.inv.terms = "2/10,n/30~garbage";
+    s_expect_nul(&f.env, "2/10,n/30~garbage", "bad_field", "terms contains a NUL byte");
+    s_order(&f);
+    f.inv.currency = "CNY~x";
+    s_expect_nul(&f.env, "CNY~x", "bad_field", "currency contains a NUL byte");
+    s_order(&f);
+    f.inv.ship_date = "2026-11-02~";
+    s_expect_nul(&f.env, "2026-11-02~", "bad_field", "ship_date contains a NUL byte");
+    s_order(&f);
+    f.inv.delivery_date = "2026-11-09~tomorrow";
+    s_expect_nul(&f.env, "2026-11-09~", "bad_field", "delivery_date contains a NUL byte");
+
+    /* The inline customer of an order is named as validation names it. */
+    s_order(&f);
+    f.inline_cust.name = "Ac~me";
+    f.inv.customer = &f.inline_cust;
+    s_expect_nul(&f.env, "Ac~me", "bad_field", "customer.name contains a NUL byte");
+    s_order(&f);
+    f.inline_cust.customer_id = "C-1~";
+    f.inv.customer = &f.inline_cust;
+    s_expect_nul(&f.env, "C-1~", "bad_id", "customer.customer_id contains a NUL byte");
+    s_order(&f);
+    f.inline_cust.terms = "2/10,n/30~x";
+    f.inv.customer = &f.inline_cust;
+    s_expect_nul(&f.env, "2/10,n/30~x", "bad_field", "customer.terms contains a NUL byte");
+
+    s_customer(&f);
+    f.cust.name = "Ac~me";
+    s_expect_nul(&f.env, "Ac~me", "bad_field", "name contains a NUL byte");
+    s_customer(&f);
+    f.cust.email = "ap@example.com~x";
+    s_expect_nul(&f.env, "ap@example.com~x", "bad_field", "email contains a NUL byte");
+    s_customer(&f);
+    f.cust.timezone = "Asia/Shanghai~";
+    s_expect_nul(&f.env, "Asia/Shanghai~", "bad_field", "timezone contains a NUL byte");
+    s_payment(&f);
+    f.pay.payment_id = "P~1";
+    s_expect_nul(&f.env, "P~1", "bad_id", "payment_id contains a NUL byte");
+    s_payment(&f);
+    f.pay.paid_on = "2026-11-10~";
+    s_expect_nul(&f.env, "2026-11-10~", "bad_field", "paid_on contains a NUL byte");
+    s_credit(&f);
+    f.credit.credit_note_id = "CN~1";
+    s_expect_nul(&f.env, "CN~1", "bad_id", "credit_note_id contains a NUL byte");
+    s_credit(&f);
+    f.credit.currency = "CNY~";
+    s_expect_nul(&f.env, "CNY~", "bad_field", "currency contains a NUL byte");
+    s_cancel(&f);
+    f.cancel.reason = "dup~licate";
+    s_expect_nul(&f.env, "dup~licate", "bad_field", "reason contains a NUL byte");
+
+    /* The same envelopes without the NUL are fine: the test changes one byte. */
+    s_order(&f);
+    f.inline_cust.name = "Ac~me";
+    f.inv.customer = &f.inline_cust;
+    s_expect_ok(&f.env);
+}
+
+/* Appends a varint to buf at *n. */
+static void s_put_varint(uint8_t *buf, size_t *n, uint64_t v)
+{
+    do {
+        buf[(*n)++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+}
+
+/* Appends one unknown field of every wire type (numbers 99..102), the
+ * length-delimited one holding NUL bytes: nothing to check in it. */
+static void s_put_unknown_fields(uint8_t *buf, size_t *n)
+{
+    s_put_varint(buf, n, 99u << 3 | 0); /* varint */
+    s_put_varint(buf, n, 300);
+    s_put_varint(buf, n, 100u << 3 | 1); /* fixed64 */
+    memset(buf + *n, 0, 8);
+    *n += 8;
+    s_put_varint(buf, n, 101u << 3 | 5); /* fixed32 */
+    memset(buf + *n, 0, 4);
+    *n += 4;
+    s_put_varint(buf, n, 102u << 3 | 2); /* length-delimited */
+    s_put_varint(buf, n, 3);
+    memcpy(buf + *n, "a\0b", 3);
+    *n += 3;
+}
+
+/* Fields from a newer contract are skipped by the NUL check, in the envelope
+ * and inside the body, whatever bytes they hold. */
+static void test_nul_check_skips_unknown_fields(void **state)
+{
+    fixture_t f;
+    sk_err_t err;
+    Skonto__V1__Envelope *env = NULL;
+
+    /* The body by hand: the packed invoice plus unknown fields, as field 11. */
+    s_order(&f);
+    uint8_t body[1024], wire[2048];
+    size_t nb = skonto__v1__invoice__get_packed_size(&f.inv);
+    assert_true(nb < 512);
+    skonto__v1__invoice__pack(&f.inv, body);
+    s_put_unknown_fields(body, &nb);
+
+    f.env.body_case = SKONTO__V1__ENVELOPE__BODY__NOT_SET;
+    f.env.order_shipped = NULL;
+    size_t n = skonto__v1__envelope__get_packed_size(&f.env);
+    assert_true(n < 512);
+    skonto__v1__envelope__pack(&f.env, wire);
+    s_put_unknown_fields(wire, &n);
+    s_put_varint(wire, &n, 11u << 3 | 2);
+    s_put_varint(wire, &n, nb);
+    memcpy(wire + n, body, nb);
+    n += nb;
+    s_put_unknown_fields(wire, &n);
+
+    if (sk_event_decode(wire, n, &env, &err) != 0)
+        fail_msg("rejected: %s: %s", err.code, err.msg);
+    assert_string_equal(sk_event_order_id(env), "SO-1");
+    assert_int_equal(sk_event_invoice(env)->amount, 113000);
+    skonto__v1__envelope__free_unpacked(env, NULL);
 }
 
 /* ---------------------------------------------------------------- UTF-8 */
@@ -455,28 +745,80 @@ static void test_bad_amount(void **state)
     fixture_t f;
     s_order(&f);
     f.inv.amount = 0;
-    s_expect(&f.env, "bad_amount", "amount 0");
+    s_expect(&f.env, "bad_amount", "amount 0.00");
     s_order(&f);
     f.inv.amount = -100;
-    s_expect(&f.env, "bad_amount", "amount -100");
+    s_expect(&f.env, "bad_amount", "amount -1.00");
     s_order(&f);
     f.inv.amount = SK_MONEY_MAX + 1;
     s_expect(&f.env, "bad_amount", "amount");
     s_order(&f);
     f.inv.tax = -1;
-    s_expect(&f.env, "bad_amount", "tax -1");
+    s_expect(&f.env, "bad_amount", "tax -0.01");
     s_order(&f);
     f.inv.tax = f.inv.amount;
-    s_expect(&f.env, "bad_amount", "tax 113000");
+    s_expect(&f.env, "bad_amount", "tax 1130.00");
     s_payment(&f);
     f.pay.amount = 0;
-    s_expect(&f.env, "bad_amount", "amount 0");
+    s_expect(&f.env, "bad_amount", "amount must be greater than 0");
     s_credit(&f);
     f.credit.amount = 0;
-    s_expect(&f.env, "bad_amount", "amount 0");
+    s_expect(&f.env, "bad_amount", "amount must be greater than 0");
     s_credit(&f);
     f.credit.amount = -5;
-    s_expect(&f.env, "bad_amount", "amount -5");
+    s_expect(&f.env, "bad_amount", "-5 minor units");
+}
+
+/* Issue 6: a person reads the amounts as the ERP wrote them, in the
+ * currency's decimals (CNY 2, JPY 0), never in minor units, except where the
+ * event names no currency and so its decimals are not known yet. */
+static void test_amounts_in_currency_decimals(void **state)
+{
+    fixture_t f;
+    s_order(&f);
+    f.inv.tax = f.inv.amount;
+    s_expect_msg(&f.env, "bad_amount", "tax 1130.00 must be less than the amount 1130.00");
+    s_order(&f);
+    f.inv.tax = f.inv.amount + 1;
+    s_expect_msg(&f.env, "bad_amount", "tax 1130.01 must be less than the amount 1130.00");
+    s_order(&f);
+    f.inv.tax = -1;
+    s_expect_msg(&f.env, "bad_amount", "tax -0.01 must not be negative");
+    s_order(&f);
+    f.inv.amount = 0;
+    s_expect_msg(&f.env, "bad_amount", "amount 0.00 must be greater than 0");
+    s_order(&f);
+    f.inv.amount = SK_MONEY_MAX + 1;
+    s_expect_msg(&f.env, "bad_amount",
+                 "amount 10000000000000.01 is over the limit 10000000000000.00");
+
+    s_order(&f);
+    f.inv.currency = "JPY";
+    f.inv.amount = 500;
+    f.inv.tax = 500;
+    s_expect_msg(&f.env, "bad_amount", "tax 500 must be less than the amount 500");
+    f.inv.amount = SK_MONEY_MAX + 1;
+    s_expect_msg(&f.env, "bad_amount",
+                 "amount 1000000000000001 is over the limit 1000000000000000");
+
+    /* A payment that names its currency is shown in it ... */
+    s_payment(&f);
+    f.pay.currency = "JPY";
+    f.pay.amount = -5;
+    s_expect_msg(&f.env, "bad_amount", "amount -5 must be greater than 0");
+    s_credit(&f);
+    f.credit.currency = "CNY";
+    f.credit.amount = -5;
+    s_expect_msg(&f.env, "bad_amount", "amount -0.05 must be greater than 0");
+    /* ... one that does not is plainly in minor units. */
+    s_payment(&f);
+    f.pay.amount = 0;
+    s_expect_msg(&f.env, "bad_amount", "amount must be greater than 0 (it is 0 minor units)");
+    s_credit(&f);
+    f.credit.amount = INT64_MAX;
+    s_expect_msg(&f.env, "bad_amount",
+                 "amount 9223372036854775807 minor units is over the limit of "
+                 "1000000000000000 minor units");
 }
 
 static void test_bad_currency(void **state)
@@ -621,10 +963,14 @@ int main(void)
         cmocka_unit_test(test_bad_envelope),
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_bad_id),
+        cmocka_unit_test(test_id_counts_characters),
+        cmocka_unit_test(test_nul_in_string),
+        cmocka_unit_test(test_nul_check_skips_unknown_fields),
         cmocka_unit_test(test_bad_utf8),
         cmocka_unit_test(test_sanitize),
         cmocka_unit_test(test_bad_field),
         cmocka_unit_test(test_bad_amount),
+        cmocka_unit_test(test_amounts_in_currency_decimals),
         cmocka_unit_test(test_bad_currency),
         cmocka_unit_test(test_bad_date),
         cmocka_unit_test(test_bad_terms),

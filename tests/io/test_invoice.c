@@ -12,6 +12,8 @@
 #include "invoice.h"
 
 #define MAXF 64
+#define S_ID_64 "0123456789012345678901234567890123456789012345678901234567890123"
+#define S_ID_257 S_ID_64 S_ID_64 S_ID_64 S_ID_64 "x" /* one byte over SK_ID_MAX */
 
 typedef struct {
     int n;
@@ -271,7 +273,7 @@ static void test_malformed(void **state)
         {"fch", "2026-11-12|0"},
         {"fcn", "2026-11-12|abc"},
         {"c", ""},
-        {"sp", "0123456789012345678901234567890123456789012345678901234567890123456789"},
+        {"sp", S_ID_257},
         {"terms", "2/10"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
