@@ -71,7 +71,10 @@ typedef struct {
     s_worker_t *workers;
     size_t nworkers;
     long long waiting, pending, dead, unapplied;
-    redisReply *ingest, *gaps; /* HGETALL replies */
+    /* ingest's counters: sk:{sys}:ingest plus every sk:{sN}:ingest (each kept
+     * in the script that decides what it counts) */
+    long long accepted, duplicate, rejected;
+    redisReply *gaps; /* HGETALL reply */
 } s_status_t;
 
 static long long s_int(const redisReply *r)
@@ -127,10 +130,25 @@ static int s_cmp_worker(const void *a, const void *b)
     return strcmp(((const s_worker_t *)a)->name, ((const s_worker_t *)b)->name);
 }
 
+/* Adds one ingest counter hash (field, value, ...) to the totals. */
+static void s_add_counters(s_status_t *st, const redisReply *h)
+{
+    for (size_t k = 0; k + 1 < h->elements; k += 2) {
+        const char *f = h->element[k]->type == REDIS_REPLY_STRING ? h->element[k]->str : "";
+        long long v = s_int(h->element[k + 1]);
+        if (!strcmp(f, "accepted"))
+            st->accepted += v;
+        else if (!strcmp(f, "duplicate"))
+            st->duplicate += v;
+        else if (!strcmp(f, "rejected"))
+            st->rejected += v;
+    }
+}
+
 static int s_load(redisContext *c, s_status_t *st)
 {
     /* Replies, in order: HGETALL hb, LLEN dlq, HGETALL ingest, HGETALL gaps,
-     * then XLEN, XPENDING and LLEN unapplied of each shard. */
+     * then XLEN, XPENDING, LLEN unapplied and HGETALL ingest of each shard. */
     const char *hb[2] = {"HGETALL", SK_KEY_HEARTBEATS};
     const char *dlq[2] = {"LLEN", SK_KEY_DEADLETTERS};
     const char *ing[2] = {"HGETALL", SK_KEY_INGEST_STATS};
@@ -144,12 +162,13 @@ static int s_load(redisContext *c, s_status_t *st)
         const char *xp[3] = {"XPENDING", key, SK_GROUP_DISCOUNT};
         if (sk_cli_redis_append(VERB, c, 2, xl) || sk_cli_redis_append(VERB, c, 3, xp))
             return SK_EXIT_FAIL;
-        char ukey[SK_KEY_MAX];
+        char ukey[SK_KEY_MAX], ikey[SK_KEY_MAX];
         const char *ul[2] = {"LLEN", sk_key_unapplied(ukey, s)};
-        if (sk_cli_redis_append(VERB, c, 2, ul))
+        const char *ig[2] = {"HGETALL", sk_key_ingest_stats(ikey, s)};
+        if (sk_cli_redis_append(VERB, c, 2, ul) || sk_cli_redis_append(VERB, c, 2, ig))
             return SK_EXIT_FAIL;
     }
-    int n = 4 + 3 * SK_SHARDS, rc = SK_EXIT_OK;
+    int n = 4 + 4 * SK_SHARDS, rc = SK_EXIT_OK;
     int64_t now = s_now_ms();
     for (int i = 0; i < n; i++) {
         redisReply *r = sk_cli_redis_reply(VERB, c);
@@ -160,7 +179,7 @@ static int s_load(redisContext *c, s_status_t *st)
             /* drain the rest */
         } else if (r->type == REDIS_REPLY_ERROR) {
             /* No consumer group yet = no discount worker ever started: nothing pending. */
-            if (!(i >= 4 && (i - 4) % 3 == 1 && !strncmp(r->str, "NOGROUP", 7)))
+            if (!(i >= 4 && (i - 4) % 4 == 1 && !strncmp(r->str, "NOGROUP", 7)))
                 rc = sk_cli_fail(VERB, "Redis: %s", r->str);
         } else if (i == 0) {
             if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
@@ -177,16 +196,21 @@ static int s_load(redisContext *c, s_status_t *st)
             }
         } else if (i == 1) {
             st->dead = s_int(r);
-        } else if (i == 2 || i == 3) {
+        } else if (i == 2 || (i >= 4 && (i - 4) % 4 == 3)) {
+            if (r->type != REDIS_REPLY_ARRAY || r->elements % 2)
+                rc = sk_cli_fail(VERB, "Redis HGETALL: unexpected reply");
+            else
+                s_add_counters(st, r);
+        } else if (i == 3) {
             if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
                 rc = sk_cli_fail(VERB, "Redis HGETALL: unexpected reply");
             } else {
-                *(i == 2 ? &st->ingest : &st->gaps) = r;
+                st->gaps = r;
                 keep = true;
             }
-        } else if ((i - 4) % 3 == 0) {
+        } else if ((i - 4) % 4 == 0) {
             st->waiting += s_int(r);
-        } else if ((i - 4) % 3 == 2) {
+        } else if ((i - 4) % 4 == 2) {
             st->unapplied += s_int(r);
         } else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1) {
             /* XPENDING summary: [count, smallest id, greatest id, consumers] */
@@ -236,7 +260,10 @@ static json_t *s_json(const s_status_t *st)
                                          "pending", (json_int_t)st->pending));
     bad |= json_object_set_new(root, "dead_letters", json_integer(st->dead));
     bad |= json_object_set_new(root, "unapplied", json_integer(st->unapplied));
-    bad |= json_object_set_new(root, "ingest", s_json_hash(st->ingest));
+    bad |= json_object_set_new(root, "ingest",
+                               json_pack("{s:I, s:I, s:I}", "accepted", (json_int_t)st->accepted,
+                                         "duplicate", (json_int_t)st->duplicate, "rejected",
+                                         (json_int_t)st->rejected));
     bad |= json_object_set_new(root, "gaps", s_json_hash(st->gaps));
     if (bad) {
         json_decref(root);
@@ -288,10 +315,8 @@ static int s_print(const s_status_t *st)
     printf("dead letters   %lld%s\n", st->dead, st->dead ? "   (skontoctl dlq list)" : "");
     printf("not recorded   %lld%s\n", st->unapplied,
            st->unapplied ? "   (skontoctl dlq list --unapplied)" : "");
-    printf("ingest         accepted %s, duplicate %s, rejected %s\n",
-           sk_cli_hash_get(st->ingest, "accepted", "0"),
-           sk_cli_hash_get(st->ingest, "duplicate", "0"),
-           sk_cli_hash_get(st->ingest, "rejected", "0"));
+    printf("ingest         accepted %lld, duplicate %lld, rejected %lld\n", st->accepted,
+           st->duplicate, st->rejected);
     if (!st->gaps || st->gaps->elements == 0) {
         printf("sequence gaps  none\n");
     } else {
@@ -338,8 +363,6 @@ int sk_cmd_status(int argc, char **argv)
             rc = sk_cli_finish(VERB);
     }
     free(st.workers);
-    if (st.ingest)
-        freeReplyObject(st.ingest);
     if (st.gaps)
         freeReplyObject(st.gaps);
     return rc;

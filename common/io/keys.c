@@ -26,6 +26,10 @@ int sk_shard_of(const char *id)
 
 SK_SHARD_KEY(sk_key_events, "events")
 SK_SHARD_KEY(sk_key_seen, "seen")
+SK_SHARD_KEY(sk_key_claims_pending, "claims")
+SK_SHARD_KEY(sk_key_stored, "stored")
+SK_SHARD_KEY(sk_key_order_versions, "over")
+SK_SHARD_KEY(sk_key_ingest_stats, "ingest")
 SK_SHARD_KEY(sk_key_windows, "windows")
 SK_SHARD_KEY(sk_key_forecast_history, "fc:hist")
 SK_SHARD_KEY(sk_key_forecast_net, "fc:net")
@@ -39,5 +43,11 @@ SK_ID_KEY(sk_key_invoice, "inv")
 char *sk_key_order_index(char *buf, const char *order_id)
 {
     snprintf(buf, SK_KEY_MAX, "sk:{o%d}:o2c", sk_shard_of(order_id));
+    return buf;
+}
+
+char *sk_key_event_claim(char *buf, const char *event_id)
+{
+    snprintf(buf, SK_KEY_MAX, "sk:{s%d}:eid:%s", sk_shard_of(event_id), event_id);
     return buf;
 }

@@ -24,7 +24,22 @@ int sk_shard_of(const char *id);
 
 /* Shard-scoped keys: write into buf (SK_KEY_MAX bytes) and return buf. */
 char *sk_key_events(char *buf, int shard);                 /* sk:{sN}:events      stream */
+/* Before event-id claims (issue 6): every accepted id of the shard; ingest
+ * migrates it into claims at start and deletes it. */
 char *sk_key_seen(char *buf, int shard);                   /* sk:{sN}:seen        hash   */
+/* Event-id claims, in the shard of the EVENT ID (N = sk_shard_of(event_id)),
+ * not of the customer: one place per id for the whole system. The claim
+ * value is "a" (accepted: its event is stored) or "p:<ms>:<owner>" (pending:
+ * an ingest is storing it); it expires after the id retention. */
+char *sk_key_event_claim(char *buf, const char *event_id); /* sk:{sN}:eid:ID   string */
+char *sk_key_claims_pending(char *buf, int shard);         /* sk:{sN}:claims  zset id -> ms */
+/* Events stored in the (customer's) shard whose claim is not yet marked
+ * accepted: transient, removed when the claim is completed. */
+char *sk_key_stored(char *buf, int shard);                 /* sk:{sN}:stored  hash   */
+/* Highest accepted version of each order of the shard: order_id -> "VER:HASH". */
+char *sk_key_order_versions(char *buf, int shard);         /* sk:{sN}:over    hash   */
+/* ingest's counters kept with what they count (summed over shards when read). */
+char *sk_key_ingest_stats(char *buf, int shard);           /* sk:{sN}:ingest  hash   */
 char *sk_key_customer(char *buf, int shard, const char *customer_id); /* sk:{sN}:cust:ID  hash */
 char *sk_key_history(char *buf, int shard, const char *customer_id);  /* sk:{sN}:hist:ID  hash */
 char *sk_key_customer_open(char *buf, int shard, const char *customer_id); /* sk:{sN}:copen:ID zset */
@@ -43,7 +58,7 @@ char *sk_key_order_index(char *buf, const char *order_id);
 #define SK_KEY_DEADLETTERS "sk:{sys}:dlq" /* list of JSON dead letters, newest first */
 #define SK_KEY_SEQUENCES "sk:{sys}:seq"   /* hash source -> last sequence seen on PUB */
 #define SK_KEY_GAPS "sk:{sys}:gaps"       /* hash source -> missing sequence numbers */
-#define SK_KEY_INGEST_STATS "sk:{sys}:ingest" /* hash accepted/duplicate/rejected counters */
+#define SK_KEY_INGEST_STATS "sk:{sys}:ingest" /* hash: rejected, dlq_bytes (and counters of before issue 6) */
 #define SK_GROUP_DISCOUNT "discount"      /* consumer group on every events stream */
 
 #endif

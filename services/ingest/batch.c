@@ -41,55 +41,178 @@
  * one round trip, for an order that is being rejected). */
 #include <inttypes.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ingest.h"
 #include "keys.h"
 #include "sk_redis.h"
 
-/* The accept script (DATAFLOW step 4), for every valid event of one shard in
- * a batch at once: one script call per shard and batch instead of one per
- * event, because the call itself costs more than the work inside it. Events
- * are handled in message order, each on its own: HSETNX marks the id seen
- * (0: a duplicate, nothing else happens), XADD stores the bytes; should XADD
- * fail, the id is unmarked before the error is returned, so an event is never
- * "seen" without being stored (Redis does not roll a script back).
- * KEYS: seen hash, events stream, then the customer hashes the events write.
- * ARGV: n, then per event: event id, envelope bytes, index in KEYS of its
- *       customer hash (0: none), number of field/value pairs, the pairs.
- * Returns one integer per event: 1 accepted, 0 duplicate. */
-static const char s_accept_lua[] =
-    "local out, i = {}, 2\n"
-    "for e = 1, tonumber(ARGV[1]) do\n"
-    "  local id, kidx, np = ARGV[i], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])\n"
-    "  if redis.call('HSETNX', KEYS[1], id, '1') == 0 then\n"
-    "    out[e] = 0\n"
+/* The claim script (DATAFLOW step 3), for the valid events of one batch
+ * whose ids fall in one shard N (N = shard of the EVENT ID): an event id is
+ * claimed in one place for the whole system, whichever customer it names.
+ * A free id gets a pending claim "p:<now>:<owner>" (kept for the retention)
+ * and an entry in the pending set; "a" means accepted before: a duplicate,
+ * counted here. A pending claim of someone else is returned as it is: that
+ * event is being stored right now, or its ingest died and the recovery scan
+ * will settle it; the caller sends no Ack, and the client's retry gets the
+ * settled answer.
+ * KEYS: pending zset, stats hash (both of shard N), then the claim keys.
+ * ARGV: now ms, retention ms, owner, then the event ids (one per claim key).
+ * Returns per event: 1 claimed, 0 duplicate, or the other claim's value. */
+static const char s_claim_lua[] =
+    "local out, dup = {}, 0\n"
+    "local pend = 'p:' .. ARGV[1] .. ':' .. ARGV[3]\n"
+    "for k = 3, #KEYS do\n"
+    "  local v = redis.call('GET', KEYS[k])\n"
+    "  if not v then\n"
+    "    redis.call('SET', KEYS[k], pend, 'PX', ARGV[2])\n"
+    "    redis.call('ZADD', KEYS[1], ARGV[1], ARGV[k + 1])\n"
+    "    out[k - 2] = 1\n"
+    "  elseif v == 'a' then\n"
+    "    dup = dup + 1\n"
+    "    out[k - 2] = 0\n"
     "  else\n"
+    "    out[k - 2] = v\n"
+    "  end\n"
+    "end\n"
+    "if dup > 0 then redis.call('HINCRBY', KEYS[2], 'duplicate', dup) end\n"
+    "return out\n";
+
+/* The finish script: settles claims of shard N after their outcome is known.
+ * Action 'a' marks a claim accepted (its event is stored), 'r' releases it
+ * (nothing was stored); either only if the claim still holds the value the
+ * caller expects, so a claim someone else took since is left alone.
+ * KEYS: pending zset, then the claim keys. ARGV: per claim key: action,
+ * expected value, event id. Returns the number of claims changed. */
+static const char s_finish_lua[] =
+    "local n = 0\n"
+    "for k = 2, #KEYS do\n"
+    "  local act, exp, id = ARGV[3 * k - 5], ARGV[3 * k - 4], ARGV[3 * k - 3]\n"
+    "  local v = redis.call('GET', KEYS[k])\n"
+    "  if v == exp then\n"
+    "    if act == 'a' then redis.call('SET', KEYS[k], 'a', 'XX', 'KEEPTTL')\n"
+    "    else redis.call('DEL', KEYS[k]) end\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "  if v == exp or v == false or v == 'a' then redis.call('ZREM', KEYS[1], id) end\n"
+    "end\n"
+    "return n\n";
+
+/* The accept script (DATAFLOW step 4), for every claimed event of one
+ * (customer's) shard in a batch at once: one script call per shard and batch
+ * instead of one per event, because the call itself costs more than the work
+ * inside it. Events are handled in message order, each on its own:
+ *   - an id in the stored set was stored already (a claim settled by the
+ *     recovery while its event was in flight): duplicate, 0;
+ *   - an order whose version is not above the highest accepted one: 2 when
+ *     its content is the same (nothing changes), else -(1 + that version);
+ *   - else XADD the received bytes, mark the id stored, record the order's
+ *     version, write the customer profile: 1.
+ * The accepted and duplicate counters change in the same call. Should XADD
+ * fail, the results so far are returned with XADD's error in the failed
+ * event's place, after counting what came before (Redis does not roll a
+ * script back); the events after it were not looked at.
+ * KEYS: stored hash, events stream, order versions hash, stats hash, then
+ *       the customer hashes the events write.
+ * ARGV: n, then per event: event id, envelope bytes, order id ('' if not an
+ *       order), version, content hash, index in KEYS of its customer hash
+ *       (0: none), number of field/value pairs, the pairs.
+ * Returns one integer per event (fewer after an error, see above). */
+static const char s_accept_lua[] =
+    "local out, i, acc, dup = {}, 2, 0, 0\n"
+    "local function count()\n"
+    "  if acc > 0 then redis.call('HINCRBY', KEYS[4], 'accepted', acc) end\n"
+    "  if dup > 0 then redis.call('HINCRBY', KEYS[4], 'duplicate', dup) end\n"
+    "end\n"
+    "for e = 1, tonumber(ARGV[1]) do\n"
+    "  local id, oid, ver, h = ARGV[i], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]\n"
+    "  local kidx, np = tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])\n"
+    "  local res = 1\n"
+    "  if redis.call('HEXISTS', KEYS[1], id) == 1 then\n"
+    "    res = 0\n"
+    "  elseif oid ~= '' then\n"
+    "    local cur = redis.call('HGET', KEYS[3], oid)\n"
+    "    if cur then\n"
+    "      local c = string.find(cur, ':', 1, true)\n"
+    "      local cv = tonumber(string.sub(cur, 1, c - 1))\n"
+    "      if ver <= cv then\n"
+    "        if string.sub(cur, c + 1) == h then res = 2 else res = -1 - cv end\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  if res == 1 then\n"
     "    local r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1])\n"
     "    if type(r) == 'table' and r.err then\n"
-    "      redis.call('HDEL', KEYS[1], id)\n"
-    "      return r\n"
+    "      out[e] = r\n"
+    "      count()\n"
+    "      return out\n"
     "    end\n"
+    "    redis.call('HSET', KEYS[1], id, '1')\n"
+    "    if oid ~= '' then redis.call('HSET', KEYS[3], oid, ver .. ':' .. h) end\n"
     "    if kidx > 0 then\n"
-    "      redis.call('HSET', KEYS[kidx], unpack(ARGV, i + 4, i + 3 + 2 * np))\n"
+    "      redis.call('HSET', KEYS[kidx], unpack(ARGV, i + 7, i + 6 + 2 * np))\n"
     "      redis.call('HSETNX', KEYS[kidx], 'statement', 'weekly')\n"
     "    end\n"
-    "    out[e] = 1\n"
+    "    acc = acc + 1\n"
+    "  elseif res >= 0 then\n"
+    "    dup = dup + 1\n"
     "  end\n"
-    "  i = i + 4 + 2 * np\n"
+    "  out[e] = res\n"
+    "  i = i + 7 + 2 * np\n"
     "end\n"
+    "count()\n"
     "return out\n";
+
+/* The dead-letter script: pushes rejected events' JSON records, newest
+ * first, counts them as rejected, and trims the oldest while the list holds
+ * more than ARGV[1] records or ARGV[2] bytes (the byte total is kept in the
+ * stats hash; a list from before that field is measured once).
+ * KEYS: the dead-letter list, the system stats hash. ARGV: max records, max
+ * bytes, then the records. Returns the list's length. */
+static const char s_dlq_lua[] =
+    "local bytes = tonumber(redis.call('HGET', KEYS[2], 'dlq_bytes'))\n"
+    "local len = redis.call('LLEN', KEYS[1])\n"
+    "if not bytes then\n"
+    "  bytes = 0\n"
+    "  for s = 0, len - 1, 1000 do\n"
+    "    for _, v in ipairs(redis.call('LRANGE', KEYS[1], s, s + 999)) do bytes = bytes + #v end\n"
+    "  end\n"
+    "end\n"
+    "for k = 3, #ARGV do\n"
+    "  redis.call('LPUSH', KEYS[1], ARGV[k])\n"
+    "  bytes = bytes + #ARGV[k]\n"
+    "end\n"
+    "len = len + #ARGV - 2\n"
+    "local maxn, maxb = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "while len > 1 and (len > maxn or bytes > maxb) do\n"
+    "  bytes = bytes - #redis.call('RPOP', KEYS[1])\n"
+    "  len = len - 1\n"
+    "end\n"
+    "redis.call('HSET', KEYS[2], 'dlq_bytes', bytes)\n"
+    "redis.call('HINCRBY', KEYS[2], 'rejected', #ARGV - 2)\n"
+    "return len\n";
 
 int ingest_load_script(ingest_t *self)
 {
     sk_err_t err;
-    if (sk_redis_load_script(self->redis, s_accept_lua, self->accept_sha, &err)) {
-        ingest_log("redis: cannot load the accept script: %s", err.msg);
-        return -1;
+    const struct {
+        const char *lua, *name;
+        char *sha;
+    } scripts[] = {{s_claim_lua, "claim", self->claim_sha},
+                   {s_finish_lua, "finish", self->finish_sha},
+                   {s_accept_lua, "accept", self->accept_sha},
+                   {s_dlq_lua, "dead-letter", self->dlq_sha}};
+    for (size_t k = 0; k < sizeof scripts / sizeof scripts[0]; k++) {
+        if (sk_redis_load_script(self->redis, scripts[k].lua, scripts[k].sha, &err)) {
+            ingest_log("redis: cannot load the %s script: %s", scripts[k].name, err.msg);
+            return -1;
+        }
     }
     self->need_script = false;
     return 0;
@@ -98,6 +221,13 @@ int ingest_load_script(ingest_t *self)
 static const char *s_str(const char *s)
 {
     return s ? s : "";
+}
+
+static int64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static uint32_t s_fnv(const char *s)
@@ -158,13 +288,45 @@ static int s_source_index(ingest_t *self, const char *name)
     return (int)self->nsources++;
 }
 
+/* The content of an order version, hashed: a resend of the same version
+ * with the same content changes nothing, other content is a conflict. The
+ * fields are joined with a separator no valid field contains (validation
+ * rejects control characters), so different contents cannot run together. */
+static void s_content_hash(const Skonto__V1__Invoice *inv, char hex[17])
+{
+    char num[48];
+    snprintf(num, sizeof num, "%" PRId64 "\x1f%" PRId64, inv->amount, inv->tax);
+    const char *parts[] = {inv->customer_id,  inv->salesperson,   inv->currency, num,
+                           inv->ship_date,    inv->invoice_date,  inv->delivery_date,
+                           inv->terms};
+    crypto_generichash_state st;
+    unsigned char out[8];
+    crypto_generichash_init(&st, NULL, 0, sizeof out);
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+        const char *p = s_str(parts[k]);
+        crypto_generichash_update(&st, (const unsigned char *)p, strlen(p));
+        crypto_generichash_update(&st, (const unsigned char *)"\x1f", 1);
+    }
+    crypto_generichash_final(&st, out, sizeof out);
+    sodium_bin2hex(hex, 17, out, sizeof out);
+}
+
 void ingest_item_decode(ingest_t *self, ingest_item_t *it)
 {
     if (it->status != INGEST_PENDING)
         return; /* malformed frames: already rejected */
     Skonto__V1__Envelope *env = NULL;
-    if (sk_event_decode(zmq_msg_data(&it->body), zmq_msg_size(&it->body), &env, &it->err))
+    size_t size = zmq_msg_size(&it->body);
+    if (size > SK_EVENT_MAX_BYTES) {
+        /* Decoded only to echo its event id; ZMQ_MAXMSGSIZE bounds the cost. */
+        env = skonto__v1__envelope__unpack(NULL, size, zmq_msg_data(&it->body));
         it->status = INGEST_REJECTED;
+        sk_err_set(&it->err, SK_REASON_TOO_LARGE,
+                   "envelope of %zu bytes is over the %d-byte limit (SK_EVENT_MAX_BYTES)", size,
+                   SK_EVENT_MAX_BYTES);
+    } else if (sk_event_decode(zmq_msg_data(&it->body), size, &env, &it->err)) {
+        it->status = INGEST_REJECTED;
+    }
     it->env = env;
     it->kind = sk_event_kind(env);
     if (it->origin > 0 && env && env->sequence > 0)
@@ -172,6 +334,7 @@ void ingest_item_decode(ingest_t *self, ingest_item_t *it)
     if (it->status != INGEST_PENDING)
         return;
 
+    it->eid_hash = s_fnv(env->event_id);
     const char *cid = sk_event_customer_id(env);
     if (it->kind == SK_EVENT_CUSTOMER) {
         it->writes_customer = true;
@@ -185,6 +348,8 @@ void ingest_item_decode(ingest_t *self, ingest_item_t *it)
         it->shard = sk_shard_of(cid);
         it->writes_customer = has_inline;
         it->known_customer = has_inline;
+        it->version = inv->version ? inv->version : 1;
+        s_content_hash(inv, it->vhash);
         if (*s_str(inv->terms))
             it->terms = inv->terms;
         else if (has_inline && *s_str(inv->customer->terms))
@@ -249,49 +414,216 @@ static int s_get(ingest_t *self, redisReply **out)
     return 0;
 }
 
-/* Counter deltas not yet written; appended in front of the next pipeline. */
+/* A command being built: arguments point into memory that lives until it
+ * is appended (redisAppendCommandArgv copies them). */
 typedef struct {
-    int64_t v[3];
-    int n;
-} s_counters_t;
+    const char **argv;
+    size_t *lens;
+    int argc;
+} s_cmd_t;
 
-static int s_append_counters(ingest_t *self, s_counters_t *sent)
+static void s_arg(s_cmd_t *c, const char *p, size_t n)
 {
-    static const char *const fields[3] = {"accepted", "duplicate", "rejected"};
-    int64_t pend[3] = {self->pend_accepted, self->pend_duplicate, self->pend_rejected};
-    sent->n = 0;
-    for (int i = 0; i < 3; i++) {
-        sent->v[i] = pend[i];
-        if (!pend[i])
-            continue;
-        char num[24];
-        snprintf(num, sizeof num, "%" PRId64, pend[i]);
-        const char *argv[4] = {"HINCRBY", SK_KEY_INGEST_STATS, fields[i], num};
-        if (s_appendv(self, 4, argv))
-            return -1;
-        sent->n++;
+    c->argv[c->argc] = p;
+    c->lens[c->argc++] = n;
+}
+
+static void s_args(s_cmd_t *c, const char *p)
+{
+    s_arg(c, p, strlen(p));
+}
+
+/* ---------------------------------------------------------------- claim finishes */
+
+/* Queues a finish for the next pipeline; when the queue is full the claim
+ * stays pending and the recovery scan settles it (INGEST_LEASE_MS later). */
+static void s_queue_finish(ingest_t *self, char action, int shard, const char *expect,
+                           const char *eid)
+{
+    if (self->nfinish == INGEST_MAX_FINISH) {
+        ingest_log("claim of event %s left to the recovery scan (finish queue full)", eid);
+        return;
     }
+    ingest_finish_t *f = &self->finish[self->nfinish++];
+    f->action = action;
+    f->shard = shard;
+    snprintf(f->expect, sizeof f->expect, "%s", expect ? expect : "");
+    snprintf(f->eid, sizeof f->eid, "%s", eid);
+}
+
+/* The pending value this process wrote for the current segment's claims. */
+static void s_pending_value(const ingest_t *self, char *buf, size_t n)
+{
+    snprintf(buf, n, "p:%" PRId64 ":%s", self->claim_ms, self->owner);
+}
+
+/* Appends the queued finishes (one finish script per claim shard, one HDEL
+ * per shard of stored markers); the queue moves to self->flushing until the
+ * replies are read. Returns the number of commands appended, or -1. */
+static int s_append_finishes(ingest_t *self)
+{
+    ingest_finish_t *f = self->finish;
+    self->finish = self->flushing;
+    self->flushing = f;
+    self->nflushing = self->nfinish;
+    self->nfinish = 0;
+    memset(self->flush_cmd, 0, sizeof self->flush_cmd);
+    int ncmd = 0;
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        s_cmd_t c = {self->argv, self->lens, 0};
+        char sha_n[16], kpend[SK_KEY_MAX];
+        int nk = 0;
+        s_args(&c, "EVALSHA");
+        s_args(&c, self->finish_sha);
+        s_args(&c, ""); /* numkeys, below */
+        s_args(&c, sk_key_claims_pending(kpend, sh));
+        for (int k = 0; k < self->nflushing; k++) {
+            if (f[k].action != 'u' && sk_shard_of(f[k].eid) == sh)
+                s_args(&c, sk_key_event_claim(self->keys[nk++], f[k].eid));
+        }
+        if (nk) {
+            for (int k = 0; k < self->nflushing; k++) {
+                if (f[k].action == 'u' || sk_shard_of(f[k].eid) != sh)
+                    continue;
+                s_arg(&c, f[k].action == 'a' ? "a" : "r", 1);
+                s_args(&c, f[k].expect);
+                s_args(&c, f[k].eid);
+            }
+            snprintf(sha_n, sizeof sha_n, "%d", nk + 1);
+            c.argv[2] = sha_n, c.lens[2] = strlen(sha_n);
+            if (s_append(self, c.argc, c.argv, c.lens))
+                return -1;
+            self->flush_cmd[sh] |= 1;
+            ncmd++;
+        }
+        /* Stored markers whose claims are accepted now: no longer needed. */
+        c.argc = 0;
+        char kstored[SK_KEY_MAX];
+        s_args(&c, "HDEL");
+        s_args(&c, sk_key_stored(kstored, sh));
+        for (int k = 0; k < self->nflushing; k++)
+            if (f[k].action == 'u' && f[k].shard == sh)
+                s_args(&c, f[k].eid);
+        if (c.argc > 2) {
+            if (s_append(self, c.argc, c.argv, c.lens))
+                return -1;
+            self->flush_cmd[sh] |= 2;
+            ncmd++;
+        }
+    }
+    return ncmd;
+}
+
+/* Reads the replies of s_append_finishes. An accepted claim's stored marker
+ * is dropped in the next pipeline, never in the same one: a marker must not
+ * go before its claim says accepted (the recovery reads "no marker" as "not
+ * stored"). A failed finish leaves the claim pending for the recovery. */
+static int s_read_finishes(ingest_t *self)
+{
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        for (int bit = 1; bit <= 2; bit <<= 1) {
+            if (!(self->flush_cmd[sh] & bit))
+                continue;
+            redisReply *r;
+            if (s_get(self, &r))
+                return -1;
+            bool ok = r->type == REDIS_REPLY_INTEGER;
+            if (!ok)
+                ingest_log("redis: %s of shard %d: %s",
+                           bit == 1 ? "finishing event-id claims" : "HDEL stored markers", sh,
+                           r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
+                self->need_script = true;
+            freeReplyObject(r);
+            for (int k = 0; ok && bit == 1 && k < self->nflushing; k++) {
+                const ingest_finish_t *f = &self->flushing[k];
+                if (f->action == 'a' && f->shard >= 0 && sk_shard_of(f->eid) == sh)
+                    s_queue_finish(self, 'u', f->shard, NULL, f->eid);
+            }
+        }
+    }
+    self->nflushing = 0;
     return 0;
 }
 
-static int s_read_counters(ingest_t *self, const s_counters_t *sent)
+/* ---------------------------------------------------------------- claims */
+
+/* Appends one claim script per event-id shard for the valid events of
+ * [a, b); marks the items it covers. Returns the number of calls, or -1. */
+static int s_append_claims(ingest_t *self, int a, int b)
 {
-    bool ok = true;
-    for (int i = 0; i < sent->n; i++) {
+    char now_s[24], ttl_s[24];
+    snprintf(now_s, sizeof now_s, "%" PRId64, self->claim_ms);
+    snprintf(ttl_s, sizeof ttl_s, "%" PRId64, self->retention_ms);
+    int calls = 0;
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        s_cmd_t c = {self->argv, self->lens, 0};
+        char nk_s[16], kpend[SK_KEY_MAX], kstats[SK_KEY_MAX];
+        int nk = 0;
+        s_args(&c, "EVALSHA");
+        s_args(&c, self->claim_sha);
+        s_args(&c, "");
+        s_args(&c, sk_key_claims_pending(kpend, sh));
+        s_args(&c, sk_key_ingest_stats(kstats, sh));
+        for (int i = a; i < b; i++) {
+            ingest_item_t *it = &self->items[i];
+            it->claiming = it->status == INGEST_PENDING && sk_shard_of(it->env->event_id) == sh;
+            if (it->claiming)
+                s_args(&c, sk_key_event_claim(self->keys[nk++], it->env->event_id));
+        }
+        if (!nk)
+            continue;
+        s_args(&c, now_s);
+        s_args(&c, ttl_s);
+        s_args(&c, self->owner);
+        for (int i = a; i < b; i++)
+            if (self->items[i].claiming)
+                s_args(&c, self->items[i].env->event_id);
+        snprintf(nk_s, sizeof nk_s, "%d", nk + 2);
+        c.argv[2] = nk_s, c.lens[2] = strlen(nk_s);
+        if (s_append(self, c.argc, c.argv, c.lens))
+            return -1;
+        self->claim_calls[calls++] = sh;
+        for (int i = a; i < b; i++)
+            if (self->items[i].claiming)
+                self->items[i].claim_call = calls;
+    }
+    return calls;
+}
+
+/* Reads the claim replies: ours, a duplicate, or someone else's pending
+ * claim (no Ack: the event is being stored elsewhere, or the recovery will
+ * settle a dead ingest's claim, and the client's retry gets the answer). */
+static int s_read_claims(ingest_t *self, int a, int b, int calls)
+{
+    for (int call = 1; call <= calls; call++) {
         redisReply *r;
         if (s_get(self, &r))
             return -1;
-        if (r->type != REDIS_REPLY_INTEGER) {
-            ingest_log("redis: HINCRBY %s: %s", SK_KEY_INGEST_STATS,
-                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-            ok = false;
+        size_t e = 0;
+        bool ok = r->type == REDIS_REPLY_ARRAY;
+        for (int i = a; i < b; i++) {
+            ingest_item_t *it = &self->items[i];
+            if (!it->claiming || it->claim_call != call)
+                continue;
+            const redisReply *v = ok && e < r->elements ? r->element[e++] : NULL;
+            if (v && v->type == REDIS_REPLY_INTEGER && v->integer == 1) {
+                it->claim_ours = true;
+            } else if (v && v->type == REDIS_REPLY_INTEGER && v->integer == 0) {
+                it->status = INGEST_DUPLICATE;
+            } else if (v && v->type == REDIS_REPLY_STRING) {
+                it->status = INGEST_FAILED;
+                it->busy = true;
+                char eid[SK_EVENT_ID_MAX + 1];
+                sk_utf8_sanitize(eid, sizeof eid, it->env->event_id, strlen(it->env->event_id));
+                ingest_log("event %s is being stored under another claim (%.*s): no Ack now, "
+                           "the client's retry gets the outcome",
+                           eid, (int)(v->len > 120 ? 120 : v->len), v->str);
+            } else {
+                s_fail(self, it, "claim script", ok ? v : r);
+            }
         }
         freeReplyObject(r);
-    }
-    if (ok) {
-        self->pend_accepted -= sent->v[0];
-        self->pend_duplicate -= sent->v[1];
-        self->pend_rejected -= sent->v[2];
     }
     return 0;
 }
@@ -299,9 +631,11 @@ static int s_read_counters(ingest_t *self, const s_counters_t *sent)
 /* ---------------------------------------------------------------- segments */
 
 /* End of the segment that starts at `start`: before the first order that
- * must read a customer an earlier message of the segment writes, and before
+ * must read a customer an earlier message of the segment writes, before
  * the second order of the segment with the same order id (the first one's
- * claim on the order index must be settled before the second looks at it). */
+ * claim on the order index must be settled before the second looks at it),
+ * and before the second event with the same event id (it is a duplicate only
+ * if the first is accepted). */
 static int s_segment_end(ingest_t *self, int start)
 {
     /* Open-addressing set of the order ids claimed so far: hash -> item + 1. */
@@ -309,10 +643,18 @@ static int s_segment_end(ingest_t *self, int start)
     memset(claims, 0, sizeof claims);
     const uint32_t mask = 2 * INGEST_BATCH - 1;
     int writers = 0; /* customer writers seen so far in the segment: usually none */
+    /* The same for event ids: a repeated id waits for the first one's outcome. */
+    uint16_t ids[2 * INGEST_BATCH];
+    memset(ids, 0, sizeof ids);
     for (int i = start; i < self->nitems; i++) {
         const ingest_item_t *it = &self->items[i];
         if (it->status != INGEST_PENDING)
             continue;
+        uint32_t h = it->eid_hash & mask;
+        for (; ids[h]; h = (h + 1) & mask)
+            if (!strcmp(self->items[ids[h] - 1].env->event_id, it->env->event_id))
+                return i;
+        ids[h] = (uint16_t)(i + 1);
         if (it->kind == SK_EVENT_INVOICE) {
             const char *oid = sk_event_order_id(it->env);
             uint32_t k = it->order_hash & mask;
@@ -416,6 +758,16 @@ static void s_read_customer(ingest_t *self, ingest_item_t *it, const redisReply 
  * the first time reads its last sequence number. */
 static int s_phase_read_claim(ingest_t *self, int a, int b)
 {
+    if (self->need_script && ingest_load_script(self))
+        return -1;
+    self->claim_mono = s_mono_ms();
+    self->claim_ms = ingest_now_ms();
+    for (int i = a; i < b; i++)
+        self->items[i].claiming = self->items[i].claim_ours = self->items[i].busy = false;
+    int nfin = s_append_finishes(self);
+    int calls = nfin < 0 ? -1 : s_append_claims(self, a, b);
+    if (calls < 0)
+        return -1;
     int queued = 0;
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
@@ -456,6 +808,8 @@ static int s_phase_read_claim(ingest_t *self, int a, int b)
             }
         }
     }
+    if ((nfin && s_read_finishes(self)) || s_read_claims(self, a, b, calls))
+        return -1;
     if (!queued)
         return 0;
     for (int i = a; i < b; i++) {
@@ -484,7 +838,8 @@ static int s_phase_read_claim(ingest_t *self, int a, int b)
         } else if (it->nrep) {
             if (s_get(self, &r))
                 return -1;
-            s_check_index(self, it, r);
+            if (it->status == INGEST_PENDING)
+                s_check_index(self, it, r);
             freeReplyObject(r);
         }
         if (it->seq_load) {
@@ -533,9 +888,6 @@ static void s_decide_customers(ingest_t *self, int a, int b)
             if (sk_event_check_terms(it->terms, inv, whose, &it->err))
                 it->status = INGEST_REJECTED;
         }
-        /* A resent order that was accepted before is a duplicate, even if the
-         * customer's terms have changed since: step 1b checks its id. */
-        it->recheck_seen = it->status == INGEST_REJECTED;
         released |= it->status != INGEST_PENDING && it->claimed;
     }
     for (int i = a; released && i < b; i++) {
@@ -555,9 +907,10 @@ static void s_decide_customers(ingest_t *self, int a, int b)
     }
 }
 
-/* Step 1b, only when needed (a resent or revised order, or a rejection that
- * may be a duplicate): read whose an already claimed order is, and whether
- * a rejected order's event id was accepted before. */
+/* Step 1b, only when needed (a resent or revised order): read whose an
+ * already claimed order is. (A resent order that was accepted before is a
+ * duplicate by its event-id claim already, even if the customer's terms have
+ * changed since.) */
 static int s_phase_confirm(ingest_t *self, int a, int b)
 {
     int queued = 0;
@@ -568,11 +921,6 @@ static int s_phase_confirm(ingest_t *self, int a, int b)
             const char *oid = sk_event_order_id(it->env);
             const char *get[3] = {"HGET", sk_key_order_index(key, oid), oid};
             if (s_appendv(self, 3, get))
-                return -1;
-            queued++;
-        } else if (it->recheck_seen) {
-            const char *argv[3] = {"HEXISTS", sk_key_seen(key, it->shard), it->env->event_id};
-            if (s_appendv(self, 3, argv))
                 return -1;
             queued++;
         }
@@ -586,13 +934,6 @@ static int s_phase_confirm(ingest_t *self, int a, int b)
             if (s_get(self, &r))
                 return -1;
             s_check_index(self, it, r);
-            freeReplyObject(r);
-        } else if (it->recheck_seen) {
-            if (s_get(self, &r))
-                return -1;
-            if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
-                it->status = INGEST_DUPLICATE;
-            it->recheck_seen = false;
             freeReplyObject(r);
         }
     }
@@ -621,10 +962,16 @@ static char *s_dead_letter(const ingest_item_t *it, int64_t now)
     }
     char msg[sizeof it->err.msg];
     sk_utf8_sanitize(msg, sizeof msg, it->err.msg, strlen(it->err.msg));
+    /* A payload up to the envelope limit is kept whole; a bigger one only as
+     * its size, SHA-256 and first bytes, so one record stays under ~90 KiB. */
+    const unsigned char *data = zmq_msg_data((zmq_msg_t *)&it->body);
     size_t n = zmq_msg_size((zmq_msg_t *)&it->body);
-    if (n > SK_EVENT_MAX_BYTES)
-        n = SK_EVENT_MAX_BYTES;
-    char *b64 = sk_base64(zmq_msg_data((zmq_msg_t *)&it->body), n);
+    bool whole = n <= SK_EVENT_MAX_BYTES;
+    char *b64 = sk_base64(data, whole ? n : INGEST_DLQ_HEAD);
+    unsigned char sha[crypto_hash_sha256_BYTES];
+    char sha_hex[2 * crypto_hash_sha256_BYTES + 1];
+    crypto_hash_sha256(sha, data, n);
+    sodium_bin2hex(sha_hex, sizeof sha_hex, sha, sizeof sha);
     json_t *o = json_object();
     char *out = NULL;
     if (b64 && o && !json_object_set_new(o, "at_ms", json_integer(now)) &&
@@ -632,7 +979,9 @@ static char *s_dead_letter(const ingest_item_t *it, int64_t now)
         !json_object_set_new(o, "source", json_string(src)) &&
         !json_object_set_new(o, "reason_code", json_string(it->err.code)) &&
         !json_object_set_new(o, "message", json_string(msg)) &&
-        !json_object_set_new(o, "payload_b64", json_string(b64)) &&
+        !json_object_set_new(o, "payload_bytes", json_integer((json_int_t)n)) &&
+        !json_object_set_new(o, "payload_sha256", json_string(sha_hex)) &&
+        !json_object_set_new(o, whole ? "payload_b64" : "payload_head_b64", json_string(b64)) &&
         (!*s_user(it) || !json_object_set_new(o, "user", json_string(s_user(it)))))
         out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -660,20 +1009,24 @@ static const char *s_statement_name(int st)
  * message order; returns how many it covers, or -1 if nothing could be queued. */
 static int s_append_accept(ingest_t *self, int a, int b, int shard, const char *now)
 {
-    const char **argv = self->argv;
-    size_t *lens = self->lens;
-    int nkeys = 2, nev = 0;
-    /* Keys first: seen, events, then one customer key per customer-writing event. */
-    char kseen[SK_KEY_MAX], kevents[SK_KEY_MAX], nkeys_s[16], nev_s[16];
-    int argc = 3; /* EVALSHA sha numkeys */
-    argv[argc] = sk_key_seen(kseen, shard), lens[argc] = strlen(kseen), argc++;
-    argv[argc] = sk_key_events(kevents, shard), lens[argc] = strlen(kevents), argc++;
+    s_cmd_t c = {self->argv, self->lens, 0};
+    int nkeys = 4, nev = 0;
+    /* Keys first: stored, events, versions, stats, then one customer key per
+     * customer-writing event. */
+    char kstored[SK_KEY_MAX], kevents[SK_KEY_MAX], kver[SK_KEY_MAX], kstats[SK_KEY_MAX];
+    char nkeys_s[16], nev_s[16];
+    s_args(&c, "EVALSHA");
+    s_args(&c, self->accept_sha);
+    s_args(&c, ""); /* numkeys, below */
+    s_args(&c, sk_key_stored(kstored, shard));
+    s_args(&c, sk_key_events(kevents, shard));
+    s_args(&c, sk_key_order_versions(kver, shard));
+    s_args(&c, sk_key_ingest_stats(kstats, shard));
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
-        it->nrep = 0;
         if (it->status != INGEST_PENDING || it->shard != shard)
             continue;
-        it->nrep = 1;
+        it->nrep = 1; /* in an accept call (reset by the caller) */
         nev++;
         const char *cid = NULL;
         if (it->kind == SK_EVENT_CUSTOMER)
@@ -682,8 +1035,7 @@ static int s_append_accept(ingest_t *self, int a, int b, int shard, const char *
             cid = sk_event_invoice(it->env)->customer_id; /* the inline one's is empty or equal */
         it->kidx = 0;
         if (cid) {
-            sk_key_customer(it->ckey, shard, cid);
-            argv[argc] = it->ckey, lens[argc] = strlen(it->ckey), argc++;
+            s_args(&c, sk_key_customer(it->ckey, shard, cid));
             it->kidx = ++nkeys;
         }
     }
@@ -691,69 +1043,183 @@ static int s_append_accept(ingest_t *self, int a, int b, int shard, const char *
         return 0;
     snprintf(nkeys_s, sizeof nkeys_s, "%d", nkeys);
     snprintf(nev_s, sizeof nev_s, "%d", nev);
-    argv[0] = "EVALSHA", lens[0] = 7;
-    argv[1] = self->accept_sha, lens[1] = 40;
-    argv[2] = nkeys_s, lens[2] = strlen(nkeys_s);
-#define S_ARG(s, n) (argv[argc] = (s), lens[argc] = (n), argc++)
-#define S_STR(s) S_ARG((s), strlen(s))
-    S_STR(nev_s);
+    c.argv[2] = nkeys_s, c.lens[2] = strlen(nkeys_s);
+    s_args(&c, nev_s);
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
-        if (!it->nrep)
+        if (!it->nrep || it->shard != shard)
             continue;
-        S_STR(it->env->event_id);
-        S_ARG(zmq_msg_data(&it->body), zmq_msg_size(&it->body));
+        bool order = it->kind == SK_EVENT_INVOICE;
+        s_args(&c, it->env->event_id);
+        s_arg(&c, zmq_msg_data(&it->body), zmq_msg_size(&it->body));
+        s_args(&c, order ? sk_event_order_id(it->env) : "");
+        snprintf(it->num[2], sizeof it->num[2], "%" PRIu32, order ? it->version : 0);
+        s_args(&c, it->num[2]);
+        s_args(&c, order ? it->vhash : "");
         snprintf(it->num[0], sizeof it->num[0], "%d", it->kidx);
-        S_STR(it->num[0]);
-        int npairs_at = argc;
-        S_STR("0");
+        s_args(&c, it->num[0]);
+        int npairs_at = c.argc;
+        s_args(&c, "0");
         if (!it->kidx)
             continue;
-        const Skonto__V1__CustomerUpsert *c =
+        const Skonto__V1__CustomerUpsert *cu =
             it->kind == SK_EVENT_CUSTOMER ? it->env->customer : sk_event_invoice(it->env)->customer;
-        const char *stmt = s_statement_name((int)c->statement);
-        const char *pairs[][2] = {{"name", s_str(c->name)},
-                                  {"email", s_str(c->email)},
-                                  {"tz", s_str(c->timezone)},
-                                  {"locale", s_str(c->locale)},
+        const char *stmt = s_statement_name((int)cu->statement);
+        const char *pairs[][2] = {{"name", s_str(cu->name)},
+                                  {"email", s_str(cu->email)},
+                                  {"tz", s_str(cu->timezone)},
+                                  {"locale", s_str(cu->locale)},
                                   {"statement", stmt ? stmt : ""},
-                                  {"terms", s_str(c->terms)},
+                                  {"terms", s_str(cu->terms)},
                                   {"updated_ms", now}};
         int np = 0;
         /* An empty string means "not given": the stored value stays. */
         for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
             if (!*pairs[k][1])
                 continue;
-            S_STR(pairs[k][0]);
-            S_STR(pairs[k][1]);
+            s_args(&c, pairs[k][0]);
+            s_args(&c, pairs[k][1]);
             np++;
         }
         snprintf(it->num[1], sizeof it->num[1], "%d", np);
-        argv[npairs_at] = it->num[1], lens[npairs_at] = strlen(it->num[1]);
+        c.argv[npairs_at] = it->num[1], c.lens[npairs_at] = strlen(it->num[1]);
     }
-#undef S_ARG
-#undef S_STR
-    if (s_append(self, argc, argv, lens))
+    if (s_append(self, c.argc, c.argv, c.lens))
         return -1;
     return nev;
 }
 
-/* Step C: the accept scripts (one per shard), the dead letters, the counters. */
+/* Interprets one result of the accept script for item it. */
+static void s_accept_result(ingest_t *self, ingest_item_t *it, const redisReply *v)
+{
+    if (!v || v->type != REDIS_REPLY_INTEGER) {
+        s_fail(self, it, "accept script", v);
+        return;
+    }
+    const char *oid = sk_event_order_id(it->env);
+    if (v->integer == 1) {
+        it->status = INGEST_ACCEPTED;
+    } else if (v->integer == 0) {
+        it->status = INGEST_DUPLICATE; /* stored under a claim the recovery settled */
+    } else if (v->integer == 2) {
+        it->status = INGEST_DUPLICATE;
+        it->unchanged = true;
+        snprintf(it->err.msg, sizeof it->err.msg,
+                 "order %s version %" PRIu32
+                 " was accepted before with the same content: nothing changed",
+                 oid, it->version);
+    } else {
+        long long accepted = -(v->integer + 1);
+        s_reject(it, SK_REASON_STALE_VERSION,
+                 "order %s is at version %lld; version %" PRIu32
+                 " has other content and is not higher: send version %lld or higher to replace it",
+                 oid, accepted, it->version, accepted + 1);
+    }
+}
+
+/* Queues one dead-letter script call for the rejected items of [a, b) whose
+ * dead letter is not written yet, marking them with `round`. 1 queued, 0
+ * nothing to queue, -1 error. */
+static int s_append_dlq(ingest_t *self, int a, int b, int round, int64_t now)
+{
+    s_cmd_t c = {self->argv, self->lens, 0};
+    char maxn[24], maxb[24];
+    snprintf(maxn, sizeof maxn, "%d", INGEST_DLQ_MAX);
+    snprintf(maxb, sizeof maxb, "%ld", INGEST_DLQ_MAX_BYTES);
+    s_args(&c, "EVALSHA");
+    s_args(&c, self->dlq_sha);
+    s_args(&c, "2");
+    s_args(&c, SK_KEY_DEADLETTERS);
+    s_args(&c, SK_KEY_INGEST_STATS);
+    s_args(&c, maxn);
+    s_args(&c, maxb);
+    char *dls[INGEST_BATCH];
+    int n = 0;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (it->status != INGEST_REJECTED || it->dlq)
+            continue;
+        char *dl = s_dead_letter(it, now);
+        if (!dl) {
+            it->status = INGEST_FAILED;
+            ingest_log("cannot build the dead letter of a rejected event (out of memory)");
+            continue;
+        }
+        dls[n++] = dl;
+        s_args(&c, dl);
+        it->dlq = (uint8_t)round;
+    }
+    int rc = n ? s_append(self, c.argc, c.argv, c.lens) : 0;
+    for (int k = 0; k < n; k++)
+        free(dls[k]);
+    return rc < 0 ? -1 : n > 0;
+}
+
+static int s_read_dlq(ingest_t *self, int a, int b, int round)
+{
+    redisReply *r;
+    if (s_get(self, &r))
+        return -1;
+    for (int i = a; i < b && r->type != REDIS_REPLY_INTEGER; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (it->status == INGEST_REJECTED && it->dlq == round)
+            s_fail(self, it, "dead-letter script", r);
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* After the outcomes are known: every claim of ours is finished in the next
+ * pipeline, marked accepted when its event is stored and released when
+ * nothing was. A failure after the accept call was sent leaves it pending
+ * (stored or not, only Redis knows): the recovery settles it. */
+static void s_queue_outcomes(ingest_t *self, int a, int b)
+{
+    char pend[INGEST_OWNER_MAX];
+    s_pending_value(self, pend, sizeof pend);
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (!it->claim_ours)
+            continue;
+        bool stored = it->status == INGEST_ACCEPTED ||
+                      (it->status == INGEST_DUPLICATE && !it->unchanged);
+        if (stored)
+            s_queue_finish(self, 'a', it->shard, pend, it->env->event_id);
+        else if (!it->unsure)
+            s_queue_finish(self, 'r', -1, pend, it->env->event_id);
+    }
+}
+
+/* Step 2: the order-index releases, the accept scripts (one per shard), the
+ * dead letters; a second round trip only for orders the accept script found
+ * stale (their dead letter must be stored before their Ack). */
 static int s_phase_write(ingest_t *self, int a, int b)
 {
     if (self->need_script && ingest_load_script(self))
         return -1;
+    int64_t mono = s_mono_ms();
+    for (int i = a; i < b; i++)
+        self->items[i].nrep = self->items[i].unsure = 0;
+    if (mono - self->claim_mono > INGEST_LEASE_MS / 2) {
+        /* Claims this old may be settled by another ingest's recovery any
+         * moment: storing now could store an event twice. */
+        ingest_log("a batch took %" PRId64 " ms since its claims: not storing it (no Acks; "
+                   "the clients retry)",
+                   mono - self->claim_mono);
+        for (int i = a; i < b; i++)
+            if (self->items[i].status == INGEST_PENDING)
+                self->items[i].status = INGEST_FAILED;
+    }
     int64_t now = ingest_now_ms();
     char now_s[24];
     snprintf(now_s, sizeof now_s, "%" PRId64, now);
-    s_counters_t sent;
-    if (s_append_counters(self, &sent))
-        return -1;
-    /* Claims of orders rejected (or failed) before this step are released. */
+    /* Order-index entries this segment created for events that turned out
+     * duplicates or rejections are released: a duplicate changes nothing.
+     * Not for an event another ingest is storing (busy): it needs the entry. */
     int released = 0;
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
-        if (!it->claimed || it->status == INGEST_PENDING)
+        if (!it->claimed || it->status == INGEST_PENDING || it->busy)
             continue;
         char key[SK_KEY_MAX];
         const char *oid = sk_event_order_id(it->env);
@@ -768,36 +1234,12 @@ static int s_phase_write(ingest_t *self, int a, int b)
         if (groups[sh] < 0)
             return -1;
     }
-    bool trim = false;
-    for (int i = a; i < b; i++) {
-        ingest_item_t *it = &self->items[i];
-        if (it->status != INGEST_REJECTED)
-            continue;
-        it->dlq = false;
-        char *dl = s_dead_letter(it, now);
-        if (!dl) {
-            it->status = INGEST_FAILED;
-            ingest_log("cannot build the dead letter of a rejected event (out of memory)");
-            continue;
-        }
-        const char *argv[3] = {"LPUSH", SK_KEY_DEADLETTERS, dl};
-        int rc = s_appendv(self, 3, argv);
-        free(dl);
-        if (rc)
-            return -1;
-        it->dlq = true;
-        trim = true;
-    }
-    if (trim) {
-        char last[24];
-        snprintf(last, sizeof last, "%d", INGEST_DLQ_MAX - 1);
-        const char *argv[4] = {"LTRIM", SK_KEY_DEADLETTERS, "0", last};
-        if (s_appendv(self, 4, argv))
-            return -1;
-    }
-
-    if (s_read_counters(self, &sent))
+    for (int i = a; i < b; i++)
+        self->items[i].dlq = 0;
+    int dlq = s_append_dlq(self, a, b, 1, now);
+    if (dlq < 0)
         return -1;
+
     for (int k = 0; k < released; k++) {
         redisReply *r;
         if (s_get(self, &r))
@@ -813,37 +1255,34 @@ static int s_phase_write(ingest_t *self, int a, int b)
         redisReply *r;
         if (s_get(self, &r))
             return -1;
-        bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)groups[sh];
+        /* An array says what happened to each event it covers (the ones
+         * after an error were not looked at); anything else leaves every
+         * event of the call unsure: stored or not, the recovery finds out. */
+        bool ok = r->type == REDIS_REPLY_ARRAY && r->elements <= (size_t)groups[sh];
+        if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
+            self->need_script = true;
         size_t e = 0;
         for (int i = a; i < b; i++) {
             ingest_item_t *it = &self->items[i];
-            if (it->status != INGEST_PENDING || it->shard != sh)
+            if (!it->nrep || it->shard != sh)
                 continue;
-            const redisReply *v = ok ? r->element[e++] : NULL;
-            if (v && v->type == REDIS_REPLY_INTEGER && (v->integer == 0 || v->integer == 1))
-                it->status = v->integer ? INGEST_ACCEPTED : INGEST_DUPLICATE;
+            it->unsure = !ok;
+            if (ok && e < r->elements)
+                s_accept_result(self, it, r->element[e++]);
+            else if (ok)
+                s_fail(self, it, "accept script (not reached after an error)", NULL);
             else
-                s_fail(self, it, "accept script", ok ? v : r);
+                s_fail(self, it, "accept script", r);
         }
         freeReplyObject(r);
     }
-    for (int i = a; i < b; i++) {
-        ingest_item_t *it = &self->items[i];
-        if (it->status != INGEST_REJECTED || !it->dlq)
-            continue;
-        redisReply *r;
-        if (s_get(self, &r))
-            return -1;
-        if (r->type != REDIS_REPLY_INTEGER)
-            s_fail(self, it, "LPUSH dead letter", r);
-        freeReplyObject(r);
-    }
-    if (trim) {
-        redisReply *r;
-        if (s_get(self, &r))
-            return -1;
-        freeReplyObject(r);
-    }
+    if (dlq && s_read_dlq(self, a, b, 1))
+        return -1;
+    /* Stale versions, found by the accept script: their dead letters now. */
+    dlq = s_append_dlq(self, a, b, 2, now);
+    if (dlq < 0 || (dlq && s_read_dlq(self, a, b, 2)))
+        return -1;
+    s_queue_outcomes(self, a, b);
     return 0;
 }
 
@@ -856,13 +1295,13 @@ static void s_account(ingest_t *self, int a, int b)
         ingest_item_t *it = &self->items[i];
         switch (it->status) {
         case INGEST_ACCEPTED:
-            self->accepted++, self->pend_accepted++, self->processed++;
+            self->accepted++, self->processed++;
             break;
         case INGEST_DUPLICATE:
-            self->duplicate++, self->pend_duplicate++, self->processed++;
+            self->duplicate++, self->processed++;
             break;
         case INGEST_REJECTED: {
-            self->rejected++, self->pend_rejected++, self->processed++;
+            self->rejected++, self->processed++;
             char eid[SK_EVENT_ID_MAX + 1] = "", src[SK_EVENT_ID_MAX + 1] = "";
             if (it->env) {
                 sk_utf8_sanitize(eid, sizeof eid, s_str(it->env->event_id),
@@ -923,19 +1362,26 @@ static void s_send_ack(ingest_t *self, ingest_item_t *it)
                          strlen(s_str(it->env->event_id)));
     char msg[sizeof it->err.msg];
     ack.event_id = eid;
+    /* The id's bytes as received, so a client can match every Ack. */
+    if (it->env && it->env->event_id)
+        ack.event_id_raw = (ProtobufCBinaryData){strlen(it->env->event_id),
+                                                 (uint8_t *)it->env->event_id};
+    sk_utf8_sanitize(msg, sizeof msg, it->err.msg, strlen(it->err.msg));
+    if (*msg)
+        ack.message = msg; /* a rejection's reason, or why a duplicate changed nothing */
     if (it->status == INGEST_REJECTED) {
         ack.status = SKONTO__V1__ACK_STATUS__ACK_REJECTED;
-        sk_utf8_sanitize(msg, sizeof msg, it->err.msg, strlen(it->err.msg));
         ack.reason_code = it->err.code;
-        ack.message = msg;
     } else {
         ack.status = it->status == INGEST_ACCEPTED ? SKONTO__V1__ACK_STATUS__ACK_ACCEPTED
                                                    : SKONTO__V1__ACK_STATUS__ACK_DUPLICATE;
     }
-    uint8_t buf[1024];
+    /* Bounded: the id is at most the frame (SK_EVENT_FRAME_MAX), the rest small. */
     size_t n = skonto__v1__ack__get_packed_size(&ack);
-    if (n > sizeof buf) { /* cannot happen: every field is bounded above */
+    uint8_t stack[2048], *buf = n <= sizeof stack ? stack : malloc(n);
+    if (!buf) {
         self->errors++;
+        ingest_log("ack for %s not sent: out of memory", *eid ? eid : "an undecodable message");
         return;
     }
     skonto__v1__ack__pack(&ack, buf);
@@ -952,6 +1398,8 @@ static void s_send_ack(ingest_t *self, ingest_item_t *it)
         ingest_log("ack for %s not sent: %s", *eid ? eid : "an undecodable message",
                    zmq_strerror(zmq_errno()));
     }
+    if (buf != stack)
+        free(buf);
 }
 
 /* Step D (PUB feeds only): last sequence per source and the gaps found. */
@@ -1034,6 +1482,237 @@ int ingest_process(ingest_t *self)
     return 0;
 }
 
+/* ---------------------------------------------------------------- recovery */
+
+/* One HSCAN page of hash `key`; *cursor is updated ("0" when done). The
+ * reply (field, value, ...) is the caller's to free. */
+static int s_hscan(ingest_t *self, const char *key, char cursor[32], redisReply **page)
+{
+    const char *argv[5] = {"HSCAN", key, cursor, "COUNT", "500"};
+    redisReply *r;
+    if (s_appendv(self, 5, argv) || s_get(self, &r))
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
+        ingest_log("redis: HSCAN %s: %s", key,
+                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return -1;
+    }
+    snprintf(cursor, 32, "%s", r->element[0]->str);
+    *page = r->element[1];
+    r->element[1] = NULL; /* keep the page, free the rest */
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Reads n replies and fails if any is an error. */
+static int s_drain_replies(ingest_t *self, int n, const char *what)
+{
+    int bad = 0;
+    for (int k = 0; k < n; k++) {
+        redisReply *r;
+        if (s_get(self, &r))
+            return -1;
+        if (r->type == REDIS_REPLY_ERROR && !bad++)
+            ingest_log("redis: %s: %s", what, r->str);
+        freeReplyObject(r);
+    }
+    return bad ? -1 : 0;
+}
+
+/* Event ids accepted before claims existed (sk:{sN}:seen, one hash per
+ * customer shard) become accepted claims, then the hash goes. */
+static int s_migrate_seen(ingest_t *self)
+{
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%" PRId64, self->retention_ms);
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        char kseen[SK_KEY_MAX], cursor[32] = "0";
+        sk_key_seen(kseen, sh);
+        long moved = 0;
+        do {
+            redisReply *page;
+            if (s_hscan(self, kseen, cursor, &page))
+                return -1;
+            int n = 0;
+            for (size_t k = 0; k + 1 < page->elements; k += 2) {
+                const redisReply *f = page->element[k];
+                if (f->type != REDIS_REPLY_STRING || f->len > SK_EVENT_ID_MAX || memchr(f->str, 0, f->len))
+                    continue;
+                char key[SK_KEY_MAX];
+                const char *argv[7] = {"SET", sk_key_event_claim(key, f->str), "a", "NX", "PX", ttl};
+                if (s_appendv(self, 6, argv)) {
+                    freeReplyObject(page);
+                    return -1;
+                }
+                n++;
+            }
+            freeReplyObject(page);
+            if (s_drain_replies(self, n, "migrating seen event ids"))
+                return -1;
+            moved += n;
+        } while (strcmp(cursor, "0") != 0);
+        if (moved) {
+            const char *argv[2] = {"DEL", kseen};
+            if (s_appendv(self, 2, argv) || s_drain_replies(self, 1, "DEL seen"))
+                return -1;
+            ingest_log("migrated %ld accepted event ids of %s into event-id claims", moved, kseen);
+        }
+    }
+    return 0;
+}
+
+/* Stored markers whose claim is settled (after a crash between the two
+ * finish steps) are dropped. */
+static int s_sweep_stored(ingest_t *self)
+{
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        char kstored[SK_KEY_MAX], cursor[32] = "0";
+        sk_key_stored(kstored, sh);
+        do {
+            redisReply *page;
+            if (s_hscan(self, kstored, cursor, &page))
+                return -1;
+            int n = 0;
+            for (size_t k = 0; k + 1 < page->elements; k += 2) {
+                char key[SK_KEY_MAX];
+                const char *argv[2] = {"GET", sk_key_event_claim(key, page->element[k]->str)};
+                if (s_appendv(self, 2, argv)) {
+                    freeReplyObject(page);
+                    return -1;
+                }
+                n++;
+            }
+            for (int k = 0; k < n; k++) {
+                redisReply *r;
+                if (s_get(self, &r)) {
+                    freeReplyObject(page);
+                    return -1;
+                }
+                bool settled = r->type == REDIS_REPLY_NIL ||
+                               (r->type == REDIS_REPLY_STRING && !strcmp(r->str, "a"));
+                freeReplyObject(r);
+                if (settled)
+                    s_queue_finish(self, 'u', sh, NULL, page->element[2 * k]->str);
+            }
+            freeReplyObject(page);
+            int nfin = s_append_finishes(self);
+            if (nfin < 0 || (nfin && s_read_finishes(self)))
+                return -1;
+        } while (strcmp(cursor, "0") != 0);
+    }
+    return 0;
+}
+
+/* Whether a pending claim value "p:<ms>:<name>/<pid>/<start>" belongs to
+ * an earlier run of this worker: worker names are unique among running
+ * workers (SKONTO_WORKER_NAME), so that run is dead and its claim can be
+ * settled at once instead of after the lease. */
+static bool s_predecessor(const ingest_t *self, const char *v)
+{
+    const char *p = strchr(v + 2, ':');
+    size_t n = strlen(self->name);
+    return p && !strncmp(p + 1, self->name, n) && p[1 + n] == '/' && strcmp(p + 1, self->owner);
+}
+
+/* Settles pending claims of shard sh: those older than the lease and, at
+ * start, every one this worker's previous run left. Up to `limit` ids from
+ * `offset` of the pending set; returns how many ids it looked at, or -1,
+ * and in *kept how many of them it left in place. */
+static int s_recover_page(ingest_t *self, int sh, bool at_start, int offset, int limit,
+                          int *kept)
+{
+    *kept = 0;
+    char kpend[SK_KEY_MAX], cutoff[24], off_s[16], lim_s[16];
+    snprintf(cutoff, sizeof cutoff, "%" PRId64, ingest_now_ms() - INGEST_LEASE_MS);
+    snprintf(off_s, sizeof off_s, "%d", offset);
+    snprintf(lim_s, sizeof lim_s, "%d", limit);
+    const char *argv[7] = {"ZRANGEBYSCORE", sk_key_claims_pending(kpend, sh), "-inf",
+                           at_start ? "+inf" : cutoff, "LIMIT", off_s, lim_s};
+    redisReply *ids;
+    if (s_appendv(self, 7, argv) || s_get(self, &ids))
+        return -1;
+    if (ids->type != REDIS_REPLY_ARRAY) {
+        ingest_log("redis: ZRANGEBYSCORE %s: %s", kpend,
+                   ids->type == REDIS_REPLY_ERROR ? ids->str : "unexpected reply");
+        freeReplyObject(ids);
+        return -1;
+    }
+    /* Per id: its claim, and whether any shard holds its stored marker. */
+    for (size_t k = 0; k < ids->elements; k++) {
+        char key[SK_KEY_MAX];
+        const char *get[2] = {"GET", sk_key_event_claim(key, ids->element[k]->str)};
+        if (s_appendv(self, 2, get))
+            goto fail;
+        for (int s2 = 0; s2 < SK_SHARDS; s2++) {
+            const char *hx[3] = {"HEXISTS", sk_key_stored(key, s2), ids->element[k]->str};
+            if (s_appendv(self, 3, hx))
+                goto fail;
+        }
+    }
+    int64_t old = ingest_now_ms() - INGEST_LEASE_MS;
+    for (size_t k = 0; k < ids->elements; k++) {
+        const char *eid = ids->element[k]->str;
+        redisReply *v;
+        if (s_get(self, &v))
+            goto fail;
+        int stored_in = -1;
+        for (int s2 = 0; s2 < SK_SHARDS; s2++) {
+            redisReply *r;
+            if (s_get(self, &r)) {
+                freeReplyObject(v);
+                goto fail;
+            }
+            if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+                stored_in = s2;
+            freeReplyObject(r);
+        }
+        bool pending = v->type == REDIS_REPLY_STRING && !strncmp(v->str, "p:", 2);
+        if (pending && strtoll(v->str + 2, NULL, 10) > old && !s_predecessor(self, v->str)) {
+            freeReplyObject(v); /* a live ingest's claim, in flight */
+            (*kept)++;
+            continue;
+        }
+        char eid_clean[SK_EVENT_ID_MAX + 1];
+        sk_utf8_sanitize(eid_clean, sizeof eid_clean, eid, strlen(eid));
+        if (pending)
+            ingest_log("recovery: event %s %s under a claim left pending (%s): %s", eid_clean,
+                       stored_in >= 0 ? "was stored" : "was never stored", v->str,
+                       stored_in >= 0 ? "marked accepted"
+                                      : "released; the client's retry stores it");
+        s_queue_finish(self, pending && stored_in >= 0 ? 'a' : 'r', stored_in,
+                       pending ? v->str : "", eid);
+        freeReplyObject(v);
+    }
+    int looked = (int)ids->elements;
+    freeReplyObject(ids);
+    int nfin = s_append_finishes(self);
+    return nfin < 0 || (nfin && s_read_finishes(self)) ? -1 : looked;
+fail:
+    freeReplyObject(ids);
+    return -1;
+}
+
+int ingest_recover(ingest_t *self, bool at_start)
+{
+    if (self->need_script && ingest_load_script(self))
+        return -1;
+    if (at_start && (s_migrate_seen(self) || s_sweep_stored(self)))
+        return -1;
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        /* Settled ids leave the set; the ones left in place are skipped. */
+        int looked, kept, skip = 0;
+        do {
+            looked = s_recover_page(self, sh, at_start, skip, 64, &kept);
+            if (looked < 0)
+                return -1;
+            skip += kept;
+        } while (at_start && looked == 64);
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- heartbeat */
 
 int ingest_heartbeat(ingest_t *self)
@@ -1047,18 +1726,19 @@ int ingest_heartbeat(ingest_t *self)
         !json_object_set_new(o, "errors", json_integer((json_int_t)self->errors)) &&
         !json_object_set_new(o, "accepted", json_integer((json_int_t)self->accepted)) &&
         !json_object_set_new(o, "duplicate", json_integer((json_int_t)self->duplicate)) &&
-        !json_object_set_new(o, "rejected", json_integer((json_int_t)self->rejected)))
+        !json_object_set_new(o, "rejected", json_integer((json_int_t)self->rejected)) &&
+        !json_object_set_new(o, "disconnects", json_integer((json_int_t)self->disconnects)))
         hb = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!hb) {
         ingest_log("heartbeat: out of memory");
         return 0;
     }
-    s_counters_t sent;
     const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, self->name, hb};
-    int rc = s_append_counters(self, &sent) || s_appendv(self, 4, argv);
+    int nfin = self->need_script && ingest_load_script(self) ? -1 : s_append_finishes(self);
+    int rc = nfin < 0 || s_appendv(self, 4, argv);
     free(hb);
-    if (rc || s_read_counters(self, &sent))
+    if (rc || (nfin && s_read_finishes(self)))
         return -1;
     redisReply *r;
     if (s_get(self, &r))

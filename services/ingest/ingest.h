@@ -5,15 +5,24 @@
  * batch of received messages into Redis work and acknowledgements. One thread.
  *
  * Invariants:
- *   - an Ack is sent only after Redis has answered the command that made the
- *     outcome durable: the accept script (ACCEPTED / DUPLICATE) or the
- *     dead-letter LPUSH (REJECTED). When Redis fails the event gets no Ack
- *     at all and the client retries; de-duplication by event id makes the
- *     retry safe;
+ *   - an Ack is sent only after Redis has answered the commands that made
+ *     the outcome durable: the event-id claim and the accept script
+ *     (ACCEPTED / DUPLICATE) or the dead-letter script (REJECTED). When Redis
+ *     fails the event gets no Ack at all and the client retries;
+ *     de-duplication by event id makes the retry safe;
+ *   - an event id is accepted at most once in the whole system: its claim
+ *     (sk:{sN}:eid:<id>, N = shard of the id) is taken before the event is
+ *     stored and never marked accepted unless the event was stored; a claim
+ *     left pending by a crash is completed or released by the recovery scan
+ *     (batch.c, ingest_recover);
+ *   - a counter a person reconciles (accepted, duplicate, rejected) is
+ *     changed in the same script as what it counts;
  *   - the bytes stored in the events stream are the bytes received, never a
  *     re-packed message;
  *   - a message from a peer never crashes the worker or blocks the ones
- *     behind it: every frame is bounded (ZMQ_MAXMSGSIZE) and validated. */
+ *     behind it: every frame is bounded (ZMQ_MAXMSGSIZE = SK_EVENT_FRAME_MAX,
+ *     larger ones drop the connection), a frame over SK_EVENT_MAX_BYTES is
+ *     answered too_large, and every envelope is validated. */
 #ifndef SK_INGEST_H
 #define SK_INGEST_H
 
@@ -30,7 +39,15 @@
 #define INGEST_BATCH 256                     /* messages drained and pipelined together */
 #define INGEST_MAX_SUBS 16                   /* SKONTO_INGEST_SUB endpoints */
 #define INGEST_DLQ_MAX 100000                /* dead letters kept (oldest trimmed beyond) */
+#define INGEST_DLQ_MAX_BYTES (64L << 20)     /* ... and at most this many bytes of them */
+#define INGEST_DLQ_HEAD 256                  /* bytes of an oversize payload kept in its dead letter */
+#define INGEST_RCVHWM 256                    /* frames queued per connection (x SK_EVENT_FRAME_MAX) */
 #define INGEST_O2C_MAX (SK_EVENT_ID_MAX + 8) /* "customer_id\tCUR" */
+#define INGEST_LEASE_MS 30000   /* a pending claim older than this belongs to a dead ingest */
+#define INGEST_RECOVER_MS 5000  /* how often the recovery scan looks for such claims */
+#define INGEST_RETENTION_DAYS 30 /* default of SKONTO_EVENT_ID_RETENTION_DAYS */
+#define INGEST_OWNER_MAX (SK_EVENT_ID_MAX + 64) /* "p:<ms>:" + owner */
+#define INGEST_OWNER_ID_MAX (SK_EVENT_ID_MAX + 36) /* owner: "<name>/<pid>/<start ms>" */
 
 typedef enum {
     INGEST_PENDING = 0, /* valid so far; waiting for Redis */
@@ -67,6 +84,11 @@ typedef struct {
     bool writes_customer; /* a customer upsert, or an order with an inline customer */
     uint32_t cust_hash;   /* FNV-1a of the customer id, to spot dependencies quickly */
     uint32_t order_hash;  /* FNV-1a of the order id of an order */
+    uint32_t eid_hash;    /* FNV-1a of the event id, to spot a repeated id in a batch */
+    bool claiming;        /* in the current claim call (claim_call) */
+    int claim_call;
+    bool claim_ours;      /* the event-id claim is ours (pending): finish it after the outcome */
+    bool busy;            /* the event id has another ingest's pending claim: no Ack */
     bool claimed;         /* its HSETNX created the order index entry */
     bool claim_found;     /* its HSETNX found an entry: compare customer and currency */
     const char *terms; /* terms that apply to an order: its own or inline (NULL: the stored ones) */
@@ -76,21 +98,36 @@ typedef struct {
     /* which replies this item waits for in the current phase */
     uint8_t nrep;
     bool seq_load;
-    bool dlq;          /* its dead letter is in the current pipeline */
-    bool recheck_seen; /* rejected on what Redis said: a duplicate of an accepted event? */
+    uint8_t dlq;       /* its dead letter went in this segment's dead-letter call 1 or 2 */
+    bool unchanged;    /* a resent order version with the same content: duplicate, not stored */
+    bool unsure;       /* its accept call failed as a whole: stored or not, only Redis knows */
     /* arguments of the accept script that must live until the command is queued */
     int kidx; /* index of its customer key in the script's KEYS, 0: none */
     char ckey[SK_KEY_MAX];
-    char num[2][12];
+    char num[3][12];
+    uint32_t version;  /* an order's version (0 counts as 1) */
+    char vhash[17];    /* an order's content hash (hex), to tell a resend from a change */
 } ingest_item_t;
 
-/* Arguments of one accept call: 5 + per event 4 + 2 * 7 + a customer key. */
-#define INGEST_MAX_ARGS (8 + INGEST_BATCH * 19)
+/* A claim to finish in the next pipeline: mark it accepted ('a') or release
+ * it ('r') if it still holds `expect`; or drop a stored marker ('u'). */
+typedef struct {
+    char action;
+    int shard; /* 'u': the shard of the stored marker */
+    char expect[INGEST_OWNER_MAX];
+    char eid[SK_EVENT_ID_MAX + 1];
+} ingest_finish_t;
+#define INGEST_MAX_FINISH (2 * INGEST_BATCH)
+
+/* Arguments of one accept call: 7 + per event 7 + 2 * 7 + a customer key. */
+#define INGEST_MAX_ARGS (8 + INGEST_BATCH * 22)
 
 typedef struct {
     const char *name;    /* SKONTO_WORKER_NAME */
     redisContext *redis; /* NULL while disconnected */
-    char accept_sha[41];
+    char accept_sha[41], claim_sha[41], finish_sha[41], dlq_sha[41];
+    char owner[INGEST_OWNER_ID_MAX]; /* "<name>/<pid>/<start ms>": whose pending claims */
+    int64_t retention_ms;         /* how long an event id is remembered */
     bool need_script; /* (re)load the accept script before the next write */
     void *router;
     void *subs[INGEST_MAX_SUBS];
@@ -101,16 +138,29 @@ typedef struct {
     size_t lens[INGEST_MAX_ARGS];
     ingest_source_t *sources;
     size_t nsources, cap_sources;
-    /* counters since start (heartbeat) and deltas not yet in sk:{sys}:ingest */
-    uint64_t processed, errors, accepted, duplicate, rejected;
-    int64_t pend_accepted, pend_duplicate, pend_rejected;
+    ingest_finish_t finbuf[2][INGEST_MAX_FINISH];
+    ingest_finish_t *finish, *flushing; /* queued for the next pipeline / in it */
+    int nfinish, nflushing;
+    uint8_t flush_cmd[SK_SHARDS]; /* bit 1: a finish script, bit 2: an HDEL of markers */
+    int claim_calls[SK_SHARDS];
+    char keys[INGEST_MAX_FINISH][SK_KEY_MAX]; /* claim keys of the command being built */
+    int64_t claim_ms;   /* wall time of the current segment's claims */
+    int64_t claim_mono; /* ... and on the monotonic clock (lease check) */
+    /* counters since start (heartbeat; the exact ones are in Redis) */
+    uint64_t processed, errors, accepted, duplicate, rejected, disconnects;
 } ingest_t;
 
 void ingest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int64_t ingest_now_ms(void);
 
-/* Loads the accept script on the current connection. 0 or -1. */
+/* Loads the Lua scripts on the current connection. 0 or -1. */
 int ingest_load_script(ingest_t *self);
+
+/* Completes or releases event-id claims left pending by an ingest that died
+ * (older than INGEST_LEASE_MS), and on the first call also migrates the
+ * pre-claim sk:{sN}:seen hashes and sweeps stale stored markers. 0 or -1
+ * (Redis failed: drop the connection). */
+int ingest_recover(ingest_t *self, bool at_start);
 
 /* Prepares items[i] to receive a message (initializes its frames). */
 void ingest_item_init(ingest_item_t *it, int origin);
@@ -124,7 +174,7 @@ void ingest_item_decode(ingest_t *self, ingest_item_t *it);
  * reconnects; the items not yet acknowledged simply get no Ack). */
 int ingest_process(ingest_t *self);
 
-/* Writes pending counter deltas and the heartbeat (HSET sk:{sys}:hb). 0 or -1. */
+/* Flushes queued claim finishes and writes the heartbeat (HSET sk:{sys}:hb). 0 or -1. */
 int ingest_heartbeat(ingest_t *self);
 
 #endif

@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,12 +112,16 @@ static void *s_open_router(void *ctx, const char *endpoint, const char *curve_se
         return NULL;
     }
     /* Unroutable Acks fail loudly; a bounded linger lets queued Acks leave at
-     * exit without hanging on a client that is gone; big envelopes are cut
-     * off by ZeroMQ before they cost memory. */
+     * exit without hanging on a client that is gone. A frame up to
+     * SK_EVENT_FRAME_MAX is read (and answered too_large if it is over the
+     * envelope limit); a bigger one makes ZeroMQ drop the connection before
+     * it costs memory. RCVHWM frames per connection bound what one peer can
+     * queue: INGEST_RCVHWM x SK_EVENT_FRAME_MAX bytes at worst. */
     if (s_setopt(s, ZMQ_ROUTER_MANDATORY, 1, "ROUTER_MANDATORY") ||
         s_setopt(s, ZMQ_LINGER, 2000, "LINGER") ||
-        s_setopt64(s, ZMQ_MAXMSGSIZE, SK_EVENT_MAX_BYTES, "MAXMSGSIZE") ||
-        s_setopt(s, ZMQ_RCVHWM, 100000, "RCVHWM") || s_setopt(s, ZMQ_SNDHWM, 100000, "SNDHWM")) {
+        s_setopt64(s, ZMQ_MAXMSGSIZE, SK_EVENT_FRAME_MAX, "MAXMSGSIZE") ||
+        s_setopt(s, ZMQ_RCVHWM, INGEST_RCVHWM, "RCVHWM") ||
+        s_setopt(s, ZMQ_SNDHWM, 100000, "SNDHWM")) {
         zmq_close(s);
         return NULL;
     }
@@ -142,8 +147,9 @@ static void *s_open_sub(void *ctx, const char *endpoint)
         return NULL;
     }
     if (s_setopt(s, ZMQ_LINGER, 0, "LINGER") ||
-        s_setopt64(s, ZMQ_MAXMSGSIZE, SK_EVENT_MAX_BYTES, "MAXMSGSIZE") ||
-        s_setopt(s, ZMQ_RCVHWM, 100000, "RCVHWM") || zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) ||
+        s_setopt64(s, ZMQ_MAXMSGSIZE, SK_EVENT_FRAME_MAX, "MAXMSGSIZE") ||
+        s_setopt(s, ZMQ_RCVHWM, INGEST_RCVHWM, "RCVHWM") ||
+        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) ||
         zmq_connect(s, endpoint)) {
         ingest_log("cannot subscribe to %s: %s", endpoint, zmq_strerror(zmq_errno()));
         zmq_close(s);
@@ -328,12 +334,65 @@ static int s_connect_redis(ingest_t *self)
         ingest_log("%s", err.msg);
         return -1;
     }
-    if (ingest_load_script(self)) {
+    if (ingest_load_script(self) || ingest_recover(self, true)) {
         s_drop_redis(self);
         return -1;
     }
     ingest_log("connected to Redis at %s", sk_redis_url_env());
     return 0;
+}
+
+/* ---------------------------------------------------------------- connections */
+
+/* ZeroMQ closes a connection without telling the socket's owner (a frame
+ * over ZMQ_MAXMSGSIZE, a peer that went away, a failed handshake): a
+ * monitor makes every closed connection a log line and a count. */
+static void *s_open_monitor(void *ctx, void *router)
+{
+    if (zmq_socket_monitor(router, "inproc://ingest-router-monitor",
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED)) {
+        ingest_log("zmq_socket_monitor: %s", zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    void *m = zmq_socket(ctx, ZMQ_PAIR);
+    if (!m || zmq_connect(m, "inproc://ingest-router-monitor")) {
+        ingest_log("monitor socket: %s", zmq_strerror(zmq_errno()));
+        if (m)
+            zmq_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void s_read_monitor(ingest_t *self, void *monitor, int *open_conns)
+{
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&ev) >= 2)
+            memcpy(&event, zmq_msg_data(&ev), 2);
+        zmq_msg_init(&addr);
+        if (zmq_msg_more(&ev) && zmq_msg_recv(&addr, monitor, 0) >= 0) {
+            if (event == ZMQ_EVENT_ACCEPTED) {
+                (*open_conns)++;
+            } else if (event == ZMQ_EVENT_DISCONNECTED) {
+                if (*open_conns > 0)
+                    (*open_conns)--;
+                self->disconnects++;
+                ingest_log("a client connection from %.*s closed (%d open): the client went "
+                           "away, or sent a frame over %d bytes",
+                           (int)(zmq_msg_size(&addr) > 100 ? 100 : zmq_msg_size(&addr)),
+                           (const char *)zmq_msg_data(&addr), *open_conns, SK_EVENT_FRAME_MAX);
+            }
+        }
+        zmq_msg_close(&addr);
+        zmq_msg_close(&ev);
+    }
 }
 
 /* ---------------------------------------------------------------- main */
@@ -357,6 +416,30 @@ int main(void)
         free(self);
         return 2;
     }
+    if (sodium_init() < 0) {
+        ingest_log("libsodium cannot be initialised");
+        free(self);
+        return 1;
+    }
+    self->finish = self->finbuf[0];
+    self->flushing = self->finbuf[1];
+    /* Whose pending claims these are: a restarted ingest is another owner,
+     * so its recovery settles what the dead one left. */
+    snprintf(self->owner, sizeof self->owner, "%s/%d/%" PRId64, self->name, (int)getpid(),
+             ingest_now_ms());
+    const char *ret = getenv("SKONTO_EVENT_ID_RETENTION_DAYS");
+    long days = INGEST_RETENTION_DAYS;
+    if (ret && *ret) {
+        char *end;
+        days = strtol(ret, &end, 10);
+        if (*end || days < 1 || days > 3650) {
+            ingest_log("SKONTO_EVENT_ID_RETENTION_DAYS=%s: want a whole number of days, 1..3650",
+                       ret);
+            free(self);
+            return 2;
+        }
+    }
+    self->retention_ms = (int64_t)days * 86400000;
 
     /* ZeroMQ's I/O threads inherit a mask that blocks SIGTERM/SIGINT, so the
      * signal reaches this thread and interrupts zmq_poll. */
@@ -387,6 +470,7 @@ int main(void)
     }
 
     int status = 0;
+    void *monitor = NULL;
     sk_zap_t *zap = NULL;
     sk_keypair_t server_key;
     memset(&server_key, 0, sizeof server_key);
@@ -433,13 +517,21 @@ int main(void)
         status = 1;
         goto out;
     }
-    ingest_log("listening on %s as %s", endpoint, self->name);
+    monitor = s_open_monitor(ctx, self->router);
+    if (!monitor) {
+        status = 1;
+        goto out;
+    }
+    ingest_log("listening on %s as %s; event ids are remembered for %ld days", endpoint,
+               self->name, days);
 
-    int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, next_hb = 0;
-    zmq_pollitem_t items[1 + INGEST_MAX_SUBS];
+    int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, next_hb = 0, next_recover = 0;
+    int open_conns = 0;
+    zmq_pollitem_t items[2 + INGEST_MAX_SUBS];
     items[0] = (zmq_pollitem_t){self->router, 0, ZMQ_POLLIN, 0};
     for (int k = 0; k < self->nsubs; k++)
         items[1 + k] = (zmq_pollitem_t){self->subs[k], 0, ZMQ_POLLIN, 0};
+    items[1 + self->nsubs] = (zmq_pollitem_t){monitor, 0, ZMQ_POLLIN, 0};
 
     while (!s_stop) {
         int64_t now = s_mono_ms();
@@ -457,6 +549,14 @@ int main(void)
             }
             backoff = S_BACKOFF_MIN_MS;
             next_hb = 0;
+            next_recover = now + INGEST_RECOVER_MS; /* the connect just recovered */
+        }
+        if (now >= next_recover) {
+            if (ingest_recover(self, false)) {
+                s_drop_redis(self);
+                continue;
+            }
+            next_recover = now + INGEST_RECOVER_MS;
         }
         if (now >= next_hb) {
             if (ingest_heartbeat(self)) {
@@ -468,7 +568,7 @@ int main(void)
         long timeout = (long)(next_hb - now);
         if (timeout < 0)
             timeout = 0;
-        int rc = zmq_poll(items, 1 + self->nsubs, timeout);
+        int rc = zmq_poll(items, 2 + self->nsubs, timeout);
         if (rc < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -478,6 +578,8 @@ int main(void)
         }
         if (rc == 0)
             continue;
+        if (items[1 + self->nsubs].revents & ZMQ_POLLIN)
+            s_read_monitor(self, monitor, &open_conns);
         s_drain(self);
         if (self->nitems && ingest_process(self)) {
             self->errors++;
@@ -496,6 +598,8 @@ int main(void)
                " rejected, %" PRIu64 " errors",
                self->accepted, self->duplicate, self->rejected, self->errors);
 out:
+    if (monitor)
+        zmq_close(monitor);
     if (self->router)
         zmq_close(self->router);
     for (int k = 0; k < self->nsubs; k++)
