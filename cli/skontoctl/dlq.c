@@ -54,7 +54,10 @@ static void s_help(FILE *out)
             "              reason, payload_b64}]}\n"
             "  --limit N   show at most N (default %d, at most 100000)\n"
             "  --json      print as JSON: {total, dead_letters [{at, at_ms, event_id,\n"
-            "              source, reason_code, message, payload_b64}]}\n"
+            "              source, reason_code, message, payload_b64, payload_bytes,\n"
+            "              user (the sender's key, with CURVE), and for a frame over the\n"
+            "              envelope limit payload_sha256 and payload_head_b64 (its\n"
+            "              first 256 bytes) instead of payload_b64}]}\n"
             "\n"
             "Environment: SKONTO_REDIS_URL.\n",
             S_DEFAULT_LIMIT);
@@ -233,12 +236,21 @@ int sk_cmd_dlq(int argc, char **argv)
         for (size_t i = 0; !bad && i < n; i++) {
             char t[32];
             const s_letter_t *l = &ls[i];
-            bad |= json_array_append_new(
-                arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:s}", "at",
-                               l->at_ms >= 0 ? s_time(l->at_ms, t, sizeof t) : "", "at_ms",
-                               l->at_ms >= 0 ? json_integer(l->at_ms) : json_null(), nm[0],
-                               l->event_id, nm[1], l->source, nm[2], l->reason_code,
-                               nm[3], l->message, nm[4], l->payload));
+            json_t *row = json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:s}", "at",
+                                  l->at_ms >= 0 ? s_time(l->at_ms, t, sizeof t) : "", "at_ms",
+                                  l->at_ms >= 0 ? json_integer(l->at_ms) : json_null(), nm[0],
+                                  l->event_id, nm[1], l->source, nm[2], l->reason_code, nm[3],
+                                  l->message, nm[4], l->payload);
+            /* What a record may carry besides: the sender, and for a payload
+             * over the envelope limit its size, SHA-256 and first bytes. */
+            static const char *const extra[] = {"user", "payload_bytes", "payload_sha256",
+                                                "payload_head_b64"};
+            for (size_t k = 0; row && l->j && k < sizeof extra / sizeof extra[0]; k++) {
+                json_t *v = json_object_get(l->j, extra[k]);
+                if (v)
+                    bad |= json_object_set(row, extra[k], v);
+            }
+            bad |= json_array_append_new(arr, row);
         }
         if (!bad) {
             bad |= json_object_set_new(root, "total", json_integer(total));

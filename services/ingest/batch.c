@@ -549,7 +549,8 @@ static int s_read_finishes(ingest_t *self)
 /* ---------------------------------------------------------------- claims */
 
 /* Appends one claim script per event-id shard for the valid events of
- * [a, b); marks the items it covers. Returns the number of calls, or -1. */
+ * [a, b); marks the items it covers with the call's number (1, 2, ...).
+ * Returns the number of calls, or -1. The caller resets `claiming`. */
 static int s_append_claims(ingest_t *self, int a, int b)
 {
     char now_s[24], ttl_s[24];
@@ -567,9 +568,11 @@ static int s_append_claims(ingest_t *self, int a, int b)
         s_args(&c, sk_key_ingest_stats(kstats, sh));
         for (int i = a; i < b; i++) {
             ingest_item_t *it = &self->items[i];
-            it->claiming = it->status == INGEST_PENDING && sk_shard_of(it->env->event_id) == sh;
-            if (it->claiming)
-                s_args(&c, sk_key_event_claim(self->keys[nk++], it->env->event_id));
+            if (it->status != INGEST_PENDING || sk_shard_of(it->env->event_id) != sh)
+                continue;
+            it->claiming = true;
+            it->claim_call = calls + 1;
+            s_args(&c, sk_key_event_claim(self->keys[nk++], it->env->event_id));
         }
         if (!nk)
             continue;
@@ -577,16 +580,13 @@ static int s_append_claims(ingest_t *self, int a, int b)
         s_args(&c, ttl_s);
         s_args(&c, self->owner);
         for (int i = a; i < b; i++)
-            if (self->items[i].claiming)
+            if (self->items[i].claiming && self->items[i].claim_call == calls + 1)
                 s_args(&c, self->items[i].env->event_id);
         snprintf(nk_s, sizeof nk_s, "%d", nk + 2);
         c.argv[2] = nk_s, c.lens[2] = strlen(nk_s);
         if (s_append(self, c.argc, c.argv, c.lens))
             return -1;
-        self->claim_calls[calls++] = sh;
-        for (int i = a; i < b; i++)
-            if (self->items[i].claiming)
-                self->items[i].claim_call = calls;
+        calls++;
     }
     return calls;
 }

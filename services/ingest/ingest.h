@@ -142,7 +142,6 @@ typedef struct {
     ingest_finish_t *finish, *flushing; /* queued for the next pipeline / in it */
     int nfinish, nflushing;
     uint8_t flush_cmd[SK_SHARDS]; /* bit 1: a finish script, bit 2: an HDEL of markers */
-    int claim_calls[SK_SHARDS];
     char keys[INGEST_MAX_FINISH][SK_KEY_MAX]; /* claim keys of the command being built */
     int64_t claim_ms;   /* wall time of the current segment's claims */
     int64_t claim_mono; /* ... and on the monotonic clock (lease check) */

@@ -1,0 +1,238 @@
+"""Issue 6 regressions through the real sockets: what an ERP integrator saw
+break the promise "an event the ERP saw acknowledged is stored once, and an
+event it did not see acknowledged was not stored".
+
+One test class per defect class, asserting on Acks and on `skontoctl`
+output (order show, status, dlq list), not on Redis key layouts:
+
+  - oversize envelopes are answered too_large and do not take other events
+    with them; only frames over the 1 MiB transport limit drop a connection;
+  - a duplicate that names another order leaves nothing behind;
+  - an event id is accepted once in the whole system (every shard, several
+    ingest workers, restarts);
+  - an order re-sent with a version that is not higher is a duplicate when
+    nothing changed and stale_version when it differs, never silently dropped;
+  - every Ack can be matched by the id's raw bytes;
+  - ingest's accepted counter is exact even when ingest is killed with -9.
+"""
+import json
+import time
+import unittest
+
+import zmq
+
+import test_ingest as ti
+from harness import Stack, _can_connect, free_port, wait_for
+from test_ingest import ACCEPTED, DUPLICATE, REJECTED, Client, customer, order, payment
+
+
+def setUpModule():
+    ti.setUpModule()
+
+
+class Base(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.st = Stack()
+        cls.st.__enter__()
+        cls.proc = cls.st.start_ingest()
+        cls.cli = Client(cls.st.ingest_endpoint)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cli.close()
+        cls.st.close()
+
+    def expect(self, env, status, reason="", cli=None):
+        data = env if isinstance(env, bytes) else env.SerializeToString()
+        ack = (cli or self.cli).send(data)
+        self.assertIsNotNone(ack, "no acknowledgement; log:\n" + self.st.log("ingest"))
+        self.assertEqual((ack.status, ack.reason_code), (status, reason), ack.message)
+        return ack
+
+    def status(self):
+        return self.st.ctl_json("status")
+
+    def dead_letters(self):
+        return self.st.ctl_json("dlq", "list", "--limit", "1000")["dead_letters"]
+
+
+class TestOversizeEnvelope(Base):
+    def test_too_large_is_answered_and_the_connection_stays(self):
+        self.expect(customer("Z-E0", "Z-C1"), ACCEPTED)
+        big = order("Z-BIG", "Z-SO1", "Z-C1")
+        big.order_shipped.customer.name = "x" * 66000  # 66 kB envelope: over the limit
+        data = big.SerializeToString()
+        self.assertGreater(len(data), 65536)
+        # Before, the oversize one and after it, on one connection, in one go.
+        before, after = customer("Z-E1", "Z-C2"), customer("Z-E2", "Z-C3")
+        for env in (before, big, after):
+            self.cli.send_raw(env.SerializeToString())
+        acks = {}
+        for _ in range(3):
+            a = self.cli.recv_ack()
+            self.assertIsNotNone(a, self.st.log("ingest"))
+            acks[a.event_id] = a
+        self.assertEqual(acks["Z-E1"].status, ACCEPTED)
+        self.assertEqual(acks["Z-E2"].status, ACCEPTED)
+        self.assertEqual((acks["Z-BIG"].status, acks["Z-BIG"].reason_code),
+                         (REJECTED, "too_large"))
+        self.assertIn("65536", acks["Z-BIG"].message)
+        self.assertIn(str(len(data)), acks["Z-BIG"].message)
+        # The dead letter keeps size, hash and the first bytes, not the payload.
+        dl = [d for d in self.dead_letters() if d.get("event_id") == "Z-BIG"]
+        self.assertEqual(len(dl), 1, dl)
+        self.assertEqual(dl[0]["reason_code"], "too_large")
+        self.assertEqual(dl[0]["payload_bytes"], len(data))
+        import base64
+        import hashlib
+        self.assertEqual(dl[0]["payload_sha256"], hashlib.sha256(data).hexdigest())
+        self.assertEqual(base64.b64decode(dl[0]["payload_head_b64"]), data[:256])
+        self.assertEqual(dl[0]["payload_b64"], "")
+        # The same connection goes on working.
+        self.expect(order("Z-E3", "Z-SO2", "Z-C2"), ACCEPTED)
+
+    def test_beyond_the_transport_limit_only_that_connection_drops(self):
+        other = Client(self.st.ingest_endpoint)
+        try:
+            other.send_raw(b"\x0a" + b"x" * (1 << 20) + b"y")
+            self.assertIsNone(other.recv_ack(700))
+        finally:
+            other.close()
+        wait_for(lambda: "closed" in self.st.log("ingest"), what="the drop logged")
+        self.expect(customer("Z-E9", "Z-C9"), ACCEPTED)
+
+
+class TestDuplicateNamingAnotherOrder(Base):
+    def test_duplicate_leaves_no_phantom_order(self):
+        self.expect(customer("P-E0", "P-C1"), ACCEPTED)
+        self.expect(customer("P-E00", "P-C2"), ACCEPTED)
+        self.expect(order("P-E2", "P-SO1", "P-C1"), ACCEPTED)
+        self.expect(order("P-E2", "P-SO2", "P-C1"), DUPLICATE)
+        r = self.st.ctl("order", "show", "P-SO2", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotIn("no schedule yet", r.stdout + r.stderr)
+        self.expect(payment("P-E3", "P-SO2"), REJECTED, "unknown_order")
+        # A genuine P-SO2, for another customer, is an order like any other.
+        self.expect(order("P-E4", "P-SO2", "P-C2"), ACCEPTED)
+
+
+class TestEventIdAcrossShards(Base):
+    def test_one_event_id_for_twenty_orders_is_accepted_once(self):
+        for i in range(20):
+            self.expect(customer("X-C%d-E" % i, "X-C%d" % i), ACCEPTED)
+        acks = [self.expect(order("X-SAME", "X-SO%d" % i, "X-C%d" % i),
+                            ACCEPTED if i == 0 else DUPLICATE) for i in range(20)]
+        self.assertEqual(len(acks), 20)
+        for i in range(1, 20):
+            r = self.st.ctl("order", "show", "X-SO%d" % i, check=False)
+            self.assertNotEqual(r.returncode, 0, r.stdout)
+
+    def test_across_ingest_workers_and_restarts(self):
+        st = self.st
+        port = free_port()
+        ep2 = "tcp://127.0.0.1:%d" % port
+        st.start("ingest-2", "skonto-ingest",
+                 env={"SKONTO_INGEST_ENDPOINT": ep2, "SKONTO_WORKER_NAME": "ingest-2"})
+        wait_for(lambda: _can_connect(port), what="ingest-2")
+        c2 = Client(ep2)
+        try:
+            for i in range(8):
+                self.expect(customer("Y-C%d-E" % i, "Y-C%d" % i), ACCEPTED)
+            # The same id, alternately through both workers, all at once.
+            envs = [order("Y-SAME", "Y-SO%d" % i, "Y-C%d" % i) for i in range(8)]
+            for i, e in enumerate(envs):
+                (self.cli if i % 2 == 0 else c2).send_raw(e.SerializeToString())
+            statuses = []
+            for i in range(8):
+                for _ in range(3):  # no Ack while another worker stores it: resend
+                    a = (self.cli if i % 2 == 0 else c2).recv_ack(3000)
+                    if a is not None:
+                        break
+                    (self.cli if i % 2 == 0 else c2).send_raw(envs[i].SerializeToString())
+                self.assertIsNotNone(a, st.log("ingest") + st.log("ingest-2"))
+                statuses.append(a.status)
+            self.assertEqual(statuses.count(ACCEPTED), 1, statuses)
+            self.assertEqual(statuses.count(DUPLICATE), 7, statuses)
+            # Remembered across a restart of both.
+            st.kill9("ingest-2")
+            st.start("ingest-2", "skonto-ingest",
+                     env={"SKONTO_INGEST_ENDPOINT": ep2, "SKONTO_WORKER_NAME": "ingest-2"})
+            self.expect(order("Y-SAME", "Y-SO3", "Y-C3"), DUPLICATE, cli=c2)
+        finally:
+            c2.close()
+            st.stop("ingest-2")
+
+
+class TestStaleVersion(Base):
+    def test_not_higher_versions_are_never_silently_dropped(self):
+        self.expect(customer("V-E0", "V-C1"), ACCEPTED)
+        self.expect(order("V-E1", "V-SO1", "V-C1", version=2), ACCEPTED)
+        # The same content again under a new event id: acknowledged, nothing changes.
+        a = self.expect(order("V-E2", "V-SO1", "V-C1", version=2), DUPLICATE)
+        self.assertIn("same content", a.message)
+        # Other content with a version that is not higher: a clear rejection.
+        for eid, ver in (("V-E3", 2), ("V-E4", 1)):
+            a = self.expect(order(eid, "V-SO1", "V-C1", amount=200000, version=ver),
+                            REJECTED, "stale_version")
+            self.assertIn("at version 2", a.message)
+            self.assertIn("version 3 or higher", a.message)
+        dl = {d["event_id"]: d for d in self.dead_letters()}
+        self.assertEqual(dl["V-E3"]["reason_code"], "stale_version")
+        # A higher version replaces it.
+        self.expect(order("V-E5", "V-SO1", "V-C1", amount=200000, version=3), ACCEPTED)
+        self.st.start_discount("discount-1")
+        try:
+            def shown():
+                r = self.st.ctl("order", "show", "V-SO1", "--json", check=False)
+                return r.returncode == 0 and json.loads(r.stdout)
+            o = wait_for(shown, timeout=20, what="V-SO1 scheduled")
+            wait_for(lambda: "2000.00" in self.st.ctl("order", "show", "V-SO1").stdout,
+                     timeout=20, what="version 3's amount")
+        finally:
+            self.st.stop("discount-1")
+
+
+class TestAckMatching(Base):
+    def test_raw_id_bytes_are_echoed(self):
+        # Two ids that differ only in bytes that are not valid UTF-8: their
+        # printable copies are the same, their raw bytes are not.
+        sent = []
+        for bad in (b"\xff", b"\xfe"):
+            env = customer("M-IDxx", "M-C1")
+            data = env.SerializeToString().replace(b"M-IDxx", b"M-ID" + bad + b"x")
+            sent.append(b"M-ID" + bad + b"x")
+            self.cli.send_raw(data)
+        got = []
+        for _ in sent:
+            a = self.cli.recv_ack()
+            self.assertIsNotNone(a)
+            self.assertEqual((a.status, a.reason_code), (REJECTED, "bad_utf8"))
+            got.append(a.event_id_raw)
+        self.assertEqual(sorted(got), sorted(sent))
+        a = self.expect(customer("M-OK", "M-C1"), ACCEPTED)
+        self.assertEqual(a.event_id_raw, b"M-OK")
+
+
+class TestAcceptedCounterAfterKill(unittest.TestCase):
+    def test_counter_is_exact_after_kill9(self):
+        with Stack() as st:
+            st.start_ingest()
+            c = Client(st.ingest_endpoint)
+            try:
+                n = 60
+                for i in range(n):
+                    c.send_raw(customer("N-E%d" % i, "N-C%d" % i).SerializeToString())
+                for _ in range(n):
+                    a = c.recv_ack()
+                    self.assertIsNotNone(a)
+                    self.assertEqual(a.status, ACCEPTED)
+                # Killed right after its Acks, before any heartbeat could flush.
+                st.kill9("ingest")
+            finally:
+                c.close()
+            self.assertEqual(st.ctl_json("status")["ingest"]["accepted"], n)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
