@@ -61,7 +61,7 @@ bool sk_utf8_valid(const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t l = s_utf8_seq(p + i, len - i, &cp);
         if (!l)
             return false;
@@ -77,7 +77,7 @@ size_t sk_utf8_sanitize(char *dst, size_t n, const char *src, size_t len)
     if (n == 0)
         return 0;
     while (i < len) {
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t l = s_utf8_seq(p + i, len - i, &cp);
         if (!l || s_is_control(cp)) {
             if (o + 1 >= n)
@@ -112,7 +112,7 @@ static bool s_has_control(const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t l = s_utf8_seq(p + i, len - i, &cp);
         if (!l || s_is_control(cp))
             return true;
@@ -152,7 +152,7 @@ int sk_event_check_id(const char *field, const char *s, size_t len, bool require
     size_t chars = 0;
     bool control = false;
     for (size_t i = 0; i < len; chars++) {
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t l = s_utf8_seq(p + i, len - i, &cp); /* > 0: the bytes are valid UTF-8 */
         control |= s_is_control(cp);
         i += l;
