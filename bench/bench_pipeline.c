@@ -347,7 +347,7 @@ static void s_print_commandstats(s_bench_t *b, double seconds)
     printf("    redis-server command time during (a), busiest first (commands a script runs\n"
            "    are counted in evalsha and again on their own line): %.2f s in %.2f s\n",
            (double)total / 1e6, seconds);
-    for (int i = 0; i < n && i < 6; i++)
+    for (int i = 0; i < n && i < 12; i++)
         printf("      %-14s %9lld calls %8.2f s %6.2f us/call\n", top[i].name, top[i].calls,
                (double)top[i].usec / 1e6, top[i].calls ? (double)top[i].usec / top[i].calls : 0);
 }

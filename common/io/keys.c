@@ -26,7 +26,6 @@ int sk_shard_of(const char *id)
 
 SK_SHARD_KEY(sk_key_events, "events")
 SK_SHARD_KEY(sk_key_seen, "seen")
-SK_SHARD_KEY(sk_key_claims_pending, "claims")
 SK_SHARD_KEY(sk_key_stored, "stored")
 SK_SHARD_KEY(sk_key_order_versions, "over")
 SK_SHARD_KEY(sk_key_ingest_stats, "ingest")

@@ -32,7 +32,6 @@ char *sk_key_seen(char *buf, int shard);                   /* sk:{sN}:seen      
  * value is "a" (accepted: its event is stored) or "p:<ms>:<owner>" (pending:
  * an ingest is storing it); it expires after the id retention. */
 char *sk_key_event_claim(char *buf, const char *event_id); /* sk:{sN}:eid:ID   string */
-char *sk_key_claims_pending(char *buf, int shard);         /* sk:{sN}:claims  zset id -> ms */
 /* Events stored in the (customer's) shard whose claim is not yet marked
  * accepted: transient, removed when the claim is completed. */
 char *sk_key_stored(char *buf, int shard);                 /* sk:{sN}:stored  hash   */

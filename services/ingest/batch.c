@@ -5,40 +5,44 @@
  * whole batch (redisAppendCommandArgv, then the replies in order), and a batch
  * normally costs two round trips:
  *
- *   1  read and claim, in message order: an order reads its customer (HMGET:
- *      exists? default terms?) when it has no inline customer with terms,
- *      and claims the order index with HSETNX (sk:{oM}:o2c order_id ->
- *      "customer_id\tCUR"); payments, credit notes and cancellations HGET
- *      the index, so a payment after its order in the same batch sees the
- *      order's claim (Redis runs a pipeline in order); PUB sources seen the
- *      first time read their last sequence number.
+ *   1  claim and read, in message order: first one claim script call per
+ *      event-id shard, which settles the claims of the previous batch and
+ *      claims this batch's event ids (a duplicate is known here); then an
+ *      order reads its customer (HMGET: exists? default terms?) when it has
+ *      no inline customer with terms, and claims the order index with HSETNX
+ *      (sk:{oM}:o2c order_id -> "customer_id\tCUR"); payments, credit notes
+ *      and cancellations HGET the index, so a payment after its order in the
+ *      same batch sees the order's claim (Redis runs a pipeline in order);
+ *      PUB sources seen the first time read their last sequence number.
  *      Then, without Redis: unknown customers and terms that do not work for
  *      the ship date are rejected; so is a payment that found the claim of an
  *      order of the batch that was just rejected.
  *   1b only when needed: an order whose claim found an entry (resent or
- *      revised) reads it to compare customer and currency; an order rejected
- *      on what Redis said checks whether its event id was accepted before (a
- *      resend is a duplicate, not a rejection).
- *   2  write: HDEL of the claims of orders rejected in 1 / 1b, one accept
- *      script call per shard holding valid events (atomic on the customer's
- *      shard: seen check, XADD of the received bytes, customer profile), LPUSH
- *      of a JSON dead letter per rejected event, and the counters of earlier
- *      batches (HINCRBY sk:{sys}:ingest: another slot, so not in the script);
- *   then the Acks, then for PUB messages the sequence bookkeeping.
+ *      revised) reads it to compare customer and currency.
+ *   2  write: HDEL of the order-index entries this segment created for events
+ *      that turned out duplicates or rejections, one accept script call per
+ *      customer shard holding valid events (atomic on that shard: version
+ *      check, XADD of the received bytes, stored marker, customer profile,
+ *      counters), one dead-letter script call for the rejected events (a
+ *      second round trip only for orders the accept script found stale);
+ *   then the Acks, then for PUB messages the sequence bookkeeping. The claims'
+ *   outcomes are queued and settled at the head of the next pipeline (the
+ *   next batch, or the heartbeat within a second).
  *
  * Step 1 of an order must see every customer written before it, and the
- * claim of an earlier order with the same id must be settled. A batch is
+ * claim of an earlier order with the same id must be settled; an event id
+ * met twice is a duplicate only if the first is accepted. A batch is
  * therefore cut into segments before an order that reads a customer an
- * earlier message of the segment writes, and before a second order with the
- * same order id; each segment runs the steps on its own (rare: it costs round
- * trips only when it happens).
+ * earlier message of the segment writes, before a second order with the same
+ * order id and before a second event with the same event id; each segment
+ * runs the steps on its own (rare: it costs round trips only when it happens).
  *
  * Any Redis error on an event's command makes it FAILED: no Ack, the client
- * retries. If an accept call fails half way, the events it had already stored
- * are FAILED too and their retries are acknowledged as duplicates. A claim is
- * released only if its order was rejected before step 2; between step 1 and
- * step 2 another client's payment for that order id could see it (a window of
- * one round trip, for an order that is being rejected). */
+ * retries. An accept call that fails as a whole leaves its events unsure
+ * (stored or not): their claims stay pending and a resend settles them (see
+ * ingest_resolve). An order-index entry of a duplicate or rejection is gone
+ * one round trip after it was made; in between another client's payment for
+ * that order id could see it. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -53,63 +57,59 @@
 #include "keys.h"
 #include "sk_redis.h"
 
-/* The claim script (DATAFLOW step 3), for the valid events of one batch
- * whose ids fall in one shard N (N = shard of the EVENT ID): an event id is
- * claimed in one place for the whole system, whichever customer it names.
- * A free id gets a pending claim "p:<now>:<owner>" (kept for the retention)
- * and an entry in the pending set; "a" means accepted before: a duplicate,
- * counted here. A pending claim of someone else is returned as it is: that
- * event is being stored right now, or its ingest died and the recovery scan
- * will settle it; the caller sends no Ack, and the client's retry gets the
- * settled answer.
- * KEYS: pending zset, stats hash (both of shard N), then the claim keys.
- * ARGV: now ms, retention ms, owner, then the event ids (one per claim key).
- * Returns per event: 1 claimed, 0 duplicate, or the other claim's value. */
+/* The claim script (DATAFLOW step 3), for one shard N of EVENT IDS (N =
+ * shard of the id, not of the customer: an event id is claimed in one place
+ * for the whole system, whichever customer it names). It first settles the
+ * claims whose outcome the caller knows since its last call, then claims the
+ * ids of the new batch; one call per shard and batch does both.
+ *   Settling: action 'a' marks a claim accepted (its event is stored), 'r'
+ *   releases it (nothing was stored); either only if the claim still holds
+ *   the value the caller expects, so a claim someone else took since is
+ *   left alone.
+ *   Claiming: a free id gets a pending claim "p:<now>:<owner>" (kept for the
+ *   retention); "a" means accepted before: a duplicate, counted here.
+ *   Someone else's pending claim is returned as it is: that event is being
+ *   stored right now, or its ingest died (the caller then finds out whether
+ *   it was stored, see ingest_resolve); the caller sends no Ack, and the
+ *   client's retry gets the settled answer.
+ * KEYS: stats hash (of shard N), then nf claim keys to settle, then the
+ *       claim keys to claim.
+ * ARGV: now ms, retention ms, owner, nf, then per claim to settle: action,
+ *       expected value; then the event ids to claim.
+ * Returns per id to claim: 1 claimed, 0 duplicate, or the other claim's value. */
 static const char s_claim_lua[] =
+    "local nf = tonumber(ARGV[4])\n"
+    "local a = 5\n"
+    "for k = 2, 1 + nf do\n"
+    "  local act, exp = ARGV[a], ARGV[a + 1]\n"
+    "  a = a + 2\n"
+    "  if act == 'a' then\n"
+    "    local v = redis.call('SET', KEYS[k], 'a', 'XX', 'KEEPTTL', 'GET')\n"
+    "    if v and v ~= exp then redis.call('SET', KEYS[k], v, 'XX', 'KEEPTTL') end\n"
+    "  elseif redis.call('GET', KEYS[k]) == exp then\n"
+    "    redis.call('DEL', KEYS[k])\n"
+    "  end\n"
+    "end\n"
     "local out, dup = {}, 0\n"
     "local pend = 'p:' .. ARGV[1] .. ':' .. ARGV[3]\n"
-    "for k = 3, #KEYS do\n"
-    "  local v = redis.call('GET', KEYS[k])\n"
+    "for k = 2 + nf, #KEYS do\n"
+    "  local v = redis.call('SET', KEYS[k], pend, 'NX', 'PX', ARGV[2], 'GET')\n"
     "  if not v then\n"
-    "    redis.call('SET', KEYS[k], pend, 'PX', ARGV[2])\n"
-    "    redis.call('ZADD', KEYS[1], ARGV[1], ARGV[k + 1])\n"
-    "    out[k - 2] = 1\n"
+    "    out[#out + 1] = 1\n"
     "  elseif v == 'a' then\n"
     "    dup = dup + 1\n"
-    "    out[k - 2] = 0\n"
+    "    out[#out + 1] = 0\n"
     "  else\n"
-    "    out[k - 2] = v\n"
+    "    out[#out + 1] = v\n"
     "  end\n"
     "end\n"
-    "if dup > 0 then redis.call('HINCRBY', KEYS[2], 'duplicate', dup) end\n"
+    "if dup > 0 then redis.call('HINCRBY', KEYS[1], 'duplicate', dup) end\n"
     "return out\n";
-
-/* The finish script: settles claims of shard N after their outcome is known.
- * Action 'a' marks a claim accepted (its event is stored), 'r' releases it
- * (nothing was stored); either only if the claim still holds the value the
- * caller expects, so a claim someone else took since is left alone.
- * KEYS: pending zset, then the claim keys. ARGV: per claim key: action,
- * expected value, event id. Returns the number of claims changed. */
-static const char s_finish_lua[] =
-    "local n = 0\n"
-    "for k = 2, #KEYS do\n"
-    "  local act, exp, id = ARGV[3 * k - 5], ARGV[3 * k - 4], ARGV[3 * k - 3]\n"
-    "  local v = redis.call('GET', KEYS[k])\n"
-    "  if v == exp then\n"
-    "    if act == 'a' then redis.call('SET', KEYS[k], 'a', 'XX', 'KEEPTTL')\n"
-    "    else redis.call('DEL', KEYS[k]) end\n"
-    "    n = n + 1\n"
-    "  end\n"
-    "  if v == exp or v == false or v == 'a' then redis.call('ZREM', KEYS[1], id) end\n"
-    "end\n"
-    "return n\n";
 
 /* The accept script (DATAFLOW step 4), for every claimed event of one
  * (customer's) shard in a batch at once: one script call per shard and batch
  * instead of one per event, because the call itself costs more than the work
  * inside it. Events are handled in message order, each on its own:
- *   - an id in the stored set was stored already (a claim settled by the
- *     recovery while its event was in flight): duplicate, 0;
  *   - an order whose version is not above the highest accepted one: 2 when
  *     its content is the same (nothing changes), else -(1 + that version);
  *   - else XADD the received bytes, mark the id stored, record the order's
@@ -118,6 +118,8 @@ static const char s_finish_lua[] =
  * fail, the results so far are returned with XADD's error in the failed
  * event's place, after counting what came before (Redis does not roll a
  * script back); the events after it were not looked at.
+ * Every stored event is marked in the stored hash until its claim says
+ * accepted: that is how a claim left pending by a crash is settled.
  * KEYS: stored hash, events stream, order versions hash, stats hash, then
  *       the customer hashes the events write.
  * ARGV: n, then per event: event id, envelope bytes, order id ('' if not an
@@ -134,9 +136,7 @@ static const char s_accept_lua[] =
     "  local id, oid, ver, h = ARGV[i], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]\n"
     "  local kidx, np = tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])\n"
     "  local res = 1\n"
-    "  if redis.call('HEXISTS', KEYS[1], id) == 1 then\n"
-    "    res = 0\n"
-    "  elseif oid ~= '' then\n"
+    "  if oid ~= '' then\n"
     "    local cur = redis.call('HGET', KEYS[3], oid)\n"
     "    if cur then\n"
     "      local c = string.find(cur, ':', 1, true)\n"
@@ -205,7 +205,6 @@ int ingest_load_script(ingest_t *self)
         const char *lua, *name;
         char *sha;
     } scripts[] = {{s_claim_lua, "claim", self->claim_sha},
-                   {s_finish_lua, "finish", self->finish_sha},
                    {s_accept_lua, "accept", self->accept_sha},
                    {s_dlq_lua, "dead-letter", self->dlq_sha}};
     for (size_t k = 0; k < sizeof scripts / sizeof scripts[0]; k++) {
@@ -335,6 +334,7 @@ void ingest_item_decode(ingest_t *self, ingest_item_t *it)
         return;
 
     it->eid_hash = s_fnv(env->event_id);
+    it->eid_shard = sk_shard_of(env->event_id);
     const char *cid = sk_event_customer_id(env);
     if (it->kind == SK_EVENT_CUSTOMER) {
         it->writes_customer = true;
@@ -436,12 +436,12 @@ static void s_args(s_cmd_t *c, const char *p)
 /* ---------------------------------------------------------------- claim finishes */
 
 /* Queues a finish for the next pipeline; when the queue is full the claim
- * stays pending and the recovery scan settles it (INGEST_LEASE_MS later). */
+ * stays pending and its event's resend settles it (ingest_resolve). */
 static void s_queue_finish(ingest_t *self, char action, int shard, const char *expect,
                            const char *eid)
 {
     if (self->nfinish == INGEST_MAX_FINISH) {
-        ingest_log("claim of event %s left to the recovery scan (finish queue full)", eid);
+        ingest_log("claim of event %s left pending for its resend to settle (finish queue full)", eid);
         return;
     }
     ingest_finish_t *f = &self->finish[self->nfinish++];
@@ -451,16 +451,24 @@ static void s_queue_finish(ingest_t *self, char action, int shard, const char *e
     snprintf(f->eid, sizeof f->eid, "%s", eid);
 }
 
+/* Someone else's pending claim met while claiming: a live ingest's in
+ * flight, or a dead one's (older than the lease, or this worker's previous
+ * run), which ingest_resolve settles after the batch. */
+static void s_claim_held(ingest_t *self, const char *eid, const char *value);
+
 /* The pending value this process wrote for the current segment's claims. */
 static void s_pending_value(const ingest_t *self, char *buf, size_t n)
 {
     snprintf(buf, n, "p:%" PRId64 ":%s", self->claim_ms, self->owner);
 }
 
-/* Appends the queued finishes (one finish script per claim shard, one HDEL
- * per shard of stored markers); the queue moves to self->flushing until the
- * replies are read. Returns the number of commands appended, or -1. */
-static int s_append_finishes(ingest_t *self)
+/* Appends, per event-id shard, one claim script call that settles the
+ * queued finishes of that shard and claims the valid events of [a, b) (none
+ * for a flush: a == b), then one HDEL of the shard's stored markers that are
+ * no longer needed. The finish queue moves to self->flushing until the
+ * replies are read; the items the calls cover are marked `claiming`.
+ * Returns the number of commands appended, or -1. */
+static int s_append_claims(ingest_t *self, int a, int b)
 {
     ingest_finish_t *f = self->finish;
     self->finish = self->flushing;
@@ -468,29 +476,45 @@ static int s_append_finishes(ingest_t *self)
     self->nflushing = self->nfinish;
     self->nfinish = 0;
     memset(self->flush_cmd, 0, sizeof self->flush_cmd);
+    char now_s[24], ttl_s[24];
+    snprintf(now_s, sizeof now_s, "%" PRId64, self->claim_ms);
+    snprintf(ttl_s, sizeof ttl_s, "%" PRId64, self->retention_ms);
     int ncmd = 0;
     for (int sh = 0; sh < SK_SHARDS; sh++) {
         s_cmd_t c = {self->argv, self->lens, 0};
-        char sha_n[16], kpend[SK_KEY_MAX];
-        int nk = 0;
+        char nk_s[16], nf_s[16], kstats[SK_KEY_MAX];
+        int nf = 0, nk = 0;
         s_args(&c, "EVALSHA");
-        s_args(&c, self->finish_sha);
+        s_args(&c, self->claim_sha);
         s_args(&c, ""); /* numkeys, below */
-        s_args(&c, sk_key_claims_pending(kpend, sh));
-        for (int k = 0; k < self->nflushing; k++) {
+        s_args(&c, sk_key_ingest_stats(kstats, sh));
+        for (int k = 0; k < self->nflushing; k++)
             if (f[k].action != 'u' && sk_shard_of(f[k].eid) == sh)
-                s_args(&c, sk_key_event_claim(self->keys[nk++], f[k].eid));
+                s_args(&c, sk_key_event_claim(self->keys[nf++], f[k].eid));
+        for (int i = a; i < b; i++) {
+            ingest_item_t *it = &self->items[i];
+            if (it->status == INGEST_PENDING && it->eid_shard == sh) {
+                it->claiming = true;
+                s_args(&c, sk_key_event_claim(self->keys[nf + nk++], it->env->event_id));
+            }
         }
-        if (nk) {
+        if (nf + nk) {
+            snprintf(nf_s, sizeof nf_s, "%d", nf);
+            s_args(&c, now_s);
+            s_args(&c, ttl_s);
+            s_args(&c, self->owner);
+            s_args(&c, nf_s);
             for (int k = 0; k < self->nflushing; k++) {
                 if (f[k].action == 'u' || sk_shard_of(f[k].eid) != sh)
                     continue;
                 s_arg(&c, f[k].action == 'a' ? "a" : "r", 1);
                 s_args(&c, f[k].expect);
-                s_args(&c, f[k].eid);
             }
-            snprintf(sha_n, sizeof sha_n, "%d", nk + 1);
-            c.argv[2] = sha_n, c.lens[2] = strlen(sha_n);
+            for (int i = a; i < b; i++)
+                if (self->items[i].claiming && self->items[i].eid_shard == sh)
+                    s_args(&c, self->items[i].env->event_id);
+            snprintf(nk_s, sizeof nk_s, "%d", 1 + nf + nk);
+            c.argv[2] = nk_s, c.lens[2] = strlen(nk_s);
             if (s_append(self, c.argc, c.argv, c.lens))
                 return -1;
             self->flush_cmd[sh] |= 1;
@@ -514,118 +538,71 @@ static int s_append_finishes(ingest_t *self)
     return ncmd;
 }
 
-/* Reads the replies of s_append_finishes. An accepted claim's stored marker
- * is dropped in the next pipeline, never in the same one: a marker must not
- * go before its claim says accepted (the recovery reads "no marker" as "not
- * stored"). A failed finish leaves the claim pending for the recovery. */
-static int s_read_finishes(ingest_t *self)
+/* Reads the replies of s_append_claims: per item, its claim is ours, a
+ * duplicate, or someone else's pending claim (no Ack now). An accepted
+ * claim's stored marker is dropped in the next pipeline, never in the same
+ * one: a marker must not go before its claim says accepted (ingest_resolve
+ * reads "no marker" as "not stored"). A failed call leaves its finishes
+ * pending (a resend settles them) and its items without an Ack. */
+static int s_read_claims(ingest_t *self, int a, int b)
 {
     for (int sh = 0; sh < SK_SHARDS; sh++) {
-        for (int bit = 1; bit <= 2; bit <<= 1) {
-            if (!(self->flush_cmd[sh] & bit))
-                continue;
+        if (self->flush_cmd[sh] & 1) {
             redisReply *r;
             if (s_get(self, &r))
                 return -1;
-            bool ok = r->type == REDIS_REPLY_INTEGER;
-            if (!ok)
-                ingest_log("redis: %s of shard %d: %s",
-                           bit == 1 ? "finishing event-id claims" : "HDEL stored markers", sh,
-                           r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            bool ok = r->type == REDIS_REPLY_ARRAY;
             if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
                 self->need_script = true;
+            if (!ok)
+                ingest_log("redis: claim script of shard %d: %s", sh,
+                           r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            size_t e = 0;
+            for (int i = a; i < b; i++) {
+                ingest_item_t *it = &self->items[i];
+                if (!it->claiming || it->eid_shard != sh)
+                    continue;
+                const redisReply *v = ok && e < r->elements ? r->element[e++] : NULL;
+                if (v && v->type == REDIS_REPLY_INTEGER && v->integer == 1) {
+                    it->claim_ours = true;
+                } else if (v && v->type == REDIS_REPLY_INTEGER && v->integer == 0) {
+                    it->status = INGEST_DUPLICATE;
+                } else if (v && v->type == REDIS_REPLY_STRING) {
+                    it->status = INGEST_FAILED;
+                    it->busy = true;
+                    s_claim_held(self, it->env->event_id, v->str);
+                } else {
+                    s_fail(self, it, "claim script", v ? v : r);
+                }
+            }
             freeReplyObject(r);
-            for (int k = 0; ok && bit == 1 && k < self->nflushing; k++) {
+            for (int k = 0; ok && k < self->nflushing; k++) {
                 const ingest_finish_t *f = &self->flushing[k];
                 if (f->action == 'a' && f->shard >= 0 && sk_shard_of(f->eid) == sh)
                     s_queue_finish(self, 'u', f->shard, NULL, f->eid);
             }
+        }
+        if (self->flush_cmd[sh] & 2) {
+            redisReply *r;
+            if (s_get(self, &r))
+                return -1;
+            if (r->type != REDIS_REPLY_INTEGER)
+                ingest_log("redis: HDEL stored markers of shard %d: %s", sh,
+                           r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            freeReplyObject(r);
         }
     }
     self->nflushing = 0;
     return 0;
 }
 
-/* ---------------------------------------------------------------- claims */
-
-/* Appends one claim script per event-id shard for the valid events of
- * [a, b); marks the items it covers with the call's number (1, 2, ...).
- * Returns the number of calls, or -1. The caller resets `claiming`. */
-static int s_append_claims(ingest_t *self, int a, int b)
+/* Settles the queued finishes now, in a pipeline of their own. */
+static int s_flush_finishes(ingest_t *self)
 {
-    char now_s[24], ttl_s[24];
-    snprintf(now_s, sizeof now_s, "%" PRId64, self->claim_ms);
-    snprintf(ttl_s, sizeof ttl_s, "%" PRId64, self->retention_ms);
-    int calls = 0;
-    for (int sh = 0; sh < SK_SHARDS; sh++) {
-        s_cmd_t c = {self->argv, self->lens, 0};
-        char nk_s[16], kpend[SK_KEY_MAX], kstats[SK_KEY_MAX];
-        int nk = 0;
-        s_args(&c, "EVALSHA");
-        s_args(&c, self->claim_sha);
-        s_args(&c, "");
-        s_args(&c, sk_key_claims_pending(kpend, sh));
-        s_args(&c, sk_key_ingest_stats(kstats, sh));
-        for (int i = a; i < b; i++) {
-            ingest_item_t *it = &self->items[i];
-            if (it->status != INGEST_PENDING || sk_shard_of(it->env->event_id) != sh)
-                continue;
-            it->claiming = true;
-            it->claim_call = calls + 1;
-            s_args(&c, sk_key_event_claim(self->keys[nk++], it->env->event_id));
-        }
-        if (!nk)
-            continue;
-        s_args(&c, now_s);
-        s_args(&c, ttl_s);
-        s_args(&c, self->owner);
-        for (int i = a; i < b; i++)
-            if (self->items[i].claiming && self->items[i].claim_call == calls + 1)
-                s_args(&c, self->items[i].env->event_id);
-        snprintf(nk_s, sizeof nk_s, "%d", nk + 2);
-        c.argv[2] = nk_s, c.lens[2] = strlen(nk_s);
-        if (s_append(self, c.argc, c.argv, c.lens))
-            return -1;
-        calls++;
-    }
-    return calls;
-}
-
-/* Reads the claim replies: ours, a duplicate, or someone else's pending
- * claim (no Ack: the event is being stored elsewhere, or the recovery will
- * settle a dead ingest's claim, and the client's retry gets the answer). */
-static int s_read_claims(ingest_t *self, int a, int b, int calls)
-{
-    for (int call = 1; call <= calls; call++) {
-        redisReply *r;
-        if (s_get(self, &r))
-            return -1;
-        size_t e = 0;
-        bool ok = r->type == REDIS_REPLY_ARRAY;
-        for (int i = a; i < b; i++) {
-            ingest_item_t *it = &self->items[i];
-            if (!it->claiming || it->claim_call != call)
-                continue;
-            const redisReply *v = ok && e < r->elements ? r->element[e++] : NULL;
-            if (v && v->type == REDIS_REPLY_INTEGER && v->integer == 1) {
-                it->claim_ours = true;
-            } else if (v && v->type == REDIS_REPLY_INTEGER && v->integer == 0) {
-                it->status = INGEST_DUPLICATE;
-            } else if (v && v->type == REDIS_REPLY_STRING) {
-                it->status = INGEST_FAILED;
-                it->busy = true;
-                char eid[SK_EVENT_ID_MAX + 1];
-                sk_utf8_sanitize(eid, sizeof eid, it->env->event_id, strlen(it->env->event_id));
-                ingest_log("event %s is being stored under another claim (%.*s): no Ack now, "
-                           "the client's retry gets the outcome",
-                           eid, (int)(v->len > 120 ? 120 : v->len), v->str);
-            } else {
-                s_fail(self, it, "claim script", ok ? v : r);
-            }
-        }
-        freeReplyObject(r);
-    }
-    return 0;
+    if (self->need_script && ingest_load_script(self))
+        return -1;
+    int n = s_append_claims(self, 0, 0);
+    return n < 0 || (n && s_read_claims(self, 0, 0)) ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- segments */
@@ -764,9 +741,8 @@ static int s_phase_read_claim(ingest_t *self, int a, int b)
     self->claim_ms = ingest_now_ms();
     for (int i = a; i < b; i++)
         self->items[i].claiming = self->items[i].claim_ours = self->items[i].busy = false;
-    int nfin = s_append_finishes(self);
-    int calls = nfin < 0 ? -1 : s_append_claims(self, a, b);
-    if (calls < 0)
+    int claims = s_append_claims(self, a, b);
+    if (claims < 0)
         return -1;
     int queued = 0;
     for (int i = a; i < b; i++) {
@@ -808,7 +784,7 @@ static int s_phase_read_claim(ingest_t *self, int a, int b)
             }
         }
     }
-    if ((nfin && s_read_finishes(self)) || s_read_claims(self, a, b, calls))
+    if (claims && s_read_claims(self, a, b))
         return -1;
     if (!queued)
         return 0;
@@ -1099,8 +1075,6 @@ static void s_accept_result(ingest_t *self, ingest_item_t *it, const redisReply 
     const char *oid = sk_event_order_id(it->env);
     if (v->integer == 1) {
         it->status = INGEST_ACCEPTED;
-    } else if (v->integer == 0) {
-        it->status = INGEST_DUPLICATE; /* stored under a claim the recovery settled */
     } else if (v->integer == 2) {
         it->status = INGEST_DUPLICATE;
         it->unchanged = true;
@@ -1108,12 +1082,14 @@ static void s_accept_result(ingest_t *self, ingest_item_t *it, const redisReply 
                  "order %s version %" PRIu32
                  " was accepted before with the same content: nothing changed",
                  oid, it->version);
-    } else {
+    } else if (v->integer < 0) {
         long long accepted = -(v->integer + 1);
         s_reject(it, SK_REASON_STALE_VERSION,
                  "order %s is at version %lld; version %" PRIu32
                  " has other content and is not higher: send version %lld or higher to replace it",
                  oid, accepted, it->version, accepted + 1);
+    } else {
+        s_fail(self, it, "accept script (unknown result)", v);
     }
 }
 
@@ -1172,7 +1148,7 @@ static int s_read_dlq(ingest_t *self, int a, int b, int round)
 /* After the outcomes are known: every claim of ours is finished in the next
  * pipeline, marked accepted when its event is stored and released when
  * nothing was. A failure after the accept call was sent leaves it pending
- * (stored or not, only Redis knows): the recovery settles it. */
+ * (stored or not, only Redis knows): a resend settles it (ingest_resolve). */
 static void s_queue_outcomes(ingest_t *self, int a, int b)
 {
     char pend[INGEST_OWNER_MAX];
@@ -1181,9 +1157,7 @@ static void s_queue_outcomes(ingest_t *self, int a, int b)
         ingest_item_t *it = &self->items[i];
         if (!it->claim_ours)
             continue;
-        bool stored = it->status == INGEST_ACCEPTED ||
-                      (it->status == INGEST_DUPLICATE && !it->unchanged);
-        if (stored)
+        if (it->status == INGEST_ACCEPTED)
             s_queue_finish(self, 'a', it->shard, pend, it->env->event_id);
         else if (!it->unsure)
             s_queue_finish(self, 'r', -1, pend, it->env->event_id);
@@ -1257,7 +1231,7 @@ static int s_phase_write(ingest_t *self, int a, int b)
             return -1;
         /* An array says what happened to each event it covers (the ones
          * after an error were not looked at); anything else leaves every
-         * event of the call unsure: stored or not, the recovery finds out. */
+         * event of the call unsure: stored or not, a resend finds out. */
         bool ok = r->type == REDIS_REPLY_ARRAY && r->elements <= (size_t)groups[sh];
         if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
             self->need_script = true;
@@ -1479,7 +1453,7 @@ int ingest_process(ingest_t *self)
             return -1;
         start = end;
     }
-    return 0;
+    return ingest_resolve(self);
 }
 
 /* ---------------------------------------------------------------- recovery */
@@ -1563,8 +1537,9 @@ static int s_migrate_seen(ingest_t *self)
     return 0;
 }
 
-/* Stored markers whose claim is settled (after a crash between the two
- * finish steps) are dropped. */
+/* After a crash: a stored marker whose claim is still pending means the
+ * event was stored, so the claim is marked accepted; one whose claim is
+ * settled (a crash between the two finish steps) is dropped. */
 static int s_sweep_stored(ingest_t *self)
 {
     for (int sh = 0; sh < SK_SHARDS; sh++) {
@@ -1590,127 +1565,100 @@ static int s_sweep_stored(ingest_t *self)
                     freeReplyObject(page);
                     return -1;
                 }
-                bool settled = r->type == REDIS_REPLY_NIL ||
-                               (r->type == REDIS_REPLY_STRING && !strcmp(r->str, "a"));
+                const char *eid = page->element[2 * k]->str;
+                if (r->type == REDIS_REPLY_STRING && !strncmp(r->str, "p:", 2))
+                    s_queue_finish(self, 'a', sh, r->str, eid); /* stored: say so */
+                else
+                    s_queue_finish(self, 'u', sh, NULL, eid);
                 freeReplyObject(r);
-                if (settled)
-                    s_queue_finish(self, 'u', sh, NULL, page->element[2 * k]->str);
             }
             freeReplyObject(page);
-            int nfin = s_append_finishes(self);
-            if (nfin < 0 || (nfin && s_read_finishes(self)))
+            if (s_flush_finishes(self))
                 return -1;
         } while (strcmp(cursor, "0") != 0);
     }
     return 0;
 }
 
-/* Whether a pending claim value "p:<ms>:<name>/<pid>/<start>" belongs to
- * an earlier run of this worker: worker names are unique among running
- * workers (SKONTO_WORKER_NAME), so that run is dead and its claim can be
- * settled at once instead of after the lease. */
-static bool s_predecessor(const ingest_t *self, const char *v)
+/* Whether a pending claim value "p:<ms>:<name>/<pid>/<start>" is this
+ * worker's: of an earlier run (worker names are unique among running
+ * workers, SKONTO_WORKER_NAME, so that run is dead), or of this run and left
+ * pending when a Redis error made its outcome unsure (nothing of this run is
+ * in flight between batches). Either can be settled at once instead of
+ * after the lease. */
+static bool s_own_name(const ingest_t *self, const char *v)
 {
     const char *p = strchr(v + 2, ':');
     size_t n = strlen(self->name);
-    return p && !strncmp(p + 1, self->name, n) && p[1 + n] == '/' && strcmp(p + 1, self->owner);
+    return p && !strncmp(p + 1, self->name, n) && p[1 + n] == '/';
 }
 
-/* Settles pending claims of shard sh: those older than the lease and, at
- * start, every one this worker's previous run left. Up to `limit` ids from
- * `offset` of the pending set; returns how many ids it looked at, or -1,
- * and in *kept how many of them it left in place. */
-static int s_recover_page(ingest_t *self, int sh, bool at_start, int offset, int limit,
-                          int *kept)
+static void s_claim_held(ingest_t *self, const char *eid, const char *value)
 {
-    *kept = 0;
-    char kpend[SK_KEY_MAX], cutoff[24], off_s[16], lim_s[16];
-    snprintf(cutoff, sizeof cutoff, "%" PRId64, ingest_now_ms() - INGEST_LEASE_MS);
-    snprintf(off_s, sizeof off_s, "%d", offset);
-    snprintf(lim_s, sizeof lim_s, "%d", limit);
-    const char *argv[7] = {"ZRANGEBYSCORE", sk_key_claims_pending(kpend, sh), "-inf",
-                           at_start ? "+inf" : cutoff, "LIMIT", off_s, lim_s};
-    redisReply *ids;
-    if (s_appendv(self, 7, argv) || s_get(self, &ids))
-        return -1;
-    if (ids->type != REDIS_REPLY_ARRAY) {
-        ingest_log("redis: ZRANGEBYSCORE %s: %s", kpend,
-                   ids->type == REDIS_REPLY_ERROR ? ids->str : "unexpected reply");
-        freeReplyObject(ids);
-        return -1;
+    char clean[SK_EVENT_ID_MAX + 1];
+    sk_utf8_sanitize(clean, sizeof clean, eid, strlen(eid));
+    bool stale = !strncmp(value, "p:", 2) &&
+                 (strtoll(value + 2, NULL, 10) < ingest_now_ms() - INGEST_LEASE_MS ||
+                  s_own_name(self, value));
+    if (!stale) {
+        ingest_log("event %s is being stored under another claim (%.120s): no Ack now, the "
+                   "client's retry gets the outcome",
+                   clean, value);
+        return;
     }
-    /* Per id: its claim, and whether any shard holds its stored marker. */
-    for (size_t k = 0; k < ids->elements; k++) {
-        char key[SK_KEY_MAX];
-        const char *get[2] = {"GET", sk_key_event_claim(key, ids->element[k]->str)};
-        if (s_appendv(self, 2, get))
-            goto fail;
-        for (int s2 = 0; s2 < SK_SHARDS; s2++) {
-            const char *hx[3] = {"HEXISTS", sk_key_stored(key, s2), ids->element[k]->str};
+    for (int k = 0; k < self->nresolve; k++)
+        if (!strcmp(self->resolve[k].eid, eid))
+            return;
+    if (self->nresolve == INGEST_BATCH)
+        return; /* the next resend asks again */
+    ingest_finish_t *r = &self->resolve[self->nresolve++];
+    snprintf(r->eid, sizeof r->eid, "%s", eid);
+    snprintf(r->expect, sizeof r->expect, "%s", value);
+    ingest_log("event %s has a claim its ingest left pending (%.120s): settling it; no Ack "
+               "now, the client's retry gets the outcome",
+               clean, value);
+}
+
+int ingest_resolve(ingest_t *self)
+{
+    if (!self->nresolve)
+        return 0;
+    /* Per claim: is its event in any shard's stored set? */
+    for (int k = 0; k < self->nresolve; k++) {
+        for (int sh = 0; sh < SK_SHARDS; sh++) {
+            char key[SK_KEY_MAX];
+            const char *hx[3] = {"HEXISTS", sk_key_stored(key, sh), self->resolve[k].eid};
             if (s_appendv(self, 3, hx))
-                goto fail;
+                return -1;
         }
     }
-    int64_t old = ingest_now_ms() - INGEST_LEASE_MS;
-    for (size_t k = 0; k < ids->elements; k++) {
-        const char *eid = ids->element[k]->str;
-        redisReply *v;
-        if (s_get(self, &v))
-            goto fail;
+    for (int k = 0; k < self->nresolve; k++) {
+        ingest_finish_t *r = &self->resolve[k];
         int stored_in = -1;
-        for (int s2 = 0; s2 < SK_SHARDS; s2++) {
-            redisReply *r;
-            if (s_get(self, &r)) {
-                freeReplyObject(v);
-                goto fail;
-            }
-            if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
-                stored_in = s2;
-            freeReplyObject(r);
+        for (int sh = 0; sh < SK_SHARDS; sh++) {
+            redisReply *x;
+            if (s_get(self, &x))
+                return -1;
+            if (x->type == REDIS_REPLY_INTEGER && x->integer == 1)
+                stored_in = sh;
+            freeReplyObject(x);
         }
-        bool pending = v->type == REDIS_REPLY_STRING && !strncmp(v->str, "p:", 2);
-        if (pending && strtoll(v->str + 2, NULL, 10) > old && !s_predecessor(self, v->str)) {
-            freeReplyObject(v); /* a live ingest's claim, in flight */
-            (*kept)++;
-            continue;
-        }
-        char eid_clean[SK_EVENT_ID_MAX + 1];
-        sk_utf8_sanitize(eid_clean, sizeof eid_clean, eid, strlen(eid));
-        if (pending)
-            ingest_log("recovery: event %s %s under a claim left pending (%s): %s", eid_clean,
-                       stored_in >= 0 ? "was stored" : "was never stored", v->str,
-                       stored_in >= 0 ? "marked accepted"
-                                      : "released; the client's retry stores it");
-        s_queue_finish(self, pending && stored_in >= 0 ? 'a' : 'r', stored_in,
-                       pending ? v->str : "", eid);
-        freeReplyObject(v);
+        char clean[SK_EVENT_ID_MAX + 1];
+        sk_utf8_sanitize(clean, sizeof clean, r->eid, strlen(r->eid));
+        ingest_log("event %s %s: its claim is %s", clean,
+                   stored_in >= 0 ? "was stored" : "was never stored",
+                   stored_in >= 0 ? "marked accepted" : "released, a resend stores it");
+        s_queue_finish(self, stored_in >= 0 ? 'a' : 'r', stored_in, r->expect, r->eid);
     }
-    int looked = (int)ids->elements;
-    freeReplyObject(ids);
-    int nfin = s_append_finishes(self);
-    return nfin < 0 || (nfin && s_read_finishes(self)) ? -1 : looked;
-fail:
-    freeReplyObject(ids);
-    return -1;
+    self->nresolve = 0;
+    return s_flush_finishes(self);
 }
 
-int ingest_recover(ingest_t *self, bool at_start)
+int ingest_recover(ingest_t *self)
 {
-    if (self->need_script && ingest_load_script(self))
-        return -1;
-    if (at_start && (s_migrate_seen(self) || s_sweep_stored(self)))
-        return -1;
-    for (int sh = 0; sh < SK_SHARDS; sh++) {
-        /* Settled ids leave the set; the ones left in place are skipped. */
-        int looked, kept, skip = 0;
-        do {
-            looked = s_recover_page(self, sh, at_start, skip, 64, &kept);
-            if (looked < 0)
-                return -1;
-            skip += kept;
-        } while (at_start && looked == 64);
-    }
-    return 0;
+    return self->need_script && ingest_load_script(self) ? -1
+           : s_migrate_seen(self) || s_sweep_stored(self) ? -1
+                                                          : 0;
 }
 
 /* ---------------------------------------------------------------- heartbeat */
@@ -1735,10 +1683,9 @@ int ingest_heartbeat(ingest_t *self)
         return 0;
     }
     const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, self->name, hb};
-    int nfin = self->need_script && ingest_load_script(self) ? -1 : s_append_finishes(self);
-    int rc = nfin < 0 || s_appendv(self, 4, argv);
+    int rc = s_flush_finishes(self) || s_appendv(self, 4, argv);
     free(hb);
-    if (rc || (nfin && s_read_finishes(self)))
+    if (rc)
         return -1;
     redisReply *r;
     if (s_get(self, &r))

@@ -13,8 +13,9 @@
  *   - an event id is accepted at most once in the whole system: its claim
  *     (sk:{sN}:eid:<id>, N = shard of the id) is taken before the event is
  *     stored and never marked accepted unless the event was stored; a claim
- *     left pending by a crash is completed or released by the recovery scan
- *     (batch.c, ingest_recover);
+ *     left pending by a crash is settled (accepted if its event was stored,
+ *     else released) when ingest restarts or when the event is resent
+ *     (batch.c, ingest_recover and ingest_resolve);
  *   - a counter a person reconciles (accepted, duplicate, rejected) is
  *     changed in the same script as what it counts;
  *   - the bytes stored in the events stream are the bytes received, never a
@@ -44,7 +45,6 @@
 #define INGEST_RCVHWM 256                    /* frames queued per connection (x SK_EVENT_FRAME_MAX) */
 #define INGEST_O2C_MAX (SK_EVENT_ID_MAX + 8) /* "customer_id\tCUR" */
 #define INGEST_LEASE_MS 30000   /* a pending claim older than this belongs to a dead ingest */
-#define INGEST_RECOVER_MS 5000  /* how often the recovery scan looks for such claims */
 #define INGEST_RETENTION_DAYS 30 /* default of SKONTO_EVENT_ID_RETENTION_DAYS */
 #define INGEST_OWNER_MAX (SK_EVENT_ID_MAX + 64) /* "p:<ms>:" + owner */
 #define INGEST_OWNER_ID_MAX (SK_EVENT_ID_MAX + 36) /* owner: "<name>/<pid>/<start ms>" */
@@ -85,8 +85,8 @@ typedef struct {
     uint32_t cust_hash;   /* FNV-1a of the customer id, to spot dependencies quickly */
     uint32_t order_hash;  /* FNV-1a of the order id of an order */
     uint32_t eid_hash;    /* FNV-1a of the event id, to spot a repeated id in a batch */
-    bool claiming;        /* in the current claim call (claim_call) */
-    int claim_call;
+    int eid_shard;        /* the event id's shard: where its claim lives */
+    bool claiming;        /* in the current claim calls */
     bool claim_ours;      /* the event-id claim is ours (pending): finish it after the outcome */
     bool busy;            /* the event id has another ingest's pending claim: no Ack */
     bool claimed;         /* its HSETNX created the order index entry */
@@ -125,7 +125,7 @@ typedef struct {
 typedef struct {
     const char *name;    /* SKONTO_WORKER_NAME */
     redisContext *redis; /* NULL while disconnected */
-    char accept_sha[41], claim_sha[41], finish_sha[41], dlq_sha[41];
+    char accept_sha[41], claim_sha[41], dlq_sha[41];
     char owner[INGEST_OWNER_ID_MAX]; /* "<name>/<pid>/<start ms>": whose pending claims */
     int64_t retention_ms;         /* how long an event id is remembered */
     bool need_script; /* (re)load the accept script before the next write */
@@ -141,7 +141,9 @@ typedef struct {
     ingest_finish_t finbuf[2][INGEST_MAX_FINISH];
     ingest_finish_t *finish, *flushing; /* queued for the next pipeline / in it */
     int nfinish, nflushing;
-    uint8_t flush_cmd[SK_SHARDS]; /* bit 1: a finish script, bit 2: an HDEL of markers */
+    ingest_finish_t resolve[INGEST_BATCH]; /* dead ingests' claims met, to settle */
+    int nresolve;
+    uint8_t flush_cmd[SK_SHARDS]; /* bit 1: a claim script call, bit 2: an HDEL of markers */
     char keys[INGEST_MAX_FINISH][SK_KEY_MAX]; /* claim keys of the command being built */
     int64_t claim_ms;   /* wall time of the current segment's claims */
     int64_t claim_mono; /* ... and on the monotonic clock (lease check) */
@@ -155,11 +157,16 @@ int64_t ingest_now_ms(void);
 /* Loads the Lua scripts on the current connection. 0 or -1. */
 int ingest_load_script(ingest_t *self);
 
-/* Completes or releases event-id claims left pending by an ingest that died
- * (older than INGEST_LEASE_MS), and on the first call also migrates the
- * pre-claim sk:{sN}:seen hashes and sweeps stale stored markers. 0 or -1
+/* At (re)connect: migrates the pre-claim sk:{sN}:seen hashes into claims,
+ * marks accepted the pending claims whose event is stored (a crash between
+ * storing and settling) and drops stored markers no longer needed. 0 or -1
  * (Redis failed: drop the connection). */
-int ingest_recover(ingest_t *self, bool at_start);
+int ingest_recover(ingest_t *self);
+
+/* Settles the claims a dead ingest left pending that this batch met (see
+ * s_claim_held in batch.c): accepted if the event is in a stored set, else
+ * released. Run after each batch; 0 or -1. */
+int ingest_resolve(ingest_t *self);
 
 /* Prepares items[i] to receive a message (initializes its frames). */
 void ingest_item_init(ingest_item_t *it, int origin);

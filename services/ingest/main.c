@@ -334,7 +334,7 @@ static int s_connect_redis(ingest_t *self)
         ingest_log("%s", err.msg);
         return -1;
     }
-    if (ingest_load_script(self) || ingest_recover(self, true)) {
+    if (ingest_load_script(self) || ingest_recover(self)) {
         s_drop_redis(self);
         return -1;
     }
@@ -525,7 +525,7 @@ int main(void)
     ingest_log("listening on %s as %s; event ids are remembered for %ld days", endpoint,
                self->name, days);
 
-    int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, next_hb = 0, next_recover = 0;
+    int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, next_hb = 0;
     int open_conns = 0;
     zmq_pollitem_t items[2 + INGEST_MAX_SUBS];
     items[0] = (zmq_pollitem_t){self->router, 0, ZMQ_POLLIN, 0};
@@ -549,14 +549,6 @@ int main(void)
             }
             backoff = S_BACKOFF_MIN_MS;
             next_hb = 0;
-            next_recover = now + INGEST_RECOVER_MS; /* the connect just recovered */
-        }
-        if (now >= next_recover) {
-            if (ingest_recover(self, false)) {
-                s_drop_redis(self);
-                continue;
-            }
-            next_recover = now + INGEST_RECOVER_MS;
         }
         if (now >= next_hb) {
             if (ingest_heartbeat(self)) {
