@@ -211,5 +211,66 @@ class PythonClientTest(unittest.TestCase):
         ])
 
 
+    # -- issue 6: the contract of the acknowledged endpoint, as an outside ERP sees it
+
+    def test_too_large(self):
+        big = self.customer("PY-BIG", "PYC-BIG", "x" * 70000)
+        before, after = self.customer("PY-B1", "PYC-B1", "a"), self.customer("PY-B2", "PYC-B2", "b")
+        acks = {a.event_id: a for a in self.send_all([before, big, after])}
+        self.assertEqual((acks["PY-BIG"].status, acks["PY-BIG"].reason_code),
+                         (pb.ACK_REJECTED, "too_large"))
+        self.assertIn("65536", acks["PY-BIG"].message)
+        self.assertEqual(acks["PY-B1"].status, pb.ACK_ACCEPTED)
+        self.assertEqual(acks["PY-B2"].status, pb.ACK_ACCEPTED)
+
+    def test_duplicate_naming_another_order(self):
+        self.send_all([self.customer("PY-DC", "PYC-D", "D")])
+        a, b = self.send_all([self.order("PY-D1", "PYO-D1", "PYC-D", 1000)]) + \
+            self.send_all([self.order("PY-D1", "PYO-D2", "PYC-D", 1000)])
+        self.assertEqual((a.status, b.status), (pb.ACK_ACCEPTED, pb.ACK_DUPLICATE))
+        pay = pb.Envelope(event_id="PY-D2", source="py-erp")
+        pay.payment_received.order_id, pay.payment_received.paid_on = "PYO-D2", "2026-04-05"
+        pay.payment_received.amount = 1000
+        (p,) = self.send_all([pay])
+        self.assertEqual((p.status, p.reason_code), (pb.ACK_REJECTED, "unknown_order"))
+
+    def test_event_id_once_across_shards(self):
+        self.send_all([self.customer("PY-S%d" % i, "PYC-S%d" % i, "S") for i in range(16)])
+        acks = []
+        for i in range(16):  # one at a time: each after the previous one's answer
+            acks += self.send_all([self.order("PY-SAME", "PYO-S%d" % i, "PYC-S%d" % i, 1000)])
+        self.assertEqual([a.status for a in acks],
+                         [pb.ACK_ACCEPTED] + [pb.ACK_DUPLICATE] * 15)
+
+    def test_stale_version(self):
+        self.send_all([self.customer("PY-VC", "PYC-V", "V")])
+        o = self.order("PY-V1", "PYO-V", "PYC-V", 1000)
+        o.invoice_issued.version = 2
+        same = self.order("PY-V2", "PYO-V", "PYC-V", 1000)
+        same.invoice_issued.version = 2
+        other = self.order("PY-V3", "PYO-V", "PYC-V", 2000)
+        other.invoice_issued.version = 2
+        acks = []
+        for e in (o, same, other):
+            acks += self.send_all([e])
+        self.assertEqual([a.status for a in acks],
+                         [pb.ACK_ACCEPTED, pb.ACK_DUPLICATE, pb.ACK_REJECTED])
+        self.assertEqual(acks[2].reason_code, "stale_version")
+        self.assertIn("at version 2", acks[2].message)
+
+    def test_acks_match_by_raw_id(self):
+        raw = []
+        for tail in (b"\xff", b"\xfe"):
+            data = self.customer("PY-RAWx", "PYC-R", "R").SerializeToString()
+            raw.append(b"PY-RAW" + tail)
+            self.sock.send(data.replace(b"PY-RAWx", raw[-1]))
+        got = []
+        for _ in raw:
+            self.assertTrue(self.sock.poll(10000))
+            ack = pb.Ack()
+            ack.ParseFromString(self.sock.recv())
+            got.append(ack.event_id_raw)
+        self.assertEqual(sorted(got), sorted(raw))
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
