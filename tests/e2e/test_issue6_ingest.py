@@ -103,6 +103,27 @@ class TestOversizeEnvelope(Base):
         self.expect(customer("Z-E9", "Z-C9"), ACCEPTED)
 
 
+class TestDeadLettersBounded(Base):
+    def test_dead_letter_list_is_bounded_in_bytes(self):
+        # 900 rejected envelopes of ~64 kB each: their records (base64) come
+        # to ~77 MB, over the 64 MiB bound, so the oldest go.
+        n = 900
+        for i in range(n):
+            env = customer("B-E%04d" % i, "B-C1")
+            env.customer.name = "x" * 63000  # over 200 bytes: bad_field
+            self.cli.send_raw(env.SerializeToString())
+            if i % 100 == 99:
+                for _ in range(100):
+                    self.assertIsNotNone(self.cli.recv_ack(), self.st.log("ingest"))
+        d = self.st.ctl_json("dlq", "list", "--limit", "100000")
+        kept = [x["event_id"] for x in d["dead_letters"]]
+        self.assertLess(len(kept), n)
+        self.assertGreater(len(kept), 600)
+        self.assertEqual(kept[0], "B-E%04d" % (n - 1))  # newest first, newest kept
+        self.assertNotIn("B-E0000", kept)
+        self.assertEqual(self.status()["ingest"]["rejected"], n)
+
+
 class TestDuplicateNamingAnotherOrder(Base):
     def test_duplicate_leaves_no_phantom_order(self):
         self.expect(customer("P-E0", "P-C1"), ACCEPTED)
