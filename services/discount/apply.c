@@ -67,11 +67,16 @@ const char SK_APPLY_LUA[] =
     "end\n"
     "local i, n = 1, #ARGV\n"
     "while i <= n do\n"
-    "  local id, exp, st = ARGV[i], ARGV[i + 1], 'OK'\n"
+    "  local q, qo = ARGV[i], ARGV[i + 1]\n"
+    "  i = i + 2\n"
+    "  local id, exp, st, last = ARGV[i], ARGV[i + 1], 'OK', 0\n"
+    "  if q ~= '' then last = tonumber(redis.call('HGET', KEYS[7], qo) or '0') end\n"
+    "  local waits = q ~= '' and tonumber(q) > last + 1\n"
     "  if exp == '*' then\n"
     "    local u = ARGV[i + 2]\n"
     "    i = i + 3\n"
-    "    if u == '' then\n"
+    "    if waits then st = 'WAIT'\n"
+    "    elseif u == '' then\n"
     "      if redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP' else del[#del + 1] = id end\n"
     "    elseif #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'\n"
     "    else\n"
@@ -89,7 +94,8 @@ const char SK_APPLY_LUA[] =
     "    local ni = tonumber(ARGV[hi])\n"
     "    i = hi + 3 * ni + 1\n"
     "    local inv = KEYS[kb]\n"
-    "    if (redis.call('HGET', inv, 'rev') or '0') ~= exp then\n"
+    "    if waits then st = 'WAIT'\n"
+    "    elseif (redis.call('HGET', inv, 'rev') or '0') ~= exp then\n"
     "      if #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'\n"
     "      else st = 'STALE' end\n"
     "    elseif redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP'\n"
@@ -106,6 +112,7 @@ const char SK_APPLY_LUA[] =
     "      end\n"
     "    end\n"
     "  end\n"
+    "  if st == 'OK' and q ~= '' and tonumber(q) > last then redis.call('HSET', KEYS[7], qo, q) end\n"
     "  out[#out + 1] = st\n"
     "end\n"
     "local za, zr = {}, {}\n"
@@ -123,7 +130,7 @@ const char SK_APPLY_LUA[] =
     "return out\n";
 
 enum { K_HIST = 5, K_FC_HIST = 6, K_FC_NET = 7, K_TAKEUP = 8 };
-#define S_SHARD_KEYS 6 /* KEYS before the per-entry ones */
+#define S_SHARD_KEYS 7 /* KEYS before the per-entry ones */
 
 /* ---------------------------------------------------------------- argv */
 
@@ -856,11 +863,22 @@ const char *sk_batch_command(sk_batch_t *b, const char *sha, size_t *len)
     sk_argv_addz(c, sk_key_forecast_net(key, b->shard));
     sk_argv_addz(c, sk_key_takeup(key, b->shard));
     sk_argv_addz(c, sk_key_unapplied(key, b->shard));
+    sk_argv_addz(c, sk_key_order_applied(key, b->shard));
     sk_argv_append(c, &b->keys);
     sk_argv_append(c, &b->args);
     if (c->overflow || b->keys.overflow || b->args.overflow)
         return NULL;
     return sk_argv_resp(c, len);
+}
+
+/* Every entry's record starts with its number among its order's events
+ * (stream field `q`, '' for a customer or an entry from before numbering)
+ * and the order id: the script answers WAIT, changing nothing, while an
+ * earlier event of the order is not applied yet, whichever worker holds it. */
+static void s_order_seq(const sk_entry_t *e, sk_argv_t *argv)
+{
+    sk_argv_addz(argv, e->order_id && e->seq[0] ? e->seq : "");
+    sk_argv_addz(argv, e->order_id ? e->order_id : "");
 }
 
 /* The JSON record of an event not recorded (see SK_APPLY_LUA); NULL when out
@@ -897,6 +915,7 @@ static char *s_unapplied_json(const sk_entry_t *e, const sk_plan_t *plan, int64_
 
 void sk_apply_ack(const sk_entry_t *e, const sk_plan_t *plan, sk_batch_t *b)
 {
+    s_order_seq(e, &b->args);
     sk_argv_addz(&b->args, e->id);
     sk_argv_addz(&b->args, "*");
     if (plan && plan->error) {
@@ -920,6 +939,7 @@ static void s_script_record(s_ctx_t *x, int kb, sk_argv_t *argv)
 {
     const sk_entry_t *e = x->e;
     sk_argv_reset(argv);
+    s_order_seq(e, argv);
     sk_argv_addz(argv, e->id);
     sk_argv_add_i64(argv, x->has_old ? x->old.rev : 0);
     sk_argv_add_i64(argv, kb);

@@ -11,7 +11,9 @@
  *
  * The apply script (SK_APPLY_LUA) is the only writer of an invoice. Its KEYS
  * are all in the batch's shard: stream, windows, fc:hist, fc:net, takeup,
- * unapplied, then (invoice, copen, hist) for each entry that changes state.
+ * unapplied, oapplied, then (invoice, copen, hist) for each entry that
+ * changes state. An order's events apply in the order ingest stored them
+ * (their `q`), across workers: oapplied keeps each order's last applied q.
  * An entry acknowledged because of an error (paid invoice, other currency,
  * malformed, ...) is kept on sk:{sN}:unapplied in the step that acks it. In one
  * atomic step, for each entry in order, it checks that the invoice's `rev` is
@@ -74,6 +76,7 @@ typedef struct {
     const char *order_id;       /* into env, NULL for a customer upsert */
     const char *customer_id;    /* into env for an order, else NULL */
     char *raw;                  /* owned copy of the payload (NULL: none or out of memory) */
+    char seq[24];               /* field `q`: its number among its order's events ("" if none) */
     size_t rawlen;
     char error[512];
 } sk_entry_t;
@@ -139,8 +142,10 @@ void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply 
 #define SK_UNAPPLIED_PAYLOAD_MAX 16384
 void sk_apply_ack(const sk_entry_t *e, const sk_plan_t *plan, sk_batch_t *b);
 
-/* The apply script; returns an array with "OK", "DUP", "STALE" or
- * "UNRECORDED" (could not keep an unapplied event: left pending) per entry. */
+/* The apply script; returns an array with "OK", "DUP", "STALE", "WAIT" (an
+ * earlier event of the order is not applied yet: left pending, nothing
+ * changed) or "UNRECORDED" (could not keep an unapplied event: left
+ * pending) per entry. */
 extern const char SK_APPLY_LUA[];
 
 #endif

@@ -14,7 +14,8 @@
  *      and the wave's entries of each shard go to Redis as one apply script
  *      call per SK_BATCH_ENTRIES, pipelined; each entry has its own result;
  *   3. STALE (someone changed the invoice in between) -> planned again at
- *      once; NOINV (a payment before its order) -> left pending, retried with
+ *      once; WAIT (an earlier event of the order, by its `q`, is held by
+ *      another worker) -> retried with backoff; NOINV (a payment before its order) -> left pending, retried with
  *      backoff, given up (acknowledged, counted as an error) after
  *      SKONTO_NOINV_GIVEUP_MS. An order that has an entry waiting holds back
  *      its later entries, so they still apply in order.
@@ -30,7 +31,8 @@
  * SKONTO_CLAIM_IDLE_MS (default 30000), SKONTO_NOINV_GIVEUP_MS (default
  * 600000), SKONTO_TODAY (YYYY-MM-DD; default the UTC date, for tests/demos).
  * Heartbeat each second: HSET sk:{sys}:hb <name> {pid, role, at_ms,
- * processed, errors, stale_retries, duplicates, waiting}. SIGTERM/SIGINT:
+ * processed, errors, stale_retries, duplicates, order_waits (WAIT: an
+ * earlier event of the order was held by another worker), waiting}. SIGTERM/SIGINT:
  * finish the batch, exit 0. */
 #include <errno.h>
 #include <inttypes.h>
@@ -76,7 +78,7 @@ typedef struct {
     char name[SK_ID_MAX + 1];
     char sha[41];
     char streams[SK_SHARDS][SK_KEY_MAX];
-    int64_t processed, errors, stale, dups;
+    int64_t processed, errors, stale, dups, waits;
     int64_t claim_idle_ms, giveup_ms;
     int64_t last_hb_ms, last_claim_ms;
     sk_day_t today_fixed; /* from SKONTO_TODAY, or INT32_MIN */
@@ -344,8 +346,9 @@ static void s_heartbeat(s_worker_t *w, int64_t now)
     snprintf(json, sizeof json,
              "{\"pid\":%ld,\"role\":\"discount\",\"at_ms\":%" PRId64 ",\"processed\":%" PRId64
              ",\"errors\":%" PRId64 ",\"stale_retries\":%" PRId64 ",\"duplicates\":%" PRId64
-             ",\"waiting\":%zu}",
-             (long)getpid(), now, w->processed, w->errors, w->stale, w->dups, w->retry.n);
+             ",\"order_waits\":%" PRId64 ",\"waiting\":%zu}",
+             (long)getpid(), now, w->processed, w->errors, w->stale, w->dups, w->waits,
+             w->retry.n);
     const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, w->name, json};
     redisReply *r = redisCommandArgv(w->c, 4, argv, NULL);
     if (!r)
@@ -405,21 +408,28 @@ static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s
             if (s_set_has(skip, k))
                 continue;
         }
-        const char *data = NULL;
+        const char *data = NULL, *seq = "";
         size_t len = 0;
         if (en->elements >= 2 && en->element[1]->type == REDIS_REPLY_ARRAY) {
             const redisReply *fv = en->element[1];
-            for (size_t j = 0; j + 1 < fv->elements; j += 2)
-                if (fv->element[j]->type == REDIS_REPLY_STRING && !strcmp(fv->element[j]->str, "e") &&
-                    fv->element[j + 1]->type == REDIS_REPLY_STRING) {
-                    data = fv->element[j + 1]->str;
-                    len = fv->element[j + 1]->len;
+            for (size_t j = 0; j + 1 < fv->elements; j += 2) {
+                const redisReply *f = fv->element[j], *v = fv->element[j + 1];
+                if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+                    continue;
+                if (!strcmp(f->str, "e")) {
+                    data = v->str;
+                    len = v->len;
+                } else if (!strcmp(f->str, "q") && v->len > 0 && v->len < 20 &&
+                           strspn(v->str, "0123456789") == v->len) {
+                    seq = v->str;
                 }
+            }
         }
         s_item_t *it = s_item_new();
         if (!it)
             return -1;
         sk_entry_decode(&it->e, shard, id->str, id->len, data, len);
+        snprintf(it->e.seq, sizeof it->e.seq, "%s", seq);
         if (s_list_push(out, it) != 0) {
             s_item_free(it);
             return -1;
@@ -675,6 +685,9 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
             w->dups++;
         } else if (!strcmp(r->str, "STALE")) {
             w->stale++;
+        } else if (!strcmp(r->str, "WAIT")) {
+            w->waits++; /* another worker holds an earlier event of the order */
+            why = S_BACKOFF;
         } else {
             s_log("error", "entry %s: unexpected script reply %s", it->e.id, r->str);
             why = S_BACKOFF;

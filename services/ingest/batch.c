@@ -112,7 +112,9 @@ static const char s_claim_lua[] =
  * inside it. Events are handled in message order, each on its own:
  *   - an order whose version is not above the highest accepted one: 2 when
  *     its content is the same (nothing changes), else -(1 + that version);
- *   - else XADD the received bytes, mark the id stored, record the order's
+ *   - else XADD the received bytes (with `q`, the event's number among its
+ *     order's events, 1, 2, ...: the discount workers apply an order's
+ *     events in that order), mark the id stored, record the order's
  *     version, write the customer profile: 1.
  * The accepted and duplicate counters change in the same call. Should XADD
  * fail, the results so far are returned with XADD's error in the failed
@@ -120,11 +122,11 @@ static const char s_claim_lua[] =
  * script back); the events after it were not looked at.
  * Every stored event is marked in the stored hash until its claim says
  * accepted: that is how a claim left pending by a crash is settled.
- * KEYS: stored hash, events stream, order versions hash, stats hash, then
- *       the customer hashes the events write.
- * ARGV: n, then per event: event id, envelope bytes, order id ('' if not an
- *       order), version, content hash, index in KEYS of its customer hash
- *       (0: none), number of field/value pairs, the pairs.
+ * KEYS: stored hash, events stream, order versions hash, stats hash, order
+ *       event numbers hash, then the customer hashes the events write.
+ * ARGV: n, then per event: event id, envelope bytes, order id ('' for a
+ *       customer), version (0: not an order), content hash, index in KEYS of
+ *       its customer hash (0: none), number of field/value pairs, the pairs.
  * Returns one integer per event (fewer after an error, see above). */
 static const char s_accept_lua[] =
     "local out, i, acc, dup = {}, 2, 0, 0\n"
@@ -136,7 +138,7 @@ static const char s_accept_lua[] =
     "  local id, oid, ver, h = ARGV[i], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]\n"
     "  local kidx, np = tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])\n"
     "  local res = 1\n"
-    "  if oid ~= '' then\n"
+    "  if ver > 0 then\n"
     "    local cur = redis.call('HGET', KEYS[3], oid)\n"
     "    if cur then\n"
     "      local c = string.find(cur, ':', 1, true)\n"
@@ -147,14 +149,21 @@ static const char s_accept_lua[] =
     "    end\n"
     "  end\n"
     "  if res == 1 then\n"
-    "    local r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1])\n"
+    "    local r\n"
+    "    if oid ~= '' then\n"
+    "      local q = redis.call('HINCRBY', KEYS[5], oid, 1)\n"
+    "      r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1], 'q', q)\n"
+    "      if type(r) == 'table' and r.err then redis.call('HINCRBY', KEYS[5], oid, -1) end\n"
+    "    else\n"
+    "      r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1])\n"
+    "    end\n"
     "    if type(r) == 'table' and r.err then\n"
     "      out[e] = r\n"
     "      count()\n"
     "      return out\n"
     "    end\n"
     "    redis.call('HSET', KEYS[1], id, '1')\n"
-    "    if oid ~= '' then redis.call('HSET', KEYS[3], oid, ver .. ':' .. h) end\n"
+    "    if ver > 0 then redis.call('HSET', KEYS[3], oid, ver .. ':' .. h) end\n"
     "    if kidx > 0 then\n"
     "      redis.call('HSET', KEYS[kidx], unpack(ARGV, i + 7, i + 6 + 2 * np))\n"
     "      redis.call('HSETNX', KEYS[kidx], 'statement', 'weekly')\n"
@@ -986,10 +995,11 @@ static const char *s_statement_name(int st)
 static int s_append_accept(ingest_t *self, int a, int b, int shard, const char *now)
 {
     s_cmd_t c = {self->argv, self->lens, 0};
-    int nkeys = 4, nev = 0;
-    /* Keys first: stored, events, versions, stats, then one customer key per
-     * customer-writing event. */
+    int nkeys = 5, nev = 0;
+    /* Keys first: stored, events, versions, stats, order event numbers, then
+     * one customer key per customer-writing event. */
     char kstored[SK_KEY_MAX], kevents[SK_KEY_MAX], kver[SK_KEY_MAX], kstats[SK_KEY_MAX];
+    char kseq[SK_KEY_MAX];
     char nkeys_s[16], nev_s[16];
     s_args(&c, "EVALSHA");
     s_args(&c, self->accept_sha);
@@ -998,6 +1008,7 @@ static int s_append_accept(ingest_t *self, int a, int b, int shard, const char *
     s_args(&c, sk_key_events(kevents, shard));
     s_args(&c, sk_key_order_versions(kver, shard));
     s_args(&c, sk_key_ingest_stats(kstats, shard));
+    s_args(&c, sk_key_order_seq(kseq, shard));
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
         if (it->status != INGEST_PENDING || it->shard != shard)
@@ -1028,7 +1039,8 @@ static int s_append_accept(ingest_t *self, int a, int b, int shard, const char *
         bool order = it->kind == SK_EVENT_INVOICE;
         s_args(&c, it->env->event_id);
         s_arg(&c, zmq_msg_data(&it->body), zmq_msg_size(&it->body));
-        s_args(&c, order ? sk_event_order_id(it->env) : "");
+        const char *oid = sk_event_order_id(it->env);
+        s_args(&c, oid ? oid : "");
         snprintf(it->num[2], sizeof it->num[2], "%" PRIu32, order ? it->version : 0);
         s_args(&c, it->num[2]);
         s_args(&c, order ? it->vhash : "");

@@ -464,11 +464,11 @@ class DiscountTest(unittest.TestCase):
         def call(*argv):
             return self.r.cmd("EVALSHA", sha, len(keys), *keys, *argv)
 
-        self.assertEqual(call(e1, "*", rec, e2, "*", ""), ["OK", "OK"])
+        self.assertEqual(call("", "", e1, "*", rec, "", "", e2, "*", ""), ["OK", "OK"])
         self.assertEqual(self.r.cmd("LRANGE", keys[5], 0, -1), [rec])
         self.assertEqual(self.r.cmd("XLEN", keys[0]), 0)
-        self.assertEqual(call(e1, "*", rec), ["DUP"])
-        self.assertEqual(call(e1, "*", rec, e2, "*", rec), ["DUP", "DUP"])
+        self.assertEqual(call("", "", e1, "*", rec), ["DUP"])
+        self.assertEqual(call("", "", e1, "*", rec, "", "", e2, "*", rec), ["DUP", "DUP"])
         self.assertEqual(self.r.cmd("LRANGE", keys[5], 0, -1), [rec])
 
     # -------------------------------------------------------------- the apply script itself
@@ -483,7 +483,7 @@ class DiscountTest(unittest.TestCase):
         return self.r.cmd("SCRIPT", "LOAD", lua)
 
     SHARD_KEYS = ["sk:{s1}:events", "sk:{s1}:windows", "sk:{s1}:fc:hist", "sk:{s1}:fc:net",
-                  "sk:{s1}:takeup", "sk:{s1}:unapplied"]
+                  "sk:{s1}:takeup", "sk:{s1}:unapplied", "sk:{s1}:oapplied"]
 
     def ghost_entries(self, n):
         """n entries read by a consumer that never acknowledged them."""
@@ -499,15 +499,18 @@ class DiscountTest(unittest.TestCase):
         application of the same entry is DUP and changes nothing."""
         sha = self.load_apply_script()
         keys = self.SHARD_KEYS + ["sk:{s1}:inv:SO-9", "sk:{s1}:copen:C-9", "sk:{s1}:hist:C-9"]
+        kb = len(self.SHARD_KEYS) + 1  # Lua index of the entry's invoice key
         eid, = self.ghost_entries(1)
 
         def apply(exp):
-            return self.r.cmd("EVALSHA", sha, len(keys), *keys, eid, exp, 6, "SO-9", "20819",
-                              "20769", 2, "bal", "100", "rev", "1", 0,
+            return self.r.cmd("EVALSHA", sha, len(keys), *keys, "", "SO-9", eid, exp, kb, "SO-9",
+                              "20819", "20769", 2, "bal", "100", "rev", "1", 0,
                               2, 8, "offered|t0|20000", 1, 7, "2027-01-01|CNY", 100)
 
+        inv, copen = keys[kb - 1], keys[kb]
+
         def state():
-            return (self.r.hgetall(keys[5]), self.r.cmd("ZRANGE", keys[6], 0, -1, "WITHSCORES"),
+            return (self.r.hgetall(inv), self.r.cmd("ZRANGE", copen, 0, -1, "WITHSCORES"),
                     self.r.cmd("ZRANGE", keys[1], 0, -1, "WITHSCORES"),
                     self.r.hgetall(keys[3]), self.r.hgetall(keys[4]))
 
@@ -546,7 +549,7 @@ class DiscountTest(unittest.TestCase):
         def rec(eid, exp, oid, cid, wop, incr):
             kb = len(keys) + len(per) + 1
             per.extend(["sk:{s1}:inv:" + oid, "sk:{s1}:copen:" + cid, "sk:{s1}:hist:" + cid])
-            out = [eid, exp, kb, oid, "", wop, 1, "rev", str(int(exp) + 1), 0, len(incr)]
+            out = ["", oid, eid, exp, kb, oid, "", wop, 1, "rev", str(int(exp) + 1), 0, len(incr)]
             for k, f, d in incr:
                 out += [k, f, d]
             return out
@@ -554,7 +557,7 @@ class DiscountTest(unittest.TestCase):
         argv = (rec(e1, "0", "SO-A", "C-1", "20800",
                     [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (5, "n", 1)])
                 + rec(e2, "0", "SO-B", "C-1", "20801", [(8, "offered|t0|20000", 1)])  # STALE
-                + [e3, "*", ""]
+                + ["", "", e3, "*", ""]
                 + rec(e4, "0", "SO-C", "C-2", "-",
                       [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (8, "gone|x", -5)]))
         res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *argv)
@@ -580,6 +583,29 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(res, ["OK"])
         self.assertEqual(self.r.hgetall("sk:{s1}:fc:net"), {"d|CNY": str(10 * big + 7)})
         self.assertEqual(self.r.cmd("XLEN", keys[0]), 0)
+
+    def test_apply_script_applies_an_orders_events_in_their_order(self):
+        """An order's events carry their number q (ingest): while an earlier
+        one is not applied (held by another worker), the script answers WAIT
+        and changes nothing; once it is, the later one applies."""
+        sha = self.load_apply_script()
+        e1, e2 = self.ghost_entries(2)
+        keys = self.SHARD_KEYS + ["sk:{s1}:inv:SO-Q", "sk:{s1}:copen:C-Q", "sk:{s1}:hist:C-Q"]
+        kb = len(self.SHARD_KEYS) + 1
+
+        def entry(q, eid, rev):
+            return [q, "SO-Q", eid, str(rev), kb, "SO-Q", "", "", 1, "rev", str(rev + 1), 0, 0]
+
+        self.assertEqual(self.r.cmd("EVALSHA", sha, len(keys), *keys, *entry("2", e2, 0)),
+                         ["WAIT"])
+        self.assertEqual(self.r.hgetall("sk:{s1}:inv:SO-Q"), {})
+        self.assertEqual(self.r.cmd("XPENDING", keys[0], "discount")[0], 2)
+        self.assertEqual(self.r.cmd("EVALSHA", sha, len(keys), *keys, *entry("1", e1, 0)),
+                         ["OK"])
+        self.assertEqual(self.r.cmd("EVALSHA", sha, len(keys), *keys, *entry("2", e2, 1)),
+                         ["OK"])
+        self.assertEqual(self.r.hgetall("sk:{s1}:inv:SO-Q"), {"rev": "2"})
+        self.assertEqual(self.r.hgetall("sk:{s1}:oapplied"), {"SO-Q": "2"})
 
     # -------------------------------------------------------------- crash safety and scale
 
