@@ -12,6 +12,11 @@
 #   redis.sock    the unix socket every worker and skontoctl use
 #   log/          one log per process (redis.log, ingest.log, discount-1.log, ...)
 #   pid/          one pid file per process
+#   ports         the TCP ports of this run directory, one NAME=PORT a line
+#                 (now: ingest=7750, ingest's loopback ROUTER port). Chosen by
+#                 the first `up` and kept: a restarted worker gets its port
+#                 back, so clients (a running `skontoctl send`) reconnect
+#                 where they were; if something else holds it, `up` fails
 #   secrets/      made once per run directory, mode 0700 (docs/SECURITY.md):
 #                 ingest-server.key/.pub  ingest's CURVE key pair
 #                 erp-local.key/.pub      an ERP client key (user erp-local, role erp)
@@ -30,7 +35,9 @@
 # Environment (see docs/RUNNING.md):
 #   SKONTO_BIN               where the programs are (default: <repo>/build/bin)
 #   SKONTO_DISCOUNT_WORKERS  how many discount workers (default 2)
-#   SKONTO_INGEST_PORT       ingest's loopback TCP port (default 7750; a free one if busy)
+#   SKONTO_INGEST_PORT       ingest's loopback TCP port for the first `up` of a run
+#                            directory (default 7750; a free one if busy); later
+#                            `up`s keep the port recorded in RUNDIR/ports
 #   SKONTO_INGEST_SUB        optional ERP PUB endpoint for ingest to subscribe to
 #   SKONTO_REDIS_PORT        also listen on 127.0.0.1:PORT (default 0: unix socket only)
 #   SKONTO_REDIS_FSYNC       appendfsync policy: always (default) or everysec
@@ -76,6 +83,7 @@ SOCK=$RUNDIR/redis.sock
 PIDDIR=$RUNDIR/pid
 LOGDIR=$RUNDIR/log
 SECRETS=$RUNDIR/secrets
+PORTS=$RUNDIR/ports
 
 case "$NWORKERS" in ''|*[!0-9]*) die "SKONTO_DISCOUNT_WORKERS=$NWORKERS: want a number" ;; esac
 
@@ -137,8 +145,92 @@ try: s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError: sys.exit(1)' "$1"
 }
 
+# s_port_free_soon PORT: s_port_free, waiting up to 3 s: a worker killed a
+# moment ago still holds its port while its last threads exit.
+s_port_free_soon() {
+  local _
+  for _ in $(seq 30); do
+    s_port_free "$1" && return 0
+    sleep 0.1
+  done
+  s_port_free "$1"
+}
+
 s_free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# s_port_holder PORT: " by PROGRAM (pid N)" for the process listening on PORT,
+# if ss can tell (it cannot for another user's process without privileges).
+s_port_holder() {
+  command -v ss >/dev/null || return 0
+  ss -Hltnp "sport = :$1" 2>/dev/null |
+    sed -n 's/.*users:(("\([^"]*\)",pid=\([0-9]*\).*/ by \1 (pid \2)/p' | head -n 1
+}
+
+# ---------------------------------------------------------------- RUNDIR/ports
+
+# RUNDIR/ports records each port a worker of this run directory listens on,
+# one NAME=PORT a line, so that a worker restarted by a later `up` gets the
+# same port and its clients need no new configuration. Names: ingest (its
+# ROUTER); more (metrics ports, say) go in as NAME=PORT lines of their own.
+
+# s_port_get NAME: the port recorded for NAME, or nothing.
+s_port_get() {
+  [ -f "$PORTS" ] || return 0
+  sed -n "s/^$1=\([0-9][0-9]*\)\$/\1/p" "$PORTS" | tail -n 1
+}
+
+# s_port_set NAME PORT: records NAME's port (replacing an earlier line).
+s_port_set() {
+  {
+    if [ -f "$PORTS" ]; then
+      grep -v -e "^$1=" "$PORTS" || true
+    else
+      echo "# TCP ports of this run directory, NAME=PORT (written by deploy/local.sh up)"
+    fi
+    echo "$1=$2"
+  } >"$PORTS.tmp"
+  mv "$PORTS.tmp" "$PORTS"
+}
+
+# s_ingest_port: sets ENDPOINT. The port recorded for ingest if there is one
+# (a run directory from before RUNDIR/ports: the one its env names), else
+# SKONTO_INGEST_PORT or a free port; records it. Fails, changing nothing,
+# when ingest must be started and something else holds the recorded port:
+# moving ingest elsewhere would strand every client configured from env.
+s_ingest_port() {
+  local port=${SKONTO_INGEST_PORT:-} recorded holder
+  case "$port" in *[!0-9]*) die "SKONTO_INGEST_PORT=$port: want a number" ;; esac
+  recorded=$(s_port_get ingest)
+  if [ -z "$recorded" ] && [ -f "$RUNDIR/env" ]; then
+    recorded=$(sed -n 's|^export SKONTO_INGEST_ENDPOINT=tcp://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' \
+      "$RUNDIR/env")
+  fi
+  if [ -n "$recorded" ]; then
+    if [ -n "$port" ] && [ "$port" != "$recorded" ]; then
+      say "SKONTO_INGEST_PORT=$port ignored: ingest of $RUNDIR keeps port $recorded ($PORTS)"
+    fi
+    port=$recorded
+    if [ -z "$(s_pid ingest skonto-ingest)" ] && ! s_port_free_soon "$port"; then
+      holder=$(s_port_holder "$port")
+      say "ingest's port $port (recorded in $PORTS) is taken${holder:- by another process}," \
+        "so ingest cannot get its endpoint tcp://127.0.0.1:$port back; nothing was started"
+      die "stop what holds port $port and run up again; or, to move ingest, delete the line" \
+        "'ingest=$port' from $PORTS, run up again, and give every client the new" \
+        "SKONTO_INGEST_ENDPOINT from $RUNDIR/env"
+    fi
+  else
+    port=${port:-7750}
+    if ! s_port_free "$port"; then
+      local other
+      other=$(s_free_port)
+      say "port $port is busy; ingest takes free port $other (recorded in $PORTS)"
+      port=$other
+    fi
+  fi
+  s_port_set ingest "$port"
+  ENDPOINT=tcp://127.0.0.1:$port
 }
 
 s_write_env() {
@@ -233,6 +325,7 @@ up() {
   mkdir -p "$RUNDIR/redis" "$LOGDIR" "$PIDDIR"
   STARTED=()
   s_secrets
+  s_ingest_port
 
   # -- redis
   local fsync=${SKONTO_REDIS_FSYNC:-always} rport=${SKONTO_REDIS_PORT:-0} pid
@@ -269,22 +362,6 @@ EOF
     say "started redis (pid $(cat "$PIDDIR/redis.pid")), unix socket $SOCK, appendfsync $fsync"
   fi
 
-  # -- ingest endpoint: keep the one recorded by an earlier `up`, else choose one
-  ENDPOINT=
-  if [ -f "$RUNDIR/env" ]; then
-    ENDPOINT=$(sed -n 's/^export SKONTO_INGEST_ENDPOINT=//p' "$RUNDIR/env")
-  fi
-  if [ -z "$ENDPOINT" ] || [ -z "$(s_pid ingest skonto-ingest)" ]; then
-    local port=${SKONTO_INGEST_PORT:-7750}
-    case "$port" in ''|*[!0-9]*) die "SKONTO_INGEST_PORT=$port: want a number" ;; esac
-    if ! s_port_free "$port"; then
-      local other
-      other=$(s_free_port)
-      say "port $port is busy; ingest takes free port $other"
-      port=$other
-    fi
-    ENDPOINT=tcp://127.0.0.1:$port
-  fi
   s_write_env
 
   # -- workers

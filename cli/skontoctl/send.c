@@ -8,22 +8,43 @@
  * event id, so a resend can never apply an event twice) up to --retries
  * times, then counted as unacknowledged.
  *
+ * When send gives up:
+ *   - on one event, after 1 + --retries sends each unanswered for
+ *     --timeout-ms; the rest goes on;
+ *   - on the whole run, at once, when ingest refuses the handshake (a CURVE
+ *     key it does not admit, CURVE on one side only), when no first handshake
+ *     completes within --handshake-timeout-ms (a wrong server key, nothing
+ *     listening), or on a socket error. Every event not acknowledged by then,
+ *     in flight or not yet sent, is unacknowledged; the rest of the input is
+ *     still read and converted, so those lines are listed and counted too.
+ *     After a first handshake a lost connection is not final: libzmq
+ *     reconnects and the retries resend (ingest restarted, say).
+ * Each event given up on is listed as it happens: on stderr, or with --json as
+ * one JSON line on stdout before the summary line, so the ERP knows exactly
+ * what to send again (resending is always safe).
+ *
  * Invariants:
  *   - every non-blank, non-comment line ends up counted exactly once: accepted,
  *     duplicate, rejected (locally, when it does not convert, or by ingest) or
  *     unacknowledged;
  *   - at most one event with a given event id is in flight, so an Ack always
  *     names exactly one line (a repeated id waits for the earlier one's Ack
- *     and is then answered "duplicate" by ingest, as it should be). The id is
- *     compared in the form ingest echoes it: sk_utf8_sanitize'd into
- *     SK_EVENT_ID_MAX * 2 + 1 bytes, so even an invalid id's rejection is
- *     matched to its line;
+ *     and is then answered "duplicate" by ingest, as it should be). "Given
+ *     id" means the id in the form ingest echoes it in Ack.event_id:
+ *     sk_utf8_sanitize'd into SK_EVENT_ID_MAX * 2 + 1 bytes, so even an
+ *     invalid id's rejection is matched to its line. An Ack that carries
+ *     event_id_raw (the id's bytes exactly as ingest received them) is
+ *     matched on those bytes: the in-flight event with the same sanitized id
+ *     must also have sent exactly those bytes, so a late Ack for another raw
+ *     id that sanitizes alike is not taken for this one's; an Ack without
+ *     them (an older ingest) is matched on event_id;
  *   - a payment's or credit note's currency comes from an order seen earlier
  *     in the same input, else from Redis's order index (one HGET per order,
  *     cached, so a file of orders and their payments costs no round trip);
  *   - events go out in input order on one connection, so an order reaches
  *     ingest before the payments behind it. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,9 +69,9 @@
 #define S_ECHO_MAX (SK_EVENT_ID_MAX * 2 + 1) /* an event id as ingest echoes it */
 
 static const sk_cli_opt_t s_opts[] = {
-    {"endpoint", true, false}, {"window", true, false},    {"timeout-ms", true, false},
-    {"retries", true, false},  {"progress", false, false}, {"json", false, false},
-    {"server-key", true, false}, {"key", true, false},
+    {"endpoint", true, false},   {"window", true, false},    {"timeout-ms", true, false},
+    {"retries", true, false},    {"progress", false, false}, {"json", false, false},
+    {"server-key", true, false}, {"key", true, false},       {"handshake-timeout-ms", true, false},
     {NULL, false, false},
 };
 
@@ -59,8 +80,8 @@ static void s_help(FILE *out)
     fprintf(
         out,
         "usage: skontoctl send FILE|- [--endpoint E] [--window N] [--timeout-ms T]\n"
-        "                             [--retries R] [--progress] [--json]\n"
-        "                             [--server-key KEY --key FILE]\n"
+        "                             [--retries R] [--handshake-timeout-ms H]\n"
+        "                             [--progress] [--json] [--server-key KEY --key FILE]\n"
         "\n"
         "Sends ERP events to the ingest worker and waits until ingest has acknowledged\n"
         "every one of them (an acknowledged event is stored durably in Redis).\n"
@@ -100,19 +121,38 @@ static void s_help(FILE *out)
         "                   event again (default 5000); resending is safe\n"
         "  --retries R      resend at most R times, then count the event as\n"
         "                   unacknowledged (default 5)\n"
-        "  --server-key KEY ingest's CURVE public key, Z85 text or a .pub file (default\n"
-        "                   $SKONTO_INGEST_SERVER_KEY)\n"
+        "  --handshake-timeout-ms H\n"
+        "                   give up on the whole run when no handshake with ingest has\n"
+        "                   completed H ms after start (default 5000): a wrong server\n"
+        "                   key, or nothing listening at the endpoint. Only the first\n"
+        "                   handshake is timed; after it, a lost connection is retried\n"
+        "  --server-key KEY ingest's CURVE public key: the path of its .pub file, or the\n"
+        "                   40-character Z85 key itself (default $SKONTO_INGEST_SERVER_KEY;\n"
+        "                   a value naming an existing file is always read as the file)\n"
         "  --key FILE       this sender's CURVE secret key file (default\n"
         "                   $SKONTO_CURVE_KEY_FILE); with --server-key the connection is\n"
         "                   encrypted and ingest admits it only if the key is registered\n"
         "                   as role erp or operator (docs/SECURITY.md). A refused key\n"
-        "                   gets no acknowledgement at all: every event times out\n"
+        "                   stops send at once\n"
         "  --progress       print progress on stderr about once a second\n"
-        "  --json           print the result as JSON:\n"
-        "                   {\"accepted\",\"duplicate\",\"rejected\",\"unacknowledged\",\n"
-        "                    "
+        "  --json           print JSON lines on stdout: first one line per event send\n"
+        "                   gave up on, as it gives up,\n"
+        "                     {\"line\",\"event_id\",\"status\":\"unacknowledged\",\"tries\"}\n"
+        "                   (tries: how often it was sent, 0 = never), then one summary:\n"
+        "                     {\"accepted\",\"duplicate\",\"rejected\",\"unacknowledged\",\n"
+        "                      \"stopped\" (why send stopped early, or null),\n"
+        "                      "
         "\"rejections\":[{\"line\",\"event_id\",\"reason_code\",\"message\"}],\n"
-        "                    \"unacknowledged_events\":[{\"line\",\"event_id\"}]}\n"
+        "                      \"unacknowledged_events\":[{\"line\",\"event_id\",\"tries\"}]}\n"
+        "\n"
+        "When send gives up: on one event after 1 + R sends each unanswered for T ms\n"
+        "(the rest goes on); on the whole run at once when ingest refuses the handshake,\n"
+        "when no handshake completes within H ms, or on a socket error: then every event\n"
+        "not acknowledged yet, in flight or not yet sent, is unacknowledged. Without\n"
+        "--json each one is listed on stderr as send gives up on it\n"
+        "(\"skontoctl send: line 7 (event E7): unacknowledged, after 6 tries\"), again\n"
+        "in the report on stdout. An unacknowledged event may still have been stored:\n"
+        "send it again, a resend is answered \"duplicate\".\n"
         "\n"
         "Exit status: 0 when every event was accepted or a duplicate, 1 when any was\n"
         "rejected or unacknowledged, 2 for invalid usage.\n"
@@ -232,7 +272,9 @@ static void s_map_free(s_map_t *m)
 
 typedef struct {
     long line;
-    char *event_id; /* owned */
+    char *event_id; /* owned; as ingest echoes it in Ack.event_id (sanitized) */
+    char *raw_id;   /* owned; the bytes sent (Ack.event_id_raw echoes them) */
+    size_t raw_len;
     uint8_t *bytes; /* owned, the packed Envelope */
     size_t len;
     int tries;       /* sends so far */
@@ -245,13 +287,15 @@ typedef struct {
     char *event_id; /* may be NULL: the line had no readable event id */
     char *reason_code;
     char *message;
+    int tries; /* unacknowledged events: how often it was sent (0 = never) */
 } s_report_t;
 
 typedef struct {
     /* options */
     const char *endpoint;
-    const char *server_key, *key_file; /* CURVE when both are set */
-    long window, timeout_ms, retries;
+    const char *server_key, *key_file;           /* CURVE when both are set */
+    const char *server_key_from, *key_file_from; /* "--server-key" or the variable, for messages */
+    long window, timeout_ms, retries, handshake_timeout_ms;
     bool progress, json;
     /* input */
     FILE *in;
@@ -265,7 +309,10 @@ typedef struct {
     s_slot_t next;
     /* in flight */
     void *zctx, *sock;
-    void *monitor; /* handshake events of sock: a refused handshake is final */
+    void *monitor;     /* handshake events of sock: a refused handshake is final */
+    bool connected;    /* a connection to the endpoint was made at least once */
+    bool handshaken;   /* a handshake with ingest completed at least once */
+    char stopped[512]; /* why the whole run was given up ("" while it goes on) */
     s_slot_t *slots;
     long *free_slots;
     long nfree;
@@ -293,6 +340,7 @@ static int64_t s_now_ms(void)
 static void s_slot_clear(s_slot_t *s)
 {
     free(s->event_id);
+    free(s->raw_id);
     free(s->bytes);
     memset(s, 0, sizeof *s);
 }
@@ -313,6 +361,7 @@ static void s_report_add(s_send_t *st, s_report_t **arr, size_t *n, size_t *cap,
     }
     s_report_t *r = &(*arr)[(*n)++];
     r->line = line;
+    r->tries = 0;
     if (event_id && !*event_id)
         event_id = NULL; /* an empty id is reported as no id */
     r->event_id = event_id ? strdup(event_id) : NULL;
@@ -473,11 +522,13 @@ static int s_read_next(s_send_t *st)
         s_slot_t *s = &st->next;
         memset(s, 0, sizeof *s);
         s->line = st->line_no;
-        s->event_id = s_echo_id(env->event_id ? env->event_id : "",
-                                env->event_id ? strlen(env->event_id) : 0);
+        const char *raw = env->event_id ? env->event_id : "";
+        s->raw_len = strlen(raw); /* what protobuf-c packs: the bytes up to the NUL */
+        s->raw_id = strdup(raw);
+        s->event_id = s_echo_id(raw, s->raw_len);
         s->len = sk_event_json_pack(ev, &s->bytes);
         sk_event_json_destroy(&ev);
-        if (!s->event_id || !s->bytes) {
+        if (!s->event_id || !s->raw_id || !s->bytes) {
             s_slot_clear(s);
             st->nomem = true;
             s_reject(st, st->line_no, NULL, "nomem", "out of memory");
@@ -486,6 +537,77 @@ static int s_read_next(s_send_t *st)
         st->have_next = true;
     }
     return 0;
+}
+
+/* ---- giving up ------------------------------------------------------------ */
+
+/* Prints o as one line of compact JSON on stdout and flushes it (so an ERP
+ * reading a pipe sees each given-up event at once); takes the reference. -1
+ * when o is NULL or out of memory; a write error shows in ferror(stdout),
+ * which sk_cli_finish reports. */
+static int s_json_line(json_t *o)
+{
+    if (!o)
+        return -1;
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!text)
+        return -1;
+    if (fputs(text, stdout) != EOF && fputc('\n', stdout) != EOF)
+        fflush(stdout);
+    free(text);
+    return 0;
+}
+
+/* Gives the whole run up: the reason goes on stderr now (one line) and into
+ * the report; the caller then gives up on every event not acknowledged. */
+static void s_stop(s_send_t *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void s_stop(s_send_t *st, const char *fmt, ...)
+{
+    if (st->stopped[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->stopped, sizeof st->stopped, fmt, ap);
+    va_end(ap);
+    sk_cli_fail(VERB, "%s", st->stopped);
+}
+
+/* Counts one event as unacknowledged and lists it: a line on stderr, or with
+ * --json a JSON line on stdout. tries: how often it was sent (0 = never). */
+static void s_give_up_event(s_send_t *st, long line, const char *event_id, int tries)
+{
+    if (event_id && !*event_id)
+        event_id = NULL;
+    st->unacked++;
+    size_t n = st->nlost;
+    s_report_add(st, &st->lost, &st->nlost, &st->caplost, line, event_id, NULL, NULL);
+    if (st->nlost > n)
+        st->lost[n].tries = tries;
+    if (st->json) {
+        json_t *id = event_id ? json_string(event_id) : json_null();
+        json_t *o = id ? json_pack("{s:I, s:o, s:s, s:i}", "line", (json_int_t)line, "event_id", id,
+                                   "status", "unacknowledged", "tries", tries)
+                       : NULL;
+        if (s_json_line(o) < 0)
+            st->nomem = true;
+        return;
+    }
+    char what[64];
+    if (tries == 0)
+        snprintf(what, sizeof what, "not sent");
+    else
+        snprintf(what, sizeof what, "after %d %s", tries, tries == 1 ? "try" : "tries");
+    if (event_id)
+        fprintf(stderr, "skontoctl send: line %ld (event %s): unacknowledged, %s\n", line, event_id,
+                what);
+    else
+        fprintf(stderr, "skontoctl send: line %ld (no event id): unacknowledged, %s\n", line, what);
+}
+
+static void s_give_up(s_send_t *st, const s_slot_t *s)
+{
+    s_give_up_event(st, s->line, s->event_id, s->tries);
 }
 
 /* ---- sending and acknowledgements ---------------------------------------- */
@@ -534,6 +656,28 @@ static void s_release(s_send_t *st, long i)
     st->free_slots[st->nfree++] = i;
 }
 
+/* The slot of the in-flight event an Ack answers, or -1. With event_id_raw
+ * the bytes must be exactly those sent; they are found through their
+ * sanitized form, which is the in-flight map's key (see the invariants). */
+static long s_match(s_send_t *st, const Skonto__V1__Ack *ack)
+{
+    if (ack->event_id_raw.len > 0) {
+        char key[S_ECHO_MAX];
+        sk_utf8_sanitize(key, sizeof key, (const char *)ack->event_id_raw.data,
+                         ack->event_id_raw.len);
+        s_entry_t *e = s_map_find(&st->inflight, key);
+        if (!e)
+            return -1;
+        const s_slot_t *s = &st->slots[e->val];
+        if (s->raw_len != ack->event_id_raw.len ||
+            memcmp(s->raw_id, ack->event_id_raw.data, s->raw_len) != 0)
+            return -1;
+        return (long)e->val;
+    }
+    s_entry_t *e = ack->event_id ? s_map_find(&st->inflight, ack->event_id) : NULL;
+    return e ? (long)e->val : -1;
+}
+
 static void s_on_ack(s_send_t *st, const uint8_t *data, size_t len)
 {
     Skonto__V1__Ack *ack = skonto__v1__ack__unpack(NULL, len, data);
@@ -546,9 +690,8 @@ static void s_on_ack(s_send_t *st, const uint8_t *data, size_t len)
     }
     /* An Ack for an id not in flight answers an earlier try that was already
      * answered (a resend crossed its Ack): nothing to do. */
-    s_entry_t *e = ack->event_id ? s_map_find(&st->inflight, ack->event_id) : NULL;
-    if (e) {
-        long i = (long)e->val;
+    long i = s_match(st, ack);
+    if (i >= 0) {
         s_slot_t *s = &st->slots[i];
         st->acked++;
         switch (ack->status) {
@@ -581,10 +724,10 @@ static int s_drain(s_send_t *st)
             zmq_msg_close(&msg);
             if (errno == EAGAIN || errno == EINTR)
                 return 0;
-            fprintf(stderr, "skontoctl send: receiving from %s: %s\n", st->endpoint,
-                    zmq_strerror(errno));
+            s_stop(st, "receiving from %s: %s", st->endpoint, zmq_strerror(errno));
             return -1;
         }
+        st->handshaken = true; /* whatever the monitor has not told yet */
         /* A reply is one frame; an empty delimiter frame before it (REQ style) is skipped. */
         if (zmq_msg_size(&msg) > 0)
             s_on_ack(st, zmq_msg_data(&msg), zmq_msg_size(&msg));
@@ -601,8 +744,7 @@ static void s_retry(s_send_t *st)
         if (!s->used || now - s->sent_ms < st->timeout_ms)
             continue;
         if (s->tries > st->retries) {
-            st->unacked++;
-            s_report_add(st, &st->lost, &st->nlost, &st->caplost, s->line, s->event_id, NULL, NULL);
+            s_give_up(st, s);
             s_release(st, i);
         } else {
             s_transmit(st, s); /* would block: tried again at the next pass */
@@ -634,6 +776,8 @@ static json_t *s_json_result(const s_send_t *st)
     bad |= json_object_set_new(root, "duplicate", json_integer(st->duplicate));
     bad |= json_object_set_new(root, "rejected", json_integer(st->rejected));
     bad |= json_object_set_new(root, "unacknowledged", json_integer(st->unacked));
+    bad |= json_object_set_new(root, "stopped",
+                               st->stopped[0] ? json_string(st->stopped) : json_null());
     for (size_t i = 0; i < st->nreports; i++) {
         const s_report_t *r = &st->reports[i];
         json_t *o = json_pack("{s:I, s:o, s:s, s:s}", "line", (json_int_t)r->line, "event_id",
@@ -644,8 +788,9 @@ static json_t *s_json_result(const s_send_t *st)
     }
     for (size_t i = 0; i < st->nlost; i++) {
         const s_report_t *r = &st->lost[i];
-        json_t *o = json_pack("{s:I, s:s}", "line", (json_int_t)r->line, "event_id",
-                              r->event_id ? r->event_id : "");
+        json_t *o =
+            json_pack("{s:I, s:o, s:i}", "line", (json_int_t)r->line, "event_id",
+                      r->event_id ? json_string(r->event_id) : json_null(), "tries", r->tries);
         bad |= json_array_append_new(lost, o);
     }
     bad |= json_object_set_new(root, "rejections", rej);
@@ -662,7 +807,9 @@ static void s_print_result(const s_send_t *st)
     printf("accepted        %ld\n", st->accepted);
     printf("duplicate       %ld\n", st->duplicate);
     printf("rejected        %ld\n", st->rejected);
-    if (st->unacked)
+    if (st->unacked && st->stopped[0])
+        printf("unacknowledged  %ld   (send stopped: %s)\n", st->unacked, st->stopped);
+    else if (st->unacked)
         printf("unacknowledged  %ld   (no answer from %s after %ld tries each)\n", st->unacked,
                st->endpoint, st->retries + 1);
     for (size_t i = 0; i < st->nreports; i++) {
@@ -673,8 +820,13 @@ static void s_print_result(const s_send_t *st)
         else
             printf("line %ld: %s: %s\n", r->line, r->reason_code, r->message);
     }
-    for (size_t i = 0; i < st->nlost; i++)
-        printf("line %ld (event %s): unacknowledged\n", st->lost[i].line, st->lost[i].event_id);
+    for (size_t i = 0; i < st->nlost; i++) {
+        const s_report_t *r = &st->lost[i];
+        if (r->event_id)
+            printf("line %ld (event %s): unacknowledged\n", r->line, r->event_id);
+        else
+            printf("line %ld: unacknowledged\n", r->line);
+    }
 }
 
 static void s_progress(const s_send_t *st, int64_t t0, int64_t now, long *last_acked,
@@ -725,16 +877,24 @@ static void s_free(s_send_t *st)
 
 /* ---- the verb -------------------------------------------------------------- */
 
-/* Watches the socket's handshakes. libzmq does not reconnect after ingest
- * refused a handshake (a CURVE key it does not admit, or CURVE on one side
- * only): the DEALER then has no peer and would wait for ever, so that is
- * reported as a failure at once. */
+/* Watches the socket's connections and handshakes: one mechanism for every
+ * way the run can fail to reach ingest.
+ *   - A refused handshake is final: libzmq does not reconnect after ingest
+ *     refused it (a CURVE key it does not admit, or CURVE on one side only),
+ *     so the DEALER has no peer and would wait for ever.
+ *   - A handshake that never completes is not reported by libzmq at all: a
+ *     CURVE server that cannot decrypt the client's HELLO (a wrong server
+ *     key) just drops the connection, and libzmq reconnects and tries again
+ *     for ever; with nothing listening, libzmq retries the connect. So the
+ *     first handshake has a deadline (--handshake-timeout-ms). */
 static int s_open_monitor(s_send_t *st)
 {
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://sk-send-monitor-%p", st->sock);
     if (zmq_socket_monitor(st->sock, ep,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0)
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0)
         return -1;
     st->monitor = zmq_socket(st->zctx, ZMQ_PAIR);
     if (!st->monitor || zmq_connect(st->monitor, ep) < 0)
@@ -742,7 +902,7 @@ static int s_open_monitor(s_send_t *st)
     return 0;
 }
 
-/* Reads the monitor; -1 (after one line on stderr) if a handshake was refused. */
+/* Reads the monitor; -1 (after s_stop) if a handshake was refused. */
 static int s_check_monitor(s_send_t *st)
 {
     for (;;) {
@@ -768,27 +928,119 @@ static int s_check_monitor(s_send_t *st)
                 more = zmq_msg_more(&m);
             zmq_msg_close(&m);
         }
+        if (event == ZMQ_EVENT_CONNECTED)
+            st->connected = true;
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            st->connected = st->handshaken = true;
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-            sk_cli_fail(VERB,
-                        "ingest at %s refused this sender (authentication status %u): the CURVE "
-                        "key is not registered, or its role may not send events; nothing more "
-                        "was sent",
-                        st->endpoint, (unsigned)value);
+            s_stop(st,
+                   "ingest at %s refused this sender (authentication status %u): the CURVE key "
+                   "is not registered, or its role may not send events; nothing more was sent",
+                   st->endpoint, (unsigned)value);
             return -1;
         }
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-            sk_cli_fail(VERB,
-                        "handshake with ingest at %s failed: %s; nothing more was sent",
-                        st->endpoint,
-                        st->server_key ? "wrong server key, or ingest does not use CURVE"
-                                       : "ingest requires CURVE (set SKONTO_INGEST_SERVER_KEY "
-                                         "and SKONTO_CURVE_KEY_FILE)");
+            s_stop(st, "handshake with ingest at %s failed: %s; nothing more was sent",
+                   st->endpoint,
+                   st->server_key ? "wrong server key, or ingest does not use CURVE"
+                                  : "ingest requires CURVE (set SKONTO_INGEST_SERVER_KEY and "
+                                    "SKONTO_CURVE_KEY_FILE)");
             return -1;
         }
     }
 }
 
-static int s_run(s_send_t *st)
+/* -1 (after s_stop) when the first handshake is overdue. At the end of a run
+ * (every event given up on before the deadline, with short --timeout-ms and
+ * --retries) a missing handshake is the reason too, and is said the same way
+ * with the time actually waited. */
+static int s_check_handshake(s_send_t *st, int64_t since, int64_t now, bool at_end)
+{
+    if (st->handshaken || (!at_end && now - since < st->handshake_timeout_ms))
+        return 0;
+    char secs[32];
+    if (at_end)
+        snprintf(secs, sizeof secs, "%.1f", (double)(now - since) / 1000.0);
+    else
+        snprintf(secs, sizeof secs, "%g", (double)st->handshake_timeout_ms / 1000.0);
+    if (!st->connected)
+        s_stop(st, "no connection to %s within %s s (ingest not running, or a wrong endpoint?)",
+               st->endpoint, secs);
+    else if (st->server_key)
+        s_stop(st,
+               "no CURVE handshake with %s within %s s (wrong server key, or ingest not "
+               "running?)",
+               st->endpoint, secs);
+    else
+        s_stop(st, "no handshake with %s within %s s (not ingest listening there?)", st->endpoint,
+               secs);
+    return -1;
+}
+
+typedef struct {
+    long line, slot;
+} s_inflight_t;
+
+static int s_by_inflight_line(const void *a, const void *b)
+{
+    long x = ((const s_inflight_t *)a)->line, y = ((const s_inflight_t *)b)->line;
+    return (x > y) - (x < y);
+}
+
+/* After s_stop: every event in flight, the converted one waiting, and every
+ * event in the rest of the input is given up on, in input order. The rest is
+ * read and converted, so that each of its lines is counted and listed once
+ * (a line that does not convert is rejected as it would have been). -1 on a
+ * read error. */
+static int s_give_up_rest(s_send_t *st)
+{
+    s_inflight_t *fl = malloc((size_t)st->window * sizeof *fl);
+    if (!fl) {
+        st->nomem = true;
+        return -1;
+    }
+    size_t n = 0;
+    for (long i = 0; i < st->window; i++)
+        if (st->slots[i].used)
+            fl[n++] = (s_inflight_t){st->slots[i].line, i};
+    qsort(fl, n, sizeof *fl, s_by_inflight_line);
+    for (size_t k = 0; k < n; k++) {
+        s_give_up(st, &st->slots[fl[k].slot]);
+        s_release(st, fl[k].slot);
+    }
+    free(fl);
+    for (;;) {
+        if (st->have_next) {
+            s_give_up(st, &st->next);
+            s_slot_clear(&st->next);
+            st->have_next = false;
+        }
+        if (st->nomem)
+            return -1;
+        if (st->eof)
+            return 0;
+        if (s_read_next(st) < 0)
+            return -1;
+    }
+}
+
+static int s_report(s_send_t *st)
+{
+    if (st->nreports)
+        qsort(st->reports, st->nreports, sizeof *st->reports, s_by_line);
+    if (st->nlost)
+        qsort(st->lost, st->nlost, sizeof *st->lost, s_by_line);
+    if (st->json) {
+        if (s_json_line(s_json_result(st)) < 0)
+            return sk_cli_fail(VERB, "out of memory while writing the JSON output");
+    } else {
+        s_print_result(st);
+    }
+    return sk_cli_finish(VERB);
+}
+
+/* Sets up the DEALER (CURVE if asked), its monitor, and connects. */
+static int s_connect(s_send_t *st)
 {
     st->zctx = zmq_ctx_new();
     st->sock = st->zctx ? zmq_socket(st->zctx, ZMQ_DEALER) : NULL;
@@ -802,16 +1054,19 @@ static int s_run(s_send_t *st)
         return sk_cli_fail(VERB, "cannot set socket options: %s", zmq_strerror(errno));
     if (st->server_key || st->key_file) {
         if (!st->server_key || !st->key_file)
-            return sk_cli_usage_error(VERB, "CURVE needs both ingest's public key (--server-key or "
-                                            "SKONTO_INGEST_SERVER_KEY) and this sender's secret key "
-                                            "(--key or SKONTO_CURVE_KEY_FILE)");
+            return sk_cli_usage_error(VERB,
+                                      "CURVE needs both ingest's public key (--server-key or "
+                                      "SKONTO_INGEST_SERVER_KEY) and this sender's secret key "
+                                      "(--key or SKONTO_CURVE_KEY_FILE)");
         char server[SK_AUTH_Z85_LEN + 1];
         sk_keypair_t kp;
         sk_err_t err;
         if (sk_auth_key_arg(st->server_key, server, &err))
-            return sk_cli_opt_error(VERB, "server-key", st->server_key, "%s", err.msg);
+            return sk_cli_usage_error(VERB, "%s \"%.200s\": %s", st->server_key_from,
+                                      st->server_key, err.msg);
         if (sk_auth_keypair_load(st->key_file, &kp, &err))
-            return sk_cli_opt_error(VERB, "key", st->key_file, "%s", err.msg);
+            return sk_cli_usage_error(VERB, "%s \"%.200s\": %s", st->key_file_from, st->key_file,
+                                      err.msg);
         int rc = sk_auth_curve_client(st->sock, server, &kp, &err);
         memset(&kp, 0, sizeof kp);
         if (rc)
@@ -826,7 +1081,14 @@ static int s_run(s_send_t *st)
                                     zmq_strerror(errno));
         return sk_cli_fail(VERB, "cannot connect to %s: %s", st->endpoint, zmq_strerror(errno));
     }
+    return SK_EXIT_OK;
+}
 
+static int s_run(s_send_t *st)
+{
+    int rc = s_connect(st);
+    if (rc != SK_EXIT_OK)
+        return rc;
     st->slots = calloc((size_t)st->window, sizeof *st->slots);
     st->free_slots = calloc((size_t)st->window, sizeof *st->free_slots);
     if (!st->slots || !st->free_slots)
@@ -842,11 +1104,15 @@ static int s_run(s_send_t *st)
         if (st->eof && !st->have_next && st->nfree == st->window)
             break;
         zmq_pollitem_t items[2] = {{st->sock, 0, ZMQ_POLLIN, 0}, {st->monitor, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, 20) < 0 && errno != EINTR)
-            return sk_cli_fail(VERB, "waiting for acknowledgements: %s", zmq_strerror(errno));
+        if (zmq_poll(items, 2, 20) < 0 && errno != EINTR) {
+            s_stop(st, "waiting for acknowledgements: %s", zmq_strerror(errno));
+            break;
+        }
         if (s_drain(st) < 0 || s_check_monitor(st) < 0)
-            return SK_EXIT_FAIL;
+            break;
         int64_t now = s_now_ms();
+        if (s_check_handshake(st, t0, now, false) < 0)
+            break;
         if (now - last_retry >= 50) {
             s_retry(st);
             last_retry = now;
@@ -854,20 +1120,15 @@ static int s_run(s_send_t *st)
         if (st->progress && now - last_progress >= 1000)
             s_progress(st, t0, now, &last_acked, &last_progress);
     }
+    if (!st->stopped[0] && st->unacked)
+        s_check_handshake(st, t0, s_now_ms(), true);
+    if (st->stopped[0] && s_give_up_rest(st) < 0)
+        return st->nomem ? sk_cli_fail(VERB, "out of memory") : SK_EXIT_FAIL;
+    if (st->nomem)
+        return sk_cli_fail(VERB, "out of memory");
     if (st->progress)
         s_progress(st, t0, s_now_ms(), &last_acked, &last_progress);
-
-    if (st->nreports)
-        qsort(st->reports, st->nreports, sizeof *st->reports, s_by_line);
-    if (st->nlost)
-        qsort(st->lost, st->nlost, sizeof *st->lost, s_by_line);
-    if (st->json) {
-        if (sk_cli_json_print(VERB, s_json_result(st)) != SK_EXIT_OK)
-            return SK_EXIT_FAIL;
-    } else {
-        s_print_result(st);
-    }
-    if (sk_cli_finish(VERB) != SK_EXIT_OK)
+    if (s_report(st) != SK_EXIT_OK)
         return SK_EXIT_FAIL;
     return (st->rejected || st->unacked) ? SK_EXIT_FAIL : SK_EXIT_OK;
 }
@@ -882,12 +1143,16 @@ int sk_cmd_send(int argc, char **argv)
     memset(&st, 0, sizeof st);
     const char *env_ep = getenv("SKONTO_INGEST_ENDPOINT");
     st.endpoint = (env_ep && *env_ep) ? env_ep : "tcp://127.0.0.1:7750";
-    const char *env_sk = getenv("SKONTO_INGEST_SERVER_KEY"), *env_kf = getenv("SKONTO_CURVE_KEY_FILE");
+    const char *env_sk = getenv("SKONTO_INGEST_SERVER_KEY"),
+               *env_kf = getenv("SKONTO_CURVE_KEY_FILE");
     st.server_key = (env_sk && *env_sk) ? env_sk : NULL;
     st.key_file = (env_kf && *env_kf) ? env_kf : NULL;
+    st.server_key_from = "SKONTO_INGEST_SERVER_KEY";
+    st.key_file_from = "SKONTO_CURVE_KEY_FILE";
     st.window = 1000;
     st.timeout_ms = 5000;
     st.retries = 5;
+    st.handshake_timeout_ms = 5000;
 
     sk_cli_scan_t sc;
     sk_cli_scan_init(&sc, VERB, s_opts, argc, argv);
@@ -917,14 +1182,19 @@ int sk_cmd_send(int argc, char **argv)
         } else if (!strcmp(name, "retries")) {
             if (sk_cli_parse_int(value, 0, 1000, &st.retries) < 0)
                 return sk_cli_opt_error(VERB, name, value, "want a whole number from 0 to 1000");
+        } else if (!strcmp(name, "handshake-timeout-ms")) {
+            if (sk_cli_parse_int(value, 1, 3600000, &st.handshake_timeout_ms) < 0)
+                return sk_cli_opt_error(VERB, name, value, "want milliseconds from 1 to 3600000");
         } else if (!strcmp(name, "progress")) {
             st.progress = true;
         } else if (!strcmp(name, "json")) {
             st.json = true;
         } else if (!strcmp(name, "server-key")) {
             st.server_key = *value ? value : NULL;
+            st.server_key_from = "--server-key";
         } else if (!strcmp(name, "key")) {
             st.key_file = *value ? value : NULL;
+            st.key_file_from = "--key";
         }
     }
     if (!file)

@@ -130,13 +130,32 @@ int sk_auth_key_read(const char *path, char out[SK_AUTH_Z85_LEN + 1], sk_err_t *
 
 int sk_auth_key_arg(const char *value, char out[SK_AUTH_Z85_LEN + 1], sk_err_t *err)
 {
-    /* A Z85 key never contains '/', and a path given as a bare 40-character
-     * name that happens to be valid Z85 is far-fetched: try the text first. */
+    /* A file wins: the Z85 alphabet includes '/', '.' and '-', so a path such
+     * as RUNDIR/secrets/ingest-server.pub that happens to be 40 characters
+     * long is also valid Z85 text, and reading it as the key made every CURVE
+     * handshake fail without a word. An existing file is what was meant. */
+    struct stat st;
+    if (stat(value, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return sk_err_set(err, "auth", "a directory, not a key file");
+        return sk_auth_key_read(value, out, err);
+    }
+    int stat_errno = errno;
     if (sk_auth_key_valid(value)) {
         memcpy(out, value, SK_AUTH_Z85_LEN + 1);
         return 0;
     }
-    return sk_auth_key_read(value, out, err);
+    size_t n = strlen(value);
+    if (stat_errno != ENOENT && stat_errno != ENOTDIR) /* a file we may not look at */
+        return sk_err_set(err, "auth", "cannot read it as a key file: %s", strerror(stat_errno));
+    if (n == SK_AUTH_Z85_LEN)
+        return sk_err_set(err, "auth",
+                          "want a key file or a 40-character Z85 key: no file has that name, "
+                          "and it does not decode as Z85");
+    return sk_err_set(err, "auth",
+                      "want a key file or a 40-character Z85 key: no file has that name, and "
+                      "it is %zu characters long",
+                      n);
 }
 
 int sk_auth_keypair_load(const char *secret_path, sk_keypair_t *kp, sk_err_t *err)

@@ -72,7 +72,11 @@ int sk_auth_keypair_save(const sk_keypair_t *kp, const char *prefix, const char 
                          sk_err_t *err);
 /* Reads the Z85 key of a key file into out (41 bytes); checks it decodes. */
 int sk_auth_key_read(const char *path, char out[SK_AUTH_Z85_LEN + 1], sk_err_t *err);
-/* A key given as Z85 text or as the path of a key file. */
+/* A key given as the path of a key file or as Z85 text: a value naming an
+ * existing file is read as that file (Z85 text can contain '/', so a path of
+ * 40 characters may also decode as a key); otherwise it must be 40 Z85
+ * characters that zmq_z85_decode accepts. The error names both forms; the
+ * caller adds the option or variable the value came from. */
 int sk_auth_key_arg(const char *value, char out[SK_AUTH_Z85_LEN + 1], sk_err_t *err);
 /* Loads a secret key file and derives its public key (zmq_curve_public). */
 int sk_auth_keypair_load(const char *secret_path, sk_keypair_t *kp, sk_err_t *err);

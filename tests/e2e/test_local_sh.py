@@ -4,9 +4,14 @@ What an operator relies on: `up` starts redis and the workers and prints the
 environment to use; the stack then takes events; a second `up` starts no
 duplicates; `status` says which processes are alive and fails when one is
 dead; `up` restarts a dead worker; `down` stops everything; the data survives
-a down/up (Redis's append-only file); a busy ingest port is avoided.
+a down/up (Redis's append-only file); a busy ingest port is avoided by the
+first `up`, and a restarted ingest gets its recorded endpoint back (a running
+`skontoctl send` finishes across the restart), or `up` fails naming the port;
+a run directory whose key file paths are 40 characters long works.
 """
+import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -20,6 +25,9 @@ import harness
 SRC = os.environ.get("SK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 LOCAL_SH = os.path.join(os.path.abspath(SRC), "deploy", "local.sh")
 BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
+
+
+Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
 
 
 def alive(pid):
@@ -42,6 +50,14 @@ def wait_dead(pid, timeout=15):
             return True
         time.sleep(0.05)
     return False
+
+
+def bind_ok(sock, port):
+    try:
+        sock.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
 
 
 class LocalShTest(unittest.TestCase):
@@ -176,6 +192,105 @@ class LocalShTest(unittest.TestCase):
         self.assertNotEqual(endpoint, "tcp://127.0.0.1:%d" % self.port)
         self.assertIn("busy", r.stderr)
         self.assertEqual(sorted(self.pids()), ["discount-1", "ingest", "redis"])
+
+    def test_restarted_ingest_keeps_its_endpoint(self):
+        # The first up finds SKONTO_INGEST_PORT busy and takes a free port.
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", self.port))
+        busy.listen(1)
+        self.addCleanup(busy.close)
+        env = self.exported(self.sh("up", env={"SKONTO_DISCOUNT_WORKERS": "1"}).stdout)
+        endpoint = env["SKONTO_INGEST_ENDPOINT"]
+        self.assertNotEqual(endpoint, "tcp://127.0.0.1:%d" % self.port)
+        port = int(endpoint.rsplit(":", 1)[1])
+
+        # A send is running: its first event is stored, then ingest dies and
+        # the second goes out while nobody listens. (send reads its input as
+        # it sends, so it is waiting on stdin for the rest.)
+        e = dict(self.env)
+        e.update(env)
+        send = subprocess.Popen(
+            [os.path.join(BUILD, "bin", "skontoctl"), "send", "-", "--json",
+             "--timeout-ms", "500", "--retries", "60"],
+            env=e, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        self.addCleanup(lambda: send.poll() is None and send.kill())
+        send.stdin.write('{"type":"customer","event_id":"R1","customer_id":"C-R","name":"Acme",'
+                         '"terms":"2/10,n/30"}\n')
+        send.stdin.flush()
+        harness.wait_for(lambda: self.ctl(env, "customer", "show", "C-R").returncode == 0,
+                         timeout=15, what="the first event to be stored")
+        first = self.pids()["ingest"]
+        os.kill(first, signal.SIGKILL)
+        self.assertTrue(wait_dead(first))
+        send.stdin.write('{"type":"order_shipped","event_id":"R2","order_id":"SO-R",'
+                         '"customer_id":"C-R","currency":"CNY","amount":"1000.00",'
+                         '"ship_date":"2026-11-02"}\n')
+        send.stdin.flush()
+
+        # up restarts ingest on the same endpoint, and the send finishes.
+        again = self.sh("up", env={"SKONTO_DISCOUNT_WORKERS": "1"})
+        self.assertEqual(self.exported(again.stdout)["SKONTO_INGEST_ENDPOINT"], endpoint)
+        self.assertNotEqual(self.pids()["ingest"], first)
+        with open(os.path.join(self.run_dir, "ports")) as f:
+            self.assertIn("ingest=%d\n" % port, f.read())  # docs/RUNNING.md
+        out, err = send.communicate(timeout=60)  # closes stdin: the input ends
+        self.assertEqual(send.returncode, 0, out + err)
+        summary = json.loads(out.splitlines()[-1])
+        # R1's Ack may have been lost with the connection: resent, it is a duplicate.
+        self.assertEqual((summary["accepted"] + summary["duplicate"], summary["unacknowledged"]),
+                         (2, 0), out)
+        harness.wait_for(lambda: self.ctl(env, "order", "show", "SO-R").returncode == 0,
+                         timeout=15, what="the order sent while ingest was down")
+
+        # ingest dies again, and something else takes its port: up refuses to
+        # move it, says which port and what to do, and leaves env as it was.
+        second = self.pids()["ingest"]
+        os.kill(second, signal.SIGKILL)
+        self.assertTrue(wait_dead(second))
+        squatter = socket.socket()
+        self.addCleanup(squatter.close)
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
+        # ingest's main thread is a zombie before its last thread has closed the port.
+        harness.wait_for(lambda: bind_ok(squatter, port), timeout=10, what="ingest's port")
+        squatter.listen(1)
+        r = self.sh("up", check=False, env={"SKONTO_DISCOUNT_WORKERS": "1"})
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ingest's port %d (recorded in %s) is taken" % (
+            port, os.path.join(os.path.realpath(self.run_dir), "ports")), r.stderr)
+        self.assertIn("stop what holds port %d and run up again" % port, r.stderr)
+        with open(os.path.join(self.run_dir, "env")) as f:
+            self.assertIn("export SKONTO_INGEST_ENDPOINT=%s\n" % endpoint, f.read())
+        st = self.sh("status", check=False)
+        self.assertRegex(st.stdout, r"ingest\s+pid %d\s+DEAD" % second)
+
+        # Once the port is free again, up brings ingest back there.
+        squatter.close()
+        r = self.sh("up", env={"SKONTO_DISCOUNT_WORKERS": "1"})
+        self.assertEqual(self.exported(r.stdout)["SKONTO_INGEST_ENDPOINT"], endpoint)
+
+    def test_run_dir_with_40_character_key_paths(self):
+        # RUNDIR/secrets/ingest-server.pub is 40 characters when RUNDIR is 14:
+        # a path that is also valid Z85 text, once taken for the key itself.
+        for _ in range(100):
+            run_dir = "/tmp/sk" + "".join(random.choice("abcdefghijkmnpqrstuvwxyz23456789")
+                                          for _ in range(7))
+            try:
+                os.mkdir(run_dir, 0o700)
+                break
+            except FileExistsError:
+                continue
+        self.run_dir = run_dir
+        self.addCleanup(shutil.rmtree, run_dir, True)
+        self.addCleanup(self.sh, "down", check=False)  # runs first: cleanups are LIFO
+        env = self.exported(self.sh("up", env={"SKONTO_DISCOUNT_WORKERS": "1"}).stdout)
+        key = env["SKONTO_INGEST_SERVER_KEY"]
+        self.assertEqual(len(key), 40, env)
+        self.assertTrue(all(c in Z85 for c in key), key)  # so the path reads as Z85 text too
+        s = self.ctl(env, "send", "-", "--json", input='{"type":"customer","event_id":"K1",'
+                     '"customer_id":"C-K","name":"Acme","terms":"2/10,n/30"}\n')
+        self.assertEqual(s.returncode, 0, s.stdout + s.stderr)
+        self.assertEqual(json.loads(s.stdout)["accepted"], 1)
 
     def test_missing_binaries_are_named(self):
         r = self.sh("up", check=False, env={"SKONTO_BIN": os.path.join(self.dir, "nowhere")})
