@@ -280,9 +280,13 @@ class LocalShTest(unittest.TestCase):
                 break
             except FileExistsError:
                 continue
-        self.run_dir = run_dir
-        self.addCleanup(shutil.rmtree, run_dir, True)
-        self.addCleanup(self.sh, "down", check=False)  # runs first: cleanups are LIFO
+        default_run_dir, self.run_dir = self.run_dir, run_dir
+
+        def cleanup():
+            self.sh("down", check=False)
+            shutil.rmtree(run_dir, ignore_errors=True)
+            self.run_dir = default_run_dir  # for setUp's cleanup, which runs after this one
+        self.addCleanup(cleanup)
         env = self.exported(self.sh("up", env={"SKONTO_DISCOUNT_WORKERS": "1"}).stdout)
         key = env["SKONTO_INGEST_SERVER_KEY"]
         self.assertEqual(len(key), 40, env)
