@@ -302,16 +302,18 @@ s_pw() { cat "$SECRETS/redis-$1.pass"; }
 s_acl() {
   echo "user default on >$(s_pw default) ~* &* +@all"
   echo "user ingest on >$(s_pw ingest) resetchannels -@all" \
-    "+ping +hget +hmget +hsetnx +hexists +hset +hdel +hincrby +lpush +ltrim +xadd" \
+    "+ping +hget +hmget +hsetnx +hexists +hset +hdel +hincrby +hscan +xadd" \
+    "+get +set +del +lpush +rpop +llen +lrange" \
     "+evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:seen' '~sk:{sSHARD}:events' '~sk:{sSHARD}:cust:*' \
-      '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
+      '~sk:{sSHARD}:eid:*' '~sk:{sSHARD}:stored' '~sk:{sSHARD}:over' \
+      '~sk:{sSHARD}:ingest' '~sk:{sSHARD}:oseq' '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
     "+ping +hget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
     "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \
       '~sk:{sSHARD}:windows' '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
-      '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '%R~sk:{sSHARD}:cust:*')"
+      '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sSHARD}:oapplied' '~sk:{sys}:hb' '%R~sk:{sSHARD}:cust:*')"
   echo "user skontoctl on >$(s_pw skontoctl) resetchannels -@all +@read +ping -@dangerous %R~sk:*"
 }
 
