@@ -320,7 +320,8 @@ typedef struct {
     /* currencies of orders: order_id -> const sk_currency_t * (NULL = unknown) */
     s_map_t currencies;
     redisContext *redis;
-    bool redis_failed;
+    bool redis_failed;  /* the last lookup could not reach Redis */
+    bool lookup_failed; /* ... during the line being parsed */
     char redis_error[300];
     /* results */
     long accepted, duplicate, rejected, unacked, sent, acked;
@@ -381,62 +382,82 @@ static void s_reject(s_send_t *st, long line, const char *event_id, const char *
 
 /* ---- currency lookup ----------------------------------------------------- */
 
-/* The currency Redis's order index knows for order_id, or NULL. Connects on
- * first use; a connection failure is reported once and every later lookup
- * answers NULL (those lines are then rejected with the reason). */
-static const sk_currency_t *s_currency_from_redis(s_send_t *st, const char *order_id)
+/* How long a lookup keeps trying while Redis is unreachable or loading
+ * (a restart), before the line is reported; later lookups try once each
+ * until one succeeds. */
+#define S_LOOKUP_RETRY_MS 10000
+#define S_LOOKUP_PAUSE_MS 200
+
+/* Looks up the currency Redis's order index knows for order_id: 1 and *out
+ * (NULL: no such order), or 0 when Redis could not answer (st->redis_error
+ * says why; the caller must not cache that). Connects on first use and
+ * again after an error. */
+static int s_currency_from_redis(s_send_t *st, const char *order_id, const sk_currency_t **out)
 {
-    if (st->redis_failed)
-        return NULL;
-    if (!st->redis) {
-        sk_err_t err;
-        sk_err_clear(&err);
-        st->redis = sk_redis_connect_env(&err);
+    *out = NULL;
+    int tries = st->redis_failed ? 1 : S_LOOKUP_RETRY_MS / S_LOOKUP_PAUSE_MS;
+    for (int t = 0; t < tries; t++) {
+        if (t) {
+            struct timespec ts = {0, S_LOOKUP_PAUSE_MS * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         if (!st->redis) {
-            st->redis_failed = true;
-            snprintf(st->redis_error, sizeof st->redis_error, "%s", err.msg);
-            fprintf(stderr,
-                    "skontoctl send: cannot look up the currency of orders not in the input: %s\n",
-                    err.msg);
-            return NULL;
+            sk_err_t err;
+            sk_err_clear(&err);
+            st->redis = sk_redis_connect_env(&err);
+            if (!st->redis) {
+                snprintf(st->redis_error, sizeof st->redis_error, "%s", err.msg);
+                continue;
+            }
         }
-    }
-    char key[SK_KEY_MAX];
-    const char *argv[3] = {"HGET", sk_key_order_index(key, order_id), order_id};
-    size_t lens[3] = {4, strlen(argv[1]), strlen(order_id)};
-    redisReply *r = redisCommandArgv(st->redis, 3, argv, lens);
-    if (!r) {
-        st->redis_failed = true;
-        snprintf(st->redis_error, sizeof st->redis_error, "Redis at %s: %s", sk_redis_url_env(),
-                 st->redis->errstr);
-        fprintf(stderr, "skontoctl send: cannot look up order currencies: %s\n", st->redis_error);
-        return NULL;
-    }
-    const sk_currency_t *cur = NULL;
-    if (r->type == REDIS_REPLY_STRING) {
-        const char *tab = memchr(r->str, '\t', r->len);
-        if (tab && (size_t)(tab - r->str) + 4 == r->len) {
-            char code[4];
-            memcpy(code, tab + 1, 3);
-            code[3] = '\0';
-            cur = sk_currency_find(code);
+        char key[SK_KEY_MAX];
+        const char *argv[3] = {"HGET", sk_key_order_index(key, order_id), order_id};
+        size_t lens[3] = {4, strlen(argv[1]), strlen(order_id)};
+        redisReply *r = redisCommandArgv(st->redis, 3, argv, lens);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(st->redis_error, sizeof st->redis_error, "Redis at %s: %s",
+                     sk_redis_url_env(), r ? r->str : st->redis->errstr);
+            if (r)
+                freeReplyObject(r);
+            redisFree(st->redis); /* a context that failed cannot be reused */
+            st->redis = NULL;
+            continue;
         }
-    } else if (r->type == REDIS_REPLY_ERROR && !st->redis_failed) {
-        st->redis_failed = true;
-        snprintf(st->redis_error, sizeof st->redis_error, "Redis: %s", r->str);
-        fprintf(stderr, "skontoctl send: cannot look up order currencies: %s\n", st->redis_error);
+        if (r->type == REDIS_REPLY_STRING) {
+            const char *tab = memchr(r->str, '\t', r->len);
+            if (tab && (size_t)(tab - r->str) + 4 == r->len) {
+                char code[4];
+                memcpy(code, tab + 1, 3);
+                code[3] = '\0';
+                *out = sk_currency_find(code);
+            }
+        }
+        freeReplyObject(r);
+        if (st->redis_failed)
+            fprintf(stderr, "skontoctl send: order currencies can be looked up again\n");
+        st->redis_failed = false;
+        return 1;
     }
-    freeReplyObject(r);
-    return cur;
+    if (!st->redis_failed)
+        fprintf(stderr, "skontoctl send: cannot look up the currency of orders not in the input: "
+                        "%s\n",
+                st->redis_error);
+    st->redis_failed = true;
+    return 0;
 }
 
 static const char *s_lookup(void *arg, const char *order_id)
 {
     s_send_t *st = arg;
+    st->lookup_failed = false;
     s_entry_t *e = s_map_find(&st->currencies, order_id);
     if (e)
         return e->val ? ((const sk_currency_t *)e->val)->code : NULL;
-    const sk_currency_t *cur = s_currency_from_redis(st, order_id);
+    const sk_currency_t *cur;
+    if (!s_currency_from_redis(st, order_id, &cur)) {
+        st->lookup_failed = true;
+        return NULL;
+    }
     /* Cache misses too: a file of payments for one unknown order costs one HGET. */
     if (s_map_put(&st->currencies, order_id, (intptr_t)cur) < 0)
         st->nomem = true;
@@ -510,10 +531,17 @@ static int s_read_next(s_send_t *st)
         }
         sk_err_t err;
         sk_err_clear(&err);
+        st->lookup_failed = false;
         sk_event_json_t *ev = sk_event_json_parse(st->buf, (size_t)n, s_lookup, st, &err);
         if (!ev) {
             char *id = s_line_event_id(st->buf, (size_t)n);
-            s_reject(st, st->line_no, id, err.code, err.msg);
+            if (st->lookup_failed) /* not the line's fault: say what happened */
+                snprintf(err.msg, sizeof err.msg,
+                         "not sent: the order's currency could not be looked up (%.150s); resend "
+                         "this line, or give \"currency\"",
+                         st->redis_error);
+            s_reject(st, st->line_no, id, st->lookup_failed ? "lookup_failed" : err.code,
+                     err.msg);
             free(id);
             continue;
         }

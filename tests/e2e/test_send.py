@@ -235,5 +235,56 @@ class AckMatchingTest(unittest.TestCase):
         self.assertIn("duplicate       1", r.stdout.splitlines())
 
 
+class CurrencyLookupTest(unittest.TestCase):
+    """A payment line without "currency" takes its order's currency from
+    Redis's order index. A Redis restart while send runs is waited out; a
+    Redis that stays away is reported as what it is, not as a bad line."""
+
+    LINES = [json.dumps({"type": "customer", "event_id": "L-E1", "customer_id": "C-1",
+                         "name": "Acme", "terms": "2/10,n/30"}),
+             order("L-E2", "SO-L1")]
+    PAY = json.dumps({"type": "payment_received", "event_id": "L-E3", "order_id": "SO-L1",
+                      "paid_on": "2026-11-05", "amount": "1107.40"}) + "\n"
+
+    def setUp(self):
+        self.st = harness.Stack()
+        self.st.__enter__()
+        self.addCleanup(self.st.close)
+        self.st.start_ingest()
+        self.st.ctl("send", "-", input="\n".join(self.LINES) + "\n")
+        self.st.redis_cli("SAVE")  # the restarted server loads it back
+        self.st.redis.kill()
+        self.st.redis.wait()
+        os.unlink(self.st.redis_sock)
+
+    def restart_redis(self):
+        st = self.st
+        st.redis = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(st.redis_port),
+             "--unixsocket", st.redis_sock, "--unixsocketperm", "700", "--save", "",
+             "--appendonly", "no", "--dir", st.dir, "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def test_a_redis_restart_is_waited_out(self):
+        p = subprocess.Popen([os.path.join(self.st.bin, "skontoctl"), "send", "-"],
+                             env=self.st.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        p.stdin.write(self.PAY)
+        p.stdin.flush()  # its lookup meets no Redis and keeps trying
+        time.sleep(1.5)
+        self.restart_redis()
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, out + err)
+        self.assertRegex(out, r"accepted\s+1")
+        self.assertNotIn("send the order first", out + err)
+
+    def test_a_redis_that_stays_away_is_named(self):
+        r = self.st.ctl("send", "-", input=self.PAY, check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("lookup_failed", r.stdout)
+        self.assertIn("resend this line", r.stdout)
+        self.assertNotIn("send the order first", r.stdout + r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
