@@ -10,15 +10,15 @@ counted. The Python protobuf code is generated from proto/ at test time.
 import base64
 import json
 import os
-import signal
 import subprocess
-import time
 import unittest
 
 import zmq
 
-import skproto
+import skingest
 import skredis
+from skingest import (ACCEPTED, DUPLICATE, REJECTED, Client, credit_note, customer, order,
+                      payment)
 from harness import Stack, free_port, wait_for
 from skredis import shard
 
@@ -27,89 +27,12 @@ pb = None
 
 def setUpModule():
     global pb
-    pb = skproto.load()
+    pb = skingest.load()
 
 
 def resp(st, *args):
     """One Redis command over the unix socket, with binary-safe replies."""
     return skredis.command(st.redis_sock, *args)
-
-
-class Client:
-    """A DEALER (default) or REQ client of ingest."""
-
-    def __init__(self, endpoint, kind=zmq.DEALER):
-        self.ctx = zmq.Context.instance()
-        self.sock = self.ctx.socket(kind)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(endpoint)
-        self.kind = kind
-
-    def send_raw(self, data):
-        self.sock.send(data)
-
-    def recv_ack(self, timeout_ms=5000):
-        if not self.sock.poll(timeout_ms):
-            return None
-        frames = self.sock.recv_multipart()
-        ack = pb.Ack()
-        ack.ParseFromString(frames[-1])
-        return ack
-
-    def send(self, env, timeout_ms=5000):
-        data = env if isinstance(env, bytes) else env.SerializeToString()
-        self.send_raw(data)
-        return self.recv_ack(timeout_ms)
-
-    def close(self):
-        self.sock.close()
-
-
-def customer(eid, cid, terms="2/0,1/10,0.5/30,n/60", **kw):
-    env = pb.Envelope(event_id=eid, source="erp-test", sequence=1)
-    env.customer.customer_id = cid
-    env.customer.name = kw.get("name", "Acme 有限公司")
-    env.customer.email = kw.get("email", "ap@example.com")
-    env.customer.timezone = "Asia/Shanghai"
-    env.customer.locale = "zh-CN"
-    env.customer.statement = kw.get("statement", pb.STATEMENT_WEEKLY)
-    env.customer.terms = terms
-    return env
-
-
-def credit_note(eid, oid, amount=10000, currency="", issued_on="2026-11-05"):
-    env = pb.Envelope(event_id=eid, source="erp-test", sequence=4)
-    env.credit_note.order_id = oid
-    env.credit_note.issued_on = issued_on
-    env.credit_note.amount = amount
-    env.credit_note.currency = currency
-    return env
-
-
-def order(eid, oid, cid, amount=113000, currency="CNY", terms="2/0,1/10,0.5/30,n/60",
-          ship="2026-11-02", tax=13000, version=0):
-    env = pb.Envelope(event_id=eid, source="erp-test", sequence=2)
-    inv = env.order_shipped
-    inv.version = version
-    inv.order_id = oid
-    inv.customer_id = cid
-    inv.salesperson = "S-7"
-    inv.currency = currency
-    inv.amount = amount
-    inv.tax = tax
-    inv.ship_date = ship
-    inv.terms = terms
-    return env
-
-
-def payment(eid, oid, amount=111870, currency="", paid_on="2026-11-10"):
-    env = pb.Envelope(event_id=eid, source="erp-test", sequence=3)
-    env.payment_received.order_id = oid
-    env.payment_received.paid_on = paid_on
-    env.payment_received.amount = amount
-    env.payment_received.full = True
-    env.payment_received.currency = currency
-    return env
 
 
 def dead_letters(st):
@@ -121,51 +44,9 @@ def counters(st):
     return st.ctl_json("status")["ingest"]
 
 
-ACCEPTED, DUPLICATE, REJECTED = 1, 2, 3
 
 
-class IngestTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.st = Stack()
-        cls.st.__enter__()
-        cls.proc = cls.st.start_ingest()
-        cls.cli = Client(cls.st.ingest_endpoint)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cli.close()
-        cls.st.close()
-
-    def setUp(self):
-        self.assertIsNone(self.proc.poll(), "ingest died:\n" + self.st.log("ingest"))
-
-    def burst(self, envs):
-        """Sends envs while ingest is stopped (SIGSTOP), so that it finds them
-        all waiting and handles them as one batch; returns event_id -> [acks]."""
-        self.proc.send_signal(signal.SIGSTOP)
-        try:
-            for e in envs:
-                self.cli.send_raw(e.SerializeToString())
-            time.sleep(0.1)
-        finally:
-            self.proc.send_signal(signal.SIGCONT)
-        acks = {}
-        for _ in envs:
-            a = self.cli.recv_ack()
-            self.assertIsNotNone(a, self.st.log("ingest"))
-            acks.setdefault(a.event_id, []).append((a.status, a.reason_code))
-        return acks
-
-    def expect(self, env, status, reason=""):
-        data = env if isinstance(env, bytes) else env.SerializeToString()
-        ack = self.cli.send(data)
-        self.assertIsNotNone(ack, "no acknowledgement; log:\n" + self.st.log("ingest"))
-        self.assertEqual((ack.status, ack.reason_code), (status, reason), ack.message)
-        if not isinstance(env, bytes):
-            self.assertEqual(ack.event_id, env.event_id)
-        return ack
-
+class IngestTest(skingest.IngestCase):
     def test_accepted_event_is_stored_byte_for_byte(self):
         st = self.st
         c = customer("A-E1", "A-C1")

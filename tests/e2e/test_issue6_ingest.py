@@ -16,40 +16,19 @@ output (order show, status, dlq list), not on Redis key layouts:
   - ingest's accepted counter is exact even when ingest is killed with -9.
 """
 import json
-import time
 import unittest
 
-import zmq
 
-import test_ingest as ti
+import skingest
 from harness import Stack, _can_connect, free_port, wait_for
-from test_ingest import ACCEPTED, DUPLICATE, REJECTED, Client, customer, order, payment
+from skingest import ACCEPTED, DUPLICATE, REJECTED, Client, customer, order, payment
 
 
 def setUpModule():
-    ti.setUpModule()
+    skingest.load()
 
 
-class Base(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.st = Stack()
-        cls.st.__enter__()
-        cls.proc = cls.st.start_ingest()
-        cls.cli = Client(cls.st.ingest_endpoint)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cli.close()
-        cls.st.close()
-
-    def expect(self, env, status, reason="", cli=None):
-        data = env if isinstance(env, bytes) else env.SerializeToString()
-        ack = (cli or self.cli).send(data)
-        self.assertIsNotNone(ack, "no acknowledgement; log:\n" + self.st.log("ingest"))
-        self.assertEqual((ack.status, ack.reason_code), (status, reason), ack.message)
-        return ack
-
+class Base(skingest.IngestCase):
     def status(self):
         return self.st.ctl_json("status")
 
@@ -207,7 +186,7 @@ class TestStaleVersion(Base):
             def shown():
                 r = self.st.ctl("order", "show", "V-SO1", "--json", check=False)
                 return r.returncode == 0 and json.loads(r.stdout)
-            o = wait_for(shown, timeout=20, what="V-SO1 scheduled")
+            wait_for(shown, timeout=20, what="V-SO1 scheduled")
             wait_for(lambda: "2000.00" in self.st.ctl("order", "show", "V-SO1").stdout,
                      timeout=20, what="version 3's amount")
         finally:

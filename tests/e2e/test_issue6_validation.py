@@ -17,10 +17,9 @@ skontoctl's output), never on Redis key layouts.
 """
 import unittest
 
-import zmq
 
-import skproto
-from harness import Stack, wait_for
+import skingest
+from harness import wait_for
 
 pb = None
 
@@ -30,7 +29,7 @@ TERMS = "2/0,1/10,0.5/30,n/60"
 
 def setUpModule():
     global pb
-    pb = skproto.load()
+    pb = skingest.load()
 
 
 def customer(eid, cid, name="Acme 有限公司", terms=TERMS):
@@ -59,32 +58,17 @@ def credit_note(eid, oid, amount):
     return env
 
 
-class Issue6Test(unittest.TestCase):
+class Issue6Test(skingest.IngestCase):
     @classmethod
     def setUpClass(cls):
-        cls.st = Stack()
-        cls.st.__enter__()
-        cls.ingest = cls.st.start_ingest()
+        super().setUpClass()
         cls.st.start_discount("discount-1")
-        cls.sock = zmq.Context.instance().socket(zmq.DEALER)
-        cls.sock.setsockopt(zmq.LINGER, 0)
-        cls.sock.connect(cls.st.ingest_endpoint)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sock.close()
-        cls.st.close()
-
-    def setUp(self):
-        self.assertIsNone(self.ingest.poll(), "ingest died:\n" + self.st.log("ingest"))
 
     def send(self, env):
         """Sends one envelope and returns its Ack (one at a time, so an Ack
         whose printable event id was cut still belongs to this envelope)."""
-        self.sock.send(env.SerializeToString())
-        self.assertTrue(self.sock.poll(10000), "no ack; ingest log:\n" + self.st.log("ingest"))
-        ack = pb.Ack()
-        ack.ParseFromString(self.sock.recv_multipart()[-1])
+        ack = self.cli.send(env.SerializeToString(), timeout_ms=10000)
+        self.assertIsNotNone(ack, "no ack; ingest log:\n" + self.st.log("ingest"))
         return ack
 
     def assert_ack(self, env, status, reason="", message=None):
