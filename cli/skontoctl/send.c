@@ -1000,8 +1000,11 @@ static int s_check_handshake(s_send_t *st, int64_t since, int64_t now, bool at_e
                "running?)",
                st->endpoint, secs);
     else
-        s_stop(st, "no handshake with %s within %s s (not ingest listening there?)", st->endpoint,
-               secs);
+        s_stop(st,
+               "no handshake with %s within %s s (ingest requires CURVE? set "
+               "SKONTO_INGEST_SERVER_KEY and SKONTO_CURVE_KEY_FILE; or it is not ingest "
+               "listening there)",
+               st->endpoint, secs);
     return -1;
 }
 

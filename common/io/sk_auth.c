@@ -298,7 +298,15 @@ struct _sk_zap_t {
     sk_registry_t *reg;
     unsigned admit;
     sk_zap_log_fn log;
+    /* sk_zap_watch: the watched socket's connections (made and read in the
+     * handler's thread) and how many may be open */
+    char watch_ep[128];
+    char watch_what[64];
+    int max_open;
+    sk_conns_t *conns;
 };
+
+enum { S_ZAP_STOP = 1, S_ZAP_WATCH = 2 }; /* control messages */
 
 #define S_ZAP_FRAMES 7 /* version, request id, domain, address, routing id, mechanism, key */
 
@@ -368,6 +376,12 @@ static void s_zap_handle(sk_zap_t *self, void *sock)
         why = "unregistered key";
     else if (!(self->admit & SK_ROLE_BIT(p->role)))
         why = "role may not connect here";
+    /* The connection asking is open already (accepted before its handshake). */
+    if (self->conns)
+        sk_conns_drain(self->conns);
+    bool full = !why && self->conns && sk_conns_open(self->conns) > self->max_open;
+    if (full)
+        why = "too many connections open";
     char z85[SK_AUTH_Z85_LEN + 1] = "";
     if (n == 7 && zmq_msg_size(&f[6]) == 32)
         zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
@@ -376,7 +390,8 @@ static void s_zap_handle(sk_zap_t *self, void *sock)
             self->log("auth: refused %s from %s%s%s%s%s%s: %s", *z85 ? z85 : "a client", addr,
                       p ? " (user " : "", p ? p->user : "", p ? ", role " : "",
                       p ? sk_role_name(p->role) : "", p ? ")" : "", why);
-        s_zap_reply(sock, n >= 2 ? &f[1] : NULL, "400", why, "");
+        /* 300: a temporary refusal (the client may try again later). */
+        s_zap_reply(sock, n >= 2 ? &f[1] : NULL, full ? "300" : "400", why, "");
     } else {
         if (self->log)
             self->log("auth: %s (%s) connected from %s", p->user, sk_role_name(p->role), addr);
@@ -400,17 +415,33 @@ static void *s_zap_thread(void *arg)
     if (pipe)
         zmq_send(pipe, &e, sizeof e, 0);
     while (ok) {
-        zmq_pollitem_t items[2] = {{zap, 0, ZMQ_POLLIN, 0}, {pipe, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, -1) < 0) {
+        zmq_pollitem_t items[3] = {{zap, 0, ZMQ_POLLIN, 0}, {pipe, 0, ZMQ_POLLIN, 0},
+                                   {self->conns ? sk_conns_socket(self->conns) : NULL, 0,
+                                    ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, self->conns ? 3 : 2, -1) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             break;
         }
-        if (items[1].revents & ZMQ_POLLIN)
-            break; /* stop */
+        if (items[1].revents & ZMQ_POLLIN) {
+            int msg = S_ZAP_STOP;
+            if (zmq_recv(pipe, &msg, sizeof msg, 0) < 0 || msg != S_ZAP_WATCH)
+                break;
+            sk_err_t err;
+            int watching = 0;
+            if (!self->conns &&
+                !(self->conns = sk_conns_new(self->ctx, self->watch_ep, self->watch_what,
+                                             self->log, &err)))
+                watching = -1;
+            zmq_send(pipe, &watching, sizeof watching, 0);
+            continue;
+        }
+        if (self->conns && (items[2].revents & ZMQ_POLLIN))
+            sk_conns_drain(self->conns);
         if (items[0].revents & ZMQ_POLLIN)
             s_zap_handle(self, zap);
     }
+    sk_conns_destroy(&self->conns);
     int linger = 0;
     if (zap) {
         zmq_setsockopt(zap, ZMQ_LINGER, &linger, sizeof linger);
@@ -421,6 +452,28 @@ static void *s_zap_thread(void *arg)
         zmq_close(pipe);
     }
     return NULL;
+}
+
+int sk_zap_watch(sk_zap_t *self, const char *monitor_ep, const char *what, int max_open,
+                 sk_err_t *err)
+{
+    snprintf(self->watch_ep, sizeof self->watch_ep, "%s", monitor_ep);
+    snprintf(self->watch_what, sizeof self->watch_what, "%s", what);
+    self->max_open = max_open;
+    int msg = S_ZAP_WATCH, e = -1, got;
+    while (zmq_send(self->pipe, &msg, sizeof msg, 0) < 0 && zmq_errno() == EINTR)
+        ;
+    do
+        got = zmq_recv(self->pipe, &e, sizeof e, 0);
+    while (got < 0 && zmq_errno() == EINTR);
+    if (got != (int)sizeof e || e != 0)
+        return sk_err_set(err, "auth", "the ZAP handler cannot watch %s", monitor_ep);
+    return 0;
+}
+
+const sk_conns_t *sk_zap_conns(const sk_zap_t *self)
+{
+    return self->conns;
 }
 
 sk_zap_t *sk_zap_new(void *ctx, sk_registry_t *reg, unsigned admit, sk_zap_log_fn log,
@@ -475,7 +528,7 @@ void sk_zap_destroy(sk_zap_t **self_p)
     if (!self_p || !*self_p)
         return;
     sk_zap_t *self = *self_p;
-    int stop = 1;
+    int stop = S_ZAP_STOP;
     while (zmq_send(self->pipe, &stop, sizeof stop, 0) < 0 && zmq_errno() == EINTR)
         ;
     pthread_join(self->thread, NULL);

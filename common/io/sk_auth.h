@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sk_conns.h"
 #include "sk_error.h"
 
 #define SK_AUTH_Z85_LEN 40   /* a CURVE key in Z85 text */
@@ -110,6 +111,15 @@ typedef void (*sk_zap_log_fn)(const char *fmt, ...) __attribute__((format(printf
  * receives one line per decision. NULL and err on failure (reg is freed). */
 sk_zap_t *sk_zap_new(void *ctx, sk_registry_t *reg, unsigned admit, sk_zap_log_fn log,
                      sk_err_t *err);
+/* Makes the handler watch a socket's connections through the monitor that
+ * sk_conns_monitor started at monitor_ep (sk_conns.h): each closed one is
+ * logged (naming `what`) and counted, and a new client is refused (ZAP 300,
+ * "too many connections open") while more than max_open are open, the
+ * asking one included. 0 or -1. */
+int sk_zap_watch(sk_zap_t *self, const char *monitor_ep, const char *what, int max_open,
+                 sk_err_t *err);
+/* The watched connections (after sk_zap_watch), for sk_conns_closed. */
+const sk_conns_t *sk_zap_conns(const sk_zap_t *self);
 /* Stops the handler thread and closes its socket. Call before zmq_ctx_term. */
 void sk_zap_destroy(sk_zap_t **self_p);
 

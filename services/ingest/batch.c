@@ -1687,7 +1687,9 @@ int ingest_heartbeat(ingest_t *self)
         !json_object_set_new(o, "accepted", json_integer((json_int_t)self->accepted)) &&
         !json_object_set_new(o, "duplicate", json_integer((json_int_t)self->duplicate)) &&
         !json_object_set_new(o, "rejected", json_integer((json_int_t)self->rejected)) &&
-        !json_object_set_new(o, "disconnects", json_integer((json_int_t)self->disconnects)))
+        !json_object_set_new(o, "disconnects",
+                             json_integer(self->conns ? (json_int_t)sk_conns_closed(self->conns)
+                                                      : 0)))
         hb = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!hb) {

@@ -34,6 +34,7 @@
 
 #include "event.h"
 #include "keys.h"
+#include "sk_conns.h"
 #include "sk_error.h"
 #include "terms.h"
 
@@ -147,8 +148,9 @@ typedef struct {
     char keys[INGEST_MAX_FINISH][SK_KEY_MAX]; /* claim keys of the command being built */
     int64_t claim_ms;   /* wall time of the current segment's claims */
     int64_t claim_mono; /* ... and on the monotonic clock (lease check) */
+    const sk_conns_t *conns; /* the ROUTER's connections: closed ones are counted */
     /* counters since start (heartbeat; the exact ones are in Redis) */
-    uint64_t processed, errors, accepted, duplicate, rejected, disconnects;
+    uint64_t processed, errors, accepted, duplicate, rejected;
 } ingest_t;
 
 void ingest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

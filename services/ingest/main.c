@@ -38,12 +38,16 @@
 
 #include "ingest.h"
 #include "sk_auth.h"
+#include "sk_conns.h"
 #include "sk_redis.h"
 
 #define S_HEARTBEAT_MS 1000
 #define S_BACKOFF_MIN_MS 100
 #define S_BACKOFF_MAX_MS 5000
 #define S_MAX_FRAMES 4 /* routing id + delimiter + body, and one to notice extras */
+#define S_MAX_CONNECTIONS 16         /* default of SKONTO_INGEST_MAX_CONNECTIONS */
+#define S_MAX_CONNECTIONS_LIMIT 1024 /* its largest value */
+#define S_MONITOR_EP "inproc://ingest-router-monitor"
 
 static volatile sig_atomic_t s_stop;
 
@@ -342,59 +346,6 @@ static int s_connect_redis(ingest_t *self)
     return 0;
 }
 
-/* ---------------------------------------------------------------- connections */
-
-/* ZeroMQ closes a connection without telling the socket's owner (a frame
- * over ZMQ_MAXMSGSIZE, a peer that went away, a failed handshake): a
- * monitor makes every closed connection a log line and a count. */
-static void *s_open_monitor(void *ctx, void *router)
-{
-    if (zmq_socket_monitor(router, "inproc://ingest-router-monitor",
-                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED)) {
-        ingest_log("zmq_socket_monitor: %s", zmq_strerror(zmq_errno()));
-        return NULL;
-    }
-    void *m = zmq_socket(ctx, ZMQ_PAIR);
-    if (!m || zmq_connect(m, "inproc://ingest-router-monitor")) {
-        ingest_log("monitor socket: %s", zmq_strerror(zmq_errno()));
-        if (m)
-            zmq_close(m);
-        return NULL;
-    }
-    return m;
-}
-
-static void s_read_monitor(ingest_t *self, void *monitor, int *open_conns)
-{
-    for (;;) {
-        zmq_msg_t ev, addr;
-        zmq_msg_init(&ev);
-        if (zmq_msg_recv(&ev, monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&ev);
-            return;
-        }
-        uint16_t event = 0;
-        if (zmq_msg_size(&ev) >= 2)
-            memcpy(&event, zmq_msg_data(&ev), 2);
-        zmq_msg_init(&addr);
-        if (zmq_msg_more(&ev) && zmq_msg_recv(&addr, monitor, 0) >= 0) {
-            if (event == ZMQ_EVENT_ACCEPTED) {
-                (*open_conns)++;
-            } else if (event == ZMQ_EVENT_DISCONNECTED) {
-                if (*open_conns > 0)
-                    (*open_conns)--;
-                self->disconnects++;
-                ingest_log("a client connection from %.*s closed (%d open): the client went "
-                           "away, or sent a frame over %d bytes",
-                           (int)(zmq_msg_size(&addr) > 100 ? 100 : zmq_msg_size(&addr)),
-                           (const char *)zmq_msg_data(&addr), *open_conns, SK_EVENT_FRAME_MAX);
-            }
-        }
-        zmq_msg_close(&addr);
-        zmq_msg_close(&ev);
-    }
-}
-
 /* ---------------------------------------------------------------- main */
 
 int main(void)
@@ -440,6 +391,18 @@ int main(void)
         }
     }
     self->retention_ms = (int64_t)days * 86400000;
+    const char *maxc_s = getenv("SKONTO_INGEST_MAX_CONNECTIONS");
+    long max_conns = S_MAX_CONNECTIONS;
+    if (maxc_s && *maxc_s) {
+        char *end;
+        max_conns = strtol(maxc_s, &end, 10);
+        if (*end || max_conns < 1 || max_conns > S_MAX_CONNECTIONS_LIMIT) {
+            ingest_log("SKONTO_INGEST_MAX_CONNECTIONS=%s: want a whole number, 1..%d", maxc_s,
+                       S_MAX_CONNECTIONS_LIMIT);
+            free(self);
+            return 2;
+        }
+    }
 
     /* ZeroMQ's I/O threads inherit a mask that blocks SIGTERM/SIGINT, so the
      * signal reaches this thread and interrupts zmq_poll. */
@@ -470,7 +433,7 @@ int main(void)
     }
 
     int status = 0;
-    void *monitor = NULL;
+    sk_conns_t *conns = NULL; /* the watcher of the ROUTER's connections when ZAP does not watch */
     sk_zap_t *zap = NULL;
     sk_keypair_t server_key;
     memset(&server_key, 0, sizeof server_key);
@@ -495,8 +458,8 @@ int main(void)
             goto out;
         }
         ingest_log("CURVE on: server public key %s, %zu registered keys in %s (roles erp and "
-                   "operator may send)",
-                   server_key.public_key, sk_registry_size(reg), registry);
+                   "operator may send), at most %ld connections",
+                   server_key.public_key, sk_registry_size(reg), registry, max_conns);
     } else if (!sk_auth_endpoint_is_local(endpoint) &&
                !(getenv("SKONTO_INGEST_ALLOW_UNAUTHENTICATED") &&
                  !strcmp(getenv("SKONTO_INGEST_ALLOW_UNAUTHENTICATED"), "1"))) {
@@ -517,21 +480,28 @@ int main(void)
         status = 1;
         goto out;
     }
-    monitor = s_open_monitor(ctx, self->router);
-    if (!monitor) {
+    /* Every closed connection is logged and counted; with CURVE the ZAP
+     * handler also refuses one connection more than max_conns, which bounds
+     * what peers can queue (INGEST_RCVHWM frames of SK_EVENT_FRAME_MAX each). */
+    sk_err_t cerr;
+    if (sk_conns_monitor(self->router, S_MONITOR_EP, &cerr) ||
+        (zap ? sk_zap_watch(zap, S_MONITOR_EP, endpoint, (int)max_conns, &cerr)
+             : !(conns = sk_conns_new(ctx, S_MONITOR_EP, endpoint, ingest_log, &cerr)))) {
+        ingest_log("%s", cerr.msg);
         status = 1;
         goto out;
     }
+    self->conns = zap ? sk_zap_conns(zap) : conns;
     ingest_log("listening on %s as %s; event ids are remembered for %ld days", endpoint,
                self->name, days);
 
     int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, next_hb = 0;
-    int open_conns = 0;
     zmq_pollitem_t items[2 + INGEST_MAX_SUBS];
     items[0] = (zmq_pollitem_t){self->router, 0, ZMQ_POLLIN, 0};
     for (int k = 0; k < self->nsubs; k++)
         items[1 + k] = (zmq_pollitem_t){self->subs[k], 0, ZMQ_POLLIN, 0};
-    items[1 + self->nsubs] = (zmq_pollitem_t){monitor, 0, ZMQ_POLLIN, 0};
+    items[1 + self->nsubs] =
+        (zmq_pollitem_t){conns ? sk_conns_socket(conns) : NULL, 0, ZMQ_POLLIN, 0};
 
     while (!s_stop) {
         int64_t now = s_mono_ms();
@@ -560,7 +530,7 @@ int main(void)
         long timeout = (long)(next_hb - now);
         if (timeout < 0)
             timeout = 0;
-        int rc = zmq_poll(items, 2 + self->nsubs, timeout);
+        int rc = zmq_poll(items, (conns ? 2 : 1) + self->nsubs, timeout);
         if (rc < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -570,8 +540,8 @@ int main(void)
         }
         if (rc == 0)
             continue;
-        if (items[1 + self->nsubs].revents & ZMQ_POLLIN)
-            s_read_monitor(self, monitor, &open_conns);
+        if (conns && (items[1 + self->nsubs].revents & ZMQ_POLLIN))
+            sk_conns_drain(conns);
         s_drain(self);
         if (self->nitems && ingest_process(self)) {
             self->errors++;
@@ -590,8 +560,7 @@ int main(void)
                " rejected, %" PRIu64 " errors",
                self->accepted, self->duplicate, self->rejected, self->errors);
 out:
-    if (monitor)
-        zmq_close(monitor);
+    sk_conns_destroy(&conns);
     if (self->router)
         zmq_close(self->router);
     for (int k = 0; k < self->nsubs; k++)

@@ -166,7 +166,8 @@ class CurveTest(unittest.TestCase):
         r = self.send(CUSTOMER % ("SEC-4", "C-SEC4"))
         self.assertEqual(r.returncode, 1)
         # skontoctl sees the refused handshake (or, on a slow machine, the
-        # event times out first); either way the event is listed and counted.
+        # event times out first, and it says CURVE may be why); either way
+        # the event is listed and counted.
         out = json.loads(r.stdout.splitlines()[-1])
         self.assertEqual((out["accepted"], out["unacknowledged"]), (0, 1), r.stdout)
         self.assertEqual(out["unacknowledged_events"][0]["event_id"], "SEC-4")
@@ -250,6 +251,54 @@ class CurveTest(unittest.TestCase):
         self.assertEqual(mine[0]["user"], "erp-1")
         self.assertIn("rejected event SEC-6 (order_shipped from skontoctl via ROUTER as erp-1)",
                       self.st.log("ingest"))
+
+
+class ConnectionCapTest(unittest.TestCase):
+    """What peers can make ingest queue is bounded: per connection by the
+    receive high-water mark and the frame limit, in total by the number of
+    connections, which SKONTO_INGEST_MAX_CONNECTIONS caps (CURVE's ZAP
+    handler refuses the handshake of one more)."""
+
+    def test_connections_beyond_the_cap_are_refused_until_one_closes(self):
+        st = harness.Stack().__enter__()
+        self.addCleanup(st.close)
+        server_key, server_pub, _ = st.keygen("server")
+        erp_key, _, erp_line = st.keygen("erp", "erp-1", "erp")
+        registry = os.path.join(st.dir, "authorized_keys")
+        with open(registry, "w") as f:
+            f.write(erp_line + "\n")
+        st.start_ingest(env={"SKONTO_INGEST_SECRET_KEY_FILE": server_key,
+                             "SKONTO_AUTHORIZED_KEYS": registry,
+                             "SKONTO_INGEST_MAX_CONNECTIONS": "2"})
+        ctx = zmq.Context()
+        self.addCleanup(ctx.term)
+
+        def client():
+            s = ctx.socket(zmq.DEALER)
+            s.linger = 0
+            s.curve_secretkey = read_key(erp_key)
+            s.curve_publickey = zmq.curve_public(read_key(erp_key))
+            s.curve_serverkey = read_key(server_pub)
+            s.connect(st.ingest_endpoint)
+            return s
+
+        def answers(s):
+            s.send(b"\xff\xfenot an envelope")  # any message gets a rejection back
+            return s.poll(1500) and s.recv() is not None
+
+        a, b = client(), client()
+        self.assertTrue(answers(a))
+        self.assertTrue(answers(b))
+        c = client()
+        self.assertFalse(answers(c), "a third connection was admitted")
+        self.assertIn("too many connections open", st.log("ingest"))
+        c.close()  # a refused client keeps trying, and takes a place each time
+        a.close()
+        d = client()
+        self.assertTrue(harness.wait_for(lambda: answers(d), timeout=10,
+                                         what="a connection after one closed"))
+        for s in (b, d):
+            s.close()
 
 
 class IngestStartTest(unittest.TestCase):

@@ -162,8 +162,9 @@ class HandshakeTimeoutTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertLess(took, 8, "send waited past its handshake timeout")
         self.assertEqual(r.stderr.splitlines(),
-                         ["skontoctl send: no handshake with %s within 1 s (not ingest "
-                          "listening there?)" % ep])
+                         ["skontoctl send: no handshake with %s within 1 s (ingest requires "
+                          "CURVE? set SKONTO_INGEST_SERVER_KEY and SKONTO_CURVE_KEY_FILE; or "
+                          "it is not ingest listening there)" % ep])
         lines = json_lines(r.stdout)
         self.assertEqual([(x["line"], x["event_id"], x["status"]) for x in lines[:-1]],
                          [(1, "H1", "unacknowledged"), (3, "H2", "unacknowledged"),
