@@ -313,7 +313,7 @@ s_acl() {
     "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \
       '~sk:{sSHARD}:windows' '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
-      '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sSHARD}:oapplied' '~sk:{sys}:hb' '%R~sk:{sSHARD}:cust:*')"
+      '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '%R~sk:{sSHARD}:cust:*')"
   echo "user skontoctl on >$(s_pw skontoctl) resetchannels -@all +@read +ping -@dangerous %R~sk:*"
 }
 

@@ -331,6 +331,8 @@ int sk_invoice_from_fields(sk_invoice_t *inv, const char *order_id, size_t n, co
         } else if (!strcmp(f, "rev")) {
             bad = s_int(v, len, 1, INT64_MAX, &inv->rev);
             seen |= F_REV;
+        } else if (!strcmp(f, "q")) {
+            bad = s_int(v, len, 0, INT64_MAX, &inv->seq);
         } else if (!strcmp(f, "fch")) {
             bad = s_forecast(v, len, &inv->fc_hist_day, &inv->fc_hist_amount);
         } else if (!strcmp(f, "fcn")) {
@@ -524,6 +526,7 @@ void sk_invoice_to_fields(const sk_invoice_t *inv, sk_invoice_emit_fn emit, void
     s_emit_i64(emit, arg, "rev", inv->rev, false);
     s_emit_forecast(emit, arg, "fch", inv->fc_hist_day, inv->fc_hist_amount);
     s_emit_forecast(emit, arg, "fcn", inv->fc_net_day, inv->fc_net_amount);
+    s_emit_i64(emit, arg, "q", inv->seq, true);
 }
 
 /* ---------------------------------------------------------------- fetch */

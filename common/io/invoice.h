@@ -50,6 +50,9 @@ typedef struct {
     sk_invoice_status_t status;
     uint32_t version;
     int64_t rev;
+    /* The number (ingest's `q`) of the last of the order's events applied to
+     * this invoice, 0 if unknown (stored before events were numbered). */
+    int64_t seq;
     /* Forecast contributions now added to sk:{sN}:fc:hist / fc:net for this
      * invoice (fields fch / fcn); amount 0 means none. */
     sk_day_t fc_hist_day;

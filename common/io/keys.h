@@ -40,8 +40,6 @@ char *sk_key_order_versions(char *buf, int shard);         /* sk:{sN}:over    ha
 /* Events stored per order: order_id -> the last event's number `q` (its
  * stream entries carry q; discount applies them in that order). */
 char *sk_key_order_seq(char *buf, int shard);              /* sk:{sN}:oseq    hash   */
-/* The last `q` discount applied per order: order_id -> q. */
-char *sk_key_order_applied(char *buf, int shard);          /* sk:{sN}:oapplied hash  */
 /* ingest's counters kept with what they count (summed over shards when read). */
 char *sk_key_ingest_stats(char *buf, int shard);           /* sk:{sN}:ingest  hash   */
 char *sk_key_customer(char *buf, int shard, const char *customer_id); /* sk:{sN}:cust:ID  hash */

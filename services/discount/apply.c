@@ -67,22 +67,20 @@ const char SK_APPLY_LUA[] =
     "end\n"
     "local i, n = 1, #ARGV\n"
     "while i <= n do\n"
-    "  local q, qo = ARGV[i], ARGV[i + 1]\n"
-    "  i = i + 2\n"
-    "  local id, exp, st, last = ARGV[i], ARGV[i + 1], 'OK', 0\n"
-    "  if q ~= '' then last = tonumber(redis.call('HGET', KEYS[7], qo) or '0') end\n"
-    "  local waits = q ~= '' and tonumber(q) > last + 1\n"
+    "  local id, exp, st = ARGV[i], ARGV[i + 1], 'OK'\n"
     "  if exp == '*' then\n"
-    "    local u = ARGV[i + 2]\n"
-    "    i = i + 3\n"
-    "    if waits then st = 'WAIT'\n"
-    "    elseif u == '' then\n"
+    "    local u, kq, q = ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]\n"
+    "    i = i + 5\n"
+    "    if u == '' then\n"
     "      if redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP' else del[#del + 1] = id end\n"
     "    elseif #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'\n"
     "    else\n"
     "      local r = redis.pcall('LPUSH', KEYS[6], u)\n"
     "      if type(r) == 'table' and r.err then st = 'UNRECORDED'\n"
     "      else redis.call('XACK', S, 'discount', id) del[#del + 1] = id end\n"
+    "    end\n"
+    "    if st == 'OK' and kq > 0 and redis.call('EXISTS', KEYS[kq]) == 1 then\n"
+    "      redis.call('HSET', KEYS[kq], 'q', q)\n"
     "    end\n"
     "  else\n"
     "    local kb, m, cop, wop = tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]\n"
@@ -94,8 +92,7 @@ const char SK_APPLY_LUA[] =
     "    local ni = tonumber(ARGV[hi])\n"
     "    i = hi + 3 * ni + 1\n"
     "    local inv = KEYS[kb]\n"
-    "    if waits then st = 'WAIT'\n"
-    "    elseif (redis.call('HGET', inv, 'rev') or '0') ~= exp then\n"
+    "    if (redis.call('HGET', inv, 'rev') or '0') ~= exp then\n"
     "      if #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'\n"
     "      else st = 'STALE' end\n"
     "    elseif redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP'\n"
@@ -112,7 +109,6 @@ const char SK_APPLY_LUA[] =
     "      end\n"
     "    end\n"
     "  end\n"
-    "  if st == 'OK' and q ~= '' and tonumber(q) > last then redis.call('HSET', KEYS[7], qo, q) end\n"
     "  out[#out + 1] = st\n"
     "end\n"
     "local za, zr = {}, {}\n"
@@ -130,7 +126,7 @@ const char SK_APPLY_LUA[] =
     "return out\n";
 
 enum { K_HIST = 5, K_FC_HIST = 6, K_FC_NET = 7, K_TAKEUP = 8 };
-#define S_SHARD_KEYS 7 /* KEYS before the per-entry ones */
+#define S_SHARD_KEYS 6 /* KEYS before the per-entry ones */
 
 /* ---------------------------------------------------------------- argv */
 
@@ -863,22 +859,11 @@ const char *sk_batch_command(sk_batch_t *b, const char *sha, size_t *len)
     sk_argv_addz(c, sk_key_forecast_net(key, b->shard));
     sk_argv_addz(c, sk_key_takeup(key, b->shard));
     sk_argv_addz(c, sk_key_unapplied(key, b->shard));
-    sk_argv_addz(c, sk_key_order_applied(key, b->shard));
     sk_argv_append(c, &b->keys);
     sk_argv_append(c, &b->args);
     if (c->overflow || b->keys.overflow || b->args.overflow)
         return NULL;
     return sk_argv_resp(c, len);
-}
-
-/* Every entry's record starts with its number among its order's events
- * (stream field `q`, '' for a customer or an entry from before numbering)
- * and the order id: the script answers WAIT, changing nothing, while an
- * earlier event of the order is not applied yet, whichever worker holds it. */
-static void s_order_seq(const sk_entry_t *e, sk_argv_t *argv)
-{
-    sk_argv_addz(argv, e->order_id && e->seq[0] ? e->seq : "");
-    sk_argv_addz(argv, e->order_id ? e->order_id : "");
 }
 
 /* The JSON record of an event not recorded (see SK_APPLY_LUA); NULL when out
@@ -913,9 +898,8 @@ static char *s_unapplied_json(const sk_entry_t *e, const sk_plan_t *plan, int64_
     return out;
 }
 
-void sk_apply_ack(const sk_entry_t *e, const sk_plan_t *plan, sk_batch_t *b)
+void sk_apply_ack(const sk_entry_t *e, const sk_plan_t *plan, bool invoice_exists, sk_batch_t *b)
 {
-    s_order_seq(e, &b->args);
     sk_argv_addz(&b->args, e->id);
     sk_argv_addz(&b->args, "*");
     if (plan && plan->error) {
@@ -930,6 +914,18 @@ void sk_apply_ack(const sk_entry_t *e, const sk_plan_t *plan, sk_batch_t *b)
     } else {
         sk_argv_addz(&b->args, "");
     }
+    /* The invoice still counts the event as applied, so the order's next
+     * event does not wait for it (see s_waits). */
+    if (invoice_exists && e->order_id && e->seq[0]) {
+        char key[SK_KEY_MAX];
+        sk_argv_addz(&b->keys, sk_key_invoice(key, b->shard, e->order_id));
+        b->nkeys++;
+        sk_argv_add_i64(&b->args, S_SHARD_KEYS + b->nkeys);
+        sk_argv_addz(&b->args, e->seq);
+    } else {
+        sk_argv_addz(&b->args, "0");
+        sk_argv_addz(&b->args, "");
+    }
     b->n++;
 }
 
@@ -939,7 +935,6 @@ static void s_script_record(s_ctx_t *x, int kb, sk_argv_t *argv)
 {
     const sk_entry_t *e = x->e;
     sk_argv_reset(argv);
-    s_order_seq(e, argv);
     sk_argv_addz(argv, e->id);
     sk_argv_add_i64(argv, x->has_old ? x->old.rev : 0);
     sk_argv_add_i64(argv, kb);
@@ -990,6 +985,24 @@ static void s_script_record(s_ctx_t *x, int kb, sk_argv_t *argv)
         argv->overflow = true;
 }
 
+/* An order's events apply in the order ingest stored them (their `q`), even
+ * when two workers hold them: while the invoice says an earlier one is not
+ * applied yet, the entry waits (SK_PLAN_WAIT). The script's rev check makes
+ * the invoice read here the one the entry is applied to. */
+static bool s_waits(s_ctx_t *x)
+{
+    const sk_entry_t *e = x->e;
+    if (!e->seq[0] || !x->has_old || !x->old.seq)
+        return false;
+    int64_t q = strtoll(e->seq, NULL, 10);
+    if (q <= x->old.seq + 1)
+        return false;
+    x->plan->kind = SK_PLAN_WAIT;
+    s_plan_msg(x->plan, false, "event %s: order %s: event %" PRId64 " waits for event %" PRId64,
+               e->env->event_id, e->order_id, q, x->old.seq + 1);
+    return true;
+}
+
 void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply *hist,
                    const redisReply *cust_terms, sk_day_t today, sk_batch_t *b,
                    sk_plan_t *plan)
@@ -1011,6 +1024,8 @@ void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply 
     } else if (e->kind == SK_EVENT_CUSTOMER) {
         /* ingest already wrote the profile: nothing to compute */
     } else if ((!inv && e->kind == SK_EVENT_INVOICE) || s_load(x, inv) == 0) {
+        if (s_waits(x))
+            return;
         switch (e->kind) {
         case SK_EVENT_INVOICE:
             s_plan_order(x, hist, cust_terms, today);
@@ -1032,6 +1047,8 @@ void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply 
     if (plan->kind == SK_PLAN_SCRIPT && plan->error)
         plan->kind = SK_PLAN_ACK; /* an error found late still records nothing */
     if (plan->kind == SK_PLAN_SCRIPT) {
+        int64_t q = e->seq[0] ? strtoll(e->seq, NULL, 10) : 0;
+        x->nw.seq = q ? q : x->has_old ? x->old.seq : 0;
         s_script_record(x, S_SHARD_KEYS + b->nkeys + 1, &rec);
         if (rec.overflow || rec.argc > SK_ENTRY_ARGS_MAX || rec.used > SK_ENTRY_BYTES) {
             s_plan_msg(plan, true, "event %s: order %s: state too large to write",
@@ -1049,5 +1066,5 @@ void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply 
         }
     }
     if (plan->kind == SK_PLAN_ACK)
-        sk_apply_ack(e, plan, b);
+        sk_apply_ack(e, plan, x->has_old, b);
 }

@@ -11,9 +11,11 @@
  *
  * The apply script (SK_APPLY_LUA) is the only writer of an invoice. Its KEYS
  * are all in the batch's shard: stream, windows, fc:hist, fc:net, takeup,
- * unapplied, oapplied, then (invoice, copen, hist) for each entry that
- * changes state. An order's events apply in the order ingest stored them
- * (their `q`), across workers: oapplied keeps each order's last applied q.
+ * unapplied, then (invoice, copen, hist) for each entry that changes state
+ * and the invoice of an acknowledged-only entry that has one. An order's
+ * events apply in the order ingest stored them (their `q`), across workers:
+ * the invoice keeps the last applied q (field `q`), and a plan waits while
+ * an earlier one is missing (SK_PLAN_WAIT).
  * An entry acknowledged because of an error (paid invoice, other currency,
  * malformed, ...) is kept on sk:{sN}:unapplied in the step that acks it. In one
  * atomic step, for each entry in order, it checks that the invoice's `rev` is
@@ -96,6 +98,7 @@ typedef enum {
     SK_PLAN_SCRIPT = 0, /* EVALSHA with plan->argv */
     SK_PLAN_ACK,        /* acknowledge only (ack-only script); see plan->error */
     SK_PLAN_NOINV,      /* no invoice yet: leave pending, retry later */
+    SK_PLAN_WAIT,       /* an earlier event of the order is not applied yet: retry later */
 } sk_plan_kind_t;
 
 typedef struct {
@@ -140,12 +143,10 @@ void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply 
  * SK_UNAPPLIED_PAYLOAD_MAX bytes)} that the script LPUSHes onto
  * sk:{sN}:unapplied atomically with the XACK, once. */
 #define SK_UNAPPLIED_PAYLOAD_MAX 16384
-void sk_apply_ack(const sk_entry_t *e, const sk_plan_t *plan, sk_batch_t *b);
+void sk_apply_ack(const sk_entry_t *e, const sk_plan_t *plan, bool invoice_exists, sk_batch_t *b);
 
-/* The apply script; returns an array with "OK", "DUP", "STALE", "WAIT" (an
- * earlier event of the order is not applied yet: left pending, nothing
- * changed) or "UNRECORDED" (could not keep an unapplied event: left
- * pending) per entry. */
+/* The apply script; returns an array with "OK", "DUP", "STALE" or
+ * "UNRECORDED" (could not keep an unapplied event: left pending) per entry. */
 extern const char SK_APPLY_LUA[];
 
 #endif

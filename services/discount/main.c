@@ -14,8 +14,9 @@
  *      and the wave's entries of each shard go to Redis as one apply script
  *      call per SK_BATCH_ENTRIES, pipelined; each entry has its own result;
  *   3. STALE (someone changed the invoice in between) -> planned again at
- *      once; WAIT (an earlier event of the order, by its `q`, is held by
- *      another worker) -> retried with backoff; NOINV (a payment before its order) -> left pending, retried with
+ *      once; WAIT (the invoice says an earlier event of the order, by its
+ *      `q`, is not applied: another worker holds it) -> left pending,
+ *      retried with backoff; NOINV (a payment before its order) -> left pending, retried with
  *      backoff, given up (acknowledged, counted as an error) after
  *      SKONTO_NOINV_GIVEUP_MS. An order that has an entry waiting holds back
  *      its later entries, so they still apply in order.
@@ -66,6 +67,7 @@ typedef struct {
     sk_plan_t plan;
     bool sent;
     bool noinv; /* waiting for its invoice (holds back only non-order entries) */
+    bool waits; /* waiting for an earlier event of its order (holds back nothing) */
 } s_item_t;
 
 typedef struct {
@@ -156,7 +158,7 @@ static s_item_t *s_item_new(void)
         it->attempts = 0;
         it->first_ms = it->next_ms = 0;
         it->r_inv = it->r_hist = it->r_terms = NULL;
-        it->sent = it->noinv = false;
+        it->sent = it->noinv = it->waits = false;
     }
     return it;
 }
@@ -324,11 +326,13 @@ static int s_blocked(const s_block_t *b, const s_item_t *it)
     return 0;
 }
 
-/* Records that it waits in the retry list. */
+/* Records that it waits in the retry list. An entry waiting for an earlier
+ * event of its order (WAIT) holds nothing back: that earlier event must get
+ * through, and anything later waits by its own number anyway. */
 static void s_block(s_block_t *b, const s_item_t *it)
 {
     char k[SK_ID_MAX + 16];
-    const char *ok = s_order_key(it, k, sizeof k);
+    const char *ok = it->waits ? NULL : s_order_key(it, k, sizeof k);
     if (ok)
         s_set_add(it->noinv ? &b->noinv : &b->all, ok);
 }
@@ -685,9 +689,6 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
             w->dups++;
         } else if (!strcmp(r->str, "STALE")) {
             w->stale++;
-        } else if (!strcmp(r->str, "WAIT")) {
-            w->waits++; /* another worker holds an earlier event of the order */
-            why = S_BACKOFF;
         } else {
             s_log("error", "entry %s: unexpected script reply %s", it->e.id, r->str);
             why = S_BACKOFF;
@@ -704,7 +705,7 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
         s_item_free(it);
         return 0;
     }
-    it->noinv = false;
+    it->noinv = it->waits = false;
     s_block(blocked, it);
     return s_retry(w, it, now, why);
 }
@@ -767,6 +768,10 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
                 continue;
             sk_apply_plan(&it->e, it->r_inv, it->r_hist, it->r_terms, today, w->batch,
                           &it->plan);
+            if (it->plan.kind == SK_PLAN_WAIT) {
+                w->waits++; /* another worker holds an earlier event of the order */
+                continue;
+            }
             if (it->plan.kind == SK_PLAN_NOINV) {
                 if (!it->first_ms)
                     it->first_ms = now;
@@ -777,7 +782,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
                 snprintf(it->plan.msg, sizeof it->plan.msg,
                          "event %s: no invoice for order %s after %" PRId64 " s: not recorded",
                          it->e.env->event_id, it->e.order_id, (now - it->first_ms) / 1000);
-                sk_apply_ack(&it->e, &it->plan, w->batch);
+                sk_apply_ack(&it->e, &it->plan, false, w->batch);
             }
             it->sent = true;
             sent[ns++] = it;
@@ -805,8 +810,9 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
         wave->v[i] = NULL;
         if (it->sent)
             continue; /* handled below, with its batch's reply */
-        /* NOINV: wait for the order */
-        it->noinv = true;
+        /* NOINV: wait for the order; WAIT: for the order's earlier event */
+        it->noinv = it->plan.kind == SK_PLAN_NOINV;
+        it->waits = it->plan.kind == SK_PLAN_WAIT;
         s_block(blocked, it);
         if (rc == 0 && s_retry(w, it, now, S_BACKOFF) != 0)
             rc = -1;
