@@ -307,7 +307,7 @@ s_acl() {
     "+evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:seen' '~sk:{sSHARD}:events' '~sk:{sSHARD}:cust:*' \
       '~sk:{sSHARD}:eid:*' '~sk:{sSHARD}:stored' '~sk:{sSHARD}:over' \
-      '~sk:{sSHARD}:ingest' '~sk:{sSHARD}:oseq' '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
+      '~sk:{sSHARD}:ingest' '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
     "+ping +hget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
     "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \

@@ -35,11 +35,10 @@ char *sk_key_event_claim(char *buf, const char *event_id); /* sk:{sN}:eid:ID   s
 /* Events stored in the (customer's) shard whose claim is not yet marked
  * accepted: transient, removed when the claim is completed. */
 char *sk_key_stored(char *buf, int shard);                 /* sk:{sN}:stored  hash   */
-/* Highest accepted version of each order of the shard: order_id -> "VER:HASH". */
+/* Per order of the shard: its highest accepted version, that version's
+ * content hash and the number of its events stored so far (each stream entry
+ * of an order carries its number as field q): order_id -> "VER:HASH:Q". */
 char *sk_key_order_versions(char *buf, int shard);         /* sk:{sN}:over    hash   */
-/* Events stored per order: order_id -> the last event's number `q` (its
- * stream entries carry q; discount applies them in that order). */
-char *sk_key_order_seq(char *buf, int shard);              /* sk:{sN}:oseq    hash   */
 /* ingest's counters kept with what they count (summed over shards when read). */
 char *sk_key_ingest_stats(char *buf, int shard);           /* sk:{sN}:ingest  hash   */
 char *sk_key_customer(char *buf, int shard, const char *customer_id); /* sk:{sN}:cust:ID  hash */

@@ -115,15 +115,16 @@ static const char s_claim_lua[] =
  *   - else XADD the received bytes (with `q`, the event's number among its
  *     order's events, 1, 2, ...: the discount workers apply an order's
  *     events in that order), mark the id stored, record the order's
- *     version, write the customer profile: 1.
+ *     version, content hash and last q ("VER:HASH:Q" in the versions hash),
+ *     write the customer profile: 1.
  * The accepted and duplicate counters change in the same call. Should XADD
  * fail, the results so far are returned with XADD's error in the failed
  * event's place, after counting what came before (Redis does not roll a
  * script back); the events after it were not looked at.
  * Every stored event is marked in the stored hash until its claim says
  * accepted: that is how a claim left pending by a crash is settled.
- * KEYS: stored hash, events stream, order versions hash, stats hash, order
- *       event numbers hash, then the customer hashes the events write.
+ * KEYS: stored hash, events stream, order versions hash, stats hash, then
+ *       the customer hashes the events write.
  * ARGV: n, then per event: event id, envelope bytes, order id ('' for a
  *       customer), version (0: not an order), content hash, index in KEYS of
  *       its customer hash (0: none), number of field/value pairs, the pairs.
@@ -137,23 +138,22 @@ static const char s_accept_lua[] =
     "for e = 1, tonumber(ARGV[1]) do\n"
     "  local id, oid, ver, h = ARGV[i], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]\n"
     "  local kidx, np = tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])\n"
-    "  local res = 1\n"
-    "  if ver > 0 then\n"
-    "    local cur = redis.call('HGET', KEYS[3], oid)\n"
-    "    if cur then\n"
-    "      local c = string.find(cur, ':', 1, true)\n"
-    "      local cv = tonumber(string.sub(cur, 1, c - 1))\n"
-    "      if ver <= cv then\n"
-    "        if string.sub(cur, c + 1) == h then res = 2 else res = -1 - cv end\n"
-    "      end\n"
+    "  local res, cv, ch, cq = 1, 0, '', 0\n"
+    "  local cur = oid ~= '' and redis.call('HGET', KEYS[3], oid)\n"
+    "  if cur then\n"
+    "    local a = string.find(cur, ':', 1, true)\n"
+    "    local b = string.find(cur, ':', a + 1, true) or #cur + 1\n"
+    "    cv, ch = tonumber(string.sub(cur, 1, a - 1)), string.sub(cur, a + 1, b - 1)\n"
+    "    cq = tonumber(string.sub(cur, b + 1)) or 0\n"
+    "    if ver > 0 and ver <= cv then\n"
+    "      if ch == h then res = 2 else res = -1 - cv end\n"
     "    end\n"
     "  end\n"
     "  if res == 1 then\n"
     "    local r\n"
     "    if oid ~= '' then\n"
-    "      local q = redis.call('HINCRBY', KEYS[5], oid, 1)\n"
-    "      r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1], 'q', q)\n"
-    "      if type(r) == 'table' and r.err then redis.call('HINCRBY', KEYS[5], oid, -1) end\n"
+    "      cq = cq + 1\n"
+    "      r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1], 'q', cq)\n"
     "    else\n"
     "      r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1])\n"
     "    end\n"
@@ -163,7 +163,10 @@ static const char s_accept_lua[] =
     "      return out\n"
     "    end\n"
     "    redis.call('HSET', KEYS[1], id, '1')\n"
-    "    if ver > 0 then redis.call('HSET', KEYS[3], oid, ver .. ':' .. h) end\n"
+    "    if oid ~= '' then\n"
+    "      if ver > 0 then cv, ch = ver, h end\n"
+    "      redis.call('HSET', KEYS[3], oid, cv .. ':' .. ch .. ':' .. cq)\n"
+    "    end\n"
     "    if kidx > 0 then\n"
     "      redis.call('HSET', KEYS[kidx], unpack(ARGV, i + 7, i + 6 + 2 * np))\n"
     "      redis.call('HSETNX', KEYS[kidx], 'statement', 'weekly')\n"
@@ -995,11 +998,10 @@ static const char *s_statement_name(int st)
 static int s_append_accept(ingest_t *self, int a, int b, int shard, const char *now)
 {
     s_cmd_t c = {self->argv, self->lens, 0};
-    int nkeys = 5, nev = 0;
-    /* Keys first: stored, events, versions, stats, order event numbers, then
-     * one customer key per customer-writing event. */
+    int nkeys = 4, nev = 0;
+    /* Keys first: stored, events, versions, stats, then one customer key per
+     * customer-writing event. */
     char kstored[SK_KEY_MAX], kevents[SK_KEY_MAX], kver[SK_KEY_MAX], kstats[SK_KEY_MAX];
-    char kseq[SK_KEY_MAX];
     char nkeys_s[16], nev_s[16];
     s_args(&c, "EVALSHA");
     s_args(&c, self->accept_sha);
@@ -1008,7 +1010,6 @@ static int s_append_accept(ingest_t *self, int a, int b, int shard, const char *
     s_args(&c, sk_key_events(kevents, shard));
     s_args(&c, sk_key_order_versions(kver, shard));
     s_args(&c, sk_key_ingest_stats(kstats, shard));
-    s_args(&c, sk_key_order_seq(kseq, shard));
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
         if (it->status != INGEST_PENDING || it->shard != shard)
