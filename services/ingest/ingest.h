@@ -145,7 +145,8 @@ typedef struct {
     ingest_finish_t resolve[INGEST_BATCH]; /* dead ingests' claims met, to settle */
     int nresolve;
     uint8_t flush_cmd[SK_SHARDS]; /* bit 1: a claim script call, bit 2: an HDEL of markers */
-    char keys[INGEST_MAX_FINISH][SK_KEY_MAX]; /* claim keys of the command being built */
+    /* claim keys of the command being built: a shard's finishes and claims */
+    char keys[INGEST_MAX_FINISH + INGEST_BATCH][SK_KEY_MAX];
     int64_t claim_ms;   /* wall time of the current segment's claims */
     int64_t claim_mono; /* ... and on the monotonic clock (lease check) */
     const sk_conns_t *conns; /* the ROUTER's connections: closed ones are counted */
