@@ -623,6 +623,47 @@ static int s_check_wire_nul(const ProtobufCMessageDescriptor *desc, const uint8_
     return 0;
 }
 
+bool sk_event_raw_id(const void *data, size_t len, const uint8_t **id, size_t *idlen)
+{
+    const uint8_t *p = data;
+    size_t i = 0;
+    bool found = false;
+    while (i < len) {
+        uint64_t key, n = 0;
+        if (s_wire_varint(p, len, &i, &key))
+            return found;
+        switch (key & 7) {
+        case PROTOBUF_C_WIRE_TYPE_VARINT:
+            if (s_wire_varint(p, len, &i, &n))
+                return found;
+            n = 0;
+            break;
+        case PROTOBUF_C_WIRE_TYPE_64BIT:
+            n = 8;
+            break;
+        case PROTOBUF_C_WIRE_TYPE_32BIT:
+            n = 4;
+            break;
+        case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+            if (s_wire_varint(p, len, &i, &n))
+                return found;
+            break;
+        default:
+            return found;
+        }
+        if (n > len - i)
+            return found;
+        /* Field 1 of an Envelope is event_id; the last one on the wire wins. */
+        if ((key >> 3) == 1 && (key & 7) == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+            *id = p + i;
+            *idlen = (size_t)n;
+            found = true;
+        }
+        i += (size_t)n;
+    }
+    return found;
+}
+
 int sk_event_decode(const void *data, size_t len, Skonto__V1__Envelope **out, sk_err_t *err)
 {
     *out = NULL;

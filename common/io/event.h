@@ -93,6 +93,11 @@ typedef enum {
  * Returns 0 or -1. */
 int sk_event_decode(const void *data, size_t len, Skonto__V1__Envelope **out, sk_err_t *err);
 
+/* The event_id bytes of an encoded Envelope exactly as on the wire (NUL and
+ * invalid UTF-8 included, which the decoded string cannot show): *id points
+ * into data. False if the bytes hold none (or stop parsing before one). */
+bool sk_event_raw_id(const void *data, size_t len, const uint8_t **id, size_t *idlen);
+
 /* Checks every field of a decoded envelope; 0 or -1 with err filled. */
 int sk_event_validate(const Skonto__V1__Envelope *env, sk_err_t *err);
 

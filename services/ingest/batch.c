@@ -1350,9 +1350,11 @@ static void s_send_ack(ingest_t *self, ingest_item_t *it)
     char msg[sizeof it->err.msg];
     ack.event_id = eid;
     /* The id's bytes as received, so a client can match every Ack. */
-    if (it->env && it->env->event_id)
-        ack.event_id_raw = (ProtobufCBinaryData){strlen(it->env->event_id),
-                                                 (uint8_t *)it->env->event_id};
+    const uint8_t *raw;
+    size_t rawlen;
+    if (it->env && sk_event_raw_id(zmq_msg_data(&it->body), zmq_msg_size(&it->body), &raw,
+                                   &rawlen))
+        ack.event_id_raw = (ProtobufCBinaryData){rawlen, (uint8_t *)raw};
     sk_utf8_sanitize(msg, sizeof msg, it->err.msg, strlen(it->err.msg));
     if (*msg)
         ack.message = msg; /* a rejection's reason, or why a duplicate changed nothing */

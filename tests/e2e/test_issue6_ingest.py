@@ -212,6 +212,12 @@ class TestAckMatching(Base):
         self.assertEqual(sorted(got), sorted(sent))
         a = self.expect(customer("M-OK", "M-C1"), ACCEPTED)
         self.assertEqual(a.event_id_raw, b"M-OK")
+        # An id with a NUL: rejected, and echoed whole (not cut at the NUL).
+        data = customer("M-NULx", "M-C1").SerializeToString().replace(b"M-NULx", b"M-NUL\0")
+        self.cli.send_raw(data)
+        a = self.cli.recv_ack()
+        self.assertEqual((a.status, a.reason_code), (REJECTED, "bad_id"))
+        self.assertEqual(a.event_id_raw, b"M-NUL\0")
 
 
 class TestAcceptedCounterAfterKill(unittest.TestCase):

@@ -954,6 +954,31 @@ static void test_base64_rfc4648(void **state)
     }
 }
 
+/* sk_event_raw_id: the id's bytes exactly as sent, NUL and invalid UTF-8
+ * included, the last one on the wire winning; nothing from bytes without one. */
+static void test_raw_id(void **state)
+{
+    (void)state;
+    /* field 2 (source) "s", field 1 (event_id) "X\0y\xff", field 3 (sequence) 7 */
+    const uint8_t env[] = {0x12, 1, 's', 0x0a, 4, 'X', 0, 'y', 0xff, 0x18, 7};
+    const uint8_t *id = NULL;
+    size_t n = 0;
+    assert_true(sk_event_raw_id(env, sizeof env, &id, &n));
+    assert_int_equal(n, 4);
+    assert_memory_equal(id, "X\0y\xff", 4);
+    /* two event_id fields: the last one counts, as it does for protobuf */
+    const uint8_t twice[] = {0x0a, 1, 'A', 0x0a, 2, 'B', 'C'};
+    assert_true(sk_event_raw_id(twice, sizeof twice, &id, &n));
+    assert_int_equal(n, 2);
+    assert_memory_equal(id, "BC", 2);
+    /* a length past the end, or no event_id at all */
+    const uint8_t cut[] = {0x0a, 9, 'X'};
+    assert_false(sk_event_raw_id(cut, sizeof cut, &id, &n));
+    const uint8_t none[] = {0x18, 7};
+    assert_false(sk_event_raw_id(none, sizeof none, &id, &n));
+    assert_false(sk_event_raw_id(none, 0, &id, &n));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -975,6 +1000,7 @@ int main(void)
         cmocka_unit_test(test_bad_date),
         cmocka_unit_test(test_bad_terms),
         cmocka_unit_test(test_messages_are_clean),
+        cmocka_unit_test(test_raw_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
