@@ -55,6 +55,7 @@
 
 #include "ingest.h"
 #include "keys.h"
+#include "sk_log.h"
 #include "sk_redis.h"
 
 /* The claim script (DATAFLOW step 3), for one shard N of EVENT IDS (N =
@@ -221,7 +222,7 @@ int ingest_load_script(ingest_t *self)
                    {s_dlq_lua, "dead-letter", self->dlq_sha}};
     for (size_t k = 0; k < sizeof scripts / sizeof scripts[0]; k++) {
         if (sk_redis_load_script(self->redis, scripts[k].lua, scripts[k].sha, &err)) {
-            ingest_log("redis: cannot load the %s script: %s", scripts[k].name, err.msg);
+            sk_log("redis: cannot load the %s script: %s", scripts[k].name, err.msg);
             return -1;
         }
     }
@@ -388,7 +389,7 @@ static void s_reject(ingest_item_t *it, const char *code, const char *fmt, ...)
 static void s_fail(ingest_t *self, ingest_item_t *it, const char *what, const redisReply *r)
 {
     it->status = INGEST_FAILED;
-    ingest_log("redis: %s for event %s: %s", what, it->env ? s_str(it->env->event_id) : "?",
+    sk_log("redis: %s for event %s: %s", what, it->env ? s_str(it->env->event_id) : "?",
                r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
         self->need_script = true;
@@ -399,7 +400,7 @@ static void s_fail(ingest_t *self, ingest_item_t *it, const char *what, const re
 static int s_append(ingest_t *self, int argc, const char **argv, const size_t *lens)
 {
     if (redisAppendCommandArgv(self->redis, argc, argv, lens) != REDIS_OK) {
-        ingest_log("redis: cannot queue a command: %s", self->redis->errstr);
+        sk_log("redis: cannot queue a command: %s", self->redis->errstr);
         return -1;
     }
     return 0;
@@ -418,7 +419,7 @@ static int s_get(ingest_t *self, redisReply **out)
 {
     void *r = NULL;
     if (redisGetReply(self->redis, &r) != REDIS_OK || !r) {
-        ingest_log("redis: connection lost: %s",
+        sk_log("redis: connection lost: %s",
                    self->redis->errstr[0] ? self->redis->errstr : "no reply");
         return -1;
     }
@@ -453,7 +454,7 @@ static void s_queue_finish(ingest_t *self, char action, int shard, const char *e
                            const char *eid)
 {
     if (self->nfinish == INGEST_MAX_FINISH) {
-        ingest_log("claim of event %s left pending for its resend to settle (finish queue full)", eid);
+        sk_log("claim of event %s left pending for its resend to settle (finish queue full)", eid);
         return;
     }
     ingest_finish_t *f = &self->finish[self->nfinish++];
@@ -567,7 +568,7 @@ static int s_read_claims(ingest_t *self, int a, int b)
             if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
                 self->need_script = true;
             if (!ok)
-                ingest_log("redis: claim script of shard %d: %s", sh,
+                sk_log("redis: claim script of shard %d: %s", sh,
                            r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
             size_t e = 0;
             for (int i = a; i < b; i++) {
@@ -599,7 +600,7 @@ static int s_read_claims(ingest_t *self, int a, int b)
             if (s_get(self, &r))
                 return -1;
             if (r->type != REDIS_REPLY_INTEGER)
-                ingest_log("redis: HDEL stored markers of shard %d: %s", sh,
+                sk_log("redis: HDEL stored markers of shard %d: %s", sh,
                            r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
             freeReplyObject(r);
         }
@@ -750,7 +751,7 @@ static int s_phase_read_claim(ingest_t *self, int a, int b)
     if (self->need_script && ingest_load_script(self))
         return -1;
     self->claim_mono = s_mono_ms();
-    self->claim_ms = ingest_now_ms();
+    self->claim_ms = sk_now_ms();
     for (int i = a; i < b; i++)
         self->items[i].claiming = self->items[i].claim_ours = self->items[i].busy = false;
     int claims = s_append_claims(self, a, b);
@@ -842,7 +843,7 @@ static int s_phase_read_claim(ingest_t *self, int a, int b)
                 src->last = 0;
                 src->loaded = true;
             } else {
-                ingest_log("redis: HGET %s %s: %s", SK_KEY_SEQUENCES, src->name,
+                sk_log("redis: HGET %s %s: %s", SK_KEY_SEQUENCES, src->name,
                            r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
             }
             freeReplyObject(r);
@@ -1131,7 +1132,7 @@ static int s_append_dlq(ingest_t *self, int a, int b, int round, int64_t now)
         char *dl = s_dead_letter(it, now);
         if (!dl) {
             it->status = INGEST_FAILED;
-            ingest_log("cannot build the dead letter of a rejected event (out of memory)");
+            sk_log("cannot build the dead letter of a rejected event (out of memory)");
             continue;
         }
         dls[n++] = dl;
@@ -1190,14 +1191,14 @@ static int s_phase_write(ingest_t *self, int a, int b)
     if (mono - self->claim_mono > INGEST_LEASE_MS / 2) {
         /* Claims this old may be settled by another ingest's recovery any
          * moment: storing now could store an event twice. */
-        ingest_log("a batch took %" PRId64 " ms since its claims: not storing it (no Acks; "
+        sk_log("a batch took %" PRId64 " ms since its claims: not storing it (no Acks; "
                    "the clients retry)",
                    mono - self->claim_mono);
         for (int i = a; i < b; i++)
             if (self->items[i].status == INGEST_PENDING)
                 self->items[i].status = INGEST_FAILED;
     }
-    int64_t now = ingest_now_ms();
+    int64_t now = sk_now_ms();
     char now_s[24];
     snprintf(now_s, sizeof now_s, "%" PRId64, now);
     /* Order-index entries this segment created for events that turned out
@@ -1232,7 +1233,7 @@ static int s_phase_write(ingest_t *self, int a, int b)
         if (s_get(self, &r))
             return -1;
         if (r->type != REDIS_REPLY_INTEGER)
-            ingest_log("redis: HDEL of a rejected order's index entry: %s",
+            sk_log("redis: HDEL of a rejected order's index entry: %s",
                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         freeReplyObject(r);
     }
@@ -1298,12 +1299,12 @@ static void s_account(ingest_t *self, int a, int b)
             }
             const char *user = s_user(it);
             if (it->env)
-                ingest_log("rejected event %s (%s from %s via %s%s%s): %s: %s",
+                sk_log("rejected event %s (%s from %s via %s%s%s): %s: %s",
                            *eid ? eid : "\"\"", sk_event_kind_name(it->env), *src ? src : "?",
                            it->origin ? "SUB" : "ROUTER", *user ? " as " : "", user, it->err.code,
                            it->err.msg);
             else
-                ingest_log("rejected a message via %s%s%s: %s: %s", it->origin ? "SUB" : "ROUTER",
+                sk_log("rejected a message via %s%s%s: %s: %s", it->origin ? "SUB" : "ROUTER",
                            *user ? " as " : "", user, it->err.code, it->err.msg);
             break;
         }
@@ -1323,10 +1324,10 @@ static void s_account(ingest_t *self, int a, int b)
         if (seq > src->last + 1) {
             uint64_t missing = seq - src->last - 1;
             src->new_gaps += missing;
-            ingest_log("gap: source %s missing %" PRIu64 " event%s (%" PRIu64 "..%" PRIu64 ")",
+            sk_log("gap: source %s missing %" PRIu64 " event%s (%" PRIu64 "..%" PRIu64 ")",
                        src->name, missing, missing == 1 ? "" : "s", src->last + 1, seq - 1);
         } else if (seq <= src->last && it->status != INGEST_DUPLICATE) {
-            ingest_log("sequence: source %s sent %" PRIu64 " after %" PRIu64
+            sk_log("sequence: source %s sent %" PRIu64 " after %" PRIu64
                        " (publisher restarted or reordered)",
                        src->name, seq, src->last);
         }
@@ -1336,7 +1337,7 @@ static void s_account(ingest_t *self, int a, int b)
         }
     }
     if (failed)
-        ingest_log("%d event%s not recorded by Redis: no acknowledgement (the client retries)",
+        sk_log("%d event%s not recorded by Redis: no acknowledgement (the client retries)",
                    failed, failed == 1 ? "" : "s");
 }
 
@@ -1370,7 +1371,7 @@ static void s_send_ack(ingest_t *self, ingest_item_t *it)
     uint8_t stack[2048], *buf = n <= sizeof stack ? stack : malloc(n);
     if (!buf) {
         self->errors++;
-        ingest_log("ack for %s not sent: out of memory", *eid ? eid : "an undecodable message");
+        sk_log("ack for %s not sent: out of memory", *eid ? eid : "an undecodable message");
         return;
     }
     skonto__v1__ack__pack(&ack, buf);
@@ -1384,7 +1385,7 @@ static void s_send_ack(ingest_t *self, ingest_item_t *it)
         rc = zmq_send(self->router, buf, n, ZMQ_DONTWAIT);
     if (rc < 0) {
         self->errors++;
-        ingest_log("ack for %s not sent: %s", *eid ? eid : "an undecodable message",
+        sk_log("ack for %s not sent: %s", *eid ? eid : "an undecodable message",
                    zmq_strerror(zmq_errno()));
     }
     if (buf != stack)
@@ -1430,7 +1431,7 @@ static int s_phase_sequences(ingest_t *self)
                 else
                     s->new_gaps = 0;
             } else {
-                ingest_log("redis: sequence bookkeeping for %s: %s", s->name,
+                sk_log("redis: sequence bookkeeping for %s: %s", s->name,
                            r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
             }
             freeReplyObject(r);
@@ -1483,7 +1484,7 @@ static int s_hscan(ingest_t *self, const char *key, char cursor[32], redisReply 
         return -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
-        ingest_log("redis: HSCAN %s: %s", key,
+        sk_log("redis: HSCAN %s: %s", key,
                    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         freeReplyObject(r);
         return -1;
@@ -1504,7 +1505,7 @@ static int s_drain_replies(ingest_t *self, int n, const char *what)
         if (s_get(self, &r))
             return -1;
         if (r->type == REDIS_REPLY_ERROR && !bad++)
-            ingest_log("redis: %s: %s", what, r->str);
+            sk_log("redis: %s: %s", what, r->str);
         freeReplyObject(r);
     }
     return bad ? -1 : 0;
@@ -1546,7 +1547,7 @@ static int s_migrate_seen(ingest_t *self)
             const char *argv[2] = {"DEL", kseen};
             if (s_appendv(self, 2, argv) || s_drain_replies(self, 1, "DEL seen"))
                 return -1;
-            ingest_log("migrated %ld accepted event ids of %s into event-id claims", moved, kseen);
+            sk_log("migrated %ld accepted event ids of %s into event-id claims", moved, kseen);
         }
     }
     return 0;
@@ -1613,10 +1614,10 @@ static void s_claim_held(ingest_t *self, const char *eid, const char *value)
     char clean[SK_EVENT_ID_MAX + 1];
     sk_utf8_sanitize(clean, sizeof clean, eid, strlen(eid));
     bool stale = !strncmp(value, "p:", 2) &&
-                 (strtoll(value + 2, NULL, 10) < ingest_now_ms() - INGEST_LEASE_MS ||
+                 (strtoll(value + 2, NULL, 10) < sk_now_ms() - INGEST_LEASE_MS ||
                   s_own_name(self, value));
     if (!stale) {
-        ingest_log("event %s is being stored under another claim (%.120s): no Ack now, the "
+        sk_log("event %s is being stored under another claim (%.120s): no Ack now, the "
                    "client's retry gets the outcome",
                    clean, value);
         return;
@@ -1629,7 +1630,7 @@ static void s_claim_held(ingest_t *self, const char *eid, const char *value)
     ingest_finish_t *r = &self->resolve[self->nresolve++];
     snprintf(r->eid, sizeof r->eid, "%s", eid);
     snprintf(r->expect, sizeof r->expect, "%s", value);
-    ingest_log("event %s has a claim its ingest left pending (%.120s): settling it; no Ack "
+    sk_log("event %s has a claim its ingest left pending (%.120s): settling it; no Ack "
                "now, the client's retry gets the outcome",
                clean, value);
 }
@@ -1660,7 +1661,7 @@ int ingest_resolve(ingest_t *self)
         }
         char clean[SK_EVENT_ID_MAX + 1];
         sk_utf8_sanitize(clean, sizeof clean, r->eid, strlen(r->eid));
-        ingest_log("event %s %s: its claim is %s", clean,
+        sk_log("event %s %s: its claim is %s", clean,
                    stored_in >= 0 ? "was stored" : "was never stored",
                    stored_in >= 0 ? "marked accepted" : "released, a resend stores it");
         s_queue_finish(self, stored_in >= 0 ? 'a' : 'r', stored_in, r->expect, r->eid);
@@ -1684,7 +1685,7 @@ int ingest_heartbeat(ingest_t *self)
     char *hb = NULL;
     if (o && !json_object_set_new(o, "pid", json_integer((json_int_t)getpid())) &&
         !json_object_set_new(o, "role", json_string("ingest")) &&
-        !json_object_set_new(o, "at_ms", json_integer(ingest_now_ms())) &&
+        !json_object_set_new(o, "at_ms", json_integer(sk_now_ms())) &&
         !json_object_set_new(o, "processed", json_integer((json_int_t)self->processed)) &&
         !json_object_set_new(o, "errors", json_integer((json_int_t)self->errors)) &&
         !json_object_set_new(o, "accepted", json_integer((json_int_t)self->accepted)) &&
@@ -1696,7 +1697,7 @@ int ingest_heartbeat(ingest_t *self)
         hb = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!hb) {
-        ingest_log("heartbeat: out of memory");
+        sk_log("heartbeat: out of memory");
         return 0;
     }
     const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, self->name, hb};
@@ -1708,7 +1709,7 @@ int ingest_heartbeat(ingest_t *self)
     if (s_get(self, &r))
         return -1;
     if (r->type != REDIS_REPLY_INTEGER)
-        ingest_log("redis: HSET %s: %s", SK_KEY_HEARTBEATS,
+        sk_log("redis: HSET %s: %s", SK_KEY_HEARTBEATS,
                    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     freeReplyObject(r);
     return 0;

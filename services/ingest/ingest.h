@@ -2,7 +2,9 @@
  * path steps 1-4).
  *
  * main.c owns the sockets, the loop, signals and heartbeats; batch.c turns a
- * batch of received messages into Redis work and acknowledgements. One thread.
+ * batch of received messages into Redis work and acknowledgements (main.c
+ * calls batch.c, never the other way: both log through common/io/sk_log).
+ * One thread, and the ZAP handler's.
  *
  * Invariants:
  *   - an Ack is sent only after Redis has answered the commands that made
@@ -154,8 +156,6 @@ typedef struct {
     uint64_t processed, errors, accepted, duplicate, rejected;
 } ingest_t;
 
-void ingest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int64_t ingest_now_ms(void);
 
 /* Loads the Lua scripts on the current connection. 0 or -1. */
 int ingest_load_script(ingest_t *self);

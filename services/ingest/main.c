@@ -39,6 +39,7 @@
 #include "ingest.h"
 #include "sk_auth.h"
 #include "sk_conns.h"
+#include "sk_log.h"
 #include "sk_redis.h"
 
 #define S_HEARTBEAT_MS 1000
@@ -57,13 +58,6 @@ static void s_on_signal(int sig)
     s_stop = 1;
 }
 
-int64_t ingest_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t s_mono_ms(void)
 {
     struct timespec ts;
@@ -71,29 +65,12 @@ static int64_t s_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void ingest_log(const char *fmt, ...)
-{
-    char line[1024];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ ingest[%d]: ", ts.tv_nsec / 1000000,
-                          (int)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + n, sizeof line - n, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s\n", line);
-}
-
 /* ---------------------------------------------------------------- sockets */
 
 static int s_setopt(void *sock, int opt, int value, const char *name)
 {
     if (zmq_setsockopt(sock, opt, &value, sizeof value)) {
-        ingest_log("zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
+        sk_log("zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
         return -1;
     }
     return 0;
@@ -102,7 +79,7 @@ static int s_setopt(void *sock, int opt, int value, const char *name)
 static int s_setopt64(void *sock, int opt, int64_t value, const char *name)
 {
     if (zmq_setsockopt(sock, opt, &value, sizeof value)) {
-        ingest_log("zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
+        sk_log("zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
         return -1;
     }
     return 0;
@@ -112,7 +89,7 @@ static void *s_open_router(void *ctx, const char *endpoint, const char *curve_se
 {
     void *s = zmq_socket(ctx, ZMQ_ROUTER);
     if (!s) {
-        ingest_log("zmq_socket ROUTER: %s", zmq_strerror(zmq_errno()));
+        sk_log("zmq_socket ROUTER: %s", zmq_strerror(zmq_errno()));
         return NULL;
     }
     /* Unroutable Acks fail loudly; a bounded linger lets queued Acks leave at
@@ -131,12 +108,12 @@ static void *s_open_router(void *ctx, const char *endpoint, const char *curve_se
     }
     sk_err_t err;
     if (curve_secret && sk_auth_curve_server(s, curve_secret, &err)) {
-        ingest_log("%s", err.msg);
+        sk_log("%s", err.msg);
         zmq_close(s);
         return NULL;
     }
     if (zmq_bind(s, endpoint)) {
-        ingest_log("cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        sk_log("cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         zmq_close(s);
         return NULL;
     }
@@ -147,7 +124,7 @@ static void *s_open_sub(void *ctx, const char *endpoint)
 {
     void *s = zmq_socket(ctx, ZMQ_SUB);
     if (!s) {
-        ingest_log("zmq_socket SUB: %s", zmq_strerror(zmq_errno()));
+        sk_log("zmq_socket SUB: %s", zmq_strerror(zmq_errno()));
         return NULL;
     }
     if (s_setopt(s, ZMQ_LINGER, 0, "LINGER") ||
@@ -155,7 +132,7 @@ static void *s_open_sub(void *ctx, const char *endpoint)
         s_setopt(s, ZMQ_RCVHWM, INGEST_RCVHWM, "RCVHWM") ||
         zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) ||
         zmq_connect(s, endpoint)) {
-        ingest_log("cannot subscribe to %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        sk_log("cannot subscribe to %s: %s", endpoint, zmq_strerror(zmq_errno()));
         zmq_close(s);
         return NULL;
     }
@@ -176,7 +153,7 @@ static int s_open_subs(ingest_t *self, void *ctx, const char *list)
         if (!*ep)
             continue;
         if (self->nsubs == INGEST_MAX_SUBS) {
-            ingest_log("SKONTO_INGEST_SUB: at most %d endpoints", INGEST_MAX_SUBS);
+            sk_log("SKONTO_INGEST_SUB: at most %d endpoints", INGEST_MAX_SUBS);
             rc = -1;
             break;
         }
@@ -186,7 +163,7 @@ static int s_open_subs(ingest_t *self, void *ctx, const char *list)
             break;
         }
         self->subs[self->nsubs++] = s;
-        ingest_log("subscribed to %s", ep);
+        sk_log("subscribed to %s", ep);
     }
     free(copy);
     return rc;
@@ -205,7 +182,7 @@ static int s_recv_router(ingest_t *self, ingest_item_t *it)
         zmq_msg_close(&f[0]);
         if (e == EAGAIN || e == EINTR)
             return 0;
-        ingest_log("zmq_msg_recv ROUTER: %s", zmq_strerror(e));
+        sk_log("zmq_msg_recv ROUTER: %s", zmq_strerror(e));
         return -1;
     }
     int n = 1;
@@ -215,7 +192,7 @@ static int s_recv_router(ingest_t *self, ingest_item_t *it)
         zmq_msg_t m;
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, self->router, 0) < 0) {
-            ingest_log("zmq_msg_recv ROUTER: %s", zmq_strerror(zmq_errno()));
+            sk_log("zmq_msg_recv ROUTER: %s", zmq_strerror(zmq_errno()));
             zmq_msg_close(&m);
             for (int k = 0; k < n; k++)
                 zmq_msg_close(&f[k]);
@@ -262,7 +239,7 @@ static int s_recv_sub(ingest_t *self, int origin, ingest_item_t *it)
         zmq_msg_close(&m);
         if (e == EAGAIN || e == EINTR)
             return 0;
-        ingest_log("zmq_msg_recv SUB: %s", zmq_strerror(e));
+        sk_log("zmq_msg_recv SUB: %s", zmq_strerror(e));
         return -1;
     }
     ingest_item_init(it, origin);
@@ -335,14 +312,14 @@ static int s_connect_redis(ingest_t *self)
     sk_err_t err;
     self->redis = sk_redis_connect_env(&err);
     if (!self->redis) {
-        ingest_log("%s", err.msg);
+        sk_log("%s", err.msg);
         return -1;
     }
     if (ingest_load_script(self) || ingest_recover(self)) {
         s_drop_redis(self);
         return -1;
     }
-    ingest_log("connected to Redis at %s", sk_redis_url_env());
+    sk_log("connected to Redis at %s", sk_redis_url_env());
     return 0;
 }
 
@@ -352,23 +329,24 @@ int main(void)
 {
     ingest_t *self = calloc(1, sizeof *self); /* large: the batch and its arguments */
     if (!self) {
-        ingest_log("out of memory");
+        sk_log("out of memory");
         return 1;
     }
     const char *name = getenv("SKONTO_WORKER_NAME");
     self->name = name && *name ? name : "ingest";
+    sk_log_init("ingest");
     const char *endpoint = getenv("SKONTO_INGEST_ENDPOINT");
     if (!endpoint || !*endpoint)
         endpoint = "tcp://127.0.0.1:7750";
     const char *subs = getenv("SKONTO_INGEST_SUB");
 
     if (strlen(self->name) > SK_EVENT_ID_MAX) {
-        ingest_log("SKONTO_WORKER_NAME is longer than %d bytes", SK_EVENT_ID_MAX);
+        sk_log("SKONTO_WORKER_NAME is longer than %d bytes", SK_EVENT_ID_MAX);
         free(self);
         return 2;
     }
     if (sodium_init() < 0) {
-        ingest_log("libsodium cannot be initialised");
+        sk_log("libsodium cannot be initialised");
         free(self);
         return 1;
     }
@@ -377,14 +355,14 @@ int main(void)
     /* Whose pending claims these are: a restarted ingest is another owner,
      * so its recovery settles what the dead one left. */
     snprintf(self->owner, sizeof self->owner, "%s/%d/%" PRId64, self->name, (int)getpid(),
-             ingest_now_ms());
+             sk_now_ms());
     const char *ret = getenv("SKONTO_EVENT_ID_RETENTION_DAYS");
     long days = INGEST_RETENTION_DAYS;
     if (ret && *ret) {
         char *end;
         days = strtol(ret, &end, 10);
         if (*end || days < 1 || days > 3650) {
-            ingest_log("SKONTO_EVENT_ID_RETENTION_DAYS=%s: want a whole number of days, 1..3650",
+            sk_log("SKONTO_EVENT_ID_RETENTION_DAYS=%s: want a whole number of days, 1..3650",
                        ret);
             free(self);
             return 2;
@@ -397,7 +375,7 @@ int main(void)
         char *end;
         max_conns = strtol(maxc_s, &end, 10);
         if (*end || max_conns < 1 || max_conns > S_MAX_CONNECTIONS_LIMIT) {
-            ingest_log("SKONTO_INGEST_MAX_CONNECTIONS=%s: want a whole number, 1..%d", maxc_s,
+            sk_log("SKONTO_INGEST_MAX_CONNECTIONS=%s: want a whole number, 1..%d", maxc_s,
                        S_MAX_CONNECTIONS_LIMIT);
             free(self);
             return 2;
@@ -411,12 +389,12 @@ int main(void)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     if (pthread_sigmask(SIG_BLOCK, &block, &old))
-        ingest_log("pthread_sigmask: cannot block signals for ZeroMQ's threads");
+        sk_log("pthread_sigmask: cannot block signals for ZeroMQ's threads");
     void *ctx = zmq_ctx_new();
     if (pthread_sigmask(SIG_SETMASK, &old, NULL))
-        ingest_log("pthread_sigmask: cannot restore the signal mask");
+        sk_log("pthread_sigmask: cannot restore the signal mask");
     if (!ctx) {
-        ingest_log("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+        sk_log("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
         free(self);
         return 1;
     }
@@ -426,7 +404,7 @@ int main(void)
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL) ||
         signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-        ingest_log("cannot install signal handlers: %s", strerror(errno));
+        sk_log("cannot install signal handlers: %s", strerror(errno));
         zmq_ctx_term(ctx);
         free(self);
         return 1;
@@ -441,7 +419,7 @@ int main(void)
     const char *registry = getenv("SKONTO_AUTHORIZED_KEYS");
     bool curve = key_file && *key_file, has_reg = registry && *registry;
     if (curve != has_reg) {
-        ingest_log("CURVE needs both SKONTO_INGEST_SECRET_KEY_FILE (the server's secret key) and "
+        sk_log("CURVE needs both SKONTO_INGEST_SECRET_KEY_FILE (the server's secret key) and "
                    "SKONTO_AUTHORIZED_KEYS (the key registry); only %s is set: refusing to start",
                    curve ? "SKONTO_INGEST_SECRET_KEY_FILE" : "SKONTO_AUTHORIZED_KEYS");
         status = 2;
@@ -452,18 +430,18 @@ int main(void)
         sk_registry_t *reg = NULL;
         if (sk_auth_keypair_load(key_file, &server_key, &err) ||
             !(reg = sk_registry_load(registry, &err)) ||
-            !(zap = sk_zap_new(ctx, reg, SK_ROLES_SENDERS, ingest_log, &err))) {
-            ingest_log("%s: refusing to start", err.msg);
+            !(zap = sk_zap_new(ctx, reg, SK_ROLES_SENDERS, sk_log, &err))) {
+            sk_log("%s: refusing to start", err.msg);
             status = 2;
             goto out;
         }
-        ingest_log("CURVE on: server public key %s, %zu registered keys in %s (roles erp and "
+        sk_log("CURVE on: server public key %s, %zu registered keys in %s (roles erp and "
                    "operator may send), at most %ld connections",
                    server_key.public_key, sk_registry_size(reg), registry, max_conns);
     } else if (!sk_auth_endpoint_is_local(endpoint) &&
                !(getenv("SKONTO_INGEST_ALLOW_UNAUTHENTICATED") &&
                  !strcmp(getenv("SKONTO_INGEST_ALLOW_UNAUTHENTICATED"), "1"))) {
-        ingest_log("%s is reachable from other machines: set SKONTO_INGEST_SECRET_KEY_FILE and "
+        sk_log("%s is reachable from other machines: set SKONTO_INGEST_SECRET_KEY_FILE and "
                    "SKONTO_AUTHORIZED_KEYS (CURVE) or bind to loopback (or, inside an isolated "
                    "container network only, SKONTO_INGEST_ALLOW_UNAUTHENTICATED=1): refusing to "
                    "start",
@@ -471,7 +449,7 @@ int main(void)
         status = 2;
         goto out;
     } else {
-        ingest_log("WARNING: %s is unauthenticated (no CURVE keys): anyone who can reach it may "
+        sk_log("WARNING: %s is unauthenticated (no CURVE keys): anyone who can reach it may "
                    "send events; for loopback development only (docs/SECURITY.md)",
                    endpoint);
     }
@@ -486,13 +464,13 @@ int main(void)
     sk_err_t cerr;
     if (sk_conns_monitor(self->router, S_MONITOR_EP, &cerr) ||
         (zap ? sk_zap_watch(zap, S_MONITOR_EP, endpoint, (int)max_conns, &cerr)
-             : !(conns = sk_conns_new(ctx, S_MONITOR_EP, endpoint, ingest_log, &cerr)))) {
-        ingest_log("%s", cerr.msg);
+             : !(conns = sk_conns_new(ctx, S_MONITOR_EP, endpoint, sk_log, &cerr)))) {
+        sk_log("%s", cerr.msg);
         status = 1;
         goto out;
     }
     self->conns = zap ? sk_zap_conns(zap) : conns;
-    ingest_log("listening on %s as %s; event ids are remembered for %ld days", endpoint,
+    sk_log("listening on %s as %s; event ids are remembered for %ld days", endpoint,
                self->name, days);
 
     int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, next_hb = 0;
@@ -512,7 +490,7 @@ int main(void)
                 continue;
             }
             if (s_connect_redis(self)) {
-                ingest_log("Redis unavailable: retrying in %" PRId64 " ms", backoff);
+                sk_log("Redis unavailable: retrying in %" PRId64 " ms", backoff);
                 next_connect = now + backoff;
                 backoff = backoff * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS : backoff * 2;
                 continue;
@@ -534,7 +512,7 @@ int main(void)
         if (rc < 0) {
             if (zmq_errno() == EINTR)
                 continue;
-            ingest_log("zmq_poll: %s", zmq_strerror(zmq_errno()));
+            sk_log("zmq_poll: %s", zmq_strerror(zmq_errno()));
             status = 1;
             break;
         }
@@ -545,7 +523,7 @@ int main(void)
         s_drain(self);
         if (self->nitems && ingest_process(self)) {
             self->errors++;
-            ingest_log("Redis failed during a batch of %d: unacknowledged events will be retried "
+            sk_log("Redis failed during a batch of %d: unacknowledged events will be retried "
                        "by their clients (what a PUB feed sent in it shows as a sequence gap)",
                        self->nitems);
             s_drop_redis(self);
@@ -555,8 +533,8 @@ int main(void)
     }
 
     if (self->redis && ingest_heartbeat(self))
-        ingest_log("final heartbeat and counters not written");
-    ingest_log("stopping: %" PRIu64 " accepted, %" PRIu64 " duplicate, %" PRIu64
+        sk_log("final heartbeat and counters not written");
+    sk_log("stopping: %" PRIu64 " accepted, %" PRIu64 " duplicate, %" PRIu64
                " rejected, %" PRIu64 " errors",
                self->accepted, self->duplicate, self->rejected, self->errors);
 out:

@@ -186,7 +186,7 @@ class KillNineTest(unittest.TestCase):
                             # Stopped first, until it holds entries it will never apply
                             # (taken before it stopped, or handed to its blocked read).
                             p = st.procs[name]
-                            for _ in range(20):
+                            for _ in range(60):  # a loaded machine may need a while
                                 p.send_signal(signal.SIGSTOP)
                                 time.sleep(0.25)
                                 if consumer_pending(krd, name):
