@@ -779,7 +779,7 @@ const char *sk_event_kind_name(const Skonto__V1__Envelope *env)
     case SKONTO__V1__ENVELOPE__BODY_ORDER_CANCELLED:
         return "order_cancelled";
     default:
-        return "none";
+        return "unknown";
     }
 }
 

@@ -108,7 +108,8 @@ const Skonto__V1__Invoice *sk_event_invoice(const Skonto__V1__Envelope *env);
 const char *sk_event_order_id(const Skonto__V1__Envelope *env);
 /* The customer id of a customer upsert or an invoice; NULL otherwise. */
 const char *sk_event_customer_id(const Skonto__V1__Envelope *env);
-/* Short name of the body ("customer", "order_shipped", ...). */
+/* Short name of the body ("customer", "order_shipped", ...; "unknown" if
+ * unset): the JSON events' "type" and the name in logs and records. */
 const char *sk_event_kind_name(const Skonto__V1__Envelope *env);
 
 /* Checks that `terms` parse and give increasing windows for the invoice's ship

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "date.h"
+#include "event.h"
 #include "money.h"
 
 typedef enum {
@@ -538,15 +539,6 @@ void sk_event_json_destroy(sk_event_json_t **self_p)
     *self_p = NULL;
 }
 
-const char *sk_event_type_name(const Skonto__V1__Envelope *env)
-{
-    if (env)
-        for (size_t i = 0; i < N(s_types); i++)
-            if (s_types[i].body_case == env->body_case)
-                return s_types[i].name;
-    return "unknown";
-}
-
 /* ------------------------------------------------------------------ reverse */
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid:
@@ -669,7 +661,7 @@ json_t *sk_event_to_json(const Skonto__V1__Envelope *env)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    bool ok = s_set(o, "type", json_string(sk_event_type_name(env))) &&
+    bool ok = s_set(o, "type", json_string(sk_event_kind_name(env))) &&
               s_set_str(o, "event_id", env->event_id, true) &&
               s_set_str(o, "source", env->source, false);
     /* sequence is uint64; jansson's integers are signed 64-bit, so a larger

@@ -87,8 +87,6 @@ size_t sk_event_json_pack(const sk_event_json_t *self, uint8_t **out);
 
 void sk_event_json_destroy(sk_event_json_t **self_p);
 
-/* "customer", "order_shipped", ... for an envelope's body; "unknown" if unset. */
-const char *sk_event_type_name(const Skonto__V1__Envelope *env);
 
 /* The reverse, for showing an envelope to a person (dead letters, logs): a new
  * JSON object in the same shape as the input lines. Amounts are decimal

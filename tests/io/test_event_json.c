@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "event.h"
 #include "event_json.h"
 
 /* A caller's order -> currency table, as skontoctl send keeps it. */
@@ -44,7 +45,7 @@ static void test_customer(void **state)
     assert_int_equal(env->sequence, 0);
     assert_int_equal(env->occurred_at_ms, 0);
     assert_int_equal(env->body_case, SKONTO__V1__ENVELOPE__BODY_CUSTOMER);
-    assert_string_equal(sk_event_type_name(env), "customer");
+    assert_string_equal(sk_event_kind_name(env), "customer");
     const Skonto__V1__CustomerUpsert *c = env->customer;
     assert_string_equal(c->customer_id, "C-1");
     assert_string_equal(c->name, "Acme");
@@ -119,7 +120,7 @@ static void test_invoice_issued_full(void **state)
                    "\"statement\":\"none\"}}");
     const Skonto__V1__Envelope *env = sk_event_json_envelope(ev);
     assert_int_equal(env->body_case, SKONTO__V1__ENVELOPE__BODY_INVOICE_ISSUED);
-    assert_string_equal(sk_event_type_name(env), "invoice_issued");
+    assert_string_equal(sk_event_kind_name(env), "invoice_issued");
     assert_string_equal(env->source, "erp-main");
     assert_int_equal(env->sequence, 42);
     assert_int_equal(env->occurred_at_ms, INT64_C(1793577600000));
