@@ -62,6 +62,7 @@
 #include "keys.h"
 #include "money.h"
 #include "sk_auth.h"
+#include "sk_hash.h"
 #include "sk_redis.h"
 
 #define VERB "send"
@@ -174,19 +175,12 @@ typedef struct {
     size_t n;
 } s_map_t;
 
-static uint64_t s_hash(const char *k)
-{
-    uint64_t h = 1469598103934665603u;
-    for (const unsigned char *p = (const unsigned char *)k; *p; p++)
-        h = (h ^ *p) * 1099511628211u;
-    return h;
-}
 
 static s_entry_t *s_map_find(const s_map_t *m, const char *key)
 {
     if (!m->cap)
         return NULL;
-    for (size_t i = s_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    for (size_t i = sk_fnv1a64(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         if (!m->e[i].key)
             return NULL;
         if (!strcmp(m->e[i].key, key))
@@ -203,7 +197,7 @@ static int s_map_grow(s_map_t *m)
     for (size_t j = 0; j < m->cap; j++) {
         if (!m->e[j].key)
             continue;
-        size_t i = s_hash(m->e[j].key) & (cap - 1);
+        size_t i = sk_fnv1a64(m->e[j].key) & (cap - 1);
         while (e[i].key)
             i = (i + 1) & (cap - 1);
         e[i] = m->e[j];
@@ -227,7 +221,7 @@ static int s_map_put(s_map_t *m, const char *key, intptr_t val)
     char *k = strdup(key);
     if (!k)
         return -1;
-    size_t i = s_hash(key) & (m->cap - 1);
+    size_t i = sk_fnv1a64(key) & (m->cap - 1);
     while (m->e[i].key)
         i = (i + 1) & (m->cap - 1);
     m->e[i].key = k;
@@ -248,7 +242,7 @@ static void s_map_del(s_map_t *m, const char *key)
     f->key = NULL;
     m->n--;
     for (size_t j = (i + 1) & mask; m->e[j].key; j = (j + 1) & mask) {
-        size_t home = s_hash(m->e[j].key) & mask;
+        size_t home = sk_fnv1a64(m->e[j].key) & mask;
         /* Move e[j] into the hole at i if its home is not in (i, j] cyclically. */
         bool stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (stays)

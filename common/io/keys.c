@@ -1,14 +1,13 @@
 #include "keys.h"
 
+#include "sk_hash.h"
+
 #include <stdint.h>
 #include <stdio.h>
 
 int sk_shard_of(const char *id)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return (int)(h % SK_SHARDS);
+    return (int)(sk_fnv1a32(id) % SK_SHARDS);
 }
 
 #define SK_SHARD_KEY(fn, suffix)                                         \

@@ -48,6 +48,7 @@
 #include "apply.h"
 #include "invoice.h"
 #include "keys.h"
+#include "sk_hash.h"
 #include "sk_redis.h"
 
 #define S_COUNT 256            /* entries per stream per read */
@@ -207,13 +208,6 @@ typedef struct {
     size_t size, count;
 } s_set_t;
 
-static uint64_t s_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 static int s_set_init(s_set_t *s, size_t expect)
 {
@@ -236,7 +230,7 @@ static void s_set_destroy(s_set_t *s)
 
 static size_t s_set_find(const s_set_t *s, const char *key)
 {
-    size_t i = s_hash(key) & (s->size - 1);
+    size_t i = sk_fnv1a64(key) & (s->size - 1);
     while (s->slot[i] && strcmp(s->slot[i], key))
         i = (i + 1) & (s->size - 1);
     return i;

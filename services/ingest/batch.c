@@ -55,6 +55,7 @@
 
 #include "ingest.h"
 #include "keys.h"
+#include "sk_hash.h"
 #include "sk_log.h"
 #include "sk_redis.h"
 
@@ -242,13 +243,6 @@ static int64_t s_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint32_t s_fnv(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h;
-}
 
 /* ---------------------------------------------------------------- items */
 
@@ -346,18 +340,18 @@ void ingest_item_decode(ingest_t *self, ingest_item_t *it)
     if (it->status != INGEST_PENDING)
         return;
 
-    it->eid_hash = s_fnv(env->event_id);
+    it->eid_hash = sk_fnv1a32(env->event_id);
     it->eid_shard = sk_shard_of(env->event_id);
     const char *cid = sk_event_customer_id(env);
     if (it->kind == SK_EVENT_CUSTOMER) {
         it->writes_customer = true;
-        it->cust_hash = s_fnv(cid);
+        it->cust_hash = sk_fnv1a32(cid);
         it->shard = sk_shard_of(cid);
     } else if (it->kind == SK_EVENT_INVOICE) {
         const Skonto__V1__Invoice *inv = sk_event_invoice(env);
         bool has_inline = inv->customer != NULL;
-        it->cust_hash = s_fnv(cid);
-        it->order_hash = s_fnv(inv->order_id);
+        it->cust_hash = sk_fnv1a32(cid);
+        it->order_hash = sk_fnv1a32(inv->order_id);
         it->shard = sk_shard_of(cid);
         it->writes_customer = has_inline;
         it->known_customer = has_inline;
