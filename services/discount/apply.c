@@ -49,7 +49,7 @@
  * its XACK, and only if the entry is still pending (a redelivered entry that
  * is already acknowledged is DUP and pushes nothing). The push comes first: if
  * it fails the entry is not acknowledged (result UNRECORDED: retried later). */
-const char SK_APPLY_LUA[] =
+const char DISCOUNT_APPLY_LUA[] =
     "local S = KEYS[1]\n"
     "local out, del, acc, win = {}, {}, {}, {}\n"
     "local BIG, LIM = 1125899906842624, 4503599627370496\n"
@@ -130,22 +130,22 @@ enum { K_HIST = 5, K_FC_HIST = 6, K_FC_NET = 7, K_TAKEUP = 8 };
 
 /* ---------------------------------------------------------------- argv */
 
-void sk_argv_reset(sk_argv_t *a)
+void discount_argv_reset(discount_argv_t *a)
 {
     a->argc = 0;
     a->used = 0;
     a->overflow = false;
 }
 
-void sk_argv_add(sk_argv_t *a, const char *s, size_t len)
+void discount_argv_add(discount_argv_t *a, const char *s, size_t len)
 {
     /* "$<len>\r\n<bytes>\r\n" */
-    if (a->overflow || a->argc == SK_ARGV_MAX ||
-        len + 32 > SK_ARGV_BYTES - SK_ARGV_HEAD - a->used) {
+    if (a->overflow || a->argc == DISCOUNT_ARGV_MAX ||
+        len + 32 > DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD - a->used) {
         a->overflow = true;
         return;
     }
-    char *p = a->buf + SK_ARGV_HEAD + a->used;
+    char *p = a->buf + DISCOUNT_ARGV_HEAD + a->used;
     size_t n = 0;
     p[n++] = '$';
     n += sk_fmt_i64(p + n, (int64_t)len);
@@ -159,38 +159,38 @@ void sk_argv_add(sk_argv_t *a, const char *s, size_t len)
     a->argc++;
 }
 
-void sk_argv_addz(sk_argv_t *a, const char *s)
+void discount_argv_addz(discount_argv_t *a, const char *s)
 {
-    sk_argv_add(a, s, strlen(s));
+    discount_argv_add(a, s, strlen(s));
 }
 
-void sk_argv_add_i64(sk_argv_t *a, int64_t v)
+void discount_argv_add_i64(discount_argv_t *a, int64_t v)
 {
     char b[24];
-    sk_argv_add(a, b, sk_fmt_i64(b, v));
+    discount_argv_add(a, b, sk_fmt_i64(b, v));
 }
 
-void sk_argv_append(sk_argv_t *a, const sk_argv_t *src)
+void discount_argv_append(discount_argv_t *a, const discount_argv_t *src)
 {
-    if (a->overflow || src->overflow || src->argc > SK_ARGV_MAX - a->argc ||
-        src->used > SK_ARGV_BYTES - SK_ARGV_HEAD - a->used) {
+    if (a->overflow || src->overflow || src->argc > DISCOUNT_ARGV_MAX - a->argc ||
+        src->used > DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD - a->used) {
         a->overflow = true;
         return;
     }
-    memcpy(a->buf + SK_ARGV_HEAD + a->used, src->buf + SK_ARGV_HEAD, src->used);
+    memcpy(a->buf + DISCOUNT_ARGV_HEAD + a->used, src->buf + DISCOUNT_ARGV_HEAD, src->used);
     a->used += src->used;
     a->argc += src->argc;
 }
 
-const char *sk_argv_resp(sk_argv_t *a, size_t *len)
+const char *discount_argv_resp(discount_argv_t *a, size_t *len)
 {
-    char head[SK_ARGV_HEAD];
+    char head[DISCOUNT_ARGV_HEAD];
     size_t n = 0;
     head[n++] = '*';
     n += sk_fmt_i64(head + n, a->argc);
     head[n++] = '\r';
     head[n++] = '\n';
-    char *start = a->buf + SK_ARGV_HEAD - n;
+    char *start = a->buf + DISCOUNT_ARGV_HEAD - n;
     memcpy(start, head, n);
     *len = n + a->used;
     return start;
@@ -198,7 +198,7 @@ const char *sk_argv_resp(sk_argv_t *a, size_t *len)
 
 /* ---------------------------------------------------------------- entries */
 
-void sk_entry_decode(sk_entry_t *e, int shard, const char *id, size_t idlen, const char *data,
+void discount_entry_decode(discount_entry_t *e, int shard, const char *id, size_t idlen, const char *data,
                      size_t len)
 {
     memset(e, 0, sizeof *e);
@@ -249,7 +249,7 @@ void sk_entry_decode(sk_entry_t *e, int shard, const char *id, size_t idlen, con
     e->env = env;
 }
 
-void sk_entry_clear(sk_entry_t *e)
+void discount_entry_clear(discount_entry_t *e)
 {
     free(e->raw);
     e->raw = NULL;
@@ -259,17 +259,17 @@ void sk_entry_clear(sk_entry_t *e)
     e->env = NULL;
 }
 
-bool sk_entry_needs_invoice(const sk_entry_t *e)
+bool discount_entry_needs_invoice(const discount_entry_t *e)
 {
     return e->env && e->kind != SK_EVENT_CUSTOMER;
 }
 
-bool sk_entry_needs_history(const sk_entry_t *e)
+bool discount_entry_needs_history(const discount_entry_t *e)
 {
     return e->env && e->kind == SK_EVENT_INVOICE;
 }
 
-bool sk_entry_needs_cust_terms(const sk_entry_t *e)
+bool discount_entry_needs_cust_terms(const discount_entry_t *e)
 {
     const Skonto__V1__Invoice *o = e->env ? sk_event_invoice(e->env) : NULL;
     return o && (!o->terms || !o->terms[0]);
@@ -296,8 +296,8 @@ typedef struct {
 } s_rendered_t;
 
 typedef struct {
-    const sk_entry_t *e;
-    sk_plan_t *plan;
+    const discount_entry_t *e;
+    discount_plan_t *plan;
     bool has_old;
     sk_invoice_t old, nw;
     s_incr_t incr[S_MAX_INCR];
@@ -307,10 +307,10 @@ typedef struct {
 } s_ctx_t;
 
 /* Sets the plan's message; returns 0 so planners can `return s_plan_msg(...)`. */
-static int s_plan_msg(sk_plan_t *plan, bool error, const char *fmt, ...)
+static int s_plan_msg(discount_plan_t *plan, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int s_plan_msg(sk_plan_t *plan, bool error, const char *fmt, ...)
+static int s_plan_msg(discount_plan_t *plan, bool error, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -583,10 +583,10 @@ static int s_date(const char *s, sk_day_t *out)
 static int s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *cust_terms,
                          sk_day_t today)
 {
-    const sk_entry_t *e = x->e;
+    const discount_entry_t *e = x->e;
     const Skonto__V1__Invoice *o = sk_event_invoice(e->env);
     const char *eid = e->env->event_id;
-    sk_plan_t *plan = x->plan;
+    discount_plan_t *plan = x->plan;
     sk_err_t err;
 
     const char *terms_text = o->terms;
@@ -614,7 +614,7 @@ static int s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *cu
             return s_plan_msg(plan, true, "event %s: order %s belongs to customer %s, not %s", eid,
                               o->order_id, old->customer_id, o->customer_id);
         if (ver <= old->version) {
-            plan->kind = SK_PLAN_ACK;
+            plan->kind = DISCOUNT_PLAN_ACK;
             return s_plan_msg(plan, false, "event %s: order %s version %u ignored: version %u is "
                               "stored", eid, o->order_id, ver, old->version);
         }
@@ -680,7 +680,7 @@ static int s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *cu
         s_offered(x, &x->old.schedule, -1);
     s_offered(x, &nw->schedule, +1);
     s_zsets(x, today, true);
-    plan->kind = SK_PLAN_SCRIPT;
+    plan->kind = DISCOUNT_PLAN_SCRIPT;
     return 0;
 }
 
@@ -693,7 +693,7 @@ static bool s_plan_needs_open_invoice(s_ctx_t *x, const char *what, const char *
     const char *eid = x->e->env->event_id;
     const sk_invoice_t *old = &x->old;
     if (!x->has_old) {
-        x->plan->kind = SK_PLAN_NOINV;
+        x->plan->kind = DISCOUNT_PLAN_NOINV;
         return true;
     }
     if (old->status != SK_INV_OPEN) {
@@ -713,7 +713,7 @@ static int s_plan_payment(s_ctx_t *x, sk_day_t today)
 {
     const Skonto__V1__PaymentReceived *p = x->e->env->payment_received;
     const char *eid = x->e->env->event_id;
-    sk_plan_t *plan = x->plan;
+    discount_plan_t *plan = x->plan;
     sk_err_t err;
     const sk_invoice_t *old = &x->old;
     sk_invoice_t *nw = &x->nw;
@@ -747,7 +747,7 @@ static int s_plan_payment(s_ctx_t *x, sk_day_t today)
     if (bal == 0)
         s_takeup_close(x, a.tier);
     s_zsets(x, pay.date > today ? pay.date : today, false);
-    plan->kind = SK_PLAN_SCRIPT;
+    plan->kind = DISCOUNT_PLAN_SCRIPT;
     return 0;
 }
 
@@ -755,7 +755,7 @@ static int s_plan_credit(s_ctx_t *x, sk_day_t today)
 {
     const Skonto__V1__CreditNote *c = x->e->env->credit_note;
     const char *eid = x->e->env->event_id;
-    sk_plan_t *plan = x->plan;
+    discount_plan_t *plan = x->plan;
     sk_err_t err;
     const sk_invoice_t *old = &x->old;
     sk_invoice_t *nw = &x->nw;
@@ -798,7 +798,7 @@ static int s_plan_credit(s_ctx_t *x, sk_day_t today)
     s_forecast(nw, s_stored_hist_tier(old));
     s_forecast_deltas(x);
     s_zsets(x, today, false);
-    plan->kind = SK_PLAN_SCRIPT;
+    plan->kind = DISCOUNT_PLAN_SCRIPT;
     return 0;
 }
 
@@ -806,7 +806,7 @@ static int s_plan_cancel(s_ctx_t *x)
 {
     const char *eid = x->e->env->event_id;
     if (!x->has_old) {
-        x->plan->kind = SK_PLAN_NOINV;
+        x->plan->kind = DISCOUNT_PLAN_NOINV;
         return 0;
     }
     if (x->old.status != SK_INV_OPEN)
@@ -818,57 +818,57 @@ static int s_plan_cancel(s_ctx_t *x)
     s_forecast(&x->nw, -1);
     s_forecast_deltas(x);
     s_zsets(x, 0, false);
-    x->plan->kind = SK_PLAN_SCRIPT;
+    x->plan->kind = DISCOUNT_PLAN_SCRIPT;
     return 0;
 }
 
 /* ---------------------------------------------------------------- batches */
 
-void sk_batch_reset(sk_batch_t *b, int shard)
+void discount_batch_reset(discount_batch_t *b, int shard)
 {
     b->shard = shard;
     b->n = 0;
     b->nkeys = 0;
-    sk_argv_reset(&b->keys);
-    sk_argv_reset(&b->args);
-    sk_argv_reset(&b->cmd);
+    discount_argv_reset(&b->keys);
+    discount_argv_reset(&b->args);
+    discount_argv_reset(&b->cmd);
 }
 
 /* Room kept for the command's head: EVALSHA, sha, numkeys, the 5 shard keys. */
 #define S_CMD_HEAD_BYTES (8 * (SK_KEY_MAX + 32))
 
-bool sk_batch_full(const sk_batch_t *b)
+bool discount_batch_full(const discount_batch_t *b)
 {
-    return b->n >= SK_BATCH_ENTRIES ||
-           b->keys.used + b->args.used + SK_ENTRY_BYTES + 3 * (SK_KEY_MAX + 32) +
-                   S_CMD_HEAD_BYTES > SK_ARGV_BYTES - SK_ARGV_HEAD ||
-           b->keys.argc + b->args.argc + SK_ENTRY_ARGS_MAX + 3 + 8 > SK_ARGV_MAX;
+    return b->n >= DISCOUNT_BATCH_ENTRIES ||
+           b->keys.used + b->args.used + DISCOUNT_ENTRY_BYTES + 3 * (SK_KEY_MAX + 32) +
+                   S_CMD_HEAD_BYTES > DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD ||
+           b->keys.argc + b->args.argc + DISCOUNT_ENTRY_ARGS_MAX + 3 + 8 > DISCOUNT_ARGV_MAX;
 }
 
-const char *sk_batch_command(sk_batch_t *b, const char *sha, size_t *len)
+const char *discount_batch_command(discount_batch_t *b, const char *sha, size_t *len)
 {
     char key[SK_KEY_MAX];
-    sk_argv_t *c = &b->cmd;
-    sk_argv_reset(c);
-    sk_argv_addz(c, "EVALSHA");
-    sk_argv_addz(c, sha);
-    sk_argv_add_i64(c, S_SHARD_KEYS + b->nkeys);
-    sk_argv_addz(c, sk_key_events(key, b->shard));
-    sk_argv_addz(c, sk_key_windows(key, b->shard));
-    sk_argv_addz(c, sk_key_forecast_history(key, b->shard));
-    sk_argv_addz(c, sk_key_forecast_net(key, b->shard));
-    sk_argv_addz(c, sk_key_takeup(key, b->shard));
-    sk_argv_addz(c, sk_key_unapplied(key, b->shard));
-    sk_argv_append(c, &b->keys);
-    sk_argv_append(c, &b->args);
+    discount_argv_t *c = &b->cmd;
+    discount_argv_reset(c);
+    discount_argv_addz(c, "EVALSHA");
+    discount_argv_addz(c, sha);
+    discount_argv_add_i64(c, S_SHARD_KEYS + b->nkeys);
+    discount_argv_addz(c, sk_key_events(key, b->shard));
+    discount_argv_addz(c, sk_key_windows(key, b->shard));
+    discount_argv_addz(c, sk_key_forecast_history(key, b->shard));
+    discount_argv_addz(c, sk_key_forecast_net(key, b->shard));
+    discount_argv_addz(c, sk_key_takeup(key, b->shard));
+    discount_argv_addz(c, sk_key_unapplied(key, b->shard));
+    discount_argv_append(c, &b->keys);
+    discount_argv_append(c, &b->args);
     if (c->overflow || b->keys.overflow || b->args.overflow)
         return NULL;
-    return sk_argv_resp(c, len);
+    return discount_argv_resp(c, len);
 }
 
-/* The JSON record of an event not recorded (see SK_APPLY_LUA); NULL when out
+/* The JSON record of an event not recorded (see DISCOUNT_APPLY_LUA); NULL when out
  * of memory. Caller frees. */
-static char *s_unapplied_json(const sk_entry_t *e, const sk_plan_t *plan, int64_t at_ms)
+static char *s_unapplied_json(const discount_entry_t *e, const discount_plan_t *plan, int64_t at_ms)
 {
     const Skonto__V1__Envelope *env = e->env;
     json_t *o = json_object();
@@ -884,7 +884,7 @@ static char *s_unapplied_json(const sk_entry_t *e, const sk_plan_t *plan, int64_
                                                           : "malformed"));
     bad |= json_object_set_new(o, "reason", json_string(plan->msg));
     bad |= json_object_set_new(o, "payload_bytes", json_integer((json_int_t)e->rawlen));
-    if (e->raw && e->rawlen <= SK_UNAPPLIED_PAYLOAD_MAX) {
+    if (e->raw && e->rawlen <= DISCOUNT_UNAPPLIED_PAYLOAD_MAX) {
         b64 = sk_base64(e->raw, e->rawlen);
         bad |= !b64;
         bad |= json_object_set_new(o, "payload_b64", b64 ? json_string(b64) : json_null());
@@ -898,49 +898,49 @@ static char *s_unapplied_json(const sk_entry_t *e, const sk_plan_t *plan, int64_
     return out;
 }
 
-void sk_apply_ack(const sk_entry_t *e, const sk_plan_t *plan, bool invoice_exists, sk_batch_t *b)
+void discount_apply_ack(const discount_entry_t *e, const discount_plan_t *plan, bool invoice_exists, discount_batch_t *b)
 {
-    sk_argv_addz(&b->args, e->id);
-    sk_argv_addz(&b->args, "*");
+    discount_argv_addz(&b->args, e->id);
+    discount_argv_addz(&b->args, "*");
     if (plan && plan->error) {
         char *j = s_unapplied_json(e, plan, b->at_ms);
         if (!j) {
             b->args.overflow = true; /* out of memory: the batch is not sent */
-            sk_argv_addz(&b->args, "");
+            discount_argv_addz(&b->args, "");
         } else {
-            sk_argv_addz(&b->args, j);
+            discount_argv_addz(&b->args, j);
         }
         free(j);
     } else {
-        sk_argv_addz(&b->args, "");
+        discount_argv_addz(&b->args, "");
     }
     /* The invoice still counts the event as applied, so the order's next
      * event does not wait for it (see s_waits). */
     if (invoice_exists && e->order_id && e->seq[0]) {
         char key[SK_KEY_MAX];
-        sk_argv_addz(&b->keys, sk_key_invoice(key, b->shard, e->order_id));
+        discount_argv_addz(&b->keys, sk_key_invoice(key, b->shard, e->order_id));
         b->nkeys++;
-        sk_argv_add_i64(&b->args, S_SHARD_KEYS + b->nkeys);
-        sk_argv_addz(&b->args, e->seq);
+        discount_argv_add_i64(&b->args, S_SHARD_KEYS + b->nkeys);
+        discount_argv_addz(&b->args, e->seq);
     } else {
-        sk_argv_addz(&b->args, "0");
-        sk_argv_addz(&b->args, "");
+        discount_argv_addz(&b->args, "0");
+        discount_argv_addz(&b->args, "");
     }
     b->n++;
 }
 
-/* The entry's record (see SK_APPLY_LUA) into rec; kb is the KEYS index its
+/* The entry's record (see DISCOUNT_APPLY_LUA) into rec; kb is the KEYS index its
  * invoice key will have. */
-static void s_script_record(s_ctx_t *x, int kb, sk_argv_t *argv)
+static void s_script_record(s_ctx_t *x, int kb, discount_argv_t *argv)
 {
-    const sk_entry_t *e = x->e;
-    sk_argv_reset(argv);
-    sk_argv_addz(argv, e->id);
-    sk_argv_add_i64(argv, x->has_old ? x->old.rev : 0);
-    sk_argv_add_i64(argv, kb);
-    sk_argv_addz(argv, e->order_id);
-    sk_argv_addz(argv, x->copen_op);
-    sk_argv_addz(argv, x->windows_op);
+    const discount_entry_t *e = x->e;
+    discount_argv_reset(argv);
+    discount_argv_addz(argv, e->id);
+    discount_argv_add_i64(argv, x->has_old ? x->old.rev : 0);
+    discount_argv_add_i64(argv, kb);
+    discount_argv_addz(argv, e->order_id);
+    discount_argv_addz(argv, x->copen_op);
+    discount_argv_addz(argv, x->windows_op);
 
     /* Only the fields that changed are written. */
     x->r_new.n = 0, x->r_new.used = 0, x->r_new.overflow = false;
@@ -960,26 +960,26 @@ static void s_script_record(s_ctx_t *x, int kb, sk_argv_t *argv)
         else
             del[i] = true, ndel++;
     }
-    sk_argv_add_i64(argv, nset);
+    discount_argv_add_i64(argv, nset);
     for (int i = 0; i < x->r_new.n; i++)
         if (set[i]) {
-            sk_argv_addz(argv, x->r_new.f[i]);
-            sk_argv_addz(argv, x->r_new.buf + x->r_new.off[i]);
+            discount_argv_addz(argv, x->r_new.f[i]);
+            discount_argv_addz(argv, x->r_new.buf + x->r_new.off[i]);
         }
-    sk_argv_add_i64(argv, ndel);
+    discount_argv_add_i64(argv, ndel);
     for (int i = 0; i < x->r_new.n; i++)
         if (del[i])
-            sk_argv_addz(argv, x->r_new.f[i]);
+            discount_argv_addz(argv, x->r_new.f[i]);
     int nincr = 0;
     for (int i = 0; i < x->nincr; i++)
         nincr += x->incr[i].delta != 0;
-    sk_argv_add_i64(argv, nincr);
+    discount_argv_add_i64(argv, nincr);
     for (int i = 0; i < x->nincr; i++) {
         if (!x->incr[i].delta)
             continue;
-        sk_argv_add_i64(argv, x->incr[i].key);
-        sk_argv_addz(argv, x->incr[i].field);
-        sk_argv_add_i64(argv, x->incr[i].delta);
+        discount_argv_add_i64(argv, x->incr[i].key);
+        discount_argv_addz(argv, x->incr[i].field);
+        discount_argv_add_i64(argv, x->incr[i].delta);
     }
     if (x->r_new.overflow || x->r_old.overflow)
         argv->overflow = true;
@@ -987,31 +987,31 @@ static void s_script_record(s_ctx_t *x, int kb, sk_argv_t *argv)
 
 /* An order's events apply in the order ingest stored them (their `q`), even
  * when two workers hold them: while the invoice says an earlier one is not
- * applied yet, the entry waits (SK_PLAN_WAIT). The script's rev check makes
+ * applied yet, the entry waits (DISCOUNT_PLAN_WAIT). The script's rev check makes
  * the invoice read here the one the entry is applied to. */
 static bool s_waits(s_ctx_t *x)
 {
-    const sk_entry_t *e = x->e;
+    const discount_entry_t *e = x->e;
     if (!e->seq[0] || !x->has_old || !x->old.seq)
         return false;
     int64_t q = strtoll(e->seq, NULL, 10);
     if (q <= x->old.seq + 1)
         return false;
-    x->plan->kind = SK_PLAN_WAIT;
+    x->plan->kind = DISCOUNT_PLAN_WAIT;
     s_plan_msg(x->plan, false, "event %s: order %s: event %" PRId64 " waits for event %" PRId64,
                e->env->event_id, e->order_id, q, x->old.seq + 1);
     return true;
 }
 
-void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply *hist,
-                   const redisReply *cust_terms, sk_day_t today, sk_batch_t *b,
-                   sk_plan_t *plan)
+void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const redisReply *hist,
+                   const redisReply *cust_terms, sk_day_t today, discount_batch_t *b,
+                   discount_plan_t *plan)
 {
     static s_ctx_t ctx;   /* large (two invoices): kept off the stack */
-    static sk_argv_t rec; /* the entry's record, before it joins the batch */
+    static discount_argv_t rec; /* the entry's record, before it joins the batch */
     s_ctx_t *x = &ctx;
     memset(plan, 0, sizeof *plan);
-    plan->kind = SK_PLAN_ACK;
+    plan->kind = DISCOUNT_PLAN_ACK;
     memset(x->copen_op, 0, sizeof x->copen_op);
     memset(x->windows_op, 0, sizeof x->windows_op);
     x->e = e;
@@ -1044,27 +1044,27 @@ void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply 
             break;
         }
     }
-    if (plan->kind == SK_PLAN_SCRIPT && plan->error)
-        plan->kind = SK_PLAN_ACK; /* an error found late still records nothing */
-    if (plan->kind == SK_PLAN_SCRIPT) {
+    if (plan->kind == DISCOUNT_PLAN_SCRIPT && plan->error)
+        plan->kind = DISCOUNT_PLAN_ACK; /* an error found late still records nothing */
+    if (plan->kind == DISCOUNT_PLAN_SCRIPT) {
         int64_t q = e->seq[0] ? strtoll(e->seq, NULL, 10) : 0;
         x->nw.seq = q ? q : x->has_old ? x->old.seq : 0;
         s_script_record(x, S_SHARD_KEYS + b->nkeys + 1, &rec);
-        if (rec.overflow || rec.argc > SK_ENTRY_ARGS_MAX || rec.used > SK_ENTRY_BYTES) {
+        if (rec.overflow || rec.argc > DISCOUNT_ENTRY_ARGS_MAX || rec.used > DISCOUNT_ENTRY_BYTES) {
             s_plan_msg(plan, true, "event %s: order %s: state too large to write",
                        e->env->event_id, e->order_id);
-            plan->kind = SK_PLAN_ACK;
+            plan->kind = DISCOUNT_PLAN_ACK;
         } else {
             char key[SK_KEY_MAX];
             const char *cid = x->nw.customer_id;
-            sk_argv_addz(&b->keys, sk_key_invoice(key, b->shard, e->order_id));
-            sk_argv_addz(&b->keys, sk_key_customer_open(key, b->shard, cid));
-            sk_argv_addz(&b->keys, sk_key_history(key, b->shard, cid));
+            discount_argv_addz(&b->keys, sk_key_invoice(key, b->shard, e->order_id));
+            discount_argv_addz(&b->keys, sk_key_customer_open(key, b->shard, cid));
+            discount_argv_addz(&b->keys, sk_key_history(key, b->shard, cid));
             b->nkeys += 3;
-            sk_argv_append(&b->args, &rec);
+            discount_argv_append(&b->args, &rec);
             b->n++;
         }
     }
-    if (plan->kind == SK_PLAN_ACK)
-        sk_apply_ack(e, plan, x->has_old, b);
+    if (plan->kind == DISCOUNT_PLAN_ACK)
+        discount_apply_ack(e, plan, x->has_old, b);
 }

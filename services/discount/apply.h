@@ -1,21 +1,21 @@
 /* apply — what stream entries change, worked out in C before Redis runs it.
  *
  * The discount worker reads an entry's invoice (and, for an order, the
- * customer's terms and payment history), then calls sk_apply_plan. The plan is
+ * customer's terms and payment history), then calls discount_apply_plan. The plan is
  * either "apply this record", "just acknowledge the entry" (nothing to change,
  * or an error that is logged and counted), or "the invoice is not there yet"
  * (leave the entry pending and retry it later). Applied and acknowledged
- * entries are appended to a batch (sk_batch_t): up to SK_BATCH_ENTRIES
+ * entries are appended to a batch (discount_batch_t): up to DISCOUNT_BATCH_ENTRIES
  * entries of one shard, with distinct orders, sent as ONE call of the apply
  * script — a script call costs Redis more than the commands it runs.
  *
- * The apply script (SK_APPLY_LUA) is the only writer of an invoice. Its KEYS
+ * The apply script (DISCOUNT_APPLY_LUA) is the only writer of an invoice. Its KEYS
  * are all in the batch's shard: stream, windows, fc:hist, fc:net, takeup,
  * unapplied, then (invoice, copen, hist) for each entry that changes state
  * and the invoice of an acknowledged-only entry that has one. An order's
  * events apply in the order ingest stored them (their `q`), across workers:
  * the invoice keeps the last applied q (field `q`), and a plan waits while
- * an earlier one is missing (SK_PLAN_WAIT).
+ * an earlier one is missing (DISCOUNT_PLAN_WAIT).
  * An entry acknowledged because of an error (paid invoice, other currency,
  * malformed, ...) is kept on sk:{sN}:unapplied in the step that acks it. In one
  * atomic step, for each entry in order, it checks that the invoice's `rev` is
@@ -28,8 +28,8 @@
  * returns one result per entry, in order: OK, DUP or STALE. So a worker
  * killed at any instant leaves either nothing or everything of a batch
  * applied, and an entry is never applied twice. */
-#ifndef SK_DISCOUNT_APPLY_H
-#define SK_DISCOUNT_APPLY_H
+#ifndef DISCOUNT_APPLY_H
+#define DISCOUNT_APPLY_H
 
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
@@ -39,34 +39,34 @@
 #include "date.h"
 #include "event.h"
 
-#define SK_ARGV_MAX 8192
-#define SK_ARGV_BYTES (512 * 1024)
-#define SK_ARGV_HEAD 16 /* room for the "*<argc>\r\n" header */
+#define DISCOUNT_ARGV_MAX 8192
+#define DISCOUNT_ARGV_BYTES (512 * 1024)
+#define DISCOUNT_ARGV_HEAD 16 /* room for the "*<argc>\r\n" header */
 /* What one entry's record may take (else: "state too large to write"). */
-#define SK_ENTRY_ARGS_MAX 320
-#define SK_ENTRY_BYTES 32768
+#define DISCOUNT_ENTRY_ARGS_MAX 320
+#define DISCOUNT_ENTRY_BYTES 32768
 /* Entries per script call: enough to spread the call's cost, few enough
  * that Redis is not blocked long (~64 x 15 us) and the reply stays small. */
-#define SK_BATCH_ENTRIES 64
+#define DISCOUNT_BATCH_ENTRIES 64
 
 /* One Redis command, built directly in the Redis protocol (RESP) in a fixed
  * buffer: no printf and no second formatting pass in hiredis (it is sent with
  * redisAppendFormattedCommand), and a peer cannot make it grow. */
 typedef struct {
     int argc;
-    size_t used; /* bytes after SK_ARGV_HEAD */
+    size_t used; /* bytes after DISCOUNT_ARGV_HEAD */
     bool overflow;
-    char buf[SK_ARGV_BYTES];
-} sk_argv_t;
+    char buf[DISCOUNT_ARGV_BYTES];
+} discount_argv_t;
 
-void sk_argv_reset(sk_argv_t *a);
-void sk_argv_add(sk_argv_t *a, const char *s, size_t len);
-void sk_argv_addz(sk_argv_t *a, const char *s);
-void sk_argv_add_i64(sk_argv_t *a, int64_t v);
+void discount_argv_reset(discount_argv_t *a);
+void discount_argv_add(discount_argv_t *a, const char *s, size_t len);
+void discount_argv_addz(discount_argv_t *a, const char *s);
+void discount_argv_add_i64(discount_argv_t *a, int64_t v);
 /* Appends every argument of src to a. */
-void sk_argv_append(sk_argv_t *a, const sk_argv_t *src);
+void discount_argv_append(discount_argv_t *a, const discount_argv_t *src);
 /* The finished command; *len receives its length. Valid until the next reset. */
-const char *sk_argv_resp(sk_argv_t *a, size_t *len);
+const char *discount_argv_resp(discount_argv_t *a, size_t *len);
 
 /* One decoded stream entry. env is NULL when the payload was missing or
  * malformed (then `error` says why). */
@@ -81,31 +81,31 @@ typedef struct {
     char seq[24];               /* field `q`: its number among its order's events ("" if none) */
     size_t rawlen;
     char error[512];
-} sk_entry_t;
+} discount_entry_t;
 
 /* Decodes an entry's payload (field `e`); on failure env stays NULL and
  * e->error is set. */
-void sk_entry_decode(sk_entry_t *e, int shard, const char *id, size_t idlen, const char *data,
+void discount_entry_decode(discount_entry_t *e, int shard, const char *id, size_t idlen, const char *data,
                      size_t len);
-void sk_entry_clear(sk_entry_t *e);
+void discount_entry_clear(discount_entry_t *e);
 
 /* Which reads the plan needs (the worker pipelines them in this order). */
-bool sk_entry_needs_invoice(const sk_entry_t *e);
-bool sk_entry_needs_history(const sk_entry_t *e);     /* hist:<customer_id> */
-bool sk_entry_needs_cust_terms(const sk_entry_t *e);  /* HGET cust:<customer_id> terms */
+bool discount_entry_needs_invoice(const discount_entry_t *e);
+bool discount_entry_needs_history(const discount_entry_t *e);     /* hist:<customer_id> */
+bool discount_entry_needs_cust_terms(const discount_entry_t *e);  /* HGET cust:<customer_id> terms */
 
 typedef enum {
-    SK_PLAN_SCRIPT = 0, /* EVALSHA with plan->argv */
-    SK_PLAN_ACK,        /* acknowledge only (ack-only script); see plan->error */
-    SK_PLAN_NOINV,      /* no invoice yet: leave pending, retry later */
-    SK_PLAN_WAIT,       /* an earlier event of the order is not applied yet: retry later */
-} sk_plan_kind_t;
+    DISCOUNT_PLAN_SCRIPT = 0, /* EVALSHA with plan->argv */
+    DISCOUNT_PLAN_ACK,        /* acknowledge only (ack-only script); see plan->error */
+    DISCOUNT_PLAN_NOINV,      /* no invoice yet: leave pending, retry later */
+    DISCOUNT_PLAN_WAIT,       /* an earlier event of the order is not applied yet: retry later */
+} discount_plan_kind_t;
 
 typedef struct {
-    sk_plan_kind_t kind;
+    discount_plan_kind_t kind;
     bool error;       /* counted as an error (message in msg) */
     char msg[1024];   /* what happened, for the log ("" when nothing to say) */
-} sk_plan_t;
+} discount_plan_t;
 
 /* One call of the apply script: entries of one shard. Large (three argv
  * buffers): allocate it, do not put it on the stack. */
@@ -114,39 +114,39 @@ typedef struct {
     int n;         /* entries */
     int nkeys;     /* per-entry KEYS so far */
     int64_t at_ms; /* the time stamped on unapplied records (set by the caller) */
-    sk_argv_t keys; /* per-entry KEYS (after the 5 shard keys) */
-    sk_argv_t args; /* the entries' records */
-    sk_argv_t cmd;  /* the assembled EVALSHA */
-} sk_batch_t;
+    discount_argv_t keys; /* per-entry KEYS (after the 5 shard keys) */
+    discount_argv_t args; /* the entries' records */
+    discount_argv_t cmd;  /* the assembled EVALSHA */
+} discount_batch_t;
 
-void sk_batch_reset(sk_batch_t *b, int shard);
+void discount_batch_reset(discount_batch_t *b, int shard);
 /* True when it cannot take another entry (send it first). */
-bool sk_batch_full(const sk_batch_t *b);
+bool discount_batch_full(const discount_batch_t *b);
 /* The EVALSHA command of the batch; *len its length; NULL if it overflowed
- * (cannot happen when sk_batch_full is respected). */
-const char *sk_batch_command(sk_batch_t *b, const char *sha, size_t *len);
+ * (cannot happen when discount_batch_full is respected). */
+const char *discount_batch_command(discount_batch_t *b, const char *sha, size_t *len);
 
 /* Plans entry e given the replies of its reads (NULL where not read; inv
  * NULL for an order event means "not read: plan it as the first version",
- * which the script's rev check guards). For SK_PLAN_SCRIPT and SK_PLAN_ACK
+ * which the script's rev check guards). For DISCOUNT_PLAN_SCRIPT and DISCOUNT_PLAN_ACK
  * appends the entry's record to b (whose shard must be e's and which must
  * not be full). today is the worker's day (windows that closed before it
  * are not reminders-to-be any more). */
-void sk_apply_plan(const sk_entry_t *e, const redisReply *inv, const redisReply *hist,
-                   const redisReply *cust_terms, sk_day_t today, sk_batch_t *b,
-                   sk_plan_t *plan);
+void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const redisReply *hist,
+                   const redisReply *cust_terms, sk_day_t today, discount_batch_t *b,
+                   discount_plan_t *plan);
 
 /* Appends the acknowledge-only record of e (XACK + XDEL). When plan is not
  * NULL and plan->error is set, the event was not recorded: the record also
  * carries a JSON object {at_ms (b->at_ms), entry_id, event_id, order_id,
  * kind, reason (plan->msg), payload_bytes, payload_b64 (null above
- * SK_UNAPPLIED_PAYLOAD_MAX bytes)} that the script LPUSHes onto
+ * DISCOUNT_UNAPPLIED_PAYLOAD_MAX bytes)} that the script LPUSHes onto
  * sk:{sN}:unapplied atomically with the XACK, once. */
-#define SK_UNAPPLIED_PAYLOAD_MAX 16384
-void sk_apply_ack(const sk_entry_t *e, const sk_plan_t *plan, bool invoice_exists, sk_batch_t *b);
+#define DISCOUNT_UNAPPLIED_PAYLOAD_MAX 16384
+void discount_apply_ack(const discount_entry_t *e, const discount_plan_t *plan, bool invoice_exists, discount_batch_t *b);
 
 /* The apply script; returns an array with "OK", "DUP", "STALE" or
  * "UNRECORDED" (could not keep an unapplied event: left pending) per entry. */
-extern const char SK_APPLY_LUA[];
+extern const char DISCOUNT_APPLY_LUA[];
 
 #endif

@@ -12,7 +12,7 @@
  *      the invoice of a first version of an order: the script's rev check
  *      answers STALE if it exists after all), the plans are computed in C,
  *      and the wave's entries of each shard go to Redis as one apply script
- *      call per SK_BATCH_ENTRIES, pipelined; each entry has its own result;
+ *      call per DISCOUNT_BATCH_ENTRIES, pipelined; each entry has its own result;
  *   3. STALE (someone changed the invoice in between) -> planned again at
  *      once; WAIT (the invoice says an earlier event of the order, by its
  *      `q`, is not applied: another worker holds it) -> left pending,
@@ -59,13 +59,13 @@
 #define S_BACKOFF_MAX_MS 5000
 
 typedef struct {
-    sk_entry_t e;
+    discount_entry_t e;
     int attempts;
     int64_t first_ms; /* first NOINV */
     int64_t next_ms;  /* not retried before */
     /* per wave */
     redisReply *r_inv, *r_hist, *r_terms;
-    sk_plan_t plan;
+    discount_plan_t plan;
     bool sent;
     bool noinv; /* waiting for its invoice (holds back only non-order entries) */
     bool waits; /* waiting for an earlier event of its order (holds back nothing) */
@@ -86,8 +86,8 @@ typedef struct {
     int64_t last_hb_ms, last_claim_ms;
     sk_day_t today_fixed; /* from SKONTO_TODAY, or INT32_MIN */
     s_list_t retry;
-    sk_argv_t *argv;
-    sk_batch_t *batch;
+    discount_argv_t *argv;
+    discount_batch_t *batch;
 } s_worker_t;
 
 static volatile sig_atomic_t s_stop;
@@ -168,7 +168,7 @@ static void s_item_free(s_item_t *it)
 {
     if (!it)
         return;
-    sk_entry_clear(&it->e);
+    discount_entry_clear(&it->e);
     if (it->r_inv)
         freeReplyObject(it->r_inv);
     if (it->r_hist)
@@ -364,7 +364,7 @@ static int s_setup(s_worker_t *w)
         s_log("error", "%s", err.msg);
         return -1;
     }
-    if (sk_redis_load_script(w->c, SK_APPLY_LUA, w->sha, &err) != 0) {
+    if (sk_redis_load_script(w->c, DISCOUNT_APPLY_LUA, w->sha, &err) != 0) {
         s_log("error", "%s", err.msg);
         return -1;
     }
@@ -426,7 +426,7 @@ static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s
         s_item_t *it = s_item_new();
         if (!it)
             return -1;
-        sk_entry_decode(&it->e, shard, id->str, id->len, data, len);
+        discount_entry_decode(&it->e, shard, id->str, id->len, data, len);
         snprintf(it->e.seq, sizeof it->e.seq, "%s", seq);
         if (s_list_push(out, it) != 0) {
             s_item_free(it);
@@ -592,10 +592,10 @@ static int s_get_reply(s_worker_t *w, redisReply **out)
 }
 
 /* Queues the command built in a (sent with the next flush or reply read). */
-static int s_append(s_worker_t *w, sk_argv_t *a)
+static int s_append(s_worker_t *w, discount_argv_t *a)
 {
     size_t len;
-    const char *cmd = sk_argv_resp(a, &len);
+    const char *cmd = discount_argv_resp(a, &len);
     if (a->overflow) {
         s_log("error", "Redis: a command is too large to queue");
         return -1;
@@ -610,11 +610,11 @@ static int s_append(s_worker_t *w, sk_argv_t *a)
 /* Queues a small command given as strings. */
 static int s_append3(s_worker_t *w, const char *a0, const char *a1, const char *a2)
 {
-    sk_argv_reset(w->argv);
-    sk_argv_addz(w->argv, a0);
-    sk_argv_addz(w->argv, a1);
+    discount_argv_reset(w->argv);
+    discount_argv_addz(w->argv, a0);
+    discount_argv_addz(w->argv, a1);
     if (a2)
-        sk_argv_addz(w->argv, a2);
+        discount_argv_addz(w->argv, a2);
     return s_append(w, w->argv);
 }
 
@@ -635,8 +635,8 @@ static int s_flush(s_worker_t *w)
  * answers STALE if it does, and the retry reads it. */
 static bool s_reads_invoice(const s_item_t *it)
 {
-    const sk_entry_t *e = &it->e;
-    if (!sk_entry_needs_invoice(e))
+    const discount_entry_t *e = &it->e;
+    if (!discount_entry_needs_invoice(e))
         return false;
     if (e->kind == SK_EVENT_INVOICE && it->attempts == 0) {
         const Skonto__V1__Invoice *o = sk_event_invoice(e->env);
@@ -650,7 +650,7 @@ static bool s_reads_invoice(const s_item_t *it)
 static int s_send_batch(s_worker_t *w)
 {
     size_t len;
-    const char *cmd = sk_batch_command(w->batch, w->sha, &len);
+    const char *cmd = discount_batch_command(w->batch, w->sha, &len);
     if (!cmd) {
         s_log("error", "Redis: a batch is too large to queue");
         return -1;
@@ -706,7 +706,7 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
 
 /* Runs one wave: every item has a distinct order. Items that must wait are
  * moved to the retry list and their order key added to blocked. The items
- * of one shard are applied by one script call per SK_BATCH_ENTRIES. */
+ * of one shard are applied by one script call per DISCOUNT_BATCH_ENTRIES. */
 static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
 {
     char key[SK_KEY_MAX];
@@ -716,28 +716,28 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
     /* 1. reads */
     for (size_t i = 0; i < wave->n; i++) {
         s_item_t *it = wave->v[i];
-        const sk_entry_t *e = &it->e;
+        const discount_entry_t *e = &it->e;
         if (s_reads_invoice(it)) {
             if (s_append3(w, "HGETALL", sk_key_invoice(key, e->shard, e->order_id), NULL) != 0)
                 return -1;
         }
-        if (sk_entry_needs_history(e)) {
+        if (discount_entry_needs_history(e)) {
             if (s_append3(w, "HGETALL", sk_key_history(key, e->shard, e->customer_id), NULL) != 0)
                 return -1;
         }
-        if (sk_entry_needs_cust_terms(e)) {
+        if (discount_entry_needs_cust_terms(e)) {
             if (s_append3(w, "HGET", sk_key_customer(key, e->shard, e->customer_id), "terms") != 0)
                 return -1;
         }
     }
     for (size_t i = 0; i < wave->n; i++) {
         s_item_t *it = wave->v[i];
-        const sk_entry_t *e = &it->e;
+        const discount_entry_t *e = &it->e;
         if (s_reads_invoice(it) && s_get_reply(w, &it->r_inv) != 0)
             return -1;
-        if (sk_entry_needs_history(e) && s_get_reply(w, &it->r_hist) != 0)
+        if (discount_entry_needs_history(e) && s_get_reply(w, &it->r_hist) != 0)
             return -1;
-        if (sk_entry_needs_cust_terms(e) && s_get_reply(w, &it->r_terms) != 0)
+        if (discount_entry_needs_cust_terms(e) && s_get_reply(w, &it->r_terms) != 0)
             return -1;
     }
 
@@ -755,35 +755,35 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
     int rc = 0;
     w->batch->at_ms = now;
     for (int shard = 0; shard < SK_SHARDS && rc == 0; shard++) {
-        sk_batch_reset(w->batch, shard);
+        discount_batch_reset(w->batch, shard);
         for (size_t i = 0; i < wave->n && rc == 0; i++) {
             s_item_t *it = wave->v[i];
             if (it->e.shard != shard)
                 continue;
-            sk_apply_plan(&it->e, it->r_inv, it->r_hist, it->r_terms, today, w->batch,
+            discount_apply_plan(&it->e, it->r_inv, it->r_hist, it->r_terms, today, w->batch,
                           &it->plan);
-            if (it->plan.kind == SK_PLAN_WAIT) {
+            if (it->plan.kind == DISCOUNT_PLAN_WAIT) {
                 w->waits++; /* another worker holds an earlier event of the order */
                 continue;
             }
-            if (it->plan.kind == SK_PLAN_NOINV) {
+            if (it->plan.kind == DISCOUNT_PLAN_NOINV) {
                 if (!it->first_ms)
                     it->first_ms = now;
                 if (now - it->first_ms < w->giveup_ms)
                     continue;
-                it->plan.kind = SK_PLAN_ACK;
+                it->plan.kind = DISCOUNT_PLAN_ACK;
                 it->plan.error = true;
                 snprintf(it->plan.msg, sizeof it->plan.msg,
                          "event %s: no invoice for order %s after %" PRId64 " s: not recorded",
                          it->e.env->event_id, it->e.order_id, (now - it->first_ms) / 1000);
-                sk_apply_ack(&it->e, &it->plan, false, w->batch);
+                discount_apply_ack(&it->e, &it->plan, false, w->batch);
             }
             it->sent = true;
             sent[ns++] = it;
-            if (sk_batch_full(w->batch)) {
+            if (discount_batch_full(w->batch)) {
                 rc = s_send_batch(w);
                 nsent[nb++] = (size_t)w->batch->n;
-                sk_batch_reset(w->batch, shard);
+                discount_batch_reset(w->batch, shard);
             }
         }
         if (rc == 0 && w->batch->n > 0) {
@@ -805,8 +805,8 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
         if (it->sent)
             continue; /* handled below, with its batch's reply */
         /* NOINV: wait for the order; WAIT: for the order's earlier event */
-        it->noinv = it->plan.kind == SK_PLAN_NOINV;
-        it->waits = it->plan.kind == SK_PLAN_WAIT;
+        it->noinv = it->plan.kind == DISCOUNT_PLAN_NOINV;
+        it->waits = it->plan.kind == DISCOUNT_PLAN_WAIT;
         s_block(blocked, it);
         if (rc == 0 && s_retry(w, it, now, S_BACKOFF) != 0)
             rc = -1;
@@ -841,7 +841,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
         return -1;
     if (reload) {
         sk_err_t err;
-        if (sk_redis_load_script(w->c, SK_APPLY_LUA, w->sha, &err) != 0)
+        if (sk_redis_load_script(w->c, DISCOUNT_APPLY_LUA, w->sha, &err) != 0)
             s_log("error", "%s", err.msg);
     }
     return s_conn_broken(w) ? -1 : 0;

@@ -477,7 +477,7 @@ class DiscountTest(unittest.TestCase):
         import re
         with open(os.path.join(SRC, "services", "discount", "apply.c")) as f:
             src = f.read()
-        body = src[src.index("SK_APPLY_LUA[] ="):]
+        body = src[src.index("DISCOUNT_APPLY_LUA[] ="):]
         body = body[:body.index(";\n")]
         lua = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body)).replace("\\n", "\n")
         return self.r.cmd("SCRIPT", "LOAD", lua)
