@@ -9,10 +9,9 @@
  * entries of one shard, with distinct orders, sent as ONE call of the apply
  * script — a script call costs Redis more than the commands it runs.
  *
- * The apply script (DISCOUNT_APPLY_LUA) is the only writer of an invoice. Its KEYS
- * are all in the batch's shard: stream, windows, fc:hist, fc:net, takeup,
- * unapplied, then (invoice, copen, hist) for each entry that changes state
- * and the invoice of an acknowledged-only entry that has one. An order's
+ * The apply script (apply.lua, embedded as DISCOUNT_APPLY_LUA; its KEYS and
+ * ARGV are at its top) is the only writer of an invoice. Its KEYS are all in
+ * the batch's shard. An order's
  * events apply in the order ingest stored them (their `q`), across workers:
  * the invoice keeps the last applied q (field `q`), and a plan waits while
  * an earlier one is missing (DISCOUNT_PLAN_WAIT).
@@ -143,10 +142,10 @@ void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const
  * DISCOUNT_UNAPPLIED_PAYLOAD_MAX bytes)} that the script LPUSHes onto
  * sk:{sN}:unapplied atomically with the XACK, once. */
 #define DISCOUNT_UNAPPLIED_PAYLOAD_MAX 16384
-void discount_apply_ack(const discount_entry_t *e, const discount_plan_t *plan, bool invoice_exists, discount_batch_t *b);
+void discount_apply_ack(const discount_entry_t *e, const discount_plan_t *plan,
+                        bool invoice_exists, discount_batch_t *b);
 
-/* The apply script; returns an array with "OK", "DUP", "STALE" or
- * "UNRECORDED" (could not keep an unapplied event: left pending) per entry. */
+/* apply.lua, embedded at build time. */
 extern const char DISCOUNT_APPLY_LUA[];
 
 #endif

@@ -59,158 +59,8 @@
 #include "sk_log.h"
 #include "sk_redis.h"
 
-/* The claim script (DATAFLOW step 3), for one shard N of EVENT IDS (N =
- * shard of the id, not of the customer: an event id is claimed in one place
- * for the whole system, whichever customer it names). It first settles the
- * claims whose outcome the caller knows since its last call, then claims the
- * ids of the new batch; one call per shard and batch does both.
- *   Settling: action 'a' marks a claim accepted (its event is stored), 'r'
- *   releases it (nothing was stored); either only if the claim still holds
- *   the value the caller expects, so a claim someone else took since is
- *   left alone.
- *   Claiming: a free id gets a pending claim "p:<now>:<owner>" (kept for the
- *   retention); "a" means accepted before: a duplicate, counted here.
- *   Someone else's pending claim is returned as it is: that event is being
- *   stored right now, or its ingest died (the caller then finds out whether
- *   it was stored, see ingest_resolve); the caller sends no Ack, and the
- *   client's retry gets the settled answer.
- * KEYS: stats hash (of shard N), then nf claim keys to settle, then the
- *       claim keys to claim.
- * ARGV: now ms, retention ms, owner, nf, then per claim to settle: action,
- *       expected value; then the event ids to claim.
- * Returns per id to claim: 1 claimed, 0 duplicate, or the other claim's value. */
-static const char s_claim_lua[] =
-    "local nf = tonumber(ARGV[4])\n"
-    "local a = 5\n"
-    "for k = 2, 1 + nf do\n"
-    "  local act, exp = ARGV[a], ARGV[a + 1]\n"
-    "  a = a + 2\n"
-    "  if act == 'a' then\n"
-    "    local v = redis.call('SET', KEYS[k], 'a', 'XX', 'KEEPTTL', 'GET')\n"
-    "    if v and v ~= exp then redis.call('SET', KEYS[k], v, 'XX', 'KEEPTTL') end\n"
-    "  elseif redis.call('GET', KEYS[k]) == exp then\n"
-    "    redis.call('DEL', KEYS[k])\n"
-    "  end\n"
-    "end\n"
-    "local out, dup = {}, 0\n"
-    "local pend = 'p:' .. ARGV[1] .. ':' .. ARGV[3]\n"
-    "for k = 2 + nf, #KEYS do\n"
-    "  local v = redis.call('SET', KEYS[k], pend, 'NX', 'PX', ARGV[2], 'GET')\n"
-    "  if not v then\n"
-    "    out[#out + 1] = 1\n"
-    "  elseif v == 'a' then\n"
-    "    dup = dup + 1\n"
-    "    out[#out + 1] = 0\n"
-    "  else\n"
-    "    out[#out + 1] = v\n"
-    "  end\n"
-    "end\n"
-    "if dup > 0 then redis.call('HINCRBY', KEYS[1], 'duplicate', dup) end\n"
-    "return out\n";
 
-/* The accept script (DATAFLOW step 4), for every claimed event of one
- * (customer's) shard in a batch at once: one script call per shard and batch
- * instead of one per event, because the call itself costs more than the work
- * inside it. Events are handled in message order, each on its own:
- *   - an order whose version is not above the highest accepted one: 2 when
- *     its content is the same (nothing changes), else -(1 + that version);
- *   - else XADD the received bytes (with `q`, the event's number among its
- *     order's events, 1, 2, ...: the discount workers apply an order's
- *     events in that order), mark the id stored, record the order's
- *     version, content hash and last q ("VER:HASH:Q" in the versions hash),
- *     write the customer profile: 1.
- * The accepted and duplicate counters change in the same call. Should XADD
- * fail, the results so far are returned with XADD's error in the failed
- * event's place, after counting what came before (Redis does not roll a
- * script back); the events after it were not looked at.
- * Every stored event is marked in the stored hash until its claim says
- * accepted: that is how a claim left pending by a crash is settled.
- * KEYS: stored hash, events stream, order versions hash, stats hash, then
- *       the customer hashes the events write.
- * ARGV: n, then per event: event id, envelope bytes, order id ('' for a
- *       customer), version (0: not an order), content hash, index in KEYS of
- *       its customer hash (0: none), number of field/value pairs, the pairs.
- * Returns one integer per event (fewer after an error, see above). */
-static const char s_accept_lua[] =
-    "local out, i, acc, dup = {}, 2, 0, 0\n"
-    "local function count()\n"
-    "  if acc > 0 then redis.call('HINCRBY', KEYS[4], 'accepted', acc) end\n"
-    "  if dup > 0 then redis.call('HINCRBY', KEYS[4], 'duplicate', dup) end\n"
-    "end\n"
-    "for e = 1, tonumber(ARGV[1]) do\n"
-    "  local id, oid, ver, h = ARGV[i], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]\n"
-    "  local kidx, np = tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])\n"
-    "  local res, cv, ch, cq = 1, 0, '', 0\n"
-    "  local cur = oid ~= '' and redis.call('HGET', KEYS[3], oid)\n"
-    "  if cur then\n"
-    "    local a = string.find(cur, ':', 1, true)\n"
-    "    local b = string.find(cur, ':', a + 1, true) or #cur + 1\n"
-    "    cv, ch = tonumber(string.sub(cur, 1, a - 1)), string.sub(cur, a + 1, b - 1)\n"
-    "    cq = tonumber(string.sub(cur, b + 1)) or 0\n"
-    "    if ver > 0 and ver <= cv then\n"
-    "      if ch == h then res = 2 else res = -1 - cv end\n"
-    "    end\n"
-    "  end\n"
-    "  if res == 1 then\n"
-    "    local r\n"
-    "    if oid ~= '' then\n"
-    "      cq = cq + 1\n"
-    "      r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1], 'q', cq)\n"
-    "    else\n"
-    "      r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1])\n"
-    "    end\n"
-    "    if type(r) == 'table' and r.err then\n"
-    "      out[e] = r\n"
-    "      count()\n"
-    "      return out\n"
-    "    end\n"
-    "    redis.call('HSET', KEYS[1], id, '1')\n"
-    "    if oid ~= '' then\n"
-    "      if ver > 0 then cv, ch = ver, h end\n"
-    "      redis.call('HSET', KEYS[3], oid, cv .. ':' .. ch .. ':' .. cq)\n"
-    "    end\n"
-    "    if kidx > 0 then\n"
-    "      redis.call('HSET', KEYS[kidx], unpack(ARGV, i + 7, i + 6 + 2 * np))\n"
-    "      redis.call('HSETNX', KEYS[kidx], 'statement', 'weekly')\n"
-    "    end\n"
-    "    acc = acc + 1\n"
-    "  elseif res >= 0 then\n"
-    "    dup = dup + 1\n"
-    "  end\n"
-    "  out[e] = res\n"
-    "  i = i + 7 + 2 * np\n"
-    "end\n"
-    "count()\n"
-    "return out\n";
 
-/* The dead-letter script: pushes rejected events' JSON records, newest
- * first, counts them as rejected, and trims the oldest while the list holds
- * more than ARGV[1] records or ARGV[2] bytes (the byte total is kept in the
- * stats hash; a list from before that field is measured once).
- * KEYS: the dead-letter list, the system stats hash. ARGV: max records, max
- * bytes, then the records. Returns the list's length. */
-static const char s_dlq_lua[] =
-    "local bytes = tonumber(redis.call('HGET', KEYS[2], 'dlq_bytes'))\n"
-    "local len = redis.call('LLEN', KEYS[1])\n"
-    "if not bytes then\n"
-    "  bytes = 0\n"
-    "  for s = 0, len - 1, 1000 do\n"
-    "    for _, v in ipairs(redis.call('LRANGE', KEYS[1], s, s + 999)) do bytes = bytes + #v end\n"
-    "  end\n"
-    "end\n"
-    "for k = 3, #ARGV do\n"
-    "  redis.call('LPUSH', KEYS[1], ARGV[k])\n"
-    "  bytes = bytes + #ARGV[k]\n"
-    "end\n"
-    "len = len + #ARGV - 2\n"
-    "local maxn, maxb = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-    "while len > 1 and (len > maxn or bytes > maxb) do\n"
-    "  bytes = bytes - #redis.call('RPOP', KEYS[1])\n"
-    "  len = len - 1\n"
-    "end\n"
-    "redis.call('HSET', KEYS[2], 'dlq_bytes', bytes)\n"
-    "redis.call('HINCRBY', KEYS[2], 'rejected', #ARGV - 2)\n"
-    "return len\n";
 
 int ingest_load_script(ingest_t *self)
 {
@@ -218,9 +68,9 @@ int ingest_load_script(ingest_t *self)
     const struct {
         const char *lua, *name;
         char *sha;
-    } scripts[] = {{s_claim_lua, "claim", self->claim_sha},
-                   {s_accept_lua, "accept", self->accept_sha},
-                   {s_dlq_lua, "dead-letter", self->dlq_sha}};
+    } scripts[] = {{INGEST_CLAIM_LUA, "claim", self->claim_sha},
+                   {INGEST_ACCEPT_LUA, "accept", self->accept_sha},
+                   {INGEST_DLQ_LUA, "dead-letter", self->dlq_sha}};
     for (size_t k = 0; k < sizeof scripts / sizeof scripts[0]; k++) {
         if (sk_redis_load_script(self->redis, scripts[k].lua, scripts[k].sha, &err)) {
             sk_log("redis: cannot load the %s script: %s", scripts[k].name, err.msg);

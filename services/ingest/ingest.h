@@ -157,6 +157,10 @@ typedef struct {
 } ingest_t;
 
 
+/* The Lua scripts, services/ingest/{claim,accept,dlq}.lua embedded at build
+ * time (each says its KEYS and ARGV at its top). */
+extern const char INGEST_CLAIM_LUA[], INGEST_ACCEPT_LUA[], INGEST_DLQ_LUA[];
+
 /* Loads the Lua scripts on the current connection. 0 or -1. */
 int ingest_load_script(ingest_t *self);
 

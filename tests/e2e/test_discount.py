@@ -474,13 +474,8 @@ class DiscountTest(unittest.TestCase):
     # -------------------------------------------------------------- the apply script itself
 
     def load_apply_script(self):
-        import re
-        with open(os.path.join(SRC, "services", "discount", "apply.c")) as f:
-            src = f.read()
-        body = src[src.index("DISCOUNT_APPLY_LUA[] ="):]
-        body = body[:body.index(";\n")]
-        lua = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body)).replace("\\n", "\n")
-        return self.r.cmd("SCRIPT", "LOAD", lua)
+        with open(os.path.join(SRC, "services", "discount", "apply.lua")) as f:
+            return self.r.cmd("SCRIPT", "LOAD", f.read())
 
     SHARD_KEYS = ["sk:{s1}:events", "sk:{s1}:windows", "sk:{s1}:fc:hist", "sk:{s1}:fc:net",
                   "sk:{s1}:takeup", "sk:{s1}:unapplied"]

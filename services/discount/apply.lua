@@ -1,0 +1,105 @@
+-- apply.lua: the discount worker's one writer of invoices (docs/DATAFLOW.md,
+-- step 6). Loaded and called by services/discount/main.c with the records
+-- services/discount/apply.c plans, one call per up to DISCOUNT_BATCH_ENTRIES
+-- entries of one shard.
+--
+-- KEYS: 1 stream, 2 windows, 3 fc:hist, 4 fc:net, 5 takeup, 6 unapplied,
+--       then per entry that changes state: invoice, copen, hist; and per
+--       acknowledge-only entry whose invoice exists: the invoice.
+-- ARGV: one record per entry, in stream order:
+--   id "*" u kq q                           acknowledge only, or
+--   id rev kb m copen windows nset (field value)*nset ndel field*ndel
+--      nincr (key field delta)*nincr
+-- rev: the revision the plan was computed from ("0" = the invoice must not
+-- exist); kb: KEYS index of the entry's invoice (copen kb+1, hist kb+2);
+-- m: order id (zset member); copen / windows op: "" nothing, "-" ZREM, else
+-- ZADD with that score; key of an increment: 5 hist, 6 fc:hist, 7 fc:net,
+-- 8 takeup. The increments of the applied entries are summed per field and
+-- added once (a sum is flushed early before it could leave the range where a
+-- Lua number is exact; a single delta that large is added on its own); a
+-- counter that comes back to 0 is deleted. The windows ops are applied at the
+-- end, the last one per member winning, as in stream order.
+-- u of an acknowledge-only record: "" (nothing to keep), or the JSON record of
+-- an event not recorded, LPUSHed onto unapplied (KEYS[6]) in the same step as
+-- its XACK, and only if the entry is still pending (a redelivered entry that
+-- is already acknowledged is DUP and pushes nothing). The push comes first: if
+-- it fails the entry is not acknowledged (result UNRECORDED: retried later).
+-- kq, q: KEYS index of its invoice (0: none) and its number among its
+-- order's events: the invoice records q (field `q`) as applied, so the
+-- order's next event does not wait for this one.
+-- Returns per entry, in order: OK, DUP, STALE (the invoice's rev moved:
+-- nothing changed, re-plan) or UNRECORDED.
+local S = KEYS[1]
+local out, del, acc, win = {}, {}, {}, {}
+local BIG, LIM = 1125899906842624, 4503599627370496
+local function hincr(k, f, d)
+  if redis.call('HINCRBY', k, f, d) == 0 then redis.call('HDEL', k, f) end
+end
+local function add(k, f, s)
+  local d = tonumber(s)
+  if d >= BIG or d <= -BIG then hincr(k, f, s) return end
+  local t = acc[k]
+  if not t then t = {} acc[k] = t end
+  local v = (t[f] or 0) + d
+  if v >= LIM or v <= -LIM then hincr(k, f, string.format('%d', v)) v = 0 end
+  t[f] = v
+end
+local i, n = 1, #ARGV
+while i <= n do
+  local id, exp, st = ARGV[i], ARGV[i + 1], 'OK'
+  if exp == '*' then
+    local u, kq, q = ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
+    i = i + 5
+    if u == '' then
+      if redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP' else del[#del + 1] = id end
+    elseif #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'
+    else
+      local r = redis.pcall('LPUSH', KEYS[6], u)
+      if type(r) == 'table' and r.err then st = 'UNRECORDED'
+      else redis.call('XACK', S, 'discount', id) del[#del + 1] = id end
+    end
+    if st == 'OK' and kq > 0 and redis.call('EXISTS', KEYS[kq]) == 1 then
+      redis.call('HSET', KEYS[kq], 'q', q)
+    end
+  else
+    local kb, m, cop, wop = tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+    local hs = i + 6
+    local ns = tonumber(ARGV[hs])
+    local hd = hs + 2 * ns + 1
+    local nd = tonumber(ARGV[hd])
+    local hi = hd + nd + 1
+    local ni = tonumber(ARGV[hi])
+    i = hi + 3 * ni + 1
+    local inv = KEYS[kb]
+    if (redis.call('HGET', inv, 'rev') or '0') ~= exp then
+      if #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'
+      else st = 'STALE' end
+    elseif redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP'
+    else
+      del[#del + 1] = id
+      if cop == '-' then redis.call('ZREM', KEYS[kb + 1], m)
+      elseif cop ~= '' then redis.call('ZADD', KEYS[kb + 1], cop, m) end
+      if wop ~= '' then win[m] = wop end
+      if ns > 0 then redis.call('HSET', inv, unpack(ARGV, hs + 1, hs + 2 * ns)) end
+      if nd > 0 then redis.call('HDEL', inv, unpack(ARGV, hd + 1, hd + nd)) end
+      for j = hi + 1, hi + 3 * ni, 3 do
+        local c = ARGV[j]
+        add(c == '5' and KEYS[kb + 2] or KEYS[tonumber(c) - 3], ARGV[j + 1], ARGV[j + 2])
+      end
+    end
+  end
+  out[#out + 1] = st
+end
+local za, zr = {}, {}
+for m, op in pairs(win) do
+  if op == '-' then zr[#zr + 1] = m else za[#za + 1] = op za[#za + 1] = m end
+end
+if #za > 0 then redis.call('ZADD', KEYS[2], unpack(za)) end
+if #zr > 0 then redis.call('ZREM', KEYS[2], unpack(zr)) end
+for k, t in pairs(acc) do
+  for f, v in pairs(t) do
+    if v ~= 0 then hincr(k, f, string.format('%d', v)) end
+  end
+end
+if #del > 0 then redis.call('XDEL', S, unpack(del)) end
+return out

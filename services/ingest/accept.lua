@@ -1,0 +1,73 @@
+-- accept.lua: ingest's storing of events (docs/DATAFLOW.md, step 4).
+-- Loaded and called by services/ingest/batch.c, one call per customer shard
+-- N and batch for every claimed event of that shard (one call instead of one
+-- per event, because the call costs more than the work inside it). Events
+-- are handled in message order, each on its own:
+--   - an order whose version is not above the highest accepted one: 2 when
+--     its content is the same (nothing changes), else -(1 + that version);
+--   - else XADD the received bytes (with `q`, the event's number among its
+--     order's events, 1, 2, ...: discount applies an order's events in that
+--     order), mark the id in the stored hash (until its claim says accepted:
+--     that is how a claim left pending by a crash is settled), record the
+--     order's "VERSION:HASH:Q", write the customer profile: 1.
+-- The accepted and duplicate counters change in the same call. Should XADD
+-- fail, the results so far are returned with XADD's error in the failed
+-- event's place, after counting what came before (Redis does not roll a
+-- script back); the events after it were not looked at.
+--
+-- KEYS: stored hash, events stream, order versions hash, stats hash (all of
+--       shard N), then the customer hashes the events write.
+-- ARGV: n, then per event: event id, envelope bytes, order id ('' for a
+--       customer), version (0: not an order), content hash, index in KEYS of
+--       its customer hash (0: none), number of field/value pairs, the pairs.
+-- Returns one integer per event (fewer after an error, see above).
+local out, i, acc, dup = {}, 2, 0, 0
+local function count()
+  if acc > 0 then redis.call('HINCRBY', KEYS[4], 'accepted', acc) end
+  if dup > 0 then redis.call('HINCRBY', KEYS[4], 'duplicate', dup) end
+end
+for e = 1, tonumber(ARGV[1]) do
+  local id, oid, ver, h = ARGV[i], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
+  local kidx, np = tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])
+  local res, cv, ch, cq = 1, 0, '', 0
+  local cur = oid ~= '' and redis.call('HGET', KEYS[3], oid)
+  if cur then
+    local a = string.find(cur, ':', 1, true)
+    local b = string.find(cur, ':', a + 1, true) or #cur + 1
+    cv, ch = tonumber(string.sub(cur, 1, a - 1)), string.sub(cur, a + 1, b - 1)
+    cq = tonumber(string.sub(cur, b + 1)) or 0
+    if ver > 0 and ver <= cv then
+      if ch == h then res = 2 else res = -1 - cv end
+    end
+  end
+  if res == 1 then
+    local r
+    if oid ~= '' then
+      cq = cq + 1
+      r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1], 'q', cq)
+    else
+      r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1])
+    end
+    if type(r) == 'table' and r.err then
+      out[e] = r
+      count()
+      return out
+    end
+    redis.call('HSET', KEYS[1], id, '1')
+    if oid ~= '' then
+      if ver > 0 then cv, ch = ver, h end
+      redis.call('HSET', KEYS[3], oid, cv .. ':' .. ch .. ':' .. cq)
+    end
+    if kidx > 0 then
+      redis.call('HSET', KEYS[kidx], unpack(ARGV, i + 7, i + 6 + 2 * np))
+      redis.call('HSETNX', KEYS[kidx], 'statement', 'weekly')
+    end
+    acc = acc + 1
+  elseif res >= 0 then
+    dup = dup + 1
+  end
+  out[e] = res
+  i = i + 7 + 2 * np
+end
+count()
+return out
