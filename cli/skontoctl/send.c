@@ -417,15 +417,10 @@ static int s_currency_from_redis(s_send_t *st, const char *order_id, const sk_cu
             st->redis = NULL;
             continue;
         }
-        if (r->type == REDIS_REPLY_STRING) {
-            const char *tab = memchr(r->str, '\t', r->len);
-            if (tab && (size_t)(tab - r->str) + 4 == r->len) {
-                char code[4];
-                memcpy(code, tab + 1, 3);
-                code[3] = '\0';
-                *out = sk_currency_find(code);
-            }
-        }
+        char cust[SK_EVENT_ID_MAX + 1], code[4];
+        if (r->type == REDIS_REPLY_STRING &&
+            !sk_order_index_parse(r->str, r->len, cust, sizeof cust, code))
+            *out = sk_currency_find(code);
         freeReplyObject(r);
         if (st->redis_failed)
             fprintf(stderr, "skontoctl send: order currencies can be looked up again\n");

@@ -553,17 +553,11 @@ int sk_invoice_fetch(struct redisContext *c, const char *order_id, sk_invoice_t 
         freeReplyObject(r);
         return -1;
     }
-    /* "customer_id\tcurrency" */
-    char cid[SK_ID_MAX + 1];
-    const char *tab = memchr(r->str, '\t', r->len);
-    size_t clen = tab ? (size_t)(tab - r->str) : r->len;
-    if (clen == 0 || clen > SK_ID_MAX) {
-        freeReplyObject(r);
-        return sk_err_set(err, "bad_invoice", "order %s: malformed order index entry", order_id);
-    }
-    memcpy(cid, r->str, clen);
-    cid[clen] = '\0';
+    char cid[SK_ID_MAX + 1], cur[4];
+    int bad = sk_order_index_parse(r->str, r->len, cid, sizeof cid, cur);
     freeReplyObject(r);
+    if (bad)
+        return sk_err_set(err, "bad_invoice", "order %s: malformed order index entry", order_id);
 
     const char *argv2[2] = {"HGETALL", sk_key_invoice(key, sk_shard_of(cid), order_id)};
     r = redisCommandArgv(c, 2, argv2, NULL);

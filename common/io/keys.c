@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 int sk_shard_of(const char *id)
 {
@@ -37,6 +38,25 @@ SK_ID_KEY(sk_key_customer, "cust")
 SK_ID_KEY(sk_key_history, "hist")
 SK_ID_KEY(sk_key_customer_open, "copen")
 SK_ID_KEY(sk_key_invoice, "inv")
+
+int sk_order_index_format(char *buf, size_t n, const char *customer_id, const char *currency)
+{
+    int w = snprintf(buf, n, "%s\t%s", customer_id, currency);
+    return w < 0 || (size_t)w >= n ? -1 : 0;
+}
+
+int sk_order_index_parse(const char *v, size_t len, char *cust, size_t ncust, char cur[4])
+{
+    const char *tab = memchr(v, '\t', len);
+    size_t clen = tab ? (size_t)(tab - v) : 0;
+    if (!tab || clen == 0 || clen >= ncust || len - clen - 1 != 3)
+        return -1;
+    memcpy(cust, v, clen);
+    cust[clen] = '\0';
+    memcpy(cur, tab + 1, 3);
+    cur[3] = '\0';
+    return 0;
+}
 
 char *sk_key_order_index(char *buf, const char *order_id)
 {

@@ -54,6 +54,12 @@ char *sk_key_takeup(char *buf, int shard);                 /* sk:{sN}:takeup    
 char *sk_key_unapplied(char *buf, int shard);              /* sk:{sN}:unapplied   list   */
 /* Order index, sharded by order id: sk:{oN}:o2c hash order_id -> "customer_id\tcurrency". */
 char *sk_key_order_index(char *buf, const char *order_id);
+/* The order index's value, written and read only here: "customer_id\tCUR".
+ * format: into buf (capacity n); -1 if it does not fit. parse: a stored
+ * value of len bytes into the customer id (cust, capacity ncust) and the
+ * currency code (cur); -1 if it is malformed or does not fit. */
+int sk_order_index_format(char *buf, size_t n, const char *customer_id, const char *currency);
+int sk_order_index_parse(const char *v, size_t len, char *cust, size_t ncust, char cur[4]);
 /* System keys. */
 #define SK_KEY_HEARTBEATS "sk:{sys}:hb"   /* hash worker -> JSON heartbeat */
 #define SK_KEY_DEADLETTERS "sk:{sys}:dlq" /* list of JSON dead letters, newest first */

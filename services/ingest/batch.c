@@ -213,7 +213,7 @@ void ingest_item_decode(ingest_t *self, ingest_item_t *it)
             it->terms = inv->customer->terms;
         /* Only an order with its own customer and terms needs nothing from Redis. */
         it->need_customer = !(it->known_customer && it->terms);
-        snprintf(it->o2c, sizeof it->o2c, "%s\t%s", cid, inv->currency);
+        sk_order_index_format(it->o2c, sizeof it->o2c, cid, inv->currency); /* fits: validated */
     }
 }
 
@@ -514,18 +514,6 @@ static int s_segment_end(ingest_t *self, int start)
     return self->nitems;
 }
 
-/* Splits an index value "customer_id\tCUR" in place; false if malformed. */
-static bool s_split_o2c(char *v, const char **cust, const char **cur)
-{
-    char *tab = strchr(v, '\t');
-    if (!tab || tab == v)
-        return false;
-    *tab = '\0';
-    *cust = v;
-    *cur = tab + 1;
-    return true;
-}
-
 /* Interprets the stored index value of an order for item it. */
 static void s_check_index(ingest_t *self, ingest_item_t *it, const redisReply *r)
 {
@@ -535,14 +523,12 @@ static void s_check_index(ingest_t *self, ingest_item_t *it, const redisReply *r
                  "order %s is unknown: its order_shipped or invoice_issued was not accepted", oid);
         return;
     }
-    if (r->type != REDIS_REPLY_STRING || r->len >= sizeof it->o2c) {
+    if (r->type != REDIS_REPLY_STRING) {
         s_fail(self, it, "HGET order index", r);
         return;
     }
-    char stored[INGEST_O2C_MAX];
-    const char *cust, *cur;
-    memcpy(stored, r->str, r->len + 1);
-    if (!s_split_o2c(stored, &cust, &cur)) {
+    char cust[SK_EVENT_ID_MAX + 1], cur[4];
+    if (sk_order_index_parse(r->str, r->len, cust, sizeof cust, cur)) {
         s_fail(self, it, "corrupt order index entry", NULL);
         return;
     }
