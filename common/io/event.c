@@ -51,6 +51,15 @@ static size_t s_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
+size_t sk_utf8_char(const char *s, size_t n, uint32_t *cp)
+{
+    uint32_t v = 0;
+    size_t l = s_utf8_seq((const unsigned char *)s, n, &v);
+    if (cp)
+        *cp = v;
+    return l;
+}
+
 static bool s_is_control(uint32_t cp)
 {
     return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);

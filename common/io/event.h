@@ -46,6 +46,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sk_error.h"
 #include "skonto/v1/skonto.pb-c.h"
@@ -127,6 +128,9 @@ int sk_event_check_terms(const char *terms, const Skonto__V1__Invoice *inv, cons
  * err (may be NULL) filled: code bad_id, or bad_utf8. */
 int sk_event_check_id(const char *field, const char *s, size_t len, bool required, sk_err_t *err);
 
+/* Length of the valid UTF-8 sequence at s (n >= 1 bytes left), 0 if invalid;
+ * *cp (may be NULL) receives its code point. */
+size_t sk_utf8_char(const char *s, size_t n, uint32_t *cp);
 /* True if s[0..len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool sk_utf8_valid(const char *s, size_t len);
 /* Copies src[0..len) into dst (capacity n >= 1, always NUL-terminated) as valid

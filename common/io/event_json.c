@@ -362,7 +362,6 @@ static const sk_currency_t *s_currency(const s_type_t *t, const json_t *obj,
     return cur;
 }
 
-static size_t s_utf8_len(const unsigned char *s, size_t n);
 
 /* Messages quote peer text (keys, values, jansson's "near '...'"): keep them
  * one line of valid UTF-8 (JSON output and dead letters need that), so every
@@ -375,7 +374,7 @@ static void s_clean_msg(sk_err_t *err)
     unsigned char *m = (unsigned char *)err->msg;
     size_t n = strlen(err->msg);
     for (size_t i = 0; i < n;) {
-        size_t l = s_utf8_len(m + i, n - i);
+        size_t l = sk_utf8_char((const char *)m + i, n - i, NULL);
         if (l == 0 || (l == 1 && (m[i] < 0x20 || m[i] == 0x7f))) {
             m[i++] = '?';
             continue;
@@ -541,36 +540,6 @@ void sk_event_json_destroy(sk_event_json_t **self_p)
 
 /* ------------------------------------------------------------------ reverse */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid:
- * no overlong forms, no surrogates, nothing above U+10FFFF (as jansson wants). */
-static size_t s_utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned cp;
-    if (c < 0x80)
-        return c ? 1 : 0;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* A JSON string for s, with U+FFFD in place of every byte that is not valid UTF-8. */
 static json_t *s_jstr(const char *s)
 {
@@ -585,7 +554,7 @@ static json_t *s_jstr(const char *s)
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
-        size_t l = s_utf8_len((const unsigned char *)s + i, n - i);
+        size_t l = sk_utf8_char(s + i, n - i, NULL);
         if (l) {
             memcpy(buf + o, s + i, l);
             o += l;
