@@ -376,10 +376,11 @@ static void s_zap_handle(sk_zap_t *self, void *sock)
         why = "unregistered key";
     else if (!(self->admit & SK_ROLE_BIT(p->role)))
         why = "role may not connect here";
-    /* The connection asking is open already (accepted before its handshake). */
+    /* Only connections past their handshake count: someone who merely opens
+     * TCP connections cannot use up the places. */
     if (self->conns)
         sk_conns_drain(self->conns);
-    bool full = !why && self->conns && sk_conns_open(self->conns) > self->max_open;
+    bool full = !why && self->conns && sk_conns_authenticated(self->conns) >= self->max_open;
     if (full)
         why = "too many connections open";
     char z85[SK_AUTH_Z85_LEN + 1] = "";

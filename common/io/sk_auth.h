@@ -114,8 +114,9 @@ sk_zap_t *sk_zap_new(void *ctx, sk_registry_t *reg, unsigned admit, sk_zap_log_f
 /* Makes the handler watch a socket's connections through the monitor that
  * sk_conns_monitor started at monitor_ep (sk_conns.h): each closed one is
  * logged (naming `what`) and counted, and a new client is refused (ZAP 300,
- * "too many connections open") while more than max_open are open, the
- * asking one included. 0 or -1. */
+ * "too many connections open") while max_open connections that passed their
+ * handshake are open (connections still in their handshake do not count, so
+ * idle TCP connections cannot lock clients out). 0 or -1. */
 int sk_zap_watch(sk_zap_t *self, const char *monitor_ep, const char *what, int max_open,
                  sk_err_t *err);
 /* The watched connections (after sk_zap_watch), for sk_conns_closed. */

@@ -10,13 +10,17 @@ struct _sk_conns_t {
     void *sock; /* PAIR connected to the monitor */
     char what[64];
     sk_conns_log_fn log;
-    int open;
-    uint64_t closed; /* atomic: read by other threads */
+    int open;                   /* TCP connections: accepted - closed */
+    int64_t shook, failed, gone; /* handshakes succeeded, failed; connections closed */
+    uint64_t closed;            /* the same as gone, atomic: read by other threads */
 };
 
 int sk_conns_monitor(void *sock, const char *endpoint, sk_err_t *err)
 {
-    if (zmq_socket_monitor(sock, endpoint, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED))
+    if (zmq_socket_monitor(sock, endpoint,
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
         return sk_err_set(err, "conns", "zmq_socket_monitor %s: %s", endpoint,
                           zmq_strerror(zmq_errno()));
     return 0;
@@ -64,9 +68,16 @@ void sk_conns_drain(sk_conns_t *self)
         if (zmq_msg_more(&ev) && zmq_msg_recv(&addr, self->sock, 0) >= 0) {
             if (event == ZMQ_EVENT_ACCEPTED) {
                 self->open++;
+            } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                self->shook++;
+            } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+                       event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                       event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+                self->failed++;
             } else if (event == ZMQ_EVENT_DISCONNECTED) {
                 if (self->open > 0)
                     self->open--;
+                self->gone++;
                 __atomic_add_fetch(&self->closed, 1, __ATOMIC_RELAXED);
                 if (self->log)
                     self->log("a client connection to %s closed (%d open): the client went "
@@ -82,6 +93,16 @@ void sk_conns_drain(sk_conns_t *self)
 int sk_conns_open(const sk_conns_t *self)
 {
     return self->open;
+}
+
+int sk_conns_authenticated(const sk_conns_t *self)
+{
+    /* Every connection ends its handshake once, succeeded or failed, before
+     * it closes; the handshake events carry no connection, so the count is
+     * what is left: succeeded + failed - closed. A connection still in its
+     * handshake is in none of them. */
+    int64_t n = self->shook + self->failed - self->gone;
+    return n > 0 ? (int)n : 0;
 }
 
 uint64_t sk_conns_closed(const sk_conns_t *self)

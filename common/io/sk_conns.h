@@ -12,7 +12,8 @@
  * in sk_auth.h). sk_conns_closed may be read from any thread.
  *
  * Invariant: open = connections accepted - connections closed, never below 0
- * (a connection accepted before the monitor started is not counted). */
+ * (a connection accepted before the monitor started is not counted);
+ * authenticated = handshakes succeeded + failed - connections closed. */
 #ifndef SK_CONNS_H
 #define SK_CONNS_H
 
@@ -38,6 +39,9 @@ void *sk_conns_socket(sk_conns_t *self);
 void sk_conns_drain(sk_conns_t *self);
 /* Connections open now (as of the last drain). */
 int sk_conns_open(const sk_conns_t *self);
+/* ... of them, those whose handshake succeeded: the ones that can queue
+ * messages. A peer that only opens TCP connections never counts here. */
+int sk_conns_authenticated(const sk_conns_t *self);
 /* Connections closed since the start (any thread). */
 uint64_t sk_conns_closed(const sk_conns_t *self);
 /* Closes the watcher's socket (in the watcher's thread). */

@@ -256,8 +256,9 @@ class CurveTest(unittest.TestCase):
 class ConnectionCapTest(unittest.TestCase):
     """What peers can make ingest queue is bounded: per connection by the
     receive high-water mark and the frame limit, in total by the number of
-    connections, which SKONTO_INGEST_MAX_CONNECTIONS caps (CURVE's ZAP
-    handler refuses the handshake of one more)."""
+    connections past their handshake, which SKONTO_INGEST_MAX_CONNECTIONS
+    caps (CURVE's ZAP handler refuses the handshake of one more); idle TCP
+    connections take no place, so they cannot lock the ERPs out."""
 
     def test_connections_beyond_the_cap_are_refused_until_one_closes(self):
         st = harness.Stack().__enter__()
@@ -286,6 +287,11 @@ class ConnectionCapTest(unittest.TestCase):
             s.send(b"\xff\xfenot an envelope")  # any message gets a rejection back
             return s.poll(1500) and s.recv() is not None
 
+        # Idle TCP connections that never handshake take no place.
+        import socket
+        port = int(st.ingest_endpoint.rsplit(":", 1)[1])
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        self.addCleanup(lambda: [i.close() for i in idle])
         a, b = client(), client()
         self.assertTrue(answers(a))
         self.assertTrue(answers(b))
