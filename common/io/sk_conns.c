@@ -33,7 +33,11 @@ sk_conns_t *sk_conns_new(void *ctx, const char *endpoint, const char *what, sk_c
     if (!self)
         return sk_err_set(err, "conns", "out of memory"), NULL;
     self->sock = zmq_socket(ctx, ZMQ_PAIR);
-    if (!self->sock || zmq_connect(self->sock, endpoint)) {
+    /* No high-water mark: a monitor event dropped under a burst of
+     * connections would leave the counts wrong for good. */
+    int unlimited = 0;
+    if (!self->sock || zmq_setsockopt(self->sock, ZMQ_RCVHWM, &unlimited, sizeof unlimited) ||
+        zmq_connect(self->sock, endpoint)) {
         sk_err_set(err, "conns", "cannot watch %s: %s", endpoint, zmq_strerror(zmq_errno()));
         if (self->sock)
             zmq_close(self->sock);
