@@ -271,6 +271,19 @@ static int s_get(ingest_t *self, redisReply **out)
     return 0;
 }
 
+/* Reads one reply that should be an integer; anything else is logged as
+ * `what` and the batch goes on. -1 only when the connection is lost. */
+static int s_read_int(ingest_t *self, const char *what)
+{
+    redisReply *r;
+    if (s_get(self, &r))
+        return -1;
+    if (r->type != REDIS_REPLY_INTEGER)
+        sk_log("redis: %s: %s", what, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    freeReplyObject(r);
+    return 0;
+}
+
 /* A command being built: arguments point into memory that lives until it
  * is appended (redisAppendCommandArgv copies them). */
 typedef struct {
@@ -439,15 +452,8 @@ static int s_read_claims(ingest_t *self, int a, int b)
                     s_queue_finish(self, 'u', f->shard, NULL, f->eid);
             }
         }
-        if (self->flush_cmd[sh] & 2) {
-            redisReply *r;
-            if (s_get(self, &r))
-                return -1;
-            if (r->type != REDIS_REPLY_INTEGER)
-                sk_log("redis: HDEL stored markers of shard %d: %s", sh,
-                           r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-            freeReplyObject(r);
-        }
+        if ((self->flush_cmd[sh] & 2) && s_read_int(self, "HDEL of stored markers"))
+            return -1;
     }
     self->nflushing = 0;
     return 0;
@@ -1058,15 +1064,9 @@ static int s_phase_write(ingest_t *self, int a, int b)
     if (dlq < 0)
         return -1;
 
-    for (int k = 0; k < released; k++) {
-        redisReply *r;
-        if (s_get(self, &r))
+    for (int k = 0; k < released; k++)
+        if (s_read_int(self, "HDEL of a rejected order's index entry"))
             return -1;
-        if (r->type != REDIS_REPLY_INTEGER)
-            sk_log("redis: HDEL of a rejected order's index entry: %s",
-                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        freeReplyObject(r);
-    }
     for (int sh = 0; sh < SK_SHARDS; sh++) {
         if (!groups[sh])
             continue;
@@ -1533,14 +1533,5 @@ int ingest_heartbeat(ingest_t *self)
     const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, self->name, hb};
     int rc = s_flush_finishes(self) || s_appendv(self, 4, argv);
     free(hb);
-    if (rc)
-        return -1;
-    redisReply *r;
-    if (s_get(self, &r))
-        return -1;
-    if (r->type != REDIS_REPLY_INTEGER)
-        sk_log("redis: HSET %s: %s", SK_KEY_HEARTBEATS,
-                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-    freeReplyObject(r);
-    return 0;
+    return rc || s_read_int(self, "HSET " SK_KEY_HEARTBEATS) ? -1 : 0;
 }
