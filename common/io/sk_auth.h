@@ -116,7 +116,10 @@ sk_zap_t *sk_zap_new(void *ctx, sk_registry_t *reg, unsigned admit, sk_zap_log_f
  * logged (naming `what`) and counted, and a new client is refused (ZAP 300,
  * "too many connections open") while max_open connections that passed their
  * handshake are open (connections still in their handshake do not count, so
- * idle TCP connections cannot lock clients out). 0 or -1. */
+ * idle TCP connections cannot lock clients out). A refused client hears
+ * nothing and tries again when its handshake interval ends. The count is
+ * what the monitor has said so far: a connection closed a moment ago may
+ * still hold its place. 0 or -1. */
 int sk_zap_watch(sk_zap_t *self, const char *monitor_ep, const char *what, int max_open,
                  sk_err_t *err);
 /* The watched connections (after sk_zap_watch), for sk_conns_closed. */

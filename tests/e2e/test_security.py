@@ -298,8 +298,15 @@ class ConnectionCapTest(unittest.TestCase):
         c = client()
         self.assertFalse(answers(c), "a third connection was admitted")
         self.assertIn("too many connections open", st.log("ingest"))
-        c.close()  # a refused client keeps trying, and takes a place each time
+        # A refused client is held (ZAP 300) until the handshake interval
+        # ends; closing it and one admitted client frees a place once ingest
+        # has seen both connections close.
+        closed = lambda: st.log("ingest").count("a client connection to ")
+        before = closed()
+        c.close()
         a.close()
+        harness.wait_for(lambda: closed() >= before + 2, timeout=10,
+                         what="ingest to see two connections close")
         d = client()
         self.assertTrue(harness.wait_for(lambda: answers(d), timeout=10,
                                          what="a connection after one closed"))
