@@ -119,12 +119,18 @@ class Stack:
         if p and p.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL, None):
             raise AssertionError("%s exited with %s; log:\n%s" % (name, p.returncode, self.log(name)))
 
-    def log(self, name):
+    def raw_log(self, name):
+        """The worker's log file as written: JSON lines (common/io/sk_log)."""
         try:
             with open(os.path.join(self.dir, name + ".log"), errors="replace") as f:
                 return f.read()
         except OSError:
             return ""
+
+    def log(self, name):
+        """The worker's log as text: the msg of each JSON line (other lines,
+        a sanitizer's report say, as they are)."""
+        return log_text(self.raw_log(name))
 
     # -- skontoctl
     def ctl(self, *args, input=None, check=True):
@@ -152,6 +158,19 @@ class Stack:
             args += ["--user", user, "--role", role]
         line = self.ctl(*args).stdout.strip()
         return prefix + ".key", prefix + ".pub", line
+
+
+def log_text(raw):
+    """The msg fields of a log's JSON lines, one a line; lines that are not a
+    JSON object with a msg stay as they are."""
+    out = []
+    for line in raw.splitlines():
+        try:
+            o = json.loads(line)
+        except ValueError:
+            o = None
+        out.append(o["msg"] if isinstance(o, dict) and "msg" in o else line)
+    return "\n".join(out) + ("\n" if out else "")
 
 
 def _can_connect(port):

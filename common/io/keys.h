@@ -66,6 +66,7 @@ int sk_order_index_parse(const char *v, size_t len, char *cust, size_t ncust, ch
 #define SK_KEY_SEQUENCES "sk:{sys}:seq"   /* hash source -> last sequence seen on PUB */
 #define SK_KEY_GAPS "sk:{sys}:gaps"       /* hash source -> missing sequence numbers */
 #define SK_KEY_INGEST_STATS "sk:{sys}:ingest" /* hash: rejected, dlq_bytes (and counters of before issue 6) */
+#define SK_KEY_CLOCK "sk:{sys}:clock" /* string: simulated time, ms since the epoch (SKONTO_CLOCK=redis) */
 #define SK_GROUP_DISCOUNT "discount"      /* consumer group on every events stream */
 
 #endif

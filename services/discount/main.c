@@ -28,17 +28,19 @@
  * worker's XAUTOCLAIM), and the script's XACK check makes a second
  * application a no-op.
  *
- * Environment: SKONTO_REDIS_URL, SKONTO_WORKER_NAME (default discount-1),
+ * Environment (read with common/io/sk_config; a bad value stops the start,
+ * exit 2): SKONTO_REDIS_URL, SKONTO_WORKER_NAME (default discount-1),
  * SKONTO_CLAIM_IDLE_MS (default 30000), SKONTO_NOINV_GIVEUP_MS (default
- * 600000), SKONTO_TODAY (YYYY-MM-DD; default the UTC date, for tests/demos).
+ * 600000; both ms, or a duration such as 30s), SKONTO_CLOCK / SKONTO_TODAY
+ * (common/io/sk_clock: "today", read once per loop turn; default the UTC
+ * date), SKONTO_LOG_FORMAT (json lines, or text; common/io/sk_log).
  * Heartbeat each second: HSET sk:{sys}:hb <name> {pid, role, at_ms,
  * processed, errors, stale_retries, duplicates, order_waits (WAIT: an
- * earlier event of the order was held by another worker), waiting}. SIGTERM/SIGINT:
- * finish the batch, exit 0. */
+ * earlier event of the order was held by another worker), waiting}
+ * (common/io/sk_heartbeat). SIGTERM/SIGINT (common/io/sk_signal): finish the
+ * batch, exit 0. */
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +50,13 @@
 #include "apply.h"
 #include "invoice.h"
 #include "keys.h"
+#include "sk_clock.h"
+#include "sk_config.h"
 #include "sk_hash.h"
+#include "sk_heartbeat.h"
+#include "sk_log.h"
 #include "sk_redis.h"
+#include "sk_signal.h"
 
 #define S_COUNT 256            /* entries per stream per read */
 #define S_BLOCK_MS 200
@@ -57,6 +64,7 @@
 #define S_CLAIM_ROUNDS 8       /* XAUTOCLAIM pages per stream per sweep */
 #define S_BACKOFF_MIN_MS 100
 #define S_BACKOFF_MAX_MS 5000
+#define S_CONFIG_DAY_MS ((int64_t)86400000)
 
 typedef struct {
     discount_entry_t e;
@@ -83,52 +91,13 @@ typedef struct {
     char streams[SK_SHARDS][SK_KEY_MAX];
     int64_t processed, errors, stale, dups, waits;
     int64_t claim_idle_ms, giveup_ms;
-    int64_t last_hb_ms, last_claim_ms;
-    sk_day_t today_fixed; /* from SKONTO_TODAY, or INT32_MIN */
+    int64_t last_claim_ms;
+    sk_clock_t *clock;    /* business time: "today" (SKONTO_CLOCK, SKONTO_TODAY) */
+    sk_heartbeat_t *hb;
     s_list_t retry;
     discount_argv_t *argv;
     discount_batch_t *batch;
 } s_worker_t;
-
-static volatile sig_atomic_t s_stop;
-
-static void s_on_signal(int sig)
-{
-    (void)sig;
-    s_stop = 1;
-}
-
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *s_name = "discount";
-
-static void s_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void s_log(const char *level, const char *fmt, ...)
-{
-    char ts[32], line[1024];
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s %s %s: %s\n", ts, s_name, level, line);
-}
-
-static sk_day_t s_today(const s_worker_t *w)
-{
-    if (w->today_fixed != INT32_MIN)
-        return w->today_fixed;
-    return (sk_day_t)(time(NULL) / 86400);
-}
 
 /* ---------------------------------------------------------------- lists and sets */
 
@@ -338,22 +307,17 @@ static bool s_conn_broken(const s_worker_t *w)
     return w->c == NULL || w->c->err != 0;
 }
 
-static void s_heartbeat(s_worker_t *w, int64_t now)
+static void s_heartbeat(s_worker_t *w)
 {
-    char json[512];
-    snprintf(json, sizeof json,
-             "{\"pid\":%ld,\"role\":\"discount\",\"at_ms\":%" PRId64 ",\"processed\":%" PRId64
-             ",\"errors\":%" PRId64 ",\"stale_retries\":%" PRId64 ",\"duplicates\":%" PRId64
-             ",\"order_waits\":%" PRId64 ",\"waiting\":%zu}",
-             (long)getpid(), now, w->processed, w->errors, w->stale, w->dups, w->waits,
-             w->retry.n);
-    const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, w->name, json};
-    redisReply *r = redisCommandArgv(w->c, 4, argv, NULL);
-    if (!r)
-        s_log("error", "heartbeat: %s", w->c->errstr);
-    else
-        freeReplyObject(r);
-    w->last_hb_ms = now;
+    sk_heartbeat_count(w->hb, "processed", w->processed);
+    sk_heartbeat_count(w->hb, "errors", w->errors);
+    sk_heartbeat_count(w->hb, "stale_retries", w->stale);
+    sk_heartbeat_count(w->hb, "duplicates", w->dups);
+    sk_heartbeat_count(w->hb, "order_waits", w->waits);
+    sk_heartbeat_count(w->hb, "waiting", (int64_t)w->retry.n);
+    sk_err_t err;
+    if (sk_heartbeat_write(w->hb, w->c, &err))
+        sk_log_error("%s", err.msg);
 }
 
 static int s_setup(s_worker_t *w)
@@ -361,11 +325,11 @@ static int s_setup(s_worker_t *w)
     sk_err_t err;
     w->c = sk_redis_connect_env(&err);
     if (!w->c) {
-        s_log("error", "%s", err.msg);
+        sk_log_error("%s", err.msg);
         return -1;
     }
     if (sk_redis_load_script(w->c, DISCOUNT_APPLY_LUA, w->sha, &err) != 0) {
-        s_log("error", "%s", err.msg);
+        sk_log_error("%s", err.msg);
         return -1;
     }
     for (int s = 0; s < SK_SHARDS; s++) {
@@ -374,12 +338,12 @@ static int s_setup(s_worker_t *w)
                                "MKSTREAM"};
         redisReply *r = redisCommandArgv(w->c, 6, argv, NULL);
         if (!r) {
-            s_log("error", "XGROUP CREATE %s: %s", w->streams[s], w->c->errstr);
+            sk_log_error("XGROUP CREATE %s: %s", w->streams[s], w->c->errstr);
             return -1;
         }
         int bad = r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0;
         if (bad)
-            s_log("error", "XGROUP CREATE %s: %s", w->streams[s], r->str);
+            sk_log_error("XGROUP CREATE %s: %s", w->streams[s], r->str);
         freeReplyObject(r);
         if (bad)
             return -1;
@@ -472,12 +436,12 @@ static int s_read(s_worker_t *w, char ids[SK_SHARDS][48], int block_ms, s_list_t
         argv[argc++] = ids ? ids[s] : ">";
     redisReply *r = redisCommandArgv(w->c, argc, argv, NULL);
     if (!r) {
-        s_log("error", "XREADGROUP: %s", w->c->errstr);
+        sk_log_error("XREADGROUP: %s", w->c->errstr);
         return -1;
     }
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR) {
-        s_log("error", "XREADGROUP: %s", r->str);
+        sk_log_error("XREADGROUP: %s", r->str);
         rc = -1;
     } else if (r->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < r->elements && rc == 0; i++) {
@@ -523,13 +487,13 @@ static int s_claim(s_worker_t *w, s_list_t *out)
                                    cursor, "COUNT", count, NULL};
             redisReply *r = redisCommandArgv(w->c, 8, argv, NULL);
             if (!r) {
-                s_log("error", "XAUTOCLAIM: %s", w->c->errstr);
+                sk_log_error("XAUTOCLAIM: %s", w->c->errstr);
                 rc = -1;
                 break;
             }
             bool more = false;
             if (r->type == REDIS_REPLY_ERROR) {
-                s_log("error", "XAUTOCLAIM %s: %s", w->streams[s], r->str);
+                sk_log_error("XAUTOCLAIM %s: %s", w->streams[s], r->str);
             } else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
                        r->element[0]->type == REDIS_REPLY_STRING) {
                 snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
@@ -543,7 +507,7 @@ static int s_claim(s_worker_t *w, s_list_t *out)
     }
     s_set_destroy(&held);
     if (out->n > before)
-        s_log("info", "claimed %zu idle entries from other consumers", out->n - before);
+        sk_log("claimed %zu idle entries from other consumers", out->n - before);
     return rc;
 }
 
@@ -584,7 +548,7 @@ static int s_get_reply(s_worker_t *w, redisReply **out)
 {
     void *r = NULL;
     if (redisGetReply(w->c, &r) != REDIS_OK || !r) {
-        s_log("error", "Redis: %s", w->c->errstr[0] ? w->c->errstr : "no reply");
+        sk_log_error("Redis: %s", w->c->errstr[0] ? w->c->errstr : "no reply");
         return -1;
     }
     *out = r;
@@ -597,11 +561,11 @@ static int s_append(s_worker_t *w, discount_argv_t *a)
     size_t len;
     const char *cmd = discount_argv_resp(a, &len);
     if (a->overflow) {
-        s_log("error", "Redis: a command is too large to queue");
+        sk_log_error("Redis: a command is too large to queue");
         return -1;
     }
     if (redisAppendFormattedCommand(w->c, cmd, len) != REDIS_OK) {
-        s_log("error", "Redis: cannot queue a command: %s", w->c->errstr);
+        sk_log_error("Redis: cannot queue a command: %s", w->c->errstr);
         return -1;
     }
     return 0;
@@ -624,7 +588,7 @@ static int s_flush(s_worker_t *w)
     int done = 0;
     while (!done)
         if (redisBufferWrite(w->c, &done) != REDIS_OK) {
-            s_log("error", "Redis: %s", w->c->errstr);
+            sk_log_error("Redis: %s", w->c->errstr);
             return -1;
         }
     return 0;
@@ -652,14 +616,20 @@ static int s_send_batch(s_worker_t *w)
     size_t len;
     const char *cmd = discount_batch_command(w->batch, w->sha, &len);
     if (!cmd) {
-        s_log("error", "Redis: a batch is too large to queue");
+        sk_log_error("Redis: a batch is too large to queue");
         return -1;
     }
     if (redisAppendFormattedCommand(w->c, cmd, len) != REDIS_OK) {
-        s_log("error", "Redis: cannot queue a command: %s", w->c->errstr);
+        sk_log_error("Redis: cannot queue a command: %s", w->c->errstr);
         return -1;
     }
     return s_flush(w); /* Redis runs it while the next batch is planned */
+}
+
+/* The entry's event id for a log line (NULL for an undecodable entry). */
+static const char *s_event_id(const s_item_t *it)
+{
+    return it->e.env ? it->e.env->event_id : NULL;
 }
 
 /* What the apply script said about one entry: handles it. */
@@ -674,9 +644,9 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
             w->processed++;
             if (it->plan.error) {
                 w->errors++;
-                s_log("error", "%s", it->plan.msg);
+                sk_log_at(SK_LOG_ERROR, s_event_id(it), it->e.order_id, "%s", it->plan.msg);
             } else if (it->plan.msg[0]) {
-                s_log("info", "%s", it->plan.msg);
+                sk_log_at(SK_LOG_INFO, s_event_id(it), it->e.order_id, "%s", it->plan.msg);
             }
         } else if (!strcmp(r->str, "DUP")) {
             done = true;
@@ -684,13 +654,13 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
         } else if (!strcmp(r->str, "STALE")) {
             w->stale++;
         } else {
-            s_log("error", "entry %s: unexpected script reply %s", it->e.id, r->str);
+            sk_log_error("entry %s: unexpected script reply %s", it->e.id, r->str);
             why = S_BACKOFF;
         }
     } else if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
         *reload = true; /* Redis restarted or SCRIPT FLUSH: load it again below */
     } else {
-        s_log("error", "entry %s: apply script failed: %s", it->e.id,
+        sk_log_error("entry %s: apply script failed: %s", it->e.id,
               r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         w->errors++;
         why = S_BACKOFF;
@@ -710,8 +680,8 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
 static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
 {
     char key[SK_KEY_MAX];
-    int64_t now = s_now_ms();
-    sk_day_t today = s_today(w);
+    int64_t now = sk_now_ms();
+    sk_day_t today = sk_clock_today(w->clock); /* read once this loop turn */
 
     /* 1. reads */
     for (size_t i = 0; i < wave->n; i++) {
@@ -749,7 +719,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
     if (!sent || !nsent) {
         free(sent);
         free(nsent);
-        s_log("error", "out of memory");
+        sk_log_error("out of memory");
         return -1;
     }
     int rc = 0;
@@ -820,7 +790,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
             rc = -1;
         bool per_entry = r && r->type == REDIS_REPLY_ARRAY && r->elements == nsent[b];
         if (r && r->type == REDIS_REPLY_ARRAY && !per_entry)
-            s_log("error", "apply script: %zu results for %zu entries", r->elements, nsent[b]);
+            sk_log_error("apply script: %zu results for %zu entries", r->elements, nsent[b]);
         for (size_t j = 0; j < nsent[b]; j++, k++) {
             s_item_t *it = sent[k];
             if (rc != 0) {
@@ -842,7 +812,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
     if (reload) {
         sk_err_t err;
         if (sk_redis_load_script(w->c, DISCOUNT_APPLY_LUA, w->sha, &err) != 0)
-            s_log("error", "%s", err.msg);
+            sk_log_error("%s", err.msg);
     }
     return s_conn_broken(w) ? -1 : 0;
 }
@@ -870,7 +840,7 @@ static int s_process(s_worker_t *w, s_list_t *batch, s_block_t *blocked)
             int why = s_blocked(blocked, it);
             if (why) {
                 it->noinv = why == 2;
-                prc = s_retry(w, it, s_now_ms(), S_HELD);
+                prc = s_retry(w, it, sk_now_ms(), S_HELD);
             }
             else if (ok && s_set_add(&inwave, ok))
                 prc = s_list_push(&later, it);
@@ -922,20 +892,6 @@ static int s_due_retries(s_worker_t *w, s_list_t *batch, s_block_t *blocked, int
 
 /* ---------------------------------------------------------------- main */
 
-static int64_t s_env_ms(const char *name, int64_t dflt)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return dflt;
-    char *end;
-    long long x = strtoll(v, &end, 10);
-    if (*end || x < 0) {
-        s_log("error", "%s=%s: want a number of milliseconds; using %" PRId64, name, v, dflt);
-        return dflt;
-    }
-    return x;
-}
-
 static int s_run(s_worker_t *w)
 {
     char cursors[SK_SHARDS][48];
@@ -944,10 +900,16 @@ static int s_run(s_worker_t *w)
         strcpy(cursors[s], "0");
     w->last_claim_ms = 0; /* a first sweep at once: a crashed worker's entries */
 
-    while (!s_stop) {
-        int64_t now = s_now_ms();
-        if (now - w->last_hb_ms >= 1000)
-            s_heartbeat(w, now);
+    while (!sk_signal_stopping()) {
+        int64_t now = sk_now_ms(); /* wall time: heartbeats, retries, claims */
+        if (sk_heartbeat_due(w->hb, now))
+            s_heartbeat(w);
+        /* business time: read once per turn, the same for every entry of it */
+        sk_err_t cerr;
+        char day[16];
+        if (!s_conn_broken(w) && sk_clock_tick(w->clock, w->c, &cerr))
+            sk_log_error("clock: %s (today stays %s)", cerr.msg,
+                         sk_date_format(sk_clock_today(w->clock), day, sizeof day));
         if (s_conn_broken(w))
             return -1;
 
@@ -963,7 +925,7 @@ static int s_run(s_worker_t *w)
             rc = s_read(w, cursors, 0, &batch);
             if (rc == 0 && batch.n == before) {
                 own_pending = false;
-                s_log("info", "own pending entries done; reading new entries");
+                sk_log("own pending entries done; reading new entries");
             }
         } else {
             if (now - w->last_claim_ms >= S_CLAIM_EVERY_MS) {
@@ -988,54 +950,43 @@ int main(int argc, char **argv)
     if (argc > 1) {
         fprintf(stderr, "usage: %s (configured by the environment: SKONTO_REDIS_URL, "
                         "SKONTO_WORKER_NAME, SKONTO_CLAIM_IDLE_MS, SKONTO_NOINV_GIVEUP_MS, "
-                        "SKONTO_TODAY)\n",
+                        "SKONTO_CLOCK, SKONTO_TODAY, SKONTO_LOG_FORMAT)\n",
                 argv[0]);
         return 2;
     }
     static s_worker_t w;
-    const char *name = getenv("SKONTO_WORKER_NAME");
-    if (!name || !*name)
-        name = "discount-1";
-    if (strlen(name) > SK_ID_MAX) {
-        fprintf(stderr, "SKONTO_WORKER_NAME: at most %d bytes\n", SK_ID_MAX);
+    sk_err_t err;
+    const char *name;
+    if (sk_config_string("SKONTO_WORKER_NAME", "discount-1", SK_ID_MAX, &name, &err) ||
+        sk_log_init(name, &err) ||
+        sk_config_duration_ms("SKONTO_CLAIM_IDLE_MS", 30000, 1, S_CONFIG_DAY_MS, 1,
+                              &w.claim_idle_ms, &err) ||
+        sk_config_duration_ms("SKONTO_NOINV_GIVEUP_MS", 600000, 0, 365 * S_CONFIG_DAY_MS, 1,
+                              &w.giveup_ms, &err) ||
+        !(w.clock = sk_clock_new_env(&err))) {
+        sk_log_error("%s: refusing to start", err.msg);
         return 2;
     }
     snprintf(w.name, sizeof w.name, "%s", name);
-    s_name = w.name;
     for (int s = 0; s < SK_SHARDS; s++)
         sk_key_events(w.streams[s], s);
-    w.claim_idle_ms = s_env_ms("SKONTO_CLAIM_IDLE_MS", 30000);
-    w.giveup_ms = s_env_ms("SKONTO_NOINV_GIVEUP_MS", 600000);
-    w.today_fixed = INT32_MIN;
-    const char *today = getenv("SKONTO_TODAY");
-    if (today && *today) {
-        sk_err_t err;
-        sk_day_t d;
-        if (sk_date_parse(today, &d, &err) != 0) {
-            fprintf(stderr, "SKONTO_TODAY: %s\n", err.msg);
-            return 2;
-        }
-        w.today_fixed = d;
-    }
     w.argv = malloc(sizeof *w.argv);
     w.batch = malloc(sizeof *w.batch);
-    if (!w.argv || !w.batch) {
+    w.hb = sk_heartbeat_new(w.name, "discount");
+    if (!w.argv || !w.batch || !w.hb || sk_signal_install(&err)) {
+        sk_log_error("%s", w.hb ? err.msg : "out of memory");
         free(w.argv);
         free(w.batch);
+        sk_heartbeat_destroy(&w.hb);
+        sk_clock_destroy(&w.clock);
         return 1;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    s_log("info", "starting (pid %ld, Redis %s)", (long)getpid(), sk_redis_url_env());
+    char how[160];
+    sk_log("starting (pid %ld, Redis %s, clock %s)", (long)getpid(), sk_redis_url_env(),
+           sk_clock_describe(w.clock, how, sizeof how));
     int delay_ms = 100, rc = 0;
-    while (!s_stop) {
+    while (!sk_signal_stopping()) {
         if (s_setup(&w) == 0) {
             delay_ms = 100;
             if (s_run(&w) == 0)
@@ -1047,16 +998,16 @@ int main(int argc, char **argv)
         if (w.c)
             redisFree(w.c);
         w.c = NULL;
-        if (s_stop)
+        if (sk_signal_stopping())
             break;
-        s_log("error", "reconnecting in %d ms", delay_ms);
+        sk_log_error("reconnecting in %d ms", delay_ms);
         struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
         delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
     }
     if (w.c && !s_conn_broken(&w))
-        s_heartbeat(&w, s_now_ms());
-    s_log("info", "stopping: %" PRId64 " processed, %" PRId64 " errors, %" PRId64
+        s_heartbeat(&w);
+    sk_log("stopping: %" PRId64 " processed, %" PRId64 " errors, %" PRId64
                   " stale retries, %" PRId64 " duplicates",
           w.processed, w.errors, w.stale, w.dups);
     s_list_destroy(&w.retry);
@@ -1065,5 +1016,7 @@ int main(int argc, char **argv)
         redisFree(w.c);
     free(w.argv);
     free(w.batch);
+    sk_heartbeat_destroy(&w.hb);
+    sk_clock_destroy(&w.clock);
     return rc;
 }

@@ -56,6 +56,7 @@
 #include "ingest.h"
 #include "keys.h"
 #include "sk_hash.h"
+#include "sk_heartbeat.h"
 #include "sk_log.h"
 #include "sk_redis.h"
 
@@ -1129,13 +1130,15 @@ static void s_account(ingest_t *self, int a, int b)
             }
             const char *user = s_user(it);
             if (it->env)
-                sk_log("rejected event %s (%s from %s via %s%s%s): %s: %s",
-                           *eid ? eid : "\"\"", sk_event_kind_name(it->env), *src ? src : "?",
-                           it->origin ? "SUB" : "ROUTER", *user ? " as " : "", user, it->err.code,
-                           it->err.msg);
+                sk_log_at(SK_LOG_WARN, eid, sk_event_order_id(it->env),
+                          "rejected event %s (%s from %s via %s%s%s): %s: %s",
+                          *eid ? eid : "\"\"", sk_event_kind_name(it->env), *src ? src : "?",
+                          it->origin ? "SUB" : "ROUTER", *user ? " as " : "", user, it->err.code,
+                          it->err.msg);
             else
-                sk_log("rejected a message via %s%s%s: %s: %s", it->origin ? "SUB" : "ROUTER",
-                           *user ? " as " : "", user, it->err.code, it->err.msg);
+                sk_log_at(SK_LOG_WARN, NULL, NULL, "rejected a message via %s%s%s: %s: %s",
+                          it->origin ? "SUB" : "ROUTER", *user ? " as " : "", user, it->err.code,
+                          it->err.msg);
             break;
         }
         case INGEST_FAILED:
@@ -1509,29 +1512,21 @@ int ingest_recover(ingest_t *self)
 
 /* ---------------------------------------------------------------- heartbeat */
 
-int ingest_heartbeat(ingest_t *self)
+int ingest_heartbeat(ingest_t *self, sk_heartbeat_t *hb)
 {
-    json_t *o = json_object();
-    char *hb = NULL;
-    if (o && !json_object_set_new(o, "pid", json_integer((json_int_t)getpid())) &&
-        !json_object_set_new(o, "role", json_string("ingest")) &&
-        !json_object_set_new(o, "at_ms", json_integer(sk_now_ms())) &&
-        !json_object_set_new(o, "processed", json_integer((json_int_t)self->processed)) &&
-        !json_object_set_new(o, "errors", json_integer((json_int_t)self->errors)) &&
-        !json_object_set_new(o, "accepted", json_integer((json_int_t)self->accepted)) &&
-        !json_object_set_new(o, "duplicate", json_integer((json_int_t)self->duplicate)) &&
-        !json_object_set_new(o, "rejected", json_integer((json_int_t)self->rejected)) &&
-        !json_object_set_new(o, "disconnects",
-                             json_integer(self->conns ? (json_int_t)sk_conns_closed(self->conns)
-                                                      : 0)))
-        hb = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!hb) {
-        sk_log("heartbeat: out of memory");
-        return 0;
+    sk_heartbeat_count(hb, "processed", (int64_t)self->processed);
+    sk_heartbeat_count(hb, "errors", (int64_t)self->errors);
+    sk_heartbeat_count(hb, "accepted", (int64_t)self->accepted);
+    sk_heartbeat_count(hb, "duplicate", (int64_t)self->duplicate);
+    sk_heartbeat_count(hb, "rejected", (int64_t)self->rejected);
+    sk_heartbeat_count(hb, "disconnects",
+                       self->conns ? (int64_t)sk_conns_closed(self->conns) : 0);
+    if (s_flush_finishes(self))
+        return -1;
+    sk_err_t err;
+    if (sk_heartbeat_append(hb, self->redis, &err)) {
+        sk_log_error("%s", err.msg);
+        return -1;
     }
-    const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, self->name, hb};
-    int rc = s_flush_finishes(self) || s_appendv(self, 4, argv);
-    free(hb);
-    return rc || s_read_int(self, "HSET " SK_KEY_HEARTBEATS) ? -1 : 0;
+    return s_read_int(self, "HSET " SK_KEY_HEARTBEATS) ? -1 : 0;
 }

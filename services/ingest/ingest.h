@@ -38,6 +38,7 @@
 #include "keys.h"
 #include "sk_conns.h"
 #include "sk_error.h"
+#include "sk_heartbeat.h"
 #include "terms.h"
 
 #define INGEST_BATCH 256                     /* messages drained and pipelined together */
@@ -187,7 +188,8 @@ void ingest_item_decode(ingest_t *self, ingest_item_t *it);
  * reconnects; the items not yet acknowledged simply get no Ack). */
 int ingest_process(ingest_t *self);
 
-/* Flushes queued claim finishes and writes the heartbeat (HSET sk:{sys}:hb). 0 or -1. */
-int ingest_heartbeat(ingest_t *self);
+/* Flushes queued claim finishes and writes the heartbeat hb with ingest's
+ * counters (HSET sk:{sys}:hb, common/io/sk_heartbeat). 0 or -1. */
+int ingest_heartbeat(ingest_t *self, sk_heartbeat_t *hb);
 
 #endif

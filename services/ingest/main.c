@@ -23,11 +23,11 @@
  * ingest_process (batch.c), which pipelines the Redis work and sends the
  * Acks. When Redis is unreachable ingest stops reading (messages wait in
  * ZeroMQ's queues, clients retry) and reconnects with backoff.
- * SIGTERM / SIGINT: finish the batch, flush counters, exit 0. */
+ * SIGTERM / SIGINT (common/io/sk_signal): finish the batch, flush counters,
+ * exit 0. Settings are read with common/io/sk_config; a bad one is one log
+ * line naming it and exit status 2. */
 #include <errno.h>
-#include <pthread.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,25 +38,20 @@
 
 #include "ingest.h"
 #include "sk_auth.h"
+#include "sk_clock.h"
+#include "sk_config.h"
 #include "sk_conns.h"
+#include "sk_heartbeat.h"
 #include "sk_log.h"
 #include "sk_redis.h"
+#include "sk_signal.h"
 
-#define S_HEARTBEAT_MS 1000
 #define S_BACKOFF_MIN_MS 100
 #define S_BACKOFF_MAX_MS 5000
 #define S_MAX_FRAMES 4 /* routing id + delimiter + body, and one to notice extras */
 #define S_MAX_CONNECTIONS 16         /* default of SKONTO_INGEST_MAX_CONNECTIONS */
 #define S_MAX_CONNECTIONS_LIMIT 1024 /* its largest value */
 #define S_MONITOR_EP "inproc://ingest-router-monitor"
-
-static volatile sig_atomic_t s_stop;
-
-static void s_on_signal(int sig)
-{
-    (void)sig;
-    s_stop = 1;
-}
 
 static int64_t s_mono_ms(void)
 {
@@ -70,7 +65,7 @@ static int64_t s_mono_ms(void)
 static int s_setopt(void *sock, int opt, int value, const char *name)
 {
     if (zmq_setsockopt(sock, opt, &value, sizeof value)) {
-        sk_log("zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
+        sk_log_error("zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
         return -1;
     }
     return 0;
@@ -79,7 +74,7 @@ static int s_setopt(void *sock, int opt, int value, const char *name)
 static int s_setopt64(void *sock, int opt, int64_t value, const char *name)
 {
     if (zmq_setsockopt(sock, opt, &value, sizeof value)) {
-        sk_log("zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
+        sk_log_error("zmq_setsockopt %s: %s", name, zmq_strerror(zmq_errno()));
         return -1;
     }
     return 0;
@@ -89,7 +84,7 @@ static void *s_open_router(void *ctx, const char *endpoint, const char *curve_se
 {
     void *s = zmq_socket(ctx, ZMQ_ROUTER);
     if (!s) {
-        sk_log("zmq_socket ROUTER: %s", zmq_strerror(zmq_errno()));
+        sk_log_error("zmq_socket ROUTER: %s", zmq_strerror(zmq_errno()));
         return NULL;
     }
     /* Unroutable Acks fail loudly; a bounded linger lets queued Acks leave at
@@ -108,12 +103,12 @@ static void *s_open_router(void *ctx, const char *endpoint, const char *curve_se
     }
     sk_err_t err;
     if (curve_secret && sk_auth_curve_server(s, curve_secret, &err)) {
-        sk_log("%s", err.msg);
+        sk_log_error("%s", err.msg);
         zmq_close(s);
         return NULL;
     }
     if (zmq_bind(s, endpoint)) {
-        sk_log("cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        sk_log_error("cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         zmq_close(s);
         return NULL;
     }
@@ -124,7 +119,7 @@ static void *s_open_sub(void *ctx, const char *endpoint)
 {
     void *s = zmq_socket(ctx, ZMQ_SUB);
     if (!s) {
-        sk_log("zmq_socket SUB: %s", zmq_strerror(zmq_errno()));
+        sk_log_error("zmq_socket SUB: %s", zmq_strerror(zmq_errno()));
         return NULL;
     }
     if (s_setopt(s, ZMQ_LINGER, 0, "LINGER") ||
@@ -132,7 +127,7 @@ static void *s_open_sub(void *ctx, const char *endpoint)
         s_setopt(s, ZMQ_RCVHWM, INGEST_RCVHWM, "RCVHWM") ||
         zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) ||
         zmq_connect(s, endpoint)) {
-        sk_log("cannot subscribe to %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        sk_log_error("cannot subscribe to %s: %s", endpoint, zmq_strerror(zmq_errno()));
         zmq_close(s);
         return NULL;
     }
@@ -153,7 +148,7 @@ static int s_open_subs(ingest_t *self, void *ctx, const char *list)
         if (!*ep)
             continue;
         if (self->nsubs == INGEST_MAX_SUBS) {
-            sk_log("SKONTO_INGEST_SUB: at most %d endpoints", INGEST_MAX_SUBS);
+            sk_log_error("SKONTO_INGEST_SUB: at most %d endpoints", INGEST_MAX_SUBS);
             rc = -1;
             break;
         }
@@ -182,7 +177,7 @@ static int s_recv_router(ingest_t *self, ingest_item_t *it)
         zmq_msg_close(&f[0]);
         if (e == EAGAIN || e == EINTR)
             return 0;
-        sk_log("zmq_msg_recv ROUTER: %s", zmq_strerror(e));
+        sk_log_error("zmq_msg_recv ROUTER: %s", zmq_strerror(e));
         return -1;
     }
     int n = 1;
@@ -192,7 +187,7 @@ static int s_recv_router(ingest_t *self, ingest_item_t *it)
         zmq_msg_t m;
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, self->router, 0) < 0) {
-            sk_log("zmq_msg_recv ROUTER: %s", zmq_strerror(zmq_errno()));
+            sk_log_error("zmq_msg_recv ROUTER: %s", zmq_strerror(zmq_errno()));
             zmq_msg_close(&m);
             for (int k = 0; k < n; k++)
                 zmq_msg_close(&f[k]);
@@ -239,7 +234,7 @@ static int s_recv_sub(ingest_t *self, int origin, ingest_item_t *it)
         zmq_msg_close(&m);
         if (e == EAGAIN || e == EINTR)
             return 0;
-        sk_log("zmq_msg_recv SUB: %s", zmq_strerror(e));
+        sk_log_error("zmq_msg_recv SUB: %s", zmq_strerror(e));
         return -1;
     }
     ingest_item_init(it, origin);
@@ -312,7 +307,7 @@ static int s_connect_redis(ingest_t *self)
     sk_err_t err;
     self->redis = sk_redis_connect_env(&err);
     if (!self->redis) {
-        sk_log("%s", err.msg);
+        sk_log_error("%s", err.msg);
         return -1;
     }
     if (ingest_load_script(self) || ingest_recover(self)) {
@@ -325,28 +320,44 @@ static int s_connect_redis(ingest_t *self)
 
 /* ---------------------------------------------------------------- main */
 
+/* Reads ingest's settings (sk_config); 0, or -1 after logging what is wrong. */
+static int s_configure(ingest_t *self, const char **endpoint, const char **subs,
+                       int64_t *days, int64_t *max_conns, sk_clock_t **clock)
+{
+    sk_err_t err;
+    if (sk_config_string("SKONTO_WORKER_NAME", "ingest", SK_EVENT_ID_MAX, &self->name, &err) ||
+        sk_log_init(self->name, &err) ||
+        sk_config_string("SKONTO_INGEST_ENDPOINT", "tcp://127.0.0.1:7750", 1024, endpoint,
+                         &err) ||
+        sk_config_string("SKONTO_INGEST_SUB", NULL, 4096, subs, &err) ||
+        sk_config_int("SKONTO_EVENT_ID_RETENTION_DAYS", INGEST_RETENTION_DAYS, 1, 3650, days,
+                      &err) ||
+        sk_config_int("SKONTO_INGEST_MAX_CONNECTIONS", S_MAX_CONNECTIONS, 1,
+                      S_MAX_CONNECTIONS_LIMIT, max_conns, &err) ||
+        !(*clock = sk_clock_new_env(&err))) {
+        sk_log_error("%s: refusing to start", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 int main(void)
 {
     ingest_t *self = calloc(1, sizeof *self); /* large: the batch and its arguments */
     if (!self) {
-        sk_log("out of memory");
+        sk_log_error("out of memory");
         return 1;
     }
-    const char *name = getenv("SKONTO_WORKER_NAME");
-    self->name = name && *name ? name : "ingest";
-    sk_log_init("ingest");
-    const char *endpoint = getenv("SKONTO_INGEST_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = "tcp://127.0.0.1:7750";
-    const char *subs = getenv("SKONTO_INGEST_SUB");
-
-    if (strlen(self->name) > SK_EVENT_ID_MAX) {
-        sk_log("SKONTO_WORKER_NAME is longer than %d bytes", SK_EVENT_ID_MAX);
+    const char *endpoint, *subs;
+    int64_t days, max_conns;
+    sk_clock_t *clock = NULL; /* ingest judges nothing by business time; it checks SKONTO_CLOCK */
+    if (s_configure(self, &endpoint, &subs, &days, &max_conns, &clock)) {
         free(self);
         return 2;
     }
+    sk_clock_destroy(&clock);
     if (sodium_init() < 0) {
-        sk_log("libsodium cannot be initialised");
+        sk_log_error("libsodium cannot be initialised");
         free(self);
         return 1;
     }
@@ -356,56 +367,16 @@ int main(void)
      * so its recovery settles what the dead one left. */
     snprintf(self->owner, sizeof self->owner, "%s/%d/%" PRId64, self->name, (int)getpid(),
              sk_now_ms());
-    const char *ret = getenv("SKONTO_EVENT_ID_RETENTION_DAYS");
-    long days = INGEST_RETENTION_DAYS;
-    if (ret && *ret) {
-        char *end;
-        days = strtol(ret, &end, 10);
-        if (*end || days < 1 || days > 3650) {
-            sk_log("SKONTO_EVENT_ID_RETENTION_DAYS=%s: want a whole number of days, 1..3650",
-                       ret);
-            free(self);
-            return 2;
-        }
-    }
-    self->retention_ms = (int64_t)days * 86400000;
-    const char *maxc_s = getenv("SKONTO_INGEST_MAX_CONNECTIONS");
-    long max_conns = S_MAX_CONNECTIONS;
-    if (maxc_s && *maxc_s) {
-        char *end;
-        max_conns = strtol(maxc_s, &end, 10);
-        if (*end || max_conns < 1 || max_conns > S_MAX_CONNECTIONS_LIMIT) {
-            sk_log("SKONTO_INGEST_MAX_CONNECTIONS=%s: want a whole number, 1..%d", maxc_s,
-                       S_MAX_CONNECTIONS_LIMIT);
-            free(self);
-            return 2;
-        }
-    }
+    self->retention_ms = days * 86400000;
 
-    /* ZeroMQ's I/O threads inherit a mask that blocks SIGTERM/SIGINT, so the
-     * signal reaches this thread and interrupts zmq_poll. */
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    if (pthread_sigmask(SIG_BLOCK, &block, &old))
-        sk_log("pthread_sigmask: cannot block signals for ZeroMQ's threads");
-    void *ctx = zmq_ctx_new();
-    if (pthread_sigmask(SIG_SETMASK, &old, NULL))
-        sk_log("pthread_sigmask: cannot restore the signal mask");
-    if (!ctx) {
-        sk_log("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
-        free(self);
-        return 1;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL) ||
-        signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-        sk_log("cannot install signal handlers: %s", strerror(errno));
-        zmq_ctx_term(ctx);
+    sk_err_t serr;
+    void *ctx = NULL;
+    sk_heartbeat_t *hb = sk_heartbeat_new(self->name, "ingest");
+    if (!hb || !(ctx = sk_signal_zmq_ctx_new(&serr)) || sk_signal_install(&serr)) {
+        sk_log_error("%s", hb ? serr.msg : "out of memory");
+        if (ctx)
+            zmq_ctx_term(ctx);
+        sk_heartbeat_destroy(&hb);
         free(self);
         return 1;
     }
@@ -415,11 +386,18 @@ int main(void)
     sk_zap_t *zap = NULL;
     sk_keypair_t server_key;
     memset(&server_key, 0, sizeof server_key);
-    const char *key_file = getenv("SKONTO_INGEST_SECRET_KEY_FILE");
-    const char *registry = getenv("SKONTO_AUTHORIZED_KEYS");
-    bool curve = key_file && *key_file, has_reg = registry && *registry;
+    const char *key_file = NULL, *registry = NULL;
+    bool allow_open = false;
+    if (sk_config_string("SKONTO_INGEST_SECRET_KEY_FILE", NULL, 4096, &key_file, &serr) ||
+        sk_config_string("SKONTO_AUTHORIZED_KEYS", NULL, 4096, &registry, &serr) ||
+        sk_config_bool("SKONTO_INGEST_ALLOW_UNAUTHENTICATED", false, &allow_open, &serr)) {
+        sk_log_error("%s: refusing to start", serr.msg);
+        status = 2;
+        goto out;
+    }
+    bool curve = key_file != NULL, has_reg = registry != NULL;
     if (curve != has_reg) {
-        sk_log("CURVE needs both SKONTO_INGEST_SECRET_KEY_FILE (the server's secret key) and "
+        sk_log_error("CURVE needs both SKONTO_INGEST_SECRET_KEY_FILE (the server's secret key) and "
                    "SKONTO_AUTHORIZED_KEYS (the key registry); only %s is set: refusing to start",
                    curve ? "SKONTO_INGEST_SECRET_KEY_FILE" : "SKONTO_AUTHORIZED_KEYS");
         status = 2;
@@ -430,18 +408,16 @@ int main(void)
         sk_registry_t *reg = NULL;
         if (sk_auth_keypair_load(key_file, &server_key, &err) ||
             !(reg = sk_registry_load(registry, &err)) ||
-            !(zap = sk_zap_new(ctx, reg, SK_ROLES_SENDERS, sk_log, &err))) {
-            sk_log("%s: refusing to start", err.msg);
+            !(zap = sk_zap_new(ctx, reg, SK_ROLES_SENDERS, sk_log_warn, &err))) {
+            sk_log_error("%s: refusing to start", err.msg);
             status = 2;
             goto out;
         }
         sk_log("CURVE on: server public key %s, %zu registered keys in %s (roles erp and "
-                   "operator may send), at most %ld connections",
+                   "operator may send), at most %" PRId64 " connections",
                    server_key.public_key, sk_registry_size(reg), registry, max_conns);
-    } else if (!sk_auth_endpoint_is_local(endpoint) &&
-               !(getenv("SKONTO_INGEST_ALLOW_UNAUTHENTICATED") &&
-                 !strcmp(getenv("SKONTO_INGEST_ALLOW_UNAUTHENTICATED"), "1"))) {
-        sk_log("%s is reachable from other machines: set SKONTO_INGEST_SECRET_KEY_FILE and "
+    } else if (!sk_auth_endpoint_is_local(endpoint) && !allow_open) {
+        sk_log_error("%s is reachable from other machines: set SKONTO_INGEST_SECRET_KEY_FILE and "
                    "SKONTO_AUTHORIZED_KEYS (CURVE) or bind to loopback (or, inside an isolated "
                    "container network only, SKONTO_INGEST_ALLOW_UNAUTHENTICATED=1): refusing to "
                    "start",
@@ -449,7 +425,7 @@ int main(void)
         status = 2;
         goto out;
     } else {
-        sk_log("WARNING: %s is unauthenticated (no CURVE keys): anyone who can reach it may "
+        sk_log_warn("WARNING: %s is unauthenticated (no CURVE keys): anyone who can reach it may "
                    "send events; for loopback development only (docs/SECURITY.md)",
                    endpoint);
     }
@@ -465,13 +441,13 @@ int main(void)
     if (sk_conns_monitor(self->router, S_MONITOR_EP, &cerr) ||
         (zap ? sk_zap_watch(zap, S_MONITOR_EP, endpoint, (int)max_conns, &cerr)
              : !(conns = sk_conns_new(ctx, S_MONITOR_EP, endpoint, sk_log, &cerr)))) {
-        sk_log("%s", cerr.msg);
+        sk_log_error("%s", cerr.msg);
         status = 1;
         goto out;
     }
     self->conns = zap ? sk_zap_conns(zap) : conns;
-    sk_log("listening on %s as %s; event ids are remembered for %ld days", endpoint,
-               self->name, days);
+    sk_log("listening on %s as %s; event ids are remembered for %" PRId64 " days", endpoint,
+           self->name, days);
 
     int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, next_hb = 0;
     zmq_pollitem_t items[2 + INGEST_MAX_SUBS];
@@ -481,7 +457,7 @@ int main(void)
     items[1 + self->nsubs] =
         (zmq_pollitem_t){conns ? sk_conns_socket(conns) : NULL, 0, ZMQ_POLLIN, 0};
 
-    while (!s_stop) {
+    while (!sk_signal_stopping()) {
         int64_t now = s_mono_ms();
         if (!self->redis) {
             if (now < next_connect) {
@@ -490,7 +466,7 @@ int main(void)
                 continue;
             }
             if (s_connect_redis(self)) {
-                sk_log("Redis unavailable: retrying in %" PRId64 " ms", backoff);
+                sk_log_warn("Redis unavailable: retrying in %" PRId64 " ms", backoff);
                 next_connect = now + backoff;
                 backoff = backoff * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS : backoff * 2;
                 continue;
@@ -499,11 +475,11 @@ int main(void)
             next_hb = 0;
         }
         if (now >= next_hb) {
-            if (ingest_heartbeat(self)) {
+            if (ingest_heartbeat(self, hb)) {
                 s_drop_redis(self);
                 continue;
             }
-            next_hb = now + S_HEARTBEAT_MS;
+            next_hb = now + SK_HEARTBEAT_EVERY_MS;
         }
         long timeout = (long)(next_hb - now);
         if (timeout < 0)
@@ -512,7 +488,7 @@ int main(void)
         if (rc < 0) {
             if (zmq_errno() == EINTR)
                 continue;
-            sk_log("zmq_poll: %s", zmq_strerror(zmq_errno()));
+            sk_log_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
             status = 1;
             break;
         }
@@ -523,7 +499,7 @@ int main(void)
         s_drain(self);
         if (self->nitems && ingest_process(self)) {
             self->errors++;
-            sk_log("Redis failed during a batch of %d: unacknowledged events will be retried "
+            sk_log_error("Redis failed during a batch of %d: unacknowledged events will be retried "
                        "by their clients (what a PUB feed sent in it shows as a sequence gap)",
                        self->nitems);
             s_drop_redis(self);
@@ -532,8 +508,8 @@ int main(void)
         s_clear_batch(self);
     }
 
-    if (self->redis && ingest_heartbeat(self))
-        sk_log("final heartbeat and counters not written");
+    if (self->redis && ingest_heartbeat(self, hb))
+        sk_log_error("final heartbeat and counters not written");
     sk_log("stopping: %" PRIu64 " accepted, %" PRIu64 " duplicate, %" PRIu64
                " rejected, %" PRIu64 " errors",
                self->accepted, self->duplicate, self->rejected, self->errors);
@@ -544,6 +520,7 @@ out:
     for (int k = 0; k < self->nsubs; k++)
         zmq_close(self->subs[k]);
     sk_zap_destroy(&zap);
+    sk_heartbeat_destroy(&hb);
     memset(&server_key, 0, sizeof server_key);
     zmq_ctx_term(ctx);
     s_drop_redis(self);

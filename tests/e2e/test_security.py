@@ -324,8 +324,10 @@ class IngestStartTest(unittest.TestCase):
     def run_ingest(self, env):
         e = dict(self.st.env)
         e.update(env)
-        return subprocess.run([os.path.join(self.st.bin, "skonto-ingest")], env=e,
-                              capture_output=True, text=True, timeout=20)
+        r = subprocess.run([os.path.join(self.st.bin, "skonto-ingest")], env=e,
+                           capture_output=True, text=True, timeout=20)
+        r.stderr = harness.log_text(r.stderr)  # the messages of its JSON log lines
+        return r
 
     def test_half_configured_curve_is_refused(self):
         key, _, _ = self.st.keygen("server")

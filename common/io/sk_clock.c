@@ -1,0 +1,287 @@
+/* sk_clock — see sk_clock.h. */
+#include "sk_clock.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "keys.h"
+
+extern const char SK_CLOCK_LUA[]; /* sk_clock.lua, embedded at build time */
+
+struct _sk_clock_t {
+    sk_clock_mode_t mode;
+    int64_t fixed_ms; /* SK_CLOCK_FIXED */
+    bool from_today;  /* fixed by SKONTO_TODAY */
+    int64_t now_ms;   /* the last tick's instant */
+    bool set;         /* redis: the key was there at the last tick */
+};
+
+int64_t sk_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+sk_day_t sk_clock_day_of(int64_t ms)
+{
+    int64_t d = ms / 86400000;
+    if (ms % 86400000 < 0)
+        d--; /* floor: an instant before 1970 belongs to the day before */
+    return (sk_day_t)d;
+}
+
+static bool s_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+int sk_clock_parse_instant(const char *s, int64_t *ms, sk_err_t *err)
+{
+    char q[SK_ERR_QUOTE_MAX];
+    sk_err_t derr;
+    sk_day_t day;
+    size_t len = s ? strlen(s) : 0;
+    int hh = 0, mi = 0, ss = 0, frac = 0;
+    char date[11];
+    bool ok = len >= 10;
+    if (ok) {
+        memcpy(date, s, 10);
+        date[10] = '\0';
+        ok = sk_date_parse(date, &day, &derr) == 0;
+    }
+    if (ok && len > 10) {
+        /* T HH:MM:SS [.mmm] Z */
+        const char *t = s + 10;
+        ok = (len == 20 || len == 24) && t[0] == 'T' && s_digits(t + 1, 2, &hh) && t[3] == ':' &&
+             s_digits(t + 4, 2, &mi) && t[6] == ':' && s_digits(t + 7, 2, &ss) && hh < 24 &&
+             mi < 60 && ss < 60;
+        if (ok && len == 24)
+            ok = t[9] == '.' && s_digits(t + 10, 3, &frac) && t[13] == 'Z';
+        else if (ok)
+            ok = t[9] == 'Z';
+    }
+    if (!ok)
+        return sk_err_set(err, "bad_instant",
+                          "\"%s\": want an instant in UTC such as 2026-11-02T09:00:00Z (or a "
+                          "date, YYYY-MM-DD, for its midnight)",
+                          sk_err_quote(s ? s : "", len, q, sizeof q));
+    *ms = (int64_t)day * 86400000 + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac;
+    return 0;
+}
+
+char *sk_clock_format_instant(int64_t ms, char *buf, size_t n)
+{
+    sk_day_t day = sk_clock_day_of(ms);
+    int64_t in_day = ms - (int64_t)day * 86400000;
+    char date[16];
+    sk_date_format(day, date, sizeof date);
+    int sec = (int)(in_day / 1000), frac = (int)(in_day % 1000);
+    if (frac)
+        snprintf(buf, n, "%sT%02d:%02d:%02d.%03dZ", date, sec / 3600, sec / 60 % 60, sec % 60,
+                 frac);
+    else
+        snprintf(buf, n, "%sT%02d:%02d:%02dZ", date, sec / 3600, sec / 60 % 60, sec % 60);
+    return buf;
+}
+
+sk_clock_t *sk_clock_new(const char *spec, const char *today, sk_err_t *err)
+{
+    sk_clock_t c = {.mode = SK_CLOCK_SYSTEM};
+    char q[SK_ERR_QUOTE_MAX];
+    if (today && *today) {
+        sk_day_t d;
+        sk_err_t derr;
+        if (sk_date_parse(today, &d, &derr))
+            return sk_err_set(err, "bad_config",
+                              "SKONTO_TODAY \"%s\": want a date, YYYY-MM-DD "
+                              "(%s)",
+                              sk_err_quote(today, strlen(today), q, sizeof q), derr.msg),
+                   NULL;
+        c.mode = SK_CLOCK_FIXED;
+        c.fixed_ms = (int64_t)d * 86400000;
+        c.from_today = true;
+    } else if (!spec || !*spec || !strcmp(spec, "system")) {
+        c.mode = SK_CLOCK_SYSTEM;
+    } else if (!strcmp(spec, "redis")) {
+        c.mode = SK_CLOCK_REDIS;
+    } else if (!strncmp(spec, "fixed:", 6)) {
+        sk_err_t ierr;
+        if (sk_clock_parse_instant(spec + 6, &c.fixed_ms, &ierr))
+            return sk_err_set(err, "bad_config",
+                              "SKONTO_CLOCK \"%s\": want system, redis or fixed:INSTANT with an "
+                              "instant in UTC such as fixed:2026-11-02T09:00:00Z",
+                              sk_err_quote(spec, strlen(spec), q, sizeof q)),
+                   NULL;
+        c.mode = SK_CLOCK_FIXED;
+    } else {
+        return sk_err_set(err, "bad_config",
+                          "SKONTO_CLOCK \"%s\": want system, redis or fixed:INSTANT (such as "
+                          "fixed:2026-11-02T09:00:00Z)",
+                          sk_err_quote(spec, strlen(spec), q, sizeof q)),
+               NULL;
+    }
+    sk_clock_t *self = malloc(sizeof *self);
+    if (!self)
+        return sk_err_set(err, "oom", "out of memory"), NULL;
+    *self = c;
+    sk_clock_tick(self, NULL, NULL);
+    return self;
+}
+
+sk_clock_t *sk_clock_new_env(sk_err_t *err)
+{
+    return sk_clock_new(getenv("SKONTO_CLOCK"), getenv("SKONTO_TODAY"), err);
+}
+
+void sk_clock_destroy(sk_clock_t **self_p)
+{
+    if (self_p && *self_p) {
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+sk_clock_mode_t sk_clock_mode(const sk_clock_t *self)
+{
+    return self->mode;
+}
+
+const char *sk_clock_mode_name(const sk_clock_t *self)
+{
+    static const char *const names[] = {"system", "fixed", "redis"};
+    return names[self->mode];
+}
+
+char *sk_clock_describe(const sk_clock_t *self, char *buf, size_t n)
+{
+    char at[SK_CLOCK_INSTANT_MAX];
+    switch (self->mode) {
+    case SK_CLOCK_FIXED:
+        snprintf(buf, n, "fixed at %s (%s)", sk_clock_format_instant(self->fixed_ms, at, sizeof at),
+                 self->from_today ? "SKONTO_TODAY" : "SKONTO_CLOCK");
+        break;
+    case SK_CLOCK_REDIS:
+        snprintf(buf, n, "redis (simulated time in %s, moved by skontoctl clock)", SK_KEY_CLOCK);
+        break;
+    default:
+        snprintf(buf, n, "system (the wall clock)");
+    }
+    return buf;
+}
+
+/* Parses the key's value: a whole number of ms. */
+static bool s_parse_ms(const char *s, size_t len, int64_t *out)
+{
+    if (!len || len > 19 || strspn(s, "-0123456789") != len)
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || (size_t)(end - s) != len)
+        return false;
+    *out = v;
+    return true;
+}
+
+int sk_clock_tick(sk_clock_t *self, struct redisContext *c, sk_err_t *err)
+{
+    if (self->mode == SK_CLOCK_FIXED) {
+        self->now_ms = self->fixed_ms;
+        return 0;
+    }
+    if (self->mode == SK_CLOCK_SYSTEM || !c) {
+        self->now_ms = sk_now_ms();
+        return 0;
+    }
+    redisReply *r = redisCommand(c, "GET %s", SK_KEY_CLOCK);
+    if (!r)
+        return sk_err_set(err, "redis", "GET %s: %s", SK_KEY_CLOCK, c->errstr);
+    int rc = 0;
+    int64_t v;
+    if (r->type == REDIS_REPLY_NIL) {
+        self->now_ms = sk_now_ms();
+        self->set = false;
+    } else if (r->type == REDIS_REPLY_STRING && s_parse_ms(r->str, r->len, &v)) {
+        self->now_ms = v;
+        self->set = true;
+    } else {
+        char q[SK_ERR_QUOTE_MAX];
+        rc = sk_err_set(err, "bad_clock", "%s holds \"%s\": want ms since the epoch", SK_KEY_CLOCK,
+                        r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_ERROR
+                            ? sk_err_quote(r->str, r->len, q, sizeof q)
+                            : "?");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int64_t sk_clock_now(const sk_clock_t *self)
+{
+    return self->now_ms;
+}
+
+sk_day_t sk_clock_today(const sk_clock_t *self)
+{
+    return sk_clock_day_of(self->now_ms);
+}
+
+bool sk_clock_is_set(const sk_clock_t *self)
+{
+    return self->set;
+}
+
+static int s_move(struct redisContext *c, const char *how, int64_t v, int64_t *now_ms,
+                  sk_err_t *err)
+{
+    char vs[24], wall[24];
+    snprintf(vs, sizeof vs, "%" PRId64, v);
+    snprintf(wall, sizeof wall, "%" PRId64, sk_now_ms());
+    const char *argv[] = {"EVAL", SK_CLOCK_LUA, "1", SK_KEY_CLOCK, how, vs, wall};
+    redisReply *r = redisCommandArgv(c, 7, argv, NULL);
+    if (!r)
+        return sk_err_set(err, "redis", "Redis: %s", c->errstr);
+    int rc = 0;
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *now_ms = r->integer;
+    } else if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "EARLIER ", 8)) {
+        char cur[SK_CLOCK_INSTANT_MAX], want[SK_CLOCK_INSTANT_MAX];
+        int64_t cur_ms = strtoll(r->str + 8, NULL, 10);
+        rc = sk_err_set(err, "clock_earlier",
+                        "simulated time only moves forward: %s is before the current %s",
+                        sk_clock_format_instant(v, want, sizeof want),
+                        sk_clock_format_instant(cur_ms, cur, sizeof cur));
+    } else if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "BADCLOCK")) {
+        rc = sk_err_set(err, "bad_clock", "%s holds something that is not ms since the epoch",
+                        SK_KEY_CLOCK);
+    } else {
+        rc = sk_err_set(err, "redis", "moving the clock failed: %s",
+                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int sk_clock_redis_set(struct redisContext *c, int64_t at_ms, int64_t *now_ms, sk_err_t *err)
+{
+    return s_move(c, "set", at_ms, now_ms, err);
+}
+
+int sk_clock_redis_advance(struct redisContext *c, int64_t by_ms, int64_t *now_ms, sk_err_t *err)
+{
+    if (by_ms <= 0)
+        return sk_err_set(err, "bad_duration", "advance by a duration above zero");
+    return s_move(c, "advance", by_ms, now_ms, err);
+}
