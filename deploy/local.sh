@@ -23,7 +23,10 @@
 #                 authorized_keys         the key registry ingest admits
 #                 redis-<user>.pass       Redis ACL passwords: default (admin,
 #                                         used by this script), ingest, discount,
-#                                         skontoctl
+#                                         skontoctl, clock (used only with
+#                                         SKONTO_CLOCK=redis)
+#   clock         the clock the stack runs on (SKONTO_CLOCK of the `up` that
+#                 started redis; kept while it runs)
 #   env           the environment to use the stack: `. RUNDIR/env` (skontoctl
 #                 as Redis user skontoctl, read-only; send as erp-local over CURVE)
 #
@@ -43,6 +46,9 @@
 #   SKONTO_REDIS_FSYNC       appendfsync policy: always (default) or everysec
 #   SKONTO_UP_TIMEOUT        seconds to wait for heartbeats (default 30)
 #   SKONTO_STOP_TIMEOUT      seconds between SIGTERM and SIGKILL in `down` (default 10)
+#   SKONTO_CLOCK             the workers' clock: system (default), fixed:INSTANT, or
+#                            redis (simulated time: `skontoctl clock advance 7d`); read
+#                            when redis starts, kept in RUNDIR/clock while it runs
 #
 # Security: ingest runs with CURVE and admits only the keys in
 # secrets/authorized_keys (add a line per ERP or operator: `skontoctl keygen`);
@@ -131,7 +137,7 @@ s_start() {
   fi
   [ -x "$BIN/$program" ] || die "$BIN/$program not found: build first (./run build) or set SKONTO_BIN"
   # setsid: the worker outlives this shell and a Ctrl-C in the terminal.
-  env SKONTO_REDIS_URL="unix://$SOCK" SKONTO_INGEST_ENDPOINT="$ENDPOINT" "$@" \
+  env SKONTO_REDIS_URL="unix://$SOCK" SKONTO_INGEST_ENDPOINT="$ENDPOINT" SKONTO_CLOCK="$CLOCK" "$@" \
     setsid "$BIN/$program" >>"$LOGDIR/$name.log" 2>&1 </dev/null &
   echo $! >"$PIDDIR/$name.pid"
   STARTED+=("$name:$program:$!")
@@ -243,6 +249,12 @@ s_write_env() {
     printf 'export SKONTO_INGEST_SERVER_KEY=%q\n' "$SECRETS/ingest-server.pub"
     printf 'export SKONTO_CURVE_KEY_FILE=%q\n' "$SECRETS/erp-local.key"
     printf 'export SKONTO_RUN_DIR=%q\n' "$RUNDIR"
+    printf 'export SKONTO_CLOCK=%q\n' "$CLOCK"
+    if [ "$CLOCK" = redis ]; then
+      # `skontoctl clock set|advance` connect as the clock's own user
+      printf 'export SKONTO_CLOCK_USER=%q\n' clock
+      printf 'export SKONTO_CLOCK_PASSWORD_FILE=%q\n' "$SECRETS/redis-clock.pass"
+    fi
     # shellcheck disable=SC2016 # $PATH is for the shell that reads the file
     printf 'export PATH=%q:"$PATH"\n' "$BIN"
   } >"$RUNDIR/env"
@@ -273,7 +285,7 @@ s_secrets() {
     mv "$SECRETS/authorized_keys.tmp" "$SECRETS/authorized_keys"
     say "made the ERP key erp-local and the key registry $SECRETS/authorized_keys"
   fi
-  for u in default ingest discount skontoctl; do
+  for u in default ingest discount skontoctl clock; do
     if [ ! -s "$SECRETS/redis-$u.pass" ]; then
       od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$SECRETS/redis-$u.pass"
       echo >>"$SECRETS/redis-$u.pass"
@@ -309,12 +321,44 @@ s_acl() {
       '~sk:{sSHARD}:eid:*' '~sk:{sSHARD}:stored' '~sk:{sSHARD}:over' \
       '~sk:{sSHARD}:ingest' '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
-    "+ping +hget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
+    "+ping +get +hget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
     "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \
       '~sk:{sSHARD}:windows' '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
-      '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '%R~sk:{sSHARD}:cust:*')"
+      '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '%R~sk:{sSHARD}:cust:*' \
+      '%R~sk:{sys}:clock')"
   echo "user skontoctl on >$(s_pw skontoctl) resetchannels -@all +@read +ping -@dangerous %R~sk:*"
+  # Simulated time (SKONTO_CLOCK=redis only): the clock's user may write the
+  # clock key and nothing else; its script (common/io/sk_clock.lua) runs with
+  # these permissions and only ever moves the instant forward.
+  if [ "$CLOCK" = redis ]; then
+    echo "user clock on >$(s_pw clock) resetchannels -@all +ping +eval +get +set ~sk:{sys}:clock"
+  fi
+}
+
+# ---------------------------------------------------------------- clock
+
+# s_clock: sets CLOCK, the SKONTO_CLOCK every worker gets. A running stack
+# keeps the clock it was started with (its Redis users depend on it: the
+# clock user exists only for redis), so a later `up` that restarts one worker
+# cannot put it on another clock; the clock changes with down, then up.
+s_clock() {
+  local want=${SKONTO_CLOCK:-} recorded=
+  [ -s "$RUNDIR/clock" ] && recorded=$(cat "$RUNDIR/clock")
+  if [ -n "$recorded" ] && [ -n "$(s_pid redis redis-server)" ]; then
+    if [ -n "$want" ] && [ "$want" != "$recorded" ]; then
+      say "SKONTO_CLOCK=$want ignored: the running stack of $RUNDIR runs on $recorded" \
+        "(down, then up, to change it)"
+    fi
+    CLOCK=$recorded
+  else
+    CLOCK=${want:-system}
+  fi
+  case "$CLOCK" in
+    system|redis|fixed:*) ;;
+    *) die "SKONTO_CLOCK=$CLOCK: want system, redis or fixed:INSTANT (such as fixed:2026-11-02T09:00:00Z)" ;;
+  esac
+  echo "$CLOCK" >"$RUNDIR/clock"
 }
 
 # ---------------------------------------------------------------- up
@@ -328,6 +372,7 @@ up() {
   STARTED=()
   s_secrets
   s_ingest_port
+  s_clock
 
   # -- redis
   local fsync=${SKONTO_REDIS_FSYNC:-always} rport=${SKONTO_REDIS_PORT:-0} pid
@@ -362,6 +407,13 @@ EOF
     done
     [ "$(s_redis PING 2>/dev/null)" = PONG ] || die "redis-server does not answer on $SOCK; see $LOGDIR/redis.log"
     say "started redis (pid $(cat "$PIDDIR/redis.pid")), unix socket $SOCK, appendfsync $fsync"
+  fi
+  if [ "$CLOCK" = redis ]; then
+    # Simulated time starts at the wall clock's instant and stays there until
+    # `skontoctl clock set|advance` moves it (NX: a restart keeps the clock).
+    [ "$(s_redis SET 'sk:{sys}:clock' "$(date +%s%3N)" NX)" != ERR ] ||
+      die "cannot start the simulated clock in Redis"
+    say "clock: simulated time (skontoctl clock show|set|advance)"
   fi
 
   s_write_env

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -22,6 +21,7 @@
 #include "invoice.h"
 #include "keys.h"
 #include "settlement.h"
+#include "sk_clock.h"
 #include "sk_redis.h"
 
 #define VERB "customer"
@@ -47,8 +47,10 @@ static void s_help(FILE *out)
                  "used in the past.\n"
                  "\n"
                  "options:\n"
-                 "  --today D   the date windows are judged from (default $SKONTO_TODAY, else\n"
-                 "              today's date); a window whose last day is D is still open\n"
+                 "  --today D   the date windows are judged from (default: the stack's clock,\n"
+                 "              $SKONTO_TODAY, else $SKONTO_CLOCK: with redis the simulated\n"
+                 "              day, see skontoctl clock; else today's UTC date); a window\n"
+                 "              whose last day is D is still open\n"
                  "  --json      print as JSON: customer_id, name, email, timezone, locale,\n"
                  "              statement, terms, today, invoices [{order_id, currency, amount,\n"
                  "              balance, baseline, net_due, days_to_net, overdue, windows [{tier,\n"
@@ -61,7 +63,7 @@ static void s_help(FILE *out)
                  "saves_next is what the customer saves by paying every open invoice inside\n"
                  "its next window.\n"
                  "An unknown customer is one line on stderr and exit status 1.\n"
-                 "Environment: SKONTO_REDIS_URL, SKONTO_TODAY.\n");
+                 "Environment: SKONTO_REDIS_URL, SKONTO_TODAY, SKONTO_CLOCK.\n");
 }
 
 /* ---- one open invoice, as the statement shows it ---------------------------- */
@@ -456,31 +458,27 @@ static int s_print(const s_view_t *v)
 
 /* ---- the verb --------------------------------------------------------------- */
 
-static int s_today(const char *opt, sk_day_t *out)
+/* The day windows are judged from: --today, else the stack's clock
+ * (common/io/sk_clock: SKONTO_TODAY, SKONTO_CLOCK; with SKONTO_CLOCK=redis
+ * the simulated day, read on c), else the UTC date. */
+static int s_today(const char *opt, redisContext *c, sk_day_t *out)
 {
-    const char *src = opt, *name = "today";
-    if (!src) {
-        src = getenv("SKONTO_TODAY");
-        name = "SKONTO_TODAY";
-        if (src && !*src)
-            src = NULL;
-    }
-    if (src) {
-        sk_err_t err;
-        sk_err_clear(&err);
-        if (sk_date_parse(src, out, &err) < 0) {
-            if (opt)
-                return sk_cli_opt_err(VERB, "today", src, &err);
-            return sk_cli_usage_error(VERB, "%s \"%s\": %s", name, src, err.msg);
-        }
+    sk_err_t err;
+    sk_err_clear(&err);
+    if (opt) {
+        if (sk_date_parse(opt, out, &err) < 0)
+            return sk_cli_opt_err(VERB, "today", opt, &err);
         return SK_EXIT_OK;
     }
-    time_t now = time(NULL);
-    struct tm tm;
-    if (now == (time_t)-1 || !localtime_r(&now, &tm))
-        return sk_cli_fail(VERB, "cannot read the system date");
-    *out = sk_date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    return SK_EXIT_OK;
+    sk_clock_t *clock = sk_clock_new_env(&err);
+    if (!clock)
+        return sk_cli_usage_error(VERB, "%s", err.msg);
+    int rc = SK_EXIT_OK;
+    if (sk_clock_tick(clock, c, &err))
+        rc = sk_cli_fail(VERB, "%s", err.msg);
+    *out = sk_clock_today(clock);
+    sk_clock_destroy(&clock);
+    return rc;
 }
 
 int sk_cmd_customer(int argc, char **argv)
@@ -511,14 +509,18 @@ int sk_cmd_customer(int argc, char **argv)
     s_view_t v;
     memset(&v, 0, sizeof v);
     v.customer_id = words[1];
-    int rc = s_today(today_opt, &v.today);
-    if (rc != SK_EXIT_OK)
-        return rc;
-
+    if (today_opt) {
+        /* a bad --today is a usage error before anything is read */
+        int rc = s_today(today_opt, NULL, &v.today);
+        if (rc != SK_EXIT_OK)
+            return rc;
+    }
     redisContext *c = sk_cli_redis_connect(VERB);
     if (!c)
         return SK_EXIT_FAIL;
-    rc = s_load(c, &v);
+    int rc = today_opt ? SK_EXIT_OK : s_today(NULL, c, &v.today);
+    if (rc == SK_EXIT_OK)
+        rc = s_load(c, &v);
     redisFree(c);
     if (rc == SK_EXIT_OK) {
         rc = json ? sk_cli_json_print(VERB, s_json(&v)) : s_print(&v);

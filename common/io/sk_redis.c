@@ -19,10 +19,9 @@ redisContext *sk_redis_connect_env(sk_err_t *err)
 
 /* Credentials from SKONTO_REDIS_USER and SKONTO_REDIS_PASSWORD_FILE (the
  * first line of the file, which should be mode 0600). 0 or -1 and err. */
-static int s_env_credentials(char *user, size_t ucap, char *pass, size_t pcap, sk_err_t *err)
+static int s_credentials(const char *u, const char *pf, char *user, size_t ucap, char *pass,
+                         size_t pcap, sk_err_t *err)
 {
-    const char *u = getenv("SKONTO_REDIS_USER");
-    const char *pf = getenv("SKONTO_REDIS_PASSWORD_FILE");
     if (u && *u) {
         if (strlen(u) >= ucap)
             return sk_err_set(err, "redis", "SKONTO_REDIS_USER: too long");
@@ -53,7 +52,22 @@ static int s_env_credentials(char *user, size_t ucap, char *pass, size_t pcap, s
     return 0;
 }
 
+static redisContext *s_connect(const char *url, const char *env_user, const char *env_pf,
+                               sk_err_t *err);
+
 redisContext *sk_redis_connect(const char *url, sk_err_t *err)
+{
+    return s_connect(url, getenv("SKONTO_REDIS_USER"), getenv("SKONTO_REDIS_PASSWORD_FILE"), err);
+}
+
+redisContext *sk_redis_connect_as(const char *url, const char *user, const char *password_file,
+                                  sk_err_t *err)
+{
+    return s_connect(url, user, password_file, err);
+}
+
+static redisContext *s_connect(const char *url, const char *env_user, const char *env_pf,
+                               sk_err_t *err)
 {
     struct timeval tv = {5, 0};
     char user[128] = "", pass[256] = "", host[256] = "127.0.0.1";
@@ -103,7 +117,8 @@ redisContext *sk_redis_connect(const char *url, sk_err_t *err)
     }
     /* Credentials in the URL win; else the environment's apply to any URL
      * (a unix:// URL has no room for them). */
-    if (!user[0] && !pass[0] && s_env_credentials(user, sizeof user, pass, sizeof pass, err)) {
+    if (!user[0] && !pass[0] &&
+        s_credentials(env_user, env_pf, user, sizeof user, pass, sizeof pass, err)) {
         if (c)
             redisFree(c);
         return NULL;

@@ -17,6 +17,11 @@
 
 /* Connects (with a 5 s timeout); NULL and err ("redis") on failure. */
 redisContext *sk_redis_connect(const char *url, sk_err_t *err);
+/* The same as Redis user `user` with the password in password_file (first
+ * line), instead of SKONTO_REDIS_USER / SKONTO_REDIS_PASSWORD_FILE: for a
+ * second identity, such as skontoctl's clock user. */
+redisContext *sk_redis_connect_as(const char *url, const char *user, const char *password_file,
+                                  sk_err_t *err);
 /* Connects to getenv("SKONTO_REDIS_URL") or the default. */
 redisContext *sk_redis_connect_env(sk_err_t *err);
 const char *sk_redis_url_env(void);

@@ -904,12 +904,6 @@ static int s_run(s_worker_t *w)
         int64_t now = sk_now_ms(); /* wall time: heartbeats, retries, claims */
         if (sk_heartbeat_due(w->hb, now))
             s_heartbeat(w);
-        /* business time: read once per turn, the same for every entry of it */
-        sk_err_t cerr;
-        char day[16];
-        if (!s_conn_broken(w) && sk_clock_tick(w->clock, w->c, &cerr))
-            sk_log_error("clock: %s (today stays %s)", cerr.msg,
-                         sk_date_format(sk_clock_today(w->clock), day, sizeof day));
         if (s_conn_broken(w))
             return -1;
 
@@ -934,6 +928,16 @@ static int s_run(s_worker_t *w)
             }
             if (rc == 0)
                 rc = s_read(w, NULL, batch.n ? 0 : (wait > 0 ? wait : 1), &batch);
+        }
+        /* Business time: read once per turn, after the read (which may have
+         * blocked), so every entry of the turn is judged by the same instant
+         * and none by one from before it arrived. */
+        if (rc == 0 && batch.n && !s_conn_broken(w)) {
+            sk_err_t cerr;
+            char day[16];
+            if (sk_clock_tick(w->clock, w->c, &cerr))
+                sk_log_error("clock: %s (today stays %s)", cerr.msg,
+                             sk_date_format(sk_clock_today(w->clock), day, sizeof day));
         }
         if (rc == 0)
             rc = s_process(w, &batch, &blocked);
