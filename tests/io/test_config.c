@@ -19,13 +19,13 @@ static void test_int_in_range(void **state)
     (void)state;
     sk_err_t err;
     int64_t v = -1;
-    assert_int_equal(sk_config_parse_int("SKONTO_X", "16", 8, 1, 1024, &v, &err), 0);
+    assert_int_equal(sk_config_parse_int("SK_TEST_X", "16", 8, 1, 1024, &v, &err), 0);
     assert_int_equal(v, 16);
-    assert_int_equal(sk_config_parse_int("SKONTO_X", NULL, 8, 1, 1024, &v, &err), 0);
+    assert_int_equal(sk_config_parse_int("SK_TEST_X", NULL, 8, 1, 1024, &v, &err), 0);
     assert_int_equal(v, 8);
-    assert_int_equal(sk_config_parse_int("SKONTO_X", "", 9, 1, 1024, &v, &err), 0);
+    assert_int_equal(sk_config_parse_int("SK_TEST_X", "", 9, 1, 1024, &v, &err), 0);
     assert_int_equal(v, 9);
-    assert_int_equal(sk_config_parse_int("SKONTO_X", "1024", 8, 1, 1024, &v, &err), 0);
+    assert_int_equal(sk_config_parse_int("SK_TEST_X", "1024", 8, 1, 1024, &v, &err), 0);
     assert_int_equal(v, 1024);
 }
 
@@ -42,9 +42,9 @@ static void test_int_refused_names_variable_and_form(void **state)
     assert_int_equal(v, 7); /* untouched */
     const char *bad[] = {"0", "1025", "12x", " 12", "1.5", "-", "99999999999999999999", "+3"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(sk_config_parse_int("SKONTO_X", bad[i], 16, 1, 1024, &v, &err), -1);
+        assert_int_equal(sk_config_parse_int("SK_TEST_X", bad[i], 16, 1, 1024, &v, &err), -1);
     /* control characters in the value never reach the message */
-    assert_int_equal(sk_config_parse_int("SKONTO_X", "1\n2", 16, 1, 1024, &v, &err), -1);
+    assert_int_equal(sk_config_parse_int("SK_TEST_X", "1\n2", 16, 1, 1024, &v, &err), -1);
     assert_null(strchr(err.msg, '\n'));
 }
 
@@ -53,11 +53,11 @@ static void test_int_reads_environment(void **state)
     (void)state;
     sk_err_t err;
     int64_t v;
-    setenv("SKONTO_TEST_INT", "42", 1);
-    assert_int_equal(sk_config_int("SKONTO_TEST_INT", 1, 1, 100, &v, &err), 0);
+    setenv("SK_TEST_INT", "42", 1);
+    assert_int_equal(sk_config_int("SK_TEST_INT", 1, 1, 100, &v, &err), 0);
     assert_int_equal(v, 42);
-    unsetenv("SKONTO_TEST_INT");
-    assert_int_equal(sk_config_int("SKONTO_TEST_INT", 1, 1, 100, &v, &err), 0);
+    unsetenv("SK_TEST_INT");
+    assert_int_equal(sk_config_int("SK_TEST_INT", 1, 1, 100, &v, &err), 0);
     assert_int_equal(v, 1);
 }
 
@@ -137,17 +137,17 @@ static void test_bool(void **state)
     bool b = false;
     const char *yes[] = {"1", "true", "TRUE", "yes", "on"}, *no[] = {"0", "false", "No", "off"};
     for (size_t i = 0; i < 5; i++) {
-        assert_int_equal(sk_config_parse_bool("SKONTO_B", yes[i], false, &b, &err), 0);
+        assert_int_equal(sk_config_parse_bool("SK_TEST_B", yes[i], false, &b, &err), 0);
         assert_true(b);
     }
     for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(sk_config_parse_bool("SKONTO_B", no[i], true, &b, &err), 0);
+        assert_int_equal(sk_config_parse_bool("SK_TEST_B", no[i], true, &b, &err), 0);
         assert_false(b);
     }
-    assert_int_equal(sk_config_parse_bool("SKONTO_B", NULL, true, &b, &err), 0);
+    assert_int_equal(sk_config_parse_bool("SK_TEST_B", NULL, true, &b, &err), 0);
     assert_true(b);
-    assert_int_equal(sk_config_parse_bool("SKONTO_B", "2", false, &b, &err), -1);
-    assert_string_equal(err.msg, "SKONTO_B \"2\": want 1 or 0 (true/false, yes/no, on/off)");
+    assert_int_equal(sk_config_parse_bool("SK_TEST_B", "2", false, &b, &err), -1);
+    assert_string_equal(err.msg, "SK_TEST_B \"2\": want 1 or 0 (true/false, yes/no, on/off)");
 }
 
 static void test_choice(void **state)
@@ -163,8 +163,8 @@ static void test_choice(void **state)
     assert_int_equal(k, 0);
     assert_int_equal(sk_config_parse_choice("SKONTO_LOG_FORMAT", "xml", formats, 0, &k, &err), -1);
     assert_string_equal(err.msg, "SKONTO_LOG_FORMAT \"xml\": want json or text");
-    assert_int_equal(sk_config_parse_choice("SKONTO_F", "JSON", three, 0, &k, &err), -1);
-    assert_string_equal(err.msg, "SKONTO_F \"JSON\": want always, everysec or no");
+    assert_int_equal(sk_config_parse_choice("SK_TEST_F", "JSON", three, 0, &k, &err), -1);
+    assert_string_equal(err.msg, "SK_TEST_F \"JSON\": want always, everysec or no");
 }
 
 static void test_string_and_file(void **state)
@@ -186,18 +186,18 @@ static void test_string_and_file(void **state)
     char path[] = "/tmp/sk_config_test_XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
-    assert_int_equal(sk_config_parse_file("SKONTO_F", path, true, &s, &err), 0);
+    assert_int_equal(sk_config_parse_file("SK_TEST_F", path, true, &s, &err), 0);
     assert_string_equal(s, path);
     unlink(path);
     close(fd);
-    assert_int_equal(sk_config_parse_file("SKONTO_F", path, true, &s, &err), -1);
+    assert_int_equal(sk_config_parse_file("SK_TEST_F", path, true, &s, &err), -1);
     assert_non_null(strstr(err.msg, "want a readable file (No such file or directory)"));
-    assert_int_equal(sk_config_parse_file("SKONTO_F", "/tmp", true, &s, &err), -1);
+    assert_int_equal(sk_config_parse_file("SK_TEST_F", "/tmp", true, &s, &err), -1);
     assert_non_null(strstr(err.msg, "not a regular file"));
-    assert_int_equal(sk_config_parse_file("SKONTO_F", NULL, false, &s, &err), 0);
+    assert_int_equal(sk_config_parse_file("SK_TEST_F", NULL, false, &s, &err), 0);
     assert_null(s);
-    assert_int_equal(sk_config_parse_file("SKONTO_F", NULL, true, &s, &err), -1);
-    assert_string_equal(err.msg, "SKONTO_F is not set: want the path of a readable file");
+    assert_int_equal(sk_config_parse_file("SK_TEST_F", NULL, true, &s, &err), -1);
+    assert_string_equal(err.msg, "SK_TEST_F is not set: want the path of a readable file");
 }
 
 int main(void)
