@@ -80,6 +80,9 @@ char *sk_log_format_line(char *buf, size_t n, sk_log_format_t format, int64_t ts
 }
 
 static void s_write(sk_log_level_t level, const char *event_id, const char *order_id,
+                    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void s_write(sk_log_level_t level, const char *event_id, const char *order_id,
                     const char *fmt, va_list ap)
 {
     char msg[S_MSG_MAX], line[12 * S_MSG_MAX]; /* escapes: up to 6 bytes a byte, ids too */

@@ -10,72 +10,48 @@ the clock key even with redis-cli, and the clock's own user can write nothing
 else. A stack without SKONTO_CLOCK=redis refuses `clock set`, and has no
 clock user at all.
 """
+import datetime
 import json
 import os
-import shutil
 import subprocess
-import tempfile
+import sys
+import time
 import unittest
 
 import harness
 
-SRC = os.environ.get("SK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
-LOCAL_SH = os.path.join(os.path.abspath(SRC), "deploy", "local.sh")
-BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_local_sh as lsh  # noqa: E402  (a module: its tests do not run here)
+
+BUILD = lsh.BUILD
 DAY_MS = 86400000
 
 
 def day_number(ymd):
-    import datetime
     return (datetime.date.fromisoformat(ymd) - datetime.date(1970, 1, 1)).days
 
 
 def iso(day):
-    import datetime
     return (datetime.date(1970, 1, 1) + datetime.timedelta(days=day)).isoformat()
 
 
 class ClockTest(unittest.TestCase):
+    # The run directory, environment and local.sh runner of test_local_sh.
+    sh, logs, _cleanup = lsh.LocalShTest.sh, lsh.LocalShTest.logs, lsh.LocalShTest._cleanup
+
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="skonto-clock-")
-        self.run_dir = os.path.join(self.dir, "run")
-        self.env = dict(os.environ)
-        for k in ("SKONTO_REDIS_URL", "SKONTO_INGEST_ENDPOINT", "SKONTO_RUN_DIR", "SKONTO_TODAY",
-                  "SKONTO_CLOCK", "SKONTO_CLOCK_PASSWORD_FILE", "SKONTO_REDIS_USER",
-                  "SKONTO_REDIS_PASSWORD_FILE"):
+        lsh.LocalShTest.setUp(self)
+        for k in ("SKONTO_TODAY", "SKONTO_CLOCK", "SKONTO_CLOCK_PASSWORD_FILE",
+                  "SKONTO_REDIS_USER", "SKONTO_REDIS_PASSWORD_FILE", "SKONTO_LOG_FORMAT"):
             self.env.pop(k, None)
-        self.env.update({"SKONTO_BIN": os.path.join(BUILD, "bin"),
-                         "SKONTO_INGEST_PORT": str(harness.free_port()),
-                         "SKONTO_DISCOUNT_WORKERS": "1"})
-        self.addCleanup(self._cleanup)
-
-    def _cleanup(self):
-        self.sh("down", check=False)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def sh(self, verb, check=True, env=None):
-        e = dict(self.env)
-        e.update(env or {})
-        r = subprocess.run(["bash", LOCAL_SH, verb, self.run_dir], env=e, capture_output=True,
-                           text=True, timeout=120)
-        if check and r.returncode != 0:
-            raise AssertionError("local.sh %s -> %d\n%s" % (verb, r.returncode, r.stderr))
-        return r
+        self.env["SKONTO_DISCOUNT_WORKERS"] = "1"
 
     def up(self, **env):
-        out = self.sh("up", env=env).stdout
-        self.stack = {}
-        for line in out.splitlines():
-            if line.startswith("export "):
-                k, _, v = line[len("export "):].partition("=")
-                self.stack[k] = v
+        self.stack = lsh.LocalShTest.exported(self, self.sh("up", env=env).stdout)
         self.stack.pop("PATH", None)
 
     def ctl(self, *args, input=None):
-        e = dict(self.env)
-        e.update(self.stack)
-        return subprocess.run([os.path.join(BUILD, "bin", "skontoctl"), *args], env=e,
-                              input=input, capture_output=True, text=True, timeout=60)
+        return lsh.LocalShTest.ctl(self, self.stack, *args, input=input)
 
     def ok(self, *args, input=None):
         r = self.ctl(*args, input=input)
@@ -110,7 +86,6 @@ class ClockTest(unittest.TestCase):
         self.assertIn("redis", self.ok("clock", "show"))
 
         # Simulated time stands still until someone moves it.
-        import time
         time.sleep(1.1)
         self.assertEqual(json.loads(self.ok("clock", "show", "--json"))["instant_ms"], start)
 
