@@ -76,7 +76,7 @@ static int s_show(bool json)
         sk_clock_tick(clock, NULL, NULL);
     }
     if (rc == SK_EXIT_OK) {
-        char at[SK_CLOCK_INSTANT_MAX], day[16], how[160];
+        char at[SK_CLOCK_INSTANT_MAX], day[16];
         bool set = sk_clock_mode(clock) != SK_CLOCK_REDIS || sk_clock_is_set(clock);
         sk_clock_format_instant(sk_clock_now(clock), at, sizeof at);
         sk_date_format(sk_clock_today(clock), day, sizeof day);
@@ -89,6 +89,7 @@ static int s_show(bool json)
             json_object_set_new(o, "set", json_boolean(set));
             rc = sk_cli_json_print(VERB, o);
         } else {
+            char how[160];
             printf("mode:    %s\n", sk_clock_describe(clock, how, sizeof how));
             printf("instant: %s (today %s)%s\n", at, day,
                    set ? "" : "; simulated time was never set: the wall clock applies");
@@ -118,28 +119,29 @@ static int s_move(bool advance, const char *value)
     bool redis = sk_clock_mode(clock) == SK_CLOCK_REDIS;
     sk_clock_destroy(&clock);
     if (!redis)
-        return sk_cli_fail(VERB, "this stack does not run on simulated time (it needs "
-                                 "SKONTO_CLOCK=redis, set when the stack starts: "
-                                 "SKONTO_CLOCK=redis deploy/local.sh up); its clock cannot be %s",
+        return sk_cli_fail(VERB,
+                           "this stack does not run on simulated time (it needs "
+                           "SKONTO_CLOCK=redis, set when the stack starts: "
+                           "SKONTO_CLOCK=redis deploy/local.sh up); its clock cannot be %s",
                            advance ? "advanced" : "set");
     const char *user, *pass;
     if (sk_config_string("SKONTO_CLOCK_USER", "clock", 64, &user, &err) ||
         sk_config_file("SKONTO_CLOCK_PASSWORD_FILE", true, &pass, &err))
-        return sk_cli_fail(VERB, "%s (the clock's Redis user; deploy/local.sh writes it into "
-                                 "RUNDIR/env)",
+        return sk_cli_fail(VERB,
+                           "%s (the clock's Redis user; deploy/local.sh writes it into "
+                           "RUNDIR/env)",
                            err.msg);
     redisContext *c = sk_redis_connect_as(sk_redis_url_env(), user, pass, &err);
     if (!c)
         return sk_cli_fail(VERB, "%s", err.msg);
     int64_t now;
-    int rc = advance ? sk_clock_redis_advance(c, v, &now, &err)
-                     : sk_clock_redis_set(c, v, &now, &err);
+    int rc =
+        advance ? sk_clock_redis_advance(c, v, &now, &err) : sk_clock_redis_set(c, v, &now, &err);
     redisFree(c);
     if (rc)
         return sk_cli_fail(VERB, "%s", err.msg);
     char at[SK_CLOCK_INSTANT_MAX], day[16];
-    printf("simulated time is now %s (today %s)\n",
-           sk_clock_format_instant(now, at, sizeof at),
+    printf("simulated time is now %s (today %s)\n", sk_clock_format_instant(now, at, sizeof at),
            sk_date_format(sk_clock_day_of(now), day, sizeof day));
     return sk_cli_finish(VERB);
 }

@@ -50,14 +50,13 @@ static bool s_digits(const char *s, int n, int *out)
 
 int sk_clock_parse_instant(const char *s, int64_t *ms, sk_err_t *err)
 {
-    char q[SK_ERR_QUOTE_MAX];
     sk_err_t derr;
     sk_day_t day;
     size_t len = s ? strlen(s) : 0;
     int hh = 0, mi = 0, ss = 0, frac = 0;
-    char date[11];
     bool ok = len >= 10;
     if (ok) {
+        char date[11];
         memcpy(date, s, 10);
         date[10] = '\0';
         ok = sk_date_parse(date, &day, &derr) == 0;
@@ -73,11 +72,13 @@ int sk_clock_parse_instant(const char *s, int64_t *ms, sk_err_t *err)
         else if (ok)
             ok = t[9] == 'Z';
     }
-    if (!ok)
+    if (!ok) {
+        char q[SK_ERR_QUOTE_MAX];
         return sk_err_set(err, "bad_instant",
                           "\"%s\": want an instant in UTC such as 2026-11-02T09:00:00Z (or a "
                           "date, YYYY-MM-DD, for its midnight)",
                           sk_err_quote(s ? s : "", len, q, sizeof q));
+    }
     *ms = (int64_t)day * 86400000 + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac;
     return 0;
 }

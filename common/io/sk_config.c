@@ -46,11 +46,12 @@ int sk_config_parse_int(const char *name, const char *value, int64_t dflt, int64
         return 0;
     }
     int64_t v;
-    char q[SK_ERR_QUOTE_MAX];
-    if (!s_whole(value, &v) || v < min || v > max)
+    if (!s_whole(value, &v) || v < min || v > max) {
+        char q[SK_ERR_QUOTE_MAX];
         return sk_err_set(err, S_CODE,
                           "%s \"%s\": want a whole number from %" PRId64 " to %" PRId64, name,
                           s_quote(value, q), min, max);
+    }
     *out = v;
     return 0;
 }
@@ -132,7 +133,7 @@ int sk_config_parse_duration_ms(const char *name, const char *value, int64_t dfl
         *out = dflt_ms;
         return 0;
     }
-    int64_t v;
+    int64_t v = 0;
     if (sk_duration_parse(name, value, bare_unit_ms, &v, err))
         return -1;
     if (v < min_ms || v > max_ms) {

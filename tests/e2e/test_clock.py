@@ -81,13 +81,19 @@ class ClockTest(unittest.TestCase):
         shown = json.loads(self.ok("clock", "show", "--json"))
         self.assertEqual(shown["mode"], "redis")
         self.assertTrue(shown["set"], shown)  # up starts simulated time at the wall clock
-        start = shown["instant_ms"]
-        d0 = shown["today"]
         self.assertIn("redis", self.ok("clock", "show"))
 
         # Simulated time stands still until someone moves it.
         time.sleep(1.1)
-        self.assertEqual(json.loads(self.ok("clock", "show", "--json"))["instant_ms"], start)
+        self.assertEqual(json.loads(self.ok("clock", "show", "--json")), shown)
+
+        # Tomorrow 09:00 UTC (later than the start, so allowed), so that the
+        # days below do not depend on the time of day the test runs at.
+        d0 = iso(day_number(shown["today"]) + 1)
+        self.assertIn("simulated time is now %sT09:00:00Z (today %s)" % (d0, d0),
+                      self.ok("clock", "set", d0 + "T09:00:00Z"))
+        start = json.loads(self.ok("clock", "show", "--json"))["instant_ms"]
+        self.assertEqual(start % DAY_MS, 9 * 3600 * 1000)
 
         events = ('{"type":"customer","event_id":"K1","customer_id":"C-K","name":"Acme",'
                   '"terms":"2/0,1/10,0.5/30,n/60"}\n'
