@@ -48,7 +48,9 @@
 #include "apply.h"
 #include "invoice.h"
 #include "keys.h"
+#include "metrics.h"
 #include "sk_hash.h"
+#include "sk_metrics.h"
 #include "sk_redis.h"
 
 #define S_COUNT 256            /* entries per stream per read */
@@ -63,6 +65,7 @@ typedef struct {
     int attempts;
     int64_t first_ms; /* first NOINV */
     int64_t next_ms;  /* not retried before */
+    uint64_t read_ns; /* sk_metrics_now_ns when read from its stream: the apply latency's start */
     /* per wave */
     redisReply *r_inv, *r_hist, *r_terms;
     discount_plan_t plan;
@@ -88,6 +91,7 @@ typedef struct {
     s_list_t retry;
     discount_argv_t *argv;
     discount_batch_t *batch;
+    discount_metrics_t *metrics; /* GET /metrics (metrics.h) */
 } s_worker_t;
 
 static volatile sig_atomic_t s_stop;
@@ -427,6 +431,7 @@ static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s
         if (!it)
             return -1;
         discount_entry_decode(&it->e, shard, id->str, id->len, data, len);
+        it->read_ns = sk_metrics_now_ns();
         snprintf(it->e.seq, sizeof it->e.seq, "%s", seq);
         if (s_list_push(out, it) != 0) {
             s_item_free(it);
@@ -672,6 +677,10 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
         if (!strcmp(r->str, "OK")) {
             done = true;
             w->processed++;
+            discount_metrics_entry(w->metrics, it->e.env,
+                                   it->plan.error ? DISCOUNT_METRICS_ERROR
+                                                  : DISCOUNT_METRICS_APPLIED,
+                                   it->read_ns);
             if (it->plan.error) {
                 w->errors++;
                 s_log("error", "%s", it->plan.msg);
@@ -681,6 +690,8 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
         } else if (!strcmp(r->str, "DUP")) {
             done = true;
             w->dups++;
+            discount_metrics_entry(w->metrics, it->e.env, DISCOUNT_METRICS_DUPLICATE,
+                                   it->read_ns);
         } else if (!strcmp(r->str, "STALE")) {
             w->stale++;
         } else {
@@ -693,6 +704,7 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
         s_log("error", "entry %s: apply script failed: %s", it->e.id,
               r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         w->errors++;
+        discount_metrics_redis_error(w->metrics);
         why = S_BACKOFF;
     }
     if (done) {
@@ -936,6 +948,22 @@ static int64_t s_env_ms(const char *name, int64_t dflt)
     return x;
 }
 
+/* GET /metrics and /healthz when SKONTO_METRICS_ADDR is set (metrics.h).
+ * 0, or -1 (logged) when the variable is bad: the worker refuses to start. */
+static int s_metrics_setup(s_worker_t *w)
+{
+    sk_err_t err;
+    w->metrics = discount_metrics_new(&err);
+    if (!w->metrics) {
+        s_log("error", "%s: refusing to start", err.msg);
+        return -1;
+    }
+    if (*discount_metrics_address(w->metrics))
+        s_log("info", "metrics at http://%s/metrics and /healthz",
+              discount_metrics_address(w->metrics));
+    return 0;
+}
+
 static int s_run(s_worker_t *w)
 {
     char cursors[SK_SHARDS][48];
@@ -946,6 +974,7 @@ static int s_run(s_worker_t *w)
 
     while (!s_stop) {
         int64_t now = s_now_ms();
+        discount_metrics_loop(w->metrics, true);
         if (now - w->last_hb_ms >= 1000)
             s_heartbeat(w, now);
         if (s_conn_broken(w))
@@ -973,6 +1002,7 @@ static int s_run(s_worker_t *w)
             if (rc == 0)
                 rc = s_read(w, NULL, batch.n ? 0 : (wait > 0 ? wait : 1), &batch);
         }
+        discount_metrics_depth(w->metrics, batch.n, w->retry.n);
         if (rc == 0)
             rc = s_process(w, &batch, &blocked);
         s_list_destroy(&batch);
@@ -1017,11 +1047,14 @@ int main(int argc, char **argv)
         }
         w.today_fixed = d;
     }
+    if (s_metrics_setup(&w))
+        return 2;
     w.argv = malloc(sizeof *w.argv);
     w.batch = malloc(sizeof *w.batch);
     if (!w.argv || !w.batch) {
         free(w.argv);
         free(w.batch);
+        discount_metrics_destroy(&w.metrics);
         return 1;
     }
 
@@ -1047,6 +1080,8 @@ int main(int argc, char **argv)
         if (w.c)
             redisFree(w.c);
         w.c = NULL;
+        discount_metrics_redis_error(w.metrics);
+        discount_metrics_loop(w.metrics, false);
         if (s_stop)
             break;
         s_log("error", "reconnecting in %d ms", delay_ms);
@@ -1065,5 +1100,6 @@ int main(int argc, char **argv)
         redisFree(w.c);
     free(w.argv);
     free(w.batch);
+    discount_metrics_destroy(&w.metrics);
     return rc;
 }

@@ -325,6 +325,21 @@ static int s_connect_redis(ingest_t *self)
 
 /* ---------------------------------------------------------------- main */
 
+/* GET /metrics and /healthz when SKONTO_METRICS_ADDR is set (metrics.h).
+ * 0, or -1 (logged) when the variable is bad: ingest refuses to start. */
+static int s_metrics_setup(ingest_t *self)
+{
+    sk_err_t err;
+    self->metrics = ingest_metrics_new(&err);
+    if (!self->metrics) {
+        sk_log("%s: refusing to start", err.msg);
+        return -1;
+    }
+    if (*ingest_metrics_address(self->metrics))
+        sk_log("metrics at http://%s/metrics and /healthz", ingest_metrics_address(self->metrics));
+    return 0;
+}
+
 int main(void)
 {
     ingest_t *self = calloc(1, sizeof *self); /* large: the batch and its arguments */
@@ -369,6 +384,10 @@ int main(void)
         }
     }
     self->retention_ms = (int64_t)days * 86400000;
+    if (s_metrics_setup(self)) {
+        free(self);
+        return 2;
+    }
     const char *maxc_s = getenv("SKONTO_INGEST_MAX_CONNECTIONS");
     long max_conns = S_MAX_CONNECTIONS;
     if (maxc_s && *maxc_s) {
@@ -483,6 +502,7 @@ int main(void)
 
     while (!s_stop) {
         int64_t now = s_mono_ms();
+        ingest_metrics_loop(self->metrics, self->redis != NULL);
         if (!self->redis) {
             if (now < next_connect) {
                 struct timespec ts = {0, 50 * 1000000L};
@@ -490,6 +510,7 @@ int main(void)
                 continue;
             }
             if (s_connect_redis(self)) {
+                ingest_metrics_redis_error(self->metrics);
                 sk_log("Redis unavailable: retrying in %" PRId64 " ms", backoff);
                 next_connect = now + backoff;
                 backoff = backoff * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS : backoff * 2;
@@ -500,6 +521,7 @@ int main(void)
         }
         if (now >= next_hb) {
             if (ingest_heartbeat(self)) {
+                ingest_metrics_redis_error(self->metrics);
                 s_drop_redis(self);
                 continue;
             }
@@ -521,8 +543,10 @@ int main(void)
         if (conns && (items[1 + self->nsubs].revents & ZMQ_POLLIN))
             sk_conns_drain(conns);
         s_drain(self);
+        ingest_metrics_batch(self->metrics, self->nitems);
         if (self->nitems && ingest_process(self)) {
             self->errors++;
+            ingest_metrics_redis_error(self->metrics);
             sk_log("Redis failed during a batch of %d: unacknowledged events will be retried "
                        "by their clients (what a PUB feed sent in it shows as a sequence gap)",
                        self->nitems);
@@ -530,6 +554,7 @@ int main(void)
             next_connect = s_mono_ms() + S_BACKOFF_MIN_MS;
         }
         s_clear_batch(self);
+        ingest_metrics_batch(self->metrics, 0);
     }
 
     if (self->redis && ingest_heartbeat(self))
@@ -547,6 +572,7 @@ out:
     memset(&server_key, 0, sizeof server_key);
     zmq_ctx_term(ctx);
     s_drop_redis(self);
+    ingest_metrics_destroy(&self->metrics);
     free(self->sources);
     free(self);
     return status;
