@@ -348,9 +348,11 @@ static void s_heartbeat(s_worker_t *w, int64_t now)
     snprintf(json, sizeof json,
              "{\"pid\":%ld,\"role\":\"discount\",\"at_ms\":%" PRId64 ",\"processed\":%" PRId64
              ",\"errors\":%" PRId64 ",\"stale_retries\":%" PRId64 ",\"duplicates\":%" PRId64
-             ",\"order_waits\":%" PRId64 ",\"waiting\":%zu}",
+             ",\"order_waits\":%" PRId64 ",\"waiting\":%zu%s%s%s}",
              (long)getpid(), now, w->processed, w->errors, w->stale, w->dups, w->waits,
-             w->retry.n);
+             w->retry.n, *discount_metrics_address(w->metrics) ? ",\"metrics\":\"" : "",
+             discount_metrics_address(w->metrics),
+             *discount_metrics_address(w->metrics) ? "\"" : ""); /* for skontoctl status */
     const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, w->name, json};
     redisReply *r = redisCommandArgv(w->c, 4, argv, NULL);
     if (!r)

@@ -1529,7 +1529,10 @@ int ingest_heartbeat(ingest_t *self)
         !json_object_set_new(o, "rejected", json_integer((json_int_t)self->rejected)) &&
         !json_object_set_new(o, "disconnects",
                              json_integer(self->conns ? (json_int_t)sk_conns_closed(self->conns)
-                                                      : 0)))
+                                                      : 0)) &&
+        /* where /metrics is served, for skontoctl status */
+        (!*ingest_metrics_address(self->metrics) ||
+         !json_object_set_new(o, "metrics", json_string(ingest_metrics_address(self->metrics)))))
         hb = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!hb) {

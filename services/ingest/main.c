@@ -518,6 +518,7 @@ int main(void)
             }
             backoff = S_BACKOFF_MIN_MS;
             next_hb = 0;
+            ingest_metrics_loop(self->metrics, true); /* /healthz: ok from now, not next turn */
         }
         if (now >= next_hb) {
             if (ingest_heartbeat(self)) {
