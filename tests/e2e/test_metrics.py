@@ -11,8 +11,11 @@ endpoints listen on 127.0.0.1 only; /healthz says "ok", and 503 with the
 reason once Redis is gone; a bad SKONTO_METRICS_ADDR stops a worker at once
 with a message naming the variable.
 """
+import json
 import os
+import shutil
 import subprocess
+import tempfile
 import unittest
 import urllib.error
 import urllib.request
@@ -23,6 +26,9 @@ import skingest
 from harness import Stack, free_port, wait_for
 from skingest import ACCEPTED, DUPLICATE, REJECTED, Client, customer, order, payment
 
+SRC = os.path.abspath(os.environ.get("SK_SOURCE_DIR") or
+                      os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
 TODAY = "2026-11-05"
 KINDS = ["customer", "order_shipped", "invoice_issued", "payment_received", "credit_note",
          "order_cancelled", "unknown"]
@@ -249,6 +255,62 @@ class HealthTest(unittest.TestCase):
                 fam = "skonto_ingest_redis_errors" if a == ia else "skonto_discount_redis_errors"
                 wait_for(lambda: samples(scrape(a), fam)[()] >= 1, timeout=20,
                          what=fam + " to move")
+
+
+class LocalShMetricsTest(unittest.TestCase):
+    """deploy/local.sh gives every worker a metrics port, keeps it across a
+    down/up, and skontoctl status shows where each worker serves."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="skonto-metrics-local-")
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("SKONTO_REDIS_URL", "SKONTO_INGEST_ENDPOINT", "SKONTO_RUN_DIR")}
+        self.env.update({"SKONTO_BIN": os.path.join(BUILD, "bin"),
+                         "SKONTO_INGEST_PORT": str(free_port()),
+                         "SKONTO_DISCOUNT_WORKERS": "2"})
+        self.addCleanup(lambda: (self.sh("down"), shutil.rmtree(self.dir, ignore_errors=True)))
+
+    def sh(self, verb):
+        return subprocess.run([os.path.join(SRC, "deploy", "local.sh"), verb, self.dir],
+                              env=self.env, capture_output=True, text=True, timeout=120)
+
+    def ports(self):
+        with open(os.path.join(self.dir, "ports")) as f:
+            return {k[len("metrics-"):]: int(v) for k, v in
+                    (l.strip().split("=", 1) for l in f if l.startswith("metrics-"))}
+
+    def status(self):
+        env = dict(self.env, SKONTO_REDIS_URL="unix://" + os.path.join(self.dir, "redis.sock"),
+                   SKONTO_REDIS_USER="skontoctl",
+                   SKONTO_REDIS_PASSWORD_FILE=os.path.join(self.dir, "secrets",
+                                                           "redis-skontoctl.pass"))
+        r = subprocess.run([os.path.join(BUILD, "bin", "skontoctl"), "status", "--json"],
+                           env=env, capture_output=True, text=True, timeout=30, check=True)
+        return {w["name"]: w["metrics"] for w in json.loads(r.stdout)["workers"]}
+
+    def check_served(self, ports):
+        want = {name: "127.0.0.1:%d" % p for name, p in ports.items()}
+        wait_for(lambda: self.status() == want, timeout=20,
+                 what="skontoctl status to show %s (shows %s)" % (want, self.status()))
+        for name, addr in want.items():
+            wait_for(lambda: MetricsTest._healthy(addr), timeout=20, what=name + " /healthz")
+            fams = scrape(addr)
+            role = "ingest" if name == "ingest" else "discount"
+            self.assertIn("skonto_%s_redis_errors" % role, fams)
+            self.assertEqual(listeners(ports[name]), ["0100007F"], name)
+
+    def test_each_worker_keeps_its_metrics_port(self):
+        r = self.sh("up")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        first = self.ports()
+        self.assertEqual(sorted(first), ["discount-1", "discount-2", "ingest"])
+        self.assertEqual(len(set(first.values())), 3)
+        self.check_served(first)
+        self.assertEqual(self.sh("down").returncode, 0)
+        r = self.sh("up")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.ports(), first)
+        self.check_served(first)
 
 
 if __name__ == "__main__":
