@@ -11,9 +11,8 @@
 #include <time.h>
 
 const uint64_t SK_METRICS_LATENCY_NS[] = {
-    100000,    250000,    500000,    1000000,    2500000,    5000000,
-    10000000,  25000000,  50000000,  100000000,  250000000,  500000000,
-    1000000000, 2500000000, 5000000000, 10000000000};
+    100000,   250000,    500000,    1000000,   2500000,    5000000,    10000000,   25000000,
+    50000000, 100000000, 250000000, 500000000, 1000000000, 2500000000, 5000000000, 10000000000};
 const size_t SK_METRICS_LATENCY_N = sizeof SK_METRICS_LATENCY_NS / sizeof SK_METRICS_LATENCY_NS[0];
 
 typedef enum { S_COUNTER, S_GAUGE, S_HISTOGRAM } s_type_t;
@@ -24,7 +23,7 @@ static const char *const s_type_name[] = {"counter", "gauge", "histogram"};
  * name, so a counter cannot be passed where a gauge is meant. */
 typedef struct {
     s_type_t type;
-    char *labels; /* rendered and escaped: `kind="customer",outcome="accepted"`, or "" */
+    char *labels;           /* rendered and escaped: `kind="customer",outcome="accepted"`, or "" */
     _Atomic uint64_t value; /* counter; a gauge's int64 bits */
     size_t nbounds;
     uint64_t bounds[SK_METRICS_MAX_BUCKETS];
@@ -206,8 +205,8 @@ static int s_labels(const char *const *labels, int *n, const char *names[], char
     return 0;
 }
 
-static s_family_t *s_family(sk_metrics_t *self, const char *name, const char *help,
-                            s_type_t type, int nlabels, const char *names[], sk_err_t *err)
+static s_family_t *s_family(sk_metrics_t *self, const char *name, const char *help, s_type_t type,
+                            int nlabels, const char *names[], sk_err_t *err)
 {
     for (size_t i = 0; i < self->nfamilies; i++) {
         s_family_t *f = self->families[i];
@@ -251,9 +250,9 @@ oom:
     return NULL;
 }
 
-static s_series_t *s_register(sk_metrics_t *self, s_type_t type, const char *name,
-                              const char *help, const char *const *labels,
-                              const uint64_t *bounds, size_t nbounds, sk_err_t *err)
+static s_series_t *s_register(sk_metrics_t *self, s_type_t type, const char *name, const char *help,
+                              const char *const *labels, const uint64_t *bounds, size_t nbounds,
+                              sk_err_t *err)
 {
     if (!self) {
         sk_err_set(err, "bad_metric", "no registry");
@@ -341,8 +340,8 @@ sk_histogram_t *sk_metrics_histogram(sk_metrics_t *self, const char *name, const
         bounds_ns = SK_METRICS_LATENCY_NS;
         nbounds = SK_METRICS_LATENCY_N;
     }
-    return (sk_histogram_t *)s_register(self, S_HISTOGRAM, name, help, labels, bounds_ns,
-                                        nbounds, err);
+    return (sk_histogram_t *)s_register(self, S_HISTOGRAM, name, help, labels, bounds_ns, nbounds,
+                                        err);
 }
 
 /* ---------------------------------------------------------------- hot path */
@@ -424,7 +423,7 @@ static void s_put_seconds(s_buf_t *b, uint64_t ns)
     char num[48];
     uint64_t frac = ns % 1000000000u;
     int n = snprintf(num, sizeof num, "%" PRIu64 ".%09" PRIu64, ns / 1000000000u, frac);
-    while (n > 0 && num[n - 1] == '0' && num[n - 2] != '.')
+    while (n > 2 && num[n - 1] == '0' && num[n - 2] != '.')
         num[--n] = '\0';
     s_puts(b, num);
 }
@@ -437,8 +436,8 @@ static void s_put_u64(s_buf_t *b, uint64_t v)
 }
 
 /* name{labels[,extra]} — the braces only when there is a label. */
-static void s_put_sample_name(s_buf_t *b, const char *name, const char *suffix,
-                              const char *labels, const char *extra)
+static void s_put_sample_name(s_buf_t *b, const char *name, const char *suffix, const char *labels,
+                              const char *extra)
 {
     s_puts(b, name);
     s_puts(b, suffix);

@@ -14,8 +14,7 @@ struct _sk_event_counters_t {
 };
 
 static int s_row(sk_event_counters_t *self, sk_metrics_t *m, int row, const char *kind,
-                 const char *name, const char *help, const char *const *outcomes,
-                 sk_err_t *err)
+                 const char *name, const char *help, const char *const *outcomes, sk_err_t *err)
 {
     for (int k = 0; k < self->noutcomes; k++) {
         const char *labels[] = {"kind", kind, "outcome", outcomes[k], NULL};
@@ -37,8 +36,7 @@ sk_event_counters_t *sk_event_counters_new(sk_metrics_t *m, const char *name, co
     while (outcomes[self->noutcomes] && self->noutcomes < SK_METRICS_EVENT_OUTCOMES)
         self->noutcomes++;
     if (outcomes[self->noutcomes]) {
-        sk_err_set(err, "bad_metric", "%s: more than %d outcomes", name,
-                   SK_METRICS_EVENT_OUTCOMES);
+        sk_err_set(err, "bad_metric", "%s: more than %d outcomes", name, SK_METRICS_EVENT_OUTCOMES);
         free(self);
         return NULL;
     }
@@ -72,8 +70,7 @@ void sk_event_counters_destroy(sk_event_counters_t **self_p)
     *self_p = NULL;
 }
 
-void sk_event_counters_inc(sk_event_counters_t *self, const Skonto__V1__Envelope *env,
-                           int outcome)
+void sk_event_counters_inc(sk_event_counters_t *self, const Skonto__V1__Envelope *env, int outcome)
 {
     if (!self || outcome < 0 || outcome >= self->noutcomes)
         return;

@@ -26,7 +26,6 @@ sk_event_counters_t *sk_event_counters_new(sk_metrics_t *m, const char *name, co
 void sk_event_counters_destroy(sk_event_counters_t **self_p);
 
 /* Counts one event (env NULL: "unknown") with outcomes[outcome]. NULL-safe. */
-void sk_event_counters_inc(sk_event_counters_t *self, const Skonto__V1__Envelope *env,
-                           int outcome);
+void sk_event_counters_inc(sk_event_counters_t *self, const Skonto__V1__Envelope *env, int outcome);
 
 #endif

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_CONNECTIONS 8   /* scrapers at once; more wait in the listen queue */
-#define S_TIMEOUT_S 10    /* an idle connection is closed after this */
+#define S_CONNECTIONS 8 /* scrapers at once; more wait in the listen queue */
+#define S_TIMEOUT_S 10  /* an idle connection is closed after this */
 #define S_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct _sk_metrics_http_t {
@@ -88,8 +88,7 @@ int sk_metrics_addr_parse(const char *addr, struct sockaddr_storage *out, sockle
 /* ---------------------------------------------------------------- requests */
 
 static enum MHD_Result s_reply(struct MHD_Connection *c, unsigned int status, char *body,
-                               size_t len, enum MHD_ResponseMemoryMode mode,
-                               const char *type)
+                               size_t len, enum MHD_ResponseMemoryMode mode, const char *type)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
     if (!r) {
@@ -130,9 +129,8 @@ static enum MHD_Result s_health(sk_metrics_http_t *self, struct MHD_Connection *
 }
 
 static enum MHD_Result s_request(void *cls, struct MHD_Connection *c, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     (void)upload_data;

@@ -28,8 +28,8 @@ static int s_register(discount_metrics_t *self, sk_err_t *err)
         return -1;
     self->latency = sk_metrics_histogram(
         m, "skonto_discount_apply_latency_seconds",
-        "Time from reading a stream entry to its outcome in Redis (retries included)", NULL,
-        NULL, 0, err);
+        "Time from reading a stream entry to its outcome in Redis (retries included)", NULL, NULL,
+        0, err);
     self->batch = sk_metrics_gauge(m, "skonto_discount_batch_entries",
                                    "Entries in the batch being applied", NULL, err);
     self->retries = sk_metrics_gauge(

@@ -11,15 +11,21 @@
 
 /* Every reason code ingest answers, so each series exists from the start;
  * a code missing here is counted as "other". */
-static const char *const s_reasons[] = {
-    SK_REASON_BAD_ENVELOPE,     SK_REASON_BAD_ID,
-    SK_REASON_BAD_UTF8,         SK_REASON_BAD_FIELD,
-    SK_REASON_BAD_AMOUNT,       SK_REASON_BAD_CURRENCY,
-    SK_REASON_BAD_DATE,         SK_REASON_BAD_TERMS,
-    SK_REASON_UNKNOWN_CUSTOMER, SK_REASON_UNKNOWN_ORDER,
-    SK_REASON_ORDER_CUSTOMER_MISMATCH, SK_REASON_CURRENCY_MISMATCH,
-    SK_REASON_TOO_LARGE,        SK_REASON_STALE_VERSION,
-    "other"};
+static const char *const s_reasons[] = {SK_REASON_BAD_ENVELOPE,
+                                        SK_REASON_BAD_ID,
+                                        SK_REASON_BAD_UTF8,
+                                        SK_REASON_BAD_FIELD,
+                                        SK_REASON_BAD_AMOUNT,
+                                        SK_REASON_BAD_CURRENCY,
+                                        SK_REASON_BAD_DATE,
+                                        SK_REASON_BAD_TERMS,
+                                        SK_REASON_UNKNOWN_CUSTOMER,
+                                        SK_REASON_UNKNOWN_ORDER,
+                                        SK_REASON_ORDER_CUSTOMER_MISMATCH,
+                                        SK_REASON_CURRENCY_MISMATCH,
+                                        SK_REASON_TOO_LARGE,
+                                        SK_REASON_STALE_VERSION,
+                                        "other"};
 #define S_NREASONS (sizeof s_reasons / sizeof s_reasons[0])
 
 enum { S_ACCEPTED, S_DUPLICATE, S_REJECTED };
@@ -45,10 +51,10 @@ static int s_register(ingest_metrics_t *self, sk_err_t *err)
     if (!self->events)
         return -1;
     for (size_t i = 0; i < S_NREASONS; i++) {
-        self->rejections[i] = sk_metrics_counter(
-            m, "skonto_ingest_rejections_total",
-            "Events rejected (kept in the dead-letter list), by reason code",
-            (const char *[]){"reason", s_reasons[i], NULL}, err);
+        self->rejections[i] =
+            sk_metrics_counter(m, "skonto_ingest_rejections_total",
+                               "Events rejected (kept in the dead-letter list), by reason code",
+                               (const char *[]){"reason", s_reasons[i], NULL}, err);
         if (!self->rejections[i])
             return -1;
     }
@@ -56,9 +62,9 @@ static int s_register(ingest_metrics_t *self, sk_err_t *err)
         m, "skonto_ingest_ack_latency_seconds",
         "Time from receiving an event to sending its Ack (its outcome durable in Redis)", NULL,
         NULL, 0, err);
-    self->batch = sk_metrics_gauge(m, "skonto_ingest_batch_messages",
-                                   "Messages in the batch being handled (0 between batches)",
-                                   NULL, err);
+    self->batch =
+        sk_metrics_gauge(m, "skonto_ingest_batch_messages",
+                         "Messages in the batch being handled (0 between batches)", NULL, err);
     self->redis_errors = sk_metrics_counter(
         m, "skonto_ingest_redis_errors_total",
         "Redis commands that failed, and connections lost or refused", NULL, err);

@@ -32,17 +32,17 @@ static void test_counter_and_gauge_text(void **state)
     (void)state;
     sk_metrics_t *m = sk_metrics_new();
     sk_err_t err;
-    sk_counter_t *acc = sk_metrics_counter(
-        m, "skonto_test_events_total", "Events \\ handled\nby outcome \"quoted\"",
-        (const char *[]){"outcome", "accepted", NULL}, &err);
+    sk_counter_t *acc = sk_metrics_counter(m, "skonto_test_events_total",
+                                           "Events \\ handled\nby outcome \"quoted\"",
+                                           (const char *[]){"outcome", "accepted", NULL}, &err);
     sk_counter_t *rej = sk_metrics_counter(m, "skonto_test_events_total",
                                            "Events \\ handled\nby outcome \"quoted\"",
                                            (const char *[]){"outcome", "rejected", NULL}, &err);
     sk_gauge_t *depth = sk_metrics_gauge(m, "skonto_test_depth", "Items waiting", NULL, &err);
     /* Registered after the gauge, but written with its family. */
-    sk_counter_t *odd = sk_metrics_counter(
-        m, "skonto_test_events_total", "Events \\ handled\nby outcome \"quoted\"",
-        (const char *[]){"outcome", "a\\b\"c\nd", NULL}, &err);
+    sk_counter_t *odd = sk_metrics_counter(m, "skonto_test_events_total",
+                                           "Events \\ handled\nby outcome \"quoted\"",
+                                           (const char *[]){"outcome", "a\\b\"c\nd", NULL}, &err);
     assert_non_null(acc);
     assert_non_null(rej);
     assert_non_null(depth);
@@ -52,14 +52,15 @@ static void test_counter_and_gauge_text(void **state)
     sk_counter_inc(odd);
     sk_gauge_set(depth, 7);
     sk_gauge_add(depth, -10);
-    s_assert_render(m, "# HELP skonto_test_events_total Events \\\\ handled\\nby outcome \"quoted\"\n"
-                       "# TYPE skonto_test_events_total counter\n"
-                       "skonto_test_events_total{outcome=\"accepted\"} 42\n"
-                       "skonto_test_events_total{outcome=\"rejected\"} 0\n"
-                       "skonto_test_events_total{outcome=\"a\\\\b\\\"c\\nd\"} 1\n"
-                       "# HELP skonto_test_depth Items waiting\n"
-                       "# TYPE skonto_test_depth gauge\n"
-                       "skonto_test_depth -3\n");
+    s_assert_render(m,
+                    "# HELP skonto_test_events_total Events \\\\ handled\\nby outcome \"quoted\"\n"
+                    "# TYPE skonto_test_events_total counter\n"
+                    "skonto_test_events_total{outcome=\"accepted\"} 42\n"
+                    "skonto_test_events_total{outcome=\"rejected\"} 0\n"
+                    "skonto_test_events_total{outcome=\"a\\\\b\\\"c\\nd\"} 1\n"
+                    "# HELP skonto_test_depth Items waiting\n"
+                    "# TYPE skonto_test_depth gauge\n"
+                    "skonto_test_depth -3\n");
     /* The same series again is the same handle. */
     assert_ptr_equal(sk_metrics_counter(m, "skonto_test_events_total",
                                         "Events \\ handled\nby outcome \"quoted\"",
@@ -76,8 +77,7 @@ static void test_histogram_text(void **state)
     sk_err_t err;
     const uint64_t bounds[] = {500000, 1000000, 2500000000}; /* 0.5 ms, 1 ms, 2.5 s */
     sk_histogram_t *h = sk_metrics_histogram(m, "skonto_test_latency_seconds", "Latency",
-                                             (const char *[]){"kind", "x", NULL}, bounds, 3,
-                                             &err);
+                                             (const char *[]){"kind", "x", NULL}, bounds, 3, &err);
     assert_non_null(h);
     sk_histogram_observe_ns(h, 400000);     /* 0.4 ms: first bucket */
     sk_histogram_observe_ns(h, 500000);     /* on the bound: le is inclusive */
@@ -214,8 +214,15 @@ static void test_address_rule(void **state)
     assert_string_equal(host, "0.0.0.0");
     assert_int_equal(sk_metrics_addr_parse("[::1]:0", &sa, &len, &err), 0);
     assert_int_equal(sa.ss_family, AF_INET6);
-    const char *bad[] = {"", "9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536",
-                         "127.0.0.1:12x", "::1:9464", "[::1]9464", "no-such-host.invalid:9464"};
+    const char *bad[] = {"",
+                         "9464",
+                         "127.0.0.1",
+                         "127.0.0.1:",
+                         "127.0.0.1:65536",
+                         "127.0.0.1:12x",
+                         "::1:9464",
+                         "[::1]9464",
+                         "no-such-host.invalid:9464"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(sk_metrics_addr_parse(bad[i], &sa, &len, &err), -1);
         assert_string_equal(err.code, "bad_config");
@@ -254,8 +261,8 @@ static void test_event_counters_by_kind(void **state)
     (void)state;
     sk_metrics_t *m = sk_metrics_new();
     sk_err_t err;
-    sk_event_counters_t *ec = sk_event_counters_new(
-        m, "skonto_t_events_total", "by kind", (const char *[]){"ok", "bad", NULL}, &err);
+    sk_event_counters_t *ec = sk_event_counters_new(m, "skonto_t_events_total", "by kind",
+                                                    (const char *[]){"ok", "bad", NULL}, &err);
     assert_non_null(ec);
     Skonto__V1__Envelope env = SKONTO__V1__ENVELOPE__INIT;
     env.body_case = SKONTO__V1__ENVELOPE__BODY_PAYMENT_RECEIVED;
@@ -264,11 +271,14 @@ static void test_event_counters_by_kind(void **state)
     sk_event_counters_inc(ec, NULL, 1); /* undecodable */
     sk_event_counters_inc(ec, &env, 2); /* no such outcome: ignored */
     char *text = sk_metrics_render(m, NULL);
-    assert_non_null(strstr(text, "skonto_t_events_total{kind=\"payment_received\",outcome=\"ok\"} 2\n"));
+    assert_non_null(
+        strstr(text, "skonto_t_events_total{kind=\"payment_received\",outcome=\"ok\"} 2\n"));
     assert_non_null(strstr(text, "skonto_t_events_total{kind=\"unknown\",outcome=\"bad\"} 1\n"));
     /* every kind is there from the start */
-    assert_non_null(strstr(text, "skonto_t_events_total{kind=\"order_shipped\",outcome=\"ok\"} 0\n"));
-    assert_non_null(strstr(text, "skonto_t_events_total{kind=\"order_cancelled\",outcome=\"bad\"} 0\n"));
+    assert_non_null(
+        strstr(text, "skonto_t_events_total{kind=\"order_shipped\",outcome=\"ok\"} 0\n"));
+    assert_non_null(
+        strstr(text, "skonto_t_events_total{kind=\"order_cancelled\",outcome=\"bad\"} 0\n"));
     free(text);
     sk_event_counters_destroy(&ec);
     sk_metrics_destroy(&m);
