@@ -18,7 +18,8 @@
 
 struct _sk_metrics_http_t {
     sk_metrics_t *metrics;
-    struct MHD_Daemon *daemon;
+    sk_metrics_t *owned;       /* the same, when this object made it (sk_metrics_http_worker) */
+    struct MHD_Daemon *daemon; /* NULL: nothing served */
     char address[SK_METRICS_ADDR_MAX];
     _Atomic int64_t alive_ms; /* monotonic ms of the loop's last turn; 0: not yet */
     _Atomic bool redis_up;
@@ -201,25 +202,42 @@ sk_metrics_http_t *sk_metrics_http_new(sk_metrics_t *m, const char *addr, sk_err
     return self;
 }
 
-int sk_metrics_http_from_env(sk_metrics_t *m, sk_metrics_http_t **out, sk_err_t *err)
+sk_metrics_http_t *sk_metrics_http_worker(sk_metrics_register_fn *reg, void *arg, sk_err_t *err)
 {
-    *out = NULL;
     const char *addr = getenv("SKONTO_METRICS_ADDR");
-    if (!addr || !*addr)
-        return 0;
-    *out = sk_metrics_http_new(m, addr, err);
-    if (!*out) {
-        sk_err_prefix(err, "SKONTO_METRICS_ADDR");
-        return -1;
+    sk_metrics_t *m = sk_metrics_new();
+    if (!m) {
+        sk_err_set(err, "out_of_memory", "metrics: out of memory");
+        return NULL;
     }
-    return 0;
+    sk_metrics_http_t *self = NULL;
+    if (reg(m, arg, err) == 0) {
+        self = addr && *addr ? sk_metrics_http_new(m, addr, err) : calloc(1, sizeof *self);
+        if (!self && addr && *addr)
+            sk_err_prefix(err, "SKONTO_METRICS_ADDR");
+        else if (!self)
+            sk_err_set(err, "out_of_memory", "metrics: out of memory");
+    }
+    if (!self) {
+        sk_metrics_destroy(&m);
+        return NULL;
+    }
+    self->metrics = self->owned = m;
+    return self;
+}
+
+sk_metrics_t *sk_metrics_http_registry(const sk_metrics_http_t *self)
+{
+    return self ? self->metrics : NULL;
 }
 
 void sk_metrics_http_destroy(sk_metrics_http_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    MHD_stop_daemon((*self_p)->daemon);
+    if ((*self_p)->daemon)
+        MHD_stop_daemon((*self_p)->daemon); /* first: its thread reads the registry */
+    sk_metrics_destroy(&(*self_p)->owned);
     free(*self_p);
     *self_p = NULL;
 }

@@ -41,13 +41,21 @@ int sk_metrics_addr_parse(const char *addr, struct sockaddr_storage *out, sockle
  * with err set when addr is bad or cannot be bound. */
 sk_metrics_http_t *sk_metrics_http_new(sk_metrics_t *m, const char *addr, sk_err_t *err);
 
-/* The same at SKONTO_METRICS_ADDR: 0 with *out NULL when it is unset or
- * empty, 0 with *out serving, or -1 with err naming the variable. */
-int sk_metrics_http_from_env(sk_metrics_t *m, sk_metrics_http_t **out, sk_err_t *err);
+/* A worker's metrics in one object: makes a registry (owned by the result,
+ * see sk_metrics_http_registry), lets reg register the worker's series in
+ * it (reg returns 0 or -1 with err set), then serves it at
+ * SKONTO_METRICS_ADDR when that is set; when it is unset or empty nothing
+ * listens and the address is "". NULL with err set when reg fails or the
+ * variable is bad (err names it). */
+typedef int sk_metrics_register_fn(sk_metrics_t *m, void *arg, sk_err_t *err);
+sk_metrics_http_t *sk_metrics_http_worker(sk_metrics_register_fn *reg, void *arg, sk_err_t *err);
+/* The registry the server reads. */
+sk_metrics_t *sk_metrics_http_registry(const sk_metrics_http_t *self);
 
 void sk_metrics_http_destroy(sk_metrics_http_t **self_p);
 
-/* "127.0.0.1:9464" (IPv6: "[::1]:9464") as bound: the real port when 0 was asked. */
+/* "127.0.0.1:9464" (IPv6: "[::1]:9464") as bound: the real port when 0 was
+ * asked; "" when nothing is served (and for NULL). */
 const char *sk_metrics_http_address(const sk_metrics_http_t *self);
 
 /* The worker's loop turned; redis_up: its Redis connection works. Cheap (two

@@ -8,17 +8,16 @@
 #include "sk_metrics_http.h"
 
 struct _discount_metrics_t {
-    sk_metrics_t *registry;
-    sk_metrics_http_t *http;
+    sk_metrics_http_t *http; /* the registry, and its server when SKONTO_METRICS_ADDR is set */
     sk_event_counters_t *entries;
     sk_histogram_t *latency;
     sk_gauge_t *batch, *retries;
     sk_counter_t *redis_errors;
 };
 
-static int s_register(discount_metrics_t *self, sk_err_t *err)
+static int s_register(sk_metrics_t *m, void *arg, sk_err_t *err)
 {
-    sk_metrics_t *m = self->registry;
+    discount_metrics_t *self = arg;
     self->entries = sk_event_counters_new(
         m, "skonto_discount_entries_total",
         "Stream entries finished, by event kind and outcome (error: acknowledged without being "
@@ -46,30 +45,25 @@ static int s_register(discount_metrics_t *self, sk_err_t *err)
 discount_metrics_t *discount_metrics_new(sk_err_t *err)
 {
     discount_metrics_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->registry = sk_metrics_new())) {
-        free(self);
+    if (!self)
         sk_err_set(err, "out_of_memory", "metrics: out of memory");
-        return NULL;
-    }
-    if (s_register(self, err) || sk_metrics_http_from_env(self->registry, &self->http, err))
+    else if (!(self->http = sk_metrics_http_worker(s_register, self, err)))
         discount_metrics_destroy(&self);
     return self;
 }
 
 const char *discount_metrics_address(const discount_metrics_t *self)
 {
-    return self ? sk_metrics_http_address(self->http) : "";
+    return sk_metrics_http_address(self ? self->http : NULL);
 }
 
 void discount_metrics_destroy(discount_metrics_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    discount_metrics_t *self = *self_p;
-    sk_metrics_http_destroy(&self->http); /* first: it reads the registry */
-    sk_event_counters_destroy(&self->entries);
-    sk_metrics_destroy(&self->registry);
-    free(self);
+    sk_metrics_http_destroy(&(*self_p)->http); /* first: it reads the counters */
+    sk_event_counters_destroy(&(*self_p)->entries);
+    free(*self_p);
     *self_p = NULL;
 }
 

@@ -31,8 +31,7 @@ static const char *const s_reasons[] = {SK_REASON_BAD_ENVELOPE,
 enum { S_ACCEPTED, S_DUPLICATE, S_REJECTED };
 
 struct _ingest_metrics_t {
-    sk_metrics_t *registry;
-    sk_metrics_http_t *http;
+    sk_metrics_http_t *http; /* the registry, and its server when SKONTO_METRICS_ADDR is set */
     sk_event_counters_t *events;
     sk_counter_t *rejections[S_NREASONS];
     sk_histogram_t *ack_latency;
@@ -40,9 +39,9 @@ struct _ingest_metrics_t {
     sk_counter_t *redis_errors;
 };
 
-static int s_register(ingest_metrics_t *self, sk_err_t *err)
+static int s_register(sk_metrics_t *m, void *arg, sk_err_t *err)
 {
-    sk_metrics_t *m = self->registry;
+    ingest_metrics_t *self = arg;
     self->events = sk_event_counters_new(
         m, "skonto_ingest_events_total",
         "Events handled, by kind and by the outcome ingest answered (or, for a PUB feed, "
@@ -74,30 +73,25 @@ static int s_register(ingest_metrics_t *self, sk_err_t *err)
 ingest_metrics_t *ingest_metrics_new(sk_err_t *err)
 {
     ingest_metrics_t *self = calloc(1, sizeof *self);
-    if (!self || !(self->registry = sk_metrics_new())) {
-        free(self);
+    if (!self)
         sk_err_set(err, "out_of_memory", "metrics: out of memory");
-        return NULL;
-    }
-    if (s_register(self, err) || sk_metrics_http_from_env(self->registry, &self->http, err))
+    else if (!(self->http = sk_metrics_http_worker(s_register, self, err)))
         ingest_metrics_destroy(&self);
     return self;
 }
 
 const char *ingest_metrics_address(const ingest_metrics_t *self)
 {
-    return self ? sk_metrics_http_address(self->http) : "";
+    return sk_metrics_http_address(self ? self->http : NULL);
 }
 
 void ingest_metrics_destroy(ingest_metrics_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    ingest_metrics_t *self = *self_p;
-    sk_metrics_http_destroy(&self->http); /* first: it reads the registry */
-    sk_event_counters_destroy(&self->events);
-    sk_metrics_destroy(&self->registry);
-    free(self);
+    sk_metrics_http_destroy(&(*self_p)->http); /* first: it reads the counters */
+    sk_event_counters_destroy(&(*self_p)->events);
+    free(*self_p);
     *self_p = NULL;
 }
 

@@ -231,6 +231,18 @@ static void test_address_rule(void **state)
 
 /* Bound on port 0, the server says which port it got; a bad
  * SKONTO_METRICS_ADDR is an error naming the variable. */
+static int s_register_one(sk_metrics_t *m, void *arg, sk_err_t *err)
+{
+    (void)arg;
+    return sk_metrics_counter(m, "skonto_one_total", "one", NULL, err) ? 0 : -1;
+}
+
+static int s_register_bad(sk_metrics_t *m, void *arg, sk_err_t *err)
+{
+    (void)arg;
+    return sk_metrics_counter(m, "skonto_bad", "no _total", NULL, err) ? 0 : -1;
+}
+
 static void test_server_address_and_env(void **state)
 {
     (void)state;
@@ -244,13 +256,27 @@ static void test_server_address_and_env(void **state)
     sk_metrics_http_destroy(&http);
     assert_null(http);
 
+    /* A worker's: its own registry, served where SKONTO_METRICS_ADDR says. */
     setenv("SKONTO_METRICS_ADDR", "localhost", 1);
-    assert_int_equal(sk_metrics_http_from_env(m, &http, &err), -1);
-    assert_null(http);
-    assert_int_equal(strncmp(err.msg, "SKONTO_METRICS_ADDR: ", 21), 0);
+    assert_null(sk_metrics_http_worker(s_register_one, NULL, &err));
+    assert_int_equal(strncmp(err.msg, "SKONTO_METRICS_ADDR: localhost: want host:port", 46), 0);
+    setenv("SKONTO_METRICS_ADDR", "127.0.0.1:0", 1);
+    http = sk_metrics_http_worker(s_register_one, NULL, &err);
+    assert_non_null(http);
+    assert_true(atoi(sk_metrics_http_address(http) + 10) > 0);
+    sk_metrics_http_destroy(&http);
     unsetenv("SKONTO_METRICS_ADDR");
-    assert_int_equal(sk_metrics_http_from_env(m, &http, &err), 0);
-    assert_null(http); /* unset: nothing served */
+    http = sk_metrics_http_worker(s_register_one, NULL, &err);
+    assert_non_null(http);
+    assert_string_equal(sk_metrics_http_address(http), ""); /* unset: nothing served */
+    char *text = sk_metrics_render(sk_metrics_http_registry(http), NULL);
+    assert_string_equal(text, "# HELP skonto_one_total one\n# TYPE skonto_one_total counter\n"
+                              "skonto_one_total 0\n");
+    free(text);
+    sk_metrics_http_destroy(&http);
+    /* what the worker's registration says wrong is the error */
+    assert_null(sk_metrics_http_worker(s_register_bad, NULL, &err));
+    assert_string_equal(err.code, "bad_metric");
     sk_metrics_destroy(&m);
 }
 
