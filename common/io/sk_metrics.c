@@ -281,7 +281,7 @@ static s_series_t *s_register(sk_metrics_t *self, s_type_t type, const char *nam
     const char *names[SK_METRICS_MAX_LABELS];
     int n;
     char *rendered = NULL;
-    if (s_labels(labels, &n, names, &rendered, err))
+    if (s_labels(labels, &n, names, &rendered, err) || !rendered)
         return NULL;
     for (int k = 0; type == S_HISTOGRAM && k < n; k++)
         if (!strcmp(names[k], "le")) {

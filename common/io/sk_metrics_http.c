@@ -158,7 +158,7 @@ static enum MHD_Result s_request(void *cls, struct MHD_Connection *c, const char
 
 sk_metrics_http_t *sk_metrics_http_new(sk_metrics_t *m, const char *addr, sk_err_t *err)
 {
-    struct sockaddr_storage sa;
+    struct sockaddr_storage sa = {0};
     socklen_t salen;
     if (sk_metrics_addr_parse(addr, &sa, &salen, err))
         return NULL;
