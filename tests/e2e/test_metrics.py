@@ -206,6 +206,12 @@ class MetricsTest(unittest.TestCase):
         for name, addr in self.addr.items():
             self.assertEqual(get(addr, "/healthz"), (200, "ok\n"), name)
             self.assertEqual(get(addr, "/nothing")[0], 404, name)
+            try:
+                urllib.request.urlopen(urllib.request.Request(
+                    "http://%s/metrics" % addr, data=b"x", method="POST"), timeout=5)
+                self.fail("POST /metrics answered 2xx")
+            except urllib.error.HTTPError as e:
+                self.assertEqual(e.code, 405, name)
             status, text = get(addr, "/metrics")
             self.assertEqual(status, 200)
             self.assertTrue(text.startswith("# HELP skonto_"), text[:80])
