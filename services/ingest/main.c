@@ -384,10 +384,6 @@ int main(void)
         }
     }
     self->retention_ms = (int64_t)days * 86400000;
-    if (s_metrics_setup(self)) {
-        free(self);
-        return 2;
-    }
     const char *maxc_s = getenv("SKONTO_INGEST_MAX_CONNECTIONS");
     long max_conns = S_MAX_CONNECTIONS;
     if (maxc_s && *maxc_s) {
@@ -434,6 +430,10 @@ int main(void)
     sk_zap_t *zap = NULL;
     sk_keypair_t server_key;
     memset(&server_key, 0, sizeof server_key);
+    if (s_metrics_setup(self)) {
+        status = 2;
+        goto out;
+    }
     const char *key_file = getenv("SKONTO_INGEST_SECRET_KEY_FILE");
     const char *registry = getenv("SKONTO_AUTHORIZED_KEYS");
     bool curve = key_file && *key_file, has_reg = registry && *registry;
