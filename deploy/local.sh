@@ -12,11 +12,16 @@
 #   redis.sock    the unix socket every worker and skontoctl use
 #   log/          one log per process (redis.log, ingest.log, discount-1.log, ...)
 #   pid/          one pid file per process
-#   ports         the TCP ports of this run directory, one NAME=PORT a line
-#                 (now: ingest=7750, ingest's loopback ROUTER port). Chosen by
-#                 the first `up` and kept: a restarted worker gets its port
-#                 back, so clients (a running `skontoctl send`) reconnect
-#                 where they were; if something else holds it, `up` fails
+#   ports         the TCP ports of this run directory, one NAME=PORT a line:
+#                 ingest=7750, ingest's loopback ROUTER port, and
+#                 metrics-WORKER=PORT, where each worker serves /metrics and
+#                 /healthz on 127.0.0.1 (SKONTO_METRICS_ADDR; `skontoctl
+#                 status` shows them). Chosen by the first `up` and kept: a
+#                 restarted worker gets its port back, so clients (a running
+#                 `skontoctl send`, a Prometheus scraping) find it where it
+#                 was; if something else holds ingest's, `up` fails; if
+#                 something holds a metrics port, that worker's metrics move
+#                 to a free port (recorded, and `up` says so)
 #   secrets/      made once per run directory, mode 0700 (docs/SECURITY.md):
 #                 ingest-server.key/.pub  ingest's CURVE key pair
 #                 erp-local.key/.pub      an ERP client key (user erp-local, role erp)
@@ -179,7 +184,7 @@ s_port_holder() {
 # RUNDIR/ports records each port a worker of this run directory listens on,
 # one NAME=PORT a line, so that a worker restarted by a later `up` gets the
 # same port and its clients need no new configuration. Names: ingest (its
-# ROUTER); more (metrics ports, say) go in as NAME=PORT lines of their own.
+# ROUTER) and metrics-WORKER (each worker's /metrics and /healthz).
 
 # s_port_get NAME: the port recorded for NAME, or nothing.
 s_port_get() {
@@ -237,6 +242,28 @@ s_ingest_port() {
   fi
   s_port_set ingest "$port"
   ENDPOINT=tcp://127.0.0.1:$port
+}
+
+# s_metrics_port NAME PROGRAM: sets MPORT, NAME's metrics port: the one
+# recorded as metrics-NAME, else a free one not recorded for another worker;
+# records it. A recorded port something else holds when NAME must start is
+# replaced by a free one, loudly: only a scraper has to follow, and a stack
+# that does not come up over its metrics port helps nobody.
+s_metrics_port() {
+  local name=$1 program=$2 port holder
+  port=$(s_port_get "metrics-$name")
+  if [ -n "$port" ] && [ -z "$(s_pid "$name" "$program")" ] && ! s_port_free_soon "$port"; then
+    holder=$(s_port_holder "$port")
+    say "$name's metrics port $port (recorded in $PORTS) is taken${holder:- by another process};" \
+      "its metrics move to a free port: point scrapers at the new one"
+    port=
+  fi
+  while [ -z "$port" ] || { [ "$(s_port_get "metrics-$name")" != "$port" ] &&
+    grep -q "=$port\$" "$PORTS" 2>/dev/null; }; do
+    port=$(s_free_port)
+  done
+  s_port_set "metrics-$name" "$port"
+  MPORT=$port
 }
 
 s_write_env() {
@@ -421,13 +448,17 @@ EOF
   # -- workers
   local sub=()
   [ -n "${SKONTO_INGEST_SUB:-}" ] && sub=(SKONTO_INGEST_SUB="$SKONTO_INGEST_SUB")
+  s_metrics_port ingest skonto-ingest
   s_start ingest skonto-ingest SKONTO_WORKER_NAME=ingest "${sub[@]}" \
+    SKONTO_METRICS_ADDR="127.0.0.1:$MPORT" \
     SKONTO_REDIS_USER=ingest SKONTO_REDIS_PASSWORD_FILE="$SECRETS/redis-ingest.pass" \
     SKONTO_INGEST_SECRET_KEY_FILE="$SECRETS/ingest-server.key" \
     SKONTO_AUTHORIZED_KEYS="$SECRETS/authorized_keys"
   local n
   for n in $(seq 1 "$NWORKERS"); do
+    s_metrics_port "discount-$n" skonto-discount
     s_start "discount-$n" skonto-discount SKONTO_WORKER_NAME="discount-$n" \
+      SKONTO_METRICS_ADDR="127.0.0.1:$MPORT" \
       SKONTO_REDIS_USER=discount SKONTO_REDIS_PASSWORD_FILE="$SECRETS/redis-discount.pass"
   done
 
@@ -446,6 +477,7 @@ EOF
     done
   done
   say "stack up in $RUNDIR; ingest at $ENDPOINT"
+  say "metrics and /healthz: $(sed -n "s/^metrics-\(.*\)=\(.*\)$/\1 http:\/\/127.0.0.1:\2\/metrics/p" "$PORTS" | paste -sd, - | sed "s/,/, /g")"
   cat "$RUNDIR/env"
 }
 

@@ -7,7 +7,9 @@
  * consumer group: delivered but not yet applied), the dead letters
  * (LLEN sk:{sys}:dlq), the events the discount workers acknowledged without
  * recording them (LLEN of the 16 sk:{sN}:unapplied), ingest's counters and the sequence gaps per source
- * seen on PUB feeds. Read-only. */
+ * seen on PUB feeds. Read-only. A worker serving /metrics (SKONTO_METRICS_ADDR)
+ * says where in its heartbeat ("metrics": "host:port"); the table then has a
+ * metrics column. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,7 +39,8 @@ static void s_help(FILE *out)
             "\n"
             "Shows whether the running system is healthy:\n"
             "  workers        each worker's last heartbeat (workers write one every second):\n"
-            "                 name, role, pid, age, events processed, errors; a heartbeat\n"
+            "                 name, role, pid, age, events processed, errors, where it\n"
+            "                 serves /metrics and /healthz (SKONTO_METRICS_ADDR); a heartbeat\n"
             "                 older than 5 s is marked STALE (the worker is stuck or gone)\n"
             "  queue          events accepted by ingest that no discount worker has applied\n"
             "                 yet, and how many of those a worker has taken (is working on,\n"
@@ -51,7 +54,8 @@ static void s_help(FILE *out)
             "\n"
             "options:\n"
             "  --json   print as JSON: {workers [{name, role, pid, age_s, processed, errors,\n"
-            "           stale}], queue {waiting, pending}, dead_letters, unapplied,\n"
+            "           metrics (host:port or null), stale}], queue {waiting, pending},\n"
+            "           dead_letters, unapplied,\n"
             "           ingest {counter: n},\n"
             "           gaps {source: n}}; waiting counts every event not yet applied,\n"
             "           pending those of them a worker has taken\n"
@@ -62,6 +66,7 @@ static void s_help(FILE *out)
 typedef struct {
     char name[65];
     char role[33];
+    char metrics[130]; /* "host:port" of its /metrics, "" if it serves none */
     long long pid, processed, errors;
     double age_s;
     bool stale, valid;
@@ -122,6 +127,13 @@ static void s_heartbeat(s_worker_t *w, const redisReply *name, const redisReply 
     w->pid = json_integer_value(json_object_get(j, "pid"));
     w->processed = json_integer_value(json_object_get(j, "processed"));
     w->errors = json_integer_value(json_object_get(j, "errors"));
+    json_t *metrics = json_object_get(j, "metrics");
+    const char *addr = json_is_string(metrics) ? json_string_value(metrics) : "";
+    /* shown as is only when it looks like an address: printable, no spaces */
+    bool plain = strlen(addr) < sizeof w->metrics;
+    for (const char *p = addr; plain && *p; p++)
+        plain = *p > ' ' && *p < 0x7f;
+    snprintf(w->metrics, sizeof w->metrics, "%s", plain ? addr : "?");
     json_decref(j);
 }
 
@@ -247,11 +259,12 @@ static json_t *s_json(const s_status_t *st)
     for (size_t i = 0; i < st->nworkers; i++) {
         const s_worker_t *w = &st->workers[i];
         bad |= json_array_append_new(
-            ws, json_pack("{s:s, s:s, s:I, s:o, s:I, s:I, s:b}", "name", w->name, "role", w->role,
-                          "pid", (json_int_t)w->pid, "age_s",
+            ws, json_pack("{s:s, s:s, s:I, s:o, s:I, s:I, s:o, s:b}", "name", w->name, "role",
+                          w->role, "pid", (json_int_t)w->pid, "age_s",
                           w->valid ? json_real((double)(long long)(w->age_s * 10 + 0.5) / 10)
                                    : json_null(),
                           "processed", (json_int_t)w->processed, "errors", (json_int_t)w->errors,
+                          "metrics", *w->metrics ? json_string(w->metrics) : json_null(),
                           "stale", w->stale));
     }
     bad |= json_object_set_new(root, "workers", ws);
@@ -278,9 +291,16 @@ static int s_print(const s_status_t *st)
         printf("workers: none has reported a heartbeat (are skonto-ingest and skonto-discount "
                "running?)\n");
     } else {
-        static const char *const hd[] = {"worker",    "role",   "pid",  "age",
-                                         "processed", "errors", "state"};
-        sk_cli_table_t *t = sk_cli_table_new(7, hd, "llrrrrl");
+        /* The metrics column only when some worker serves /metrics. */
+        bool any_metrics = false;
+        for (size_t i = 0; i < st->nworkers; i++)
+            any_metrics |= st->workers[i].metrics[0] != '\0';
+        static const char *const hd[] = {"worker", "role",    "pid",    "age",
+                                         "processed", "errors", "metrics", "state"};
+        static const char *const hd_plain[] = {"worker",    "role",   "pid",  "age",
+                                               "processed", "errors", "state"};
+        sk_cli_table_t *t = any_metrics ? sk_cli_table_new(8, hd, "llrrrrll")
+                                        : sk_cli_table_new(7, hd_plain, "llrrrrl");
         if (!t)
             return sk_cli_fail(VERB, "out of memory");
         int bad = 0;
@@ -294,13 +314,9 @@ static int s_print(const s_status_t *st)
                 snprintf(age, sizeof age, "?");
             snprintf(proc, sizeof proc, "%lld", w->processed);
             snprintf(err, sizeof err, "%lld", w->errors);
-            const char *row[] = {w->name,
-                                 w->role,
-                                 pid,
-                                 age,
-                                 proc,
-                                 err,
-                                 w->valid ? (w->stale ? "STALE" : "ok") : "BAD HEARTBEAT"};
+            const char *state = w->valid ? (w->stale ? "STALE" : "ok") : "BAD HEARTBEAT";
+            const char *row[] = {w->name, w->role, pid, age, proc, err,
+                                 any_metrics ? (*w->metrics ? w->metrics : "-") : state, state};
             bad |= sk_cli_table_add(t, row);
         }
         if (!bad)

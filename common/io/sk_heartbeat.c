@@ -3,6 +3,7 @@
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,11 @@ struct _sk_heartbeat_t {
         int64_t value;
     } counters[SK_HEARTBEAT_COUNTERS];
     int ncounters;
+    struct {
+        const char *field;
+        char value[128];
+    } texts[4];
+    int ntexts;
     int64_t last_ms; /* wall time of the last write, 0: none yet */
 };
 
@@ -55,6 +61,19 @@ void sk_heartbeat_count(sk_heartbeat_t *self, const char *field, int64_t value)
     }
 }
 
+void sk_heartbeat_text(sk_heartbeat_t *self, const char *field, const char *value)
+{
+    int i = 0;
+    while (i < self->ntexts && strcmp(self->texts[i].field, field))
+        i++;
+    if (i == self->ntexts) {
+        if (self->ntexts == (int)(sizeof self->texts / sizeof self->texts[0]))
+            return;
+        self->texts[self->ntexts++].field = field;
+    }
+    snprintf(self->texts[i].value, sizeof self->texts[i].value, "%s", value);
+}
+
 bool sk_heartbeat_due(const sk_heartbeat_t *self, int64_t now_ms)
 {
     return !self->last_ms || now_ms - self->last_ms >= SK_HEARTBEAT_EVERY_MS;
@@ -74,6 +93,9 @@ char *sk_heartbeat_json(const sk_heartbeat_t *self, int64_t at_ms)
     for (int i = 0; ok && i < self->ncounters; i++)
         ok = !json_object_set_new(o, self->counters[i].field,
                                   json_integer((json_int_t)self->counters[i].value));
+    for (int i = 0; ok && i < self->ntexts; i++)
+        if (self->texts[i].value[0])
+            ok = !json_object_set_new(o, self->texts[i].field, json_string(self->texts[i].value));
     char *s = ok ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;

@@ -34,6 +34,9 @@ void sk_heartbeat_destroy(sk_heartbeat_t **self_p);
  * field goes after the ones set before. Beyond SK_HEARTBEAT_COUNTERS fields a
  * new one is ignored (a programmer's mistake, not input). */
 void sk_heartbeat_count(sk_heartbeat_t *self, const char *field, int64_t value);
+/* Sets text field `field` (a literal, kept) to value (copied, at most 127
+ * bytes); "" leaves the field out of the heartbeat. Written after the counters. */
+void sk_heartbeat_text(sk_heartbeat_t *self, const char *field, const char *value);
 
 /* True when the last write is SK_HEARTBEAT_EVERY_MS or more before now_ms
  * (and before the first write). */

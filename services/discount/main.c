@@ -50,6 +50,8 @@
 #include "apply.h"
 #include "invoice.h"
 #include "keys.h"
+#include "metrics.h"
+#include "sk_metrics.h"
 #include "sk_clock.h"
 #include "sk_config.h"
 #include "sk_hash.h"
@@ -71,6 +73,7 @@ typedef struct {
     int attempts;
     int64_t first_ms; /* first NOINV */
     int64_t next_ms;  /* not retried before */
+    uint64_t read_ns; /* sk_metrics_now_ns when read from its stream: the apply latency's start */
     /* per wave */
     redisReply *r_inv, *r_hist, *r_terms;
     discount_plan_t plan;
@@ -97,6 +100,7 @@ typedef struct {
     s_list_t retry;
     discount_argv_t *argv;
     discount_batch_t *batch;
+    discount_metrics_t *metrics; /* GET /metrics (metrics.h) */
 } s_worker_t;
 
 /* ---------------------------------------------------------------- lists and sets */
@@ -315,6 +319,7 @@ static void s_heartbeat(s_worker_t *w)
     sk_heartbeat_count(w->hb, "duplicates", w->dups);
     sk_heartbeat_count(w->hb, "order_waits", w->waits);
     sk_heartbeat_count(w->hb, "waiting", (int64_t)w->retry.n);
+    sk_heartbeat_text(w->hb, "metrics", discount_metrics_address(w->metrics)); /* skontoctl status */
     sk_err_t err;
     if (sk_heartbeat_write(w->hb, w->c, &err))
         sk_log_error("%s", err.msg);
@@ -391,6 +396,7 @@ static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s
         if (!it)
             return -1;
         discount_entry_decode(&it->e, shard, id->str, id->len, data, len);
+        it->read_ns = sk_metrics_now_ns();
         snprintf(it->e.seq, sizeof it->e.seq, "%s", seq);
         if (s_list_push(out, it) != 0) {
             s_item_free(it);
@@ -642,6 +648,10 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
         if (!strcmp(r->str, "OK")) {
             done = true;
             w->processed++;
+            discount_metrics_entry(w->metrics, it->e.env,
+                                   it->plan.error ? DISCOUNT_METRICS_ERROR
+                                                  : DISCOUNT_METRICS_APPLIED,
+                                   it->read_ns);
             if (it->plan.error) {
                 w->errors++;
                 sk_log_at(SK_LOG_ERROR, s_event_id(it), it->e.order_id, "%s", it->plan.msg);
@@ -651,6 +661,8 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
         } else if (!strcmp(r->str, "DUP")) {
             done = true;
             w->dups++;
+            discount_metrics_entry(w->metrics, it->e.env, DISCOUNT_METRICS_DUPLICATE,
+                                   it->read_ns);
         } else if (!strcmp(r->str, "STALE")) {
             w->stale++;
         } else {
@@ -663,6 +675,7 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
         sk_log_error("entry %s: apply script failed: %s", it->e.id,
               r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         w->errors++;
+        discount_metrics_redis_error(w->metrics);
         why = S_BACKOFF;
     }
     if (done) {
@@ -892,6 +905,20 @@ static int s_due_retries(s_worker_t *w, s_list_t *batch, s_block_t *blocked, int
 
 /* ---------------------------------------------------------------- main */
 
+/* GET /metrics and /healthz when SKONTO_METRICS_ADDR is set (metrics.h).
+ * 0, or -1 (logged) when the variable is bad: the worker refuses to start. */
+static int s_metrics_setup(s_worker_t *w)
+{
+    sk_err_t err;
+    w->metrics = discount_metrics_new(&err);
+    if (!w->metrics) {
+        sk_log_error("%s: refusing to start", err.msg);
+        return -1;
+    }
+    if (*discount_metrics_address(w->metrics))
+        sk_log("metrics at http://%s/metrics and /healthz", discount_metrics_address(w->metrics));
+    return 0;
+}
 static int s_run(s_worker_t *w)
 {
     char cursors[SK_SHARDS][48];
@@ -902,6 +929,7 @@ static int s_run(s_worker_t *w)
 
     while (!sk_signal_stopping()) {
         int64_t now = sk_now_ms(); /* wall time: heartbeats, retries, claims */
+        discount_metrics_loop(w->metrics, true);
         if (sk_heartbeat_due(w->hb, now))
             s_heartbeat(w);
         if (s_conn_broken(w))
@@ -939,6 +967,7 @@ static int s_run(s_worker_t *w)
                 sk_log_error("clock: %s (today stays %s)", cerr.msg,
                              sk_date_format(sk_clock_today(w->clock), day, sizeof day));
         }
+        discount_metrics_depth(w->metrics, batch.n, w->retry.n);
         if (rc == 0)
             rc = s_process(w, &batch, &blocked);
         s_list_destroy(&batch);
@@ -954,7 +983,7 @@ int main(int argc, char **argv)
     if (argc > 1) {
         fprintf(stderr, "usage: %s (configured by the environment: SKONTO_REDIS_URL, "
                         "SKONTO_WORKER_NAME, SKONTO_CLAIM_IDLE_MS, SKONTO_NOINV_GIVEUP_MS, "
-                        "SKONTO_CLOCK, SKONTO_TODAY, SKONTO_LOG_FORMAT)\n",
+                        "SKONTO_CLOCK, SKONTO_TODAY, SKONTO_LOG_FORMAT, SKONTO_METRICS_ADDR)\n",
                 argv[0]);
         return 2;
     }
@@ -974,6 +1003,10 @@ int main(int argc, char **argv)
     snprintf(w.name, sizeof w.name, "%s", name);
     for (int s = 0; s < SK_SHARDS; s++)
         sk_key_events(w.streams[s], s);
+    if (s_metrics_setup(&w)) {
+        sk_clock_destroy(&w.clock);
+        return 2;
+    }
     w.argv = malloc(sizeof *w.argv);
     w.batch = malloc(sizeof *w.batch);
     w.hb = sk_heartbeat_new(w.name, "discount");
@@ -983,6 +1016,7 @@ int main(int argc, char **argv)
         free(w.batch);
         sk_heartbeat_destroy(&w.hb);
         sk_clock_destroy(&w.clock);
+        discount_metrics_destroy(&w.metrics);
         return 1;
     }
 
@@ -1002,6 +1036,8 @@ int main(int argc, char **argv)
         if (w.c)
             redisFree(w.c);
         w.c = NULL;
+        discount_metrics_redis_error(w.metrics);
+        discount_metrics_loop(w.metrics, false);
         if (sk_signal_stopping())
             break;
         sk_log_error("reconnecting in %d ms", delay_ms);
@@ -1022,5 +1058,6 @@ int main(int argc, char **argv)
     free(w.batch);
     sk_heartbeat_destroy(&w.hb);
     sk_clock_destroy(&w.clock);
+    discount_metrics_destroy(&w.metrics);
     return rc;
 }

@@ -58,6 +58,7 @@
 #include "sk_hash.h"
 #include "sk_heartbeat.h"
 #include "sk_log.h"
+#include "sk_metrics.h"
 #include "sk_redis.h"
 
 
@@ -102,6 +103,7 @@ void ingest_item_init(ingest_item_t *it, int origin)
     memset(it, 0, sizeof *it);
     it->origin = origin;
     it->src = -1;
+    it->received_ns = sk_metrics_now_ns();
     zmq_msg_init(&it->ident);
     zmq_msg_init(&it->body);
 }
@@ -234,6 +236,7 @@ static void s_reject(ingest_item_t *it, const char *code, const char *fmt, ...)
 static void s_fail(ingest_t *self, ingest_item_t *it, const char *what, const redisReply *r)
 {
     it->status = INGEST_FAILED;
+    ingest_metrics_redis_error(self->metrics);
     sk_log("redis: %s for event %s: %s", what, it->env ? s_str(it->env->event_id) : "?",
                r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
@@ -1112,6 +1115,7 @@ static void s_account(ingest_t *self, int a, int b)
     int failed = 0;
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &self->items[i];
+        ingest_metrics_outcome(self->metrics, it->env, it->status, it->err.code);
         switch (it->status) {
         case INGEST_ACCEPTED:
             self->accepted++, self->processed++;
@@ -1216,6 +1220,8 @@ static void s_send_ack(ingest_t *self, ingest_item_t *it)
         rc = zmq_send(self->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     if (rc >= 0)
         rc = zmq_send(self->router, buf, n, ZMQ_DONTWAIT);
+    if (rc >= 0)
+        ingest_metrics_acked(self->metrics, it->received_ns);
     if (rc < 0) {
         self->errors++;
         sk_log("ack for %s not sent: %s", *eid ? eid : "an undecodable message",
@@ -1521,6 +1527,8 @@ int ingest_heartbeat(ingest_t *self, sk_heartbeat_t *hb)
     sk_heartbeat_count(hb, "rejected", (int64_t)self->rejected);
     sk_heartbeat_count(hb, "disconnects",
                        self->conns ? (int64_t)sk_conns_closed(self->conns) : 0);
+    /* where /metrics is served, for skontoctl status */
+    sk_heartbeat_text(hb, "metrics", ingest_metrics_address(self->metrics));
     if (s_flush_finishes(self))
         return -1;
     sk_err_t err;

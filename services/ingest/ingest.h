@@ -36,6 +36,7 @@
 
 #include "event.h"
 #include "keys.h"
+#include "metrics.h"
 #include "sk_conns.h"
 #include "sk_error.h"
 #include "sk_heartbeat.h"
@@ -73,6 +74,7 @@ typedef struct {
 
 typedef struct {
     int origin;                /* 0: the ROUTER; i >= 1: SUB socket i-1 */
+    uint64_t received_ns;      /* sk_metrics_now_ns at receipt: the Ack latency's start */
     zmq_msg_t ident;           /* ROUTER routing id (origin 0) */
     bool delim;                /* the client (REQ) sent an empty delimiter: echo it */
     zmq_msg_t body;            /* the received bytes, stored as is */
@@ -153,6 +155,7 @@ typedef struct {
     int64_t claim_ms;   /* wall time of the current segment's claims */
     int64_t claim_mono; /* ... and on the monotonic clock (lease check) */
     const sk_conns_t *conns; /* the ROUTER's connections: closed ones are counted */
+    ingest_metrics_t *metrics; /* GET /metrics (metrics.h) */
     /* counters since start (heartbeat; the exact ones are in Redis) */
     uint64_t processed, errors, accepted, duplicate, rejected;
 } ingest_t;

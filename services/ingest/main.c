@@ -341,6 +341,21 @@ static int s_configure(ingest_t *self, const char **endpoint, const char **subs,
     return 0;
 }
 
+/* GET /metrics and /healthz when SKONTO_METRICS_ADDR is set (metrics.h).
+ * 0, or -1 (logged) when the variable is bad: ingest refuses to start. */
+static int s_metrics_setup(ingest_t *self)
+{
+    sk_err_t err;
+    self->metrics = ingest_metrics_new(&err);
+    if (!self->metrics) {
+        sk_log_error("%s: refusing to start", err.msg);
+        return -1;
+    }
+    if (*ingest_metrics_address(self->metrics))
+        sk_log("metrics at http://%s/metrics and /healthz", ingest_metrics_address(self->metrics));
+    return 0;
+}
+
 int main(void)
 {
     ingest_t *self = calloc(1, sizeof *self); /* large: the batch and its arguments */
@@ -386,6 +401,10 @@ int main(void)
     sk_zap_t *zap = NULL;
     sk_keypair_t server_key;
     memset(&server_key, 0, sizeof server_key);
+    if (s_metrics_setup(self)) {
+        status = 2;
+        goto out;
+    }
     const char *key_file = NULL, *registry = NULL;
     bool allow_open = false;
     if (sk_config_string("SKONTO_INGEST_SECRET_KEY_FILE", NULL, 4096, &key_file, &serr) ||
@@ -459,6 +478,7 @@ int main(void)
 
     while (!sk_signal_stopping()) {
         int64_t now = s_mono_ms();
+        ingest_metrics_loop(self->metrics, self->redis != NULL);
         if (!self->redis) {
             if (now < next_connect) {
                 struct timespec ts = {0, 50 * 1000000L};
@@ -466,6 +486,7 @@ int main(void)
                 continue;
             }
             if (s_connect_redis(self)) {
+                ingest_metrics_redis_error(self->metrics);
                 sk_log_warn("Redis unavailable: retrying in %" PRId64 " ms", backoff);
                 next_connect = now + backoff;
                 backoff = backoff * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS : backoff * 2;
@@ -473,9 +494,11 @@ int main(void)
             }
             backoff = S_BACKOFF_MIN_MS;
             next_hb = 0;
+            ingest_metrics_loop(self->metrics, true); /* /healthz: ok from now, not next turn */
         }
         if (now >= next_hb) {
             if (ingest_heartbeat(self, hb)) {
+                ingest_metrics_redis_error(self->metrics);
                 s_drop_redis(self);
                 continue;
             }
@@ -497,8 +520,10 @@ int main(void)
         if (conns && (items[1 + self->nsubs].revents & ZMQ_POLLIN))
             sk_conns_drain(conns);
         s_drain(self);
+        ingest_metrics_batch(self->metrics, self->nitems);
         if (self->nitems && ingest_process(self)) {
             self->errors++;
+            ingest_metrics_redis_error(self->metrics);
             sk_log_error("Redis failed during a batch of %d: unacknowledged events will be retried "
                        "by their clients (what a PUB feed sent in it shows as a sequence gap)",
                        self->nitems);
@@ -506,6 +531,7 @@ int main(void)
             next_connect = s_mono_ms() + S_BACKOFF_MIN_MS;
         }
         s_clear_batch(self);
+        ingest_metrics_batch(self->metrics, 0);
     }
 
     if (self->redis && ingest_heartbeat(self, hb))
@@ -524,6 +550,7 @@ out:
     memset(&server_key, 0, sizeof server_key);
     zmq_ctx_term(ctx);
     s_drop_redis(self);
+    ingest_metrics_destroy(&self->metrics);
     free(self->sources);
     free(self);
     return status;
