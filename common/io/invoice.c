@@ -14,31 +14,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "event.h"
 #include "keys.h"
 
 #define S_VALUE_MAX 8192 /* longest value accepted (64 payments of ~70 bytes) */
 
-void sk_invoice_init(sk_invoice_t *inv)
-{
-    memset(inv, 0, sizeof *inv);
-    inv->invoice_date = -1;
-    inv->delivery_date = -1;
-    inv->status = SK_INV_OPEN;
-    inv->schedule.rounding = SK_ROUND_HALF_UP;
-}
-
-const char *sk_invoice_status_name(sk_invoice_status_t st)
-{
-    switch (st) {
-    case SK_INV_OPEN:
-        return "open";
-    case SK_INV_PAID:
-        return "paid";
-    case SK_INV_CANCELLED:
-        return "cancelled";
-    }
-    return "unknown";
-}
+_Static_assert(SK_ID_MAX == SK_EVENT_ID_MAX, "an invoice holds any id ingest accepts");
 
 /* ---------------------------------------------------------------- parsing helpers */
 
@@ -375,6 +356,27 @@ int sk_invoice_from_fields(sk_invoice_t *inv, const char *order_id, size_t n, co
         a->rate_ppm = a->tier >= 0 && a->tier < sc->ntiers ? sc->tiers[a->tier].rate_ppm : 0;
     }
     return 0;
+}
+
+/* ---------------------------------------------------------------- history */
+
+void sk_history_from_fields(sk_history_t *h, size_t n, const char **fields, const char **values)
+{
+    memset(h, 0, sizeof *h);
+    for (size_t i = 0; i < n; i++) {
+        const char *f = fields[i];
+        int64_t *slot = NULL, c;
+        if (!f || !values[i])
+            continue;
+        if (!strcmp(f, "net"))
+            slot = &h->net;
+        else if (!strcmp(f, "n"))
+            slot = &h->n;
+        else if (f[0] == 't' && f[1] >= '0' && f[1] < '0' + SK_TERMS_MAX_TIERS && !f[2])
+            slot = &h->tier[f[1] - '0'];
+        if (slot && s_int(values[i], strlen(values[i]), 1, INT64_MAX, &c) == 0)
+            *slot = c;
+    }
 }
 
 /* ---------------------------------------------------------------- render */

@@ -1,4 +1,5 @@
-/* invoice — the invoice state kept in Redis (`sk:{sN}:inv:<oid>`), as a struct.
+/* invoice — the invoice state kept in Redis (`sk:{sN}:inv:<oid>`), as an
+ * sk_invoice_t (common/invoice_rules.h).
  *
  * The discount worker writes it; skontoctl reads it. sk_invoice_from_fields
  * parses the field/value pairs of an HGETALL (see docs/DATAFLOW.md for the
@@ -24,45 +25,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
-#include "schedule.h"
-#include "settlement.h"
+#include "invoice_rules.h"
 #include "sk_error.h"
 
-#define SK_ID_MAX SK_EVENT_ID_MAX /* bytes: any id ingest accepts fits */
-#define SK_INVOICE_MAX_PAYMENTS 64
-
-typedef enum { SK_INV_OPEN = 0, SK_INV_PAID = 1, SK_INV_CANCELLED = 2 } sk_invoice_status_t;
-
-typedef struct {
-    char order_id[SK_ID_MAX + 1];
-    char customer_id[SK_ID_MAX + 1];
-    char salesperson[SK_ID_MAX + 1];
-    char terms[SK_TERMS_MAX_LEN];
-    sk_day_t invoice_date;  /* -1 if not given */
-    sk_day_t delivery_date; /* -1 if not given */
-    sk_schedule_t schedule; /* currency, amount, tax, baseline, net due, tiers */
-    int64_t balance;
-    int npayments;
-    sk_applied_t payments[SK_INVOICE_MAX_PAYMENTS];
-    bool payment_full[SK_INVOICE_MAX_PAYMENTS];
-    int64_t discount_total, unearned_total, credit_total;
-    sk_invoice_status_t status;
-    uint32_t version;
-    int64_t rev;
-    /* The number (ingest's `q`) of the last of the order's events applied to
-     * this invoice, 0 if unknown (stored before events were numbered). */
-    int64_t seq;
-    /* Forecast contributions now added to sk:{sN}:fc:hist / fc:net for this
-     * invoice (fields fch / fcn); amount 0 means none. */
-    sk_day_t fc_hist_day;
-    int64_t fc_hist_amount;
-    sk_day_t fc_net_day;
-    int64_t fc_net_amount;
-} sk_invoice_t;
-
-/* An empty invoice: zeroes, dates -1, status open. */
-void sk_invoice_init(sk_invoice_t *inv);
+/* Parses a customer's history hash (HGETALL of hist:<cid>: t<i>, net, n);
+ * fields it does not know, and values that are not positive integers, are
+ * ignored (a missing history is an empty one). */
+void sk_history_from_fields(sk_history_t *h, size_t n, const char **fields, const char **values);
 
 /* Parses HGETALL pairs (fields[i], values[i], lengths given). */
 int sk_invoice_from_fields(sk_invoice_t *inv, const char *order_id, size_t n, const char **fields,
