@@ -309,11 +309,12 @@ s_acl() {
       '~sk:{sSHARD}:eid:*' '~sk:{sSHARD}:stored' '~sk:{sSHARD}:over' \
       '~sk:{sSHARD}:ingest' '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
-    "+ping +hget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
+    "+ping +get +set +scan +hget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
     "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \
       '~sk:{sSHARD}:windows' '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
-      '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '%R~sk:{sSHARD}:cust:*')"
+      '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '~sk:{sys}:layout' \
+      '%R~sk:{sSHARD}:cust:*')"
   echo "user skontoctl on >$(s_pw skontoctl) resetchannels -@all +@read +ping -@dangerous %R~sk:*"
 }
 

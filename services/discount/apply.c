@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "invoice.h"
 #include "invoice_rules.h"
+#include "invoice_store.h"
 #include "keys.h"
 #include "money.h"
 
@@ -169,23 +169,12 @@ bool discount_entry_needs_cust_terms(const discount_entry_t *e)
 
 /* ---------------------------------------------------------------- planning */
 
-/* Field names and values of a rendered invoice, in sk_invoice_to_fields order. */
-typedef struct {
-    int n;
-    const char *f[32];
-    size_t off[32];
-    char buf[12288];
-    size_t used;
-    bool overflow;
-} s_rendered_t;
-
 typedef struct {
     const discount_entry_t *e;
     discount_plan_t *plan;
     bool has_old;
     sk_invoice_t old;
     sk_invoice_change_t ch;
-    s_rendered_t r_old, r_new;
 } s_ctx_t;
 
 /* Sets the plan's message; returns 0 so planners can `return s_plan_msg(...)`. */
@@ -200,21 +189,6 @@ static int s_plan_msg(discount_plan_t *plan, bool error, const char *fmt, ...)
     va_end(ap);
     plan->error = error;
     return 0;
-}
-
-static void s_collect(void *arg, const char *field, const char *value)
-{
-    s_rendered_t *r = arg;
-    size_t len = strlen(value);
-    if (r->n == 32 || len + 1 > sizeof r->buf - r->used) {
-        r->overflow = true;
-        return;
-    }
-    r->f[r->n] = field;
-    r->off[r->n] = r->used;
-    memcpy(r->buf + r->used, value, len + 1);
-    r->used += len + 1;
-    r->n++;
 }
 
 /* The field and value strings of an HGETALL reply (at most max pairs); -1 if
@@ -237,27 +211,29 @@ static int s_pairs(const redisReply *r, const char **f, const char **v, size_t *
     return 0;
 }
 
-/* Reads the invoice reply; returns -1 (and sets an error plan) if unusable. */
+/* Reads the invoice reply (GET); returns -1 (and sets the plan) if unusable. */
 static int s_load(s_ctx_t *x, const redisReply *r)
 {
-    const char *f[128], *v[128];
-    size_t vl[128], n;
     sk_err_t err;
     x->has_old = false;
-    if (s_pairs(r, f, v, vl, 128, &n) != 0) {
-        s_plan_msg(x->plan, true, "event %s: cannot read invoice %s: %s", x->e->env->event_id,
-                   x->e->order_id, r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        return -1;
-    }
-    if (n == 0)
+    if (r && r->type == REDIS_REPLY_NIL)
         return 0;
-    if (sk_invoice_from_fields(&x->old, x->e->order_id, n, f, v, vl, &err) != 0) {
+    if (sk_invoice_from_reply(r, x->e->order_id, &x->old, &err) == 0) {
+        x->has_old = true;
+        return 0;
+    }
+    if (!strcmp(err.code, "old_layout")) {
+        /* A worker at start migrates it: wait, do not drop the event. */
+        x->plan->kind = DISCOUNT_PLAN_WAIT;
+        s_plan_msg(x->plan, false, "event %s: %s", x->e->env->event_id, err.msg);
+    } else if (!strcmp(err.code, "redis")) {
+        s_plan_msg(x->plan, true, "event %s: cannot read invoice %s: %s", x->e->env->event_id,
+                   x->e->order_id, err.msg);
+    } else {
         s_plan_msg(x->plan, true, "event %s: stored invoice is unusable: %s", x->e->env->event_id,
                    err.msg);
-        return -1;
     }
-    x->has_old = true;
-    return 0;
+    return -1;
 }
 
 /* A date field of an event: -1 when absent, SK_DAY_INVALID when malformed. */
@@ -483,10 +459,11 @@ static void s_set_op(discount_argv_t *argv, sk_set_op_t op, sk_day_t score)
         discount_argv_addz(argv, op == SK_SET_REMOVE ? "-" : "");
 }
 
-/* The entry's record (see DISCOUNT_APPLY_LUA) into argv; kb is the KEYS index
- * its invoice key will have. */
+/* The entry's record (see DISCOUNT_APPLY_LUA) into argv; kb is the KEYS
+ * index its invoice key will have. */
 static void s_script_record(s_ctx_t *x, int kb, discount_argv_t *argv)
 {
+    static uint8_t state[SK_INVOICE_VALUE_MAX];
     const discount_entry_t *e = x->e;
     const sk_invoice_change_t *ch = &x->ch;
     discount_argv_reset(argv);
@@ -496,43 +473,17 @@ static void s_script_record(s_ctx_t *x, int kb, discount_argv_t *argv)
     discount_argv_addz(argv, e->order_id);
     s_set_op(argv, ch->open_op, ch->open_score);
     s_set_op(argv, ch->windows_op, ch->windows_score);
-
-    /* Only the fields that changed are written. */
-    x->r_new.n = 0, x->r_new.used = 0, x->r_new.overflow = false;
-    x->r_old.n = 0, x->r_old.used = 0, x->r_old.overflow = false;
-    sk_invoice_to_fields(&ch->inv, s_collect, &x->r_new);
-    if (x->has_old)
-        sk_invoice_to_fields(&x->old, s_collect, &x->r_old);
-    int nset = 0, ndel = 0;
-    bool set[32] = {false}, del[32] = {false};
-    for (int i = 0; i < x->r_new.n; i++) {
-        const char *nv = x->r_new.buf + x->r_new.off[i];
-        const char *ov = x->has_old && i < x->r_old.n ? x->r_old.buf + x->r_old.off[i] : "";
-        if (!strcmp(nv, ov))
-            continue;
-        if (nv[0])
-            set[i] = true, nset++;
-        else
-            del[i] = true, ndel++;
-    }
-    discount_argv_add_i64(argv, nset);
-    for (int i = 0; i < x->r_new.n; i++)
-        if (set[i]) {
-            discount_argv_addz(argv, x->r_new.f[i]);
-            discount_argv_addz(argv, x->r_new.buf + x->r_new.off[i]);
-        }
-    discount_argv_add_i64(argv, ndel);
-    for (int i = 0; i < x->r_new.n; i++)
-        if (del[i])
-            discount_argv_addz(argv, x->r_new.f[i]);
+    size_t n = sk_invoice_pack_state(&ch->inv, state, sizeof state);
+    if (n == 0)
+        argv->overflow = true; /* "state too large to write" */
+    discount_argv_add(argv, (const char *)state, n);
+    discount_argv_addz(argv, e->seq);
     discount_argv_add_i64(argv, ch->ndeltas);
     for (int i = 0; i < ch->ndeltas; i++) {
         discount_argv_add_i64(argv, s_counter_key(ch->deltas[i].counter));
         discount_argv_addz(argv, ch->deltas[i].field);
         discount_argv_add_i64(argv, ch->deltas[i].delta);
     }
-    if (x->r_new.overflow || x->r_old.overflow)
-        argv->overflow = true;
 }
 
 /* An order's events apply in the order ingest stored them (their `q`), even
