@@ -1,7 +1,8 @@
 """skinvoice — a stored invoice as the tests read it in bulk: the value of
 sk:{sN}:inv:<oid> is "<rev>.<q>|" and a skonto.v1.InvoiceState
-(proto/skonto/v1/invoice_state.proto, the documented contract), decoded
-with the Python code protoc generates from it. Tests that check one invoice
+(proto/skonto/v1/invoice_state.proto, the documented contract: days after
+the baseline, defaults left out), decoded with the Python code protoc
+generates from it; days come back as day numbers. Tests that check one invoice
 read it through `skontoctl order show --json` instead; this is for the
 tests that check thousands.
 
@@ -26,21 +27,29 @@ def decode(value):
         raise ValueError("not a stored invoice: %r" % value[:40])
     st = skproto.load_invoice_state().InvoiceState()
     st.ParseFromString(value[m.end():])
-    fc = lambda f: (f.day, f.amount) if f.amount else None
+    base = st.baseline_day  # other days are stored as days after it
+    net = base + st.net_due_day
+    fc_net = None
+    if st.HasField("forecast_net"):  # its defaults: the balance on the net due day
+        f = st.forecast_net
+        fc_net = (base + f.day if f.HasField("day") else net,
+                  f.amount if f.HasField("amount") else st.balance)
+    fc_hist = None
+    if st.HasField("forecast_history"):
+        fc_hist = (base + st.forecast_history.day, st.forecast_history.amount)
     return {
         "rev": int(m.group(1)), "q": int(m.group(2)),
         "customer_id": st.customer_id, "salesperson": st.salesperson,
         "currency": st.currency, "terms": st.terms,
         "amount": st.amount, "tax": st.tax, "balance": st.balance,
-        "baseline_day": st.baseline_day, "net_due_day": st.net_due_day,
-        "tiers": [(t.rate_ppm, t.last_day, t.discount) for t in st.tiers],
-        "payments": [{"day": p.day, "paid": p.paid, "tier": p.tier, "discount": p.discount,
-                      "settled": p.settled, "unearned": p.unearned, "overpaid": p.overpaid,
-                      "full": p.full} for p in st.payments],
+        "baseline_day": base, "net_due_day": net,
+        "tiers": [(t.rate_ppm, base + t.last_day, t.discount) for t in st.tiers],
+        "payments": [{"day": base + p.day, "paid": p.paid, "tier": p.tier,
+                      "discount": p.discount, "settled": p.settled, "unearned": p.unearned,
+                      "overpaid": p.overpaid, "full": p.full} for p in st.payments],
         "discount_total": st.discount_total, "unearned_total": st.unearned_total,
         "credit_total": st.credit_total, "status": STATUS[st.status], "version": st.version,
-        "forecast_history": fc(st.forecast_history) if st.HasField("forecast_history") else None,
-        "forecast_net": fc(st.forecast_net) if st.HasField("forecast_net") else None,
+        "forecast_history": fc_hist, "forecast_net": fc_net,
     }
 
 

@@ -568,16 +568,19 @@ size_t sk_invoice_pack_state(const sk_invoice_t *inv, uint8_t *buf, size_t cap)
     s_set_i64(&st.has_amount, &st.amount, sc->amount);
     s_set_i64(&st.has_tax, &st.tax, sc->tax);
     s_set_i64(&st.has_balance, &st.balance, inv->balance);
-    st.has_baseline_day = 1, st.baseline_day = sc->baseline;
-    st.has_net_due_day = 1, st.net_due_day = sc->net_due;
-    st.has_invoice_day = inv->invoice_date != -1, st.invoice_day = inv->invoice_date;
-    st.has_delivery_day = inv->delivery_date != -1, st.delivery_day = inv->delivery_date;
+    /* Days after the baseline: one byte for the usual windows (see the .proto). */
+    const sk_day_t base = sc->baseline;
+    st.has_baseline_day = 1, st.baseline_day = base;
+    st.has_net_due_day = 1, st.net_due_day = sc->net_due - base;
+    st.has_invoice_day = inv->invoice_date != -1, st.invoice_day = inv->invoice_date - base;
+    st.has_delivery_day = inv->delivery_date != -1, st.delivery_day = inv->delivery_date - base;
     int nt = sc->ntiers < SK_TERMS_MAX_TIERS ? sc->ntiers : SK_TERMS_MAX_TIERS;
     for (int k = 0; k < nt; k++) {
         s_tier_t *t = &tiers[k];
         skonto__v1__invoice_state__tier__init(t);
         t->has_rate_ppm = 1, t->rate_ppm = sc->tiers[k].rate_ppm;
-        t->has_last_day = 1, t->last_day = sc->tiers[k].last_day;
+        t->last_day = sc->tiers[k].last_day - base;
+        t->has_last_day = t->last_day != 0; /* absent: the baseline itself (cash) */
         s_set_i64(&t->has_discount, &t->discount, sc->tiers[k].discount);
         tp[k] = t;
     }
@@ -588,7 +591,7 @@ size_t sk_invoice_pack_state(const sk_invoice_t *inv, uint8_t *buf, size_t cap)
         const sk_applied_t *a = &inv->payments[k];
         s_pay_t *p = &pays[k];
         skonto__v1__invoice_state__payment__init(p);
-        p->has_day = 1, p->day = a->date;
+        p->has_day = 1, p->day = a->date - base;
         s_set_i64(&p->has_paid, &p->paid, a->paid);
         p->has_tier = 1, p->tier = a->tier;
         s_set_i64(&p->has_discount, &p->discount, a->discount);
@@ -607,15 +610,17 @@ size_t sk_invoice_pack_state(const sk_invoice_t *inv, uint8_t *buf, size_t cap)
     st.status = inv->status == SK_INV_PAID        ? SKONTO__V1__INVOICE_STATE__STATUS__PAID
                 : inv->status == SK_INV_CANCELLED ? SKONTO__V1__INVOICE_STATE__STATUS__CANCELLED
                                                   : SKONTO__V1__INVOICE_STATE__STATUS__OPEN;
-    st.has_version = 1, st.version = inv->version;
+    st.has_version = inv->version != 1, st.version = inv->version; /* default 1 */
     if (inv->fc_hist_amount > 0) {
-        fch.has_day = 1, fch.day = inv->fc_hist_day;
+        fch.has_day = 1, fch.day = inv->fc_hist_day - base;
         fch.has_amount = 1, fch.amount = inv->fc_hist_amount;
         st.forecast_history = &fch;
     }
     if (inv->fc_net_amount > 0) {
-        fcn.has_day = 1, fcn.day = inv->fc_net_day;
-        fcn.has_amount = 1, fcn.amount = inv->fc_net_amount;
+        /* The usual net forecast (the balance on the net due day) is an empty
+         * message: its defaults. */
+        fcn.has_day = inv->fc_net_day != sc->net_due, fcn.day = inv->fc_net_day - base;
+        fcn.has_amount = inv->fc_net_amount != inv->balance, fcn.amount = inv->fc_net_amount;
         st.forecast_net = &fcn;
     }
     size_t need = skonto__v1__invoice_state__get_packed_size(&st);
@@ -646,11 +651,12 @@ static int s_state_id(char *dst, const char *s, bool required)
     return s_id(dst, s ? s : "", s ? strnlen(s, SK_ID_MAX + 1) : 0, required);
 }
 
-static int s_state_day(protobuf_c_boolean has, int32_t v, sk_day_t *out)
+/* A day stored as days after base. */
+static int s_state_day(protobuf_c_boolean has, int32_t v, sk_day_t base, sk_day_t *out)
 {
-    if (!has || !s_day_ok(v))
+    if (!has || !s_day_ok((int64_t)base + v))
         return -1;
-    *out = v;
+    *out = (sk_day_t)((int64_t)base + v);
     return 0;
 }
 
@@ -679,13 +685,14 @@ static const char *s_from_state(sk_invoice_t *inv, const s_state_t *st)
     if (!s_money_ok(st->balance))
         return "balance";
     sc->amount = st->amount, sc->tax = st->tax, inv->balance = st->balance;
-    if (s_state_day(st->has_baseline_day, st->baseline_day, &sc->baseline) != 0)
+    if (s_state_day(st->has_baseline_day, st->baseline_day, 0, &sc->baseline) != 0)
         return "baseline_day";
-    if (s_state_day(st->has_net_due_day, st->net_due_day, &sc->net_due) != 0)
+    const sk_day_t base = sc->baseline;
+    if (s_state_day(st->has_net_due_day, st->net_due_day, base, &sc->net_due) != 0)
         return "net_due_day";
-    if (st->has_invoice_day && s_state_day(1, st->invoice_day, &inv->invoice_date) != 0)
+    if (st->has_invoice_day && s_state_day(1, st->invoice_day, base, &inv->invoice_date) != 0)
         return "invoice_day";
-    if (st->has_delivery_day && s_state_day(1, st->delivery_day, &inv->delivery_date) != 0)
+    if (st->has_delivery_day && s_state_day(1, st->delivery_day, base, &inv->delivery_date) != 0)
         return "delivery_day";
     if (st->n_tiers > SK_TERMS_MAX_TIERS)
         return "tiers";
@@ -693,10 +700,10 @@ static const char *s_from_state(sk_invoice_t *inv, const s_state_t *st)
         const s_tier_t *t = st->tiers[k];
         sk_schedule_tier_t *o = &sc->tiers[k];
         memset(o, 0, sizeof *o);
-        if (t->rate_ppm < 1 || t->rate_ppm >= SK_PPM || !s_day_ok(t->last_day) ||
-            !s_money_ok(t->discount))
+        if (t->rate_ppm < 1 || t->rate_ppm >= SK_PPM ||
+            s_state_day(1, t->last_day, base, &o->last_day) != 0 || !s_money_ok(t->discount))
             return "tiers";
-        o->rate_ppm = t->rate_ppm, o->last_day = t->last_day, o->discount = t->discount;
+        o->rate_ppm = t->rate_ppm, o->discount = t->discount;
         if (k > 0 && (o->rate_ppm >= sc->tiers[k - 1].rate_ppm ||
                       o->last_day <= sc->tiers[k - 1].last_day))
             return "tiers";
@@ -708,11 +715,12 @@ static const char *s_from_state(sk_invoice_t *inv, const s_state_t *st)
         const s_pay_t *p = st->payments[k];
         sk_applied_t *a = &inv->payments[k];
         memset(a, 0, sizeof *a);
-        if (!p->has_day || !s_day_ok(p->day) || p->paid < 1 || p->paid > SK_MONEY_MAX ||
+        if (s_state_day(p->has_day, p->day, base, &a->date) != 0 || p->paid < 1 ||
+            p->paid > SK_MONEY_MAX ||
             p->tier < -1 || p->tier >= SK_TERMS_MAX_TIERS || !s_money_ok(p->discount) ||
             !s_money_ok(p->settled) || !s_money_ok(p->unearned) || !s_money_ok(p->overpaid))
             return "payments";
-        a->date = p->day, a->paid = p->paid, a->tier = p->tier, a->discount = p->discount;
+        a->paid = p->paid, a->tier = p->tier, a->discount = p->discount;
         a->settled = p->settled, a->unearned_discount = p->unearned, a->overpaid = p->overpaid;
         inv->payment_full[k] = p->full;
     }
@@ -739,20 +747,20 @@ static const char *s_from_state(sk_invoice_t *inv, const s_state_t *st)
     default:
         return "status";
     }
-    if (!st->has_version)
-        return "version";
-    inv->version = st->version;
-    const s_fc_t *fc[2] = {st->forecast_history, st->forecast_net};
-    sk_day_t *day[2] = {&inv->fc_hist_day, &inv->fc_net_day};
-    int64_t *amount[2] = {&inv->fc_hist_amount, &inv->fc_net_amount};
-    for (int i = 0; i < 2; i++) {
-        if (!fc[i])
-            continue;
-        if (!fc[i]->has_day || !s_day_ok(fc[i]->day) || fc[i]->amount < 1 ||
-            fc[i]->amount > SK_MONEY_MAX)
-            return i ? "forecast_net" : "forecast_history";
-        *day[i] = fc[i]->day;
-        *amount[i] = fc[i]->amount;
+    inv->version = st->version; /* default 1 (protobuf-c fills it in when absent) */
+    const s_fc_t *h = st->forecast_history, *n = st->forecast_net;
+    if (h) {
+        if (s_state_day(h->has_day, h->day, base, &inv->fc_hist_day) != 0 || h->amount < 1 ||
+            h->amount > SK_MONEY_MAX)
+            return "forecast_history";
+        inv->fc_hist_amount = h->amount;
+    }
+    if (n) {
+        inv->fc_net_day = sc->net_due;
+        inv->fc_net_amount = n->has_amount ? n->amount : inv->balance;
+        if ((n->has_day && s_state_day(1, n->day, base, &inv->fc_net_day) != 0) ||
+            inv->fc_net_amount < 1 || inv->fc_net_amount > SK_MONEY_MAX)
+            return "forecast_net";
     }
     return NULL;
 }
