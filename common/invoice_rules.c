@@ -149,8 +149,7 @@ static sk_change_outcome_t s_say(sk_invoice_change_t *ch, sk_change_outcome_t ou
     return outcome;
 }
 
-static void s_delta(sk_invoice_change_t *ch, sk_counter_t counter, const char *field,
-                    int64_t delta)
+static void s_delta(sk_invoice_change_t *ch, sk_counter_t counter, const char *field, int64_t delta)
 {
     if (delta == 0)
         return;
@@ -195,11 +194,11 @@ static void s_forecast_deltas(sk_invoice_change_t *ch, const sk_invoice_t *old)
                 sk_forecast_field(f, old->fc_hist_day, old->schedule.currency),
                 -old->fc_hist_amount);
     if (old && old->fc_net_amount)
-        s_delta(ch, SK_COUNTER_FC_NET, sk_forecast_field(f, old->fc_net_day, old->schedule.currency),
-                -old->fc_net_amount);
+        s_delta(ch, SK_COUNTER_FC_NET,
+                sk_forecast_field(f, old->fc_net_day, old->schedule.currency), -old->fc_net_amount);
     if (nw->fc_hist_amount)
-        s_delta(ch, SK_COUNTER_FC_HIST, sk_forecast_field(f, nw->fc_hist_day, nw->schedule.currency),
-                nw->fc_hist_amount);
+        s_delta(ch, SK_COUNTER_FC_HIST,
+                sk_forecast_field(f, nw->fc_hist_day, nw->schedule.currency), nw->fc_hist_amount);
     if (nw->fc_net_amount)
         s_delta(ch, SK_COUNTER_FC_NET, sk_forecast_field(f, nw->fc_net_day, nw->schedule.currency),
                 nw->fc_net_amount);
@@ -279,8 +278,8 @@ sk_change_outcome_t sk_invoice_on_order(const sk_invoice_t *old, const sk_order_
     sk_err_t err;
     s_reset(ch);
     if (!o->terms || !o->terms[0])
-        return s_say(ch, SK_CHANGE_ERROR, "bad_terms", "order %s has no terms and customer %s has none",
-                     o->order_id, o->customer_id);
+        return s_say(ch, SK_CHANGE_ERROR, "bad_terms",
+                     "order %s has no terms and customer %s has none", o->order_id, o->customer_id);
     sk_terms_t terms;
     if (sk_terms_parse(o->terms, &terms, &err) != 0)
         return s_say(ch, SK_CHANGE_ERROR, err.code, "order %s: %s", o->order_id, err.msg);
@@ -365,8 +364,8 @@ sk_change_outcome_t sk_invoice_on_order(const sk_invoice_t *old, const sk_order_
 /* What a payment or credit note needs before it can touch an invoice: the
  * invoice exists (else wait for it), is open, and is in the event's currency
  * if the event names one. Returns true when the outcome is already decided. */
-static bool s_needs_open_invoice(sk_invoice_change_t *ch, const sk_invoice_t *old,
-                                 const char *what, const char *order_id, const char *currency)
+static bool s_needs_open_invoice(sk_invoice_change_t *ch, const sk_invoice_t *old, const char *what,
+                                 const char *order_id, const char *currency)
 {
     if (!old) {
         ch->outcome = SK_CHANGE_NOINV;
@@ -451,10 +450,10 @@ sk_change_outcome_t sk_invoice_on_credit(const sk_invoice_t *old, const sk_credi
         sk_terms_t terms;
         int64_t tax = sk_tax_prorate(old->schedule.tax, old->schedule.amount, amount);
         if (sk_terms_parse(old->terms, &terms, &err) != 0 ||
-            sk_schedule_compute(&terms, old->schedule.baseline, amount, tax,
-                                old->schedule.currency, NULL, &nw->schedule, &err) != 0)
-            return s_say(ch, SK_CHANGE_ERROR, err.code, "credit note on order %s: %s",
-                         c->order_id, err.msg);
+            sk_schedule_compute(&terms, old->schedule.baseline, amount, tax, old->schedule.currency,
+                                NULL, &nw->schedule, &err) != 0)
+            return s_say(ch, SK_CHANGE_ERROR, err.code, "credit note on order %s: %s", c->order_id,
+                         err.msg);
     } else {
         /* Credited in full: nothing is left to discount. */
         nw->schedule.amount = nw->schedule.tax = nw->schedule.discount_base = 0;
@@ -478,8 +477,9 @@ sk_change_outcome_t sk_invoice_on_cancel(const sk_invoice_t *old, const char *or
         return ch->outcome;
     }
     if (old->status != SK_INV_OPEN)
-        return s_say(ch, SK_CHANGE_ERROR, "not_open", "cancellation of order %s, which is %s: ignored",
-                     order_id, sk_invoice_status_name(old->status));
+        return s_say(ch, SK_CHANGE_ERROR, "not_open",
+                     "cancellation of order %s, which is %s: ignored", order_id,
+                     sk_invoice_status_name(old->status));
     ch->inv = *old;
     ch->inv.status = SK_INV_CANCELLED;
     ch->inv.rev = old->rev + 1;

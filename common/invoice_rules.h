@@ -184,8 +184,8 @@ typedef enum { SK_SET_KEEP = 0, SK_SET_ADD, SK_SET_REMOVE } sk_set_op_t;
 
 typedef struct {
     sk_change_outcome_t outcome;
-    char code[32];  /* for SK_CHANGE_ERROR: a stable reason */
-    char msg[1024]; /* what happened, one line ("" when nothing to say) */
+    char code[32];    /* for SK_CHANGE_ERROR: a stable reason */
+    char msg[1024];   /* what happened, one line ("" when nothing to say) */
     sk_invoice_t inv; /* the new invoice (SK_CHANGE_APPLY) */
     int ndeltas;
     sk_delta_t deltas[SK_CHANGE_MAX_DELTAS];

@@ -14,8 +14,10 @@ int sk_invoice_from_reply(const redisReply *r, const char *order_id, sk_invoice_
     if (r->type == REDIS_REPLY_NIL)
         return sk_err_set(err, "no_invoice", "order %s has no invoice yet", order_id);
     if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "WRONGTYPE", 9))
-        return sk_err_set(err, "old_layout", "order %s: the invoice is in the layout of before "
-                          "issue 7 (not migrated yet)", order_id);
+        return sk_err_set(err, "old_layout",
+                          "order %s: the invoice is in the layout of before "
+                          "issue 7 (not migrated yet)",
+                          order_id);
     if (r->type != REDIS_REPLY_STRING)
         return sk_err_set(err, "redis", "GET: %s",
                           r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");

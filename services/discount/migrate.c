@@ -19,8 +19,8 @@ static const char *s_order_id(const char *key)
 }
 
 /* Migrates one invoice key: 1 moved, 0 nothing to do, -1 Redis error. */
-static int s_one(redisContext *c, const char *sha, const char *key,
-                 discount_migrate_warn_fn warn, bool *unreadable, sk_err_t *err)
+static int s_one(redisContext *c, const char *sha, const char *key, discount_migrate_warn_fn warn,
+                 bool *unreadable, sk_err_t *err)
 {
     static sk_invoice_t inv;
     static uint8_t val[SK_INVOICE_VALUE_MAX];
@@ -85,8 +85,8 @@ int discount_migrate(redisContext *c, discount_migrate_warn_fn warn, long *migra
     bool unreadable = false;
     char cursor[32] = "0";
     do {
-        const char *argv[8] = {"SCAN", cursor, "MATCH", SK_KEY_INVOICE_PATTERN,
-                               "COUNT", "1000", "TYPE", "hash"};
+        const char *argv[8] = {"SCAN",  cursor, "MATCH", SK_KEY_INVOICE_PATTERN,
+                               "COUNT", "1000", "TYPE",  "hash"};
         r = redisCommandArgv(c, 8, argv, NULL);
         if (!r)
             return sk_err_set(err, "redis", "SCAN: %s", c->errstr);

@@ -161,8 +161,8 @@ static void test_order_gets_the_seed_schedule(void **state)
 static void test_order_with_the_customers_terms(void **state)
 {
     (void)state;
-    sk_order_event_t o = s_order("SO-2", sk_terms_that_apply("", NULL, "2/10,n/30", NULL), 100000,
-                                 0, "2026-11-20");
+    sk_order_event_t o =
+        s_order("SO-2", sk_terms_that_apply("", NULL, "2/10,n/30", NULL), 100000, 0, "2026-11-20");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     assert_string_equal(inv.terms, "2/10,n/30");
     assert_int_equal(inv.schedule.ntiers, 1);
@@ -466,8 +466,7 @@ static void test_totals_over_many_invoices(void **state)
 {
     (void)state;
     static sk_invoice_t invs[200];
-    int64_t fc_net = 0, fc_hist = 0, taken[4] = {0}, hist_n = 0, open_bal = 0,
-            open_hist = 0;
+    int64_t fc_net = 0, fc_hist = 0, taken[4] = {0}, hist_n = 0, open_bal = 0, open_hist = 0;
     uint32_t r = 12345;
     sk_history_t h = {{0, 1}, 0, 1};
     for (int i = 0; i < 200; i++) {
@@ -482,8 +481,8 @@ static void test_totals_over_many_invoices(void **state)
         int choice = (int)((r >> 4) % 5); /* 0..2 tiers, 3 after every window, 4 unpaid */
         if (choice == 4) {
             open_bal += invs[i].balance;
-            open_hist += invs[i].balance - sk_money_apply_rate(invs[i].balance, 10000,
-                                                                SK_ROUND_HALF_UP);
+            open_hist +=
+                invs[i].balance - sk_money_apply_rate(invs[i].balance, 10000, SK_ROUND_HALF_UP);
             continue;
         }
         const char *on[4] = {"2026-11-02", "2026-11-12", "2026-12-02", "2027-01-20"};
