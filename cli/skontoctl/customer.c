@@ -18,7 +18,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
-#include "invoice.h"
+#include "invoice_store.h"
 #include "keys.h"
 #include "settlement.h"
 #include "sk_clock.h"
@@ -110,38 +110,6 @@ static void s_windows(s_open_t *o, sk_day_t today)
     }
 }
 
-/* Parses one HGETALL reply into o; -1 (with err) if it is not a valid invoice. */
-static int s_parse(s_open_t *o, const char *order_id, const redisReply *h, sk_err_t *err)
-{
-    if (h->type != REDIS_REPLY_ARRAY || h->elements % 2)
-        return sk_err_set(err, "redis", "unexpected reply");
-    if (h->elements == 0)
-        return sk_err_set(err, "missing", "no invoice stored");
-    size_t n = h->elements / 2;
-    const char **fields = calloc(n, sizeof *fields);
-    const char **values = calloc(n, sizeof *values);
-    size_t *lens = calloc(n, sizeof *lens);
-    int rc = 0;
-    if (!fields || !values || !lens) {
-        rc = sk_err_set(err, "nomem", "out of memory");
-    } else {
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            const redisReply *f = h->element[2 * i], *v = h->element[2 * i + 1];
-            if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-                rc = sk_err_set(err, "redis", "unexpected reply");
-            fields[i] = f->str;
-            values[i] = v->str;
-            lens[i] = v->len;
-        }
-        if (rc == 0)
-            rc = sk_invoice_from_fields(&o->inv, order_id, n, fields, values, lens, err);
-    }
-    free(fields);
-    free(values);
-    free(lens);
-    return rc;
-}
-
 /* ---- totals ---------------------------------------------------------------- */
 
 typedef struct {
@@ -177,6 +145,27 @@ static void s_add_total(s_view_t *v, const s_open_t *o)
     v->totals[i].balance += o->inv.balance;
     if (o->nwindows)
         v->totals[i].saves_next += o->windows[0].saves;
+}
+
+/* Takes the invoice just read into v->open[v->nopen] (got: the read's
+ * result): an open one is counted, a missing or damaged one is said and
+ * skipped; a Redis error ends the verb. */
+static int s_take(s_view_t *v, const char *oid, int got, const sk_err_t *err)
+{
+    s_open_t *o = &v->open[v->nopen];
+    if (got != 0 && !strcmp(err->code, "redis"))
+        return sk_cli_fail(VERB, "Redis GET: %s", err->msg);
+    if (got != 0) {
+        /* Closed between the ZRANGE and the GET, or damaged: say so, go on. */
+        if (strcmp(err->code, "no_invoice"))
+            fprintf(stderr, "skontoctl customer: order %s: the stored invoice is malformed: %s\n",
+                    oid, err->msg);
+    } else if (o->inv.status == SK_INV_OPEN) {
+        s_windows(o, v->today);
+        s_add_total(v, o);
+        v->nopen++;
+    }
+    return SK_EXIT_OK;
 }
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -221,38 +210,36 @@ static int s_load(redisContext *c, s_view_t *v)
                 break;
             }
             char ikey[SK_KEY_MAX];
-            const char *av[2] = {"HGETALL", sk_key_invoice(ikey, shard, id->str)};
-            size_t lens[2] = {7, strlen(av[1])};
+            const char *av[2] = {"GET", sk_key_invoice(ikey, shard, id->str)};
+            size_t lens[2] = {3, strlen(av[1])};
             if (redisAppendCommandArgv(c, 2, av, lens) != REDIS_OK) {
                 rc = sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
                 break;
             }
         }
+        size_t legacy[S_PIPELINE], nlegacy = 0; /* invoices still in the old layout */
         for (size_t i = base; i < end && rc == SK_EXIT_OK; i++) {
             void *rv = NULL;
             if (redisGetReply(c, &rv) != REDIS_OK || !rv) {
                 rc = sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
                 break;
             }
-            redisReply *h = rv;
             sk_err_t err;
             sk_err_clear(&err);
-            s_open_t *o = &v->open[v->nopen];
-            const char *oid = ids->element[i]->str;
-            if (h->type == REDIS_REPLY_ERROR) {
-                rc = sk_cli_fail(VERB, "Redis HGETALL: %s", h->str);
-            } else if (s_parse(o, oid, h, &err) < 0) {
-                /* Closed between the ZRANGE and the HGETALL, or damaged: say so, go on. */
-                if (strcmp(err.code, "missing"))
-                    fprintf(stderr,
-                            "skontoctl customer: order %s: the stored invoice is malformed: %s\n",
-                            oid, err.msg);
-            } else if (o->inv.status == SK_INV_OPEN) {
-                s_windows(o, v->today);
-                s_add_total(v, o);
-                v->nopen++;
-            }
-            freeReplyObject(h);
+            int got = sk_invoice_from_reply(rv, ids->element[i]->str, &v->open[v->nopen].inv, &err);
+            freeReplyObject(rv);
+            if (got != 0 && !strcmp(err.code, "old_layout"))
+                legacy[nlegacy++] = i; /* read once the pipeline is drained */
+            else
+                rc = s_take(v, ids->element[i]->str, got, &err);
+        }
+        for (size_t j = 0; j < nlegacy && rc == SK_EXIT_OK; j++) {
+            char ikey[SK_KEY_MAX];
+            sk_err_t err;
+            const char *oid = ids->element[legacy[j]]->str;
+            int got = sk_invoice_read(c, sk_key_invoice(ikey, shard, oid), oid,
+                                      &v->open[v->nopen].inv, &err);
+            rc = s_take(v, oid, got, &err);
         }
     }
     freeReplyObject(ids);

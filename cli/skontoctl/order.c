@@ -15,7 +15,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
-#include "invoice.h"
+#include "invoice_store.h"
 #include "keys.h"
 #include "sk_redis.h"
 
@@ -51,9 +51,11 @@ static void s_help(FILE *out)
                  "           tiers [{tier, rate, last_day, discount, payable, apr_vs_net,\n"
                  "           apr_vs_next}], payments [{date, paid, full, tier, rate, discount,\n"
                  "           settled, unearned_discount, overpaid}], discount_earned,\n"
-                 "           unearned_discount, credited, balance; \"tier\" is the index into\n"
-                 "           tiers (0 = the first window) or null for a payment after every\n"
-                 "           window, as in skontoctl settle --json\n"
+                 "           unearned_discount, credited, balance, revision (+1 on every\n"
+                 "           change), forecast {by_history, at_net} (what the invoice adds to\n"
+                 "           skontoctl forecast: {date, amount} or null); \"tier\" is the index\n"
+                 "           into tiers (0 = the first window) or null for a payment after\n"
+                 "           every window, as in skontoctl settle --json\n"
                  "\n"
                  "An unknown order is one line on stderr and exit status 1.\n"
                  "Environment: SKONTO_REDIS_URL (redis://host:port or unix:///path).\n");
@@ -81,6 +83,15 @@ static int s_load(redisContext *c, const char *order_id, sk_invoice_t *inv)
 static json_t *s_json_day_or_null(sk_day_t d)
 {
     return d >= 0 ? sk_cli_json_date(d) : json_null();
+}
+
+/* What the invoice now contributes to `skontoctl forecast`: {date, amount}, or null. */
+static json_t *s_json_forecast(sk_day_t day, int64_t amount, const sk_currency_t *cur)
+{
+    if (amount <= 0)
+        return json_null();
+    return json_pack("{s:o, s:o}", "date", sk_cli_json_date(day), "amount",
+                     sk_cli_json_money(amount, cur));
 }
 
 static json_t *s_json_invoice(const sk_invoice_t *inv)
@@ -141,6 +152,12 @@ static json_t *s_json_invoice(const sk_invoice_t *inv)
         json_object_set_new(root, "unearned_discount", sk_cli_json_money(inv->unearned_total, cur));
     bad |= json_object_set_new(root, "credited", sk_cli_json_money(inv->credit_total, cur));
     bad |= json_object_set_new(root, "balance", sk_cli_json_money(inv->balance, cur));
+    bad |= json_object_set_new(root, "revision", json_integer(inv->rev));
+    bad |= json_object_set_new(
+        root, "forecast",
+        json_pack("{s:o, s:o}", "by_history",
+                  s_json_forecast(inv->fc_hist_day, inv->fc_hist_amount, cur), "at_net",
+                  s_json_forecast(inv->fc_net_day, inv->fc_net_amount, cur)));
     if (bad) {
         json_decref(root);
         return NULL;

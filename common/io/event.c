@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "date.h"
+#include "invoice_rules.h"
 #include "money.h"
 #include "schedule.h"
 #include "terms.h"
@@ -433,13 +434,11 @@ static int s_check_invoice(const Skonto__V1__Invoice *inv, sk_err_t *err)
     }
     /* The terms that will apply: the order's own, else an inline customer's.
      * Without either, the stored customer's terms apply and ingest checks them. */
-    const char *terms = s_str(inv->terms);
-    const char *field = "terms";
-    if (!*terms && inv->customer && *s_str(inv->customer->terms)) {
-        terms = inv->customer->terms;
-        field = "inline customer terms";
-    }
-    if (*terms && s_trial_schedule(field, terms, inv, err))
+    sk_terms_source_t src;
+    const char *terms = sk_terms_that_apply(inv->terms, inv->customer ? inv->customer->terms : NULL,
+                                            NULL, &src);
+    const char *field = src == SK_TERMS_FROM_INLINE_CUSTOMER ? "inline customer terms" : "terms";
+    if (terms && s_trial_schedule(field, terms, inv, err))
         return -1;
     return 0;
 }

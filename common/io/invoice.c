@@ -9,36 +9,16 @@
  * Rendering is the exact inverse: parse(render(x)) == x for every field kept. */
 #include "invoice.h"
 
-#include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "keys.h"
+#include "event.h"
+#include "skonto/v1/invoice_state.pb-c.h"
 
 #define S_VALUE_MAX 8192 /* longest value accepted (64 payments of ~70 bytes) */
 
-void sk_invoice_init(sk_invoice_t *inv)
-{
-    memset(inv, 0, sizeof *inv);
-    inv->invoice_date = -1;
-    inv->delivery_date = -1;
-    inv->status = SK_INV_OPEN;
-    inv->schedule.rounding = SK_ROUND_HALF_UP;
-}
-
-const char *sk_invoice_status_name(sk_invoice_status_t st)
-{
-    switch (st) {
-    case SK_INV_OPEN:
-        return "open";
-    case SK_INV_PAID:
-        return "paid";
-    case SK_INV_CANCELLED:
-        return "cancelled";
-    }
-    return "unknown";
-}
+_Static_assert(SK_ID_MAX == SK_EVENT_ID_MAX, "an invoice holds any id ingest accepts");
 
 /* ---------------------------------------------------------------- parsing helpers */
 
@@ -226,6 +206,41 @@ static int s_rates(sk_invoice_t *inv)
     return 0;
 }
 
+/* The invariants a reader relies on, checked after either layout is read;
+ * then what is not stored is filled in (payables, annual rates, payment rates). */
+static int s_finish(sk_invoice_t *inv, sk_err_t *err)
+{
+    sk_schedule_t *sc = &inv->schedule;
+    const char *broken = NULL;
+    if (inv->balance > sc->amount)
+        broken = "balance above the amount";
+    else if (sc->tax > sc->amount || (sc->amount > 0 && sc->tax == sc->amount))
+        broken = "tax not below the amount";
+    else if (sc->net_due < sc->baseline)
+        broken = "net due before the baseline";
+    else if (sc->ntiers > 0 && (sc->tiers[0].last_day < sc->baseline ||
+                                sc->tiers[sc->ntiers - 1].last_day >= sc->net_due))
+        broken = "tiers outside baseline..net due";
+    if (!broken)
+        for (int k = 0; k < sc->ntiers; k++)
+            if (sc->tiers[k].discount > sc->amount)
+                broken = "tier discount above the amount";
+    if (broken)
+        return sk_err_set(err, "bad_invoice", "order %s: %s", inv->order_id, broken);
+    if (s_rates(inv) != 0)
+        return sk_err_set(err, "bad_invoice", "order %s: field terms is malformed", inv->order_id);
+
+    sc->discount_base = sc->amount; /* the worker computes on the gross amount */
+    sc->rounding = SK_ROUND_HALF_UP;
+    for (int k = 0; k < sc->ntiers; k++)
+        sc->tiers[k].payable = sc->amount - sc->tiers[k].discount;
+    for (int k = 0; k < inv->npayments; k++) {
+        sk_applied_t *a = &inv->payments[k];
+        a->rate_ppm = a->tier >= 0 && a->tier < sc->ntiers ? sc->tiers[a->tier].rate_ppm : 0;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- parse */
 
 enum {
@@ -346,35 +361,28 @@ int sk_invoice_from_fields(sk_invoice_t *inv, const char *order_id, size_t n, co
         return sk_err_set(err, "bad_invoice", "order %s: field %s is missing", inv->order_id,
                           s_required_name(~seen & F_REQUIRED));
 
-    /* Invariants a reader relies on. */
-    const char *broken = NULL;
-    if (inv->balance > sc->amount)
-        broken = "balance above the amount";
-    else if (sc->tax > sc->amount || (sc->amount > 0 && sc->tax == sc->amount))
-        broken = "tax not below the amount";
-    else if (sc->net_due < sc->baseline)
-        broken = "net due before the baseline";
-    else if (sc->ntiers > 0 && (sc->tiers[0].last_day < sc->baseline ||
-                                sc->tiers[sc->ntiers - 1].last_day >= sc->net_due))
-        broken = "tiers outside baseline..net due";
-    if (!broken)
-        for (int k = 0; k < sc->ntiers; k++)
-            if (sc->tiers[k].discount > sc->amount)
-                broken = "tier discount above the amount";
-    if (broken)
-        return sk_err_set(err, "bad_invoice", "order %s: %s", inv->order_id, broken);
-    if (s_rates(inv) != 0)
-        return sk_err_set(err, "bad_invoice", "order %s: field terms is malformed", inv->order_id);
+    return s_finish(inv, err);
+}
 
-    sc->discount_base = sc->amount; /* the worker computes on the gross amount */
-    sc->rounding = SK_ROUND_HALF_UP;
-    for (int k = 0; k < sc->ntiers; k++)
-        sc->tiers[k].payable = sc->amount - sc->tiers[k].discount;
-    for (int k = 0; k < inv->npayments; k++) {
-        sk_applied_t *a = &inv->payments[k];
-        a->rate_ppm = a->tier >= 0 && a->tier < sc->ntiers ? sc->tiers[a->tier].rate_ppm : 0;
+/* ---------------------------------------------------------------- history */
+
+void sk_history_from_fields(sk_history_t *h, size_t n, const char **fields, const char **values)
+{
+    memset(h, 0, sizeof *h);
+    for (size_t i = 0; i < n; i++) {
+        const char *f = fields[i];
+        int64_t *slot = NULL, c;
+        if (!f || !values[i])
+            continue;
+        if (!strcmp(f, "net"))
+            slot = &h->net;
+        else if (!strcmp(f, "n"))
+            slot = &h->n;
+        else if (f[0] == 't' && f[1] >= '0' && f[1] < '0' + SK_TERMS_MAX_TIERS && !f[2])
+            slot = &h->tier[f[1] - '0'];
+        if (slot && s_int(values[i], strlen(values[i]), 1, INT64_MAX, &c) == 0)
+            *slot = c;
     }
-    return 0;
 }
 
 /* ---------------------------------------------------------------- render */
@@ -529,68 +537,262 @@ void sk_invoice_to_fields(const sk_invoice_t *inv, sk_invoice_emit_fn emit, void
     s_emit_i64(emit, arg, "q", inv->seq, true);
 }
 
-/* ---------------------------------------------------------------- fetch */
+/* ---------------------------------------------------------------- the stored value */
 
-int sk_invoice_fetch(struct redisContext *c, const char *order_id, sk_invoice_t *inv,
-                     sk_err_t *err)
+typedef Skonto__V1__InvoiceState s_state_t;
+typedef Skonto__V1__InvoiceState__Tier s_tier_t;
+typedef Skonto__V1__InvoiceState__Payment s_pay_t;
+typedef Skonto__V1__InvoiceState__Forecast s_fc_t;
+
+static void s_set_i64(protobuf_c_boolean *has, int64_t *dst, int64_t v)
 {
-    char key[SK_KEY_MAX];
-    size_t olen = order_id ? strlen(order_id) : 0;
-    if (olen == 0 || olen > SK_ID_MAX)
-        return sk_err_set(err, "bad_id", "order id must be 1..%d bytes", SK_ID_MAX);
+    *has = v != 0; /* a zero costs nothing: absent reads as 0 */
+    *dst = v;
+}
 
-    const char *argv[3] = {"HGET", sk_key_order_index(key, order_id), order_id};
-    redisReply *r = redisCommandArgv(c, 3, argv, NULL);
-    if (!r)
-        return sk_err_set(err, "redis", "HGET %s: %s", key, c->errstr);
-    if (r->type == REDIS_REPLY_NIL) {
-        freeReplyObject(r);
-        return sk_err_set(err, "unknown_order", "order %s is not known", order_id);
+size_t sk_invoice_pack_state(const sk_invoice_t *inv, uint8_t *buf, size_t cap)
+{
+    const sk_schedule_t *sc = &inv->schedule;
+    s_state_t st = SKONTO__V1__INVOICE_STATE__INIT;
+    s_tier_t tiers[SK_TERMS_MAX_TIERS];
+    s_tier_t *tp[SK_TERMS_MAX_TIERS];
+    s_pay_t pays[SK_INVOICE_MAX_PAYMENTS];
+    s_pay_t *pp[SK_INVOICE_MAX_PAYMENTS];
+    s_fc_t fch = SKONTO__V1__INVOICE_STATE__FORECAST__INIT;
+    s_fc_t fcn = SKONTO__V1__INVOICE_STATE__FORECAST__INIT;
+
+    st.customer_id = (char *)inv->customer_id;
+    st.salesperson = inv->salesperson[0] ? (char *)inv->salesperson : NULL;
+    st.currency = sc->currency ? (char *)sc->currency->code : NULL;
+    st.terms = (char *)inv->terms;
+    s_set_i64(&st.has_amount, &st.amount, sc->amount);
+    s_set_i64(&st.has_tax, &st.tax, sc->tax);
+    s_set_i64(&st.has_balance, &st.balance, inv->balance);
+    /* Days after the baseline: one byte for the usual windows (see the .proto). */
+    const sk_day_t base = sc->baseline;
+    st.has_baseline_day = 1, st.baseline_day = base;
+    st.has_net_due_day = 1, st.net_due_day = sc->net_due - base;
+    st.has_invoice_day = inv->invoice_date != -1, st.invoice_day = inv->invoice_date - base;
+    st.has_delivery_day = inv->delivery_date != -1, st.delivery_day = inv->delivery_date - base;
+    int nt = sc->ntiers < SK_TERMS_MAX_TIERS ? sc->ntiers : SK_TERMS_MAX_TIERS;
+    for (int k = 0; k < nt; k++) {
+        s_tier_t *t = &tiers[k];
+        skonto__v1__invoice_state__tier__init(t);
+        t->has_rate_ppm = 1, t->rate_ppm = sc->tiers[k].rate_ppm;
+        t->last_day = sc->tiers[k].last_day - base;
+        t->has_last_day = t->last_day != 0; /* absent: the baseline itself (cash) */
+        s_set_i64(&t->has_discount, &t->discount, sc->tiers[k].discount);
+        tp[k] = t;
     }
-    if (r->type != REDIS_REPLY_STRING) {
-        sk_err_set(err, "redis", "HGET %s: %s", key,
-                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        freeReplyObject(r);
+    st.n_tiers = (size_t)nt;
+    st.tiers = tp;
+    int np = inv->npayments < SK_INVOICE_MAX_PAYMENTS ? inv->npayments : SK_INVOICE_MAX_PAYMENTS;
+    for (int k = 0; k < np; k++) {
+        const sk_applied_t *a = &inv->payments[k];
+        s_pay_t *p = &pays[k];
+        skonto__v1__invoice_state__payment__init(p);
+        p->has_day = 1, p->day = a->date - base;
+        s_set_i64(&p->has_paid, &p->paid, a->paid);
+        p->has_tier = 1, p->tier = a->tier;
+        s_set_i64(&p->has_discount, &p->discount, a->discount);
+        s_set_i64(&p->has_settled, &p->settled, a->settled);
+        s_set_i64(&p->has_unearned, &p->unearned, a->unearned_discount);
+        s_set_i64(&p->has_overpaid, &p->overpaid, a->overpaid);
+        p->has_full = inv->payment_full[k], p->full = inv->payment_full[k];
+        pp[k] = p;
+    }
+    st.n_payments = (size_t)np;
+    st.payments = pp;
+    s_set_i64(&st.has_discount_total, &st.discount_total, inv->discount_total);
+    s_set_i64(&st.has_unearned_total, &st.unearned_total, inv->unearned_total);
+    s_set_i64(&st.has_credit_total, &st.credit_total, inv->credit_total);
+    st.has_status = inv->status != SK_INV_OPEN;
+    st.status = inv->status == SK_INV_PAID        ? SKONTO__V1__INVOICE_STATE__STATUS__PAID
+                : inv->status == SK_INV_CANCELLED ? SKONTO__V1__INVOICE_STATE__STATUS__CANCELLED
+                                                  : SKONTO__V1__INVOICE_STATE__STATUS__OPEN;
+    st.has_version = inv->version != 1, st.version = inv->version; /* default 1 */
+    if (inv->fc_hist_amount > 0) {
+        fch.has_day = 1, fch.day = inv->fc_hist_day - base;
+        fch.has_amount = 1, fch.amount = inv->fc_hist_amount;
+        st.forecast_history = &fch;
+    }
+    if (inv->fc_net_amount > 0) {
+        /* The usual net forecast (the balance on the net due day) is an empty
+         * message: its defaults. */
+        fcn.has_day = inv->fc_net_day != sc->net_due, fcn.day = inv->fc_net_day - base;
+        fcn.has_amount = inv->fc_net_amount != inv->balance, fcn.amount = inv->fc_net_amount;
+        st.forecast_net = &fcn;
+    }
+    size_t need = skonto__v1__invoice_state__get_packed_size(&st);
+    if (need > cap)
+        return 0;
+    return skonto__v1__invoice_state__pack(&st, buf);
+}
+
+size_t sk_invoice_pack(const sk_invoice_t *inv, uint8_t *buf, size_t cap)
+{
+    char head[48];
+    size_t n = sk_fmt_i64(head, inv->rev);
+    head[n++] = '.';
+    n += sk_fmt_i64(head + n, inv->seq);
+    head[n++] = '|';
+    if (cap < n)
+        return 0;
+    size_t body = sk_invoice_pack_state(inv, buf + n, cap - n);
+    if (body == 0)
+        return 0;
+    memcpy(buf, head, n);
+    return n + body;
+}
+
+/* An id of the state: 1..SK_ID_MAX bytes (0.. when optional). */
+static int s_state_id(char *dst, const char *s, bool required)
+{
+    return s_id(dst, s ? s : "", s ? strnlen(s, SK_ID_MAX + 1) : 0, required);
+}
+
+/* A day stored as days after base. */
+static int s_state_day(protobuf_c_boolean has, int32_t v, sk_day_t base, sk_day_t *out)
+{
+    if (!has || !s_day_ok((int64_t)base + v))
         return -1;
+    *out = (sk_day_t)((int64_t)base + v);
+    return 0;
+}
+
+static bool s_money_ok(int64_t v)
+{
+    return v >= 0 && v <= SK_MONEY_MAX;
+}
+
+/* The state's fields into inv; the name of the first bad field, or NULL. */
+static const char *s_from_state(sk_invoice_t *inv, const s_state_t *st)
+{
+    sk_schedule_t *sc = &inv->schedule;
+    if (s_state_id(inv->customer_id, st->customer_id, true) != 0)
+        return "customer_id";
+    if (s_state_id(inv->salesperson, st->salesperson, false) != 0)
+        return "salesperson";
+    if (!st->currency || strlen(st->currency) != 3 || !(sc->currency = sk_currency_find(st->currency)))
+        return "currency";
+    if (!st->terms || !st->terms[0] || strlen(st->terms) >= sizeof inv->terms)
+        return "terms";
+    memcpy(inv->terms, st->terms, strlen(st->terms) + 1);
+    if (!s_money_ok(st->amount))
+        return "amount";
+    if (!s_money_ok(st->tax))
+        return "tax";
+    if (!s_money_ok(st->balance))
+        return "balance";
+    sc->amount = st->amount, sc->tax = st->tax, inv->balance = st->balance;
+    if (s_state_day(st->has_baseline_day, st->baseline_day, 0, &sc->baseline) != 0)
+        return "baseline_day";
+    const sk_day_t base = sc->baseline;
+    if (s_state_day(st->has_net_due_day, st->net_due_day, base, &sc->net_due) != 0)
+        return "net_due_day";
+    if (st->has_invoice_day && s_state_day(1, st->invoice_day, base, &inv->invoice_date) != 0)
+        return "invoice_day";
+    if (st->has_delivery_day && s_state_day(1, st->delivery_day, base, &inv->delivery_date) != 0)
+        return "delivery_day";
+    if (st->n_tiers > SK_TERMS_MAX_TIERS)
+        return "tiers";
+    for (size_t k = 0; k < st->n_tiers; k++) {
+        const s_tier_t *t = st->tiers[k];
+        sk_schedule_tier_t *o = &sc->tiers[k];
+        memset(o, 0, sizeof *o);
+        if (t->rate_ppm < 1 || t->rate_ppm >= SK_PPM ||
+            s_state_day(1, t->last_day, base, &o->last_day) != 0 || !s_money_ok(t->discount))
+            return "tiers";
+        o->rate_ppm = t->rate_ppm, o->discount = t->discount;
+        if (k > 0 && (o->rate_ppm >= sc->tiers[k - 1].rate_ppm ||
+                      o->last_day <= sc->tiers[k - 1].last_day))
+            return "tiers";
     }
-    char cid[SK_ID_MAX + 1], cur[4];
-    int bad = sk_order_index_parse(r->str, r->len, cid, sizeof cid, cur);
-    freeReplyObject(r);
+    sc->ntiers = (int)st->n_tiers;
+    if (st->n_payments > SK_INVOICE_MAX_PAYMENTS)
+        return "payments";
+    for (size_t k = 0; k < st->n_payments; k++) {
+        const s_pay_t *p = st->payments[k];
+        sk_applied_t *a = &inv->payments[k];
+        memset(a, 0, sizeof *a);
+        if (s_state_day(p->has_day, p->day, base, &a->date) != 0 || p->paid < 1 ||
+            p->paid > SK_MONEY_MAX ||
+            p->tier < -1 || p->tier >= SK_TERMS_MAX_TIERS || !s_money_ok(p->discount) ||
+            !s_money_ok(p->settled) || !s_money_ok(p->unearned) || !s_money_ok(p->overpaid))
+            return "payments";
+        a->paid = p->paid, a->tier = p->tier, a->discount = p->discount;
+        a->settled = p->settled, a->unearned_discount = p->unearned, a->overpaid = p->overpaid;
+        inv->payment_full[k] = p->full;
+    }
+    inv->npayments = (int)st->n_payments;
+    if (!s_money_ok(st->discount_total))
+        return "discount_total";
+    if (!s_money_ok(st->unearned_total))
+        return "unearned_total";
+    if (!s_money_ok(st->credit_total))
+        return "credit_total";
+    inv->discount_total = st->discount_total;
+    inv->unearned_total = st->unearned_total;
+    inv->credit_total = st->credit_total;
+    switch (st->status) {
+    case SKONTO__V1__INVOICE_STATE__STATUS__OPEN:
+        inv->status = SK_INV_OPEN;
+        break;
+    case SKONTO__V1__INVOICE_STATE__STATUS__PAID:
+        inv->status = SK_INV_PAID;
+        break;
+    case SKONTO__V1__INVOICE_STATE__STATUS__CANCELLED:
+        inv->status = SK_INV_CANCELLED;
+        break;
+    default:
+        return "status";
+    }
+    inv->version = st->version; /* default 1 (protobuf-c fills it in when absent) */
+    const s_fc_t *h = st->forecast_history, *n = st->forecast_net;
+    if (h) {
+        if (s_state_day(h->has_day, h->day, base, &inv->fc_hist_day) != 0 || h->amount < 1 ||
+            h->amount > SK_MONEY_MAX)
+            return "forecast_history";
+        inv->fc_hist_amount = h->amount;
+    }
+    if (n) {
+        inv->fc_net_day = sc->net_due;
+        inv->fc_net_amount = n->has_amount ? n->amount : inv->balance;
+        if ((n->has_day && s_state_day(1, n->day, base, &inv->fc_net_day) != 0) ||
+            inv->fc_net_amount < 1 || inv->fc_net_amount > SK_MONEY_MAX)
+            return "forecast_net";
+    }
+    return NULL;
+}
+
+int sk_invoice_unpack(sk_invoice_t *inv, const char *order_id, const void *value, size_t len,
+                      sk_err_t *err)
+{
+    const char *v = value;
+    sk_invoice_init(inv);
+    if (!order_id || s_id(inv->order_id, order_id, strlen(order_id), true) != 0)
+        return sk_err_set(err, "bad_invoice", "bad order id");
+    if (len == 0)
+        return sk_err_set(err, "unknown_order", "order %s: no invoice", inv->order_id);
+    if (len > SK_INVOICE_VALUE_MAX)
+        return sk_err_set(err, "bad_invoice", "order %s: stored invoice of %zu bytes is too large",
+                          inv->order_id, len);
+    /* "<rev>.<q>|" */
+    const char *dot = memchr(v, '.', len < 48 ? len : 48);
+    const char *bar = dot ? memchr(dot, '|', (size_t)(v + (len < 48 ? len : 48) - dot)) : NULL;
+    if (!dot || !bar || s_int(v, (size_t)(dot - v), 1, INT64_MAX, &inv->rev) != 0 ||
+        s_int(dot + 1, (size_t)(bar - dot - 1), 0, INT64_MAX, &inv->seq) != 0)
+        return sk_err_set(err, "bad_invoice", "order %s: the stored invoice has no revision header",
+                          inv->order_id);
+    size_t off = (size_t)(bar + 1 - v);
+    s_state_t *st = skonto__v1__invoice_state__unpack(NULL, len - off, (const uint8_t *)v + off);
+    if (!st)
+        return sk_err_set(err, "bad_invoice", "order %s: the stored state does not decode",
+                          inv->order_id);
+    const char *bad = s_from_state(inv, st);
+    skonto__v1__invoice_state__free_unpacked(st, NULL);
     if (bad)
-        return sk_err_set(err, "bad_invoice", "order %s: malformed order index entry", order_id);
-
-    const char *argv2[2] = {"HGETALL", sk_key_invoice(key, sk_shard_of(cid), order_id)};
-    r = redisCommandArgv(c, 2, argv2, NULL);
-    if (!r)
-        return sk_err_set(err, "redis", "HGETALL %s: %s", key, c->errstr);
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
-        sk_err_set(err, "redis", "HGETALL %s: %s", key,
-                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        freeReplyObject(r);
-        return -1;
-    }
-    size_t n = r->elements / 2;
-    int rc = 0;
-    if (n == 0) {
-        rc = sk_err_set(err, "no_invoice", "order %s has no invoice yet", order_id);
-    } else {
-        const char *f[128], *v[128];
-        size_t vl[128];
-        if (n > 128)
-            n = 128; /* more fields than the layout has: the rest are unknown ones */
-        for (size_t i = 0; i < n; i++) {
-            redisReply *a = r->element[2 * i], *b = r->element[2 * i + 1];
-            if (a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING) {
-                rc = sk_err_set(err, "redis", "HGETALL %s: unexpected reply", key);
-                break;
-            }
-            f[i] = a->str;
-            v[i] = b->str;
-            vl[i] = b->len;
-        }
-        if (rc == 0)
-            rc = sk_invoice_from_fields(inv, order_id, n, f, v, vl, err);
-    }
-    freeReplyObject(r);
-    return rc;
+        return sk_err_set(err, "bad_invoice", "order %s: field %s is malformed", inv->order_id,
+                          bad);
+    return s_finish(inv, err);
 }

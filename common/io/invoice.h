@@ -1,22 +1,30 @@
-/* invoice — the invoice state kept in Redis (`sk:{sN}:inv:<oid>`), as a struct.
+/* invoice — the codec of the stored invoice (`sk:{sN}:inv:<oid>`), between
+ * its Redis value and an sk_invoice_t (common/invoice_rules.h). No I/O: the
+ * reads are in invoice_store.h.
  *
- * The discount worker writes it; skontoctl reads it. sk_invoice_from_fields
- * parses the field/value pairs of an HGETALL (see docs/DATAFLOW.md for the
- * field list) and rejects anything malformed rather than guessing.
+ * The stored value is one Redis string: "<rev>.<q>|" and then the packed
+ * skonto.v1.InvoiceState (proto/skonto/v1/invoice_state.proto, where the
+ * layout is described). rev and q sit in the text header because the apply
+ * script checks and moves them without decoding protobuf; everything else is
+ * in the message, written only through sk_invoice_pack_state.
  *
- * Stored form (every value <= 64 bytes in the usual case, so Redis keeps the
- * hash a listpack: ~370 bytes instead of ~1 KiB as a hashtable):
- *   tiers  "rate_ppm:last_day:discount;..."  last_day a day number (sk_day_t);
- *          payable is not stored: it is amount - discount (a schedule invariant)
- *   pays   "day:paid:tier:discount:settled:unearned:overpaid:full;..."  day a
- *          day number, tier -1 after every window, full 0/1
- *   fch / fcn  "YYYY-MM-DD|amount"  the forecast contribution now counted
- *   disc / unearned / credit / sp / inv / dlv / pays / fch / fcn are absent
- *   when zero or empty.
- * After parsing, a tier's payable is amount - discount and its annual rates are
+ * Reading is strict: the header must be well formed, the message must decode,
+ * every field must be within bounds, and the invariants a reader relies on
+ * are checked (0 <= balance <= amount, tax below the amount, tiers with
+ * decreasing rates and increasing last days inside baseline..net due, at most
+ * SK_INVOICE_MAX_PAYMENTS payments); a failure names the field. Fields the
+ * reader does not know are ignored, so later issues can add their own. After
+ * reading, a tier's payable is amount - discount and its annual rates are
  * filled in when the stored tiers are what the terms give (else 0); a
  * payment's rate_ppm comes from its tier; balance_after is not stored (0).
- * Unknown fields are ignored (later workers may add their own). */
+ *
+ * The layout before issue 7 (a ~15-field hash: c, sp, cur, amt, tax, bal,
+ * base, inv, dlv, terms, net, tiers "rate_ppm:last_day:discount;...", pays
+ * "day:paid:tier:discount:settled:unearned:overpaid:full;...", disc,
+ * unearned, credit, st, ver, rev, fch / fcn "YYYY-MM-DD|amount", q) is still
+ * read by sk_invoice_from_fields, for the migration (services/discount/
+ * migrate.c) and for skontoctl before it has run; sk_invoice_to_fields
+ * renders it, for tests of that migration. */
 #ifndef SK_INVOICE_H
 #define SK_INVOICE_H
 
@@ -24,69 +32,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
-#include "schedule.h"
-#include "settlement.h"
+#include "invoice_rules.h"
 #include "sk_error.h"
 
-#define SK_ID_MAX SK_EVENT_ID_MAX /* bytes: any id ingest accepts fits */
-#define SK_INVOICE_MAX_PAYMENTS 64
+/* Longest stored value accepted (64 payments of ~40 bytes, and room to grow). */
+#define SK_INVOICE_VALUE_MAX 16384
 
-typedef enum { SK_INV_OPEN = 0, SK_INV_PAID = 1, SK_INV_CANCELLED = 2 } sk_invoice_status_t;
+/* Packs inv's state (everything but rev and q) into buf; returns its length,
+ * or 0 when it does not fit in cap bytes. */
+size_t sk_invoice_pack_state(const sk_invoice_t *inv, uint8_t *buf, size_t cap);
 
-typedef struct {
-    char order_id[SK_ID_MAX + 1];
-    char customer_id[SK_ID_MAX + 1];
-    char salesperson[SK_ID_MAX + 1];
-    char terms[SK_TERMS_MAX_LEN];
-    sk_day_t invoice_date;  /* -1 if not given */
-    sk_day_t delivery_date; /* -1 if not given */
-    sk_schedule_t schedule; /* currency, amount, tax, baseline, net due, tiers */
-    int64_t balance;
-    int npayments;
-    sk_applied_t payments[SK_INVOICE_MAX_PAYMENTS];
-    bool payment_full[SK_INVOICE_MAX_PAYMENTS];
-    int64_t discount_total, unearned_total, credit_total;
-    sk_invoice_status_t status;
-    uint32_t version;
-    int64_t rev;
-    /* The number (ingest's `q`) of the last of the order's events applied to
-     * this invoice, 0 if unknown (stored before events were numbered). */
-    int64_t seq;
-    /* Forecast contributions now added to sk:{sN}:fc:hist / fc:net for this
-     * invoice (fields fch / fcn); amount 0 means none. */
-    sk_day_t fc_hist_day;
-    int64_t fc_hist_amount;
-    sk_day_t fc_net_day;
-    int64_t fc_net_amount;
-} sk_invoice_t;
+/* The whole stored value of inv: "<rev>.<q>|" and the state; 0 if it does not fit. */
+size_t sk_invoice_pack(const sk_invoice_t *inv, uint8_t *buf, size_t cap);
 
-/* An empty invoice: zeroes, dates -1, status open. */
-void sk_invoice_init(sk_invoice_t *inv);
+/* Reads a stored value (GET of the invoice key). Fails with code
+ * "unknown_order" for an empty value, "bad_invoice" for anything malformed. */
+int sk_invoice_unpack(sk_invoice_t *inv, const char *order_id, const void *value, size_t len,
+                      sk_err_t *err);
 
-/* Parses HGETALL pairs (fields[i], values[i], lengths given). */
+/* Parses a customer's history hash (HGETALL of hist:<cid>: t<i>, net, n);
+ * fields it does not know, and values that are not positive integers, are
+ * ignored (a missing history is an empty one). */
+void sk_history_from_fields(sk_history_t *h, size_t n, const char **fields, const char **values);
+
+/* The layout before issue 7: parses HGETALL pairs (fields[i], values[i], lengths given). */
 int sk_invoice_from_fields(sk_invoice_t *inv, const char *order_id, size_t n, const char **fields,
                            const char **values, const size_t *value_lens, sk_err_t *err);
 
-/* Renders the fields of inv for HSET: calls emit(field, value) once for every
- * field of the layout, in a fixed order; value "" means the field is absent
- * (the writer HDELs it). */
+/* The layout before issue 7: calls emit(field, value) once for every field,
+ * in a fixed order; value "" means the field is absent. */
 typedef void (*sk_invoice_emit_fn)(void *arg, const char *field, const char *value);
 void sk_invoice_to_fields(const sk_invoice_t *inv, sk_invoice_emit_fn emit, void *arg);
-
-const char *sk_invoice_status_name(sk_invoice_status_t st);
 
 /* Writes v in decimal at p (room for >= 21 bytes), NUL-terminated; returns
  * the length. No printf: the discount worker formats thousands a second. */
 size_t sk_fmt_i64(char *p, int64_t v);
-
-/* Reads one invoice by order id: HGET the order index for the customer's
- * shard, then HGETALL and parse. Fails with code "unknown_order" (no index
- * entry), "no_invoice" (accepted by ingest, not yet stored by discount),
- * "redis" or "bad_invoice". c is a hiredis
- * redisContext (declared here without including hiredis). */
-struct redisContext;
-int sk_invoice_fetch(struct redisContext *c, const char *order_id, sk_invoice_t *inv,
-                     sk_err_t *err);
 
 #endif

@@ -44,7 +44,10 @@ char *sk_key_ingest_stats(char *buf, int shard);           /* sk:{sN}:ingest  ha
 char *sk_key_customer(char *buf, int shard, const char *customer_id); /* sk:{sN}:cust:ID  hash */
 char *sk_key_history(char *buf, int shard, const char *customer_id);  /* sk:{sN}:hist:ID  hash */
 char *sk_key_customer_open(char *buf, int shard, const char *customer_id); /* sk:{sN}:copen:ID zset */
-char *sk_key_invoice(char *buf, int shard, const char *order_id);     /* sk:{sN}:inv:ID   hash */
+/* The stored invoice: "<rev>.<q>|" + packed InvoiceState (common/io/invoice.h);
+ * a hash in the layout of before issue 7, until the discount worker migrates it. */
+char *sk_key_invoice(char *buf, int shard, const char *order_id);     /* sk:{sN}:inv:ID   string */
+#define SK_KEY_INVOICE_PATTERN "sk:{s*}:inv:*" /* every invoice key (SCAN MATCH) */
 char *sk_key_windows(char *buf, int shard);                /* sk:{sN}:windows     zset   */
 char *sk_key_forecast_history(char *buf, int shard);       /* sk:{sN}:fc:hist     hash   */
 char *sk_key_forecast_net(char *buf, int shard);           /* sk:{sN}:fc:net      hash   */
@@ -67,6 +70,9 @@ int sk_order_index_parse(const char *v, size_t len, char *cust, size_t ncust, ch
 #define SK_KEY_GAPS "sk:{sys}:gaps"       /* hash source -> missing sequence numbers */
 #define SK_KEY_INGEST_STATS "sk:{sys}:ingest" /* hash: rejected, dlq_bytes (and counters of before issue 6) */
 #define SK_KEY_CLOCK "sk:{sys}:clock" /* string: simulated time, ms since the epoch (SKONTO_CLOCK=redis) */
+/* string: the invoice layout every invoice has been migrated to ("2": packed,
+ * issue 7); absent until a discount worker has finished a migration pass. */
+#define SK_KEY_LAYOUT "sk:{sys}:layout"
 #define SK_GROUP_DISCOUNT "discount"      /* consumer group on every events stream */
 
 #endif

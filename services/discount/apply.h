@@ -1,7 +1,9 @@
 /* apply — what stream entries change, worked out in C before Redis runs it.
  *
  * The discount worker reads an entry's invoice (and, for an order, the
- * customer's terms and payment history), then calls discount_apply_plan. The plan is
+ * customer's terms and payment history), then calls discount_apply_plan,
+ * which decodes them, asks the rules (common/invoice_rules.h) and writes
+ * their answer as the entry's record of the apply script. The plan is
  * either "apply this record", "just acknowledge the entry" (nothing to change,
  * or an error that is logged and counted), or "the invoice is not there yet"
  * (leave the entry pending and retry it later). Applied and acknowledged
@@ -13,14 +15,14 @@
  * ARGV are at its top) is the only writer of an invoice. Its KEYS are all in
  * the batch's shard. An order's
  * events apply in the order ingest stored them (their `q`), across workers:
- * the invoice keeps the last applied q (field `q`), and a plan waits while
+ * the invoice keeps the last applied q (in its header), and a plan waits while
  * an earlier one is missing (DISCOUNT_PLAN_WAIT).
  * An entry acknowledged because of an error (paid invoice, other currency,
  * malformed, ...) is kept on sk:{sN}:unapplied in the step that acks it. In one
  * atomic step, for each entry in order, it checks that the invoice's `rev` is
  * still the one the plan was computed from (else STALE: re-read and plan
  * again), XACKs the entry (0 acknowledged = already applied by another
- * worker: DUP, nothing changes), writes the changed invoice fields and the
+ * worker: DUP, nothing changes), writes the new invoice (one value) and the
  * customer's open set; then, once for the whole batch, it updates the
  * windows set, adds the counter and forecast deltas of the applied entries
  * (one HINCRBY per distinct field) and XDELs the acknowledged entries. It
@@ -97,7 +99,8 @@ typedef enum {
     DISCOUNT_PLAN_SCRIPT = 0, /* EVALSHA with plan->argv */
     DISCOUNT_PLAN_ACK,        /* acknowledge only (ack-only script); see plan->error */
     DISCOUNT_PLAN_NOINV,      /* no invoice yet: leave pending, retry later */
-    DISCOUNT_PLAN_WAIT,       /* an earlier event of the order is not applied yet: retry later */
+    DISCOUNT_PLAN_WAIT,       /* an earlier event of the order is not applied yet, or its
+                               * invoice is not migrated yet: retry later */
 } discount_plan_kind_t;
 
 typedef struct {

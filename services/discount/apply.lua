@@ -7,31 +7,49 @@
 --       then per entry that changes state: invoice, copen, hist; and per
 --       acknowledge-only entry whose invoice exists: the invoice.
 -- ARGV: one record per entry, in stream order:
---   id "*" u kq q                           acknowledge only, or
---   id rev kb m copen windows nset (field value)*nset ndel field*ndel
---      nincr (key field delta)*nincr
--- rev: the revision the plan was computed from ("0" = the invoice must not
--- exist); kb: KEYS index of the entry's invoice (copen kb+1, hist kb+2);
--- m: order id (zset member); copen / windows op: "" nothing, "-" ZREM, else
--- ZADD with that score; key of an increment: 5 hist, 6 fc:hist, 7 fc:net,
--- 8 takeup. The increments of the applied entries are summed per field and
--- added once (a sum is flushed early before it could leave the range where a
--- Lua number is exact; a single delta that large is added on its own); a
--- counter that comes back to 0 is deleted. The windows ops are applied at the
--- end, the last one per member winning, as in stream order.
+--   id "*" u kq q                                   acknowledge only, or
+--   id rev kb m copen windows s q nincr (key field delta)*nincr
+-- The invoice (KEYS[kb]) is one string: "<rev>.<q>|" and then s, the packed
+-- skonto.v1.InvoiceState (proto/skonto/v1/invoice_state.proto), which this
+-- script stores and never reads. rev: the revision the plan was computed from
+-- ("0" = the invoice must not exist); the stored one becomes rev + 1. q: the
+-- entry's number among its order's events ("" none): the stored q becomes the
+-- larger of it and the q already stored, so it never goes back. kb: KEYS index
+-- of the entry's invoice (copen kb+1, hist kb+2); m: order id (zset member);
+-- copen / windows op: "" nothing, "-" ZREM, else ZADD with that score; key of
+-- an increment: 5 hist, 6 fc:hist, 7 fc:net, 8 takeup. The increments of the
+-- applied entries are summed per field and added once (a sum is flushed early
+-- before it could leave the range where a Lua number is exact; a single delta
+-- that large is added on its own); a counter that comes back to 0 is deleted.
+-- The windows ops are applied at the end, the last one per member winning, as
+-- in stream order. An invoice still in the layout of before issue 7 (a hash,
+-- not migrated yet) counts as a moved revision: STALE.
 -- u of an acknowledge-only record: "" (nothing to keep), or the JSON record of
 -- an event not recorded, LPUSHed onto unapplied (KEYS[6]) in the same step as
 -- its XACK, and only if the entry is still pending (a redelivered entry that
 -- is already acknowledged is DUP and pushes nothing). The push comes first: if
 -- it fails the entry is not acknowledged (result UNRECORDED: retried later).
 -- kq, q: KEYS index of its invoice (0: none) and its number among its
--- order's events: the invoice records q (field `q`) as applied, so the
--- order's next event does not wait for this one.
+-- order's events: the invoice records q as applied (in its header, the state
+-- unchanged), so the order's next event does not wait for this one.
 -- Returns per entry, in order: OK, DUP, STALE (the invoice's rev moved:
 -- nothing changed, re-plan) or UNRECORDED.
 local S = KEYS[1]
 local out, del, acc, win = {}, {}, {}, {}
 local BIG, LIM = 1125899906842624, 4503599627370496
+-- The stored invoice's rev and q (strings) and where its state starts;
+-- "0", "0" when there is none, nil for a value that is not an invoice string.
+local function header(k)
+  local v = redis.pcall('GET', k)
+  if type(v) == 'table' and v.err then return nil end
+  if not v then return '0', '0', nil, nil end
+  local r, q, p = string.match(v, '^(%d+)%.(%d+)|()')
+  return r, q, p, v
+end
+local function later(a, b)
+  if b == '' or (#a > #b) or (#a == #b and a >= b) then return a end
+  return b
+end
 local function hincr(k, f, d)
   if redis.call('HINCRBY', k, f, d) == 0 then redis.call('HDEL', k, f) end
 end
@@ -58,20 +76,21 @@ while i <= n do
       if type(r) == 'table' and r.err then st = 'UNRECORDED'
       else redis.call('XACK', S, 'discount', id) del[#del + 1] = id end
     end
-    if st == 'OK' and kq > 0 and redis.call('EXISTS', KEYS[kq]) == 1 then
-      redis.call('HSET', KEYS[kq], 'q', q)
+    if st == 'OK' and kq > 0 then
+      local r, sq, p, v = header(KEYS[kq])
+      if p and later(sq, q) ~= sq then
+        redis.call('SET', KEYS[kq], r .. '.' .. q .. '|' .. string.sub(v, p))
+      end
     end
   else
     local kb, m, cop, wop = tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-    local hs = i + 6
-    local ns = tonumber(ARGV[hs])
-    local hd = hs + 2 * ns + 1
-    local nd = tonumber(ARGV[hd])
-    local hi = hd + nd + 1
+    local state, q = ARGV[i + 6], ARGV[i + 7]
+    local hi = i + 8
     local ni = tonumber(ARGV[hi])
     i = hi + 3 * ni + 1
     local inv = KEYS[kb]
-    if (redis.call('HGET', inv, 'rev') or '0') ~= exp then
+    local r, sq = header(inv)
+    if r ~= exp then
       if #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'
       else st = 'STALE' end
     elseif redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP'
@@ -80,8 +99,7 @@ while i <= n do
       if cop == '-' then redis.call('ZREM', KEYS[kb + 1], m)
       elseif cop ~= '' then redis.call('ZADD', KEYS[kb + 1], cop, m) end
       if wop ~= '' then win[m] = wop end
-      if ns > 0 then redis.call('HSET', inv, unpack(ARGV, hs + 1, hs + 2 * ns)) end
-      if nd > 0 then redis.call('HDEL', inv, unpack(ARGV, hd + 1, hd + nd)) end
+      redis.call('SET', inv, string.format('%d', tonumber(exp) + 1) .. '.' .. later(sq, q) .. '|' .. state)
       for j = hi + 1, hi + 3 * ni, 3 do
         local c = ARGV[j]
         add(c == '5' and KEYS[kb + 2] or KEYS[tonumber(c) - 3], ARGV[j + 1], ARGV[j + 2])

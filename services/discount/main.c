@@ -49,6 +49,7 @@
 
 #include "apply.h"
 #include "invoice.h"
+#include "migrate.h"
 #include "keys.h"
 #include "metrics.h"
 #include "sk_metrics.h"
@@ -325,6 +326,11 @@ static void s_heartbeat(s_worker_t *w)
         sk_log_error("%s", err.msg);
 }
 
+static void s_warn(const char *msg)
+{
+    sk_log_error("%s", msg);
+}
+
 static int s_setup(s_worker_t *w)
 {
     sk_err_t err;
@@ -337,6 +343,13 @@ static int s_setup(s_worker_t *w)
         sk_log_error("%s", err.msg);
         return -1;
     }
+    long migrated = 0;
+    if (discount_migrate(w->c, s_warn, &migrated, &err) != 0) {
+        sk_log_error("migrating invoices: %s", err.msg);
+        return -1;
+    }
+    if (migrated > 0)
+        sk_log("migrated %ld invoices to the packed layout", migrated);
     for (int s = 0; s < SK_SHARDS; s++) {
         /* ID 0: entries added before the group existed are not skipped. */
         const char *argv[6] = {"XGROUP", "CREATE", w->streams[s], SK_GROUP_DISCOUNT, "0",
@@ -701,7 +714,7 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
         s_item_t *it = wave->v[i];
         const discount_entry_t *e = &it->e;
         if (s_reads_invoice(it)) {
-            if (s_append3(w, "HGETALL", sk_key_invoice(key, e->shard, e->order_id), NULL) != 0)
+            if (s_append3(w, "GET", sk_key_invoice(key, e->shard, e->order_id), NULL) != 0)
                 return -1;
         }
         if (discount_entry_needs_history(e)) {

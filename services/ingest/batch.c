@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "ingest.h"
+#include "invoice_rules.h"
 #include "keys.h"
 #include "sk_hash.h"
 #include "sk_heartbeat.h"
@@ -210,10 +211,8 @@ void ingest_item_decode(ingest_t *self, ingest_item_t *it)
         it->known_customer = has_inline;
         it->version = inv->version ? inv->version : 1;
         s_content_hash(inv, it->vhash);
-        if (*s_str(inv->terms))
-            it->terms = inv->terms;
-        else if (has_inline && *s_str(inv->customer->terms))
-            it->terms = inv->customer->terms;
+        it->terms = sk_terms_that_apply(inv->terms, has_inline ? inv->customer->terms : NULL,
+                                        NULL, NULL);
         /* Only an order with its own customer and terms needs nothing from Redis. */
         it->need_customer = !(it->known_customer && it->terms);
         sk_order_index_format(it->o2c, sizeof it->o2c, cid, inv->currency); /* fits: validated */

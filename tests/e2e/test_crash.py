@@ -39,6 +39,7 @@ import unittest
 from decimal import Decimal
 
 import harness
+import skinvoice
 from skredis import Redis, shard
 
 TERMS_A = "2/0,1/10,0.5/30,n/60"
@@ -275,35 +276,35 @@ class KillNineTest(unittest.TestCase):
 
     # -- invoices
 
-    def _invoice(self, rd, oid, e):
-        return rd.hgetall("sk:{s%d}:inv:%s" % (shard(e["customer"]), oid))
-
     def _check_invoices(self, st, rd, expect):
         keys = rd.scan("sk:*:inv:*")
-        self.assertEqual(len(keys), len(expect), "one invoice hash per order, no more")
+        self.assertEqual(len(keys), len(expect), "one invoice per order, no more")
         self.assertEqual(len(set(k.split(":inv:", 1)[1] for k in keys)), len(expect),
                          "no order has invoices in two shards")
         oids = sorted(expect)
-        hashes = rd.pipe([("HGETALL", "sk:{s%d}:inv:%s" % (shard(expect[o]["customer"]), o))
-                          for o in oids])
+        raw = Redis(st.redis_sock, decode=False)
+        try:
+            stored = skinvoice.read_many(
+                raw, ["sk:{s%d}:inv:%s" % (shard(expect[o]["customer"]), o) for o in oids])
+        finally:
+            raw.close()
         bad = []
         self.invoices = {}
-        for oid, flat in zip(oids, hashes):
-            inv = dict(zip(flat[0::2], flat[1::2]))
+        for oid, inv in zip(oids, stored):
             self.invoices[oid] = inv
             e = expect[oid]
             if not inv:
                 bad.append("%s: no invoice in shard %d" % (oid, shard(e["customer"])))
                 continue
-            pays = [p for p in inv.get("pays", "").split(";") if p]
-            got = (int(inv["bal"]), int(inv.get("disc") or 0), inv["st"], len(pays),
-                   int(inv["amt"]), inv["cur"], inv["c"])
+            pays = inv["payments"]
+            got = (inv["balance"], inv["discount_total"], inv["status"], len(pays),
+                   inv["amount"], inv["currency"], inv["customer_id"])
             want = (e["bal"], e["disc"], e["st"], len(e["pays"]), e["amount"], e["cur"],
                     e["customer"])
             if got != want:
                 bad.append("%s: (bal, disc, st, payments, amt, cur, customer) = %r, want %r"
                            % (oid, got, want))
-            paid = sorted(int(p.split(":")[1]) for p in pays)
+            paid = sorted(p["paid"] for p in pays)
             if paid != sorted(a for _, a, _ in e["pays"]):
                 bad.append("%s: payments %r, want %r" % (oid, paid, [a for _, a, _ in e["pays"]]))
         self.assertEqual(bad[:20], [], "%d invoices differ" % len(bad))
@@ -356,12 +357,12 @@ class KillNineTest(unittest.TestCase):
 
         open_bal, own_hist = {}, {}
         for inv in self.invoices.values():
-            if inv.get("st") != "open":
+            if not inv or inv["status"] != "open":
                 continue
-            open_bal[inv["cur"]] = open_bal.get(inv["cur"], 0) + int(inv["bal"])
-            if inv.get("fch"):
-                amt = int(inv["fch"].split("|")[1])
-                own_hist[inv["cur"]] = own_hist.get(inv["cur"], 0) + amt
+            open_bal[inv["currency"]] = open_bal.get(inv["currency"], 0) + inv["balance"]
+            if inv["forecast_history"]:
+                amt = inv["forecast_history"][1]
+                own_hist[inv["currency"]] = own_hist.get(inv["currency"], 0) + amt
         self.assertEqual(sums("net"), {c: v for c, v in open_bal.items() if v},
                          "forecast at net = open balances per currency")
         self.assertEqual(sums("hist"), {c: v for c, v in own_hist.items() if v},
@@ -380,9 +381,9 @@ class KillNineTest(unittest.TestCase):
                 args += ["--payment", "%s:%s%s" % (d, money(amt), ":full" if full else "")]
             out = json.loads(st.ctl(*args).stdout)
             inv = self.invoices[oid]
-            self.assertEqual(minor(out["balance"]), int(inv["bal"]), oid)
+            self.assertEqual(minor(out["balance"]), inv["balance"], oid)
             self.assertEqual(sum(minor(p["discount"]) for p in out["payments"]),
-                             int(inv.get("disc") or 0), oid)
+                             inv["discount_total"], oid)
 
 
 if __name__ == "__main__":

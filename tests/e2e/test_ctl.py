@@ -1,9 +1,10 @@
 """skontoctl's server verbs: send, order show, customer show, forecast, status, dlq list.
 
 Two groups:
-  * Seeded: a real redis-server only; the keys are written by hand in the
-    layout docs/DATAFLOW.md documents, so each verb is checked against figures
-    worked out by hand, independently of the workers.
+  * Seeded: a real redis-server only; the keys are written by hand (invoices
+    in the hash layout of before issue 7, which skontoctl still reads), so each
+    verb is checked against figures worked out by hand, independently of the
+    workers.
   * EndToEnd: redis-server, skonto-ingest and skonto-discount; events go in
     through `skontoctl send` and come out through the other verbs.
 
@@ -47,7 +48,9 @@ def seed_invoice(st, oid, cid, *, cur="CNY", amt=113000, tax=13000, bal=113000,
                         (5000, "2026-12-02", 565)),
                  pays=(), status="open", disc=0, sp="S-7", ver=1, open_index=True):
     """Writes an invoice hash, its order-index entry and (if open) the customer's
-    open-invoice zset entry, exactly as docs/DATAFLOW.md lays them out."""
+    open-invoice zset entry, by hand, in the invoice layout of before issue 7
+    (README, "Migration"), which skontoctl reads until the discount worker has
+    migrated it; EndToEnd and test_migrate.py cover the packed layout."""
     n = fnv_shard(cid)
     fields = {
         "c": cid, "sp": sp, "cur": cur, "amt": amt, "tax": tax, "bal": bal, "base": base,

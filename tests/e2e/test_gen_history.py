@@ -17,7 +17,8 @@ import unittest
 import harness
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_crash import SHARDS, Redis, shard  # noqa: E402
+from test_crash import SHARDS, Redis, minor, shard  # noqa: E402
+import skinvoice  # noqa: E402
 
 SRC = os.path.abspath(os.environ.get("SK_SOURCE_DIR") or
                       os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -80,20 +81,26 @@ class GenHistoryTest(unittest.TestCase):
 
             wrong = []
             counts = {"paid": 0, "cancelled": 0, "short": 0, "partial": 0, "open": 0}
-            for oid, o in sorted(h.orders.items()):
-                inv = rd.hgetall("sk:{s%d}:inv:%s" % (shard(o["customer"]), oid))
-                bal, unearned = int(inv["bal"]), int(inv.get("unearned") or 0)
+            raw = Redis(st.redis_sock, decode=False)
+            self.addCleanup(raw.close)
+            oids = sorted(h.orders)
+            stored = skinvoice.read_many(
+                raw, ["sk:{s%d}:inv:%s" % (shard(h.orders[o]["customer"]), o) for o in oids])
+            for oid, inv in zip(oids, stored):
+                o = h.orders[oid]
+                bal, unearned = inv["balance"], inv["unearned_total"]
                 if o["cancelled"]:
-                    ok, kind = inv["st"] == "cancelled", "cancelled"
+                    ok, kind = inv["status"] == "cancelled", "cancelled"
                 elif o["closed"]:
-                    ok, kind = inv["st"] == "paid" and bal == 0, "paid"
+                    ok, kind = inv["status"] == "paid" and bal == 0, "paid"
                 elif o["unearned"]:
-                    ok, kind = inv["st"] == "open" and bal == unearned > 0, "short"
+                    ok, kind = inv["status"] == "open" and bal == unearned > 0, "short"
                 elif o["paid"]:  # the first part of a partial payment
-                    ok, kind = (inv["st"] == "open" and 0 < bal < o["amount"] and
-                                int(inv["disc"]) > 0), "partial"
+                    ok, kind = (inv["status"] == "open" and 0 < bal < o["amount"] and
+                                inv["discount_total"] > 0), "partial"
                 else:
-                    ok, kind = inv["st"] == "open" and bal == o["amount"] - o["credit"], "open"
+                    ok, kind = (inv["status"] == "open" and
+                                bal == o["amount"] - o["credit"]), "open"
                 counts[kind] += 1
                 if not ok:
                     wrong.append("%s (%s, %s): %r" % (oid, kind, o["habit"], inv))
@@ -102,11 +109,10 @@ class GenHistoryTest(unittest.TestCase):
             self.assertTrue(all(counts.values()), counts)
 
             hl = h.highlights()
-            paid = rd.hgetall("sk:{s%d}:inv:%s" % (
-                shard(h.orders[hl["paid_in_window"]]["customer"]), hl["paid_in_window"]))
-            self.assertEqual((paid["st"], paid["bal"]), ("paid", "0"))
-            self.assertGreater(int(paid["disc"]), 0, "paid inside a window: a discount earned")
-
+            paid = st.ctl_json("order", "show", hl["paid_in_window"])
+            self.assertEqual((paid["status"], minor(paid["balance"])), ("paid", 0))
+            self.assertGreater(minor(paid["discount_earned"]), 0,
+                               "paid inside a window: a discount earned")
 
 if __name__ == "__main__":
     unittest.main()

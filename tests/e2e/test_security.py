@@ -439,20 +439,25 @@ class RedisAclTest(unittest.TestCase):
         self.assertEqual(self.redis("discount", "HGET", self.cust_key, "terms"), "2/10,n/30")
 
     def test_ingest_cannot_write_an_invoice(self):
-        before = self.redis("default", "HGETALL", self.inv_key)
+        # the stored value is binary (a packed InvoiceState): compare its digest
+        digest = ("EVAL", "return redis.sha1hex(redis.call('GET', KEYS[1]))", 1, self.inv_key)
+        before = self.redis("default", *digest)
+        self.assertRegex(before, r"^[0-9a-f]{40}")
         self.assertIn("NOPERM", self.redis("ingest", "HSET", self.inv_key, "st", "closed"))
+        self.assertIn("NOPERM", self.redis("ingest", "SET", self.inv_key, "1.1|"))
         # Not through a script either: Lua runs with the caller's permissions.
         sha = self.redis("ingest", "SCRIPT", "LOAD",
                          "return redis.call('HSET', KEYS[1], 'st', 'closed')")
         self.assertRegex(sha, r"^[0-9a-f]{40}$")
         self.assertIn("NOPERM", self.redis("ingest", "EVALSHA", sha, 1, self.inv_key))
         self.assertIn("NOPERM", self.redis("ingest", "EVAL", "return 1", 0))
-        self.assertEqual(self.redis("default", "HGETALL", self.inv_key), before)
+        self.assertEqual(self.redis("default", *digest), before)
 
     def test_skontoctl_credentials_cannot_alter_a_computed_result(self):
         shown = self.ctl("order", "show", "SO-ACL").stdout
         self.assertIn("980.00", shown)
         for cmd in (("HSET", self.inv_key, "st", "closed"), ("DEL", self.inv_key),
+                    ("SET", self.inv_key, "1.1|"),
                     ("HINCRBY", self.inv_key, "rev", "1"), ("FLUSHALL",),
                     ("EVAL", "return redis.call('DEL', KEYS[1])", 1, self.inv_key),
                     ("ACL", "SETUSER", "skontoctl", "+@all")):

@@ -1,5 +1,8 @@
-/* test_invoice — the invoice hash codec: round trip, the stored form that
- * skontoctl and redis-cli see, and rejection of malformed stored data. */
+/* test_invoice — the stored invoice's codec: the packed InvoiceState value
+ * (round trip, its size, the header the apply script keeps, rejection of
+ * malformed values) and the hash layout of before issue 7, which the
+ * migration reads (round trip, the stored form, malformed stored data), and
+ * that an invoice reads the same in both. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -381,6 +384,298 @@ static void test_fmt_i64(void **state)
     assert_string_equal(b, "-9223372036854775808");
 }
 
+
+/* ---------------------------------------------------------------- the packed value */
+
+/* The seed with two payments, a credit and forecast: every field in use. */
+static void s_busy(sk_invoice_t *inv)
+{
+    sk_err_t err;
+    s_seed(inv);
+    sk_payment_t p = {inv->schedule.tiers[1].last_day - 2, 50000, false};
+    int64_t bal = inv->balance;
+    assert_int_equal(sk_settle_apply(&inv->schedule, &bal, &p, &inv->payments[0], &err), 0);
+    sk_payment_t p2 = {inv->schedule.net_due + 3, 10000, true};
+    assert_int_equal(sk_settle_apply(&inv->schedule, &bal, &p2, &inv->payments[1], &err), 0);
+    inv->payment_full[1] = true;
+    inv->npayments = 2;
+    inv->balance = bal;
+    inv->discount_total = inv->payments[0].discount + inv->payments[1].discount;
+    inv->unearned_total = 7;
+    inv->credit_total = 1;
+    inv->rev = 42;
+    inv->seq = 9;
+    inv->version = 3;
+    assert_int_equal(sk_date_parse("2026-11-04", &inv->delivery_date, &err), 0);
+}
+
+/* Every field a reader sees, a and b alike. */
+static void s_assert_same(const sk_invoice_t *a, const sk_invoice_t *b)
+{
+    assert_string_equal(b->order_id, a->order_id);
+    assert_string_equal(b->customer_id, a->customer_id);
+    assert_string_equal(b->salesperson, a->salesperson);
+    assert_string_equal(b->terms, a->terms);
+    assert_ptr_equal(b->schedule.currency, a->schedule.currency);
+    assert_int_equal(b->schedule.amount, a->schedule.amount);
+    assert_int_equal(b->schedule.tax, a->schedule.tax);
+    assert_int_equal(b->schedule.discount_base, a->schedule.discount_base);
+    assert_int_equal(b->schedule.baseline, a->schedule.baseline);
+    assert_int_equal(b->schedule.net_due, a->schedule.net_due);
+    assert_int_equal(b->schedule.ntiers, a->schedule.ntiers);
+    for (int k = 0; k < a->schedule.ntiers; k++) {
+        const sk_schedule_tier_t *x = &a->schedule.tiers[k], *y = &b->schedule.tiers[k];
+        assert_int_equal(y->rate_ppm, x->rate_ppm);
+        assert_int_equal(y->last_day, x->last_day);
+        assert_int_equal(y->discount, x->discount);
+        assert_int_equal(y->payable, x->payable);
+        assert_int_equal(y->apr_vs_net_bp, x->apr_vs_net_bp);
+        assert_int_equal(y->apr_vs_next_bp, x->apr_vs_next_bp);
+    }
+    assert_int_equal(b->invoice_date, a->invoice_date);
+    assert_int_equal(b->delivery_date, a->delivery_date);
+    assert_int_equal(b->balance, a->balance);
+    assert_int_equal(b->npayments, a->npayments);
+    for (int k = 0; k < a->npayments; k++) {
+        const sk_applied_t *x = &a->payments[k], *y = &b->payments[k];
+        assert_int_equal(y->date, x->date);
+        assert_int_equal(y->paid, x->paid);
+        assert_int_equal(y->tier, x->tier);
+        assert_int_equal(y->rate_ppm, x->rate_ppm);
+        assert_int_equal(y->discount, x->discount);
+        assert_int_equal(y->settled, x->settled);
+        assert_int_equal(y->unearned_discount, x->unearned_discount);
+        assert_int_equal(y->overpaid, x->overpaid);
+        assert_int_equal(b->payment_full[k], a->payment_full[k]);
+    }
+    assert_int_equal(b->discount_total, a->discount_total);
+    assert_int_equal(b->unearned_total, a->unearned_total);
+    assert_int_equal(b->credit_total, a->credit_total);
+    assert_int_equal(b->status, a->status);
+    assert_int_equal(b->version, a->version);
+    assert_int_equal(b->rev, a->rev);
+    assert_int_equal(b->seq, a->seq);
+    assert_int_equal(b->fc_hist_day, a->fc_hist_day);
+    assert_int_equal(b->fc_hist_amount, a->fc_hist_amount);
+    assert_int_equal(b->fc_net_day, a->fc_net_day);
+    assert_int_equal(b->fc_net_amount, a->fc_net_amount);
+}
+
+static uint8_t s_val[SK_INVOICE_VALUE_MAX];
+
+static void test_packed_round_trip(void **state)
+{
+    (void)state;
+    static sk_invoice_t inv, back, again;
+    sk_err_t err;
+    s_busy(&inv);
+    size_t n = sk_invoice_pack(&inv, s_val, sizeof s_val);
+    assert_true(n > 0);
+    /* the header the apply script checks: rev 42, q 9 */
+    assert_memory_equal(s_val, "42.9|", 5);
+    assert_int_equal(sk_invoice_unpack(&back, "SO-1", s_val, n, &err), 0);
+    /* what the reader fills in is what the writer had (parsing the seed the
+     * same way fills its payables and annual rates) */
+    inv.schedule.discount_base = inv.schedule.amount;
+    for (int k = 0; k < inv.npayments; k++)
+        inv.payments[k].balance_after = 0;
+    s_assert_same(&inv, &back);
+    /* and packing what was read gives the same bytes */
+    static uint8_t v2[SK_INVOICE_VALUE_MAX];
+    assert_int_equal(sk_invoice_pack(&back, v2, sizeof v2), n);
+    assert_memory_equal(v2, s_val, n);
+    assert_int_equal(sk_invoice_unpack(&again, "SO-1", v2, n, &err), 0);
+    s_assert_same(&back, &again);
+}
+
+/* The usual invoice leaves defaults out (version 1, the net forecast on the
+ * net due day for the balance) and reads them back. */
+static void test_packed_defaults(void **state)
+{
+    (void)state;
+    static sk_invoice_t inv, back;
+    sk_err_t err;
+    s_seed(&inv);
+    inv.seq = 1;
+    size_t n = sk_invoice_pack(&inv, s_val, sizeof s_val);
+    assert_int_equal(sk_invoice_unpack(&back, "SO-1", s_val, n, &err), 0);
+    inv.schedule.discount_base = inv.schedule.amount;
+    s_assert_same(&inv, &back);
+    assert_int_equal(back.version, 1);
+    assert_int_equal(back.fc_net_day, inv.schedule.net_due);
+    assert_int_equal(back.fc_net_amount, 113000);
+    /* a net forecast that is not the default is written out */
+    inv.fc_net_amount = 100000;
+    inv.fc_net_day = inv.schedule.net_due + 1;
+    inv.version = 7;
+    n = sk_invoice_pack(&inv, s_val, sizeof s_val);
+    assert_int_equal(sk_invoice_unpack(&back, "SO-1", s_val, n, &err), 0);
+    s_assert_same(&inv, &back);
+}
+
+static void test_packed_is_small(void **state)
+{
+    (void)state;
+    static sk_invoice_t inv;
+    s_seed(&inv);
+    /* an open invoice of three tiers fits the 128-byte allocation Redis makes
+     * for a string of up to 124 bytes (3 bytes of header and a NUL): less than
+     * half of the 15-field hash of before (272 bytes) */
+    size_t n = sk_invoice_pack(&inv, s_val, sizeof s_val);
+    assert_true(n > 60);
+    assert_true(n <= 124);
+    /* too small a buffer is refused, not overrun */
+    assert_int_equal(sk_invoice_pack(&inv, s_val, n - 1), 0);
+    assert_int_equal(sk_invoice_pack_state(&inv, s_val, 10), 0);
+}
+
+static void test_packed_statuses(void **state)
+{
+    (void)state;
+    static sk_invoice_t inv, back;
+    sk_err_t err;
+    const sk_invoice_status_t st[3] = {SK_INV_OPEN, SK_INV_PAID, SK_INV_CANCELLED};
+    for (int i = 0; i < 3; i++) {
+        s_seed(&inv);
+        inv.status = st[i];
+        size_t n = sk_invoice_pack(&inv, s_val, sizeof s_val);
+        assert_int_equal(sk_invoice_unpack(&back, "SO-1", s_val, n, &err), 0);
+        assert_int_equal(back.status, st[i]);
+    }
+    /* credited in full: no tiers, amount 0 */
+    s_seed(&inv);
+    inv.schedule.amount = inv.schedule.tax = 0;
+    inv.schedule.ntiers = 0;
+    inv.balance = 0;
+    inv.fc_hist_amount = inv.fc_net_amount = 0;
+    inv.status = SK_INV_PAID;
+    size_t n = sk_invoice_pack(&inv, s_val, sizeof s_val);
+    assert_int_equal(sk_invoice_unpack(&back, "SO-1", s_val, n, &err), 0);
+    assert_int_equal(back.schedule.amount, 0);
+    assert_int_equal(back.schedule.ntiers, 0);
+    assert_int_equal(back.fc_net_amount, 0);
+}
+
+/* Unpacks v (len bytes); asserts it is refused with a message containing want. */
+static void s_refused(const void *v, size_t len, const char *want)
+{
+    static sk_invoice_t back;
+    sk_err_t err;
+    assert_int_equal(sk_invoice_unpack(&back, "SO-1", v, len, &err), -1);
+    if (!strstr(err.msg, want))
+        fail_msg("\"%s\" does not say \"%s\"", err.msg, want);
+}
+
+/* Packs a doctored invoice and checks the reader refuses it, naming want. */
+static void s_doctored(const sk_invoice_t *inv, const char *want)
+{
+    size_t n = sk_invoice_pack(inv, s_val, sizeof s_val);
+    assert_true(n > 0);
+    s_refused(s_val, n, want);
+}
+
+static void test_packed_malformed(void **state)
+{
+    (void)state;
+    static sk_invoice_t inv;
+    sk_err_t err;
+    s_seed(&inv);
+    size_t n = sk_invoice_pack(&inv, s_val, sizeof s_val);
+    /* the header */
+    s_refused("", 0, "no invoice");
+    s_refused("1|xx", 4, "no revision header");
+    s_refused("0.0|", 4, "no revision header"); /* rev starts at 1 */
+    s_refused("a.1|", 4, "no revision header");
+    s_refused("1.-1|", 5, "no revision header");
+    /* a state cut short, or not protobuf at all */
+    s_refused(s_val, 24, "does not decode"); /* inside the terms text */
+    s_refused("1.0|\xff\xff\xff", 7, "does not decode");
+    /* an empty state: required fields missing */
+    s_refused("1.0|", 4, "field customer_id");
+    /* fields out of bounds */
+    s_seed(&inv), inv.customer_id[0] = '\0';
+    s_doctored(&inv, "field customer_id");
+    s_seed(&inv), inv.schedule.currency = NULL;
+    s_doctored(&inv, "field currency");
+    s_seed(&inv), inv.terms[0] = '\0';
+    s_doctored(&inv, "field terms");
+    s_seed(&inv), inv.schedule.amount = SK_MONEY_MAX + 1;
+    s_doctored(&inv, "field amount");
+    s_seed(&inv), inv.balance = -5;
+    s_doctored(&inv, "field balance");
+    s_seed(&inv), inv.schedule.baseline = 4000000; /* past 9999-12-31 */
+    s_doctored(&inv, "field baseline_day");
+    s_seed(&inv), inv.schedule.tiers[1].rate_ppm = 30000; /* rates must decrease */
+    s_doctored(&inv, "field tiers");
+    s_seed(&inv), inv.npayments = 1, inv.payments[0].paid = 0;
+    s_doctored(&inv, "field payments");
+    s_seed(&inv), inv.npayments = 1, inv.payments[0].paid = 1, inv.payments[0].tier = 8;
+    s_doctored(&inv, "field payments");
+    s_seed(&inv), inv.fc_net_amount = SK_MONEY_MAX + 1;
+    s_doctored(&inv, "field forecast_net");
+    /* invariants across fields */
+    s_seed(&inv), inv.balance = inv.schedule.amount + 1;
+    s_doctored(&inv, "balance above the amount");
+    s_seed(&inv), inv.schedule.tax = inv.schedule.amount;
+    s_doctored(&inv, "tax not below the amount");
+    s_seed(&inv), inv.schedule.net_due = inv.schedule.baseline - 1;
+    s_doctored(&inv, "net due before the baseline");
+    /* a value larger than any invoice */
+    static uint8_t big[SK_INVOICE_VALUE_MAX + 2];
+    memcpy(big, s_val, n);
+    s_refused(big, sizeof big, "too large");
+    (void)err;
+}
+
+static void test_packed_unknown_fields_ignored(void **state)
+{
+    (void)state;
+    static sk_invoice_t inv, back;
+    sk_err_t err;
+    s_seed(&inv);
+    size_t n = sk_invoice_pack(&inv, s_val, sizeof s_val);
+    /* field 30 (reminders, a later issue), varint 7: tag (30 << 3) = 240 = f0 01 */
+    s_val[n++] = 0xf0, s_val[n++] = 0x01, s_val[n++] = 0x07;
+    assert_int_equal(sk_invoice_unpack(&back, "SO-1", s_val, n, &err), 0);
+    assert_int_equal(back.balance, 113000);
+}
+
+/* An invoice stored in the hash layout of before issue 7 reads the same as
+ * after the migration packs it. */
+static void test_old_layout_reads_the_same_packed(void **state)
+{
+    (void)state;
+    static sk_invoice_t inv, old, packed;
+    fields_t fs = {0};
+    sk_err_t err;
+    s_busy(&inv);
+    sk_invoice_to_fields(&inv, s_collect, &fs);
+    assert_int_equal(s_parse(&fs, &old, &err), 0);
+    size_t n = sk_invoice_pack(&old, s_val, sizeof s_val);
+    assert_int_equal(sk_invoice_unpack(&packed, "SO-1", s_val, n, &err), 0);
+    s_assert_same(&old, &packed);
+    assert_int_equal(packed.rev, 42);
+    assert_int_equal(packed.seq, 9);
+}
+
+static void test_history(void **state)
+{
+    (void)state;
+    sk_history_t h;
+    const char *f[6] = {"t0", "t1", "net", "n", "t9", "x"};
+    const char *v[6] = {"2", "5", "1", "8", "4", "3"};
+    sk_history_from_fields(&h, 6, f, v);
+    assert_int_equal(h.tier[0], 2);
+    assert_int_equal(h.tier[1], 5);
+    assert_int_equal(h.net, 1);
+    assert_int_equal(h.n, 8);
+    assert_int_equal(sk_history_usual_tier(&h, 3), 1);
+    const char *bad[3] = {"-1", "1x", ""};
+    const char *ff[3] = {"t0", "t1", "net"};
+    sk_history_from_fields(&h, 3, ff, bad);
+    assert_int_equal(h.tier[0] + h.tier[1] + h.net, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +687,14 @@ int main(void)
         cmocka_unit_test(test_invariants_and_missing),
         cmocka_unit_test(test_overridden_tiers_kept),
         cmocka_unit_test(test_fmt_i64),
+        cmocka_unit_test(test_packed_round_trip),
+        cmocka_unit_test(test_packed_defaults),
+        cmocka_unit_test(test_packed_is_small),
+        cmocka_unit_test(test_packed_statuses),
+        cmocka_unit_test(test_packed_malformed),
+        cmocka_unit_test(test_packed_unknown_fields_ignored),
+        cmocka_unit_test(test_old_layout_reads_the_same_packed),
+        cmocka_unit_test(test_history),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
