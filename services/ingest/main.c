@@ -20,7 +20,7 @@
  *
  * Loop: zmq_poll over the ROUTER and the SUBs; drain up to INGEST_BATCH
  * messages without blocking; decode and validate each; hand the batch to
- * ingest_process (batch.c), which pipelines the Redis work and sends the
+ * ingest_process (ingest.h), which pipelines the Redis work and sends the
  * Acks. When Redis is unreachable ingest stops reading (messages wait in
  * ZeroMQ's queues, clients retry) and reconnects with backoff.
  * SIGTERM / SIGINT: finish the batch, flush counters, exit 0. */
@@ -40,12 +40,10 @@
 #include "sk_auth.h"
 #include "sk_conns.h"
 #include "sk_log.h"
-#include "sk_redis.h"
 
 #define S_HEARTBEAT_MS 1000
 #define S_BACKOFF_MIN_MS 100
 #define S_BACKOFF_MAX_MS 5000
-#define S_MAX_FRAMES 4 /* routing id + delimiter + body, and one to notice extras */
 #define S_MAX_CONNECTIONS 16         /* default of SKONTO_INGEST_MAX_CONNECTIONS */
 #define S_MAX_CONNECTIONS_LIMIT 1024 /* its largest value */
 #define S_MONITOR_EP "inproc://ingest-router-monitor"
@@ -139,8 +137,8 @@ static void *s_open_sub(void *ctx, const char *endpoint)
     return s;
 }
 
-/* Splits SKONTO_INGEST_SUB and connects a SUB per endpoint. */
-static int s_open_subs(ingest_t *self, void *ctx, const char *list)
+/* Splits SKONTO_INGEST_SUB and connects a SUB per endpoint into subs[*nsubs]. */
+static int s_open_subs(void *ctx, const char *list, void **subs, int *nsubs)
 {
     char *copy = strdup(list);
     if (!copy)
@@ -152,7 +150,7 @@ static int s_open_subs(ingest_t *self, void *ctx, const char *list)
             ep++;
         if (!*ep)
             continue;
-        if (self->nsubs == INGEST_MAX_SUBS) {
+        if (*nsubs == INGEST_MAX_SUBS) {
             sk_log("SKONTO_INGEST_SUB: at most %d endpoints", INGEST_MAX_SUBS);
             rc = -1;
             break;
@@ -162,200 +160,33 @@ static int s_open_subs(ingest_t *self, void *ctx, const char *list)
             rc = -1;
             break;
         }
-        self->subs[self->nsubs++] = s;
+        subs[(*nsubs)++] = s;
         sk_log("subscribed to %s", ep);
     }
     free(copy);
     return rc;
 }
 
-/* ---------------------------------------------------------------- receiving */
-
-/* Receives one ROUTER message into it; 1 got one, 0 nothing waiting, -1 error. */
-static int s_recv_router(ingest_t *self, ingest_item_t *it)
-{
-    zmq_msg_t f[S_MAX_FRAMES];
-    bool extra = false;
-    zmq_msg_init(&f[0]);
-    if (zmq_msg_recv(&f[0], self->router, ZMQ_DONTWAIT) < 0) {
-        int e = zmq_errno();
-        zmq_msg_close(&f[0]);
-        if (e == EAGAIN || e == EINTR)
-            return 0;
-        sk_log("zmq_msg_recv ROUTER: %s", zmq_strerror(e));
-        return -1;
-    }
-    int n = 1;
-    bool more = zmq_msg_more(&f[0]);
-    while (more) {
-        /* The rest of a multipart message is already here: recv does not block. */
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, self->router, 0) < 0) {
-            sk_log("zmq_msg_recv ROUTER: %s", zmq_strerror(zmq_errno()));
-            zmq_msg_close(&m);
-            for (int k = 0; k < n; k++)
-                zmq_msg_close(&f[k]);
-            return -1;
-        }
-        more = zmq_msg_more(&m);
-        if (n < S_MAX_FRAMES) {
-            zmq_msg_init(&f[n]);
-            zmq_msg_move(&f[n++], &m);
-        } else {
-            extra = true; /* keep the last frame as the body, drop the ones between */
-            zmq_msg_move(&f[n - 1], &m);
-        }
-        zmq_msg_close(&m);
-    }
-    ingest_item_init(it, 0);
-    zmq_msg_move(&it->ident, &f[0]);
-    if (n == 2 && !extra) {
-        zmq_msg_move(&it->body, &f[1]); /* DEALER: the envelope */
-    } else if (n == 3 && !extra && zmq_msg_size(&f[1]) == 0) {
-        it->delim = true; /* REQ: empty delimiter, then the envelope */
-        zmq_msg_move(&it->body, &f[2]);
-    } else {
-        it->delim = n >= 2 && zmq_msg_size(&f[1]) == 0;
-        if (n >= 2)
-            zmq_msg_move(&it->body, &f[n - 1]);
-        it->status = INGEST_REJECTED;
-        sk_err_set(&it->err, SK_REASON_BAD_ENVELOPE,
-                   "want one frame (a skonto.v1.Envelope), optionally after an empty delimiter");
-    }
-    for (int k = 0; k < n; k++)
-        zmq_msg_close(&f[k]);
-    return 1;
-}
-
-/* Receives one PUB message (a single frame) from SUB socket origin-1 into it; 1, 0 or -1. */
-static int s_recv_sub(ingest_t *self, int origin, ingest_item_t *it)
-{
-    void *sub = self->subs[origin - 1];
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, sub, ZMQ_DONTWAIT) < 0) {
-        int e = zmq_errno();
-        zmq_msg_close(&m);
-        if (e == EAGAIN || e == EINTR)
-            return 0;
-        sk_log("zmq_msg_recv SUB: %s", zmq_strerror(e));
-        return -1;
-    }
-    ingest_item_init(it, origin);
-    zmq_msg_move(&it->body, &m);
-    zmq_msg_close(&m);
-    if (zmq_msg_more(&it->body)) {
-        /* A multi-frame publication is not ours: drop the rest, keep the first. */
-        int more = 1;
-        while (more) {
-            zmq_msg_t x;
-            zmq_msg_init(&x);
-            if (zmq_msg_recv(&x, sub, 0) < 0) {
-                zmq_msg_close(&x);
-                break;
-            }
-            more = zmq_msg_more(&x);
-            zmq_msg_close(&x);
-        }
-        it->status = INGEST_REJECTED;
-        sk_err_set(&it->err, SK_REASON_BAD_ENVELOPE,
-                   "want one frame (a skonto.v1.Envelope) per publication");
-    }
-    return 1;
-}
-
-/* Drains up to INGEST_BATCH waiting messages, taking turns between sockets. */
-static void s_drain(ingest_t *self)
-{
-    self->nitems = 0;
-    bool any = true;
-    while (any && self->nitems < INGEST_BATCH) {
-        any = false;
-        /* origin 0 is the ROUTER, origin i >= 1 the SUB socket i-1. */
-        for (int origin = 0; origin <= self->nsubs && self->nitems < INGEST_BATCH; origin++) {
-            /* A few at a time from each socket so that one busy feed cannot starve the others. */
-            for (int burst = 0; burst < 32 && self->nitems < INGEST_BATCH; burst++) {
-                ingest_item_t *it = &self->items[self->nitems];
-                int rc = origin ? s_recv_sub(self, origin, it) : s_recv_router(self, it);
-                if (rc <= 0)
-                    break;
-                ingest_item_decode(self, it);
-                self->nitems++;
-                any = true;
-            }
-        }
-    }
-}
-
-static void s_clear_batch(ingest_t *self)
-{
-    for (int i = 0; i < self->nitems; i++)
-        ingest_item_clear(&self->items[i]);
-    self->nitems = 0;
-}
-
-/* ---------------------------------------------------------------- Redis */
-
-static void s_drop_redis(ingest_t *self)
-{
-    if (self->redis)
-        redisFree(self->redis);
-    self->redis = NULL;
-    /* What was read from Redis may be stale after an outage. */
-    for (size_t i = 0; i < self->nsources; i++)
-        self->sources[i].loaded = self->sources[i].loading = false;
-}
-
-static int s_connect_redis(ingest_t *self)
-{
-    sk_err_t err;
-    self->redis = sk_redis_connect_env(&err);
-    if (!self->redis) {
-        sk_log("%s", err.msg);
-        return -1;
-    }
-    if (ingest_load_script(self) || ingest_recover(self)) {
-        s_drop_redis(self);
-        return -1;
-    }
-    sk_log("connected to Redis at %s", sk_redis_url_env());
-    return 0;
-}
-
 /* ---------------------------------------------------------------- main */
 
 int main(void)
 {
-    ingest_t *self = calloc(1, sizeof *self); /* large: the batch and its arguments */
-    if (!self) {
-        sk_log("out of memory");
-        return 1;
-    }
     const char *name = getenv("SKONTO_WORKER_NAME");
-    self->name = name && *name ? name : "ingest";
+    name = name && *name ? name : "ingest";
     sk_log_init("ingest");
     const char *endpoint = getenv("SKONTO_INGEST_ENDPOINT");
     if (!endpoint || !*endpoint)
         endpoint = "tcp://127.0.0.1:7750";
     const char *subs = getenv("SKONTO_INGEST_SUB");
 
-    if (strlen(self->name) > SK_EVENT_ID_MAX) {
+    if (strlen(name) > SK_EVENT_ID_MAX) {
         sk_log("SKONTO_WORKER_NAME is longer than %d bytes", SK_EVENT_ID_MAX);
-        free(self);
         return 2;
     }
     if (sodium_init() < 0) {
         sk_log("libsodium cannot be initialised");
-        free(self);
         return 1;
     }
-    self->finish = self->finbuf[0];
-    self->flushing = self->finbuf[1];
-    /* Whose pending claims these are: a restarted ingest is another owner,
-     * so its recovery settles what the dead one left. */
-    snprintf(self->owner, sizeof self->owner, "%s/%d/%" PRId64, self->name, (int)getpid(),
-             sk_now_ms());
     const char *ret = getenv("SKONTO_EVENT_ID_RETENTION_DAYS");
     long days = INGEST_RETENTION_DAYS;
     if (ret && *ret) {
@@ -364,11 +195,9 @@ int main(void)
         if (*end || days < 1 || days > 3650) {
             sk_log("SKONTO_EVENT_ID_RETENTION_DAYS=%s: want a whole number of days, 1..3650",
                        ret);
-            free(self);
             return 2;
         }
     }
-    self->retention_ms = (int64_t)days * 86400000;
     const char *maxc_s = getenv("SKONTO_INGEST_MAX_CONNECTIONS");
     long max_conns = S_MAX_CONNECTIONS;
     if (maxc_s && *maxc_s) {
@@ -377,9 +206,13 @@ int main(void)
         if (*end || max_conns < 1 || max_conns > S_MAX_CONNECTIONS_LIMIT) {
             sk_log("SKONTO_INGEST_MAX_CONNECTIONS=%s: want a whole number, 1..%d", maxc_s,
                        S_MAX_CONNECTIONS_LIMIT);
-            free(self);
             return 2;
         }
+    }
+    ingest_t *self = ingest_new(name, (int64_t)days * 86400000);
+    if (!self) {
+        sk_log("out of memory");
+        return 1;
     }
 
     /* ZeroMQ's I/O threads inherit a mask that blocks SIGTERM/SIGINT, so the
@@ -395,7 +228,7 @@ int main(void)
         sk_log("pthread_sigmask: cannot restore the signal mask");
     if (!ctx) {
         sk_log("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
-        free(self);
+        ingest_destroy(&self);
         return 1;
     }
     struct sigaction sa;
@@ -406,11 +239,13 @@ int main(void)
         signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
         sk_log("cannot install signal handlers: %s", strerror(errno));
         zmq_ctx_term(ctx);
-        free(self);
+        ingest_destroy(&self);
         return 1;
     }
 
     int status = 0;
+    void *router = NULL, *subs_s[INGEST_MAX_SUBS];
+    int nsubs = 0;
     sk_conns_t *conns = NULL; /* the watcher of the ROUTER's connections when ZAP does not watch */
     sk_zap_t *zap = NULL;
     sk_keypair_t server_key;
@@ -453,43 +288,44 @@ int main(void)
                    "send events; for loopback development only (docs/SECURITY.md)",
                    endpoint);
     }
-    self->router = s_open_router(ctx, endpoint, curve ? server_key.secret_key : NULL);
-    if (!self->router || (subs && *subs && s_open_subs(self, ctx, subs))) {
+    router = s_open_router(ctx, endpoint, curve ? server_key.secret_key : NULL);
+    if (!router || (subs && *subs && s_open_subs(ctx, subs, subs_s, &nsubs))) {
         status = 1;
         goto out;
     }
+    ingest_set_sockets(self, router, subs_s, nsubs);
     /* Every closed connection is logged and counted; with CURVE the ZAP
      * handler also refuses one connection more than max_conns, which bounds
      * what peers can queue (INGEST_RCVHWM frames of SK_EVENT_FRAME_MAX each). */
     sk_err_t cerr;
-    if (sk_conns_monitor(self->router, S_MONITOR_EP, &cerr) ||
+    if (sk_conns_monitor(router, S_MONITOR_EP, &cerr) ||
         (zap ? sk_zap_watch(zap, S_MONITOR_EP, endpoint, (int)max_conns, &cerr)
              : !(conns = sk_conns_new(ctx, S_MONITOR_EP, endpoint, sk_log, &cerr)))) {
         sk_log("%s", cerr.msg);
         status = 1;
         goto out;
     }
-    self->conns = zap ? sk_zap_conns(zap) : conns;
+    ingest_set_conns(self, zap ? sk_zap_conns(zap) : conns);
     sk_log("listening on %s as %s; event ids are remembered for %ld days", endpoint,
-               self->name, days);
+               name, days);
 
     int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, next_hb = 0;
     zmq_pollitem_t items[2 + INGEST_MAX_SUBS];
-    items[0] = (zmq_pollitem_t){self->router, 0, ZMQ_POLLIN, 0};
-    for (int k = 0; k < self->nsubs; k++)
-        items[1 + k] = (zmq_pollitem_t){self->subs[k], 0, ZMQ_POLLIN, 0};
-    items[1 + self->nsubs] =
+    items[0] = (zmq_pollitem_t){router, 0, ZMQ_POLLIN, 0};
+    for (int k = 0; k < nsubs; k++)
+        items[1 + k] = (zmq_pollitem_t){subs_s[k], 0, ZMQ_POLLIN, 0};
+    items[1 + nsubs] =
         (zmq_pollitem_t){conns ? sk_conns_socket(conns) : NULL, 0, ZMQ_POLLIN, 0};
 
     while (!s_stop) {
         int64_t now = s_mono_ms();
-        if (!self->redis) {
+        if (!ingest_connected(self)) {
             if (now < next_connect) {
                 struct timespec ts = {0, 50 * 1000000L};
                 nanosleep(&ts, NULL);
                 continue;
             }
-            if (s_connect_redis(self)) {
+            if (ingest_connect(self)) {
                 sk_log("Redis unavailable: retrying in %" PRId64 " ms", backoff);
                 next_connect = now + backoff;
                 backoff = backoff * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS : backoff * 2;
@@ -500,7 +336,7 @@ int main(void)
         }
         if (now >= next_hb) {
             if (ingest_heartbeat(self)) {
-                s_drop_redis(self);
+                ingest_disconnect(self);
                 continue;
             }
             next_hb = now + S_HEARTBEAT_MS;
@@ -508,7 +344,7 @@ int main(void)
         long timeout = (long)(next_hb - now);
         if (timeout < 0)
             timeout = 0;
-        int rc = zmq_poll(items, (conns ? 2 : 1) + self->nsubs, timeout);
+        int rc = zmq_poll(items, (conns ? 2 : 1) + nsubs, timeout);
         if (rc < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -518,36 +354,34 @@ int main(void)
         }
         if (rc == 0)
             continue;
-        if (conns && (items[1 + self->nsubs].revents & ZMQ_POLLIN))
+        if (conns && (items[1 + nsubs].revents & ZMQ_POLLIN))
             sk_conns_drain(conns);
-        s_drain(self);
-        if (self->nitems && ingest_process(self)) {
-            self->errors++;
+        int nitems = ingest_receive_batch(self);
+        if (nitems && ingest_process(self)) {
             sk_log("Redis failed during a batch of %d: unacknowledged events will be retried "
                        "by their clients (what a PUB feed sent in it shows as a sequence gap)",
-                       self->nitems);
-            s_drop_redis(self);
+                       nitems);
+            ingest_disconnect(self);
             next_connect = s_mono_ms() + S_BACKOFF_MIN_MS;
         }
-        s_clear_batch(self);
+        ingest_clear_batch(self);
     }
 
-    if (self->redis && ingest_heartbeat(self))
+    if (ingest_connected(self) && ingest_heartbeat(self))
         sk_log("final heartbeat and counters not written");
+    const ingest_counts_t *n = ingest_counts(self);
     sk_log("stopping: %" PRIu64 " accepted, %" PRIu64 " duplicate, %" PRIu64
                " rejected, %" PRIu64 " errors",
-               self->accepted, self->duplicate, self->rejected, self->errors);
+               n->accepted, n->duplicate, n->rejected, n->errors);
 out:
     sk_conns_destroy(&conns);
-    if (self->router)
-        zmq_close(self->router);
-    for (int k = 0; k < self->nsubs; k++)
-        zmq_close(self->subs[k]);
+    if (router)
+        zmq_close(router);
+    for (int k = 0; k < nsubs; k++)
+        zmq_close(subs_s[k]);
     sk_zap_destroy(&zap);
     memset(&server_key, 0, sizeof server_key);
     zmq_ctx_term(ctx);
-    s_drop_redis(self);
-    free(self->sources);
-    free(self);
+    ingest_destroy(&self);
     return status;
 }

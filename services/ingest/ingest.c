@@ -1,0 +1,230 @@
+/* ingest — the worker's object: batches through the phases (see ingest.h). */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "accept.h"
+#include "claim.h"
+#include "ingest.h"
+#include "item.h"
+#include "keys.h"
+#include "pipe.h"
+#include "receive.h"
+#include "reply.h"
+#include "sk_log.h"
+#include "sk_redis.h"
+#include "sources.h"
+
+struct _ingest_t {
+    const char *name; /* SKONTO_WORKER_NAME */
+    ingest_pipe_t *pipe;
+    ingest_claims_t *claims;
+    ingest_sources_t *sources;
+    void *router;
+    void *subs[INGEST_MAX_SUBS];
+    int nsubs;
+    const sk_conns_t *conns; /* the ROUTER's connections: closed ones are counted */
+    ingest_item_t items[INGEST_BATCH];
+    int nitems;
+    ingest_counts_t counts;
+};
+
+ingest_t *ingest_new(const char *name, int64_t retention_ms)
+{
+    ingest_t *self = calloc(1, sizeof *self); /* large: the batch */
+    if (!self)
+        return NULL;
+    self->name = name;
+    self->pipe = ingest_pipe_new();
+    self->claims = ingest_claims_new(name, retention_ms);
+    self->sources = ingest_sources_new();
+    if (!self->pipe || !self->claims || !self->sources)
+        ingest_destroy(&self);
+    return self;
+}
+
+void ingest_destroy(ingest_t **self_p)
+{
+    ingest_t *self = *self_p;
+    if (!self)
+        return;
+    ingest_clear_batch(self);
+    ingest_pipe_destroy(&self->pipe);
+    ingest_claims_destroy(&self->claims);
+    ingest_sources_destroy(&self->sources);
+    free(self);
+    *self_p = NULL;
+}
+
+void ingest_set_sockets(ingest_t *self, void *router, void *const *subs, int nsubs)
+{
+    self->router = router;
+    self->nsubs = nsubs < INGEST_MAX_SUBS ? nsubs : INGEST_MAX_SUBS;
+    for (int k = 0; k < self->nsubs; k++)
+        self->subs[k] = subs[k];
+}
+
+void ingest_set_conns(ingest_t *self, const sk_conns_t *conns)
+{
+    self->conns = conns;
+}
+
+void ingest_disconnect(ingest_t *self)
+{
+    ingest_pipe_drop(self->pipe);
+    /* What was read from Redis may be stale after an outage. */
+    ingest_sources_forget(self->sources);
+}
+
+int ingest_connect(ingest_t *self)
+{
+    if (ingest_pipe_connect(self->pipe))
+        return -1;
+    if (ingest_claims_recover(self->claims, self->pipe)) {
+        ingest_disconnect(self);
+        return -1;
+    }
+    sk_log("connected to Redis at %s", sk_redis_url_env());
+    return 0;
+}
+
+bool ingest_connected(const ingest_t *self)
+{
+    return ingest_pipe_connected(self->pipe);
+}
+
+int ingest_receive_batch(ingest_t *self)
+{
+    self->nitems = ingest_receive(self->router, self->subs, self->nsubs, self->sources,
+                                  self->items);
+    return self->nitems;
+}
+
+void ingest_clear_batch(ingest_t *self)
+{
+    for (int i = 0; i < self->nitems; i++)
+        ingest_item_clear(&self->items[i]);
+    self->nitems = 0;
+}
+
+/* ---------------------------------------------------------------- segments */
+
+/* End of the segment that starts at `start`: before the first order that
+ * must read a customer an earlier message of the segment writes, before
+ * the second order of the segment with the same order id (the first one's
+ * claim on the order index must be settled before the second looks at it),
+ * and before the second event with the same event id (it is a duplicate only
+ * if the first is accepted). */
+static int s_segment_end(ingest_t *self, int start)
+{
+    /* Open-addressing set of the order ids claimed so far: hash -> item + 1. */
+    uint16_t claims[2 * INGEST_BATCH];
+    memset(claims, 0, sizeof claims);
+    const uint32_t mask = 2 * INGEST_BATCH - 1;
+    int writers = 0; /* customer writers seen so far in the segment: usually none */
+    /* The same for event ids: a repeated id waits for the first one's outcome. */
+    uint16_t ids[2 * INGEST_BATCH];
+    memset(ids, 0, sizeof ids);
+    for (int i = start; i < self->nitems; i++) {
+        const ingest_item_t *it = &self->items[i];
+        if (it->state != INGEST_RECEIVED)
+            continue;
+        uint32_t h = it->eid_hash & mask;
+        for (; ids[h]; h = (h + 1) & mask)
+            if (!strcmp(self->items[ids[h] - 1].env->event_id, it->env->event_id))
+                return i;
+        ids[h] = (uint16_t)(i + 1);
+        if (it->kind == SK_EVENT_INVOICE) {
+            const char *oid = sk_event_order_id(it->env);
+            uint32_t k = it->order_hash & mask;
+            for (; claims[k]; k = (k + 1) & mask) {
+                const ingest_item_t *o = &self->items[claims[k] - 1];
+                if (o->order_hash == it->order_hash && !strcmp(sk_event_order_id(o->env), oid))
+                    return i;
+            }
+            claims[k] = (uint16_t)(i + 1);
+        }
+        if (writers && it->need_customer) {
+            const char *cid = sk_event_customer_id(it->env);
+            for (int j = start; j < i; j++) {
+                const ingest_item_t *w = &self->items[j];
+                if (w->state == INGEST_RECEIVED && w->writes_customer &&
+                    w->cust_hash == it->cust_hash && !strcmp(sk_event_customer_id(w->env), cid))
+                    return i;
+            }
+        }
+        if (it->writes_customer)
+            writers++;
+    }
+    return self->nitems;
+}
+
+
+static int s_segment(ingest_t *self, int a, int b)
+{
+    if (ingest_accept(self->pipe, self->claims, self->sources, self->items, a, b))
+        return -1;
+    ingest_reply_account(&self->counts, self->sources, self->items, a, b);
+    bool from_sub = false;
+    for (int i = a; i < b; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (it->origin)
+            from_sub = true;
+        else if (it->state == INGEST_ACCEPTED || ingest_item_duplicate(it) ||
+                 it->state == INGEST_REJECTED)
+            ingest_reply_ack(self->router, &self->counts, it);
+    }
+    return from_sub ? ingest_sources_write(self->sources, self->pipe) : 0;
+}
+
+int ingest_process(ingest_t *self)
+{
+    int start = 0;
+    while (start < self->nitems) {
+        int end = s_segment_end(self, start);
+        if (s_segment(self, start, end))
+            goto failed;
+        start = end;
+    }
+    if (ingest_claims_resolve(self->claims, self->pipe))
+        goto failed;
+    return 0;
+failed:
+    self->counts.errors++;
+    return -1;
+}
+
+const ingest_counts_t *ingest_counts(const ingest_t *self)
+{
+    return &self->counts;
+}
+
+/* ---------------------------------------------------------------- heartbeat */
+
+int ingest_heartbeat(ingest_t *self)
+{
+    json_t *o = json_object();
+    char *hb = NULL;
+    if (o && !json_object_set_new(o, "pid", json_integer((json_int_t)getpid())) &&
+        !json_object_set_new(o, "role", json_string("ingest")) &&
+        !json_object_set_new(o, "at_ms", json_integer(sk_now_ms())) &&
+        !json_object_set_new(o, "processed", json_integer((json_int_t)self->counts.processed)) &&
+        !json_object_set_new(o, "errors", json_integer((json_int_t)self->counts.errors)) &&
+        !json_object_set_new(o, "accepted", json_integer((json_int_t)self->counts.accepted)) &&
+        !json_object_set_new(o, "duplicate", json_integer((json_int_t)self->counts.duplicate)) &&
+        !json_object_set_new(o, "rejected", json_integer((json_int_t)self->counts.rejected)) &&
+        !json_object_set_new(o, "disconnects",
+                             json_integer(self->conns ? (json_int_t)sk_conns_closed(self->conns)
+                                                      : 0)))
+        hb = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!hb) {
+        sk_log("heartbeat: out of memory");
+        return 0;
+    }
+    const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, self->name, hb};
+    int rc = ingest_claims_flush(self->claims, self->pipe) || ingest_pipe_appendv(self->pipe, 4, argv);
+    free(hb);
+    return rc || ingest_pipe_read_int(self->pipe, "HSET " SK_KEY_HEARTBEATS) ? -1 : 0;
+}
