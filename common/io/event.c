@@ -4,6 +4,7 @@
 #include "event.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -794,26 +795,10 @@ const char *sk_event_kind_name(const Skonto__V1__Envelope *env)
 
 char *sk_base64(const void *data, size_t n)
 {
-    const unsigned char *p = data;
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        out[o++] = tab[v >> 18];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = tab[(v >> 6) & 63];
-        out[o++] = tab[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        out[o++] = tab[v >> 18];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
+    /* libsodium's encoder (constant time; linked already for CURVE and hashes). */
+    size_t len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    char *out = malloc(len);
+    if (out)
+        sodium_bin2base64(out, len, data, n, sodium_base64_VARIANT_ORIGINAL);
     return out;
 }
