@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "date.h"
+
 static const char *s_worker = "skonto";
 
 void sk_log_init(const char *worker)
@@ -24,13 +26,9 @@ int64_t sk_now_ms(void)
 void sk_log(const char *fmt, ...)
 {
     char line[1024];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ %s[%d]: ", ts.tv_nsec / 1000000,
-                          s_worker, (int)getpid());
+    char ts[32];
+    sk_time_format(sk_now_ms(), SK_TIME_ISO_MS, ts, sizeof ts);
+    size_t n = (size_t)snprintf(line, sizeof line, "%s %s[%d]: ", ts, s_worker, (int)getpid());
     if (n < sizeof line) {
         va_list ap;
         va_start(ap, fmt);

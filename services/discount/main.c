@@ -112,10 +112,7 @@ static void s_log(const char *level, const char *fmt, ...) __attribute__((format
 static void s_log(const char *level, const char *fmt, ...)
 {
     char ts[32], line[1024];
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sk_time_format((int64_t)time(NULL) * 1000, SK_TIME_ISO, ts, sizeof ts);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
