@@ -775,7 +775,12 @@ const char *sk_event_customer_id(const Skonto__V1__Envelope *env)
 
 const char *sk_event_kind_name(const Skonto__V1__Envelope *env)
 {
-    switch (env ? env->body_case : SKONTO__V1__ENVELOPE__BODY__NOT_SET) {
+    return sk_event_body_name(env ? env->body_case : SKONTO__V1__ENVELOPE__BODY__NOT_SET);
+}
+
+const char *sk_event_body_name(Skonto__V1__Envelope__BodyCase body_case)
+{
+    switch (body_case) {
     case SKONTO__V1__ENVELOPE__BODY_CUSTOMER:
         return "customer";
     case SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED:

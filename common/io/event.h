@@ -112,6 +112,8 @@ const char *sk_event_customer_id(const Skonto__V1__Envelope *env);
 /* Short name of the body ("customer", "order_shipped", ...; "unknown" if
  * unset): the JSON events' "type" and the name in logs and records. */
 const char *sk_event_kind_name(const Skonto__V1__Envelope *env);
+/* The same name by body case (the one table of the names). */
+const char *sk_event_body_name(Skonto__V1__Envelope__BodyCase body_case);
 
 /* Checks that `terms` parse and give increasing windows for the invoice's ship
  * date, amount and tax (the invoice must be valid). `whose` names the terms in
