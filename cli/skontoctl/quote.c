@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_util.h"
+#include "cli_msg.h"
+#include "cli_opts.h"
+#include "cli_output.h"
+#include "cli_sched.h"
 
 #define VERB "quote"
 

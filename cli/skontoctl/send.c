@@ -56,7 +56,9 @@
 #include <zmq.h>
 
 #include "cli.h"
-#include "cli_util.h"
+#include "cli_msg.h"
+#include "cli_opts.h"
+#include "cli_output.h"
 #include "event.h"
 #include "event_json.h"
 #include "keys.h"
