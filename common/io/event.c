@@ -4,7 +4,6 @@
 #include "event.h"
 
 #include <inttypes.h>
-#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -796,14 +795,4 @@ const char *sk_event_body_name(Skonto__V1__Envelope__BodyCase body_case)
     default:
         return "unknown";
     }
-}
-
-char *sk_base64(const void *data, size_t n)
-{
-    /* libsodium's encoder (constant time; linked already for CURVE and hashes). */
-    size_t len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-    char *out = malloc(len);
-    if (out)
-        sodium_bin2base64(out, len, data, n, sodium_base64_VARIANT_ORIGINAL);
-    return out;
 }

@@ -140,8 +140,4 @@ bool sk_utf8_valid(const char *s, size_t len);
  * a character that does not fit is dropped whole. Returns the bytes written. */
 size_t sk_utf8_sanitize(char *dst, size_t n, const char *src, size_t len);
 
-/* Standard base64 (RFC 4648, padded) of p[0..n), for raw event bytes in dead
- * letters and unapplied records; malloc'd, NULL when out of memory. */
-char *sk_base64(const void *p, size_t n);
-
 #endif

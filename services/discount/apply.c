@@ -27,6 +27,7 @@
 #include "money.h"
 #include "schedule.h"
 #include "settlement.h"
+#include "sk_base64.h"
 #include "terms.h"
 
 

@@ -8,6 +8,7 @@
 
 #include "keys.h"
 #include "reply.h"
+#include "sk_base64.h"
 #include "sk_log.h"
 
 /* The JSON dead letter of a rejected item (malloc'ed), or NULL. */
