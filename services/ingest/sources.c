@@ -143,23 +143,25 @@ void ingest_sources_account(ingest_sources_t *self, const ingest_item_t *it)
     }
 }
 
+/* The two writes of a source: k 0 its last number (HSET), k 1 the gaps found
+ * since the last write (HINCRBY); whether it has one to make. */
+static bool s_unwritten(const s_source_t *s, int k)
+{
+    return k == 0 ? s->dirty : s->new_gaps != 0;
+}
+
 int ingest_sources_write(ingest_sources_t *self, ingest_pipe_t *pipe)
 {
     int queued = 0;
     for (size_t i = 0; i < self->nsources; i++) {
         s_source_t *s = &self->sources[i];
-        if (s->dirty) {
+        for (int k = 0; k < 2; k++) {
+            if (!s_unwritten(s, k))
+                continue;
             char num[24];
-            snprintf(num, sizeof num, "%" PRIu64, s->last);
-            const char *argv[4] = {"HSET", SK_KEY_SEQUENCES, s->name, num};
-            if (ingest_pipe_appendv(pipe, 4, argv))
-                return -1;
-            queued++;
-        }
-        if (s->new_gaps) {
-            char num[24];
-            snprintf(num, sizeof num, "%" PRIu64, s->new_gaps);
-            const char *argv[4] = {"HINCRBY", SK_KEY_GAPS, s->name, num};
+            snprintf(num, sizeof num, "%" PRIu64, k == 0 ? s->last : s->new_gaps);
+            const char *argv[4] = {k == 0 ? "HSET" : "HINCRBY",
+                                   k == 0 ? SK_KEY_SEQUENCES : SK_KEY_GAPS, s->name, num};
             if (ingest_pipe_appendv(pipe, 4, argv))
                 return -1;
             queued++;
@@ -170,7 +172,7 @@ int ingest_sources_write(ingest_sources_t *self, ingest_pipe_t *pipe)
     for (size_t i = 0; i < self->nsources; i++) {
         s_source_t *s = &self->sources[i];
         for (int k = 0; k < 2; k++) {
-            if (!(k == 0 ? s->dirty : s->new_gaps != 0))
+            if (!s_unwritten(s, k))
                 continue;
             redisReply *r;
             if (ingest_pipe_get(pipe, &r))
