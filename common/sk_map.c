@@ -130,6 +130,17 @@ void sk_map_del(sk_map_t *self, const char *key)
     }
 }
 
+void sk_map_clear(sk_map_t *self)
+{
+    for (size_t i = 0; i < self->cap && self->n; i++) {
+        if (self->e[i].key) {
+            free(self->e[i].key);
+            self->e[i].key = NULL;
+            self->n--;
+        }
+    }
+}
+
 size_t sk_map_size(const sk_map_t *self)
 {
     return self->n;

@@ -35,6 +35,8 @@ int sk_map_put(sk_map_t *self, const char *key, intptr_t val);
 bool sk_map_get(const sk_map_t *self, const char *key, intptr_t *val);
 /* Removes key if it is there. */
 void sk_map_del(sk_map_t *self, const char *key);
+/* Removes every key (the table stays allocated, for a map used again and again). */
+void sk_map_clear(sk_map_t *self);
 size_t sk_map_size(const sk_map_t *self);
 
 #endif

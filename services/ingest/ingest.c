@@ -13,6 +13,7 @@
 #include "receive.h"
 #include "reply.h"
 #include "sk_log.h"
+#include "sk_map.h"
 #include "sk_redis.h"
 #include "sources.h"
 
@@ -27,6 +28,7 @@ struct _ingest_t {
     const sk_conns_t *conns; /* the ROUTER's connections: closed ones are counted */
     ingest_item_t items[INGEST_BATCH];
     int nitems;
+    sk_map_t *seg_ids, *seg_orders, *seg_writers; /* s_segment_end's, kept between batches */
     ingest_counts_t counts;
 };
 
@@ -39,7 +41,11 @@ ingest_t *ingest_new(const char *name, int64_t retention_ms)
     self->pipe = ingest_pipe_new();
     self->claims = ingest_claims_new(name, retention_ms);
     self->sources = ingest_sources_new();
-    if (!self->pipe || !self->claims || !self->sources)
+    self->seg_ids = sk_map_new(INGEST_BATCH);
+    self->seg_orders = sk_map_new(INGEST_BATCH);
+    self->seg_writers = sk_map_new(INGEST_BATCH);
+    if (!self->pipe || !self->claims || !self->sources || !self->seg_ids || !self->seg_orders ||
+        !self->seg_writers)
         ingest_destroy(&self);
     return self;
 }
@@ -53,6 +59,9 @@ void ingest_destroy(ingest_t **self_p)
     ingest_pipe_destroy(&self->pipe);
     ingest_claims_destroy(&self->claims);
     ingest_sources_destroy(&self->sources);
+    sk_map_destroy(&self->seg_ids);
+    sk_map_destroy(&self->seg_orders);
+    sk_map_destroy(&self->seg_writers);
     free(self);
     *self_p = NULL;
 }
@@ -118,48 +127,30 @@ void ingest_clear_batch(ingest_t *self)
  * if the first is accepted). */
 static int s_segment_end(ingest_t *self, int start)
 {
-    /* Open-addressing set of the order ids claimed so far: hash -> item + 1. */
-    uint16_t claims[2 * INGEST_BATCH];
-    memset(claims, 0, sizeof claims);
-    const uint32_t mask = 2 * INGEST_BATCH - 1;
-    int writers = 0; /* customer writers seen so far in the segment: usually none */
-    /* The same for event ids: a repeated id waits for the first one's outcome. */
-    uint16_t ids[2 * INGEST_BATCH];
-    memset(ids, 0, sizeof ids);
+    /* The event ids, order ids of orders and customers written seen so far
+     * in the segment (customer writers are rare: usually that map stays
+     * empty). When a map cannot take a key (out of memory) the segment ends
+     * there: a shorter segment is always safe, it only costs round trips. */
+    sk_map_clear(self->seg_ids);
+    sk_map_clear(self->seg_orders);
+    sk_map_clear(self->seg_writers);
     for (int i = start; i < self->nitems; i++) {
         const ingest_item_t *it = &self->items[i];
         if (it->state != INGEST_RECEIVED)
             continue;
-        uint32_t h = it->eid_hash & mask;
-        for (; ids[h]; h = (h + 1) & mask)
-            if (!strcmp(self->items[ids[h] - 1].env->event_id, it->env->event_id))
-                return i;
-        ids[h] = (uint16_t)(i + 1);
-        if (it->kind == SK_EVENT_INVOICE) {
-            const char *oid = sk_event_order_id(it->env);
-            uint32_t k = it->order_hash & mask;
-            for (; claims[k]; k = (k + 1) & mask) {
-                const ingest_item_t *o = &self->items[claims[k] - 1];
-                if (o->order_hash == it->order_hash && !strcmp(sk_event_order_id(o->env), oid))
-                    return i;
-            }
-            claims[k] = (uint16_t)(i + 1);
-        }
-        if (writers && it->need_customer) {
-            const char *cid = sk_event_customer_id(it->env);
-            for (int j = start; j < i; j++) {
-                const ingest_item_t *w = &self->items[j];
-                if (w->state == INGEST_RECEIVED && w->writes_customer &&
-                    w->cust_hash == it->cust_hash && !strcmp(sk_event_customer_id(w->env), cid))
-                    return i;
-            }
-        }
-        if (it->writes_customer)
-            writers++;
+        int rc = sk_map_put(self->seg_ids, it->env->event_id, i);
+        if (rc == 0 && it->kind == SK_EVENT_INVOICE)
+            rc = sk_map_put(self->seg_orders, sk_event_order_id(it->env), i);
+        if (rc == 0 && it->need_customer &&
+            sk_map_get(self->seg_writers, sk_event_customer_id(it->env), NULL))
+            rc = 1;
+        if (rc == 0 && it->writes_customer)
+            rc = sk_map_put(self->seg_writers, sk_event_customer_id(it->env), i) < 0 ? -1 : 0;
+        if (rc != 0)
+            return rc < 0 && i == start ? i + 1 : i;
     }
     return self->nitems;
 }
-
 
 static int s_segment(ingest_t *self, int a, int b)
 {

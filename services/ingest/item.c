@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "item.h"
-#include "sk_hash.h"
 #include "sk_log.h"
 
 #define S_BIT(s) (1u << (s))
@@ -123,18 +122,14 @@ void ingest_item_decode(ingest_item_t *it)
     if (it->state != INGEST_RECEIVED)
         return;
 
-    it->eid_hash = sk_fnv1a32(env->event_id);
     it->eid_shard = sk_shard_of(env->event_id);
     const char *cid = sk_event_customer_id(env);
     if (it->kind == SK_EVENT_CUSTOMER) {
         it->writes_customer = true;
-        it->cust_hash = sk_fnv1a32(cid);
         it->shard = sk_shard_of(cid);
     } else if (it->kind == SK_EVENT_INVOICE) {
         const Skonto__V1__Invoice *inv = sk_event_invoice(env);
         bool has_inline = inv->customer != NULL;
-        it->cust_hash = sk_fnv1a32(cid);
-        it->order_hash = sk_fnv1a32(inv->order_id);
         it->shard = sk_shard_of(cid);
         it->writes_customer = has_inline;
         it->known_customer = has_inline;

@@ -75,9 +75,6 @@ typedef struct {
     bool need_customer; /* an order whose customer (or its terms) must be read */
     bool known_customer;
     bool writes_customer; /* a customer upsert, or an order with an inline customer */
-    uint32_t cust_hash;   /* FNV-1a of the customer id, to spot dependencies quickly */
-    uint32_t order_hash;  /* FNV-1a of the order id of an order */
-    uint32_t eid_hash;    /* FNV-1a of the event id, to spot a repeated id in a batch */
     int eid_shard;        /* the event id's shard: where its claim lives */
     const char *terms; /* terms that apply to an order: its own or inline (NULL: the stored ones) */
     bool stored_terms; /* terms came from Redis (not yet checked against this order) */

@@ -59,6 +59,14 @@ static void test_bounded(void **state)
     sk_map_del(m, "b");
     assert_int_equal(sk_map_put(m, "d", 4), 0); /* room again */
     assert_int_equal(sk_map_size(m), 3);
+    /* Cleared, it is empty and holds max keys again. */
+    sk_map_clear(m);
+    assert_int_equal(sk_map_size(m), 0);
+    assert_false(sk_map_get(m, "a", NULL));
+    assert_int_equal(sk_map_put(m, "x", 1), 0);
+    assert_int_equal(sk_map_put(m, "y", 2), 0);
+    assert_int_equal(sk_map_put(m, "z", 3), 0);
+    assert_int_equal(sk_map_put(m, "a", 4), -1);
     sk_map_destroy(&m);
 }
 
