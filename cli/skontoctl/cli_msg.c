@@ -72,7 +72,8 @@ int sk_cli_opt_error(const char *verb, const char *opt, const char *value, const
     if (n < 0)
         snprintf(what, sizeof what, "invalid");
     char q[80];
-    return sk_cli_usage_error(verb, "--%s \"%s\": %s", opt, sk_cli_shorten(value, q, sizeof q), what);
+    return sk_cli_usage_error(verb, "--%s \"%s\": %s", opt, sk_cli_shorten(value, q, sizeof q),
+                              what);
 }
 
 /* The domain library's messages start with what they parsed, e.g.

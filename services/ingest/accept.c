@@ -14,8 +14,9 @@ static void s_check_index(ingest_pipe_t *pipe, ingest_item_t *it, const redisRep
 {
     const char *oid = sk_event_order_id(it->env);
     if (r->type == REDIS_REPLY_NIL && it->kind != SK_EVENT_INVOICE) {
-        ingest_item_reject(it, SK_REASON_UNKNOWN_ORDER,
-                 "order %s is unknown: its order_shipped or invoice_issued was not accepted", oid);
+        ingest_item_reject(
+            it, SK_REASON_UNKNOWN_ORDER,
+            "order %s is unknown: its order_shipped or invoice_issued was not accepted", oid);
         return;
     }
     if (r->type != REDIS_REPLY_STRING) {
@@ -31,21 +32,24 @@ static void s_check_index(ingest_pipe_t *pipe, ingest_item_t *it, const redisRep
         const Skonto__V1__Invoice *inv = sk_event_invoice(it->env);
         if (strcmp(cust, inv->customer_id) != 0)
             ingest_item_reject(it, SK_REASON_ORDER_CUSTOMER_MISMATCH,
-                     "order %s belongs to customer %s, not %s", oid, cust, inv->customer_id);
+                               "order %s belongs to customer %s, not %s", oid, cust,
+                               inv->customer_id);
         else if (strcmp(cur, inv->currency) != 0)
-            ingest_item_reject(it, SK_REASON_CURRENCY_MISMATCH, "order %s is in %s; this version says %s",
-                     oid, cur, inv->currency);
+            ingest_item_reject(it, SK_REASON_CURRENCY_MISMATCH,
+                               "order %s is in %s; this version says %s", oid, cur, inv->currency);
         return;
     }
     it->shard = sk_shard_of(cust);
     /* A payment or credit note names its currency only to guard against an
      * amount scaled by the wrong power of ten: it must be the invoice's. */
-    const char *pcur = it->kind == SK_EVENT_PAYMENT ? ingest_str(it->env->payment_received->currency)
+    const char *pcur = it->kind == SK_EVENT_PAYMENT
+                           ? ingest_str(it->env->payment_received->currency)
                        : it->kind == SK_EVENT_CREDIT ? ingest_str(it->env->credit_note->currency)
                                                      : "";
     if (*pcur && strcmp(pcur, cur) != 0)
         ingest_item_reject(it, SK_REASON_CURRENCY_MISMATCH, "%s in %s for order %s, which is in %s",
-                 it->kind == SK_EVENT_PAYMENT ? "payment" : "credit note", pcur, oid, cur);
+                           it->kind == SK_EVENT_PAYMENT ? "payment" : "credit note", pcur, oid,
+                           cur);
 }
 
 static void s_read_customer(ingest_pipe_t *pipe, ingest_item_t *it, const redisReply *r)
@@ -163,13 +167,14 @@ static void s_decide_customers(ingest_item_t *items, int a, int b)
             continue;
         const Skonto__V1__Invoice *inv = sk_event_invoice(it->env);
         if (!it->known_customer) {
-            ingest_item_reject(it, SK_REASON_UNKNOWN_CUSTOMER,
-                     "customer %s is unknown: send the customer first or inline in the order",
-                     inv->customer_id);
+            ingest_item_reject(
+                it, SK_REASON_UNKNOWN_CUSTOMER,
+                "customer %s is unknown: send the customer first or inline in the order",
+                inv->customer_id);
         } else if (!it->terms) {
             ingest_item_reject(it, SK_REASON_BAD_TERMS,
-                     "order %s has no terms and customer %s has no default terms", inv->order_id,
-                     inv->customer_id);
+                               "order %s has no terms and customer %s has no default terms",
+                               inv->order_id, inv->customer_id);
         } else if (it->stored_terms) {
             char whose[SK_EVENT_ID_MAX + 32];
             snprintf(whose, sizeof whose, "customer %s's terms", inv->customer_id);
@@ -230,7 +235,7 @@ static int s_phase_confirm(ingest_pipe_t *pipe, ingest_item_t *items, int a, int
     return 0;
 }
 
-/* ---------------------------------------------------------------- step C */
+/* ---------------------------------------------------------------- step 2 */
 
 static const char *s_statement_name(int st)
 {
@@ -248,7 +253,8 @@ static const char *s_statement_name(int st)
 
 /* Queues one EVALSHA accept for the valid items of `shard` in [a, b), in
  * message order; returns how many it covers, or -1 if nothing could be queued. */
-static int s_append_accept(ingest_pipe_t *pipe, ingest_item_t *items, int a, int b, int shard, const char *now)
+static int s_append_accept(ingest_pipe_t *pipe, ingest_item_t *items, int a, int b, int shard,
+                           const char *now)
 {
     ingest_cmd_t c = ingest_pipe_cmd(pipe);
     int nkeys = 4, nev = 0;
@@ -349,10 +355,11 @@ static void s_accept_result(ingest_pipe_t *pipe, ingest_item_t *it, const redisR
                  oid, it->version);
     } else if (v->integer < 0) {
         long long accepted = -(v->integer + 1);
-        ingest_item_reject(it, SK_REASON_STALE_VERSION,
-                 "order %s is at version %lld; version %" PRIu32
-                 " has other content and is not higher: send version %lld or higher to replace it",
-                 oid, accepted, it->version, accepted + 1);
+        ingest_item_reject(
+            it, SK_REASON_STALE_VERSION,
+            "order %s is at version %lld; version %" PRIu32
+            " has other content and is not higher: send version %lld or higher to replace it",
+            oid, accepted, it->version, accepted + 1);
     } else {
         ingest_item_fail(it, pipe, "accept script (unknown result)", v);
     }
@@ -361,8 +368,8 @@ static void s_accept_result(ingest_pipe_t *pipe, ingest_item_t *it, const redisR
 /* Step 2: the order-index releases, the accept scripts (one per shard), the
  * dead letters; a second round trip only for orders the accept script found
  * stale (their dead letter must be stored before their Ack). */
-static int s_phase_write(ingest_pipe_t *pipe, ingest_claims_t *claims, ingest_item_t *items,
-                         int a, int b)
+static int s_phase_write(ingest_pipe_t *pipe, ingest_claims_t *claims, ingest_item_t *items, int a,
+                         int b)
 {
     if (ingest_pipe_ready(pipe))
         return -1;
@@ -373,8 +380,8 @@ static int s_phase_write(ingest_pipe_t *pipe, ingest_claims_t *claims, ingest_it
         /* Claims this old may be settled by another ingest's recovery any
          * moment: storing now could store an event twice. */
         sk_log("a batch took %" PRId64 " ms since its claims: not storing it (no Acks; "
-                   "the clients retry)",
-                   age);
+               "the clients retry)",
+               age);
         for (int i = a; i < b; i++)
             if (ingest_item_valid(&items[i]))
                 ingest_item_to(&items[i], INGEST_FAILED);
@@ -384,7 +391,7 @@ static int s_phase_write(ingest_pipe_t *pipe, ingest_claims_t *claims, ingest_it
     snprintf(now_s, sizeof now_s, "%" PRId64, now);
     /* Order-index entries this segment created for events that turned out
      * duplicates or rejections are released: a duplicate changes nothing.
-     * Not for an event another ingest is storing (busy): it needs the entry. */
+     * Not for an event another ingest is storing (BUSY): it needs the entry. */
     int released = 0;
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &items[i];

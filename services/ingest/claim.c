@@ -56,8 +56,7 @@ ingest_claims_t *ingest_claims_new(const char *name, int64_t retention_ms)
     self->flushing = self->finbuf[1];
     /* Whose pending claims these are: a restarted ingest is another owner,
      * so its recovery settles what the dead one left. */
-    snprintf(self->owner, sizeof self->owner, "%s/%d/%" PRId64, name, (int)getpid(),
-             sk_now_ms());
+    snprintf(self->owner, sizeof self->owner, "%s/%d/%" PRId64, name, (int)getpid(), sk_now_ms());
     return self;
 }
 
@@ -179,7 +178,7 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
     return ncmd;
 }
 
-/* Reads the replies of s_append_claims: per item, its claim is ours, a
+/* Reads the replies of ingest_claims_append: per item, its claim is ours, a
  * duplicate, or someone else's pending claim (no Ack now). An accepted
  * claim's stored marker is dropped in the next pipeline, never in the same
  * one: a marker must not go before its claim says accepted (ingest_claims_resolve
@@ -197,7 +196,7 @@ int ingest_claims_read(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item_t
             ingest_pipe_note(pipe, r);
             if (!ok)
                 sk_log("redis: claim script of shard %d: %s", sh,
-                           r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
             size_t e = 0;
             for (int i = a; i < b; i++) {
                 ingest_item_t *it = &items[i];
@@ -251,7 +250,7 @@ static int s_hscan(ingest_pipe_t *pipe, const char *key, char cursor[32], redisR
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
         sk_log("redis: HSCAN %s: %s", key,
-                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+               r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         freeReplyObject(r);
         return -1;
     }
@@ -261,7 +260,6 @@ static int s_hscan(ingest_pipe_t *pipe, const char *key, char cursor[32], redisR
     freeReplyObject(r);
     return 0;
 }
-
 
 /* Event ids accepted before claims existed (sk:{sN}:seen, one hash per
  * customer shard) become accepted claims, then the hash goes. */
@@ -280,10 +278,12 @@ static int s_migrate_seen(ingest_claims_t *self, ingest_pipe_t *pipe)
             int n = 0;
             for (size_t k = 0; k + 1 < page->elements; k += 2) {
                 const redisReply *f = page->element[k];
-                if (f->type != REDIS_REPLY_STRING || f->len > SK_EVENT_ID_MAX || memchr(f->str, 0, f->len))
+                if (f->type != REDIS_REPLY_STRING || f->len > SK_EVENT_ID_MAX ||
+                    memchr(f->str, 0, f->len))
                     continue;
                 char key[SK_KEY_MAX];
-                const char *argv[7] = {"SET", sk_key_event_claim(key, f->str), "a", "NX", "PX", ttl};
+                const char *argv[7] = {"SET", sk_key_event_claim(key, f->str), "a", "NX", "PX",
+                                       ttl};
                 if (ingest_pipe_appendv(pipe, 6, argv)) {
                     freeReplyObject(page);
                     return -1;
@@ -365,13 +365,13 @@ static void s_claim_held(ingest_claims_t *self, const char *eid, const char *val
 {
     char clean[SK_EVENT_ID_MAX + 1];
     sk_utf8_sanitize(clean, sizeof clean, eid, strlen(eid));
-    bool stale = !strncmp(value, "p:", 2) &&
-                 (strtoll(value + 2, NULL, 10) < sk_now_ms() - INGEST_LEASE_MS ||
-                  s_own_name(self, value));
+    bool stale =
+        !strncmp(value, "p:", 2) &&
+        (strtoll(value + 2, NULL, 10) < sk_now_ms() - INGEST_LEASE_MS || s_own_name(self, value));
     if (!stale) {
         sk_log("event %s is being stored under another claim (%.120s): no Ack now, the "
-                   "client's retry gets the outcome",
-                   clean, value);
+               "client's retry gets the outcome",
+               clean, value);
         return;
     }
     for (int k = 0; k < self->nresolve; k++)
@@ -383,8 +383,8 @@ static void s_claim_held(ingest_claims_t *self, const char *eid, const char *val
     snprintf(r->eid, sizeof r->eid, "%s", eid);
     snprintf(r->expect, sizeof r->expect, "%s", value);
     sk_log("event %s has a claim its ingest left pending (%.120s): settling it; no Ack "
-               "now, the client's retry gets the outcome",
-               clean, value);
+           "now, the client's retry gets the outcome",
+           clean, value);
 }
 
 int ingest_claims_resolve(ingest_claims_t *self, ingest_pipe_t *pipe)
@@ -414,8 +414,8 @@ int ingest_claims_resolve(ingest_claims_t *self, ingest_pipe_t *pipe)
         char clean[SK_EVENT_ID_MAX + 1];
         sk_utf8_sanitize(clean, sizeof clean, r->eid, strlen(r->eid));
         sk_log("event %s %s: its claim is %s", clean,
-                   stored_in >= 0 ? "was stored" : "was never stored",
-                   stored_in >= 0 ? "marked accepted" : "released, a resend stores it");
+               stored_in >= 0 ? "was stored" : "was never stored",
+               stored_in >= 0 ? "marked accepted" : "released, a resend stores it");
         s_queue_finish(self, stored_in >= 0 ? 'a' : 'r', stored_in, r->expect, r->eid);
     }
     self->nresolve = 0;
@@ -424,9 +424,8 @@ int ingest_claims_resolve(ingest_claims_t *self, ingest_pipe_t *pipe)
 
 int ingest_claims_recover(ingest_claims_t *self, ingest_pipe_t *pipe)
 {
-    return ingest_pipe_ready(pipe) || s_migrate_seen(self, pipe) || s_sweep_stored(self, pipe)
-               ? -1
-               : 0;
+    return ingest_pipe_ready(pipe) || s_migrate_seen(self, pipe) || s_sweep_stored(self, pipe) ? -1
+                                                                                               : 0;
 }
 void ingest_claims_finish(ingest_claims_t *self, const ingest_item_t *items, int a, int b)
 {

@@ -105,8 +105,8 @@ bool ingest_connected(const ingest_t *self)
 
 int ingest_receive_batch(ingest_t *self)
 {
-    self->nitems = ingest_receive(self->router, self->subs, self->nsubs, self->sources,
-                                  self->items);
+    self->nitems =
+        ingest_receive(self->router, self->subs, self->nsubs, self->sources, self->items);
     return self->nitems;
 }
 
@@ -205,9 +205,9 @@ int ingest_heartbeat(ingest_t *self)
         !json_object_set_new(o, "accepted", json_integer((json_int_t)self->counts.accepted)) &&
         !json_object_set_new(o, "duplicate", json_integer((json_int_t)self->counts.duplicate)) &&
         !json_object_set_new(o, "rejected", json_integer((json_int_t)self->counts.rejected)) &&
-        !json_object_set_new(o, "disconnects",
-                             json_integer(self->conns ? (json_int_t)sk_conns_closed(self->conns)
-                                                      : 0)))
+        !json_object_set_new(
+            o, "disconnects",
+            json_integer(self->conns ? (json_int_t)sk_conns_closed(self->conns) : 0)))
         hb = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!hb) {
@@ -215,7 +215,8 @@ int ingest_heartbeat(ingest_t *self)
         return 0;
     }
     const char *argv[4] = {"HSET", SK_KEY_HEARTBEATS, self->name, hb};
-    int rc = ingest_claims_flush(self->claims, self->pipe) || ingest_pipe_appendv(self->pipe, 4, argv);
+    int rc =
+        ingest_claims_flush(self->claims, self->pipe) || ingest_pipe_appendv(self->pipe, 4, argv);
     free(hb);
     return rc || ingest_pipe_read_int(self->pipe, "HSET " SK_KEY_HEARTBEATS) ? -1 : 0;
 }

@@ -10,15 +10,16 @@
 #include "sk_log.h"
 
 #define S_BIT(s) (1u << (s))
-#define S_VALID (S_BIT(INGEST_RECEIVED) | S_BIT(INGEST_CLAIMING) | S_BIT(INGEST_CLAIMED) | \
-                 S_BIT(INGEST_CHECKING))
+#define S_VALID                                                                                    \
+    (S_BIT(INGEST_RECEIVED) | S_BIT(INGEST_CLAIMING) | S_BIT(INGEST_CLAIMED) |                     \
+     S_BIT(INGEST_CHECKING))
 #define S_UNRECORDED (S_BIT(INGEST_FAILED) | S_BIT(INGEST_BUSY) | S_BIT(INGEST_UNSURE))
 
 /* The transitions, written once: s_next[from] is the set of states it may go to. */
 static const unsigned s_next[INGEST_NSTATES] = {
     [INGEST_RECEIVED] = S_BIT(INGEST_CLAIMING) | S_BIT(INGEST_REJECTED) | S_BIT(INGEST_FAILED),
-    [INGEST_CLAIMING] = S_BIT(INGEST_CLAIMED) | S_BIT(INGEST_DUPLICATE) | S_BIT(INGEST_BUSY) |
-                        S_BIT(INGEST_FAILED),
+    [INGEST_CLAIMING] =
+        S_BIT(INGEST_CLAIMED) | S_BIT(INGEST_DUPLICATE) | S_BIT(INGEST_BUSY) | S_BIT(INGEST_FAILED),
     [INGEST_CLAIMED] = S_BIT(INGEST_CHECKING) | S_BIT(INGEST_ACCEPTED) | S_BIT(INGEST_UNCHANGED) |
                        S_BIT(INGEST_REJECTED) | S_BIT(INGEST_FAILED) | S_BIT(INGEST_UNSURE),
     [INGEST_CHECKING] = S_BIT(INGEST_CLAIMED) | S_BIT(INGEST_REJECTED) | S_BIT(INGEST_FAILED),
@@ -86,9 +87,8 @@ static void s_content_hash(const Skonto__V1__Invoice *inv, char hex[17])
 {
     char num[48];
     snprintf(num, sizeof num, "%" PRId64 "\x1f%" PRId64, inv->amount, inv->tax);
-    const char *parts[] = {inv->customer_id,  inv->salesperson,   inv->currency, num,
-                           inv->ship_date,    inv->invoice_date,  inv->delivery_date,
-                           inv->terms};
+    const char *parts[] = {inv->customer_id, inv->salesperson,  inv->currency,      num,
+                           inv->ship_date,   inv->invoice_date, inv->delivery_date, inv->terms};
     crypto_generichash_state st;
     unsigned char out[8];
     crypto_generichash_init(&st, NULL, 0, sizeof out);
@@ -155,8 +155,8 @@ void ingest_item_reject(ingest_item_t *it, const char *code, const char *fmt, ..
     va_end(ap);
 }
 
-static void s_fail(ingest_item_t *it, ingest_pipe_t *pipe, const char *what,
-                   const redisReply *r, ingest_state_t to)
+static void s_fail(ingest_item_t *it, ingest_pipe_t *pipe, const char *what, const redisReply *r,
+                   ingest_state_t to)
 {
     if (!ingest_item_unrecorded(it))
         ingest_item_to(it, to);
@@ -165,8 +165,7 @@ static void s_fail(ingest_item_t *it, ingest_pipe_t *pipe, const char *what,
     ingest_pipe_note(pipe, r);
 }
 
-void ingest_item_fail(ingest_item_t *it, ingest_pipe_t *pipe, const char *what,
-                      const redisReply *r)
+void ingest_item_fail(ingest_item_t *it, ingest_pipe_t *pipe, const char *what, const redisReply *r)
 {
     s_fail(it, pipe, what, r, INGEST_FAILED);
 }

@@ -113,7 +113,8 @@ int ingest_receive(void *router, void *const *subs, int nsubs, ingest_sources_t 
             /* A few at a time from each socket so that one busy feed cannot starve the others. */
             for (int burst = 0; burst < 32 && nitems < INGEST_BATCH; burst++) {
                 ingest_item_t *it = &items[nitems];
-                int rc = origin ? s_recv_sub(subs[origin - 1], origin, it) : s_recv_router(router, it);
+                int rc =
+                    origin ? s_recv_sub(subs[origin - 1], origin, it) : s_recv_router(router, it);
                 if (rc <= 0)
                     break;
                 ingest_item_decode(it);

@@ -121,13 +121,12 @@ void ingest_reply_account(ingest_counts_t *self, ingest_sources_t *sources,
             ingest_item_ids(it, eid, sizeof eid, src, sizeof src);
             const char *user = ingest_item_user(it);
             if (it->env)
-                sk_log("rejected event %s (%s from %s via %s%s%s): %s: %s",
-                           *eid ? eid : "\"\"", sk_event_kind_name(it->env), *src ? src : "?",
-                           it->origin ? "SUB" : "ROUTER", *user ? " as " : "", user, it->err.code,
-                           it->err.msg);
+                sk_log("rejected event %s (%s from %s via %s%s%s): %s: %s", *eid ? eid : "\"\"",
+                       sk_event_kind_name(it->env), *src ? src : "?", it->origin ? "SUB" : "ROUTER",
+                       *user ? " as " : "", user, it->err.code, it->err.msg);
             else
                 sk_log("rejected a message via %s%s%s: %s: %s", it->origin ? "SUB" : "ROUTER",
-                           *user ? " as " : "", user, it->err.code, it->err.msg);
+                       *user ? " as " : "", user, it->err.code, it->err.msg);
             break;
         }
         case INGEST_FAILED:
@@ -141,8 +140,8 @@ void ingest_reply_account(ingest_counts_t *self, ingest_sources_t *sources,
         ingest_sources_account(sources, it);
     }
     if (failed)
-        sk_log("%d event%s not recorded by Redis: no acknowledgement (the client retries)",
-                   failed, failed == 1 ? "" : "s");
+        sk_log("%d event%s not recorded by Redis: no acknowledgement (the client retries)", failed,
+               failed == 1 ? "" : "s");
 }
 
 void ingest_reply_ack(void *router, ingest_counts_t *self, ingest_item_t *it)
@@ -155,8 +154,7 @@ void ingest_reply_ack(void *router, ingest_counts_t *self, ingest_item_t *it)
     /* The id's bytes as received, so a client can match every Ack. */
     const uint8_t *raw;
     size_t rawlen;
-    if (it->env && sk_event_raw_id(zmq_msg_data(&it->body), zmq_msg_size(&it->body), &raw,
-                                   &rawlen))
+    if (it->env && sk_event_raw_id(zmq_msg_data(&it->body), zmq_msg_size(&it->body), &raw, &rawlen))
         ack.event_id_raw = (ProtobufCBinaryData){rawlen, (uint8_t *)raw};
     sk_utf8_sanitize(msg, sizeof msg, it->err.msg, strlen(it->err.msg));
     if (*msg)
@@ -166,7 +164,7 @@ void ingest_reply_ack(void *router, ingest_counts_t *self, ingest_item_t *it)
         ack.reason_code = it->err.code;
     } else {
         ack.status = it->state == INGEST_ACCEPTED ? SKONTO__V1__ACK_STATUS__ACK_ACCEPTED
-                                                   : SKONTO__V1__ACK_STATUS__ACK_DUPLICATE;
+                                                  : SKONTO__V1__ACK_STATUS__ACK_DUPLICATE;
     }
     /* Bounded: the id is at most the frame (SK_EVENT_FRAME_MAX), the rest small. */
     size_t n = skonto__v1__ack__get_packed_size(&ack);
@@ -188,7 +186,7 @@ void ingest_reply_ack(void *router, ingest_counts_t *self, ingest_item_t *it)
     if (rc < 0) {
         self->errors++;
         sk_log("ack for %s not sent: %s", *eid ? eid : "an undecodable message",
-                   zmq_strerror(zmq_errno()));
+               zmq_strerror(zmq_errno()));
     }
     if (buf != stack)
         free(buf);

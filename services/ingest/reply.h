@@ -19,9 +19,9 @@
 #include "pipe.h"
 #include "sources.h"
 
-#define INGEST_DLQ_MAX 100000                /* dead letters kept (oldest trimmed beyond) */
-#define INGEST_DLQ_MAX_BYTES (64L << 20)     /* ... and at most this many bytes of them */
-#define INGEST_DLQ_HEAD 256                  /* bytes of an oversize payload kept in its dead letter */
+#define INGEST_DLQ_MAX 100000            /* dead letters kept (oldest trimmed beyond) */
+#define INGEST_DLQ_MAX_BYTES (64L << 20) /* ... and at most this many bytes of them */
+#define INGEST_DLQ_HEAD 256              /* bytes of an oversize payload kept in its dead letter */
 
 /* Counters since start (heartbeat; the exact ones are in Redis). */
 typedef struct {

@@ -130,8 +130,8 @@ void ingest_sources_account(ingest_sources_t *self, const ingest_item_t *it)
     if (seq > src->last + 1) {
         uint64_t missing = seq - src->last - 1;
         src->new_gaps += missing;
-        sk_log("gap: source %s missing %" PRIu64 " event%s (%" PRIu64 "..%" PRIu64 ")",
-               src->name, missing, missing == 1 ? "" : "s", src->last + 1, seq - 1);
+        sk_log("gap: source %s missing %" PRIu64 " event%s (%" PRIu64 "..%" PRIu64 ")", src->name,
+               missing, missing == 1 ? "" : "s", src->last + 1, seq - 1);
     } else if (seq <= src->last && !ingest_item_duplicate(it)) {
         sk_log("sequence: source %s sent %" PRIu64 " after %" PRIu64
                " (publisher restarted or reordered)",
