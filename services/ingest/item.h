@@ -11,7 +11,8 @@
  *   CLAIMED --order index entry exists--> CHECKING --same customer, currency--> CLAIMED
  *   CLAIMED --accept script--> ACCEPTED | UNCHANGED | REJECTED (stale version)
  *   RECEIVED, CLAIMED, CHECKING --invalid--> REJECTED
- *   any state still valid, or REJECTED --Redis error--> FAILED;
+ *   a valid state, DUPLICATE or REJECTED --Redis error--> FAILED (a BUSY
+ *   item stays BUSY: it must keep the order-index entry another ingest uses);
  *   CLAIMED --the accept call failed as a whole--> UNSURE
  *
  * Valid so far: RECEIVED, CLAIMING, CLAIMED, CHECKING. Acknowledged:
