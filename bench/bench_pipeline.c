@@ -46,6 +46,7 @@
 #include <hiredis/hiredis.h>
 #include <zmq.h>
 
+#include "date.h"
 #include "keys.h"
 #include "sk_redis.h"
 #include "skonto/v1/skonto.pb-c.h"
@@ -524,10 +525,7 @@ int main(int argc, char **argv)
     b.redis = sk_redis_connect_env(&err);
     if (!b.redis)
         s_die(err.msg);
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(b.today, sizeof b.today, "%Y-%m-%d", &tm);
+    sk_date_format((sk_day_t)(time(NULL) / 86400), b.today, sizeof b.today);
 
     b.ctx = zmq_ctx_new();
     b.dealer = b.ctx ? zmq_socket(b.ctx, ZMQ_DEALER) : NULL;

@@ -113,6 +113,32 @@ char *sk_date_format(sk_day_t day, char *buf, size_t n)
     return buf;
 }
 
+char *sk_time_format(int64_t ms, sk_time_style_t style, char *buf, size_t n)
+{
+    /* Floor division, so an instant before 1970 falls on its own day. */
+    int64_t day = ms / 86400000, rem = ms % 86400000;
+    if (rem < 0)
+        day--, rem += 86400000;
+    int y, m, d;
+    sk_date_to_ymd((sk_day_t)day, &y, &m, &d);
+    int hh = (int)(rem / 3600000), mm = (int)(rem / 60000 % 60), ss = (int)(rem / 1000 % 60);
+    if (!buf || !n)
+        return buf;
+    switch (style) {
+    case SK_TIME_ISO_MS:
+        snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, hh, mm, ss,
+                 (int)(rem % 1000));
+        break;
+    case SK_TIME_ISO:
+        snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, hh, mm, ss);
+        break;
+    case SK_TIME_TEXT:
+        snprintf(buf, n, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, hh, mm, ss);
+        break;
+    }
+    return buf;
+}
+
 int sk_date_weekday(sk_day_t day)
 {
     /* 1970-01-01 was a Thursday (ISO 4). */

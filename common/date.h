@@ -30,6 +30,17 @@ int sk_date_parse(const char *s, sk_day_t *out, sk_err_t *err);
 /* Writes "YYYY-MM-DD" into buf (>= 11 bytes); returns buf. */
 char *sk_date_format(sk_day_t day, char *buf, size_t n);
 
+/* How an instant is written (always UTC). */
+typedef enum {
+    SK_TIME_ISO_MS, /* 2026-12-01T08:17:30.123Z (log lines) */
+    SK_TIME_ISO,    /* 2026-12-01T08:17:30Z */
+    SK_TIME_TEXT,   /* 2026-12-01 08:17:30 (tables people read) */
+} sk_time_style_t;
+/* Writes the instant `ms` (milliseconds since the Unix epoch; before it
+ * too) into buf (>= 25 bytes for every style); returns buf. The one place
+ * an instant or a date becomes text: no strftime elsewhere. */
+char *sk_time_format(int64_t ms, sk_time_style_t style, char *buf, size_t n);
+
 int sk_date_weekday(sk_day_t day);                  /* 1 = Monday .. 7 = Sunday (ISO) */
 sk_day_t sk_date_end_of_month(sk_day_t day);        /* last day of day's month */
 sk_day_t sk_date_add_months(sk_day_t day, int months); /* same day-of-month, clamped to month end */

@@ -17,7 +17,10 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "cli_util.h"
+#include "cli_msg.h"
+#include "cli_opts.h"
+#include "cli_output.h"
+#include "cli_redis.h"
 #include "invoice_store.h"
 #include "keys.h"
 #include "settlement.h"

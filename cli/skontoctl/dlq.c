@@ -12,12 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
 #include "cli.h"
-#include "cli_util.h"
+#include "cli_msg.h"
+#include "cli_opts.h"
+#include "cli_output.h"
+#include "cli_redis.h"
+#include "date.h"
 #include "event.h"
 #include "keys.h"
 #include "sk_redis.h"
@@ -104,10 +107,10 @@ static void s_parse(s_letter_t *l, const redisReply *r, const char *const *names
 /* "2026-11-02 08:15:03" (UTC) or "?" */
 static char *s_time(int64_t at_ms, char *buf, size_t n)
 {
-    struct tm tm;
-    time_t t = (time_t)(at_ms / 1000);
-    if (at_ms < 0 || !gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm))
+    if (at_ms < 0)
         snprintf(buf, n, "?");
+    else
+        sk_time_format(at_ms, SK_TIME_TEXT, buf, n);
     return buf;
 }
 

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_util.h"
+#include "cli_msg.h"
+#include "cli_opts.h"
+#include "cli_output.h"
 #include "sk_auth.h"
 
 #define VERB "keygen"

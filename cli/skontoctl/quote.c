@@ -1,6 +1,6 @@
 /* quote — `skontoctl quote`: one invoice's cash-discount windows from terms.
  *
- * Pure computation, no server: parses the schedule options (cli_util), asks
+ * Pure computation, no server: parses the schedule options (cli_sched), asks
  * the domain library for the schedule, and prints it as an aligned table or
  * as JSON. Every figure comes from sk_schedule_compute; this file only
  * formats it (amounts stay int64 minor units down to their decimal string). */
@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_util.h"
+#include "cli_msg.h"
+#include "cli_opts.h"
+#include "cli_output.h"
+#include "cli_sched.h"
 
 #define VERB "quote"
 

@@ -56,18 +56,21 @@
 #include <zmq.h>
 
 #include "cli.h"
-#include "cli_util.h"
+#include "cli_msg.h"
+#include "cli_opts.h"
+#include "cli_output.h"
 #include "event.h"
 #include "event_json.h"
 #include "keys.h"
 #include "money.h"
 #include "sk_auth.h"
-#include "sk_hash.h"
+#include "sk_map.h"
 #include "sk_redis.h"
 
 #define VERB "send"
 #define S_LINE_MAX (1024 * 1024)             /* longest JSON line accepted */
 #define S_ECHO_MAX (SK_EVENT_ID_MAX * 2 + 1) /* an event id as ingest echoes it */
+#define S_CURRENCIES_MAX (1u << 24) /* orders whose currency is remembered (~1 GiB at most) */
 
 static const sk_cli_opt_t s_opts[] = {
     {"endpoint", true, false},   {"window", true, false},    {"timeout-ms", true, false},
@@ -162,106 +165,6 @@ static void s_help(FILE *out)
         "in the input).\n");
 }
 
-/* ---- a small string -> intptr_t hash map (open addressing, linear probing) */
-
-typedef struct {
-    char *key; /* owned; NULL = empty slot */
-    intptr_t val;
-} s_entry_t;
-
-typedef struct {
-    s_entry_t *e;
-    size_t cap; /* power of two */
-    size_t n;
-} s_map_t;
-
-
-static s_entry_t *s_map_find(const s_map_t *m, const char *key)
-{
-    if (!m->cap)
-        return NULL;
-    for (size_t i = sk_fnv1a64(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (!m->e[i].key)
-            return NULL;
-        if (!strcmp(m->e[i].key, key))
-            return &m->e[i];
-    }
-}
-
-static int s_map_grow(s_map_t *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 64;
-    s_entry_t *e = calloc(cap, sizeof *e);
-    if (!e)
-        return -1;
-    for (size_t j = 0; j < m->cap; j++) {
-        if (!m->e[j].key)
-            continue;
-        size_t i = sk_fnv1a64(m->e[j].key) & (cap - 1);
-        while (e[i].key)
-            i = (i + 1) & (cap - 1);
-        e[i] = m->e[j];
-    }
-    free(m->e);
-    m->e = e;
-    m->cap = cap;
-    return 0;
-}
-
-/* Inserts or replaces; -1 on ENOMEM. */
-static int s_map_put(s_map_t *m, const char *key, intptr_t val)
-{
-    s_entry_t *f = s_map_find(m, key);
-    if (f) {
-        f->val = val;
-        return 0;
-    }
-    if ((m->n + 1) * 2 > m->cap && s_map_grow(m) < 0)
-        return -1;
-    char *k = strdup(key);
-    if (!k)
-        return -1;
-    size_t i = sk_fnv1a64(key) & (m->cap - 1);
-    while (m->e[i].key)
-        i = (i + 1) & (m->cap - 1);
-    m->e[i].key = k;
-    m->e[i].val = val;
-    m->n++;
-    return 0;
-}
-
-/* Removes key (backward-shift deletion keeps every probe chain intact). */
-static void s_map_del(s_map_t *m, const char *key)
-{
-    s_entry_t *f = s_map_find(m, key);
-    if (!f)
-        return;
-    size_t mask = m->cap - 1;
-    size_t i = (size_t)(f - m->e);
-    free(f->key);
-    f->key = NULL;
-    m->n--;
-    for (size_t j = (i + 1) & mask; m->e[j].key; j = (j + 1) & mask) {
-        size_t home = sk_fnv1a64(m->e[j].key) & mask;
-        /* Move e[j] into the hole at i if its home is not in (i, j] cyclically. */
-        bool stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
-        if (stays)
-            continue;
-        m->e[i] = m->e[j];
-        m->e[j].key = NULL;
-        i = j;
-    }
-}
-
-static void s_map_free(s_map_t *m)
-{
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->e[i].key);
-    free(m->e);
-    m->e = NULL;
-    m->cap = m->n = 0;
-}
-
 /* ---- state ---------------------------------------------------------------- */
 
 typedef struct {
@@ -310,9 +213,9 @@ typedef struct {
     s_slot_t *slots;
     long *free_slots;
     long nfree;
-    s_map_t inflight; /* event_id -> slot index */
+    sk_map_t *inflight; /* event_id -> slot index */
     /* currencies of orders: order_id -> const sk_currency_t * (NULL = unknown) */
-    s_map_t currencies;
+    sk_map_t *currencies;
     redisContext *redis;
     bool redis_failed;  /* the last lookup could not reach Redis */
     bool lookup_failed; /* ... during the line being parsed */
@@ -439,16 +342,16 @@ static const char *s_lookup(void *arg, const char *order_id)
 {
     s_send_t *st = arg;
     st->lookup_failed = false;
-    s_entry_t *e = s_map_find(&st->currencies, order_id);
-    if (e)
-        return e->val ? ((const sk_currency_t *)e->val)->code : NULL;
+    intptr_t known;
+    if (sk_map_get(st->currencies, order_id, &known))
+        return known ? ((const sk_currency_t *)known)->code : NULL;
     const sk_currency_t *cur;
     if (!s_currency_from_redis(st, order_id, &cur)) {
         st->lookup_failed = true;
         return NULL;
     }
     /* Cache misses too: a file of payments for one unknown order costs one HGET. */
-    if (s_map_put(&st->currencies, order_id, (intptr_t)cur) < 0)
+    if (sk_map_put(st->currencies, order_id, (intptr_t)cur) < 0)
         st->nomem = true;
     return cur ? cur->code : NULL;
 }
@@ -464,7 +367,7 @@ static void s_note_order(s_send_t *st, const Skonto__V1__Envelope *env)
     if (!inv || !inv->order_id || !inv->currency)
         return;
     const sk_currency_t *cur = sk_currency_find(inv->currency);
-    if (cur && s_map_put(&st->currencies, inv->order_id, (intptr_t)cur) < 0)
+    if (cur && sk_map_put(st->currencies, inv->order_id, (intptr_t)cur) < 0)
         st->nomem = true;
 }
 
@@ -649,7 +552,7 @@ static int s_fill(s_send_t *st)
         if (!st->have_next)
             return 0;
         /* An earlier event with this id is still in flight: its Ack must come first. */
-        if (s_map_find(&st->inflight, st->next.event_id))
+        if (sk_map_get(st->inflight, st->next.event_id, NULL))
             return 0;
         if (!s_transmit(st, &st->next))
             return 0;
@@ -658,7 +561,7 @@ static int s_fill(s_send_t *st)
         st->slots[i].used = true;
         memset(&st->next, 0, sizeof st->next);
         st->have_next = false;
-        if (s_map_put(&st->inflight, st->slots[i].event_id, i) < 0) {
+        if (sk_map_put(st->inflight, st->slots[i].event_id, i) < 0) {
             st->nomem = true;
             return -1;
         }
@@ -668,7 +571,7 @@ static int s_fill(s_send_t *st)
 
 static void s_release(s_send_t *st, long i)
 {
-    s_map_del(&st->inflight, st->slots[i].event_id);
+    sk_map_del(st->inflight, st->slots[i].event_id);
     s_slot_clear(&st->slots[i]);
     st->free_slots[st->nfree++] = i;
 }
@@ -682,17 +585,17 @@ static long s_match(s_send_t *st, const Skonto__V1__Ack *ack)
         char key[S_ECHO_MAX];
         sk_utf8_sanitize(key, sizeof key, (const char *)ack->event_id_raw.data,
                          ack->event_id_raw.len);
-        s_entry_t *e = s_map_find(&st->inflight, key);
-        if (!e)
+        intptr_t i;
+        if (!sk_map_get(st->inflight, key, &i))
             return -1;
-        const s_slot_t *s = &st->slots[e->val];
+        const s_slot_t *s = &st->slots[i];
         if (s->raw_len != ack->event_id_raw.len ||
             memcmp(s->raw_id, ack->event_id_raw.data, s->raw_len) != 0)
             return -1;
-        return (long)e->val;
+        return (long)i;
     }
-    s_entry_t *e = ack->event_id ? s_map_find(&st->inflight, ack->event_id) : NULL;
-    return e ? (long)e->val : -1;
+    intptr_t i;
+    return ack->event_id && sk_map_get(st->inflight, ack->event_id, &i) ? (long)i : -1;
 }
 
 static void s_on_ack(s_send_t *st, const uint8_t *data, size_t len)
@@ -868,8 +771,8 @@ static void s_free(s_send_t *st)
     s_slot_clear(&st->next);
     free(st->slots);
     free(st->free_slots);
-    s_map_free(&st->inflight);
-    s_map_free(&st->currencies);
+    sk_map_destroy(&st->inflight);
+    sk_map_destroy(&st->currencies);
     for (size_t i = 0; i < st->nreports; i++) {
         free(st->reports[i].event_id);
         free(st->reports[i].reason_code);
@@ -1111,7 +1014,9 @@ static int s_run(s_send_t *st)
         return rc;
     st->slots = calloc((size_t)st->window, sizeof *st->slots);
     st->free_slots = calloc((size_t)st->window, sizeof *st->free_slots);
-    if (!st->slots || !st->free_slots)
+    st->inflight = sk_map_new((size_t)st->window);
+    st->currencies = sk_map_new(S_CURRENCIES_MAX);
+    if (!st->slots || !st->free_slots || !st->inflight || !st->currencies)
         return sk_cli_fail(VERB, "out of memory");
     for (long i = st->window - 1; i >= 0; i--)
         st->free_slots[st->nfree++] = i;

@@ -1,7 +1,7 @@
 /* settle — `skontoctl settle`: payments applied to one invoice, in order.
  *
  * Pure computation, no server: the schedule comes from the same options as
- * `skontoctl quote` (cli_util), each --payment DATE:AMOUNT[:full] goes through
+ * `skontoctl quote` (cli_sched), each --payment DATE:AMOUNT[:full] goes through
  * sk_settle_apply in the order given, and the result is printed as a table or
  * as JSON. Payments must be given in date order; a payment the library
  * refuses (before the baseline, on an invoice already settled) is invalid
@@ -15,7 +15,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_util.h"
+#include "cli_msg.h"
+#include "cli_opts.h"
+#include "cli_output.h"
+#include "cli_sched.h"
 #include "settlement.h"
 
 #define VERB "settle"

@@ -773,7 +773,12 @@ const char *sk_event_customer_id(const Skonto__V1__Envelope *env)
 
 const char *sk_event_kind_name(const Skonto__V1__Envelope *env)
 {
-    switch (env ? env->body_case : SKONTO__V1__ENVELOPE__BODY__NOT_SET) {
+    return sk_event_body_name(env ? env->body_case : SKONTO__V1__ENVELOPE__BODY__NOT_SET);
+}
+
+const char *sk_event_body_name(Skonto__V1__Envelope__BodyCase body_case)
+{
+    switch (body_case) {
     case SKONTO__V1__ENVELOPE__BODY_CUSTOMER:
         return "customer";
     case SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED:
@@ -789,30 +794,4 @@ const char *sk_event_kind_name(const Skonto__V1__Envelope *env)
     default:
         return "unknown";
     }
-}
-
-char *sk_base64(const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        out[o++] = tab[v >> 18];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = tab[(v >> 6) & 63];
-        out[o++] = tab[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        out[o++] = tab[v >> 18];
-        out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-    return out;
 }

@@ -112,6 +112,8 @@ const char *sk_event_customer_id(const Skonto__V1__Envelope *env);
 /* Short name of the body ("customer", "order_shipped", ...; "unknown" if
  * unset): the JSON events' "type" and the name in logs and records. */
 const char *sk_event_kind_name(const Skonto__V1__Envelope *env);
+/* The same name by body case (the one table of the names). */
+const char *sk_event_body_name(Skonto__V1__Envelope__BodyCase body_case);
 
 /* Checks that `terms` parse and give increasing windows for the invoice's ship
  * date, amount and tax (the invoice must be valid). `whose` names the terms in
@@ -137,9 +139,5 @@ bool sk_utf8_valid(const char *s, size_t len);
  * UTF-8 without control characters: invalid bytes and controls become '?', and
  * a character that does not fit is dropped whole. Returns the bytes written. */
 size_t sk_utf8_sanitize(char *dst, size_t n, const char *src, size_t len);
-
-/* Standard base64 (RFC 4648, padded) of p[0..n), for raw event bytes in dead
- * letters and unapplied records; malloc'd, NULL when out of memory. */
-char *sk_base64(const void *p, size_t n);
 
 #endif

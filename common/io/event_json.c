@@ -107,24 +107,20 @@ static const s_field_t s_cancel_fields[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* By body case; the type's name is sk_event_body_name(body_case). */
 typedef struct {
-    const char *name;
     Skonto__V1__Envelope__BodyCase body_case;
     const s_field_t *fields;
     size_t nfields;
 } s_type_t;
 
 static const s_type_t s_types[] = {
-    {"customer", SKONTO__V1__ENVELOPE__BODY_CUSTOMER, s_customer_fields, N(s_customer_fields)},
-    {"order_shipped", SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED, s_invoice_fields,
-     N(s_invoice_fields)},
-    {"invoice_issued", SKONTO__V1__ENVELOPE__BODY_INVOICE_ISSUED, s_invoice_fields,
-     N(s_invoice_fields)},
-    {"payment_received", SKONTO__V1__ENVELOPE__BODY_PAYMENT_RECEIVED, s_payment_fields,
-     N(s_payment_fields)},
-    {"credit_note", SKONTO__V1__ENVELOPE__BODY_CREDIT_NOTE, s_credit_fields, N(s_credit_fields)},
-    {"order_cancelled", SKONTO__V1__ENVELOPE__BODY_ORDER_CANCELLED, s_cancel_fields,
-     N(s_cancel_fields)},
+    {SKONTO__V1__ENVELOPE__BODY_CUSTOMER, s_customer_fields, N(s_customer_fields)},
+    {SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED, s_invoice_fields, N(s_invoice_fields)},
+    {SKONTO__V1__ENVELOPE__BODY_INVOICE_ISSUED, s_invoice_fields, N(s_invoice_fields)},
+    {SKONTO__V1__ENVELOPE__BODY_PAYMENT_RECEIVED, s_payment_fields, N(s_payment_fields)},
+    {SKONTO__V1__ENVELOPE__BODY_CREDIT_NOTE, s_credit_fields, N(s_credit_fields)},
+    {SKONTO__V1__ENVELOPE__BODY_ORDER_CANCELLED, s_cancel_fields, N(s_cancel_fields)},
 };
 
 struct sk_event_json {
@@ -352,13 +348,13 @@ static const sk_currency_t *s_currency(const s_type_t *t, const json_t *obj,
         sk_err_set(err, "bad_currency",
                    "%s: currency of order \"%.64s\" is unknown: send the order first or give "
                    "\"currency\"",
-                   t->name, order_id ? order_id : "");
+                   sk_event_body_name(t->body_case), order_id ? order_id : "");
         return NULL;
     }
     const sk_currency_t *cur = sk_currency_find(known);
     if (!cur)
         sk_err_set(err, "bad_currency", "%s: order \"%.64s\" has unknown currency \"%.16s\"",
-                   t->name, order_id ? order_id : "", known);
+                   sk_event_body_name(t->body_case), order_id ? order_id : "", known);
     return cur;
 }
 
@@ -426,7 +422,7 @@ static sk_event_json_t *s_parse(const char *line, size_t len, sk_currency_lookup
     }
     const s_type_t *t = NULL;
     for (size_t i = 0; i < N(s_types); i++)
-        if (strcmp(s_types[i].name, json_string_value(jt)) == 0)
+        if (strcmp(sk_event_body_name(s_types[i].body_case), json_string_value(jt)) == 0)
             t = &s_types[i];
     if (!t) {
         sk_err_set(err, "bad_type",
@@ -480,9 +476,10 @@ static sk_event_json_t *s_parse(const char *line, size_t len, sk_currency_lookup
 
     /* Envelope fields first (event_id names the event in later messages),
      * then the body's; each table allows the other's keys. */
-    if (s_fill(self, t->name, root, s_envelope_fields, N(s_envelope_fields), t->fields, t->nfields,
+    const char *type = sk_event_body_name(t->body_case);
+    if (s_fill(self, type, root, s_envelope_fields, N(s_envelope_fields), t->fields, t->nfields,
                &self->env, err) != 0 ||
-        s_fill(self, t->name, root, t->fields, t->nfields, s_envelope_fields, N(s_envelope_fields),
+        s_fill(self, type, root, t->fields, t->nfields, s_envelope_fields, N(s_envelope_fields),
                msg, err) != 0)
         goto fail;
     /* "source": "" means not given, like every empty string in the contract */
@@ -495,7 +492,7 @@ static sk_event_json_t *s_parse(const char *line, size_t len, sk_currency_lookup
             has_amount = true;
     if (has_amount) {
         const sk_currency_t *cur = s_currency(t, root, lookup, arg, err);
-        if (!cur || s_amounts(t->name, root, t->fields, t->nfields, cur, msg, err) != 0)
+        if (!cur || s_amounts(sk_event_body_name(t->body_case), root, t->fields, t->nfields, cur, msg, err) != 0)
             goto fail;
     }
     if (self->inline_customer.base.descriptor && self->inline_customer.customer_id[0] == '\0')

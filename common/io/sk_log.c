@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "date.h"
 #include "event.h"
 #include "sk_config.h"
 
@@ -51,11 +52,7 @@ char *sk_log_format_line(char *buf, size_t n, sk_log_format_t format, int64_t ts
                          const char *msg)
 {
     char ts[40];
-    time_t sec = (time_t)(ts_ms / 1000);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    size_t k = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts + k, sizeof ts - k, ".%03dZ", (int)(ts_ms % 1000));
+    sk_time_format(ts_ms, SK_TIME_ISO_MS, ts, sizeof ts);
     const char *lv = s_levels[level <= SK_LOG_ERROR ? level : SK_LOG_ERROR];
     if (format == SK_LOG_TEXT) {
         snprintf(buf, n, "%s %s[%d] %s: %s", ts, s_worker, (int)getpid(), lv, msg);

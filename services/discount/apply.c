@@ -16,6 +16,7 @@
 #include "invoice_store.h"
 #include "keys.h"
 #include "money.h"
+#include "sk_base64.h"
 
 enum { K_HIST = 5, K_FC_HIST = 6, K_FC_NET = 7, K_TAKEUP = 8 };
 #define S_SHARD_KEYS 6 /* KEYS before the per-entry ones */

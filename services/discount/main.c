@@ -52,12 +52,12 @@
 #include "migrate.h"
 #include "keys.h"
 #include "metrics.h"
-#include "sk_metrics.h"
 #include "sk_clock.h"
 #include "sk_config.h"
-#include "sk_hash.h"
 #include "sk_heartbeat.h"
 #include "sk_log.h"
+#include "sk_map.h"
+#include "sk_metrics.h"
 #include "sk_redis.h"
 #include "sk_signal.h"
 
@@ -176,76 +176,6 @@ static void s_list_destroy(s_list_t *l)
     l->cap = 0;
 }
 
-/* A set of strings (copies owned), open addressing, growing as needed. */
-typedef struct {
-    char **slot;
-    size_t size, count;
-} s_set_t;
-
-
-static int s_set_init(s_set_t *s, size_t expect)
-{
-    size_t n = 64;
-    while (n < expect * 2 + 1)
-        n *= 2;
-    s->slot = calloc(n, sizeof *s->slot);
-    s->size = n;
-    s->count = 0;
-    return s->slot ? 0 : -1;
-}
-
-static void s_set_destroy(s_set_t *s)
-{
-    for (size_t i = 0; s->slot && i < s->size; i++)
-        free(s->slot[i]);
-    free(s->slot);
-    memset(s, 0, sizeof *s);
-}
-
-static size_t s_set_find(const s_set_t *s, const char *key)
-{
-    size_t i = sk_fnv1a64(key) & (s->size - 1);
-    while (s->slot[i] && strcmp(s->slot[i], key))
-        i = (i + 1) & (s->size - 1);
-    return i;
-}
-
-static int s_set_grow(s_set_t *s)
-{
-    s_set_t bigger;
-    if (s_set_init(&bigger, s->size) != 0)
-        return -1;
-    for (size_t i = 0; i < s->size; i++)
-        if (s->slot[i])
-            bigger.slot[s_set_find(&bigger, s->slot[i])] = s->slot[i];
-    bigger.count = s->count;
-    free(s->slot);
-    *s = bigger;
-    return 0;
-}
-
-static bool s_set_has(const s_set_t *s, const char *key)
-{
-    return s->slot[s_set_find(s, key)] != NULL;
-}
-
-/* Adds key; returns true if it was already there. (Out of memory: not added.) */
-static bool s_set_add(s_set_t *s, const char *key)
-{
-    size_t i = s_set_find(s, key);
-    if (s->slot[i])
-        return true;
-    if ((s->count + 1) * 2 > s->size) {
-        if (s_set_grow(s) != 0)
-            return false;
-        i = s_set_find(s, key);
-    }
-    s->slot[i] = strdup(key);
-    if (s->slot[i])
-        s->count++;
-    return false;
-}
-
 /* The key that orders an item's application: shard and order id. */
 static const char *s_order_key(const s_item_t *it, char *buf, size_t n)
 {
@@ -259,15 +189,17 @@ static const char *s_order_key(const s_item_t *it, char *buf, size_t n)
  * behind it, except that an entry waiting for its invoice (NOINV) does not
  * hold back the order event that creates the invoice. */
 typedef struct {
-    s_set_t all, noinv;
+    sk_map_t *all, *noinv; /* sets: "shard|order_id" -> 0 */
 } s_block_t;
 
-static int s_block_init(s_block_t *b, size_t expect)
+/* They grow with the retry list (no bound of their own). */
+static int s_block_init(s_block_t *b)
 {
-    if (s_set_init(&b->all, expect) != 0)
-        return -1;
-    if (s_set_init(&b->noinv, expect) != 0) {
-        s_set_destroy(&b->all);
+    b->all = sk_map_new(SIZE_MAX);
+    b->noinv = sk_map_new(SIZE_MAX);
+    if (!b->all || !b->noinv) {
+        sk_map_destroy(&b->all);
+        sk_map_destroy(&b->noinv);
         return -1;
     }
     return 0;
@@ -275,8 +207,8 @@ static int s_block_init(s_block_t *b, size_t expect)
 
 static void s_block_destroy(s_block_t *b)
 {
-    s_set_destroy(&b->all);
-    s_set_destroy(&b->noinv);
+    sk_map_destroy(&b->all);
+    sk_map_destroy(&b->noinv);
 }
 
 /* 0: it may go; 1: an entry of its order waits; 2: an entry of its order
@@ -287,9 +219,9 @@ static int s_blocked(const s_block_t *b, const s_item_t *it)
     const char *ok = s_order_key(it, k, sizeof k);
     if (!ok)
         return 0;
-    if (s_set_has(&b->all, ok))
+    if (sk_map_get(b->all, ok, NULL))
         return 1;
-    if (it->e.kind != SK_EVENT_INVOICE && s_set_has(&b->noinv, ok))
+    if (it->e.kind != SK_EVENT_INVOICE && sk_map_get(b->noinv, ok, NULL))
         return 2;
     return 0;
 }
@@ -302,7 +234,7 @@ static void s_block(s_block_t *b, const s_item_t *it)
     char k[SK_ID_MAX + 16];
     const char *ok = it->waits ? NULL : s_order_key(it, k, sizeof k);
     if (ok)
-        s_set_add(it->noinv ? &b->noinv : &b->all, ok);
+        sk_map_put(it->noinv ? b->noinv : b->all, ok, 0); /* out of memory: not held back */
 }
 
 /* ---------------------------------------------------------------- Redis */
@@ -372,7 +304,7 @@ static int s_setup(s_worker_t *w)
 /* Turns the entries of one stream's reply into items appended to out.
  * skip (may be NULL) holds "shard|id" of entries already held. */
 static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s_list_t *out,
-                          s_set_t *skip)
+                          const sk_map_t *skip)
 {
     if (!entries || entries->type != REDIS_REPLY_ARRAY)
         return 0;
@@ -385,7 +317,7 @@ static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s
         if (skip) {
             char k[96];
             snprintf(k, sizeof k, "%d|%s", shard, id->str);
-            if (s_set_has(skip, k))
+            if (sk_map_get(skip, k, NULL))
                 continue;
         }
         const char *data = NULL, *seq = "";
@@ -488,14 +420,14 @@ static int s_read(s_worker_t *w, char ids[SK_SHARDS][48], int block_ms, s_list_t
 static int s_claim(s_worker_t *w, s_list_t *out)
 {
     char idle[24], count[16], key[96];
-    s_set_t held;
+    sk_map_t *held;
     snprintf(idle, sizeof idle, "%" PRId64, w->claim_idle_ms);
     snprintf(count, sizeof count, "%d", S_COUNT);
-    if (s_set_init(&held, w->retry.n) != 0)
+    if (!(held = sk_map_new(w->retry.n)))
         return -1;
     for (size_t i = 0; i < w->retry.n; i++) {
         snprintf(key, sizeof key, "%d|%s", w->retry.v[i]->e.shard, w->retry.v[i]->e.id);
-        s_set_add(&held, key);
+        sk_map_put(held, key, 0);
     }
     int rc = 0;
     size_t before = out->n;
@@ -516,7 +448,7 @@ static int s_claim(s_worker_t *w, s_list_t *out)
             } else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
                        r->element[0]->type == REDIS_REPLY_STRING) {
                 snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-                rc = s_take_entries(w, s, r->element[1], out, &held);
+                rc = s_take_entries(w, s, r->element[1], out, held);
                 more = strcmp(cursor, "0-0") != 0;
             }
             freeReplyObject(r);
@@ -524,7 +456,7 @@ static int s_claim(s_worker_t *w, s_list_t *out)
                 break;
         }
     }
-    s_set_destroy(&held);
+    sk_map_destroy(&held);
     if (out->n > before)
         sk_log("claimed %zu idle entries from other consumers", out->n - before);
     return rc;
@@ -853,8 +785,8 @@ static int s_process(s_worker_t *w, s_list_t *batch, s_block_t *blocked)
     int rc = 0;
     memset(batch, 0, sizeof *batch);
     while (rc == 0 && cur.n > 0) {
-        s_set_t inwave;
-        if (s_set_init(&inwave, cur.n) != 0) {
+        sk_map_t *inwave = sk_map_new(cur.n); /* orders with an entry in this wave */
+        if (!inwave) {
             rc = -1;
             break;
         }
@@ -868,7 +800,7 @@ static int s_process(s_worker_t *w, s_list_t *batch, s_block_t *blocked)
                 it->noinv = why == 2;
                 prc = s_retry(w, it, sk_now_ms(), S_HELD);
             }
-            else if (ok && s_set_add(&inwave, ok))
+            else if (ok && sk_map_put(inwave, ok, 0) == 1)
                 prc = s_list_push(&later, it);
             else
                 prc = s_list_push(&wave, it);
@@ -877,7 +809,7 @@ static int s_process(s_worker_t *w, s_list_t *batch, s_block_t *blocked)
                 s_item_free(it); /* still pending in Redis */
             }
         }
-        s_set_destroy(&inwave);
+        sk_map_destroy(&inwave);
         cur.n = 0;
         if (rc == 0 && wave.n)
             rc = s_wave(w, &wave, blocked);
@@ -950,7 +882,7 @@ static int s_run(s_worker_t *w)
 
         s_list_t batch = {0};
         s_block_t blocked;
-        if (s_block_init(&blocked, w->retry.n + 64) != 0)
+        if (s_block_init(&blocked) != 0)
             return -1;
         int rc = 0;
         int wait = s_due_retries(w, &batch, &blocked, now);

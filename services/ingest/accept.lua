@@ -1,5 +1,5 @@
 -- accept.lua: ingest's storing of events (docs/DATAFLOW.md, step 4).
--- Loaded and called by services/ingest/batch.c, one call per customer shard
+-- Loaded and called by services/ingest/accept.c, one call per customer shard
 -- N and batch for every claimed event of that shard (one call instead of one
 -- per event, because the call costs more than the work inside it). Events
 -- are handled in message order, each on its own:

@@ -1,5 +1,5 @@
 -- claim.lua: ingest's event-id claims (docs/DATAFLOW.md, step 3). Loaded
--- and called by services/ingest/batch.c, one call per shard N of EVENT IDS
+-- and called by services/ingest/claim.c, one call per shard N of EVENT IDS
 -- and batch (N = shard of the id, not of the customer: an event id is
 -- claimed in one place for the whole system, whichever customer it names).
 --
@@ -13,7 +13,7 @@
 --   after the retention; "a" means accepted before: a duplicate, counted
 --   here; someone else's pending claim is returned as it is (that event is
 --   being stored right now, or its ingest died: the caller sends no Ack and
---   settles a dead ingest's claim, see ingest_resolve).
+--   settles a dead ingest's claim, see ingest_claims_resolve).
 --
 -- KEYS: stats hash (sk:{sN}:ingest), then nf claim keys to settle, then the
 --       claim keys to claim (sk:{sN}:eid:<id>).

@@ -1,5 +1,5 @@
 -- dlq.lua: ingest's dead letters. Loaded and called by
--- services/ingest/batch.c, one call per batch step with rejections: pushes
+-- services/ingest/reply.c, one call per batch step with rejections: pushes
 -- the rejected events' JSON records, newest first, counts them as rejected,
 -- and trims the oldest while the list holds more than ARGV[1] records or
 -- ARGV[2] bytes (the byte total is kept in the stats hash; a list from

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest.h"
+#include "item.h"
 #include "sk_metrics.h"
 #include "sk_metrics_event.h"
 #include "sk_metrics_http.h"
@@ -105,6 +105,7 @@ void ingest_metrics_outcome(ingest_metrics_t *self, const Skonto__V1__Envelope *
         sk_event_counters_inc(self->events, env, S_ACCEPTED);
         break;
     case INGEST_DUPLICATE:
+    case INGEST_UNCHANGED:
         sk_event_counters_inc(self->events, env, S_DUPLICATE);
         break;
     case INGEST_REJECTED: {

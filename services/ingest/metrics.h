@@ -22,8 +22,8 @@ ingest_metrics_t *ingest_metrics_new(sk_err_t *err);
 const char *ingest_metrics_address(const ingest_metrics_t *self);
 void ingest_metrics_destroy(ingest_metrics_t **self_p);
 
-/* An event's outcome was decided: status an ingest_status_t (accepted,
- * duplicate and rejected are counted, with the rejection's reason code). */
+/* An event's outcome was decided: status an ingest_state_t (accepted,
+ * duplicate or unchanged, and rejected are counted, with the rejection's reason code). */
 void ingest_metrics_outcome(ingest_metrics_t *self, const Skonto__V1__Envelope *env, int status,
                             const char *reason);
 /* Its Ack was sent; received_ns: sk_metrics_now_ns when it was received. */

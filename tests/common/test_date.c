@@ -184,13 +184,36 @@ static void test_calendar_rejects(void **state)
     sk_calendar_destroy(&cal);
 }
 
+/* Instants as text, worked by hand from the day numbers above: 2026-12-01
+ * is day 20788, so 08:17:30.123 that day is 20788 * 86400000 + 29850123. */
+static void test_time_format(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(sk_time_format(0, SK_TIME_ISO_MS, b, sizeof b), "1970-01-01T00:00:00.000Z");
+    assert_string_equal(sk_time_format(1796113050123, SK_TIME_ISO_MS, b, sizeof b),
+                        "2026-12-01T08:17:30.123Z");
+    assert_string_equal(sk_time_format(1796113050123, SK_TIME_ISO, b, sizeof b),
+                        "2026-12-01T08:17:30Z");
+    assert_string_equal(sk_time_format(1796113050123, SK_TIME_TEXT, b, sizeof b),
+                        "2026-12-01 08:17:30");
+    /* The last millisecond of a leap day, and the one before the epoch. */
+    assert_string_equal(sk_time_format(951868799999, SK_TIME_ISO_MS, b, sizeof b),
+                        "2000-02-29T23:59:59.999Z");
+    assert_string_equal(sk_time_format(-1, SK_TIME_ISO_MS, b, sizeof b), "1969-12-31T23:59:59.999Z");
+    assert_string_equal(sk_time_format(-86400000, SK_TIME_TEXT, b, sizeof b), "1969-12-31 00:00:00");
+    /* A short buffer is cut, never overrun. */
+    char small[11];
+    assert_string_equal(sk_time_format(0, SK_TIME_TEXT, small, sizeof small), "1970-01-01");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leap_years),       cmocka_unit_test(test_day_numbers),
         cmocka_unit_test(test_weekday),          cmocka_unit_test(test_month_arithmetic),
         cmocka_unit_test(test_parse_rejects),    cmocka_unit_test(test_calendar),
-        cmocka_unit_test(test_calendar_rejects),
+        cmocka_unit_test(test_calendar_rejects), cmocka_unit_test(test_time_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

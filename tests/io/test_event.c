@@ -940,20 +940,6 @@ static void test_messages_are_clean(void **state)
     free(long_cur);
 }
 
-/* RFC 4648 section 10 test vectors: dead letters carry raw bytes this way. */
-static void test_base64_rfc4648(void **state)
-{
-    (void)state;
-    static const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-    static const char *out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
-    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
-        char *b = sk_base64(in[i], strlen(in[i]));
-        assert_non_null(b);
-        assert_string_equal(b, out[i]);
-        free(b);
-    }
-}
-
 /* sk_event_raw_id: the id's bytes exactly as sent, NUL and invalid UTF-8
  * included, the last one on the wire winning; nothing from bytes without one. */
 static void test_raw_id(void **state)
@@ -982,7 +968,6 @@ static void test_raw_id(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base64_rfc4648),
         cmocka_unit_test(test_valid_events),
         cmocka_unit_test(test_accessors),
         cmocka_unit_test(test_bad_envelope),

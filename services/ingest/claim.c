@@ -1,0 +1,443 @@
+/* claim — event-id claims (see claim.h and claim.lua). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "claim.h"
+#include "keys.h"
+#include "sk_log.h"
+
+#define S_OWNER_MAX (SK_EVENT_ID_MAX + 64) /* "p:<ms>:" + owner */
+
+/* A claim to finish in the next pipeline: mark it accepted ('a') or release
+ * it ('r') if it still holds `expect`; or drop a stored marker ('u'). */
+typedef struct {
+    char action;
+    int shard; /* 'u': the shard of the stored marker */
+    char expect[S_OWNER_MAX];
+    char eid[SK_EVENT_ID_MAX + 1];
+} ingest_finish_t;
+#define INGEST_MAX_FINISH (2 * INGEST_BATCH)
+
+struct _ingest_claims_t {
+    const char *name;                /* SKONTO_WORKER_NAME */
+    char owner[INGEST_OWNER_ID_MAX]; /* "<name>/<pid>/<start ms>": whose pending claims */
+    int64_t retention_ms;            /* how long an event id is remembered */
+    ingest_finish_t finbuf[2][INGEST_MAX_FINISH];
+    ingest_finish_t *finish, *flushing; /* queued for the next pipeline / in it */
+    int nfinish, nflushing;
+    ingest_finish_t resolve[INGEST_BATCH]; /* dead ingests' claims met, to settle */
+    int nresolve;
+    uint8_t flush_cmd[SK_SHARDS]; /* bit 1: a claim script call, bit 2: an HDEL of markers */
+    /* claim keys of the command being built: a shard's finishes and claims */
+    char keys[INGEST_MAX_FINISH + INGEST_BATCH][SK_KEY_MAX];
+    int64_t claim_ms;   /* wall time of the current segment's claims */
+    int64_t claim_mono; /* ... and on the monotonic clock (lease check) */
+};
+
+static int64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+ingest_claims_t *ingest_claims_new(const char *name, int64_t retention_ms)
+{
+    ingest_claims_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->name = name;
+    self->retention_ms = retention_ms;
+    self->finish = self->finbuf[0];
+    self->flushing = self->finbuf[1];
+    /* Whose pending claims these are: a restarted ingest is another owner,
+     * so its recovery settles what the dead one left. */
+    snprintf(self->owner, sizeof self->owner, "%s/%d/%" PRId64, name, (int)getpid(), sk_now_ms());
+    return self;
+}
+
+void ingest_claims_destroy(ingest_claims_t **self_p)
+{
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void ingest_claims_begin(ingest_claims_t *self)
+{
+    self->claim_mono = s_mono_ms();
+    self->claim_ms = sk_now_ms();
+}
+
+int64_t ingest_claims_age_ms(const ingest_claims_t *self)
+{
+    return s_mono_ms() - self->claim_mono;
+}
+
+/* ---------------------------------------------------------------- claim finishes */
+
+/* Queues a finish for the next pipeline; when the queue is full the claim
+ * stays pending and its event's resend settles it (ingest_claims_resolve). */
+static void s_queue_finish(ingest_claims_t *self, char action, int shard, const char *expect,
+                           const char *eid)
+{
+    if (self->nfinish == INGEST_MAX_FINISH) {
+        sk_log("claim of event %s left pending for its resend to settle (finish queue full)", eid);
+        return;
+    }
+    ingest_finish_t *f = &self->finish[self->nfinish++];
+    f->action = action;
+    f->shard = shard;
+    snprintf(f->expect, sizeof f->expect, "%s", expect ? expect : "");
+    snprintf(f->eid, sizeof f->eid, "%s", eid);
+}
+
+/* Someone else's pending claim met while claiming: a live ingest's in
+ * flight, or a dead one's (older than the lease, or this worker's previous
+ * run), which ingest_claims_resolve settles after the batch. */
+static void s_claim_held(ingest_claims_t *self, const char *eid, const char *value);
+
+/* The pending value this process wrote for the current segment's claims. */
+static void s_pending_value(const ingest_claims_t *self, char *buf, size_t n)
+{
+    snprintf(buf, n, "p:%" PRId64 ":%s", self->claim_ms, self->owner);
+}
+
+/* The finish queue moves to self->flushing until the replies are read. */
+int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item_t *items, int a,
+                         int b)
+{
+    ingest_finish_t *f = self->finish;
+    self->finish = self->flushing;
+    self->flushing = f;
+    self->nflushing = self->nfinish;
+    self->nfinish = 0;
+    memset(self->flush_cmd, 0, sizeof self->flush_cmd);
+    char now_s[24], ttl_s[24];
+    snprintf(now_s, sizeof now_s, "%" PRId64, self->claim_ms);
+    snprintf(ttl_s, sizeof ttl_s, "%" PRId64, self->retention_ms);
+    int ncmd = 0;
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        ingest_cmd_t c = ingest_pipe_cmd(pipe);
+        char nk_s[16], nf_s[16], kstats[SK_KEY_MAX];
+        int nf = 0, nk = 0;
+        ingest_cmd_args(&c, "EVALSHA");
+        ingest_cmd_args(&c, ingest_pipe_sha(pipe, INGEST_SCRIPT_CLAIM));
+        ingest_cmd_args(&c, ""); /* numkeys, below */
+        ingest_cmd_args(&c, sk_key_ingest_stats(kstats, sh));
+        for (int k = 0; k < self->nflushing; k++)
+            if (f[k].action != 'u' && sk_shard_of(f[k].eid) == sh)
+                ingest_cmd_args(&c, sk_key_event_claim(self->keys[nf++], f[k].eid));
+        for (int i = a; i < b; i++) {
+            ingest_item_t *it = &items[i];
+            if (it->state == INGEST_RECEIVED && it->eid_shard == sh) {
+                ingest_item_to(it, INGEST_CLAIMING);
+                ingest_cmd_args(&c, sk_key_event_claim(self->keys[nf + nk++], it->env->event_id));
+            }
+        }
+        if (nf + nk) {
+            snprintf(nf_s, sizeof nf_s, "%d", nf);
+            ingest_cmd_args(&c, now_s);
+            ingest_cmd_args(&c, ttl_s);
+            ingest_cmd_args(&c, self->owner);
+            ingest_cmd_args(&c, nf_s);
+            for (int k = 0; k < self->nflushing; k++) {
+                if (f[k].action == 'u' || sk_shard_of(f[k].eid) != sh)
+                    continue;
+                ingest_cmd_arg(&c, f[k].action == 'a' ? "a" : "r", 1);
+                ingest_cmd_args(&c, f[k].expect);
+            }
+            for (int i = a; i < b; i++)
+                if (items[i].state == INGEST_CLAIMING && items[i].eid_shard == sh)
+                    ingest_cmd_args(&c, items[i].env->event_id);
+            snprintf(nk_s, sizeof nk_s, "%d", 1 + nf + nk);
+            c.argv[2] = nk_s, c.lens[2] = strlen(nk_s);
+            if (ingest_pipe_append(pipe, &c))
+                return -1;
+            self->flush_cmd[sh] |= 1;
+            ncmd++;
+        }
+        /* Stored markers whose claims are accepted now: no longer needed. */
+        c.argc = 0;
+        char kstored[SK_KEY_MAX];
+        ingest_cmd_args(&c, "HDEL");
+        ingest_cmd_args(&c, sk_key_stored(kstored, sh));
+        for (int k = 0; k < self->nflushing; k++)
+            if (f[k].action == 'u' && f[k].shard == sh)
+                ingest_cmd_args(&c, f[k].eid);
+        if (c.argc > 2) {
+            if (ingest_pipe_append(pipe, &c))
+                return -1;
+            self->flush_cmd[sh] |= 2;
+            ncmd++;
+        }
+    }
+    return ncmd;
+}
+
+/* Reads the replies of ingest_claims_append: per item, its claim is ours, a
+ * duplicate, or someone else's pending claim (no Ack now). An accepted
+ * claim's stored marker is dropped in the next pipeline, never in the same
+ * one: a marker must not go before its claim says accepted (ingest_claims_resolve
+ * reads "no marker" as "not stored"). A failed call leaves its finishes
+ * pending (a resend settles them) and its items without an Ack. */
+int ingest_claims_read(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item_t *items, int a,
+                       int b)
+{
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        if (self->flush_cmd[sh] & 1) {
+            redisReply *r;
+            if (ingest_pipe_get(pipe, &r))
+                return -1;
+            bool ok = r->type == REDIS_REPLY_ARRAY;
+            ingest_pipe_note(pipe, r);
+            if (!ok)
+                sk_log("redis: claim script of shard %d: %s", sh,
+                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            size_t e = 0;
+            for (int i = a; i < b; i++) {
+                ingest_item_t *it = &items[i];
+                if (it->state != INGEST_CLAIMING || it->eid_shard != sh)
+                    continue;
+                const redisReply *v = ok && e < r->elements ? r->element[e++] : NULL;
+                if (v && v->type == REDIS_REPLY_INTEGER && v->integer == 1) {
+                    ingest_item_to(it, INGEST_CLAIMED);
+                } else if (v && v->type == REDIS_REPLY_INTEGER && v->integer == 0) {
+                    ingest_item_to(it, INGEST_DUPLICATE);
+                } else if (v && v->type == REDIS_REPLY_STRING) {
+                    ingest_item_to(it, INGEST_BUSY);
+                    s_claim_held(self, it->env->event_id, v->str);
+                } else {
+                    ingest_item_fail(it, pipe, "claim script", v ? v : r);
+                }
+            }
+            freeReplyObject(r);
+            for (int k = 0; ok && k < self->nflushing; k++) {
+                const ingest_finish_t *f = &self->flushing[k];
+                if (f->action == 'a' && f->shard >= 0 && sk_shard_of(f->eid) == sh)
+                    s_queue_finish(self, 'u', f->shard, NULL, f->eid);
+            }
+        }
+        if ((self->flush_cmd[sh] & 2) && ingest_pipe_read_int(pipe, "HDEL of stored markers"))
+            return -1;
+    }
+    self->nflushing = 0;
+    return 0;
+}
+
+/* Settles the queued finishes now, in a pipeline of their own. */
+int ingest_claims_flush(ingest_claims_t *self, ingest_pipe_t *pipe)
+{
+    if (ingest_pipe_ready(pipe))
+        return -1;
+    int n = ingest_claims_append(self, pipe, NULL, 0, 0);
+    return n < 0 || (n && ingest_claims_read(self, pipe, NULL, 0, 0)) ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- recovery */
+
+/* One HSCAN page of hash `key`; *cursor is updated ("0" when done). The
+ * reply (field, value, ...) is the caller's to free. */
+static int s_hscan(ingest_pipe_t *pipe, const char *key, char cursor[32], redisReply **page)
+{
+    const char *argv[5] = {"HSCAN", key, cursor, "COUNT", "500"};
+    redisReply *r;
+    if (ingest_pipe_appendv(pipe, 5, argv) || ingest_pipe_get(pipe, &r))
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
+        sk_log("redis: HSCAN %s: %s", key,
+               r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return -1;
+    }
+    snprintf(cursor, 32, "%s", r->element[0]->str);
+    *page = r->element[1];
+    r->element[1] = NULL; /* keep the page, free the rest */
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Event ids accepted before claims existed (sk:{sN}:seen, one hash per
+ * customer shard) become accepted claims, then the hash goes. */
+static int s_migrate_seen(ingest_claims_t *self, ingest_pipe_t *pipe)
+{
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%" PRId64, self->retention_ms);
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        char kseen[SK_KEY_MAX], cursor[32] = "0";
+        sk_key_seen(kseen, sh);
+        long moved = 0;
+        do {
+            redisReply *page;
+            if (s_hscan(pipe, kseen, cursor, &page))
+                return -1;
+            int n = 0;
+            for (size_t k = 0; k + 1 < page->elements; k += 2) {
+                const redisReply *f = page->element[k];
+                if (f->type != REDIS_REPLY_STRING || f->len > SK_EVENT_ID_MAX ||
+                    memchr(f->str, 0, f->len))
+                    continue;
+                char key[SK_KEY_MAX];
+                const char *argv[7] = {"SET", sk_key_event_claim(key, f->str), "a", "NX", "PX",
+                                       ttl};
+                if (ingest_pipe_appendv(pipe, 6, argv)) {
+                    freeReplyObject(page);
+                    return -1;
+                }
+                n++;
+            }
+            freeReplyObject(page);
+            if (ingest_pipe_drain(pipe, n, "migrating seen event ids"))
+                return -1;
+            moved += n;
+        } while (strcmp(cursor, "0") != 0);
+        if (moved) {
+            const char *argv[2] = {"DEL", kseen};
+            if (ingest_pipe_appendv(pipe, 2, argv) || ingest_pipe_drain(pipe, 1, "DEL seen"))
+                return -1;
+            sk_log("migrated %ld accepted event ids of %s into event-id claims", moved, kseen);
+        }
+    }
+    return 0;
+}
+
+/* After a crash: a stored marker whose claim is still pending means the
+ * event was stored, so the claim is marked accepted; one whose claim is
+ * settled (a crash between the two finish steps) is dropped. */
+static int s_sweep_stored(ingest_claims_t *self, ingest_pipe_t *pipe)
+{
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        char kstored[SK_KEY_MAX], cursor[32] = "0";
+        sk_key_stored(kstored, sh);
+        do {
+            redisReply *page;
+            if (s_hscan(pipe, kstored, cursor, &page))
+                return -1;
+            int n = 0;
+            for (size_t k = 0; k + 1 < page->elements; k += 2) {
+                char key[SK_KEY_MAX];
+                const char *argv[2] = {"GET", sk_key_event_claim(key, page->element[k]->str)};
+                if (ingest_pipe_appendv(pipe, 2, argv)) {
+                    freeReplyObject(page);
+                    return -1;
+                }
+                n++;
+            }
+            for (int k = 0; k < n; k++) {
+                redisReply *r;
+                if (ingest_pipe_get(pipe, &r)) {
+                    freeReplyObject(page);
+                    return -1;
+                }
+                const char *eid = page->element[2 * k]->str;
+                if (r->type == REDIS_REPLY_STRING && !strncmp(r->str, "p:", 2))
+                    s_queue_finish(self, 'a', sh, r->str, eid); /* stored: say so */
+                else
+                    s_queue_finish(self, 'u', sh, NULL, eid);
+                freeReplyObject(r);
+            }
+            freeReplyObject(page);
+            if (ingest_claims_flush(self, pipe))
+                return -1;
+        } while (strcmp(cursor, "0") != 0);
+    }
+    return 0;
+}
+
+/* Whether a pending claim value "p:<ms>:<name>/<pid>/<start>" is this
+ * worker's: of an earlier run (worker names are unique among running
+ * workers, SKONTO_WORKER_NAME, so that run is dead), or of this run and left
+ * pending when a Redis error made its outcome unsure (nothing of this run is
+ * in flight between batches). Either can be settled at once instead of
+ * after the lease. */
+static bool s_own_name(const ingest_claims_t *self, const char *v)
+{
+    const char *p = strchr(v + 2, ':');
+    size_t n = strlen(self->name);
+    return p && !strncmp(p + 1, self->name, n) && p[1 + n] == '/';
+}
+
+static void s_claim_held(ingest_claims_t *self, const char *eid, const char *value)
+{
+    char clean[SK_EVENT_ID_MAX + 1];
+    sk_utf8_sanitize(clean, sizeof clean, eid, strlen(eid));
+    bool stale =
+        !strncmp(value, "p:", 2) &&
+        (strtoll(value + 2, NULL, 10) < sk_now_ms() - INGEST_LEASE_MS || s_own_name(self, value));
+    if (!stale) {
+        sk_log("event %s is being stored under another claim (%.120s): no Ack now, the "
+               "client's retry gets the outcome",
+               clean, value);
+        return;
+    }
+    for (int k = 0; k < self->nresolve; k++)
+        if (!strcmp(self->resolve[k].eid, eid))
+            return;
+    if (self->nresolve == INGEST_BATCH)
+        return; /* the next resend asks again */
+    ingest_finish_t *r = &self->resolve[self->nresolve++];
+    snprintf(r->eid, sizeof r->eid, "%s", eid);
+    snprintf(r->expect, sizeof r->expect, "%s", value);
+    sk_log("event %s has a claim its ingest left pending (%.120s): settling it; no Ack "
+           "now, the client's retry gets the outcome",
+           clean, value);
+}
+
+int ingest_claims_resolve(ingest_claims_t *self, ingest_pipe_t *pipe)
+{
+    if (!self->nresolve)
+        return 0;
+    /* Per claim: is its event in any shard's stored set? */
+    for (int k = 0; k < self->nresolve; k++) {
+        for (int sh = 0; sh < SK_SHARDS; sh++) {
+            char key[SK_KEY_MAX];
+            const char *hx[3] = {"HEXISTS", sk_key_stored(key, sh), self->resolve[k].eid};
+            if (ingest_pipe_appendv(pipe, 3, hx))
+                return -1;
+        }
+    }
+    for (int k = 0; k < self->nresolve; k++) {
+        ingest_finish_t *r = &self->resolve[k];
+        int stored_in = -1;
+        for (int sh = 0; sh < SK_SHARDS; sh++) {
+            redisReply *x;
+            if (ingest_pipe_get(pipe, &x))
+                return -1;
+            if (x->type == REDIS_REPLY_INTEGER && x->integer == 1)
+                stored_in = sh;
+            freeReplyObject(x);
+        }
+        char clean[SK_EVENT_ID_MAX + 1];
+        sk_utf8_sanitize(clean, sizeof clean, r->eid, strlen(r->eid));
+        sk_log("event %s %s: its claim is %s", clean,
+               stored_in >= 0 ? "was stored" : "was never stored",
+               stored_in >= 0 ? "marked accepted" : "released, a resend stores it");
+        s_queue_finish(self, stored_in >= 0 ? 'a' : 'r', stored_in, r->expect, r->eid);
+    }
+    self->nresolve = 0;
+    return ingest_claims_flush(self, pipe);
+}
+
+int ingest_claims_recover(ingest_claims_t *self, ingest_pipe_t *pipe)
+{
+    return ingest_pipe_ready(pipe) || s_migrate_seen(self, pipe) || s_sweep_stored(self, pipe) ? -1
+                                                                                               : 0;
+}
+void ingest_claims_finish(ingest_claims_t *self, const ingest_item_t *items, int a, int b)
+{
+    char pend[S_OWNER_MAX];
+    s_pending_value(self, pend, sizeof pend);
+    for (int i = a; i < b; i++) {
+        const ingest_item_t *it = &items[i];
+        if (!(it->holds & INGEST_HOLDS_CLAIM))
+            continue;
+        if (it->state == INGEST_ACCEPTED)
+            s_queue_finish(self, 'a', it->shard, pend, it->env->event_id);
+        else if (it->state != INGEST_UNSURE)
+            s_queue_finish(self, 'r', -1, pend, it->env->event_id);
+    }
+}

@@ -1,0 +1,176 @@
+/* pipe — ingest's Redis connection, pipeline and scripts (see pipe.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "item.h"
+#include "pipe.h"
+#include "sk_log.h"
+#include "sk_redis.h"
+
+/* The Lua scripts, services/ingest/{claim,accept,dlq}.lua embedded at build
+ * time (each says its KEYS and ARGV at its top). */
+extern const char INGEST_CLAIM_LUA[], INGEST_ACCEPT_LUA[], INGEST_DLQ_LUA[];
+
+/* Arguments of one accept call: 7 + per event 7 + 2 * 7 + a customer key. */
+#define S_MAX_ARGS (8 + INGEST_BATCH * 22)
+
+struct _ingest_pipe_t {
+    redisContext *redis; /* NULL while disconnected */
+    char sha[3][41];     /* by ingest_script_t */
+    bool need_script;    /* (re)load the scripts before the next write */
+    const char *argv[S_MAX_ARGS];
+    size_t lens[S_MAX_ARGS];
+};
+
+ingest_pipe_t *ingest_pipe_new(void)
+{
+    return calloc(1, sizeof(ingest_pipe_t));
+}
+
+void ingest_pipe_destroy(ingest_pipe_t **self_p)
+{
+    if (!*self_p)
+        return;
+    ingest_pipe_drop(*self_p);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static int s_load_scripts(ingest_pipe_t *self)
+{
+    sk_err_t err;
+    const struct {
+        const char *lua, *name;
+        char *sha;
+    } scripts[] = {{INGEST_CLAIM_LUA, "claim", self->sha[INGEST_SCRIPT_CLAIM]},
+                   {INGEST_ACCEPT_LUA, "accept", self->sha[INGEST_SCRIPT_ACCEPT]},
+                   {INGEST_DLQ_LUA, "dead-letter", self->sha[INGEST_SCRIPT_DLQ]}};
+    for (size_t k = 0; k < sizeof scripts / sizeof scripts[0]; k++) {
+        if (sk_redis_load_script(self->redis, scripts[k].lua, scripts[k].sha, &err)) {
+            sk_log("redis: cannot load the %s script: %s", scripts[k].name, err.msg);
+            return -1;
+        }
+    }
+    self->need_script = false;
+    return 0;
+}
+
+int ingest_pipe_connect(ingest_pipe_t *self)
+{
+    sk_err_t err;
+    self->redis = sk_redis_connect_env(&err);
+    if (!self->redis) {
+        sk_log("%s", err.msg);
+        return -1;
+    }
+    if (s_load_scripts(self)) {
+        ingest_pipe_drop(self);
+        return -1;
+    }
+    return 0;
+}
+
+void ingest_pipe_drop(ingest_pipe_t *self)
+{
+    if (self->redis)
+        redisFree(self->redis);
+    self->redis = NULL;
+}
+
+bool ingest_pipe_connected(const ingest_pipe_t *self)
+{
+    return self->redis != NULL;
+}
+
+int ingest_pipe_ready(ingest_pipe_t *self)
+{
+    return self->need_script && s_load_scripts(self) ? -1 : 0;
+}
+
+const char *ingest_pipe_sha(const ingest_pipe_t *self, ingest_script_t script)
+{
+    return self->sha[script];
+}
+
+void ingest_pipe_note(ingest_pipe_t *self, const redisReply *r)
+{
+    if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
+        self->need_script = true;
+}
+
+ingest_cmd_t ingest_pipe_cmd(ingest_pipe_t *self)
+{
+    return (ingest_cmd_t){self->argv, self->lens, 0};
+}
+
+void ingest_cmd_arg(ingest_cmd_t *c, const char *p, size_t n)
+{
+    c->argv[c->argc] = p;
+    c->lens[c->argc++] = n;
+}
+
+void ingest_cmd_args(ingest_cmd_t *c, const char *p)
+{
+    ingest_cmd_arg(c, p, strlen(p));
+}
+
+void ingest_cmd_set(ingest_cmd_t *c, int k, const char *p)
+{
+    c->argv[k] = p;
+    c->lens[k] = strlen(p);
+}
+
+int ingest_pipe_append(ingest_pipe_t *self, const ingest_cmd_t *c)
+{
+    if (redisAppendCommandArgv(self->redis, c->argc, c->argv, c->lens) != REDIS_OK) {
+        sk_log("redis: cannot queue a command: %s", self->redis->errstr);
+        return -1;
+    }
+    return 0;
+}
+
+int ingest_pipe_appendv(ingest_pipe_t *self, int argc, const char **argv)
+{
+    size_t lens[8];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    ingest_cmd_t c = {argv, lens, argc};
+    return ingest_pipe_append(self, &c);
+}
+
+int ingest_pipe_get(ingest_pipe_t *self, redisReply **out)
+{
+    void *r = NULL;
+    if (redisGetReply(self->redis, &r) != REDIS_OK || !r) {
+        sk_log("redis: connection lost: %s",
+               self->redis->errstr[0] ? self->redis->errstr : "no reply");
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+int ingest_pipe_read_int(ingest_pipe_t *self, const char *what)
+{
+    redisReply *r;
+    if (ingest_pipe_get(self, &r))
+        return -1;
+    if (r->type != REDIS_REPLY_INTEGER)
+        sk_log("redis: %s: %s", what, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    freeReplyObject(r);
+    return 0;
+}
+
+int ingest_pipe_drain(ingest_pipe_t *self, int n, const char *what)
+{
+    int bad = 0;
+    for (int k = 0; k < n; k++) {
+        redisReply *r;
+        if (ingest_pipe_get(self, &r))
+            return -1;
+        if (r->type == REDIS_REPLY_ERROR && !bad++)
+            sk_log("redis: %s: %s", what, r->str);
+        freeReplyObject(r);
+    }
+    return bad ? -1 : 0;
+}
