@@ -1,6 +1,6 @@
 /* ingest's metrics: what `GET /metrics` shows (README, "Metrics").
  *
- * Registered once at start; the loop and batch.c count through the calls
+ * Registered once at start; the loop (main.c) and reply.c count through the calls
  * below, each a few atomic adds (no lock, no allocation). With
  * SKONTO_METRICS_ADDR set they are also served over HTTP with /healthz
  * (common/io/sk_metrics_http.h). Every call is a no-op on NULL. */
