@@ -9,13 +9,16 @@
 #   3. feeds it to ingest with `skontoctl send --progress`,
 #   4. waits until the discount workers have drained the queues,
 #   5. shows schedules, a customer's open windows, the receivables forecast,
-#      the workers' status and the dead-letter list,
+#      the workers' status and the dead-letter list, the same customer ten
+#      days later on the simulated clock (`skontoctl clock advance 10d`), and
+#      the workers' counters as their /metrics pages show them,
 #   6. leaves the stack running (SKONTO_DEMO_KEEP=0 stops it instead).
 #
 # Environment: SKONTO_BIN (default build/bin), SKONTO_DEMO_DIR (default
 # var/demo), SKONTO_DEMO_SEED (default 20261102), SKONTO_DEMO_ORDERS (5000),
 # SKONTO_DEMO_CUSTOMERS (300), SKONTO_DEMO_KEEP (1), and everything
-# deploy/local.sh reads.
+# deploy/local.sh reads. The stack runs on simulated time (SKONTO_CLOCK=redis,
+# starting at the real instant) unless SKONTO_CLOCK says otherwise.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -24,6 +27,7 @@ mkdir -p "$RUNDIR"
 RUNDIR=$(cd "$RUNDIR" && pwd)
 SHOWDIR=${RUNDIR#"$ROOT"/} # how to name it to the user: relative to the repository if inside
 export SKONTO_BIN=${SKONTO_BIN:-$ROOT/build/bin}
+export SKONTO_CLOCK=${SKONTO_CLOCK:-redis}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 NSTEPS=6
@@ -62,6 +66,10 @@ deploy/local.sh up "$RUNDIR" >/dev/null
 . "$RUNDIR/env"
 echo "    SKONTO_REDIS_URL=$SKONTO_REDIS_URL"
 echo "    SKONTO_INGEST_ENDPOINT=$SKONTO_INGEST_ENDPOINT"
+echo "    SKONTO_CLOCK=$SKONTO_CLOCK"
+# Each worker's /metrics and /healthz, as deploy/local.sh recorded them.
+METRICS=$(sed -n 's/^metrics-\(.*\)=\(.*\)$/\1=http:\/\/127.0.0.1:\2\/metrics/p' "$RUNDIR/ports")
+for m in $METRICS; do echo "    metrics of ${m%%=*}: ${m#*=}"; done
 skontoctl() { "$SKONTO_BIN/skontoctl" "$@"; }
 
 # ---------------------------------------------------------------- 2
@@ -146,6 +154,26 @@ show skontoctl forecast --by week
 echo
 echo "--- the dead-letter list (newest first)"
 show skontoctl dlq list --limit 5
+if [ "$SKONTO_CLOCK" = redis ] && [ -n "$cust" ]; then
+  echo
+  echo "--- ten days later on the simulated clock: fewer days left, windows closed"
+  show skontoctl clock advance 10d
+  show skontoctl customer show "$cust"
+fi
+if [ -n "$METRICS" ]; then
+  echo
+  echo "--- what the workers count, from their /metrics pages (Prometheus text)"
+  for m in $METRICS; do
+    printf '\n\033[2m$ curl -s %s | grep _total\033[0m\n' "${m#*=}"
+    "$PY" - "${m#*=}" <<'PY' || true
+import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+for line in text.splitlines():
+    if line.startswith("skonto_") and "_total" in line and not line.rstrip().endswith(" 0"):
+        print("    " + line)
+PY
+  done
+fi
 
 # ---------------------------------------------------------------- 6
 if [ "${SKONTO_DEMO_KEEP:-1}" = 0 ]; then
@@ -153,11 +181,14 @@ if [ "${SKONTO_DEMO_KEEP:-1}" = 0 ]; then
   deploy/local.sh down "$RUNDIR" 2>&1 | sed 's/^/    /'
 else
   step "The stack keeps running"
+  FIRST_METRICS=$(printf '%s\n' "$METRICS" | sed -n '1s/^[^=]*=//p')
   cat <<EOF
     Use it from this shell:   . $SHOWDIR/env
     then for example:         skontoctl order show ${open:-SO-000001}
                               skontoctl customer show ${cust:-C-0001}
                               skontoctl forecast --by day --json
+                              skontoctl clock advance 7d      (simulated time)
+                              curl -s $FIRST_METRICS
                               deploy/local.sh status $SHOWDIR
     Stop it:                  deploy/local.sh down $SHOWDIR
 EOF
