@@ -34,6 +34,7 @@ struct sk_mailer {
     bool body_done;        /* the read callback has handed over the last byte */
     bool reply_after_body; /* the server answered after that */
     char reply[256];       /* its last reply line */
+    char refusal[256];     /* its first 4xx/5xx line (libcurl's QUIT gets "221" after it) */
 };
 
 const char *sk_send_outcome_name(sk_send_outcome_t o)
@@ -201,7 +202,10 @@ static size_t s_read(char *buf, size_t size, size_t nitems, void *arg)
         n = left;
     memcpy(buf, m->body + m->pos, n);
     m->pos += n;
-    if (n == 0)
+    /* with the size known libcurl may never ask past the end: handing over
+     * the last byte counts as sent (a failure while it is still in flight is
+     * then called ambiguous, the safe side: the retry has the same Message-ID) */
+    if (m->pos == m->len)
         m->body_done = true;
     return n;
 }
@@ -219,6 +223,8 @@ static size_t s_reply(char *buf, size_t size, size_t nitems, void *arg)
     for (size_t i = 0; i < k; i++)
         m->reply[i] = (buf[i] >= 0x20 && buf[i] < 0x7f) ? buf[i] : '?';
     m->reply[k] = '\0';
+    if (!m->refusal[0] && (m->reply[0] == '4' || m->reply[0] == '5'))
+        memcpy(m->refusal, m->reply, k + 1);
     if (m->body_done)
         m->reply_after_body = true;
     return n;
@@ -288,7 +294,7 @@ static sk_send_outcome_t s_smtp_send(sk_mailer_t *m, const char *from, const cha
     m->len = len;
     m->pos = 0;
     m->body_done = m->reply_after_body = false;
-    m->reply[0] = m->errbuf[0] = '\0';
+    m->reply[0] = m->refusal[0] = m->errbuf[0] = '\0';
     struct curl_slist *to = curl_slist_append(NULL, rcpt);
     if (!to || curl_easy_setopt(c, CURLOPT_MAIL_FROM, from) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to) != CURLE_OK ||
@@ -304,6 +310,8 @@ static sk_send_outcome_t s_smtp_send(sk_mailer_t *m, const char *from, const cha
     long code = 0, connects = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+    if (m->refusal[0]) /* the refusal's code, whatever libcurl's QUIT got after it */
+        code = strtol(m->refusal, NULL, 10);
     res->smtp_code = code;
     res->connects = connects;
     if (rc == CURLE_OK) {
@@ -321,7 +329,9 @@ static sk_send_outcome_t s_smtp_send(sk_mailer_t *m, const char *from, const cha
     } else {
         res->outcome = SK_SEND_RETRY;
     }
-    if (rc == CURLE_OK || (m->reply[0] && (m->reply_after_body || !m->body_done)))
+    if (rc != CURLE_OK && m->refusal[0] && res->outcome != SK_SEND_AMBIGUOUS)
+        snprintf(res->detail, sizeof res->detail, "%s", m->refusal);
+    else if (rc == CURLE_OK)
         snprintf(res->detail, sizeof res->detail, "%s", m->reply);
     else
         snprintf(res->detail, sizeof res->detail, "%s", m->errbuf[0] ? m->errbuf
