@@ -76,8 +76,8 @@ static int s_push(sk_tpl_t *t, s_type_t type, size_t off, size_t len, int line)
 
 static bool s_name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
 }
 
 static bool s_blank(char c)
@@ -159,8 +159,9 @@ static int s_parse(sk_tpl_t *t, sk_err_t *err)
             break;
         case '>':
         case '=':
-            return sk_err_set(err, S_CODE, "%s:%d: \"{{%c\" (partials, delimiters) is not supported",
-                              t->name, line, sigil);
+            return sk_err_set(err, S_CODE,
+                              "%s:%d: \"{{%c\" (partials, delimiters) is not supported", t->name,
+                              line, sigil);
         default:
             type = S_VAR;
             noff = start + 2;
@@ -191,8 +192,8 @@ static int s_parse(sk_tpl_t *t, sk_err_t *err)
             return -1;
         if (sigil == '/') {
             if (depth == 0)
-                return sk_err_set(err, S_CODE, "%s:%d: {{/%.*s}} closes no section", t->name,
-                                  line, (int)nlen, s + noff);
+                return sk_err_set(err, S_CODE, "%s:%d: {{/%.*s}} closes no section", t->name, line,
+                                  (int)nlen, s + noff);
             s_node_t *sec = &t->nodes[open[depth - 1]];
             if (sec->len != nlen || memcmp(s + sec->off, s + noff, nlen) != 0)
                 return sk_err_set(err, S_CODE, "%s:%d: {{/%.*s}} closes {{%c%.*s}} of line %d",
@@ -490,8 +491,8 @@ static int s_render(const sk_tpl_t *t, size_t from, size_t to, const sk_tpl_data
         const s_entry_t *e = s_resolve(scopes, nscopes, name, n->len);
         if (n->type == S_VAR || n->type == S_RAW) {
             if (!e || e->type == S_LIST)
-                return sk_err_set(err, S_CODE, "%s:%d: no value named \"%.*s\"", t->name,
-                                  n->line, (int)n->len, name);
+                return sk_err_set(err, S_CODE, "%s:%d: no value named \"%.*s\"", t->name, n->line,
+                                  (int)n->len, name);
             const char *v = e->type == S_STR ? e->str : e->flag ? "true" : "false";
             if (n->type == S_VAR && t->kind == SK_TPL_HTML)
                 s_put_escaped(o, v, strlen(v));
@@ -520,8 +521,7 @@ static int s_render(const sk_tpl_t *t, size_t from, size_t to, const sk_tpl_data
     return 0;
 }
 
-char *sk_tpl_render(const sk_tpl_t *self, const sk_tpl_data_t *data, size_t *len_out,
-                    sk_err_t *err)
+char *sk_tpl_render(const sk_tpl_t *self, const sk_tpl_data_t *data, size_t *len_out, sk_err_t *err)
 {
     const sk_tpl_data_t *scopes[SK_TPL_MAX_DEPTH + 1] = {data};
     s_out_t o = {0};

@@ -95,8 +95,7 @@ static s_entry_t *s_get(sk_format_t *f, s_kind_t kind, const char *locale, const
         return NULL;
     for (size_t i = 0; i < f->n; i++) {
         s_entry_t *e = &f->e[i];
-        if (e->kind == kind && strcmp(e->locale, locale) == 0 &&
-            strcmp(e->currency, currency) == 0)
+        if (e->kind == kind && strcmp(e->locale, locale) == 0 && strcmp(e->currency, currency) == 0)
             return e;
     }
     s_entry_t *e;

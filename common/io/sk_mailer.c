@@ -250,10 +250,10 @@ static int s_read_password(const char *path, char **out, sk_err_t *err)
     return *out ? 0 : sk_err_set(err, "no_memory", "out of memory");
 }
 
-#define S_SETOPT(c, opt, val)                                                                  \
-    do {                                                                                       \
-        if (curl_easy_setopt((c), (opt), (val)) != CURLE_OK)                                    \
-            return sk_err_set(err, "curl", "curl_easy_setopt(%s) failed", #opt);               \
+#define S_SETOPT(c, opt, val)                                                                      \
+    do {                                                                                           \
+        if (curl_easy_setopt((c), (opt), (val)) != CURLE_OK)                                       \
+            return sk_err_set(err, "curl", "curl_easy_setopt(%s) failed", #opt);                   \
     } while (0)
 
 static int s_smtp_open(sk_mailer_t *m, const sk_mailer_opts_t *o, sk_err_t *err)
@@ -334,8 +334,8 @@ static sk_send_outcome_t s_smtp_send(sk_mailer_t *m, const char *from, const cha
     else if (rc == CURLE_OK)
         snprintf(res->detail, sizeof res->detail, "%s", m->reply);
     else
-        snprintf(res->detail, sizeof res->detail, "%s", m->errbuf[0] ? m->errbuf
-                                                                     : curl_easy_strerror(rc));
+        snprintf(res->detail, sizeof res->detail, "%s",
+                 m->errbuf[0] ? m->errbuf : curl_easy_strerror(rc));
     return res->outcome;
 }
 

@@ -67,8 +67,8 @@ typedef struct {
 /* Fills opts from SKONTO_SMTP_URL, SKONTO_SMTP_USER, SKONTO_SMTP_PASSWORD_FILE,
  * SKONTO_SMTP_STARTTLS, SKONTO_MAILDIR (default_maildir when unset),
  * SKONTO_MAIL_FROM (default SK_MAIL_FROM_DEFAULT) and SKONTO_MAIL_REPLY_TO
- * through sk_config; From and Reply-To must each be one mailbox. -1 with err ("bad_config") naming a bad variable. The strings
- * point into the environment. */
+ * through sk_config; From and Reply-To must each be one mailbox. -1 with err ("bad_config") naming
+ * a bad variable. The strings point into the environment. */
 int sk_mailer_opts_from_env(sk_mailer_opts_t *opts, const char *default_maildir, sk_err_t *err);
 
 #define SK_MAIL_FROM_DEFAULT "Skonto <skonto@localhost>"

@@ -50,8 +50,7 @@ static InternetAddressList *s_one_mailbox(const char *what, const char *text, sk
                    sk_err_quote(text, strlen(text), q, sizeof q));
         return NULL;
     }
-    InternetAddressMailbox *mb =
-        INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(l, 0));
+    InternetAddressMailbox *mb = INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(l, 0));
     const char *addr = internet_address_mailbox_get_addr(mb);
     if (!addr || !strchr(addr, '@') || addr[0] == '@' || addr[strlen(addr) - 1] == '@') {
         g_object_unref(l);
@@ -115,9 +114,9 @@ static int s_check(const sk_mime_mail_t *m, sk_err_t *err)
         return -1;
     if (m->to_name && *m->to_name && s_header_value("recipient name", m->to_name, err) != 0)
         return -1;
-    if (m->unsubscribe && (s_header_value("List-Unsubscribe", m->unsubscribe, err) != 0 ||
-                           strncmp(m->unsubscribe, "mailto:", 7) != 0 ||
-                           strpbrk(m->unsubscribe, "<> ")))
+    if (m->unsubscribe &&
+        (s_header_value("List-Unsubscribe", m->unsubscribe, err) != 0 ||
+         strncmp(m->unsubscribe, "mailto:", 7) != 0 || strpbrk(m->unsubscribe, "<> ")))
         return sk_err_set(err, S_CODE, "List-Unsubscribe: want a mailto: URL without <> or spaces");
     return 0;
 }

@@ -264,8 +264,10 @@ static int s_render(s_ctx_t *c, int kind, const sk_tpl_data_t *d, sk_notice_mail
     const char *body = text && strncmp(text, "Subject: ", 9) == 0 ? strstr(text, "\n\n") : NULL;
     if (!text || !html || !body) {
         if (text && html)
-            sk_err_set(c->err, "bad_template", "%s: the first line must be \"Subject: ...\" and "
-                       "a blank line follow it", s_files[kind][c->lang][0].file);
+            sk_err_set(c->err, "bad_template",
+                       "%s: the first line must be \"Subject: ...\" and "
+                       "a blank line follow it",
+                       s_files[kind][c->lang][0].file);
         free(text);
         free(html);
         return -1;
@@ -378,8 +380,7 @@ int sk_notice_statement(sk_notice_t *self, const sk_statement_t *s, sk_notice_ma
             if (nsums == S_MAX_CURRENCIES) {
                 free(items);
                 sk_tpl_data_destroy(&d);
-                return sk_err_set(err, "bad_notice", "more than %d currencies",
-                                  S_MAX_CURRENCIES);
+                return sk_err_set(err, "bad_notice", "more than %d currencies", S_MAX_CURRENCIES);
             }
             sums[nsums].cur = inv->currency;
             sums[nsums++].saved = 0;

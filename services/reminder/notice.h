@@ -54,7 +54,7 @@ typedef struct {
     const char *currency; /* ISO 4217, e.g. "CNY" */
     int64_t amount;       /* payable at net (after credit notes), minor units */
     sk_day_t net_due;
-    int n_windows; /* 0 .. SK_TERMS_MAX_TIERS */
+    int n_windows;                                  /* 0 .. SK_TERMS_MAX_TIERS */
     sk_notice_window_t windows[SK_TERMS_MAX_TIERS]; /* still open, earliest first */
 } sk_notice_invoice_t;
 
@@ -82,9 +82,9 @@ typedef struct {
 #define SK_NOTICE_MAX_INVOICES 10000
 
 typedef struct {
-    char *subject; /* UTF-8, one line */
-    char *text;    /* text/plain body */
-    char *html;    /* text/html body */
+    char *subject;    /* UTF-8, one line */
+    char *text;       /* text/plain body */
+    char *html;       /* text/html body */
     const char *lang; /* "zh-CN" or "en": the templates used */
 } sk_notice_mail_t;
 

@@ -43,7 +43,7 @@ static void test_money_vectors(void **state)
     s_money("zh-CN", "CNY", 123450, "¥1,234.50");
     s_money("en-US", "USD", 123450, "$1,234.50");
     s_money("de-DE", "EUR", 123450, "1.234,50\u00a0€"); /* a no-break space */
-    s_money("en-US", "JPY", 123450, "¥123,450");      /* JPY has no minor unit */
+    s_money("en-US", "JPY", 123450, "¥123,450");        /* JPY has no minor unit */
     s_money("en-US", "CNY", 5, "CN¥0.05");
     s_money("zh-CN", "CNY", 0, "¥0.00");
     /* the largest amount anywhere stays exact: no floating point on the way */
@@ -74,8 +74,8 @@ static void test_rates_and_dates(void **state)
     assert_int_equal(sk_format_date(s_fmt, "en-DE", d, out, sizeof out, &e), 0);
     assert_string_equal(out, "Monday, 9 November 2026");
     /* a civil date is that date whatever the process's TZ: no zone shifts it */
-    assert_int_equal(sk_format_date(s_fmt, "en-US", sk_date_from_ymd(2024, 2, 29), out,
-                                    sizeof out, &e), 0);
+    assert_int_equal(
+        sk_format_date(s_fmt, "en-US", sk_date_from_ymd(2024, 2, 29), out, sizeof out, &e), 0);
     assert_string_equal(out, "Thursday, February 29, 2024");
 }
 
@@ -89,8 +89,7 @@ static void test_errors(void **state)
     assert_int_equal(sk_format_money(s_fmt, "en US\n", "USD", 1, out, sizeof out, &e), -1);
     assert_string_equal(e.code, "bad_locale");
     assert_int_equal(
-        sk_format_money(s_fmt, "en-US", "USD", INT64_C(1000000000000001), out, sizeof out, &e),
-        -1);
+        sk_format_money(s_fmt, "en-US", "USD", INT64_C(1000000000000001), out, sizeof out, &e), -1);
     assert_string_equal(e.code, "bad_amount");
     assert_int_equal(sk_format_money(s_fmt, "en-US", "USD", 123450, out, 5, &e), -1);
     assert_string_equal(e.code, "too_long");

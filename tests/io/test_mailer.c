@@ -47,8 +47,9 @@ static void test_maildir(void **state)
     const char *mail = "From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n";
     sk_send_result_t r;
     for (int i = 0; i < 3; i++)
-        assert_int_equal(sk_mailer_send(m, "a@example.com", "b@example.com", mail, strlen(mail),
-                                        &r), SK_SEND_SENT);
+        assert_int_equal(
+            sk_mailer_send(m, "a@example.com", "b@example.com", mail, strlen(mail), &r),
+            SK_SEND_SENT);
     assert_string_equal(sk_send_outcome_name(r.outcome), "sent");
     assert_int_equal(strncmp(r.detail, "new/", 4), 0);
     sk_mailer_destroy(&m);

@@ -28,9 +28,9 @@ static inline sk_notice_invoice_t sk_fx_invoice(const char *order_id, const char
 
 static inline sk_reminder_t sk_fx_reminder(const char *locale, const char *name, const char *cur)
 {
-    sk_reminder_t r = {.customer = {.id = "C-1", .name = name, .email = "c1@example.com",
-                                    .locale = locale},
-                       .invoice = sk_fx_invoice("SO-1001", cur)};
+    sk_reminder_t r = {
+        .customer = {.id = "C-1", .name = name, .email = "c1@example.com", .locale = locale},
+        .invoice = sk_fx_invoice("SO-1001", cur)};
     return r;
 }
 
@@ -43,10 +43,16 @@ static inline void sk_fx_statement_invoices(sk_notice_invoice_t inv[4], const ch
     inv[0] = sk_fx_invoice("SO-4", cur);
     inv[0].windows[0].last_day = sk_fx_day(2026, 11, 12);
     inv[1] = sk_fx_invoice("SO-2", cur);
-    inv[2] = (sk_notice_invoice_t){.order_id = "SO-5", .currency = cur, .amount = 50000,
-                                   .net_due = sk_fx_day(2026, 11, 30), .n_windows = 0};
-    inv[3] = (sk_notice_invoice_t){.order_id = "SO-3", .currency = "EUR", .amount = 150000,
-                                   .net_due = sk_fx_day(2026, 12, 5), .n_windows = 1};
+    inv[2] = (sk_notice_invoice_t){.order_id = "SO-5",
+                                   .currency = cur,
+                                   .amount = 50000,
+                                   .net_due = sk_fx_day(2026, 11, 30),
+                                   .n_windows = 0};
+    inv[3] = (sk_notice_invoice_t){.order_id = "SO-3",
+                                   .currency = "EUR",
+                                   .amount = 150000,
+                                   .net_due = sk_fx_day(2026, 12, 5),
+                                   .n_windows = 1};
     inv[3].windows[0] = (sk_notice_window_t){sk_fx_day(2026, 11, 11), 10000, 1500, 148500};
 }
 

@@ -70,7 +70,7 @@ int main(int argc, char **argv)
         snprintf(locale, sizeof locale, "%.*s", (int)(colon - argv[k]), argv[k]);
         const char *rcpt = colon + 1;
         const char *cur = strcmp(sk_notice_lang(locale), "zh-CN") == 0 ? "CNY"
-                          : strncmp(locale, "de", 2) == 0             ? "EUR"
+                          : strncmp(locale, "de", 2) == 0              ? "EUR"
                                                                        : "USD";
         snprintf(order, sizeof order, "SO-%d", k);
         snprintf(id, sizeof id, "reminder.%s.1@skonto.test", order);

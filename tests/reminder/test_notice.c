@@ -161,11 +161,11 @@ static void s_statement(const char *locale, const char *name, const char *cur)
 {
     sk_notice_invoice_t inv[4];
     sk_fx_statement_invoices(inv, cur);
-    sk_statement_t s = {.customer = {.id = "C-2", .name = name, .email = "c2@example.com",
-                                     .locale = locale},
-                        .today = sk_fx_day(2026, 11, 5),
-                        .invoices = inv,
-                        .n_invoices = 4};
+    sk_statement_t s = {
+        .customer = {.id = "C-2", .name = name, .email = "c2@example.com", .locale = locale},
+        .today = sk_fx_day(2026, 11, 5),
+        .invoices = inv,
+        .n_invoices = 4};
     assert_true(sk_statement_has_window(&s));
     sk_notice_mail_t m;
     sk_err_t e = {0};
@@ -194,10 +194,12 @@ static void test_statement_zh(void **state)
 static void test_statement_without_window(void **state)
 {
     (void)state;
-    sk_notice_invoice_t inv = {.order_id = "SO-9", .currency = "USD", .amount = 100,
-                               .net_due = sk_fx_day(2026, 11, 30)};
-    sk_statement_t s = {.customer = {.id = "C-3", .locale = "en"}, .today = 20000,
-                        .invoices = &inv, .n_invoices = 1};
+    sk_notice_invoice_t inv = {
+        .order_id = "SO-9", .currency = "USD", .amount = 100, .net_due = sk_fx_day(2026, 11, 30)};
+    sk_statement_t s = {.customer = {.id = "C-3", .locale = "en"},
+                        .today = 20000,
+                        .invoices = &inv,
+                        .n_invoices = 1};
     assert_false(sk_statement_has_window(&s));
     s.n_invoices = 0;
     assert_false(sk_statement_has_window(&s));
