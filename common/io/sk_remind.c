@@ -38,8 +38,8 @@ static int s_parse_leads(const char *name, const char *v, sk_remind_settings_t *
             return sk_err_set(err, S_CODE, "%s \"%s\": a lead time is at most %d days", name,
                               s_quote(v, q), SK_REMIND_MAX_LEAD_DAYS);
         if (n == SK_REMIND_MAX_LEADS)
-            return sk_err_set(err, S_CODE, "%s \"%s\": at most %d lead times", name,
-                              s_quote(v, q), SK_REMIND_MAX_LEADS);
+            return sk_err_set(err, S_CODE, "%s \"%s\": at most %d lead times", name, s_quote(v, q),
+                              SK_REMIND_MAX_LEADS);
         if (n > 0 && d >= leads[n - 1])
             return sk_err_set(err, S_CODE,
                               "%s \"%s\": want distinct lead times in descending order, e.g. 3,1",
@@ -174,8 +174,8 @@ int sk_remind_key(char *buf, size_t n, const char *order_id, int tier, sk_day_t 
 int sk_statement_key(char *buf, size_t n, const char *customer_id, int64_t scheduled_ms)
 {
     char t[32];
-    return s_fits(snprintf(buf, n, "s|%s|%s", sk_time_format(scheduled_ms, SK_TIME_ISO, t, sizeof t),
-                           customer_id),
+    return s_fits(snprintf(buf, n, "s|%s|%s",
+                           sk_time_format(scheduled_ms, SK_TIME_ISO, t, sizeof t), customer_id),
                   n);
 }
 
@@ -190,8 +190,8 @@ int sk_remind_message_id(char *buf, size_t n, const char *key, const char *domai
 }
 
 int sk_remind_plan(const sk_remind_settings_t *s, const char *order_id, const sk_day_t *last_days,
-                   size_t ntiers, const sk_tz_t *tz, int64_t now_ms, sk_reminder_t *out,
-                   size_t cap, size_t *n, sk_err_t *err)
+                   size_t ntiers, const sk_tz_t *tz, int64_t now_ms, sk_reminder_t *out, size_t cap,
+                   size_t *n, sk_err_t *err)
 {
     size_t k = 0;
     for (size_t i = 0; i < ntiers; i++) {
@@ -211,8 +211,7 @@ int sk_remind_plan(const sk_remind_settings_t *s, const char *order_id, const sk
             sk_reminder_t *r = &out[k];
             memset(r, 0, sizeof *r); /* the same plan is the same bytes */
             if (sk_remind_key(r->key, sizeof r->key, order_id, (int)i, last, s->leads[j]) ||
-                sk_remind_message_id(r->message_id, sizeof r->message_id, r->key,
-                                     s->mail_domain))
+                sk_remind_message_id(r->message_id, sizeof r->message_id, r->key, s->mail_domain))
                 return sk_err_set(err, "bad_field", "reminders: order id of %zu bytes is too long",
                                   strlen(order_id));
             r->tier = (int)i;

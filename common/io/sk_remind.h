@@ -57,9 +57,9 @@
 typedef struct {
     int leads[SK_REMIND_MAX_LEADS]; /* days, descending */
     size_t nleads;
-    int send_minute;                /* minutes after local midnight */
-    const sk_tz_t *default_tz;      /* cached zone (sk_tz.h), never NULL */
-    int statement_weekday;          /* 1 = Monday .. 7 = Sunday */
+    int send_minute;           /* minutes after local midnight */
+    const sk_tz_t *default_tz; /* cached zone (sk_tz.h), never NULL */
+    int statement_weekday;     /* 1 = Monday .. 7 = Sunday */
     char mail_domain[SK_REMIND_DOMAIN_MAX + 1];
 } sk_remind_settings_t;
 
@@ -85,12 +85,12 @@ int sk_remind_message_id(char *buf, size_t n, const char *key, const char *domai
 typedef struct {
     char key[SK_REMIND_KEY_MAX];
     char message_id[SK_REMIND_MSGID_MAX];
-    int tier;            /* index into the schedule's tiers */
-    sk_day_t last_day;   /* the tier's last day, local */
+    int tier;          /* index into the schedule's tiers */
+    sk_day_t last_day; /* the tier's last day, local */
     int lead_days;
-    int64_t due_ms;      /* when to send (now, for one whose time had passed) */
+    int64_t due_ms;       /* when to send (now, for one whose time had passed) */
     int64_t scheduled_ms; /* its own send time, even if it had passed */
-    int64_t closes_ms;   /* end of the last day, local: after it, never send */
+    int64_t closes_ms;    /* end of the last day, local: after it, never send */
 } sk_reminder_t;
 
 /* The reminders-to-be of one invoice whose tiers end on last_days[0..ntiers)
@@ -98,7 +98,7 @@ typedef struct {
  * into out and the count into *n; -1 (err "bad_field") for an order id
  * that makes a key too long or cap too small (ntiers * nleads is enough). */
 int sk_remind_plan(const sk_remind_settings_t *s, const char *order_id, const sk_day_t *last_days,
-                   size_t ntiers, const sk_tz_t *tz, int64_t now_ms, sk_reminder_t *out,
-                   size_t cap, size_t *n, sk_err_t *err);
+                   size_t ntiers, const sk_tz_t *tz, int64_t now_ms, sk_reminder_t *out, size_t cap,
+                   size_t *n, sk_err_t *err);
 
 #endif

@@ -33,8 +33,9 @@
  *
  * Zones are cached: sk_tz_find returns a handle shared by every caller and
  * thread, valid until sk_tz_cache_clear (at exit, or never). Looking a zone up
- * in GLib parses its file (tens of microseconds); the cached handle answers in
- * well under a microsecond. The cache holds only known zones, and there are as
+ * in GLib reads and parses its file, ~110 us a call measured here
+ * (skonto-bench-tz); the cached handle is found in ~25 ns and a due instant
+ * computed in ~0.3 us. The cache holds only known zones, and there are as
  * many as tzdata has files (~600), so peers cannot make it grow without
  * bound. Every function is thread-safe: the cache behind a mutex, GTimeZone
  * immutable.

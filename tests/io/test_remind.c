@@ -70,8 +70,8 @@ static void test_settings_taken(void **state)
     (void)state;
     sk_remind_settings_t s;
     sk_err_t err;
-    assert_int_equal(sk_remind_settings_parse(&s, "14,7,3,1,0", "17:45", "Asia/Shanghai",
-                                              "Sunday", "mail.example.com", &err),
+    assert_int_equal(sk_remind_settings_parse(&s, "14,7,3,1,0", "17:45", "Asia/Shanghai", "Sunday",
+                                              "mail.example.com", &err),
                      0);
     assert_int_equal(s.nleads, 5);
     assert_int_equal(s.leads[0], 14);

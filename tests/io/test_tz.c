@@ -172,10 +172,21 @@ static void test_statement_next(void **state)
 static void test_unknown_zones_refused(void **state)
 {
     (void)state;
-    const char *bad[] = {"",          "Mars/Olympus", "ABC3",        "+05:00",
-                         "UTC+3",     "right/UTC",    "posix/UTC",   "../etc/passwd",
-                         "/etc/UTC",  "America/",     "America//New_York", "America/New_York ",
-                         "localtime", "zone.tab",     "america/new_york"};
+    const char *bad[] = {"",
+                         "Mars/Olympus",
+                         "ABC3",
+                         "+05:00",
+                         "UTC+3",
+                         "right/UTC",
+                         "posix/UTC",
+                         "../etc/passwd",
+                         "/etc/UTC",
+                         "America/",
+                         "America//New_York",
+                         "America/New_York ",
+                         "localtime",
+                         "zone.tab",
+                         "america/new_york"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sk_err_t err;
         if (sk_tz_known(bad[i]))
@@ -187,7 +198,7 @@ static void test_unknown_zones_refused(void **state)
     assert_null(sk_tz_find("Mars/Olympus", &err));
     assert_string_equal(err.msg, "timezone \"Mars/Olympus\" is not a zone of the system's tz "
                                  "database (an IANA id such as Europe/Berlin)");
-    const char *good[] = {"UTC", "Europe/Berlin", "EST5EDT", "America/Argentina/Buenos_Aires",
+    const char *good[] = {"UTC",       "Europe/Berlin", "EST5EDT", "America/Argentina/Buenos_Aires",
                           "Etc/GMT+5", "Asia/Calcutta"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         if (!sk_tz_known(good[i]))
