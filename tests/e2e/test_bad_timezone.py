@@ -48,14 +48,9 @@ def message(tz):
 
 
 class BadTimezoneTest(skingest.IngestCase):
-    def send(self, env):
-        ack = self.cli.send(env.SerializeToString(), timeout_ms=10000)
-        self.assertIsNotNone(ack, "no ack; ingest log:\n" + self.st.log("ingest"))
-        return ack
-
     def assert_ack(self, env, status, reason="", msg=None):
-        ack = self.send(env)
-        self.assertEqual((ack.status, ack.reason_code), (status, reason), ack)
+        """IngestCase.expect (status and reason code), and the message."""
+        ack = self.expect(env, status, reason)
         if msg is not None:
             self.assertEqual(ack.message, msg)
         return ack
