@@ -34,7 +34,11 @@
  *     (the smallest lead) is kept, due at once (due = now): several passed
  *     reminders of one window make one mail, never several.
  * The plan is pure: the same tiers, zone, settings and now give the same
- * reminders, in tier order and, within a tier, in due order. */
+ * reminders (byte for byte), in tier order and, within a tier, in due order.
+ * It does not know what was sent: a schedule stored again (a new version
+ * with the same last days) after its 3-day reminder went out gets that
+ * reminder's key again, due at once, and the caller must drop keys already
+ * sent or queued (the identity is the idempotency key). */
 #ifndef SK_REMIND_H
 #define SK_REMIND_H
 
