@@ -17,12 +17,6 @@ struct sk_tz {
 G_LOCK_DEFINE_STATIC(s_cache);
 static GHashTable *s_zones; /* id -> sk_tz_t *, known zones only */
 
-static int64_t s_floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* An IANA id's shape: parts of [A-Za-z0-9_+-] that start with a letter,
  * joined by '/'. No '.', so never a path outside the database. */
 static bool s_id_shape(const char *id)
@@ -170,18 +164,19 @@ int64_t sk_tz_day_start(const sk_tz_t *tz, sk_day_t day)
 
 int sk_tz_offset_s(const sk_tz_t *tz, int64_t ms)
 {
-    int64_t s = s_floor_div(ms, 1000);
+    /* whole seconds, rounded down (GLib's transitions are at whole seconds) */
+    int64_t s = ms / 1000 - (ms % 1000 < 0);
     int i = g_time_zone_find_interval(tz->zone, G_TIME_TYPE_UNIVERSAL, s);
     return g_time_zone_get_offset(tz->zone, i);
 }
 
 sk_day_t sk_tz_local_day(const sk_tz_t *tz, int64_t ms, int *minute)
 {
-    int64_t local = s_floor_div(ms, 1000) + sk_tz_offset_s(tz, ms);
-    int64_t day = s_floor_div(local, S_DAY_S);
+    int64_t local_ms = ms + (int64_t)sk_tz_offset_s(tz, ms) * 1000;
+    sk_day_t day = sk_time_day(local_ms);
     if (minute)
-        *minute = (int)((local - day * S_DAY_S) / 60);
-    return (sk_day_t)day;
+        *minute = (int)((local_ms - (int64_t)day * S_DAY_S * 1000) / 60000);
+    return day;
 }
 
 bool sk_tz_statement_next(const sk_tz_t *tz, sk_cadence_t cadence, int weekday, int minute,

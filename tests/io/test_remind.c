@@ -24,13 +24,12 @@ static sk_day_t s_day(const char *ymd)
     return d;
 }
 
-static int64_t s_at(const char *iso) /* "YYYY-MM-DDTHH:MMZ" */
+static int64_t s_at(const char *iso)
 {
-    char d[11];
-    memcpy(d, iso, 10);
-    d[10] = '\0';
-    int h = atoi(iso + 11), m = atoi(iso + 14);
-    return ((int64_t)s_day(d) * 86400 + h * 3600 + m * 60) * 1000;
+    int64_t ms;
+    if (sk_time_parse(iso, &ms, NULL))
+        fail_msg("bad instant %s", iso);
+    return ms;
 }
 
 static void s_assert_at(int64_t ms, const char *iso)
@@ -188,7 +187,7 @@ static void test_keys_and_message_ids(void **state)
     assert_string_equal(key, "r|0|2026-03-10|1|订单|7");
     assert_int_equal(sk_remind_message_id(id, sizeof id, key, "example.cn"), 0);
     assert_string_equal(id, "<r.cd86a0371cdd61705adc33f82b761198@example.cn>");
-    assert_int_equal(sk_statement_key(key, sizeof key, "C-1", s_at("2026-03-09T13:00Z")), 0);
+    assert_int_equal(sk_statement_key(key, sizeof key, "C-1", s_at("2026-03-09T13:00:00Z")), 0);
     assert_string_equal(key, "s|2026-03-09T13:00:00Z|C-1");
     assert_int_equal(sk_remind_message_id(id, sizeof id, key, "skonto.invalid"), 0);
     assert_string_equal(id, "<s.21b0165721df88affd981a977d149689@skonto.invalid>");
@@ -223,7 +222,7 @@ static void test_plan_leads_at_local_hour(void **state)
 {
     (void)state;
     sk_reminder_t r[4];
-    assert_int_equal(s_plan_ny(s_at("2026-03-01T00:00Z"), r, 4), 2);
+    assert_int_equal(s_plan_ny(s_at("2026-03-01T00:00:00Z"), r, 4), 2);
     /* 3 days before, 09:00 EST; 1 day before, 09:00 EDT */
     s_assert_at(r[0].due_ms, "2026-03-07T14:00:00Z");
     s_assert_at(r[1].due_ms, "2026-03-09T13:00:00Z");
@@ -237,7 +236,7 @@ static void test_plan_leads_at_local_hour(void **state)
     assert_int_equal(r[0].last_day, s_day("2026-03-10"));
     /* the same inputs give the same reminders, Message-IDs included */
     sk_reminder_t again[4];
-    assert_int_equal(s_plan_ny(s_at("2026-03-01T00:00Z"), again, 4), 2);
+    assert_int_equal(s_plan_ny(s_at("2026-03-01T00:00:00Z"), again, 4), 2);
     assert_memory_equal(r, again, 2 * sizeof r[0]);
 }
 
@@ -246,29 +245,29 @@ static void test_plan_passed_reminders(void **state)
     (void)state;
     sk_reminder_t r[4];
     /* the 3-day one has passed: due at once, the 1-day one keeps its time */
-    int64_t now = s_at("2026-03-08T00:00Z");
+    int64_t now = s_at("2026-03-08T00:00:00Z");
     assert_int_equal(s_plan_ny(now, r, 4), 2);
     assert_int_equal(r[0].lead_days, 3);
     assert_int_equal(r[0].due_ms, now);
     s_assert_at(r[0].scheduled_ms, "2026-03-07T14:00:00Z");
     s_assert_at(r[1].due_ms, "2026-03-09T13:00:00Z");
     /* exactly at its time counts as passed */
-    now = s_at("2026-03-07T14:00Z");
+    now = s_at("2026-03-07T14:00:00Z");
     assert_int_equal(s_plan_ny(now, r, 4), 2);
     assert_int_equal(r[0].due_ms, now);
     /* both passed: one mail, the later (1 day) */
-    now = s_at("2026-03-09T20:00Z");
+    now = s_at("2026-03-09T20:00:00Z");
     assert_int_equal(s_plan_ny(now, r, 4), 1);
     assert_int_equal(r[0].lead_days, 1);
     assert_int_equal(r[0].due_ms, now);
     assert_string_equal(r[0].key, "r|0|2026-03-10|1|O-1");
     /* the last millisecond of the window: still sent */
-    now = s_at("2026-03-11T04:00Z") - 1;
+    now = s_at("2026-03-11T04:00:00Z") - 1;
     assert_int_equal(s_plan_ny(now, r, 4), 1);
     assert_int_equal(r[0].due_ms, now);
     /* closed: none */
-    assert_int_equal(s_plan_ny(s_at("2026-03-11T04:00Z"), r, 4), 0);
-    assert_int_equal(s_plan_ny(s_at("2026-04-01T00:00Z"), r, 4), 0);
+    assert_int_equal(s_plan_ny(s_at("2026-03-11T04:00:00Z"), r, 4), 0);
+    assert_int_equal(s_plan_ny(s_at("2026-04-01T00:00:00Z"), r, 4), 0);
 }
 
 static void test_plan_tiers_and_zones(void **state)
@@ -285,7 +284,7 @@ static void test_plan_tiers_and_zones(void **state)
     assert_non_null(sh);
     sk_reminder_t r[9];
     size_t n;
-    int64_t now = s_at("2028-02-20T02:00Z");
+    int64_t now = s_at("2028-02-20T02:00:00Z");
     assert_int_equal(sk_remind_plan(&s, "SO-88", last, 3, sh, now, r, 9, &n, &err), 0);
     assert_int_equal(n, 6);
     /* tier 1: 7 days before (the 22nd), 3 (the 26th), 0 (the 29th) */
