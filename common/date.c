@@ -113,14 +113,55 @@ char *sk_date_format(sk_day_t day, char *buf, size_t n)
     return buf;
 }
 
+sk_day_t sk_time_day(int64_t ms)
+{
+    int64_t d = ms / 86400000;
+    if (ms % 86400000 < 0)
+        d--; /* floor: an instant before 1970 belongs to the day before */
+    return (sk_day_t)d;
+}
+
+int sk_time_parse(const char *s, int64_t *ms, sk_err_t *err)
+{
+    sk_err_t derr;
+    sk_day_t day = 0;
+    size_t len = s ? strlen(s) : 0;
+    int hh = 0, mi = 0, ss = 0, frac = 0;
+    bool ok = len >= 10;
+    if (ok) {
+        char date[11];
+        memcpy(date, s, 10);
+        date[10] = '\0';
+        ok = sk_date_parse(date, &day, &derr) == 0;
+    }
+    if (ok && len > 10) {
+        /* T HH:MM:SS [.mmm] Z */
+        const char *t = s + 10;
+        ok = (len == 20 || len == 24) && t[0] == 'T' && (hh = s_digits(t + 1, 2)) >= 0 &&
+             t[3] == ':' && (mi = s_digits(t + 4, 2)) >= 0 && t[6] == ':' &&
+             (ss = s_digits(t + 7, 2)) >= 0 && hh < 24 && mi < 60 && ss < 60;
+        if (ok && len == 24)
+            ok = t[9] == '.' && (frac = s_digits(t + 10, 3)) >= 0 && t[13] == 'Z';
+        else if (ok)
+            ok = t[9] == 'Z';
+    }
+    if (!ok) {
+        char q[SK_ERR_QUOTE_MAX];
+        return sk_err_set(err, "bad_instant",
+                          "\"%s\": want an instant in UTC such as 2026-11-02T09:00:00Z (or a "
+                          "date, YYYY-MM-DD, for its midnight)",
+                          sk_err_quote(s ? s : "", len, q, sizeof q));
+    }
+    *ms = (int64_t)day * 86400000 + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac;
+    return 0;
+}
+
 char *sk_time_format(int64_t ms, sk_time_style_t style, char *buf, size_t n)
 {
-    /* Floor division, so an instant before 1970 falls on its own day. */
-    int64_t day = ms / 86400000, rem = ms % 86400000;
-    if (rem < 0)
-        day--, rem += 86400000;
+    sk_day_t day = sk_time_day(ms);
+    int64_t rem = ms - (int64_t)day * 86400000;
     int y, m, d;
-    sk_date_to_ymd((sk_day_t)day, &y, &m, &d);
+    sk_date_to_ymd(day, &y, &m, &d);
     int hh = (int)(rem / 3600000), mm = (int)(rem / 60000 % 60), ss = (int)(rem / 1000 % 60);
     if (!buf || !n)
         return buf;
@@ -131,6 +172,13 @@ char *sk_time_format(int64_t ms, sk_time_style_t style, char *buf, size_t n)
         break;
     case SK_TIME_ISO:
         snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, hh, mm, ss);
+        break;
+    case SK_TIME_ISO_EXACT:
+        if (rem % 1000)
+            snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, hh, mm, ss,
+                     (int)(rem % 1000));
+        else
+            snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, hh, mm, ss);
         break;
     case SK_TIME_TEXT:
         snprintf(buf, n, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, hh, mm, ss);

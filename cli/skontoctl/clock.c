@@ -79,9 +79,9 @@ static int s_show(bool json)
         sk_clock_tick(clock, NULL, NULL);
     }
     if (rc == SK_EXIT_OK) {
-        char at[SK_CLOCK_INSTANT_MAX], day[16];
+        char at[SK_TIME_MAX], day[16];
         bool set = sk_clock_mode(clock) != SK_CLOCK_REDIS || sk_clock_is_set(clock);
-        sk_clock_format_instant(sk_clock_now(clock), at, sizeof at);
+        sk_time_format(sk_clock_now(clock), SK_TIME_ISO_EXACT, at, sizeof at);
         sk_date_format(sk_clock_today(clock), day, sizeof day);
         if (json) {
             json_t *o = json_object();
@@ -109,8 +109,7 @@ static int s_move(bool advance, const char *value)
 {
     sk_err_t err;
     int64_t v;
-    if (advance ? sk_duration_parse("advance", value, 0, &v, &err)
-                : sk_clock_parse_instant(value, &v, &err))
+    if (advance ? sk_duration_parse("advance", value, 0, &v, &err) : sk_time_parse(value, &v, &err))
         return sk_cli_usage_error(VERB, "%s%s", advance ? "" : "set ", err.msg);
     if (advance && v <= 0)
         return sk_cli_usage_error(VERB, "advance \"%s\": want a duration above zero", value);
@@ -143,9 +142,10 @@ static int s_move(bool advance, const char *value)
     redisFree(c);
     if (rc)
         return sk_cli_fail(VERB, "%s", err.msg);
-    char at[SK_CLOCK_INSTANT_MAX], day[16];
-    printf("simulated time is now %s (today %s)\n", sk_clock_format_instant(now, at, sizeof at),
-           sk_date_format(sk_clock_day_of(now), day, sizeof day));
+    char at[SK_TIME_MAX], day[16];
+    printf("simulated time is now %s (today %s)\n",
+           sk_time_format(now, SK_TIME_ISO_EXACT, at, sizeof at),
+           sk_date_format(sk_time_day(now), day, sizeof day));
     return sk_cli_finish(VERB);
 }
 

@@ -13,6 +13,7 @@
 #include "invoice_rules.h"
 #include "money.h"
 #include "schedule.h"
+#include "sk_tz.h"
 #include "terms.h"
 
 #define S_QUOTE_MAX 48 /* bytes of a peer's value quoted in a message */
@@ -379,6 +380,16 @@ static int s_check_customer(const Skonto__V1__CustomerUpsert *c, const char *inl
         s_check_email("email", c->email, err) || s_check_token("timezone", c->timezone, err) ||
         s_check_token("locale", c->locale, err))
         return -1;
+    /* Empty = the default zone (SKONTO_DEFAULT_TZ); else a zone the system's
+     * tz database has, or reminders could never be timed. */
+    const char *tz = s_str(c->timezone);
+    if (*tz && !sk_tz_known(tz)) {
+        char q[S_QUOTE_MAX + 4];
+        return sk_err_set(err, SK_REASON_BAD_TIMEZONE,
+                          "timezone \"%s\" is not a zone of the system's tz database (an IANA "
+                          "id such as Europe/Berlin)",
+                          s_quote(q, tz));
+    }
     if ((int)c->statement < SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_UNSPECIFIED ||
         (int)c->statement > SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_NONE)
         return sk_err_set(err, SK_REASON_BAD_FIELD,

@@ -77,6 +77,7 @@
 #define SK_REASON_CURRENCY_MISMATCH "currency_mismatch"
 #define SK_REASON_TOO_LARGE "too_large"         /* a frame over SK_EVENT_MAX_BYTES */
 #define SK_REASON_STALE_VERSION "stale_version" /* an order version not above the accepted one */
+#define SK_REASON_BAD_TIMEZONE "bad_timezone"   /* a customer's zone the tz database lacks */
 
 typedef enum {
     SK_EVENT_NONE = 0,

@@ -28,76 +28,6 @@ int64_t sk_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-sk_day_t sk_clock_day_of(int64_t ms)
-{
-    int64_t d = ms / 86400000;
-    if (ms % 86400000 < 0)
-        d--; /* floor: an instant before 1970 belongs to the day before */
-    return (sk_day_t)d;
-}
-
-static bool s_digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-int sk_clock_parse_instant(const char *s, int64_t *ms, sk_err_t *err)
-{
-    sk_err_t derr;
-    sk_day_t day;
-    size_t len = s ? strlen(s) : 0;
-    int hh = 0, mi = 0, ss = 0, frac = 0;
-    bool ok = len >= 10;
-    if (ok) {
-        char date[11];
-        memcpy(date, s, 10);
-        date[10] = '\0';
-        ok = sk_date_parse(date, &day, &derr) == 0;
-    }
-    if (ok && len > 10) {
-        /* T HH:MM:SS [.mmm] Z */
-        const char *t = s + 10;
-        ok = (len == 20 || len == 24) && t[0] == 'T' && s_digits(t + 1, 2, &hh) && t[3] == ':' &&
-             s_digits(t + 4, 2, &mi) && t[6] == ':' && s_digits(t + 7, 2, &ss) && hh < 24 &&
-             mi < 60 && ss < 60;
-        if (ok && len == 24)
-            ok = t[9] == '.' && s_digits(t + 10, 3, &frac) && t[13] == 'Z';
-        else if (ok)
-            ok = t[9] == 'Z';
-    }
-    if (!ok) {
-        char q[SK_ERR_QUOTE_MAX];
-        return sk_err_set(err, "bad_instant",
-                          "\"%s\": want an instant in UTC such as 2026-11-02T09:00:00Z (or a "
-                          "date, YYYY-MM-DD, for its midnight)",
-                          sk_err_quote(s ? s : "", len, q, sizeof q));
-    }
-    *ms = (int64_t)day * 86400000 + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac;
-    return 0;
-}
-
-char *sk_clock_format_instant(int64_t ms, char *buf, size_t n)
-{
-    sk_day_t day = sk_clock_day_of(ms);
-    int64_t in_day = ms - (int64_t)day * 86400000;
-    char date[16];
-    sk_date_format(day, date, sizeof date);
-    int sec = (int)(in_day / 1000), frac = (int)(in_day % 1000);
-    if (frac)
-        snprintf(buf, n, "%sT%02d:%02d:%02d.%03dZ", date, sec / 3600, sec / 60 % 60, sec % 60,
-                 frac);
-    else
-        snprintf(buf, n, "%sT%02d:%02d:%02dZ", date, sec / 3600, sec / 60 % 60, sec % 60);
-    return buf;
-}
-
 sk_clock_t *sk_clock_new(const char *spec, const char *today, sk_err_t *err)
 {
     sk_clock_t c = {.mode = SK_CLOCK_SYSTEM};
@@ -120,7 +50,7 @@ sk_clock_t *sk_clock_new(const char *spec, const char *today, sk_err_t *err)
         c.mode = SK_CLOCK_REDIS;
     } else if (!strncmp(spec, "fixed:", 6)) {
         sk_err_t ierr;
-        if (sk_clock_parse_instant(spec + 6, &c.fixed_ms, &ierr))
+        if (sk_time_parse(spec + 6, &c.fixed_ms, &ierr))
             return sk_err_set(err, "bad_config",
                               "SKONTO_CLOCK \"%s\": want system, redis or fixed:INSTANT with an "
                               "instant in UTC such as fixed:2026-11-02T09:00:00Z",
@@ -168,10 +98,11 @@ const char *sk_clock_mode_name(const sk_clock_t *self)
 
 char *sk_clock_describe(const sk_clock_t *self, char *buf, size_t n)
 {
-    char at[SK_CLOCK_INSTANT_MAX];
+    char at[SK_TIME_MAX];
     switch (self->mode) {
     case SK_CLOCK_FIXED:
-        snprintf(buf, n, "fixed at %s (%s)", sk_clock_format_instant(self->fixed_ms, at, sizeof at),
+        snprintf(buf, n, "fixed at %s (%s)",
+                 sk_time_format(self->fixed_ms, SK_TIME_ISO_EXACT, at, sizeof at),
                  self->from_today ? "SKONTO_TODAY" : "SKONTO_CLOCK");
         break;
     case SK_CLOCK_REDIS:
@@ -236,7 +167,7 @@ int64_t sk_clock_now(const sk_clock_t *self)
 
 sk_day_t sk_clock_today(const sk_clock_t *self)
 {
-    return sk_clock_day_of(self->now_ms);
+    return sk_time_day(self->now_ms);
 }
 
 bool sk_clock_is_set(const sk_clock_t *self)
@@ -258,12 +189,12 @@ static int s_move(struct redisContext *c, const char *how, int64_t v, int64_t *n
     if (r->type == REDIS_REPLY_INTEGER) {
         *now_ms = r->integer;
     } else if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "EARLIER ", 8)) {
-        char cur[SK_CLOCK_INSTANT_MAX], want[SK_CLOCK_INSTANT_MAX];
+        char cur[SK_TIME_MAX], want[SK_TIME_MAX];
         int64_t cur_ms = strtoll(r->str + 8, NULL, 10);
         rc = sk_err_set(err, "clock_earlier",
                         "simulated time only moves forward: %s is before the current %s",
-                        sk_clock_format_instant(v, want, sizeof want),
-                        sk_clock_format_instant(cur_ms, cur, sizeof cur));
+                        sk_time_format(v, SK_TIME_ISO_EXACT, want, sizeof want),
+                        sk_time_format(cur_ms, SK_TIME_ISO_EXACT, cur, sizeof cur));
     } else if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "BADCLOCK")) {
         rc = sk_err_set(err, "bad_clock", "%s holds something that is not ms since the epoch",
                         SK_KEY_CLOCK);

@@ -34,8 +34,6 @@
 
 struct redisContext;
 
-#define SK_CLOCK_INSTANT_MAX 32 /* "2026-11-02T09:00:00.123Z" and a NUL */
-
 typedef enum { SK_CLOCK_SYSTEM = 0, SK_CLOCK_FIXED, SK_CLOCK_REDIS } sk_clock_mode_t;
 
 typedef struct _sk_clock_t sk_clock_t;
@@ -43,15 +41,7 @@ typedef struct _sk_clock_t sk_clock_t;
 /* Wall-clock time, milliseconds since the Unix epoch (UTC). */
 int64_t sk_now_ms(void);
 
-/* ---- instants and days (pure) */
-
-/* The UTC day of an instant. */
-sk_day_t sk_clock_day_of(int64_t ms);
-/* "YYYY-MM-DDTHH:MM:SS[.mmm]Z" or "YYYY-MM-DD" (midnight UTC) -> ms. 0, or -1
- * and err (code bad_instant) saying the form wanted. */
-int sk_clock_parse_instant(const char *s, int64_t *ms, sk_err_t *err);
-/* "2026-11-02T09:00:00Z" (".123" before the Z when ms are not whole seconds). */
-char *sk_clock_format_instant(int64_t ms, char *buf, size_t n);
+/* Instants (parse, format, their UTC day) are common/date.h's sk_time_*. */
 
 /* ---- a clock */
 

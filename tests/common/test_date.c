@@ -200,11 +200,70 @@ static void test_time_format(void **state)
     /* The last millisecond of a leap day, and the one before the epoch. */
     assert_string_equal(sk_time_format(951868799999, SK_TIME_ISO_MS, b, sizeof b),
                         "2000-02-29T23:59:59.999Z");
-    assert_string_equal(sk_time_format(-1, SK_TIME_ISO_MS, b, sizeof b), "1969-12-31T23:59:59.999Z");
-    assert_string_equal(sk_time_format(-86400000, SK_TIME_TEXT, b, sizeof b), "1969-12-31 00:00:00");
+    assert_string_equal(sk_time_format(-1, SK_TIME_ISO_MS, b, sizeof b),
+                        "1969-12-31T23:59:59.999Z");
+    assert_string_equal(sk_time_format(-86400000, SK_TIME_TEXT, b, sizeof b),
+                        "1969-12-31 00:00:00");
     /* A short buffer is cut, never overrun. */
     char small[11];
     assert_string_equal(sk_time_format(0, SK_TIME_TEXT, small, sizeof small), "1970-01-01");
+}
+
+/* ---- instants: sk_time_parse, sk_time_format (exact), sk_time_day */
+
+static int64_t s_ms(const char *s)
+{
+    int64_t ms = 0;
+    sk_err_t err;
+    assert_int_equal(sk_time_parse(s, &ms, &err), 0);
+    return ms;
+}
+
+static void test_instants(void **state)
+{
+    (void)state;
+    /* 2026-11-02T09:00:00Z = 1793610000 s: date -u -d 2026-11-02T09:00:00Z +%s */
+    assert_int_equal(s_ms("2026-11-02T09:00:00Z"), INT64_C(1793610000000));
+    assert_int_equal(s_ms("2026-11-02"), INT64_C(1793577600000));
+    assert_int_equal(s_ms("2026-11-02T09:00:00.250Z"), INT64_C(1793610000250));
+    assert_int_equal(s_ms("1970-01-01T00:00:00Z"), 0);
+    char buf[SK_TIME_MAX];
+    assert_string_equal(sk_time_format(INT64_C(1793610000000), SK_TIME_ISO_EXACT, buf, sizeof buf),
+                        "2026-11-02T09:00:00Z");
+    assert_string_equal(sk_time_format(INT64_C(1793610000250), SK_TIME_ISO_EXACT, buf, sizeof buf),
+                        "2026-11-02T09:00:00.250Z");
+    assert_string_equal(sk_time_format(-1, SK_TIME_ISO_EXACT, buf, sizeof buf),
+                        "1969-12-31T23:59:59.999Z");
+}
+
+static void test_bad_instants(void **state)
+{
+    (void)state;
+    const char *bad[] = {"",
+                         "2026-11-02T09:00:00",
+                         "2026-11-02 09:00:00Z",
+                         "2026-02-30",
+                         "2026-11-02T24:00:00Z",
+                         "2026-11-02T09:60:00Z",
+                         "2026-11-02T09:00:00+01:00",
+                         "2026-11-02T09:00:00.5Z",
+                         "tomorrow",
+                         "2026-11-02Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t ms;
+        sk_err_t err;
+        assert_int_equal(sk_time_parse(bad[i], &ms, &err), -1);
+        assert_non_null(strstr(err.msg, "want an instant in UTC such as 2026-11-02T09:00:00Z"));
+    }
+}
+
+static void test_utc_day(void **state)
+{
+    (void)state;
+    /* the last millisecond of a day is still that day; before 1970 floors */
+    assert_int_equal(sk_time_day(s_ms("2026-11-02T23:59:59.999Z")), sk_date_from_ymd(2026, 11, 2));
+    assert_int_equal(sk_time_day(s_ms("2026-11-03T00:00:00Z")), sk_date_from_ymd(2026, 11, 3));
+    assert_int_equal(sk_time_day(-1), sk_date_from_ymd(1969, 12, 31));
 }
 
 int main(void)
@@ -214,6 +273,8 @@ int main(void)
         cmocka_unit_test(test_weekday),          cmocka_unit_test(test_month_arithmetic),
         cmocka_unit_test(test_parse_rejects),    cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_calendar_rejects), cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_instants),         cmocka_unit_test(test_bad_instants),
+        cmocka_unit_test(test_utc_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

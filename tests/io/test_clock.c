@@ -1,5 +1,6 @@
-/* sk_clock: which clock SKONTO_CLOCK / SKONTO_TODAY choose, instants and the
- * UTC day of an instant. (Moving simulated time in Redis is proven end to end
+/* sk_clock: which clock SKONTO_CLOCK / SKONTO_TODAY choose (instants and
+ * their UTC day are tested with common/date in tests/common/test_date.c).
+ * (Moving simulated time in Redis is proven end to end
  * in tests/e2e/test_clock.py.) */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,61 +11,6 @@
 #include <cmocka.h>
 
 #include "sk_clock.h"
-
-static int64_t s_ms(const char *s)
-{
-    int64_t ms = 0;
-    sk_err_t err;
-    assert_int_equal(sk_clock_parse_instant(s, &ms, &err), 0);
-    return ms;
-}
-
-static void test_instants(void **state)
-{
-    (void)state;
-    /* 2026-11-02T09:00:00Z = 1793610000 s: date -u -d 2026-11-02T09:00:00Z +%s */
-    assert_int_equal(s_ms("2026-11-02T09:00:00Z"), INT64_C(1793610000000));
-    assert_int_equal(s_ms("2026-11-02"), INT64_C(1793577600000));
-    assert_int_equal(s_ms("2026-11-02T09:00:00.250Z"), INT64_C(1793610000250));
-    assert_int_equal(s_ms("1970-01-01T00:00:00Z"), 0);
-    char buf[SK_CLOCK_INSTANT_MAX];
-    assert_string_equal(sk_clock_format_instant(INT64_C(1793610000000), buf, sizeof buf),
-                        "2026-11-02T09:00:00Z");
-    assert_string_equal(sk_clock_format_instant(INT64_C(1793610000250), buf, sizeof buf),
-                        "2026-11-02T09:00:00.250Z");
-    assert_string_equal(sk_clock_format_instant(-1, buf, sizeof buf), "1969-12-31T23:59:59.999Z");
-}
-
-static void test_bad_instants(void **state)
-{
-    (void)state;
-    const char *bad[] = {"",
-                         "2026-11-02T09:00:00",
-                         "2026-11-02 09:00:00Z",
-                         "2026-02-30",
-                         "2026-11-02T24:00:00Z",
-                         "2026-11-02T09:60:00Z",
-                         "2026-11-02T09:00:00+01:00",
-                         "2026-11-02T09:00:00.5Z",
-                         "tomorrow",
-                         "2026-11-02Z"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int64_t ms;
-        sk_err_t err;
-        assert_int_equal(sk_clock_parse_instant(bad[i], &ms, &err), -1);
-        assert_non_null(strstr(err.msg, "want an instant in UTC such as 2026-11-02T09:00:00Z"));
-    }
-}
-
-static void test_utc_day(void **state)
-{
-    (void)state;
-    /* the last millisecond of a day is still that day; before 1970 floors */
-    assert_int_equal(sk_clock_day_of(s_ms("2026-11-02T23:59:59.999Z")),
-                     sk_date_from_ymd(2026, 11, 2));
-    assert_int_equal(sk_clock_day_of(s_ms("2026-11-03T00:00:00Z")), sk_date_from_ymd(2026, 11, 3));
-    assert_int_equal(sk_clock_day_of(-1), sk_date_from_ymd(1969, 12, 31));
-}
 
 static void test_modes(void **state)
 {
@@ -130,9 +76,6 @@ static void test_bad_settings_name_the_variable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_instants),
-        cmocka_unit_test(test_bad_instants),
-        cmocka_unit_test(test_utc_day),
         cmocka_unit_test(test_modes),
         cmocka_unit_test(test_bad_settings_name_the_variable),
     };

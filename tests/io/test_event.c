@@ -872,6 +872,39 @@ static void test_bad_date(void **state)
     s_expect(&f.env, "bad_date", "issued_on");
 }
 
+/* Issue 8: a customer's zone must be one the system's tz database has, or
+ * its reminders could never be timed; empty means SKONTO_DEFAULT_TZ. */
+static void test_bad_timezone(void **state)
+{
+    (void)state;
+    fixture_t f;
+    const char *bad[] = {"Asia/Shangai", "Mars/Olympus", "+08:00", "ABC3", "right/UTC",
+                         "../../etc/passwd", "asia/shanghai"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s_customer(&f);
+        f.cust.timezone = (char *)bad[i];
+        s_expect(&f.env, "bad_timezone", bad[i]);
+    }
+    s_customer(&f);
+    f.cust.timezone = "Asia/Shangai";
+    s_expect_msg(&f.env, "bad_timezone",
+                 "timezone \"Asia/Shangai\" is not a zone of the system's tz database (an IANA "
+                 "id such as Europe/Berlin)");
+    /* an order's inline customer is checked the same way */
+    s_order(&f);
+    f.inline_cust.customer_id = "";
+    f.inline_cust.timezone = "Europe/Berlim";
+    f.inv.customer = &f.inline_cust;
+    s_expect(&f.env, "bad_timezone", "Europe/Berlim");
+    const char *good[] = {"", "UTC", "America/New_York", "America/Ciudad_Juarez",
+                          "America/Argentina/Buenos_Aires", "Etc/GMT-14"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        s_customer(&f);
+        f.cust.timezone = (char *)good[i];
+        s_expect_ok(&f.env);
+    }
+}
+
 /* ---------------------------------------------------------------- terms */
 
 static void test_bad_terms(void **state)
@@ -983,6 +1016,7 @@ int main(void)
         cmocka_unit_test(test_amounts_in_currency_decimals),
         cmocka_unit_test(test_bad_currency),
         cmocka_unit_test(test_bad_date),
+        cmocka_unit_test(test_bad_timezone),
         cmocka_unit_test(test_bad_terms),
         cmocka_unit_test(test_messages_are_clean),
         cmocka_unit_test(test_raw_id),
