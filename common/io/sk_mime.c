@@ -81,8 +81,13 @@ int sk_mime_addr_spec(const char *mailbox, char *out, size_t n, sk_err_t *err)
 static int s_message_id(const char *id, sk_err_t *err)
 {
     size_t len = id ? strlen(id) : 0;
+    if (len > 2 && id[0] == '<' && id[len - 1] == '>') { /* "<left@right>" as well */
+        id++;
+        len -= 2;
+    }
     const char *at = id ? strchr(id, '@') : NULL;
     bool ok = len > 2 && len <= 250 && at && at != id && at[1] && !strchr(at + 1, '@');
+    ok = ok && at < id + len - 1 && !memchr(at + 1, '@', (size_t)(id + len - at - 1));
     for (size_t i = 0; ok && i < len; i++) {
         unsigned char c = (unsigned char)id[i];
         ok = c > 0x20 && c < 0x7f && !strchr("<>()[]\\,;:\"", c);
@@ -143,7 +148,14 @@ int sk_mime_build(const sk_mime_mail_t *m, char **out, size_t *len, sk_err_t *er
     if (reply)
         internet_address_list_append(g_mime_message_get_reply_to(msg), reply);
     g_mime_message_set_subject(msg, m->subject, "utf-8");
-    g_mime_message_set_message_id(msg, m->message_id);
+    /* sk_remind_message_id writes "<r.HEX@DOMAIN>": GMime adds the brackets itself */
+    char id[256];
+    size_t idlen = strlen(m->message_id);
+    if (m->message_id[0] == '<')
+        snprintf(id, sizeof id, "%.*s", (int)(idlen - 2), m->message_id + 1);
+    else
+        snprintf(id, sizeof id, "%s", m->message_id);
+    g_mime_message_set_message_id(msg, id);
     GDateTime *date = g_date_time_new_from_unix_utc(m->date_unix);
     g_mime_message_set_date(msg, date);
     g_date_time_unref(date);

@@ -39,7 +39,8 @@ typedef struct {
     const char *to;          /* the customer's address */
     const char *to_name;     /* their name (UTF-8), or NULL */
     const char *subject;     /* UTF-8 */
-    const char *message_id;  /* "id-left@id-right", no angle brackets */
+    const char *message_id;  /* "id-left@id-right", or "<id-left@id-right>" as
+                              * sk_remind_message_id writes it */
     const char *unsubscribe; /* "mailto:..." for List-Unsubscribe, or NULL */
     int64_t date_unix;       /* the Date header, seconds since the epoch */
     const char *text;        /* UTF-8 text/plain body */

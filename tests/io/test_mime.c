@@ -220,11 +220,14 @@ static void test_ascii_and_optional_headers(void **state)
     m.reply_to = NULL;
     m.unsubscribe = NULL;
     m.to_name = NULL;
+    m.message_id = "<r.0123abcd@skonto.invalid>"; /* as sk_remind_message_id writes it */
     char *buf = NULL;
     size_t len = 0;
     sk_err_t e = {0};
     assert_int_equal(sk_mime_build(&m, &buf, &len, &e), 0);
     assert_non_null(strstr(buf, "Subject: Invoice SO-1: save $22.60 if paid by Monday, November"));
+    assert_non_null(strstr(buf, "\r\nMessage-Id: <r.0123abcd@skonto.invalid>\r\n"));
+    assert_null(strstr(buf, "<<"));
     assert_null(strstr(buf, "Reply-To"));
     assert_null(strstr(buf, "List-Unsubscribe"));
     assert_non_null(strstr(buf, "Dear Ann,\r\nthe 2% discount ends soon.\r\n"));
@@ -256,7 +259,9 @@ static void test_refused(void **state)
         {offsetof(sk_mime_mail_t, to), "not an address", "To"},
         {offsetof(sk_mime_mail_t, from), "", "From"},
         {offsetof(sk_mime_mail_t, text), "caf\xc3", "text"},
-        {offsetof(sk_mime_mail_t, message_id), "<x@y>", "Message-ID"},
+        {offsetof(sk_mime_mail_t, message_id), "x@", "Message-ID"},
+        {offsetof(sk_mime_mail_t, message_id), "<x@y", "Message-ID"},
+        {offsetof(sk_mime_mail_t, message_id), "<x@>", "Message-ID"},
         {offsetof(sk_mime_mail_t, unsubscribe), "https://example.com/u", "List-Unsubscribe"},
         {offsetof(sk_mime_mail_t, to_name), "Ann\nBcc: x@y", "recipient name"},
     };
