@@ -74,6 +74,16 @@ static void s_golden_mail(const char *kind, const sk_notice_mail_t *m)
     s_golden(name, m->html);
 }
 
+/* r rendered, or the test fails with the notice's message. */
+static sk_notice_mail_t s_reminder(const sk_reminder_t *r)
+{
+    sk_notice_mail_t m;
+    sk_err_t e = {0};
+    if (sk_notice_reminder(s_n, r, &m, &e) != 0)
+        fail_msg("sk_notice_reminder: %s", e.msg);
+    return m;
+}
+
 static void test_lang(void **state)
 {
     (void)state;
@@ -94,9 +104,7 @@ static void test_reminder_en(void **state)
     (void)state;
     /* a name with markup: escaped in the HTML, as written in the text */
     sk_reminder_t r = sk_fx_reminder("en-US", "Lee & <Partners>", "USD");
-    sk_notice_mail_t m;
-    sk_err_t e = {0};
-    assert_int_equal(sk_notice_reminder(s_n, &r, &m, &e), 0);
+    sk_notice_mail_t m = s_reminder(&r);
     assert_string_equal(m.lang, "en");
     assert_string_equal(m.subject,
                         "Invoice SO-1001: save $22.60 if paid by Monday, November 9, 2026");
@@ -110,9 +118,7 @@ static void test_reminder_zh(void **state)
 {
     (void)state;
     sk_reminder_t r = sk_fx_reminder("zh-CN", "李伟", "CNY");
-    sk_notice_mail_t m;
-    sk_err_t e = {0};
-    assert_int_equal(sk_notice_reminder(s_n, &r, &m, &e), 0);
+    sk_notice_mail_t m = s_reminder(&r);
     assert_string_equal(m.lang, "zh-CN");
     assert_string_equal(m.subject, "发票 SO-1001：请于 2026年11月9日星期一 前付款，可节省 ¥22.60");
     assert_non_null(strstr(m.text, "只需支付 ¥1,107.40"));
@@ -127,9 +133,7 @@ static void test_reminder_other_locale(void **state)
     (void)state;
     sk_reminder_t r = sk_fx_reminder("de-DE", "Müller GmbH", "EUR");
     r.invoice.n_windows = 1;
-    sk_notice_mail_t m;
-    sk_err_t e = {0};
-    assert_int_equal(sk_notice_reminder(s_n, &r, &m, &e), 0);
+    sk_notice_mail_t m = s_reminder(&r);
     assert_string_equal(m.lang, "en");
     assert_string_equal(m.subject,
                         "Invoice SO-1001: save 22,60\u00a0€ if paid by Monday, 9 November 2026");
