@@ -16,6 +16,14 @@
 #include "sk_tz.h"
 #include "terms.h"
 
+const char *const sk_event_reasons[SK_REASONS_N] = {
+    SK_REASON_BAD_ENVELOPE,      SK_REASON_BAD_ID,         SK_REASON_BAD_UTF8,
+    SK_REASON_BAD_FIELD,         SK_REASON_BAD_AMOUNT,     SK_REASON_BAD_CURRENCY,
+    SK_REASON_BAD_DATE,          SK_REASON_BAD_TERMS,      SK_REASON_UNKNOWN_CUSTOMER,
+    SK_REASON_UNKNOWN_ORDER,     SK_REASON_ORDER_CUSTOMER_MISMATCH,
+    SK_REASON_CURRENCY_MISMATCH, SK_REASON_TOO_LARGE,      SK_REASON_STALE_VERSION,
+    SK_REASON_BAD_TIMEZONE};
+
 #define S_QUOTE_MAX 48 /* bytes of a peer's value quoted in a message */
 
 /* ---------------------------------------------------------------- UTF-8 */

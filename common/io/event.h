@@ -78,6 +78,9 @@
 #define SK_REASON_TOO_LARGE "too_large"         /* a frame over SK_EVENT_MAX_BYTES */
 #define SK_REASON_STALE_VERSION "stale_version" /* an order version not above the accepted one */
 #define SK_REASON_BAD_TIMEZONE "bad_timezone"   /* a customer's zone the tz database lacks */
+/* Every reason code above, in that order: the one list (metrics count by it). */
+#define SK_REASONS_N 15
+extern const char *const sk_event_reasons[SK_REASONS_N];
 
 typedef enum {
     SK_EVENT_NONE = 0,

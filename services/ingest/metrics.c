@@ -9,25 +9,14 @@
 #include "sk_metrics_event.h"
 #include "sk_metrics_http.h"
 
-/* Every reason code ingest answers, so each series exists from the start;
- * a code missing here is counted as "other". */
-static const char *const s_reasons[] = {SK_REASON_BAD_ENVELOPE,
-                                        SK_REASON_BAD_ID,
-                                        SK_REASON_BAD_UTF8,
-                                        SK_REASON_BAD_FIELD,
-                                        SK_REASON_BAD_AMOUNT,
-                                        SK_REASON_BAD_CURRENCY,
-                                        SK_REASON_BAD_DATE,
-                                        SK_REASON_BAD_TERMS,
-                                        SK_REASON_BAD_TIMEZONE,
-                                        SK_REASON_UNKNOWN_CUSTOMER,
-                                        SK_REASON_UNKNOWN_ORDER,
-                                        SK_REASON_ORDER_CUSTOMER_MISMATCH,
-                                        SK_REASON_CURRENCY_MISMATCH,
-                                        SK_REASON_TOO_LARGE,
-                                        SK_REASON_STALE_VERSION,
-                                        "other"};
-#define S_NREASONS (sizeof s_reasons / sizeof s_reasons[0])
+/* Every reason code ingest answers (sk_event_reasons), so each series
+ * exists from the start, and "other" for a code not in that list. */
+#define S_NREASONS (SK_REASONS_N + 1)
+
+static const char *s_reason(size_t i)
+{
+    return i < SK_REASONS_N ? sk_event_reasons[i] : "other";
+}
 
 enum { S_ACCEPTED, S_DUPLICATE, S_REJECTED };
 
@@ -54,7 +43,7 @@ static int s_register(sk_metrics_t *m, void *arg, sk_err_t *err)
         self->rejections[i] =
             sk_metrics_counter(m, "skonto_ingest_rejections_total",
                                "Events rejected (kept in the dead-letter list), by reason code",
-                               (const char *[]){"reason", s_reasons[i], NULL}, err);
+                               (const char *[]){"reason", s_reason(i), NULL}, err);
         if (!self->rejections[i])
             return -1;
     }
@@ -112,7 +101,7 @@ void ingest_metrics_outcome(ingest_metrics_t *self, const Skonto__V1__Envelope *
     case INGEST_REJECTED: {
         sk_event_counters_inc(self->events, env, S_REJECTED);
         size_t i = 0;
-        while (i + 1 < S_NREASONS && strcmp(s_reasons[i], reason ? reason : ""))
+        while (i + 1 < S_NREASONS && strcmp(s_reason(i), reason ? reason : ""))
             i++;
         sk_counter_inc(self->rejections[i]);
         break;
