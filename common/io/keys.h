@@ -55,6 +55,16 @@ char *sk_key_takeup(char *buf, int shard);                 /* sk:{sN}:takeup    
 /* Events acknowledged without being recorded (paid invoice, other currency,
  * ...): list of JSON objects, newest first. */
 char *sk_key_unapplied(char *buf, int shard);              /* sk:{sN}:unapplied   list   */
+/* Reminders and statements (issue 8; docs/REMINDERS.md says who writes what).
+ * Members are sk_remind_key / sk_statement_key strings (common/io/sk_remind.h),
+ * in the CUSTOMER's shard. */
+char *sk_key_remind_due(char *buf, int shard);   /* sk:{sN}:rdue    zset  key -> due instant ms (clock time) */
+char *sk_key_remind_proc(char *buf, int shard);  /* sk:{sN}:rproc   zset  key -> lease expiry ms (Redis TIME) */
+char *sk_key_remind_sent(char *buf, int shard);  /* sk:{sN}:rsent   hash  key -> JSON sent record */
+char *sk_key_remind_tries(char *buf, int shard); /* sk:{sN}:rtry    hash  key -> failed attempts so far */
+char *sk_key_remind_log(char *buf, int shard, const char *customer_id); /* sk:{sN}:rlog:ID zset key -> sent ms */
+char *sk_key_statements(char *buf, int shard);   /* sk:{sN}:stmt    hash  customer id -> its pending statement key */
+char *sk_key_undeliverable(char *buf, int shard); /* sk:{sN}:undeliv hash customer id -> address a 5xx refused */
 /* Order index, sharded by order id: sk:{oN}:o2c hash order_id -> "customer_id\tcurrency". */
 char *sk_key_order_index(char *buf, const char *order_id);
 /* The order index's value, written and read only here: "customer_id\tCUR".
@@ -73,6 +83,9 @@ int sk_order_index_parse(const char *v, size_t len, char *cust, size_t ncust, ch
 /* string: the invoice layout every invoice has been migrated to ("2": packed,
  * issue 7); absent until a discount worker has finished a migration pass. */
 #define SK_KEY_LAYOUT "sk:{sys}:layout"
+/* string "1" once the discount worker has queued the reminders and statements
+ * of everything stored before the due queue existed (issue 8). */
+#define SK_KEY_REMIND_BACKFILL "sk:{sys}:rbackfill"
 #define SK_GROUP_DISCOUNT "discount"      /* consumer group on every events stream */
 
 #endif

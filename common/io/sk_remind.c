@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sk_config.h"
+#include "terms.h"
 
 #define S_CODE "bad_config"
 
@@ -187,6 +188,71 @@ int sk_remind_message_id(char *buf, size_t n, const char *key, const char *domai
     int w = snprintf(buf, n, "<%c.%.32s@%s>", key[0] == 's' ? 's' : 'r', hex, domain);
     g_free(hex);
     return s_fits(w, n);
+}
+
+/* A decimal number of at most 10 digits at *p, ending at `end`; advances *p. */
+static int s_number(const char **p, char end, int64_t *out)
+{
+    const char *s = *p;
+    int64_t v = 0;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9' && digits < 10; s++, digits++)
+        v = v * 10 + (*s - '0');
+    if (!digits || *s != end)
+        return -1;
+    *out = v, *p = s + 1;
+    return 0;
+}
+
+int sk_remind_key_parse(const char *key, sk_remind_key_parts_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!key || (key[0] != 'r' && key[0] != 's') || key[1] != '|')
+        return -1;
+    const char *p = key + 2, *bar;
+    if (key[0] == 's') {
+        char t[32];
+        bar = strchr(p, '|');
+        /* exactly as sk_statement_key writes it: YYYY-MM-DDTHH:MM:SSZ */
+        if (!bar || bar - p != 20 || bar[-1] != 'Z' || !bar[1])
+            return -1;
+        memcpy(t, p, (size_t)(bar - p));
+        t[bar - p] = '\0';
+        if (sk_time_parse(t, &out->scheduled_ms, NULL))
+            return -1;
+        out->kind = SK_REMIND_KIND_STATEMENT, out->id = bar + 1;
+        return 0;
+    }
+    int64_t tier, lead;
+    char d[16];
+    if (s_number(&p, '|', &tier) || tier >= SK_TERMS_MAX_TIERS)
+        return -1;
+    bar = strchr(p, '|');
+    if (!bar || (size_t)(bar - p) >= sizeof d)
+        return -1;
+    memcpy(d, p, (size_t)(bar - p));
+    d[bar - p] = '\0';
+    if (sk_date_parse(d, &out->last_day, NULL))
+        return -1;
+    p = bar + 1;
+    if (s_number(&p, '|', &lead) || lead > SK_REMIND_MAX_LEAD_DAYS || !*p)
+        return -1;
+    out->kind = SK_REMIND_KIND_REMINDER, out->id = p;
+    out->tier = (int)tier, out->lead_days = (int)lead;
+    return 0;
+}
+
+int sk_remind_cadence_parse(const char *v, sk_cadence_t *out)
+{
+    if (!v || !*v || !strcmp(v, "weekly"))
+        *out = SK_CADENCE_WEEKLY;
+    else if (!strcmp(v, "daily"))
+        *out = SK_CADENCE_DAILY;
+    else if (!strcmp(v, "none"))
+        *out = SK_CADENCE_NONE;
+    else
+        return -1;
+    return 0;
 }
 
 int sk_remind_plan(const sk_remind_settings_t *s, const char *order_id, const sk_day_t *last_days,

@@ -86,6 +86,25 @@ int sk_remind_key(char *buf, size_t n, const char *order_id, int tier, sk_day_t 
 int sk_statement_key(char *buf, size_t n, const char *customer_id, int64_t scheduled_ms);
 int sk_remind_message_id(char *buf, size_t n, const char *key, const char *domain);
 
+/* A key read back (from the due queue, a sent record): which kind, and its
+ * parts. The id points into the key. -1 for a string that is not a key as
+ * written above (an id of 0 bytes, a bad date or number). */
+typedef enum { SK_REMIND_KIND_REMINDER = 'r', SK_REMIND_KIND_STATEMENT = 's' } sk_remind_kind_t;
+typedef struct {
+    sk_remind_kind_t kind;
+    const char *id; /* order id (reminder) or customer id (statement), into the key */
+    int tier;            /* reminder */
+    sk_day_t last_day;   /* reminder */
+    int lead_days;       /* reminder */
+    int64_t scheduled_ms; /* statement */
+} sk_remind_key_parts_t;
+int sk_remind_key_parse(const char *key, sk_remind_key_parts_t *out);
+
+/* A customer's statement cadence as the customer profile stores it
+ * ("weekly", "daily", "none"; absent or "" = weekly, the default of a new
+ * customer); -1 for another value. */
+int sk_remind_cadence_parse(const char *v, sk_cadence_t *out);
+
 typedef struct {
     char key[SK_REMIND_KEY_MAX];
     char message_id[SK_REMIND_MSGID_MAX];

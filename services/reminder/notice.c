@@ -34,16 +34,16 @@ static const struct {
       {"statement.zh-CN.html", SK_TPL_STATEMENT_ZH_CN_HTML}}},
 };
 
-struct sk_notice {
+struct reminder_notice {
     sk_tpl_t *tpl[S_KINDS][S_LANGS][2]; /* [..][..][0] text, [1] HTML */
     sk_format_t *fmt;
 };
 
-sk_notice_t *sk_notice_new(sk_err_t *err)
+reminder_notice_t *reminder_notice_new(sk_err_t *err)
 {
-    sk_notice_t *n = calloc(1, sizeof *n);
+    reminder_notice_t *n = calloc(1, sizeof *n);
     if (!n || !(n->fmt = sk_format_new())) {
-        sk_notice_destroy(&n);
+        reminder_notice_destroy(&n);
         sk_err_set(err, "no_memory", "out of memory");
         return NULL;
     }
@@ -54,18 +54,18 @@ sk_notice_t *sk_notice_new(sk_err_t *err)
                 n->tpl[k][l][h] = sk_tpl_new(s_files[k][l][h].file, src, strlen(src),
                                              h ? SK_TPL_HTML : SK_TPL_TEXT, err);
                 if (!n->tpl[k][l][h]) {
-                    sk_notice_destroy(&n);
+                    reminder_notice_destroy(&n);
                     return NULL;
                 }
             }
     return n;
 }
 
-void sk_notice_destroy(sk_notice_t **self_p)
+void reminder_notice_destroy(reminder_notice_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    sk_notice_t *n = *self_p;
+    reminder_notice_t *n = *self_p;
     for (int k = 0; k < S_KINDS; k++)
         for (int l = 0; l < S_LANGS; l++)
             for (int h = 0; h < 2; h++)
@@ -75,7 +75,7 @@ void sk_notice_destroy(sk_notice_t **self_p)
     *self_p = NULL;
 }
 
-void sk_notice_mail_free(sk_notice_mail_t *m)
+void reminder_mail_free(reminder_mail_t *m)
 {
     free(m->subject);
     free(m->text);
@@ -124,13 +124,13 @@ static int s_lang(const char *locale)
     return (!region[0] || strcmp(region, "CN") == 0 || hans) ? S_ZH : S_EN;
 }
 
-const char *sk_notice_lang(const char *locale)
+const char *reminder_notice_lang(const char *locale)
 {
     return s_lang_name[s_lang(locale)];
 }
 
 typedef struct {
-    sk_notice_t *n;
+    reminder_notice_t *n;
     char num[40];  /* locale for amounts and rates: the customer's */
     char date[40]; /* locale for dates: the mail's language, the customer's region */
     int lang;
@@ -138,7 +138,7 @@ typedef struct {
     bool failed;
 } s_ctx_t;
 
-static int s_ctx(s_ctx_t *c, sk_notice_t *n, const char *locale, sk_err_t *err)
+static int s_ctx(s_ctx_t *c, reminder_notice_t *n, const char *locale, sk_err_t *err)
 {
     memset(c, 0, sizeof *c);
     c->n = n;
@@ -213,7 +213,7 @@ static void s_date(s_ctx_t *c, sk_tpl_data_t *d, const char *name, sk_day_t day)
         s_set(c, d, name, buf);
 }
 
-static void s_window(s_ctx_t *c, sk_tpl_data_t *d, const char *cur, const sk_notice_window_t *w)
+static void s_window(s_ctx_t *c, sk_tpl_data_t *d, const char *cur, const reminder_window_t *w)
 {
     s_date(c, d, "closes", w->last_day);
     s_rate(c, d, "rate", w->rate_ppm);
@@ -221,7 +221,7 @@ static void s_window(s_ctx_t *c, sk_tpl_data_t *d, const char *cur, const sk_not
     s_money(c, d, "payable", cur, w->payable);
 }
 
-static int s_check_invoice(const sk_notice_invoice_t *inv, sk_err_t *err)
+static int s_check_invoice(const reminder_invoice_t *inv, sk_err_t *err)
 {
     if (!inv->order_id || !*inv->order_id || !inv->currency)
         return sk_err_set(err, "bad_notice", "an invoice without order id or currency");
@@ -236,7 +236,7 @@ static int s_check_invoice(const sk_notice_invoice_t *inv, sk_err_t *err)
 }
 
 /* Fills an invoice object: order, amount, net_due, windows (all remaining). */
-static void s_invoice(s_ctx_t *c, sk_tpl_data_t *d, const sk_notice_invoice_t *inv)
+static void s_invoice(s_ctx_t *c, sk_tpl_data_t *d, const reminder_invoice_t *inv)
 {
     s_set(c, d, "order", inv->order_id);
     s_money(c, d, "amount", inv->currency, inv->amount);
@@ -248,14 +248,14 @@ static void s_invoice(s_ctx_t *c, sk_tpl_data_t *d, const sk_notice_invoice_t *i
     }
 }
 
-static void s_customer(s_ctx_t *c, sk_tpl_data_t *d, const sk_notice_customer_t *cu)
+static void s_customer(s_ctx_t *c, sk_tpl_data_t *d, const reminder_customer_t *cu)
 {
     s_set(c, d, "customer_name", cu->name && *cu->name ? cu->name : cu->id ? cu->id : "");
     s_set(c, d, "customer_id", cu->id ? cu->id : "");
 }
 
 /* Renders kind in c->lang with d into out: subject from the text's first line. */
-static int s_render(s_ctx_t *c, int kind, const sk_tpl_data_t *d, sk_notice_mail_t *out)
+static int s_render(s_ctx_t *c, int kind, const sk_tpl_data_t *d, reminder_mail_t *out)
 {
     memset(out, 0, sizeof *out);
     out->lang = s_lang_name[c->lang];
@@ -277,16 +277,16 @@ static int s_render(s_ctx_t *c, int kind, const sk_tpl_data_t *d, sk_notice_mail
     out->html = html;
     free(text);
     if (!out->subject || !out->text) {
-        sk_notice_mail_free(out);
+        reminder_mail_free(out);
         return sk_err_set(c->err, "no_memory", "out of memory");
     }
     return 0;
 }
 
-int sk_notice_reminder(sk_notice_t *self, const sk_reminder_t *r, sk_notice_mail_t *out,
+int reminder_notice_reminder(reminder_notice_t *self, const reminder_letter_t *r, reminder_mail_t *out,
                        sk_err_t *err)
 {
-    const sk_notice_invoice_t *inv = &r->invoice;
+    const reminder_invoice_t *inv = &r->invoice;
     if (s_check_invoice(inv, err) != 0)
         return -1;
     if (inv->n_windows < 1)
@@ -308,7 +308,7 @@ int sk_notice_reminder(sk_notice_t *self, const sk_reminder_t *r, sk_notice_mail
     return rc;
 }
 
-int sk_statement_has_window(const sk_statement_t *s)
+int reminder_statement_has_window(const reminder_statement_t *s)
 {
     for (size_t i = 0; i < s->n_invoices; i++)
         if (s->invoices[i].n_windows > 0)
@@ -317,7 +317,7 @@ int sk_statement_has_window(const sk_statement_t *s)
 }
 
 typedef struct {
-    const sk_notice_invoice_t *inv;
+    const reminder_invoice_t *inv;
     bool soon;
 } s_item_t;
 
@@ -340,12 +340,12 @@ static int s_item_cmp(const void *a, const void *b)
 
 #define S_MAX_CURRENCIES 32
 
-int sk_notice_statement(sk_notice_t *self, const sk_statement_t *s, sk_notice_mail_t *out,
+int reminder_notice_statement(reminder_notice_t *self, const reminder_statement_t *s, reminder_mail_t *out,
                         sk_err_t *err)
 {
-    if (s->n_invoices > SK_NOTICE_MAX_INVOICES)
+    if (s->n_invoices > REMINDER_NOTICE_MAX_INVOICES)
         return sk_err_set(err, "bad_notice", "statement of %zu invoices, more than %d",
-                          s->n_invoices, SK_NOTICE_MAX_INVOICES);
+                          s->n_invoices, REMINDER_NOTICE_MAX_INVOICES);
     for (size_t i = 0; i < s->n_invoices; i++)
         if (s_check_invoice(&s->invoices[i], err) != 0)
             return -1;
@@ -366,10 +366,10 @@ int sk_notice_statement(sk_notice_t *self, const sk_statement_t *s, sk_notice_ma
     int nsums = 0;
     size_t nsoon = 0;
     for (size_t i = 0; i < s->n_invoices; i++) {
-        const sk_notice_invoice_t *inv = &s->invoices[i];
+        const reminder_invoice_t *inv = &s->invoices[i];
         items[i].inv = inv;
         items[i].soon = inv->n_windows > 0 && inv->windows[0].last_day >= s->today &&
-                        inv->windows[0].last_day < s->today + SK_NOTICE_SOON_DAYS;
+                        inv->windows[0].last_day < s->today + REMINDER_NOTICE_SOON_DAYS;
         if (!items[i].soon)
             continue;
         nsoon++;

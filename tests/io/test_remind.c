@@ -204,6 +204,39 @@ static void test_keys_and_message_ids(void **state)
     assert_int_equal(sk_remind_message_id(small, sizeof small, "r|x", "skonto.invalid"), -1);
 }
 
+/* Keys read back give what they were written from; anything else is refused. */
+static void test_key_parse(void **state)
+{
+    (void)state;
+    char key[SK_REMIND_KEY_MAX];
+    sk_remind_key_parts_t p;
+    sk_remind_key(key, sizeof key, "订单|7", 2, s_day("2028-02-29"), 3);
+    assert_int_equal(sk_remind_key_parse(key, &p), 0);
+    assert_int_equal(p.kind, SK_REMIND_KIND_REMINDER);
+    assert_string_equal(p.id, "订单|7");
+    assert_int_equal(p.tier, 2);
+    assert_int_equal(p.last_day, s_day("2028-02-29"));
+    assert_int_equal(p.lead_days, 3);
+    sk_statement_key(key, sizeof key, "C|1", s_at("2026-11-02T01:00:00Z"));
+    assert_int_equal(sk_remind_key_parse(key, &p), 0);
+    assert_int_equal(p.kind, SK_REMIND_KIND_STATEMENT);
+    assert_string_equal(p.id, "C|1");
+    assert_true(p.scheduled_ms == s_at("2026-11-02T01:00:00Z"));
+    const char *bad[] = {"", "r", "x|1|2026-03-10|3|O", "r|1|2026-03-10|3|", "r||2026-03-10|3|O",
+                         "r|1|2026-02-30|3|O", "r|1|2026-03-10|91|O", "r|9|2026-03-10|3|O",
+                         "r|1|2026-03-10|-3|O", "s|2026-03-09|C", "s|2026-03-09T13:00:00Z|"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(sk_remind_key_parse(bad[i], &p), -1);
+    sk_cadence_t c;
+    assert_int_equal(sk_remind_cadence_parse("", &c), 0);
+    assert_int_equal(c, SK_CADENCE_WEEKLY);
+    assert_int_equal(sk_remind_cadence_parse("daily", &c), 0);
+    assert_int_equal(c, SK_CADENCE_DAILY);
+    assert_int_equal(sk_remind_cadence_parse("none", &c), 0);
+    assert_int_equal(c, SK_CADENCE_NONE);
+    assert_int_equal(sk_remind_cadence_parse("monthly", &c), -1);
+}
+
 /* A schedule with one tier ending 2026-03-10 in New York (DST starts on the
  * 8th), stored at different moments. */
 static size_t s_plan_ny(int64_t now, sk_reminder_t *out, size_t cap)
@@ -328,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_settings_environment),
         cmocka_unit_test(test_bad_settings_messages),
         cmocka_unit_test(test_keys_and_message_ids),
+        cmocka_unit_test(test_key_parse),
         cmocka_unit_test(test_plan_leads_at_local_hour),
         cmocka_unit_test(test_plan_passed_reminders),
         cmocka_unit_test(test_plan_tiers_and_zones),

@@ -8,29 +8,29 @@
 #include "date.h"
 #include "notice.h"
 
-static inline sk_day_t sk_fx_day(int y, int m, int d)
+static inline sk_day_t reminder_fx_day(int y, int m, int d)
 {
     return sk_date_from_ymd(y, m, d);
 }
 
 /* Invoice order_id of 1,130.00 cur: 2 % by 2026-11-09, 1 % by 11-19, net 12-02. */
-static inline sk_notice_invoice_t sk_fx_invoice(const char *order_id, const char *cur)
+static inline reminder_invoice_t reminder_fx_invoice(const char *order_id, const char *cur)
 {
-    sk_notice_invoice_t inv = {.order_id = order_id,
+    reminder_invoice_t inv = {.order_id = order_id,
                                .currency = cur,
                                .amount = 113000,
-                               .net_due = sk_fx_day(2026, 12, 2),
+                               .net_due = reminder_fx_day(2026, 12, 2),
                                .n_windows = 2};
-    inv.windows[0] = (sk_notice_window_t){sk_fx_day(2026, 11, 9), 20000, 2260, 110740};
-    inv.windows[1] = (sk_notice_window_t){sk_fx_day(2026, 11, 19), 10000, 1130, 111870};
+    inv.windows[0] = (reminder_window_t){reminder_fx_day(2026, 11, 9), 20000, 2260, 110740};
+    inv.windows[1] = (reminder_window_t){reminder_fx_day(2026, 11, 19), 10000, 1130, 111870};
     return inv;
 }
 
-static inline sk_reminder_t sk_fx_reminder(const char *locale, const char *name, const char *cur)
+static inline reminder_letter_t reminder_fx_reminder(const char *locale, const char *name, const char *cur)
 {
-    sk_reminder_t r = {
+    reminder_letter_t r = {
         .customer = {.id = "C-1", .name = name, .email = "c1@example.com", .locale = locale},
-        .invoice = sk_fx_invoice("SO-1001", cur)};
+        .invoice = reminder_fx_invoice("SO-1001", cur)};
     return r;
 }
 
@@ -38,22 +38,22 @@ static inline sk_reminder_t sk_fx_reminder(const char *locale, const char *name,
  * the 7th day) close soon, SO-4 on the 8th day (11-12) and SO-5 (no window
  * left) come later. Saved by paying the soon ones in time: 22.60 cur and
  * 15.00 EUR. */
-static inline void sk_fx_statement_invoices(sk_notice_invoice_t inv[4], const char *cur)
+static inline void reminder_fx_statement_invoices(reminder_invoice_t inv[4], const char *cur)
 {
-    inv[0] = sk_fx_invoice("SO-4", cur);
-    inv[0].windows[0].last_day = sk_fx_day(2026, 11, 12);
-    inv[1] = sk_fx_invoice("SO-2", cur);
-    inv[2] = (sk_notice_invoice_t){.order_id = "SO-5",
+    inv[0] = reminder_fx_invoice("SO-4", cur);
+    inv[0].windows[0].last_day = reminder_fx_day(2026, 11, 12);
+    inv[1] = reminder_fx_invoice("SO-2", cur);
+    inv[2] = (reminder_invoice_t){.order_id = "SO-5",
                                    .currency = cur,
                                    .amount = 50000,
-                                   .net_due = sk_fx_day(2026, 11, 30),
+                                   .net_due = reminder_fx_day(2026, 11, 30),
                                    .n_windows = 0};
-    inv[3] = (sk_notice_invoice_t){.order_id = "SO-3",
+    inv[3] = (reminder_invoice_t){.order_id = "SO-3",
                                    .currency = "EUR",
                                    .amount = 150000,
-                                   .net_due = sk_fx_day(2026, 12, 5),
+                                   .net_due = reminder_fx_day(2026, 12, 5),
                                    .n_windows = 1};
-    inv[3].windows[0] = (sk_notice_window_t){sk_fx_day(2026, 11, 11), 10000, 1500, 148500};
+    inv[3].windows[0] = (reminder_window_t){reminder_fx_day(2026, 11, 11), 10000, 1500, 148500};
 }
 
 #endif

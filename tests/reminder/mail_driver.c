@@ -51,11 +51,11 @@ int main(int argc, char **argv)
     }
     char from[320];
     sk_mailer_t *m = sk_mailer_new(&o, &e);
-    sk_notice_t *n = m ? sk_notice_new(&e) : NULL;
+    reminder_notice_t *n = m ? reminder_notice_new(&e) : NULL;
     if (!m || !n || sk_mime_addr_spec(o.from, from, sizeof from, &e) != 0) {
         fprintf(stderr, "mail_driver: %s\n", e.msg);
         sk_mailer_destroy(&m);
-        sk_notice_destroy(&n);
+        reminder_notice_destroy(&n);
         return 2;
     }
     int rc = 0;
@@ -69,19 +69,19 @@ int main(int argc, char **argv)
         }
         snprintf(locale, sizeof locale, "%.*s", (int)(colon - argv[k]), argv[k]);
         const char *rcpt = colon + 1;
-        const char *cur = strcmp(sk_notice_lang(locale), "zh-CN") == 0 ? "CNY"
+        const char *cur = strcmp(reminder_notice_lang(locale), "zh-CN") == 0 ? "CNY"
                           : strncmp(locale, "de", 2) == 0              ? "EUR"
                                                                        : "USD";
         snprintf(order, sizeof order, "SO-%d", k);
         snprintf(id, sizeof id, "reminder.%s.1@skonto.test", order);
         snprintf(unsub, sizeof unsub, "mailto:%s?subject=unsubscribe", from);
-        sk_reminder_t r = sk_fx_reminder(locale, "李伟 & Partners", cur);
+        reminder_letter_t r = reminder_fx_reminder(locale, "李伟 & Partners", cur);
         r.invoice.order_id = order;
         r.customer.email = rcpt;
-        sk_notice_mail_t nm;
+        reminder_mail_t nm;
         char *bytes = NULL;
         size_t len = 0;
-        if (sk_notice_reminder(n, &r, &nm, &e) != 0) {
+        if (reminder_notice_reminder(n, &r, &nm, &e) != 0) {
             fprintf(stderr, "mail_driver: %s\n", e.msg);
             rc = 2;
             break;
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
                                .text = nm.text,
                                .html = nm.html};
         int built = sk_mime_build(&mail, &bytes, &len, &e);
-        sk_notice_mail_free(&nm);
+        reminder_mail_free(&nm);
         if (built != 0) {
             fprintf(stderr, "mail_driver: %s\n", e.msg);
             rc = 2;
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
         printf("}\n");
         fflush(stdout);
     }
-    sk_notice_destroy(&n);
+    reminder_notice_destroy(&n);
     sk_mailer_destroy(&m);
     return rc;
 }
