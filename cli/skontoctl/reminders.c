@@ -57,7 +57,8 @@ static const sk_cli_opt_t s_opts[] = {
 static void s_help(FILE *out)
 {
     fprintf(out,
-            "usage: skontoctl reminders list [--customer ID] [--due-before INSTANT] [--limit N] [--json]\n"
+            "usage: skontoctl reminders list [--customer ID] [--due-before INSTANT] [--limit N] "
+            "[--json]\n"
             "       skontoctl reminders sent [--customer ID] [--order ID] [--limit N] [--json]\n"
             "\n"
             "Before each discount window of an open invoice closes, Skonto mails the\n"
@@ -214,10 +215,10 @@ static int s_zones_load(redisContext *c, s_zones_t *zs, const sk_remind_settings
         size_t end = base + S_PAGE < zs->n ? base + S_PAGE : zs->n;
         for (size_t i = base; i < end; i++) {
             char key[SK_KEY_MAX];
-            const char *av[3] = {"HGET",
-                                 sk_key_customer(key, sk_shard_of(zs->z[i].customer_id),
-                                                 zs->z[i].customer_id),
-                                 "tz"};
+            const char *av[3] = {
+                "HGET",
+                sk_key_customer(key, sk_shard_of(zs->z[i].customer_id), zs->z[i].customer_id),
+                "tz"};
             if (sk_cli_redis_append(VERB, c, 3, av) != SK_EXIT_OK)
                 return SK_EXIT_FAIL;
         }
@@ -357,8 +358,8 @@ static int s_scan_customer(redisContext *c, const s_list_q_t *q, const char *set
     if (!sorted)
         return sk_cli_fail(VERB, "out of memory");
     for (size_t i = 0; i < nsorted; i++)
-        sorted[i] = q->copen->element[i]->type == REDIS_REPLY_STRING ? q->copen->element[i]->str
-                                                                      : "";
+        sorted[i] =
+            q->copen->element[i]->type == REDIS_REPLY_STRING ? q->copen->element[i]->str : "";
     qsort(sorted, nsorted, sizeof *sorted, s_cmp_str);
     int rc = SK_EXIT_OK;
     long kept = 0;
@@ -543,9 +544,9 @@ static json_t *s_due_json(const s_due_t *d, const sk_tz_t *tz, const sk_remind_s
     if (!o)
         return NULL;
     int bad = 0;
-    const char *kind = !d->parsed ? "unknown"
+    const char *kind = !d->parsed                                  ? "unknown"
                        : d->parts.kind == SK_REMIND_KIND_STATEMENT ? "statement"
-                                                                    : "reminder";
+                                                                   : "reminder";
     bad |= json_object_set_new(o, "kind", json_string(kind));
     bad |= json_object_set_new(o, "state", json_string(d->in_process ? "in_process" : "queued"));
     /* keys are bytes; json_stringn refuses invalid UTF-8, which then shows as null */
@@ -562,8 +563,7 @@ static json_t *s_due_json(const s_due_t *d, const sk_tz_t *tz, const sk_remind_s
     bool rem = d->parts.kind == SK_REMIND_KIND_REMINDER;
     if (rem)
         bad |= json_object_set_new(o, "order_id", s_jstr(d->parts.id));
-    bad |= json_object_set_new(o, "customer_id",
-                               s_jstr(*d->customer_id ? d->customer_id : NULL));
+    bad |= json_object_set_new(o, "customer_id", s_jstr(*d->customer_id ? d->customer_id : NULL));
     if (rem) {
         bad |= json_object_set_new(o, "tier", json_integer(d->parts.tier));
         bad |= json_object_set_new(o, "last_day", sk_cli_json_date(d->parts.last_day));
@@ -573,17 +573,15 @@ static json_t *s_due_json(const s_due_t *d, const sk_tz_t *tz, const sk_remind_s
         bad |= json_object_set_new(o, "remind_on",
                                    when >= 0 ? sk_cli_json_date(sk_tz_local_day(tz, when, NULL))
                                              : json_null());
-        bad |= json_object_set_new(o, "rate",
-                                   d->have_invoice && d->rate_ppm >= 0
-                                       ? sk_cli_json_rate(d->rate_ppm)
-                                       : json_null());
+        bad |= json_object_set_new(
+            o, "rate",
+            d->have_invoice && d->rate_ppm >= 0 ? sk_cli_json_rate(d->rate_ppm) : json_null());
         bad |= json_object_set_new(o, "discount",
                                    d->have_invoice && d->rate_ppm >= 0
                                        ? sk_cli_json_money(d->discount, d->currency)
                                        : json_null());
-        bad |= json_object_set_new(o, "currency", d->have_invoice
-                                                      ? json_string(d->currency->code)
-                                                      : json_null());
+        bad |= json_object_set_new(o, "currency",
+                                   d->have_invoice ? json_string(d->currency->code) : json_null());
     }
     if (d->in_process) {
         bad |= json_object_set_new(o, "due_ms", json_null());
@@ -640,8 +638,8 @@ static int s_list_print(const s_dues_t *ds, s_zones_t *zs, const sk_remind_setti
         printf("nothing due\n");
         return SK_EXIT_OK;
     }
-    static const char *const hd[] = {"due (UTC)", "customer's time", "zone",     "customer",
-                                     "kind",      "order",           "tier",     "last day",
+    static const char *const hd[] = {"due (UTC)", "customer's time", "zone",      "customer",
+                                     "kind",      "order",           "tier",      "last day",
                                      "lead",      "saves",           "message id"};
     sk_cli_table_t *t = sk_cli_table_new(11, hd, "llllllrlrrl");
     if (!t)
@@ -650,8 +648,8 @@ static int s_list_print(const s_dues_t *ds, s_zones_t *zs, const sk_remind_setti
     for (size_t i = 0; !bad && i < ds->n; i++) {
         const s_due_t *d = &ds->d[i];
         const sk_tz_t *tz = s_zone_of(zs, d->customer_id, st);
-        char mid[SK_REMIND_MSGID_MAX], cid[SK_ID_MAX + 1], oid[SK_ID_MAX + 1], tier[16],
-            last[16], lead[16], saves[64], key[SK_REMIND_KEY_MAX];
+        char mid[SK_REMIND_MSGID_MAX], cid[SK_ID_MAX + 1], oid[SK_ID_MAX + 1], tier[16], last[16],
+            lead[16], saves[64], key[SK_REMIND_KEY_MAX];
         bool rem = d->parsed && d->parts.kind == SK_REMIND_KIND_REMINDER;
         if (d->in_process) {
             snprintf(a, sizeof a, "in process");
@@ -675,8 +673,8 @@ static int s_list_print(const s_dues_t *ds, s_zones_t *zs, const sk_remind_setti
             if (d->have_invoice && d->rate_ppm >= 0) {
                 char m[40], r[16];
                 snprintf(saves, sizeof saves, "%s %s (%s)",
-                         sk_money_format(d->discount, d->currency, m, sizeof m),
-                         d->currency->code, sk_cli_rate_pct(d->rate_ppm, r, sizeof r));
+                         sk_money_format(d->discount, d->currency, m, sizeof m), d->currency->code,
+                         sk_cli_rate_pct(d->rate_ppm, r, sizeof r));
             } else if (!d->have_invoice) {
                 snprintf(saves, sizeof saves, "no invoice");
             }
@@ -715,8 +713,7 @@ static int s_list(redisContext *c, s_list_q_t *q, const sk_remind_settings_t *st
     if (q->customer_id) {
         int shard = sk_shard_of(q->customer_id);
         char key[SK_KEY_MAX];
-        const char *av[4] = {"ZRANGE", sk_key_customer_open(key, shard, q->customer_id), "0",
-                             "-1"};
+        const char *av[4] = {"ZRANGE", sk_key_customer_open(key, shard, q->customer_id), "0", "-1"};
         q->copen = sk_cli_redis_command(VERB, c, 4, av);
         if (!q->copen)
             return SK_EXIT_FAIL;
@@ -755,10 +752,10 @@ static int s_list(redisContext *c, s_list_q_t *q, const sk_remind_settings_t *st
 /* ---- sent: the records ---------------------------------------------------------- */
 
 typedef struct {
-    char *key;    /* owned */
-    json_t *j;    /* the record, or NULL: raw */
-    char *raw;    /* owned, when j is NULL: the stored text ("" if none) */
-    int64_t sent_ms; /* the record's, else the log's score, else -1 */
+    char *key;               /* owned */
+    json_t *j;               /* the record, or NULL: raw */
+    char *raw;               /* owned, when j is NULL: the stored text ("" if none) */
+    int64_t sent_ms;         /* the record's, else the log's score, else -1 */
     const char *customer_id; /* into j, or NULL */
 } s_sent_t;
 
@@ -1056,8 +1053,7 @@ static int s_sent_print(const s_sents_t *ss, s_zones_t *zs, const sk_remind_sett
             const s_sent_t *s = &ss->s[i];
             json_t *o;
             if (!s->j) {
-                o = json_pack("{s:o, s:o}", "key", s_jstr(s->key), "raw",
-                              s_jstr(s->raw));
+                o = json_pack("{s:o, s:o}", "key", s_jstr(s->key), "raw", s_jstr(s->raw));
             } else {
                 const sk_tz_t *tz = s_zone_of(zs, s->customer_id, st);
                 o = json_deep_copy(s->j);
@@ -1105,15 +1101,15 @@ static int s_sent_print(const s_sents_t *ss, s_zones_t *zs, const sk_remind_sett
         const char *mid = json_string_value(json_object_get(s->j, "message_id"));
         const char *outcome = json_string_value(json_object_get(s->j, "outcome"));
         const char *oid = json_string_value(json_object_get(s->j, "order_id"));
-        json_t *att = json_object_get(s->j, "attempts"), *sch = json_object_get(s->j, "scheduled_ms");
+        json_t *att = json_object_get(s->j, "attempts"),
+               *sch = json_object_get(s->j, "scheduled_ms");
         char cid[SK_ID_MAX + 1], o[SK_ID_MAX + 1], t[256], m[SK_REMIND_MSGID_MAX + 8];
         if (s->sent_ms >= 0)
             printf("%s %s (%s UTC)", s_local(tz, s->sent_ms, false, a, sizeof a), sk_tz_id(tz),
                    s_utc(s->sent_ms, false, b, sizeof b));
         else
             printf("? (no sent time)");
-        printf("  %s to %s, customer %s", kind ? kind : "?",
-               s_one_line(to ? to : "?", t, sizeof t),
+        printf("  %s to %s, customer %s", kind ? kind : "?", s_one_line(to ? to : "?", t, sizeof t),
                s_one_line(s->customer_id ? s->customer_id : "?", cid, sizeof cid));
         if (oid)
             printf(", order %s", s_one_line(oid, o, sizeof o));
@@ -1156,8 +1152,8 @@ static int s_sent(redisContext *c, const char *cid, const char *oid, long limit,
     s_sents_t ss = {0};
     s_zones_t zs = {0};
     long long total = 0;
-    int rc = cid ? s_sent_customer(c, cid, oid, limit, &ss, &total)
-                 : s_sent_all(c, limit, &ss, &total);
+    int rc =
+        cid ? s_sent_customer(c, cid, oid, limit, &ss, &total) : s_sent_all(c, limit, &ss, &total);
     if (rc == SK_EXIT_OK)
         s_sents_trim(&ss, limit);
     for (size_t i = 0; rc == SK_EXIT_OK && i < ss.n; i++)
@@ -1174,8 +1170,8 @@ static int s_sent(redisContext *c, const char *cid, const char *oid, long limit,
 
 /* ---- the verb ------------------------------------------------------------------ */
 
-#define S_USAGE                                                                            \
-    "usage: skontoctl reminders list [--customer ID] [--due-before INSTANT] [--limit N] "  \
+#define S_USAGE                                                                                    \
+    "usage: skontoctl reminders list [--customer ID] [--due-before INSTANT] [--limit N] "          \
     "[--json] | reminders sent [--customer ID] [--order ID] [--limit N] [--json]"
 
 int sk_cmd_reminders(int argc, char **argv)
@@ -1216,7 +1212,8 @@ int sk_cmd_reminders(int argc, char **argv)
     }
     bool list = word && !strcmp(word, "list"), sent = word && !strcmp(word, "sent");
     if (!list && !sent)
-        return sk_cli_usage_error(VERB, "%s%s", S_USAGE, word ? "" : " (skontoctl reminders --help)");
+        return sk_cli_usage_error(VERB, "%s%s", S_USAGE,
+                                  word ? "" : " (skontoctl reminders --help)");
     if (list && oid)
         return sk_cli_usage_error(VERB, "--order is for reminders sent (list takes --customer)");
     if (sent && before)
