@@ -19,7 +19,9 @@
  *        c. batch 1, one call at a time: the cost of firing one reminder
  *           with ~a million pending (O(log n): compare with d);
  *        d. batch 1 again once the queue holds only 10,000;
- *      each prints claims per second and Redis CPU per claim (INFO cpu).
+ *      each prints claims per second, Redis CPU per claim (INFO cpu: the
+ *      server's whole work, sockets included) and the time inside the
+ *      script per call (INFO commandstats, EVALSHA's usec).
  * Exits 1 if a claim returns other than what was asked (too few keys while
  * enough are due, or an error). */
 #include <hiredis/hiredis.h>
@@ -66,6 +68,20 @@ static double s_info(redisContext *c, const char *section, const char *field)
 static double s_redis_cpu(redisContext *c)
 {
     return s_info(c, "cpu", "used_cpu_user:") + s_info(c, "cpu", "used_cpu_sys:");
+}
+
+/* usec spent in EVALSHA so far (INFO commandstats): the script's own time,
+ * without reading and writing the sockets. */
+static double s_evalsha_usec(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    if (!r || r->type != REDIS_REPLY_STRING)
+        s_die(c, "INFO commandstats");
+    const char *p = strstr(r->str, "cmdstat_evalsha:");
+    p = p ? strstr(p, "usec=") : NULL;
+    double v = p ? strtod(p + 5, NULL) : 0;
+    freeReplyObject(r);
+    return v;
 }
 
 static long long s_zcard_all(redisContext *c, bool proc)
@@ -177,7 +193,7 @@ static long s_get_claim(s_claim_t *cl)
  * prints the rate. */
 static void s_run(s_claim_t *cl, const char *what, long calls, int batch, bool pipelined)
 {
-    double cpu0 = s_redis_cpu(cl->c), t0 = s_now();
+    double cpu0 = s_redis_cpu(cl->c), us0 = s_evalsha_usec(cl->c), t0 = s_now();
     long claimed = 0, asked = 0;
     for (long k = 0; k < calls;) {
         int n = pipelined ? SK_SHARDS : 1;
@@ -189,13 +205,16 @@ static void s_run(s_claim_t *cl, const char *what, long calls, int batch, bool p
         k += n;
     }
     double secs = s_now() - t0, cpu = s_redis_cpu(cl->c) - cpu0;
+    double script_us = s_evalsha_usec(cl->c) - us0;
     if (claimed != asked) {
         fprintf(stderr, "skonto-bench-queue: %s: claimed %ld of %ld asked (not enough due?)\n",
                 what, claimed, asked);
         exit(1);
     }
-    printf("  %-52s %9.0f claims/s %7.2f ms/call %6.2f us Redis CPU/claim\n", what,
-           (double)claimed / secs, secs / (double)calls * 1e3, cpu / (double)claimed * 1e6);
+    printf("  %-48s %8.0f claims/s %6.3f ms/call; Redis CPU %5.2f us/claim, in the script "
+           "%5.2f us/call\n",
+           what, (double)claimed / secs, secs / (double)calls * 1e3, cpu / (double)claimed * 1e6,
+           script_us / (double)calls);
 }
 
 static char *s_read_file(const char *path)
