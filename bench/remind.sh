@@ -26,26 +26,16 @@ BIN=$(cd "$BUILD/bin" && pwd)
 for p in skonto-bench-mail skonto-bench-queue; do
   [ -x "$BIN/$p" ] || { echo "bench/remind.sh: $BIN/$p not found (build first)" >&2; exit 1; }
 done
-PY=/usr/bin/python3
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh" skonto-bench-remind
+PY=/usr/bin/python3 # aiosmtpd is Debian's
 "$PY" -c 'import aiosmtpd' 2>/dev/null || { echo "bench/remind.sh: needs python3-aiosmtpd (./run deps)" >&2; exit 1; }
-
-DIR=$(mktemp -d /tmp/skonto-bench-remind.XXXXXX)
-PIDS=()
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 echo "machine: $(nproc) CPU cores; $(redis-server --version | cut -d' ' -f3);" \
   "aiosmtpd $("$PY" -c 'import aiosmtpd; print(aiosmtpd.__version__)')"
 
 # (a) mail
-PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(bench_free_port)
 "$PY" -m aiosmtpd -n -l "127.0.0.1:$PORT" -c aiosmtpd.handlers.Sink >"$DIR/smtpd.log" 2>&1 &
 PIDS+=($!)
 for i in $(seq 100); do
@@ -63,12 +53,6 @@ echo "  (maildir on $(df -P "$DIR" | awk 'NR==2 {print $1}'): $(find "$DIR/maild
 
 # (b) the due queue
 SOCK=$DIR/redis.sock
-redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save '' --appendonly no \
-  --dir "$DIR" --daemonize no --logfile "$DIR/redis.log" &
-PIDS+=($!)
-for _ in $(seq 100); do
-  [ "$(redis-cli -s "$SOCK" PING 2>/dev/null)" = PONG ] && break
-  sleep 0.1
-done
+bench_redis "$SOCK"
 echo "(b) due queue"
 "$BIN/skonto-bench-queue" "$SOCK" "$SRC/services/reminder/claim.lua" "$PENDING"

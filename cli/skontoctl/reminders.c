@@ -159,6 +159,40 @@ static json_t *s_jstr(const char *s)
     return v ? v : json_null();
 }
 
+/* Room for one more element of `size` bytes in *arr (n used of *cap):
+ * doubles the array when full. -1 on ENOMEM (the array is kept). */
+static int s_grow(void *arr, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    void *p, *q;
+    memcpy(&p, arr, sizeof p); /* the caller's T * (memcpy: no void ** aliasing) */
+    size_t c = *cap ? *cap * 2 : 64;
+    q = realloc(p, c * size);
+    if (!q)
+        return -1;
+    memcpy(arr, &q, sizeof q);
+    *cap = c;
+    return 0;
+}
+
+/* Ends a --json output: arr goes into root under `name` (both are taken),
+ * printed, or one failure line when building failed (bad, or NULLs). */
+static int s_json_finish(json_t *root, const char *name, json_t *arr, int bad)
+{
+    bad |= !root || !arr;
+    if (!bad) {
+        bad |= json_object_set_new(root, name, arr);
+        arr = NULL;
+    }
+    json_decref(arr);
+    if (bad) {
+        json_decref(root);
+        root = NULL;
+    }
+    return sk_cli_json_print(VERB, root);
+}
+
 /* One line of untrusted text: control characters become spaces. */
 static char *s_one_line(const char *s, char *buf, size_t n)
 {
@@ -194,14 +228,8 @@ static int s_zone_want(s_zones_t *zs, const char *cid)
 {
     if (!cid || !*cid || s_zone_find(zs, cid))
         return 0;
-    if (zs->n == zs->cap) {
-        size_t cap = zs->cap ? zs->cap * 2 : 64;
-        s_zone_t *z = realloc(zs->z, cap * sizeof *z);
-        if (!z)
-            return -1;
-        zs->z = z;
-        zs->cap = cap;
-    }
+    if (s_grow(&zs->z, zs->n, &zs->cap, sizeof *zs->z) < 0)
+        return -1;
     zs->z[zs->n++] = (s_zone_t){cid, NULL, ""};
     return 0;
 }
@@ -278,14 +306,8 @@ static int s_due_add(s_dues_t *ds, const redisReply *member, const redisReply *s
     int64_t ms;
     if (member->type != REDIS_REPLY_STRING || !s_ms(score, &ms))
         return sk_cli_fail(VERB, "Redis ZRANGE: unexpected reply");
-    if (ds->n == ds->cap) {
-        size_t cap = ds->cap ? ds->cap * 2 : 256;
-        s_due_t *d = realloc(ds->d, cap * sizeof *d);
-        if (!d)
-            return sk_cli_fail(VERB, "out of memory");
-        ds->d = d;
-        ds->cap = cap;
-    }
+    if (s_grow(&ds->d, ds->n, &ds->cap, sizeof *ds->d) < 0)
+        return sk_cli_fail(VERB, "out of memory");
     s_due_t *d = &ds->d[ds->n];
     memset(d, 0, sizeof *d);
     d->key = strndup(member->str, member->len);
@@ -456,6 +478,25 @@ static int s_fetch_all(redisContext *c, const s_list_q_t *q, s_dues_t *ds, long 
     return rc;
 }
 
+static bool s_is_reminder(const s_due_t *d)
+{
+    return d->parsed && d->parts.kind == SK_REMIND_KIND_REMINDER;
+}
+
+/* What a row shows of its invoice: customer, currency, the tier's rate and
+ * discount (rate -1: the invoice has no such tier any more). */
+static void s_take_invoice(s_due_t *d, const sk_invoice_t *inv)
+{
+    d->have_invoice = true;
+    snprintf(d->customer_id, sizeof d->customer_id, "%s", inv->customer_id);
+    d->currency = inv->schedule.currency;
+    d->rate_ppm = -1;
+    if (d->parts.tier >= 0 && d->parts.tier < inv->schedule.ntiers) {
+        d->rate_ppm = inv->schedule.tiers[d->parts.tier].rate_ppm;
+        d->discount = inv->schedule.tiers[d->parts.tier].discount;
+    }
+}
+
 /* Reads each reminder's invoice (pipelined GETs): its customer, currency and
  * the tier's rate and discount. */
 static int s_resolve(redisContext *c, s_dues_t *ds)
@@ -469,7 +510,7 @@ static int s_resolve(redisContext *c, s_dues_t *ds)
         size_t sent = 0;
         for (size_t i = base; i < end; i++) {
             s_due_t *d = &ds->d[i];
-            if (!d->parsed || d->parts.kind != SK_REMIND_KIND_REMINDER)
+            if (!s_is_reminder(d))
                 continue;
             char key[SK_KEY_MAX];
             const char *av[2] = {"GET", sk_key_invoice(key, d->shard, d->parts.id)};
@@ -481,7 +522,7 @@ static int s_resolve(redisContext *c, s_dues_t *ds)
         }
         for (size_t i = base; i < end && sent; i++) {
             s_due_t *d = &ds->d[i];
-            if (!d->parsed || d->parts.kind != SK_REMIND_KIND_REMINDER)
+            if (!s_is_reminder(d))
                 continue;
             sent--;
             redisReply *r = sk_cli_redis_reply(VERB, c);
@@ -501,15 +542,7 @@ static int s_resolve(redisContext *c, s_dues_t *ds)
                 continue;
             }
             if (got == 0) {
-                d->have_invoice = true;
-                snprintf(d->customer_id, sizeof d->customer_id, "%s", inv->customer_id);
-                d->currency = inv->schedule.currency;
-                if (d->parts.tier >= 0 && d->parts.tier < inv->schedule.ntiers) {
-                    d->rate_ppm = inv->schedule.tiers[d->parts.tier].rate_ppm;
-                    d->discount = inv->schedule.tiers[d->parts.tier].discount;
-                } else {
-                    d->rate_ppm = -1;
-                }
+                s_take_invoice(d, inv);
             } else if (rc == SK_EXIT_OK && !strcmp(err.code, "redis")) {
                 rc = sk_cli_fail(VERB, "Redis GET: %s", err.msg);
             }
@@ -522,15 +555,8 @@ static int s_resolve(redisContext *c, s_dues_t *ds)
             sk_err_t err;
             d->rate_ppm = -1;
             if (sk_invoice_read(c, sk_key_invoice(key, d->shard, d->parts.id), d->parts.id, inv,
-                                &err) == 0) {
-                d->have_invoice = true;
-                snprintf(d->customer_id, sizeof d->customer_id, "%s", inv->customer_id);
-                d->currency = inv->schedule.currency;
-                if (d->parts.tier >= 0 && d->parts.tier < inv->schedule.ntiers) {
-                    d->rate_ppm = inv->schedule.tiers[d->parts.tier].rate_ppm;
-                    d->discount = inv->schedule.tiers[d->parts.tier].discount;
-                }
-            }
+                                &err) == 0)
+                s_take_invoice(d, inv);
         }
     }
     free(inv);
@@ -619,19 +645,12 @@ static int s_list_print(const s_dues_t *ds, s_zones_t *zs, const sk_remind_setti
             json_t *o = s_due_json(d, s_zone_of(zs, d->customer_id, st), st);
             bad |= !o || json_array_append_new(arr, o);
         }
-        if (!bad) {
+        if (root) {
             bad |= json_object_set_new(root, "now", json_string(s_utc(now_ms, true, a, sizeof a)));
             bad |= json_object_set_new(root, "now_ms", json_integer(now_ms));
             bad |= json_object_set_new(root, "total", json_integer(total));
-            bad |= json_object_set_new(root, "due", arr);
-            arr = NULL;
         }
-        json_decref(arr);
-        if (bad) {
-            json_decref(root);
-            root = NULL;
-        }
-        return sk_cli_json_print(VERB, root);
+        return s_json_finish(root, "due", arr, bad);
     }
     printf("now %s UTC (the stack's clock)\n", s_utc(now_ms, false, a, sizeof a));
     if (ds->n == 0) {
@@ -650,7 +669,7 @@ static int s_list_print(const s_dues_t *ds, s_zones_t *zs, const sk_remind_setti
         const sk_tz_t *tz = s_zone_of(zs, d->customer_id, st);
         char mid[SK_REMIND_MSGID_MAX], cid[SK_ID_MAX + 1], oid[SK_ID_MAX + 1], tier[16], last[16],
             lead[16], saves[64], key[SK_REMIND_KEY_MAX];
-        bool rem = d->parsed && d->parts.kind == SK_REMIND_KIND_REMINDER;
+        bool rem = s_is_reminder(d);
         if (d->in_process) {
             snprintf(a, sizeof a, "in process");
             snprintf(b, sizeof b, "-");
@@ -693,11 +712,8 @@ static int s_list_print(const s_dues_t *ds, s_zones_t *zs, const sk_remind_setti
                              mid};
         bad |= sk_cli_table_add(t, row);
     }
-    if (!bad)
-        sk_cli_table_print(t, stdout);
-    sk_cli_table_destroy(&t);
-    if (bad)
-        return sk_cli_fail(VERB, "out of memory");
+    if (sk_cli_table_emit(VERB, &t, bad) != SK_EXIT_OK)
+        return SK_EXIT_FAIL;
     if ((long long)ds->n < total)
         printf("(%zu of %lld; --limit N shows more)\n", ds->n, total);
     return SK_EXIT_OK;
@@ -840,14 +856,8 @@ static bool s_names_order(const s_sent_t *s, const char *oid)
 
 static int s_sents_push(s_sents_t *ss, s_sent_t *s)
 {
-    if (ss->n == ss->cap) {
-        size_t cap = ss->cap ? ss->cap * 2 : 256;
-        s_sent_t *n = realloc(ss->s, cap * sizeof *n);
-        if (!n)
-            return -1;
-        ss->s = n;
-        ss->cap = cap;
-    }
+    if (s_grow(&ss->s, ss->n, &ss->cap, sizeof *ss->s) < 0)
+        return -1;
     ss->s[ss->n++] = *s;
     return 0;
 }
@@ -1067,17 +1077,9 @@ static int s_sent_print(const s_sents_t *ss, s_zones_t *zs, const sk_remind_sett
             }
             bad |= !o || json_array_append_new(arr, o);
         }
-        if (!bad) {
+        if (root)
             bad |= json_object_set_new(root, "total", json_integer(total));
-            bad |= json_object_set_new(root, "sent", arr);
-            arr = NULL;
-        }
-        json_decref(arr);
-        if (bad) {
-            json_decref(root);
-            root = NULL;
-        }
-        return sk_cli_json_print(VERB, root);
+        return s_json_finish(root, "sent", arr, bad);
     }
     if (ss->n == 0) {
         printf("nothing sent\n");

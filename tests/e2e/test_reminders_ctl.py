@@ -25,17 +25,11 @@ import os
 import unittest
 from zoneinfo import ZoneInfo
 
-from harness import Stack, wait_for
+from harness import Stack
+from test_ctl import fnv_shard
 
 UTC = datetime.timezone.utc
 DOMAIN = "mail.skonto.test"
-
-
-def fnv_shard(s):
-    h = 2166136261
-    for b in s.encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return h % 16
 
 
 def ms(dt):
@@ -118,11 +112,7 @@ class Reminders(unittest.TestCase):
                 f.write("".join(json.dumps(e) + "\n" for e in EVENTS))
             r = st.ctl("send", path, check=False)
             assert r.returncode == 0, r.stdout + r.stderr
-
-            def drained():
-                q = st.ctl_json("status")["queue"]
-                return q["waiting"] == 0 and q["pending"] == 0
-            wait_for(drained, timeout=30, what="the discount worker to apply every event")
+            st.wait_drained()
         except BaseException:
             st.close()
             raise
