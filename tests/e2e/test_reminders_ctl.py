@@ -246,9 +246,9 @@ class Reminders(unittest.TestCase):
         return rec
 
     def seed_history(self):
+        # amounts in minor units, as the reminder worker records them
         w1 = {"order_id": "SO-1|A", "tier": 0, "last_day": "2026-03-09", "rate_ppm": 20000,
-              "discount": "20.00", "payable": "980.00", "currency": "USD"}
-        # amounts as minor units (the stored invoice's) or decimal strings: both read
+              "discount": 2000, "payable": 98000, "currency": "USD"}
         w9 = {"order_id": "SO-9", "tier": 0, "last_day": "2026-03-09", "rate_ppm": 20000,
               "discount": 1000, "payable": 49000, "currency": "USD"}
         t3 = local_ms("America/New_York", 2026, 3, 6)
@@ -291,7 +291,7 @@ class Reminders(unittest.TestCase):
                       "saves 20.00 USD", text)
         self.assertIn("attempts 2, ambiguous_resent", text)
         self.assertIn("named: order SO-9, tier 1 (2%), last day 2026-03-09: pay 490.00 USD, "
-                      "saves 10.00 USD", text)  # in the statement, from minor units
+                      "saves 10.00 USD", text)  # in the statement
         self.assertNotIn("order SO-9\n", text)  # SO-9's own reminder is not about SO-1|A
 
     def test_sent_for_a_customer_and_everyone(self):
