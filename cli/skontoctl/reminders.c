@@ -869,6 +869,8 @@ static int s_sents_push(s_sents_t *ss, s_sent_t *s)
 /* Keeps the newest `limit` (bounded memory while scanning everything). */
 static void s_sents_trim(s_sents_t *ss, long limit)
 {
+    if (ss->n == 0)
+        return; /* and ss->s may be NULL, which qsort must not get */
     qsort(ss->s, ss->n, sizeof *ss->s, s_cmp_newest);
     for (size_t i = (size_t)limit; i < ss->n; i++)
         s_sent_free(&ss->s[i]);
