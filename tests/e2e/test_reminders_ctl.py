@@ -22,6 +22,8 @@ import datetime
 import hashlib
 import json
 import os
+import re
+import subprocess
 import unittest
 from zoneinfo import ZoneInfo
 
@@ -325,6 +327,33 @@ class Reminders(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("order SO-2 is customer C-SH's", r.stderr)
         self.assertEqual(self.ctl("sent", "--customer", "C-NONE").stdout, "nothing sent\n")
+
+    # ---- as skontoctl's read-only Redis user of deploy/local.sh
+    def test_read_only_user_reads_everything(self):
+        self.seed_history()
+        src = os.environ.get("SK_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+        with open(os.path.join(src, "deploy", "local.sh")) as f:
+            m = re.search(r'user skontoctl on >\$\(s_pw skontoctl\) ([^"]*)"', f.read())
+        self.assertIsNotNone(m, "deploy/local.sh defines the skontoctl user")
+        self.assertEqual(self.st.redis_cli("ACL", "SETUSER", "ctl-test", "reset", "on", ">pw-ctl",
+                                           *m.group(1).split()), "OK")
+        pw = os.path.join(self.st.dir, "ctl.pass")
+        with open(pw, "w") as f:
+            f.write("pw-ctl\n")
+        env = dict(self.st.env, SKONTO_REDIS_USER="ctl-test", SKONTO_REDIS_PASSWORD_FILE=pw)
+        binary = os.path.join(self.st.bin, "skontoctl")
+        for args in (["list", "--customer", "C-NY"], ["list"], ["sent", "--order", "SO-1|A"],
+                     ["sent"]):
+            r = subprocess.run([binary, "reminders", *args, "--json"], env=env,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, (args, r.stderr))
+            out = json.loads(r.stdout)
+            self.assertGreater(out["total"], 0, args)
+        # and the user is the read-only one: it cannot write the queue
+        r = subprocess.run(["redis-cli", "-s", self.st.redis_sock, "--user", "ctl-test", "--pass",
+                            "pw-ctl", "--no-auth-warning", "ZADD", "sk:{s0}:rdue", "1", "x"],
+                           capture_output=True, text=True)
+        self.assertIn("NOPERM", r.stdout + r.stderr)
 
     # ---- usage
     def test_bad_usage_is_one_line_and_status_2(self):
