@@ -103,7 +103,7 @@ static long long s_zcard_all(redisContext *c, bool proc)
  * (-12 .. +12 h in whole hours, as customers' zones are). */
 static int64_t s_due(int64_t base_ms, long i, long cust)
 {
-    return base_ms + (int64_t)(i * 7919 % 90) * S_DAY_MS + 9 * 3600000 +
+    return base_ms + (int64_t)(i * 7919 % 90) * S_DAY_MS + INT64_C(9) * 3600000 +
            (int64_t)(cust % 25 - 12) * 3600000;
 }
 
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 
     /* the clock at day 45: about half is due */
     s_claim_t cl = {c, sha, ""};
-    snprintf(cl.now, sizeof cl.now, "%lld", (long long)(base_ms + 45 * S_DAY_MS));
+    snprintf(cl.now, sizeof cl.now, "%lld", (long long)(base_ms + INT64_C(45) * S_DAY_MS));
     printf("claims through services/reminder/claim.lua (lease 600 s), clock at day 45:\n");
     long calls = pending / 100 / 10; /* ~10 % of the queue per run with batch 100 */
     s_run(&cl, "a. batch 100, one call at a time", calls, 100, false);

@@ -163,21 +163,17 @@ static json_t *s_jstr(const char *s)
     return v ? v : json_null();
 }
 
-/* Room for one more element of `size` bytes in *arr (n used of *cap):
- * doubles the array when full. -1 on ENOMEM (the array is kept). */
-static int s_grow(void *arr, size_t n, size_t *cap, size_t size)
+/* Room for one more element of `size` bytes in the array p (n used of
+ * *cap): p itself, or p doubled when full; NULL on ENOMEM (p is kept). */
+static void *s_grow(void *p, size_t n, size_t *cap, size_t size)
 {
     if (n < *cap)
-        return 0;
-    void *p, *q;
-    memcpy(&p, arr, sizeof p); /* the caller's T * (memcpy: no void ** aliasing) */
+        return p;
     size_t c = *cap ? *cap * 2 : 64;
-    q = realloc(p, c * size);
-    if (!q)
-        return -1;
-    memcpy(arr, &q, sizeof q);
-    *cap = c;
-    return 0;
+    void *q = realloc(p, c * size);
+    if (q)
+        *cap = c;
+    return q;
 }
 
 /* Ends a --json output: arr goes into root under `name` (both are taken),
@@ -232,8 +228,10 @@ static int s_zone_want(s_zones_t *zs, const char *cid)
 {
     if (!cid || !*cid || s_zone_find(zs, cid))
         return 0;
-    if (s_grow(&zs->z, zs->n, &zs->cap, sizeof *zs->z) < 0)
+    void *grown = s_grow(zs->z, zs->n, &zs->cap, sizeof *zs->z);
+    if (!grown)
         return -1;
+    zs->z = grown;
     zs->z[zs->n++] = (s_zone_t){cid, NULL, ""};
     return 0;
 }
@@ -310,8 +308,10 @@ static int s_due_add(s_dues_t *ds, const redisReply *member, const redisReply *s
     int64_t ms;
     if (member->type != REDIS_REPLY_STRING || !s_ms(score, &ms))
         return sk_cli_fail(VERB, "Redis ZRANGE: unexpected reply");
-    if (s_grow(&ds->d, ds->n, &ds->cap, sizeof *ds->d) < 0)
+    void *grown = s_grow(ds->d, ds->n, &ds->cap, sizeof *ds->d);
+    if (!grown)
         return sk_cli_fail(VERB, "out of memory");
+    ds->d = grown;
     s_due_t *d = &ds->d[ds->n];
     memset(d, 0, sizeof *d);
     d->key = strndup(member->str, member->len);
@@ -807,7 +807,7 @@ static int s_cmp_newest(const void *a, const void *b)
 }
 
 /* Builds one record from its key and stored value; log_ms is the rlog score
- * (-1 when it came from a scan). */
+ * (-1 when it came from a scan). 0, or -1 on ENOMEM with nothing to free. */
 static int s_sent_make(s_sent_t *s, const redisReply *key, const redisReply *val, int64_t log_ms)
 {
     memset(s, 0, sizeof *s);
@@ -832,7 +832,10 @@ static int s_sent_make(s_sent_t *s, const redisReply *key, const redisReply *val
     } else {
         s->raw = strdup(""); /* in the log, no record (written between our reads?) */
     }
-    return s->raw ? 0 : -1;
+    if (s->raw)
+        return 0;
+    s_sent_free(s); /* nothing half made is left to the caller */
+    return -1;
 }
 
 /* Does the record concern order oid: its reminder, or a statement naming it? */
@@ -860,8 +863,10 @@ static bool s_names_order(const s_sent_t *s, const char *oid)
 
 static int s_sents_push(s_sents_t *ss, s_sent_t *s)
 {
-    if (s_grow(&ss->s, ss->n, &ss->cap, sizeof *ss->s) < 0)
+    void *grown = s_grow(ss->s, ss->n, &ss->cap, sizeof *ss->s);
+    if (!grown)
         return -1;
+    ss->s = grown;
     ss->s[ss->n++] = *s;
     return 0;
 }
@@ -1002,8 +1007,10 @@ static int s_sent_all(redisContext *c, long limit, s_sents_t *ss, long long *tot
                 if (kv->element[i]->type != REDIS_REPLY_STRING)
                     continue;
                 s_sent_t s;
-                if (s_sent_make(&s, kv->element[i], kv->element[i + 1], -1) < 0 ||
-                    s_sents_push(ss, &s) < 0) {
+                bool made = s_sent_make(&s, kv->element[i], kv->element[i + 1], -1) == 0;
+                if (!made || s_sents_push(ss, &s) < 0) {
+                    if (made)
+                        s_sent_free(&s);
                     freeReplyObject(r);
                     return sk_cli_fail(VERB, "out of memory");
                 }
@@ -1012,7 +1019,7 @@ static int s_sent_all(redisContext *c, long limit, s_sents_t *ss, long long *tot
             freeReplyObject(r);
             if (ss->n >= 2 * (size_t)limit)
                 s_sents_trim(ss, limit);
-        } while (strcmp(cursor, "0"));
+        } while (strcmp(cursor, "0") != 0);
     }
     return SK_EXIT_OK;
 }
@@ -1153,7 +1160,7 @@ static int s_sent(redisContext *c, const char *cid, const char *oid, long limit,
         freeReplyObject(r);
         if (!*found)
             return sk_cli_fail(VERB, "order %s not found", oid);
-        if (cid && strcmp(cid, found))
+        if (cid && strcmp(cid, found) != 0)
             return sk_cli_fail(VERB, "order %s is customer %s's, not %s's", oid, found, cid);
         cid = found;
     }
