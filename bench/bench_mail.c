@@ -1,5 +1,5 @@
 /* skonto-bench-mail — how many reminder mails per second Skonto's mail path
- * delivers (issue 8): build-release/bin/skonto-bench-mail [mails]
+ * delivers (issue 8): build-release/bin/skonto-bench-mail [mails [SAMPLE_FILE]]
  *
  * Delivery comes from the environment exactly as the reminder worker's does
  * (sk_mailer_opts_from_env: SKONTO_SMTP_URL, else SKONTO_MAILDIR), so the
@@ -15,8 +15,8 @@
  * Prints one line per phase (per mail and per second), the end-to-end rate
  * (1 / (render + delivery) per mail), how many connections the deliveries
  * opened (1: reused throughout) and the outcomes; exits 1 if a mail was not
- * sent. With SKONTO_BENCH_SAMPLE=FILE it writes the first built mail there
- * (the sink-alone client sends the same bytes). */
+ * sent. With SAMPLE_FILE it writes the first built mail there (the
+ * sink-alone client sends the same bytes). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +58,7 @@ int main(int argc, char **argv)
 {
     long mails = argc > 1 ? atol(argv[1]) : 5000;
     if (mails < 1 || mails > 10000000) {
-        fprintf(stderr, "usage: skonto-bench-mail [mails 1..10000000]\n");
+        fprintf(stderr, "usage: skonto-bench-mail [mails 1..10000000 [SAMPLE_FILE]]\n");
         return 2;
     }
     sk_err_t err = {0};
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
         total_bytes += lens[k];
     }
     double build_s = s_now() - t0;
-    const char *sample = getenv("SKONTO_BENCH_SAMPLE");
+    const char *sample = argc > 2 ? argv[2] : NULL;
     if (sample && *sample) {
         FILE *f = fopen(sample, "wb");
         if (!f || fwrite(bytes[0], 1, lens[0], f) != lens[0] || fclose(f) != 0) {

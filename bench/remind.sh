@@ -45,8 +45,7 @@ for i in $(seq 100); do
 done
 echo "(a) reminder mails"
 env -u SKONTO_SMTP_USER -u SKONTO_SMTP_PASSWORD_FILE -u SKONTO_SMTP_STARTTLS \
-  SKONTO_SMTP_URL="smtp://127.0.0.1:$PORT" SKONTO_BENCH_SAMPLE="$DIR/sample.eml" \
-  "$BIN/skonto-bench-mail" "$MAILS"
+  SKONTO_SMTP_URL="smtp://127.0.0.1:$PORT" "$BIN/skonto-bench-mail" "$MAILS" "$DIR/sample.eml"
 "$PY" "$SRC/bench/smtp_client.py" 127.0.0.1 "$PORT" "$DIR/sample.eml" "$MAILS"
 env -u SKONTO_SMTP_URL SKONTO_MAILDIR="$DIR/maildir" "$BIN/skonto-bench-mail" "$MAILS"
 echo "  (maildir on $(df -P "$DIR" | awk 'NR==2 {print $1}'): $(find "$DIR/maildir/new" -type f | wc -l) files in new/)"

@@ -5,7 +5,7 @@ figure says whether Skonto or the sink is the limit.
     /usr/bin/python3 bench/smtp_client.py HOST PORT MAIL_FILE [mails]
 
 MAIL_FILE is one built mail (CRLF lines, as skonto-bench-mail writes it with
-SKONTO_BENCH_SAMPLE); it is sent `mails` times (default 5000). Prints one line.
+its SAMPLE_FILE argument); it is sent `mails` times (default 5000). Prints one line.
 """
 import smtplib
 import sys

@@ -46,8 +46,8 @@
 #define VERB "reminders"
 #define S_DEFAULT_LIMIT 50
 #define S_MAX_LIMIT 10000
-#define S_PAGE 1000 /* members or records per round trip */
-#define S_LOCAL_MAX 40
+#define S_PAGE 1000    /* members or records per round trip */
+#define S_LOCAL_MAX 64 /* a local time with its offset, with room to spare */
 
 static const sk_cli_opt_t s_opts[] = {
     {"customer", true, false}, {"order", true, false}, {"due-before", true, false},
@@ -140,12 +140,12 @@ static char *s_local(const sk_tz_t *tz, int64_t ms, bool iso, char *buf, size_t 
     int off = sk_tz_offset_s(tz, ms);
     char t[SK_TIME_MAX];
     sk_time_format(ms + (int64_t)off * 1000, iso ? SK_TIME_ISO : SK_TIME_TEXT, t, sizeof t);
-    int a = off < 0 ? -off : off;
+    int a = off < 0 ? -off : off; /* zones are within 26 h of UTC: two digits */
     if (iso)
         t[strlen(t) - 1] = '\0'; /* the Z */
     else
         t[16] = '\0'; /* "YYYY-MM-DD HH:MM" */
-    snprintf(buf, n, "%s%s%c%02d:%02d", t, iso ? "" : " ", off < 0 ? '-' : '+', a / 3600,
+    snprintf(buf, n, "%s%s%c%02d:%02d", t, iso ? "" : " ", off < 0 ? '-' : '+', a / 3600 % 100,
              a / 60 % 60);
     return buf;
 }
