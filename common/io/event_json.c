@@ -25,6 +25,7 @@ typedef enum {
     K_U64,       /* integer >= 0 */
     K_I64,       /* any integer */
     K_STATEMENT, /* "weekly" | "daily" | "none" -> enum */
+    K_REMINDERS, /* "on" | "off" -> enum */
     K_CURRENCY,  /* known ISO 4217 code; scales the amounts */
     K_CUSTOMER,  /* inline customer object */
 } s_kind_t;
@@ -55,6 +56,7 @@ static const s_field_t s_customer_fields[] = {
     {"locale", K_STR, false, F(Skonto__V1__CustomerUpsert, locale)},
     {"statement", K_STATEMENT, false, F(Skonto__V1__CustomerUpsert, statement)},
     {"terms", K_STR, false, F(Skonto__V1__CustomerUpsert, terms)},
+    {"reminders", K_REMINDERS, false, F(Skonto__V1__CustomerUpsert, reminders)},
 };
 
 /* Inline customer of an order: customer_id defaults to the order's. */
@@ -66,6 +68,7 @@ static const s_field_t s_inline_customer_fields[] = {
     {"locale", K_STR, false, F(Skonto__V1__CustomerUpsert, locale)},
     {"statement", K_STATEMENT, false, F(Skonto__V1__CustomerUpsert, statement)},
     {"terms", K_STR, false, F(Skonto__V1__CustomerUpsert, terms)},
+    {"reminders", K_REMINDERS, false, F(Skonto__V1__CustomerUpsert, reminders)},
 };
 
 static const s_field_t s_invoice_fields[] = {
@@ -250,6 +253,21 @@ static int s_store(const char *ctx, const s_field_t *f, const json_t *v, void *m
             return sk_err_set(err, "bad_field",
                               "%s: statement \"%.32s\" must be weekly, daily or none", ctx, s);
         *(Skonto__V1__StatementFrequency *)p = st;
+        return 0;
+    }
+    case K_REMINDERS: {
+        if (!json_is_string(v))
+            return s_bad_field(err, ctx, f->name, "a string", v);
+        const char *s = json_string_value(v);
+        Skonto__V1__Reminders rm;
+        if (strcmp(s, "on") == 0)
+            rm = SKONTO__V1__REMINDERS__REMINDERS_ON;
+        else if (strcmp(s, "off") == 0)
+            rm = SKONTO__V1__REMINDERS__REMINDERS_OFF;
+        else
+            return sk_err_set(err, "bad_field", "%s: reminders \"%.32s\" must be on or off",
+                              ctx, s);
+        *(Skonto__V1__Reminders *)p = rm;
         return 0;
     }
     case K_CUSTOMER: /* handled by s_fill: it needs the object's storage */
@@ -615,6 +633,19 @@ static bool s_customer_json(json_t *o, const Skonto__V1__CustomerUpsert *c)
         break;
     default: /* an enum value from a newer sender: show the number */
         ok = ok && s_set(o, "statement", json_integer((json_int_t)c->statement));
+        break;
+    }
+    switch (c->reminders) {
+    case SKONTO__V1__REMINDERS__REMINDERS_UNSPECIFIED:
+        break;
+    case SKONTO__V1__REMINDERS__REMINDERS_ON:
+        ok = ok && s_set(o, "reminders", json_string("on"));
+        break;
+    case SKONTO__V1__REMINDERS__REMINDERS_OFF:
+        ok = ok && s_set(o, "reminders", json_string("off"));
+        break;
+    default: /* as for statement */
+        ok = ok && s_set(o, "reminders", json_integer((json_int_t)c->reminders));
         break;
     }
     return ok && s_set_str(o, "terms", c->terms, false);
