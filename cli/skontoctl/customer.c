@@ -346,8 +346,7 @@ static json_t *s_json(const s_view_t *v)
                                         {"statement", "statement"}, {"terms", "terms"}};
     for (size_t i = 0; i < sizeof pf / sizeof pf[0]; i++)
         bad |= json_object_set_new(root, pf[i][0], json_string(sk_cli_hash_get(p, pf[i][1], "")));
-    bad |= json_object_set_new(root, "reminders",
-                               json_string(s_opted_out(p) ? "off" : "on"));
+    bad |= json_object_set_new(root, "reminders", json_string(s_opted_out(p) ? "off" : "on"));
     bad |= json_object_set_new(root, "today", sk_cli_json_date(v->today));
     for (size_t i = 0; i < v->nopen; i++) {
         const s_open_t *o = &v->open[i];
@@ -580,8 +579,9 @@ static int s_known(void *arg)
     bool known = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     freeReplyObject(r);
     if (!known)
-        return sk_cli_fail(VERB, "customer %s is unknown: nothing was sent (send the customer "
-                                 "first)",
+        return sk_cli_fail(VERB,
+                           "customer %s is unknown: nothing was sent (send the customer "
+                           "first)",
                            cid);
     return SK_EXIT_OK;
 }
@@ -599,9 +599,9 @@ static int s_opt(int argc, char **argv, bool off)
     char eid[64];
     if (s_fresh_event_id(word, eid, sizeof eid) < 0)
         return sk_cli_fail(VERB, "no random bytes for the event id: %s", strerror(errno));
-    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "customer", "event_id", eid,
-                           "source", "skontoctl", "customer_id", cid, "reminders",
-                           off ? "off" : "on");
+    json_t *ev =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "customer", "event_id", eid, "source",
+                  "skontoctl", "customer_id", cid, "reminders", off ? "off" : "on");
     char *line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
     json_decref(ev);
     if (!line)

@@ -996,8 +996,8 @@ static int s_connect(s_send_t *st)
             return sk_cli_usage_error(st->verb, "%s \"%.200s\": %s", st->server_key_from,
                                       st->server_key, err.msg);
         if (sk_auth_keypair_load(st->key_file, &kp, &err))
-            return sk_cli_usage_error(st->verb, "%s \"%.200s\": %s", st->key_file_from, st->key_file,
-                                      err.msg);
+            return sk_cli_usage_error(st->verb, "%s \"%.200s\": %s", st->key_file_from,
+                                      st->key_file, err.msg);
         int rc = sk_auth_curve_client(st->sock, server, &kp, &err);
         memset(&kp, 0, sizeof kp);
         if (rc)
@@ -1068,10 +1068,13 @@ static int s_run(s_send_t *st)
     return (st->rejected || st->unacked) ? SK_EXIT_FAIL : SK_EXIT_OK;
 }
 
-/* Send's defaults, then its options from argv; *file gets the one word (the
- * input), if any. An exit status: not SK_EXIT_OK for invalid usage (said). */
-static int s_parse(s_send_t *st, int argc, char **argv, const char **file)
+/* A fresh state for verb with send's defaults, then its options from argv;
+ * *file gets the one word (the input), if any. An exit status: not
+ * SK_EXIT_OK for invalid usage (said). */
+static int s_parse(s_send_t *st, const char *verb, int argc, char **argv, const char **file)
 {
+    memset(st, 0, sizeof *st);
+    st->verb = verb;
     const char *env_ep = getenv("SKONTO_INGEST_ENDPOINT");
     st->endpoint = (env_ep && *env_ep) ? env_ep : "tcp://127.0.0.1:7750";
     const char *env_sk = getenv("SKONTO_INGEST_SERVER_KEY"),
@@ -1143,10 +1146,8 @@ int sk_cmd_send(int argc, char **argv)
         return SK_EXIT_OK;
     }
     s_send_t st;
-    memset(&st, 0, sizeof st);
-    st.verb = VERB;
     const char *file;
-    int rc = s_parse(&st, argc, argv, &file);
+    int rc = s_parse(&st, VERB, argc, argv, &file);
     if (rc != SK_EXIT_OK)
         return rc;
     if (!file)
@@ -1170,10 +1171,8 @@ int sk_cli_send_line(const char *verb, const char *line, int argc, char **argv, 
                      sk_cli_check_fn check, sk_cli_ack_fn on_ack, void *arg)
 {
     s_send_t st;
-    memset(&st, 0, sizeof st);
-    st.verb = verb;
     const char *word;
-    int rc = s_parse(&st, argc, argv, &word);
+    int rc = s_parse(&st, verb, argc, argv, &word);
     if (rc != SK_EXIT_OK)
         return rc;
     if (word)
