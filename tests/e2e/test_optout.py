@@ -47,6 +47,7 @@ class OptOutTest(unittest.TestCase):
             f.write("%s\n%s\n" % (op_line, aud_line))
         cls.ingest = st.start_ingest(env={"SKONTO_INGEST_SECRET_KEY_FILE": cls.server_key,
                                           "SKONTO_AUTHORIZED_KEYS": registry})
+        st.start_discount()
         # the operator's key as skontoctl takes it from the environment
         st.env.update({"SKONTO_INGEST_SERVER_KEY": cls.server_pub,
                        "SKONTO_CURVE_KEY_FILE": cls.op_key})
@@ -126,6 +127,29 @@ class OptOutTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(out["rejections"][0]["reason_code"], "bad_field")
         self.assertIn('reminders "maybe" must be on or off', out["rejections"][0]["message"])
+
+    def test_opted_out_customer_still_gets_schedules(self):
+        self.new_customer("SC-1", "C-SC1")
+        self.st.ctl("customer", "optout", "C-SC1")
+        r, out = self.send('{"type":"order_shipped","event_id":"SC-2","order_id":"SO-SC1",'
+                           '"customer_id":"C-SC1","currency":"EUR","amount":"1000.00",'
+                           '"ship_date":"2026-11-02"}\n')
+        self.assertEqual(out["accepted"], 1, r)
+        harness.wait_for(lambda: self.st.ctl("order", "show", "SO-SC1", check=False)
+                         .returncode == 0, timeout=15, what="the order's schedule")
+        self.assertIn("980.00", self.st.ctl("order", "show", "SO-SC1").stdout)  # 2/10 of 1000
+        self.assertEqual(self.show("C-SC1")["reminders"], "off")
+
+    def test_bare_event_for_a_new_customer_is_accepted_as_before(self):
+        """Ingest's rule is unchanged: a customer event with only an id (and
+        now `reminders`) is accepted for any customer and writes what it
+        carries; only skontoctl's optout refuses an unknown id."""
+        r, out = self.send('{"type":"customer","event_id":"NB-1","customer_id":"C-NB1",'
+                           '"reminders":"off"}\n')
+        self.assertEqual(out["accepted"], 1, r)
+        got = self.show("C-NB1")
+        self.assertEqual((got["name"], got["terms"], got["statement"], got["reminders"]),
+                         ("", "", "weekly", "off"))
 
     def test_unknown_reminders_value_is_rejected(self):
         self.new_customer("UN-1", "C-UN1")
