@@ -348,12 +348,14 @@ s_acl() {
       '~sk:{sSHARD}:eid:*' '~sk:{sSHARD}:stored' '~sk:{sSHARD}:over' \
       '~sk:{sSHARD}:ingest' '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
-    "+ping +get +set +scan +hget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
+    "+ping +get +set +scan +hget +hmget +hgetall +hset +hsetnx +hexists +hdel +hincrby" \
+    "+zadd +zrem +zrange +zscore +lpush" \
     "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \
       '~sk:{sSHARD}:windows' '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
       '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '~sk:{sys}:layout' \
-      '%R~sk:{sSHARD}:cust:*' '%R~sk:{sys}:clock')"
+      '~sk:{sSHARD}:rdue' '~sk:{sSHARD}:stmt' '%R~sk:{sSHARD}:rsent' '%R~sk:{sSHARD}:rproc' \
+      '~sk:{sys}:rbackfill' '%R~sk:{sSHARD}:cust:*' '%R~sk:{sys}:clock')"
   echo "user skontoctl on >$(s_pw skontoctl) resetchannels -@all +@read +ping -@dangerous %R~sk:*"
   # Simulated time (SKONTO_CLOCK=redis only): the clock's user may write the
   # clock key and nothing else; its script (common/io/sk_clock.lua) runs with
