@@ -347,6 +347,8 @@ s_acl() {
     "$(s_keys '~sk:{sSHARD}:seen' '~sk:{sSHARD}:events' '~sk:{sSHARD}:cust:*' \
       '~sk:{sSHARD}:eid:*' '~sk:{sSHARD}:stored' '~sk:{sSHARD}:over' \
       '~sk:{sSHARD}:ingest' '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
+  # discount's scripts only read rsent and rproc (a key sent or in process
+  # is not queued again), but EVALSHA's KEYS need read and write access.
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
     "+ping +get +set +scan +hget +hmget +hgetall +hset +hsetnx +hexists +hdel +hincrby" \
     "+zadd +zrem +zrange +zscore +lpush" \
@@ -354,7 +356,7 @@ s_acl() {
     "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \
       '~sk:{sSHARD}:windows' '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
       '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '~sk:{sys}:layout' \
-      '~sk:{sSHARD}:rdue' '~sk:{sSHARD}:stmt' '%R~sk:{sSHARD}:rsent' '%R~sk:{sSHARD}:rproc' \
+      '~sk:{sSHARD}:rdue' '~sk:{sSHARD}:stmt' '~sk:{sSHARD}:rsent' '~sk:{sSHARD}:rproc' \
       '~sk:{sys}:rbackfill' '%R~sk:{sSHARD}:cust:*' '%R~sk:{sys}:clock')"
   echo "user skontoctl on >$(s_pw skontoctl) resetchannels -@all +@read +ping -@dangerous %R~sk:*"
   # Simulated time (SKONTO_CLOCK=redis only): the clock's user may write the

@@ -511,7 +511,11 @@ class DiscountTest(unittest.TestCase):
             return self.r.cmd("SCRIPT", "LOAD", f.read())
 
     SHARD_KEYS = ["sk:{s1}:events", "sk:{s1}:windows", "sk:{s1}:fc:hist", "sk:{s1}:fc:net",
-                  "sk:{s1}:takeup", "sk:{s1}:unapplied"]
+                  "sk:{s1}:takeup", "sk:{s1}:unapplied", "sk:{s1}:rdue", "sk:{s1}:rsent",
+                  "sk:{s1}:rproc", "sk:{s1}:stmt"]
+    # the due-queue part of a record that changes nothing in the queue
+    # (chk nd na cid skey sdue; tests/e2e/test_remind_queue.py tests it)
+    NO_QUEUE = ["0", 0, 0, "C", "", 0]
 
     def ghost_entries(self, n):
         """n entries read by a consumer that never acknowledged them."""
@@ -533,7 +537,8 @@ class DiscountTest(unittest.TestCase):
         def apply(exp):
             return self.r.cmd("EVALSHA", sha, len(keys), *keys, eid, exp, kb, "SO-9",
                               "20819", "20769", "STATE", "3",
-                              2, 8, "offered|t0|20000", 1, 7, "2027-01-01|CNY", 100)
+                              2, 8, "offered|t0|20000", 1, 7, "2027-01-01|CNY", 100,
+                              *self.NO_QUEUE)
 
         inv, copen = keys[kb - 1], keys[kb]
 
@@ -580,7 +585,7 @@ class DiscountTest(unittest.TestCase):
             out = [eid, exp, kb, oid, "", wop, "S-" + oid, "", len(incr)]
             for k, f, d in incr:
                 out += [k, f, d]
-            return out
+            return out + self.NO_QUEUE
 
         argv = (rec(e1, "0", "SO-A", "C-1", "20800",
                     [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (5, "n", 1)])
@@ -630,7 +635,7 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(call(e1, "*", "", kq, "7"), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "1.7|OLD")
         keys += ["sk:{s1}:copen:C-Q", "sk:{s1}:hist:C-Q"]
-        self.assertEqual(call(e2, "1", kq, "SO-Q", "", "", "NEW", "", 0), ["OK"])
+        self.assertEqual(call(e2, "1", kq, "SO-Q", "", "", "NEW", "", 0, *self.NO_QUEUE), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "2.7|NEW")
         self.assertEqual(call(e3, "*", "", kq, "3"), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "2.7|NEW")
