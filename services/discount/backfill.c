@@ -101,8 +101,8 @@ static bool s_call_full(const s_call_t *x)
 }
 
 /* One SCAN page: its keys (an array reply) and the next cursor. */
-static redisReply *s_scan(redisContext *c, char cursor[32], const char *pattern,
-                          const char *type, sk_err_t *err)
+static redisReply *s_scan(redisContext *c, char cursor[32], const char *pattern, const char *type,
+                          sk_err_t *err)
 {
     const char *argv[8] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000", "TYPE", type};
     redisReply *r = redisCommandArgv(c, 8, argv, NULL);

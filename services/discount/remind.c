@@ -48,8 +48,8 @@ int discount_remind_diff(const sk_remind_settings_t *s, const char *order_id,
         for (int i = 0; i < nt; i++)
             last[i] = neu->schedule.tiers[i].last_day;
         size_t n = 0;
-        if (sk_remind_plan(s, order_id, last, (size_t)nt, tz, now_ms, plan, DISCOUNT_REMIND_MAX,
-                           &n, err) != 0)
+        if (sk_remind_plan(s, order_id, last, (size_t)nt, tz, now_ms, plan, DISCOUNT_REMIND_MAX, &n,
+                           err) != 0)
             return -1;
         for (size_t i = 0; i < n; i++) {
             memcpy(ops->add[i].key, plan[i].key, sizeof ops->add[i].key);

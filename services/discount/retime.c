@@ -19,19 +19,21 @@ int discount_profile_from_reply(const sk_remind_settings_t *s, const redisReply 
     return discount_profile_parse(s, v[0], v[1], v[2], p, err);
 }
 
-/* One command's reply: 0, or -1 and err ("redis"). */
+/* One command's reply: 0 and *out (not NULL), or -1 and err ("redis"). */
 static int s_reply(redisContext *c, redisReply **out, const char *what, sk_err_t *err)
 {
     void *r = NULL;
-    if (redisGetReply(c, &r) != REDIS_OK || !r)
-        return sk_err_set(err, "redis", "%s: %s", what, c->errstr[0] ? c->errstr : "no reply");
-    *out = r;
+    *out = NULL;
+    if (redisGetReply(c, &r) != REDIS_OK || !r) {
+        sk_err_set(err, "redis", "%s: %s", what, c->errstr[0] ? c->errstr : "no reply");
+        return -1;
+    }
     if (((redisReply *)r)->type == REDIS_REPLY_ERROR) {
         sk_err_set(err, "redis", "%s: %s", what, ((redisReply *)r)->str);
         freeReplyObject(r);
-        *out = NULL;
         return -1;
     }
+    *out = r;
     return 0;
 }
 
@@ -98,9 +100,9 @@ static bool s_ops_nearly_full(void)
 /* Re-plans one chunk of open invoices (ids: a ZRANGE reply of at most
  * DISCOUNT_RETIME_CHUNK) in p's zone: their GETs in one round trip, then
  * the ZADD XX / ZREM (more than one pair only for huge plans). */
-static int s_chunk(redisContext *c, const sk_remind_settings_t *s, int shard,
-                   const redisReply *ids, const discount_profile_t *p, int64_t now_ms,
-                   const char *rdue, discount_retime_t *out, sk_err_t *err)
+static int s_chunk(redisContext *c, const sk_remind_settings_t *s, int shard, const redisReply *ids,
+                   const discount_profile_t *p, int64_t now_ms, const char *rdue,
+                   discount_retime_t *out, sk_err_t *err)
 {
     static sk_invoice_t inv;
     static discount_remind_ops_t ops;

@@ -131,24 +131,24 @@ static void passed_leads_collapse_and_the_collapsed_ones_leave(void **state)
     const sk_tz_t *ny = s_tz("America/New_York");
     s_invoice(&inv, "2026-03-10", NULL);
     /* one passed (lead 3): due now, and lead 1 ahead */
-    assert_int_equal(discount_remind_diff(&S, "SO-1", &inv, &inv, ny,
-                                          s_at("2026-03-08T00:00:00Z"), &ops, NULL),
-                     0);
+    assert_int_equal(
+        discount_remind_diff(&S, "SO-1", &inv, &inv, ny, s_at("2026-03-08T00:00:00Z"), &ops, NULL),
+        0);
     assert_int_equal(ops.nadd, 2);
     s_assert_add(&ops, 0, "r|0|2026-03-10|3|SO-1", "2026-03-08T00:00:00Z");
     assert_int_equal(ops.ndrop, 0);
     /* both passed: one, the last, due now; the other leaves the queue */
-    assert_int_equal(discount_remind_diff(&S, "SO-1", &inv, &inv, ny,
-                                          s_at("2026-03-09T20:00:00Z"), &ops, NULL),
-                     0);
+    assert_int_equal(
+        discount_remind_diff(&S, "SO-1", &inv, &inv, ny, s_at("2026-03-09T20:00:00Z"), &ops, NULL),
+        0);
     assert_int_equal(ops.nadd, 1);
     s_assert_add(&ops, 0, "r|0|2026-03-10|1|SO-1", "2026-03-09T20:00:00Z");
     assert_int_equal(ops.ndrop, 1);
     assert_string_equal(ops.drop[0], "r|0|2026-03-10|3|SO-1");
     /* the window closed at New York's midnight (04:00Z): nothing queued */
-    assert_int_equal(discount_remind_diff(&S, "SO-1", &inv, &inv, ny,
-                                          s_at("2026-03-11T04:00:00Z"), &ops, NULL),
-                     0);
+    assert_int_equal(
+        discount_remind_diff(&S, "SO-1", &inv, &inv, ny, s_at("2026-03-11T04:00:00Z"), &ops, NULL),
+        0);
     assert_int_equal(ops.nadd, 0);
     assert_int_equal(ops.ndrop, 2);
 }
@@ -174,9 +174,8 @@ static void other_leads_come_from_the_settings(void **state)
     static sk_remind_settings_t s2;
     static sk_invoice_t inv;
     static discount_remind_ops_t ops;
-    assert_int_equal(sk_remind_settings_parse(&s2, "7,0", "17:30", "Europe/Berlin", NULL, NULL,
-                                              NULL),
-                     0);
+    assert_int_equal(
+        sk_remind_settings_parse(&s2, "7,0", "17:30", "Europe/Berlin", NULL, NULL, NULL), 0);
     s_invoice(&inv, "2026-03-10", NULL);
     assert_int_equal(discount_remind_diff(&s2, "SO-1", NULL, &inv, s2.default_tz,
                                           s_at("2026-03-01T12:00:00Z"), &ops, NULL),
@@ -221,8 +220,7 @@ static void the_next_statement(void **state)
     /* Sunday 03-01 12:00Z: the next Monday 09:00 New York */
     assert_true(discount_statement_next(&S, "C-1", &p, s_at("2026-03-01T12:00:00Z"), key, &due));
     assert_string_equal(key, "s|2026-03-02T14:00:00Z|C-1");
-    assert_string_equal(sk_time_format(due, SK_TIME_ISO, buf, sizeof buf),
-                        "2026-03-02T14:00:00Z");
+    assert_string_equal(sk_time_format(due, SK_TIME_ISO, buf, sizeof buf), "2026-03-02T14:00:00Z");
     p.cadence = SK_CADENCE_DAILY;
     assert_true(discount_statement_next(&S, "C-1", &p, s_at("2026-03-01T12:00:00Z"), key, &due));
     assert_string_equal(key, "s|2026-03-01T14:00:00Z|C-1");
