@@ -122,21 +122,6 @@ static redisReply *s_scan(redisContext *c, char cursor[32], const char *pattern,
     return r;
 }
 
-/* Sends n queued commands' replies into out[0..n); -1 on a Redis error. */
-static int s_replies(redisContext *c, redisReply **out, size_t n, sk_err_t *err)
-{
-    for (size_t i = 0; i < n; i++) {
-        void *r = NULL;
-        if (redisGetReply(c, &r) != REDIS_OK || !r) {
-            for (size_t j = 0; j < i; j++)
-                freeReplyObject(out[j]);
-            return sk_err_set(err, "redis", "backfill: %s", c->errstr);
-        }
-        out[i] = r;
-    }
-    return 0;
-}
-
 static void s_free_replies(redisReply **r, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -176,7 +161,7 @@ static int s_invoice_page(s_call_t *x, const sk_remind_settings_t *s, int64_t no
             goto out;
         }
     }
-    if ((rc = s_replies(x->c, iv, n, err)) != 0) {
+    if ((rc = discount_read_replies(x->c, iv, n, "backfill: GET invoice", err)) != 0) {
         memset(iv, 0, n * sizeof *iv);
         goto out;
     }
@@ -200,7 +185,7 @@ static int s_invoice_page(s_call_t *x, const sk_remind_settings_t *s, int64_t no
         nc++;
     }
     redisReply **got = cv;
-    if ((rc = s_replies(x->c, got, nc, err)) != 0) {
+    if ((rc = discount_read_replies(x->c, got, nc, "backfill: HMGET customer", err)) != 0) {
         memset(cv, 0, n * sizeof *cv);
         goto out;
     }
@@ -275,7 +260,7 @@ static int s_customer_page(s_call_t *x, const sk_remind_settings_t *s, int64_t n
             return sk_err_set(err, "redis", "backfill: %s", x->c->errstr);
         }
     }
-    if (s_replies(x->c, cv, n, err) != 0) {
+    if (discount_read_replies(x->c, cv, n, "backfill: HMGET customer", err) != 0) {
         free(cv);
         return -1;
     }

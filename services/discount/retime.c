@@ -19,6 +19,21 @@ int discount_profile_from_reply(const sk_remind_settings_t *s, const redisReply 
     return discount_profile_parse(s, v[0], v[1], v[2], p, err);
 }
 
+int discount_read_replies(redisContext *c, redisReply **out, size_t n, const char *what,
+                          sk_err_t *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        void *r = NULL;
+        if (redisGetReply(c, &r) != REDIS_OK || !r) {
+            for (size_t j = 0; j < i; j++)
+                freeReplyObject(out[j]);
+            return sk_err_set(err, "redis", "%s: %s", what, c->errstr);
+        }
+        out[i] = r;
+    }
+    return 0;
+}
+
 /* One command's reply: 0 and *out (not NULL), or -1 and err ("redis"). */
 static int s_reply(redisContext *c, redisReply **out, const char *what, sk_err_t *err)
 {
@@ -119,15 +134,8 @@ static int s_chunk(redisContext *c, const sk_remind_settings_t *s, int shard, co
             return sk_err_set(err, "redis", "GET invoice: %s", c->errstr);
         oid[n++] = id->str;
     }
-    for (size_t i = 0; i < n; i++) {
-        void *r = NULL;
-        if (redisGetReply(c, &r) != REDIS_OK || !r) {
-            for (size_t j = 0; j < i; j++)
-                freeReplyObject(got[j]);
-            return sk_err_set(err, "redis", "GET invoice: %s", c->errstr);
-        }
-        got[i] = r;
-    }
+    if (discount_read_replies(c, got, n, "GET invoice", err) != 0)
+        return -1;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         sk_err_t e;

@@ -33,6 +33,12 @@
 int discount_profile_from_reply(const sk_remind_settings_t *s, const redisReply *r, size_t at,
                                 discount_profile_t *p, sk_err_t *err);
 
+/* Reads the replies of n pipelined commands into out[0..n): 0, or -1 and err
+ * ("redis": what failed, the connection's message; the replies read so far
+ * are freed). Error replies are replies: the caller looks at each. */
+int discount_read_replies(redisContext *c, redisReply **out, size_t n, const char *what,
+                          sk_err_t *err);
+
 /* What a re-time did, for the log. */
 typedef struct {
     long invoices; /* open invoices planned again */

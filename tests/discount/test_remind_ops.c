@@ -54,6 +54,14 @@ static void s_assert_add(const discount_remind_ops_t *ops, size_t i, const char 
     assert_string_equal(sk_time_format(ops->add[i].due_ms, SK_TIME_ISO, buf, sizeof buf), due);
 }
 
+/* discount_remind_diff of order SO-1, which must succeed. */
+static void s_diff(const sk_invoice_t *old, const sk_invoice_t *neu, const char *zone,
+                   const char *now, discount_remind_ops_t *ops)
+{
+    assert_int_equal(discount_remind_diff(&S, "SO-1", old, neu, s_tz(zone), s_at(now), ops, NULL),
+                     0);
+}
+
 static int s_setup(void **state)
 {
     (void)state;
@@ -66,9 +74,7 @@ static void new_invoice_queues_each_lead_at_nine_local_across_dst(void **state)
     static sk_invoice_t inv;
     static discount_remind_ops_t ops;
     s_invoice(&inv, "2026-03-10", "2026-03-22");
-    assert_int_equal(discount_remind_diff(&S, "SO-1", NULL, &inv, s_tz("America/New_York"),
-                                          s_at("2026-03-01T12:00:00Z"), &ops, NULL),
-                     0);
+    s_diff(NULL, &inv, "America/New_York", "2026-03-01T12:00:00Z", &ops);
     assert_int_equal(ops.nadd, 4);
     assert_int_equal(ops.ndrop, 0);
     s_assert_add(&ops, 0, "r|0|2026-03-10|3|SO-1", "2026-03-07T14:00:00Z");
@@ -90,9 +96,7 @@ static void closed_or_zero_balance_drops_every_key(void **state)
         if (closed[k] == SK_INV_OPEN)
             neu.balance = 0; /* credited in full */
         assert_false(discount_remind_open(&neu));
-        assert_int_equal(discount_remind_diff(&S, "SO-1", &old, &neu, s_tz("UTC"),
-                                              s_at("2026-03-01T12:00:00Z"), &ops, NULL),
-                         0);
+        s_diff(&old, &neu, "UTC", "2026-03-01T12:00:00Z", &ops);
         assert_int_equal(ops.nadd, 0);
         assert_int_equal(ops.ndrop, 4);
         assert_string_equal(ops.drop[0], "r|0|2026-03-10|3|SO-1");
@@ -100,9 +104,7 @@ static void closed_or_zero_balance_drops_every_key(void **state)
     }
     /* and one that was closed already drops nothing (its keys went then) */
     neu.status = SK_INV_PAID;
-    assert_int_equal(discount_remind_diff(&S, "SO-1", &neu, &neu, s_tz("UTC"),
-                                          s_at("2026-03-01T12:00:00Z"), &ops, NULL),
-                     0);
+    s_diff(&neu, &neu, "UTC", "2026-03-01T12:00:00Z", &ops);
     assert_int_equal(ops.nadd + ops.ndrop, 0);
 }
 
@@ -113,9 +115,7 @@ static void moved_dates_replace_the_keys(void **state)
     static discount_remind_ops_t ops;
     s_invoice(&old, "2026-03-10", "2026-03-22");
     s_invoice(&neu, "2026-03-10", "2026-03-24"); /* only the second tier moved */
-    assert_int_equal(discount_remind_diff(&S, "SO-1", &old, &neu, s_tz("UTC"),
-                                          s_at("2026-03-01T12:00:00Z"), &ops, NULL),
-                     0);
+    s_diff(&old, &neu, "UTC", "2026-03-01T12:00:00Z", &ops);
     assert_int_equal(ops.nadd, 4);
     s_assert_add(&ops, 2, "r|1|2026-03-24|3|SO-1", "2026-03-21T09:00:00Z");
     assert_int_equal(ops.ndrop, 2);
@@ -128,27 +128,20 @@ static void passed_leads_collapse_and_the_collapsed_ones_leave(void **state)
     (void)state;
     static sk_invoice_t inv;
     static discount_remind_ops_t ops;
-    const sk_tz_t *ny = s_tz("America/New_York");
     s_invoice(&inv, "2026-03-10", NULL);
     /* one passed (lead 3): due now, and lead 1 ahead */
-    assert_int_equal(
-        discount_remind_diff(&S, "SO-1", &inv, &inv, ny, s_at("2026-03-08T00:00:00Z"), &ops, NULL),
-        0);
+    s_diff(&inv, &inv, "America/New_York", "2026-03-08T00:00:00Z", &ops);
     assert_int_equal(ops.nadd, 2);
     s_assert_add(&ops, 0, "r|0|2026-03-10|3|SO-1", "2026-03-08T00:00:00Z");
     assert_int_equal(ops.ndrop, 0);
     /* both passed: one, the last, due now; the other leaves the queue */
-    assert_int_equal(
-        discount_remind_diff(&S, "SO-1", &inv, &inv, ny, s_at("2026-03-09T20:00:00Z"), &ops, NULL),
-        0);
+    s_diff(&inv, &inv, "America/New_York", "2026-03-09T20:00:00Z", &ops);
     assert_int_equal(ops.nadd, 1);
     s_assert_add(&ops, 0, "r|0|2026-03-10|1|SO-1", "2026-03-09T20:00:00Z");
     assert_int_equal(ops.ndrop, 1);
     assert_string_equal(ops.drop[0], "r|0|2026-03-10|3|SO-1");
     /* the window closed at New York's midnight (04:00Z): nothing queued */
-    assert_int_equal(
-        discount_remind_diff(&S, "SO-1", &inv, &inv, ny, s_at("2026-03-11T04:00:00Z"), &ops, NULL),
-        0);
+    s_diff(&inv, &inv, "America/New_York", "2026-03-11T04:00:00Z", &ops);
     assert_int_equal(ops.nadd, 0);
     assert_int_equal(ops.ndrop, 2);
 }
@@ -159,9 +152,7 @@ static void a_re_time_moves_the_instants_to_the_new_zone(void **state)
     static sk_invoice_t inv;
     static discount_remind_ops_t ops;
     s_invoice(&inv, "2026-03-10", NULL);
-    assert_int_equal(discount_remind_diff(&S, "SO-1", &inv, &inv, s_tz("Asia/Shanghai"),
-                                          s_at("2026-03-01T12:00:00Z"), &ops, NULL),
-                     0);
+    s_diff(&inv, &inv, "Asia/Shanghai", "2026-03-01T12:00:00Z", &ops);
     assert_int_equal(ops.nadd, 2);
     s_assert_add(&ops, 0, "r|0|2026-03-10|3|SO-1", "2026-03-07T01:00:00Z");
     s_assert_add(&ops, 1, "r|0|2026-03-10|1|SO-1", "2026-03-09T01:00:00Z");

@@ -85,18 +85,30 @@ def cancel(eid, oid):
     return e
 
 
+def start_stack():
+    """redis-server and ingest on the simulated clock at 2026-03-01 12:00Z,
+    and an ERP's client of ingest."""
+    global pb
+    pb = skingest.load()
+    st = Stack()
+    st.__enter__()
+    st.env["SKONTO_CLOCK"] = "redis"
+    st.redis_cli("SET", "sk:{sys}:clock", ms(2026, 3, 1, 12))
+    st.start_ingest()
+    return st, skingest.Client(st.ingest_endpoint)
+
+
+def start_discount(st, name):
+    st.start_discount(name)
+    wait_for(lambda: st.redis_cli("HEXISTS", "sk:{sys}:hb", name) == "1",
+             what=name + "'s heartbeat")
+
+
 class RemindQueueTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        global pb
-        pb = skingest.load()
-        cls.st = Stack()
-        cls.st.__enter__()
-        cls.st.env["SKONTO_CLOCK"] = "redis"
-        cls.set_clock(ms(2026, 3, 1, 12))
-        cls.st.start_ingest()
-        cls.start_discount("discount-1")
-        cls.cli = skingest.Client(cls.st.ingest_endpoint)
+        cls.st, cls.cli = start_stack()
+        start_discount(cls.st, "discount-1")
         cls.n = 0
 
     @classmethod
@@ -107,12 +119,6 @@ class RemindQueueTest(unittest.TestCase):
     @classmethod
     def set_clock(cls, at_ms):
         cls.st.redis_cli("SET", "sk:{sys}:clock", at_ms)
-
-    @classmethod
-    def start_discount(cls, name):
-        cls.st.start_discount(name)
-        wait_for(lambda: cls.st.redis_cli("HEXISTS", "sk:{sys}:hb", name) == "1",
-                 what=name + "'s heartbeat")
 
     def send(self, e):
         ack = self.cli.send(e)
@@ -158,6 +164,15 @@ class RemindQueueTest(unittest.TestCase):
         self.send(customer(self.eid(), cid))
         wait_for(lambda: self.stmt(cid), timeout=15, what="statement of " + cid)
 
+    def queued_order(self, cid, oid, customer=True):
+        """On 2026-03-01 12:00Z: New York customer cid (when customer) and its
+        order oid, once the order's four reminders are queued."""
+        self.set_clock(ms(2026, 3, 1, 12))
+        if customer:
+            self.ny_customer(cid)
+        self.send(order(self.eid(), oid, cid))
+        wait_for(lambda: len(self.queue(cid, oid)) == 4, timeout=15, what=oid + " queued")
+
     # ------------------------------------------------------------------ tests
 
     def test_new_york_order_across_the_dst_change(self):
@@ -178,35 +193,26 @@ class RemindQueueTest(unittest.TestCase):
 
     def test_late_orders_collapse_passed_reminders_and_skip_closed_windows(self):
         self.ny_customer("C-LATE")
-        # 03-08 00:00Z: the 3-day reminder of the 03-10 window has passed, the
-        # 1-day one has not: the passed one is due at once (now)
-        now = ms(2026, 3, 8, 0)
-        self.set_clock(now)
-        self.send(order(self.eid(), "SO-LATE1", "C-LATE"))
-        self.wait_queue("C-LATE", "SO-LATE1", {
-            rkey(0, "2026-03-10", 3, "SO-LATE1"): now,
-            rkey(0, "2026-03-10", 1, "SO-LATE1"): ms(2026, 3, 9, 13),
-            rkey(1, "2026-03-22", 3, "SO-LATE1"): ms(2026, 3, 19, 13),
-            rkey(1, "2026-03-22", 1, "SO-LATE1"): ms(2026, 3, 21, 13),
-        }, "one passed reminder due now")
-        # 03-09 20:00Z: both of the window's reminders passed, the window is
-        # still open (until 03-11 04:00Z): one reminder, due now
-        now = ms(2026, 3, 9, 20)
-        self.set_clock(now)
-        self.send(order(self.eid(), "SO-LATE2", "C-LATE"))
-        self.wait_queue("C-LATE", "SO-LATE2", {
-            rkey(0, "2026-03-10", 1, "SO-LATE2"): now,
-            rkey(1, "2026-03-22", 3, "SO-LATE2"): ms(2026, 3, 19, 13),
-            rkey(1, "2026-03-22", 1, "SO-LATE2"): ms(2026, 3, 21, 13),
-        }, "several passed reminders make one")
-        # 03-11 04:00Z is midnight in New York: the first window has closed
-        now = ms(2026, 3, 11, 4)
-        self.set_clock(now)
-        self.send(order(self.eid(), "SO-LATE3", "C-LATE"))
-        self.wait_queue("C-LATE", "SO-LATE3", {
-            rkey(1, "2026-03-22", 3, "SO-LATE3"): ms(2026, 3, 19, 13),
-            rkey(1, "2026-03-22", 1, "SO-LATE3"): ms(2026, 3, 21, 13),
-        }, "a closed window never queued")
+        second = {(1, "2026-03-22", 3): ms(2026, 3, 19, 13), (1, "2026-03-22", 1): ms(2026, 3, 21, 13)}
+        cases = [
+            # 03-08 00:00Z: the 3-day reminder of the 03-10 window has passed,
+            # the 1-day one has not: the passed one is due at once (now)
+            (ms(2026, 3, 8, 0), "one passed reminder due now",
+             {(0, "2026-03-10", 3): "now", (0, "2026-03-10", 1): ms(2026, 3, 9, 13)}),
+            # 03-09 20:00Z: both passed, the window still open (until 03-11
+            # 04:00Z): one reminder, due now
+            (ms(2026, 3, 9, 20), "several passed reminders make one",
+             {(0, "2026-03-10", 1): "now"}),
+            # 03-11 04:00Z is midnight in New York: the first window has closed
+            (ms(2026, 3, 11, 4), "a closed window never queued", {}),
+        ]
+        for i, (now, what, first) in enumerate(cases):
+            oid = "SO-LATE%d" % i
+            self.set_clock(now)
+            self.send(order(self.eid(), oid, "C-LATE"))
+            want = {rkey(t, d, lead, oid): now if at == "now" else at
+                    for (t, d, lead), at in list(first.items()) + list(second.items())}
+            self.wait_queue("C-LATE", oid, want, what)
 
     def test_payment_cancel_and_full_credit_remove_every_reminder(self):
         self.set_clock(ms(2026, 3, 1, 12))
@@ -234,10 +240,7 @@ class RemindQueueTest(unittest.TestCase):
         self.assertEqual(self.queue("C-CLOSE", "SO-PART"), before_part)
 
     def test_a_new_version_with_moved_dates_replaces_the_keys(self):
-        self.set_clock(ms(2026, 3, 1, 12))
-        self.ny_customer("C-VER")
-        self.send(order(self.eid(), "SO-VER", "C-VER"))
-        wait_for(lambda: len(self.queue("C-VER", "SO-VER")) == 4, timeout=15, what="v1 queued")
+        self.queued_order("C-VER", "SO-VER")
         self.send(order(self.eid(), "SO-VER", "C-VER", ship="2026-03-04", version=2))
         self.wait_queue("C-VER", "SO-VER", {
             rkey(0, "2026-03-12", 3, "SO-VER"): ms(2026, 3, 9, 13),
@@ -247,10 +250,7 @@ class RemindQueueTest(unittest.TestCase):
         }, "v2's keys only")
 
     def test_a_sent_reminder_is_not_queued_again_by_a_new_version(self):
-        self.set_clock(ms(2026, 3, 1, 12))
-        self.ny_customer("C-SENT")
-        self.send(order(self.eid(), "SO-SENT", "C-SENT"))
-        wait_for(lambda: len(self.queue("C-SENT", "SO-SENT")) == 4, timeout=15, what="queued")
+        self.queued_order("C-SENT", "SO-SENT")
         # as the reminder worker leaves it: sent, out of rdue (and one in process)
         n = shard("C-SENT")
         sent = rkey(0, "2026-03-10", 3, "SO-SENT")
@@ -269,10 +269,7 @@ class RemindQueueTest(unittest.TestCase):
         })
 
     def test_a_zone_change_re_times_what_is_queued_and_the_statement(self):
-        self.set_clock(ms(2026, 3, 1, 12))
-        self.ny_customer("C-TZ")
-        self.send(order(self.eid(), "SO-TZ", "C-TZ"))
-        wait_for(lambda: len(self.queue("C-TZ", "SO-TZ")) == 4, timeout=15, what="queued")
+        self.queued_order("C-TZ", "SO-TZ")
         n = shard("C-TZ")
         gone = rkey(1, "2026-03-22", 3, "SO-TZ")  # sent meanwhile: must not come back
         self.st.redis_cli("ZREM", "sk:{s%d}:rdue" % n, gone)
@@ -293,8 +290,7 @@ class RemindQueueTest(unittest.TestCase):
         for cid in ("C-NONE", "C-OUT"):
             self.ny_customer(cid)
             self.assertEqual(len(self.statements(cid)), 1)
-        self.send(order(self.eid(), "SO-NONE", "C-NONE"))
-        wait_for(lambda: len(self.queue("C-NONE", "SO-NONE")) == 4, timeout=15, what="queued")
+        self.queued_order("C-NONE", "SO-NONE", customer=False)
         self.send(customer(self.eid(), "C-NONE", statement=pb.STATEMENT_NONE))
         wait_for(lambda: self.stmt("C-NONE") == "", timeout=15, what="C-NONE's statement gone")
         self.assertEqual(self.statements("C-NONE"), {})
@@ -305,10 +301,12 @@ class RemindQueueTest(unittest.TestCase):
         self.send(customer(self.eid(), "C-OUT", tz="Europe/Berlin"))
         wait_for(lambda: self.stmt("C-OUT") == "", timeout=15, what="C-OUT's statement gone")
         self.assertEqual(self.statements("C-OUT"), {})
-        # and an order of an opted-out customer does not bring one back
-        self.send(order(self.eid(), "SO-OUT", "C-OUT"))
-        wait_for(lambda: len(self.queue("C-OUT", "SO-OUT")) == 4, timeout=15, what="queued")
+        # and an order of an opted-out customer does not bring one back (its
+        # reminders are queued: the reminder worker drops them as opted_out
+        # at send time, so an opt-in before then still gets them)
+        self.queued_order("C-OUT", "SO-OUT", customer=False)
         self.assertEqual(self.stmt("C-OUT"), "")
+        self.assertEqual(self.statements("C-OUT"), {})
 
     def test_an_order_of_a_customer_without_statement_entry_adds_one(self):
         self.set_clock(ms(2026, 3, 1, 12))
@@ -328,23 +326,14 @@ class BackfillTest(unittest.TestCase):
     once."""
 
     def setUp(self):
-        global pb
-        pb = skingest.load()
-        self.st = Stack()
-        self.st.__enter__()
-        self.st.env["SKONTO_CLOCK"] = "redis"
-        self.st.redis_cli("SET", "sk:{sys}:clock", ms(2026, 3, 1, 12))
-        self.st.start_ingest()
-        self.cli = skingest.Client(self.st.ingest_endpoint)
+        self.st, self.cli = start_stack()
 
     def tearDown(self):
         self.cli.close()
         self.st.close()
 
     def start(self, name):
-        self.st.start_discount(name)
-        wait_for(lambda: self.st.redis_cli("HEXISTS", "sk:{sys}:hb", name) == "1",
-                 what=name + "'s heartbeat")
+        start_discount(self.st, name)
 
     def snapshot(self):
         out = {}
