@@ -8,9 +8,12 @@
  *      (XREADGROUP '>' COUNT 256 BLOCK 200);
  *   2. in waves, so that one order's entries apply in stream order and each
  *      is computed from the state its predecessor left: one pipelined round
- *      trip reads every invoice / history / customer terms of the wave (not
- *      the invoice of a first version of an order: the script's rev check
- *      answers STALE if it exists after all), the plans are computed in C,
+ *      trip reads every invoice / history / customer profile (terms, zone,
+ *      statement cadence, opt-out) of the wave (not the invoice of a first
+ *      version of an order: the script's rev check answers STALE if it
+ *      exists after all), a customer event's open invoices are re-timed and
+ *      its statement set (retime.h, before its entry is acknowledged), the
+ *      plans are computed in C with the due queue's changes (remind.h),
  *      and the wave's entries of each shard go to Redis as one apply script
  *      call per DISCOUNT_BATCH_ENTRIES, pipelined; each entry has its own result;
  *   3. STALE (someone changed the invoice in between) -> planned again at
@@ -20,6 +23,8 @@
  *      backoff, given up (acknowledged, counted as an error) after
  *      SKONTO_NOINV_GIVEUP_MS. An order that has an entry waiting holds back
  *      its later entries, so they still apply in order.
+ * At start, after the layout migration (migrate.h), what was stored before
+ * the due queue existed is queued once (backfill.h).
  * An entry acknowledged without being recorded (an error: paid invoice, other
  * currency, malformed, given up, ...) is kept on sk:{sN}:unapplied by the
  * same script call (see apply.h), so no money received goes unseen.
@@ -33,7 +38,10 @@
  * SKONTO_CLAIM_IDLE_MS (default 30000), SKONTO_NOINV_GIVEUP_MS (default
  * 600000; both ms, or a duration such as 30s), SKONTO_CLOCK / SKONTO_TODAY
  * (common/io/sk_clock: "today", read once per loop turn; default the UTC
- * date), SKONTO_LOG_FORMAT (json lines, or text; common/io/sk_log).
+ * date), SKONTO_LOG_FORMAT (json lines, or text; common/io/sk_log), and the
+ * reminder settings of common/io/sk_remind (SKONTO_REMINDER_LEADS,
+ * SKONTO_REMINDER_HOUR, SKONTO_DEFAULT_TZ, SKONTO_STATEMENT_WEEKDAY,
+ * SKONTO_MAIL_DOMAIN): the due queue's instants are computed here.
  * Heartbeat each second: HSET sk:{sys}:hb <name> {pid, role, at_ms,
  * processed, errors, stale_retries, duplicates, order_waits (WAIT: an
  * earlier event of the order was held by another worker), waiting}
