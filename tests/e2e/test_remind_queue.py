@@ -11,14 +11,15 @@ customer not told, an extra one a mail too many.
 """
 import datetime
 import os
+import subprocess
 import sys
 import unittest
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skingest  # noqa: E402
-from harness import Stack, wait_for  # noqa: E402
-from skredis import shard  # noqa: E402
+from harness import Stack, log_text, wait_for  # noqa: E402
+from skredis import Redis, shard  # noqa: E402
 
 pb = None
 NY = "America/New_York"
@@ -285,6 +286,26 @@ class RemindQueueTest(unittest.TestCase):
         wait_for(lambda: self.stmt("C-TZ") == want, timeout=15, what="statement re-timed")
         self.assertEqual(self.statements("C-TZ"), {want: ms(2026, 3, 2, 1)})
 
+    def test_a_zone_change_re_times_every_open_invoice_past_one_chunk(self):
+        """More open invoices than one re-time call takes (200): all moved."""
+        self.queued_order("C-MANY", "SO-MANY-0")
+        n = 230
+        for i in range(1, n):
+            self.send(order(self.eid(), "SO-MANY-%d" % i, "C-MANY"))
+        lead1 = [rkey(0, "2026-03-10", 1, "SO-MANY-%d" % i) for i in range(n)]
+        key = "sk:{s%d}:rdue" % shard("C-MANY")
+
+        r = Redis(self.st.redis_sock)
+        self.addCleanup(r.close)
+
+        def scores():
+            return set(r.pipe([("ZSCORE", key, k) for k in lead1]))
+        wait_for(lambda: scores() == {str(ms(2026, 3, 9, 13))}, timeout=30, what="all queued")
+        self.send(customer(self.eid(), "C-MANY", tz="Asia/Shanghai"))
+        wait_for(lambda: scores() == {str(ms(2026, 3, 9, 1))}, timeout=30,
+                 what="all %d re-timed" % n)
+        self.assertEqual(sum(1 for k in self.queue("C-MANY") if "|SO-MANY-" in k), 4 * n)
+
     def test_statement_none_and_opt_out_remove_the_statement(self):
         self.set_clock(ms(2026, 3, 1, 12))
         for cid in ("C-NONE", "C-OUT"):
@@ -318,6 +339,29 @@ class RemindQueueTest(unittest.TestCase):
         wait_for(lambda: self.stmt("C-NEW") == "s|2026-03-02T14:00:00Z|C-NEW", timeout=15,
                  what="statement added by the order")
         self.assertEqual(self.statements("C-NEW"), {"s|2026-03-02T14:00:00Z|C-NEW": ms(2026, 3, 2, 14)})
+
+
+class SettingsTest(unittest.TestCase):
+    def test_a_bad_reminder_setting_stops_the_discount_worker(self):
+        """One line naming the variable and its value, exit status 2, as for
+        every setting (tests/e2e/test_config.py)."""
+        with Stack() as st:
+            for var, value, want in (
+                    ("SKONTO_REMINDER_LEADS", "1,3", "want distinct lead times in descending"),
+                    ("SKONTO_REMINDER_HOUR", "25:00", ""),
+                    ("SKONTO_DEFAULT_TZ", "Mars/Olympus", ""),
+                    ("SKONTO_STATEMENT_WEEKDAY", "Funday", ""),
+                    ("SKONTO_MAIL_DOMAIN", "bad domain", "")):
+                with self.subTest(var=var):
+                    r = subprocess.run([os.path.join(st.bin, "skonto-discount")],
+                                       env=dict(st.env, **{var: value}), capture_output=True,
+                                       text=True, timeout=20)
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    text = log_text(r.stderr)
+                    self.assertEqual(len(text.strip().splitlines()), 1, text)
+                    self.assertIn('%s "%s"' % (var, value), text)
+                    self.assertIn(want, text)
+                    self.assertIn("refusing to start", text)
 
 
 class BackfillTest(unittest.TestCase):
