@@ -20,7 +20,7 @@
 #include "sk_base64.h"
 
 enum { K_HIST = 5, K_FC_HIST = 6, K_FC_NET = 7, K_TAKEUP = 8 };
-#define S_SHARD_KEYS 10 /* KEYS before the per-entry ones */
+#define S_SHARD_KEYS 8 /* KEYS before the per-entry ones */
 
 /* ---------------------------------------------------------------- argv */
 
@@ -395,15 +395,17 @@ void discount_batch_reset(discount_batch_t *b, int shard)
     discount_argv_reset(&b->cmd);
 }
 
-/* Room kept for the command's head: EVALSHA, sha, numkeys, the shard keys. */
-#define S_CMD_HEAD_BYTES ((S_SHARD_KEYS + 3) * (SK_KEY_MAX + 32))
+/* Room kept for the command's head: EVALSHA, sha, numkeys, the shard keys
+ * and the two read-only keys at the head of ARGV. */
+#define S_CMD_HEAD_BYTES ((S_SHARD_KEYS + 5) * (SK_KEY_MAX + 32))
 
 bool discount_batch_full(const discount_batch_t *b)
 {
     return b->n >= DISCOUNT_BATCH_ENTRIES ||
            b->keys.used + b->args.used + DISCOUNT_ENTRY_BYTES + 3 * (SK_KEY_MAX + 32) +
                    S_CMD_HEAD_BYTES > DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD ||
-           b->keys.argc + b->args.argc + DISCOUNT_ENTRY_ARGS_MAX + 3 + S_SHARD_KEYS + 3 > DISCOUNT_ARGV_MAX;
+           b->keys.argc + b->args.argc + DISCOUNT_ENTRY_ARGS_MAX + 3 + S_SHARD_KEYS + 5 >
+               DISCOUNT_ARGV_MAX;
 }
 
 const char *discount_batch_command(discount_batch_t *b, const char *sha, size_t *len)
@@ -421,10 +423,10 @@ const char *discount_batch_command(discount_batch_t *b, const char *sha, size_t 
     discount_argv_addz(c, sk_key_takeup(key, b->shard));
     discount_argv_addz(c, sk_key_unapplied(key, b->shard));
     discount_argv_addz(c, sk_key_remind_due(key, b->shard));
-    discount_argv_addz(c, sk_key_remind_sent(key, b->shard));
-    discount_argv_addz(c, sk_key_remind_proc(key, b->shard));
     discount_argv_addz(c, sk_key_statements(key, b->shard));
     discount_argv_append(c, &b->keys);
+    discount_argv_addz(c, sk_key_remind_sent(key, b->shard)); /* ARGV 1, 2: only read */
+    discount_argv_addz(c, sk_key_remind_proc(key, b->shard));
     discount_argv_append(c, &b->args);
     if (c->overflow || b->keys.overflow || b->args.overflow)
         return NULL;

@@ -123,7 +123,7 @@ typedef struct {
     int n;         /* entries */
     int nkeys;     /* per-entry KEYS so far */
     int64_t at_ms; /* the time stamped on unapplied records (set by the caller) */
-    discount_argv_t keys; /* per-entry KEYS (after the 10 shard keys) */
+    discount_argv_t keys; /* per-entry KEYS (after the 8 shard keys) */
     discount_argv_t args; /* the entries' records */
     discount_argv_t cmd;  /* the assembled EVALSHA */
 } discount_batch_t;

@@ -4,10 +4,13 @@
 -- entries of one shard.
 --
 -- KEYS: 1 stream, 2 windows, 3 fc:hist, 4 fc:net, 5 takeup, 6 unapplied,
---       7 rdue, 8 rsent, 9 rproc, 10 stmt (the due queue, docs/REMINDERS.md),
+--       7 rdue, 8 stmt (the due queue, docs/REMINDERS.md),
 --       then per entry that changes state: invoice, copen, hist; and per
 --       acknowledge-only entry whose invoice exists: the invoice.
--- ARGV: one record per entry, in stream order:
+-- ARGV: 1 rsent, 2 rproc (the shard's, only read: named here and not in
+--       KEYS because EVALSHA needs write access to every KEYS entry, and the
+--       discount's Redis user may only read them; same hash tag, same slot),
+--       then one record per entry, in stream order:
 --   id "*" u kq q                                   acknowledge only, or
 --   id rev kb m copen windows s q nincr (key field delta)*nincr
 --      chk nd (rkey)*nd na (due rkey)*na cid skey sdue
@@ -70,7 +73,8 @@ local function add(k, f, s)
   if v >= LIM or v <= -LIM then hincr(k, f, string.format('%d', v)) v = 0 end
   t[f] = v
 end
-local i, n = 1, #ARGV
+local RSENT, RPROC = ARGV[1], ARGV[2]
+local i, n = 3, #ARGV
 while i <= n do
   local id, exp, st = ARGV[i], ARGV[i + 1], 'OK'
   if exp == '*' then
@@ -123,13 +127,13 @@ while i <= n do
       elseif na > 0 then
         for j = ai + 1, ai + 2 * na, 2 do
           local k = ARGV[j + 1]
-          if redis.call('HEXISTS', KEYS[8], k) == 0 and not redis.call('ZSCORE', KEYS[9], k) then
+          if redis.call('HEXISTS', RSENT, k) == 0 and not redis.call('ZSCORE', RPROC, k) then
             redis.call('ZADD', KEYS[7], ARGV[j], k)
           end
         end
       end
       local sk = ARGV[si + 1]
-      if sk ~= '' and redis.call('HSETNX', KEYS[10], ARGV[si], sk) == 1 then
+      if sk ~= '' and redis.call('HSETNX', KEYS[8], ARGV[si], sk) == 1 then
         redis.call('ZADD', KEYS[7], ARGV[si + 2], sk)
       end
     end

@@ -12,6 +12,7 @@
 #include "sk_redis.h"
 
 #define S_RECORDS_PER_CALL 100 /* invoices or customers per script call */
+#define S_SHARD_KEYS 2         /* KEYS before the invoices': rdue, stmt */
 #define S_CUSTOMER_PATTERN "sk:{s*}:cust:*"
 
 /* The shard and id of "sk:{sN}:<kind>:<id>" (kind "inv" or "cust"); -1 if
@@ -62,12 +63,12 @@ static int s_call_flush(s_call_t *x, sk_err_t *err)
     discount_argv_reset(c);
     discount_argv_addz(c, "EVALSHA");
     discount_argv_addz(c, x->sha);
-    discount_argv_add_i64(c, 4 + x->keys.argc);
+    discount_argv_add_i64(c, S_SHARD_KEYS + x->keys.argc);
     discount_argv_addz(c, sk_key_remind_due(key, x->shard));
-    discount_argv_addz(c, sk_key_remind_sent(key, x->shard));
-    discount_argv_addz(c, sk_key_remind_proc(key, x->shard));
     discount_argv_addz(c, sk_key_statements(key, x->shard));
     discount_argv_append(c, &x->keys);
+    discount_argv_addz(c, sk_key_remind_sent(key, x->shard)); /* ARGV 1, 2: only read */
+    discount_argv_addz(c, sk_key_remind_proc(key, x->shard));
     discount_argv_append(c, &x->args);
     size_t len;
     const char *cmd = discount_argv_resp(c, &len);
@@ -211,7 +212,7 @@ static int s_invoice_page(s_call_t *x, const sk_remind_settings_t *s, int64_t no
                 continue;
             discount_argv_addz(&x->keys, keys->element[i]->str);
             discount_argv_addz(&x->args, "i");
-            discount_argv_add_i64(&x->args, 4 + x->keys.argc);
+            discount_argv_add_i64(&x->args, S_SHARD_KEYS + x->keys.argc);
             discount_argv_add_i64(&x->args, inv.rev);
             discount_argv_add_i64(&x->args, (int64_t)ops.nadd);
             for (size_t j = 0; j < ops.nadd; j++) {
