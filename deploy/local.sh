@@ -359,9 +359,11 @@ s_acl() {
       '~sk:{sSHARD}:ingest' '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
   # discount also plans reminders and statements (docs/REMINDERS.md): it
   # writes the due queue and the pending statements, reads what was sent or
-  # is being sent (so nothing is queued twice), and sets the backfill marker.
+  # is being sent (so nothing is queued twice; its scripts name rsent and
+  # rproc in ARGV, as EVALSHA wants write access to every KEYS entry), reads
+  # the customer's zone and cadence (HMGET), and sets the backfill marker.
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
-    "+ping +get +set +scan +hget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
+    "+ping +get +set +scan +hget +hmget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
     "+hexists +hsetnx +zscore +zrange" \
     "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \

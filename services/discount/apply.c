@@ -16,10 +16,11 @@
 #include "invoice_store.h"
 #include "keys.h"
 #include "money.h"
+#include "remind.h"
 #include "sk_base64.h"
 
 enum { K_HIST = 5, K_FC_HIST = 6, K_FC_NET = 7, K_TAKEUP = 8 };
-#define S_SHARD_KEYS 6 /* KEYS before the per-entry ones */
+#define S_SHARD_KEYS 8 /* KEYS before the per-entry ones */
 
 /* ---------------------------------------------------------------- argv */
 
@@ -162,10 +163,9 @@ bool discount_entry_needs_history(const discount_entry_t *e)
     return e->env && e->kind == SK_EVENT_INVOICE;
 }
 
-bool discount_entry_needs_cust_terms(const discount_entry_t *e)
+bool discount_entry_needs_customer(const discount_entry_t *e)
 {
-    const Skonto__V1__Invoice *o = e->env ? sk_event_invoice(e->env) : NULL;
-    return o && !sk_terms_that_apply(o->terms, o->customer ? o->customer->terms : NULL, NULL, NULL);
+    return e->env && e->kind == SK_EVENT_INVOICE && sk_event_invoice(e->env);
 }
 
 /* ---------------------------------------------------------------- planning */
@@ -173,9 +173,14 @@ bool discount_entry_needs_cust_terms(const discount_entry_t *e)
 typedef struct {
     const discount_entry_t *e;
     discount_plan_t *plan;
+    const discount_when_t *when;
     bool has_old;
     sk_invoice_t old;
     sk_invoice_change_t ch;
+    /* the due queue's change (remind.h) and the statement to queue ("" none) */
+    discount_remind_ops_t ops;
+    char skey[SK_REMIND_KEY_MAX];
+    int64_t sdue;
 } s_ctx_t;
 
 /* Sets the plan's message; returns 0 so planners can `return s_plan_msg(...)`. */
@@ -275,12 +280,58 @@ static void s_plan_from_change(s_ctx_t *x)
                    ch->msg);
 }
 
-static void s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *cust_terms,
+/* Field i of the customer's HMGET reply, NULL when absent or not read. */
+static const char *s_cust_field(const redisReply *cust, size_t i)
+{
+    if (!cust || cust->type != REDIS_REPLY_ARRAY || i >= cust->elements)
+        return NULL;
+    const redisReply *f = cust->element[i];
+    return f->type == REDIS_REPLY_STRING ? f->str : NULL;
+}
+
+/* The order's reminders and statement: x->ops, x->skey. */
+static void s_plan_order_queue(s_ctx_t *x, const redisReply *cust)
+{
+    const sk_remind_settings_t *rs = x->when->remind;
+    discount_profile_t prof;
+    sk_err_t err;
+    if (!rs || x->ch.outcome != SK_CHANGE_APPLY)
+        return;
+    if (discount_profile_parse(rs, s_cust_field(cust, 1), s_cust_field(cust, 2),
+                               s_cust_field(cust, 3), &prof, &err) != 0 &&
+        !x->plan->msg[0])
+        s_plan_msg(x->plan, false, "event %s: customer %s: %s", x->e->env->event_id,
+                   x->ch.inv.customer_id, err.msg);
+    if (discount_remind_diff(rs, x->e->order_id, x->has_old ? &x->old : NULL, &x->ch.inv, prof.tz,
+                             x->when->now_ms, &x->ops, &err) != 0) {
+        x->ops.nadd = x->ops.ndrop = 0;
+        s_plan_msg(x->plan, false, "event %s: no reminders: %s", x->e->env->event_id, err.msg);
+    }
+    if (discount_remind_open(&x->ch.inv) &&
+        !discount_statement_next(rs, x->ch.inv.customer_id, &prof, x->when->now_ms, x->skey,
+                                 &x->sdue))
+        x->skey[0] = '\0';
+}
+
+/* A payment, credit note or cancellation: the invoice's tiers stay, so its
+ * queued reminders stay, unless it is closed or its balance is 0. */
+static void s_plan_close_queue(s_ctx_t *x)
+{
+    sk_err_t err;
+    const sk_remind_settings_t *rs = x->when->remind;
+    if (!rs || x->ch.outcome != SK_CHANGE_APPLY || !x->has_old ||
+        discount_remind_open(&x->ch.inv))
+        return;
+    if (discount_remind_diff(rs, x->e->order_id, &x->old, NULL, rs->default_tz, x->when->now_ms,
+                             &x->ops, &err) != 0)
+        x->ops.nadd = x->ops.ndrop = 0;
+}
+
+static void s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *cust,
                          sk_day_t today)
 {
     const Skonto__V1__Invoice *o = sk_event_invoice(x->e->env);
-    const char *stored = cust_terms && cust_terms->type == REDIS_REPLY_STRING ? cust_terms->str
-                                                                             : NULL;
+    const char *stored = s_cust_field(cust, 0);
     sk_order_event_t ev = {
         .order_id = o->order_id,
         .customer_id = o->customer_id,
@@ -303,6 +354,7 @@ static void s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *c
     sk_history_from_fields(&h, n, f, v);
     sk_invoice_on_order(x->has_old ? &x->old : NULL, &ev, &h, today, &x->ch);
     s_plan_from_change(x);
+    s_plan_order_queue(x, cust);
 }
 
 static void s_plan_payment(s_ctx_t *x, sk_day_t today)
@@ -312,6 +364,7 @@ static void s_plan_payment(s_ctx_t *x, sk_day_t today)
                                    p->full};
     sk_invoice_on_payment(x->has_old ? &x->old : NULL, &ev, today, &x->ch);
     s_plan_from_change(x);
+    s_plan_close_queue(x);
 }
 
 static void s_plan_credit(s_ctx_t *x, sk_day_t today)
@@ -320,12 +373,14 @@ static void s_plan_credit(s_ctx_t *x, sk_day_t today)
     const sk_credit_event_t ev = {c->order_id, c->currency, c->amount};
     sk_invoice_on_credit(x->has_old ? &x->old : NULL, &ev, today, &x->ch);
     s_plan_from_change(x);
+    s_plan_close_queue(x);
 }
 
 static void s_plan_cancel(s_ctx_t *x)
 {
     sk_invoice_on_cancel(x->has_old ? &x->old : NULL, x->e->order_id, &x->ch);
     s_plan_from_change(x);
+    s_plan_close_queue(x);
 }
 
 /* ---------------------------------------------------------------- batches */
@@ -340,15 +395,17 @@ void discount_batch_reset(discount_batch_t *b, int shard)
     discount_argv_reset(&b->cmd);
 }
 
-/* Room kept for the command's head: EVALSHA, sha, numkeys, the 5 shard keys. */
-#define S_CMD_HEAD_BYTES (8 * (SK_KEY_MAX + 32))
+/* Room kept for the command's head: EVALSHA, sha, numkeys, the shard keys
+ * and the two read-only keys at the head of ARGV. */
+#define S_CMD_HEAD_BYTES ((S_SHARD_KEYS + 5) * (SK_KEY_MAX + 32))
 
 bool discount_batch_full(const discount_batch_t *b)
 {
     return b->n >= DISCOUNT_BATCH_ENTRIES ||
            b->keys.used + b->args.used + DISCOUNT_ENTRY_BYTES + 3 * (SK_KEY_MAX + 32) +
                    S_CMD_HEAD_BYTES > DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD ||
-           b->keys.argc + b->args.argc + DISCOUNT_ENTRY_ARGS_MAX + 3 + 8 > DISCOUNT_ARGV_MAX;
+           b->keys.argc + b->args.argc + DISCOUNT_ENTRY_ARGS_MAX + 3 + S_SHARD_KEYS + 5 >
+               DISCOUNT_ARGV_MAX;
 }
 
 const char *discount_batch_command(discount_batch_t *b, const char *sha, size_t *len)
@@ -365,7 +422,11 @@ const char *discount_batch_command(discount_batch_t *b, const char *sha, size_t 
     discount_argv_addz(c, sk_key_forecast_net(key, b->shard));
     discount_argv_addz(c, sk_key_takeup(key, b->shard));
     discount_argv_addz(c, sk_key_unapplied(key, b->shard));
+    discount_argv_addz(c, sk_key_remind_due(key, b->shard));
+    discount_argv_addz(c, sk_key_statements(key, b->shard));
     discount_argv_append(c, &b->keys);
+    discount_argv_addz(c, sk_key_remind_sent(key, b->shard)); /* ARGV 1, 2: only read */
+    discount_argv_addz(c, sk_key_remind_proc(key, b->shard));
     discount_argv_append(c, &b->args);
     if (c->overflow || b->keys.overflow || b->args.overflow)
         return NULL;
@@ -485,6 +546,19 @@ static void s_script_record(s_ctx_t *x, int kb, discount_argv_t *argv)
         discount_argv_addz(argv, ch->deltas[i].field);
         discount_argv_add_i64(argv, ch->deltas[i].delta);
     }
+    /* the due queue: a first version cannot have a key sent or in process */
+    discount_argv_addz(argv, x->has_old ? "1" : "0");
+    discount_argv_add_i64(argv, (int64_t)x->ops.ndrop);
+    for (size_t i = 0; i < x->ops.ndrop; i++)
+        discount_argv_addz(argv, x->ops.drop[i]);
+    discount_argv_add_i64(argv, (int64_t)x->ops.nadd);
+    for (size_t i = 0; i < x->ops.nadd; i++) {
+        discount_argv_add_i64(argv, x->ops.add[i].due_ms);
+        discount_argv_addz(argv, x->ops.add[i].key);
+    }
+    discount_argv_addz(argv, ch->inv.customer_id);
+    discount_argv_addz(argv, x->skey);
+    discount_argv_add_i64(argv, x->skey[0] ? x->sdue : 0);
 }
 
 /* An order's events apply in the order ingest stored them (their `q`), even
@@ -506,9 +580,10 @@ static bool s_waits(s_ctx_t *x)
 }
 
 void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const redisReply *hist,
-                   const redisReply *cust_terms, sk_day_t today, discount_batch_t *b,
-                   discount_plan_t *plan)
+                         const redisReply *cust, const discount_when_t *when, discount_batch_t *b,
+                         discount_plan_t *plan)
 {
+    sk_day_t today = when->today;
     static s_ctx_t ctx;   /* large (three invoices): kept off the stack */
     static discount_argv_t rec; /* the entry's record, before it joins the batch */
     s_ctx_t *x = &ctx;
@@ -516,7 +591,11 @@ void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const
     plan->kind = DISCOUNT_PLAN_ACK;
     x->e = e;
     x->plan = plan;
+    x->when = when;
     x->has_old = false;
+    x->ops.nadd = x->ops.ndrop = 0;
+    x->skey[0] = '\0';
+    x->sdue = 0;
 
     if (!e->env) {
         s_plan_msg(plan, true, "entry %s: %s", e->id, e->error);
@@ -527,7 +606,7 @@ void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const
             return;
         switch (e->kind) {
         case SK_EVENT_INVOICE:
-            s_plan_order(x, hist, cust_terms, today);
+            s_plan_order(x, hist, cust, today);
             break;
         case SK_EVENT_PAYMENT:
             s_plan_payment(x, today);

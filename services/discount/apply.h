@@ -23,7 +23,8 @@
  * still the one the plan was computed from (else STALE: re-read and plan
  * again), XACKs the entry (0 acknowledged = already applied by another
  * worker: DUP, nothing changes), writes the new invoice (one value) and the
- * customer's open set; then, once for the whole batch, it updates the
+ * customer's open set and the invoice's reminders in the due queue
+ * (remind.h); then, once for the whole batch, it updates the
  * windows set, adds the counter and forecast deltas of the applied entries
  * (one HINCRBY per distinct field) and XDELs the acknowledged entries. It
  * returns one result per entry, in order: OK, DUP or STALE. So a worker
@@ -39,13 +40,15 @@
 
 #include "date.h"
 #include "event.h"
+#include "sk_remind.h"
 
 #define DISCOUNT_ARGV_MAX 8192
 #define DISCOUNT_ARGV_BYTES (512 * 1024)
 #define DISCOUNT_ARGV_HEAD 16 /* room for the "*<argc>\r\n" header */
-/* What one entry's record may take (else: "state too large to write"). */
-#define DISCOUNT_ENTRY_ARGS_MAX 320
-#define DISCOUNT_ENTRY_BYTES 32768
+/* What one entry's record may take (else: "state too large to write"):
+ * the state, 48 deltas and up to 2 x 64 reminder keys. */
+#define DISCOUNT_ENTRY_ARGS_MAX 512
+#define DISCOUNT_ENTRY_BYTES 65536
 /* Entries per script call: enough to spread the call's cost, few enough
  * that Redis is not blocked long (~64 x 15 us) and the reply stays small. */
 #define DISCOUNT_BATCH_ENTRIES 64
@@ -93,7 +96,11 @@ void discount_entry_clear(discount_entry_t *e);
 /* Which reads the plan needs (the worker pipelines them in this order). */
 bool discount_entry_needs_invoice(const discount_entry_t *e);
 bool discount_entry_needs_history(const discount_entry_t *e);     /* hist:<customer_id> */
-bool discount_entry_needs_cust_terms(const discount_entry_t *e);  /* HGET cust:<customer_id> terms */
+/* HMGET cust:<customer_id> terms tz statement optout (every order: its zone
+ * and statement settings time its reminders) */
+bool discount_entry_needs_customer(const discount_entry_t *e);
+#define DISCOUNT_CUSTOMER_FIELDS {"terms", "tz", "statement", "optout"}
+#define DISCOUNT_CUSTOMER_NFIELDS 4
 
 typedef enum {
     DISCOUNT_PLAN_SCRIPT = 0, /* EVALSHA with plan->argv */
@@ -116,7 +123,7 @@ typedef struct {
     int n;         /* entries */
     int nkeys;     /* per-entry KEYS so far */
     int64_t at_ms; /* the time stamped on unapplied records (set by the caller) */
-    discount_argv_t keys; /* per-entry KEYS (after the 5 shard keys) */
+    discount_argv_t keys; /* per-entry KEYS (after the 8 shard keys) */
     discount_argv_t args; /* the entries' records */
     discount_argv_t cmd;  /* the assembled EVALSHA */
 } discount_batch_t;
@@ -128,15 +135,28 @@ bool discount_batch_full(const discount_batch_t *b);
  * (cannot happen when discount_batch_full is respected). */
 const char *discount_batch_command(discount_batch_t *b, const char *sha, size_t *len);
 
+/* The business time an entry is planned at: today (windows that closed
+ * before it are not reminders-to-be any more) and now, the clock's instant
+ * the due queue's instants are computed at, with the reminder settings
+ * (NULL: the due queue is left alone). */
+typedef struct {
+    sk_day_t today;
+    int64_t now_ms;
+    const sk_remind_settings_t *remind;
+} discount_when_t;
+
 /* Plans entry e given the replies of its reads (NULL where not read; inv
  * NULL for an order event means "not read: plan it as the first version",
- * which the script's rev check guards). For DISCOUNT_PLAN_SCRIPT and DISCOUNT_PLAN_ACK
+ * which the script's rev check guards; cust is the HMGET of
+ * DISCOUNT_CUSTOMER_FIELDS). For DISCOUNT_PLAN_SCRIPT and DISCOUNT_PLAN_ACK
  * appends the entry's record to b (whose shard must be e's and which must
- * not be full). today is the worker's day (windows that closed before it
- * are not reminders-to-be any more). */
+ * not be full). An order's record carries its reminders' changes in the due
+ * queue (remind.h) and, when the customer gets statements, its statement;
+ * a payment, credit note or cancellation that closes the invoice or takes
+ * its balance to 0 drops its reminders. */
 void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const redisReply *hist,
-                   const redisReply *cust_terms, sk_day_t today, discount_batch_t *b,
-                   discount_plan_t *plan);
+                         const redisReply *cust, const discount_when_t *when, discount_batch_t *b,
+                         discount_plan_t *plan);
 
 /* Appends the acknowledge-only record of e (XACK + XDEL). When plan is not
  * NULL and plan->error is set, the event was not recorded: the record also

@@ -4,11 +4,16 @@
 -- entries of one shard.
 --
 -- KEYS: 1 stream, 2 windows, 3 fc:hist, 4 fc:net, 5 takeup, 6 unapplied,
+--       7 rdue, 8 stmt (the due queue, docs/REMINDERS.md),
 --       then per entry that changes state: invoice, copen, hist; and per
 --       acknowledge-only entry whose invoice exists: the invoice.
--- ARGV: one record per entry, in stream order:
+-- ARGV: 1 rsent, 2 rproc (the shard's, only read: named here and not in
+--       KEYS because EVALSHA needs write access to every KEYS entry, and the
+--       discount's Redis user may only read them; same hash tag, same slot),
+--       then one record per entry, in stream order:
 --   id "*" u kq q                                   acknowledge only, or
 --   id rev kb m copen windows s q nincr (key field delta)*nincr
+--      chk nd (rkey)*nd na (due rkey)*na cid skey sdue
 -- The invoice (KEYS[kb]) is one string: "<rev>.<q>|" and then s, the packed
 -- skonto.v1.InvoiceState (proto/skonto/v1/invoice_state.proto), which this
 -- script stores and never reads. rev: the revision the plan was computed from
@@ -24,6 +29,12 @@
 -- The windows ops are applied at the end, the last one per member winning, as
 -- in stream order. An invoice still in the layout of before issue 7 (a hash,
 -- not migrated yet) counts as a moved revision: STALE.
+-- The due queue moves with the schedule (services/discount/remind.h): the nd
+-- reminder keys are ZREMed from rdue, the na planned ones ZADDed with their
+-- due instant, each unless it is in rsent or rproc (chk "1"; "0": the
+-- invoice did not exist, so none can be, and one ZADD takes them all); skey
+-- ("" none) is the customer's statement, queued only when stmt has no entry
+-- for cid (HSETNX).
 -- u of an acknowledge-only record: "" (nothing to keep), or the JSON record of
 -- an event not recorded, LPUSHed onto unapplied (KEYS[6]) in the same step as
 -- its XACK, and only if the entry is still pending (a redelivered entry that
@@ -62,7 +73,8 @@ local function add(k, f, s)
   if v >= LIM or v <= -LIM then hincr(k, f, string.format('%d', v)) v = 0 end
   t[f] = v
 end
-local i, n = 1, #ARGV
+local RSENT, RPROC = ARGV[1], ARGV[2]
+local i, n = 3, #ARGV
 while i <= n do
   local id, exp, st = ARGV[i], ARGV[i + 1], 'OK'
   if exp == '*' then
@@ -87,7 +99,12 @@ while i <= n do
     local state, q = ARGV[i + 6], ARGV[i + 7]
     local hi = i + 8
     local ni = tonumber(ARGV[hi])
-    i = hi + 3 * ni + 1
+    local ri = hi + 3 * ni + 1
+    local nd = tonumber(ARGV[ri + 1])
+    local ai = ri + 2 + nd
+    local na = tonumber(ARGV[ai])
+    local si = ai + 1 + 2 * na
+    i = si + 3
     local inv = KEYS[kb]
     local r, sq = header(inv)
     if r ~= exp then
@@ -103,6 +120,21 @@ while i <= n do
       for j = hi + 1, hi + 3 * ni, 3 do
         local c = ARGV[j]
         add(c == '5' and KEYS[kb + 2] or KEYS[tonumber(c) - 3], ARGV[j + 1], ARGV[j + 2])
+      end
+      if nd > 0 then redis.call('ZREM', KEYS[7], unpack(ARGV, ri + 2, ri + 1 + nd)) end
+      if na > 0 and ARGV[ri] == '0' then
+        redis.call('ZADD', KEYS[7], unpack(ARGV, ai + 1, ai + 2 * na))
+      elseif na > 0 then
+        for j = ai + 1, ai + 2 * na, 2 do
+          local k = ARGV[j + 1]
+          if redis.call('HEXISTS', RSENT, k) == 0 and not redis.call('ZSCORE', RPROC, k) then
+            redis.call('ZADD', KEYS[7], ARGV[j], k)
+          end
+        end
+      end
+      local sk = ARGV[si + 1]
+      if sk ~= '' and redis.call('HSETNX', KEYS[8], ARGV[si], sk) == 1 then
+        redis.call('ZADD', KEYS[7], ARGV[si + 2], sk)
       end
     end
   end

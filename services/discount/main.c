@@ -8,9 +8,12 @@
  *      (XREADGROUP '>' COUNT 256 BLOCK 200);
  *   2. in waves, so that one order's entries apply in stream order and each
  *      is computed from the state its predecessor left: one pipelined round
- *      trip reads every invoice / history / customer terms of the wave (not
- *      the invoice of a first version of an order: the script's rev check
- *      answers STALE if it exists after all), the plans are computed in C,
+ *      trip reads every invoice / history / customer profile (terms, zone,
+ *      statement cadence, opt-out) of the wave (not the invoice of a first
+ *      version of an order: the script's rev check answers STALE if it
+ *      exists after all), a customer event's open invoices are re-timed and
+ *      its statement set (retime.h, before its entry is acknowledged), the
+ *      plans are computed in C with the due queue's changes (remind.h),
  *      and the wave's entries of each shard go to Redis as one apply script
  *      call per DISCOUNT_BATCH_ENTRIES, pipelined; each entry has its own result;
  *   3. STALE (someone changed the invoice in between) -> planned again at
@@ -20,6 +23,8 @@
  *      backoff, given up (acknowledged, counted as an error) after
  *      SKONTO_NOINV_GIVEUP_MS. An order that has an entry waiting holds back
  *      its later entries, so they still apply in order.
+ * At start, after the layout migration (migrate.h), what was stored before
+ * the due queue existed is queued once (backfill.h).
  * An entry acknowledged without being recorded (an error: paid invoice, other
  * currency, malformed, given up, ...) is kept on sk:{sN}:unapplied by the
  * same script call (see apply.h), so no money received goes unseen.
@@ -33,7 +38,10 @@
  * SKONTO_CLAIM_IDLE_MS (default 30000), SKONTO_NOINV_GIVEUP_MS (default
  * 600000; both ms, or a duration such as 30s), SKONTO_CLOCK / SKONTO_TODAY
  * (common/io/sk_clock: "today", read once per loop turn; default the UTC
- * date), SKONTO_LOG_FORMAT (json lines, or text; common/io/sk_log).
+ * date), SKONTO_LOG_FORMAT (json lines, or text; common/io/sk_log), and the
+ * reminder settings of common/io/sk_remind (SKONTO_REMINDER_LEADS,
+ * SKONTO_REMINDER_HOUR, SKONTO_DEFAULT_TZ, SKONTO_STATEMENT_WEEKDAY,
+ * SKONTO_MAIL_DOMAIN): the due queue's instants are computed here.
  * Heartbeat each second: HSET sk:{sys}:hb <name> {pid, role, at_ms,
  * processed, errors, stale_retries, duplicates, order_waits (WAIT: an
  * earlier event of the order was held by another worker), waiting}
@@ -48,8 +56,10 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "backfill.h"
 #include "invoice.h"
 #include "migrate.h"
+#include "retime.h"
 #include "keys.h"
 #include "metrics.h"
 #include "sk_clock.h"
@@ -76,7 +86,7 @@ typedef struct {
     int64_t next_ms;  /* not retried before */
     uint64_t read_ns; /* sk_metrics_now_ns when read from its stream: the apply latency's start */
     /* per wave */
-    redisReply *r_inv, *r_hist, *r_terms;
+    redisReply *r_inv, *r_hist, *r_cust;
     discount_plan_t plan;
     bool sent;
     bool noinv; /* waiting for its invoice (holds back only non-order entries) */
@@ -97,6 +107,8 @@ typedef struct {
     int64_t claim_idle_ms, giveup_ms;
     int64_t last_claim_ms;
     sk_clock_t *clock;    /* business time: "today" (SKONTO_CLOCK, SKONTO_TODAY) */
+    sk_remind_settings_t remind; /* SKONTO_REMINDER_* ...: the due queue's instants */
+    char retime_sha[41];
     sk_heartbeat_t *hb;
     s_list_t retry;
     discount_argv_t *argv;
@@ -132,7 +144,7 @@ static s_item_t *s_item_new(void)
     if (it) {
         it->attempts = 0;
         it->first_ms = it->next_ms = 0;
-        it->r_inv = it->r_hist = it->r_terms = NULL;
+        it->r_inv = it->r_hist = it->r_cust = NULL;
         it->sent = it->noinv = it->waits = false;
     }
     return it;
@@ -147,8 +159,8 @@ static void s_item_free(s_item_t *it)
         freeReplyObject(it->r_inv);
     if (it->r_hist)
         freeReplyObject(it->r_hist);
-    if (it->r_terms)
-        freeReplyObject(it->r_terms);
+    if (it->r_cust)
+        freeReplyObject(it->r_cust);
     if (s_pool_n < S_POOL_MAX)
         s_pool[s_pool_n++] = it;
     else
@@ -271,7 +283,8 @@ static int s_setup(s_worker_t *w)
         sk_log_error("%s", err.msg);
         return -1;
     }
-    if (sk_redis_load_script(w->c, DISCOUNT_APPLY_LUA, w->sha, &err) != 0) {
+    if (sk_redis_load_script(w->c, DISCOUNT_APPLY_LUA, w->sha, &err) != 0 ||
+        sk_redis_load_script(w->c, DISCOUNT_RETIME_LUA, w->retime_sha, &err) != 0) {
         sk_log_error("%s", err.msg);
         return -1;
     }
@@ -282,6 +295,18 @@ static int s_setup(s_worker_t *w)
     }
     if (migrated > 0)
         sk_log("migrated %ld invoices to the packed layout", migrated);
+    /* The due queue for what was stored before it existed, at the clock's
+     * now (a redis clock is read first). */
+    if (sk_clock_tick(w->clock, w->c, &err) != 0)
+        sk_log_error("clock: %s", err.msg);
+    discount_backfill_t bf;
+    if (discount_backfill(w->c, &w->remind, sk_clock_now(w->clock), &bf, &err) != 0) {
+        sk_log_error("backfilling the due queue: %s", err.msg);
+        return -1;
+    }
+    if (!bf.skipped)
+        sk_log("due queue backfilled: %ld reminders of %ld open invoices, %ld statements",
+               bf.reminders, bf.invoices, bf.statements);
     for (int s = 0; s < SK_SHARDS; s++) {
         /* ID 0: entries added before the group existed are not skipped. */
         const char *argv[6] = {"XGROUP", "CREATE", w->streams[s], SK_GROUP_DISCOUNT, "0",
@@ -484,9 +509,9 @@ static int s_retry(s_worker_t *w, s_item_t *it, int64_t now, int why)
         freeReplyObject(it->r_inv);
     if (it->r_hist)
         freeReplyObject(it->r_hist);
-    if (it->r_terms)
-        freeReplyObject(it->r_terms);
-    it->r_inv = it->r_hist = it->r_terms = NULL;
+    if (it->r_cust)
+        freeReplyObject(it->r_cust);
+    it->r_inv = it->r_hist = it->r_cust = NULL;
     it->sent = false;
     if (s_list_push(&w->retry, it) != 0) {
         s_item_free(it); /* stays pending in Redis: re-read after a restart */
@@ -632,6 +657,31 @@ static int s_outcome(s_worker_t *w, s_item_t *it, const redisReply *r, bool *rel
     return s_retry(w, it, now, why);
 }
 
+/* A customer event's re-time (retime.h); 0 also when the data could not be
+ * used (logged: the event is acknowledged all the same), -1 when Redis
+ * failed (the entry stays pending). */
+static int s_retime(s_worker_t *w, const s_item_t *it, int64_t now_ms)
+{
+    const discount_entry_t *e = &it->e;
+    if (!e->env || e->kind != SK_EVENT_CUSTOMER || !e->env->customer ||
+        !e->env->customer->customer_id)
+        return 0;
+    const char *cid = e->env->customer->customer_id;
+    discount_retime_t rt;
+    sk_err_t err;
+    if (discount_retime_customer(w->c, w->retime_sha, &w->remind, e->shard, cid, now_ms, &rt,
+                                 &err) != 0) {
+        sk_log_error("customer %s: re-timing its reminders: %s", cid, err.msg);
+        return strcmp(err.code, "redis") ? 0 : -1;
+    }
+    if (rt.invoices || rt.statement)
+        sk_log_at(SK_LOG_INFO, e->env->event_id, NULL,
+                  "customer %s: %ld open invoices re-timed (%ld queued reminders moved, %ld "
+                  "dropped), statement %s",
+                  cid, rt.invoices, rt.moved, rt.dropped, rt.statement ? "changed" : "kept");
+    return 0;
+}
+
 /* Runs one wave: every item has a distinct order. Items that must wait are
  * moved to the retry list and their order key added to blocked. The items
  * of one shard are applied by one script call per DISCOUNT_BATCH_ENTRIES. */
@@ -639,7 +689,8 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
 {
     char key[SK_KEY_MAX];
     int64_t now = sk_now_ms();
-    sk_day_t today = sk_clock_today(w->clock); /* read once this loop turn */
+    /* read once this loop turn */
+    const discount_when_t when = {sk_clock_today(w->clock), sk_clock_now(w->clock), &w->remind};
 
     /* 1. reads */
     for (size_t i = 0; i < wave->n; i++) {
@@ -653,8 +704,14 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
             if (s_append3(w, "HGETALL", sk_key_history(key, e->shard, e->customer_id), NULL) != 0)
                 return -1;
         }
-        if (discount_entry_needs_cust_terms(e)) {
-            if (s_append3(w, "HGET", sk_key_customer(key, e->shard, e->customer_id), "terms") != 0)
+        if (discount_entry_needs_customer(e)) {
+            static const char *const fields[] = DISCOUNT_CUSTOMER_FIELDS;
+            discount_argv_reset(w->argv);
+            discount_argv_addz(w->argv, "HMGET");
+            discount_argv_addz(w->argv, sk_key_customer(key, e->shard, e->customer_id));
+            for (int f = 0; f < DISCOUNT_CUSTOMER_NFIELDS; f++)
+                discount_argv_addz(w->argv, fields[f]);
+            if (s_append(w, w->argv) != 0)
                 return -1;
         }
     }
@@ -665,7 +722,14 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
             return -1;
         if (discount_entry_needs_history(e) && s_get_reply(w, &it->r_hist) != 0)
             return -1;
-        if (discount_entry_needs_cust_terms(e) && s_get_reply(w, &it->r_terms) != 0)
+        if (discount_entry_needs_customer(e) && s_get_reply(w, &it->r_cust) != 0)
+            return -1;
+    }
+
+    /* 1b. customer events: their invoices re-timed and statement set before
+     * the entry is acknowledged below (retime.h) */
+    for (size_t i = 0; i < wave->n; i++) {
+        if (s_retime(w, wave->v[i], when.now_ms) != 0)
             return -1;
     }
 
@@ -688,8 +752,8 @@ static int s_wave(s_worker_t *w, s_list_t *wave, s_block_t *blocked)
             s_item_t *it = wave->v[i];
             if (it->e.shard != shard)
                 continue;
-            discount_apply_plan(&it->e, it->r_inv, it->r_hist, it->r_terms, today, w->batch,
-                          &it->plan);
+            discount_apply_plan(&it->e, it->r_inv, it->r_hist, it->r_cust, &when, w->batch,
+                                &it->plan);
             if (it->plan.kind == DISCOUNT_PLAN_WAIT) {
                 w->waits++; /* another worker holds an earlier event of the order */
                 continue;
@@ -928,7 +992,9 @@ int main(int argc, char **argv)
     if (argc > 1) {
         fprintf(stderr, "usage: %s (configured by the environment: SKONTO_REDIS_URL, "
                         "SKONTO_WORKER_NAME, SKONTO_CLAIM_IDLE_MS, SKONTO_NOINV_GIVEUP_MS, "
-                        "SKONTO_CLOCK, SKONTO_TODAY, SKONTO_LOG_FORMAT, SKONTO_METRICS_ADDR)\n",
+                        "SKONTO_CLOCK, SKONTO_TODAY, SKONTO_LOG_FORMAT, SKONTO_METRICS_ADDR, "
+                        "SKONTO_REMINDER_LEADS, SKONTO_REMINDER_HOUR, SKONTO_DEFAULT_TZ, "
+                        "SKONTO_STATEMENT_WEEKDAY, SKONTO_MAIL_DOMAIN)\n",
                 argv[0]);
         return 2;
     }
@@ -941,8 +1007,10 @@ int main(int argc, char **argv)
                               &w.claim_idle_ms, &err) ||
         sk_config_duration_ms("SKONTO_NOINV_GIVEUP_MS", 600000, 0, 365 * S_CONFIG_DAY_MS, 1,
                               &w.giveup_ms, &err) ||
-        !(w.clock = sk_clock_new_env(&err))) {
+        !(w.clock = sk_clock_new_env(&err)) ||
+        sk_remind_settings_load(&w.remind, &err)) {
         sk_log_error("%s: refusing to start", err.msg);
+        sk_clock_destroy(&w.clock);
         return 2;
     }
     snprintf(w.name, sizeof w.name, "%s", name);

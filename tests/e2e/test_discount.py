@@ -495,7 +495,7 @@ class DiscountTest(unittest.TestCase):
         rec = '{"event_id":"E9","reason":"event E9: payment on order SO-9, which is paid"}'
 
         def call(*argv):
-            return self.r.cmd("EVALSHA", sha, len(keys), *keys, *argv)
+            return self.r.cmd("EVALSHA", sha, len(keys), *keys, *self.ARGV_HEAD, *argv)
 
         self.assertEqual(call(e1, "*", rec, 0, "", e2, "*", "", 0, ""), ["OK", "OK"])
         self.assertEqual(self.r.cmd("LRANGE", keys[5], 0, -1), [rec])
@@ -511,7 +511,12 @@ class DiscountTest(unittest.TestCase):
             return self.r.cmd("SCRIPT", "LOAD", f.read())
 
     SHARD_KEYS = ["sk:{s1}:events", "sk:{s1}:windows", "sk:{s1}:fc:hist", "sk:{s1}:fc:net",
-                  "sk:{s1}:takeup", "sk:{s1}:unapplied"]
+                  "sk:{s1}:takeup", "sk:{s1}:unapplied", "sk:{s1}:rdue", "sk:{s1}:stmt"]
+    # the head of ARGV (rsent, rproc: only read), and the due-queue part of a
+    # record that changes nothing in the queue (chk nd na cid skey sdue;
+    # tests/e2e/test_remind_queue.py tests what it does)
+    ARGV_HEAD = ["sk:{s1}:rsent", "sk:{s1}:rproc"]
+    NO_QUEUE = ["0", 0, 0, "C", "", 0]
 
     def ghost_entries(self, n):
         """n entries read by a consumer that never acknowledged them."""
@@ -531,9 +536,10 @@ class DiscountTest(unittest.TestCase):
         eid, = self.ghost_entries(1)
 
         def apply(exp):
-            return self.r.cmd("EVALSHA", sha, len(keys), *keys, eid, exp, kb, "SO-9",
-                              "20819", "20769", "STATE", "3",
-                              2, 8, "offered|t0|20000", 1, 7, "2027-01-01|CNY", 100)
+            return self.r.cmd("EVALSHA", sha, len(keys), *keys, *self.ARGV_HEAD, eid, exp, kb,
+                              "SO-9", "20819", "20769", "STATE", "3",
+                              2, 8, "offered|t0|20000", 1, 7, "2027-01-01|CNY", 100,
+                              *self.NO_QUEUE)
 
         inv, copen = keys[kb - 1], keys[kb]
 
@@ -580,7 +586,7 @@ class DiscountTest(unittest.TestCase):
             out = [eid, exp, kb, oid, "", wop, "S-" + oid, "", len(incr)]
             for k, f, d in incr:
                 out += [k, f, d]
-            return out
+            return out + self.NO_QUEUE
 
         argv = (rec(e1, "0", "SO-A", "C-1", "20800",
                     [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (5, "n", 1)])
@@ -588,7 +594,8 @@ class DiscountTest(unittest.TestCase):
                 + [e3, "*", "", 0, ""]
                 + rec(e4, "0", "SO-C", "C-2", "-",
                       [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (8, "gone|x", -5)]))
-        res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *argv)
+        res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *self.ARGV_HEAD,
+                         *argv)
         self.assertEqual(res, ["OK", "STALE", "OK", "OK"])
         tk = self.r.hgetall("sk:{s1}:takeup")
         self.assertEqual(tk, {"offered|t0|20000": "2"})  # gone|x came back to 0: deleted
@@ -601,13 +608,15 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(self.r.cmd("XPENDING", keys[0], "discount")[0], 1)
         self.assertEqual([e[0] for e in self.r.cmd("XRANGE", keys[0], "-", "+")], [e2])
         # the same entries again: DUP for the applied ones, nothing changes
-        res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *argv)
+        res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *self.ARGV_HEAD,
+                         *argv)
         self.assertEqual(res, ["DUP", "STALE", "DUP", "DUP"])
         self.assertEqual(self.r.hgetall("sk:{s1}:takeup"), tk)
         # sums past 2^53 stay exact (e2 re-planned from rev 4, with eight large deltas)
         per.clear()
         argv2 = rec(e2, "4", "SO-B", "C-1", "", [(7, "d|CNY", big)] * 8 + [(7, "d|CNY", 7)])
-        res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *argv2)
+        res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *self.ARGV_HEAD,
+                         *argv2)
         self.assertEqual(res, ["OK"])
         self.assertEqual(self.r.hgetall("sk:{s1}:fc:net"), {"d|CNY": str(10 * big + 7)})
         self.assertEqual(self.r.cmd("GET", "sk:{s1}:inv:SO-B"), "5.0|S-SO-B")
@@ -625,12 +634,12 @@ class DiscountTest(unittest.TestCase):
         kq = len(keys)
 
         def call(*argv):
-            return self.r.cmd("EVALSHA", sha, len(keys), *keys, *argv)
+            return self.r.cmd("EVALSHA", sha, len(keys), *keys, *self.ARGV_HEAD, *argv)
 
         self.assertEqual(call(e1, "*", "", kq, "7"), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "1.7|OLD")
         keys += ["sk:{s1}:copen:C-Q", "sk:{s1}:hist:C-Q"]
-        self.assertEqual(call(e2, "1", kq, "SO-Q", "", "", "NEW", "", 0), ["OK"])
+        self.assertEqual(call(e2, "1", kq, "SO-Q", "", "", "NEW", "", 0, *self.NO_QUEUE), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "2.7|NEW")
         self.assertEqual(call(e3, "*", "", kq, "3"), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "2.7|NEW")

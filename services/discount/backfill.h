@@ -1,0 +1,38 @@
+/* backfill — queues what was stored before the due queue existed
+ * (docs/REMINDERS.md, "Discount worker, start (backfill)"), when a discount
+ * worker starts, like migrate.h.
+ *
+ * When SK_KEY_REMIND_BACKFILL is absent: SCANs every invoice (packed
+ * layout) and, for each open one with a balance, plans its reminders in its
+ * customer's zone at now (remind.h) and queues them with backfill.lua, which
+ * checks that the invoice's rev has not moved (an apply in between queued
+ * its own plan) and adds a key only if it is not queued, sent or in process
+ * (ZADD NX); then SCANs every customer and queues its statement unless it
+ * has one (HSETNX). Then it sets the marker, and later starts skip it.
+ * Idempotent: a worker killed midway leaves no marker and the next start
+ * does it again without queuing anything twice; two workers at once are
+ * safe. An invoice still in the layout of before issue 7 is skipped (its
+ * next event plans it). */
+#ifndef DISCOUNT_BACKFILL_H
+#define DISCOUNT_BACKFILL_H
+
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+
+#include "remind.h"
+
+typedef struct {
+    long invoices;   /* open invoices whose plan was sent */
+    long reminders;  /* reminder keys added */
+    long statements; /* statements added */
+    bool skipped;    /* the marker was set: nothing done */
+} discount_backfill_t;
+
+/* 0, or -1 and err (a Redis error: the marker is not set). */
+int discount_backfill(redisContext *c, const sk_remind_settings_t *s, int64_t now_ms,
+                      discount_backfill_t *out, sk_err_t *err);
+
+/* backfill.lua, embedded at build time. */
+extern const char DISCOUNT_BACKFILL_LUA[];
+
+#endif
