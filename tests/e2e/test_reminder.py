@@ -435,18 +435,38 @@ class ReminderStatementTest(ReminderCase):
         self.assertEqual(self.r("HGET", "sk:{s%d}:stmt" % shard("C-S2"), "C-S2"), nxt2)
         self.assertIsNone(self.record("C-S2", k2))
 
-        # skontoctl shows the same statement
-        out = self.st.ctl("statement", "preview", cid, "--today", "2026-11-09")
+        # skontoctl shows the same statement, made at the same instant
+        self.st.env["SKONTO_CLOCK"] = "fixed:" + NOW
+        out = self.st.ctl("statement", "preview", cid)
         self.assertIn("Invoice SO-S1: $1,130.00", out.stdout)
-        j = self.st.ctl_json("statement", "preview", cid, "--today", "2026-11-09")
+        j = self.st.ctl_json("statement", "preview", cid)
         self.assertEqual(j["subject"], m["Subject"])
         self.assertEqual(j["to"], "sam@example.com")
         self.assertEqual(j["text"].replace("\r\n", "\n"), body.replace("\r\n", "\n"))
         self.assertEqual(j["has_window"], True)
         html = os.path.join(self.st.dir, "s.html")
-        self.st.ctl("statement", "preview", cid, "--today", "2026-11-09", "--html", html)
+        self.st.ctl("statement", "preview", cid, "--html", html)
         with open(html, encoding="utf-8") as f:
-            self.assertEqual(f.read(), m.get_body(("html",)).get_content())
+            self.assertEqual(f.read(), m.get_body(("html",)).get_content().replace("\r\n", "\n"))
+        # a customer without an open window: said so, and nothing to send
+        out = self.st.ctl("statement", "preview", "C-S2").stdout
+        self.assertIn("(no discount window is open on 2026-11-09: no statement is sent)", out)
+        self.assertIs(self.st.ctl_json("statement", "preview", "C-S2")["has_window"], False)
+
+    def test_statement_preview_usage(self):
+        st = self.st
+        r = st.ctl("statement", "--help")
+        self.assertIn("usage: skontoctl statement preview CUSTOMER_ID [--html FILE] [--json]",
+                      r.stdout)
+        r = st.ctl("statement", "preview", "C-NOPE", check=False)
+        self.assertEqual((r.returncode, r.stderr.strip()),
+                         (1, "skontoctl statement: customer C-NOPE not found"))
+        for args in (["statement"], ["statement", "preview"], ["statement", "show", "C-1"],
+                     ["statement", "preview", "C-1", "--bogus"],
+                     ["statement", "preview", "x" * 65]):
+            r = st.ctl(*args, check=False)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertTrue(r.stderr.startswith("skontoctl statement: "), r.stderr)
 
 
 class ReminderCrashTest(ReminderCase):
@@ -496,6 +516,8 @@ class ReminderCrashTest(ReminderCase):
         self.assertEqual(set(ids), {msgid(k) for _, k in keys}, "none lost")
         dups = sum(n - 1 for n in ids.values())
         self.assertLessEqual(dups, kills, ids.most_common(5))
+        # the last worker took back the leases the killed one held
+        self.assertGreater(self.metric("skonto_reminder_claims_total", **{"from": "expired"}), 0)
         for s in {shard(c) for c, _ in keys}:
             self.assertEqual(self.r("ZCARD", "sk:{s%d}:rproc" % s), "0")
             self.assertEqual(self.r("ZCARD", "sk:{s%d}:rdue" % s), "0")
