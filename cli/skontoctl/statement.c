@@ -35,27 +35,26 @@ static const sk_cli_opt_t s_opts[] = {
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: " S_USAGE "\n"
-            "\n"
-            "Shows the statement the reminder worker would send the customer now: the\n"
-            "recipient, the subject and the text of the mail, in the customer's language,\n"
-            "with every open invoice and the discount windows still open on the customer's\n"
-            "local day (those closing in the next 7 days first, and what paying them in\n"
-            "time saves). Now is the stack's clock ($SKONTO_TODAY, else $SKONTO_CLOCK:\n"
-            "with redis the simulated instant, see skontoctl clock). Nothing is sent.\n"
-            "A customer without an open window gets no statement: said so, exit 0.\n"
-            "\n"
-            "options:\n"
-            "  --html FILE  also write the mail's HTML part to FILE\n"
-            "  --json       print as JSON: customer_id, to, name, locale, lang, timezone,\n"
-            "               today, opted_out, has_window, subject, text, invoices\n"
-            "               [{order_id, currency, amount, net_due, windows [{last_day,\n"
-            "               rate_ppm, discount, payable}]}] (amounts in minor units)\n"
-            "\n"
-            "Reads SKONTO_REDIS_URL (read-only) and the reminder settings\n"
-            "(SKONTO_DEFAULT_TZ for a customer without a zone). Exit 1 for an unknown\n"
-            "customer or an unreachable Redis, 2 for invalid usage.\n");
+    fprintf(out, "usage: " S_USAGE "\n"
+                 "\n"
+                 "Shows the statement the reminder worker would send the customer now: the\n"
+                 "recipient, the subject and the text of the mail, in the customer's language,\n"
+                 "with every open invoice and the discount windows still open on the customer's\n"
+                 "local day (those closing in the next 7 days first, and what paying them in\n"
+                 "time saves). Now is the stack's clock ($SKONTO_TODAY, else $SKONTO_CLOCK:\n"
+                 "with redis the simulated instant, see skontoctl clock). Nothing is sent.\n"
+                 "A customer without an open window gets no statement: said so, exit 0.\n"
+                 "\n"
+                 "options:\n"
+                 "  --html FILE  also write the mail's HTML part to FILE\n"
+                 "  --json       print as JSON: customer_id, to, name, locale, lang, timezone,\n"
+                 "               today, opted_out, has_window, subject, text, invoices\n"
+                 "               [{order_id, currency, amount, net_due, windows [{last_day,\n"
+                 "               rate_ppm, discount, payable}]}] (amounts in minor units)\n"
+                 "\n"
+                 "Reads SKONTO_REDIS_URL (read-only) and the reminder settings\n"
+                 "(SKONTO_DEFAULT_TZ for a customer without a zone). Exit 1 for an unknown\n"
+                 "customer or an unreachable Redis, 2 for invalid usage.\n");
 }
 
 static json_t *s_invoices_json(const reminder_statement_t *st)
@@ -67,11 +66,11 @@ static json_t *s_invoices_json(const reminder_statement_t *st)
         json_t *ws = json_array();
         for (int k = 0; ws && k < inv->n_windows; k++) {
             const reminder_window_t *w = &inv->windows[k];
-            json_array_append_new(
-                ws, json_pack("{s:s,s:i,s:I,s:I}", "last_day",
-                              sk_date_format(w->last_day, d, sizeof d), "rate_ppm",
-                              (int)w->rate_ppm, "discount", (json_int_t)w->discount, "payable",
-                              (json_int_t)w->payable));
+            json_array_append_new(ws,
+                                  json_pack("{s:s,s:i,s:I,s:I}", "last_day",
+                                            sk_date_format(w->last_day, d, sizeof d), "rate_ppm",
+                                            (int)w->rate_ppm, "discount", (json_int_t)w->discount,
+                                            "payable", (json_int_t)w->payable));
         }
         json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:s,s:o}", "order_id", inv->order_id,
                                            "currency", inv->currency, "amount",
@@ -90,10 +89,9 @@ static int s_print(const reminder_profile_t *p, const reminder_statement_t *st,
     if (json) {
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:s,s:o}", "customer_id",
                               p->id, "to", p->email, "name", p->name, "locale", p->locale, "lang",
-                              reminder_notice_lang(p->locale), "timezone", sk_tz_id(p->tz),
-                              "today", today, "opted_out", p->optout, "has_window", has_window,
-                              "subject", m->subject, "text", m->text, "invoices",
-                              s_invoices_json(st));
+                              reminder_notice_lang(p->locale), "timezone", sk_tz_id(p->tz), "today",
+                              today, "opted_out", p->optout, "has_window", has_window, "subject",
+                              m->subject, "text", m->text, "invoices", s_invoices_json(st));
         return sk_cli_json_print(VERB, o);
     }
     printf("To: %s%s<%s>\nSubject: %s\n", p->name, *p->name ? " " : "", p->email, m->subject);
@@ -166,12 +164,11 @@ int sk_cmd_statement(int argc, char **argv)
         rc = sk_cli_fail(VERB, "%s", err.msg);
     if (rc == SK_EXIT_OK &&
         !(g = reminder_statement_gather(c, words[1], &set, sk_clock_now(clock), &err)))
-        rc = !strcmp(err.code, "no_customer")
-                 ? sk_cli_fail(VERB, "customer %s not found", words[1])
-                 : sk_cli_fail(VERB, "%s", err.msg);
-    if (rc == SK_EXIT_OK && (!(n = reminder_notice_new(&err)) ||
-                             reminder_notice_statement(n, reminder_gathered_statement(g), &m,
-                                                       &err) != 0))
+        rc = !strcmp(err.code, "no_customer") ? sk_cli_fail(VERB, "customer %s not found", words[1])
+                                              : sk_cli_fail(VERB, "%s", err.msg);
+    if (rc == SK_EXIT_OK &&
+        (!(n = reminder_notice_new(&err)) ||
+         reminder_notice_statement(n, reminder_gathered_statement(g), &m, &err) != 0))
         rc = sk_cli_fail(VERB, "%s", err.msg);
     else if (rc == SK_EXIT_OK)
         rendered = true;
@@ -179,8 +176,7 @@ int sk_cmd_statement(int argc, char **argv)
         rc = s_write_html(html, m.html);
     if (rc == SK_EXIT_OK) {
         const reminder_statement_t *st = reminder_gathered_statement(g);
-        rc = s_print(reminder_gathered_profile(g), st, &m, reminder_statement_has_window(st),
-                     json);
+        rc = s_print(reminder_gathered_profile(g), st, &m, reminder_statement_has_window(st), json);
         if (rc == SK_EXIT_OK)
             rc = sk_cli_finish(VERB);
     }

@@ -11,8 +11,8 @@
 
 struct reminder_gathered {
     reminder_profile_t profile;
-    sk_invoice_t *inv;         /* the open invoices read */
-    reminder_invoice_t *views; /* their windows, pointing into inv */
+    sk_invoice_t *inv;                /* the open invoices read */
+    reminder_invoice_t *views;        /* their windows, pointing into inv */
     int (*tiers)[SK_TERMS_MAX_TIERS]; /* each window's tier index */
     size_t n;
     reminder_statement_t st;
@@ -33,8 +33,7 @@ static int s_copy(char *dst, size_t cap, const redisReply *v)
 }
 
 int reminder_profile_from_reply(const redisReply *r, const char *customer_id,
-                                const sk_remind_settings_t *s, reminder_profile_t *p,
-                                sk_err_t *err)
+                                const sk_remind_settings_t *s, reminder_profile_t *p, sk_err_t *err)
 {
     memset(p, 0, sizeof *p);
     p->cadence = SK_CADENCE_WEEKLY;

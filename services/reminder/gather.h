@@ -37,7 +37,7 @@
 struct redisContext;
 struct redisReply;
 
-#define REMINDER_NAME_MAX 256   /* bytes of a name, an address, a locale as stored */
+#define REMINDER_NAME_MAX 256 /* bytes of a name, an address, a locale as stored */
 #define REMINDER_LOCALE_MAX 64
 
 /* A customer's profile hash (sk:{sN}:cust:<cid>) as the reminder reads it. */

@@ -88,9 +88,9 @@ typedef struct {
     int shard;
     int64_t lease;
     sk_remind_key_parts_t parts;
-    int64_t now;        /* the clock's instant of the turn */
-    int64_t tries;      /* failed attempts so far (rtry) */
-    bool ambiguous;     /* one of them was ambiguous */
+    int64_t now;    /* the clock's instant of the turn */
+    int64_t tries;  /* failed attempts so far (rtry) */
+    bool ambiguous; /* one of them was ambiguous */
     char cid[SK_ID_MAX + 1];
     char next_key[SK_REMIND_KEY_MAX]; /* statement: the one after this */
     int64_t next_due;
@@ -292,7 +292,8 @@ static void s_send(s_worker_t *w, s_item_t *it, const reminder_profile_t *p,
     if (backoff > w->retry_max_ms)
         backoff = w->retry_max_ms;
     bool amb = res.outcome == SK_SEND_AMBIGUOUS;
-    reminder_settle_t st = {.action = REMINDER_SETTLE_RETRY, .backoff_ms = backoff, .ambiguous = amb};
+    reminder_settle_t st = {
+        .action = REMINDER_SETTLE_RETRY, .backoff_ms = backoff, .ambiguous = amb};
     s_settle(w, it, &st);
     reminder_metrics_retried(w->metrics);
     if (amb)
@@ -321,8 +322,8 @@ static bool s_check_customer(s_worker_t *w, s_item_t *it, const reminder_profile
         return true;
     }
     if (p->tz_fallback)
-        sk_log_warn("customer %s: zone \"%s\" is not in the system's tz database; using %s",
-                    p->id, p->tz_id, sk_tz_id(p->tz));
+        sk_log_warn("customer %s: zone \"%s\" is not in the system's tz database; using %s", p->id,
+                    p->tz_id, sk_tz_id(p->tz));
     return false;
 }
 
@@ -344,8 +345,8 @@ static int s_collapsed(s_worker_t *w, const s_item_t *it, const sk_tz_t *tz, boo
         if (lead >= it->parts.lead_days ||
             sk_tz_local_instant(tz, it->parts.last_day - lead, minute) > it->now)
             continue;
-        if (sk_remind_key(keys[i], sizeof keys[i], it->parts.id, it->parts.tier,
-                          it->parts.last_day, lead) != 0)
+        if (sk_remind_key(keys[i], sizeof keys[i], it->parts.id, it->parts.tier, it->parts.last_day,
+                          lead) != 0)
             continue;
         const char *q[3][3] = {{"ZSCORE", sk_key_remind_due(kd, it->shard), keys[i]},
                                {"ZSCORE", sk_key_remind_proc(kp, it->shard), keys[i]},
@@ -380,8 +381,7 @@ static void s_reminder(s_worker_t *w, s_item_t *it, redisReply *inv_reply)
         char k[SK_KEY_MAX];
         rc = sk_invoice_read(w->c, sk_key_invoice(k, it->shard, oid), oid, &inv, &err);
     }
-    if (rc != 0 && !strcmp(err.code, "no_invoice"))
-        {
+    if (rc != 0 && !strcmp(err.code, "no_invoice")) {
         s_skip(w, it, REMINDER_SKIP_NO_INVOICE);
         return;
     }
@@ -393,24 +393,21 @@ static void s_reminder(s_worker_t *w, s_item_t *it, redisReply *inv_reply)
     if (rc != 0) {
         snprintf(it->cid, sizeof it->cid, "%s", "");
         {
-        s_dead(w, it, err.code, err.msg, NULL, false);
-        return;
-    }
+            s_dead(w, it, err.code, err.msg, NULL, false);
+            return;
+        }
     }
     snprintf(it->cid, sizeof it->cid, "%s", inv.customer_id);
-    if (inv.status == SK_INV_CANCELLED)
-        {
+    if (inv.status == SK_INV_CANCELLED) {
         s_skip(w, it, REMINDER_SKIP_CANCELLED);
         return;
     }
-    if (inv.status != SK_INV_OPEN || inv.balance <= 0)
-        {
+    if (inv.status != SK_INV_OPEN || inv.balance <= 0) {
         s_skip(w, it, REMINDER_SKIP_PAID);
         return;
     }
     if (it->parts.tier >= inv.schedule.ntiers ||
-        inv.schedule.tiers[it->parts.tier].last_day != it->parts.last_day)
-        {
+        inv.schedule.tiers[it->parts.tier].last_day != it->parts.last_day) {
         s_skip(w, it, REMINDER_SKIP_SUPERSEDED);
         return;
     }
@@ -461,8 +458,7 @@ static void s_reminder(s_worker_t *w, s_item_t *it, redisReply *inv_reply)
     int j = 0;
     while (j < letter.invoice.n_windows && tiers[j] != it->parts.tier)
         j++;
-    if (j == letter.invoice.n_windows)
-        {
+    if (j == letter.invoice.n_windows) {
         s_skip(w, it, REMINDER_SKIP_CLOSED);
         return;
     }
@@ -473,8 +469,7 @@ static void s_reminder(s_worker_t *w, s_item_t *it, redisReply *inv_reply)
     letter.invoice.n_windows -= j;
 
     reminder_mail_t m;
-    if (reminder_notice_reminder(w->notice, &letter, &m, &err) != 0)
-        {
+    if (reminder_notice_reminder(w->notice, &letter, &m, &err) != 0) {
         s_dead(w, it, err.code, err.msg, p.email, false);
         return;
     }
@@ -509,8 +504,7 @@ static void s_statement(s_worker_t *w, s_item_t *it)
     sk_err_t err;
     snprintf(it->cid, sizeof it->cid, "%s", it->parts.id);
     reminder_gathered_t *g = reminder_statement_gather(w->c, it->cid, &w->set, it->now, &err);
-    if (!g && !strcmp(err.code, "no_customer"))
-        {
+    if (!g && !strcmp(err.code, "no_customer")) {
         s_skip(w, it, REMINDER_SKIP_NO_CUSTOMER);
         return;
     } /* stmt forgotten: next "" */
@@ -519,8 +513,7 @@ static void s_statement(s_worker_t *w, s_item_t *it)
         sk_log_error("%s: %s", it->key, err.msg);
         return;
     }
-    if (!g)
-        {
+    if (!g) {
         s_dead(w, it, err.code, err.msg, NULL, false);
         return;
     }
@@ -586,9 +579,9 @@ static void s_handle(s_worker_t *w, int shard, int64_t lease, const char *key)
         it.parts.kind = SK_REMIND_KIND_REMINDER;
         it.parts.id = "";
         {
-        s_skip(w, &it, REMINDER_SKIP_BAD_KEY);
-        return;
-    }
+            s_skip(w, &it, REMINDER_SKIP_BAD_KEY);
+            return;
+        }
     }
     if (it.parts.kind == SK_REMIND_KIND_STATEMENT)
         snprintf(it.cid, sizeof it.cid, "%s", it.parts.id);
@@ -713,19 +706,19 @@ static int s_config(s_worker_t *w, sk_err_t *err)
     if (sk_config_string("SKONTO_WORKER_NAME", "reminder-1", SK_ID_MAX, &w->name, err) != 0 ||
         sk_config_duration_ms("SKONTO_REMINDER_LEASE_MS", 120000, 1000, 86400000, 1, &w->lease_ms,
                               err) != 0 ||
-        sk_config_int("SKONTO_REMINDER_BATCH", 100, 1, REMINDER_QUEUE_BATCH_MAX, &batch, err) != 0 ||
+        sk_config_int("SKONTO_REMINDER_BATCH", 100, 1, REMINDER_QUEUE_BATCH_MAX, &batch, err) !=
+            0 ||
         sk_config_duration_ms("SKONTO_REMINDER_RETRY_MAX_MS", 600000, S_RETRY_MIN_MS, 86400000, 1,
                               &w->retry_max_ms, err) != 0 ||
         sk_remind_settings_load(&w->set, err) != 0 ||
         sk_mailer_opts_from_env(&w->mopts, "mail", err) != 0)
         return -1;
     w->batch = (int)batch;
-    w->mopts.timeout_ms = w->lease_ms / 4 < S_SMTP_TIMEOUT_MAX_MS ? w->lease_ms / 4
-                                                                   : S_SMTP_TIMEOUT_MAX_MS;
+    w->mopts.timeout_ms =
+        w->lease_ms / 4 < S_SMTP_TIMEOUT_MAX_MS ? w->lease_ms / 4 : S_SMTP_TIMEOUT_MAX_MS;
     if (sk_mime_addr_spec(w->mopts.from, w->from_addr, sizeof w->from_addr, err) != 0)
         return -1;
-    snprintf(w->unsubscribe, sizeof w->unsubscribe, "mailto:%s?subject=unsubscribe",
-             w->from_addr);
+    snprintf(w->unsubscribe, sizeof w->unsubscribe, "mailto:%s?subject=unsubscribe", w->from_addr);
     return 0;
 }
 
@@ -753,7 +746,7 @@ int main(void)
         goto done;
     }
     char clk[128];
-    sk_log("started: %s, lease %" PRId64 " ms, batch %d per shard, clock %s%s%s", 
+    sk_log("started: %s, lease %" PRId64 " ms, batch %d per shard, clock %s%s%s",
            w.mopts.smtp_url ? w.mopts.smtp_url : w.mopts.maildir, w.lease_ms, w.batch,
            sk_clock_describe(w.clock, clk, sizeof clk),
            *reminder_metrics_address(w.metrics) ? ", metrics on " : "",

@@ -7,9 +7,9 @@
 #include "sk_metrics_http.h"
 
 static const char *const s_skip_names[REMINDER_SKIP_N] = {
-    "no_invoice", "paid",          "cancelled", "superseded",   "closed",      "collapsed",
-    "opted_out",  "no_address",    "undeliverable", "no_window", "already_sent", "no_customer",
-    "bad_key"};
+    "no_invoice",   "paid",        "cancelled",  "superseded",    "closed",
+    "collapsed",    "opted_out",   "no_address", "undeliverable", "no_window",
+    "already_sent", "no_customer", "bad_key"};
 
 const char *reminder_skip_name(reminder_skip_t r)
 {
@@ -41,10 +41,10 @@ static int s_register(sk_metrics_t *m, void *arg, sk_err_t *err)
     if (!self->claims_due || !self->claims_expired || !self->sent[0] || !self->sent[1])
         return -1;
     for (int r = 0; r < REMINDER_SKIP_N; r++)
-        if (!(self->skipped[r] = sk_metrics_counter(
-                  m, "skonto_reminder_skipped_total",
-                  "Claimed keys not sent, by the reason the re-check found",
-                  (const char *[]){"reason", s_skip_names[r], NULL}, err)))
+        if (!(self->skipped[r] =
+                  sk_metrics_counter(m, "skonto_reminder_skipped_total",
+                                     "Claimed keys not sent, by the reason the re-check found",
+                                     (const char *[]){"reason", s_skip_names[r], NULL}, err)))
             return -1;
     self->retried = sk_metrics_counter(
         m, "skonto_reminder_retried_total",

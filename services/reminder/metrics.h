@@ -17,16 +17,16 @@ typedef enum {
     REMINDER_SKIP_NO_INVOICE = 0, /* the invoice is not stored (any more) */
     REMINDER_SKIP_PAID,           /* paid, or fully credited: no balance */
     REMINDER_SKIP_CANCELLED,
-    REMINDER_SKIP_SUPERSEDED,     /* the key's tier no longer ends on the key's day */
-    REMINDER_SKIP_CLOSED,         /* the window has closed in the customer's zone */
-    REMINDER_SKIP_COLLAPSED,      /* a later lead of the same window is also due */
+    REMINDER_SKIP_SUPERSEDED, /* the key's tier no longer ends on the key's day */
+    REMINDER_SKIP_CLOSED,     /* the window has closed in the customer's zone */
+    REMINDER_SKIP_COLLAPSED,  /* a later lead of the same window is also due */
     REMINDER_SKIP_OPTED_OUT,
     REMINDER_SKIP_NO_ADDRESS,
-    REMINDER_SKIP_UNDELIVERABLE,  /* the address is in undeliv */
-    REMINDER_SKIP_NO_WINDOW,      /* a statement without an open window (advanced) */
-    REMINDER_SKIP_ALREADY_SENT,   /* in rsent already */
-    REMINDER_SKIP_NO_CUSTOMER,    /* a statement's customer is not stored */
-    REMINDER_SKIP_BAD_KEY,        /* a member that is not a key */
+    REMINDER_SKIP_UNDELIVERABLE, /* the address is in undeliv */
+    REMINDER_SKIP_NO_WINDOW,     /* a statement without an open window (advanced) */
+    REMINDER_SKIP_ALREADY_SENT,  /* in rsent already */
+    REMINDER_SKIP_NO_CUSTOMER,   /* a statement's customer is not stored */
+    REMINDER_SKIP_BAD_KEY,       /* a member that is not a key */
     REMINDER_SKIP_N
 } reminder_skip_t;
 

@@ -109,9 +109,8 @@ static int s_claim_reply(const redisReply *r, reminder_claim_t *cl, size_t *bad,
     return 0;
 }
 
-int reminder_queue_claim(reminder_queue_t *self, redisContext *c, int64_t now_ms,
-                         int64_t lease_ms, int batch, reminder_claim_t claims[], size_t *bad,
-                         sk_err_t *err)
+int reminder_queue_claim(reminder_queue_t *self, redisContext *c, int64_t now_ms, int64_t lease_ms,
+                         int batch, reminder_claim_t claims[], size_t *bad, sk_err_t *err)
 {
     char now[24], lease[24], nb[24];
     snprintf(now, sizeof now, "%" PRId64, now_ms);
@@ -122,8 +121,14 @@ int reminder_queue_claim(reminder_queue_t *self, redisContext *c, int64_t now_ms
     for (int attempt = 0; attempt < 2; attempt++) {
         char due[SK_SHARDS][SK_KEY_MAX], proc[SK_SHARDS][SK_KEY_MAX];
         for (int s = 0; s < SK_SHARDS; s++) {
-            const char *argv[] = {"EVALSHA", self->claim, "2", sk_key_remind_due(due[s], s),
-                                  sk_key_remind_proc(proc[s], s), now, lease, nb};
+            const char *argv[] = {"EVALSHA",
+                                  self->claim,
+                                  "2",
+                                  sk_key_remind_due(due[s], s),
+                                  sk_key_remind_proc(proc[s], s),
+                                  now,
+                                  lease,
+                                  nb};
             if (redisAppendCommandArgv(c, 8, argv, NULL) != REDIS_OK)
                 return sk_err_set(err, "redis", "claim: %s", c->errstr);
         }
@@ -217,8 +222,8 @@ int reminder_queue_dead_letter(reminder_queue_t *self, redisContext *c, const ch
     char maxn[24], maxb[24];
     snprintf(maxn, sizeof maxn, "%d", REMINDER_DLQ_MAX);
     snprintf(maxb, sizeof maxb, "%ld", REMINDER_DLQ_MAX_BYTES);
-    const char *argv[] = {"EVALSHA", self->dlq, "2", SK_KEY_DEADLETTERS, SK_KEY_INGEST_STATS,
-                          maxn, maxb, json};
+    const char *argv[] = {"EVALSHA",           self->dlq, "2",  SK_KEY_DEADLETTERS,
+                          SK_KEY_INGEST_STATS, maxn,      maxb, json};
     redisReply *r = s_eval(self, c, 8, argv, err);
     if (!r)
         return -1;

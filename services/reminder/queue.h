@@ -36,9 +36,9 @@ int reminder_queue_reload(reminder_queue_t *self, struct redisContext *c, sk_err
 
 typedef struct {
     int shard;
-    int64_t lease;   /* the token: rproc's score for every key claimed */
-    size_t n;        /* keys claimed */
-    size_t n_back;   /* of which the first n_back came from expired leases */
+    int64_t lease; /* the token: rproc's score for every key claimed */
+    size_t n;      /* keys claimed */
+    size_t n_back; /* of which the first n_back came from expired leases */
     char (*keys)[SK_REMIND_KEY_MAX];
 } reminder_claim_t;
 
@@ -66,11 +66,11 @@ typedef struct {
     const char *customer_id;
     const char *next_key; /* statement: the next one (NULL or "": none) */
     int64_t next_due_ms;
-    const char *record;   /* sent: the JSON sent record */
-    int64_t sent_ms;      /* sent: clock ms */
-    int64_t backoff_ms;   /* retry */
-    int ambiguous;        /* retry: 1 for an ambiguous outcome */
-    const char *address;  /* dead: the refused address */
+    const char *record;  /* sent: the JSON sent record */
+    int64_t sent_ms;     /* sent: clock ms */
+    int64_t backoff_ms;  /* retry */
+    int ambiguous;       /* retry: 1 for an ambiguous outcome */
+    const char *address; /* dead: the refused address */
 } reminder_settle_t;
 
 /* record.lua: 1 done, 0 the lease was no longer ours, -1 with err. */
