@@ -11,7 +11,8 @@
 #include "keys.h"
 #include "sk_redis.h"
 
-/* services/reminder/{claim,record,dlq}.lua, embedded at build time */
+/* services/reminder/{claim,record}.lua and the dead-letter list's script,
+ * services/ingest/dlq.lua (shared with ingest), embedded at build time */
 extern const char REMINDER_CLAIM_LUA[], REMINDER_RECORD_LUA[], REMINDER_DLQ_LUA[];
 
 struct reminder_queue {
@@ -222,9 +223,9 @@ int reminder_queue_dead_letter(reminder_queue_t *self, redisContext *c, const ch
     char maxn[24], maxb[24];
     snprintf(maxn, sizeof maxn, "%d", REMINDER_DLQ_MAX);
     snprintf(maxb, sizeof maxb, "%ld", REMINDER_DLQ_MAX_BYTES);
-    const char *argv[] = {"EVALSHA",           self->dlq, "2",  SK_KEY_DEADLETTERS,
-                          SK_KEY_INGEST_STATS, maxn,      maxb, json};
-    redisReply *r = s_eval(self, c, 8, argv, err);
+    const char *argv[] = {"EVALSHA", self->dlq, "2", SK_KEY_DEADLETTERS, SK_KEY_INGEST_STATS, maxn,
+                          maxb,      "",        json};
+    redisReply *r = s_eval(self, c, 9, argv, err);
     if (!r)
         return -1;
     int rc = r->type == REDIS_REPLY_INTEGER

@@ -1,5 +1,5 @@
 /* queue — the reminder worker's side of the due queue (docs/REMINDERS.md):
- * the three Lua scripts (claim.lua, record.lua, dlq.lua, embedded with
+ * the three Lua scripts (claim.lua, record.lua and ingest's dlq.lua, embedded with
  * sk_embed; their KEYS/ARGV/results are at their tops) loaded once and
  * called with EVALSHA, reloaded when Redis answers NOSCRIPT (a restart, a
  * SCRIPT FLUSH).
@@ -23,7 +23,7 @@
 struct redisContext;
 
 #define REMINDER_QUEUE_BATCH_MAX 1000
-#define REMINDER_DLQ_MAX 100000            /* ingest's bound on the dead-letter list */
+#define REMINDER_DLQ_MAX 100000 /* ingest's bound (INGEST_DLQ_MAX) on the dead-letter list */
 #define REMINDER_DLQ_MAX_BYTES (64L << 20) /* ... records and bytes */
 
 typedef struct reminder_queue reminder_queue_t;
