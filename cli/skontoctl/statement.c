@@ -129,9 +129,8 @@ int sk_cmd_statement(int argc, char **argv)
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
         if (o == SK_CLI_WORD) {
-            if (nwords == 2)
-                return sk_cli_usage_error(VERB, "unexpected word (usage: %s)", S_USAGE);
-            words[nwords++] = value;
+            if (sk_cli_show_word(VERB, S_USAGE, words, &nwords, value) != SK_EXIT_OK)
+                return SK_EXIT_USAGE;
         } else if (!strcmp(s_opts[o].name, "html")) {
             html = value;
         } else {
