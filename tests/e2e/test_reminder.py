@@ -70,12 +70,15 @@ def pct(amount, ppm):
 
 class Sink:
     """An SMTP server's handler: accepts everything but RCPT nouser@ (550);
-    keeps (recipients, raw bytes) of each mail; can take `delay` s per mail."""
+    the first mail to drop@ is taken and the connection closed before the
+    answer (the sender cannot know: ambiguous); keeps (recipients, raw bytes)
+    of each mail; can take `delay` s per mail."""
 
     def __init__(self, delay=0.0):
         self.lock = threading.Lock()
         self.raw = []
         self.delay = delay
+        self.dropped = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("nouser@"):
@@ -86,6 +89,10 @@ class Sink:
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
+        if envelope.rcpt_tos[0].startswith("drop@") and not self.dropped:
+            self.dropped.append(envelope.original_content)
+            server.transport.close()
+            return "250 never seen"
         with self.lock:
             self.raw.append((list(envelope.rcpt_tos), envelope.original_content))
         return "250 2.0.0 Message accepted"
@@ -284,6 +291,11 @@ class ReminderMailTest(ReminderCase):
         self.wait_metric("skonto_reminder_skipped_total", 1, reason="already_sent")
         self.assertEqual(len(self.sink.raw), 2)
         self.r("ZREM", "sk:{s%d}:rdue" % shard("C-A1"), k3)  # not for the next tests' clocks
+        # the heartbeat, and a clean stop on SIGTERM (tearDown checks the exit status)
+        hb = wait_for(lambda: (lambda h: h if h["skipped"] == 1 else None)(
+            json.loads(self.r("HGET", "sk:{sys}:hb", "reminder-1"))), 5, "the heartbeat")
+        self.assertEqual((hb["role"], hb["sent"], hb["skipped"]), ("reminder", 2, 1))
+        self.assertEqual(hb["metrics"], "127.0.0.1:%d" % self.metrics_port)
 
     def test_not_sent_and_counted(self):
         """Paid, superseded, closed, collapsed, opted-out, undeliverable, no
@@ -358,6 +370,25 @@ class ReminderFailureTest(ReminderCase):
         self.assertEqual(rec["outcome"], "sent")
         self.assertEqual(self.r("HLEN", "sk:{s%d}:rtry" % shard("C-D1")), "0")
         self.assertIn("retry", self.st.log("reminder-1"))
+
+    def test_ambiguous_resent_with_same_message_id(self):
+        """The connection dies after the whole mail was sent: the mail may have
+        arrived, so it is sent again with the same Message-ID, and the record
+        says so."""
+        self.customer("C-F1", mail="drop@example.com")
+        self.order("SO-F1", "C-F1")
+        k = rkey("SO-F1", 1, "2026-11-12", 3)
+        self.queue("C-F1", k, "2026-11-09T14:00:00Z")
+        self.start_reminder()
+        wait_for(lambda: self.sink.raw, 20, "the mail, sent again")
+        self.wait_metric("skonto_reminder_sent_total", 1, kind="reminder")
+        self.assertEqual(self.metric("skonto_reminder_ambiguous_total"), 1)
+        first = email.message_from_bytes(self.sink.dropped[0], policy=email.policy.default)
+        self.assertEqual(first["Message-ID"], msgid(k))
+        self.assertEqual(self.sink.ids(), [msgid(k)])
+        rec = self.record("C-F1", k)
+        self.assertEqual((rec["outcome"], rec["attempts"]), ("ambiguous_resent", 2))
+        self.assertEqual(self.r("HLEN", "sk:{s%d}:rtry" % shard("C-F1")), "0")
 
     def test_5xx_dead_letter(self):
         """A 5xx: a dead letter with the server's text, the address marked
