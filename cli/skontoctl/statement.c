@@ -172,7 +172,7 @@ int sk_cmd_statement(int argc, char **argv)
     else if (rc == SK_EXIT_OK)
         rendered = true;
     if (rc == SK_EXIT_OK && html)
-        rc = s_write_html(html, m.html);
+        rc = s_write_html(html, m.html ? m.html : "");
     if (rc == SK_EXIT_OK) {
         const reminder_statement_t *st = reminder_gathered_statement(g);
         rc = s_print(reminder_gathered_profile(g), st, &m, reminder_statement_has_window(st), json);

@@ -589,14 +589,11 @@ static void s_handle(s_worker_t *w, int shard, int64_t lease, const char *key)
     snprintf(amb, sizeof amb, "a|%s", key);
     const char *a0[] = {"HEXISTS", sk_key_remind_sent(ks, shard), key};
     const char *a1[] = {"HMGET", sk_key_remind_tries(kt, shard), key, amb};
-    const char *a2[] = {"GET", ""};
+    /* the invoice only for a reminder (a statement's id is its customer's) */
+    const char *a2[] = {"GET", sk_key_invoice(ki, shard, it.parts.id)};
     const char **argv[] = {a0, a1, a2};
     int argc[] = {3, 4, 2};
-    int n = 2;
-    if (it.parts.kind == SK_REMIND_KIND_REMINDER) {
-        a2[1] = sk_key_invoice(ki, shard, it.parts.id);
-        n = 3;
-    }
+    int n = it.parts.kind == SK_REMIND_KIND_REMINDER ? 3 : 2;
     redisReply *r[3] = {NULL, NULL, NULL};
     if (s_pipeline(w, n, argc, argv, r) != 0) {
         reminder_metrics_redis_error(w->metrics);
