@@ -391,11 +391,9 @@ static void s_reminder(s_worker_t *w, s_item_t *it, redisReply *inv_reply)
         return; /* its lease expires: tried again */
     }
     if (rc != 0) {
-        snprintf(it->cid, sizeof it->cid, "%s", "");
-        {
-            s_dead(w, it, err.code, err.msg, NULL, false);
-            return;
-        }
+        it->cid[0] = '\0';
+        s_dead(w, it, err.code, err.msg, NULL, false);
+        return;
     }
     snprintf(it->cid, sizeof it->cid, "%s", inv.customer_id);
     if (inv.status == SK_INV_CANCELLED) {
@@ -578,25 +576,32 @@ static void s_handle(s_worker_t *w, int shard, int64_t lease, const char *key)
     if (sk_remind_key_parse(key, &it.parts) != 0) {
         it.parts.kind = SK_REMIND_KIND_REMINDER;
         it.parts.id = "";
-        {
-            s_skip(w, &it, REMINDER_SKIP_BAD_KEY);
-            return;
-        }
+        s_skip(w, &it, REMINDER_SKIP_BAD_KEY);
+        return;
     }
     if (it.parts.kind == SK_REMIND_KIND_STATEMENT)
         snprintf(it.cid, sizeof it.cid, "%s", it.parts.id);
-    char ks[SK_KEY_MAX], kt[SK_KEY_MAX], ki[SK_KEY_MAX], amb[SK_REMIND_KEY_MAX + 2];
+    char ks[SK_KEY_MAX], kt[SK_KEY_MAX], kp[SK_KEY_MAX], ki[SK_KEY_MAX], amb[SK_REMIND_KEY_MAX + 2];
     snprintf(amb, sizeof amb, "a|%s", key);
     const char *a0[] = {"HEXISTS", sk_key_remind_sent(ks, shard), key};
     const char *a1[] = {"HMGET", sk_key_remind_tries(kt, shard), key, amb};
+    const char *a2[] = {"ZSCORE", sk_key_remind_proc(kp, shard), key};
     /* the invoice only for a reminder (a statement's id is its customer's) */
-    const char *a2[] = {"GET", sk_key_invoice(ki, shard, it.parts.id)};
-    const char **argv[] = {a0, a1, a2};
-    int argc[] = {3, 4, 2};
-    int n = it.parts.kind == SK_REMIND_KIND_REMINDER ? 3 : 2;
-    redisReply *r[3] = {NULL, NULL, NULL};
+    const char *a3[] = {"GET", sk_key_invoice(ki, shard, it.parts.id)};
+    const char **argv[] = {a0, a1, a2, a3};
+    int argc[] = {3, 4, 3, 2};
+    int n = it.parts.kind == SK_REMIND_KIND_REMINDER ? 4 : 3;
+    redisReply *r[4] = {NULL, NULL, NULL, NULL};
     if (s_pipeline(w, n, argc, argv, r) != 0) {
         reminder_metrics_redis_error(w->metrics);
+        return;
+    }
+    /* still ours? A worker paused past its lease (SIGSTOP, a long stall)
+     * must not send what another worker has taken over since */
+    if (r[2]->type != REDIS_REPLY_STRING || strtoll(r[2]->str, NULL, 10) != lease) {
+        reminder_metrics_lease_lost(w->metrics);
+        sk_log_warn("%s: its lease passed to another worker before it was sent", key);
+        s_free_replies(r, n);
         return;
     }
     if (r[1]->type == REDIS_REPLY_ARRAY && r[1]->elements == 2) {
@@ -609,7 +614,7 @@ static void s_handle(s_worker_t *w, int shard, int64_t lease, const char *key)
     if (r[0]->type == REDIS_REPLY_INTEGER && r[0]->integer == 1)
         s_skip(w, &it, REMINDER_SKIP_ALREADY_SENT);
     else if (it.parts.kind == SK_REMIND_KIND_REMINDER)
-        s_reminder(w, &it, r[2]);
+        s_reminder(w, &it, r[3]);
     else
         s_statement(w, &it);
     s_free_replies(r, n);
