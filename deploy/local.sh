@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# local.sh — run Skonto on this machine: redis-server, one skonto-ingest and N
-# skonto-discount workers in the background, all state under one run directory.
+# local.sh — run Skonto on this machine: redis-server, one skonto-ingest, N
+# skonto-discount workers and, once it is built, one skonto-reminder in the
+# background, all state under one run directory.
 #
 #   deploy/local.sh up     [RUNDIR]   start what is not running; print the env to use
 #   deploy/local.sh status [RUNDIR]   which processes are alive, then `skontoctl status`
@@ -11,6 +12,8 @@
 #   redis/        redis-server's data directory (redis.conf, the append-only file)
 #   redis.sock    the unix socket every worker and skontoctl use
 #   log/          one log per process (redis.log, ingest.log, discount-1.log, ...)
+#   maildir/      the reminder's mails (tmp/ new/ cur/), unless SKONTO_MAILDIR
+#                 or SKONTO_SMTP_URL says otherwise
 #   pid/          one pid file per process
 #   ports         the TCP ports of this run directory, one NAME=PORT a line:
 #                 ingest=7750, ingest's loopback ROUTER port, and
@@ -28,8 +31,8 @@
 #                 authorized_keys         the key registry ingest admits
 #                 redis-<user>.pass       Redis ACL passwords: default (admin,
 #                                         used by this script), ingest, discount,
-#                                         skontoctl, clock (used only with
-#                                         SKONTO_CLOCK=redis)
+#                                         reminder, skontoctl, clock (used only
+#                                         with SKONTO_CLOCK=redis)
 #   clock         the clock the stack runs on (SKONTO_CLOCK of the `up` that
 #                 started redis; kept while it runs)
 #   env           the environment to use the stack: `. RUNDIR/env` (skontoctl
@@ -39,6 +42,13 @@
 # right program is left alone, so running `up` twice starts nothing twice.
 # `up` prints `export VAR=value` lines on stdout (progress goes to stderr),
 # so `eval "$(deploy/local.sh up)"` configures the calling shell.
+#
+# Every worker gets the caller's whole environment (so every SKONTO_* setting,
+# SKONTO_REMINDER_LEADS or SKONTO_SMTP_URL say, reaches every worker), with
+# what this script sets per worker on top: SKONTO_REDIS_URL, _USER and
+# _PASSWORD_FILE, SKONTO_INGEST_ENDPOINT, SKONTO_CLOCK, SKONTO_WORKER_NAME,
+# SKONTO_METRICS_ADDR, ingest's CURVE files and the reminder's SKONTO_MAILDIR
+# default. A worker a later `up` restarts gets that `up`'s environment.
 #
 # Environment (see docs/RUNNING.md):
 #   SKONTO_BIN               where the programs are (default: <repo>/build/bin)
@@ -312,7 +322,7 @@ s_secrets() {
     mv "$SECRETS/authorized_keys.tmp" "$SECRETS/authorized_keys"
     say "made the ERP key erp-local and the key registry $SECRETS/authorized_keys"
   fi
-  for u in default ingest discount skontoctl clock; do
+  for u in default ingest discount reminder skontoctl clock; do
     if [ ! -s "$SECRETS/redis-$u.pass" ]; then
       od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$SECRETS/redis-$u.pass"
       echo >>"$SECRETS/redis-$u.pass"
@@ -347,13 +357,33 @@ s_acl() {
     "$(s_keys '~sk:{sSHARD}:seen' '~sk:{sSHARD}:events' '~sk:{sSHARD}:cust:*' \
       '~sk:{sSHARD}:eid:*' '~sk:{sSHARD}:stored' '~sk:{sSHARD}:over' \
       '~sk:{sSHARD}:ingest' '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
+  # discount also plans reminders and statements (docs/REMINDERS.md): it
+  # writes the due queue and the pending statements, reads what was sent or
+  # is being sent (so nothing is queued twice), and sets the backfill marker.
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
     "+ping +get +set +scan +hget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
+    "+hexists +hsetnx +zscore +zrange" \
     "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \
       '~sk:{sSHARD}:windows' '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
       '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '~sk:{sys}:layout' \
+      '~sk:{sSHARD}:rdue' '~sk:{sSHARD}:stmt' '~sk:{sys}:rbackfill' \
+      '%R~sk:{sSHARD}:rsent' '%R~sk:{sSHARD}:rproc' \
       '%R~sk:{sSHARD}:cust:*' '%R~sk:{sys}:clock')"
+  # reminder fires the due queue (docs/REMINDERS.md): claims (rdue -> rproc,
+  # leases on Redis TIME), re-reads invoice, customer and open set, records
+  # what it sent, keeps tries and undeliverable addresses, advances
+  # statements, and pushes dead letters through the bounded list (whose byte
+  # count lives in sk:{sys}:ingest).
+  echo "user reminder on >$(s_pw reminder) resetchannels -@all" \
+    "+ping +time +get +hget +hmget +hgetall +hexists +hset +hdel +hincrby" \
+    "+zadd +zrem +zscore +zcard +zrange +zrangebyscore +lpush +rpop +llen +lrange" \
+    "+evalsha +script|load" \
+    "$(s_keys '~sk:{sSHARD}:rdue' '~sk:{sSHARD}:rproc' '~sk:{sSHARD}:rsent' \
+      '~sk:{sSHARD}:rtry' '~sk:{sSHARD}:rlog:*' '~sk:{sSHARD}:stmt' '~sk:{sSHARD}:undeliv' \
+      '~sk:{sys}:dlq' '~sk:{sys}:ingest' '~sk:{sys}:hb' \
+      '%R~sk:{sSHARD}:inv:*' '%R~sk:{sSHARD}:cust:*' '%R~sk:{sSHARD}:copen:*' \
+      '%R~sk:{sys}:clock')"
   echo "user skontoctl on >$(s_pw skontoctl) resetchannels -@all +@read +ping -@dangerous %R~sk:*"
   # Simulated time (SKONTO_CLOCK=redis only): the clock's user may write the
   # clock key and nothing else; its script (common/io/sk_clock.lua) runs with
@@ -389,6 +419,24 @@ s_clock() {
 }
 
 # ---------------------------------------------------------------- up
+
+# s_start_reminder: the reminder worker, when it is built (a stack of before
+# issue 8's worker runs without it, and says so). Its mails go to the
+# caller's SKONTO_SMTP_URL or SKONTO_MAILDIR, else to RUNDIR/maildir.
+s_start_reminder() {
+  if [ ! -x "$BIN/skonto-reminder" ]; then
+    say "$BIN/skonto-reminder not built: no reminders or statements are sent"
+    return 0
+  fi
+  local mail=()
+  if [ -z "${SKONTO_SMTP_URL:-}" ] && [ -z "${SKONTO_MAILDIR:-}" ]; then
+    mail=(SKONTO_MAILDIR="$RUNDIR/maildir")
+  fi
+  s_metrics_port reminder skonto-reminder
+  s_start reminder skonto-reminder SKONTO_WORKER_NAME=reminder "${mail[@]}" \
+    SKONTO_METRICS_ADDR="127.0.0.1:$MPORT" \
+    SKONTO_REDIS_USER=reminder SKONTO_REDIS_PASSWORD_FILE="$SECRETS/redis-reminder.pass"
+}
 
 up() {
   command -v redis-server >/dev/null || die "redis-server not found (apt-get install redis-server)"
@@ -461,6 +509,7 @@ EOF
       SKONTO_METRICS_ADDR="127.0.0.1:$MPORT" \
       SKONTO_REDIS_USER=discount SKONTO_REDIS_PASSWORD_FILE="$SECRETS/redis-discount.pass"
   done
+  s_start_reminder
 
   # -- wait until every process we started heartbeats
   local deadline=$((SECONDS + ${SKONTO_UP_TIMEOUT:-30})) entry name program
@@ -511,6 +560,7 @@ down() {
       redis) ;;
       ingest) s_stop ingest skonto-ingest ;;
       discount-*) s_stop "$name" skonto-discount ;;
+      reminder) s_stop reminder skonto-reminder ;;
       *) s_stop "$name" skonto- ;;
     esac
   done
@@ -543,6 +593,7 @@ status() {
         redis) program=redis-server ;;
         ingest) program=skonto-ingest ;;
         discount-*) program=skonto-discount ;;
+        reminder) program=skonto-reminder ;;
         *) program=skonto- ;;
       esac
       pid=$(s_pid "$name" "$program")

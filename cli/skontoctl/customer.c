@@ -1,5 +1,7 @@
 /* customer — `skontoctl customer show ID`: a customer's open invoices and
- * the discount windows still open to them (what a statement tells them).
+ * the discount windows still open to them (what a statement tells them);
+ * `skontoctl customer optout|optin ID`: the customer's reminders and
+ * statements stopped or started again.
  *
  * Reads the customer's profile sk:{sN}:cust:<cid>, the zset of open invoices
  * sk:{sN}:copen:<cid> (ordered by net due date), each invoice hash (one
@@ -7,12 +9,22 @@
  * sk:{sN}:hist:<cid>. A window is still open when its last day is today or
  * later. What paying inside a window saves is computed by common/settlement
  * (the same rule the discount worker applies to a real payment): the
- * discount that window gives on the open balance. Read-only. */
+ * discount that window gives on the open balance. Read-only.
+ *
+ * optout / optin never write Redis: they send ingest a customer event that
+ * carries only the id and `reminders` (cli_send.h, as `skontoctl send`
+ * would, under the caller's CURVE key, with a fresh event id each call), so
+ * the change is acknowledged, de-duplicated and attributed like any event;
+ * ingest changes the profile's `optout` and nothing else. The customer must
+ * be known (one read-only EXISTS first), so a mistyped id is not sent. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -21,6 +33,8 @@
 #include "cli_opts.h"
 #include "cli_output.h"
 #include "cli_redis.h"
+#include "cli_send.h"
+#include "event.h"
 #include "invoice_store.h"
 #include "keys.h"
 #include "settlement.h"
@@ -41,6 +55,8 @@ static const sk_cli_opt_t s_opts[] = {
 static void s_help(FILE *out)
 {
     fprintf(out, "usage: skontoctl customer show CUSTOMER_ID [--today YYYY-MM-DD] [--json]\n"
+                 "       skontoctl customer optout CUSTOMER_ID [--json] [options of send]\n"
+                 "       skontoctl customer optin CUSTOMER_ID [--json] [options of send]\n"
                  "\n"
                  "Shows a customer as a statement would: the profile (name, e-mail, default\n"
                  "terms, how often statements go out), every open invoice with the discount\n"
@@ -55,10 +71,11 @@ static void s_help(FILE *out)
                  "              day, see skontoctl clock; else today's UTC date); a window\n"
                  "              whose last day is D is still open\n"
                  "  --json      print as JSON: customer_id, name, email, timezone, locale,\n"
-                 "              statement, terms, today, invoices [{order_id, currency, amount,\n"
-                 "              balance, baseline, net_due, days_to_net, overdue, windows [{tier,\n"
-                 "              rate, last_day, days_left, pay, saves}]}], totals [{currency,\n"
-                 "              invoices, balance, saves_next}], history {invoices_closed,\n"
+                 "              statement, terms, reminders (\"on\" | \"off\"), today,\n"
+                 "              invoices [{order_id, currency, amount, balance, baseline,\n"
+                 "              net_due, days_to_net, overdue, windows [{tier, rate, last_day,\n"
+                 "              days_left, pay, saves}]}], totals [{currency, invoices,\n"
+                 "              balance, saves_next}], history {invoices_closed,\n"
                  "              tiers [{tier, count}], after_windows}\n"
                  "\n"
                  "Amounts are decimal strings in the invoice's currency; \"tier\" is the index\n"
@@ -66,7 +83,24 @@ static void s_help(FILE *out)
                  "saves_next is what the customer saves by paying every open invoice inside\n"
                  "its next window.\n"
                  "An unknown customer is one line on stderr and exit status 1.\n"
-                 "Environment: SKONTO_REDIS_URL, SKONTO_TODAY, SKONTO_CLOCK.\n");
+                 "The profile lines show the zone reminders are timed in (\"default\": the\n"
+                 "workers' SKONTO_DEFAULT_TZ), the locale and whether the customer opted out.\n"
+                 "\n"
+                 "optout stops the customer's reminders and statements; optin starts them\n"
+                 "again. Either is sent to ingest as a customer event that changes nothing\n"
+                 "else of the profile, under a fresh event id, exactly as skontoctl send sends\n"
+                 "it (the same --endpoint, --server-key, --key, --timeout-ms, --retries and\n"
+                 "--handshake-timeout-ms, and their variables; see skontoctl send --help), so\n"
+                 "it is acknowledged and attributed to the sender's key; skontoctl writes\n"
+                 "nothing to Redis. The customer must be known (read from SKONTO_REDIS_URL).\n"
+                 "It prints ingest's answer; with --json the Ack as one JSON object:\n"
+                 "{customer_id, reminders (\"off\" | \"on\"), event_id, status (\"accepted\",\n"
+                 "\"duplicate\" or \"rejected\"), reason_code, message}.\n"
+                 "Exit status 0 when accepted, 1 when rejected (the reason on stderr), not\n"
+                 "acknowledged, or the customer is unknown, 2 for invalid usage.\n"
+                 "Environment: SKONTO_REDIS_URL, SKONTO_TODAY, SKONTO_CLOCK; for optout and\n"
+                 "optin also SKONTO_INGEST_ENDPOINT, SKONTO_INGEST_SERVER_KEY,\n"
+                 "SKONTO_CURVE_KEY_FILE.\n");
 }
 
 /* ---- one open invoice, as the statement shows it ---------------------------- */
@@ -287,6 +321,12 @@ static void s_history(const redisReply *h, s_hist_t *out)
 
 /* ---- output ---------------------------------------------------------------------- */
 
+/* The profile's `optout` (docs/REMINDERS.md): absent or "0" = reminders on. */
+static bool s_opted_out(const redisReply *profile)
+{
+    return !strcmp(sk_cli_hash_get(profile, "optout", "0"), "1");
+}
+
 static json_t *s_json(const s_view_t *v)
 {
     json_t *root = json_object(), *invs = json_array(), *tots = json_array();
@@ -307,6 +347,7 @@ static json_t *s_json(const s_view_t *v)
                                         {"statement", "statement"}, {"terms", "terms"}};
     for (size_t i = 0; i < sizeof pf / sizeof pf[0]; i++)
         bad |= json_object_set_new(root, pf[i][0], json_string(sk_cli_hash_get(p, pf[i][1], "")));
+    bad |= json_object_set_new(root, "reminders", json_string(s_opted_out(p) ? "off" : "on"));
     bad |= json_object_set_new(root, "today", sk_cli_json_date(v->today));
     for (size_t i = 0; i < v->nopen; i++) {
         const s_open_t *o = &v->open[i];
@@ -369,7 +410,10 @@ static int s_print(const s_view_t *v)
         printf("   <%s>", email);
     const char *terms = sk_cli_hash_get(p, "terms", ""),
                *statement = sk_cli_hash_get(p, "statement", "");
+    const char *tz = sk_cli_hash_get(p, "tz", ""), *locale = sk_cli_hash_get(p, "locale", "");
     printf("\nterms %s   statement %s\n", *terms ? terms : "-", *statement ? statement : "-");
+    printf("zone %s   locale %s   reminders %s\n", *tz ? tz : "default", *locale ? locale : "-",
+           s_opted_out(p) ? "off (opted out: no reminders, no statements)" : "on");
     printf("today %s\n", sk_cli_date_wd(v->today, a, sizeof a));
 
     if (v->nopen == 0)
@@ -471,12 +515,139 @@ static int s_today(const char *opt, redisContext *c, sk_day_t *out)
     return rc;
 }
 
+/* ---- optout / optin ------------------------------------------------------- */
+
+typedef struct {
+    const char *customer_id;
+    bool got;
+    int status;
+    char event_id[SK_EVENT_ID_MAX * 2 + 1], reason_code[64], message[512];
+} s_ack_t;
+
+static void s_keep_ack(void *arg, const Skonto__V1__Ack *ack)
+{
+    s_ack_t *a = arg;
+    a->got = true;
+    a->status = (int)ack->status;
+    snprintf(a->event_id, sizeof a->event_id, "%s", ack->event_id ? ack->event_id : "");
+    snprintf(a->reason_code, sizeof a->reason_code, "%s", ack->reason_code ? ack->reason_code : "");
+    snprintf(a->message, sizeof a->message, "%s", ack->message ? ack->message : "");
+}
+
+static const char *s_ack_status(int st)
+{
+    switch (st) {
+    case SKONTO__V1__ACK_STATUS__ACK_ACCEPTED:
+        return "accepted";
+    case SKONTO__V1__ACK_STATUS__ACK_DUPLICATE:
+        return "duplicate";
+    case SKONTO__V1__ACK_STATUS__ACK_REJECTED:
+        return "rejected";
+    default:
+        return "unknown";
+    }
+}
+
+/* A fresh event id for each call: "ctl-<verb>-<ms>-<16 hex>", at most 48
+ * characters, so two calls (even in one millisecond) are two events. */
+static int s_fresh_event_id(const char *word, char *buf, size_t n)
+{
+    uint8_t r[8];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int k = snprintf(buf, n, "ctl-%s-%lld-", word, ms);
+    for (size_t i = 0; i < sizeof r && k > 0 && (size_t)k + 2 < n; i++)
+        k += snprintf(buf + k, n - (size_t)k, "%02x", r[i]);
+    return 0;
+}
+
+/* One read-only EXISTS: 0 known, else an exit status (said). */
+static int s_known(void *arg)
+{
+    const char *cid = ((const s_ack_t *)arg)->customer_id;
+    redisContext *c = sk_cli_redis_connect(VERB);
+    if (!c)
+        return SK_EXIT_FAIL;
+    char key[SK_KEY_MAX];
+    const char *av[2] = {"EXISTS", sk_key_customer(key, sk_shard_of(cid), cid)};
+    redisReply *r = sk_cli_redis_command(VERB, c, 2, av);
+    redisFree(c);
+    if (!r)
+        return SK_EXIT_FAIL;
+    bool known = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    if (!known)
+        return sk_cli_fail(VERB,
+                           "customer %s is unknown: nothing was sent (send the customer "
+                           "first)",
+                           cid);
+    return SK_EXIT_OK;
+}
+
+static int s_opt(int argc, char **argv, bool off)
+{
+    const char *word = argv[1];
+    if (argc < 3 || argv[2][0] == '-')
+        return sk_cli_usage_error(VERB, "which customer? usage: skontoctl customer %s CUSTOMER_ID",
+                                  word);
+    const char *cid = argv[2];
+    sk_err_t err;
+    if (sk_event_check_id("customer id", cid, strlen(cid), true, &err))
+        return sk_cli_usage_error(VERB, "%s", err.msg);
+    char eid[64];
+    if (s_fresh_event_id(word, eid, sizeof eid) < 0)
+        return sk_cli_fail(VERB, "no random bytes for the event id: %s", strerror(errno));
+    json_t *ev =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "customer", "event_id", eid, "source",
+                  "skontoctl", "customer_id", cid, "reminders", off ? "off" : "on");
+    char *line = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    if (!line)
+        return sk_cli_fail(VERB, "out of memory");
+    s_ack_t ack;
+    memset(&ack, 0, sizeof ack);
+    ack.customer_id = cid;
+    bool json = false;
+    /* argv + 2: the id stands where the scanner skips a verb name; the rest are options */
+    int rc = sk_cli_send_line(VERB, line, argc - 2, argv + 2, &json, s_known, s_keep_ack, &ack);
+    free(line);
+    if (rc != SK_EXIT_OK)
+        return rc;
+    if (!ack.got)
+        return sk_cli_fail(VERB, "no answer from ingest for event %s", eid);
+    bool accepted = ack.status == SKONTO__V1__ACK_STATUS__ACK_ACCEPTED ||
+                    ack.status == SKONTO__V1__ACK_STATUS__ACK_DUPLICATE;
+    if (json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "customer_id", cid, "reminders",
+                              off ? "off" : "on", "event_id", ack.event_id, "status",
+                              s_ack_status(ack.status), "reason_code", ack.reason_code, "message",
+                              ack.message);
+        rc = sk_cli_json_print(VERB, o);
+        if (rc != SK_EXIT_OK)
+            return rc;
+    } else if (accepted) {
+        printf("customer %s: %s (event %s %s by ingest)\n", cid,
+               off ? "opted out: no more reminders or statements"
+                   : "opted in: reminders and statements again",
+               ack.event_id, s_ack_status(ack.status));
+    }
+    if (!accepted)
+        return sk_cli_fail(VERB, "ingest %s event %s: %s: %s", s_ack_status(ack.status),
+                           ack.event_id, ack.reason_code, ack.message);
+    return sk_cli_finish(VERB);
+}
+
 int sk_cmd_customer(int argc, char **argv)
 {
     if (sk_cli_wants_help(argc, argv)) {
         s_help(stdout);
         return SK_EXIT_OK;
     }
+    if (argc >= 2 && (!strcmp(argv[1], "optout") || !strcmp(argv[1], "optin")))
+        return s_opt(argc, argv, !strcmp(argv[1], "optout"));
     sk_cli_scan_t sc;
     sk_cli_scan_init(&sc, VERB, s_opts, argc, argv);
     const char *words[2] = {NULL, NULL}, *value, *today_opt = NULL;

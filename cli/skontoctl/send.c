@@ -59,6 +59,7 @@
 #include "cli_msg.h"
 #include "cli_opts.h"
 #include "cli_output.h"
+#include "cli_send.h"
 #include "event.h"
 #include "event_json.h"
 #include "keys.h"
@@ -188,6 +189,7 @@ typedef struct {
 } s_report_t;
 
 typedef struct {
+    const char *verb; /* "send", or the verb sending one event (sk_cli_send_line) */
     /* options */
     const char *endpoint;
     const char *server_key, *key_file;           /* CURVE when both are set */
@@ -226,6 +228,9 @@ typedef struct {
     size_t nreports, capreports, nlost, caplost;
     bool nomem;
     bool bad_ack_warned;
+    /* sk_cli_send_line: each matched Ack goes to on_ack, and no report is printed */
+    sk_cli_ack_fn on_ack;
+    void *on_ack_arg;
 } s_send_t;
 
 static int64_t s_now_ms(void)
@@ -490,7 +495,7 @@ static void s_stop(s_send_t *st, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(st->stopped, sizeof st->stopped, fmt, ap);
     va_end(ap);
-    sk_cli_fail(VERB, "%s", st->stopped);
+    sk_cli_fail(st->verb, "%s", st->stopped);
 }
 
 /* Counts one event as unacknowledged and lists it: a line on stderr, or with
@@ -519,10 +524,11 @@ static void s_give_up_event(s_send_t *st, long line, const char *event_id, int t
     else
         snprintf(what, sizeof what, "after %d %s", tries, tries == 1 ? "try" : "tries");
     if (event_id)
-        fprintf(stderr, "skontoctl send: line %ld (event %s): unacknowledged, %s\n", line, event_id,
-                what);
+        fprintf(stderr, "skontoctl %s: line %ld (event %s): unacknowledged, %s\n", st->verb, line,
+                event_id, what);
     else
-        fprintf(stderr, "skontoctl send: line %ld (no event id): unacknowledged, %s\n", line, what);
+        fprintf(stderr, "skontoctl %s: line %ld (no event id): unacknowledged, %s\n", st->verb,
+                line, what);
 }
 
 static void s_give_up(s_send_t *st, const s_slot_t *s)
@@ -603,8 +609,8 @@ static void s_on_ack(s_send_t *st, const uint8_t *data, size_t len)
     Skonto__V1__Ack *ack = skonto__v1__ack__unpack(NULL, len, data);
     if (!ack) {
         if (!st->bad_ack_warned)
-            fprintf(stderr, "skontoctl send: ignoring a reply that is not an Ack (%zu bytes)\n",
-                    len);
+            fprintf(stderr, "skontoctl %s: ignoring a reply that is not an Ack (%zu bytes)\n",
+                    st->verb, len);
         st->bad_ack_warned = true;
         return;
     }
@@ -614,6 +620,8 @@ static void s_on_ack(s_send_t *st, const uint8_t *data, size_t len)
     if (i >= 0) {
         s_slot_t *s = &st->slots[i];
         st->acked++;
+        if (st->on_ack)
+            st->on_ack(st->on_ack_arg, ack);
         switch (ack->status) {
         case SKONTO__V1__ACK_STATUS__ACK_ACCEPTED:
             st->accepted++;
@@ -968,16 +976,16 @@ static int s_connect(s_send_t *st)
     st->zctx = zmq_ctx_new();
     st->sock = st->zctx ? zmq_socket(st->zctx, ZMQ_DEALER) : NULL;
     if (!st->sock)
-        return sk_cli_fail(VERB, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+        return sk_cli_fail(st->verb, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
     int zero = 0;
     /* The window bounds what is queued; a finite linger is moot once all is acknowledged. */
     if (zmq_setsockopt(st->sock, ZMQ_LINGER, &zero, sizeof zero) < 0 ||
         zmq_setsockopt(st->sock, ZMQ_SNDHWM, &zero, sizeof zero) < 0 ||
         zmq_setsockopt(st->sock, ZMQ_RCVHWM, &zero, sizeof zero) < 0)
-        return sk_cli_fail(VERB, "cannot set socket options: %s", zmq_strerror(errno));
+        return sk_cli_fail(st->verb, "cannot set socket options: %s", zmq_strerror(errno));
     if (st->server_key || st->key_file) {
         if (!st->server_key || !st->key_file)
-            return sk_cli_usage_error(VERB,
+            return sk_cli_usage_error(st->verb,
                                       "CURVE needs both ingest's public key (--server-key or "
                                       "SKONTO_INGEST_SERVER_KEY) and this sender's secret key "
                                       "(--key or SKONTO_CURVE_KEY_FILE)");
@@ -985,24 +993,24 @@ static int s_connect(s_send_t *st)
         sk_keypair_t kp;
         sk_err_t err;
         if (sk_auth_key_arg(st->server_key, server, &err))
-            return sk_cli_usage_error(VERB, "%s \"%.200s\": %s", st->server_key_from,
+            return sk_cli_usage_error(st->verb, "%s \"%.200s\": %s", st->server_key_from,
                                       st->server_key, err.msg);
         if (sk_auth_keypair_load(st->key_file, &kp, &err))
-            return sk_cli_usage_error(VERB, "%s \"%.200s\": %s", st->key_file_from, st->key_file,
-                                      err.msg);
+            return sk_cli_usage_error(st->verb, "%s \"%.200s\": %s", st->key_file_from,
+                                      st->key_file, err.msg);
         int rc = sk_auth_curve_client(st->sock, server, &kp, &err);
         memset(&kp, 0, sizeof kp);
         if (rc)
-            return sk_cli_fail(VERB, "%s", err.msg);
+            return sk_cli_fail(st->verb, "%s", err.msg);
     }
     if (s_open_monitor(st) < 0)
-        return sk_cli_fail(VERB, "cannot monitor the socket: %s", zmq_strerror(errno));
+        return sk_cli_fail(st->verb, "cannot monitor the socket: %s", zmq_strerror(errno));
     if (zmq_connect(st->sock, st->endpoint) < 0) {
         if (errno == EINVAL || errno == EPROTONOSUPPORT)
-            return sk_cli_opt_error(VERB, "endpoint", st->endpoint,
+            return sk_cli_opt_error(st->verb, "endpoint", st->endpoint,
                                     "not a ZeroMQ endpoint (want e.g. tcp://127.0.0.1:7750): %s",
                                     zmq_strerror(errno));
-        return sk_cli_fail(VERB, "cannot connect to %s: %s", st->endpoint, zmq_strerror(errno));
+        return sk_cli_fail(st->verb, "cannot connect to %s: %s", st->endpoint, zmq_strerror(errno));
     }
     return SK_EXIT_OK;
 }
@@ -1017,7 +1025,7 @@ static int s_run(s_send_t *st)
     st->inflight = sk_map_new((size_t)st->window);
     st->currencies = sk_map_new(S_CURRENCIES_MAX);
     if (!st->slots || !st->free_slots || !st->inflight || !st->currencies)
-        return sk_cli_fail(VERB, "out of memory");
+        return sk_cli_fail(st->verb, "out of memory");
     for (long i = st->window - 1; i >= 0; i--)
         st->free_slots[st->nfree++] = i;
 
@@ -1025,7 +1033,7 @@ static int s_run(s_send_t *st)
     long last_acked = 0;
     for (;;) {
         if (s_fill(st) < 0 || st->nomem)
-            return st->nomem ? sk_cli_fail(VERB, "out of memory") : SK_EXIT_FAIL;
+            return st->nomem ? sk_cli_fail(st->verb, "out of memory") : SK_EXIT_FAIL;
         if (st->eof && !st->have_next && st->nfree == st->window)
             break;
         zmq_pollitem_t items[2] = {{st->sock, 0, ZMQ_POLLIN, 0}, {st->monitor, 0, ZMQ_POLLIN, 0}};
@@ -1048,14 +1056,87 @@ static int s_run(s_send_t *st)
     if (!st->stopped[0] && st->unacked)
         s_check_handshake(st, t0, s_now_ms(), true);
     if (st->stopped[0] && s_give_up_rest(st) < 0)
-        return st->nomem ? sk_cli_fail(VERB, "out of memory") : SK_EXIT_FAIL;
+        return st->nomem ? sk_cli_fail(st->verb, "out of memory") : SK_EXIT_FAIL;
     if (st->nomem)
-        return sk_cli_fail(VERB, "out of memory");
+        return sk_cli_fail(st->verb, "out of memory");
     if (st->progress)
         s_progress(st, t0, s_now_ms(), &last_acked, &last_progress);
+    if (st->on_ack) /* one event for another verb, which says what its Ack said */
+        return st->unacked ? SK_EXIT_FAIL : SK_EXIT_OK;
     if (s_report(st) != SK_EXIT_OK)
         return SK_EXIT_FAIL;
     return (st->rejected || st->unacked) ? SK_EXIT_FAIL : SK_EXIT_OK;
+}
+
+/* A fresh state for verb with send's defaults, then its options from argv;
+ * *file gets the one word (the input), if any. An exit status: not
+ * SK_EXIT_OK for invalid usage (said). */
+static int s_parse(s_send_t *st, const char *verb, int argc, char **argv, const char **file)
+{
+    memset(st, 0, sizeof *st);
+    st->verb = verb;
+    const char *env_ep = getenv("SKONTO_INGEST_ENDPOINT");
+    st->endpoint = (env_ep && *env_ep) ? env_ep : "tcp://127.0.0.1:7750";
+    const char *env_sk = getenv("SKONTO_INGEST_SERVER_KEY"),
+               *env_kf = getenv("SKONTO_CURVE_KEY_FILE");
+    st->server_key = (env_sk && *env_sk) ? env_sk : NULL;
+    st->key_file = (env_kf && *env_kf) ? env_kf : NULL;
+    st->server_key_from = "SKONTO_INGEST_SERVER_KEY";
+    st->key_file_from = "SKONTO_CURVE_KEY_FILE";
+    st->window = 1000;
+    st->timeout_ms = 5000;
+    st->retries = 5;
+    st->handshake_timeout_ms = 5000;
+
+    sk_cli_scan_t sc;
+    sk_cli_scan_init(&sc, st->verb, s_opts, argc, argv);
+    const char *value;
+    int o;
+    *file = NULL;
+    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+        if (o == SK_CLI_BAD)
+            return SK_EXIT_USAGE;
+        if (o == SK_CLI_WORD) {
+            if (*file)
+                return sk_cli_usage_error(st->verb, "one input file only (got \"%s\" and \"%s\")",
+                                          *file, value);
+            *file = value;
+            continue;
+        }
+        const char *name = s_opts[o].name;
+        if (!strcmp(name, "endpoint")) {
+            if (!*value)
+                return sk_cli_opt_error(st->verb, name, value, "must not be empty");
+            st->endpoint = value;
+        } else if (!strcmp(name, "window")) {
+            if (sk_cli_parse_int(value, 1, 100000, &st->window) < 0)
+                return sk_cli_opt_error(st->verb, name, value,
+                                        "want a whole number from 1 to 100000");
+        } else if (!strcmp(name, "timeout-ms")) {
+            if (sk_cli_parse_int(value, 1, 3600000, &st->timeout_ms) < 0)
+                return sk_cli_opt_error(st->verb, name, value,
+                                        "want milliseconds from 1 to 3600000");
+        } else if (!strcmp(name, "retries")) {
+            if (sk_cli_parse_int(value, 0, 1000, &st->retries) < 0)
+                return sk_cli_opt_error(st->verb, name, value,
+                                        "want a whole number from 0 to 1000");
+        } else if (!strcmp(name, "handshake-timeout-ms")) {
+            if (sk_cli_parse_int(value, 1, 3600000, &st->handshake_timeout_ms) < 0)
+                return sk_cli_opt_error(st->verb, name, value,
+                                        "want milliseconds from 1 to 3600000");
+        } else if (!strcmp(name, "progress")) {
+            st->progress = true;
+        } else if (!strcmp(name, "json")) {
+            st->json = true;
+        } else if (!strcmp(name, "server-key")) {
+            st->server_key = *value ? value : NULL;
+            st->server_key_from = "--server-key";
+        } else if (!strcmp(name, "key")) {
+            st->key_file = *value ? value : NULL;
+            st->key_file_from = "--key";
+        }
+    }
+    return SK_EXIT_OK;
 }
 
 int sk_cmd_send(int argc, char **argv)
@@ -1065,63 +1146,10 @@ int sk_cmd_send(int argc, char **argv)
         return SK_EXIT_OK;
     }
     s_send_t st;
-    memset(&st, 0, sizeof st);
-    const char *env_ep = getenv("SKONTO_INGEST_ENDPOINT");
-    st.endpoint = (env_ep && *env_ep) ? env_ep : "tcp://127.0.0.1:7750";
-    const char *env_sk = getenv("SKONTO_INGEST_SERVER_KEY"),
-               *env_kf = getenv("SKONTO_CURVE_KEY_FILE");
-    st.server_key = (env_sk && *env_sk) ? env_sk : NULL;
-    st.key_file = (env_kf && *env_kf) ? env_kf : NULL;
-    st.server_key_from = "SKONTO_INGEST_SERVER_KEY";
-    st.key_file_from = "SKONTO_CURVE_KEY_FILE";
-    st.window = 1000;
-    st.timeout_ms = 5000;
-    st.retries = 5;
-    st.handshake_timeout_ms = 5000;
-
-    sk_cli_scan_t sc;
-    sk_cli_scan_init(&sc, VERB, s_opts, argc, argv);
-    const char *file = NULL, *value;
-    int o;
-    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
-        if (o == SK_CLI_BAD)
-            return SK_EXIT_USAGE;
-        if (o == SK_CLI_WORD) {
-            if (file)
-                return sk_cli_usage_error(VERB, "one input file only (got \"%s\" and \"%s\")", file,
-                                          value);
-            file = value;
-            continue;
-        }
-        const char *name = s_opts[o].name;
-        if (!strcmp(name, "endpoint")) {
-            if (!*value)
-                return sk_cli_opt_error(VERB, name, value, "must not be empty");
-            st.endpoint = value;
-        } else if (!strcmp(name, "window")) {
-            if (sk_cli_parse_int(value, 1, 100000, &st.window) < 0)
-                return sk_cli_opt_error(VERB, name, value, "want a whole number from 1 to 100000");
-        } else if (!strcmp(name, "timeout-ms")) {
-            if (sk_cli_parse_int(value, 1, 3600000, &st.timeout_ms) < 0)
-                return sk_cli_opt_error(VERB, name, value, "want milliseconds from 1 to 3600000");
-        } else if (!strcmp(name, "retries")) {
-            if (sk_cli_parse_int(value, 0, 1000, &st.retries) < 0)
-                return sk_cli_opt_error(VERB, name, value, "want a whole number from 0 to 1000");
-        } else if (!strcmp(name, "handshake-timeout-ms")) {
-            if (sk_cli_parse_int(value, 1, 3600000, &st.handshake_timeout_ms) < 0)
-                return sk_cli_opt_error(VERB, name, value, "want milliseconds from 1 to 3600000");
-        } else if (!strcmp(name, "progress")) {
-            st.progress = true;
-        } else if (!strcmp(name, "json")) {
-            st.json = true;
-        } else if (!strcmp(name, "server-key")) {
-            st.server_key = *value ? value : NULL;
-            st.server_key_from = "--server-key";
-        } else if (!strcmp(name, "key")) {
-            st.key_file = *value ? value : NULL;
-            st.key_file_from = "--key";
-        }
-    }
+    const char *file;
+    int rc = s_parse(&st, VERB, argc, argv, &file);
+    if (rc != SK_EXIT_OK)
+        return rc;
     if (!file)
         return sk_cli_usage_error(VERB, "which events? give a FILE of JSON lines, or - for "
                                         "standard input (skontoctl send --help)");
@@ -1134,7 +1162,34 @@ int sk_cmd_send(int argc, char **argv)
         if (!st.in)
             return sk_cli_usage_error(VERB, "%s: %s", file, strerror(errno));
     }
-    int rc = s_run(&st);
+    rc = s_run(&st);
+    s_free(&st);
+    return rc;
+}
+
+int sk_cli_send_line(const char *verb, const char *line, int argc, char **argv, bool *json,
+                     sk_cli_check_fn check, sk_cli_ack_fn on_ack, void *arg)
+{
+    s_send_t st;
+    const char *word;
+    int rc = s_parse(&st, verb, argc, argv, &word);
+    if (rc != SK_EXIT_OK)
+        return rc;
+    if (word)
+        return sk_cli_usage_error(verb, "unexpected argument \"%s\"", word);
+    *json = st.json;
+    if (check && (rc = check(arg)) != SK_EXIT_OK)
+        return rc;
+    st.json = false; /* the caller prints the Ack its own way */
+    st.window = 1;
+    st.on_ack = on_ack;
+    st.on_ack_arg = arg;
+    /* The line is read like a file of one line (fmemopen does not copy it). */
+    st.in = fmemopen((void *)line, strlen(line), "r");
+    st.in_name = "the event";
+    if (!st.in)
+        return sk_cli_fail(verb, "cannot read the event: %s", strerror(errno));
+    rc = s_run(&st);
     s_free(&st);
     return rc;
 }

@@ -403,6 +403,10 @@ static int s_check_customer(const Skonto__V1__CustomerUpsert *c, const char *inl
         return sk_err_set(err, SK_REASON_BAD_FIELD,
                           "statement %d is not weekly (1), daily (2) or none (3)",
                           (int)c->statement);
+    if ((int)c->reminders < SKONTO__V1__REMINDERS__REMINDERS_UNSPECIFIED ||
+        (int)c->reminders > SKONTO__V1__REMINDERS__REMINDERS_OFF)
+        return sk_err_set(err, SK_REASON_BAD_FIELD, "reminders %d is not on (1) or off (2)",
+                          (int)c->reminders);
     const char *terms = s_str(c->terms);
     sk_terms_t t;
     if (*terms && s_parse_terms("terms", terms, &t, err))

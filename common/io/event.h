@@ -18,7 +18,7 @@
  *                           (terms, dates and currency included; protobuf-c would
  *                           silently cut the string there), implausible email, timezone /
  *                           locale not printable ASCII or too long, statement
- *                           out of range, negative occurred_at, an inline
+ *                           or reminders out of range, negative occurred_at, an inline
  *                           customer naming another customer
  *   bad_amount              amount outside 1..SK_MONEY_MAX, tax outside 0..amount-1
  *   bad_currency            missing or unknown ISO 4217 code

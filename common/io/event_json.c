@@ -25,6 +25,7 @@ typedef enum {
     K_U64,       /* integer >= 0 */
     K_I64,       /* any integer */
     K_STATEMENT, /* "weekly" | "daily" | "none" -> enum */
+    K_REMINDERS, /* "on" | "off" -> enum */
     K_CURRENCY,  /* known ISO 4217 code; scales the amounts */
     K_CUSTOMER,  /* inline customer object */
 } s_kind_t;
@@ -39,6 +40,10 @@ typedef struct {
 } s_field_t;
 
 #define F(type, member) offsetof(type, member)
+
+/* The JSON names of the customer's enums, by value - 1 (0: not given). */
+static const char *const s_statement_names[] = {"weekly", "daily", "none", NULL};
+static const char *const s_reminders_names[] = {"on", "off", NULL};
 
 static const s_field_t s_envelope_fields[] = {
     {"event_id", K_STR, true, F(Skonto__V1__Envelope, event_id)},
@@ -55,6 +60,7 @@ static const s_field_t s_customer_fields[] = {
     {"locale", K_STR, false, F(Skonto__V1__CustomerUpsert, locale)},
     {"statement", K_STATEMENT, false, F(Skonto__V1__CustomerUpsert, statement)},
     {"terms", K_STR, false, F(Skonto__V1__CustomerUpsert, terms)},
+    {"reminders", K_REMINDERS, false, F(Skonto__V1__CustomerUpsert, reminders)},
 };
 
 /* Inline customer of an order: customer_id defaults to the order's. */
@@ -66,6 +72,7 @@ static const s_field_t s_inline_customer_fields[] = {
     {"locale", K_STR, false, F(Skonto__V1__CustomerUpsert, locale)},
     {"statement", K_STATEMENT, false, F(Skonto__V1__CustomerUpsert, statement)},
     {"terms", K_STR, false, F(Skonto__V1__CustomerUpsert, terms)},
+    {"reminders", K_REMINDERS, false, F(Skonto__V1__CustomerUpsert, reminders)},
 };
 
 static const s_field_t s_invoice_fields[] = {
@@ -235,22 +242,24 @@ static int s_store(const char *ctx, const s_field_t *f, const json_t *v, void *m
             return s_bad_field(err, ctx, f->name, "an integer", v);
         *(int64_t *)p = (int64_t)json_integer_value(v);
         return 0;
-    case K_STATEMENT: {
+    case K_STATEMENT:
+    case K_REMINDERS: {
         if (!json_is_string(v))
             return s_bad_field(err, ctx, f->name, "a string", v);
         const char *s = json_string_value(v);
-        Skonto__V1__StatementFrequency st;
-        if (strcmp(s, "weekly") == 0)
-            st = SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_WEEKLY;
-        else if (strcmp(s, "daily") == 0)
-            st = SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_DAILY;
-        else if (strcmp(s, "none") == 0)
-            st = SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_NONE;
-        else
-            return sk_err_set(err, "bad_field",
-                              "%s: statement \"%.32s\" must be weekly, daily or none", ctx, s);
-        *(Skonto__V1__StatementFrequency *)p = st;
-        return 0;
+        bool statement = f->kind == K_STATEMENT;
+        const char *const *names = statement ? s_statement_names : s_reminders_names;
+        for (int i = 0; names[i]; i++) {
+            if (strcmp(s, names[i]) != 0)
+                continue;
+            if (statement)
+                *(Skonto__V1__StatementFrequency *)p = (Skonto__V1__StatementFrequency)(i + 1);
+            else
+                *(Skonto__V1__Reminders *)p = (Skonto__V1__Reminders)(i + 1);
+            return 0;
+        }
+        return sk_err_set(err, "bad_field", "%s: %s \"%.32s\" must be %s", ctx, f->name, s,
+                          statement ? "weekly, daily or none" : "on or off");
     }
     case K_CUSTOMER: /* handled by s_fill: it needs the object's storage */
         return 0;
@@ -595,29 +604,27 @@ static bool s_set_amount(json_t *obj, const char *key, int64_t minor, const char
     return s_set(obj, key, json_string(sk_money_format(minor, cur, buf, sizeof buf)));
 }
 
+/* An enum by its JSON name; 0 (not given) adds nothing; a value from a
+ * newer sender shows as its number. */
+static bool s_set_enum(json_t *o, const char *key, int v, const char *const *names)
+{
+    if (v == 0)
+        return true;
+    int n = 0;
+    while (names[n])
+        n++;
+    return s_set(o, key, v > 0 && v <= n ? json_string(names[v - 1]) : json_integer(v));
+}
+
 static bool s_customer_json(json_t *o, const Skonto__V1__CustomerUpsert *c)
 {
     bool ok = s_set_str(o, "customer_id", c->customer_id, true) &&
               s_set_str(o, "name", c->name, false) && s_set_str(o, "email", c->email, false) &&
               s_set_str(o, "timezone", c->timezone, false) &&
               s_set_str(o, "locale", c->locale, false);
-    switch (c->statement) {
-    case SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_UNSPECIFIED:
-        break;
-    case SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_WEEKLY:
-        ok = ok && s_set(o, "statement", json_string("weekly"));
-        break;
-    case SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_DAILY:
-        ok = ok && s_set(o, "statement", json_string("daily"));
-        break;
-    case SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_NONE:
-        ok = ok && s_set(o, "statement", json_string("none"));
-        break;
-    default: /* an enum value from a newer sender: show the number */
-        ok = ok && s_set(o, "statement", json_integer((json_int_t)c->statement));
-        break;
-    }
-    return ok && s_set_str(o, "terms", c->terms, false);
+    return ok && s_set_enum(o, "statement", (int)c->statement, s_statement_names) &&
+           s_set_enum(o, "reminders", (int)c->reminders, s_reminders_names) &&
+           s_set_str(o, "terms", c->terms, false);
 }
 
 json_t *sk_event_to_json(const Skonto__V1__Envelope *env)

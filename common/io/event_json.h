@@ -11,7 +11,9 @@
  *   every type      type R, event_id R, source (default "skontoctl"),
  *                   sequence (integer >= 0, default 0), occurred_at_ms (integer, default 0)
  *   customer        customer_id R, name, email, timezone, locale,
- *                   statement ("weekly" | "daily" | "none"), terms
+ *                   statement ("weekly" | "daily" | "none"), terms,
+ *                   reminders ("on" | "off": opted in / out of reminders and
+ *                   statements; absent keeps the stored setting)
  *   order_shipped,  order_id R, customer_id R, currency R, amount R, ship_date R,
  *   invoice_issued  tax, salesperson, invoice_date, delivery_date, terms,
  *                   version (integer 0..2^32-1), customer (an object with the
@@ -45,7 +47,8 @@
  *   missing_field  a required field is absent or null
  *   unknown_field  a field this type does not have (a typo must not be ignored)
  *   bad_field      a field has the wrong JSON type, an integer out of range,
- *                  "full" not a boolean, "statement" not weekly/daily/none
+ *                  "full" not a boolean, "statement" not weekly/daily/none,
+ *                  "reminders" not on/off
  *   bad_amount     an amount that sk_money_parse rejects
  *   bad_currency   an unknown ISO code, or no currency known for the order
  *   bad_date       a date that sk_date_parse rejects

@@ -237,6 +237,19 @@ static int s_phase_confirm(ingest_pipe_t *pipe, ingest_item_t *items, int a, int
 
 /* ---------------------------------------------------------------- step 2 */
 
+/* The customer hash's `optout` (docs/REMINDERS.md): "1" opted out, "0" in. */
+static const char *s_optout_value(int rm)
+{
+    switch (rm) {
+    case SKONTO__V1__REMINDERS__REMINDERS_ON:
+        return "0";
+    case SKONTO__V1__REMINDERS__REMINDERS_OFF:
+        return "1";
+    default:
+        return ""; /* unspecified: keep the stored setting (none stored: on) */
+    }
+}
+
 static const char *s_statement_name(int st)
 {
     switch (st) {
@@ -319,6 +332,7 @@ static int s_append_accept(ingest_pipe_t *pipe, ingest_item_t *items, int a, int
                                   {"locale", ingest_str(cu->locale)},
                                   {"statement", stmt ? stmt : ""},
                                   {"terms", ingest_str(cu->terms)},
+                                  {"optout", s_optout_value((int)cu->reminders)},
                                   {"updated_ms", now}};
         int np = 0;
         /* An empty string means "not given": the stored value stays. */

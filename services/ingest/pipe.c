@@ -11,8 +11,9 @@
  * time (each says its KEYS and ARGV at its top). */
 extern const char INGEST_CLAIM_LUA[], INGEST_ACCEPT_LUA[], INGEST_DLQ_LUA[];
 
-/* Arguments of one accept call: 7 + per event 7 + 2 * 7 + a customer key. */
-#define S_MAX_ARGS (8 + INGEST_BATCH * 22)
+/* Arguments of one accept call: 7 + per event 7 + 2 * 8 (the customer's
+ * fields, accept.c) + a customer key. */
+#define S_MAX_ARGS (8 + INGEST_BATCH * 24)
 
 struct _ingest_pipe_t {
     redisContext *redis; /* NULL while disconnected */

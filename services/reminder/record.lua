@@ -7,8 +7,8 @@
 -- claim.lua returned (its token). Every action first checks that; when
 -- another worker has taken the key since (the lease expired), nothing of
 -- the queue is touched and the result is 0, except that a mail that went
--- out is still recorded (HSETNX: the first record of a key stays), because
--- sales must see every mail that left.
+-- out is still recorded (unless rsent has the key already: the first record
+-- of a key stays), because sales must see every mail that left.
 --   sent   HSET rsent key record, ZADD rlog:<cid> sent_ms key, ZREM rproc,
 --          HDEL rtry (attempts and the ambiguous mark), statement advance
 --   drop   ZREM rproc, HDEL rtry, statement advance (not sent: counted by
@@ -51,8 +51,8 @@ end
 if act == 'sent' then
   if held then
     redis.call('HSET', KEYS[2], key, ARGV[7])
-  else
-    redis.call('HSETNX', KEYS[2], key, ARGV[7])
+  elseif redis.call('HEXISTS', KEYS[2], key) == 0 then
+    redis.call('HSET', KEYS[2], key, ARGV[7]) -- HSET, not HSETNX: the Redis user's commands
   end
   redis.call('ZADD', KEYS[3], ARGV[8], key)
   if not held then return 0 end

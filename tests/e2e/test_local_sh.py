@@ -7,7 +7,12 @@ dead; `up` restarts a dead worker; `down` stops everything; the data survives
 a down/up (Redis's append-only file); a busy ingest port is avoided by the
 first `up`, and a restarted ingest gets its recorded endpoint back (a running
 `skontoctl send` finishes across the restart), or `up` fails naming the port;
-a run directory whose key file paths are 40 characters long works.
+a run directory whose key file paths are 40 characters long works; the
+reminder worker (issue 8) is started when it is built, as Redis user
+`reminder`, with its mails in RUNDIR/maildir unless SKONTO_MAILDIR or
+SKONTO_SMTP_URL says otherwise, a metrics port in RUNDIR/ports, and every
+SKONTO_* variable of the caller (as every worker gets them); without it the
+stack runs and `up` says why no reminders go out.
 """
 import json
 import os
@@ -25,6 +30,26 @@ import harness
 SRC = os.environ.get("SK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 LOCAL_SH = os.path.join(os.path.abspath(SRC), "deploy", "local.sh")
 BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
+HAVE_REMINDER = os.access(os.path.join(BUILD, "bin", "skonto-reminder"), os.X_OK)
+WORKERS = ["discount-1", "discount-2", "ingest", "redis"] + (["reminder"] if HAVE_REMINDER else [])
+
+# A stand-in skonto-reminder for the tests that must not depend on the real
+# one being built: it heartbeats as Redis user `reminder` (so up waits for it
+# as for any worker, and that user may write sk:{sys}:hb) and idles; the
+# test reads the environment local.sh gave it from /proc.
+STAND_IN = r"""#!/bin/sh
+REDISCLI_AUTH=$(cat "$SKONTO_REDIS_PASSWORD_FILE") redis-cli --no-auth-warning \
+  --user "$SKONTO_REDIS_USER" -s "${SKONTO_REDIS_URL#unix://}" \
+  HSET 'sk:{sys}:hb' "$SKONTO_WORKER_NAME" "{\"pid\":$$,\"role\":\"reminder\"}"
+trap 'exit 0' TERM
+while :; do sleep 0.2; done
+"""
+
+
+def environ_of(pid):
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        return dict(kv.split("=", 1) for kv in f.read().decode(errors="replace").split("\0")
+                    if "=" in kv)
 
 
 Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
@@ -129,7 +154,7 @@ class LocalShTest(unittest.TestCase):
         self.assertIn("appendonly yes", conf)
         self.assertIn("appendfsync always", conf)
         first = self.pids()
-        self.assertEqual(sorted(first), ["discount-1", "discount-2", "ingest", "redis"])
+        self.assertEqual(sorted(first), WORKERS)
         self.assertTrue(all(alive(p) for p in first.values()), first)
 
         # The stack works: an order sent through ingest gets its schedule.
@@ -151,7 +176,7 @@ class LocalShTest(unittest.TestCase):
                          env["SKONTO_INGEST_ENDPOINT"])
 
         st = self.sh("status")
-        for name in ("redis", "ingest", "discount-1", "discount-2"):
+        for name in WORKERS:
             self.assertRegex(st.stdout, r"%s\s+pid %d\s+alive" % (name, first[name]))
 
         # A dead worker shows in status, and up brings it back.
@@ -295,6 +320,74 @@ class LocalShTest(unittest.TestCase):
                      '"customer_id":"C-K","name":"Acme","terms":"2/10,n/30"}\n')
         self.assertEqual(s.returncode, 0, s.stdout + s.stderr)
         self.assertEqual(json.loads(s.stdout)["accepted"], 1)
+
+    def bin_dir(self, stand_in):
+        """A SKONTO_BIN with the built programs but skonto-reminder: the
+        stand-in, or none at all."""
+        d = os.path.join(self.dir, "bin")
+        os.makedirs(d, exist_ok=True)
+        for name in ("skontoctl", "skonto-ingest", "skonto-discount"):
+            os.symlink(os.path.join(BUILD, "bin", name), os.path.join(d, name))
+        if stand_in:
+            with open(os.path.join(d, "skonto-reminder"), "w") as f:
+                f.write(STAND_IN)
+            os.chmod(os.path.join(d, "skonto-reminder"), 0o755)
+        return d
+
+    def ports(self):
+        with open(os.path.join(self.run_dir, "ports")) as f:
+            return dict(l.strip().split("=", 1) for l in f if "=" in l and not l.startswith("#"))
+
+    def test_without_the_reminder_the_stack_runs(self):
+        r = self.sh("up", env={"SKONTO_BIN": self.bin_dir(False), "SKONTO_DISCOUNT_WORKERS": "1"})
+        self.assertIn("skonto-reminder not built: no reminders or statements are sent", r.stderr)
+        self.assertEqual(sorted(self.pids()), ["discount-1", "ingest", "redis"])
+        self.assertNotIn("metrics-reminder", self.ports())
+        self.assertRegex(self.sh("status").stdout, r"discount-1\s+pid \d+\s+alive")
+
+    def test_reminder_gets_its_user_maildir_port_and_the_callers_settings(self):
+        caller = {"SKONTO_BIN": self.bin_dir(True), "SKONTO_DISCOUNT_WORKERS": "1",
+                  "SKONTO_REMINDER_LEADS": "7,1",
+                  "SKONTO_MAIL_DOMAIN": "mail.example"}
+        self.sh("up", env=caller)
+        pids = self.pids()
+        self.assertEqual(sorted(pids), ["discount-1", "ingest", "redis", "reminder"])
+        got = environ_of(pids["reminder"])
+        run_dir = os.path.realpath(self.run_dir)
+        self.assertEqual(got["SKONTO_MAILDIR"], os.path.join(run_dir, "maildir"))
+        self.assertEqual((got["SKONTO_REDIS_USER"], got["SKONTO_WORKER_NAME"]),
+                         ("reminder", "reminder"))
+        self.assertEqual(got["SKONTO_REDIS_PASSWORD_FILE"],
+                         os.path.join(run_dir, "secrets", "redis-reminder.pass"))
+        self.assertEqual(got["SKONTO_METRICS_ADDR"], "127.0.0.1:" + self.ports()["metrics-reminder"])
+        self.assertEqual(len(set(self.ports().values())), len(self.ports()))  # no port twice
+        self.assertEqual(got["SKONTO_REDIS_URL"], "unix://" + os.path.join(run_dir, "redis.sock"))
+        # the caller's SKONTO_* settings reach every worker, as they are
+        for name in ("reminder", "discount-1", "ingest"):
+            e = environ_of(pids[name])
+            self.assertEqual((e.get("SKONTO_REMINDER_LEADS"), e.get("SKONTO_MAIL_DOMAIN")),
+                             ("7,1", "mail.example"), name)
+        self.assertRegex(self.sh("status").stdout, r"reminder\s+pid %d\s+alive" % pids["reminder"])
+
+        # With an SMTP server named, no maildir is imposed; the caller's own
+        # SKONTO_MAILDIR is kept as given.
+        self.sh("down")
+        self.assertTrue(wait_dead(pids["reminder"]))
+        self.sh("up", env=dict(caller, SKONTO_SMTP_URL="smtp://127.0.0.1:2525"))
+        got = environ_of(self.pids()["reminder"])
+        self.assertEqual(got["SKONTO_SMTP_URL"], "smtp://127.0.0.1:2525")
+        self.assertNotIn("SKONTO_MAILDIR", got)
+        self.sh("down")
+        mine = os.path.join(self.dir, "my-maildir")
+        self.sh("up", env=dict(caller, SKONTO_MAILDIR=mine))
+        self.assertEqual(environ_of(self.pids()["reminder"])["SKONTO_MAILDIR"], mine)
+
+    @unittest.skipUnless(HAVE_REMINDER, "build/bin/skonto-reminder is not built (yet)")
+    def test_real_reminder_comes_up(self):
+        self.sh("up", env={"SKONTO_DISCOUNT_WORKERS": "1"})
+        pid = self.pids()["reminder"]
+        self.assertTrue(alive(pid))
+        self.assertRegex(self.sh("status").stdout, r"reminder\s+pid %d\s+alive" % pid)
 
     def test_missing_binaries_are_named(self):
         r = self.sh("up", check=False, env={"SKONTO_BIN": os.path.join(self.dir, "nowhere")})

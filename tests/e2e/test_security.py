@@ -464,6 +464,40 @@ class RedisAclTest(unittest.TestCase):
             self.assertIn("NOPERM", self.redis("skontoctl", *cmd), cmd)
         self.assertEqual(self.ctl("order", "show", "SO-ACL").stdout, shown)
 
+    def dry(self, user, *cmd):
+        """ACL DRYRUN: "OK" if user may run cmd, else Redis's reason."""
+        return self.redis("default", "ACL", "DRYRUN", user, *cmd)
+
+    def test_reminder_user_writes_only_its_queue(self):
+        """Issue 8 (docs/REMINDERS.md): the reminder worker claims, records
+        and advances; it reads invoices and customers and cannot change them."""
+        for cmd in (("ZADD", "sk:{s3}:rdue", 1, "k"), ("ZADD", "sk:{s3}:rproc", 1, "k"),
+                    ("ZREM", "sk:{s12}:rdue", "k"), ("HSET", "sk:{s3}:rsent", "k", "{}"),
+                    ("HINCRBY", "sk:{s3}:rtry", "k", 1), ("ZADD", "sk:{s3}:rlog:C-1", 1, "k"),
+                    ("HSET", "sk:{s3}:stmt", "C-1", "k"), ("HSET", "sk:{s3}:undeliv", "C-1", "a"),
+                    ("LPUSH", "sk:{sys}:dlq", "{}"), ("HSET", "sk:{sys}:hb", "reminder", "{}"),
+                    ("GET", self.inv_key), ("HGETALL", self.cust_key),
+                    ("ZRANGE", "sk:{s3}:copen:C-1", 0, -1), ("GET", "sk:{sys}:clock"),
+                    ("TIME",), ("EVALSHA", "0" * 40, 1, "sk:{s3}:rdue")):
+            self.assertEqual(self.dry("reminder", *cmd), "OK", cmd)
+        for cmd in (("SET", self.inv_key, "1.1|"), ("HSET", self.cust_key, "optout", "0"),
+                    ("XADD", "sk:{s3}:events", "*", "e", "x"), ("DEL", "sk:{s3}:rdue"),
+                    ("ZADD", "sk:{s3}:copen:C-1", 1, "SO-1"), ("SET", "sk:{sys}:clock", 1),
+                    ("EVAL", "return 1", 0), ("FLUSHALL",), ("GET", "sk:{s3}:eid:E1"),
+                    ("ZADD", "sk:{s3}x:rdue", 1, "k")):
+            self.assertIn("no permissions", self.dry("reminder", *cmd), cmd)
+
+    def test_discount_user_plans_reminders_but_never_records_them(self):
+        for cmd in (("ZADD", "sk:{s3}:rdue", 1, "k"), ("ZREM", "sk:{s3}:rdue", "k"),
+                    ("HSETNX", "sk:{s3}:stmt", "C-1", "k"), ("HDEL", "sk:{s3}:stmt", "C-1"),
+                    ("HEXISTS", "sk:{s3}:rsent", "k"), ("ZSCORE", "sk:{s3}:rproc", "k"),
+                    ("SET", "sk:{sys}:rbackfill", "1"), ("GET", "sk:{sys}:rbackfill"),
+                    ("ZRANGE", "sk:{s3}:copen:C-1", 0, -1)):
+            self.assertEqual(self.dry("discount", *cmd), "OK", cmd)
+        for cmd in (("HSET", "sk:{s3}:rsent", "k", "{}"), ("ZADD", "sk:{s3}:rproc", 1, "k"),
+                    ("HSET", "sk:{s3}:undeliv", "C-1", "a"), ("HSET", self.cust_key, "optout", "0")):
+            self.assertIn("no permissions", self.dry("discount", *cmd), cmd)
+
     def test_default_user_needs_the_password(self):
         self.assertIn("NOAUTH", self.redis(None, "GET", "x"))
         self.assertEqual(self.redis("default", "PING"), "PONG")
@@ -471,7 +505,8 @@ class RedisAclTest(unittest.TestCase):
     def test_secrets_are_private(self):
         self.assertEqual(stat.S_IMODE(os.stat(self.secrets).st_mode), 0o700)
         for name in ("ingest-server.key", "erp-local.key", "redis-ingest.pass",
-                     "redis-discount.pass", "redis-skontoctl.pass", "redis-default.pass"):
+                     "redis-discount.pass", "redis-reminder.pass", "redis-skontoctl.pass",
+                     "redis-default.pass"):
             self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.secrets, name)).st_mode),
                              0o600, name)
         conf = os.path.join(os.path.realpath(self.run_dir), "redis", "redis.conf")

@@ -144,6 +144,24 @@ class PythonClientTest(unittest.TestCase):
         env.ParseFromString(data)
         self.assertEqual(env.invoice_issued.amount, 700)
 
+    def test_customer_opts_out_from_python(self):
+        """Issue 8: google.protobuf's encoding of CustomerUpsert.reminders (an
+        enum added in field 8) is read by protobuf-c: a customer sent with
+        reminders=OFF is accepted and stored opted out; the same customer's id
+        alone with reminders=ON opts it in again and keeps the rest."""
+        env = self.customer("PY-OPT1", "PYC-OPT", "Opt K.K.")
+        env.customer.reminders = pb.REMINDERS_OFF
+        ack = self.send_all([env])[0]
+        self.assertEqual((ack.event_id, ack.status), ("PY-OPT1", pb.ACK_ACCEPTED), ack.message)
+        key = "sk:{s%d}:cust:PYC-OPT" % shard("PYC-OPT")
+        self.assertEqual(redis(self.st, "HGET", key, "optout"), b"1")
+        back = pb.Envelope(event_id="PY-OPT2", source="py-erp", sequence=2)
+        back.customer.customer_id, back.customer.reminders = "PYC-OPT", pb.REMINDERS_ON
+        self.assertEqual(self.send_all([back])[0].status, pb.ACK_ACCEPTED)
+        self.assertEqual(redis(self.st, "HGET", key, "optout"), b"0")
+        self.assertEqual(redis(self.st, "HGET", key, "name").decode(), "Opt K.K.")
+        self.assertEqual(redis(self.st, "HGET", key, "statement"), b"daily")
+
     # ---------------------------------------------------------------- issue 6
 
     def test_nul_in_string(self):

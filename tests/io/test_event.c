@@ -721,6 +721,12 @@ static void test_bad_field(void **state)
     s_customer(&f);
     f.cust.statement = (Skonto__V1__StatementFrequency)7;
     s_expect(&f.env, "bad_field", "statement 7");
+    s_customer(&f);
+    f.cust.reminders = (Skonto__V1__Reminders)3;
+    s_expect(&f.env, "bad_field", "reminders 3 is not on (1) or off (2)");
+    s_customer(&f);
+    f.cust.reminders = (Skonto__V1__Reminders)-1;
+    s_expect(&f.env, "bad_field", "reminders -1");
     s_cancel(&f);
     f.cancel.reason = long_name;
     s_expect(&f.env, "bad_field", "reason is 201 bytes");

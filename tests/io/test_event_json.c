@@ -325,6 +325,20 @@ static void test_to_json(void **state)
         "\"statement\":\"weekly\",\"terms\":\"2/10,n/30\"}",
         "{\"type\":\"customer\",\"event_id\":\"E1\",\"source\":\"skontoctl\",\"customer_id\":"
         "\"C-1\",\"name\":\"Acme\",\"statement\":\"weekly\",\"terms\":\"2/10,n/30\"}");
+    /* issue 8: reminders alone, as `skontoctl customer optout` sends it */
+    s_expect_json_roundtrip(
+        "{\"type\":\"customer\",\"event_id\":\"E1o\",\"customer_id\":\"C-1\","
+        "\"reminders\":\"off\"}",
+        "{\"type\":\"customer\",\"event_id\":\"E1o\",\"source\":\"skontoctl\",\"customer_id\":"
+        "\"C-1\",\"reminders\":\"off\"}");
+    s_expect_json_roundtrip(
+        "{\"type\":\"invoice_issued\",\"event_id\":\"E9r\",\"order_id\":\"SO-2\","
+        "\"customer_id\":\"C-2\",\"currency\":\"CNY\",\"amount\":\"1\",\"ship_date\":"
+        "\"2026-11-02\",\"customer\":{\"reminders\":\"on\"}}",
+        "{\"type\":\"invoice_issued\",\"event_id\":\"E9r\",\"source\":\"skontoctl\","
+        "\"order_id\":\"SO-2\",\"customer_id\":\"C-2\",\"currency\":\"CNY\",\"amount\":"
+        "\"1.00\",\"ship_date\":\"2026-11-02\",\"customer\":{\"customer_id\":\"C-2\","
+        "\"reminders\":\"on\"}}");
     s_expect_json_roundtrip(
         "{\"type\":\"payment_received\",\"event_id\":\"E3\",\"order_id\":\"SO-1\",\"paid_on\":"
         "\"2026-11-10\",\"amount\":\"1000\",\"currency\":\"JPY\",\"full\":true}",
@@ -460,6 +474,10 @@ static const s_reject_t s_rejects[] = {
      "bad_field", "must be weekly, daily or none"},
     {"{\"type\":\"customer\",\"event_id\":\"E\",\"customer_id\":\"C\",\"statement\":1}",
      "bad_field", "\"statement\" must be a string"},
+    {"{\"type\":\"customer\",\"event_id\":\"E\",\"customer_id\":\"C\",\"reminders\":\"no\"}",
+     "bad_field", "reminders \"no\" must be on or off"},
+    {"{\"type\":\"customer\",\"event_id\":\"E\",\"customer_id\":\"C\",\"reminders\":false}",
+     "bad_field", "\"reminders\" must be a string"},
     /* amounts */
     {ORDER_HEAD "\"currency\":\"CNY\",\"amount\":\"11.305\",\"ship_date\":\"2026-11-02\"}",
      "bad_amount", "amount"},
