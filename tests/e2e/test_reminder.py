@@ -147,11 +147,13 @@ class ReminderCase(unittest.TestCase):
         self.assertEqual(ack.status, ACCEPTED, ack.message)
 
     def customer(self, cid, tz="America/New_York", locale="en-US", mail="ap@example.com",
-                 name="Acme Inc"):
+                 name="Acme Inc", reminders=None):
         env = pb.Envelope()
         c = env.customer
         c.customer_id, c.name, c.email, c.timezone, c.locale = cid, name, mail, tz, locale
         c.statement, c.terms = pb.STATEMENT_WEEKLY, TERMS
+        if reminders is not None:
+            c.reminders = reminders
         self.send(env)
 
     def order(self, oid, cid, amount=113000, currency="USD", ship="2026-11-02", wait=True):
@@ -308,7 +310,9 @@ class ReminderMailTest(ReminderCase):
         wait_for(lambda: skingest_status(st, "SO-B1") == "paid", 20, "SO-B1 paid")
         self.customer("C-B2", mail="out@example.com")
         self.order("SO-B5", "C-B2")
-        self.r("HSET", "sk:{s%d}:cust:C-B2" % shard("C-B2"), "optout", "1")
+        self.customer("C-B2", mail="out@example.com", reminders=pb.REMINDERS_OFF)  # opts out
+        wait_for(lambda: self.r("HGET", "sk:{s%d}:cust:C-B2" % shard("C-B2"), "optout") == "1",
+                 10, "the opt-out stored")
         self.customer("C-B3", mail="gone@example.com")
         self.order("SO-B6", "C-B3")
         self.r("HSET", "sk:{s%d}:undeliv" % shard("C-B3"), "C-B3", "gone@example.com")
