@@ -674,7 +674,7 @@ static long s_turn(s_worker_t *w)
     uint64_t t0 = sk_metrics_now_ns();
     if (reminder_queue_claim(w->queue, w->c, sk_clock_now(w->clock), w->lease_ms, w->batch, claims,
                              &bad, &err) != 0) {
-        sk_log_error("claim: %s", err.msg);
+        sk_log_error("%s", err.msg); /* "claim: ..." */
         return -1;
     }
     if (bad)
