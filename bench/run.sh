@@ -17,31 +17,11 @@ BIN=$(cd "$BUILD/bin" && pwd)
 for p in skonto-bench skonto-ingest skonto-discount; do
   [ -x "$BIN/$p" ] || { echo "bench/run.sh: $BIN/$p not found (build first)" >&2; exit 1; }
 done
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-
-DIR=$(mktemp -d /tmp/skonto-bench.XXXXXX)
-PIDS=()
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh" skonto-bench
 SOCK=$DIR/redis.sock
-redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save '' --appendonly no \
-  --dir "$DIR" --daemonize no --logfile "$DIR/redis.log" &
-PIDS+=($!)
-REDIS_PID=$!
-for _ in $(seq 100); do
-  [ "$(redis-cli -s "$SOCK" PING 2>/dev/null)" = PONG ] && break
-  sleep 0.1
-done
-PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+bench_redis "$SOCK"
+PORT=$(bench_free_port)
 export SKONTO_REDIS_URL=unix://$SOCK SKONTO_INGEST_ENDPOINT=tcp://127.0.0.1:$PORT
 
 SKONTO_WORKER_NAME=ingest "$BIN/skonto-ingest" >"$DIR/ingest.log" 2>&1 &

@@ -102,6 +102,14 @@ class Stack:
         e.update(env or {})
         return self.start(name, "skonto-discount", env=e)
 
+    def wait_drained(self, timeout=30):
+        """Waits until the discount workers have applied every stored event
+        (skontoctl status: nothing waiting in the streams, nothing pending)."""
+        def drained():
+            q = self.ctl_json("status")["queue"]
+            return q["waiting"] == 0 and q["pending"] == 0
+        wait_for(drained, timeout=timeout, what="the discount worker to apply every event")
+
     def kill9(self, name):
         p = self.procs.pop(name)
         p.send_signal(signal.SIGKILL)

@@ -131,6 +131,14 @@ void sk_cli_table_print(const sk_cli_table_t *self, FILE *out)
     }
 }
 
+int sk_cli_table_emit(const char *verb, sk_cli_table_t **self_p, int bad)
+{
+    if (!bad && self_p && *self_p)
+        sk_cli_table_print(*self_p, stdout);
+    sk_cli_table_destroy(self_p);
+    return bad ? sk_cli_fail(verb, "out of memory") : SK_EXIT_OK;
+}
+
 /* ---- JSON --------------------------------------------------------------- */
 
 json_t *sk_cli_json_money(int64_t minor, const sk_currency_t *cur)

@@ -39,6 +39,9 @@ void sk_cli_table_destroy(sk_cli_table_t **self_p);
 int sk_cli_table_add(sk_cli_table_t *self, const char *const *cells);
 /* Prints header and rows, columns two spaces apart, no trailing blanks. */
 void sk_cli_table_print(const sk_cli_table_t *self, FILE *out);
+/* Ends a table: prints it on stdout unless bad (a row could not be added),
+ * destroys it; SK_EXIT_OK, or SK_EXIT_FAIL after "out of memory". */
+int sk_cli_table_emit(const char *verb, sk_cli_table_t **self_p, int bad);
 
 /* ---- JSON values (new references; NULL on ENOMEM) ----------------------- */
 

@@ -438,10 +438,7 @@ class EndToEnd(unittest.TestCase):
 
     @classmethod
     def drain(cls):
-        def drained():
-            q = cls.st.ctl_json("status")["queue"]
-            return q["waiting"] == 0 and q["pending"] == 0
-        wait_for(drained, timeout=30, what="the discount worker to apply every event")
+        cls.st.wait_drained()
 
     def test_send_counts_and_rejections(self):
         r = self.first

@@ -282,6 +282,10 @@ class ReminderMailTest(ReminderCase):
         self.assertEqual([(w["tier"], w["last_day"], w["discount"], w["payable"]) for w in
                           rec["windows"]], [(1, "2026-11-12", 1130, 111870),
                                             (2, "2026-12-02", 565, 112435)])
+        # what sales sees of it (skontoctl reminders sent reads the same record)
+        sent = self.st.ctl_json("reminders", "sent", "--customer", "C-A1")["sent"]
+        self.assertEqual([(x["key"], x["to"], x["message_id"]) for x in sent],
+                         [(k1, "ann@example.com", msgid(k1))])
         log = self.r("ZRANGE", "sk:{s%d}:rlog:C-A1" % shard("C-A1"), 0, -1, "WITHSCORES")
         self.assertEqual(log.split("\n"), [k1, str(ms(NOW))])
         # the queue: sent keys are gone, the one not yet due waits
@@ -466,6 +470,8 @@ class ReminderStatementTest(ReminderCase):
         self.assertEqual(self.r("HGET", "sk:{s%d}:stmt" % shard(cid), cid), nxt)
         self.assertEqual(self.r("ZSCORE", "sk:{s%d}:rdue" % shard(cid), nxt),
                          str(ms("2026-11-16T14:00:00Z")))
+        self.assertEqual([x["key"] for x in
+                          self.st.ctl_json("reminders", "sent", "--order", "SO-S2")["sent"]], [k])
         nxt2 = skey("C-S2", "2026-11-16T14:00:00Z")
         self.assertEqual(self.r("HGET", "sk:{s%d}:stmt" % shard("C-S2"), "C-S2"), nxt2)
         self.assertIsNone(self.record("C-S2", k2))
