@@ -16,5 +16,6 @@ int sk_cmd_dlq(int argc, char **argv);
 int sk_cmd_keygen(int argc, char **argv);
 int sk_cmd_clock(int argc, char **argv);
 int sk_cmd_reminders(int argc, char **argv);
+int sk_cmd_statement(int argc, char **argv);
 
 #endif

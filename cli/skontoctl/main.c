@@ -19,6 +19,7 @@ static const struct {
     {"dlq", sk_cmd_dlq, "dlq list: events that were rejected, with their reasons"},
     {"keygen", sk_cmd_keygen, "keygen --out PREFIX: a CURVE key pair for ingest, an ERP or a person"},
     {"reminders", sk_cmd_reminders, "reminders list|sent: mail waiting to go to customers, and mail sent"},
+    {"statement", sk_cmd_statement, "statement preview ID: the statement the reminder worker would send now"},
     {"clock", sk_cmd_clock, "clock show|set|advance: business time (simulated with SKONTO_CLOCK=redis)"},
 };
 

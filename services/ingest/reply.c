@@ -63,6 +63,7 @@ int ingest_dlq_append(ingest_pipe_t *pipe, ingest_item_t *items, int a, int b, i
     ingest_cmd_args(&c, SK_KEY_INGEST_STATS);
     ingest_cmd_args(&c, maxn);
     ingest_cmd_args(&c, maxb);
+    ingest_cmd_args(&c, "rejected");
     char *dls[INGEST_BATCH];
     int n = 0;
     for (int i = a; i < b; i++) {

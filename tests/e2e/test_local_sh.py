@@ -216,7 +216,8 @@ class LocalShTest(unittest.TestCase):
         self.assertTrue(endpoint.startswith("tcp://127.0.0.1:"), endpoint)
         self.assertNotEqual(endpoint, "tcp://127.0.0.1:%d" % self.port)
         self.assertIn("busy", r.stderr)
-        self.assertEqual(sorted(self.pids()), ["discount-1", "ingest", "redis"])
+        self.assertEqual(sorted(self.pids()),
+                         ["discount-1", "ingest", "redis"] + (["reminder"] if HAVE_REMINDER else []))
 
     def test_restarted_ingest_keeps_its_endpoint(self):
         # The first up finds SKONTO_INGEST_PORT busy and takes a free port.

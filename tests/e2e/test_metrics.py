@@ -29,6 +29,8 @@ from skingest import ACCEPTED, DUPLICATE, REJECTED, Client, customer, order, pay
 SRC = os.path.abspath(os.environ.get("SK_SOURCE_DIR") or
                       os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
+# deploy/local.sh starts the reminder worker once it is built
+HAVE_REMINDER = os.access(os.path.join(BUILD, "bin", "skonto-reminder"), os.X_OK)
 TODAY = "2026-11-05"
 KINDS = ["customer", "order_shipped", "invoice_issued", "payment_received", "credit_note",
          "order_cancelled", "unknown"]
@@ -301,7 +303,7 @@ class LocalShMetricsTest(unittest.TestCase):
         for name, addr in want.items():
             wait_for(lambda: MetricsTest._healthy(addr), timeout=20, what=name + " /healthz")
             fams = scrape(addr)
-            role = "ingest" if name == "ingest" else "discount"
+            role = name if name in ("ingest", "reminder") else "discount"
             self.assertIn("skonto_%s_redis_errors" % role, fams)
             self.assertEqual(listeners(ports[name]), ["0100007F"], name)
 
@@ -309,8 +311,9 @@ class LocalShMetricsTest(unittest.TestCase):
         r = self.sh("up")
         self.assertEqual(r.returncode, 0, r.stderr)
         first = self.ports()
-        self.assertEqual(sorted(first), ["discount-1", "discount-2", "ingest"])
-        self.assertEqual(len(set(first.values())), 3)
+        workers = ["discount-1", "discount-2", "ingest"] + (["reminder"] if HAVE_REMINDER else [])
+        self.assertEqual(sorted(first), workers)
+        self.assertEqual(len(set(first.values())), len(workers))
         self.check_served(first)
         self.assertEqual(self.sh("down").returncode, 0)
         r = self.sh("up")

@@ -110,6 +110,8 @@ import harness
 SRC = os.path.abspath(os.environ.get("SK_SOURCE_DIR") or
                       os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
+# deploy/local.sh starts the reminder worker once it is built
+HAVE_REMINDER = os.access(os.path.join(BUILD, "bin", "skonto-reminder"), os.X_OK)
 BIN = os.path.join(BUILD, "bin")
 LOCAL_SH = os.path.join(SRC, "deploy", "local.sh")
 GEN_HISTORY = os.path.join(SRC, "deploy", "gen_history.py")
@@ -672,7 +674,7 @@ class RedisKillTest(unittest.TestCase):
         if st["queue"]["waiting"] or st["queue"]["pending"]:
             problems.append("status: queue not empty: %s" % st["queue"])
         names = sorted(w["name"] for w in st["workers"])
-        if names != ["discount-1", "discount-2", "ingest"]:
+        if names != ["discount-1", "discount-2", "ingest"] + (["reminder"] if HAVE_REMINDER else []):
             problems.append("status: workers %s" % names)
         for w in st["workers"]:
             if w["stale"]:
@@ -915,7 +917,8 @@ class RedisKillTest(unittest.TestCase):
         self.assertIn("appendfsync always", conf)
         self.assertIn("appendonly yes", conf)
         self.assertEqual(endpoint, "tcp://127.0.0.1:%d" % self.run.port)
-        self.assertEqual(sorted(self.run.pids()), ["discount-1", "discount-2", "ingest", "redis"])
+        self.assertEqual(sorted(self.run.pids()), ["discount-1", "discount-2", "ingest", "redis"]
+                         + (["reminder"] if HAVE_REMINDER else []))
         self.assertEqual(self.run.listeners_beyond_loopback(), [])
         self.note("stack up in %s, ingest at %s" % (self.run.dir, endpoint))
 
