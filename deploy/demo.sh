@@ -9,16 +9,22 @@
 #   3. feeds it to ingest with `skontoctl send --progress`,
 #   4. waits until the discount workers have drained the queues,
 #   5. shows schedules, a customer's open windows, the receivables forecast,
-#      the workers' status and the dead-letter list, the same customer ten
-#      days later on the simulated clock (`skontoctl clock advance 10d`), and
-#      the workers' counters as their /metrics pages show them,
-#   6. leaves the stack running (SKONTO_DEMO_KEEP=0 stops it instead).
+#      the workers' status and the dead-letter list,
+#   6. runs two simulated weeks (`skontoctl clock advance 1d`, fourteen
+#      times): the reminder worker mails a reminder before each discount
+#      window closes and each customer's statement on its cadence into the
+#      maildir (SKONTO_MAILDIR, default RUNDIR/maildir); it counts them,
+#      shows one reminder and one statement as text, what was sent to one
+#      customer (`skontoctl reminders sent`), the same customer two weeks
+#      later, and the workers' counters as their /metrics pages show them,
+#   7. leaves the stack running (SKONTO_DEMO_KEEP=0 stops it instead).
 #
 # Environment: SKONTO_BIN (default build/bin), SKONTO_DEMO_DIR (default
 # var/demo), SKONTO_DEMO_SEED (default 20261102), SKONTO_DEMO_ORDERS (5000),
 # SKONTO_DEMO_CUSTOMERS (300), SKONTO_DEMO_KEEP (1), and everything
 # deploy/local.sh reads. The stack runs on simulated time (SKONTO_CLOCK=redis,
-# starting at the real instant) unless SKONTO_CLOCK says otherwise.
+# starting at the real instant) unless SKONTO_CLOCK says otherwise; the
+# simulated weeks of step 6 need it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -30,7 +36,7 @@ export SKONTO_BIN=${SKONTO_BIN:-$ROOT/build/bin}
 export SKONTO_CLOCK=${SKONTO_CLOCK:-redis}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-NSTEPS=6
+NSTEPS=7
 STEP=0
 
 step() {
@@ -47,12 +53,12 @@ on_error() {
 }
 trap on_error ERR
 
-for p in skontoctl skonto-ingest skonto-discount; do
+for p in skontoctl skonto-ingest skonto-discount skonto-reminder; do
   [ -x "$SKONTO_BIN/$p" ] || { echo "demo.sh: $SKONTO_BIN/$p is missing: run ./run demo (it builds first)" >&2; exit 1; }
 done
 
 # ---------------------------------------------------------------- 1
-step "Starting redis-server, skonto-ingest and ${SKONTO_DISCOUNT_WORKERS:-2} skonto-discount workers in $SHOWDIR"
+step "Starting redis-server, skonto-ingest, ${SKONTO_DISCOUNT_WORKERS:-2} skonto-discount workers and skonto-reminder in $SHOWDIR"
 if [ -n "$(ls -A "$RUNDIR")" ] && [ ! -e "$RUNDIR/env" ] && [ ! -d "$RUNDIR/pid" ]; then
   echo "demo.sh: $RUNDIR is not empty and not a run directory: refusing to wipe it" >&2
   exit 1
@@ -67,6 +73,12 @@ deploy/local.sh up "$RUNDIR" >/dev/null
 echo "    SKONTO_REDIS_URL=$SKONTO_REDIS_URL"
 echo "    SKONTO_INGEST_ENDPOINT=$SKONTO_INGEST_ENDPOINT"
 echo "    SKONTO_CLOCK=$SKONTO_CLOCK"
+MAILDIR=${SKONTO_MAILDIR:-$RUNDIR/maildir}
+if [ -n "${SKONTO_SMTP_URL:-}" ]; then
+  echo "    mail: to $SKONTO_SMTP_URL"
+else
+  echo "    mail: into the maildir ${MAILDIR#"$ROOT"/} (no SKONTO_SMTP_URL)"
+fi
 # Each worker's /metrics and /healthz, as deploy/local.sh recorded them.
 METRICS=$(sed -n 's/^metrics-\(.*\)=\(.*\)$/\1=http:\/\/127.0.0.1:\2\/metrics/p' "$RUNDIR/ports")
 for m in $METRICS; do echo "    metrics of ${m%%=*}: ${m#*=}"; done
@@ -154,11 +166,86 @@ show skontoctl forecast --by week
 echo
 echo "--- the dead-letter list (newest first)"
 show skontoctl dlq list --limit 5
-if [ "$SKONTO_CLOCK" = redis ] && [ -n "$cust" ]; then
+
+# ---------------------------------------------------------------- 6
+step "Two simulated weeks: reminders before the windows close, and statements"
+mails() { # mails delivered so far: reminders and statements (by Message-ID)
+  "$PY" - "$MAILDIR" <<'PY'
+import mailbox, sys
+r = s = 0
+for m in mailbox.Maildir(sys.argv[1], create=False):
+    if m["Message-ID"].startswith("<r."):
+        r += 1
+    else:
+        s += 1
+print(r, s)
+PY
+}
+if [ "$SKONTO_CLOCK" != redis ]; then
+  echo "    SKONTO_CLOCK=$SKONTO_CLOCK: the simulated weeks need SKONTO_CLOCK=redis; skipped"
+elif [ -n "${SKONTO_SMTP_URL:-}" ]; then
+  echo "    mails go to $SKONTO_SMTP_URL, not a maildir: nothing to count here; skipped"
+else
+  due_now() { # reminders and statements due by the clock's instant, not yet sent
+    local now
+    now=$(skontoctl clock show --json | "$PY" -c 'import json,sys,datetime as d
+ms = json.load(sys.stdin)["instant_ms"] + 1000
+print(d.datetime.fromtimestamp(ms // 1000, d.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+    skontoctl reminders list --due-before "$now" --limit 1 --json |
+      "$PY" -c 'import json,sys; print(json.load(sys.stdin)["total"])'
+  }
+  wait_mail() { # until nothing due is left unsent (the worker sends within a second)
+    local deadline=$((SECONDS + 300))
+    while [ "$(due_now)" != 0 ]; do
+      if [ $SECONDS -ge $deadline ]; then
+        echo "demo.sh: reminders still due after 300 s; see $RUNDIR/log/reminder.log" >&2
+        exit 1
+      fi
+      sleep 0.3
+    done
+  }
+  wait_mail
+  read -r r0 s0 < <(mails)
+  echo "    before: $r0 reminders and $s0 statements (what was due at the start)"
+  for d in $(seq 1 14); do
+    skontoctl clock advance 1d >/dev/null
+    wait_mail
+    read -r r s < <(mails)
+    printf '    day %2d  %s  reminders %5d  statements %5d\n' "$d" \
+      "$(skontoctl clock show --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["instant"][:10])')" \
+      "$r" "$s"
+  done
   echo
-  echo "--- ten days later on the simulated clock: fewer days left, windows closed"
-  show skontoctl clock advance 10d
-  show skontoctl customer show "$cust"
+  echo "    $r reminders and $s statements are in the maildir ${MAILDIR#"$ROOT"/}"
+  echo "    (new/ holds one file per mail; open it with: mutt -f $MAILDIR)"
+  "$PY" - "$MAILDIR" <<'PY'
+import email.policy, mailbox, sys
+seen = set()
+for m in sorted(mailbox.Maildir(sys.argv[1], create=False),
+                key=lambda m: (m["Message-ID"][:2], m["To"])):
+    kind = "reminder" if m["Message-ID"].startswith("<r.") else "statement"
+    msg = email.message_from_bytes(m.as_bytes(), policy=email.policy.default)
+    if kind in seen or not str(msg["Subject"]).isascii():  # one in English of each
+        continue
+    seen.add(kind)
+    print("\n--- one %s, as the customer reads it (text part)" % kind)
+    for h in ("From", "To", "Subject", "Date", "Message-ID"):
+        print("    %s: %s" % (h, msg[h]))
+    print()
+    body = msg.get_body(("plain",)).get_content().splitlines()
+    for line in body[:40]:
+        print("    " + line)
+    if len(body) > 40:
+        print("    ... (%d more lines)" % (len(body) - 40))
+PY
+  if [ -n "$cust" ]; then
+    echo
+    echo "--- what customer $cust was told, and when (for the salesperson)"
+    show skontoctl reminders sent --customer "$cust" --limit 5
+    echo
+    echo "--- the same customer two weeks later: fewer days left, windows closed"
+    show skontoctl customer show "$cust"
+  fi
 fi
 if [ -n "$METRICS" ]; then
   echo
@@ -175,7 +262,7 @@ PY
   done
 fi
 
-# ---------------------------------------------------------------- 6
+# ---------------------------------------------------------------- 7
 if [ "${SKONTO_DEMO_KEEP:-1}" = 0 ]; then
   step "Stopping the stack (SKONTO_DEMO_KEEP=0)"
   deploy/local.sh down "$RUNDIR" 2>&1 | sed 's/^/    /'
@@ -188,6 +275,8 @@ else
                               skontoctl customer show ${cust:-C-0001}
                               skontoctl forecast --by day --json
                               skontoctl clock advance 7d      (simulated time)
+                              skontoctl reminders list --customer ${cust:-C-0001}
+                              skontoctl statement preview ${cust:-C-0001}
                               curl -s $FIRST_METRICS
                               deploy/local.sh status $SHOWDIR
     Stop it:                  deploy/local.sh down $SHOWDIR

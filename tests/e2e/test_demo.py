@@ -1,12 +1,16 @@
 """The README's main job: deploy/demo.sh on a small history, start to finish.
 
-What a person running `./run demo` sees: six numbered steps, every event of
-the history acknowledged, the queues drained, a paid order with its earned
-discount, an open order, a customer's windows, the forecast, the dead-letter
-list with the bad events' reasons; with SKONTO_DEMO_KEEP=0 nothing is left
-running afterwards.
+What a person running `./run demo` sees: seven numbered steps, every event
+of the history acknowledged, the queues drained, a paid order with its
+earned discount, an open order, a customer's windows, the forecast, the
+dead-letter list with the bad events' reasons, two simulated weeks of
+reminders and statements in the maildir it names (counted, one of each
+shown as text, and the same count of mails really in the maildir); with
+SKONTO_DEMO_KEEP=0 nothing is left running afterwards.
 """
+import mailbox
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -40,8 +44,8 @@ class DemoTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=300)
         out = r.stdout + r.stderr
         self.assertEqual(r.returncode, 0, out[-4000:])
-        for n in range(1, 7):
-            self.assertIn("[%d/6]" % n, out)
+        for n in range(1, 8):
+            self.assertIn("[%d/7]" % n, out)
         self.assertRegex(out, r"accepted\s+\d+\s+duplicate\s+0\s+rejected\s+0")
         self.assertIn("drained", out)
         self.assertIn("status paid", out)          # the order paid inside a window
@@ -50,6 +54,20 @@ class DemoTest(unittest.TestCase):
         self.assertIn("by history", out)           # the forecast
         for reason in ("bad_terms", "unknown_customer", "unknown_order"):
             self.assertIn(reason, out)
+        # the simulated weeks: mails counted, in the maildir it names, one of each shown
+        m = re.search(r"(\d+) reminders and (\d+) statements are in the maildir (\S+)", out)
+        self.assertIsNotNone(m, out[-4000:])
+        reminders, statements, maildir = int(m.group(1)), int(m.group(2)), m.group(3)
+        self.assertGreater(reminders, 0)
+        self.assertGreater(statements, 0)
+        box = mailbox.Maildir(maildir if os.path.isabs(maildir) else os.path.join(SRC, maildir),
+                              create=False)
+        ids = [msg["Message-ID"] for msg in box]
+        self.assertEqual(len(ids), len(set(ids)), "no mail twice")
+        self.assertEqual((sum(i.startswith("<r.") for i in ids),
+                          sum(i.startswith("<s.") for i in ids)), (reminders, statements))
+        self.assertIn("--- one reminder, as the customer reads it", out)
+        self.assertIn("--- one statement, as the customer reads it", out)
         self.assertIn("Stopping the stack", out)
         self.assertEqual(os.listdir(os.path.join(run_dir, "pid")), [])
 
