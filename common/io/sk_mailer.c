@@ -72,6 +72,15 @@ int sk_mailer_opts_from_env(sk_mailer_opts_t *o, const char *default_maildir, sk
                           "SKONTO_SMTP_URL \"%s\": want smtp://host:port or smtps://host:port",
                           sk_err_quote(o->smtp_url, strlen(o->smtp_url), q, sizeof q));
     }
+    if (o->smtp_url) {
+        /* the URL is logged at start and libcurl would take user:password@ from
+         * it: credentials have their own variables, and the value is not quoted */
+        const char *host = strstr(o->smtp_url, "://") + 3;
+        if (memchr(host, '@', strcspn(host, "/?#")))
+            return sk_err_set(err, "bad_config",
+                              "SKONTO_SMTP_URL holds a user or password (user@host): put them in "
+                              "SKONTO_SMTP_USER and SKONTO_SMTP_PASSWORD_FILE");
+    }
     char addr[320];
     sk_err_t e;
     if (sk_mime_addr_spec(o->from, addr, sizeof addr, &e) != 0)
