@@ -27,7 +27,6 @@ import ssl
 import subprocess
 import tempfile
 import threading
-import time
 import unittest
 
 from aiosmtpd.controller import Controller
