@@ -109,15 +109,17 @@ static int s_extend(const sk_invoice_t *inv, const sk_override_change_t *c, sk_d
 static int s_rate(const sk_invoice_t *inv, const sk_override_change_t *c, sk_day_t today,
                   sk_override_result_t *r, sk_err_t *err)
 {
-    char p1[16], p2[16], d1[16];
+    char p1[16], p2[16];
     if (s_open(inv, "a rate change", err) || s_tier_ok(inv, c->tier, err))
         return -1;
     const sk_schedule_t *s = &inv->schedule;
     int k = c->tier;
     int32_t old = s->tiers[k].rate_ppm, nw = c->new_rate_ppm;
-    if (s->tiers[k].last_day < today)
+    if (s->tiers[k].last_day < today) {
+        char d1[16];
         return sk_err_set(err, "window_closed", "tier %d closed on %s: a new rate grants nothing",
                           k, sk_date_format(s->tiers[k].last_day, d1, sizeof d1));
+    }
     if (nw <= old)
         return sk_err_set(err, "rate_not_higher",
                           "tier %d's rate %s %% would become %s %%: an override only raises a rate",
@@ -148,7 +150,6 @@ static void s_tier_text(int tier, char *buf, size_t n)
 static int s_grant(const sk_invoice_t *inv, const sk_override_change_t *c, sk_override_result_t *r,
                    sk_err_t *err)
 {
-    char d1[16], d2[16];
     if (inv->status == SK_INV_CANCELLED)
         return sk_err_set(err, "not_open", "a grant on order %s, which is cancelled",
                           inv->order_id);
@@ -162,11 +163,13 @@ static int s_grant(const sk_invoice_t *inv, const sk_override_change_t *c, sk_ov
     const sk_schedule_t *s = &inv->schedule;
     const sk_applied_t *p = &inv->payments[j];
     int k = c->tier;
-    if (p->date <= s->tiers[k].last_day)
+    if (p->date <= s->tiers[k].last_day) {
+        char d1[16], d2[16];
         return sk_err_set(err, "not_after_window",
                           "payment %d of %s was inside tier %d's window (to %s): nothing to grant",
                           j, sk_date_format(p->date, d1, sizeof d1), k,
                           sk_date_format(s->tiers[k].last_day, d2, sizeof d2));
+    }
     /* Settled again from the balance it found, as if paid on the tier's last
      * day; sk_schedule_tier_on puts that day in tier k (last days increase). */
     int64_t before = p->balance_after + p->settled;
@@ -351,15 +354,16 @@ sk_decision_t sk_override_decide(const sk_override_request_t *req, const sk_over
                      now_ms - req->created_at_ms - ttl_ms);
     if (!finance) {
         int64_t above;
-        char a1[32], a2[32];
         if (sk_override_threshold(th, cur->code, &above) != 0)
             return s_why(SK_DECISION_NEEDS_FINANCE_DIRECTOR, msg, n,
                          "no threshold is set for %s: a finance director must approve", cur->code);
-        if (req->effect > above)
+        if (req->effect > above) {
+            char a1[32], a2[32];
             return s_why(SK_DECISION_NEEDS_FINANCE_DIRECTOR, msg, n,
                          "the effect %s %s is above %s %s: a finance director must approve",
                          sk_money_format(req->effect, cur, a1, sizeof a1), cur->code,
                          sk_money_format(above, cur, a2, sizeof a2), cur->code);
+        }
     }
     return s_why(SK_DECISION_ALLOWED, msg, n, "approved by %s", by->user);
 }
