@@ -145,17 +145,22 @@ int sk_schedule_compute(const sk_terms_t *terms, sk_day_t baseline, int64_t amou
         st->discount = sk_money_apply_rate(s.discount_base, st->rate_ppm, s.rounding);
         st->payable = amount - st->discount;
     }
-    for (int k = 0; k < s.ntiers; k++) {
-        sk_schedule_tier_t *st = &s.tiers[k];
-        bool last = k + 1 == s.ntiers;
-        int32_t next_ppm = last ? 0 : s.tiers[k + 1].rate_ppm;
-        sk_day_t next_day = last ? s.net_due : s.tiers[k + 1].last_day;
-        st->apr_vs_net_bp = s_apr_bp(st->rate_ppm, st->rate_ppm, (int)(s.net_due - st->last_day));
+    sk_schedule_annual_rates(&s);
+    *out = s;
+    return 0;
+}
+
+void sk_schedule_annual_rates(sk_schedule_t *s)
+{
+    for (int k = 0; k < s->ntiers; k++) {
+        sk_schedule_tier_t *st = &s->tiers[k];
+        bool last = k + 1 == s->ntiers;
+        int32_t next_ppm = last ? 0 : s->tiers[k + 1].rate_ppm;
+        sk_day_t next_day = last ? s->net_due : s->tiers[k + 1].last_day;
+        st->apr_vs_net_bp = s_apr_bp(st->rate_ppm, st->rate_ppm, (int)(s->net_due - st->last_day));
         st->apr_vs_next_bp =
             s_apr_bp(st->rate_ppm - next_ppm, st->rate_ppm, (int)(next_day - st->last_day));
     }
-    *out = s;
-    return 0;
 }
 
 int sk_schedule_tier_on(const sk_schedule_t *s, sk_day_t day)

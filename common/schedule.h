@@ -60,6 +60,11 @@ int sk_schedule_compute(const sk_terms_t *terms, sk_day_t baseline, int64_t amou
                         const sk_currency_t *cur, const sk_schedule_opts_t *opts,
                         sk_schedule_t *out, sk_err_t *err);
 
+/* Recomputes each tier's annual rates from its rate and last day and the
+ * net due date (after an override moved a last day or changed a rate; the
+ * caller keeps the invariants above). */
+void sk_schedule_annual_rates(sk_schedule_t *s);
+
 /* Index of the tier a payment on `day` falls in (first tier whose last day >= day),
  * or -1 when every window has closed. */
 int sk_schedule_tier_on(const sk_schedule_t *s, sk_day_t day);
