@@ -57,20 +57,10 @@ static double s_wall(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int main(int argc, char **argv)
+/* The measurements over buffers main owns: 0, 1 when verify did not say
+ * ok, 2 on a failure. */
+static int s_run(uint64_t n, uint8_t *leaves, sk_hash_t *hashes, char *notes, sk_audit_note_t *nv)
 {
-    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
-    if (n == 0 || n > 50000000 || sodium_init() < 0) {
-        fprintf(stderr, "usage: skonto-bench-merkle [N: 1..50000000]\n");
-        return 2;
-    }
-    uint8_t *leaves = malloc(n * LEAF);
-    sk_hash_t *hashes = malloc(n * sizeof *hashes);
-    size_t ncp = n / EVERY + 1;
-    char *notes = malloc(ncp * SK_CHECKPOINT_MAX);
-    sk_audit_note_t *nv = malloc(ncp * sizeof *nv);
-    if (!leaves || !hashes || !notes || !nv)
-        return 2;
     randombytes_buf(leaves, n * LEAF);
 
     char dir[] = "/tmp/sk_bench_merkle_XXXXXX", skp[64], pkp[64];
@@ -122,8 +112,8 @@ int main(int argc, char **argv)
         }
     }
     double append_s = s_now() - t0 - sign_s;
-    printf("append: the same with the root after each: %.3f s CPU, %.0f appends/s\n",
-           append_s, (double)n / append_s);
+    printf("append: the same with the root after each: %.3f s CPU, %.0f appends/s\n", append_s,
+           (double)n / append_s);
     printf("sign:   %zu checkpoints: %.3f s, %.0f signs/s\n", k, sign_s, (double)k / sign_s);
 
     /* 2. verify */
@@ -141,6 +131,24 @@ int main(int argc, char **argv)
     sk_merkle_destroy(&t);
     sk_checkpoint_signer_destroy(&signer);
     sk_checkpoint_verifier_destroy(&key);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    if (n == 0 || n > 50000000 || sodium_init() < 0) {
+        fprintf(stderr, "usage: skonto-bench-merkle [N: 1..50000000]\n");
+        return 2;
+    }
+    size_t ncp = n / EVERY + 1;
+    uint8_t *leaves = malloc(n * LEAF);
+    sk_hash_t *hashes = malloc(n * sizeof *hashes);
+    char *notes = malloc(ncp * SK_CHECKPOINT_MAX);
+    sk_audit_note_t *nv = malloc(ncp * sizeof *nv);
+    int rc = leaves && hashes && notes && nv ? s_run(n, leaves, hashes, notes, nv) : 2;
+    if (rc == 2)
+        fprintf(stderr, "skonto-bench-merkle: failed (out of memory or /tmp not writable)\n");
     free(leaves);
     free(hashes);
     free(notes);

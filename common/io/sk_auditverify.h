@@ -59,13 +59,13 @@ typedef struct {
 } sk_audit_note_t;
 
 typedef struct {
-    char reason[20];  /* see above */
-    int64_t entry;    /* the first wrong entry (0-based), -1 when none */
+    char reason[20];    /* see above */
+    int64_t entry;      /* the first wrong entry (0-based), -1 when none */
     int64_t checkpoint; /* the index in notes of the checkpoint involved, -1 when none */
     uint64_t size;      /* entries read */
     sk_hash_t root;     /* their root */
     uint64_t checkpoints_verified;
-    char msg[256];      /* one line for a person */
+    char msg[256]; /* one line for a person */
 } sk_audit_result_t;
 
 /* 0 when the verification ran (its finding in *res, ok or not), -1 when it

@@ -1,6 +1,7 @@
 /* sk_checkpoint — signed checkpoints and their key files (see sk_checkpoint.h
  * and docs/AUDIT.md). Every parser here is strict: one accepted spelling per
  * value, so that two parties verifying the same bytes cannot disagree. */
+#define _GNU_SOURCE /* memmem */
 #include "sk_checkpoint.h"
 
 #include <errno.h>
@@ -173,8 +174,8 @@ static bool s_parse_key_text(const char *s, size_t n, char *name, uint8_t keyhas
     if (!s_name_ok(s, nlen) || !s_hex8(p1 + 1, (size_t)(p2 - p1 - 1), keyhash))
         return false;
     uint8_t raw[33];
-    bool ok = s_b64_exact(p2 + 1, n - (size_t)(p2 + 1 - s), raw, sizeof raw) &&
-              raw[0] == SK_ALG_ED25519;
+    bool ok =
+        s_b64_exact(p2 + 1, n - (size_t)(p2 + 1 - s), raw, sizeof raw) && raw[0] == SK_ALG_ED25519;
     if (ok) {
         memcpy(name, s, nlen);
         name[nlen] = '\0';
@@ -184,8 +185,7 @@ static bool s_parse_key_text(const char *s, size_t n, char *name, uint8_t keyhas
     return ok;
 }
 
-static int s_write_file(const char *path, int flags, mode_t mode, const char *text,
-                        sk_err_t *err)
+static int s_write_file(const char *path, int flags, mode_t mode, const char *text, sk_err_t *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, mode);
     if (fd < 0)
@@ -246,7 +246,7 @@ sk_checkpoint_signer_t *sk_checkpoint_signer_load(const char *path, sk_err_t *er
         return NULL;
     }
     char buf[SK_KEY_FILE_MAX];
-    size_t len;
+    size_t len = 0;
     if (s_read_key_file(path, true, buf, sizeof buf, &len, err) != 0)
         return NULL;
     sk_checkpoint_signer_t *self = sodium_malloc(sizeof *self);
@@ -256,12 +256,13 @@ sk_checkpoint_signer_t *sk_checkpoint_signer_load(const char *path, sk_err_t *er
         return NULL;
     }
     static const char prefix[] = "PRIVATE+KEY+";
-    uint8_t seed[32], kh[4];
+    uint8_t seed[32];
     bool ok = len > sizeof prefix - 1 && memcmp(buf, prefix, sizeof prefix - 1) == 0 &&
               s_parse_key_text(buf + sizeof prefix - 1, len - (sizeof prefix - 1), self->name,
                                self->keyhash, seed);
     sodium_memzero(buf, sizeof buf);
     if (ok) {
+        uint8_t kh[4];
         crypto_sign_seed_keypair(self->pk, self->sk, seed);
         s_keyhash(self->name, self->pk, kh);
         /* a hash that does not match is a damaged or hand-edited file */
@@ -290,8 +291,8 @@ const char *sk_checkpoint_signer_name(const sk_checkpoint_signer_t *self)
     return self->name;
 }
 
-static size_t s_body(char *buf, size_t cap, const char *origin, uint64_t size,
-                     const sk_hash_t root, int64_t time_ms)
+static size_t s_body(char *buf, size_t cap, const char *origin, uint64_t size, const sk_hash_t root,
+                     int64_t time_ms)
 {
     char b64[sodium_base64_ENCODED_LEN(SK_MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL)];
     sodium_bin2base64(b64, sizeof b64, root, SK_MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
@@ -321,8 +322,7 @@ int sk_checkpoint_sign(const sk_checkpoint_signer_t *self, uint64_t size, const 
     return 0;
 }
 
-sk_checkpoint_verifier_t *sk_checkpoint_verifier_parse(const char *text, size_t len,
-                                                       sk_err_t *err)
+sk_checkpoint_verifier_t *sk_checkpoint_verifier_parse(const char *text, size_t len, sk_err_t *err)
 {
     if (sodium_init() < 0) {
         sk_err_set(err, "internal", "libsodium did not initialise");
@@ -354,7 +354,7 @@ sk_checkpoint_verifier_t *sk_checkpoint_verifier_parse(const char *text, size_t 
 sk_checkpoint_verifier_t *sk_checkpoint_verifier_load(const char *path, sk_err_t *err)
 {
     char buf[SK_KEY_FILE_MAX];
-    size_t len;
+    size_t len = 0;
     if (s_read_key_file(path, false, buf, sizeof buf, &len, err) != 0)
         return NULL;
     sk_checkpoint_verifier_t *v = sk_checkpoint_verifier_parse(buf, len, err);
@@ -421,8 +421,7 @@ int sk_checkpoint_verify(const sk_checkpoint_verifier_t *key, const char *note, 
     uint8_t sig[4 + crypto_sign_BYTES];
     if (!s_line(&p, end, &s, &n) || p != end || n < dash + nl + 1 ||
         memcmp(s, SK_SIG_DASH, dash) != 0 || memcmp(s + dash, key->name, nl) != 0 ||
-        s[dash + nl] != ' ' ||
-        !s_b64_exact(s + dash + nl + 1, n - dash - nl - 1, sig, sizeof sig))
+        s[dash + nl] != ' ' || !s_b64_exact(s + dash + nl + 1, n - dash - nl - 1, sig, sizeof sig))
         return sk_err_set(err, "bad_checkpoint",
                           "checkpoint: want one signature line \"— %s BASE64\" and nothing after",
                           key->name);
@@ -442,14 +441,12 @@ int sk_checkpoint_split(const char *buf, size_t len, size_t *note_len, sk_err_t 
     if (len == 0)
         return 0;
     size_t lim = len < SK_CHECKPOINT_MAX ? len : SK_CHECKPOINT_MAX;
-    for (size_t i = 0; i + 1 < lim; i++) {
-        if (buf[i] == '\n' && buf[i + 1] == '\n') {
-            const char *nl = memchr(buf + i + 2, '\n', lim - (i + 2));
-            if (!nl)
-                break;
-            *note_len = (size_t)(nl - buf) + 1;
-            return 0;
-        }
+    /* the body ends at the first empty line; the note at the line after it */
+    const char *blank = memmem(buf, lim, "\n\n", 2);
+    const char *nl = blank ? memchr(blank + 2, '\n', lim - (size_t)(blank + 2 - buf)) : NULL;
+    if (nl) {
+        *note_len = (size_t)(nl - buf) + 1;
+        return 0;
     }
     return sk_err_set(err, "bad_checkpoint", "checkpoints: no whole signed note at this point");
 }

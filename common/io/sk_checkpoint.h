@@ -69,8 +69,7 @@ int sk_checkpoint_sign(const sk_checkpoint_signer_t *self, uint64_t size, const 
 
 /* The public key from a file or from its text. */
 sk_checkpoint_verifier_t *sk_checkpoint_verifier_load(const char *path, sk_err_t *err);
-sk_checkpoint_verifier_t *sk_checkpoint_verifier_parse(const char *text, size_t len,
-                                                       sk_err_t *err);
+sk_checkpoint_verifier_t *sk_checkpoint_verifier_parse(const char *text, size_t len, sk_err_t *err);
 void sk_checkpoint_verifier_destroy(sk_checkpoint_verifier_t **self_p);
 const char *sk_checkpoint_verifier_name(const sk_checkpoint_verifier_t *self);
 

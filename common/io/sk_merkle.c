@@ -93,8 +93,7 @@ int sk_merkle_append_hash(sk_merkle_t *self, const sk_hash_t leaf_hash, sk_err_t
     return 0;
 }
 
-int sk_merkle_append(sk_merkle_t *self, const void *leaf, size_t len, sk_hash_t out,
-                     sk_err_t *err)
+int sk_merkle_append(sk_merkle_t *self, const void *leaf, size_t len, sk_hash_t out, sk_err_t *err)
 {
     sk_hash_t h;
     sk_merkle_leaf_hash(leaf, len, h);
@@ -164,8 +163,7 @@ int sk_merkle_inclusion_proof(const sk_hash_t *lh, uint64_t n, uint64_t index,
 {
     *len = 0;
     if (n > SK_MERKLE_MAX_SIZE || index >= n)
-        return sk_err_set(err, "bad_proof_request",
-                          "merkle: no leaf %llu in a tree of %llu leaves",
+        return sk_err_set(err, "bad_proof_request", "merkle: no leaf %llu in a tree of %llu leaves",
                           (unsigned long long)index, (unsigned long long)n);
     s_path(lh, n, index, proof, len);
     return 0;

@@ -52,8 +52,7 @@ void sk_merkle_destroy(sk_merkle_t **self_p);
 /* Appends a leaf hash; -1 (code "log_full") past SK_MERKLE_MAX_SIZE. */
 int sk_merkle_append_hash(sk_merkle_t *self, const sk_hash_t leaf_hash, sk_err_t *err);
 /* Hashes leaf bytes, appends them and gives their leaf hash (out may be NULL). */
-int sk_merkle_append(sk_merkle_t *self, const void *leaf, size_t len, sk_hash_t out,
-                     sk_err_t *err);
+int sk_merkle_append(sk_merkle_t *self, const void *leaf, size_t len, sk_hash_t out, sk_err_t *err);
 uint64_t sk_merkle_size(const sk_merkle_t *self);
 /* The tree head of the leaves appended so far. */
 void sk_merkle_root(const sk_merkle_t *self, sk_hash_t out);

@@ -103,7 +103,8 @@ static int s_write(int argc, char **argv)
         ev.seq = i;
         ev.at_ms = t0 + (int64_t)i * 250;
         ev.actor = actor;
-        ev.role = (i % 4 == 1) ? SKONTO__V1__ROLE__ROLE_SALES_DIRECTOR : SKONTO__V1__ROLE__ROLE_SALES;
+        ev.role =
+            (i % 4 == 1) ? SKONTO__V1__ROLE__ROLE_SALES_DIRECTOR : SKONTO__V1__ROLE__ROLE_SALES;
         ev.action = (char *)actions[i % 4];
         ev.subject = subject;
         ev.details = details;

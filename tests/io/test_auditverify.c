@@ -29,7 +29,7 @@ typedef struct {
 typedef struct {
     entry_t e[N + 20];
     size_t n;
-    size_t at; /* iterator position */
+    size_t at;   /* iterator position */
     int fail_at; /* the iterator fails there, -1 never */
     char notes[N / EVERY + 4][SK_CHECKPOINT_MAX];
     size_t note_len[N / EVERY + 4];
@@ -68,8 +68,8 @@ static int s_teardown(void **state)
 
 static void s_entry(entry_t *e, uint64_t seq, unsigned salt)
 {
-    e->len = (size_t)snprintf((char *)e->bytes, LEAF, "event %llu salt %u",
-                              (unsigned long long)seq, salt);
+    e->len = (size_t)snprintf((char *)e->bytes, LEAF, "event %llu salt %u", (unsigned long long)seq,
+                              salt);
     e->seq = seq;
     sk_merkle_leaf_hash(e->bytes, e->len, e->hash);
 }

@@ -22,8 +22,8 @@
 #define VKEY NAME "+506164a3+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
 #define ROOT8 "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
 #define NOTE8                                                                                      \
-    NAME "\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\ntime-ms 1764547200000\n\n"           \
-         "\xe2\x80\x94 " NAME " UGFko3tdu5d+F8DcTeAX6W+keAC33T3dvmE/ccH9bZJJ8/y9r6HjgPbT4X3wSId9" \
+    NAME "\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\ntime-ms 1764547200000\n\n"            \
+         "\xe2\x80\x94 " NAME " UGFko3tdu5d+F8DcTeAX6W+keAC33T3dvmE/ccH9bZJJ8/y9r6HjgPbT4X3wSId9"  \
          "vi20JofIyJHiFdiW90smnlIpcw0=\n"
 
 static char dir[64];
