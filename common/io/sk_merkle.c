@@ -186,6 +186,23 @@ static bool s_eq(const sk_hash_t a, const sk_hash_t b)
     return sodium_memcmp(a, b, SK_MERKLE_HASH_LEN) == 0;
 }
 
+/* One step up the path of RFC 9162 2.1.3.2 / 2.1.4.2: true when the proof
+ * node is a left sibling (fn is a right child, or the last node of its level
+ * with no sibling), false when it is a right sibling. fn and sn move up. */
+static bool s_step(uint64_t *fn, uint64_t *sn)
+{
+    bool left = (*fn & 1) || *fn == *sn;
+    if (left && !(*fn & 1))
+        /* a right edge with no sibling: climb until this node is a right child */
+        while (*fn != 0 && !(*fn & 1)) {
+            *fn >>= 1;
+            *sn >>= 1;
+        }
+    *fn >>= 1;
+    *sn >>= 1;
+    return left;
+}
+
 bool sk_merkle_verify_inclusion(uint64_t index, uint64_t size, const sk_hash_t leaf_hash,
                                 const sk_hash_t *proof, size_t len, const sk_hash_t root)
 {
@@ -197,19 +214,10 @@ bool sk_merkle_verify_inclusion(uint64_t index, uint64_t size, const sk_hash_t l
     for (size_t i = 0; i < len; i++) {
         if (sn == 0)
             return false;
-        if ((fn & 1) || fn == sn) {
+        if (s_step(&fn, &sn))
             sk_merkle_node_hash(proof[i], r, r);
-            /* a right edge with no sibling: climb until this node is a right child */
-            if (!(fn & 1))
-                while (fn != 0 && !(fn & 1)) {
-                    fn >>= 1;
-                    sn >>= 1;
-                }
-        } else {
+        else
             sk_merkle_node_hash(r, proof[i], r);
-        }
-        fn >>= 1;
-        sn >>= 1;
     }
     return sn == 0 && s_eq(r, root);
 }
@@ -249,19 +257,12 @@ bool sk_merkle_verify_consistency(uint64_t size1, uint64_t size2, const sk_hash_
     for (size_t i = start; i < plen; i++) {
         if (sn == 0)
             return false;
-        if ((fn & 1) || fn == sn) {
+        if (s_step(&fn, &sn)) {
             sk_merkle_node_hash(path[i], fr, fr);
             sk_merkle_node_hash(path[i], sr, sr);
-            if (!(fn & 1))
-                while (fn != 0 && !(fn & 1)) {
-                    fn >>= 1;
-                    sn >>= 1;
-                }
         } else {
             sk_merkle_node_hash(sr, path[i], sr);
         }
-        fn >>= 1;
-        sn >>= 1;
     }
     return sn == 0 && s_eq(fr, root1) && s_eq(sr, root2);
 }
