@@ -59,9 +59,10 @@ static void s_write(const char *path, const char *text, mode_t mode)
 
 static void s_root8(sk_hash_t root)
 {
+    const char *hex = ROOT8;
     for (int i = 0; i < 32; i++) {
         unsigned v;
-        sscanf(ROOT8 + 2 * i, "%2x", &v);
+        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
         root[i] = (uint8_t)v;
     }
 }
