@@ -53,6 +53,9 @@
 # Environment (see docs/RUNNING.md):
 #   SKONTO_BIN               where the programs are (default: <repo>/build/bin)
 #   SKONTO_DISCOUNT_WORKERS  how many discount workers (default 2)
+#   SKONTO_REMINDER_WORKERS  1 (default): start the reminder worker; 0: do not
+#                            (no reminders or statements are mailed; the
+#                            discount workers still queue them)
 #   SKONTO_INGEST_PORT       ingest's loopback TCP port for the first `up` of a run
 #                            directory (default 7750; a free one if busy); later
 #                            `up`s keep the port recorded in RUNDIR/ports
@@ -107,6 +110,8 @@ SECRETS=$RUNDIR/secrets
 PORTS=$RUNDIR/ports
 
 case "$NWORKERS" in ''|*[!0-9]*) die "SKONTO_DISCOUNT_WORKERS=$NWORKERS: want a number" ;; esac
+NREMINDERS=${SKONTO_REMINDER_WORKERS:-1}
+case "$NREMINDERS" in 0|1) ;; *) die "SKONTO_REMINDER_WORKERS=$NREMINDERS: want 0 or 1" ;; esac
 
 # ---------------------------------------------------------------- processes
 
@@ -426,6 +431,10 @@ s_clock() {
 # issue 8's worker runs without it, and says so). Its mails go to the
 # caller's SKONTO_SMTP_URL or SKONTO_MAILDIR, else to RUNDIR/maildir.
 s_start_reminder() {
+  if [ "$NREMINDERS" = 0 ]; then
+    say "SKONTO_REMINDER_WORKERS=0: no reminder worker, no reminders or statements are sent"
+    return 0
+  fi
   if [ ! -x "$BIN/skonto-reminder" ]; then
     say "$BIN/skonto-reminder not built: no reminders or statements are sent"
     return 0

@@ -59,6 +59,7 @@ int sk_mailer_opts_from_env(sk_mailer_opts_t *o, const char *default_maildir, sk
         sk_config_string("SKONTO_SMTP_USER", NULL, 256, &o->smtp_user, err) != 0 ||
         sk_config_file("SKONTO_SMTP_PASSWORD_FILE", false, &o->smtp_password_file, err) != 0 ||
         sk_config_bool("SKONTO_SMTP_STARTTLS", false, &tls, err) != 0 ||
+        sk_config_file("SKONTO_SMTP_CA_FILE", false, &o->smtp_ca_file, err) != 0 ||
         sk_config_string("SKONTO_MAILDIR", default_maildir, 4096, &o->maildir, err) != 0 ||
         sk_config_string("SKONTO_MAIL_FROM", SK_MAIL_FROM_DEFAULT, 512, &o->from, err) != 0 ||
         sk_config_string("SKONTO_MAIL_REPLY_TO", NULL, 512, &o->reply_to, err) != 0)
@@ -70,6 +71,15 @@ int sk_mailer_opts_from_env(sk_mailer_opts_t *o, const char *default_maildir, sk
         return sk_err_set(err, "bad_config",
                           "SKONTO_SMTP_URL \"%s\": want smtp://host:port or smtps://host:port",
                           sk_err_quote(o->smtp_url, strlen(o->smtp_url), q, sizeof q));
+    }
+    if (o->smtp_url) {
+        /* the URL is logged at start and libcurl would take user:password@ from
+         * it: credentials have their own variables, and the value is not quoted */
+        const char *host = strstr(o->smtp_url, "://") + 3;
+        if (memchr(host, '@', strcspn(host, "/?#")))
+            return sk_err_set(err, "bad_config",
+                              "SKONTO_SMTP_URL holds a user or password (user@host): put them in "
+                              "SKONTO_SMTP_USER and SKONTO_SMTP_PASSWORD_FILE");
     }
     char addr[320];
     sk_err_t e;
@@ -276,6 +286,11 @@ static int s_smtp_open(sk_mailer_t *m, const sk_mailer_opts_t *o, sk_err_t *err)
     S_SETOPT(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     if (o->starttls)
         S_SETOPT(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL); /* _TRY would fall back to plain */
+    /* libcurl's defaults, set anyway: this module never turns them off */
+    S_SETOPT(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    S_SETOPT(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (o->smtp_ca_file)
+        S_SETOPT(c, CURLOPT_CAINFO, o->smtp_ca_file);
     if (o->smtp_user)
         S_SETOPT(c, CURLOPT_USERNAME, o->smtp_user);
     if (o->smtp_password_file) {
@@ -324,12 +339,19 @@ static sk_send_outcome_t s_smtp_send(sk_mailer_t *m, const char *from, const cha
             res->outcome = SK_SEND_PERMANENT;
         else
             res->outcome = SK_SEND_AMBIGUOUS;
-    } else if (code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED) {
+    } else if (code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED &&
+               rc != CURLE_USE_SSL_FAILED) {
+        /* a 5xx to MAIL, RCPT or DATA; one to AUTH or STARTTLS is the sender's settings */
         res->outcome = SK_SEND_PERMANENT;
     } else {
         res->outcome = SK_SEND_RETRY;
     }
-    if (rc != CURLE_OK && m->refusal[0] && res->outcome != SK_SEND_AMBIGUOUS)
+    if (rc == CURLE_USE_SSL_FAILED && !m->refusal[0])
+        /* libcurl's own words are "STARTTLS not supported." */
+        snprintf(res->detail, sizeof res->detail,
+                 "the server offers no STARTTLS, and SKONTO_SMTP_STARTTLS=1 requires it: "
+                 "nothing sent");
+    else if (rc != CURLE_OK && m->refusal[0] && res->outcome != SK_SEND_AMBIGUOUS)
         snprintf(res->detail, sizeof res->detail, "%s", m->refusal);
     else if (rc == CURLE_OK)
         snprintf(res->detail, sizeof res->detail, "%s", m->reply);

@@ -13,6 +13,13 @@
  *     reused from mail to mail (the next starts at MAIL FROM); libcurl closes
  *     it after any error and the next send connects again.
  *
+ * TLS (smtps://, or smtp:// with STARTTLS) always verifies the server's
+ * certificate chain and that it names the URL's host (CURLOPT_SSL_VERIFYPEER
+ * 1, VERIFYHOST 2, never turned off), against SKONTO_SMTP_CA_FILE (a PEM file
+ * of CA certificates, CURLOPT_CAINFO) or, unset, the system's store. A
+ * certificate that fails either check ends the connection before anything
+ * but EHLO and STARTTLS went over it: no AUTH, no MAIL, no body.
+ *
  * Every send ends in one of four outcomes, which is what the caller acts on:
  *   SENT       the server accepted the mail (250 after the data) / it is in new/
  *   RETRY      nothing was accepted and trying later may work: a 4xx answer, a
@@ -24,7 +31,13 @@
  *              the server's answer: the mail may have arrived. A retry may
  *              duplicate it, so it must carry the same Message-ID.
  * An SMTP login the server refuses (535) is RETRY, not PERMANENT: it is the
- * sender's configuration, not this mail or its address, that is wrong.
+ * sender's configuration, not this mail or its address, that is wrong. So is
+ * every failure to set up the session: STARTTLS required and not offered (or
+ * refused, even with 5xx), a certificate that is not trusted or does not name
+ * the host. These are RETRY with the reason in detail ("535 5.7.8 ...",
+ * "the server offers no STARTTLS ..."): a 5xx there must not mark the
+ * customer's address undeliverable, and the mail goes out once the operator
+ * fixes the server or the settings. Nothing of the mail has been sent then.
  * The outcome of libcurl's error is read with CURLINFO_RESPONSE_CODE and the
  * server's last reply line, and only a reply that came after the body
  * settles a transfer that got that far (a stale 354 is not an answer,
@@ -59,16 +72,17 @@ typedef struct {
     const char *smtp_user;          /* NULL: no AUTH */
     const char *smtp_password_file; /* the password is its first line */
     bool starttls;                  /* require STARTTLS (smtp:// only) */
+    const char *smtp_ca_file;       /* PEM CA certificates to trust; NULL: the system's */
     long timeout_ms;                /* whole-send limit, SMTP only; 0: 60 s */
     const char *from;               /* the From mailbox (SKONTO_MAIL_FROM) */
     const char *reply_to;           /* the Reply-To mailbox or NULL (SKONTO_MAIL_REPLY_TO) */
 } sk_mailer_opts_t;
 
 /* Fills opts from SKONTO_SMTP_URL, SKONTO_SMTP_USER, SKONTO_SMTP_PASSWORD_FILE,
- * SKONTO_SMTP_STARTTLS, SKONTO_MAILDIR (default_maildir when unset),
- * SKONTO_MAIL_FROM (default SK_MAIL_FROM_DEFAULT) and SKONTO_MAIL_REPLY_TO
- * through sk_config; From and Reply-To must each be one mailbox. -1 with err ("bad_config") naming
- * a bad variable. The strings point into the environment. */
+ * SKONTO_SMTP_STARTTLS, SKONTO_SMTP_CA_FILE (a readable file), SKONTO_MAILDIR (default_maildir when
+ * unset), SKONTO_MAIL_FROM (default SK_MAIL_FROM_DEFAULT) and SKONTO_MAIL_REPLY_TO through
+ * sk_config; From and Reply-To must each be one mailbox. -1 with err ("bad_config") naming a bad
+ * variable. The strings point into the environment. */
 int sk_mailer_opts_from_env(sk_mailer_opts_t *opts, const char *default_maildir, sk_err_t *err);
 
 #define SK_MAIL_FROM_DEFAULT "Skonto <skonto@localhost>"

@@ -346,6 +346,17 @@ class LocalShTest(unittest.TestCase):
         self.assertNotIn("metrics-reminder", self.ports())
         self.assertRegex(self.sh("status").stdout, r"discount-1\s+pid \d+\s+alive")
 
+    def test_reminder_workers_0_starts_none(self):
+        bins = self.bin_dir(True)
+        r = self.sh("up", env={"SKONTO_BIN": bins, "SKONTO_DISCOUNT_WORKERS": "1",
+                               "SKONTO_REMINDER_WORKERS": "0"})
+        self.assertIn("SKONTO_REMINDER_WORKERS=0: no reminder worker", r.stderr)
+        self.assertEqual(sorted(self.pids()), ["discount-1", "ingest", "redis"])
+        self.sh("down")
+        r = self.sh("up", check=False, env={"SKONTO_BIN": bins, "SKONTO_REMINDER_WORKERS": "2"})
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("SKONTO_REMINDER_WORKERS=2: want 0 or 1", r.stderr)
+
     def test_reminder_gets_its_user_maildir_port_and_the_callers_settings(self):
         caller = {"SKONTO_BIN": self.bin_dir(True), "SKONTO_DISCOUNT_WORKERS": "1",
                   "SKONTO_REMINDER_LEADS": "7,1",

@@ -26,14 +26,11 @@ administrator, writing the key `skontoctl clock set` writes.
 """
 import collections
 import datetime as dt
-import email
-import email.policy
 import json
 import os
 import random
 import re
 import sys
-import threading
 import time
 import unittest
 
@@ -43,6 +40,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import remindplan as rp  # noqa: E402
 import skingest  # noqa: E402
 from harness import Stack, free_port, wait_for  # noqa: E402
+from test_reminder import Sink  # noqa: E402  (its SMTP handler; its tests do not run here)
 
 ACCEPTED = 1
 DOMAIN = "skonto.test"
@@ -87,22 +85,6 @@ def scenario():
     ev[6].append(("order", "SO-NY-01", "C-NY", 5, 2, 100137))
     ev[OPTOUT[1]].append(("optout", OPTOUT[0]))
     return ev
-
-
-class Sink:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.raw = []
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.raw.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 2.0.0 Message accepted"
-
-    def mails(self):
-        with self.lock:
-            raw = list(self.raw)
-        return [(to, email.message_from_bytes(b, policy=email.policy.default)) for to, b in raw]
 
 
 def day_str(day):

@@ -130,6 +130,10 @@ static void test_settings(void **state)
     assert_int_equal(sk_mailer_opts_from_env(&o, NULL, &e), -1);
     assert_string_equal(e.code, "bad_config");
     assert_non_null(strstr(e.msg, "SKONTO_SMTP_URL \"http://example.com\""));
+    setenv("SKONTO_SMTP_URL", "smtps://relay:hunter2@127.0.0.1:465/", 1);
+    assert_int_equal(sk_mailer_opts_from_env(&o, NULL, &e), -1);
+    assert_non_null(strstr(e.msg, "SKONTO_SMTP_PASSWORD_FILE"));
+    assert_null(strstr(e.msg, "hunter2"));
     setenv("SKONTO_SMTP_URL", "smtp://127.0.0.1:2525", 1);
     setenv("SKONTO_SMTP_STARTTLS", "perhaps", 1);
     assert_int_equal(sk_mailer_opts_from_env(&o, NULL, &e), -1);
@@ -143,6 +147,22 @@ static void test_settings(void **state)
     assert_int_equal(sk_mailer_opts_from_env(&o, NULL, &e), -1);
     assert_non_null(strstr(e.msg, "SKONTO_SMTP_PASSWORD_FILE"));
     unsetenv("SKONTO_SMTP_PASSWORD_FILE");
+    assert_int_equal(sk_mailer_opts_from_env(&o, NULL, &e), 0);
+    assert_null(o.smtp_ca_file); /* unset: the system's store */
+    setenv("SKONTO_SMTP_CA_FILE", "/no/such/ca.pem", 1);
+    assert_int_equal(sk_mailer_opts_from_env(&o, NULL, &e), -1);
+    assert_string_equal(e.code, "bad_config");
+    assert_non_null(strstr(e.msg, "SKONTO_SMTP_CA_FILE"));
+    assert_non_null(strstr(e.msg, "/no/such/ca.pem"));
+    char ca[] = "/tmp/sk-ca-XXXXXX";
+    int fd = mkstemp(ca);
+    assert_true(fd >= 0);
+    close(fd);
+    setenv("SKONTO_SMTP_CA_FILE", ca, 1);
+    assert_int_equal(sk_mailer_opts_from_env(&o, NULL, &e), 0);
+    assert_string_equal(o.smtp_ca_file, ca);
+    unsetenv("SKONTO_SMTP_CA_FILE");
+    unlink(ca);
     unsetenv("SKONTO_SMTP_URL");
 }
 
