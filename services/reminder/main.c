@@ -31,8 +31,9 @@
  * SKONTO_STATEMENT_WEEKDAY, SKONTO_MAIL_DOMAIN), the mail ones
  * (sk_mailer_opts_from_env: SKONTO_SMTP_*, SKONTO_MAILDIR default ./mail,
  * SKONTO_MAIL_FROM, SKONTO_MAIL_REPLY_TO), SKONTO_CLOCK, SKONTO_LOG_FORMAT,
- * SKONTO_METRICS_ADDR. Heartbeat each second (role "reminder": sent,
- * skipped, retried, dead_lettered). SIGTERM/SIGINT: finish the key being
+ * SKONTO_METRICS_ADDR. Heartbeat each second (role "reminder": processed =
+ * keys settled, errors = Redis errors, as every worker's; sent, skipped,
+ * retried, dead_lettered). SIGTERM/SIGINT: finish the key being
  * sent, exit 0 (the rest of the claim expires and is taken again). */
 #include <inttypes.h>
 #include <jansson.h>
@@ -80,6 +81,7 @@ typedef struct {
     int64_t lease_ms, retry_max_ms;
     int batch;
     int64_t sent, skipped, retried, dead;
+    int64_t errors; /* Redis errors (skontoctl status's "errors") */
 } s_worker_t;
 
 /* What one claimed key is, while it is handled. */
@@ -147,6 +149,7 @@ static void s_settle(s_worker_t *w, s_item_t *it, reminder_settle_t *st)
     int rc = reminder_queue_settle(w->queue, w->c, st, &err);
     if (rc < 0) {
         reminder_metrics_redis_error(w->metrics);
+        w->errors++;
         sk_log_error("%s: %s", it->key, err.msg);
     } else if (rc == 0) {
         reminder_metrics_lease_lost(w->metrics);
@@ -183,6 +186,7 @@ static void s_dead(s_worker_t *w, s_item_t *it, const char *reason, const char *
     sk_err_t err;
     if (!js || reminder_queue_dead_letter(w->queue, w->c, js, &err) != 0) {
         reminder_metrics_redis_error(w->metrics);
+        w->errors++;
         sk_log_error("%s: dead letter not written: %s", it->key, js ? err.msg : "out of memory");
         free(js);
         return; /* left in rproc: its lease expires and it is tried again */
@@ -387,6 +391,7 @@ static void s_reminder(s_worker_t *w, s_item_t *it, redisReply *inv_reply)
     }
     if (rc != 0 && !strcmp(err.code, "redis")) {
         reminder_metrics_redis_error(w->metrics);
+        w->errors++;
         sk_log_error("%s: %s", it->key, err.msg);
         return; /* its lease expires: tried again */
     }
@@ -437,6 +442,7 @@ static void s_reminder(s_worker_t *w, s_item_t *it, redisReply *inv_reply)
     }
     if (!done && s_collapsed(w, it, tz, &collapsed) != 0) {
         reminder_metrics_redis_error(w->metrics);
+        w->errors++;
         done = true;
     }
     if (!done && collapsed) {
@@ -508,6 +514,7 @@ static void s_statement(s_worker_t *w, s_item_t *it)
     } /* stmt forgotten: next "" */
     if (!g && !strcmp(err.code, "redis")) {
         reminder_metrics_redis_error(w->metrics);
+        w->errors++;
         sk_log_error("%s: %s", it->key, err.msg);
         return;
     }
@@ -594,6 +601,7 @@ static void s_handle(s_worker_t *w, int shard, int64_t lease, const char *key)
     redisReply *r[4] = {NULL, NULL, NULL, NULL};
     if (s_pipeline(w, n, argc, argv, r) != 0) {
         reminder_metrics_redis_error(w->metrics);
+        w->errors++;
         return;
     }
     /* still ours? A worker paused past its lease (SIGSTOP, a long stall)
@@ -626,6 +634,10 @@ static void s_heartbeat(s_worker_t *w)
 {
     if (!sk_heartbeat_due(w->hb, sk_now_ms()))
         return;
+    /* processed: keys settled (sent, not sent, dead-lettered), the column
+     * skontoctl status shows for every worker */
+    sk_heartbeat_count(w->hb, "processed", w->sent + w->skipped + w->dead);
+    sk_heartbeat_count(w->hb, "errors", w->errors);
     sk_heartbeat_count(w->hb, "sent", w->sent);
     sk_heartbeat_count(w->hb, "skipped", w->skipped);
     sk_heartbeat_count(w->hb, "retried", w->retried);

@@ -316,6 +316,7 @@ class ReminderMailTest(ReminderCase):
         hb = wait_for(lambda: (lambda h: h if h["skipped"] == 1 else None)(
             json.loads(self.r("HGET", "sk:{sys}:hb", "reminder-1"))), 5, "the heartbeat")
         self.assertEqual((hb["role"], hb["sent"], hb["skipped"]), ("reminder", 2, 1))
+        self.assertEqual((hb["processed"], hb["errors"]), (3, 0))  # skontoctl status's columns
         self.assertEqual(hb["metrics"], "127.0.0.1:%d" % self.metrics_port)
 
     def test_not_sent_and_counted(self):
