@@ -22,25 +22,6 @@ static const char *TODAY = "2026-11-05";
 
 static sk_invoice_change_t s_ch; /* large: off the stack */
 
-static sk_order_event_t s_order(const char *oid, const char *terms, int64_t amount, int64_t tax,
-                                const char *ship)
-{
-    sk_order_event_t o = {
-        .order_id = oid,
-        .customer_id = "C-1",
-        .salesperson = "S-7",
-        .currency = "CNY",
-        .terms = terms,
-        .ship_date = sk_test_day(ship),
-        .invoice_date = -1,
-        .delivery_date = -1,
-        .amount = amount,
-        .tax = tax,
-        .version = 0,
-    };
-    return o;
-}
-
 /* Applies an order and returns the new invoice; fails the test unless APPLY. */
 static sk_invoice_t s_stored(const sk_invoice_t *old, const sk_order_event_t *o,
                              const sk_history_t *h)
@@ -113,7 +94,7 @@ static void test_usual_tier(void **state)
 static void test_order_gets_the_seed_schedule(void **state)
 {
     (void)state;
-    sk_order_event_t o = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    sk_order_event_t o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     o.invoice_date = sk_test_day("2026-11-03");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     assert_string_equal(s_ch.msg, "");
@@ -162,7 +143,7 @@ static void test_order_with_the_customers_terms(void **state)
 {
     (void)state;
     sk_order_event_t o =
-        s_order("SO-2", sk_terms_that_apply("", NULL, "2/10,n/30", NULL), 100000, 0, "2026-11-20");
+        sk_test_order("SO-2", sk_terms_that_apply("", NULL, "2/10,n/30", NULL), 100000, 0, "2026-11-20");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     assert_string_equal(inv.terms, "2/10,n/30");
     assert_int_equal(inv.schedule.ntiers, 1);
@@ -171,7 +152,7 @@ static void test_order_with_the_customers_terms(void **state)
     assert_int_equal(inv.schedule.tiers[0].discount, 2000);
     sk_test_assert_date(inv.schedule.net_due, "2026-12-20");
 
-    o = s_order("SO-3", sk_terms_that_apply("", NULL, "", NULL), 113000, 13000, "2026-11-02");
+    o = sk_test_order("SO-3", sk_terms_that_apply("", NULL, "", NULL), 113000, 13000, "2026-11-02");
     o.customer_id = "C-3";
     assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, sk_test_day(TODAY), &s_ch),
                      SK_CHANGE_ERROR);
@@ -182,7 +163,7 @@ static void test_order_with_the_customers_terms(void **state)
 static void test_full_payment_in_tier_two_counts_take_up(void **state)
 {
     (void)state;
-    sk_order_event_t o = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    sk_order_event_t o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     sk_invoice_t paid = s_paid(&inv, "2026-11-10", 111870, true);
     assert_int_equal(paid.status, SK_INV_PAID);
@@ -215,7 +196,7 @@ static void test_full_payment_in_tier_two_counts_take_up(void **state)
 
     /* the customer now usually pays in tier 1: a new order is forecast there */
     sk_history_t h = {{0, 1}, 0, 1};
-    o = s_order("SO-4", SEED, 113000, 13000, "2026-11-20");
+    o = sk_test_order("SO-4", SEED, 113000, 13000, "2026-11-20");
     inv = s_stored(NULL, &o, &h);
     sk_test_assert_date(inv.fc_hist_day, "2026-11-30");
     assert_int_equal(inv.fc_hist_amount, 111870);
@@ -228,7 +209,7 @@ static void test_full_payment_in_tier_two_counts_take_up(void **state)
 static void test_partial_payments(void **state)
 {
     (void)state;
-    sk_order_event_t o = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    sk_order_event_t o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     /* 500.00 inside the 1 % window settles 505.05, discount 5.05 */
     sk_invoice_t p1 = s_paid(&inv, "2026-11-10", 50000, false);
@@ -257,7 +238,7 @@ static void test_partial_payments(void **state)
 static void test_credit_notes(void **state)
 {
     (void)state;
-    sk_order_event_t o = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    sk_order_event_t o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     sk_credit_event_t c = {"SO-1", "", 10000};
     assert_int_equal(sk_invoice_on_credit(&inv, &c, sk_test_day(TODAY), &s_ch), SK_CHANGE_APPLY);
@@ -297,7 +278,7 @@ static void test_credit_notes(void **state)
 static void test_cancellation(void **state)
 {
     (void)state;
-    sk_order_event_t o = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    sk_order_event_t o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     assert_int_equal(sk_invoice_on_cancel(&inv, "SO-1", &s_ch), SK_CHANGE_APPLY);
     sk_invoice_t gone = s_ch.inv;
@@ -329,7 +310,7 @@ static void test_events_before_their_invoice_wait(void **state)
 static void test_payment_errors(void **state)
 {
     (void)state;
-    sk_order_event_t o = s_order("SO-2", SEED, 113000, 13000, "2026-11-02");
+    sk_order_event_t o = sk_test_order("SO-2", SEED, 113000, 13000, "2026-11-02");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     sk_day_t today = sk_test_day(TODAY);
     sk_payment_event_t usd = {"SO-2", "USD", sk_test_day("2026-11-10"), 50000, false};
@@ -347,10 +328,10 @@ static void test_payment_errors(void **state)
 static void test_higher_version_replaces_keeping_payments(void **state)
 {
     (void)state;
-    sk_order_event_t o = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    sk_order_event_t o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     sk_invoice_t p1 = s_paid(&inv, "2026-11-10", 50000, false);
-    sk_order_event_t v2 = s_order("SO-1", "3/10,n/30", 226000, 26000, "2026-11-02");
+    sk_order_event_t v2 = sk_test_order("SO-1", "3/10,n/30", 226000, 26000, "2026-11-02");
     v2.version = 2;
     sk_invoice_t nw = s_stored(&p1, &v2, NULL);
     assert_int_equal(nw.version, 2);
@@ -373,7 +354,7 @@ static void test_higher_version_replaces_keeping_payments(void **state)
     assert_int_equal(s_delta(SK_COUNTER_FC_NET, "2026-12-02|CNY"), 226000 - 50505);
 
     /* an equal or lower version is ignored, and that is no error */
-    sk_order_event_t v1 = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    sk_order_event_t v1 = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     v1.version = 1;
     assert_int_equal(sk_invoice_on_order(&nw, &v1, NULL, sk_test_day(TODAY), &s_ch),
                      SK_CHANGE_NONE);
@@ -383,7 +364,7 @@ static void test_higher_version_replaces_keeping_payments(void **state)
                      SK_CHANGE_NONE);
 
     /* another customer or currency is an error */
-    sk_order_event_t v3 = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    sk_order_event_t v3 = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     v3.version = 3;
     v3.customer_id = "C-2";
     assert_int_equal(sk_invoice_on_order(&nw, &v3, NULL, sk_test_day(TODAY), &s_ch),
@@ -399,14 +380,14 @@ static void test_higher_version_replaces_keeping_payments(void **state)
 static void test_replacement_after_credit_prorates_tax(void **state)
 {
     (void)state;
-    sk_order_event_t o = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    sk_order_event_t o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     sk_credit_event_t c = {"SO-1", "", 10000};
     sk_invoice_on_credit(&inv, &c, sk_test_day(TODAY), &s_ch);
     sk_invoice_t cr = s_ch.inv;
     /* version 2 of 2260.00 with 260.00 tax, less the 100.00 credited: 2160.00,
      * tax 260.00 * 2160/2260 = 248.4955.. -> 248.50 */
-    sk_order_event_t v2 = s_order("SO-1", SEED, 226000, 26000, "2026-11-02");
+    sk_order_event_t v2 = sk_test_order("SO-1", SEED, 226000, 26000, "2026-11-02");
     v2.version = 2;
     sk_invoice_t nw = s_stored(&cr, &v2, NULL);
     assert_int_equal(nw.schedule.amount, 216000);
@@ -414,7 +395,7 @@ static void test_replacement_after_credit_prorates_tax(void **state)
     assert_int_equal(nw.balance, 216000);
     assert_int_equal(nw.credit_total, 10000);
     /* a new amount the credits exceed is refused */
-    sk_order_event_t v3 = s_order("SO-1", SEED, 10000, 0, "2026-11-02");
+    sk_order_event_t v3 = sk_test_order("SO-1", SEED, 10000, 0, "2026-11-02");
     v3.version = 3;
     assert_int_equal(sk_invoice_on_order(&nw, &v3, NULL, sk_test_day(TODAY), &s_ch),
                      SK_CHANGE_ERROR);
@@ -425,12 +406,12 @@ static void test_replacement_after_credit_prorates_tax(void **state)
 static void test_new_amount_covered_by_payments_closes(void **state)
 {
     (void)state;
-    sk_order_event_t o = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    sk_order_event_t o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     /* after every window: 1000.00 settles 1000.00 */
     sk_invoice_t p = s_paid(&inv, "2027-01-10", 100000, false);
     assert_int_equal(p.balance, 13000);
-    sk_order_event_t v2 = s_order("SO-1", SEED, 90000, 0, "2026-11-02");
+    sk_order_event_t v2 = sk_test_order("SO-1", SEED, 90000, 0, "2026-11-02");
     v2.version = 2;
     sk_invoice_t nw = s_stored(&p, &v2, NULL);
     assert_int_equal(nw.status, SK_INV_PAID);
@@ -445,14 +426,14 @@ static void test_bad_order_fields(void **state)
 {
     (void)state;
     sk_day_t today = sk_test_day(TODAY);
-    sk_order_event_t o = s_order("SO-1", "2/10,n/5", 113000, 13000, "2026-11-02");
+    sk_order_event_t o = sk_test_order("SO-1", "2/10,n/5", 113000, 13000, "2026-11-02");
     assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, today, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.code, "bad_terms");
-    o = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     o.ship_date = SK_DAY_INVALID;
     assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, today, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "order SO-1: bad currency or ship date");
-    o = s_order("SO-1", SEED, 113000, 13000, "2026-11-02");
+    o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     o.delivery_date = SK_DAY_INVALID;
     assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, today, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "bad delivery date");
@@ -474,7 +455,7 @@ static void test_totals_over_many_invoices(void **state)
         snprintf(oid, sizeof oid, "SO-%d", i);
         r = r * 1103515245u + 12345u;
         int64_t amount = 10000 + (r >> 8) % 1000000;
-        sk_order_event_t o = s_order(oid, SEED, amount, amount / 10, "2026-11-02");
+        sk_order_event_t o = sk_test_order(oid, SEED, amount, amount / 10, "2026-11-02");
         invs[i] = s_stored(NULL, &o, &h);
         fc_net += s_delta(SK_COUNTER_FC_NET, "2027-01-01|CNY");
         fc_hist += s_delta(SK_COUNTER_FC_HIST, "2026-11-12|CNY");

@@ -28,18 +28,7 @@ static sk_override_result_t s_res;
 /* An invoice for CNY amount/tax under terms, shipped on `ship`. */
 static sk_invoice_t s_invoice(const char *terms, int64_t amount, int64_t tax, const char *ship)
 {
-    sk_order_event_t o = {
-        .order_id = "O-1",
-        .customer_id = "C-1",
-        .salesperson = "S-7",
-        .currency = "CNY",
-        .terms = terms,
-        .ship_date = sk_test_day(ship),
-        .invoice_date = -1,
-        .delivery_date = -1,
-        .amount = amount,
-        .tax = tax,
-    };
+    sk_order_event_t o = sk_test_order("O-1", terms, amount, tax, ship);
     if (sk_invoice_on_order(NULL, &o, NULL, sk_test_day(ship), &s_ch) != SK_CHANGE_APPLY)
         fail_msg("order: %s", s_ch.msg);
     return s_ch.inv;
