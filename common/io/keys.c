@@ -40,6 +40,13 @@ SK_SHARD_KEY(sk_key_remind_sent, "rsent")
 SK_SHARD_KEY(sk_key_remind_tries, "rtry")
 SK_SHARD_KEY(sk_key_statements, "stmt")
 SK_SHARD_KEY(sk_key_undeliverable, "undeliv")
+SK_SHARD_KEY(sk_key_audit_handoff, "auditq")
+
+char *sk_key_override_queue(char *buf, int shard)
+{
+    snprintf(buf, SK_KEY_MAX, "sk:{audit}:ovq:%d", shard);
+    return buf;
+}
 SK_ID_KEY(sk_key_remind_log, "rlog")
 SK_ID_KEY(sk_key_customer, "cust")
 SK_ID_KEY(sk_key_history, "hist")

@@ -86,6 +86,23 @@ int sk_order_index_parse(const char *v, size_t len, char *cust, size_t ncust, ch
 /* string "1" once the discount worker has queued the reminders and statements
  * of everything stored before the due queue existed (issue 8). */
 #define SK_KEY_REMIND_BACKFILL "sk:{sys}:rbackfill"
+/* The audit log and overrides (issue 9; docs/AUDIT.md, "The worker"): one
+ * slot, "{audit}", written only by the audit worker's user, so that one Lua
+ * call records a decision, its log entry and its hand-off together. */
+#define SK_KEY_AUDIT_LOG "sk:{audit}:log"         /* stream: seq (decimal), h (64 hex), e (AuditEvent bytes) */
+#define SK_KEY_AUDIT_CHECKPOINTS "sk:{audit}:cp"  /* stream: size (decimal), n (the signed note) */
+#define SK_KEY_AUDIT_OVERRIDES "sk:{audit}:ovr"   /* hash override id -> OverrideRecord bytes */
+#define SK_KEY_AUDIT_REQUEST_IDS "sk:{audit}:ovrid" /* hash "<user>\t<request_id>" -> override id */
+#define SK_KEY_AUDIT_PENDING "sk:{audit}:ovopen"  /* zset override id -> expires_at ms (pending ones) */
+#define SK_KEY_AUDIT_NEXT_ID "sk:{audit}:ovnext"  /* string: INCR gives the next override number */
+#define SK_KEY_AUDIT_HANDOFF_POS "sk:{audit}:qpos" /* hash shard -> id of the last auditq entry logged */
+/* Approved overrides for the discount worker of customer shard N:
+ * sk:{audit}:ovq:N stream, field o = OverrideOrder bytes (in the audit slot,
+ * so the decision writes it atomically; group SK_GROUP_DISCOUNT). */
+char *sk_key_override_queue(char *buf, int shard);
+/* What the discount worker hands to the log, in the customer's shard:
+ * sk:{sN}:auditq stream, field a = AuditHandoff bytes. */
+char *sk_key_audit_handoff(char *buf, int shard);
 #define SK_GROUP_DISCOUNT "discount"      /* consumer group on every events stream */
 
 #endif
