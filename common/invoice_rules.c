@@ -16,6 +16,14 @@ void sk_invoice_init(sk_invoice_t *inv)
     inv->schedule.rounding = SK_ROUND_HALF_UP;
 }
 
+const sk_invoice_override_t *sk_invoice_find_override(const sk_invoice_t *inv, const char *id)
+{
+    for (int i = 0; i < inv->noverrides && i < SK_INVOICE_MAX_OVERRIDES; i++)
+        if (!strcmp(inv->overrides[i].id, id))
+            return &inv->overrides[i];
+    return NULL;
+}
+
 const char *sk_invoice_status_name(sk_invoice_status_t st)
 {
     switch (st) {
@@ -213,10 +221,10 @@ static void s_offered(sk_invoice_change_t *ch, const sk_schedule_t *s, int sign)
     }
 }
 
-/* Take-up of the new invoice, closed by a payment in `tier` (-1: after every window). */
-static void s_takeup_close(sk_invoice_change_t *ch, int tier)
+/* Take-up of inv closed by a payment in `tier` (-1: after every window),
+ * counted (sign +1) or taken back (-1). */
+static void s_takeup(sk_invoice_change_t *ch, const sk_invoice_t *inv, int tier, int sign)
 {
-    const sk_invoice_t *inv = &ch->inv;
     char f[SK_ID_MAX + 48], t[16];
     if (tier >= 0) {
         snprintf(t, sizeof t, "t%d", tier);
@@ -225,17 +233,23 @@ static void s_takeup_close(sk_invoice_change_t *ch, int tier)
         snprintf(t, sizeof t, "net");
         snprintf(f, sizeof f, "taken|net");
     }
-    s_delta(ch, SK_COUNTER_TAKEUP, f, 1);
+    s_delta(ch, SK_COUNTER_TAKEUP, f, sign);
     if (inv->salesperson[0]) {
         snprintf(f, sizeof f, "sp|%s|%s", inv->salesperson, t);
-        s_delta(ch, SK_COUNTER_TAKEUP, f, 1);
+        s_delta(ch, SK_COUNTER_TAKEUP, f, sign);
     }
-    s_delta(ch, SK_COUNTER_HISTORY, t, 1);
-    s_delta(ch, SK_COUNTER_HISTORY, "n", 1);
+    s_delta(ch, SK_COUNTER_HISTORY, t, sign);
+    s_delta(ch, SK_COUNTER_HISTORY, "n", sign);
     if (inv->discount_total > 0) {
         snprintf(f, sizeof f, "disc|%s", inv->schedule.currency->code);
-        s_delta(ch, SK_COUNTER_TAKEUP, f, inv->discount_total);
+        s_delta(ch, SK_COUNTER_TAKEUP, f, sign * inv->discount_total);
     }
+}
+
+/* Take-up of the new invoice, closed by a payment in `tier` (-1: after every window). */
+static void s_takeup_close(sk_invoice_change_t *ch, int tier)
+{
+    s_takeup(ch, &ch->inv, tier, +1);
 }
 
 /* The set ops for the new state: open -> the customer's open set by net due
@@ -486,6 +500,38 @@ sk_change_outcome_t sk_invoice_on_cancel(const sk_invoice_t *old, const char *or
     sk_invoice_forecast(&ch->inv, -1);
     s_forecast_deltas(ch, old);
     s_sets(ch, 0, false);
+    s_compact(ch);
+    return ch->outcome;
+}
+
+/* The tier of inv's last payment (-1: none, or after every window). */
+static int s_last_tier(const sk_invoice_t *inv)
+{
+    return inv->npayments > 0 ? inv->payments[inv->npayments - 1].tier : -1;
+}
+
+sk_change_outcome_t sk_invoice_on_override(const sk_invoice_t *old, const sk_invoice_t *nw,
+                                           sk_day_t today, sk_invoice_change_t *ch)
+{
+    s_reset(ch);
+    ch->inv = *nw;
+    sk_invoice_t *inv = &ch->inv;
+    sk_invoice_forecast(inv, sk_invoice_forecast_tier(old));
+    s_forecast_deltas(ch, old);
+    bool rates = old->schedule.ntiers != inv->schedule.ntiers;
+    for (int k = 0; !rates && k < inv->schedule.ntiers; k++)
+        rates = old->schedule.tiers[k].rate_ppm != inv->schedule.tiers[k].rate_ppm;
+    if (rates) {
+        s_offered(ch, &old->schedule, -1);
+        s_offered(ch, &inv->schedule, +1);
+    }
+    /* A close by payment counted its take-up (a close by credit note none). */
+    bool counted = old->status == SK_INV_PAID && old->credit_total == 0;
+    if (counted)
+        s_takeup(ch, old, s_last_tier(old), -1);
+    if (inv->status == SK_INV_PAID && (counted || old->status == SK_INV_OPEN))
+        s_takeup(ch, inv, s_last_tier(inv), +1);
+    s_sets(ch, today, false);
     s_compact(ch);
     return ch->outcome;
 }
