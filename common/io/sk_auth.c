@@ -342,11 +342,25 @@ static bool s_frame_is(zmq_msg_t *m, const char *s)
 }
 
 static void s_zap_reply(void *sock, zmq_msg_t *request_id, const char *code, const char *text,
-                        const char *user)
+                        const char *user, const char *role)
 {
-    /* RFC 27 reply: version, request id, status code, status text, user id, metadata. */
-    const void *parts[6] = {"1.0", request_id ? zmq_msg_data(request_id) : "", code, text, user, ""};
-    size_t lens[6] = {3, request_id ? zmq_msg_size(request_id) : 0, 3, strlen(text), strlen(user), 0};
+    /* RFC 27 reply: version, request id, status code, status text, user id,
+     * metadata. The metadata (ZMTP properties: a 1-byte name length, the
+     * name, a 4-byte big-endian value length, the value) carries the
+     * registered role as "Role", read with zmq_msg_gets(msg, "Role"): set by
+     * the handler on every admitted connection, so a peer cannot supply it. */
+    uint8_t meta[1 + 4 + 4 + 32];
+    size_t mlen = 0, rl = role ? strlen(role) : 0;
+    if (role && rl <= 32) {
+        meta[mlen++] = 4;
+        memcpy(meta + mlen, "Role", 4), mlen += 4;
+        meta[mlen++] = 0, meta[mlen++] = 0, meta[mlen++] = 0, meta[mlen++] = (uint8_t)rl;
+        memcpy(meta + mlen, role, rl), mlen += rl;
+    }
+    const void *parts[6] = {"1.0", request_id ? zmq_msg_data(request_id) : "", code, text, user,
+                            meta};
+    size_t lens[6] = {3, request_id ? zmq_msg_size(request_id) : 0, 3, strlen(text), strlen(user),
+                      mlen};
     for (int i = 0; i < 6; i++)
         if (zmq_send(sock, parts[i], lens[i], i < 5 ? ZMQ_SNDMORE : 0) < 0)
             return; /* the requesting connection is gone; libzmq drops it anyway */
@@ -392,11 +406,11 @@ static void s_zap_handle(sk_zap_t *self, void *sock)
                       p ? " (user " : "", p ? p->user : "", p ? ", role " : "",
                       p ? sk_role_name(p->role) : "", p ? ")" : "", why);
         /* 300: a temporary refusal (the client may try again later). */
-        s_zap_reply(sock, n >= 2 ? &f[1] : NULL, full ? "300" : "400", why, "");
+        s_zap_reply(sock, n >= 2 ? &f[1] : NULL, full ? "300" : "400", why, "", NULL);
     } else {
         if (self->log)
             self->log("auth: %s (%s) connected from %s", p->user, sk_role_name(p->role), addr);
-        s_zap_reply(sock, &f[1], "200", "OK", p->user);
+        s_zap_reply(sock, &f[1], "200", "OK", p->user, sk_role_name(p->role));
     }
     for (int k = 0; k < n; k++)
         zmq_msg_close(&f[k]);

@@ -15,7 +15,8 @@
  * The ZAP handler (RFC 27) answers libzmq's authentication requests for the
  * sockets of one context: it binds inproc://zeromq.zap.01 in that context
  * and runs in its own thread. It answers 200, with User-Id = the registered
- * user, only for a CURVE client whose public key is registered with a role
+ * user and the metadata property Role = its role's name (sk_role_name; read
+ * zmq_msg_gets(msg, "Role") on any message of the connection), only for a CURVE client whose public key is registered with a role
  * the handler admits (sk_zap_new's `admit`), on the handler's domain;
  * everything else gets 400 and the connection is dropped by libzmq before a
  * single message is delivered. The server socket must name the domain
