@@ -1047,6 +1047,9 @@ static int s_ovq_entries(s_worker_t *w, int shard, const redisReply *en)
 {
     static discount_override_t o;
     int rc = 0;
+    sk_err_t cerr;
+    if (en->type == REDIS_REPLY_ARRAY && en->elements > 0 && sk_clock_tick(w->clock, w->c, &cerr))
+        sk_log_error("clock: %s", cerr.msg); /* business time: as for the events */
     for (size_t j = 0; en->type == REDIS_REPLY_ARRAY && j < en->elements && rc == 0; j++) {
         const redisReply *e = en->element[j];
         if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
