@@ -402,10 +402,12 @@ void discount_batch_reset(discount_batch_t *b, int shard)
 
 bool discount_batch_full(const discount_batch_t *b)
 {
+    /* An entry: its record, up to 4 keys and a hand-off (prefix of 3 arguments). */
     return b->n >= DISCOUNT_BATCH_ENTRIES ||
-           b->keys.used + b->args.used + DISCOUNT_ENTRY_BYTES + 3 * (SK_KEY_MAX + 32) +
-                   S_CMD_HEAD_BYTES > DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD ||
-           b->keys.argc + b->args.argc + DISCOUNT_ENTRY_ARGS_MAX + 3 + S_SHARD_KEYS + 5 >
+           b->keys.used + b->args.used + DISCOUNT_ENTRY_BYTES + DISCOUNT_HANDOFF_MAX +
+                   4 * (SK_KEY_MAX + 32) + S_CMD_HEAD_BYTES >
+               DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD ||
+           b->keys.argc + b->args.argc + DISCOUNT_ENTRY_ARGS_MAX + 7 + S_SHARD_KEYS + 5 >
                DISCOUNT_ARGV_MAX;
 }
 
