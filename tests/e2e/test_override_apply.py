@@ -366,6 +366,41 @@ class OverrideApplyTest(OverrideCase):
         self.assertEqual([x.refusal_code for x in self.applied(cid, "ov-w2")], ["not_open"])
         self.set_clock(ms(2026, 3, 1, 12))
 
+    def test_kill9_leaves_the_order_pending_and_it_applies_once(self):
+        cid, oid = "C-OVK", "SO-OVK"
+        self.new_order(cid, oid)
+        q = "sk:{audit}:ovq:%d" % shard(cid)
+
+        def restart():
+            self.st.start_discount("discount-1", env={"SKONTO_CLAIM_IDLE_MS": "100"})
+
+        # read by this worker, which was killed before applying it
+        self.st.kill9("discount-1")
+        self.approve(cid, oid, "ov-k", 1, pb.OVERRIDE_KIND_RATE, tier=1, rate=12000)
+        self.r.cmd("XREADGROUP", "GROUP", "discount", "discount-1", "COUNT", "10", "STREAMS", q,
+                   ">")
+        restart()
+        self.wait_rev(oid, 2)
+        self.wait_consumed(q)
+        self.assertEqual(len(self.applied(cid, "ov-k")), 1)
+
+        # read by a worker that died (another consumer): claimed once idle
+        self.st.kill9("discount-1")
+        self.approve(cid, oid, "ov-k", 1, pb.OVERRIDE_KIND_RATE, tier=1, rate=12000)
+        self.approve(cid, oid, "ov-k2", 2, pb.OVERRIDE_KIND_RATE, tier=1, rate=13000)
+        self.r.cmd("XREADGROUP", "GROUP", "discount", "discount-9", "COUNT", "10", "STREAMS", q,
+                   ">")
+        import time
+        time.sleep(0.3)
+        restart()
+        self.wait_rev(oid, 3)
+        self.wait_consumed(q)
+        inv = self.show(oid)
+        self.assertEqual(([o["override_id"] for o in inv["overrides"]], inv["tiers"][1]["rate"]),
+                         (["ov-k", "ov-k2"], "1.3"))
+        self.assertEqual(len(self.applied(cid, "ov-k")), 1)  # the redelivery: no second one
+        self.assertEqual(len(self.applied(cid, "ov-k2")), 1)
+
     def test_malformed_order_is_acknowledged_and_changes_nothing(self):
         cid, oid = "C-OVM", "SO-OVM"
         self.new_order(cid, oid)
@@ -380,6 +415,11 @@ class OverrideApplyTest(OverrideCase):
         self.assertIn("does not decode", self.st.log("discount-1"))
         self.assertEqual([x.refusal_code for x in self.applied(other, "ov-m")],
                          ["unknown_order"])
+
+
+
+class ReconcileTest(OverrideCase):
+    """A stack of its own: every override applied here has its record."""
 
     def test_reconcile(self):
         cid, oid = "C-OVC", "SO-OVC"
