@@ -81,7 +81,7 @@
 #define SK_REASON_ERP_ONLY "erp_only"
 #define SK_REASON_BAD_TIMEZONE "bad_timezone"   /* a customer's zone the tz database lacks */
 /* Every reason code above, in that order: the one list (metrics count by it). */
-#define SK_REASONS_N 15
+#define SK_REASONS_N 16
 extern const char *const sk_event_reasons[SK_REASONS_N];
 
 typedef enum {
