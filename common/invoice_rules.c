@@ -24,6 +24,33 @@ const sk_invoice_override_t *sk_invoice_find_override(const sk_invoice_t *inv, c
     return NULL;
 }
 
+bool sk_schedule_redo_override(sk_schedule_t *s, int kind, int tier, sk_day_t new_last_day,
+                               int32_t new_rate_ppm)
+{
+    if (kind != 1 && kind != 3)
+        return true; /* a grant or waiver settles a payment again: no schedule change */
+    if (tier < 0 || tier >= s->ntiers)
+        return false;
+    sk_schedule_tier_t *t = &s->tiers[tier];
+    if (kind == 1) {
+        sk_day_t lo = tier > 0 ? s->tiers[tier - 1].last_day : s->baseline - 1;
+        sk_day_t hi = tier + 1 < s->ntiers ? s->tiers[tier + 1].last_day : s->net_due;
+        if (new_last_day <= lo || new_last_day >= hi)
+            return false;
+        t->last_day = new_last_day;
+    } else {
+        int32_t hi = tier > 0 ? s->tiers[tier - 1].rate_ppm : SK_PPM;
+        int32_t lo = tier + 1 < s->ntiers ? s->tiers[tier + 1].rate_ppm : 0;
+        if (new_rate_ppm <= lo || new_rate_ppm >= hi)
+            return false;
+        t->rate_ppm = new_rate_ppm;
+        t->discount = sk_money_apply_rate(s->discount_base, new_rate_ppm, s->rounding);
+        t->payable = s->amount - t->discount;
+    }
+    sk_schedule_annual_rates(s);
+    return true;
+}
+
 const char *sk_invoice_status_name(sk_invoice_status_t st)
 {
     switch (st) {
@@ -468,6 +495,14 @@ sk_change_outcome_t sk_invoice_on_credit(const sk_invoice_t *old, const sk_credi
                                 NULL, &nw->schedule, &err) != 0)
             return s_say(ch, SK_CHANGE_ERROR, err.code, "credit note on order %s: %s", c->order_id,
                          err.msg);
+        /* The approved overrides of this version still stand: a credit note
+         * changes the amount, not the windows a director agreed to. */
+        for (int k = 0; k < nw->noverrides && k < SK_INVOICE_MAX_OVERRIDES; k++) {
+            const sk_invoice_override_t *o = &nw->overrides[k];
+            if (o->version == nw->version)
+                sk_schedule_redo_override(&nw->schedule, o->kind, o->tier, o->new_last_day,
+                                          o->new_rate_ppm);
+        }
     } else {
         /* Credited in full: nothing is left to discount. */
         nw->schedule.amount = nw->schedule.tax = nw->schedule.discount_base = 0;

@@ -109,6 +109,16 @@ typedef struct {
 /* The override of inv with this id, or NULL. */
 const sk_invoice_override_t *sk_invoice_find_override(const sk_invoice_t *inv, const char *id);
 
+/* Puts an approved override's change on a schedule computed from terms
+ * (a credit note's new amount, reconciliation): kind 1 (EXTEND) moves tier's
+ * last day, kind 3 (RATE) sets its rate and its discount on the discount
+ * base (payable follows); any other kind leaves the schedule. false when the
+ * tier is not in the schedule or the change would break its invariants
+ * (last days strictly increasing before net due, rates strictly
+ * decreasing): then nothing changes. */
+bool sk_schedule_redo_override(sk_schedule_t *s, int kind, int tier, sk_day_t new_last_day,
+                               int32_t new_rate_ppm);
+
 /* An empty invoice: zeroes, dates -1, status open. */
 void sk_invoice_init(sk_invoice_t *inv);
 

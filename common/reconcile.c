@@ -36,20 +36,9 @@ int sk_reconcile(const sk_invoice_t *inv, const sk_override_change_t *ovr, int n
         return -1;
     for (int i = 0; i < n; i++) {
         const sk_override_change_t *c = &ovr[i];
-        if (c->kind != SK_OVERRIDE_EXTEND && c->kind != SK_OVERRIDE_RATE)
-            continue; /* a grant or waiver settles a payment again: the schedule stays */
-        if (c->tier < 0 || c->tier >= ex->ntiers) {
-            s_diff(out, SK_RECON_OVERRIDE, -1, c->tier, -1);
-            continue;
-        }
-        sk_schedule_tier_t *t = &ex->tiers[c->tier];
-        if (c->kind == SK_OVERRIDE_EXTEND) {
-            t->last_day = c->new_last_day;
-        } else {
-            t->rate_ppm = c->new_rate_ppm;
-            t->discount = sk_money_apply_rate(ex->discount_base, t->rate_ppm, ex->rounding);
-            t->payable = ex->amount - t->discount;
-        }
+        if (!sk_schedule_redo_override(ex, (int)c->kind, c->tier, c->new_last_day,
+                                       c->new_rate_ppm))
+            s_diff(out, SK_RECON_OVERRIDE, -1, c->tier, -1); /* cannot be on this schedule */
     }
     s_diff(out, SK_RECON_TIERS, -1, st->ntiers, ex->ntiers);
     s_diff(out, SK_RECON_NET_DUE, -1, st->net_due, ex->net_due);

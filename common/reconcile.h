@@ -11,8 +11,9 @@
  *   RATE    tier k's rate becomes the new rate, and its discount the one of
  *           that rate on the discount base (the worker's rounding);
  *   GRANT, WAIVE  settle a payment again; the schedule stays.
- * An override naming a tier the schedule does not have is itself a
- * difference ("override"). The comparison covers the number of tiers, the
+ * (sk_schedule_redo_override, the same step a credit note takes). An
+ * override naming a tier the schedule does not have, or a change it cannot
+ * take, is itself a difference ("override"). The comparison covers the number of tiers, the
  * net due date and each tier's rate, last day and discount. */
 #ifndef SK_RECONCILE_H
 #define SK_RECONCILE_H

@@ -640,8 +640,9 @@ void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const
             const char *cid = x->ch.inv.customer_id;
             /* A new version that changed what the schedule comes from is
              * handed to the audit log in the same step (docs/AUDIT.md 8). */
-            if (e->kind == SK_EVENT_INVOICE && x->has_old &&
-                discount_schedule_changed(&x->old, &x->ch.inv)) {
+            bool handoff = e->kind == SK_EVENT_INVOICE && x->has_old &&
+                           discount_schedule_changed(&x->old, &x->ch.inv);
+            if (handoff) {
                 static uint8_t ho[DISCOUNT_HANDOFF_MAX];
                 size_t hn = discount_handoff_schedule(&x->old, &x->ch.inv, e->user,
                                                       e->env->event_id, ho, sizeof ho);
@@ -653,8 +654,7 @@ void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const
             discount_argv_addz(&b->keys, sk_key_customer_open(key, b->shard, cid));
             discount_argv_addz(&b->keys, sk_key_history(key, b->shard, cid));
             b->nkeys += 3;
-            if (e->kind == SK_EVENT_INVOICE && x->has_old &&
-                discount_schedule_changed(&x->old, &x->ch.inv)) {
+            if (handoff) {
                 discount_argv_addz(&b->keys, sk_key_audit_handoff(key, b->shard));
                 b->nkeys++;
             }
@@ -692,7 +692,7 @@ static void s_override_refusal(const discount_override_t *o, const char *code,
 
 void discount_override_plan(const discount_override_t *o, const redisReply *inv,
                             const redisReply *cust, const discount_when_t *when,
-                            discount_batch_t *b, discount_plan_t *plan)
+                            discount_batch_t *b, discount_plan_t *plan, bool *applies)
 {
     /* The planning helpers of the events serve here too: they take an entry,
      * which for an override is its queue entry, with an envelope that only
@@ -707,6 +707,7 @@ void discount_override_plan(const discount_override_t *o, const redisReply *inv,
     sk_err_t err;
     memset(plan, 0, sizeof *plan);
     plan->kind = DISCOUNT_PLAN_ACK;
+    *applies = false;
     if (!o->valid) {
         s_plan_msg(plan, true, "%s", o->error);
         return;
@@ -800,6 +801,7 @@ void discount_override_plan(const discount_override_t *o, const redisReply *inv,
     b->nkeys += 4;
     b->n++;
     plan->kind = DISCOUNT_PLAN_SCRIPT;
+    *applies = true;
     char eff[32];
     s_plan_msg(plan, false, "override %s applied to order %s: %s %s -> %s, effect %s %s",
                o->override_id, o->order_id, sk_override_kind_name(o->change.kind), res.old_value,

@@ -186,11 +186,12 @@ void discount_apply_ack(const discount_entry_t *e, const discount_plan_t *plan,
  *                         carries the override (a redelivery), or the order
  *                         is malformed (plan->error);
  *   DISCOUNT_PLAN_WAIT    the invoice cannot be read now: try again later.
- * The script answers OK, DUP (a refusal already handed off) or STALE (the
- * invoice moved since it was read: plan again). */
+ * *applies says which SCRIPT record it is: true for the override applied,
+ * false for a refusal. The script answers OK, DUP (a refusal already handed
+ * off) or STALE (the invoice moved since it was read: plan again). */
 void discount_override_plan(const discount_override_t *o, const redisReply *inv,
                             const redisReply *cust, const discount_when_t *when,
-                            discount_batch_t *b, discount_plan_t *plan);
+                            discount_batch_t *b, discount_plan_t *plan, bool *applies);
 
 /* apply.lua, embedded at build time. */
 extern const char DISCOUNT_APPLY_LUA[];

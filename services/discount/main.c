@@ -25,6 +25,13 @@
  *      its later entries, so they still apply in order.
  * At start, after the layout migration (migrate.h), what was stored before
  * the due queue existed is queued once (backfill.h).
+ * Approved overrides (issue 9; docs/AUDIT.md section 8): after each batch,
+ * the new orders of the 16 queues sk:{audit}:ovq:N (same group and consumer
+ * name; every S_CLAIM_EVERY_MS also this consumer's pending ones and a dead
+ * consumer's idle ones), one at a time: GET the invoice and HMGET the
+ * customer, plan (apply.h, discount_override_plan), one apply script call
+ * (the invoice, counters, reminders and the hand-off to sk:{sN}:auditq, or
+ * only the refusal's hand-off), then XACK + XDEL of the queue entry.
  * An entry acknowledged without being recorded (an error: paid invoice, other
  * currency, malformed, given up, ...) is kept on sk:{sN}:unapplied by the
  * same script call (see apply.h), so no money received goes unseen.
@@ -44,7 +51,8 @@
  * SKONTO_MAIL_DOMAIN): the due queue's instants are computed here.
  * Heartbeat each second: HSET sk:{sys}:hb <name> {pid, role, at_ms,
  * processed, errors, stale_retries, duplicates, order_waits (WAIT: an
- * earlier event of the order was held by another worker), waiting}
+ * earlier event of the order was held by another worker), waiting,
+ * overrides_applied, overrides_refused}
  * (common/io/sk_heartbeat). SIGTERM/SIGINT (common/io/sk_signal): finish the
  * batch, exit 0. */
 #include <errno.h>
@@ -962,6 +970,7 @@ static int s_override_one(s_worker_t *w, discount_override_t *o)
     for (int attempt = 0; attempt < S_OVQ_ATTEMPTS; attempt++) {
         redisReply *inv = NULL, *cust = NULL;
         discount_plan_t plan;
+        bool applies = false;
         if (o->valid) {
             if (s_append3(w, "GET", sk_key_invoice(key, o->shard, o->order_id), NULL) != 0)
                 return -1;
@@ -981,7 +990,7 @@ static int s_override_one(s_worker_t *w, discount_override_t *o)
                                       &w->remind};
         discount_batch_reset(w->batch, o->shard);
         w->batch->at_ms = sk_now_ms();
-        discount_override_plan(o, inv, cust, &when, w->batch, &plan);
+        discount_override_plan(o, inv, cust, &when, w->batch, &plan, &applies);
         if (inv)
             freeReplyObject(inv);
         if (cust)
@@ -1028,7 +1037,7 @@ static int s_override_one(s_worker_t *w, discount_override_t *o)
             sk_log_at(SK_LOG_INFO, o->override_id, o->order_id, "%s", plan.msg);
         }
         if (plan.kind == DISCOUNT_PLAN_SCRIPT && !strcmp(outcome, "OK")) {
-            if (strstr(plan.msg, " applied to order "))
+            if (applies)
                 w->overrides_applied++;
             else
                 w->overrides_refused++;

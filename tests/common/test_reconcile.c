@@ -151,6 +151,53 @@ static void test_edited_behind_the_workers_back(void **state)
     s_assert_diff(0, SK_RECON_OVERRIDE, -1, 5, -1);
 }
 
+/* A credit note recomputes the schedule on the new amount and keeps the
+ * approved overrides of the order's version (the invoice carries them):
+ * the extension stays, the raised rate gives its discount on the new
+ * amount; reconciliation agrees. */
+static void test_credit_note_keeps_the_overrides(void **state)
+{
+    (void)state;
+    sk_invoice_t inv = s_invoice();
+    sk_override_change_t c[2] = {
+        {.kind = SK_OVERRIDE_EXTEND, .tier = 0, .new_last_day = sk_test_day("2026-11-15")},
+        {.kind = SK_OVERRIDE_RATE, .tier = 1, .new_rate_ppm = 15000}};
+    sk_invoice_t x = s_apply(&inv, c[0], "2026-11-05");
+    x.overrides[0] = (sk_invoice_override_t){.kind = SK_OVERRIDE_EXTEND, .tier = 0,
+                                             .new_last_day = c[0].new_last_day, .version = 1};
+    x.noverrides = 1;
+    sk_invoice_t y = s_apply(&x, c[1], "2026-11-05");
+    y.overrides[1] = (sk_invoice_override_t){.kind = SK_OVERRIDE_RATE, .tier = 1,
+                                             .new_rate_ppm = 15000, .version = 1};
+    y.noverrides = 2;
+    sk_credit_event_t cn = {"O-1", "", 13000};
+    assert_int_equal(sk_invoice_on_credit(&y, &cn, sk_test_day("2026-11-06"), &s_ch),
+                     SK_CHANGE_APPLY);
+    const sk_schedule_t *s = &s_ch.inv.schedule;
+    assert_int_equal(s->amount, 100000);
+    sk_test_assert_date(s->tiers[0].last_day, "2026-11-15");
+    assert_int_equal(s->tiers[0].discount, 2000);
+    assert_int_equal(s->tiers[1].rate_ppm, 15000);
+    assert_int_equal(s->tiers[1].discount, 1500);
+    assert_int_equal(s->tiers[1].payable, 98500);
+    sk_invoice_t credited = s_ch.inv;
+    s_reconcile(&credited, c, 2);
+    assert_int_equal(s_rec.ndiffs, 0);
+    /* an override of an earlier version of the order is not put back */
+    y.overrides[0].version = 0;
+    y.overrides[1].version = 0;
+    assert_int_equal(sk_invoice_on_credit(&y, &cn, sk_test_day("2026-11-06"), &s_ch),
+                     SK_CHANGE_APPLY);
+    sk_test_assert_date(s_ch.inv.schedule.tiers[0].last_day, "2026-11-12");
+    /* a change the schedule cannot take is not made */
+    sk_schedule_t t = credited.schedule;
+    assert_false(sk_schedule_redo_override(&t, SK_OVERRIDE_EXTEND, 0, sk_test_day("2026-11-30"), 0));
+    assert_false(sk_schedule_redo_override(&t, SK_OVERRIDE_RATE, 1, 0, 25000));
+    assert_false(sk_schedule_redo_override(&t, SK_OVERRIDE_RATE, 2, 0, 5000));
+    assert_true(sk_schedule_redo_override(&t, SK_OVERRIDE_WAIVE, 0, 0, 0));
+    assert_memory_equal(&t, &credited.schedule, sizeof t);
+}
+
 static void test_credit_note_and_bad_terms(void **state)
 {
     (void)state;
@@ -176,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_rate),
         cmocka_unit_test(test_grant_and_waive_keep_the_schedule),
         cmocka_unit_test(test_edited_behind_the_workers_back),
+        cmocka_unit_test(test_credit_note_keeps_the_overrides),
         cmocka_unit_test(test_credit_note_and_bad_terms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
