@@ -5,13 +5,12 @@
 
 const char *sk_recon_field_name(sk_recon_field_t f)
 {
-    static const char *const names[] = {"tiers", "net_due", "rate", "last_day", "discount",
-                                        "override"};
+    static const char *const names[] = {"tiers",    "net_due",  "rate",
+                                        "last_day", "discount", "override"};
     return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "unknown";
 }
 
-static void s_diff(sk_recon_t *out, sk_recon_field_t f, int tier, int64_t stored,
-                   int64_t expected)
+static void s_diff(sk_recon_t *out, sk_recon_field_t f, int tier, int64_t stored, int64_t expected)
 {
     if (stored == expected || out->ndiffs == SK_RECON_MAX_DIFFS)
         return;
@@ -36,8 +35,7 @@ int sk_reconcile(const sk_invoice_t *inv, const sk_override_change_t *ovr, int n
         return -1;
     for (int i = 0; i < n; i++) {
         const sk_override_change_t *c = &ovr[i];
-        if (!sk_schedule_redo_override(ex, (int)c->kind, c->tier, c->new_last_day,
-                                       c->new_rate_ppm))
+        if (!sk_schedule_redo_override(ex, (int)c->kind, c->tier, c->new_last_day, c->new_rate_ppm))
             s_diff(out, SK_RECON_OVERRIDE, -1, c->tier, -1); /* cannot be on this schedule */
     }
     s_diff(out, SK_RECON_TIERS, -1, st->ntiers, ex->ntiers);

@@ -95,10 +95,10 @@ static int s_take_record(s_applied_list_t *l, const redisReply *v)
         skonto__v1__override_record__unpack(NULL, v->len, (const uint8_t *)v->str);
     if (!r)
         return 0;
-    int rc = 0;
     const Skonto__V1__OverrideRequested *q = r->request;
     const Skonto__V1__OverrideChange *c = r->applied && r->applied->change ? r->applied->change
-                                          : q ? q->change : NULL;
+                                          : q                              ? q->change
+                                                                           : NULL;
     if (r->status == SKONTO__V1__OVERRIDE_RECORD__STATUS__APPLIED && q && c && q->order_id &&
         q->order_id[0] && strlen(q->order_id) <= SK_ID_MAX) {
         if (l->n == l->cap) {
@@ -122,13 +122,13 @@ static int s_take_record(s_applied_list_t *l, const redisReply *v)
         a->change.payment = (int)c->payment;
         bool ok = true;
         if (a->change.kind == SK_OVERRIDE_EXTEND)
-            ok = c->new_last_day && sk_date_parse(c->new_last_day, &a->change.new_last_day,
-                                                  NULL) == 0;
+            ok = c->new_last_day &&
+                 sk_date_parse(c->new_last_day, &a->change.new_last_day, NULL) == 0;
         if (ok)
             l->n++;
     }
     skonto__v1__override_record__free_unpacked(r, NULL);
-    return rc;
+    return 0;
 }
 
 /* Every APPLIED override of sk:{audit}:ovr, sorted by order and revision. */
@@ -141,8 +141,7 @@ static int s_load_overrides(redisContext *c, s_applied_list_t *l)
         if (!r)
             return SK_EXIT_FAIL;
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[0]->type != REDIS_REPLY_STRING ||
-            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
             freeReplyObject(r);
             return sk_cli_fail(VERB, "Redis HSCAN %s: unexpected reply", SK_KEY_AUDIT_OVERRIDES);
         }
@@ -228,8 +227,7 @@ typedef struct {
 
 /* Reports one invoice that differs (rec NULL: its schedule cannot be
  * recomputed, why says so). */
-static int s_report(s_report_t *rp, const sk_invoice_t *inv, const sk_recon_t *rec,
-                    const char *why)
+static int s_report(s_report_t *rp, const sk_invoice_t *inv, const sk_recon_t *rec, const char *why)
 {
     const sk_currency_t *cur = inv->schedule.currency;
     rp->ndiffer++;
@@ -254,17 +252,16 @@ static int s_report(s_report_t *rp, const sk_invoice_t *inv, const sk_recon_t *r
     json_t *diffs = json_array();
     for (int i = 0; rec && diffs && i < rec->ndiffs; i++) {
         const sk_recon_diff_t *d = &rec->diffs[i];
-        json_array_append_new(
-            diffs, json_pack("{s:o, s:s, s:o, s:o}", "tier",
-                             d->tier >= 0 ? json_integer(d->tier) : json_null(), "field",
-                             sk_recon_field_name(d->field), "stored",
-                             s_value_json(d, d->stored, cur), "expected",
-                             s_value_json(d, d->expected, cur)));
+        json_array_append_new(diffs, json_pack("{s:o, s:s, s:o, s:o}", "tier",
+                                               d->tier >= 0 ? json_integer(d->tier) : json_null(),
+                                               "field", sk_recon_field_name(d->field), "stored",
+                                               s_value_json(d, d->stored, cur), "expected",
+                                               s_value_json(d, d->expected, cur)));
     }
-    json_t *o = json_pack("{s:s, s:s, s:I, s:o, s:o}", "order_id", inv->order_id, "customer_id",
-                          inv->customer_id, "revision", (json_int_t)inv->rev, "differences",
-                          diffs ? diffs : json_array(), "error",
-                          why ? json_string(why) : json_null());
+    json_t *o =
+        json_pack("{s:s, s:s, s:I, s:o, s:o}", "order_id", inv->order_id, "customer_id",
+                  inv->customer_id, "revision", (json_int_t)inv->rev, "differences",
+                  diffs ? diffs : json_array(), "error", why ? json_string(why) : json_null());
     return !o || json_array_append_new(rp->differ, o) != 0 ? -1 : 0;
 }
 
@@ -326,8 +323,7 @@ static int s_run(redisContext *c, bool json)
             break;
         }
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[0]->type != REDIS_REPLY_STRING ||
-            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
             freeReplyObject(r);
             rc = sk_cli_fail(VERB, "Redis SCAN: unexpected reply");
             break;
@@ -340,9 +336,9 @@ static int s_run(redisContext *c, bool json)
     }
     if (rc == SK_EXIT_OK) {
         if (json) {
-            json_t *root = json_pack("{s:i, s:i, s:i, s:o}", "checked", (int)rp.checked,
-                                     "overrides", (int)ovr.n, "unreadable", (int)rp.unreadable,
-                                     "differ", rp.differ);
+            json_t *root =
+                json_pack("{s:i, s:i, s:i, s:o}", "checked", (int)rp.checked, "overrides",
+                          (int)ovr.n, "unreadable", (int)rp.unreadable, "differ", rp.differ);
             rp.differ = NULL;
             rc = sk_cli_json_print(VERB, root);
         } else {

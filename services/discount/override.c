@@ -26,8 +26,8 @@ static void s_bad(discount_override_t *o, const char *why)
              o->override_id[0] ? o->override_id : "(no id)", o->shard, why);
 }
 
-void discount_override_decode(discount_override_t *o, int shard, const char *entry_id,
-                              size_t idlen, const void *data, size_t len)
+void discount_override_decode(discount_override_t *o, int shard, const char *entry_id, size_t idlen,
+                              const void *data, size_t len)
 {
     memset(o, 0, sizeof *o);
     o->shard = shard;
@@ -153,8 +153,7 @@ bool discount_schedule_changed(const sk_invoice_t *old, const sk_invoice_t *nw)
 }
 
 size_t discount_handoff_schedule(const sk_invoice_t *old, const sk_invoice_t *nw,
-                                 const char *sender, const char *event_id, uint8_t *buf,
-                                 size_t cap)
+                                 const char *sender, const char *event_id, uint8_t *buf, size_t cap)
 {
     Skonto__V1__AuditHandoff h = SKONTO__V1__AUDIT_HANDOFF__INIT;
     Skonto__V1__ScheduleChanged s = SKONTO__V1__SCHEDULE_CHANGED__INIT;

@@ -24,22 +24,22 @@
 #define DISCOUNT_HANDOFF_MAX 8192
 
 typedef struct {
-    int shard;               /* the queue's: sk:{audit}:ovq:<shard> */
-    char entry_id[48];       /* the queue entry's id */
-    bool valid;              /* false: error says why (acknowledged without a change) */
+    int shard;         /* the queue's: sk:{audit}:ovq:<shard> */
+    char entry_id[48]; /* the queue entry's id */
+    bool valid;        /* false: error says why (acknowledged without a change) */
     char error[320];
     char override_id[SK_OVERRIDE_ID_MAX + 1];
     char order_id[SK_ID_MAX + 1];
     char customer_id[SK_ID_MAX + 1];
     char requested_by[SK_OVERRIDE_USER_MAX + 1];
     char approved_by[SK_OVERRIDE_USER_MAX + 1];
-    int64_t revision;        /* the invoice revision it may be applied to */
+    int64_t revision; /* the invoice revision it may be applied to */
     sk_override_change_t change;
 } discount_override_t;
 
 /* Decodes and checks a queue entry's field o (data NULL: the entry had none). */
-void discount_override_decode(discount_override_t *o, int shard, const char *entry_id,
-                              size_t idlen, const void *data, size_t len);
+void discount_override_decode(discount_override_t *o, int shard, const char *entry_id, size_t idlen,
+                              const void *data, size_t len);
 
 /* The AuditHandoff{applied} of o into buf: refusal "" when applied (r the
  * result, rev_after the invoice's new revision), else the refusal code (r

@@ -73,8 +73,8 @@ static void test_extend(void **state)
 {
     (void)state;
     sk_invoice_t inv = s_invoice();
-    sk_override_change_t c = {.kind = SK_OVERRIDE_EXTEND, .tier = 0,
-                              .new_last_day = sk_test_day("2026-11-15")};
+    sk_override_change_t c = {
+        .kind = SK_OVERRIDE_EXTEND, .tier = 0, .new_last_day = sk_test_day("2026-11-15")};
     sk_invoice_t ext = s_apply(&inv, c, "2026-11-05");
     s_reconcile(&ext, &c, 1);
     assert_int_equal(s_rec.ndiffs, 0);
@@ -163,12 +163,12 @@ static void test_credit_note_keeps_the_overrides(void **state)
         {.kind = SK_OVERRIDE_EXTEND, .tier = 0, .new_last_day = sk_test_day("2026-11-15")},
         {.kind = SK_OVERRIDE_RATE, .tier = 1, .new_rate_ppm = 15000}};
     sk_invoice_t x = s_apply(&inv, c[0], "2026-11-05");
-    x.overrides[0] = (sk_invoice_override_t){.kind = SK_OVERRIDE_EXTEND, .tier = 0,
-                                             .new_last_day = c[0].new_last_day, .version = 1};
+    x.overrides[0] = (sk_invoice_override_t){
+        .kind = SK_OVERRIDE_EXTEND, .tier = 0, .new_last_day = c[0].new_last_day, .version = 1};
     x.noverrides = 1;
     sk_invoice_t y = s_apply(&x, c[1], "2026-11-05");
-    y.overrides[1] = (sk_invoice_override_t){.kind = SK_OVERRIDE_RATE, .tier = 1,
-                                             .new_rate_ppm = 15000, .version = 1};
+    y.overrides[1] = (sk_invoice_override_t){
+        .kind = SK_OVERRIDE_RATE, .tier = 1, .new_rate_ppm = 15000, .version = 1};
     y.noverrides = 2;
     sk_credit_event_t cn = {"O-1", "", 13000};
     assert_int_equal(sk_invoice_on_credit(&y, &cn, sk_test_day("2026-11-06"), &s_ch),
@@ -191,7 +191,8 @@ static void test_credit_note_keeps_the_overrides(void **state)
     sk_test_assert_date(s_ch.inv.schedule.tiers[0].last_day, "2026-11-12");
     /* a change the schedule cannot take is not made */
     sk_schedule_t t = credited.schedule;
-    assert_false(sk_schedule_redo_override(&t, SK_OVERRIDE_EXTEND, 0, sk_test_day("2026-11-30"), 0));
+    assert_false(
+        sk_schedule_redo_override(&t, SK_OVERRIDE_EXTEND, 0, sk_test_day("2026-11-30"), 0));
     assert_false(sk_schedule_redo_override(&t, SK_OVERRIDE_RATE, 1, 0, 25000));
     assert_false(sk_schedule_redo_override(&t, SK_OVERRIDE_RATE, 2, 0, 5000));
     assert_true(sk_schedule_redo_override(&t, SK_OVERRIDE_WAIVE, 0, 0, 0));
