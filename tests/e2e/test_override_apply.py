@@ -550,6 +550,25 @@ class ErpOnlyTest(OverrideCase):
         self.assertEqual(len([h for h in self.handoffs(cid)
                               if h.WhichOneof("body") == "schedule_changed"]), 1)
 
+    def test_a_value_stored_before_the_schedule_hash_counts_as_changed(self):
+        cid, oid = "C-ERP3", "SO-ERP3"
+        self.new_order(cid, oid)
+        over = "sk:{s%d}:over" % shard(cid)
+        value = self.st.redis_cli("HGET", over, oid)
+        ver, content, q, sched = value.split(":")
+        self.assertEqual((ver, q, len(sched)), ("1", "1", 16))
+        # as ingest stored it before issue 9: three parts
+        self.st.redis_cli("HSET", over, oid, ":".join((ver, content, q)))
+        e = order(self.eid(), oid, cid, version=2)
+        e.order_shipped.salesperson = "S-2"  # no schedule input changed, but who can tell
+        ack = self.send(e, status=skingest.REJECTED, cli=self.op)
+        self.assertEqual(ack.reason_code, "erp_only")
+        # the ERP may; the value gets its fourth part and the event number goes on
+        self.send(order(self.eid(), oid, cid, version=2))
+        self.wait_rev(oid, 2)
+        ver, content, q, sched2 = self.st.redis_cli("HGET", over, oid).split(":")
+        self.assertEqual((ver, q, sched2), ("2", "2", sched))
+
 
 if __name__ == "__main__":
     unittest.main()
