@@ -57,7 +57,7 @@ typedef enum { SK_INV_OPEN = 0, SK_INV_PAID = 1, SK_INV_CANCELLED = 2 } sk_invoi
 /* An approved override applied to the invoice (override_rules.h; issue 9),
  * kept in it for who reads it. A new order version keeps the list (its
  * schedule no longer carries their change: `version` tells). */
-#define SK_INVOICE_MAX_OVERRIDES 16
+#define SK_INVOICE_MAX_OVERRIDES 8 /* each ~400 bytes of sk_invoice_t, copied on every event */
 #define SK_OVERRIDE_ID_MAX 64   /* bytes of an override id */
 #define SK_OVERRIDE_USER_MAX 64 /* a ZAP User-Id (sk_auth.h's SK_AUTH_USER_MAX) */
 typedef struct {
