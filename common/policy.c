@@ -23,8 +23,7 @@ static int32_t s_to_units(double v, double scale)
     return u < 0 ? 0 : (int32_t)u;
 }
 
-sk_policy_status_t sk_policy_nominal_bp(int32_t rate_ppm, int32_t next_ppm, int days,
-                                        int32_t *bp)
+sk_policy_status_t sk_policy_nominal_bp(int32_t rate_ppm, int32_t next_ppm, int days, int32_t *bp)
 {
     *bp = 0;
     if (!s_rates_ok(rate_ppm, next_ppm))
@@ -39,8 +38,7 @@ sk_policy_status_t sk_policy_nominal_bp(int32_t rate_ppm, int32_t next_ppm, int 
     return SK_POLICY_OK;
 }
 
-sk_policy_status_t sk_policy_effective_bp(int32_t rate_ppm, int32_t next_ppm, int days,
-                                          int32_t *bp)
+sk_policy_status_t sk_policy_effective_bp(int32_t rate_ppm, int32_t next_ppm, int days, int32_t *bp)
 {
     *bp = 0;
     if (!s_rates_ok(rate_ppm, next_ppm))
@@ -54,8 +52,7 @@ sk_policy_status_t sk_policy_effective_bp(int32_t rate_ppm, int32_t next_ppm, in
     return SK_POLICY_OK;
 }
 
-sk_policy_status_t sk_policy_apr(int32_t rate_ppm, int32_t next_ppm, int days,
-                                 sk_policy_apr_t *out)
+sk_policy_status_t sk_policy_apr(int32_t rate_ppm, int32_t next_ppm, int days, sk_policy_apr_t *out)
 {
     sk_policy_status_t st = sk_policy_nominal_bp(rate_ppm, next_ppm, days, &out->nominal_bp);
     sk_policy_effective_bp(rate_ppm, next_ppm, days, &out->effective_bp);

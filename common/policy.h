@@ -65,8 +65,7 @@ typedef struct {
 
 /* Nominal annual rate of granting rate_ppm instead of next_ppm, d days
  * earlier; next_ppm = 0 gives the rate against net. 2/10,n/30: (2 %, 0, 20) -> 3724. */
-sk_policy_status_t sk_policy_nominal_bp(int32_t rate_ppm, int32_t next_ppm, int days,
-                                        int32_t *bp);
+sk_policy_status_t sk_policy_nominal_bp(int32_t rate_ppm, int32_t next_ppm, int days, int32_t *bp);
 
 /* Effective (compounded) annual rate of the same. 2/10,n/30 -> 4459. */
 sk_policy_status_t sk_policy_effective_bp(int32_t rate_ppm, int32_t next_ppm, int days,
