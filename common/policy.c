@@ -144,8 +144,6 @@ int sk_policy_cost_parse(const char *s, int32_t *k_ppm, sk_err_t *err)
     }
     char q[SK_ERR_QUOTE_MAX];
     sk_err_quote(s ? s : "", s ? strlen(s) : 0, q, sizeof q);
-    return sk_err_set(err, "bad_cost_of_capital",
-                      "cost of capital \"%s\": want a percent a year above 0 and below 100 "
-                      "with at most 4 decimals (8 for 8 %%)",
-                      q);
+    return sk_err_set(err, "bad_cost_of_capital", "cost of capital \"%s\": want %s", q,
+                      SK_POLICY_COST_RULE);
 }

@@ -113,9 +113,13 @@ typedef struct {
 sk_policy_status_t sk_policy_dso_countback(int64_t receivables, const sk_policy_month_t *months,
                                            int nmonths, int32_t *centidays);
 
+/* What a cost of capital may be, for messages: `want ` SK_POLICY_COST_RULE. */
+#define SK_POLICY_COST_RULE                                                                        \
+    "a percent a year above 0 and below 100 with at most 4 decimals (8 for 8 %)"
+
 /* Parses a cost of capital given in percent a year ("8", "7.5", at most 4
  * decimals, above 0 and below 100) into ppm. Fails with code
- * "bad_cost_of_capital" and a message that says what is accepted. */
+ * "bad_cost_of_capital": `cost of capital "120": want ` SK_POLICY_COST_RULE. */
 int sk_policy_cost_parse(const char *s, int32_t *k_ppm, sk_err_t *err);
 
 #endif
