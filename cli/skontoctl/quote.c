@@ -86,9 +86,10 @@ static void s_help(FILE *out)
     sk_cli_sched_help(out);
     fputs("\n"
           "rates:\n"
-          "  --cost-of-capital PCT  what money costs you, in percent a year (8 for 8 %, at\n"
-          "                       most 4 decimals, above 0 and below 100); adds each tier's\n"
-          "                       balance rates to the output\n"
+          "  --cost-of-capital PCT\n"
+          "                       what money costs you, in percent a year (8 for 8 %, at\n"
+          "                       most 4 decimals, above 0 and below 100); adds each\n"
+          "                       tier's balance rate and simple balance rate\n"
           "\n"
           "output:\n"
           "  --json               print JSON instead of the table:\n"
@@ -271,8 +272,8 @@ int sk_cmd_quote(int argc, char **argv)
     if (rc != SK_EXIT_OK)
         return rc;
     s_quote_t q = {.sched = &sched, .has_cost = cost != NULL};
-    sk_err_t err;
-    if (cost && sk_policy_cost_parse(cost, &q.cost_ppm, &err) != 0)
+    /* The option names the value; the rule says what would be accepted. */
+    if (cost && sk_policy_cost_parse(cost, &q.cost_ppm, NULL) != 0)
         return sk_cli_opt_error(VERB, "cost-of-capital", cost, "want %s", SK_POLICY_COST_RULE);
     s_rates(&q);
     rc = json ? sk_cli_json_print(VERB, s_json(&q)) : s_table(&q);
