@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "policy.h"
+
 static int s_when_ok(const sk_when_t *w)
 {
     switch (w->kind) {
@@ -47,15 +49,6 @@ static int s_check_terms(const sk_terms_t *t, sk_err_t *err)
             return sk_err_set(err, "bad_terms", "tier %d: days out of range", k + 1);
     }
     return 0;
-}
-
-static int32_t s_apr_bp(int32_t ppm_gain, int32_t ppm, int days)
-{
-    /* (r - r_next) / (1 - r) * 365 / days, in 1/10000 (hundredths of a percent). */
-    __int128 num = (__int128)ppm_gain * 365 * 10000;
-    __int128 den = (__int128)(SK_PPM - ppm) * days;
-    int64_t bp = sk_div_round(num, den, SK_ROUND_HALF_UP);
-    return bp > INT32_MAX ? INT32_MAX : (int32_t)bp;
 }
 
 static sk_day_t s_max_day(void)
@@ -157,9 +150,11 @@ void sk_schedule_annual_rates(sk_schedule_t *s)
         bool last = k + 1 == s->ntiers;
         int32_t next_ppm = last ? 0 : s->tiers[k + 1].rate_ppm;
         sk_day_t next_day = last ? s->net_due : s->tiers[k + 1].last_day;
-        st->apr_vs_net_bp = s_apr_bp(st->rate_ppm, st->rate_ppm, (int)(s->net_due - st->last_day));
-        st->apr_vs_next_bp =
-            s_apr_bp(st->rate_ppm - next_ppm, st->rate_ppm, (int)(next_day - st->last_day));
+        /* The invariants keep both inside sk_policy's domain (rates below
+         * 100 % and decreasing, days > 0): the status is always OK. */
+        sk_policy_nominal_bp(st->rate_ppm, 0, (int)(s->net_due - st->last_day), &st->apr_vs_net_bp);
+        sk_policy_nominal_bp(st->rate_ppm, next_ppm, (int)(next_day - st->last_day),
+                             &st->apr_vs_next_bp);
     }
 }
 

@@ -43,7 +43,6 @@
 
 #define VERB "customer"
 #define S_USAGE "skontoctl customer show CUSTOMER_ID [--today D] [--json]"
-#define S_PIPELINE 256      /* HGETALLs in flight at once */
 #define S_MAX_CURRENCIES 32 /* distinct currencies totalled */
 
 static const sk_cli_opt_t s_opts[] = {
@@ -187,22 +186,23 @@ static void s_add_total(s_view_t *v, const s_open_t *o)
 /* Takes the invoice just read into v->open[v->nopen] (got: the read's
  * result): an open one is counted, a missing or damaged one is said and
  * skipped; a Redis error ends the verb. */
-static int s_take(s_view_t *v, const char *oid, int got, const sk_err_t *err)
+/* sk_invoice_read_each's callback: keeps an open invoice, says which are damaged. */
+static int s_take(void *ctx, const char *oid, int got, const sk_err_t *err, const sk_invoice_t *inv)
 {
+    s_view_t *v = ctx;
     s_open_t *o = &v->open[v->nopen];
-    if (got != 0 && !strcmp(err->code, "redis"))
-        return sk_cli_fail(VERB, "Redis GET: %s", err->msg);
     if (got != 0) {
         /* Closed between the ZRANGE and the GET, or damaged: say so, go on. */
         if (strcmp(err->code, "no_invoice"))
             fprintf(stderr, "skontoctl customer: order %s: the stored invoice is malformed: %s\n",
                     oid, err->msg);
-    } else if (o->inv.status == SK_INV_OPEN) {
+    } else if (inv->status == SK_INV_OPEN) {
+        o->inv = *inv;
         s_windows(o, v->today);
         s_add_total(v, o);
         v->nopen++;
     }
-    return SK_EXIT_OK;
+    return 0;
 }
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -236,49 +236,13 @@ static int s_load(redisContext *c, s_view_t *v)
         freeReplyObject(ids);
         return sk_cli_fail(VERB, "out of memory");
     }
-    /* Pipelined: send a batch, then read its replies. */
+    sk_err_t err;
+    sk_err_clear(&err);
     int rc = SK_EXIT_OK;
-    for (size_t base = 0; base < ids->elements && rc == SK_EXIT_OK; base += S_PIPELINE) {
-        size_t end = base + S_PIPELINE < ids->elements ? base + S_PIPELINE : ids->elements;
-        for (size_t i = base; i < end; i++) {
-            const redisReply *id = ids->element[i];
-            if (id->type != REDIS_REPLY_STRING || id->len > SK_ID_MAX) {
-                rc = sk_cli_fail(VERB, "Redis ZRANGE: unexpected order id");
-                break;
-            }
-            char ikey[SK_KEY_MAX];
-            const char *av[2] = {"GET", sk_key_invoice(ikey, shard, id->str)};
-            size_t lens[2] = {3, strlen(av[1])};
-            if (redisAppendCommandArgv(c, 2, av, lens) != REDIS_OK) {
-                rc = sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
-                break;
-            }
-        }
-        size_t legacy[S_PIPELINE], nlegacy = 0; /* invoices still in the old layout */
-        for (size_t i = base; i < end && rc == SK_EXIT_OK; i++) {
-            void *rv = NULL;
-            if (redisGetReply(c, &rv) != REDIS_OK || !rv) {
-                rc = sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
-                break;
-            }
-            sk_err_t err;
-            sk_err_clear(&err);
-            int got = sk_invoice_from_reply(rv, ids->element[i]->str, &v->open[v->nopen].inv, &err);
-            freeReplyObject(rv);
-            if (got != 0 && !strcmp(err.code, "old_layout"))
-                legacy[nlegacy++] = i; /* read once the pipeline is drained */
-            else
-                rc = s_take(v, ids->element[i]->str, got, &err);
-        }
-        for (size_t j = 0; j < nlegacy && rc == SK_EXIT_OK; j++) {
-            char ikey[SK_KEY_MAX];
-            sk_err_t err;
-            const char *oid = ids->element[legacy[j]]->str;
-            int got = sk_invoice_read(c, sk_key_invoice(ikey, shard, oid), oid,
-                                      &v->open[v->nopen].inv, &err);
-            rc = s_take(v, oid, got, &err);
-        }
-    }
+    if (sk_invoice_read_each(c, shard, ids, s_take, v, &err) != 0)
+        rc = !strcmp(err.code, "redis")
+                 ? sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), err.msg)
+                 : sk_cli_fail(VERB, "%s", err.msg);
     freeReplyObject(ids);
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "invoice_store.h"
 
 #include <hiredis/hiredis.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keys.h"
@@ -108,4 +109,76 @@ int sk_invoice_fetch(redisContext *c, const char *order_id, sk_invoice_t *inv, s
     if (bad)
         return sk_err_set(err, "bad_invoice", "order %s: malformed order index entry", order_id);
     return sk_invoice_read(c, sk_key_invoice(key, sk_shard_of(cid), order_id), order_id, inv, err);
+}
+
+int sk_invoice_read_each(redisContext *c, int shard, const redisReply *ids, sk_invoice_each_fn fn,
+                         void *ctx, sk_err_t *err)
+{
+    if (!ids || ids->type != REDIS_REPLY_ARRAY)
+        return sk_err_set(err, "redis", "order ids: unexpected reply");
+    for (size_t i = 0; i < ids->elements; i++) {
+        const redisReply *id = ids->element[i];
+        if (id->type != REDIS_REPLY_STRING || id->len == 0 || id->len > SK_ID_MAX ||
+            memchr(id->str, '\0', id->len))
+            return sk_err_set(err, "bad_invoice", "a malformed order id among the open invoices");
+    }
+    sk_invoice_t *inv = malloc(sizeof *inv);
+    if (!inv)
+        return sk_err_set(err, "out_of_memory", "reading invoices: out of memory");
+    int rc = 0;
+    for (size_t base = 0; base < ids->elements && rc == 0; base += SK_INVOICE_BATCH) {
+        size_t end = base + SK_INVOICE_BATCH < ids->elements ? base + SK_INVOICE_BATCH
+                                                             : ids->elements;
+        size_t sent = 0;
+        for (size_t i = base; i < end; i++, sent++) {
+            char k[SK_KEY_MAX];
+            const char *a[2] = {"GET", sk_key_invoice(k, shard, ids->element[i]->str)};
+            if (redisAppendCommandArgv(c, 2, a, NULL) != REDIS_OK) {
+                rc = sk_err_set(err, "redis", "GET: %s", c->errstr);
+                break;
+            }
+        }
+        size_t legacy[SK_INVOICE_BATCH], nlegacy = 0; /* read once the pipeline is drained */
+        for (size_t j = 0; j < sent; j++) {
+            redisReply *r = NULL;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+                rc = sk_err_set(err, "redis", "GET: %s", c->errstr);
+                break; /* the connection is unusable: nothing more to drain */
+            }
+            const char *oid = ids->element[base + j]->str;
+            sk_err_t e;
+            sk_err_clear(&e);
+            int got = rc == 0 ? sk_invoice_from_reply(r, oid, inv, &e) : 0;
+            freeReplyObject(r);
+            if (rc != 0)
+                continue; /* draining after a stop */
+            if (got != 0 && !strcmp(e.code, "old_layout")) {
+                legacy[nlegacy++] = base + j;
+                continue;
+            }
+            if (got != 0 && !strcmp(e.code, "redis")) {
+                if (err)
+                    *err = e;
+                rc = -1;
+            } else if (fn(ctx, oid, got, &e, inv) != 0) {
+                rc = -1;
+            }
+        }
+        for (size_t j = 0; j < nlegacy && rc == 0; j++) {
+            char k[SK_KEY_MAX];
+            const char *oid = ids->element[legacy[j]]->str;
+            sk_err_t e;
+            sk_err_clear(&e);
+            int got = sk_invoice_read(c, sk_key_invoice(k, shard, oid), oid, inv, &e);
+            if (got != 0 && !strcmp(e.code, "redis")) {
+                if (err)
+                    *err = e;
+                rc = -1;
+            } else if (fn(ctx, oid, got, &e, inv) != 0) {
+                rc = -1;
+            }
+        }
+    }
+    free(inv);
+    return rc;
 }

@@ -32,4 +32,22 @@ int sk_invoice_read(struct redisContext *c, const char *key, const char *order_i
 int sk_invoice_fetch(struct redisContext *c, const char *order_id, sk_invoice_t *inv,
                      sk_err_t *err);
 
+/* Called by sk_invoice_read_each once per order id: got 0 and inv (valid
+ * only during the call) the invoice; else -1 and err, code "no_invoice"
+ * (nothing stored: it went away since the ids were read) or "bad_invoice"
+ * (damaged). Return 0 to go on, -1 to stop. */
+typedef int (*sk_invoice_each_fn)(void *ctx, const char *order_id, int got, const sk_err_t *err,
+                                  const sk_invoice_t *inv);
+
+/* Reads the invoices of the order ids in `ids` (a Redis array reply of
+ * strings, e.g. ZRANGE of a customer's open set), all of one shard,
+ * pipelined in batches of SK_INVOICE_BATCH, in either layout (an invoice
+ * still in the old layout is read after its batch, so fn may see it after
+ * the others of the batch). 0 when every id was handed to fn; -1 and err
+ * when Redis failed (code "redis"), an id is malformed ("bad_invoice", before
+ * any call), out of memory, or fn stopped (err untouched). */
+#define SK_INVOICE_BATCH 256
+int sk_invoice_read_each(struct redisContext *c, int shard, const struct redisReply *ids,
+                         sk_invoice_each_fn fn, void *ctx, sk_err_t *err);
+
 #endif

@@ -292,3 +292,19 @@ int sk_remind_plan(const sk_remind_settings_t *s, const char *order_id, const sk
     *n = k;
     return 0;
 }
+
+void sk_remind_sort_due(sk_reminder_t *plan, size_t n)
+{
+    /* insertion sort: stable, and n is at most tiers x leads (64) */
+    for (size_t i = 1; i < n; i++) {
+        if (plan[i - 1].due_ms <= plan[i].due_ms)
+            continue;
+        sk_reminder_t t = plan[i];
+        size_t j = i;
+        while (j > 0 && plan[j - 1].due_ms > t.due_ms) {
+            plan[j] = plan[j - 1];
+            j--;
+        }
+        plan[j] = t;
+    }
+}

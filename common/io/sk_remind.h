@@ -52,6 +52,8 @@
 
 #define SK_REMIND_MAX_LEADS 8
 #define SK_REMIND_MAX_LEAD_DAYS 90
+/* The most reminders one invoice can plan: 8 tiers (terms.h) x 8 leads. */
+#define SK_REMIND_PLAN_MAX (8 * SK_REMIND_MAX_LEADS)
 #define SK_REMIND_DOMAIN_MAX 200
 #define SK_REMIND_DEFAULT_DOMAIN "skonto.invalid"
 /* An id is at most 256 bytes (the event contract): a key holds one. */
@@ -123,5 +125,11 @@ typedef struct {
 int sk_remind_plan(const sk_remind_settings_t *s, const char *order_id, const sk_day_t *last_days,
                    size_t ntiers, const sk_tz_t *tz, int64_t now_ms, sk_reminder_t *out, size_t cap,
                    size_t *n, sk_err_t *err);
+
+/* Puts a plan in due order, keeping the plan's order (tier order) among
+ * equal instants: the due queue holds each invoice's first reminder in this
+ * order that is neither sent nor being sent, and whoever settles it queues
+ * the next (docs/REMINDERS.md). */
+void sk_remind_sort_due(sk_reminder_t *plan, size_t n);
 
 #endif

@@ -554,8 +554,11 @@ static void s_script_record(s_ctx_t *x, int kb, discount_argv_t *argv)
     discount_argv_add_i64(argv, (int64_t)x->ops.ndrop);
     for (size_t i = 0; i < x->ops.ndrop; i++)
         discount_argv_addz(argv, x->ops.drop[i]);
-    discount_argv_add_i64(argv, (int64_t)x->ops.nadd);
-    for (size_t i = 0; i < x->ops.nadd; i++) {
+    /* the plan in due order: the script queues its first not sent nor in
+     * process; of a first version, nothing can be, so the first is enough */
+    size_t nadd = x->has_old ? x->ops.nadd : (x->ops.nadd > 0);
+    discount_argv_add_i64(argv, (int64_t)nadd);
+    for (size_t i = 0; i < nadd; i++) {
         discount_argv_add_i64(argv, x->ops.add[i].due_ms);
         discount_argv_addz(argv, x->ops.add[i].key);
     }

@@ -30,9 +30,11 @@
 -- in stream order. An invoice still in the layout of before issue 7 (a hash,
 -- not migrated yet) counts as a moved revision: STALE.
 -- The due queue moves with the schedule (services/discount/remind.h): the nd
--- reminder keys are ZREMed from rdue, the na planned ones ZADDed with their
--- due instant, each unless it is in rsent or rproc (chk "1"; "0": the
--- invoice did not exist, so none can be, and one ZADD takes them all); skey
+-- reminder keys are ZREMed from rdue, and of the na planned ones (in due
+-- order) the first that is neither in rsent nor in rproc is ZADDed with its
+-- due instant: the invoice's next reminder; the reminder worker queues the
+-- one after when it settles it (chk "0": the invoice did not exist, so none
+-- can be sent or in process, and the first is the one); skey
 -- ("" none) is the customer's statement, queued only when stmt has no entry
 -- for cid (HSETNX).
 -- u of an acknowledge-only record: "" (nothing to keep), or the JSON record of
@@ -156,12 +158,13 @@ while i <= n do
       end
       if nd > 0 then redis.call('ZREM', KEYS[7], unpack(ARGV, ri + 2, ri + 1 + nd)) end
       if na > 0 and ARGV[ri] == '0' then
-        redis.call('ZADD', KEYS[7], unpack(ARGV, ai + 1, ai + 2 * na))
-      elseif na > 0 then
+        redis.call('ZADD', KEYS[7], ARGV[ai + 1], ARGV[ai + 2])
+      else
         for j = ai + 1, ai + 2 * na, 2 do
           local k = ARGV[j + 1]
           if redis.call('HEXISTS', RSENT, k) == 0 and not redis.call('ZSCORE', RPROC, k) then
             redis.call('ZADD', KEYS[7], ARGV[j], k)
+            break
           end
         end
       end

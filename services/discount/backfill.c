@@ -1,6 +1,7 @@
 /* backfill — see backfill.h. */
 #include "backfill.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,11 +9,10 @@
 #include "apply.h"
 #include "invoice_store.h"
 #include "keys.h"
+#include "requeue.h"
 #include "retime.h"
 #include "sk_redis.h"
 
-#define S_RECORDS_PER_CALL 100 /* invoices or customers per script call */
-#define S_SHARD_KEYS 2         /* KEYS before the invoices': rdue, stmt */
 #define S_CUSTOMER_PATTERN "sk:{s*}:cust:*"
 
 /* The shard and id of "sk:{sN}:<kind>:<id>" (kind "inv" or "cust"); -1 if
@@ -36,70 +36,11 @@ static int s_parse_key(const char *key, const char *kind, const char **id)
     return shard;
 }
 
+/* The backfill's batch and its counts. */
 typedef struct {
-    redisContext *c;
-    char sha[41];
-    int shard;
-    int nrec;
-    discount_argv_t keys, args, cmd;
+    discount_requeue_t q;
     discount_backfill_t *out;
 } s_call_t;
-
-static void s_call_reset(s_call_t *x, int shard)
-{
-    x->shard = shard;
-    x->nrec = 0;
-    discount_argv_reset(&x->keys);
-    discount_argv_reset(&x->args);
-}
-
-/* Runs the records gathered for x->shard (none: nothing). */
-static int s_call_flush(s_call_t *x, sk_err_t *err)
-{
-    char key[SK_KEY_MAX];
-    if (x->nrec == 0)
-        return 0;
-    discount_argv_t *c = &x->cmd;
-    discount_argv_reset(c);
-    discount_argv_addz(c, "EVALSHA");
-    discount_argv_addz(c, x->sha);
-    discount_argv_add_i64(c, S_SHARD_KEYS + x->keys.argc);
-    discount_argv_addz(c, sk_key_remind_due(key, x->shard));
-    discount_argv_addz(c, sk_key_statements(key, x->shard));
-    discount_argv_append(c, &x->keys);
-    discount_argv_addz(c, sk_key_remind_sent(key, x->shard)); /* ARGV 1, 2: only read */
-    discount_argv_addz(c, sk_key_remind_proc(key, x->shard));
-    discount_argv_append(c, &x->args);
-    size_t len;
-    const char *cmd = discount_argv_resp(c, &len);
-    if (c->overflow)
-        return sk_err_set(err, "redis", "backfill: a call is too large");
-    if (redisAppendFormattedCommand(x->c, cmd, len) != REDIS_OK)
-        return sk_err_set(err, "redis", "backfill: %s", x->c->errstr);
-    void *rv = NULL;
-    if (redisGetReply(x->c, &rv) != REDIS_OK || !rv)
-        return sk_err_set(err, "redis", "backfill: %s", x->c->errstr);
-    redisReply *r = rv;
-    int rc = 0;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_INTEGER) {
-        x->out->reminders += (long)r->element[0]->integer;
-        x->out->statements += (long)r->element[1]->integer;
-    } else {
-        rc = sk_err_set(err, "redis", "backfill: %s",
-                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-    }
-    freeReplyObject(r);
-    s_call_reset(x, x->shard);
-    return rc;
-}
-
-static bool s_call_full(const s_call_t *x)
-{
-    return x->nrec >= S_RECORDS_PER_CALL ||
-           x->args.used + 2 * DISCOUNT_REMIND_MAX * (SK_REMIND_KEY_MAX + 48) >
-               DISCOUNT_ARGV_BYTES / 2;
-}
 
 /* One SCAN page: its keys (an array reply) and the next cursor. */
 static redisReply *s_scan(redisContext *c, char cursor[32], const char *pattern, const char *type,
@@ -157,12 +98,12 @@ static int s_invoice_page(s_call_t *x, const sk_remind_settings_t *s, int64_t no
         int argc = 2;
         if (shard[i] < 0)
             argv[0] = "PING", argc = 1;
-        if (redisAppendCommandArgv(x->c, argc, argv, NULL) != REDIS_OK) {
-            rc = sk_err_set(err, "redis", "backfill: %s", x->c->errstr);
+        if (redisAppendCommandArgv(x->q.c, argc, argv, NULL) != REDIS_OK) {
+            rc = sk_err_set(err, "redis", "backfill: %s", x->q.c->errstr);
             goto out;
         }
     }
-    if ((rc = discount_read_replies(x->c, iv, n, "backfill: GET invoice", err)) != 0) {
+    if ((rc = discount_read_replies(x->q.c, iv, n, "backfill: GET invoice", err)) != 0) {
         memset(iv, 0, n * sizeof *iv);
         goto out;
     }
@@ -179,14 +120,14 @@ static int s_invoice_page(s_call_t *x, const sk_remind_settings_t *s, int64_t no
         }
         const char *argv[5] = {"HMGET", sk_key_customer(ck, shard[i], inv.customer_id), "tz",
                                "statement", "optout"};
-        if (redisAppendCommandArgv(x->c, 5, argv, NULL) != REDIS_OK) {
-            rc = sk_err_set(err, "redis", "backfill: %s", x->c->errstr);
+        if (redisAppendCommandArgv(x->q.c, 5, argv, NULL) != REDIS_OK) {
+            rc = sk_err_set(err, "redis", "backfill: %s", x->q.c->errstr);
             goto out;
         }
         nc++;
     }
     redisReply **got = cv;
-    if ((rc = discount_read_replies(x->c, got, nc, "backfill: HMGET customer", err)) != 0) {
+    if ((rc = discount_read_replies(x->q.c, got, nc, "backfill: HMGET customer", err)) != 0) {
         memset(cv, 0, n * sizeof *cv);
         goto out;
     }
@@ -196,7 +137,7 @@ static int s_invoice_page(s_call_t *x, const sk_remind_settings_t *s, int64_t no
         cv[i] = t;
     }
     for (int sh = 0; sh < SK_SHARDS && rc == 0; sh++) {
-        s_call_reset(x, sh);
+        discount_requeue_reset(&x->q, sh);
         for (size_t i = 0; i < n && rc == 0; i++) {
             const char *oid;
             sk_err_t e;
@@ -210,22 +151,13 @@ static int s_invoice_page(s_call_t *x, const sk_remind_settings_t *s, int64_t no
             if (discount_remind_diff(s, oid, NULL, &inv, p.tz, now_ms, &ops, &e) != 0 ||
                 ops.nadd == 0)
                 continue;
-            discount_argv_addz(&x->keys, keys->element[i]->str);
-            discount_argv_addz(&x->args, "i");
-            discount_argv_add_i64(&x->args, S_SHARD_KEYS + x->keys.argc);
-            discount_argv_add_i64(&x->args, inv.rev);
-            discount_argv_add_i64(&x->args, (int64_t)ops.nadd);
-            for (size_t j = 0; j < ops.nadd; j++) {
-                discount_argv_add_i64(&x->args, ops.add[j].due_ms);
-                discount_argv_addz(&x->args, ops.add[j].key);
-            }
-            x->nrec++;
+            discount_requeue_invoice(&x->q, keys->element[i]->str, inv.rev, &ops, false);
             x->out->invoices++;
-            if (s_call_full(x))
-                rc = s_call_flush(x, err);
+            if (discount_requeue_full(&x->q))
+                rc = discount_requeue_flush(&x->q, err);
         }
         if (rc == 0)
-            rc = s_call_flush(x, err);
+            rc = discount_requeue_flush(&x->q, err);
     }
 out:
     if (iv)
@@ -256,17 +188,17 @@ static int s_customer_page(s_call_t *x, const sk_remind_settings_t *s, int64_t n
         bool ok = k->type == REDIS_REPLY_STRING && s_parse_key(k->str, "cust", &cid) >= 0;
         const char *argv[5] = {ok ? "HMGET" : "PING", ok ? k->str : "", "tz", "statement",
                                "optout"};
-        if (redisAppendCommandArgv(x->c, ok ? 5 : 1, argv, NULL) != REDIS_OK) {
+        if (redisAppendCommandArgv(x->q.c, ok ? 5 : 1, argv, NULL) != REDIS_OK) {
             free(cv);
-            return sk_err_set(err, "redis", "backfill: %s", x->c->errstr);
+            return sk_err_set(err, "redis", "backfill: %s", x->q.c->errstr);
         }
     }
-    if (discount_read_replies(x->c, cv, n, "backfill: HMGET customer", err) != 0) {
+    if (discount_read_replies(x->q.c, cv, n, "backfill: HMGET customer", err) != 0) {
         free(cv);
         return -1;
     }
     for (int sh = 0; sh < SK_SHARDS && rc == 0; sh++) {
-        s_call_reset(x, sh);
+        discount_requeue_reset(&x->q, sh);
         for (size_t i = 0; i < n && rc == 0; i++) {
             const char *cid;
             const redisReply *k = keys->element[i];
@@ -279,16 +211,12 @@ static int s_customer_page(s_call_t *x, const sk_remind_settings_t *s, int64_t n
             discount_profile_from_reply(s, cv[i], 0, &p, &e);
             if (!discount_statement_next(s, cid, &p, now_ms, key, &due))
                 continue;
-            discount_argv_addz(&x->args, "s");
-            discount_argv_addz(&x->args, cid);
-            discount_argv_addz(&x->args, key);
-            discount_argv_add_i64(&x->args, due);
-            x->nrec++;
-            if (s_call_full(x))
-                rc = s_call_flush(x, err);
+            discount_requeue_statement(&x->q, cid, key, due);
+            if (discount_requeue_full(&x->q))
+                rc = discount_requeue_flush(&x->q, err);
         }
         if (rc == 0)
-            rc = s_call_flush(x, err);
+            rc = discount_requeue_flush(&x->q, err);
     }
     s_free_replies(cv, n);
     free(cv);
@@ -316,9 +244,10 @@ int discount_backfill(redisContext *c, const sk_remind_settings_t *s, int64_t no
     s_call_t *x = malloc(sizeof *x);
     if (!x)
         return sk_err_set(err, "redis", "backfill: out of memory");
-    x->c = c;
+    memset(&x->q, 0, offsetof(discount_requeue_t, keys));
+    x->q.c = c;
     x->out = out;
-    int rc = sk_redis_load_script(c, DISCOUNT_BACKFILL_LUA, x->sha, err);
+    int rc = sk_redis_load_script(c, DISCOUNT_REQUEUE_LUA, x->q.sha, err);
     const char *patterns[2] = {SK_KEY_INVOICE_PATTERN, S_CUSTOMER_PATTERN};
     const char *types[2] = {"string", "hash"};
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
@@ -334,6 +263,8 @@ int discount_backfill(redisContext *c, const sk_remind_settings_t *s, int64_t no
             freeReplyObject(page);
         } while (rc == 0 && strcmp(cursor, "0") != 0);
     }
+    out->reminders = x->q.reminders;
+    out->statements = x->q.statements;
     free(x);
     if (rc != 0)
         return -1;

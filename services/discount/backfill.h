@@ -4,10 +4,10 @@
  *
  * When SK_KEY_REMIND_BACKFILL is absent: SCANs every invoice (packed
  * layout) and, for each open one with a balance, plans its reminders in its
- * customer's zone at now (remind.h) and queues them with backfill.lua, which
- * checks that the invoice's rev has not moved (an apply in between queued
- * its own plan) and adds a key only if it is not queued, sent or in process
- * (ZADD NX); then SCANs every customer and queues its statement unless it
+ * customer's zone at now (remind.h) and queues its next reminder with
+ * requeue.lua, which checks that the invoice's rev has not moved (an apply
+ * in between queued its own plan) and queues the first key of the plan that
+ * is neither sent nor in process; then SCANs every customer and queues its statement unless it
  * has one (HSETNX). Then it sets the marker, and later starts skip it.
  * Idempotent: a worker killed midway leaves no marker and the next start
  * does it again without queuing anything twice; two workers at once are
@@ -31,8 +31,5 @@ typedef struct {
 /* 0, or -1 and err (a Redis error: the marker is not set). */
 int discount_backfill(redisContext *c, const sk_remind_settings_t *s, int64_t now_ms,
                       discount_backfill_t *out, sk_err_t *err);
-
-/* backfill.lua, embedded at build time. */
-extern const char DISCOUNT_BACKFILL_LUA[];
 
 #endif

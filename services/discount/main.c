@@ -67,6 +67,7 @@
 #include "backfill.h"
 #include "invoice.h"
 #include "migrate.h"
+#include "requeue.h"
 #include "retime.h"
 #include "keys.h"
 #include "metrics.h"
@@ -119,6 +120,7 @@ typedef struct {
     sk_clock_t *clock;    /* business time: "today" (SKONTO_CLOCK, SKONTO_TODAY) */
     sk_remind_settings_t remind; /* SKONTO_REMINDER_* ...: the due queue's instants */
     char retime_sha[41];
+    discount_requeue_t *requeue; /* a customer's re-time (requeue.lua) */
     sk_heartbeat_t *hb;
     s_list_t retry;
     discount_argv_t *argv;
@@ -295,8 +297,10 @@ static int s_setup(s_worker_t *w)
         sk_log_error("%s", err.msg);
         return -1;
     }
+    w->requeue->c = w->c;
     if (sk_redis_load_script(w->c, DISCOUNT_APPLY_LUA, w->sha, &err) != 0 ||
-        sk_redis_load_script(w->c, DISCOUNT_RETIME_LUA, w->retime_sha, &err) != 0) {
+        sk_redis_load_script(w->c, DISCOUNT_RETIME_LUA, w->retime_sha, &err) != 0 ||
+        sk_redis_load_script(w->c, DISCOUNT_REQUEUE_LUA, w->requeue->sha, &err) != 0) {
         sk_log_error("%s", err.msg);
         return -1;
     }
@@ -686,16 +690,16 @@ static int s_retime(s_worker_t *w, const s_item_t *it, int64_t now_ms)
     const char *cid = e->env->customer->customer_id;
     discount_retime_t rt;
     sk_err_t err;
-    if (discount_retime_customer(w->c, w->retime_sha, &w->remind, e->shard, cid, now_ms, &rt,
-                                 &err) != 0) {
+    if (discount_retime_customer(w->c, w->retime_sha, w->requeue, &w->remind, e->shard, cid,
+                                 now_ms, &rt, &err) != 0) {
         sk_log_error("customer %s: re-timing its reminders: %s", cid, err.msg);
         return strcmp(err.code, "redis") ? 0 : -1;
     }
     if (rt.invoices || rt.statement)
         sk_log_at(SK_LOG_INFO, e->env->event_id, NULL,
-                  "customer %s: %ld open invoices re-timed (%ld queued reminders moved, %ld "
-                  "dropped), statement %s",
-                  cid, rt.invoices, rt.moved, rt.dropped, rt.statement ? "changed" : "kept");
+                  "customer %s: %ld open invoices re-timed (%ld next reminders queued), "
+                  "statement %s",
+                  cid, rt.invoices, rt.queued, rt.statement ? "changed" : "kept");
     return 0;
 }
 
@@ -1270,11 +1274,13 @@ int main(int argc, char **argv)
     }
     w.argv = malloc(sizeof *w.argv);
     w.batch = malloc(sizeof *w.batch);
+    w.requeue = calloc(1, sizeof *w.requeue);
     w.hb = sk_heartbeat_new(w.name, "discount");
-    if (!w.argv || !w.batch || !w.hb || sk_signal_install(&err)) {
+    if (!w.argv || !w.batch || !w.requeue || !w.hb || sk_signal_install(&err)) {
         sk_log_error("%s", w.hb ? err.msg : "out of memory");
         free(w.argv);
         free(w.batch);
+        free(w.requeue);
         sk_heartbeat_destroy(&w.hb);
         sk_clock_destroy(&w.clock);
         discount_metrics_destroy(&w.metrics);
@@ -1317,6 +1323,7 @@ int main(int argc, char **argv)
         redisFree(w.c);
     free(w.argv);
     free(w.batch);
+    free(w.requeue);
     sk_heartbeat_destroy(&w.hb);
     sk_clock_destroy(&w.clock);
     discount_metrics_destroy(&w.metrics);

@@ -51,6 +51,7 @@ int discount_remind_diff(const sk_remind_settings_t *s, const char *order_id,
         if (sk_remind_plan(s, order_id, last, (size_t)nt, tz, now_ms, plan, DISCOUNT_REMIND_MAX, &n,
                            err) != 0)
             return -1;
+        sk_remind_sort_due(plan, n); /* the queue takes the first not sent */
         for (size_t i = 0; i < n; i++) {
             memcpy(ops->add[i].key, plan[i].key, sizeof ops->add[i].key);
             ops->add[i].due_ms = plan[i].due_ms;

@@ -12,11 +12,14 @@
  *     credited in full) plans nothing: all of its keys are dropped;
  *   - add[] is sk_remind_plan over the new tiers' last days in the
  *     customer's zone at now (a closed window: nothing; several passed
- *     reminders of one window: one, due now);
+ *     reminders of one window: one, due now), in due order (equal instants
+ *     in tier order). The due queue holds only the first of them that is
+ *     neither sent nor being sent (the invoice's next reminder); whoever
+ *     settles it queues the one after (docs/REMINDERS.md);
  *   - drop[] is every key of the old tiers x the current leads (and, for
  *     a re-time, of the same tiers) that add[] does not hold: a key is never
  *     in both, and a key of add[] is never dropped;
- *   - the same inputs give the same lists, in tier and due order. */
+ *   - the same inputs give the same lists. */
 #ifndef DISCOUNT_REMIND_H
 #define DISCOUNT_REMIND_H
 
@@ -27,7 +30,9 @@
 #include "invoice_rules.h"
 #include "sk_remind.h"
 
-#define DISCOUNT_REMIND_MAX (SK_TERMS_MAX_TIERS * SK_REMIND_MAX_LEADS)
+#define DISCOUNT_REMIND_MAX SK_REMIND_PLAN_MAX
+_Static_assert(SK_TERMS_MAX_TIERS * SK_REMIND_MAX_LEADS <= SK_REMIND_PLAN_MAX,
+               "a plan of the most tiers at the most leads fits");
 
 typedef struct {
     char key[SK_REMIND_KEY_MAX];
@@ -36,7 +41,7 @@ typedef struct {
 
 typedef struct {
     size_t nadd;
-    discount_due_t add[DISCOUNT_REMIND_MAX]; /* ZADD, unless sent or in process */
+    discount_due_t add[DISCOUNT_REMIND_MAX]; /* the plan: its first not sent nor in process is ZADDed */
     size_t ndrop;
     char drop[DISCOUNT_REMIND_MAX][SK_REMIND_KEY_MAX]; /* ZREM */
 } discount_remind_ops_t;

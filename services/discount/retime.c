@@ -52,71 +52,11 @@ static int s_reply(redisContext *c, redisReply **out, const char *what, sk_err_t
     return 0;
 }
 
-static int s_send(redisContext *c, discount_argv_t *a, const char *what, sk_err_t *err)
-{
-    size_t len;
-    const char *cmd = discount_argv_resp(a, &len);
-    if (a->overflow)
-        return sk_err_set(err, "redis", "%s: command too large", what);
-    if (redisAppendFormattedCommand(c, cmd, len) != REDIS_OK)
-        return sk_err_set(err, "redis", "%s: %s", what, c->errstr);
-    return 0;
-}
-
-/* The queued ZADD XX and ZREM of a chunk. Static: 1 MiB, one worker thread. */
-static discount_argv_t s_zadd, s_zrem;
-
-static void s_ops_reset(const char *rdue)
-{
-    discount_argv_reset(&s_zadd);
-    discount_argv_addz(&s_zadd, "ZADD");
-    discount_argv_addz(&s_zadd, rdue);
-    discount_argv_addz(&s_zadd, "XX");
-    discount_argv_reset(&s_zrem);
-    discount_argv_addz(&s_zrem, "ZREM");
-    discount_argv_addz(&s_zrem, rdue);
-}
-
-/* Sends what is queued (one ZADD XX, one ZREM) and reads both replies. */
-static int s_ops_flush(redisContext *c, const char *rdue, discount_retime_t *out, sk_err_t *err)
-{
-    int n = 0;
-    long moved = (s_zadd.argc - 3) / 2, dropped = s_zrem.argc - 2;
-    if (moved > 0 && s_send(c, &s_zadd, "ZADD XX rdue", err) == 0)
-        n++;
-    else if (moved > 0)
-        return -1;
-    if (dropped > 0 && s_send(c, &s_zrem, "ZREM rdue", err) == 0)
-        n++;
-    else if (dropped > 0)
-        return -1;
-    for (int i = 0; i < n; i++) {
-        redisReply *r = NULL;
-        if (s_reply(c, &r, "re-time", err) != 0)
-            return -1;
-        freeReplyObject(r);
-    }
-    out->moved += moved;
-    out->dropped += dropped;
-    s_ops_reset(rdue);
-    return 0;
-}
-
-/* Whether the queued commands could overflow with one more invoice's keys. */
-static bool s_ops_nearly_full(void)
-{
-    size_t worst = 2 * DISCOUNT_REMIND_MAX * (SK_REMIND_KEY_MAX + 48);
-    return s_zadd.used + worst > DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD ||
-           s_zrem.used + worst > DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD ||
-           s_zadd.argc + 2 * DISCOUNT_REMIND_MAX > DISCOUNT_ARGV_MAX ||
-           s_zrem.argc + DISCOUNT_REMIND_MAX > DISCOUNT_ARGV_MAX;
-}
-
 /* Re-plans one chunk of open invoices (ids: a ZRANGE reply of at most
  * DISCOUNT_RETIME_CHUNK) in p's zone: their GETs in one round trip, then
- * the ZADD XX / ZREM (more than one pair only for huge plans). */
-static int s_chunk(redisContext *c, const sk_remind_settings_t *s, int shard, const redisReply *ids,
-                   const discount_profile_t *p, int64_t now_ms, const char *rdue,
+ * requeue.lua (more than one call only for huge plans). */
+static int s_chunk(redisContext *c, discount_requeue_t *q, const sk_remind_settings_t *s,
+                   int shard, const redisReply *ids, const discount_profile_t *p, int64_t now_ms,
                    discount_retime_t *out, sk_err_t *err)
 {
     static sk_invoice_t inv;
@@ -137,30 +77,33 @@ static int s_chunk(redisContext *c, const sk_remind_settings_t *s, int shard, co
     if (discount_read_replies(c, got, n, "GET invoice", err) != 0)
         return -1;
     int rc = 0;
+    long before = q->reminders;
+    discount_requeue_reset(q, shard);
     for (size_t i = 0; i < n; i++) {
         sk_err_t e;
         /* One that cannot be read (gone since, another layout) is left as
          * it is: whatever changes it next plans it again. */
         if (rc == 0 && sk_invoice_from_reply(got[i], oid[i], &inv, &e) == 0 &&
             discount_remind_diff(s, oid[i], &inv, &inv, p->tz, now_ms, &ops, &e) == 0) {
-            if (s_ops_nearly_full() && s_ops_flush(c, rdue, out, err) != 0)
+            if (discount_requeue_full(q) && discount_requeue_flush(q, err) != 0)
                 rc = -1;
-            for (size_t j = 0; rc == 0 && j < ops.nadd; j++) {
-                discount_argv_add_i64(&s_zadd, ops.add[j].due_ms);
-                discount_argv_addz(&s_zadd, ops.add[j].key);
+            if (rc == 0) {
+                discount_requeue_invoice(q, sk_key_invoice(key, shard, oid[i]), inv.rev, &ops,
+                                         true);
+                out->removed += (long)(ops.ndrop + ops.nadd);
+                out->invoices++;
             }
-            for (size_t j = 0; rc == 0 && j < ops.ndrop; j++)
-                discount_argv_addz(&s_zrem, ops.drop[j]);
-            out->invoices++;
         }
         freeReplyObject(got[i]);
     }
-    if (rc != 0)
-        return -1;
-    return s_ops_flush(c, rdue, out, err);
+    if (rc == 0)
+        rc = discount_requeue_flush(q, err);
+    out->queued += q->reminders - before;
+    return rc;
 }
 
-int discount_retime_customer(redisContext *c, const char *sha, const sk_remind_settings_t *s,
+int discount_retime_customer(redisContext *c, const char *sha, discount_requeue_t *q,
+                             const sk_remind_settings_t *s,
                              int shard, const char *cid, int64_t now_ms, discount_retime_t *out,
                              sk_err_t *err)
 {
@@ -195,7 +138,6 @@ int discount_retime_customer(redisContext *c, const char *sha, const sk_remind_s
     freeReplyObject(st);
 
     /* 1. the open invoices, a chunk at a time */
-    s_ops_reset(rdue);
     for (long start = 0;; start += DISCOUNT_RETIME_CHUNK) {
         char a[24], b[24];
         snprintf(a, sizeof a, "%ld", start);
@@ -207,7 +149,7 @@ int discount_retime_customer(redisContext *c, const char *sha, const sk_remind_s
         if (s_reply(c, &ids, "ZRANGE copen", err) != 0)
             return -1;
         size_t got = ids->type == REDIS_REPLY_ARRAY ? ids->elements : 0;
-        int rc = got ? s_chunk(c, s, shard, ids, &p, now_ms, rdue, out, err) : 0;
+        int rc = got ? s_chunk(c, q, s, shard, ids, &p, now_ms, out, err) : 0;
         freeReplyObject(ids);
         if (rc != 0)
             return -1;

@@ -4,11 +4,10 @@
  * Ingest has stored the new profile before the event reached the stream.
  * Before the event is acknowledged, the worker:
  *   - re-plans each open invoice of the customer (its copen) in the
- *     profile's zone: the planned keys that are queued get their new due
- *     instant (ZADD XX: nothing sent, in process or dropped comes back), the
- *     invoice's other keys leave rdue (ZREM). DISCOUNT_RETIME_CHUNK invoices
- *     per read and per write, so one customer with many invoices never
- *     blocks Redis long;
+ *     profile's zone with requeue.lua: the invoice's keys leave rdue and its
+ *     next reminder (the first of the new plan neither sent nor in process)
+ *     enters at its new instant. DISCOUNT_RETIME_CHUNK invoices per read and
+ *     per write, so one customer with many invoices never blocks Redis long;
  *   - sets the customer's statement with retime.lua: opted out or cadence
  *     none, its pending key leaves rdue and stmt; else the next instant
  *     after now replaces the pending key when it differs. A pending key
@@ -24,6 +23,7 @@
 #include <stdint.h>
 
 #include "remind.h"
+#include "requeue.h"
 
 #define DISCOUNT_RETIME_CHUNK 200
 
@@ -42,16 +42,18 @@ int discount_read_replies(redisContext *c, redisReply **out, size_t n, const cha
 /* What a re-time did, for the log. */
 typedef struct {
     long invoices; /* open invoices planned again */
-    long moved;    /* ZADD XX members sent (queued ones re-timed) */
-    long dropped;  /* ZREM members sent */
+    long queued;   /* next reminders queued again */
+    long removed;  /* keys sent to leave rdue (most were not queued) */
     int statement; /* 1 replaced or removed, 0 unchanged */
 } discount_retime_t;
 
-/* Re-times customer cid of shard `shard` at now_ms; sha is retime.lua's.
+/* Re-times customer cid of shard `shard` at now_ms; sha is retime.lua's, q a
+ * requeue batch on c with requeue.lua's sha (its counts grow).
  * 0, or -1 and err: code "redis" (the connection is unusable: reconnect,
  * the entry stays pending) or another code for data that cannot be used
  * (logged; the entry is acknowledged). */
-int discount_retime_customer(redisContext *c, const char *sha, const sk_remind_settings_t *s,
+int discount_retime_customer(redisContext *c, const char *sha, discount_requeue_t *q,
+                             const sk_remind_settings_t *s,
                              int shard, const char *cid, int64_t now_ms, discount_retime_t *out,
                              sk_err_t *err);
 

@@ -16,6 +16,7 @@ struct reminder_gathered {
     int (*tiers)[SK_TERMS_MAX_TIERS]; /* each window's tier index */
     size_t n;
     reminder_statement_t st;
+    sk_err_t read_err; /* why s_keep stopped the read */
 };
 
 /* Copies a stored string value into dst (cap bytes with the NUL): -1 if it
@@ -131,8 +132,24 @@ static int s_read_head(redisContext *c, int shard, const char *cid, redisReply *
     return 0;
 }
 
-/* One pipelined GET per open order; reads each into g->inv (skipping those
- * gone or closed since copen was read). */
+/* sk_invoice_read_each's callback: keeps the invoices still open (skipping
+ * those gone or closed since copen was read); a damaged one stops the read. */
+static int s_keep(void *ctx, const char *oid, int got, const sk_err_t *e, const sk_invoice_t *inv)
+{
+    reminder_gathered_t *g = ctx;
+    (void)oid;
+    if (got != 0 && !strcmp(e->code, "no_invoice"))
+        return 0;
+    if (got != 0) {
+        g->read_err = *e;
+        return -1;
+    }
+    if (inv->status == SK_INV_OPEN && inv->balance > 0)
+        g->inv[g->n++] = *inv;
+    return 0;
+}
+
+/* The open invoices of copen, pipelined (common/io/invoice_store). */
 static int s_read_invoices(redisContext *c, int shard, const redisReply *open,
                            reminder_gathered_t *g, sk_err_t *err)
 {
@@ -142,57 +159,12 @@ static int s_read_invoices(redisContext *c, int shard, const redisReply *open,
     g->tiers = calloc(n ? n : 1, sizeof *g->tiers);
     if (!g->inv || !g->views || !g->tiers)
         return sk_err_set(err, "out_of_memory", "statement: out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const redisReply *m = open->element[i];
-        if (m->type != REDIS_REPLY_STRING || m->len == 0 || m->len > SK_ID_MAX)
-            return sk_err_set(err, "bad_invoice", "copen holds a malformed order id");
-        char k[SK_KEY_MAX];
-        const char *a[] = {"GET", sk_key_invoice(k, shard, m->str)};
-        if (redisAppendCommandArgv(c, 2, a, NULL) != REDIS_OK)
-            return sk_err_set(err, "redis", "GET: %s", c->errstr);
-    }
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(c, (void **)&r) != REDIS_OK)
-            return sk_err_set(err, "redis", "GET: %s", c->errstr);
-        if (rc != 0) {
-            freeReplyObject(r);
-            continue;
-        }
-        const char *oid = open->element[i]->str;
-        sk_invoice_t *inv = &g->inv[g->n];
-        sk_err_t e;
-        int got = sk_invoice_from_reply(r, oid, inv, &e);
-        freeReplyObject(r);
-        if (got != 0 && !strcmp(e.code, "old_layout")) {
-            /* not migrated yet: read as a hash after the pipeline is drained */
-            inv->order_id[0] = '\0';
-            strncat(inv->order_id, oid, SK_ID_MAX);
-            inv->rev = -1;
-            g->n++;
-            continue;
-        }
-        if (got != 0 && !strcmp(e.code, "no_invoice"))
-            continue; /* gone since copen was read */
-        if (got != 0) {
-            if (err)
-                *err = e;
-            rc = -1;
-            continue;
-        }
-        if (inv->status == SK_INV_OPEN && inv->balance > 0)
-            g->n++;
-    }
-    for (size_t i = 0; rc == 0 && i < g->n; i++) {
-        if (g->inv[i].rev != -1)
-            continue;
-        char k[SK_KEY_MAX], oid[SK_ID_MAX + 1];
-        strcpy(oid, g->inv[i].order_id);
-        if (sk_invoice_read(c, sk_key_invoice(k, shard, oid), oid, &g->inv[i], err) != 0)
-            rc = -1;
-    }
-    return rc;
+    sk_err_clear(&g->read_err);
+    if (sk_invoice_read_each(c, shard, open, s_keep, g, err) == 0)
+        return 0;
+    if (g->read_err.code[0] && err)
+        *err = g->read_err;
+    return -1;
 }
 
 reminder_gathered_t *reminder_statement_gather(redisContext *c, const char *customer_id,

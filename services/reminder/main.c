@@ -96,6 +96,12 @@ typedef struct {
     char cid[SK_ID_MAX + 1];
     char next_key[SK_REMIND_KEY_MAX]; /* statement: the one after this */
     int64_t next_due;
+    /* reminder: the invoice's plan at now in due order, for the chain
+     * (queue.h; nplan 0 until the invoice and the customer's zone are read) */
+    char inv_key[SK_KEY_MAX];
+    int64_t inv_rev;
+    const sk_reminder_t *plan;
+    size_t nplan;
 } s_item_t;
 
 /* ---------------------------------------------------------------- Redis */
@@ -145,6 +151,11 @@ static void s_settle(s_worker_t *w, s_item_t *it, reminder_settle_t *st)
     if (it->parts.kind == SK_REMIND_KIND_STATEMENT) {
         st->next_key = it->next_key;
         st->next_due_ms = it->next_due;
+    } else if (it->nplan > 0) {
+        st->inv_key = it->inv_key;
+        st->inv_rev = it->inv_rev;
+        st->plan = it->plan;
+        st->nplan = it->nplan;
     }
     int rc = reminder_queue_settle(w->queue, w->c, st, &err);
     if (rc < 0) {
@@ -333,46 +344,40 @@ static bool s_check_customer(s_worker_t *w, s_item_t *it, const reminder_profile
 
 /* ---------------------------------------------------------------- a reminder */
 
-/* Whether a later lead of the key's window is due too and queued, in
- * process or sent: then this one is not sent (one mail, not several). */
-static int s_collapsed(s_worker_t *w, const s_item_t *it, const sk_tz_t *tz, bool *out)
+/* Whether a later lead of the key's window is due too: then this one is not
+ * sent (one mail, not several), and the chain queues that later one (the
+ * plan at now keeps, of the passed reminders of a window, the last). */
+static bool s_collapsed(const s_worker_t *w, const s_item_t *it, const sk_tz_t *tz)
 {
-    *out = false;
-    char keys[SK_REMIND_MAX_LEADS][SK_REMIND_KEY_MAX], kd[SK_KEY_MAX], kp[SK_KEY_MAX],
-        ks[SK_KEY_MAX];
-    const char **argv[3 * SK_REMIND_MAX_LEADS];
-    const char *args[3 * SK_REMIND_MAX_LEADS][3];
-    int argc[3 * SK_REMIND_MAX_LEADS], n = 0;
-    int minute = w->set.send_minute;
     for (size_t i = 0; i < w->set.nleads; i++) {
         int lead = w->set.leads[i];
-        if (lead >= it->parts.lead_days ||
-            sk_tz_local_instant(tz, it->parts.last_day - lead, minute) > it->now)
-            continue;
-        if (sk_remind_key(keys[i], sizeof keys[i], it->parts.id, it->parts.tier, it->parts.last_day,
-                          lead) != 0)
-            continue;
-        const char *q[3][3] = {{"ZSCORE", sk_key_remind_due(kd, it->shard), keys[i]},
-                               {"ZSCORE", sk_key_remind_proc(kp, it->shard), keys[i]},
-                               {"HEXISTS", sk_key_remind_sent(ks, it->shard), keys[i]}};
-        for (int k = 0; k < 3; k++) {
-            memcpy(args[n], q[k], sizeof q[k]);
-            argv[n] = args[n];
-            argc[n] = 3;
-            n++;
-        }
+        if (lead < it->parts.lead_days &&
+            sk_tz_local_instant(tz, it->parts.last_day - lead, w->set.send_minute) <= it->now)
+            return true;
     }
-    if (n == 0)
-        return 0;
-    redisReply *r[3 * SK_REMIND_MAX_LEADS];
-    if (s_pipeline(w, n, argc, argv, r) != 0)
-        return -1;
-    for (int i = 0; i < n; i++)
-        if ((r[i]->type == REDIS_REPLY_STRING) ||
-            (r[i]->type == REDIS_REPLY_INTEGER && r[i]->integer == 1))
-            *out = true;
-    s_free_replies(r, n);
-    return 0;
+    return false;
+}
+
+/* The invoice's plan at now in due order (it->plan), for the chain. */
+static void s_plan(s_worker_t *w, s_item_t *it, const sk_invoice_t *inv, const sk_tz_t *tz)
+{
+    static sk_reminder_t plan[SK_REMIND_PLAN_MAX];
+    sk_day_t last[SK_TERMS_MAX_TIERS];
+    sk_err_t err;
+    size_t n = 0;
+    int nt = inv->schedule.ntiers;
+    for (int i = 0; i < nt && i < SK_TERMS_MAX_TIERS; i++)
+        last[i] = inv->schedule.tiers[i].last_day;
+    it->nplan = 0;
+    if (nt < 0 || nt > SK_TERMS_MAX_TIERS ||
+        sk_remind_plan(&w->set, it->parts.id, last, (size_t)nt, tz, it->now, plan,
+                       SK_REMIND_PLAN_MAX, &n, &err) != 0)
+        return;
+    sk_remind_sort_due(plan, n);
+    sk_key_invoice(it->inv_key, it->shard, it->parts.id);
+    it->inv_rev = inv->rev;
+    it->plan = plan;
+    it->nplan = n;
 }
 
 static void s_reminder(s_worker_t *w, s_item_t *it, redisReply *inv_reply)
@@ -426,6 +431,8 @@ static void s_reminder(s_worker_t *w, s_item_t *it, redisReply *inv_reply)
     reminder_profile_t p;
     rc = reminder_profile_from_reply(r[0], it->cid, &w->set, &p, &err);
     redisReply *undeliv = r[1];
+    const sk_tz_t *tz = rc == 0 ? p.tz : w->set.default_tz;
+    s_plan(w, it, &inv, tz); /* whatever happens to this key, the next one follows */
     bool done = false;
     if (rc != 0) {
         s_dead(w, it, err.code, err.msg, NULL, false);
@@ -434,18 +441,11 @@ static void s_reminder(s_worker_t *w, s_item_t *it, redisReply *inv_reply)
         s_skip(w, it, REMINDER_SKIP_NO_ADDRESS);
         done = true;
     }
-    const sk_tz_t *tz = p.tz;
-    bool collapsed = false;
     if (!done && it->now >= sk_tz_day_start(tz, it->parts.last_day + 1)) {
         s_skip(w, it, REMINDER_SKIP_CLOSED);
         done = true;
     }
-    if (!done && s_collapsed(w, it, tz, &collapsed) != 0) {
-        reminder_metrics_redis_error(w->metrics);
-        w->errors++;
-        done = true;
-    }
-    if (!done && collapsed) {
+    if (!done && s_collapsed(w, it, tz)) {
         s_skip(w, it, REMINDER_SKIP_COLLAPSED);
         done = true;
     }

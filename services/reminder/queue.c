@@ -185,7 +185,7 @@ int reminder_queue_settle(reminder_queue_t *self, redisContext *c, const reminde
     } else if (s->action == REMINDER_SETTLE_DEAD) {
         a7 = s->address ? s->address : "";
     }
-    const char *argv[] = {"EVALSHA",
+    const char *head[] = {"EVALSHA",
                           self->record,
                           "7",
                           sk_key_remind_proc(k[0], sh),
@@ -203,7 +203,25 @@ int reminder_queue_settle(reminder_queue_t *self, redisContext *c, const reminde
                           s->next_key && *s->next_key ? due : "",
                           a7,
                           a8s};
-    int argc = (int)(sizeof argv / sizeof argv[0]);
+    enum { S_HEAD = sizeof head / sizeof head[0] };
+    /* then the chain: [9] invoice key, [10] its rev, [11] n, n x (due, key) */
+    const char *argv[S_HEAD + 3 + 2 * SK_REMIND_PLAN_MAX];
+    char rev[24], dues[SK_REMIND_PLAN_MAX][24], n[24];
+    memcpy(argv, head, sizeof head);
+    size_t np = s->plan && s->inv_key ? s->nplan : 0;
+    if (np > SK_REMIND_PLAN_MAX)
+        np = SK_REMIND_PLAN_MAX;
+    snprintf(rev, sizeof rev, "%" PRId64, s->inv_rev);
+    snprintf(n, sizeof n, "%zu", np);
+    int argc = S_HEAD;
+    argv[argc++] = np ? s->inv_key : "";
+    argv[argc++] = rev;
+    argv[argc++] = n;
+    for (size_t i = 0; i < np; i++) {
+        snprintf(dues[i], sizeof dues[i], "%" PRId64, s->plan[i].due_ms);
+        argv[argc++] = dues[i];
+        argv[argc++] = s->plan[i].key;
+    }
     redisReply *r = s_eval(self, c, argc, argv, err);
     if (!r)
         return -1;

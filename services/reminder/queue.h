@@ -71,6 +71,14 @@ typedef struct {
     int64_t backoff_ms;  /* retry */
     int ambiguous;       /* retry: 1 for an ambiguous outcome */
     const char *address; /* dead: the refused address */
+    /* reminder, when sent, dropped or dead: the invoice's next reminder is
+     * queued (the first of plan, in due order, that is not this key and is
+     * neither sent nor in process) if the invoice inv_key is still at
+     * inv_rev, the revision the plan was made from. nplan 0: none. */
+    const char *inv_key;
+    int64_t inv_rev;
+    const sk_reminder_t *plan;
+    size_t nplan;
 } reminder_settle_t;
 
 /* record.lua: 1 done, 0 the lease was no longer ours, -1 with err. */

@@ -17,6 +17,14 @@
 --          back then), HINCRBY rtry key 1; ARGV[8] = 1 also marks the key
 --          ambiguous (field "a|<key>" of rtry: the mail may have arrived)
 --   dead   ZREM rproc, HDEL rtry, HSET undeliv <cid> address (a 5xx)
+-- Reminder chain (sent, drop, dead): the due queue holds each invoice's next
+-- reminder only (docs/REMINDERS.md). ARGV[9] is the invoice's key ("" none:
+-- nothing to chain) and ARGV[10] the revision the worker read it at; if the
+-- invoice is still at it, the first of the ARGV[11] (due, key) pairs that
+-- follow (the plan at now, in due order) that is not this key and is neither
+-- in rsent nor in rproc is ZADDed. If the revision moved, the discount
+-- worker's apply step queued the new plan's next reminder already (this key
+-- was in rproc then, so it took the one after).
 -- Statement advance: when the next key is given and stmt still names this
 -- key for the customer, stmt <cid> = next and ZADD NX rdue due next (unless
 -- next is in rsent); when next is "" and stmt names this key, HDEL it.
@@ -27,7 +35,9 @@
 --       [5] next statement key or "" (statements; "" for reminders),
 --       [6] its due ms (clock) or "", then per action
 --       sent: [7] record JSON, [8] sent ms; retry: [7] backoff ms,
---       [8] 1 ambiguous / 0; dead: [7] the refused address
+--       [8] 1 ambiguous / 0; dead: [7] the refused address ("" pads the
+--       unused ones); then the chain: [9] invoice key or "", [10] its rev,
+--       [11] n, then n pairs due ms, key
 -- Returns 1 done, 0 the lease was not ours (see above).
 local act, key, cid = ARGV[1], ARGV[2], ARGV[4]
 local held = tonumber(redis.call('ZSCORE', KEYS[1], key)) == tonumber(ARGV[3])
@@ -41,6 +51,19 @@ local function advance()
     redis.call('HSET', KEYS[5], cid, next)
     if redis.call('HEXISTS', KEYS[2], next) == 0 and not redis.call('ZSCORE', KEYS[1], next) then
       redis.call('ZADD', KEYS[6], 'NX', ARGV[6], next)
+    end
+  end
+end
+local function chain()
+  local n = tonumber(ARGV[11] or '0') or 0
+  if ARGV[9] == nil or ARGV[9] == '' or n == 0 then return end
+  local v = redis.pcall('GET', ARGV[9])
+  if type(v) ~= 'string' or string.match(v, '^(%d+)%.') ~= ARGV[10] then return end
+  for j = 12, 10 + 2 * n, 2 do
+    local k = ARGV[j + 1]
+    if k ~= key and redis.call('HEXISTS', KEYS[2], k) == 0 and not redis.call('ZSCORE', KEYS[1], k) then
+      redis.call('ZADD', KEYS[6], ARGV[j], k)
+      return
     end
   end
 end
@@ -58,12 +81,14 @@ if act == 'sent' then
   if not held then return 0 end
   forget()
   advance()
+  chain()
   return 1
 end
 if not held then return 0 end
 if act == 'drop' then
   forget()
   advance()
+  chain()
 elseif act == 'retry' then
   local t = redis.call('TIME')
   local at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[7])
@@ -73,6 +98,7 @@ elseif act == 'retry' then
 elseif act == 'dead' then
   forget()
   redis.call('HSET', KEYS[7], cid, ARGV[7])
+  chain()
 else
   return redis.error_reply('ERR record: unknown action')
 end

@@ -5,6 +5,8 @@ figure below was worked out by hand from the terms (see the comments), not
 copied from the program's output.
 """
 import json
+import os
+import subprocess
 import tempfile
 import unittest
 
@@ -26,16 +28,18 @@ class SeedTerms(unittest.TestCase):
     def test_gross_discounts_and_dates(self):
         q = quote_json(*SEED)
         # 2 % / 1 % / 0.5 % of 1130.00 = 22.60 / 11.30 / 5.65; day 0, 10, 30, net 60.
+        # Effective vs net: (1/0.98)^(365/60) - 1 = 13.0771 %, (1/0.99)^(365/50) - 1 =
+        # 7.6126 %, (1/0.995)^(365/30) - 1 = 6.2884 %. No cost of capital, no balance rates.
         self.assertEqual(q, {
             "currency": "CNY", "amount": "1130.00", "discount_base": "1130.00",
             "baseline": "2026-11-02", "net_due": "2027-01-01",
             "tiers": [
                 {"rate": "2", "last_day": "2026-11-02", "discount": "22.60", "payable": "1107.40",
-                 "apr_vs_net": 12.41, "apr_vs_next": 37.24},
+                 "apr_vs_net": 12.41, "apr_effective_vs_net": 13.08, "apr_vs_next": 37.24},
                 {"rate": "1", "last_day": "2026-11-12", "discount": "11.30", "payable": "1118.70",
-                 "apr_vs_net": 7.37, "apr_vs_next": 9.22},
+                 "apr_vs_net": 7.37, "apr_effective_vs_net": 7.61, "apr_vs_next": 9.22},
                 {"rate": "0.5", "last_day": "2026-12-02", "discount": "5.65", "payable": "1124.35",
-                 "apr_vs_net": 6.11, "apr_vs_next": 6.11},
+                 "apr_vs_net": 6.11, "apr_effective_vs_net": 6.29, "apr_vs_next": 6.11},
             ]})
 
     def test_net_discount_base(self):
@@ -63,14 +67,15 @@ class SeedTerms(unittest.TestCase):
         table = [l for l in lines[1:] if l.strip()]
         self.assertEqual(len(table), 5)  # header, three tiers, net
         self.assertEqual(table[0].split()[:2], ["tier", "rate"])
+        self.assertEqual(table[0].split("  ")[-3:], ["APR vs net", "eff. vs net", "APR vs next"])
         self.assertEqual(table[1].split(), ["1", "2%", "2026-11-02", "Mon", "22.60", "1107.40",
-                                            "12.41%", "37.24%"])
+                                            "12.41%", "13.08%", "37.24%"])
         self.assertEqual(table[2].split(), ["2", "1%", "2026-11-12", "Thu", "11.30", "1118.70",
-                                            "7.37%", "9.22%"])
+                                            "7.37%", "7.61%", "9.22%"])
         self.assertEqual(table[3].split(), ["3", "0.5%", "2026-12-02", "Wed", "5.65", "1124.35",
-                                            "6.11%", "6.11%"])
+                                            "6.11%", "6.29%", "6.11%"])
         self.assertEqual(table[4].split(), ["net", "0%", "2027-01-01", "Fri", "0.00", "1130.00",
-                                            "-", "-"])
+                                            "-", "-", "-"])
         # Right-aligned columns end at the same place on every line.
         self.assertEqual(len({len(l) for l in table}), 1, table)
         col = table[0].index("payable") + len("payable")
@@ -86,12 +91,94 @@ class Rates(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn('"apr_vs_net": 37.24', r.stdout)  # a JSON number, printed exactly
         q = json.loads(r.stdout)
+        # Compounded: (1/0.98)^(365/20) - 1 = 44.5853 %.
+        self.assertIn('"apr_effective_vs_net": 44.59', r.stdout)
         self.assertEqual(q["tiers"], [{"rate": "2", "last_day": "2026-03-12", "discount": "2.00",
                                        "payable": "98.00", "apr_vs_net": 37.24,
-                                       "apr_vs_next": 37.24}])
+                                       "apr_effective_vs_net": 44.59, "apr_vs_next": 37.24}])
         self.assertEqual(q["net_due"], "2026-04-01")
-        self.assertIn("37.24%", run("--terms", "2/10,n/30", "--baseline", "2026-03-02",
-                                    "--amount", "100.00").stdout)
+        table = run("--terms", "2/10,n/30", "--baseline", "2026-03-02", "--amount", "100.00")
+        self.assertIn("37.24%", table.stdout)
+        self.assertIn("44.59%", table.stdout)
+
+    def test_balance_rates_at_8_percent(self):
+        # 2/10,n/30 paid on day 10 instead of 30: 20 days earlier. At 8 % a year that is
+        # worth 1 - 1.08^(-20/365) = 0.420816 %; simple: x = 0.08 x 20/365, x/(1+x) = 0.436443 %.
+        # Both far below the 2 % granted.
+        args = ["--terms", "2/10,n/30", "--baseline", "2026-03-02", "--amount", "100.00",
+                "--cost-of-capital", "8"]
+        r = run(*args, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"balance_rate": 0.4208', r.stdout)
+        self.assertIn('"balance_rate_simple": 0.4364', r.stdout)
+        q = json.loads(r.stdout)
+        self.assertEqual(q["cost_of_capital"], "8")
+        self.assertEqual(q["tiers"], [{"rate": "2", "last_day": "2026-03-12", "discount": "2.00",
+                                       "payable": "98.00", "apr_vs_net": 37.24,
+                                       "apr_effective_vs_net": 44.59, "apr_vs_next": 37.24,
+                                       "balance_rate": 0.4208, "balance_rate_simple": 0.4364}])
+        lines = run(*args).stdout.splitlines()
+        self.assertEqual(lines[1], "cost of capital 8% a year")
+        table = [l for l in lines[2:] if l.strip()]
+        self.assertEqual(table[0].split("  ")[-2:], ["balance rate", "balance simple"])
+        self.assertEqual(table[1].split(), ["1", "2%", "2026-03-12", "Thu", "2.00", "98.00",
+                                            "37.24%", "44.59%", "37.24%", "0.4208%", "0.4364%"])
+        self.assertEqual(table[2].split()[-5:], ["-"] * 5)
+        self.assertEqual(len({len(l) for l in table}), 1, table)
+
+    def test_balance_rates_per_tier_of_the_seed(self):
+        # 2/0,1/10,0.5/30,n/60 at 8 %: 60, 50 and 30 days before net.
+        # 1 - 1.08^(-60/365) = 1.257144 %, -50/365: 1.048723 %, -30/365: 0.630560 %;
+        # simple: 1.297999 %, 1.084011 %, 0.653239 %.
+        q = quote_json(*SEED, "--cost-of-capital", "8")
+        self.assertEqual([(t["balance_rate"], t["balance_rate_simple"]) for t in q["tiers"]],
+                         [(1.2571, 1.2980), (1.0487, 1.0840), (0.6306, 0.6532)])
+
+    def test_fractional_cost_of_capital(self):
+        # 7.5 %: 1 - 1.075^(-20/365) = 0.395493 %; simple 0.409277 %.
+        q = quote_json("--terms", "2/10,n/30", "--baseline", "2026-03-02", "--amount", "100.00",
+                       "--cost-of-capital", "7.5")
+        self.assertEqual(q["cost_of_capital"], "7.5")
+        self.assertEqual((q["tiers"][0]["balance_rate"], q["tiers"][0]["balance_rate_simple"]),
+                         (0.3955, 0.4093))
+
+    def test_days_per_month_change_the_rates_not_the_year(self):
+        # 3/d15+1m,n/d15+2m: 15 February to 15 March, 28 days in 2023, 29 in 2024; the
+        # year has 365 days in both. 3/97 x 365/28 = 40.3166 %, (1/0.97)^(365/28) - 1 =
+        # 48.7441 %, at 8 % 1 - 1.08^(-28/365) = 0.588647 %, simple 0.609955 %;
+        # 29 days: 38.9264 %, 46.7215 %, 0.609606 %, 0.631602 %.
+        got = []
+        for year in ("2023", "2024"):
+            q = quote_json("--terms", "3/d15+1m,n/d15+2m", "--baseline", year + "-01-10",
+                           "--amount", "100.00", "--cost-of-capital", "8")
+            t = q["tiers"][0]
+            got.append((t["apr_vs_net"], t["apr_effective_vs_net"], t["balance_rate"],
+                        t["balance_rate_simple"]))
+        self.assertEqual(got, [(40.32, 48.74, 0.5886, 0.61), (38.93, 46.72, 0.6096, 0.6316)])
+
+    def test_numbers_do_not_follow_the_locale(self):
+        # A German locale writes 0,4208: built here with localedef (LOCPATH), so the
+        # check is real even on a machine that has no locales installed.
+        args = ["--terms", "2/10,n/30", "--baseline", "2026-03-02", "--amount", "100.00",
+                "--cost-of-capital", "8"]
+        with tempfile.TemporaryDirectory() as loc:
+            made = subprocess.run(["localedef", "-i", "de_DE", "-f", "UTF-8",
+                                   os.path.join(loc, "de_DE.UTF-8")], capture_output=True)
+            if made.returncode not in (0, 1):  # 1: warnings only
+                self.skipTest("localedef cannot build de_DE.UTF-8: %r" % made.stderr)
+            env = dict(os.environ, LOCPATH=loc, LC_ALL="de_DE.UTF-8", LANG="de_DE.UTF-8")
+            probe = subprocess.run(["/usr/bin/python3", "-c",
+                                    "import locale; locale.setlocale(locale.LC_ALL, '');"
+                                    "print(locale.localeconv()['decimal_point'])"],
+                                   capture_output=True, text=True, env=env)
+            self.assertEqual(probe.stdout.strip(), ",", probe.stderr)  # the locale is live
+            for extra in (["--json"], []):
+                plain = run(*args, *extra).stdout
+                r = subprocess.run([skctl.BIN, "quote", *args, *extra], capture_output=True,
+                                   text=True, env=env, timeout=60)
+                self.assertEqual(r.stdout, plain)
+                self.assertIn("0.4208", r.stdout)
+                self.assertIn("44.59", r.stdout)
 
     def test_fractional_percent_string(self):
         q = quote_json("--terms", "1.25/10,0.5/20,n/30", "--baseline", "2026-03-02",
@@ -110,6 +197,7 @@ class Currencies(unittest.TestCase):
         self.assertEqual([(t["discount"], t["payable"]) for t in q["tiers"]],
                          [("20", "979"), ("10", "989")])
         self.assertEqual(q["tiers"][1]["apr_vs_net"], 36.87)  # 1/99 x 365/10
+        self.assertEqual(q["tiers"][1]["apr_effective_vs_net"], 44.32)  # (1/0.99)^36.5 - 1
 
     def test_usd_and_option_equals_form(self):
         a = quote_json("--terms=2/10,n/30", "--baseline=2026-01-01", "--amount=250.00",
@@ -193,7 +281,10 @@ class Help(unittest.TestCase):
             self.assertEqual(r.returncode, 0)
             for text in ("--terms", "--baseline", "--amount", "--currency", "--tax",
                          "--discount-base", "--grace-days", "--business-days", "--holidays",
-                         "--rounding", "--json", "2/0,1/10,0.5/30,n/60", "2/10,n/30",
+                         "--rounding", "--json", "--cost-of-capital", "apr_effective_vs_net",
+                         "balance_rate", "balance_rate_simple", "compounded",
+                         "largest discount worth granting", "simple interest",
+                         "2/0,1/10,0.5/30,n/60", "2/10,n/30",
                          "3/d15+1m,2/d25+2m,n/d15+3m", "2/10eom", "example:",
                          "skontoctl quote --terms"):
                 self.assertIn(text, r.stdout)
@@ -292,6 +383,16 @@ class Rejections(unittest.TestCase):
             f.write("2026-01-05\n2026-02-30\n")
             f.flush()
             self.reject(self.with_(business_days=True, holidays=f.name), "--holidays", "line 2")
+
+    def test_cost_of_capital(self):
+        for bad in ("0", "100", "-8", "8%", "7.12345", "abc", "8,5", ""):
+            self.reject(self.with_(cost_of_capital=bad), '--cost-of-capital "%s"' % bad,
+                        "percent a year above 0 and below 100", "at most 4 decimals")
+        self.reject(self.with_() + ["--cost-of-capital"], "--cost-of-capital needs a value")
+        self.reject(self.with_(cost_of_capital="8") + ["--cost-of-capital", "9"],
+                    "--cost-of-capital given twice")
+        # The schedule's own options are checked first, as the usage line orders them.
+        self.reject(self.with_(amount="abc", cost_of_capital="abc"), '--amount "abc"')
 
     def test_control_characters_stay_on_one_line(self):
         line = self.reject(self.with_(terms="2/1\n0,n/30"), "--terms")

@@ -344,18 +344,29 @@ class ReminderMailTest(ReminderCase):
         self.queue("C-B1", rkey("SO-B3", 0, "2026-11-02", 1), due)      # closed on the 2nd
         self.queue("C-B1", rkey("SO-B4", 1, "2026-11-12", 3), due)      # collapsed into ...
         self.queue("C-B1", rkey("SO-B4", 1, "2026-11-12", 1), due)      # ... this one, sent
-        self.queue("C-B2", rkey("SO-B5", 1, "2026-11-12", 3), due)      # opted out
-        self.queue("C-B3", rkey("SO-B6", 1, "2026-11-12", 3), due)      # undeliverable
-        self.queue("C-B4", rkey("SO-B7", 1, "2026-11-12", 3), due)      # no address
+        self.queue("C-B2", rkey("SO-B5", 1, "2026-11-12", 1), due)      # opted out
+        self.queue("C-B3", rkey("SO-B6", 1, "2026-11-12", 1), due)      # undeliverable
+        self.queue("C-B4", rkey("SO-B7", 1, "2026-11-12", 1), due)      # no address
         self.queue("C-B1", rkey("SO-NONE", 1, "2026-11-12", 3), due)    # no invoice
-        # at 2026-11-11 15:00Z both leads of SO-B4's window have passed
+        # at 2026-11-11 15:00Z both leads of SO-B4's window have passed (so the
+        # others are given their 1-day keys: a 3-day one would be collapsed)
         self.start_reminder(clock="2026-11-11T15:00:00Z")
         for reason in ("paid", "superseded", "closed", "collapsed", "opted_out",
                        "undeliverable", "no_address", "no_invoice"):
             self.wait_metric("skonto_reminder_skipped_total", 1, reason=reason)
         self.wait_metric("skonto_reminder_sent_total", 1, kind="reminder")
         time.sleep(0.5)
-        self.assertEqual(self.sink.ids(), [msgid(rkey("SO-B4", 1, "2026-11-12", 1))])
+        # none of the keys above went out but the one the collapsed key left
+        # its place to (what the others' settling queued next may follow:
+        # the chain, test_next_reminder_follows)
+        skipped = [rkey("SO-B1", 1, "2026-11-12", 3), rkey("SO-B2", 1, "2026-11-13", 3),
+                   rkey("SO-B3", 0, "2026-11-02", 1), rkey("SO-B4", 1, "2026-11-12", 3),
+                   rkey("SO-B5", 1, "2026-11-12", 1), rkey("SO-B6", 1, "2026-11-12", 1),
+                   rkey("SO-B7", 1, "2026-11-12", 1), rkey("SO-NONE", 1, "2026-11-12", 3)]
+        sent = self.sink.ids()
+        self.assertIn(msgid(rkey("SO-B4", 1, "2026-11-12", 1)), sent)
+        self.assertFalse({msgid(k) for k in skipped} & set(sent), sent)
+        self.assertEqual(len(sent), len(set(sent)))
         for reason in ("paid", "superseded", "closed", "collapsed", "opted_out",
                        "undeliverable", "no_address", "no_invoice"):
             self.assertEqual(self.metric("skonto_reminder_skipped_total", reason=reason), 1,
@@ -363,6 +374,33 @@ class ReminderMailTest(ReminderCase):
         for s in {shard(c) for c in ("C-B1", "C-B2", "C-B3", "C-B4")}:
             self.assertEqual(self.r("ZCARD", "sk:{s%d}:rproc" % s), "0")
         self.assertIn("not sent: opted_out", st.log("reminder-1"))
+
+
+class ReminderChainTest(ReminderCase):
+    def test_next_reminder_follows(self):
+        """The due queue holds an invoice's next reminder only: settling it
+        (sent, or dropped) queues the one after, in due order across tiers."""
+        self.customer("C-N1", mail="nia@example.com")
+        self.order("SO-N1", "C-N1")
+        n = shard("C-N1")
+
+        def queued():
+            z = self.r("ZRANGE", "sk:{s%d}:rdue" % n, 0, -1, "WITHSCORES").split()
+            return {z[i]: int(z[i + 1]) for i in range(0, len(z), 2) if z[i].endswith("|SO-N1")}
+        first = rkey("SO-N1", 1, "2026-11-12", 3)  # the 2 % window closed on the 2nd
+        self.queue("C-N1", first, "2026-11-09T14:00:00Z")
+        self.start_reminder()  # at NOW, 11-09 14:30Z
+        wait_for(lambda: self.record("C-N1", first), 20, "the first reminder sent")
+        second = rkey("SO-N1", 1, "2026-11-12", 1)
+        wait_for(lambda: queued() == {second: ms("2026-11-11T14:00:00Z")}, 10, "the next queued")
+        self.st.stop("reminder-1")
+        self.workers.remove("reminder-1")
+        # two days later the 1-day one goes, and the 0.5 % window's 3-day one follows
+        self.start_reminder(clock="2026-11-11T14:30:00Z")
+        wait_for(lambda: self.record("C-N1", second), 20, "the second reminder sent")
+        third = rkey("SO-N1", 2, "2026-12-02", 3)
+        wait_for(lambda: queued() == {third: ms("2026-11-29T14:00:00Z")}, 10, "the third queued")
+        self.assertEqual(self.sink.ids(), [msgid(first), msgid(second)])
 
 
 def skingest_status(st, oid):
@@ -577,9 +615,13 @@ class ReminderCrashTest(ReminderCase):
         self.assertLessEqual(dups, kills, ids.most_common(5))
         # the last worker took back the leases the killed one held
         self.assertGreater(self.metric("skonto_reminder_claims_total", **{"from": "expired"}), 0)
+        # nothing sent is left in the queue; what is there is each order's
+        # next reminder (its 1-day one, not due yet), queued by the chain
+        queued = set()
         for s in {shard(c) for c, _ in keys}:
             self.assertEqual(self.r("ZCARD", "sk:{s%d}:rproc" % s), "0")
-            self.assertEqual(self.r("ZCARD", "sk:{s%d}:rdue" % s), "0")
+            queued |= set(self.r("ZRANGE", "sk:{s%d}:rdue" % s, 0, -1).split())
+        self.assertEqual(queued, {k.replace("|3|", "|1|") for _, k in keys})
 
     def test_two_workers_each_key_once(self):
         keys = self.many("W", 20, 15)

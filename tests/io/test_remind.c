@@ -346,6 +346,33 @@ static void test_plan_tiers_and_zones(void **state)
     assert_string_equal(err.msg, "reminders: more than 4");
 }
 
+/* Tiers whose windows end a day apart: tier 1's 3-day reminder comes before
+ * tier 0's 1-day one, so due order is not tier order; equal instants keep
+ * the plan's (tier) order. */
+static void test_plan_sorted_by_due(void **state)
+{
+    (void)state;
+    sk_remind_settings_t s;
+    sk_err_t err;
+    assert_int_equal(sk_remind_settings_parse(&s, "3,1", NULL, NULL, NULL, NULL, &err), 0);
+    sk_day_t last[] = {s_day("2026-03-10"), s_day("2026-03-11"), s_day("2026-03-13")};
+    sk_reminder_t r[6];
+    size_t n;
+    int64_t now = s_at("2026-03-01T00:00:00Z");
+    assert_int_equal(sk_remind_plan(&s, "SO-9", last, 3, s.default_tz, now, r, 6, &n, &err), 0);
+    assert_int_equal(n, 6);
+    sk_remind_sort_due(r, n);
+    const char *want[] = {"r|0|2026-03-10|3|SO-9", "r|1|2026-03-11|3|SO-9",
+                          "r|0|2026-03-10|1|SO-9", "r|1|2026-03-11|1|SO-9",
+                          "r|2|2026-03-13|3|SO-9", "r|2|2026-03-13|1|SO-9"};
+    /* 03-07, 03-08, 03-09 (tier 0's 1-day), 03-10 and tier 2's 03-10: equal */
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(r[i].key, want[i]);
+    for (size_t i = 1; i < n; i++)
+        assert_true(r[i - 1].due_ms <= r[i].due_ms);
+    sk_remind_sort_due(r, 0); /* nothing to do */
+}
+
 static int s_teardown(void **state)
 {
     (void)state;
@@ -365,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_plan_leads_at_local_hour),
         cmocka_unit_test(test_plan_passed_reminders),
         cmocka_unit_test(test_plan_tiers_and_zones),
+        cmocka_unit_test(test_plan_sorted_by_due),
     };
     return cmocka_run_group_tests(tests, NULL, s_teardown);
 }
