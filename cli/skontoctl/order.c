@@ -310,8 +310,10 @@ static int s_print_invoice(const sk_invoice_t *inv)
         for (int i = 0; i < inv->noverrides; i++) {
             const sk_invoice_override_t *o = &inv->overrides[i];
             char tier[24] = "";
-            if (o->kind != SK_OVERRIDE_WAIVE)
+            if (o->kind == SK_OVERRIDE_EXTEND || o->kind == SK_OVERRIDE_RATE)
                 snprintf(tier, sizeof tier, " tier %d", o->tier + 1);
+            else if (o->kind == SK_OVERRIDE_GRANT) /* its values name the tiers */
+                snprintf(tier, sizeof tier, " payment %d", o->payment + 1);
             printf("  %s  %s%s: %s -> %s, effect %s %s; requested by %s, approved by %s, "
                    "applied %s (revision %lld)\n",
                    o->id, sk_override_kind_name((sk_override_kind_t)o->kind), tier,

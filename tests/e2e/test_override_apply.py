@@ -301,6 +301,8 @@ class OverrideApplyTest(OverrideCase):
         o = inv["overrides"][0]
         self.assertEqual((o["kind"], o["old_value"], o["new_value"], o["effect"]),
                          ("grant", "tier 1", "tier 0", "11.30"))
+        self.assertIn("ov-g  grant payment 1: tier 1 -> tier 0, effect 11.30 USD",
+                      self.st.ctl("order", "show", oid).stdout)
         self.assertEqual(self.queue(cid, oid), {})  # closed: no reminder left
         n = shard(cid)
         self.assertEqual(self.st.redis_cli("HGET", "sk:{s%d}:takeup" % n, "taken|t0|20000"), "1")
