@@ -713,6 +713,10 @@ void discount_override_plan(const discount_override_t *o, const redisReply *inv,
     *applies = false;
     if (!o->valid) {
         s_plan_msg(plan, true, "%s", o->error);
+        /* An order that names its override is answered, so that its record
+         * does not stay approved for ever; one that does not cannot be. */
+        if (o->override_id[0])
+            s_override_refusal(o, "bad_request", NULL, when->now_ms, b, plan);
         return;
     }
     skonto__v1__envelope__init(&env);

@@ -182,9 +182,11 @@ void discount_apply_ack(const discount_entry_t *e, const discount_plan_t *plan,
  *                         differs ("stale"), the invoice is missing
  *                         ("unknown_order") or the rule refuses (its code),
  *                         only the hand-off saying why;
+ *                         A malformed order (plan->error) that names its
+ *                         override is refused "bad_request" the same way;
  *   DISCOUNT_PLAN_ACK     nothing to do but acknowledge: the invoice already
  *                         carries the override (a redelivery), or the order
- *                         is malformed (plan->error);
+ *                         is malformed and names no override (plan->error);
  *   DISCOUNT_PLAN_WAIT    the invoice cannot be read now: try again later.
  * *applies says which SCRIPT record it is: true for the override applied,
  * false for a refusal. The script answers OK, DUP (a refusal already handed

@@ -411,6 +411,11 @@ class OverrideApplyTest(OverrideCase):
         self.assertIn("does not decode", self.st.log("discount-1"))
         self.assertEqual([x.refusal_code for x in self.applied(other, "ov-m")],
                          ["unknown_order"])
+        # a malformed order that names its override is answered bad_request
+        q = self.approve(cid, oid, "ov-bad", 0, pb.OVERRIDE_KIND_RATE, tier=1, rate=15000)
+        self.wait_consumed(q)
+        self.assertEqual([x.refusal_code for x in self.applied(cid, "ov-bad")], ["bad_request"])
+        self.assertEqual(self.show(oid)["revision"], 1)
 
 
 
