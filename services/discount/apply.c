@@ -739,7 +739,8 @@ void discount_override_plan(const discount_override_t *o, const redisReply *inv,
     if (!inv || inv->type == REDIS_REPLY_NIL) {
         s_plan_msg(plan, false, "override %s: order %s has no invoice: refused", o->override_id,
                    o->order_id);
-        return s_override_refusal(o, "unknown_order", NULL, when->now_ms, b, plan);
+        s_override_refusal(o, "unknown_order", NULL, when->now_ms, b, plan);
+        return;
     }
     if (sk_invoice_from_reply(inv, o->order_id, &x->old, &err) != 0) {
         if (!strcmp(err.code, "old_layout") || !strcmp(err.code, "redis")) {
@@ -749,7 +750,8 @@ void discount_override_plan(const discount_override_t *o, const redisReply *inv,
         }
         s_plan_msg(plan, true, "override %s: stored invoice is unusable: %s", o->override_id,
                    err.msg);
-        return s_override_refusal(o, "bad_invoice", NULL, when->now_ms, b, plan);
+        s_override_refusal(o, "bad_invoice", NULL, when->now_ms, b, plan);
+        return;
     }
     x->has_old = true;
     const sk_invoice_t *old = &x->old;
@@ -778,8 +780,10 @@ void discount_override_plan(const discount_override_t *o, const redisReply *inv,
         s_plan_msg(plan, false, "override %s: not applied: %s (%s)", o->override_id, err.msg,
                    err.code);
     }
-    if (refusal)
-        return s_override_refusal(o, refusal, old, when->now_ms, b, plan);
+    if (refusal) {
+        s_override_refusal(o, refusal, old, when->now_ms, b, plan);
+        return;
+    }
 
     discount_override_record(o, &res, old->version, when->now_ms,
                              &res.inv.overrides[res.inv.noverrides]);

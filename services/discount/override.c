@@ -35,13 +35,19 @@ void discount_override_decode(discount_override_t *o, int shard, const char *ent
         idlen = sizeof o->entry_id - 1;
     memcpy(o->entry_id, entry_id, idlen);
     o->entry_id[idlen] = '\0';
-    if (!data)
-        return s_bad(o, "the entry has no field o");
-    if (len == 0 || len > DISCOUNT_OVERRIDE_BYTES_MAX)
-        return s_bad(o, "the order is empty or too large");
+    if (!data) {
+        s_bad(o, "the entry has no field o");
+        return;
+    }
+    if (len == 0 || len > DISCOUNT_OVERRIDE_BYTES_MAX) {
+        s_bad(o, "the order is empty or too large");
+        return;
+    }
     Skonto__V1__OverrideOrder *m = skonto__v1__override_order__unpack(NULL, len, data);
-    if (!m)
-        return s_bad(o, "the order does not decode");
+    if (!m) {
+        s_bad(o, "the order does not decode");
+        return;
+    }
     const char *why = NULL;
     if (!s_str(o->override_id, m->override_id, SK_OVERRIDE_ID_MAX, true))
         why = "bad override_id";
@@ -90,8 +96,10 @@ void discount_override_decode(discount_override_t *o, int shard, const char *ent
         }
     }
     skonto__v1__override_order__free_unpacked(m, NULL);
-    if (why)
-        return s_bad(o, why);
+    if (why) {
+        s_bad(o, why);
+        return;
+    }
     o->valid = true;
 }
 
