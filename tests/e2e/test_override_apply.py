@@ -80,6 +80,12 @@ def payment(eid, oid, amount, paid_on, full=True):
     return e
 
 
+def credit(eid, oid, amount):
+    e = env(eid, 4)
+    e.credit_note.order_id, e.credit_note.issued_on, e.credit_note.amount = oid, "2026-03-03", amount
+    return e
+
+
 def read_key(path):
     with open(path) as f:
         return [l.strip() for l in f if l.strip() and not l.startswith("#")][0].encode()
@@ -361,6 +367,22 @@ class OverrideApplyTest(OverrideCase):
         self.assertEqual(self.show(oid)["revision"], 3)
         self.assertEqual([x.refusal_code for x in self.applied(cid, "ov-w2")], ["not_open"])
         self.set_clock(ms(2026, 3, 1, 12))
+
+    def test_a_credit_note_keeps_the_extension(self):
+        cid, oid = "C-OVN", "SO-OVN"
+        self.new_order(cid, oid)
+        q = self.approve(cid, oid, "ov-n", 1, pb.OVERRIDE_KIND_EXTEND, tier=0,
+                         new_last_day="2026-03-15")
+        self.wait_rev(oid, 2)
+        self.wait_consumed(q)
+        # 130.00 credited: the schedule is recomputed on 1000.00, the window
+        # the director extended stays extended (2 % of 1000.00 = 20.00)
+        self.send(credit(self.eid(), oid, 13000))
+        self.wait_rev(oid, 3)
+        inv = self.show(oid)
+        self.assertEqual([(t["rate"], t["last_day"], t["discount"]) for t in inv["tiers"]],
+                         [("2", "2026-03-15", "20.00"), ("1", "2026-03-22", "10.00")])
+        self.assertEqual(self.queue(cid, oid), {rkey(0, "2026-03-15", 3, oid): at9("2026-03-12")})
 
     def test_kill9_leaves_the_order_pending_and_it_applies_once(self):
         cid, oid = "C-OVK", "SO-OVK"
