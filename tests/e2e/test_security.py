@@ -518,6 +518,11 @@ class RedisAclTest(unittest.TestCase):
                     ("XREADGROUP", "GROUP", "discount", "d-1", "STREAMS", "sk:{audit}:log", ">")):
             self.assertIn("no permissions", self.dry("discount", *cmd), cmd)
 
+    def test_reconcile_runs_with_skontoctls_read_only_user(self):
+        r = self.ctl("audit", "reconcile")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("every schedule is as it must be", r.stdout)
+
     def test_default_user_needs_the_password(self):
         self.assertIn("NOAUTH", self.redis(None, "GET", "x"))
         self.assertEqual(self.redis("default", "PING"), "PONG")
