@@ -288,6 +288,19 @@ const sk_principal_t *sk_registry_find(const sk_registry_t *self, const uint8_t 
     return NULL;
 }
 
+const sk_principal_t *sk_registry_find_user(const sk_registry_t *self, const char *user)
+{
+    const sk_principal_t *found = NULL;
+    for (size_t i = 0; i < self->n; i++) {
+        if (strcmp(self->p[i].user, user))
+            continue;
+        if (found && found->role != self->p[i].role)
+            return NULL;
+        found = &self->p[i];
+    }
+    return found;
+}
+
 /* ---------------------------------------------------------------- ZAP */
 
 struct _sk_zap_t {

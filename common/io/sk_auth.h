@@ -100,6 +100,10 @@ void sk_registry_destroy(sk_registry_t **self_p);
 size_t sk_registry_size(const sk_registry_t *self);
 /* The principal holding a 32-byte public key, or NULL. */
 const sk_principal_t *sk_registry_find(const sk_registry_t *self, const uint8_t key[32]);
+/* The principal of a user id (a ZAP User-Id), or NULL. A user holding
+ * several keys of different roles has no single role: NULL too, so that a
+ * worker judging by role refuses rather than picks one. */
+const sk_principal_t *sk_registry_find_user(const sk_registry_t *self, const char *user);
 
 /* ---- the ZAP handler */
 
