@@ -16,7 +16,8 @@
  * sockets of one context: it binds inproc://zeromq.zap.01 in that context
  * and runs in its own thread. It answers 200, with User-Id = the registered
  * user, only for a CURVE client whose public key is registered with a role
- * the handler admits (sk_zap_new's `admit`), on the handler's domain;
+ * the handler admits (sk_zap_new's `admit`), on the handler's domain, and
+ * property Role = the key's role name (read with zmq_msg_gets(msg, "Role"));
  * everything else gets 400 and the connection is dropped by libzmq before a
  * single message is delivered. The server socket must name the domain
  * (ZMQ_ZAP_DOMAIN, set by sk_auth_curve_server): libzmq only consults a ZAP

@@ -571,8 +571,7 @@ static void s_decide(s_call_t *k, const Skonto__V1__OverrideDecided *in)
     }
     sk_override_request_t rq = {req->requested_by, req->requested_at_ms, req->invoice_revision,
                                 effect, currency};
-    const sk_principal_t *p = sk_registry_find_user(a->reg, k->user);
-    sk_override_decider_t by = {k->user, sk_override_role_parse(p ? sk_role_name(p->role) : NULL),
+    sk_override_decider_t by = {k->user, sk_override_role_parse(sk_role_name(k->role)),
                                 in->approved};
     char why[160] = "";
     sk_decision_t d = sk_override_decide(&rq, &by, current_rev, now, a->settings->ttl_ms,
@@ -810,11 +809,11 @@ static void s_snapshot(s_call_t *k, const Skonto__V1__FeedSnapshotRequest *q)
 
 /* ---------------------------------------------------------------- one request */
 
-int audit_handle(audit_t *a, const char *user, const void *data, size_t len, uint8_t **out,
-                 size_t *outlen)
+int audit_handle(audit_t *a, const char *user, const char *role, const void *data, size_t len,
+                 uint8_t **out, size_t *outlen)
 {
-    const sk_principal_t *p = user ? sk_registry_find_user(a->reg, user) : NULL;
-    s_call_t k = {a, user, p ? p->role : SK_ROLE_NONE, "", out, outlen, false};
+    sk_role_t r = role ? sk_role_parse(role) : SK_ROLE_NONE;
+    s_call_t k = {a, user ? user : "", r, "", out, outlen, false};
     *out = NULL, *outlen = 0;
     Skonto__V1__AuditRequest *rq = skonto__v1__audit_request__unpack(NULL, len, data);
     char field[64] = "", msg[160];
@@ -822,13 +821,14 @@ int audit_handle(audit_t *a, const char *user, const void *data, size_t len, uin
         s_bad_request(&k, "not an AuditRequest");
         return 0;
     }
-    if (strlen(rq->correlation) <= AUDIT_CORRELATION_MAX &&
-        !audit_wire_check(&skonto__v1__audit_request__descriptor, data, len, field, sizeof field))
+    audit_wire_check(&skonto__v1__audit_request__descriptor, data, len, field, sizeof field);
+    /* echoed unless it is what is wrong */
+    if (strlen(rq->correlation) <= AUDIT_CORRELATION_MAX && strcmp(field, "correlation"))
         k.correlation = rq->correlation;
-    if (!p) {
-        /* ZAP admitted the key, so the registry knows it: an ambiguous user */
+    if (!user || r == SK_ROLE_NONE) {
+        /* ZAP admits only registered keys and names their role: never here */
         s_answer(&k, SKONTO__V1__AUDIT_REPLY__STATUS__REFUSED, "unknown_key",
-                 "this key's user has no single registered role", NULL, 0);
+                 "this connection carries no registered user and role", NULL, 0);
     } else if (*field) {
         snprintf(msg, sizeof msg, "%s contains a NUL byte", field);
         s_bad_request(&k, msg);

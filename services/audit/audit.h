@@ -1,8 +1,8 @@
 /* audit — what the audit worker does with a request, an expiry and a
  * hand-off (docs/AUDIT.md section 8; the rules are common/override_rules.h).
  *
- * Who is asking is the ZAP User-Id of the message and the key registry's
- * role for it; nothing a message says about its sender is read. Every
+ * Who is asking is the ZAP User-Id of the message and its key's registered
+ * role (the ZAP handler's Role property); nothing a message says about its sender is read. Every
  * string of a request is checked by its wire length (audit_wire_check: a
  * NUL inside would make protobuf-c's C string shorter than what was sent)
  * and bounded; a malformed request is answered ERROR bad_request naming the
@@ -44,10 +44,10 @@ typedef struct {
     uint64_t requests, refused, handoffs, errors; /* for the heartbeat */
 } audit_t;
 
-/* One request from `user` (the ZAP User-Id): the packed AuditReply into
- * *out (malloc'd, *outlen bytes). */
-int audit_handle(audit_t *a, const char *user, const void *data, size_t len, uint8_t **out,
-                 size_t *outlen);
+/* One request from `user` of `role` (the ZAP User-Id and Role properties of
+ * the message): the packed AuditReply into *out (malloc'd, *outlen bytes). */
+int audit_handle(audit_t *a, const char *user, const char *role, const void *data, size_t len,
+                 uint8_t **out, size_t *outlen);
 /* Pending requests past their expiry become EXPIRED (at most a batch). */
 int audit_expire(audit_t *a);
 /* Logs what the discount workers handed over in sk:{sN}:auditq, then deletes it. */

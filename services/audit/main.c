@@ -170,10 +170,10 @@ static int s_serve(audit_t *a, void *router)
     zmq_msg_t *body = n >= 2 ? &f[n - 1] : NULL;
     bool delim = n == 3 && zmq_msg_size(&f[1]) == 0;
     if (body && !dropped && (n == 2 || delim)) {
-        const char *user = zmq_msg_gets(body, "User-Id");
+        const char *user = zmq_msg_gets(body, "User-Id"), *role = zmq_msg_gets(body, "Role");
         uint8_t *out = NULL;
         size_t outlen = 0;
-        rc = audit_handle(a, user, zmq_msg_data(body), zmq_msg_size(body), &out, &outlen);
+        rc = audit_handle(a, user, role, zmq_msg_data(body), zmq_msg_size(body), &out, &outlen);
         if (out &&
             (zmq_send(router, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), ZMQ_SNDMORE) < 0 ||
              (delim && zmq_send(router, "", 0, ZMQ_SNDMORE) < 0) ||
