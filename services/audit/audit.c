@@ -14,6 +14,7 @@
 #include "sk_log.h"
 
 #define S_WIRE_DEPTH 8
+#define S_WARN_EVERY_MS 10000
 
 /* ---------------------------------------------------------------- wire check */
 
@@ -1073,10 +1074,19 @@ static int s_handoffs_shard(audit_t *a, int shard, const char *qpos, sk_err_t *e
         for (size_t i = 0; i < ndone; i++)
             argv[2 + i] = done[i];
         redisReply *d = redisCommandArgv(a->c, (int)(2 + ndone), argv, NULL);
-        if (!d || d->type == REDIS_REPLY_ERROR) {
+        if (!d) {
             if (rc == 0)
                 rc = s_redis_fail(a->c, d, "XDEL auditq", err);
         } else {
+            /* Refused (the connection still works): what was logged stays
+             * logged, and qpos keeps it from being logged again; deleting is
+             * tried again next turn. Said at most every S_WARN_EVERY_MS. */
+            static int64_t warned;
+            int64_t now = sk_now_ms();
+            if (d->type == REDIS_REPLY_ERROR && now - warned >= S_WARN_EVERY_MS) {
+                sk_log_error("XDEL %s: %s (what was logged is not logged again)", key, d->str);
+                warned = now;
+            }
             freeReplyObject(d);
         }
     }

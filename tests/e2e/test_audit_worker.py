@@ -104,7 +104,7 @@ def stored_notes(st):
 class AuditStack:
     """redis + ingest + discount + audit, a few invoices, one client per user."""
 
-    def __init__(self, ttl="72h", audit_env=None):
+    def __init__(self, ttl="72h", audit_env=None, start=True):
         skingest.load()
         self.st = Stack().__enter__()
         st = self.st
@@ -128,7 +128,7 @@ class AuditStack:
                "SKONTO_AUDIT_CHECKPOINT_SECONDS": "1"}
         env.update(audit_env or {})
         self.audit_env = env
-        self.proc = st.start_audit(env=env)
+        self.proc = st.start_audit(env=env) if start else None
         self.clients = {}
 
     def client(self, name):
