@@ -31,7 +31,9 @@ SRC = os.environ.get("SK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__),
 LOCAL_SH = os.path.join(os.path.abspath(SRC), "deploy", "local.sh")
 BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
 HAVE_REMINDER = os.access(os.path.join(BUILD, "bin", "skonto-reminder"), os.X_OK)
-WORKERS = ["discount-1", "discount-2", "ingest", "redis"] + (["reminder"] if HAVE_REMINDER else [])
+HAVE_AUDIT = os.access(os.path.join(BUILD, "bin", "skonto-audit"), os.X_OK)
+WORKERS = sorted(["discount-1", "discount-2", "ingest", "redis"] + (["reminder"] if HAVE_REMINDER else [])
+                 + (["audit"] if HAVE_AUDIT else []))
 
 # A stand-in skonto-reminder for the tests that must not depend on the real
 # one being built: it heartbeats as Redis user `reminder` (so up waits for it
@@ -217,7 +219,8 @@ class LocalShTest(unittest.TestCase):
         self.assertNotEqual(endpoint, "tcp://127.0.0.1:%d" % self.port)
         self.assertIn("busy", r.stderr)
         self.assertEqual(sorted(self.pids()),
-                         ["discount-1", "ingest", "redis"] + (["reminder"] if HAVE_REMINDER else []))
+                         sorted(["discount-1", "ingest", "redis"] + (["reminder"] if HAVE_REMINDER else [])
+                                + (["audit"] if HAVE_AUDIT else [])))
 
     def test_restarted_ingest_keeps_its_endpoint(self):
         # The first up finds SKONTO_INGEST_PORT busy and takes a free port.
@@ -345,6 +348,37 @@ class LocalShTest(unittest.TestCase):
         self.assertEqual(sorted(self.pids()), ["discount-1", "ingest", "redis"])
         self.assertNotIn("metrics-reminder", self.ports())
         self.assertRegex(self.sh("status").stdout, r"discount-1\s+pid \d+\s+alive")
+
+    @unittest.skipUnless(HAVE_AUDIT, "skonto-audit not built")
+    def test_audit_worker_gets_its_user_keys_and_endpoints(self):
+        env = self.exported(self.sh("up", env={"SKONTO_DISCOUNT_WORKERS": "1"}).stdout)
+        pids = self.pids()
+        got = environ_of(pids["audit"])
+        self.assertEqual((got["SKONTO_REDIS_USER"], got["SKONTO_WORKER_NAME"]), ("audit", "audit"))
+        run_dir = os.path.realpath(self.run_dir)
+        key = os.path.join(run_dir, "secrets", "audit-log.key")
+        self.assertEqual(got["SKONTO_AUDIT_KEY"], key)
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        self.assertEqual(env["SKONTO_AUDIT_PUBLIC_KEY"], os.path.join(run_dir, "audit-log.pub"))
+        self.assertEqual(os.stat(env["SKONTO_AUDIT_PUBLIC_KEY"]).st_mode & 0o777, 0o644)
+        with open(env["SKONTO_AUDIT_PUBLIC_KEY"]) as f:
+            self.assertTrue(f.read().startswith("skonto.local/audit+"))
+        self.assertEqual(env["SKONTO_AUDIT_ENDPOINT"], "tcp://127.0.0.1:" + self.ports()["audit"])
+        self.assertEqual(got["SKONTO_AUDIT_FEED_ENDPOINT"], env["SKONTO_AUDIT_FEED_ENDPOINT"])
+        with open(os.path.join(run_dir, "secrets", "redis-default.pass")) as f:
+            pw = f.read().strip()
+
+        def dryrun(user, *cmd):
+            return subprocess.run(["redis-cli", "-s", os.path.join(run_dir, "redis.sock"), "--user",
+                                   "default", "--pass", pw, "--no-auth-warning", "ACL", "DRYRUN",
+                                   user, *cmd], capture_output=True, text=True).stdout.strip()
+        self.assertEqual(dryrun("audit", "XDEL", "sk:{s12}:auditq", "1-1"), "OK")
+        self.assertIn("no permissions", dryrun("audit", "XADD", "sk:{s12}:auditq", "*", "a", "b"))
+        self.assertIn("no permissions", dryrun("audit", "SET", "sk:{s1}:inv:X", "1"))
+        self.assertIn("no permissions", dryrun("audit", "SCRIPT", "FLUSH"))
+        self.assertEqual(dryrun("auditor", "XRANGE", "sk:{audit}:log", "-", "+"), "OK")
+        self.assertIn("no permissions", dryrun("auditor", "HSET", "sk:{audit}:ovr", "a", "b"))
+        self.assertIn("no permissions", dryrun("auditor", "GET", "sk:{s1}:inv:X"))
 
     def test_reminder_workers_0_starts_none(self):
         bins = self.bin_dir(True)
