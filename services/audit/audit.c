@@ -89,13 +89,20 @@ int audit_wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *data, s
 static Skonto__V1__Role s_proto_role(sk_role_t r)
 {
     switch (r) {
-    case SK_ROLE_ERP: return SKONTO__V1__ROLE__ROLE_ERP;
-    case SK_ROLE_OPERATOR: return SKONTO__V1__ROLE__ROLE_OPERATOR;
-    case SK_ROLE_SALES: return SKONTO__V1__ROLE__ROLE_SALES;
-    case SK_ROLE_SALES_DIRECTOR: return SKONTO__V1__ROLE__ROLE_SALES_DIRECTOR;
-    case SK_ROLE_FINANCE_DIRECTOR: return SKONTO__V1__ROLE__ROLE_FINANCE_DIRECTOR;
-    case SK_ROLE_AUDITOR: return SKONTO__V1__ROLE__ROLE_AUDITOR;
-    default: return SKONTO__V1__ROLE__ROLE_UNSPECIFIED;
+    case SK_ROLE_ERP:
+        return SKONTO__V1__ROLE__ROLE_ERP;
+    case SK_ROLE_OPERATOR:
+        return SKONTO__V1__ROLE__ROLE_OPERATOR;
+    case SK_ROLE_SALES:
+        return SKONTO__V1__ROLE__ROLE_SALES;
+    case SK_ROLE_SALES_DIRECTOR:
+        return SKONTO__V1__ROLE__ROLE_SALES_DIRECTOR;
+    case SK_ROLE_FINANCE_DIRECTOR:
+        return SKONTO__V1__ROLE__ROLE_FINANCE_DIRECTOR;
+    case SK_ROLE_AUDITOR:
+        return SKONTO__V1__ROLE__ROLE_AUDITOR;
+    default:
+        return SKONTO__V1__ROLE__ROLE_UNSPECIFIED;
     }
 }
 
@@ -156,7 +163,9 @@ static const redisReply *s_field_value(const redisReply *fields, const char *nam
 static int s_redis_fail(redisContext *c, redisReply *r, const char *what, sk_err_t *err)
 {
     sk_err_set(err, "redis", "%s: %s", what,
-               !r ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+               !r                             ? c->errstr
+               : r->type == REDIS_REPLY_ERROR ? r->str
+                                              : "unexpected reply");
     if (r)
         freeReplyObject(r);
     return -1;
@@ -164,8 +173,7 @@ static int s_redis_fail(redisContext *c, redisReply *r, const char *what, sk_err
 
 /* The record of an override id: 0 and *rec (NULL when there is none), -1 on
  * a Redis failure. */
-static int s_record_get(audit_t *a, const char *id, Skonto__V1__OverrideRecord **rec,
-                        sk_err_t *err)
+static int s_record_get(audit_t *a, const char *id, Skonto__V1__OverrideRecord **rec, sk_err_t *err)
 {
     *rec = NULL;
     redisReply *r = redisCommand(a->c, "HGET %s %s", SK_KEY_AUDIT_OVERRIDES, id);
@@ -261,8 +269,8 @@ static void s_event_init(s_call_t *k, Skonto__V1__AuditEvent *ev, Skonto__V1__Au
 
 /* Logs a RefusedAttempt; *seq its position. -1 on a Redis failure. */
 static int s_log_refused(s_call_t *k, const char *attempted, const char *override_id,
-                         const char *order_id, const char *code, const char *msg,
-                         char **forged, size_t nforged, uint64_t *seq, sk_err_t *err)
+                         const char *order_id, const char *code, const char *msg, char **forged,
+                         size_t nforged, uint64_t *seq, sk_err_t *err)
 {
     Skonto__V1__RefusedAttempt ra = SKONTO__V1__REFUSED_ATTEMPT__INIT;
     ra.user = (char *)(k->user ? k->user : "");
@@ -349,14 +357,15 @@ static int s_change(const Skonto__V1__OverrideChange *ch, sk_override_change_t *
         return sk_err_set(err, "bad_request", "change.tier %u: the invoice has at most %d tiers",
                           ch->tier, SK_TERMS_MAX_TIERS);
     if (ch->payment >= SK_INVOICE_MAX_PAYMENTS)
-        return sk_err_set(err, "bad_request", "change.payment %u: at most %d payments",
-                          ch->payment, SK_INVOICE_MAX_PAYMENTS);
+        return sk_err_set(err, "bad_request", "change.payment %u: at most %d payments", ch->payment,
+                          SK_INVOICE_MAX_PAYMENTS);
     c->tier = (int)ch->tier;
     c->payment = (int)ch->payment;
     c->new_rate_ppm = ch->new_rate_ppm;
     c->new_last_day = SK_DAY_INVALID;
     if (c->kind == SK_OVERRIDE_EXTEND) {
-        if (strlen(ch->new_last_day) != 10 || sk_date_parse(ch->new_last_day, &c->new_last_day, NULL))
+        if (strlen(ch->new_last_day) != 10 ||
+            sk_date_parse(ch->new_last_day, &c->new_last_day, NULL))
             return sk_err_set(err, "bad_request", "change.new_last_day: want YYYY-MM-DD");
     }
     return 0;
@@ -378,18 +387,17 @@ static void s_request(s_call_t *k, const Skonto__V1__OverrideRequested *in)
     size_t nforged = s_forged_request(in, forged);
     if (k->role != SK_ROLE_SALES) {
         char msg[160];
-        snprintf(msg, sizeof msg, "only a salesperson may request an override; %s is %s",
-                 k->user, sk_role_name(k->role));
+        snprintf(msg, sizeof msg, "only a salesperson may request an override; %s is %s", k->user,
+                 sk_role_name(k->role));
         if (s_log_refused(k, "request", NULL, in->order_id, "wrong_role", msg, forged, nforged,
                           &seq, &err))
             return s_unavailable(k, &err);
         s_answer(k, SKONTO__V1__AUDIT_REPLY__STATUS__REFUSED, "wrong_role", msg, NULL, seq);
         return;
     }
-    if (nforged &&
-        s_log_refused(k, "request", NULL, in->order_id, "forged_field",
-                      "the request carried fields only the audit worker sets: ignored",
-                      forged, nforged, &seq, &err))
+    if (nforged && s_log_refused(k, "request", NULL, in->order_id, "forged_field",
+                                 "the request carried fields only the audit worker sets: ignored",
+                                 forged, nforged, &seq, &err))
         return s_unavailable(k, &err);
 
     /* a repeat returns the first request */
@@ -412,8 +420,8 @@ static void s_request(s_call_t *k, const Skonto__V1__OverrideRequested *in)
                      "the first request of this request_id cannot be read", NULL, 0);
             return;
         }
-        s_answer(k, SKONTO__V1__AUDIT_REPLY__STATUS__OK, "", "a repeat: the first request",
-                 rec, rec->request_seq);
+        s_answer(k, SKONTO__V1__AUDIT_REPLY__STATUS__OK, "", "a repeat: the first request", rec,
+                 rec->request_seq);
         skonto__v1__override_record__free_unpacked(rec, NULL);
         return;
     }
@@ -500,8 +508,8 @@ static void s_request(s_call_t *k, const Skonto__V1__OverrideRequested *in)
     } else {
         a->requests++;
         sk_log("%s requested %s on %s (%s %s -> %s, effect %" PRId64 " %s minor units)", k->user,
-               id, in->order_id, sk_override_kind_name(change.kind), res->old_value,
-               res->new_value, res->effect, req.currency);
+               id, in->order_id, sk_override_kind_name(change.kind), res->old_value, res->new_value,
+               res->effect, req.currency);
         s_answer(k, SKONTO__V1__AUDIT_REPLY__STATUS__OK, "", "requested", &rec, seq);
     }
     free(rbytes);
@@ -561,7 +569,8 @@ static void s_decide(s_call_t *k, const Skonto__V1__OverrideDecided *in)
     }
     sk_override_change_t change;
     const char *apply_code = NULL;
-    if (in->approved && current_rev == req->invoice_revision && !s_change(req->change, &change, &err)) {
+    if (in->approved && current_rev == req->invoice_revision &&
+        !s_change(req->change, &change, &err)) {
         /* the effect at decision time (EXTEND and RATE depend on today) */
         if (sk_override_apply(inv, &change, sk_clock_today(a->clock), res, &err)) {
             apply_code = err.code[0] ? err.code : "bad_request";
@@ -582,15 +591,13 @@ static void s_decide(s_call_t *k, const Skonto__V1__OverrideDecided *in)
         snprintf(msg, sizeof msg, "%s", why);
     } else if (in->approved && in->invoice_revision != 0 && in->invoice_revision != current_rev) {
         snprintf(code, sizeof code, "stale");
-        snprintf(msg, sizeof msg,
-                 "the invoice is at revision %" PRId64 ", you looked at %" PRId64, current_rev,
-                 in->invoice_revision);
+        snprintf(msg, sizeof msg, "the invoice is at revision %" PRId64 ", you looked at %" PRId64,
+                 current_rev, in->invoice_revision);
     } else if (apply_code) {
         snprintf(code, sizeof code, "%s", apply_code);
     } else if (rec->status != SKONTO__V1__OVERRIDE_RECORD__STATUS__PENDING) {
         snprintf(code, sizeof code, "bad_request");
-        snprintf(msg, sizeof msg, "%s is already %s", in->override_id,
-                 s_status_name(rec->status));
+        snprintf(msg, sizeof msg, "%s is already %s", in->override_id, s_status_name(rec->status));
     }
 
     Skonto__V1__OverrideDecided dec = SKONTO__V1__OVERRIDE_DECIDED__INIT;
@@ -634,7 +641,6 @@ static void s_decide(s_call_t *k, const Skonto__V1__OverrideDecided *in)
     if (!*code) {
         audit_ops_add(&ops, "zrem", SK_KEY_AUDIT_PENDING, in->override_id, SIZE_MAX, "", 0);
         if (in->approved) {
-            Skonto__V1__OverrideChange ch = *req->change;
             order.override_id = in->override_id;
             order.order_id = req->order_id;
             order.customer_id = rec->customer_id;
@@ -645,7 +651,6 @@ static void s_decide(s_call_t *k, const Skonto__V1__OverrideDecided *in)
             order.approved_at_ms = now;
             order.effect = effect;
             order.currency = (char *)currency;
-            (void)ch;
             olen = skonto__v1__override_order__get_packed_size(&order);
             obytes = malloc(olen ? olen : 1);
             if (obytes)
@@ -719,11 +724,10 @@ static void s_list(s_call_t *k, const Skonto__V1__OverrideQuery *q)
     size_t n = 0, cap = 0;
     char cursor[32] = "0";
     do {
-        redisReply *r = redisCommand(k->a->c, "HSCAN %s %s COUNT 500", SK_KEY_AUDIT_OVERRIDES,
-                                     cursor);
+        redisReply *r =
+            redisCommand(k->a->c, "HSCAN %s %s COUNT 500", SK_KEY_AUDIT_OVERRIDES, cursor);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[0]->type != REDIS_REPLY_STRING ||
-            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
             s_redis_fail(k->a->c, r, "HSCAN " SK_KEY_AUDIT_OVERRIDES, &err);
             s_unavailable(k, &err);
             goto out;
@@ -736,8 +740,7 @@ static void s_list(s_call_t *k, const Skonto__V1__OverrideQuery *q)
                 continue;
             Skonto__V1__OverrideRecord *rec =
                 skonto__v1__override_record__unpack(NULL, v->len, (const uint8_t *)v->str);
-            if (!rec || !rec->request ||
-                (want_status >= 0 && (int)rec->status != want_status) ||
+            if (!rec || !rec->request || (want_status >= 0 && (int)rec->status != want_status) ||
                 (s_set(q->order_id) && strcmp(q->order_id, rec->request->order_id))) {
                 if (rec)
                     skonto__v1__override_record__free_unpacked(rec, NULL);
@@ -838,12 +841,24 @@ int audit_handle(audit_t *a, const char *user, const char *role, const void *dat
         s_bad_request(&k, msg);
     } else {
         switch (rq->body_case) {
-        case SKONTO__V1__AUDIT_REQUEST__BODY_REQUEST: s_request(&k, rq->request); break;
-        case SKONTO__V1__AUDIT_REQUEST__BODY_DECIDE: s_decide(&k, rq->decide); break;
-        case SKONTO__V1__AUDIT_REQUEST__BODY_LIST: s_list(&k, rq->list); break;
-        case SKONTO__V1__AUDIT_REQUEST__BODY_SHOW: s_show(&k, rq->show); break;
-        case SKONTO__V1__AUDIT_REQUEST__BODY_SNAPSHOT: s_snapshot(&k, rq->snapshot); break;
-        default: s_bad_request(&k, "the request names no action (request, decide, list, show, snapshot)");
+        case SKONTO__V1__AUDIT_REQUEST__BODY_REQUEST:
+            s_request(&k, rq->request);
+            break;
+        case SKONTO__V1__AUDIT_REQUEST__BODY_DECIDE:
+            s_decide(&k, rq->decide);
+            break;
+        case SKONTO__V1__AUDIT_REQUEST__BODY_LIST:
+            s_list(&k, rq->list);
+            break;
+        case SKONTO__V1__AUDIT_REQUEST__BODY_SHOW:
+            s_show(&k, rq->show);
+            break;
+        case SKONTO__V1__AUDIT_REQUEST__BODY_SNAPSHOT:
+            s_snapshot(&k, rq->snapshot);
+            break;
+        default:
+            s_bad_request(&k,
+                          "the request names no action (request, decide, list, show, snapshot)");
         }
     }
     skonto__v1__audit_request__free_unpacked(rq, NULL);
@@ -888,8 +903,7 @@ int audit_expire(audit_t *a)
             ex.expired_at_ms = now;
             s_call_t k = {a, "", SK_ROLE_NONE, "", NULL, NULL, false};
             Skonto__V1__AuditEvent ev;
-            s_event_init(&k, &ev, SKONTO__V1__AUDIT_KIND__AUDIT_KIND_OVERRIDE_EXPIRED,
-                         ex.order_id);
+            s_event_init(&k, &ev, SKONTO__V1__AUDIT_KIND__AUDIT_KIND_OVERRIDE_EXPIRED, ex.order_id);
             ev.body_case = SKONTO__V1__AUDIT_EVENT__BODY_EXPIRED;
             ev.expired = &ex;
             rec->status = SKONTO__V1__OVERRIDE_RECORD__STATUS__EXPIRED;
@@ -961,8 +975,7 @@ static void s_copy_schedule(const Skonto__V1__ScheduleChanged *in, Skonto__V1__S
 }
 
 /* Logs one hand-off (id, bytes) of shard N, qpos[N] = id in the same call. */
-static int s_handoff(audit_t *a, int shard, const char *id, const redisReply *bytes,
-                     sk_err_t *err)
+static int s_handoff(audit_t *a, int shard, const char *id, const redisReply *bytes, sk_err_t *err)
 {
     char shardf[8];
     snprintf(shardf, sizeof shardf, "%d", shard);
@@ -1017,8 +1030,8 @@ static int s_handoff(audit_t *a, int shard, const char *id, const redisReply *by
                 audit_ops_add(&ops, "hset", SK_KEY_AUDIT_OVERRIDES, ap.override_id, SIZE_MAX, rb,
                               rlen);
         } else {
-            sk_log_warn("hand-off %s: override \"%.64s\" is not known here; logged as it came",
-                        id, ap.override_id);
+            sk_log_warn("hand-off %s: override \"%.64s\" is not known here; logged as it came", id,
+                        ap.override_id);
         }
     } else {
         s_copy_schedule(h->schedule_changed, &sc);

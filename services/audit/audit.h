@@ -26,12 +26,12 @@
 #include "sk_clock.h"
 #include "sk_override.h"
 
-#define AUDIT_TEXT_MAX 200        /* bytes of a reason or comment */
-#define AUDIT_CORRELATION_MAX 64  /* bytes of a correlation */
+#define AUDIT_TEXT_MAX 200       /* bytes of a reason or comment */
+#define AUDIT_CORRELATION_MAX 64 /* bytes of a correlation */
 #define AUDIT_LIST_DEFAULT 100
 #define AUDIT_LIST_MAX 1000
-#define AUDIT_EXPIRE_BATCH 100    /* expiries per loop turn */
-#define AUDIT_HANDOFF_BATCH 100   /* hand-offs per shard and turn */
+#define AUDIT_EXPIRE_BATCH 100  /* expiries per loop turn */
+#define AUDIT_HANDOFF_BATCH 100 /* hand-offs per shard and turn */
 
 /* The worker's state, owned by main.c: every pointer is borrowed. */
 typedef struct {

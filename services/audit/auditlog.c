@@ -23,7 +23,7 @@ struct _audit_log_t {
     sk_merkle_t *tree;
     char sha[41];
     char note[SK_CHECKPOINT_MAX];
-    uint64_t sealed;  /* the size the newest checkpoint signs */
+    uint64_t sealed;   /* the size the newest checkpoint signs */
     int64_t sealed_ms; /* when it was made (wall time) */
     audit_log_counts_t counts;
 };
@@ -249,8 +249,7 @@ int audit_log_load(audit_log_t *self, redisContext *c, sk_err_t *err)
     char start[32] = "-";
     uint64_t i = 0;
     for (;;) {
-        redisReply *r =
-            redisCommand(c, "XRANGE %s %s + COUNT %d", SK_KEY_AUDIT_LOG, start, S_PAGE);
+        redisReply *r = redisCommand(c, "XRANGE %s %s + COUNT %d", SK_KEY_AUDIT_LOG, start, S_PAGE);
         if (!r)
             return sk_err_set(err, "redis", "XRANGE %s: %s", SK_KEY_AUDIT_LOG, c->errstr);
         if (r->type != REDIS_REPLY_ARRAY) {
@@ -381,8 +380,8 @@ int audit_log_checkpoint(audit_log_t *self, redisContext *c, sk_err_t *err)
         return -1;
     snprintf(sizes, sizeof sizes, "%" PRIu64, size);
     snprintf(cap, sizeof cap, "%d", AUDIT_CHECKPOINTS_KEPT);
-    const char *argv[] = {"XADD", SK_KEY_AUDIT_CHECKPOINTS, "MAXLEN", "~", cap, "*",
-                          "size", sizes, "n", note};
+    const char *argv[] = {
+        "XADD", SK_KEY_AUDIT_CHECKPOINTS, "MAXLEN", "~", cap, "*", "size", sizes, "n", note};
     size_t argl[10];
     for (int k = 0; k < 10; k++)
         argl[k] = k == 9 ? len : strlen(argv[k]);

@@ -174,10 +174,11 @@ static int s_serve(audit_t *a, void *router)
         uint8_t *out = NULL;
         size_t outlen = 0;
         rc = audit_handle(a, user, role, zmq_msg_data(body), zmq_msg_size(body), &out, &outlen);
-        if (out &&
-            (zmq_send(router, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), ZMQ_SNDMORE) < 0 ||
-             (delim && zmq_send(router, "", 0, ZMQ_SNDMORE) < 0) ||
-             zmq_send(router, out, outlen, 0) < 0))
+        /* never blocks: a client that does not read its replies loses them */
+        if (out && (zmq_send(router, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]),
+                             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+                    (delim && zmq_send(router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) ||
+                    zmq_send(router, out, outlen, ZMQ_DONTWAIT) < 0))
             sk_log_warn("reply not sent: %s", zmq_strerror(zmq_errno()));
         free(out);
     } else if (n) {
@@ -278,9 +279,9 @@ int main(int argc, char **argv)
            sk_checkpoint_signer_name(signer), cf.every, cf.seconds,
            sk_clock_describe(clock, cdesc, sizeof cdesc));
 
-    audit_t a = {.log = log, .reg = reg, .clock = clock, .settings = &cf.override,
-                 .metrics = s_metrics};
-    int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0;
+    audit_t a = {
+        .log = log, .reg = reg, .clock = clock, .settings = &cf.override, .metrics = s_metrics};
+    int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, last_work = 0;
     while (!sk_signal_stopping()) {
         int64_t now = s_mono_ms();
         audit_metrics_loop(s_metrics, c != NULL);
@@ -332,8 +333,12 @@ int main(int argc, char **argv)
             if (zmq_getsockopt(router, ZMQ_EVENTS, &ev, &el) || !(ev & ZMQ_POLLIN))
                 break;
         }
-        if (!failed && (audit_expire(&a) || audit_handoffs(&a)))
-            failed = true;
+        /* expiries and hand-offs once per tick, however busy the ROUTER is */
+        if (!failed && now - last_work >= S_TICK_MS) {
+            last_work = now;
+            if (audit_expire(&a) || audit_handoffs(&a))
+                failed = true;
+        }
         int64_t wall = sk_now_ms();
         if (!failed && (audit_log_unsealed(log) >= (uint64_t)cf.every ||
                         wall - audit_log_last_checkpoint_ms(log) >= cf.seconds * 1000)) {

@@ -9,12 +9,18 @@
 
 /* Every reason a RefusedAttempt or a refused OverrideDecided can carry:
  * sk_decision_name's, the worker's own, and override_rules.h's. */
-static const char *const s_codes[] = {
-    "bad_request", "not_a_director", "self_approval", "stale", "expired",
-    "needs_finance_director", "wrong_role", "forged_field", "unknown_order", "no_invoice",
-    "not_open", "bad_tier", "not_later", "bad_last_day", "in_the_past", "payment_in_extension",
-    "bad_payment", "not_after_window", "window_closed", "rate_not_higher", "bad_rate",
-    "nothing_to_waive", "no_effect", "other"};
+static const char *const s_codes[] = {"bad_request",   "not_a_director",
+                                      "self_approval", "stale",
+                                      "expired",       "needs_finance_director",
+                                      "wrong_role",    "forged_field",
+                                      "unknown_order", "no_invoice",
+                                      "not_open",      "bad_tier",
+                                      "not_later",     "bad_last_day",
+                                      "in_the_past",   "payment_in_extension",
+                                      "bad_payment",   "not_after_window",
+                                      "window_closed", "rate_not_higher",
+                                      "bad_rate",      "nothing_to_waive",
+                                      "no_effect",     "other"};
 #define S_NCODES (sizeof s_codes / sizeof *s_codes)
 
 struct _audit_metrics_t {
@@ -27,16 +33,18 @@ struct _audit_metrics_t {
 static int s_register(sk_metrics_t *m, void *arg, sk_err_t *err)
 {
     audit_metrics_t *self = arg;
-    self->entries = sk_metrics_gauge(m, "skonto_audit_entries_appended",
-                                     "Entries this worker appended to the audit log since it started",
-                                     NULL, err);
-    self->checkpoints = sk_metrics_gauge(m, "skonto_audit_checkpoints",
-                                         "Checkpoints this worker signed since it started", NULL, err);
+    self->entries = sk_metrics_gauge(
+        m, "skonto_audit_entries_appended",
+        "Entries this worker appended to the audit log since it started", NULL, err);
+    self->checkpoints =
+        sk_metrics_gauge(m, "skonto_audit_checkpoints",
+                         "Checkpoints this worker signed since it started", NULL, err);
     self->feed = sk_metrics_gauge(m, "skonto_audit_feed_messages",
                                   "Messages (entries and checkpoints) published on the feed since "
                                   "start",
                                   NULL, err);
-    self->size = sk_metrics_gauge(m, "skonto_audit_log_size", "Entries in the audit log", NULL, err);
+    self->size =
+        sk_metrics_gauge(m, "skonto_audit_log_size", "Entries in the audit log", NULL, err);
     if (!self->entries || !self->checkpoints || !self->feed || !self->size)
         return -1;
     for (size_t k = 0; k < S_NCODES; k++)
@@ -56,9 +64,9 @@ static int s_register(sk_metrics_t *m, void *arg, sk_err_t *err)
     self->unknown_keys = sk_metrics_counter(
         m, "skonto_audit_auth_refused_total",
         "Connections the ZAP handler refused (unknown key, or a role not admitted)", NULL, err);
-    self->redis_errors = sk_metrics_counter(m, "skonto_audit_redis_errors_total",
-                                            "Redis commands that failed, and connections lost",
-                                            NULL, err);
+    self->redis_errors =
+        sk_metrics_counter(m, "skonto_audit_redis_errors_total",
+                           "Redis commands that failed, and connections lost", NULL, err);
     return self->handoffs && self->handoffs_bad && self->bad_requests && self->unknown_keys &&
                    self->redis_errors
                ? 0
@@ -89,8 +97,8 @@ void audit_metrics_destroy(audit_metrics_t **self_p)
     *self_p = NULL;
 }
 
-void audit_metrics_log(audit_metrics_t *self, uint64_t entries, uint64_t checkpoints,
-                       uint64_t feed, uint64_t size)
+void audit_metrics_log(audit_metrics_t *self, uint64_t entries, uint64_t checkpoints, uint64_t feed,
+                       uint64_t size)
 {
     if (!self)
         return;

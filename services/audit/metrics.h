@@ -19,8 +19,8 @@ const char *audit_metrics_address(const audit_metrics_t *self);
 void audit_metrics_destroy(audit_metrics_t **self_p);
 
 /* The log's totals (auditlog.h counts) since start: set, not added. */
-void audit_metrics_log(audit_metrics_t *self, uint64_t entries, uint64_t checkpoints,
-                       uint64_t feed, uint64_t size);
+void audit_metrics_log(audit_metrics_t *self, uint64_t entries, uint64_t checkpoints, uint64_t feed,
+                       uint64_t size);
 /* A refused attempt or decision, by its reason code (unknown codes: "other"). */
 void audit_metrics_refused(audit_metrics_t *self, const char *code);
 void audit_metrics_handoff(audit_metrics_t *self, bool logged); /* false: undecodable, dropped */
