@@ -2,8 +2,9 @@
  * hand-off (docs/AUDIT.md section 8; the rules are common/override_rules.h).
  *
  * Who is asking is the ZAP User-Id of the message and its key's registered
- * role (the ZAP handler's Role property); nothing a message says about its sender is read. Every
- * string of a request is checked by its wire length (audit_wire_check: a
+ * role (the ZAP handler's Role property); nothing a message says about its
+ * sender is read. Every string of a request is checked by its wire length
+ * (audit_wire_check: a
  * NUL inside would make protobuf-c's C string shorter than what was sent)
  * and bounded; a malformed request is answered ERROR bad_request naming the
  * field, and not logged. A refusal by the rules is answered REFUSED and

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import auditcheck  # noqa: E402
 import skingest  # noqa: E402
 import skredis  # noqa: E402
-from harness import Stack, wait_for  # noqa: E402
+from harness import Stack, free_port, wait_for  # noqa: E402
 
 NOW_MS = 1793869200000  # 2026-11-05T09:00:00Z: t1 of the orders (ship 11-02, 1/10) ends 11-12
 HOUR = 3600 * 1000
@@ -124,8 +124,9 @@ class AuditStack:
         self.erp = erp
         for oid in ("SO-SMALL", "SO-BIG", "SO-STALE", "SO-EXP"):
             wait_for(lambda: self.invoice(oid), timeout=20, what="invoice " + oid)
+        self.metrics_addr = "127.0.0.1:%d" % free_port()
         env = {"SKONTO_OVERRIDE_FINANCE_ABOVE": THRESHOLD, "SKONTO_OVERRIDE_TTL": ttl,
-               "SKONTO_AUDIT_CHECKPOINT_SECONDS": "1"}
+               "SKONTO_AUDIT_CHECKPOINT_SECONDS": "1", "SKONTO_METRICS_ADDR": self.metrics_addr}
         env.update(audit_env or {})
         self.audit_env = env
         self.proc = st.start_audit(env=env) if start else None
@@ -373,6 +374,33 @@ class AuditWorkerTest(unittest.TestCase):
         self.call("fay", decide(ovid), pb.AuditReply.REFUSED, "stale")
         # a rejection still stands
         self.call("fay", decide(ovid, approved=False), pb.AuditReply.OK)
+
+    def test_any_role_lists_and_shows_only_an_auditor_reads_the_log(self):
+        pb = self.pb
+        for who in ("sam", "dan", "fay", "aud", "ops", "erp"):
+            self.call(who, pb.AuditRequest(list=pb.OverrideQuery(limit=5)), pb.AuditReply.OK)
+        for who in ("sam", "dan", "fay", "ops", "erp"):
+            rep = self.call(who, snapshot(0), pb.AuditReply.REFUSED, "wrong_role")
+            self.assertEqual(len(rep.entries), 0)
+        self.call("aud", snapshot(0), pb.AuditReply.OK)
+        self.call("sam", show("OV-999999"), pb.AuditReply.ERROR, "not_found")
+
+    def test_metrics_count_what_was_refused(self):
+        import urllib.request
+        self.call("erp", request("SO-SMALL", 1, "r-metrics"), self.pb.AuditReply.REFUSED,
+                  "wrong_role")
+
+        def metric(name, **labels):
+            text = urllib.request.urlopen("http://%s/metrics" % self.s.metrics_addr).read().decode()
+            want = name + ("{" + ",".join('%s="%s"' % kv for kv in labels.items()) + "}"
+                           if labels else "")
+            for line in text.splitlines():
+                if line.startswith(want + " "):
+                    return float(line.split()[-1])
+            return None
+        self.assertGreaterEqual(metric("skonto_audit_refused_total", reason="wrong_role"), 1)
+        self.assertGreater(metric("skonto_audit_log_size"), 0)
+        self.assertEqual(metric("skonto_audit_refused_total", reason="no_effect"), 0)
 
     # -- malformed input
     def test_malformed_requests_are_answered_bad_request(self):
