@@ -24,9 +24,10 @@
  * business clock (SKONTO_CLOCK), expires what is past its TTL and logs the
  * discount workers' hand-offs.
  *
- * Redis failures: the connection is dropped, requests are answered ERROR
- * unavailable, and after reconnecting the log is read and verified again
- * (a reply lost with the connection may hide an append that happened).
+ * Redis failures: the request being handled is answered ERROR unavailable,
+ * the connection is dropped, later requests wait in ZeroMQ's queue, and
+ * after reconnecting (with backoff) the log is read and verified again (a
+ * reply lost with the connection may hide an append that happened).
  * SIGTERM / SIGINT: finish the request, last heartbeat, exit 0. A bad
  * setting: one line naming it, exit 2. */
 #include <errno.h>

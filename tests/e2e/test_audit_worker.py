@@ -426,6 +426,21 @@ class AuditWorkerTest(unittest.TestCase):
         self.assertIsNotNone(self.s.client("sam").raw(b""))  # an empty message: no action
         self.assertEqual(self.snapshot_all()[1].log_size, size, "malformed requests are not logged")
 
+    def test_mutated_requests_are_all_answered(self):
+        """Flipped bytes of valid requests: each gets a reply, none kills the worker."""
+        import random
+        rnd = random.Random(9)
+        seeds = [request("SO-SMALL", 1, "r-mut").SerializeToString(),
+                 decide("OV-1", comment="fine").SerializeToString(),
+                 snapshot(0, 3).SerializeToString()]
+        c = self.s.client("dan")
+        for i in range(600):
+            data = bytearray(rnd.choice(seeds))
+            for _ in range(rnd.randint(1, 4)):
+                data[rnd.randrange(len(data))] = rnd.randrange(256)
+            self.assertIsNotNone(c.raw(bytes(data)), "no reply to %r" % bytes(data))
+        self.assertIsNone(self.s.proc.poll())
+
     def test_unknown_key_gets_no_answer(self):
         secret, _, _ = self.s.st.keygen("rogue")
         c = AuditClient(self.s.st, secret)
