@@ -273,6 +273,8 @@ int main(int argc, char **argv)
         status = 1;
         goto out;
     }
+    if (*audit_metrics_address(s_metrics))
+        sk_log("metrics at http://%s/metrics and /healthz", audit_metrics_address(s_metrics));
     char cdesc[128];
     sk_log("listening on %s (feed %s) as %s, server public key %s, %zu registered keys; log %s, "
            "a checkpoint every %" PRId64 " entries or %" PRId64 " s; clock %s",
@@ -357,6 +359,7 @@ int main(int argc, char **argv)
             sk_heartbeat_count(hb, "refused", (int64_t)a.refused);
             sk_heartbeat_count(hb, "handoffs", (int64_t)a.handoffs);
             sk_heartbeat_count(hb, "errors", (int64_t)a.errors);
+            sk_heartbeat_text(hb, "metrics", audit_metrics_address(s_metrics)); /* skontoctl status */
             if (sk_heartbeat_write(hb, c, &err)) {
                 sk_log_error("heartbeat: %s", err.msg);
                 failed = true;
