@@ -231,7 +231,7 @@ int audit_log_load(audit_log_t *self, redisContext *c, sk_err_t *err)
 {
     if (sk_redis_load_script(c, AUDIT_APPEND_LUA, self->sha, err))
         return -1;
-    char note[SK_CHECKPOINT_MAX];
+    char note[SK_CHECKPOINT_MAX] = "";
     uint64_t cp_size = 0;
     if (s_newest_checkpoint(c, note, sizeof note, &cp_size, err))
         return -1;
