@@ -16,6 +16,41 @@ void sk_invoice_init(sk_invoice_t *inv)
     inv->schedule.rounding = SK_ROUND_HALF_UP;
 }
 
+const sk_invoice_override_t *sk_invoice_find_override(const sk_invoice_t *inv, const char *id)
+{
+    for (int i = 0; i < inv->noverrides && i < SK_INVOICE_MAX_OVERRIDES; i++)
+        if (!strcmp(inv->overrides[i].id, id))
+            return &inv->overrides[i];
+    return NULL;
+}
+
+bool sk_schedule_redo_override(sk_schedule_t *s, int kind, int tier, sk_day_t new_last_day,
+                               int32_t new_rate_ppm)
+{
+    if (kind != 1 && kind != 3)
+        return true; /* a grant or waiver settles a payment again: no schedule change */
+    if (tier < 0 || tier >= s->ntiers)
+        return false;
+    sk_schedule_tier_t *t = &s->tiers[tier];
+    if (kind == 1) {
+        sk_day_t lo = tier > 0 ? s->tiers[tier - 1].last_day : s->baseline - 1;
+        sk_day_t hi = tier + 1 < s->ntiers ? s->tiers[tier + 1].last_day : s->net_due;
+        if (new_last_day <= lo || new_last_day >= hi)
+            return false;
+        t->last_day = new_last_day;
+    } else {
+        int32_t hi = tier > 0 ? s->tiers[tier - 1].rate_ppm : SK_PPM;
+        int32_t lo = tier + 1 < s->ntiers ? s->tiers[tier + 1].rate_ppm : 0;
+        if (new_rate_ppm <= lo || new_rate_ppm >= hi)
+            return false;
+        t->rate_ppm = new_rate_ppm;
+        t->discount = sk_money_apply_rate(s->discount_base, new_rate_ppm, s->rounding);
+        t->payable = s->amount - t->discount;
+    }
+    sk_schedule_annual_rates(s);
+    return true;
+}
+
 const char *sk_invoice_status_name(sk_invoice_status_t st)
 {
     switch (st) {
@@ -213,10 +248,10 @@ static void s_offered(sk_invoice_change_t *ch, const sk_schedule_t *s, int sign)
     }
 }
 
-/* Take-up of the new invoice, closed by a payment in `tier` (-1: after every window). */
-static void s_takeup_close(sk_invoice_change_t *ch, int tier)
+/* Take-up of inv closed by a payment in `tier` (-1: after every window),
+ * counted (sign +1) or taken back (-1). */
+static void s_takeup(sk_invoice_change_t *ch, const sk_invoice_t *inv, int tier, int sign)
 {
-    const sk_invoice_t *inv = &ch->inv;
     char f[SK_ID_MAX + 48], t[16];
     if (tier >= 0) {
         snprintf(t, sizeof t, "t%d", tier);
@@ -225,17 +260,23 @@ static void s_takeup_close(sk_invoice_change_t *ch, int tier)
         snprintf(t, sizeof t, "net");
         snprintf(f, sizeof f, "taken|net");
     }
-    s_delta(ch, SK_COUNTER_TAKEUP, f, 1);
+    s_delta(ch, SK_COUNTER_TAKEUP, f, sign);
     if (inv->salesperson[0]) {
         snprintf(f, sizeof f, "sp|%s|%s", inv->salesperson, t);
-        s_delta(ch, SK_COUNTER_TAKEUP, f, 1);
+        s_delta(ch, SK_COUNTER_TAKEUP, f, sign);
     }
-    s_delta(ch, SK_COUNTER_HISTORY, t, 1);
-    s_delta(ch, SK_COUNTER_HISTORY, "n", 1);
+    s_delta(ch, SK_COUNTER_HISTORY, t, sign);
+    s_delta(ch, SK_COUNTER_HISTORY, "n", sign);
     if (inv->discount_total > 0) {
         snprintf(f, sizeof f, "disc|%s", inv->schedule.currency->code);
-        s_delta(ch, SK_COUNTER_TAKEUP, f, inv->discount_total);
+        s_delta(ch, SK_COUNTER_TAKEUP, f, sign * inv->discount_total);
     }
+}
+
+/* Take-up of the new invoice, closed by a payment in `tier` (-1: after every window). */
+static void s_takeup_close(sk_invoice_change_t *ch, int tier)
+{
+    s_takeup(ch, &ch->inv, tier, +1);
 }
 
 /* The set ops for the new state: open -> the customer's open set by net due
@@ -454,6 +495,14 @@ sk_change_outcome_t sk_invoice_on_credit(const sk_invoice_t *old, const sk_credi
                                 NULL, &nw->schedule, &err) != 0)
             return s_say(ch, SK_CHANGE_ERROR, err.code, "credit note on order %s: %s", c->order_id,
                          err.msg);
+        /* The approved overrides of this version still stand: a credit note
+         * changes the amount, not the windows a director agreed to. */
+        for (int k = 0; k < nw->noverrides && k < SK_INVOICE_MAX_OVERRIDES; k++) {
+            const sk_invoice_override_t *o = &nw->overrides[k];
+            if (o->version == nw->version)
+                sk_schedule_redo_override(&nw->schedule, o->kind, o->tier, o->new_last_day,
+                                          o->new_rate_ppm);
+        }
     } else {
         /* Credited in full: nothing is left to discount. */
         nw->schedule.amount = nw->schedule.tax = nw->schedule.discount_base = 0;
@@ -486,6 +535,38 @@ sk_change_outcome_t sk_invoice_on_cancel(const sk_invoice_t *old, const char *or
     sk_invoice_forecast(&ch->inv, -1);
     s_forecast_deltas(ch, old);
     s_sets(ch, 0, false);
+    s_compact(ch);
+    return ch->outcome;
+}
+
+/* The tier of inv's last payment (-1: none, or after every window). */
+static int s_last_tier(const sk_invoice_t *inv)
+{
+    return inv->npayments > 0 ? inv->payments[inv->npayments - 1].tier : -1;
+}
+
+sk_change_outcome_t sk_invoice_on_override(const sk_invoice_t *old, const sk_invoice_t *nw,
+                                           sk_day_t today, sk_invoice_change_t *ch)
+{
+    s_reset(ch);
+    ch->inv = *nw;
+    sk_invoice_t *inv = &ch->inv;
+    sk_invoice_forecast(inv, sk_invoice_forecast_tier(old));
+    s_forecast_deltas(ch, old);
+    bool rates = old->schedule.ntiers != inv->schedule.ntiers;
+    for (int k = 0; !rates && k < inv->schedule.ntiers; k++)
+        rates = old->schedule.tiers[k].rate_ppm != inv->schedule.tiers[k].rate_ppm;
+    if (rates) {
+        s_offered(ch, &old->schedule, -1);
+        s_offered(ch, &inv->schedule, +1);
+    }
+    /* A close by payment counted its take-up (a close by credit note none). */
+    bool counted = old->status == SK_INV_PAID && old->credit_total == 0;
+    if (counted)
+        s_takeup(ch, old, s_last_tier(old), -1);
+    if (inv->status == SK_INV_PAID && (counted || old->status == SK_INV_OPEN))
+        s_takeup(ch, inv, s_last_tier(inv), +1);
+    s_sets(ch, today, false);
     s_compact(ch);
     return ch->outcome;
 }

@@ -54,6 +54,29 @@
 
 typedef enum { SK_INV_OPEN = 0, SK_INV_PAID = 1, SK_INV_CANCELLED = 2 } sk_invoice_status_t;
 
+/* An approved override applied to the invoice (override_rules.h; issue 9),
+ * kept in it for who reads it. A new order version keeps the list (its
+ * schedule no longer carries their change: `version` tells). */
+#define SK_INVOICE_MAX_OVERRIDES 8 /* each ~400 bytes of sk_invoice_t, copied on every event */
+#define SK_OVERRIDE_ID_MAX 64   /* bytes of an override id */
+#define SK_OVERRIDE_USER_MAX 64 /* a ZAP User-Id (sk_auth.h's SK_AUTH_USER_MAX) */
+typedef struct {
+    char id[SK_OVERRIDE_ID_MAX + 1];
+    int kind;               /* sk_override_kind_t (override_rules.h) */
+    int tier;               /* EXTEND, GRANT, RATE */
+    sk_day_t new_last_day;  /* EXTEND */
+    int32_t new_rate_ppm;   /* RATE */
+    int payment;            /* GRANT */
+    char old_value[64];     /* as sk_override_apply words them */
+    char new_value[64];
+    int64_t effect;         /* extra discount granted, minor units */
+    char requested_by[SK_OVERRIDE_USER_MAX + 1];
+    char approved_by[SK_OVERRIDE_USER_MAX + 1];
+    int64_t applied_at_ms;
+    uint32_t version;       /* the order version it changed */
+    int64_t revision;       /* the invoice revision it made */
+} sk_invoice_override_t;
+
 typedef struct {
     char order_id[SK_ID_MAX + 1];
     char customer_id[SK_ID_MAX + 1];
@@ -79,7 +102,22 @@ typedef struct {
     int64_t fc_hist_amount;
     sk_day_t fc_net_day;
     int64_t fc_net_amount;
+    int noverrides;
+    sk_invoice_override_t overrides[SK_INVOICE_MAX_OVERRIDES];
 } sk_invoice_t;
+
+/* The override of inv with this id, or NULL. */
+const sk_invoice_override_t *sk_invoice_find_override(const sk_invoice_t *inv, const char *id);
+
+/* Puts an approved override's change on a schedule computed from terms
+ * (a credit note's new amount, reconciliation): kind 1 (EXTEND) moves tier's
+ * last day, kind 3 (RATE) sets its rate and its discount on the discount
+ * base (payable follows); any other kind leaves the schedule. false when the
+ * tier is not in the schedule or the change would break its invariants
+ * (last days strictly increasing before net due, rates strictly
+ * decreasing): then nothing changes. */
+bool sk_schedule_redo_override(sk_schedule_t *s, int kind, int tier, sk_day_t new_last_day,
+                               int32_t new_rate_ppm);
 
 /* An empty invoice: zeroes, dates -1, status open. */
 void sk_invoice_init(sk_invoice_t *inv);
@@ -208,6 +246,16 @@ sk_change_outcome_t sk_invoice_on_credit(const sk_invoice_t *old, const sk_credi
                                          sk_day_t today, sk_invoice_change_t *ch);
 sk_change_outcome_t sk_invoice_on_cancel(const sk_invoice_t *old, const char *order_id,
                                          sk_invoice_change_t *ch);
+
+/* An approved override turned old into nw (override_rules.h's
+ * sk_override_apply): ch gets nw with its forecast recomputed (the same
+ * usual tier), the forecast deltas, the offered take-up moved when a rate
+ * changed, the take-up of a close (a waiver or grant that closes the
+ * invoice counts it as a payment's close does; a grant on an invoice a
+ * payment closed moves that count to the new tier and discount), and the
+ * windows set on today. Always SK_CHANGE_APPLY. */
+sk_change_outcome_t sk_invoice_on_override(const sk_invoice_t *old, const sk_invoice_t *nw,
+                                           sk_day_t today, sk_invoice_change_t *ch);
 
 /* The delta of ch on (counter, field), 0 if none (tests and logs). */
 int64_t sk_change_delta(const sk_invoice_change_t *ch, sk_tally_t counter, const char *field);

@@ -395,6 +395,11 @@ s_acl() {
   # is being sent (so nothing is queued twice; its scripts name rsent and
   # rproc in ARGV, as EVALSHA wants write access to every KEYS entry), reads
   # the customer's zone and cadence (HMGET), and sets the backfill marker.
+  # Overrides (docs/AUDIT.md section 8): it consumes the approved ones of
+  # sk:{audit}:ovq:N (group discount; a selector: only the stream commands
+  # on those keys) and its apply script hands what it did to the audit log
+  # (XADD sk:{sN}:auditq, the only key it may XADD to: a second selector)
+  # and records a refusal once (sk:{sN}:ovref).
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
     "+ping +get +set +scan +hget +hmget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
     "+hexists +hsetnx +zscore +zrange" \
@@ -403,8 +408,11 @@ s_acl() {
       '~sk:{sSHARD}:windows' '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
       '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '~sk:{sys}:layout' \
       '~sk:{sSHARD}:rdue' '~sk:{sSHARD}:stmt' '~sk:{sys}:rbackfill' \
+      '~sk:{sSHARD}:auditq' '~sk:{sSHARD}:ovref' \
       '%R~sk:{sSHARD}:rsent' '%R~sk:{sSHARD}:rproc' \
-      '%R~sk:{sSHARD}:cust:*' '%R~sk:{sys}:clock')"
+      '%R~sk:{sSHARD}:cust:*' '%R~sk:{sys}:clock')" \
+    "(~sk:{audit}:ovq:* +xreadgroup +xack +xdel +xautoclaim +xgroup|create)" \
+    "(+xadd$(s_keys '~sk:{sSHARD}:auditq'))"
   # reminder fires the due queue (docs/REMINDERS.md): claims (rdue -> rproc,
   # leases on Redis TIME), re-reads invoice, customer and open set, records
   # what it sent, keeps tries and undeliverable addresses, advances

@@ -17,5 +17,7 @@ int sk_cmd_keygen(int argc, char **argv);
 int sk_cmd_clock(int argc, char **argv);
 int sk_cmd_reminders(int argc, char **argv);
 int sk_cmd_statement(int argc, char **argv);
+/* `audit reconcile` (argv[0] "audit", argv[1] "reconcile") */
+int sk_cmd_audit_reconcile(int argc, char **argv);
 
 #endif

@@ -1,4 +1,5 @@
 /* skontoctl — the command-line tool for people and scripts. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,14 +22,27 @@ static const struct {
     {"reminders", sk_cmd_reminders, "reminders list|sent: mail waiting to go to customers, and mail sent"},
     {"statement", sk_cmd_statement, "statement preview ID: the statement the reminder worker would send now"},
     {"clock", sk_cmd_clock, "clock show|set|advance: business time (simulated with SKONTO_CLOCK=redis)"},
+    /* two-word verbs: matched on the first two words, before any one-word verb */
+    {"audit reconcile", sk_cmd_audit_reconcile, "every open invoice's schedule against its terms and applied overrides"},
 };
+
+/* Whether the verb `name` (one word, or two separated by a space) is what
+ * argv[1..] says. */
+static bool s_is(const char *name, int argc, char **argv)
+{
+    const char *sp = strchr(name, ' ');
+    if (!sp)
+        return !strcmp(argv[1], name);
+    return argc > 2 && strlen(argv[1]) == (size_t)(sp - name) &&
+           !strncmp(argv[1], name, (size_t)(sp - name)) && !strcmp(argv[2], sp + 1);
+}
 
 static void s_usage(FILE *out)
 {
     fprintf(out, "usage: skontoctl VERB [options]   (skontoctl VERB --help for a verb's options)\n\n"
                  "Skonto turns cash-discount terms into money on time.\n\nverbs:\n");
     for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++)
-        fprintf(out, "  %-9s %s\n", s_verbs[i].name, s_verbs[i].summary);
+        fprintf(out, "  %-15s %s\n", s_verbs[i].name, s_verbs[i].summary);
     fprintf(out, "\nServer verbs read SKONTO_REDIS_URL (redis://host:port or unix:///path) and\n"
                  "SKONTO_INGEST_ENDPOINT; see the README. Credentials: SKONTO_REDIS_USER,\n"
                  "SKONTO_REDIS_PASSWORD_FILE, SKONTO_INGEST_SERVER_KEY, SKONTO_CURVE_KEY_FILE\n"
@@ -45,9 +59,11 @@ int main(int argc, char **argv)
         s_usage(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++)
-        if (!strcmp(argv[1], s_verbs[i].name))
-            return s_verbs[i].run(argc - 1, argv + 1);
+    for (int words = 2; words >= 1; words--)
+        for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++)
+            if ((strchr(s_verbs[i].name, ' ') != NULL) == (words == 2) &&
+                s_is(s_verbs[i].name, argc, argv))
+                return s_verbs[i].run(argc - 1, argv + 1);
     fprintf(stderr, "skontoctl: unknown verb '%s' (try skontoctl --help)\n", argv[1]);
     return 2;
 }

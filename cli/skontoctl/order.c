@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -20,6 +21,7 @@
 #include "cli_redis.h"
 #include "invoice_store.h"
 #include "keys.h"
+#include "override_rules.h"
 #include "sk_redis.h"
 
 #define VERB "order"
@@ -58,7 +60,11 @@ static void s_help(FILE *out)
                  "           change), forecast {by_history, at_net} (what the invoice adds to\n"
                  "           skontoctl forecast: {date, amount} or null); \"tier\" is the index\n"
                  "           into tiers (0 = the first window) or null for a payment after\n"
-                 "           every window, as in skontoctl settle --json\n"
+                 "           every window, as in skontoctl settle --json; overrides\n"
+                 "           [{override_id, kind, tier, old_value, new_value, effect,\n"
+                 "           requested_by, approved_by, applied_at (UTC), applied_at_ms,\n"
+                 "           version, revision}]: every approved override applied to it\n"
+                 "           (skontoctl override --help), in the order applied\n"
                  "\n"
                  "An unknown order is one line on stderr and exit status 1.\n"
                  "Environment: SKONTO_REDIS_URL (redis://host:port or unix:///path).\n");
@@ -95,6 +101,42 @@ static json_t *s_json_forecast(sk_day_t day, int64_t amount, const sk_currency_t
         return json_null();
     return json_pack("{s:o, s:o}", "date", sk_cli_json_date(day), "amount",
                      sk_cli_json_money(amount, cur));
+}
+
+/* An instant in ms as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into buf. */
+static const char *s_instant(int64_t ms, char *buf, size_t n)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, n, "?");
+    return buf;
+}
+
+/* The overrides applied to the invoice, as `order show --json` gives them. */
+static json_t *s_json_overrides(const sk_invoice_t *inv)
+{
+    json_t *a = json_array();
+    const sk_currency_t *cur = inv->schedule.currency;
+    for (int i = 0; a && i < inv->noverrides; i++) {
+        const sk_invoice_override_t *o = &inv->overrides[i];
+        char at[32];
+        json_t *tier = o->kind == SK_OVERRIDE_WAIVE ? json_null() : json_integer(o->tier);
+        if (json_array_append_new(
+                a, json_pack("{s:s, s:s, s:o, s:s, s:s, s:o, s:s, s:s, s:s, s:I, s:i, s:I}",
+                             "override_id", o->id, "kind",
+                             sk_override_kind_name((sk_override_kind_t)o->kind), "tier", tier,
+                             "old_value", o->old_value, "new_value", o->new_value, "effect",
+                             sk_cli_json_money(o->effect, cur), "requested_by", o->requested_by,
+                             "approved_by", o->approved_by, "applied_at",
+                             s_instant(o->applied_at_ms, at, sizeof at), "applied_at_ms",
+                             (json_int_t)o->applied_at_ms, "version", (int)o->version,
+                             "revision", (json_int_t)o->revision)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
 }
 
 static json_t *s_json_invoice(const sk_invoice_t *inv)
@@ -156,6 +198,8 @@ static json_t *s_json_invoice(const sk_invoice_t *inv)
     bad |= json_object_set_new(root, "credited", sk_cli_json_money(inv->credit_total, cur));
     bad |= json_object_set_new(root, "balance", sk_cli_json_money(inv->balance, cur));
     bad |= json_object_set_new(root, "revision", json_integer(inv->rev));
+    json_t *ovr = s_json_overrides(inv);
+    bad |= !ovr || json_object_set_new(root, "overrides", ovr);
     bad |= json_object_set_new(
         root, "forecast",
         json_pack("{s:o, s:o}", "by_history",
@@ -261,6 +305,23 @@ static int s_print_invoice(const sk_invoice_t *inv)
            sk_money_format(inv->unearned_total, cur, b, sizeof b),
            sk_money_format(inv->credit_total, cur, c, sizeof c));
     printf("balance %s %s\n", sk_money_format(inv->balance, cur, a, sizeof a), cur->code);
+    if (inv->noverrides) {
+        printf("\noverrides (approved and applied)\n");
+        for (int i = 0; i < inv->noverrides; i++) {
+            const sk_invoice_override_t *o = &inv->overrides[i];
+            char tier[24] = "";
+            if (o->kind == SK_OVERRIDE_EXTEND || o->kind == SK_OVERRIDE_RATE)
+                snprintf(tier, sizeof tier, " tier %d", o->tier + 1);
+            else if (o->kind == SK_OVERRIDE_GRANT) /* its values name the tiers */
+                snprintf(tier, sizeof tier, " payment %d", o->payment + 1);
+            printf("  %s  %s%s: %s -> %s, effect %s %s; requested by %s, approved by %s, "
+                   "applied %s (revision %lld)\n",
+                   o->id, sk_override_kind_name((sk_override_kind_t)o->kind), tier,
+                   o->old_value, o->new_value, sk_money_format(o->effect, cur, a, sizeof a),
+                   cur->code, o->requested_by, o->approved_by,
+                   s_instant(o->applied_at_ms, b, sizeof b), (long long)o->revision);
+        }
+    }
     return SK_EXIT_OK;
 }
 

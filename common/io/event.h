@@ -77,9 +77,11 @@
 #define SK_REASON_CURRENCY_MISMATCH "currency_mismatch"
 #define SK_REASON_TOO_LARGE "too_large"         /* a frame over SK_EVENT_MAX_BYTES */
 #define SK_REASON_STALE_VERSION "stale_version" /* an order version not above the accepted one */
+/* a new order version changing terms, dates or amount, from a key that is not erp (issue 9) */
+#define SK_REASON_ERP_ONLY "erp_only"
 #define SK_REASON_BAD_TIMEZONE "bad_timezone"   /* a customer's zone the tz database lacks */
 /* Every reason code above, in that order: the one list (metrics count by it). */
-#define SK_REASONS_N 15
+#define SK_REASONS_N 16
 extern const char *const sk_event_reasons[SK_REASONS_N];
 
 typedef enum {

@@ -238,6 +238,15 @@ static int s_finish(sk_invoice_t *inv, sk_err_t *err)
         sk_applied_t *a = &inv->payments[k];
         a->rate_ppm = a->tier >= 0 && a->tier < sc->ntiers ? sc->tiers[a->tier].rate_ppm : 0;
     }
+    /* balance_after is not stored: the last payment left today's balance, and
+     * each one before it that plus what the next settled (exact for the last
+     * payment, which is the one an override's grant settles again, when no
+     * credit note came after it). */
+    int64_t after = inv->balance;
+    for (int k = inv->npayments - 1; k >= 0; k--) {
+        inv->payments[k].balance_after = after;
+        after += inv->payments[k].settled;
+    }
     return 0;
 }
 
@@ -543,6 +552,7 @@ typedef Skonto__V1__InvoiceState s_state_t;
 typedef Skonto__V1__InvoiceState__Tier s_tier_t;
 typedef Skonto__V1__InvoiceState__Payment s_pay_t;
 typedef Skonto__V1__InvoiceState__Forecast s_fc_t;
+typedef Skonto__V1__InvoiceState__Override s_ovr_t;
 
 static void s_set_i64(protobuf_c_boolean *has, int64_t *dst, int64_t v)
 {
@@ -623,6 +633,32 @@ size_t sk_invoice_pack_state(const sk_invoice_t *inv, uint8_t *buf, size_t cap)
         fcn.has_amount = inv->fc_net_amount != inv->balance, fcn.amount = inv->fc_net_amount;
         st.forecast_net = &fcn;
     }
+    /* Overrides: none on nearly every invoice, so nothing stored for them. */
+    s_ovr_t ovrs[SK_INVOICE_MAX_OVERRIDES];
+    s_ovr_t *op[SK_INVOICE_MAX_OVERRIDES];
+    int no = inv->noverrides < SK_INVOICE_MAX_OVERRIDES ? inv->noverrides : SK_INVOICE_MAX_OVERRIDES;
+    for (int k = 0; k < no; k++) {
+        const sk_invoice_override_t *a = &inv->overrides[k];
+        s_ovr_t *o = &ovrs[k];
+        skonto__v1__invoice_state__override__init(o);
+        o->override_id = (char *)a->id;
+        o->has_kind = 1, o->kind = (Skonto__V1__InvoiceState__Override__Kind)a->kind;
+        o->has_tier = a->kind != 4, o->tier = a->tier;
+        o->has_new_last_day = a->kind == 1, o->new_last_day = a->new_last_day - base;
+        o->has_new_rate_ppm = a->kind == 3, o->new_rate_ppm = a->new_rate_ppm;
+        o->has_payment = a->kind == 2, o->payment = a->payment;
+        o->old_value = (char *)a->old_value;
+        o->new_value = (char *)a->new_value;
+        s_set_i64(&o->has_effect, &o->effect, a->effect);
+        o->requested_by = (char *)a->requested_by;
+        o->approved_by = (char *)a->approved_by;
+        s_set_i64(&o->has_applied_at_ms, &o->applied_at_ms, a->applied_at_ms);
+        o->has_version = a->version != 1, o->version = a->version;
+        s_set_i64(&o->has_revision, &o->revision, a->revision);
+        op[k] = o;
+    }
+    st.n_overrides = (size_t)no;
+    st.overrides = op;
     size_t need = skonto__v1__invoice_state__get_packed_size(&st);
     if (need > cap)
         return 0;
@@ -762,6 +798,37 @@ static const char *s_from_state(sk_invoice_t *inv, const s_state_t *st)
             inv->fc_net_amount < 1 || inv->fc_net_amount > SK_MONEY_MAX)
             return "forecast_net";
     }
+    if (st->n_overrides > SK_INVOICE_MAX_OVERRIDES)
+        return "overrides";
+    for (size_t k = 0; k < st->n_overrides; k++) {
+        const s_ovr_t *o = st->overrides[k];
+        sk_invoice_override_t *a = &inv->overrides[k];
+        memset(a, 0, sizeof *a);
+        if (!o->override_id || !o->override_id[0] ||
+            strlen(o->override_id) > SK_OVERRIDE_ID_MAX || o->kind < 1 || o->kind > 4 ||
+            o->tier < 0 || o->tier >= SK_TERMS_MAX_TIERS || o->payment < 0 ||
+            o->payment >= SK_INVOICE_MAX_PAYMENTS || o->new_rate_ppm < 0 ||
+            o->new_rate_ppm >= SK_PPM || !s_money_ok(o->effect) || o->applied_at_ms < 0 ||
+            o->revision < 0 || (o->old_value && strlen(o->old_value) >= sizeof a->old_value) ||
+            (o->new_value && strlen(o->new_value) >= sizeof a->new_value) ||
+            (o->requested_by && strlen(o->requested_by) > SK_OVERRIDE_USER_MAX) ||
+            (o->approved_by && strlen(o->approved_by) > SK_OVERRIDE_USER_MAX))
+            return "overrides";
+        if (o->has_new_last_day && s_state_day(1, o->new_last_day, base, &a->new_last_day) != 0)
+            return "overrides";
+        snprintf(a->id, sizeof a->id, "%s", o->override_id);
+        a->kind = o->kind, a->tier = o->tier, a->new_rate_ppm = o->new_rate_ppm;
+        a->payment = o->payment;
+        snprintf(a->old_value, sizeof a->old_value, "%s", o->old_value ? o->old_value : "");
+        snprintf(a->new_value, sizeof a->new_value, "%s", o->new_value ? o->new_value : "");
+        snprintf(a->requested_by, sizeof a->requested_by, "%s",
+                 o->requested_by ? o->requested_by : "");
+        snprintf(a->approved_by, sizeof a->approved_by, "%s",
+                 o->approved_by ? o->approved_by : "");
+        a->effect = o->effect, a->applied_at_ms = o->applied_at_ms;
+        a->version = o->version, a->revision = o->revision;
+    }
+    inv->noverrides = (int)st->n_overrides;
     return NULL;
 }
 

@@ -16,7 +16,10 @@
  * reader does not know are ignored, so later issues can add their own. After
  * reading, a tier's payable is amount - discount and its annual rates are
  * filled in when the stored tiers are what the terms give (else 0); a
- * payment's rate_ppm comes from its tier; balance_after is not stored (0).
+ * payment's rate_ppm comes from its tier; balance_after is not stored: the
+ * last payment's is the balance, each earlier one's the next one's plus what
+ * that settled. The overrides applied (issue 9, sk_invoice_override_t) are
+ * stored only when there are some.
  *
  * The layout before issue 7 (a ~15-field hash: c, sp, cur, amt, tax, bal,
  * base, inv, dlv, terms, net, tiers "rate_ppm:last_day:discount;...", pays

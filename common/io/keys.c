@@ -41,6 +41,7 @@ SK_SHARD_KEY(sk_key_remind_tries, "rtry")
 SK_SHARD_KEY(sk_key_statements, "stmt")
 SK_SHARD_KEY(sk_key_undeliverable, "undeliv")
 SK_SHARD_KEY(sk_key_audit_handoff, "auditq")
+SK_SHARD_KEY(sk_key_override_refused, "ovref")
 
 char *sk_key_override_queue(char *buf, int shard)
 {

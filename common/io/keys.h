@@ -103,6 +103,11 @@ char *sk_key_override_queue(char *buf, int shard);
 /* What the discount worker hands to the log, in the customer's shard:
  * sk:{sN}:auditq stream, field a = AuditHandoff bytes. */
 char *sk_key_audit_handoff(char *buf, int shard);
+/* The overrides the discount worker refused to apply (stale, or a rule's
+ * refusal), in the customer's shard: hash override id -> refusal code,
+ * written with the refusal's hand-off so that an order redelivered after a
+ * crash is not handed off twice (an applied one is known by its invoice). */
+char *sk_key_override_refused(char *buf, int shard); /* sk:{sN}:ovref hash */
 #define SK_GROUP_DISCOUNT "discount"      /* consumer group on every events stream */
 
 #endif

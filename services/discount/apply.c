@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "invoice_rules.h"
+#include "override_rules.h"
 #include "invoice_store.h"
 #include "keys.h"
 #include "money.h"
@@ -401,10 +402,12 @@ void discount_batch_reset(discount_batch_t *b, int shard)
 
 bool discount_batch_full(const discount_batch_t *b)
 {
+    /* An entry: its record, up to 4 keys and a hand-off (prefix of 3 arguments). */
     return b->n >= DISCOUNT_BATCH_ENTRIES ||
-           b->keys.used + b->args.used + DISCOUNT_ENTRY_BYTES + 3 * (SK_KEY_MAX + 32) +
-                   S_CMD_HEAD_BYTES > DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD ||
-           b->keys.argc + b->args.argc + DISCOUNT_ENTRY_ARGS_MAX + 3 + S_SHARD_KEYS + 5 >
+           b->keys.used + b->args.used + DISCOUNT_ENTRY_BYTES + DISCOUNT_HANDOFF_MAX +
+                   4 * (SK_KEY_MAX + 32) + S_CMD_HEAD_BYTES >
+               DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD ||
+           b->keys.argc + b->args.argc + DISCOUNT_ENTRY_ARGS_MAX + 7 + S_SHARD_KEYS + 5 >
                DISCOUNT_ARGV_MAX;
 }
 
@@ -638,14 +641,181 @@ void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const
         } else {
             char key[SK_KEY_MAX];
             const char *cid = x->ch.inv.customer_id;
+            /* A new version that changed what the schedule comes from is
+             * handed to the audit log in the same step (docs/AUDIT.md 8). */
+            bool handoff = e->kind == SK_EVENT_INVOICE && x->has_old &&
+                           discount_schedule_changed(&x->old, &x->ch.inv);
+            if (handoff) {
+                static uint8_t ho[DISCOUNT_HANDOFF_MAX];
+                size_t hn = discount_handoff_schedule(&x->old, &x->ch.inv, e->user,
+                                                      e->env->event_id, ho, sizeof ho);
+                discount_argv_addz(&b->args, "+");
+                discount_argv_add_i64(&b->args, S_SHARD_KEYS + b->nkeys + 4);
+                discount_argv_add(&b->args, (const char *)ho, hn);
+            }
             discount_argv_addz(&b->keys, sk_key_invoice(key, b->shard, e->order_id));
             discount_argv_addz(&b->keys, sk_key_customer_open(key, b->shard, cid));
             discount_argv_addz(&b->keys, sk_key_history(key, b->shard, cid));
             b->nkeys += 3;
+            if (handoff) {
+                discount_argv_addz(&b->keys, sk_key_audit_handoff(key, b->shard));
+                b->nkeys++;
+            }
             discount_argv_append(&b->args, &rec);
             b->n++;
         }
     }
     if (plan->kind == DISCOUNT_PLAN_ACK)
         discount_apply_ack(e, plan, x->has_old, b);
+}
+
+/* ---------------------------------------------------------------- overrides */
+
+/* Appends the hand-off-only record of a refused override (see DISCOUNT_APPLY_LUA). */
+static void s_override_refusal(const discount_override_t *o, const char *code,
+                               const sk_invoice_t *inv, int64_t at_ms, discount_batch_t *b,
+                               discount_plan_t *plan)
+{
+    static uint8_t ho[DISCOUNT_HANDOFF_MAX];
+    char key[SK_KEY_MAX];
+    size_t hn = discount_handoff_applied(o, code, NULL, inv ? inv->rev : 0,
+                                         inv && inv->schedule.currency ? inv->schedule.currency->code
+                                                                       : NULL,
+                                         at_ms, ho, sizeof ho);
+    discount_argv_addz(&b->args, "?");
+    discount_argv_add_i64(&b->args, S_SHARD_KEYS + b->nkeys + 1);
+    discount_argv_addz(&b->args, o->override_id);
+    discount_argv_add(&b->args, (const char *)ho, hn);
+    discount_argv_addz(&b->keys, sk_key_audit_handoff(key, b->shard));
+    discount_argv_addz(&b->keys, sk_key_override_refused(key, b->shard));
+    b->nkeys += 2;
+    b->n++;
+    plan->kind = DISCOUNT_PLAN_SCRIPT;
+}
+
+void discount_override_plan(const discount_override_t *o, const redisReply *inv,
+                            const redisReply *cust, const discount_when_t *when,
+                            discount_batch_t *b, discount_plan_t *plan, bool *applies)
+{
+    /* The planning helpers of the events serve here too: they take an entry,
+     * which for an override is its queue entry, with an envelope that only
+     * names it (for their log lines). */
+    static s_ctx_t ctx;
+    static discount_entry_t fake;
+    static Skonto__V1__Envelope env;
+    static sk_override_result_t res;
+    static discount_argv_t rec;
+    static uint8_t ho[DISCOUNT_HANDOFF_MAX];
+    s_ctx_t *x = &ctx;
+    sk_err_t err;
+    memset(plan, 0, sizeof *plan);
+    plan->kind = DISCOUNT_PLAN_ACK;
+    *applies = false;
+    if (!o->valid) {
+        s_plan_msg(plan, true, "%s", o->error);
+        /* An order that names its override is answered, so that its record
+         * does not stay approved for ever; one that does not cannot be. */
+        if (o->override_id[0])
+            s_override_refusal(o, "bad_request", NULL, when->now_ms, b, plan);
+        return;
+    }
+    skonto__v1__envelope__init(&env);
+    env.event_id = (char *)o->override_id;
+    memset(&fake, 0, sizeof fake);
+    fake.shard = o->shard;
+    snprintf(fake.id, sizeof fake.id, "%s", o->entry_id);
+    fake.env = &env;
+    fake.kind = SK_EVENT_INVOICE;
+    fake.order_id = o->order_id;
+    fake.customer_id = o->customer_id;
+    x->e = &fake;
+    x->plan = plan;
+    x->when = when;
+    x->has_old = false;
+    x->ops.nadd = x->ops.ndrop = 0;
+    x->skey[0] = '\0';
+    x->sdue = 0;
+
+    if (!inv || inv->type == REDIS_REPLY_NIL) {
+        s_plan_msg(plan, false, "override %s: order %s has no invoice: refused", o->override_id,
+                   o->order_id);
+        s_override_refusal(o, "unknown_order", NULL, when->now_ms, b, plan);
+        return;
+    }
+    if (sk_invoice_from_reply(inv, o->order_id, &x->old, &err) != 0) {
+        if (!strcmp(err.code, "old_layout") || !strcmp(err.code, "redis")) {
+            plan->kind = DISCOUNT_PLAN_WAIT;
+            s_plan_msg(plan, false, "override %s: %s", o->override_id, err.msg);
+            return;
+        }
+        s_plan_msg(plan, true, "override %s: stored invoice is unusable: %s", o->override_id,
+                   err.msg);
+        s_override_refusal(o, "bad_invoice", NULL, when->now_ms, b, plan);
+        return;
+    }
+    x->has_old = true;
+    const sk_invoice_t *old = &x->old;
+    if (sk_invoice_find_override(old, o->override_id)) {
+        s_plan_msg(plan, false, "override %s: already applied to order %s (a redelivery)",
+                   o->override_id, o->order_id);
+        return;
+    }
+    const char *refusal = NULL;
+    if (strcmp(old->customer_id, o->customer_id) != 0) {
+        refusal = "bad_request";
+        s_plan_msg(plan, true, "override %s: order %s belongs to customer %s, not %s",
+                   o->override_id, o->order_id, old->customer_id, o->customer_id);
+    } else if (old->rev != o->revision) {
+        refusal = "stale";
+        s_plan_msg(plan, false,
+                   "override %s: order %s is at revision %lld, the override was approved for %lld: "
+                   "not applied (stale)",
+                   o->override_id, o->order_id, (long long)old->rev, (long long)o->revision);
+    } else if (old->noverrides >= SK_INVOICE_MAX_OVERRIDES) {
+        refusal = "too_many_overrides";
+        s_plan_msg(plan, false, "override %s: order %s already carries %d overrides",
+                   o->override_id, o->order_id, SK_INVOICE_MAX_OVERRIDES);
+    } else if (sk_override_apply(old, &o->change, when->today, &res, &err) != 0) {
+        refusal = err.code;
+        s_plan_msg(plan, false, "override %s: not applied: %s (%s)", o->override_id, err.msg,
+                   err.code);
+    }
+    if (refusal) {
+        s_override_refusal(o, refusal, old, when->now_ms, b, plan);
+        return;
+    }
+
+    discount_override_record(o, &res, old->version, when->now_ms,
+                             &res.inv.overrides[res.inv.noverrides]);
+    res.inv.noverrides++;
+    sk_invoice_on_override(old, &res.inv, when->today, &x->ch);
+    x->ch.inv.seq = old->seq;
+    s_plan_order_queue(x, cust);
+    int kb = S_SHARD_KEYS + b->nkeys + 1;
+    s_script_record(x, kb, &rec);
+    size_t hn = discount_handoff_applied(o, "", &res, res.inv.rev, old->schedule.currency->code,
+                                         when->now_ms, ho, sizeof ho);
+    if (rec.overflow || hn == 0) {
+        s_plan_msg(plan, true, "override %s: order %s: state too large to write",
+                   o->override_id, o->order_id);
+        return;
+    }
+    char key[SK_KEY_MAX];
+    discount_argv_addz(&b->args, "!");
+    discount_argv_add_i64(&b->args, kb + 3);
+    discount_argv_add(&b->args, (const char *)ho, hn);
+    discount_argv_append(&b->args, &rec);
+    discount_argv_addz(&b->keys, sk_key_invoice(key, b->shard, o->order_id));
+    discount_argv_addz(&b->keys, sk_key_customer_open(key, b->shard, o->customer_id));
+    discount_argv_addz(&b->keys, sk_key_history(key, b->shard, o->customer_id));
+    discount_argv_addz(&b->keys, sk_key_audit_handoff(key, b->shard));
+    b->nkeys += 4;
+    b->n++;
+    plan->kind = DISCOUNT_PLAN_SCRIPT;
+    *applies = true;
+    char eff[32];
+    s_plan_msg(plan, false, "override %s applied to order %s: %s %s -> %s, effect %s %s",
+               o->override_id, o->order_id, sk_override_kind_name(o->change.kind), res.old_value,
+               res.new_value, sk_money_format(res.effect, old->schedule.currency, eff, sizeof eff),
+               old->schedule.currency->code);
 }

@@ -40,6 +40,7 @@
 
 #include "date.h"
 #include "event.h"
+#include "override.h"
 #include "sk_remind.h"
 
 #define DISCOUNT_ARGV_MAX 8192
@@ -83,6 +84,7 @@ typedef struct {
     const char *customer_id;    /* into env for an order, else NULL */
     char *raw;                  /* owned copy of the payload (NULL: none or out of memory) */
     char seq[24];               /* field `q`: its number among its order's events ("" if none) */
+    char user[SK_OVERRIDE_USER_MAX + 1]; /* field `u`: the ZAP User-Id that sent it ("" unknown) */
     size_t rawlen;
     char error[512];
 } discount_entry_t;
@@ -167,6 +169,31 @@ void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const
 #define DISCOUNT_UNAPPLIED_PAYLOAD_MAX 16384
 void discount_apply_ack(const discount_entry_t *e, const discount_plan_t *plan,
                         bool invoice_exists, discount_batch_t *b);
+
+/* Plans an approved override order (override.h) given the GET of its
+ * invoice and the HMGET of its customer (DISCOUNT_CUSTOMER_FIELDS), on the
+ * clock's today and now:
+ *   DISCOUNT_PLAN_SCRIPT  a record appended to b (b's shard must be o's): the
+ *                         override applied to the revision the order names
+ *                         (sk_override_apply, the new invoice keeping it, the
+ *                         counters, forecast, windows and reminders moved as
+ *                         for any change: sk_invoice_on_override) with its
+ *                         OverrideApplied hand-off, or, when the revision
+ *                         differs ("stale"), the invoice is missing
+ *                         ("unknown_order") or the rule refuses (its code),
+ *                         only the hand-off saying why;
+ *                         A malformed order (plan->error) that names its
+ *                         override is refused "bad_request" the same way;
+ *   DISCOUNT_PLAN_ACK     nothing to do but acknowledge: the invoice already
+ *                         carries the override (a redelivery), or the order
+ *                         is malformed and names no override (plan->error);
+ *   DISCOUNT_PLAN_WAIT    the invoice cannot be read now: try again later.
+ * *applies says which SCRIPT record it is: true for the override applied,
+ * false for a refusal. The script answers OK, DUP (a refusal already handed
+ * off) or STALE (the invoice moved since it was read: plan again). */
+void discount_override_plan(const discount_override_t *o, const redisReply *inv,
+                            const redisReply *cust, const discount_when_t *when,
+                            discount_batch_t *b, discount_plan_t *plan, bool *applies);
 
 /* apply.lua, embedded at build time. */
 extern const char DISCOUNT_APPLY_LUA[];

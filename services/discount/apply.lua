@@ -45,6 +45,19 @@
 -- kq, q: KEYS index of its invoice (0: none) and its number among its
 -- order's events: the invoice records q as applied (in its header, the state
 -- unchanged), so the order's next event does not wait for this one.
+-- A record may carry a hand-off for the audit log (docs/AUDIT.md section 8),
+-- XADDed (field a) in the same step as what it describes:
+--   "+" kh a  then an entry's record as above: when it applies, also
+--             XADD KEYS[kh] * a <a> (an ERP version that changed a schedule:
+--             ScheduleChanged);
+--   "!" kh a  then a record as above whose id is an override order's (not an
+--             entry of the stream: nothing is acknowledged or deleted, the
+--             worker does that after this call): applied when the invoice's
+--             rev is still the plan's (else STALE), with XADD KEYS[kh]
+--             (OverrideApplied);
+--   "?" kh oid a  only a hand-off (an override refused: stale, or a rule's
+--             code): HSETNX KEYS[kh + 1] (ovref) oid, and if it was not
+--             there the XADD; else DUP (a redelivery already handed off).
 -- Returns per entry, in order: OK, DUP, STALE (the invoice's rev moved:
 -- nothing changed, re-plan) or UNRECORDED.
 local S = KEYS[1]
@@ -78,8 +91,21 @@ end
 local RSENT, RPROC = ARGV[1], ARGV[2]
 local i, n = 3, #ARGV
 while i <= n do
-  local id, exp, st = ARGV[i], ARGV[i + 1], 'OK'
-  if exp == '*' then
+  local id, st, hk, ho, ovr = ARGV[i], 'OK', nil, nil, false
+  if id == '+' or id == '!' then
+    ovr = id == '!'
+    hk, ho = KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]
+    i = i + 3
+    id = ARGV[i]
+  end
+  local exp = ARGV[i + 1]
+  if id == '?' then
+    local kh = tonumber(ARGV[i + 1])
+    if redis.call('HSETNX', KEYS[kh + 1], ARGV[i + 2], '1') == 1 then
+      redis.call('XADD', KEYS[kh], '*', 'a', ARGV[i + 3])
+    else st = 'DUP' end
+    i = i + 4
+  elseif exp == '*' then
     local u, kq, q = ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
     i = i + 5
     if u == '' then
@@ -110,11 +136,18 @@ while i <= n do
     local inv = KEYS[kb]
     local r, sq = header(inv)
     if r ~= exp then
-      if #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'
+      if not ovr and #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'
       else st = 'STALE' end
-    elseif redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP'
+    elseif not ovr and hk and #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then
+      st = 'DUP'
+    elseif not ovr and not hk and redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP'
     else
-      del[#del + 1] = id
+      -- the hand-off first: should it fail, the entry stays pending
+      if hk then redis.call('XADD', hk, '*', 'a', ho) end
+      if not ovr then
+        if hk then redis.call('XACK', S, 'discount', id) end
+        del[#del + 1] = id
+      end
       if cop == '-' then redis.call('ZREM', KEYS[kb + 1], m)
       elseif cop ~= '' then redis.call('ZADD', KEYS[kb + 1], cop, m) end
       if wop ~= '' then win[m] = wop end

@@ -25,6 +25,13 @@
  *      its later entries, so they still apply in order.
  * At start, after the layout migration (migrate.h), what was stored before
  * the due queue existed is queued once (backfill.h).
+ * Approved overrides (issue 9; docs/AUDIT.md section 8): after each batch,
+ * the new orders of the 16 queues sk:{audit}:ovq:N (same group and consumer
+ * name; every S_CLAIM_EVERY_MS also this consumer's pending ones and a dead
+ * consumer's idle ones), one at a time: GET the invoice and HMGET the
+ * customer, plan (apply.h, discount_override_plan), one apply script call
+ * (the invoice, counters, reminders and the hand-off to sk:{sN}:auditq, or
+ * only the refusal's hand-off), then XACK + XDEL of the queue entry.
  * An entry acknowledged without being recorded (an error: paid invoice, other
  * currency, malformed, given up, ...) is kept on sk:{sN}:unapplied by the
  * same script call (see apply.h), so no money received goes unseen.
@@ -44,7 +51,8 @@
  * SKONTO_MAIL_DOMAIN): the due queue's instants are computed here.
  * Heartbeat each second: HSET sk:{sys}:hb <name> {pid, role, at_ms,
  * processed, errors, stale_retries, duplicates, order_waits (WAIT: an
- * earlier event of the order was held by another worker), waiting}
+ * earlier event of the order was held by another worker), waiting,
+ * overrides_applied, overrides_refused}
  * (common/io/sk_heartbeat). SIGTERM/SIGINT (common/io/sk_signal): finish the
  * batch, exit 0. */
 #include <errno.h>
@@ -104,6 +112,8 @@ typedef struct {
     char name[SK_ID_MAX + 1];
     char sha[41];
     char streams[SK_SHARDS][SK_KEY_MAX];
+    char ovq[SK_SHARDS][SK_KEY_MAX]; /* sk:{audit}:ovq:N: approved overrides (override.h) */
+    int64_t overrides_applied, overrides_refused, last_ovq_sweep_ms;
     int64_t processed, errors, stale, dups, waits;
     int64_t claim_idle_ms, giveup_ms;
     int64_t last_claim_ms;
@@ -265,6 +275,8 @@ static void s_heartbeat(s_worker_t *w)
     sk_heartbeat_count(w->hb, "stale_retries", w->stale);
     sk_heartbeat_count(w->hb, "duplicates", w->dups);
     sk_heartbeat_count(w->hb, "order_waits", w->waits);
+    sk_heartbeat_count(w->hb, "overrides_applied", w->overrides_applied);
+    sk_heartbeat_count(w->hb, "overrides_refused", w->overrides_refused);
     sk_heartbeat_count(w->hb, "waiting", (int64_t)w->retry.n);
     sk_heartbeat_text(w->hb, "metrics", discount_metrics_address(w->metrics)); /* skontoctl status */
     sk_err_t err;
@@ -311,18 +323,19 @@ static int s_setup(s_worker_t *w)
     if (!bf.skipped)
         sk_log("due queue backfilled: %ld reminders of %ld open invoices, %ld statements",
                bf.reminders, bf.invoices, bf.statements);
-    for (int s = 0; s < SK_SHARDS; s++) {
-        /* ID 0: entries added before the group existed are not skipped. */
-        const char *argv[6] = {"XGROUP", "CREATE", w->streams[s], SK_GROUP_DISCOUNT, "0",
-                               "MKSTREAM"};
+    for (int s = 0; s < 2 * SK_SHARDS; s++) {
+        /* ID 0: entries added before the group existed are not skipped.
+         * The event streams, then the override queues. */
+        const char *stream = s < SK_SHARDS ? w->streams[s] : w->ovq[s - SK_SHARDS];
+        const char *argv[6] = {"XGROUP", "CREATE", stream, SK_GROUP_DISCOUNT, "0", "MKSTREAM"};
         redisReply *r = redisCommandArgv(w->c, 6, argv, NULL);
         if (!r) {
-            sk_log_error("XGROUP CREATE %s: %s", w->streams[s], w->c->errstr);
+            sk_log_error("XGROUP CREATE %s: %s", stream, w->c->errstr);
             return -1;
         }
         int bad = r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0;
         if (bad)
-            sk_log_error("XGROUP CREATE %s: %s", w->streams[s], r->str);
+            sk_log_error("XGROUP CREATE %s: %s", stream, r->str);
         freeReplyObject(r);
         if (bad)
             return -1;
@@ -349,7 +362,7 @@ static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s
             if (sk_map_get(skip, k, NULL))
                 continue;
         }
-        const char *data = NULL, *seq = "";
+        const char *data = NULL, *seq = "", *user = "";
         size_t len = 0;
         if (en->elements >= 2 && en->element[1]->type == REDIS_REPLY_ARRAY) {
             const redisReply *fv = en->element[1];
@@ -363,6 +376,9 @@ static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s
                 } else if (!strcmp(f->str, "q") && v->len > 0 && v->len < 20 &&
                            strspn(v->str, "0123456789") == v->len) {
                     seq = v->str;
+                } else if (!strcmp(f->str, "u") && v->len <= SK_OVERRIDE_USER_MAX &&
+                           strlen(v->str) == v->len) {
+                    user = v->str; /* the sender ingest stored (accept.lua) */
                 }
             }
         }
@@ -372,6 +388,7 @@ static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s
         discount_entry_decode(&it->e, shard, id->str, id->len, data, len);
         it->read_ns = sk_metrics_now_ns();
         snprintf(it->e.seq, sizeof it->e.seq, "%s", seq);
+        snprintf(it->e.user, sizeof it->e.user, "%s", user);
         if (s_list_push(out, it) != 0) {
             s_item_free(it);
             return -1;
@@ -916,6 +933,228 @@ static int s_due_retries(s_worker_t *w, s_list_t *batch, s_block_t *blocked, int
     return wait < 0 ? 0 : (int)wait;
 }
 
+/* ---------------------------------------------------------------- overrides */
+
+#define S_OVQ_COUNT 32     /* override orders read per queue per turn */
+#define S_OVQ_ATTEMPTS 8   /* STALE re-plans of one order in a turn */
+
+/* Acknowledges and deletes a queue entry (after its apply call, or when
+ * there was nothing to apply). */
+static int s_ovq_done(s_worker_t *w, const discount_override_t *o)
+{
+    const char *ack[4] = {"XACK", w->ovq[o->shard], SK_GROUP_DISCOUNT, o->entry_id};
+    const char *del[3] = {"XDEL", w->ovq[o->shard], o->entry_id};
+    if (redisAppendCommandArgv(w->c, 4, ack, NULL) != REDIS_OK ||
+        redisAppendCommandArgv(w->c, 3, del, NULL) != REDIS_OK)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < 2; i++) {
+        redisReply *r = NULL;
+        if (s_get_reply(w, &r) != 0)
+            return -1;
+        if (r->type == REDIS_REPLY_ERROR) {
+            sk_log_error("override %s: %s: %s", o->override_id, i ? "XDEL" : "XACK", r->str);
+            rc = -1;
+        }
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+/* Applies one override order (apply.h, discount_override_plan): reads its
+ * invoice and customer, plans, runs the apply script, then acknowledges the
+ * queue entry. A kill -9 before the acknowledgement leaves it pending: read
+ * again, it finds the override in the invoice (or its refusal in ovref) and
+ * changes nothing. 0, also when it must wait (left pending); -1 when Redis
+ * failed. */
+static int s_override_one(s_worker_t *w, discount_override_t *o)
+{
+    char key[SK_KEY_MAX];
+    static const char *const fields[] = DISCOUNT_CUSTOMER_FIELDS;
+    for (int attempt = 0; attempt < S_OVQ_ATTEMPTS; attempt++) {
+        redisReply *inv = NULL, *cust = NULL;
+        discount_plan_t plan;
+        bool applies = false;
+        if (o->valid) {
+            if (s_append3(w, "GET", sk_key_invoice(key, o->shard, o->order_id), NULL) != 0)
+                return -1;
+            discount_argv_reset(w->argv);
+            discount_argv_addz(w->argv, "HMGET");
+            discount_argv_addz(w->argv, sk_key_customer(key, o->shard, o->customer_id));
+            for (int f = 0; f < DISCOUNT_CUSTOMER_NFIELDS; f++)
+                discount_argv_addz(w->argv, fields[f]);
+            if (s_append(w, w->argv) != 0 || s_get_reply(w, &inv) != 0 ||
+                s_get_reply(w, &cust) != 0) {
+                if (inv)
+                    freeReplyObject(inv);
+                return -1;
+            }
+        }
+        const discount_when_t when = {sk_clock_today(w->clock), sk_clock_now(w->clock),
+                                      &w->remind};
+        discount_batch_reset(w->batch, o->shard);
+        w->batch->at_ms = sk_now_ms();
+        discount_override_plan(o, inv, cust, &when, w->batch, &plan, &applies);
+        if (inv)
+            freeReplyObject(inv);
+        if (cust)
+            freeReplyObject(cust);
+        if (plan.kind == DISCOUNT_PLAN_WAIT) {
+            sk_log("%s (left pending)", plan.msg);
+            return 0;
+        }
+        const char *outcome = "OK";
+        redisReply *r = NULL;
+        if (plan.kind == DISCOUNT_PLAN_SCRIPT) {
+            if (s_send_batch(w) != 0 || s_get_reply(w, &r) != 0)
+                return -1;
+            if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+                sk_err_t err;
+                freeReplyObject(r);
+                if (sk_redis_load_script(w->c, DISCOUNT_APPLY_LUA, w->sha, &err) != 0) {
+                    sk_log_error("%s", err.msg);
+                    return -1;
+                }
+                continue;
+            }
+            if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+                (r->element[0]->type != REDIS_REPLY_STATUS &&
+                 r->element[0]->type != REDIS_REPLY_STRING)) {
+                sk_log_error("override %s: apply script failed: %s", o->override_id,
+                             r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+                freeReplyObject(r);
+                w->errors++;
+                return 0; /* left pending: retried at the next sweep */
+            }
+            outcome = r->element[0]->str;
+            if (!strcmp(outcome, "STALE")) {
+                freeReplyObject(r);
+                w->stale++;
+                continue; /* the invoice moved since it was read: plan again */
+            }
+        }
+        if (plan.error) {
+            w->errors++;
+            sk_log_at(SK_LOG_ERROR, o->override_id, o->order_id[0] ? o->order_id : NULL, "%s",
+                      plan.msg);
+        } else if (strcmp(outcome, "DUP") != 0 && plan.msg[0]) {
+            sk_log_at(SK_LOG_INFO, o->override_id, o->order_id, "%s", plan.msg);
+        }
+        if (plan.kind == DISCOUNT_PLAN_SCRIPT && !strcmp(outcome, "OK")) {
+            if (applies)
+                w->overrides_applied++;
+            else
+                w->overrides_refused++;
+        }
+        if (r)
+            freeReplyObject(r);
+        return s_ovq_done(w, o);
+    }
+    sk_log_error("override %s: the invoice kept moving; left pending", o->override_id);
+    return 0;
+}
+
+/* Applies the override orders of one queue's entries (XREADGROUP or
+ * XAUTOCLAIM reply). */
+static int s_ovq_entries(s_worker_t *w, int shard, const redisReply *en)
+{
+    static discount_override_t o;
+    int rc = 0;
+    sk_err_t cerr;
+    if (en->type == REDIS_REPLY_ARRAY && en->elements > 0 && sk_clock_tick(w->clock, w->c, &cerr))
+        sk_log_error("clock: %s", cerr.msg); /* business time: as for the events */
+    for (size_t j = 0; en->type == REDIS_REPLY_ARRAY && j < en->elements && rc == 0; j++) {
+        const redisReply *e = en->element[j];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING)
+            continue; /* a deleted entry still pending: nothing to apply */
+        const char *data = NULL;
+        size_t len = 0;
+        const redisReply *fv = e->element[1];
+        for (size_t k = 0; fv->type == REDIS_REPLY_ARRAY && k + 1 < fv->elements; k += 2)
+            if (fv->element[k]->type == REDIS_REPLY_STRING && !strcmp(fv->element[k]->str, "o") &&
+                fv->element[k + 1]->type == REDIS_REPLY_STRING) {
+                data = fv->element[k + 1]->str;
+                len = fv->element[k + 1]->len;
+            }
+        discount_override_decode(&o, shard, e->element[0]->str, e->element[0]->len, data, len);
+        rc = s_override_one(w, &o);
+    }
+    return rc;
+}
+
+/* Reads and applies override orders: new ones (">"), or, on a sweep, this
+ * consumer's pending ones ("0": a wait, a crash) and those idle for
+ * claim_idle_ms under another consumer (a dead worker's). */
+static int s_overrides(s_worker_t *w, bool sweep)
+{
+    const char *argv[8 + 2 * SK_SHARDS];
+    char count[16];
+    snprintf(count, sizeof count, "%d", S_OVQ_COUNT);
+    int argc = 0;
+    argv[argc++] = "XREADGROUP";
+    argv[argc++] = "GROUP";
+    argv[argc++] = SK_GROUP_DISCOUNT;
+    argv[argc++] = w->name;
+    argv[argc++] = "COUNT";
+    argv[argc++] = count;
+    argv[argc++] = "STREAMS";
+    for (int s = 0; s < SK_SHARDS; s++)
+        argv[argc++] = w->ovq[s];
+    for (int s = 0; s < SK_SHARDS; s++)
+        argv[argc++] = sweep ? "0" : ">";
+    redisReply *r = redisCommandArgv(w->c, argc, argv, NULL);
+    if (!r) {
+        sk_log_error("XREADGROUP (overrides): %s", w->c->errstr);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        sk_log_error("XREADGROUP (overrides): %s", r->str);
+        freeReplyObject(r);
+        return 0;
+    }
+    /* a sweep also claims a dead worker's: one page per queue */
+    redisReply *claimed[SK_SHARDS] = {0};
+    if (sweep) {
+        char idle[24];
+        snprintf(idle, sizeof idle, "%" PRId64, w->claim_idle_ms);
+        for (int s = 0; s < SK_SHARDS; s++) {
+            const char *a[8] = {"XAUTOCLAIM", w->ovq[s], SK_GROUP_DISCOUNT, w->name, idle,
+                                "0-0", "COUNT", count};
+            if (redisAppendCommandArgv(w->c, 8, a, NULL) != REDIS_OK) {
+                freeReplyObject(r);
+                return -1;
+            }
+        }
+        for (int s = 0; s < SK_SHARDS; s++)
+            if (s_get_reply(w, &claimed[s]) != 0) {
+                for (int k = 0; k < s; k++)
+                    freeReplyObject(claimed[k]);
+                freeReplyObject(r);
+                return -1;
+            }
+    }
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < r->elements && rc == 0; i++) {
+            const redisReply *sr = r->element[i];
+            if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2 ||
+                sr->element[0]->type != REDIS_REPLY_STRING)
+                continue;
+            for (int s = 0; s < SK_SHARDS; s++)
+                if (!strcmp(sr->element[0]->str, w->ovq[s]))
+                    rc = s_ovq_entries(w, s, sr->element[1]);
+        }
+    for (int s = 0; s < SK_SHARDS && rc == 0; s++)
+        if (claimed[s] && claimed[s]->type == REDIS_REPLY_ARRAY && claimed[s]->elements >= 2)
+            rc = s_ovq_entries(w, s, claimed[s]->element[1]);
+    for (int s = 0; s < SK_SHARDS; s++)
+        if (claimed[s])
+            freeReplyObject(claimed[s]);
+    freeReplyObject(r);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- main */
 
 /* GET /metrics and /healthz when SKONTO_METRICS_ADDR is set (metrics.h).
@@ -939,6 +1178,7 @@ static int s_run(s_worker_t *w)
     for (int s = 0; s < SK_SHARDS; s++)
         strcpy(cursors[s], "0");
     w->last_claim_ms = 0; /* a first sweep at once: a crashed worker's entries */
+    w->last_ovq_sweep_ms = 0;
 
     while (!sk_signal_stopping()) {
         int64_t now = sk_now_ms(); /* wall time: heartbeats, retries, claims */
@@ -983,6 +1223,14 @@ static int s_run(s_worker_t *w)
         discount_metrics_depth(w->metrics, batch.n, w->retry.n);
         if (rc == 0)
             rc = s_process(w, &batch, &blocked);
+        /* Approved overrides (rare): new ones every turn; pending and idle
+         * ones (a wait, a crash, a dead worker) every S_CLAIM_EVERY_MS. */
+        if (rc == 0 && !s_conn_broken(w)) {
+            bool sweep = now - w->last_ovq_sweep_ms >= S_CLAIM_EVERY_MS;
+            if (sweep)
+                w->last_ovq_sweep_ms = now;
+            rc = s_overrides(w, sweep);
+        }
         s_list_destroy(&batch);
         s_block_destroy(&blocked);
         if (rc != 0)
@@ -1019,7 +1267,7 @@ int main(int argc, char **argv)
     }
     snprintf(w.name, sizeof w.name, "%s", name);
     for (int s = 0; s < SK_SHARDS; s++)
-        sk_key_events(w.streams[s], s);
+        sk_key_events(w.streams[s], s), sk_key_override_queue(w.ovq[s], s);
     if (s_metrics_setup(&w)) {
         sk_clock_destroy(&w.clock);
         return 2;

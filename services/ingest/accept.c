@@ -317,6 +317,9 @@ static int s_append_accept(ingest_pipe_t *pipe, ingest_item_t *items, int a, int
         snprintf(it->num[2], sizeof it->num[2], "%" PRIu32, order ? it->version : 0);
         ingest_cmd_args(&c, it->num[2]);
         ingest_cmd_args(&c, order ? it->vhash : "");
+        ingest_cmd_args(&c, order ? it->shash : "");
+        ingest_cmd_args(&c, ingest_item_may_reschedule(it) ? "1" : "0");
+        ingest_cmd_args(&c, ingest_item_user(it)); /* kept with the event (field u) */
         snprintf(it->num[0], sizeof it->num[0], "%d", it->kidx);
         ingest_cmd_args(&c, it->num[0]);
         int npairs_at = c.argc;
@@ -367,6 +370,13 @@ static void s_accept_result(ingest_pipe_t *pipe, ingest_item_t *it, const redisR
                  "order %s version %" PRIu32
                  " was accepted before with the same content: nothing changed",
                  oid, it->version);
+    } else if (v->integer == 3) {
+        ingest_item_reject(it, SK_REASON_ERP_ONLY,
+                           "order %s version %" PRIu32
+                           " changes its terms, dates or amount: only an erp key may change a "
+                           "schedule (this key is an operator's); to adjust a computed result, "
+                           "use skontoctl override request",
+                           oid, it->version);
     } else if (v->integer < 0) {
         long long accepted = -(v->integer + 1);
         ingest_item_reject(

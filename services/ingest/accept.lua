@@ -5,11 +5,18 @@
 -- are handled in message order, each on its own:
 --   - an order whose version is not above the highest accepted one: 2 when
 --     its content is the same (nothing changes), else -(1 + that version);
+--   - a new version of an accepted order that changes what its schedule
+--     comes from (its schedule hash differs, or the stored value has none:
+--     stored before it was kept) from a sender that may not (an operator
+--     key; docs/AUDIT.md section 8): 3, nothing stored (erp_only);
 --   - else XADD the received bytes (with `q`, the event's number among its
 --     order's events, 1, 2, ...: discount applies an order's events in that
 --     order), mark the id in the stored hash (until its claim says accepted:
 --     that is how a claim left pending by a crash is settled), record the
---     order's "VERSION:HASH:Q", write the customer profile: 1.
+--     order's "VERSION:HASH:Q:SHASH" (a value of three parts, from before
+--     the schedule hash, is still read), keep the sender's ZAP User-Id as
+--     field `u` of the entry (when there is one), write the customer
+--     profile: 1.
 -- The accepted and duplicate counters change in the same call. Should XADD
 -- fail, the results so far are returned with XADD's error in the failed
 -- event's place, after counting what came before (Redis does not roll a
@@ -18,8 +25,10 @@
 -- KEYS: stored hash, events stream, order versions hash, stats hash (all of
 --       shard N), then the customer hashes the events write.
 -- ARGV: n, then per event: event id, envelope bytes, order id ('' for a
---       customer), version (0: not an order), content hash, index in KEYS of
---       its customer hash (0: none), number of field/value pairs, the pairs.
+--       customer), version (0: not an order), content hash, schedule hash,
+--       '1' if its sender may change a schedule (else '0'), the sender's
+--       user ('' none), index in KEYS of its customer hash (0: none),
+--       number of field/value pairs, the pairs.
 -- Returns one integer per event (fewer after an error, see above).
 local out, i, acc, dup = {}, 2, 0, 0
 local function count()
@@ -28,23 +37,32 @@ local function count()
 end
 for e = 1, tonumber(ARGV[1]) do
   local id, oid, ver, h = ARGV[i], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
-  local kidx, np = tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])
-  local res, cv, ch, cq = 1, 0, '', 0
+  local sh, erp, u = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  local kidx, np = tonumber(ARGV[i + 8]), tonumber(ARGV[i + 9])
+  local res, cv, ch, cq, csh = 1, 0, '', 0, nil
   local cur = oid ~= '' and redis.call('HGET', KEYS[3], oid)
   if cur then
     local a = string.find(cur, ':', 1, true)
     local b = string.find(cur, ':', a + 1, true) or #cur + 1
+    local c = string.find(cur, ':', b + 1, true)
     cv, ch = tonumber(string.sub(cur, 1, a - 1)), string.sub(cur, a + 1, b - 1)
-    cq = tonumber(string.sub(cur, b + 1)) or 0
+    cq = tonumber(string.sub(cur, b + 1, (c or #cur + 1) - 1)) or 0
+    if c then csh = string.sub(cur, c + 1) end
     if ver > 0 and ver <= cv then
       if ch == h then res = 2 else res = -1 - cv end
+    elseif ver > 0 and erp ~= '1' and csh ~= sh then
+      res = 3
     end
   end
   if res == 1 then
     local r
     if oid ~= '' then
       cq = cq + 1
-      r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1], 'q', cq)
+      if u ~= '' then
+        r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1], 'q', cq, 'u', u)
+      else
+        r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1], 'q', cq)
+      end
     else
       r = redis.pcall('XADD', KEYS[2], '*', 'e', ARGV[i + 1])
     end
@@ -55,19 +73,19 @@ for e = 1, tonumber(ARGV[1]) do
     end
     redis.call('HSET', KEYS[1], id, '1')
     if oid ~= '' then
-      if ver > 0 then cv, ch = ver, h end
-      redis.call('HSET', KEYS[3], oid, cv .. ':' .. ch .. ':' .. cq)
+      if ver > 0 then cv, ch, csh = ver, h, sh end
+      redis.call('HSET', KEYS[3], oid, cv .. ':' .. ch .. ':' .. cq .. ':' .. (csh or ''))
     end
     if kidx > 0 then
-      redis.call('HSET', KEYS[kidx], unpack(ARGV, i + 7, i + 6 + 2 * np))
+      redis.call('HSET', KEYS[kidx], unpack(ARGV, i + 10, i + 9 + 2 * np))
       redis.call('HSETNX', KEYS[kidx], 'statement', 'weekly')
     end
     acc = acc + 1
-  elseif res >= 0 then
+  elseif res == 2 then
     dup = dup + 1
   end
   out[e] = res
-  i = i + 7 + 2 * np
+  i = i + 10 + 2 * np
 end
 count()
 return out

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "item.h"
+
+#include "sk_auth.h"
 #include "invoice_rules.h"
 #include "sk_log.h"
 #include "sk_metrics.h"
@@ -86,22 +88,46 @@ void ingest_item_clear(ingest_item_t *it)
  * with the same content changes nothing, other content is a conflict. The
  * fields are joined with a separator no valid field contains (validation
  * rejects control characters), so different contents cannot run together. */
-static void s_content_hash(const Skonto__V1__Invoice *inv, char hex[17])
+/* Hashes parts (NULL counts as "") into 16 hex characters. The parts are
+ * joined with a separator no valid field contains (validation rejects
+ * control characters), so different contents cannot run together. */
+static void s_hash(const char *const *parts, size_t n, char hex[17])
 {
-    char num[48];
-    snprintf(num, sizeof num, "%" PRId64 "\x1f%" PRId64, inv->amount, inv->tax);
-    const char *parts[] = {inv->customer_id, inv->salesperson,  inv->currency,      num,
-                           inv->ship_date,   inv->invoice_date, inv->delivery_date, inv->terms};
     crypto_generichash_state st;
     unsigned char out[8];
     crypto_generichash_init(&st, NULL, 0, sizeof out);
-    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+    for (size_t k = 0; k < n; k++) {
         const char *p = ingest_str(parts[k]);
         crypto_generichash_update(&st, (const unsigned char *)p, strlen(p));
         crypto_generichash_update(&st, (const unsigned char *)"\x1f", 1);
     }
     crypto_generichash_final(&st, out, sizeof out);
     sodium_bin2hex(hex, 17, out, sizeof out);
+}
+
+/* The content of an order version, hashed: a resend of the same version
+ * with the same content changes nothing, other content is a conflict. */
+static void s_content_hash(const Skonto__V1__Invoice *inv, char hex[17])
+{
+    char num[48];
+    snprintf(num, sizeof num, "%" PRId64 "\x1f%" PRId64, inv->amount, inv->tax);
+    const char *parts[] = {inv->customer_id, inv->salesperson,  inv->currency,      num,
+                           inv->ship_date,   inv->invoice_date, inv->delivery_date, inv->terms};
+    s_hash(parts, sizeof parts / sizeof parts[0], hex);
+}
+
+/* What an order's schedule comes from, hashed: a new version that changes
+ * it changes the schedule (terms, ship / invoice / delivery dates, amount,
+ * tax, currency; the inline customer's terms too, which apply when the
+ * order has none). */
+static void s_schedule_hash(const Skonto__V1__Invoice *inv, char hex[17])
+{
+    char num[48];
+    snprintf(num, sizeof num, "%" PRId64 "\x1f%" PRId64, inv->amount, inv->tax);
+    const char *parts[] = {inv->currency,      num,        inv->ship_date,
+                           inv->invoice_date,  inv->delivery_date, inv->terms,
+                           inv->customer ? inv->customer->terms : ""};
+    s_hash(parts, sizeof parts / sizeof parts[0], hex);
 }
 
 void ingest_item_decode(ingest_item_t *it)
@@ -138,6 +164,7 @@ void ingest_item_decode(ingest_item_t *it)
         it->known_customer = has_inline;
         it->version = inv->version ? inv->version : 1;
         s_content_hash(inv, it->vhash);
+        s_schedule_hash(inv, it->shash);
         it->terms = sk_terms_that_apply(inv->terms, has_inline ? inv->customer->terms : NULL,
                                         NULL, NULL);
         /* Only an order with its own customer and terms needs nothing from Redis. */
@@ -195,4 +222,14 @@ const char *ingest_item_user(const ingest_item_t *it)
         return "";
     const char *u = zmq_msg_gets(&it->body, "User-Id");
     return u ? u : "";
+}
+
+bool ingest_item_may_reschedule(const ingest_item_t *it)
+{
+    if (it->origin != 0)
+        return true; /* a PUB source: an ERP the operator configured */
+    /* The ZAP handler sets Role on every CURVE connection (sk_auth.h);
+     * without CURVE there are no roles. */
+    const char *role = zmq_msg_gets(&it->body, "Role");
+    return !role || sk_role_parse(role) == SK_ROLE_ERP;
 }

@@ -92,6 +92,8 @@ typedef struct {
     char num[3][12];
     uint32_t version; /* an order's version (0 counts as 1) */
     char vhash[17];   /* an order's content hash (hex), to tell a resend from a change */
+    char shash[17];   /* the hash of what its schedule comes from (terms, dates, amount, tax,
+                       * currency): a new version that changes it needs an erp key */
 } ingest_item_t;
 
 /* Prepares it to receive a message (initializes its frames). */
@@ -125,6 +127,11 @@ void ingest_item_unsure(ingest_item_t *it, ingest_pipe_t *pipe, const redisReply
 void ingest_item_ids(const ingest_item_t *it, char *eid, size_t neid, char *src, size_t nsrc);
 /* The authenticated sender of a ROUTER message (CURVE + ZAP User-Id), or "". */
 const char *ingest_item_user(const ingest_item_t *it);
+/* Whether its sender may change an order's schedule with a new version
+ * (docs/AUDIT.md section 8): a key registered as erp, a PUB source (an ERP
+ * the operator configured), or any client when CURVE is off (no roles);
+ * not a key registered as operator. */
+bool ingest_item_may_reschedule(const ingest_item_t *it);
 
 /* s ? s : "" */
 const char *ingest_str(const char *s);

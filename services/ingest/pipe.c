@@ -13,7 +13,7 @@ extern const char INGEST_CLAIM_LUA[], INGEST_ACCEPT_LUA[], INGEST_DLQ_LUA[];
 
 /* Arguments of one accept call: 7 + per event 7 + 2 * 8 (the customer's
  * fields, accept.c) + a customer key. */
-#define S_MAX_ARGS (8 + INGEST_BATCH * 24)
+#define S_MAX_ARGS (8 + INGEST_BATCH * 28) /* per event: 10 + 8 pairs + its customer key */
 
 struct _ingest_pipe_t {
     redisContext *redis; /* NULL while disconnected */

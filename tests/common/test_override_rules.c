@@ -491,6 +491,56 @@ static void test_property_effect_never_negative_amount_never_changes(void **stat
         assert_true(accepted[k] > 50);
 }
 
+/* What an applied override moves besides the invoice (sk_invoice_on_override):
+ * the forecast, the offered take-up of a raised rate, the take-up of a close,
+ * and the windows set. CNY 1130.00 on 2/10,1/20,n/45 shipped 11-02. */
+static sk_invoice_change_t s_ov;
+
+static void test_on_override_moves_the_counters(void **state)
+{
+    (void)state;
+    char f[32];
+    sk_invoice_t inv = s_invoice("2/10,1/20,n/45", 113000, 13000, SHIP);
+    /* an extension: the windows set follows tier 0's new last day; the
+     * forecast (at net: no history) stays, so no forecast delta */
+    const sk_invoice_t *ext =
+        s_apply(&inv, (sk_override_change_t){.kind = SK_OVERRIDE_EXTEND, .tier = 0,
+                                             .new_last_day = sk_test_day("2026-11-15")},
+                "2026-11-05");
+    assert_int_equal(sk_invoice_on_override(&inv, ext, sk_test_day("2026-11-05"), &s_ov),
+                     SK_CHANGE_APPLY);
+    assert_int_equal(s_ov.windows_op, SK_SET_ADD);
+    assert_int_equal(s_ov.windows_score, sk_test_day("2026-11-15"));
+    assert_int_equal(s_ov.ndeltas, 0);
+    /* a raised rate withdraws the old offer and makes the new one */
+    const sk_invoice_t *r = s_apply(
+        &inv, (sk_override_change_t){.kind = SK_OVERRIDE_RATE, .tier = 1, .new_rate_ppm = 15000},
+        "2026-11-05");
+    sk_invoice_on_override(&inv, r, sk_test_day("2026-11-05"), &s_ov);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "offered|t1|10000"), -1);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "offered|t1|15000"), 1);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "offered|t0|20000"), 0);
+    /* a grant that closes an invoice left open by a short full payment:
+     * counted as a close in tier 0, forecast taken back */
+    sk_invoice_t paid = s_pay(&inv, "2026-11-14", 110740, true);
+    const sk_invoice_t *g = s_apply(
+        &paid, (sk_override_change_t){.kind = SK_OVERRIDE_GRANT, .tier = 0, .payment = 0},
+        "2026-11-15");
+    assert_int_equal(g->status, SK_INV_PAID);
+    sk_invoice_on_override(&paid, g, sk_test_day("2026-11-15"), &s_ov);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "taken|t0|20000"), 1);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "sp|S-7|t0"), 1);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "disc|CNY"), 2260);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_HISTORY, "t0"), 1);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_HISTORY, "n"), 1);
+    assert_int_equal(
+        sk_change_delta(&s_ov, SK_COUNTER_FC_NET,
+                        sk_forecast_field(f, paid.fc_net_day, paid.schedule.currency)),
+        -paid.fc_net_amount);
+    assert_int_equal(s_ov.windows_op, SK_SET_REMOVE);
+    assert_int_equal(s_ov.open_op, SK_SET_REMOVE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_expired_at_exactly_the_ttl_and_after),
         cmocka_unit_test(test_inconsistent_records_are_refused),
         cmocka_unit_test(test_property_effect_never_negative_amount_never_changes),
+        cmocka_unit_test(test_on_override_moves_the_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -498,6 +498,31 @@ class RedisAclTest(unittest.TestCase):
                     ("HSET", "sk:{s3}:undeliv", "C-1", "a"), ("HSET", self.cust_key, "optout", "0")):
             self.assertIn("no permissions", self.dry("discount", *cmd), cmd)
 
+    def test_discount_user_consumes_overrides_and_hands_off_only(self):
+        """Issue 9 (docs/AUDIT.md section 8): the discount worker reads the
+        approved overrides of sk:{audit}:ovq:N with its group and hands what
+        it did to sk:{sN}:auditq; it cannot write the queue otherwise, XADD
+        anywhere else (not its event streams), or touch the log."""
+        q = "sk:{audit}:ovq:3"
+        for cmd in (("XREADGROUP", "GROUP", "discount", "d-1", "STREAMS", q, ">"),
+                    ("XACK", q, "discount", "1-1"), ("XDEL", q, "1-1"),
+                    ("XAUTOCLAIM", q, "discount", "d-1", 100, "0-0"),
+                    ("XGROUP", "CREATE", q, "discount", "0", "MKSTREAM"),
+                    ("XADD", "sk:{s3}:auditq", "*", "a", "x"),
+                    ("HSETNX", "sk:{s12}:ovref", "ov-1", "1"),
+                    ("EVALSHA", "0" * 40, 3, "sk:{s3}:events", "sk:{s3}:auditq", "sk:{s3}:ovref")):
+            self.assertEqual(self.dry("discount", *cmd), "OK", cmd)
+        for cmd in (("XADD", q, "*", "o", "x"), ("SET", q, "x"), ("DEL", q),
+                    ("XADD", "sk:{s3}:events", "*", "e", "x"),
+                    ("XADD", "sk:{audit}:log", "*", "e", "x"), ("HSET", "sk:{audit}:ovr", "a", "b"),
+                    ("XREADGROUP", "GROUP", "discount", "d-1", "STREAMS", "sk:{audit}:log", ">")):
+            self.assertIn("no permissions", self.dry("discount", *cmd), cmd)
+
+    def test_reconcile_runs_with_skontoctls_read_only_user(self):
+        r = self.ctl("audit", "reconcile")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("every schedule is as it must be", r.stdout)
+
     def test_default_user_needs_the_password(self):
         self.assertIn("NOAUTH", self.redis(None, "GET", "x"))
         self.assertEqual(self.redis("default", "PING"), "PONG")

@@ -179,6 +179,10 @@ static void test_zap_admits_by_role(void **state)
             const char *user = zmq_msg_gets(&body, "User-Id");
             assert_non_null(user);
             assert_string_equal(user, "erp-1");
+            /* and the registered role, set by the handler (issue 9) */
+            const char *role = zmq_msg_gets(&body, "Role");
+            assert_non_null(role);
+            assert_string_equal(role, "erp");
             zmq_msg_close(&id);
             zmq_msg_close(&body);
         } else {

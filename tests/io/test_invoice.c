@@ -676,6 +676,106 @@ static void test_history(void **state)
     assert_int_equal(h.tier[0] + h.tier[1] + h.net, 0);
 }
 
+/* The overrides applied (issue 9): kept in the state, read back field by
+ * field, nothing stored when there are none, and a malformed one refused. */
+static void s_override(sk_invoice_override_t *o, const char *id, int kind)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->id, sizeof o->id, "%s", id);
+    o->kind = kind;
+    o->tier = 1;
+    o->version = 3;
+    o->revision = 41;
+    o->effect = 1130;
+    o->applied_at_ms = 1772450000123;
+    snprintf(o->requested_by, sizeof o->requested_by, "sales.li");
+    snprintf(o->approved_by, sizeof o->approved_by, "dir.wang");
+    snprintf(o->old_value, sizeof o->old_value, "2026-11-12");
+    snprintf(o->new_value, sizeof o->new_value, "2026-11-15");
+}
+
+static void test_packed_overrides(void **state)
+{
+    (void)state;
+    static sk_invoice_t inv, back;
+    sk_err_t err;
+    s_busy(&inv);
+    size_t plain = sk_invoice_pack(&inv, s_val, sizeof s_val);
+    assert_int_equal(sk_invoice_unpack(&back, "SO-1", s_val, plain, &err), 0);
+    assert_int_equal(back.noverrides, 0);
+
+    s_override(&inv.overrides[0], "ov-17", 1);
+    inv.overrides[0].new_last_day = inv.schedule.tiers[1].last_day + 3;
+    s_override(&inv.overrides[1], "ov-18", 3);
+    inv.overrides[1].new_rate_ppm = 15000;
+    inv.overrides[1].version = 1; /* the default: left out, read back */
+    snprintf(inv.overrides[1].old_value, sizeof inv.overrides[1].old_value, "1");
+    snprintf(inv.overrides[1].new_value, sizeof inv.overrides[1].new_value, "1.5");
+    s_override(&inv.overrides[2], "ov-19", 4);
+    inv.overrides[2].tier = 0;
+    inv.noverrides = 3;
+    size_t n = sk_invoice_pack(&inv, s_val, sizeof s_val);
+    assert_true(n > plain);
+    assert_int_equal(sk_invoice_unpack(&back, "SO-1", s_val, n, &err), 0);
+    s_assert_same(&inv, &back);
+    assert_int_equal(back.noverrides, 3);
+    for (int i = 0; i < 3; i++) {
+        const sk_invoice_override_t *a = &inv.overrides[i], *b = &back.overrides[i];
+        assert_string_equal(b->id, a->id);
+        assert_int_equal(b->kind, a->kind);
+        assert_int_equal(b->tier, a->tier);
+        assert_int_equal(b->new_rate_ppm, a->new_rate_ppm);
+        assert_int_equal(b->payment, a->payment);
+        assert_string_equal(b->old_value, a->old_value);
+        assert_string_equal(b->new_value, a->new_value);
+        assert_int_equal(b->effect, a->effect);
+        assert_string_equal(b->requested_by, a->requested_by);
+        assert_string_equal(b->approved_by, a->approved_by);
+        assert_int_equal(b->applied_at_ms, a->applied_at_ms);
+        assert_int_equal(b->version, a->version);
+        assert_int_equal(b->revision, a->revision);
+    }
+    assert_int_equal(back.overrides[0].new_last_day, inv.overrides[0].new_last_day);
+    assert_ptr_equal(sk_invoice_find_override(&back, "ov-18"), &back.overrides[1]);
+    assert_null(sk_invoice_find_override(&back, "ov-20"));
+    /* packing what was read gives the same bytes */
+    static uint8_t v2[SK_INVOICE_VALUE_MAX];
+    assert_int_equal(sk_invoice_pack(&back, v2, sizeof v2), n);
+    assert_memory_equal(v2, s_val, n);
+    /* none again: not a byte for them */
+    inv.noverrides = 0;
+    assert_int_equal(sk_invoice_pack(&inv, s_val, sizeof s_val), plain);
+
+    /* malformed ones are refused by name */
+    inv.noverrides = 1;
+    inv.overrides[0].kind = 9;
+    s_doctored(&inv, "field overrides");
+    inv.overrides[0].kind = 1;
+    inv.overrides[0].id[0] = '\0';
+    s_doctored(&inv, "field overrides");
+    s_override(&inv.overrides[0], "ov-1", 2);
+    inv.overrides[0].effect = -1;
+    s_doctored(&inv, "field overrides");
+    s_override(&inv.overrides[0], "ov-1", 2);
+    inv.overrides[0].tier = SK_TERMS_MAX_TIERS;
+    s_doctored(&inv, "field overrides");
+}
+
+/* balance_after is not stored: the reader gives the last payment today's
+ * balance and each earlier one the next one's plus what it settled (what a
+ * grant settles again from). */
+static void test_packed_balance_after(void **state)
+{
+    (void)state;
+    static sk_invoice_t inv, back;
+    sk_err_t err;
+    s_busy(&inv);
+    size_t n = sk_invoice_pack(&inv, s_val, sizeof s_val);
+    assert_int_equal(sk_invoice_unpack(&back, "SO-1", s_val, n, &err), 0);
+    assert_int_equal(back.payments[1].balance_after, inv.balance);
+    assert_int_equal(back.payments[0].balance_after, inv.balance + inv.payments[1].settled);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -692,6 +792,8 @@ int main(void)
         cmocka_unit_test(test_packed_is_small),
         cmocka_unit_test(test_packed_statuses),
         cmocka_unit_test(test_packed_malformed),
+        cmocka_unit_test(test_packed_overrides),
+        cmocka_unit_test(test_packed_balance_after),
         cmocka_unit_test(test_packed_unknown_fields_ignored),
         cmocka_unit_test(test_old_layout_reads_the_same_packed),
         cmocka_unit_test(test_history),
