@@ -1,6 +1,7 @@
 /* skonto-bench-auditfill: writes an audit log of N entries into Redis the
  * way the audit worker stores it (docs/AUDIT.md section 8: sk:{audit}:log
- * fields seq, h, e; sk:{audit}:cp fields size, n), with a checkpoint signed
+ * entry i under stream id 0-(i+1), fields seq, h, e; sk:{audit}:cp fields
+ * size, n), with a checkpoint signed
  * by SECRET every 100 entries, so that bench/audit.sh can time `skontoctl
  * audit verify` over a log of a million entries without driving a million
  * requests through the worker first. The entries are real AuditEvent
@@ -108,12 +109,14 @@ int main(int argc, char **argv)
             rc = 1;
             break;
         }
-        char seq[24], hex[2 * SK_MERKLE_HASH_LEN + 1];
+        char seq[24], id[32], hex[2 * SK_MERKLE_HASH_LEN + 1];
         snprintf(seq, sizeof seq, "%" PRIu64, i);
+        snprintf(id, sizeof id, "0-%" PRIu64, i + 1); /* entry i's stream id, as append.lua */
         sodium_bin2hex(hex, sizeof hex, lh, SK_MERKLE_HASH_LEN);
-        const char *a[9] = {"XADD", SK_KEY_AUDIT_LOG, "*", "seq", seq, "h", hex, "e",
+        const char *a[9] = {"XADD", SK_KEY_AUDIT_LOG, id, "seq", seq, "h", hex, "e",
                             (const char *)buf};
-        size_t al[9] = {4, strlen(SK_KEY_AUDIT_LOG), 1, 3, strlen(seq), 1, strlen(hex), 1, len};
+        size_t al[9] = {4, strlen(SK_KEY_AUDIT_LOG), strlen(id), 3, strlen(seq), 1, strlen(hex),
+                        1, len};
         redisAppendCommandArgv(c, 9, a, al);
         pending++;
         if ((i + 1) % EVERY == 0 || i + 1 == n) {

@@ -29,6 +29,10 @@
 #   secrets/      made once per run directory, mode 0700 (docs/SECURITY.md):
 #                 ingest-server.key/.pub  ingest's CURVE key pair
 #                 erp-local.key/.pub      an ERP client key (user erp-local, role erp)
+#                 sales-local, director-local, finance-local, auditor-local
+#                                         .key/.pub: one person of each role of
+#                                         the override workflow (roles sales,
+#                                         sales_director, finance_director, auditor)
 #                 authorized_keys         the key registry ingest and audit admit
 #                 audit-server.key/.pub   the audit worker's CURVE key pair
 #                 audit-log.key           the audit log's Ed25519 signing key
@@ -336,9 +340,20 @@ s_secrets() {
     {
       echo "# Skonto key registry: <public-key-z85> <user-id> <role> (docs/SECURITY.md)"
       "$BIN/skontoctl" keygen --out "$SECRETS/erp-local" --user erp-local --role erp 2>/dev/null
+      # one person of each role of the override workflow, to try it locally
+      # (README, "Overrides and the audit log"); a real deployment gives each
+      # person a key of their own (skontoctl keygen)
+      local who
+      for who in sales-local:sales director-local:sales_director \
+        finance-local:finance_director auditor-local:auditor; do
+        rm -f "$SECRETS/${who%%:*}.key" "$SECRETS/${who%%:*}.pub"
+        "$BIN/skontoctl" keygen --out "$SECRETS/${who%%:*}" --user "${who%%:*}" \
+          --role "${who#*:}" 2>/dev/null
+      done
     } >"$SECRETS/authorized_keys.tmp" || die "skontoctl keygen could not make the ERP key in $SECRETS"
     mv "$SECRETS/authorized_keys.tmp" "$SECRETS/authorized_keys"
-    say "made the ERP key erp-local and the key registry $SECRETS/authorized_keys"
+    say "made the ERP key erp-local, the people keys sales-local, director-local," \
+      "finance-local, auditor-local and the key registry $SECRETS/authorized_keys"
   fi
   if [ ! -s "$SECRETS/audit-server.key" ]; then
     rm -f "$SECRETS/audit-server.key" "$SECRETS/audit-server.pub"

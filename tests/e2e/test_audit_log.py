@@ -30,10 +30,11 @@ from test_audit_worker import (HOUR, NOW_MS, AuditClient, AuditStack, decide, de
 
 class Base(unittest.TestCase):
     ttl = "72h"
+    discount = True
 
     @classmethod
     def setUpClass(cls):
-        cls.s = AuditStack(ttl=cls.ttl)
+        cls.s = AuditStack(ttl=cls.ttl, discount=cls.discount)
         cls.pb = skingest.pb
 
     @classmethod
@@ -57,6 +58,7 @@ class Base(unittest.TestCase):
 
 
 class HandoffTest(Base):
+    discount = False  # the tests write the discount worker's hand-offs themselves
     def test_a_handoff_is_logged_once_across_a_kill_between_logging_and_deleting(self):
         pb, st = self.pb, self.s.st
         rec = self.approved("SO-SMALL", "r-handoff")
