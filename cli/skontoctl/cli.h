@@ -17,5 +17,8 @@ int sk_cmd_keygen(int argc, char **argv);
 int sk_cmd_clock(int argc, char **argv);
 int sk_cmd_reminders(int argc, char **argv);
 int sk_cmd_statement(int argc, char **argv);
+int sk_cmd_override(int argc, char **argv);
+int sk_cmd_audit(int argc, char **argv);
+int sk_cmd_report(int argc, char **argv);
 
 #endif

@@ -21,6 +21,9 @@ static const struct {
     {"reminders", sk_cmd_reminders, "reminders list|sent: mail waiting to go to customers, and mail sent"},
     {"statement", sk_cmd_statement, "statement preview ID: the statement the reminder worker would send now"},
     {"clock", sk_cmd_clock, "clock show|set|advance: business time (simulated with SKONTO_CLOCK=redis)"},
+    {"override", sk_cmd_override, "override request|approve|reject|list|show: change a computed discount"},
+    {"audit", sk_cmd_audit, "audit verify|tail|follow: check and read the signed audit log"},
+    {"report", sk_cmd_report, "report overrides: overrides per salesperson x customer, outliers first"},
 };
 
 static void s_usage(FILE *out)
