@@ -81,7 +81,7 @@ static void s_help(FILE *out)
             "  --until-size N     stop once N entries are verified (exit 0)\n"
             "  --count N          stop after printing N entries (exit 0)\n"
             "  --feed E           the feed's endpoint (default $SKONTO_AUDIT_FEED_ENDPOINT,\n"
-            "                     else tcp://127.0.0.1:7761)\n");
+            "                     else tcp://127.0.0.1:7771)\n");
     sk_cli_peer_help(out);
     fprintf(out, "\n"
                  "Examples:\n"

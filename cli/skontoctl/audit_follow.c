@@ -313,7 +313,7 @@ int sk_cli_audit_follow(int argc, char **argv)
     sk_cli_peer_audit(&peer);
     const char *feed = getenv("SKONTO_AUDIT_FEED_ENDPOINT");
     if (!feed || !*feed)
-        feed = "tcp://127.0.0.1:7761";
+        feed = "tcp://127.0.0.1:7771";
     s_follow_t *f = calloc(1, sizeof *f);
     if (!f)
         return sk_cli_fail(VERB, "out of memory");

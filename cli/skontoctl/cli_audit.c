@@ -69,10 +69,10 @@ int sk_cli_audit_status(const char *verb, const Skonto__V1__AuditReply *r)
 {
     if (r->status == SKONTO__V1__AUDIT_REPLY__STATUS__OK)
         return SK_EXIT_OK;
-    char code[72], msg[72];
+    char code[72], msg[320];
     bool refused = r->status == SKONTO__V1__AUDIT_REPLY__STATUS__REFUSED;
     fprintf(stderr, "skontoctl %s: %s %s: %s\n", verb, refused ? "refused" : "error",
-            sk_cli_shorten(r->code, code, sizeof code), sk_cli_shorten(r->message, msg, sizeof msg));
+            sk_cli_shorten(r->code, code, sizeof code), sk_cli_clean(r->message, msg, sizeof msg));
     return refused ? SK_EXIT_REFUSED : SK_EXIT_ERROR;
 }
 
@@ -154,6 +154,22 @@ char *sk_cli_amount(int64_t minor, const char *currency, char *buf, size_t n)
     } else {
         snprintf(buf, n, "%" PRId64 " (minor units)", minor);
     }
+    return buf;
+}
+
+char *sk_cli_clean(const char *s, char *buf, size_t n)
+{
+    size_t o = 0;
+    for (; s && *s && o + 8 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    if (s && *s)
+        o += (size_t)snprintf(buf + o, n - o, "...");
+    buf[o < n ? o : n - 1] = '\0';
     return buf;
 }
 
@@ -329,14 +345,14 @@ void sk_cli_record_print(FILE *out, const Skonto__V1__OverrideRecord *r)
 /* The body's key facts, one line. */
 static void s_facts(const Skonto__V1__AuditEvent *ev, char *buf, size_t n)
 {
-    char b1[72], b2[72], b3[72], ch[128], amt[96], amt2[96];
+    char b1[72], b2[72], b3[72], b4[72], b5[72], ch[128], amt[96], amt2[96], msg[320];
     switch (ev->body_case) {
     case SKONTO__V1__AUDIT_EVENT__BODY_REQUESTED: {
         const Skonto__V1__OverrideRequested *q = ev->requested;
         snprintf(buf, n, "%s %s: %s -> %s, effect %s, reason \"%s\"", Q(q->override_id, b1),
                  sk_cli_change_text(q->change, ch, sizeof ch), Q(q->old_value, b2),
                  Q(q->new_value, b3), sk_cli_amount(q->effect, q->currency, amt, sizeof amt),
-                 Q(q->reason, b3));
+                 Q(q->reason, b4));
         break;
     }
     case SKONTO__V1__AUDIT_EVENT__BODY_DECIDED: {
@@ -364,7 +380,7 @@ static void s_facts(const Skonto__V1__AuditEvent *ev, char *buf, size_t n)
                      ", requested by %s, approved by %s",
                      Q(a->override_id, b1), Q(a->old_value, b2), Q(a->new_value, b3),
                      sk_cli_amount(a->effect, a->currency, amt, sizeof amt), a->invoice_revision,
-                     Q(a->requested_by, b2), Q(a->approved_by, b3));
+                     Q(a->requested_by, b4), Q(a->approved_by, b5));
         break;
     }
     case SKONTO__V1__AUDIT_EVENT__BODY_SCHEDULE_CHANGED: {
@@ -373,13 +389,14 @@ static void s_facts(const Skonto__V1__AuditEvent *ev, char *buf, size_t n)
                  s->old_version, s->new_version, Q(s->sender, b1), Q(s->old_terms, b2),
                  Q(s->new_terms, b3), sk_cli_amount(s->old_amount, s->currency, amt, sizeof amt),
                  sk_cli_amount(s->new_amount, s->currency, amt2, sizeof amt2),
-                 Q(s->old_baseline, b2), Q(s->new_baseline, b3));
+                 Q(s->old_baseline, b4), Q(s->new_baseline, b5));
         break;
     }
     case SKONTO__V1__AUDIT_EVENT__BODY_REFUSED: {
         const Skonto__V1__RefusedAttempt *f = ev->refused;
-        snprintf(buf, n, "%s %s: %s: %s", Q(f->attempted, b1), *f->override_id ? Q(f->override_id, b2) : "-",
-                 Q(f->reason_code, b3), Q(f->message, b2));
+        snprintf(buf, n, "%s %s: %s: %s", Q(f->attempted, b1),
+                 *f->override_id ? Q(f->override_id, b2) : "-", Q(f->reason_code, b3),
+                 sk_cli_clean(f->message, msg, sizeof msg));
         break;
     }
     default: snprintf(buf, n, "(no body)"); break;

@@ -42,6 +42,9 @@ const char *sk_cli_audit_kind(Skonto__V1__AuditKind k);       /* "requested" ...
 char *sk_cli_change_text(const Skonto__V1__OverrideChange *c, char *buf, size_t n);
 /* "12.34 CNY"; "-" when currency is empty and minor is 0. n >= 48. */
 char *sk_cli_amount(int64_t minor, const char *currency, char *buf, size_t n);
+/* A message from the worker for one line: control characters escaped as
+ * \xNN, cut with "..." to fit n (n >= 16). */
+char *sk_cli_clean(const char *s, char *buf, size_t n);
 /* "2026-11-20T09:00:00Z", or "-" for 0. n >= 32. */
 char *sk_cli_instant(int64_t ms, char *buf, size_t n);
 

@@ -39,7 +39,7 @@ void sk_cli_peer_audit(sk_cli_peer_t *p)
     p->what = "the audit worker";
     p->endpoint = s_env("SKONTO_AUDIT_ENDPOINT");
     if (!p->endpoint)
-        p->endpoint = "tcp://127.0.0.1:7760";
+        p->endpoint = "tcp://127.0.0.1:7770";
     p->server_key = s_env("SKONTO_AUDIT_SERVER_KEY");
     p->server_key_from = "SKONTO_AUDIT_SERVER_KEY";
     p->key_file = s_env("SKONTO_CURVE_KEY_FILE");
@@ -73,7 +73,7 @@ void sk_cli_peer_help(FILE *out)
 {
     fprintf(out,
             "  --endpoint E     the audit worker (default $SKONTO_AUDIT_ENDPOINT, else\n"
-            "                   tcp://127.0.0.1:7760)\n"
+            "                   tcp://127.0.0.1:7770)\n"
             "  --server-key KEY the audit worker's CURVE public key: its .pub file or the\n"
             "                   40-character Z85 key (default $SKONTO_AUDIT_SERVER_KEY)\n"
             "  --key FILE       your CURVE secret key file (default $SKONTO_CURVE_KEY_FILE):\n"
@@ -167,7 +167,7 @@ sk_cli_rpc_t *sk_cli_rpc_open(const char *verb, const sk_cli_peer_t *p, int *rc)
     if (zmq_connect(self->sock, p->endpoint) < 0) {
         if (errno == EINVAL || errno == EPROTONOSUPPORT)
             *rc = sk_cli_opt_error(verb, "endpoint", p->endpoint,
-                                   "not a ZeroMQ endpoint (want e.g. tcp://127.0.0.1:7760): %s",
+                                   "not a ZeroMQ endpoint (want e.g. tcp://127.0.0.1:7770): %s",
                                    zmq_strerror(errno));
         else
             *rc = sk_cli_fail(verb, "cannot connect to %s: %s", p->endpoint,

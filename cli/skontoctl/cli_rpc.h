@@ -42,7 +42,7 @@ typedef struct {
         {"timeout-ms", true, false}
 
 /* The peer of the audit worker from the environment: SKONTO_AUDIT_ENDPOINT
- * (default tcp://127.0.0.1:7760), SKONTO_AUDIT_SERVER_KEY,
+ * (default tcp://127.0.0.1:7770), SKONTO_AUDIT_SERVER_KEY,
  * SKONTO_CURVE_KEY_FILE. */
 void sk_cli_peer_audit(sk_cli_peer_t *p);
 

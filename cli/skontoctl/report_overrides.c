@@ -361,7 +361,7 @@ static int s_print(s_report_t *r, bool json, const char *from, const char *to)
                to ? to : "");
         return sk_cli_finish(VERB);
     }
-    static const char *const hdr[] = {"",        "SALESPERSON", "CUSTOMER",  "REQUESTED",
+    static const char *const hdr[] = {"FLAG",    "SALESPERSON", "CUSTOMER",  "REQUESTED",
                                       "APPROVED", "REFUSED",     "GRANTED",   "APPROVERS", "WHY"};
     sk_cli_table_t *t = sk_cli_table_new(9, hdr, "lllrrrlll");
     int bad = !t;

@@ -180,6 +180,7 @@ class AuditVerifyCtl(unittest.TestCase):
         self.assertIn("requested", lines[2])
         self.assertIn("extend t1 to 2026-11-17: 2026-11-12 -> 2026-11-17, effect 12.34 CNY",
                       lines[2])
+        self.assertIn('reason "late bank"', lines[2])
         self.assertIn("T", lines[1].split()[1])  # an ISO time
         self.assertTrue(lines[1].split()[1].endswith("Z"))
         j = self.st.ctl_json("audit", "tail", "-n", "2")

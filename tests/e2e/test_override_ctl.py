@@ -241,6 +241,12 @@ class OverrideCtl(unittest.TestCase):
         r = self.ctl_as("ava", "audit", "verify", "--checkpoints", saved)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertTrue(r.stdout.startswith("ok size="), r.stdout)
+        # ... and prove it once the store is cut behind the worker's back
+        self.st.redis_cli("XADD", "sk:{audit}:log", "MAXLEN", "0", "*", "x", "y")
+        self.st.redis_cli("XADD", "sk:{audit}:cp", "MAXLEN", "0", "*", "x", "y")
+        r = self.ctl_as("ava", "audit", "verify", "--checkpoints", saved)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertTrue(r.stdout.startswith("wrong reason=truncated entry=0 "), r.stdout)
 
 
 if __name__ == "__main__":
