@@ -34,7 +34,7 @@
 
 #define VERB "audit"
 #define S_PAGE 1000
-#define S_LEAF_MAX (1u << 20)          /* an entry's bytes at most */
+#define S_LEAF_MAX (1u << 20) /* an entry's bytes at most */
 #define S_CHECKPOINTS_FILE_MAX (64u << 20)
 
 static void s_help(FILE *out)
@@ -364,8 +364,9 @@ static int s_verify(int argc, char **argv)
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
         if (o == SK_CLI_WORD)
-            return sk_cli_usage_error("audit verify", "unexpected \"%s\" (usage: skontoctl audit "
-                                                      "verify [--pub KEY] [--checkpoints FILE])",
+            return sk_cli_usage_error("audit verify",
+                                      "unexpected \"%s\" (usage: skontoctl audit "
+                                      "verify [--pub KEY] [--checkpoints FILE])",
                                       value);
         if (!strcmp(opts[o].name, "pub"))
             pub = value;
@@ -439,7 +440,8 @@ static void s_entry_decode(const redisReply *ent, uint64_t *seq, Skonto__V1__Aud
 
 static int s_tail(int argc, char **argv)
 {
-    static const sk_cli_opt_t opts[] = {{"n", true, false}, {"json", false, false}, {NULL, false, false}};
+    static const sk_cli_opt_t opts[] = {
+        {"n", true, false}, {"json", false, false}, {NULL, false, false}};
     /* -n N is spelled with one dash: take it as --n */
     char *args[64];
     if (argc > 64)
@@ -456,8 +458,9 @@ static int s_tail(int argc, char **argv)
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
         if (o == SK_CLI_WORD)
-            return sk_cli_usage_error("audit tail", "unexpected \"%s\" (usage: skontoctl audit "
-                                                    "tail [-n N] [--json])",
+            return sk_cli_usage_error("audit tail",
+                                      "unexpected \"%s\" (usage: skontoctl audit "
+                                      "tail [-n N] [--json])",
                                       value);
         if (!strcmp(opts[o].name, "n")) {
             if (sk_cli_parse_int(value, 1, 10000, &n) < 0)
@@ -520,7 +523,8 @@ int sk_cmd_audit(int argc, char **argv)
         return s_tail(argc - 1, argv + 1);
     if (!strcmp(argv[1], "follow"))
         return sk_cli_audit_follow(argc - 1, argv + 1);
-    return sk_cli_usage_error(VERB, "unknown \"%s\" (want verify, tail or follow; skontoctl "
-                                    "audit --help)",
+    return sk_cli_usage_error(VERB,
+                              "unknown \"%s\" (want verify, tail or follow; skontoctl "
+                              "audit --help)",
                               argv[1]);
 }

@@ -48,16 +48,16 @@
 typedef struct {
     sk_checkpoint_verifier_t *key;
     bool json;
-    uint64_t next;      /* the next seq expected */
-    uint64_t from;      /* the first seq wanted */
+    uint64_t next; /* the next seq expected */
+    uint64_t from; /* the first seq wanted */
     long count, printed;
-    long until_size;    /* -1: none */
-    sk_hash_t *lh;      /* leaf hashes of entries from..next */
+    long until_size; /* -1: none */
+    sk_hash_t *lh;   /* leaf hashes of entries from..next */
     size_t lh_cap;
-    sk_merkle_t *tree;  /* the same, when from is 0 */
+    sk_merkle_t *tree; /* the same, when from is 0 */
     sk_checkpoint_t pending[S_PENDING_MAX];
     size_t npending;
-    FILE *save;         /* --checkpoints */
+    FILE *save; /* --checkpoints */
     char last_saved[SK_CHECKPOINT_MAX + 1];
     uint64_t checkpoints;
     bool stop, wrong;
@@ -100,8 +100,8 @@ static void s_check_root(s_follow_t *f, const sk_checkpoint_t *cp)
     s_root_at(f, cp->size, root);
     if (memcmp(root, cp->root, sizeof root))
         s_wrong(f, "root", cp->size ? (int64_t)cp->size - 1 : 0,
-                "the first %" PRIu64 " entries do not give the root the checkpoint of size %"
-                PRIu64 " signed",
+                "the first %" PRIu64 " entries do not give the root the checkpoint of size %" PRIu64
+                " signed",
                 cp->size, cp->size);
 }
 
@@ -122,8 +122,8 @@ static void s_take(s_follow_t *f, uint64_t seq, const uint8_t *bytes, size_t len
     }
     Skonto__V1__AuditEvent *ev = skonto__v1__audit_event__unpack(NULL, len, bytes);
     if (ev && ev->seq != seq) {
-        s_wrong(f, "sequence", (int64_t)seq, "entry at position %" PRIu64 " says seq %" PRIu64,
-                seq, (uint64_t)ev->seq);
+        s_wrong(f, "sequence", (int64_t)seq, "entry at position %" PRIu64 " says seq %" PRIu64, seq,
+                (uint64_t)ev->seq);
         skonto__v1__audit_event__free_unpacked(ev, NULL);
         return;
     }
@@ -179,14 +179,14 @@ static bool s_checkpoint(s_follow_t *f, const char *note, size_t len)
         return false;
     if (sk_checkpoint_verify(f->key, note, len, &cp, &err) != 0) {
         fflush(stdout);
-        printf("wrong reason=bad_checkpoint entry=-1 checkpoint=%" PRIu64 ": %s\n",
-               f->checkpoints, err.msg);
+        printf("wrong reason=bad_checkpoint entry=-1 checkpoint=%" PRIu64 ": %s\n", f->checkpoints,
+               err.msg);
         f->wrong = f->stop = true;
         return false;
     }
     f->checkpoints++;
-    if (f->save && (len > SK_CHECKPOINT_MAX || strncmp(f->last_saved, note, len) ||
-                    f->last_saved[len])) {
+    if (f->save &&
+        (len > SK_CHECKPOINT_MAX || strncmp(f->last_saved, note, len) || f->last_saved[len])) {
         if (fwrite(note, 1, len, f->save) != len || fflush(f->save) != 0) {
             sk_cli_fail(VERB, "cannot write the checkpoints file: %s", strerror(errno));
             f->wrong = f->stop = true;
@@ -288,8 +288,7 @@ static void s_feed(s_follow_t *f, void *sub, bool *gap)
             continue;
         if (!strcmp(topic, "entry")) {
             if (a->seq == f->next)
-                s_take(f, a->seq, a->entry.data, a->entry.len, a->leaf_hash.data,
-                       a->leaf_hash.len);
+                s_take(f, a->seq, a->entry.data, a->entry.len, a->leaf_hash.data, a->leaf_hash.len);
             else if (a->seq > f->next)
                 *gap = true;
         } else if (!strcmp(topic, "checkpoint")) {
@@ -369,8 +368,9 @@ int sk_cli_audit_follow(int argc, char **argv)
         rc = sk_cli_fail(VERB, "out of memory");
     f->from = f->next = (uint64_t)from;
     if (rc == SK_EXIT_OK && from > 0)
-        fprintf(stderr, "skontoctl %s: starting at %ld, so checkpoints' roots cannot be checked "
-                        "(only their signatures); audit verify checks everything\n",
+        fprintf(stderr,
+                "skontoctl %s: starting at %ld, so checkpoints' roots cannot be checked "
+                "(only their signatures); audit verify checks everything\n",
                 VERB, from);
     if (rc == SK_EXIT_OK)
         rpc = sk_cli_rpc_open(VERB, &peer, &rc);

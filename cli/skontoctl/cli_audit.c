@@ -25,8 +25,7 @@ static int s_accept(void *arg, const uint8_t *bytes, size_t n)
 {
     s_ask_t *a = arg;
     if (n > S_REPLY_MAX) {
-        sk_cli_fail(a->verb, "the audit worker's answer is %zu bytes (at most %u)", n,
-                    S_REPLY_MAX);
+        sk_cli_fail(a->verb, "the audit worker's answer is %zu bytes (at most %u)", n, S_REPLY_MAX);
         return -1;
     }
     Skonto__V1__AuditReply *r = skonto__v1__audit_reply__unpack(NULL, n, bytes);
@@ -79,39 +78,60 @@ int sk_cli_audit_status(const char *verb, const Skonto__V1__AuditReply *r)
 const char *sk_cli_role_name(Skonto__V1__Role role)
 {
     switch (role) {
-    case SKONTO__V1__ROLE__ROLE_ERP: return "erp";
-    case SKONTO__V1__ROLE__ROLE_SALES: return "sales";
-    case SKONTO__V1__ROLE__ROLE_SALES_DIRECTOR: return "sales_director";
-    case SKONTO__V1__ROLE__ROLE_FINANCE_DIRECTOR: return "finance_director";
-    case SKONTO__V1__ROLE__ROLE_AUDITOR: return "auditor";
-    case SKONTO__V1__ROLE__ROLE_OPERATOR: return "operator";
-    default: return "";
+    case SKONTO__V1__ROLE__ROLE_ERP:
+        return "erp";
+    case SKONTO__V1__ROLE__ROLE_SALES:
+        return "sales";
+    case SKONTO__V1__ROLE__ROLE_SALES_DIRECTOR:
+        return "sales_director";
+    case SKONTO__V1__ROLE__ROLE_FINANCE_DIRECTOR:
+        return "finance_director";
+    case SKONTO__V1__ROLE__ROLE_AUDITOR:
+        return "auditor";
+    case SKONTO__V1__ROLE__ROLE_OPERATOR:
+        return "operator";
+    default:
+        return "";
     }
 }
 
 const char *sk_cli_ovr_status(Skonto__V1__OverrideRecord__Status s)
 {
     switch (s) {
-    case SKONTO__V1__OVERRIDE_RECORD__STATUS__PENDING: return "pending";
-    case SKONTO__V1__OVERRIDE_RECORD__STATUS__APPROVED: return "approved";
-    case SKONTO__V1__OVERRIDE_RECORD__STATUS__REJECTED: return "rejected";
-    case SKONTO__V1__OVERRIDE_RECORD__STATUS__EXPIRED: return "expired";
-    case SKONTO__V1__OVERRIDE_RECORD__STATUS__APPLIED: return "applied";
-    case SKONTO__V1__OVERRIDE_RECORD__STATUS__STALE: return "stale";
-    default: return "unknown";
+    case SKONTO__V1__OVERRIDE_RECORD__STATUS__PENDING:
+        return "pending";
+    case SKONTO__V1__OVERRIDE_RECORD__STATUS__APPROVED:
+        return "approved";
+    case SKONTO__V1__OVERRIDE_RECORD__STATUS__REJECTED:
+        return "rejected";
+    case SKONTO__V1__OVERRIDE_RECORD__STATUS__EXPIRED:
+        return "expired";
+    case SKONTO__V1__OVERRIDE_RECORD__STATUS__APPLIED:
+        return "applied";
+    case SKONTO__V1__OVERRIDE_RECORD__STATUS__STALE:
+        return "stale";
+    default:
+        return "unknown";
     }
 }
 
 const char *sk_cli_audit_kind(Skonto__V1__AuditKind k)
 {
     switch (k) {
-    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_OVERRIDE_REQUESTED: return "requested";
-    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_OVERRIDE_DECIDED: return "decided";
-    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_OVERRIDE_EXPIRED: return "expired";
-    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_OVERRIDE_APPLIED: return "applied";
-    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_SCHEDULE_CHANGED: return "schedule_changed";
-    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_REFUSED_ATTEMPT: return "refused";
-    default: return "unknown";
+    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_OVERRIDE_REQUESTED:
+        return "requested";
+    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_OVERRIDE_DECIDED:
+        return "decided";
+    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_OVERRIDE_EXPIRED:
+        return "expired";
+    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_OVERRIDE_APPLIED:
+        return "applied";
+    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_SCHEDULE_CHANGED:
+        return "schedule_changed";
+    case SKONTO__V1__AUDIT_KIND__AUDIT_KIND_REFUSED_ATTEMPT:
+        return "refused";
+    default:
+        return "unknown";
     }
 }
 
@@ -130,10 +150,15 @@ char *sk_cli_change_text(const Skonto__V1__OverrideChange *c, char *buf, size_t 
         snprintf(buf, n, "grant t%u to payment %u", c->tier, c->payment);
         break;
     case SKONTO__V1__OVERRIDE_KIND__OVERRIDE_KIND_RATE:
-        snprintf(buf, n, "rate t%u to %s", c->tier, sk_cli_rate_pct(c->new_rate_ppm, rate, sizeof rate));
+        snprintf(buf, n, "rate t%u to %s", c->tier,
+                 sk_cli_rate_pct(c->new_rate_ppm, rate, sizeof rate));
         break;
-    case SKONTO__V1__OVERRIDE_KIND__OVERRIDE_KIND_WAIVE: snprintf(buf, n, "waive"); break;
-    default: snprintf(buf, n, "unknown change"); break;
+    case SKONTO__V1__OVERRIDE_KIND__OVERRIDE_KIND_WAIVE:
+        snprintf(buf, n, "waive");
+        break;
+    default:
+        snprintf(buf, n, "unknown change");
+        break;
     }
     (void)day;
     return buf;
@@ -314,7 +339,8 @@ void sk_cli_record_print(FILE *out, const Skonto__V1__OverrideRecord *r)
     fprintf(out, "  change     %s (revision %" PRId64 "): %s -> %s\n",
             sk_cli_change_text(q->change, ch, sizeof ch), q->invoice_revision,
             *q->old_value ? Q(q->old_value, b1) : "-", *q->new_value ? Q(q->new_value, b2) : "-");
-    fprintf(out, "  effect     %s more discount\n", sk_cli_amount(q->effect, q->currency, amt, sizeof amt));
+    fprintf(out, "  effect     %s more discount\n",
+            sk_cli_amount(q->effect, q->currency, amt, sizeof amt));
     fprintf(out, "  requested  by %s (%s) at %s, expires %s\n", Q(q->requested_by, b1),
             sk_cli_role_name(q->requester_role), sk_cli_instant(q->requested_at_ms, t1, sizeof t1),
             sk_cli_instant(q->expires_at_ms, t2, sizeof t2));
@@ -329,8 +355,8 @@ void sk_cli_record_print(FILE *out, const Skonto__V1__OverrideRecord *r)
     if (r->applied) {
         const Skonto__V1__OverrideApplied *a = r->applied;
         if (*a->refusal_code)
-            fprintf(out, "  not applied at %s: %s\n", sk_cli_instant(a->applied_at_ms, t1, sizeof t1),
-                    Q(a->refusal_code, b1));
+            fprintf(out, "  not applied at %s: %s\n",
+                    sk_cli_instant(a->applied_at_ms, t1, sizeof t1), Q(a->refusal_code, b1));
         else
             fprintf(out, "  applied    at %s: %s, invoice revision %" PRId64 "\n",
                     sk_cli_instant(a->applied_at_ms, t1, sizeof t1),
@@ -376,7 +402,8 @@ static void s_facts(const Skonto__V1__AuditEvent *ev, char *buf, size_t n)
         if (*a->refusal_code)
             snprintf(buf, n, "%s NOT applied: %s", Q(a->override_id, b1), Q(a->refusal_code, b2));
         else
-            snprintf(buf, n, "%s applied: %s -> %s, effect %s, revision %" PRId64
+            snprintf(buf, n,
+                     "%s applied: %s -> %s, effect %s, revision %" PRId64
                      ", requested by %s, approved by %s",
                      Q(a->override_id, b1), Q(a->old_value, b2), Q(a->new_value, b3),
                      sk_cli_amount(a->effect, a->currency, amt, sizeof amt), a->invoice_revision,
@@ -385,7 +412,8 @@ static void s_facts(const Skonto__V1__AuditEvent *ev, char *buf, size_t n)
     }
     case SKONTO__V1__AUDIT_EVENT__BODY_SCHEDULE_CHANGED: {
         const Skonto__V1__ScheduleChanged *s = ev->schedule_changed;
-        snprintf(buf, n, "version %u -> %u by %s: terms %s -> %s, amount %s -> %s, baseline %s -> %s",
+        snprintf(buf, n,
+                 "version %u -> %u by %s: terms %s -> %s, amount %s -> %s, baseline %s -> %s",
                  s->old_version, s->new_version, Q(s->sender, b1), Q(s->old_terms, b2),
                  Q(s->new_terms, b3), sk_cli_amount(s->old_amount, s->currency, amt, sizeof amt),
                  sk_cli_amount(s->new_amount, s->currency, amt2, sizeof amt2),
@@ -399,7 +427,9 @@ static void s_facts(const Skonto__V1__AuditEvent *ev, char *buf, size_t n)
                  sk_cli_clean(f->message, msg, sizeof msg));
         break;
     }
-    default: snprintf(buf, n, "(no body)"); break;
+    default:
+        snprintf(buf, n, "(no body)");
+        break;
     }
 }
 
@@ -435,13 +465,11 @@ json_t *sk_cli_event_json(uint64_t seq, const Skonto__V1__AuditEvent *ev)
         s_set(o, "kind", json_string(sk_cli_audit_kind(ev->kind)), &bad);
         s_set(o, "order_id", s_str(ev->subject), &bad);
         s_set(o, "facts", s_str(facts), &bad);
-        const char *code = ev->body_case == SKONTO__V1__AUDIT_EVENT__BODY_REFUSED
-                               ? ev->refused->reason_code
-                           : ev->body_case == SKONTO__V1__AUDIT_EVENT__BODY_DECIDED
-                               ? ev->decided->refusal_code
-                           : ev->body_case == SKONTO__V1__AUDIT_EVENT__BODY_APPLIED
-                               ? ev->applied->refusal_code
-                               : "";
+        const char *code =
+            ev->body_case == SKONTO__V1__AUDIT_EVENT__BODY_REFUSED   ? ev->refused->reason_code
+            : ev->body_case == SKONTO__V1__AUDIT_EVENT__BODY_DECIDED ? ev->decided->refusal_code
+            : ev->body_case == SKONTO__V1__AUDIT_EVENT__BODY_APPLIED ? ev->applied->refusal_code
+                                                                     : "";
         s_set(o, "refusal_code", s_str(code), &bad);
     }
     if (bad) {

@@ -34,9 +34,9 @@ int sk_cli_audit_ask(const char *verb, sk_cli_rpc_t *rpc, Skonto__V1__AuditReque
  * refused self_approval: ...") and returns its exit status; SK_EXIT_OK for OK. */
 int sk_cli_audit_status(const char *verb, const Skonto__V1__AuditReply *r);
 
-const char *sk_cli_role_name(Skonto__V1__Role role);          /* "sales_director", "" */
+const char *sk_cli_role_name(Skonto__V1__Role role);                 /* "sales_director", "" */
 const char *sk_cli_ovr_status(Skonto__V1__OverrideRecord__Status s); /* "pending" ... */
-const char *sk_cli_audit_kind(Skonto__V1__AuditKind k);       /* "requested" ... */
+const char *sk_cli_audit_kind(Skonto__V1__AuditKind k);              /* "requested" ... */
 
 /* "extend t1 to 2026-11-17", "grant t0 to payment 1", "rate t1 to 2.5%", "waive". */
 char *sk_cli_change_text(const Skonto__V1__OverrideChange *c, char *buf, size_t n);

@@ -15,8 +15,8 @@
 struct sk_cli_rpc {
     const char *verb;
     sk_cli_peer_t peer;
-    void *zctx, *sock, *monitor;
-    bool connected, handshaken;
+    void *zctx, *sock;
+    sk_cli_watch_t watch;
     int64_t opened_ms;
 };
 
@@ -41,7 +41,7 @@ void sk_cli_peer_audit(sk_cli_peer_t *p)
     if (!p->endpoint)
         p->endpoint = "tcp://127.0.0.1:7770";
     p->server_key = s_env("SKONTO_AUDIT_SERVER_KEY");
-    p->server_key_from = "SKONTO_AUDIT_SERVER_KEY";
+    p->server_key_from = p->server_key_env = "SKONTO_AUDIT_SERVER_KEY";
     p->key_file = s_env("SKONTO_CURVE_KEY_FILE");
     p->key_file_from = "SKONTO_CURVE_KEY_FILE";
     p->handshake_timeout_ms = 5000;
@@ -71,15 +71,14 @@ int sk_cli_peer_opt(sk_cli_peer_t *p, const char *verb, const char *name, const 
 
 void sk_cli_peer_help(FILE *out)
 {
-    fprintf(out,
-            "  --endpoint E     the audit worker (default $SKONTO_AUDIT_ENDPOINT, else\n"
-            "                   tcp://127.0.0.1:7770)\n"
-            "  --server-key KEY the audit worker's CURVE public key: its .pub file or the\n"
-            "                   40-character Z85 key (default $SKONTO_AUDIT_SERVER_KEY)\n"
-            "  --key FILE       your CURVE secret key file (default $SKONTO_CURVE_KEY_FILE):\n"
-            "                   you act as the user the key registry names for it\n"
-            "  --timeout-ms T   wait this long for the answer (default 10000); the\n"
-            "                   handshake itself must complete within 5 s\n");
+    fprintf(out, "  --endpoint E     the audit worker (default $SKONTO_AUDIT_ENDPOINT, else\n"
+                 "                   tcp://127.0.0.1:7770)\n"
+                 "  --server-key KEY the audit worker's CURVE public key: its .pub file or the\n"
+                 "                   40-character Z85 key (default $SKONTO_AUDIT_SERVER_KEY)\n"
+                 "  --key FILE       your CURVE secret key file (default $SKONTO_CURVE_KEY_FILE):\n"
+                 "                   you act as the user the key registry names for it\n"
+                 "  --timeout-ms T   wait this long for the answer (default 10000); the\n"
+                 "                   handshake itself must complete within 5 s\n");
 }
 
 int sk_cli_peer_curve(const sk_cli_peer_t *p, const char *verb, void *sock)
@@ -89,7 +88,7 @@ int sk_cli_peer_curve(const sk_cli_peer_t *p, const char *verb, void *sock)
                                   "%s needs CURVE: its public key (--server-key or %s) and "
                                   "your secret key (--key or SKONTO_CURVE_KEY_FILE; skontoctl "
                                   "keygen makes one)",
-                                  p->what, "SKONTO_AUDIT_SERVER_KEY");
+                                  p->what, p->server_key_env ? p->server_key_env : "its variable");
     char server[SK_AUTH_Z85_LEN + 1];
     sk_keypair_t kp;
     sk_err_t err;
@@ -111,8 +110,7 @@ void sk_cli_rpc_destroy(sk_cli_rpc_t **self_p)
     sk_cli_rpc_t *self = *self_p;
     if (!self)
         return;
-    if (self->monitor)
-        zmq_close(self->monitor);
+    sk_cli_watch_close(&self->watch);
     if (self->sock)
         zmq_close(self->sock);
     if (self->zctx)
@@ -121,21 +119,61 @@ void sk_cli_rpc_destroy(sk_cli_rpc_t **self_p)
     *self_p = NULL;
 }
 
-/* The socket's handshakes, as send.c watches ingest's (see there why a
- * refused handshake is final and a missing one needs a deadline). */
-static int s_open_monitor(sk_cli_rpc_t *self)
+int sk_cli_watch_open(sk_cli_watch_t *w, void *zctx, void *sock)
 {
+    memset(w, 0, sizeof *w);
     char ep[64];
-    snprintf(ep, sizeof ep, "inproc://sk-rpc-monitor-%p", self->sock);
-    if (zmq_socket_monitor(self->sock, ep,
+    snprintf(ep, sizeof ep, "inproc://sk-cli-monitor-%p", sock);
+    if (zmq_socket_monitor(sock, ep,
                            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0)
         return -1;
-    self->monitor = zmq_socket(self->zctx, ZMQ_PAIR);
-    if (!self->monitor || zmq_connect(self->monitor, ep) < 0)
+    w->monitor = zmq_socket(zctx, ZMQ_PAIR);
+    if (!w->monitor || zmq_connect(w->monitor, ep) < 0)
         return -1;
     return 0;
+}
+
+int sk_cli_watch_read(sk_cli_watch_t *w, uint32_t *status)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, w->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return 0;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&m) >= 6) {
+            memcpy(&event, zmq_msg_data(&m), 2);
+            memcpy(&value, (const char *)zmq_msg_data(&m) + 2, 4);
+        }
+        int more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        while (more) { /* the endpoint frame */
+            zmq_msg_init(&m);
+            more = zmq_msg_recv(&m, w->monitor, 0) < 0 ? 0 : zmq_msg_more(&m);
+            zmq_msg_close(&m);
+        }
+        if (event == ZMQ_EVENT_CONNECTED)
+            w->connected = true;
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            w->connected = w->handshaken = true;
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+            event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+            *status = value;
+            return event;
+        }
+    }
+}
+
+void sk_cli_watch_close(sk_cli_watch_t *w)
+{
+    if (w->monitor)
+        zmq_close(w->monitor);
+    w->monitor = NULL;
 }
 
 sk_cli_rpc_t *sk_cli_rpc_open(const char *verb, const sk_cli_peer_t *p, int *rc)
@@ -160,7 +198,7 @@ sk_cli_rpc_t *sk_cli_rpc_open(const char *verb, const sk_cli_peer_t *p, int *rc)
     }
     if ((*rc = sk_cli_peer_curve(p, verb, self->sock)) != SK_EXIT_OK)
         goto fail;
-    if (s_open_monitor(self) < 0) {
+    if (sk_cli_watch_open(&self->watch, self->zctx, self->sock) < 0) {
         *rc = sk_cli_fail(verb, "cannot monitor the socket: %s", zmq_strerror(errno));
         goto fail;
     }
@@ -170,8 +208,7 @@ sk_cli_rpc_t *sk_cli_rpc_open(const char *verb, const sk_cli_peer_t *p, int *rc)
                                    "not a ZeroMQ endpoint (want e.g. tcp://127.0.0.1:7770): %s",
                                    zmq_strerror(errno));
         else
-            *rc = sk_cli_fail(verb, "cannot connect to %s: %s", p->endpoint,
-                              zmq_strerror(errno));
+            *rc = sk_cli_fail(verb, "cannot connect to %s: %s", p->endpoint, zmq_strerror(errno));
         goto fail;
     }
     self->opened_ms = s_now_ms();
@@ -190,43 +227,21 @@ void *sk_cli_rpc_context(sk_cli_rpc_t *self)
 /* Reads the monitor: -1 after one line when a handshake was refused. */
 static int s_check_monitor(sk_cli_rpc_t *self)
 {
-    for (;;) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, self->monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            return 0;
-        }
-        uint16_t event = 0;
-        uint32_t value = 0;
-        if (zmq_msg_size(&m) >= 6) {
-            memcpy(&event, zmq_msg_data(&m), 2);
-            memcpy(&value, (const char *)zmq_msg_data(&m) + 2, 4);
-        }
-        int more = zmq_msg_more(&m);
-        zmq_msg_close(&m);
-        while (more) { /* the endpoint frame */
-            zmq_msg_init(&m);
-            more = zmq_msg_recv(&m, self->monitor, 0) < 0 ? 0 : zmq_msg_more(&m);
-            zmq_msg_close(&m);
-        }
-        if (event == ZMQ_EVENT_CONNECTED)
-            self->connected = true;
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            self->connected = self->handshaken = true;
-        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-            sk_cli_fail(self->verb,
-                        "%s at %s refused your key (authentication status %u): it is not in "
-                        "the key registry, or its role may not use this endpoint",
-                        self->peer.what, self->peer.endpoint, (unsigned)value);
-            return -1;
-        }
-        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-            sk_cli_fail(self->verb, "handshake with %s at %s failed: wrong server key?",
-                        self->peer.what, self->peer.endpoint);
-            return -1;
-        }
+    uint32_t status = 0;
+    int event = sk_cli_watch_read(&self->watch, &status);
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        sk_cli_fail(self->verb,
+                    "%s at %s refused your key (authentication status %u): it is not in the key "
+                    "registry, or its role may not use this endpoint",
+                    self->peer.what, self->peer.endpoint, (unsigned)status);
+        return -1;
     }
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        sk_cli_fail(self->verb, "handshake with %s at %s failed: wrong server key?",
+                    self->peer.what, self->peer.endpoint);
+        return -1;
+    }
+    return 0;
 }
 
 int sk_cli_rpc_call(sk_cli_rpc_t *self, const void *req, size_t len,
@@ -239,7 +254,7 @@ int sk_cli_rpc_call(sk_cli_rpc_t *self, const void *req, size_t len,
     int64_t sent = s_now_ms();
     for (;;) {
         zmq_pollitem_t items[2] = {{self->sock, 0, ZMQ_POLLIN, 0},
-                                   {self->monitor, 0, ZMQ_POLLIN, 0}};
+                                   {self->watch.monitor, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, 50) < 0 && errno != EINTR)
             return sk_cli_fail(self->verb, "waiting for %s: %s", self->peer.what,
                                zmq_strerror(errno));
@@ -252,6 +267,7 @@ int sk_cli_rpc_call(sk_cli_rpc_t *self, const void *req, size_t len,
                 zmq_msg_close(&m);
                 break;
             }
+            self->watch.handshaken = true; /* whatever the monitor has not told yet */
             int more = zmq_msg_more(&m);
             int took = more ? 0 /* not one frame: not an answer */
                             : accept(arg, zmq_msg_data(&m), zmq_msg_size(&m));
@@ -267,9 +283,9 @@ int sk_cli_rpc_call(sk_cli_rpc_t *self, const void *req, size_t len,
                 return SK_EXIT_OK;
         }
         int64_t now = s_now_ms();
-        if (!self->handshaken && now - self->opened_ms >= self->peer.handshake_timeout_ms) {
+        if (!self->watch.handshaken && now - self->opened_ms >= self->peer.handshake_timeout_ms) {
             double secs = (double)self->peer.handshake_timeout_ms / 1000.0;
-            if (!self->connected)
+            if (!self->watch.connected)
                 return sk_cli_fail(self->verb,
                                    "no connection to %s within %g s (%s not running, or a "
                                    "wrong endpoint?)",
@@ -279,7 +295,7 @@ int sk_cli_rpc_call(sk_cli_rpc_t *self, const void *req, size_t len,
                                "%s not running?)",
                                self->peer.endpoint, secs, self->peer.what);
         }
-        if (self->handshaken && now - sent >= self->peer.timeout_ms)
+        if (self->watch.handshaken && now - sent >= self->peer.timeout_ms)
             return sk_cli_fail(self->verb,
                                "no answer from %s at %s within %ld ms; nothing is known about "
                                "the request (run the command again to see)",

@@ -30,6 +30,7 @@ typedef struct {
     const char *what; /* "the audit worker": names the peer in messages */
     const char *endpoint;
     const char *server_key, *server_key_from;
+    const char *server_key_env; /* the variable of the server's key, for messages */
     const char *key_file, *key_file_from;
     long handshake_timeout_ms; /* default 5000 */
     long timeout_ms;           /* a reply, after the handshake; default 10000 */
@@ -39,7 +40,9 @@ typedef struct {
  * --server-key, --key, --timeout-ms. */
 #define SK_CLI_PEER_OPTS                                                                           \
     {"endpoint", true, false}, {"server-key", true, false}, {"key", true, false},                  \
-        {"timeout-ms", true, false}
+    {                                                                                              \
+        "timeout-ms", true, false                                                                  \
+    }
 
 /* The peer of the audit worker from the environment: SKONTO_AUDIT_ENDPOINT
  * (default tcp://127.0.0.1:7770), SKONTO_AUDIT_SERVER_KEY,
@@ -56,6 +59,28 @@ void sk_cli_peer_help(FILE *out);
 /* Makes sock a CURVE client of the peer (before connect). SK_EXIT_OK, or
  * SK_EXIT_USAGE after one line (a key missing or unreadable), or SK_EXIT_FAIL. */
 int sk_cli_peer_curve(const sk_cli_peer_t *p, const char *verb, void *sock);
+
+/* Watches a client socket's connections and handshakes through a ZeroMQ
+ * socket monitor, for `send` and cli_rpc alike. Why: a refused handshake is
+ * final (libzmq does not reconnect after the server refused the key, or
+ * CURVE on one side only), so the socket would wait for ever; a handshake
+ * that never completes is not reported at all (a CURVE server that cannot
+ * decrypt the HELLO, a wrong server key, drops the connection and libzmq
+ * tries again for ever; with nothing listening it retries the connect), so
+ * the caller gives the first handshake a deadline. */
+typedef struct {
+    void *monitor;   /* the PAIR the monitor's events arrive on */
+    bool connected;  /* a connection was made at least once */
+    bool handshaken; /* a handshake completed at least once (or a message came) */
+} sk_cli_watch_t;
+
+/* Starts watching sock (of context zctx), before it connects. 0, or -1 with errno. */
+int sk_cli_watch_open(sk_cli_watch_t *w, void *zctx, void *sock);
+/* Reads what the monitor said so far: 0, or ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+ * (*status the ZAP status, e.g. 400) or ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+ * when a handshake was refused. */
+int sk_cli_watch_read(sk_cli_watch_t *w, uint32_t *status);
+void sk_cli_watch_close(sk_cli_watch_t *w);
 
 typedef struct sk_cli_rpc sk_cli_rpc_t;
 

@@ -79,27 +79,26 @@ static void s_help(FILE *out)
             "                   requested_by, requester_role, requested_at, expires_at,\n"
             "                   decision, applied, refused_decisions}]}\n");
     sk_cli_peer_help(out);
-    fprintf(out,
-            "\n"
-            "Examples:\n"
-            "  skontoctl override request SO-1 --rev 2 --extend t1:2026-11-20 \\\n"
-            "      --reason \"customer's bank holiday, paid a day late\"\n"
-            "  skontoctl override approve 7 --comment \"ok, one time\"\n"
-            "  skontoctl override list --status pending\n"
-            "\n"
-            "Exit status: 0 done; 1 the audit worker could not be reached or did not\n"
-            "answer (said on stderr); 2 invalid usage; 3 refused by the rules (the code\n"
-            "and why on stderr: not_a_director, self_approval, needs_finance_director,\n"
-            "expired, stale, wrong_role, ...); 4 an error answer (bad_request,\n"
-            "not_found, ...).\n"
-            "Environment: SKONTO_AUDIT_ENDPOINT, SKONTO_AUDIT_SERVER_KEY,\n"
-            "SKONTO_CURVE_KEY_FILE; SKONTO_REDIS_URL (only for --grant without PAYMENT).\n");
+    fprintf(out, "\n"
+                 "Examples:\n"
+                 "  skontoctl override request SO-1 --rev 2 --extend t1:2026-11-20 \\\n"
+                 "      --reason \"customer's bank holiday, paid a day late\"\n"
+                 "  skontoctl override approve 7 --comment \"ok, one time\"\n"
+                 "  skontoctl override list --status pending\n"
+                 "\n"
+                 "Exit status: 0 done; 1 the audit worker could not be reached or did not\n"
+                 "answer (said on stderr); 2 invalid usage; 3 refused by the rules (the code\n"
+                 "and why on stderr: not_a_director, self_approval, needs_finance_director,\n"
+                 "expired, stale, wrong_role, ...); 4 an error answer (bad_request,\n"
+                 "not_found, ...).\n"
+                 "Environment: SKONTO_AUDIT_ENDPOINT, SKONTO_AUDIT_SERVER_KEY,\n"
+                 "SKONTO_CURVE_KEY_FILE; SKONTO_REDIS_URL (only for --grant without PAYMENT).\n");
 }
 
 /* ---- printing a reply ------------------------------------------------------- */
 
-static int s_print_reply(const char *verb, const Skonto__V1__AuditReply *r, bool json,
-                         bool table, const char *request_id)
+static int s_print_reply(const char *verb, const Skonto__V1__AuditReply *r, bool json, bool table,
+                         const char *request_id)
 {
     int rc = sk_cli_audit_status(verb, r);
     if (json) {
@@ -166,8 +165,8 @@ static int s_print_reply(const char *verb, const Skonto__V1__AuditReply *r, bool
         printf("%s%slog entry %" PRIu64 "\n", *r->message ? r->message : "",
                *r->message ? "; " : "", r->entry_seq);
     if (request_id)
-        printf("request id %s (give --request-id %s to repeat this request safely)\n",
-               request_id, request_id);
+        printf("request id %s (give --request-id %s to repeat this request safely)\n", request_id,
+               request_id);
     return sk_cli_finish(verb);
 }
 
@@ -234,8 +233,9 @@ static int s_last_payment(const char *verb, const char *order, uint32_t *out)
     int rc = inv && sk_invoice_fetch(c, order, inv, &err) == 0 ? SK_EXIT_OK : SK_EXIT_FAIL;
     redisFree(c);
     if (rc != SK_EXIT_OK)
-        rc = sk_cli_fail(verb, "--grant without a payment: cannot read the invoice (%s); give "
-                               "--grant TIER:PAYMENT",
+        rc = sk_cli_fail(verb,
+                         "--grant without a payment: cannot read the invoice (%s); give "
+                         "--grant TIER:PAYMENT",
                          inv ? err.msg : "out of memory");
     else if (inv->npayments == 0)
         rc = sk_cli_usage_error(verb, "--grant: order %s has no payment to grant a tier to", order);
@@ -288,7 +288,8 @@ static int s_request(int argc, char **argv)
             sk_day_t d;
             sk_err_t err;
             if (!colon || s_tier(value, (size_t)(colon - value), &ch.tier) < 0)
-                return sk_cli_opt_error(verb, name, value, "want TIER:YYYY-MM-DD, e.g. t1:2026-11-20");
+                return sk_cli_opt_error(verb, name, value,
+                                        "want TIER:YYYY-MM-DD, e.g. t1:2026-11-20");
             if (sk_date_parse(colon + 1, &d, &err) < 0)
                 return sk_cli_opt_err(verb, name, value, &err);
             snprintf(day, sizeof day, "%.10s", colon + 1);
@@ -326,8 +327,9 @@ static int s_request(int argc, char **argv)
         } else if (!strcmp(name, "request-id")) {
             size_t n = strlen(value);
             if (n < 1 || n > 64 || s_text_ok(verb, name, value) != SK_EXIT_OK)
-                return sk_cli_opt_error(verb, name, value, "want 1 to 64 characters, no control "
-                                                           "characters");
+                return sk_cli_opt_error(verb, name, value,
+                                        "want 1 to 64 characters, no control "
+                                        "characters");
             rid = value;
         } else {
             json = true;
@@ -339,12 +341,14 @@ static int s_request(int argc, char **argv)
     if (!sk_cli_id_ok(order))
         return sk_cli_usage_error(verb, "order id: 1 to 64 characters, no control characters");
     if (rev < 0)
-        return sk_cli_usage_error(verb, "--rev N is required: the invoice revision you are "
-                                        "looking at (skontoctl order show %s)",
+        return sk_cli_usage_error(verb,
+                                  "--rev N is required: the invoice revision you are "
+                                  "looking at (skontoctl order show %s)",
                                   order);
     if (nchanges != 1)
-        return sk_cli_usage_error(verb, "give exactly one change: --extend, --grant, --rate or "
-                                        "--waive (got %d)",
+        return sk_cli_usage_error(verb,
+                                  "give exactly one change: --extend, --grant, --rate or "
+                                  "--waive (got %d)",
                                   nchanges);
     if (!reason || !*reason)
         return sk_cli_usage_error(verb, "--reason TEXT is required: why the invoice should "
@@ -379,11 +383,13 @@ static int s_request(int argc, char **argv)
 static int s_decide(int argc, char **argv, bool approve)
 {
     const char *verb = approve ? "override approve" : "override reject";
-    static const sk_cli_opt_t opts_a[] = {{"rev", true, false}, {"comment", true, false},
-                                          {"json", false, false}, SK_CLI_PEER_OPTS,
+    static const sk_cli_opt_t opts_a[] = {{"rev", true, false},
+                                          {"comment", true, false},
+                                          {"json", false, false},
+                                          SK_CLI_PEER_OPTS,
                                           {NULL, false, false}};
-    static const sk_cli_opt_t opts_r[] = {{"comment", true, false}, {"json", false, false},
-                                          SK_CLI_PEER_OPTS, {NULL, false, false}};
+    static const sk_cli_opt_t opts_r[] = {
+        {"comment", true, false}, {"json", false, false}, SK_CLI_PEER_OPTS, {NULL, false, false}};
     sk_cli_peer_t peer;
     sk_cli_peer_audit(&peer);
     const sk_cli_opt_t *opts = approve ? opts_a : opts_r;
@@ -421,8 +427,9 @@ static int s_decide(int argc, char **argv, bool approve)
         }
     }
     if (!id || !sk_cli_id_ok(id))
-        return sk_cli_usage_error(verb, "which override? usage: skontoctl %s ID (the id override "
-                                        "request printed; override list shows them)",
+        return sk_cli_usage_error(verb,
+                                  "which override? usage: skontoctl %s ID (the id override "
+                                  "request printed; override list shows them)",
                                   verb);
     Skonto__V1__OverrideDecided d = SKONTO__V1__OVERRIDE_DECIDED__INIT;
     d.override_id = (char *)id;
@@ -455,8 +462,9 @@ static int s_list(int argc, char **argv)
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
         if (o == SK_CLI_WORD)
-            return sk_cli_usage_error(verb, "unexpected \"%s\" (usage: skontoctl override list "
-                                            "[--order O] [--status S] [--limit N] [--json])",
+            return sk_cli_usage_error(verb,
+                                      "unexpected \"%s\" (usage: skontoctl override list "
+                                      "[--order O] [--status S] [--limit N] [--json])",
                                       value);
         const char *name = opts[o].name;
         int p = sk_cli_peer_opt(&peer, verb, name, value);
@@ -473,8 +481,9 @@ static int s_list(int argc, char **argv)
             for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++)
                 ok |= !strcmp(value, statuses[i]);
             if (!ok)
-                return sk_cli_opt_error(verb, name, value, "want pending, approved, rejected, "
-                                                           "expired, applied or stale");
+                return sk_cli_opt_error(verb, name, value,
+                                        "want pending, approved, rejected, "
+                                        "expired, applied or stale");
             q.status = (char *)value;
         } else if (!strcmp(name, "limit")) {
             long n;
@@ -494,8 +503,8 @@ static int s_list(int argc, char **argv)
 static int s_show(int argc, char **argv)
 {
     static const char *verb = "override show";
-    static const sk_cli_opt_t opts[] = {{"json", false, false}, SK_CLI_PEER_OPTS,
-                                        {NULL, false, false}};
+    static const sk_cli_opt_t opts[] = {
+        {"json", false, false}, SK_CLI_PEER_OPTS, {NULL, false, false}};
     sk_cli_peer_t peer;
     sk_cli_peer_audit(&peer);
     const char *id = NULL, *value;
@@ -544,7 +553,8 @@ int sk_cmd_override(int argc, char **argv)
         return s_list(argc - 1, argv + 1);
     if (!strcmp(sub, "show"))
         return s_show(argc - 1, argv + 1);
-    return sk_cli_usage_error("override", "unknown \"%s\" (want request, approve, reject, list "
-                                          "or show; skontoctl override --help)",
+    return sk_cli_usage_error("override",
+                              "unknown \"%s\" (want request, approve, reject, list "
+                              "or show; skontoctl override --help)",
                               sub);
 }

@@ -36,8 +36,8 @@
 #include "sk_map.h"
 
 #define VERB "report overrides"
-#define S_CUR_MAX 8      /* currencies per pair */
-#define S_NAMES_MAX 8    /* approvers listed per pair */
+#define S_CUR_MAX 8   /* currencies per pair */
+#define S_NAMES_MAX 8 /* approvers listed per pair */
 #define S_PAIRS_MAX 1000000
 #define S_FLAG_COUNT 3
 #define S_FLAG_SHARE_PCT 20
@@ -258,9 +258,11 @@ static void s_flag(s_pair_t *p)
         if (p->cur[i].granted > 0 && (bp < 0 || bp > S_FLAG_SHARE_PCT * 100)) {
             size_t n = strlen(p->why);
             char pct[24];
-            snprintf(p->why + n, sizeof p->why - n, "%sgranted %s of the discount (%s)",
-                     n ? "; " : "", bp < 0 ? "all" : sk_cli_bp_pct((int32_t)(bp > 1000000 ? 1000000 : bp), pct, sizeof pct),
-                     p->cur[i].code);
+            snprintf(
+                p->why + n, sizeof p->why - n, "%sgranted %s of the discount (%s)", n ? "; " : "",
+                bp < 0 ? "all"
+                       : sk_cli_bp_pct((int32_t)(bp > 1000000 ? 1000000 : bp), pct, sizeof pct),
+                p->cur[i].code);
             p->flagged = true;
         }
     }
@@ -320,8 +322,11 @@ static int s_print(s_report_t *r, bool json, const char *from, const char *to)
                     break;
                 bad |= json_object_set_new(c, "currency", json_string(p->cur[k].code));
                 bad |= json_object_set_new(c, "amount", sk_cli_json_money(p->cur[k].granted, cur));
-                bad |= json_object_set_new(c, "discount_base", sk_cli_json_money(p->cur[k].base, cur));
-                bad |= json_object_set_new(c, "share_pct", bp < 0 ? json_null() : sk_cli_json_bp((int32_t)(bp > 1000000 ? 1000000 : bp)));
+                bad |=
+                    json_object_set_new(c, "discount_base", sk_cli_json_money(p->cur[k].base, cur));
+                bad |= json_object_set_new(
+                    c, "share_pct",
+                    bp < 0 ? json_null() : sk_cli_json_bp((int32_t)(bp > 1000000 ? 1000000 : bp)));
                 bad |= json_array_append_new(g, c);
             }
             for (int k = 0; !bad && k < p->napprovers; k++)
@@ -361,8 +366,9 @@ static int s_print(s_report_t *r, bool json, const char *from, const char *to)
                to ? to : "");
         return sk_cli_finish(VERB);
     }
-    static const char *const hdr[] = {"FLAG",    "SALESPERSON", "CUSTOMER",  "REQUESTED",
-                                      "APPROVED", "REFUSED",     "GRANTED",   "APPROVERS", "WHY"};
+    static const char *const hdr[] = {"FLAG",      "SALESPERSON", "CUSTOMER",
+                                      "REQUESTED", "APPROVED",    "REFUSED",
+                                      "GRANTED",   "APPROVERS",   "WHY"};
     sk_cli_table_t *t = sk_cli_table_new(9, hdr, "lllrrrlll");
     int bad = !t;
     for (size_t i = 0; t && i < r->n; i++) {
@@ -373,10 +379,14 @@ static int s_print(s_report_t *r, bool json, const char *from, const char *to)
         snprintf(ref, sizeof ref, "%ld", p->refused);
         s_granted_text(p, granted, sizeof granted);
         s_approvers_text(p, approvers, sizeof approvers);
-        const char *cells[9] = {p->flagged ? "FLAG" : "", *p->salesperson ? p->salesperson : "-",
-                                p->customer,            req,
-                                app,                    ref,
-                                granted,                approvers,
+        const char *cells[9] = {p->flagged ? "FLAG" : "",
+                                *p->salesperson ? p->salesperson : "-",
+                                p->customer,
+                                req,
+                                app,
+                                ref,
+                                granted,
+                                approvers,
                                 p->why[0] ? p->why : ""};
         bad |= sk_cli_table_add(t, cells) < 0;
     }
@@ -405,8 +415,9 @@ static int s_overrides(int argc, char **argv)
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
         if (o == SK_CLI_WORD)
-            return sk_cli_usage_error(VERB, "unexpected \"%s\" (usage: skontoctl report "
-                                            "overrides [--from D] [--to D] [--json])",
+            return sk_cli_usage_error(VERB,
+                                      "unexpected \"%s\" (usage: skontoctl report "
+                                      "overrides [--from D] [--to D] [--json])",
                                       value);
         const char *name = opts[o].name;
         if (!strcmp(name, "from")) {
