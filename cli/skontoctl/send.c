@@ -316,8 +316,8 @@ static int s_currency_from_redis(s_send_t *st, const char *order_id, const sk_cu
         size_t lens[3] = {4, strlen(argv[1]), strlen(order_id)};
         redisReply *r = redisCommandArgv(st->redis, 3, argv, lens);
         if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(st->redis_error, sizeof st->redis_error, "Redis at %s: %s", sk_redis_url_env(),
-                     r ? r->str : st->redis->errstr);
+            snprintf(st->redis_error, sizeof st->redis_error, "Redis at %s: %s",
+                     sk_redis_url_env(), r ? r->str : st->redis->errstr);
             if (r)
                 freeReplyObject(r);
             redisFree(st->redis); /* a context that failed cannot be reused */
@@ -335,9 +335,8 @@ static int s_currency_from_redis(s_send_t *st, const char *order_id, const sk_cu
         return 1;
     }
     if (!st->redis_failed)
-        fprintf(stderr,
-                "skontoctl send: cannot look up the currency of orders not in the input: "
-                "%s\n",
+        fprintf(stderr, "skontoctl send: cannot look up the currency of orders not in the input: "
+                        "%s\n",
                 st->redis_error);
     st->redis_failed = true;
     return 0;
@@ -437,7 +436,8 @@ static int s_read_next(s_send_t *st)
                          "not sent: the order's currency could not be looked up (%.150s); resend "
                          "this line, or give \"currency\"",
                          st->redis_error);
-            s_reject(st, st->line_no, id, st->lookup_failed ? "lookup_failed" : err.code, err.msg);
+            s_reject(st, st->line_no, id, st->lookup_failed ? "lookup_failed" : err.code,
+                     err.msg);
             free(id);
             continue;
         }
@@ -818,7 +818,8 @@ static int s_check_monitor(s_send_t *st)
         return -1;
     }
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-        s_stop(st, "handshake with ingest at %s failed: %s; nothing more was sent", st->endpoint,
+        s_stop(st, "handshake with ingest at %s failed: %s; nothing more was sent",
+               st->endpoint,
                st->server_key ? "wrong server key, or ingest does not use CURVE"
                               : "ingest requires CURVE (set SKONTO_INGEST_SERVER_KEY and "
                                 "SKONTO_CURVE_KEY_FILE)");
