@@ -196,6 +196,32 @@ class OverrideCtl(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("refused your key", r.stderr)
 
+    def test_follow_from_count_and_roles(self):
+        self.request("sam", "SO-3", "--extend", "t0:2026-11-14", rid="follow-1")
+        self.request("sam", "SO-3", "--extend", "t0:2026-11-13", rid="follow-2")
+        self.request("sam", "SO-3", "--extend", "t0:2026-11-16", rid="follow-3")
+        size = int(self.ctl_as("ava", "audit", "verify").stdout.split()[1].split("=")[1])
+        self.assertGreaterEqual(size, 3)
+        r = self.ctl_as("ava", "audit", "follow", "--from", str(size - 2), "--count", "2",
+                        "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([json.loads(x)["seq"] for x in r.stdout.splitlines()],
+                         [size - 2, size - 1])
+        self.assertIn("roots cannot be checked", r.stderr)
+        # only auditors read the feed: a salesperson's snapshot is refused
+        r = self.ctl_as("sam", "audit", "follow", "--count", "1")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("refused wrong_role", r.stderr)
+        # tail shows refusals with their code
+        j = json.loads(self.ctl_as("ava", "audit", "tail", "-n", "10000", "--json").stdout)
+        self.assertIn("wrong_role", [e["refusal_code"] for e in j])
+
+    def test_grant_without_payment_names_the_problem(self):
+        r = self.ctl_as("sam", "override", "request", "SO-3", "--rev", "1", "--grant", "t0",
+                        "--reason", "late payment")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("has no payment", r.stderr)
+
     def test_zz_late_follower_sees_every_entry_once(self):
         """An auditor joins while requests stream in, with SUB RCVHWM 1: it
         catches up by snapshot and gaps, and ends with every seq once."""
