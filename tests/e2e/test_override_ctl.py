@@ -189,6 +189,13 @@ class OverrideCtl(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("no connection to", r.stderr)
         self.assertLess(time.time() - t0, 15)
+        # a wrong server key: the handshake never completes, said after 5 s
+        _, other_pub, _ = self.st.keygen("not-the-server")
+        t0 = time.time()
+        r = self.ctl_as("sam", "override", "list", "--server-key", other_pub)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("no CURVE handshake with", r.stderr)
+        self.assertLess(time.time() - t0, 15)
         # a key the registry does not know: refused at the handshake, exit 1
         k, _, _ = self.st.keygen("stranger")
         self.st.env["SKONTO_CURVE_KEY_FILE"] = k
