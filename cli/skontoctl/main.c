@@ -35,7 +35,9 @@ static void s_usage(FILE *out)
     fprintf(out, "\nServer verbs read SKONTO_REDIS_URL (redis://host:port or unix:///path) and\n"
                  "SKONTO_INGEST_ENDPOINT; see the README. Credentials: SKONTO_REDIS_USER,\n"
                  "SKONTO_REDIS_PASSWORD_FILE, SKONTO_INGEST_SERVER_KEY, SKONTO_CURVE_KEY_FILE\n"
-                 "(docs/SECURITY.md).\n");
+                 "(docs/SECURITY.md). override and audit follow talk to the audit worker\n"
+                 "(SKONTO_AUDIT_ENDPOINT, SKONTO_AUDIT_SERVER_KEY); audit verify checks the log\n"
+                 "with SKONTO_AUDIT_PUBLIC_KEY (docs/AUDIT.md).\n");
 }
 
 int main(int argc, char **argv)
