@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # local.sh — run Skonto on this machine: redis-server, one skonto-ingest, N
-# skonto-discount workers and, once it is built, one skonto-reminder in the
-# background, all state under one run directory.
+# skonto-discount workers and, once they are built, one skonto-reminder and
+# one skonto-audit in the background, all state under one run directory.
 #
 #   deploy/local.sh up     [RUNDIR]   start what is not running; print the env to use
 #   deploy/local.sh status [RUNDIR]   which processes are alive, then `skontoctl status`
@@ -16,7 +16,8 @@
 #                 or SKONTO_SMTP_URL says otherwise
 #   pid/          one pid file per process
 #   ports         the TCP ports of this run directory, one NAME=PORT a line:
-#                 ingest=7750, ingest's loopback ROUTER port, and
+#                 ingest=7750, ingest's loopback ROUTER port, audit=7770 and
+#                 audit-feed=7771, the audit worker's ROUTER and PUB feed, and
 #                 metrics-WORKER=PORT, where each worker serves /metrics and
 #                 /healthz on 127.0.0.1 (SKONTO_METRICS_ADDR; `skontoctl
 #                 status` shows them). Chosen by the first `up` and kept: a
@@ -28,11 +29,15 @@
 #   secrets/      made once per run directory, mode 0700 (docs/SECURITY.md):
 #                 ingest-server.key/.pub  ingest's CURVE key pair
 #                 erp-local.key/.pub      an ERP client key (user erp-local, role erp)
-#                 authorized_keys         the key registry ingest admits
+#                 authorized_keys         the key registry ingest and audit admit
+#                 audit-server.key/.pub   the audit worker's CURVE key pair
+#                 audit-log.key           the audit log's Ed25519 signing key
+#                                         (0600; only skonto-audit reads it)
 #                 redis-<user>.pass       Redis ACL passwords: default (admin,
 #                                         used by this script), ingest, discount,
-#                                         reminder, skontoctl, clock (used only
-#                                         with SKONTO_CLOCK=redis)
+#                                         reminder, audit, auditor, skontoctl,
+#                                         clock (used only with SKONTO_CLOCK=redis)
+#   audit-log.pub the audit log's public key, for auditors (0644; docs/AUDIT.md)
 #   clock         the clock the stack runs on (SKONTO_CLOCK of the `up` that
 #                 started redis; kept while it runs)
 #   env           the environment to use the stack: `. RUNDIR/env` (skontoctl
@@ -56,6 +61,8 @@
 #   SKONTO_REMINDER_WORKERS  1 (default): start the reminder worker; 0: do not
 #                            (no reminders or statements are mailed; the
 #                            discount workers still queue them)
+#   SKONTO_AUDIT_WORKERS     1 (default): start the audit worker; 0: do not (no
+#                            override can be requested; hand-offs wait in auditq)
 #   SKONTO_INGEST_PORT       ingest's loopback TCP port for the first `up` of a run
 #                            directory (default 7750; a free one if busy); later
 #                            `up`s keep the port recorded in RUNDIR/ports
@@ -112,6 +119,8 @@ PORTS=$RUNDIR/ports
 case "$NWORKERS" in ''|*[!0-9]*) die "SKONTO_DISCOUNT_WORKERS=$NWORKERS: want a number" ;; esac
 NREMINDERS=${SKONTO_REMINDER_WORKERS:-1}
 case "$NREMINDERS" in 0|1) ;; *) die "SKONTO_REMINDER_WORKERS=$NREMINDERS: want 0 or 1" ;; esac
+NAUDITS=${SKONTO_AUDIT_WORKERS:-1}
+case "$NAUDITS" in 0|1) ;; *) die "SKONTO_AUDIT_WORKERS=$NAUDITS: want 0 or 1 (the log has one writer)" ;; esac
 
 # ---------------------------------------------------------------- processes
 
@@ -290,6 +299,10 @@ s_write_env() {
     printf 'export SKONTO_INGEST_ENDPOINT=%q\n' "$ENDPOINT"
     printf 'export SKONTO_INGEST_SERVER_KEY=%q\n' "$SECRETS/ingest-server.pub"
     printf 'export SKONTO_CURVE_KEY_FILE=%q\n' "$SECRETS/erp-local.key"
+    printf 'export SKONTO_AUDIT_ENDPOINT=%q\n' "$AUDIT_ENDPOINT"
+    printf 'export SKONTO_AUDIT_FEED_ENDPOINT=%q\n' "$AUDIT_FEED_ENDPOINT"
+    printf 'export SKONTO_AUDIT_SERVER_KEY=%q\n' "$SECRETS/audit-server.pub"
+    printf 'export SKONTO_AUDIT_PUBLIC_KEY=%q\n' "$RUNDIR/audit-log.pub"
     printf 'export SKONTO_RUN_DIR=%q\n' "$RUNDIR"
     printf 'export SKONTO_CLOCK=%q\n' "$CLOCK"
     if [ "$CLOCK" = redis ]; then
@@ -327,7 +340,22 @@ s_secrets() {
     mv "$SECRETS/authorized_keys.tmp" "$SECRETS/authorized_keys"
     say "made the ERP key erp-local and the key registry $SECRETS/authorized_keys"
   fi
-  for u in default ingest discount reminder skontoctl clock; do
+  if [ ! -s "$SECRETS/audit-server.key" ]; then
+    rm -f "$SECRETS/audit-server.key" "$SECRETS/audit-server.pub"
+    "$BIN/skontoctl" keygen --out "$SECRETS/audit-server" >/dev/null 2>&1 ||
+      die "skontoctl keygen could not make the audit worker's key pair in $SECRETS"
+    say "made the audit worker's CURVE key pair in $SECRETS"
+  fi
+  # The log's signing key: made once (skonto-audit keygen refuses to overwrite
+  # it), 0600 in secrets/; its public key where auditors can read it.
+  if [ ! -s "$SECRETS/audit-log.key" ] && [ -x "$BIN/skonto-audit" ]; then
+    rm -f "$SECRETS/audit-log.key" "$RUNDIR/audit-log.pub"
+    "$BIN/skonto-audit" keygen "skonto.local/audit" "$SECRETS/audit-log.key" \
+      "$RUNDIR/audit-log.pub" >/dev/null || die "skonto-audit keygen could not make the log's key"
+    chmod 644 "$RUNDIR/audit-log.pub"
+    say "made the audit log's signing key in $SECRETS; auditors verify with $RUNDIR/audit-log.pub"
+  fi
+  for u in default ingest discount reminder audit auditor skontoctl clock; do
     if [ ! -s "$SECRETS/redis-$u.pass" ]; then
       od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$SECRETS/redis-$u.pass"
       echo >>"$SECRETS/redis-$u.pass"
@@ -391,6 +419,21 @@ s_acl() {
       '~sk:{sys}:dlq' '~sk:{sys}:ingest' '~sk:{sys}:hb' \
       '%R~sk:{sSHARD}:inv:*' '%R~sk:{sSHARD}:cust:*' '%R~sk:{sSHARD}:copen:*' \
       '%R~sk:{sys}:clock')"
+  # audit writes the audit slot only (the log, checkpoints, overrides, their
+  # indexes, the discount workers' queues sk:{audit}:ovq:N) and its
+  # heartbeat; reads invoices (GET, or HGETALL for the layout of before
+  # issue 7), the order index, customers and the clock; and may only read
+  # and delete the hand-offs (XRANGE, XDEL: a selector) of sk:{sN}:auditq.
+  # Its append script runs XLEN/XADD/HSET/ZADD/ZREM on its KEYS.
+  echo "user audit on >$(s_pw audit) resetchannels -@all" \
+    "+ping +get +hget +hgetall +hset +hscan +incr +zadd +zrem +zrangebyscore" \
+    "+xadd +xlen +xrange +xrevrange +evalsha +script|load" \
+    "$(s_keys '~sk:{audit}:*' '~sk:{sys}:hb' \
+      '%R~sk:{sSHARD}:inv:*' '%R~sk:{oSHARD}:o2c' '%R~sk:{sSHARD}:cust:*' '%R~sk:{sys}:clock')" \
+    "($(s_keys '~sk:{sSHARD}:auditq' | sed 's/^ //') +xrange +xdel)"
+  # auditors read the log, checkpoints and overrides, nothing else
+  echo "user auditor on >$(s_pw auditor) resetchannels -@all +@read +ping -@dangerous" \
+    "%R~sk:{audit}:*"
   echo "user skontoctl on >$(s_pw skontoctl) resetchannels -@all +@read +ping -@dangerous %R~sk:*"
   # Simulated time (SKONTO_CLOCK=redis only): the clock's user may write the
   # clock key and nothing else; its script (common/io/sk_clock.lua) runs with
@@ -427,6 +470,42 @@ s_clock() {
 
 # ---------------------------------------------------------------- up
 
+# s_audit_ports: sets AUDIT_ENDPOINT and AUDIT_FEED_ENDPOINT, the ports
+# recorded for audit and audit-feed, else 7770 / 7771 or free ones; recorded.
+s_audit_ports() {
+  local name dflt port
+  for name in audit audit-feed; do
+    [ "$name" = audit ] && dflt=7770 || dflt=7771
+    port=$(s_port_get "$name")
+    if [ -z "$port" ]; then
+      port=$dflt
+      s_port_free "$port" || port=$(s_free_port)
+      s_port_set "$name" "$port"
+    fi
+    [ "$name" = audit ] && AUDIT_ENDPOINT=tcp://127.0.0.1:$port ||
+      AUDIT_FEED_ENDPOINT=tcp://127.0.0.1:$port
+  done
+}
+
+# s_start_audit: the audit worker, when it is built and its key exists.
+s_start_audit() {
+  if [ "$NAUDITS" = 0 ]; then
+    say "SKONTO_AUDIT_WORKERS=0: no audit worker, overrides cannot be requested"
+    return 0
+  fi
+  if [ ! -x "$BIN/skonto-audit" ] || [ ! -s "$SECRETS/audit-log.key" ]; then
+    say "$BIN/skonto-audit not built: no audit worker, overrides cannot be requested"
+    return 0
+  fi
+  s_metrics_port audit skonto-audit
+  s_start audit skonto-audit SKONTO_WORKER_NAME=audit \
+    SKONTO_METRICS_ADDR="127.0.0.1:$MPORT" \
+    SKONTO_REDIS_USER=audit SKONTO_REDIS_PASSWORD_FILE="$SECRETS/redis-audit.pass" \
+    SKONTO_AUDIT_ENDPOINT="$AUDIT_ENDPOINT" SKONTO_AUDIT_FEED_ENDPOINT="$AUDIT_FEED_ENDPOINT" \
+    SKONTO_AUDIT_SECRET_KEY_FILE="$SECRETS/audit-server.key" \
+    SKONTO_AUTHORIZED_KEYS="$SECRETS/authorized_keys" SKONTO_AUDIT_KEY="$SECRETS/audit-log.key"
+}
+
 # s_start_reminder: the reminder worker, when it is built (a stack of before
 # issue 8's worker runs without it, and says so). Its mails go to the
 # caller's SKONTO_SMTP_URL or SKONTO_MAILDIR, else to RUNDIR/maildir.
@@ -458,6 +537,7 @@ up() {
   STARTED=()
   s_secrets
   s_ingest_port
+  s_audit_ports
   s_clock
 
   # -- redis
@@ -521,6 +601,7 @@ EOF
       SKONTO_REDIS_USER=discount SKONTO_REDIS_PASSWORD_FILE="$SECRETS/redis-discount.pass"
   done
   s_start_reminder
+  s_start_audit
 
   # -- wait until every process we started heartbeats
   local deadline=$((SECONDS + ${SKONTO_UP_TIMEOUT:-30})) entry name program
@@ -572,6 +653,7 @@ down() {
       ingest) s_stop ingest skonto-ingest ;;
       discount-*) s_stop "$name" skonto-discount ;;
       reminder) s_stop reminder skonto-reminder ;;
+      audit) s_stop audit skonto-audit ;;
       *) s_stop "$name" skonto- ;;
     esac
   done
@@ -605,6 +687,7 @@ status() {
         ingest) program=skonto-ingest ;;
         discount-*) program=skonto-discount ;;
         reminder) program=skonto-reminder ;;
+        audit) program=skonto-audit ;;
         *) program=skonto- ;;
       esac
       pid=$(s_pid "$name" "$program")

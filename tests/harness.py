@@ -102,6 +102,54 @@ class Stack:
         e.update(env or {})
         return self.start(name, "skonto-discount", env=e)
 
+    # -- the audit worker (issue 9; docs/AUDIT.md section 8)
+    def audit_setup(self, users, log_name="skonto.test/audit"):
+        """Keys for skonto-audit: its CURVE server key, its log's Ed25519
+        signing key (skonto-audit keygen; the public key beside it) and a key
+        registry of users, a list of (key name, user, role). Returns
+        {key name: secret key path}; sets audit_env, audit_endpoint,
+        audit_feed_endpoint, audit_server_pub and audit_public_key."""
+        d = os.path.join(self.dir, "keys")
+        os.makedirs(d, exist_ok=True)
+        server_key, self.audit_server_pub, _ = self.keygen("audit-server")
+        sign_key = os.path.join(d, "audit-log.key")
+        self.audit_public_key = os.path.join(d, "audit-log.pub")
+        subprocess.run([os.path.join(self.bin, "skonto-audit"), "keygen", log_name, sign_key,
+                        self.audit_public_key], check=True, capture_output=True)
+        keys, lines = {}, []
+        for name, user, role in users:
+            secret, _, line = self.keygen(name, user, role)
+            keys[name] = secret
+            lines.append(line)
+        registry = os.path.join(self.dir, "audit_authorized_keys")
+        with open(registry, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.audit_endpoint = "tcp://127.0.0.1:%d" % free_port()
+        self.audit_feed_endpoint = "tcp://127.0.0.1:%d" % free_port()
+        self.audit_env = {
+            "SKONTO_AUDIT_ENDPOINT": self.audit_endpoint,
+            "SKONTO_AUDIT_FEED_ENDPOINT": self.audit_feed_endpoint,
+            "SKONTO_AUDIT_SECRET_KEY_FILE": server_key,
+            "SKONTO_AUTHORIZED_KEYS": registry,
+            "SKONTO_AUDIT_KEY": sign_key,
+        }
+        return keys
+
+    def start_audit(self, name="audit", env=None, wait=True):
+        """Starts skonto-audit (after audit_setup); waits until it has
+        verified the log and listens, unless wait is False."""
+        e = dict(self.audit_env)
+        e["SKONTO_WORKER_NAME"] = name
+        e.update(env or {})
+        p = self.start(name, "skonto-audit", env=e)
+        if wait:
+            wait_for(lambda: "the audit log verifies" in self.log(name) or p.poll() is not None,
+                     what="the audit worker to verify its log")
+            if p.poll() is not None:
+                raise AssertionError("skonto-audit exited with %s:\n%s" % (p.returncode,
+                                                                          self.log(name)))
+        return p
+
     def wait_drained(self, timeout=30):
         """Waits until the discount workers have applied every stored event
         (skontoctl status: nothing waiting in the streams, nothing pending)."""

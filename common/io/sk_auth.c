@@ -288,6 +288,19 @@ const sk_principal_t *sk_registry_find(const sk_registry_t *self, const uint8_t 
     return NULL;
 }
 
+const sk_principal_t *sk_registry_find_user(const sk_registry_t *self, const char *user)
+{
+    const sk_principal_t *found = NULL;
+    for (size_t i = 0; i < self->n; i++) {
+        if (strcmp(self->p[i].user, user))
+            continue;
+        if (found && found->role != self->p[i].role)
+            return NULL;
+        found = &self->p[i];
+    }
+    return found;
+}
+
 /* ---------------------------------------------------------------- ZAP */
 
 struct _sk_zap_t {
@@ -342,11 +355,23 @@ static bool s_frame_is(zmq_msg_t *m, const char *s)
 }
 
 static void s_zap_reply(void *sock, zmq_msg_t *request_id, const char *code, const char *text,
-                        const char *user)
+                        const char *user, const char *role)
 {
-    /* RFC 27 reply: version, request id, status code, status text, user id, metadata. */
-    const void *parts[6] = {"1.0", request_id ? zmq_msg_data(request_id) : "", code, text, user, ""};
-    size_t lens[6] = {3, request_id ? zmq_msg_size(request_id) : 0, 3, strlen(text), strlen(user), 0};
+    /* RFC 27 reply: version, request id, status code, status text, user id,
+     * metadata. The metadata always names the key's role (ZMTP property
+     * "Role", "" when refused): a property the handler sets wins over one of
+     * the same name the peer sends, so zmq_msg_gets(msg, "Role") is the
+     * registry's role of the key that sent msg. */
+    uint8_t meta[1 + 4 + 4 + 32];
+    size_t rl = strlen(role) < 32 ? strlen(role) : 32;
+    meta[0] = 4;
+    memcpy(meta + 1, "Role", 4);
+    meta[5] = 0, meta[6] = 0, meta[7] = 0, meta[8] = (uint8_t)rl;
+    memcpy(meta + 9, role, rl);
+    const void *parts[6] = {"1.0", request_id ? zmq_msg_data(request_id) : "", code, text, user,
+                            meta};
+    size_t lens[6] = {3, request_id ? zmq_msg_size(request_id) : 0, 3, strlen(text), strlen(user),
+                      9 + rl};
     for (int i = 0; i < 6; i++)
         if (zmq_send(sock, parts[i], lens[i], i < 5 ? ZMQ_SNDMORE : 0) < 0)
             return; /* the requesting connection is gone; libzmq drops it anyway */
@@ -392,11 +417,11 @@ static void s_zap_handle(sk_zap_t *self, void *sock)
                       p ? " (user " : "", p ? p->user : "", p ? ", role " : "",
                       p ? sk_role_name(p->role) : "", p ? ")" : "", why);
         /* 300: a temporary refusal (the client may try again later). */
-        s_zap_reply(sock, n >= 2 ? &f[1] : NULL, full ? "300" : "400", why, "");
+        s_zap_reply(sock, n >= 2 ? &f[1] : NULL, full ? "300" : "400", why, "", "");
     } else {
         if (self->log)
             self->log("auth: %s (%s) connected from %s", p->user, sk_role_name(p->role), addr);
-        s_zap_reply(sock, &f[1], "200", "OK", p->user);
+        s_zap_reply(sock, &f[1], "200", "OK", p->user, sk_role_name(p->role));
     }
     for (int k = 0; k < n; k++)
         zmq_msg_close(&f[k]);

@@ -16,7 +16,8 @@
  * sockets of one context: it binds inproc://zeromq.zap.01 in that context
  * and runs in its own thread. It answers 200, with User-Id = the registered
  * user, only for a CURVE client whose public key is registered with a role
- * the handler admits (sk_zap_new's `admit`), on the handler's domain;
+ * the handler admits (sk_zap_new's `admit`), on the handler's domain, and
+ * property Role = the key's role name (read with zmq_msg_gets(msg, "Role"));
  * everything else gets 400 and the connection is dropped by libzmq before a
  * single message is delivered. The server socket must name the domain
  * (ZMQ_ZAP_DOMAIN, set by sk_auth_curve_server): libzmq only consults a ZAP
@@ -100,6 +101,10 @@ void sk_registry_destroy(sk_registry_t **self_p);
 size_t sk_registry_size(const sk_registry_t *self);
 /* The principal holding a 32-byte public key, or NULL. */
 const sk_principal_t *sk_registry_find(const sk_registry_t *self, const uint8_t key[32]);
+/* The principal of a user id (a ZAP User-Id), or NULL. A user holding
+ * several keys of different roles has no single role: NULL too, so that a
+ * worker judging by role refuses rather than picks one. */
+const sk_principal_t *sk_registry_find_user(const sk_registry_t *self, const char *user);
 
 /* ---- the ZAP handler */
 

@@ -31,7 +31,9 @@ SRC = os.environ.get("SK_SOURCE_DIR") or os.path.join(os.path.dirname(__file__),
 LOCAL_SH = os.path.join(os.path.abspath(SRC), "deploy", "local.sh")
 BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
 HAVE_REMINDER = os.access(os.path.join(BUILD, "bin", "skonto-reminder"), os.X_OK)
-WORKERS = ["discount-1", "discount-2", "ingest", "redis"] + (["reminder"] if HAVE_REMINDER else [])
+HAVE_AUDIT = os.access(os.path.join(BUILD, "bin", "skonto-audit"), os.X_OK)
+WORKERS = sorted(["discount-1", "discount-2", "ingest", "redis"] + (["reminder"] if HAVE_REMINDER else [])
+                 + (["audit"] if HAVE_AUDIT else []))
 
 # A stand-in skonto-reminder for the tests that must not depend on the real
 # one being built: it heartbeats as Redis user `reminder` (so up waits for it
@@ -217,7 +219,8 @@ class LocalShTest(unittest.TestCase):
         self.assertNotEqual(endpoint, "tcp://127.0.0.1:%d" % self.port)
         self.assertIn("busy", r.stderr)
         self.assertEqual(sorted(self.pids()),
-                         ["discount-1", "ingest", "redis"] + (["reminder"] if HAVE_REMINDER else []))
+                         sorted(["discount-1", "ingest", "redis"] + (["reminder"] if HAVE_REMINDER else [])
+                                + (["audit"] if HAVE_AUDIT else [])))
 
     def test_restarted_ingest_keeps_its_endpoint(self):
         # The first up finds SKONTO_INGEST_PORT busy and takes a free port.
@@ -345,6 +348,91 @@ class LocalShTest(unittest.TestCase):
         self.assertEqual(sorted(self.pids()), ["discount-1", "ingest", "redis"])
         self.assertNotIn("metrics-reminder", self.ports())
         self.assertRegex(self.sh("status").stdout, r"discount-1\s+pid \d+\s+alive")
+
+    @unittest.skipUnless(HAVE_AUDIT, "skonto-audit not built")
+    def test_audit_worker_gets_its_user_keys_and_endpoints(self):
+        env = self.exported(self.sh("up", env={"SKONTO_DISCOUNT_WORKERS": "1",
+                                               "SKONTO_CLOCK": "fixed:2026-11-05T09:00:00Z"}).stdout)
+        pids = self.pids()
+        got = environ_of(pids["audit"])
+        self.assertEqual((got["SKONTO_REDIS_USER"], got["SKONTO_WORKER_NAME"]), ("audit", "audit"))
+        run_dir = os.path.realpath(self.run_dir)
+        key = os.path.join(run_dir, "secrets", "audit-log.key")
+        self.assertEqual(got["SKONTO_AUDIT_KEY"], key)
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        self.assertEqual(env["SKONTO_AUDIT_PUBLIC_KEY"], os.path.join(run_dir, "audit-log.pub"))
+        self.assertEqual(os.stat(env["SKONTO_AUDIT_PUBLIC_KEY"]).st_mode & 0o777, 0o644)
+        with open(env["SKONTO_AUDIT_PUBLIC_KEY"]) as f:
+            self.assertTrue(f.read().startswith("skonto.local/audit+"))
+        self.assertEqual(env["SKONTO_AUDIT_ENDPOINT"], "tcp://127.0.0.1:" + self.ports()["audit"])
+        self.assertEqual(got["SKONTO_AUDIT_FEED_ENDPOINT"], env["SKONTO_AUDIT_FEED_ENDPOINT"])
+        with open(os.path.join(run_dir, "secrets", "redis-default.pass")) as f:
+            pw = f.read().strip()
+
+        def dryrun(user, *cmd):
+            return subprocess.run(["redis-cli", "-s", os.path.join(run_dir, "redis.sock"), "--user",
+                                   "default", "--pass", pw, "--no-auth-warning", "ACL", "DRYRUN",
+                                   user, *cmd], capture_output=True, text=True).stdout.strip()
+        self.assertEqual(dryrun("audit", "XDEL", "sk:{s12}:auditq", "1-1"), "OK")
+        self.assertIn("no permissions", dryrun("audit", "XADD", "sk:{s12}:auditq", "*", "a", "b"))
+        self.assertIn("no permissions", dryrun("audit", "SET", "sk:{s1}:inv:X", "1"))
+        self.assertIn("no permissions", dryrun("audit", "SCRIPT", "FLUSH"))
+        self.assertEqual(dryrun("auditor", "XRANGE", "sk:{audit}:log", "-", "+"), "OK")
+        self.assertIn("no permissions", dryrun("auditor", "HSET", "sk:{audit}:ovr", "a", "b"))
+        self.assertIn("no permissions", dryrun("auditor", "GET", "sk:{s1}:inv:X"))
+        self.audit_works_as_its_user(env, run_dir, pw, pids["audit"])
+
+    def audit_works_as_its_user(self, env, run_dir, pw, pid):
+        """An override requested, approved and applied through the stack's
+        audit worker, running as Redis user audit: its ACL lets it do all of it."""
+        import skingest
+        from test_audit_worker import AuditClient, decide, request, show
+        pb = skingest.load()
+        keys = os.path.join(self.dir, "keys")
+        os.makedirs(keys, exist_ok=True)
+        lines = []
+        for name, role in (("s1", "sales"), ("f1", "finance_director")):
+            lines.append(self.ctl(env, "keygen", "--out", os.path.join(keys, name), "--user", name,
+                                  "--role", role).stdout.strip())
+        with open(os.path.join(run_dir, "secrets", "authorized_keys"), "a") as f:
+            f.write("\n".join(lines) + "\n")
+        os.kill(pid, signal.SIGTERM)  # it reads the registry at start: up starts it again
+        harness.wait_for(lambda: not alive(pid), what="the audit worker to stop")
+        self.sh("up", env={"SKONTO_DISCOUNT_WORKERS": "1"})
+        events = ('{"type":"customer","event_id":"A1","customer_id":"C-A","name":"Acme",'
+                  '"terms":"2/10,n/30"}\n'
+                  '{"type":"order_shipped","event_id":"A2","order_id":"SO-A","customer_id":"C-A",'
+                  '"currency":"CNY","amount":"1000.00","ship_date":"2026-11-02"}\n')
+        self.assertEqual(self.ctl(env, "send", "-", input=events).returncode, 0)
+        harness.wait_for(lambda: self.ctl(env, "order", "show", "SO-A").returncode == 0,
+                         timeout=15, what="the order's schedule")
+        rev = json.loads(self.ctl(env, "order", "show", "SO-A", "--json").stdout)["revision"]
+        st = type("st", (), {"audit_server_pub": env["SKONTO_AUDIT_SERVER_KEY"],
+                             "audit_endpoint": env["SKONTO_AUDIT_ENDPOINT"]})
+        sales = AuditClient(st, os.path.join(keys, "s1.key"))
+        fin = AuditClient(st, os.path.join(keys, "f1.key"))
+        self.addCleanup(sales.close)
+        self.addCleanup(fin.close)
+        rep = sales.call(request("SO-A", rev, "r-1", kind=1, tier=0, new_last_day="2026-11-20"))
+        self.assertEqual((rep.status, rep.code), (pb.AuditReply.OK, ""), rep.message)
+        ovid = rep.overrides[0].request.override_id
+        rep = fin.call(decide(ovid))
+        self.assertEqual(rep.overrides[0].status, pb.OverrideRecord.APPROVED, rep.message)
+        h = pb.AuditHandoff()
+        h.applied.override_id, h.applied.order_id = ovid, "SO-A"
+        import skredis
+        q = "sk:{s%d}:auditq" % skredis.shard("C-A")
+        subprocess.run(["redis-cli", "-s", os.path.join(run_dir, "redis.sock"), "--user", "default",
+                        "--pass", pw, "--no-auth-warning", "XADD", q, "*", "a",
+                        h.SerializeToString()], check=True, capture_output=True)
+        harness.wait_for(lambda: fin.call(show(ovid)).overrides[0].status ==
+                         pb.OverrideRecord.APPLIED, what="the hand-off logged")
+        harness.wait_for(lambda: subprocess.run(
+            ["redis-cli", "-s", os.path.join(run_dir, "redis.sock"), "--user", "default", "--pass",
+             pw, "--no-auth-warning", "XLEN", q], capture_output=True, text=True).stdout.strip()
+            == "0", what="the hand-off deleted")
+        with open(os.path.join(run_dir, "log", "audit.log")) as f:
+            self.assertNotIn("NOPERM", f.read())
 
     def test_reminder_workers_0_starts_none(self):
         bins = self.bin_dir(True)

@@ -31,6 +31,7 @@ SRC = os.path.abspath(os.environ.get("SK_SOURCE_DIR") or
 BUILD = os.path.abspath(os.environ.get("SK_BUILD_DIR") or os.path.join(SRC, "build"))
 # deploy/local.sh starts the reminder worker once it is built
 HAVE_REMINDER = os.access(os.path.join(BUILD, "bin", "skonto-reminder"), os.X_OK)
+HAVE_AUDIT = os.access(os.path.join(BUILD, "bin", "skonto-audit"), os.X_OK)
 TODAY = "2026-11-05"
 KINDS = ["customer", "order_shipped", "invoice_issued", "payment_received", "credit_note",
          "order_cancelled", "unknown"]
@@ -303,7 +304,7 @@ class LocalShMetricsTest(unittest.TestCase):
         for name, addr in want.items():
             wait_for(lambda: MetricsTest._healthy(addr), timeout=20, what=name + " /healthz")
             fams = scrape(addr)
-            role = name if name in ("ingest", "reminder") else "discount"
+            role = name if name in ("ingest", "reminder", "audit") else "discount"
             self.assertIn("skonto_%s_redis_errors" % role, fams)
             self.assertEqual(listeners(ports[name]), ["0100007F"], name)
 
@@ -311,7 +312,8 @@ class LocalShMetricsTest(unittest.TestCase):
         r = self.sh("up")
         self.assertEqual(r.returncode, 0, r.stderr)
         first = self.ports()
-        workers = ["discount-1", "discount-2", "ingest"] + (["reminder"] if HAVE_REMINDER else [])
+        workers = sorted(["discount-1", "discount-2", "ingest"] + (["reminder"] if HAVE_REMINDER else [])
+                         + (["audit"] if HAVE_AUDIT else []))
         self.assertEqual(sorted(first), workers)
         self.assertEqual(len(set(first.values())), len(workers))
         self.check_served(first)

@@ -374,7 +374,7 @@ class Run:
                          "SKONTO_DISCOUNT_WORKERS": "2", "SKONTO_REDIS_FSYNC": "always",
                          # no mail: this is about the events (the reminder
                          # worker's kill -9: test_reminder, test_remind_scenario)
-                         "SKONTO_REMINDER_WORKERS": "0",
+                         "SKONTO_REMINDER_WORKERS": "0", "SKONTO_AUDIT_WORKERS": "0",
                          "SKONTO_STOP_TIMEOUT": "10", "SKONTO_UP_TIMEOUT": "60",
                          "SKONTO_TODAY": TODAY})
         self.ctl_env = None
