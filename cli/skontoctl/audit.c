@@ -69,7 +69,7 @@ static void s_help(FILE *out)
             "         invoice's currency).\n"
             "  -n N               how many (default 20, at most 10000)\n"
             "  --json             an array of {seq, at, actor, role, kind, order_id, facts,\n"
-            "                     refusal_code}\n"
+            "                     refusal_code, override_id, effect, currency}\n"
             "\n"
             "follow   subscribes to the audit worker's live feed ($SKONTO_AUDIT_FEED_ENDPOINT,\n"
             "         CURVE, for keys of role auditor), first catching up from --from\n"

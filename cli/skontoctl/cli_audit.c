@@ -137,7 +137,7 @@ const char *sk_cli_audit_kind(Skonto__V1__AuditKind k)
 
 char *sk_cli_change_text(const Skonto__V1__OverrideChange *c, char *buf, size_t n)
 {
-    char rate[16], day[16];
+    char rate[16];
     if (!c) {
         snprintf(buf, n, "-");
         return buf;
@@ -160,7 +160,6 @@ char *sk_cli_change_text(const Skonto__V1__OverrideChange *c, char *buf, size_t 
         snprintf(buf, n, "unknown change");
         break;
     }
-    (void)day;
     return buf;
 }
 
@@ -471,6 +470,37 @@ json_t *sk_cli_event_json(uint64_t seq, const Skonto__V1__AuditEvent *ev)
             : ev->body_case == SKONTO__V1__AUDIT_EVENT__BODY_APPLIED ? ev->applied->refusal_code
                                                                      : "";
         s_set(o, "refusal_code", s_str(code), &bad);
+        /* the override and the money, when the body names them */
+        const char *oid = "", *cur = "";
+        int64_t effect = 0;
+        switch (ev->body_case) {
+        case SKONTO__V1__AUDIT_EVENT__BODY_REQUESTED:
+            oid = ev->requested->override_id;
+            effect = ev->requested->effect;
+            cur = ev->requested->currency;
+            break;
+        case SKONTO__V1__AUDIT_EVENT__BODY_DECIDED:
+            oid = ev->decided->override_id;
+            effect = ev->decided->effect;
+            cur = ev->decided->currency;
+            break;
+        case SKONTO__V1__AUDIT_EVENT__BODY_APPLIED:
+            oid = ev->applied->override_id;
+            effect = ev->applied->effect;
+            cur = ev->applied->currency;
+            break;
+        case SKONTO__V1__AUDIT_EVENT__BODY_EXPIRED:
+            oid = ev->expired->override_id;
+            break;
+        case SKONTO__V1__AUDIT_EVENT__BODY_REFUSED:
+            oid = ev->refused->override_id;
+            break;
+        default:
+            break;
+        }
+        s_set(o, "override_id", s_str(oid), &bad);
+        s_set(o, "effect", *cur ? s_json_amount(effect, cur) : json_null(), &bad);
+        s_set(o, "currency", s_str(cur), &bad);
     }
     if (bad) {
         json_decref(o);

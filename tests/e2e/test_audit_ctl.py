@@ -190,6 +190,8 @@ class AuditVerifyCtl(unittest.TestCase):
         self.assertEqual(j[0]["role"], "sales")
         self.assertEqual(j[1]["role"], "sales_director")
         self.assertEqual(j[0]["order_id"], "SO-29")
+        self.assertEqual((j[0]["override_id"], j[0]["effect"], j[0]["currency"]),
+                         ("ov-29", "12.34", "CNY"))
 
     def test_report_overrides(self):
         pb = self.log.pb
