@@ -202,6 +202,7 @@ typedef struct {
     bool pending; /* the next page was asked for */
     bool failed;  /* a Redis error was said */
     uint64_t read;
+    char last_id[64]; /* the stream id of the entry read last */
     sk_hash_t hash;
     uint8_t empty;
 } s_log_t;
@@ -289,6 +290,10 @@ static int s_log_next(void *ctx, sk_audit_entry_t *e, sk_err_t *err)
     }
     const redisReply *ent = l->page->element[l->idx++];
     memset(e, 0, sizeof *e);
+    l->last_id[0] = '\0';
+    if (ent->type == REDIS_REPLY_ARRAY && ent->elements == 2 &&
+        ent->element[0]->type == REDIS_REPLY_STRING)
+        snprintf(l->last_id, sizeof l->last_id, "%.60s", ent->element[0]->str);
     e->leaf = &l->empty;
     memset(l->hash, 0, sizeof l->hash);
     e->stored_hash = l->hash;
@@ -400,6 +405,13 @@ static int s_verify(int argc, char **argv)
         if (sk_audit_verify(key, ns.notes, ns.n, s_log_next, &l, &res, &err) != 0) {
             rc = l.failed ? SK_EXIT_FAIL : sk_cli_fail("audit verify", "%s", err.msg);
         } else {
+            /* a finding at the entry read last: say where it is in the stream */
+            if (res.entry >= 0 && (uint64_t)res.entry + 1 == l.read && l.last_id[0] &&
+                (!strcmp(res.reason, "leaf_hash") || !strcmp(res.reason, "sequence"))) {
+                size_t n = strlen(res.msg);
+                snprintf(res.msg + n, sizeof res.msg - n, " (stream id %s of %s)", l.last_id,
+                         SK_KEY_AUDIT_LOG);
+            }
             sk_cli_verdict_print(&res);
             rc = strcmp(res.reason, "ok") ? SK_EXIT_FAIL : SK_EXIT_OK;
             if (sk_cli_finish("audit verify") != SK_EXIT_OK)

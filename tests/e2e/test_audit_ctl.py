@@ -107,9 +107,12 @@ class AuditVerifyCtl(unittest.TestCase):
         self.assert_wrong("root", 20)
 
     def test_deleted_entry(self):
-        eid = self.log.stream()[30][0]
-        self.st.redis_cli("XDEL", auditfixture.LOG, eid.decode())
+        s = self.log.stream()
+        self.st.redis_cli("XDEL", auditfixture.LOG, s[30][0].decode())
         self.assert_wrong("sequence", 30)
+        # where the auditor finds it: the stream id now at position 30
+        self.assertIn("(stream id %s of sk:{audit}:log)" % s[31][0].decode(),
+                      self.verify().stdout)
 
     def test_reordered(self):
         fields = [f for _, f in self.log.stream()]
