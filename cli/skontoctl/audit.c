@@ -81,7 +81,10 @@ static void s_help(FILE *out)
             "  --until-size N     stop once N entries are verified (exit 0)\n"
             "  --count N          stop after printing N entries (exit 0)\n"
             "  --feed E           the feed's endpoint (default $SKONTO_AUDIT_FEED_ENDPOINT,\n"
-            "                     else tcp://127.0.0.1:7771)\n");
+            "                     else tcp://127.0.0.1:7771)\n"
+            "  --rcvhwm N         the feed socket's receive high-water mark (default\n"
+            "                     libzmq's 1000); what it drops is fetched again, so a low\n"
+            "                     value only costs snapshots (tests set 1)\n");
     sk_cli_peer_help(out);
     fprintf(out, "\n"
                  "Examples:\n"
