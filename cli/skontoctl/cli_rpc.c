@@ -251,7 +251,10 @@ int sk_cli_rpc_call(sk_cli_rpc_t *self, const void *req, size_t len,
     if (zmq_send(self->sock, req, len, 0) < 0)
         return sk_cli_fail(self->verb, "cannot send to %s: %s", self->peer.what,
                            zmq_strerror(errno));
+    /* the answer's deadline runs from the send or, when the handshake came
+     * later, from the moment it was seen */
     int64_t sent = s_now_ms();
+    bool was_handshaken = self->watch.handshaken;
     for (;;) {
         zmq_pollitem_t items[2] = {{self->sock, 0, ZMQ_POLLIN, 0},
                                    {self->watch.monitor, 0, ZMQ_POLLIN, 0}};
@@ -294,6 +297,10 @@ int sk_cli_rpc_call(sk_cli_rpc_t *self, const void *req, size_t len,
                                "no CURVE handshake with %s within %g s (wrong server key, or "
                                "%s not running?)",
                                self->peer.endpoint, secs, self->peer.what);
+        }
+        if (self->watch.handshaken && !was_handshaken) {
+            was_handshaken = true;
+            sent = now;
         }
         if (self->watch.handshaken && now - sent >= self->peer.timeout_ms)
             return sk_cli_fail(self->verb,
