@@ -586,7 +586,16 @@ static void s_decide(s_call_t *k, const Skonto__V1__OverrideDecided *in)
     char why[160] = "";
     sk_decision_t d = sk_override_decide(&rq, &by, current_rev, now, a->settings->ttl_ms,
                                          &a->settings->finance_above, why, sizeof why);
-    if (d != SK_DECISION_ALLOWED) {
+    /* Who may not decide at all hears that first; a decided or applied
+     * record then says so (an expired one is refused by the rules: expired). */
+    bool role_refusal = d == SK_DECISION_BAD_REQUEST || d == SK_DECISION_NOT_A_DIRECTOR ||
+                        d == SK_DECISION_SELF_APPROVAL;
+    bool settled = rec->status != SKONTO__V1__OVERRIDE_RECORD__STATUS__PENDING &&
+                   rec->status != SKONTO__V1__OVERRIDE_RECORD__STATUS__EXPIRED;
+    if (settled && !role_refusal) {
+        snprintf(code, sizeof code, "bad_request");
+        snprintf(msg, sizeof msg, "%s is already %s", in->override_id, s_status_name(rec->status));
+    } else if (d != SK_DECISION_ALLOWED) {
         snprintf(code, sizeof code, "%s", sk_decision_name(d));
         snprintf(msg, sizeof msg, "%s", why);
     } else if (in->approved && in->invoice_revision != 0 && in->invoice_revision != current_rev) {

@@ -359,7 +359,8 @@ int main(int argc, char **argv)
             sk_heartbeat_count(hb, "refused", (int64_t)a.refused);
             sk_heartbeat_count(hb, "handoffs", (int64_t)a.handoffs);
             sk_heartbeat_count(hb, "errors", (int64_t)a.errors);
-            sk_heartbeat_text(hb, "metrics", audit_metrics_address(s_metrics)); /* skontoctl status */
+            sk_heartbeat_text(hb, "metrics",
+                              audit_metrics_address(s_metrics)); /* skontoctl status */
             if (sk_heartbeat_write(hb, c, &err)) {
                 sk_log_error("heartbeat: %s", err.msg);
                 failed = true;

@@ -111,6 +111,9 @@ class HandoffTest(Base):
                           if e.kind == pb.AUDIT_KIND_SCHEDULE_CHANGED], ["e-v1"])
         got = self.call("aud", show(ovid), pb.AuditReply.OK).overrides[0]
         self.assertEqual(got.status, pb.OverrideRecord.APPLIED)
+        again = self.call("fay", decide(ovid), pb.AuditReply.REFUSED, "bad_request")
+        self.assertIn("already applied", again.message)
+        self.call("sam", decide(ovid), pb.AuditReply.REFUSED, "not_a_director")
         self.assertEqual(evs[got.applied_seq].kind, pb.AUDIT_KIND_OVERRIDE_APPLIED)
         self.assertEqual(got.applied.invoice_revision, rec.request.invoice_revision + 1)
         r.close()
@@ -148,6 +151,8 @@ class ExpiryTest(Base):
         self.assertEqual([(e.expired.override_id, e.expired.order_id) for e in exp],
                          [(ovid, "SO-EXP")])
         self.call("fay", decide(ovid), pb.AuditReply.REFUSED, "expired")
+        rep = self.call("fay", decide(ovid, approved=False), pb.AuditReply.REFUSED, "bad_request")
+        self.assertIn("already expired", rep.message)
         self.assertEqual(st.redis_cli("ZSCORE", "sk:{audit}:ovopen", ovid), "")
 
 
