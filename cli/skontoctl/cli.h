@@ -19,5 +19,8 @@ int sk_cmd_reminders(int argc, char **argv);
 int sk_cmd_statement(int argc, char **argv);
 /* `audit reconcile` (argv[0] "audit", argv[1] "reconcile") */
 int sk_cmd_audit_reconcile(int argc, char **argv);
+int sk_cmd_override(int argc, char **argv);
+int sk_cmd_audit(int argc, char **argv);
+int sk_cmd_report(int argc, char **argv);
 
 #endif

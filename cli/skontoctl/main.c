@@ -24,6 +24,9 @@ static const struct {
     {"clock", sk_cmd_clock, "clock show|set|advance: business time (simulated with SKONTO_CLOCK=redis)"},
     /* two-word verbs: matched on the first two words, before any one-word verb */
     {"audit reconcile", sk_cmd_audit_reconcile, "every open invoice's schedule against its terms and applied overrides"},
+    {"override", sk_cmd_override, "override request|approve|reject|list|show: change a computed discount"},
+    {"audit", sk_cmd_audit, "audit verify|tail|follow|reconcile: check and read the signed audit log"},
+    {"report", sk_cmd_report, "report overrides: overrides per salesperson x customer, outliers first"},
 };
 
 /* Whether the verb `name` (one word, or two separated by a space) is what
@@ -46,7 +49,9 @@ static void s_usage(FILE *out)
     fprintf(out, "\nServer verbs read SKONTO_REDIS_URL (redis://host:port or unix:///path) and\n"
                  "SKONTO_INGEST_ENDPOINT; see the README. Credentials: SKONTO_REDIS_USER,\n"
                  "SKONTO_REDIS_PASSWORD_FILE, SKONTO_INGEST_SERVER_KEY, SKONTO_CURVE_KEY_FILE\n"
-                 "(docs/SECURITY.md).\n");
+                 "(docs/SECURITY.md). override and audit follow talk to the audit worker\n"
+                 "(SKONTO_AUDIT_ENDPOINT, SKONTO_AUDIT_SERVER_KEY); audit verify checks the log\n"
+                 "with SKONTO_AUDIT_PUBLIC_KEY (docs/AUDIT.md).\n");
 }
 
 int main(int argc, char **argv)

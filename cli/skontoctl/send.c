@@ -59,6 +59,7 @@
 #include "cli_msg.h"
 #include "cli_opts.h"
 #include "cli_output.h"
+#include "cli_rpc.h"
 #include "cli_send.h"
 #include "event.h"
 #include "event_json.h"
@@ -208,10 +209,8 @@ typedef struct {
     s_slot_t next;
     /* in flight */
     void *zctx, *sock;
-    void *monitor;     /* handshake events of sock: a refused handshake is final */
-    bool connected;    /* a connection to the endpoint was made at least once */
-    bool handshaken;   /* a handshake with ingest completed at least once */
-    char stopped[512]; /* why the whole run was given up ("" while it goes on) */
+    sk_cli_watch_t watch; /* connections and handshakes of sock (cli_rpc.h) */
+    char stopped[512];    /* why the whole run was given up ("" while it goes on) */
     s_slot_t *slots;
     long *free_slots;
     long nfree;
@@ -655,7 +654,7 @@ static int s_drain(s_send_t *st)
             s_stop(st, "receiving from %s: %s", st->endpoint, zmq_strerror(errno));
             return -1;
         }
-        st->handshaken = true; /* whatever the monitor has not told yet */
+        st->watch.handshaken = true; /* whatever the monitor has not told yet */
         /* A reply is one frame; an empty delimiter frame before it (REQ style) is skipped. */
         if (zmq_msg_size(&msg) > 0)
             s_on_ack(st, zmq_msg_data(&msg), zmq_msg_size(&msg));
@@ -795,8 +794,7 @@ static void s_free(s_send_t *st)
         redisFree(st->redis);
     if (st->sock)
         zmq_close(st->sock);
-    if (st->monitor)
-        zmq_close(st->monitor);
+    sk_cli_watch_close(&st->watch);
     if (st->zctx)
         zmq_ctx_term(st->zctx);
     if (st->in && st->in != stdin)
@@ -805,77 +803,29 @@ static void s_free(s_send_t *st)
 
 /* ---- the verb -------------------------------------------------------------- */
 
-/* Watches the socket's connections and handshakes: one mechanism for every
- * way the run can fail to reach ingest.
- *   - A refused handshake is final: libzmq does not reconnect after ingest
- *     refused it (a CURVE key it does not admit, or CURVE on one side only),
- *     so the DEALER has no peer and would wait for ever.
- *   - A handshake that never completes is not reported by libzmq at all: a
- *     CURVE server that cannot decrypt the client's HELLO (a wrong server
- *     key) just drops the connection, and libzmq reconnects and tries again
- *     for ever; with nothing listening, libzmq retries the connect. So the
- *     first handshake has a deadline (--handshake-timeout-ms). */
-static int s_open_monitor(s_send_t *st)
-{
-    char ep[64];
-    snprintf(ep, sizeof ep, "inproc://sk-send-monitor-%p", st->sock);
-    if (zmq_socket_monitor(st->sock, ep,
-                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0)
-        return -1;
-    st->monitor = zmq_socket(st->zctx, ZMQ_PAIR);
-    if (!st->monitor || zmq_connect(st->monitor, ep) < 0)
-        return -1;
-    return 0;
-}
-
-/* Reads the monitor; -1 (after s_stop) if a handshake was refused. */
+/* Reads the socket's watch (cli_rpc.h says why a refused handshake is
+ * final and a missing one needs --handshake-timeout-ms); -1 (after s_stop)
+ * if a handshake was refused. */
 static int s_check_monitor(s_send_t *st)
 {
-    for (;;) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, st->monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            return 0;
-        }
-        uint16_t event = 0;
-        uint32_t value = 0;
-        if (zmq_msg_size(&m) >= 6) {
-            memcpy(&event, zmq_msg_data(&m), 2);
-            memcpy(&value, (const char *)zmq_msg_data(&m) + 2, 4);
-        }
-        int more = zmq_msg_more(&m);
-        zmq_msg_close(&m);
-        while (more) { /* the endpoint frame */
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, st->monitor, 0) < 0)
-                more = 0;
-            else
-                more = zmq_msg_more(&m);
-            zmq_msg_close(&m);
-        }
-        if (event == ZMQ_EVENT_CONNECTED)
-            st->connected = true;
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            st->connected = st->handshaken = true;
-        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-            s_stop(st,
-                   "ingest at %s refused this sender (authentication status %u): the CURVE key "
-                   "is not registered, or its role may not send events; nothing more was sent",
-                   st->endpoint, (unsigned)value);
-            return -1;
-        }
-        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-            s_stop(st, "handshake with ingest at %s failed: %s; nothing more was sent",
-                   st->endpoint,
-                   st->server_key ? "wrong server key, or ingest does not use CURVE"
-                                  : "ingest requires CURVE (set SKONTO_INGEST_SERVER_KEY and "
-                                    "SKONTO_CURVE_KEY_FILE)");
-            return -1;
-        }
+    uint32_t value = 0;
+    int event = sk_cli_watch_read(&st->watch, &value);
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        s_stop(st,
+               "ingest at %s refused this sender (authentication status %u): the CURVE key "
+               "is not registered, or its role may not send events; nothing more was sent",
+               st->endpoint, (unsigned)value);
+        return -1;
     }
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        s_stop(st, "handshake with ingest at %s failed: %s; nothing more was sent",
+               st->endpoint,
+               st->server_key ? "wrong server key, or ingest does not use CURVE"
+                              : "ingest requires CURVE (set SKONTO_INGEST_SERVER_KEY and "
+                                "SKONTO_CURVE_KEY_FILE)");
+        return -1;
+    }
+    return 0;
 }
 
 /* -1 (after s_stop) when the first handshake is overdue. At the end of a run
@@ -884,14 +834,14 @@ static int s_check_monitor(s_send_t *st)
  * with the time actually waited. */
 static int s_check_handshake(s_send_t *st, int64_t since, int64_t now, bool at_end)
 {
-    if (st->handshaken || (!at_end && now - since < st->handshake_timeout_ms))
+    if (st->watch.handshaken || (!at_end && now - since < st->handshake_timeout_ms))
         return 0;
     char secs[32];
     if (at_end)
         snprintf(secs, sizeof secs, "%.1f", (double)(now - since) / 1000.0);
     else
         snprintf(secs, sizeof secs, "%g", (double)st->handshake_timeout_ms / 1000.0);
-    if (!st->connected)
+    if (!st->watch.connected)
         s_stop(st, "no connection to %s within %s s (ingest not running, or a wrong endpoint?)",
                st->endpoint, secs);
     else if (st->server_key)
@@ -989,21 +939,17 @@ static int s_connect(s_send_t *st)
                                       "CURVE needs both ingest's public key (--server-key or "
                                       "SKONTO_INGEST_SERVER_KEY) and this sender's secret key "
                                       "(--key or SKONTO_CURVE_KEY_FILE)");
-        char server[SK_AUTH_Z85_LEN + 1];
-        sk_keypair_t kp;
-        sk_err_t err;
-        if (sk_auth_key_arg(st->server_key, server, &err))
-            return sk_cli_usage_error(st->verb, "%s \"%.200s\": %s", st->server_key_from,
-                                      st->server_key, err.msg);
-        if (sk_auth_keypair_load(st->key_file, &kp, &err))
-            return sk_cli_usage_error(st->verb, "%s \"%.200s\": %s", st->key_file_from,
-                                      st->key_file, err.msg);
-        int rc = sk_auth_curve_client(st->sock, server, &kp, &err);
-        memset(&kp, 0, sizeof kp);
-        if (rc)
-            return sk_cli_fail(st->verb, "%s", err.msg);
+        sk_cli_peer_t peer = {.what = "ingest",
+                              .endpoint = st->endpoint,
+                              .server_key = st->server_key,
+                              .server_key_from = st->server_key_from,
+                              .key_file = st->key_file,
+                              .key_file_from = st->key_file_from};
+        int rc = sk_cli_peer_curve(&peer, st->verb, st->sock);
+        if (rc != SK_EXIT_OK)
+            return rc;
     }
-    if (s_open_monitor(st) < 0)
+    if (sk_cli_watch_open(&st->watch, st->zctx, st->sock) < 0)
         return sk_cli_fail(st->verb, "cannot monitor the socket: %s", zmq_strerror(errno));
     if (zmq_connect(st->sock, st->endpoint) < 0) {
         if (errno == EINVAL || errno == EPROTONOSUPPORT)
@@ -1036,7 +982,8 @@ static int s_run(s_send_t *st)
             return st->nomem ? sk_cli_fail(st->verb, "out of memory") : SK_EXIT_FAIL;
         if (st->eof && !st->have_next && st->nfree == st->window)
             break;
-        zmq_pollitem_t items[2] = {{st->sock, 0, ZMQ_POLLIN, 0}, {st->monitor, 0, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[2] = {{st->sock, 0, ZMQ_POLLIN, 0},
+                                   {st->watch.monitor, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, 20) < 0 && errno != EINTR) {
             s_stop(st, "waiting for acknowledgements: %s", zmq_strerror(errno));
             break;
