@@ -17,7 +17,13 @@
 #      shows one reminder and one statement as text, what was sent to one
 #      customer (`skontoctl reminders sent`), the same customer two weeks
 #      later, and the workers' counters as their /metrics pages show them,
-#   7. leaves the stack running (SKONTO_DEMO_KEEP=0 stops it instead).
+#   7. an override: the salesperson of the run directory's people keys
+#      (deploy/local.sh: sales-local) asks to extend an open invoice's
+#      window, cannot approve it herself, a sales director may not approve
+#      it (SKONTO_OVERRIDE_FINANCE_ABOVE names no currency), the finance
+#      director does, the discount worker applies it, and the auditor
+#      follows the signed log's feed and verifies it with the public key,
+#   8. leaves the stack running (SKONTO_DEMO_KEEP=0 stops it instead).
 #
 # Environment: SKONTO_BIN (default build/bin), SKONTO_DEMO_DIR (default
 # var/demo), SKONTO_DEMO_SEED (default 20261102), SKONTO_DEMO_ORDERS (5000),
@@ -36,7 +42,7 @@ export SKONTO_BIN=${SKONTO_BIN:-$ROOT/build/bin}
 export SKONTO_CLOCK=${SKONTO_CLOCK:-redis}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-NSTEPS=7
+NSTEPS=8
 STEP=0
 
 step() {
@@ -263,6 +269,85 @@ PY
 fi
 
 # ---------------------------------------------------------------- 7
+step "An override: a salesperson asks, a director decides, the invoice changes, an auditor checks the log"
+if [ ! -x "$SKONTO_BIN/skonto-audit" ] || [ ! -s "$RUNDIR/secrets/sales-local.key" ]; then
+  echo "    no audit worker in this stack: skipped"
+else
+  as() { # as PERSON skontoctl-args...: skontoctl acting as the user of PERSON's key
+    local who=$1
+    shift
+    printf '\n\033[2m$ SKONTO_CURVE_KEY_FILE=secrets/%s.key skontoctl %s\033[0m\n' "$who" "$*"
+    SKONTO_CURVE_KEY_FILE="$RUNDIR/secrets/$who.key" "$SKONTO_BIN/skontoctl" "$@" ||
+      printf '(exit status %d)\n' "$?"
+  }
+  # An open invoice whose next window is still open with room to extend it
+  # by two days (before the next window's last day and the net due date).
+  pick=$(skontoctl reminders list --limit 200 --json | "$PY" -c '
+import json, subprocess, sys, datetime as d
+bin = sys.argv[1]
+for r in json.load(sys.stdin).get("due", []):
+    oid = r.get("order_id")
+    if not oid:
+        continue
+    inv = json.loads(subprocess.run([bin, "order", "show", oid, "--json"], capture_output=True,
+                                    text=True).stdout or "{}")
+    if inv.get("status") != "open":
+        continue
+    tiers = inv["tiers"]
+    for i, t in enumerate(tiers):
+        if t["last_day"] != r.get("last_day"):
+            continue
+        new = d.date.fromisoformat(t["last_day"]) + d.timedelta(days=2)
+        nxt = tiers[i + 1]["last_day"] if i + 1 < len(tiers) else inv["net_due"]
+        if new.isoformat() < nxt:
+            print(oid, inv["revision"], i, new.isoformat())
+            sys.exit(0)
+' "$SKONTO_BIN/skontoctl" || true)
+  if [ -z "$pick" ]; then
+    echo "    no open invoice with a window to extend: skipped"
+  else
+    read -r ord rev tier newday <<<"$pick"
+    echo
+    echo "--- the salesperson (sales-local) asks to extend order $ord's tier t$tier to $newday;"
+    echo "    the audit worker works out what it costs (the effect), not the salesperson"
+    as sales-local override request "$ord" --rev "$rev" --extend "t$tier:$newday" \
+      --reason "the customer's payment run moved by a bank holiday"
+    ovid=$(SKONTO_CURVE_KEY_FILE="$RUNDIR/secrets/sales-local.key" "$SKONTO_BIN/skontoctl" \
+      override list --order "$ord" --status pending --json |
+      "$PY" -c 'import json,sys; print(json.load(sys.stdin)["overrides"][0]["id"])')
+    echo
+    echo "--- the salesperson cannot approve it, and a sales director may not approve an"
+    echo "    effect above SKONTO_OVERRIDE_FINANCE_ABOVE (unset here: every one needs finance)"
+    as sales-local override approve "$ovid"
+    as director-local override approve "$ovid" --comment "fine by me"
+    echo
+    echo "--- the finance director approves; the discount worker applies it to the invoice"
+    as finance-local override approve "$ovid" --comment "one time, bank holiday"
+    deadline=$((SECONDS + 60))
+    until [ "$(SKONTO_CURVE_KEY_FILE="$RUNDIR/secrets/auditor-local.key" "$SKONTO_BIN/skontoctl" \
+      override show "$ovid" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["overrides"][0]["status"])')" = applied ]; do
+      [ $SECONDS -lt $deadline ] || { echo "demo.sh: override $ovid not applied after 60 s" >&2; exit 1; }
+      sleep 0.3
+    done
+    show skontoctl order show "$ord"
+    echo
+    echo "--- the auditor (auditor-local) follows the signed log's feed, checking every entry"
+    echo "    and checkpoint as it comes, and keeps the checkpoints it saw"
+    size=$(SKONTO_REDIS_USER=auditor SKONTO_REDIS_PASSWORD_FILE="$RUNDIR/secrets/redis-auditor.pass" \
+      "$SKONTO_BIN/skontoctl" audit tail -n 1 --json | "$PY" -c 'import json,sys
+e = json.load(sys.stdin); print(e[-1]["seq"] + 1 if e else 0)')
+    rm -f "$RUNDIR/auditor.checkpoints"
+    as auditor-local audit follow --checkpoints "$RUNDIR/auditor.checkpoints" --until-size "$size"
+    echo
+    echo "--- and verifies the whole log with the public key alone (a read-only Redis user)"
+    printf '\n\033[2m$ SKONTO_REDIS_USER=auditor skontoctl audit verify --pub audit-log.pub --checkpoints auditor.checkpoints\033[0m\n'
+    SKONTO_REDIS_USER=auditor SKONTO_REDIS_PASSWORD_FILE="$RUNDIR/secrets/redis-auditor.pass" \
+      "$SKONTO_BIN/skontoctl" audit verify --pub "$RUNDIR/audit-log.pub" \
+      --checkpoints "$RUNDIR/auditor.checkpoints"
+  fi
+fi
+
+# ---------------------------------------------------------------- 8
 if [ "${SKONTO_DEMO_KEEP:-1}" = 0 ]; then
   step "Stopping the stack (SKONTO_DEMO_KEEP=0)"
   deploy/local.sh down "$RUNDIR" 2>&1 | sed 's/^/    /'

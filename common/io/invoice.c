@@ -179,30 +179,15 @@ static int s_id(char *dst, const char *s, size_t len, bool required)
     return 0;
 }
 
-/* Fills the annual rates when the stored tiers are exactly what the terms give
- * (the usual case); leaves them 0 otherwise. Also checks the terms parse. */
+/* Fills the annual rates from the stored tiers (not stored: derived from
+ * their rates and last days, also for a schedule an override changed).
+ * Also checks the terms parse. */
 static int s_rates(sk_invoice_t *inv)
 {
     sk_terms_t t;
-    sk_schedule_t fresh;
-    sk_schedule_t *sc = &inv->schedule;
     if (sk_terms_parse(inv->terms, &t, NULL) != 0)
         return -1;
-    if (sc->amount <= 0)
-        return 0;
-    if (sk_schedule_compute(&t, sc->baseline, sc->amount, sc->tax, sc->currency, NULL, &fresh,
-                            NULL) != 0)
-        return 0;
-    if (fresh.ntiers != sc->ntiers || fresh.net_due != sc->net_due)
-        return 0;
-    for (int k = 0; k < sc->ntiers; k++)
-        if (fresh.tiers[k].rate_ppm != sc->tiers[k].rate_ppm ||
-            fresh.tiers[k].last_day != sc->tiers[k].last_day)
-            return 0;
-    for (int k = 0; k < sc->ntiers; k++) {
-        sc->tiers[k].apr_vs_net_bp = fresh.tiers[k].apr_vs_net_bp;
-        sc->tiers[k].apr_vs_next_bp = fresh.tiers[k].apr_vs_next_bp;
-    }
+    sk_schedule_annual_rates(&inv->schedule);
     return 0;
 }
 

@@ -44,8 +44,8 @@ class DemoTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=300)
         out = r.stdout + r.stderr
         self.assertEqual(r.returncode, 0, out[-4000:])
-        for n in range(1, 8):
-            self.assertIn("[%d/7]" % n, out)
+        for n in range(1, 9):
+            self.assertIn("[%d/8]" % n, out)
         self.assertRegex(out, r"accepted\s+\d+\s+duplicate\s+0\s+rejected\s+0")
         self.assertIn("drained", out)
         self.assertIn("status paid", out)          # the order paid inside a window
@@ -68,6 +68,17 @@ class DemoTest(unittest.TestCase):
                           sum(i.startswith("<s.") for i in ids)), (reminders, statements))
         self.assertIn("--- one reminder, as the customer reads it", out)
         self.assertIn("--- one statement, as the customer reads it", out)
+        # the override: refused to the salesperson and to the sales director,
+        # approved by the finance director, applied, followed and verified
+        self.assertIn("refused not_a_director", out)
+        self.assertIn("refused needs_finance_director", out)
+        m = re.search(r"override (OV-\d+)  approved  order (\S+)", out)
+        self.assertIsNotNone(m, out[-4000:])
+        ovid, order = m.group(1), m.group(2)
+        self.assertRegex(out, r"%s +extend tier \d: \S+ -> \S+, effect [\d.]+ CNY; requested by "
+                         r"sales-local, approved by finance-local" % ovid)
+        self.assertRegex(out, r"\d+ +\S+ +- +- +applied +%s +%s applied" % (order, ovid))
+        self.assertRegex(out, r"ok size=5 root=[0-9a-f]{64} checkpoints=\d+")
         self.assertIn("Stopping the stack", out)
         self.assertEqual(os.listdir(os.path.join(run_dir, "pid")), [])
 

@@ -347,8 +347,8 @@ static void test_invariants_and_missing(void **state)
     assert_string_equal(err.code, "bad_invoice");
 }
 
-/* Stored tiers that differ from the terms (a later override) keep their values;
- * the annual rates, which only the terms give, are left 0. */
+/* Stored tiers that differ from the terms (a later override) keep their
+ * values, and the annual rates are those of the stored tiers. */
 static void test_overridden_tiers_kept(void **state)
 {
     sk_invoice_t inv, back;
@@ -362,11 +362,14 @@ static void test_overridden_tiers_kept(void **state)
     assert_int_equal(back.schedule.tiers[0].payable, 111000);
     /* rates and days match the terms: 2 % for 60 days = 12.41 % a year */
     assert_int_equal(back.schedule.tiers[0].apr_vs_net_bp, 1241);
+    int32_t t1 = back.schedule.tiers[1].apr_vs_net_bp;
+    assert_int_equal(t1, 737); /* 1 % for 50 days */
+    /* tier 0 extended by a day: 2 % for 59 days before net = 12.63 % */
     s_set(&fs, "tiers", "20000:20760:2260;10000:20769:1130;5000:20789:565");
     assert_int_equal(s_parse(&fs, &back, &err), 0);
     assert_int_equal(back.schedule.tiers[0].last_day, 20760);
-    assert_int_equal(back.schedule.tiers[0].apr_vs_net_bp, 0);
-    assert_int_equal(back.schedule.tiers[1].apr_vs_net_bp, 0);
+    assert_int_equal(back.schedule.tiers[0].apr_vs_net_bp, 1263);
+    assert_int_equal(back.schedule.tiers[1].apr_vs_net_bp, t1);
 }
 
 /* The decimal formatter every stored amount and day number goes through. */
