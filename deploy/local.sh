@@ -404,7 +404,8 @@ s_acl() {
     "+evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:seen' '~sk:{sSHARD}:events' '~sk:{sSHARD}:cust:*' \
       '~sk:{sSHARD}:eid:*' '~sk:{sSHARD}:stored' '~sk:{sSHARD}:over' \
-      '~sk:{sSHARD}:ingest' '~sk:{oSHARD}:o2c' '~sk:{sys}:*')"
+      '~sk:{sSHARD}:ingest' '~sk:{oSHARD}:o2c' '~sk:{sys}:hb' '~sk:{sys}:dlq' \
+      '~sk:{sys}:ingest' '~sk:{sys}:seq' '~sk:{sys}:gaps' '%R~sk:{sys}:clock')"
   # discount also plans reminders and statements (docs/REMINDERS.md): it
   # writes the due queue and the pending statements, reads what was sent or
   # is being sent (so nothing is queued twice; its scripts name rsent and

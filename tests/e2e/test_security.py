@@ -370,7 +370,8 @@ class RedisAclTest(unittest.TestCase):
                 del cls.env[k]
         cls.env.update({"SKONTO_BIN": os.path.join(BUILD, "bin"),
                         "SKONTO_INGEST_PORT": str(harness.free_port()),
-                        "SKONTO_DISCOUNT_WORKERS": "1"})
+                        "SKONTO_DISCOUNT_WORKERS": "1",
+                        "SKONTO_CLOCK": "redis"})  # so the clock's user is in the matrix
         try:
             cls._up()
         except BaseException:
@@ -522,6 +523,91 @@ class RedisAclTest(unittest.TestCase):
         r = self.ctl("audit", "reconcile")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("every schedule is as it must be", r.stdout)
+
+    # Every key family, a command that writes it, and the only users that
+    # may run it (docs/DATAFLOW.md, docs/REMINDERS.md, docs/AUDIT.md).
+    WRITES = [
+        (("XADD", "sk:{s3}:events", "*", "e", "x"), {"ingest"}),
+        (("XACK", "sk:{s3}:events", "discount", "0-1"), {"discount"}),
+        (("SET", "sk:{s3}:inv:SO-1", "1.1|"), {"discount"}),
+        (("HSET", "sk:{s3}:cust:C-1", "terms", "9/99,n/100"), {"ingest"}),
+        (("ZADD", "sk:{s3}:copen:C-1", 1, "SO-1"), {"discount"}),
+        (("ZADD", "sk:{s3}:windows", 1, "SO-1"), {"discount"}),
+        (("HINCRBY", "sk:{s3}:hist:C-1", "t0", 1), {"discount"}),
+        (("HINCRBY", "sk:{s3}:fc:hist", "CNY|20800", 1), {"discount"}),
+        (("HINCRBY", "sk:{s3}:takeup", "t0", 1), {"discount"}),
+        (("LPUSH", "sk:{s3}:unapplied", "{}"), {"discount"}),
+        (("SET", "sk:{s3}:eid:E1", "a"), {"ingest"}),
+        (("HSET", "sk:{s3}:stored", "E1", "1"), {"ingest"}),
+        (("HSET", "sk:{s3}:over", "SO-1", "9:h:1"), {"ingest"}),
+        (("HINCRBY", "sk:{s3}:ingest", "accepted", 1), {"ingest"}),
+        (("HSET", "sk:{o3}:o2c", "SO-1", "C-1\tCNY"), {"ingest"}),
+        (("ZADD", "sk:{s3}:rdue", 1, "k"), {"discount", "reminder"}),
+        (("ZADD", "sk:{s3}:rproc", 1, "k"), {"reminder"}),
+        (("HSET", "sk:{s3}:rsent", "k", "{}"), {"reminder"}),
+        (("HINCRBY", "sk:{s3}:rtry", "k", 1), {"reminder"}),
+        (("ZADD", "sk:{s3}:rlog:C-1", 1, "k"), {"reminder"}),
+        (("HSET", "sk:{s3}:stmt", "C-1", "k"), {"discount", "reminder"}),
+        (("HSET", "sk:{s3}:undeliv", "C-1", "a"), {"reminder"}),
+        (("XADD", "sk:{s3}:auditq", "*", "a", "x"), {"discount"}),
+        # audit deletes what it logged; discount may too, being its writer
+        # (one that hands nothing off needs no XDEL to hide it)
+        (("XDEL", "sk:{s3}:auditq", "0-1"), {"audit", "discount"}),
+        (("HSET", "sk:{s3}:ovref", "OV-1", "1"), {"discount"}),
+        (("XADD", "sk:{audit}:log", "*", "seq", "0"), {"audit"}),
+        (("XTRIM", "sk:{audit}:log", "MAXLEN", 0), set()),
+        (("DEL", "sk:{audit}:log"), set()),
+        (("XADD", "sk:{audit}:cp", "*", "size", "0"), {"audit"}),
+        (("HSET", "sk:{audit}:ovr", "OV-1", "x"), {"audit"}),
+        (("XADD", "sk:{audit}:ovq:3", "*", "o", "x"), {"audit"}),
+        (("XACK", "sk:{audit}:ovq:3", "discount", "0-1"), {"discount"}),
+        (("HSET", "sk:{sys}:hb", "w", "{}"), {"ingest", "discount", "reminder", "audit"}),
+        (("LPUSH", "sk:{sys}:dlq", "{}"), {"ingest", "reminder"}),
+        (("HSET", "sk:{sys}:seq", "erp", 1), {"ingest"}),
+        (("SET", "sk:{sys}:clock", 1), {"clock"}),
+        (("SET", "sk:{sys}:layout", "2"), {"discount"}),
+        (("SET", "sk:{sys}:rbackfill", "1"), {"discount"}),
+        (("SET", "sk:{sys}:other", "1"), set()),
+        (("SET", "elsewhere", "1"), set()),
+    ]
+    USERS = ("ingest", "discount", "reminder", "audit", "auditor", "skontoctl", "clock")
+
+    def test_acl_matrix_every_user_writes_only_its_own_keys(self):
+        """ACL DRYRUN of a write to every key family as every user: allowed
+        exactly for the family's writers; the people's tools (skontoctl's
+        user, an auditor's) write nothing."""
+        for cmd, writers in self.WRITES:
+            for user in self.USERS:
+                got = self.dry(user, *cmd)
+                with self.subTest(user=user, cmd=cmd[:2]):
+                    if user in writers:
+                        self.assertEqual(got, "OK")
+                    else:
+                        self.assertIn("no permissions", got)
+
+    def test_reads_of_the_people_tools(self):
+        """skontoctl's user reads every family; an auditor's only the audit slot."""
+        for key in ("sk:{s3}:inv:SO-1", "sk:{audit}:log", "sk:{audit}:ovr", "sk:{audit}:cp"):
+            self.assertEqual(self.dry("skontoctl", "TYPE", key), "OK", key)
+        for key in ("sk:{audit}:log", "sk:{audit}:cp", "sk:{audit}:ovr"):
+            self.assertEqual(self.dry("auditor", "TYPE", key), "OK", key)
+        for key in ("sk:{s3}:inv:SO-1", "sk:{s3}:cust:C-1", "sk:{sys}:hb", "sk:{s3}:auditq"):
+            self.assertIn("no permissions", self.dry("auditor", "TYPE", key), key)
+
+    def test_no_worker_may_manage_scripts_or_functions(self):
+        """Scripts run with their caller's permissions, and only EVALSHA and
+        SCRIPT LOAD are granted (the clock's user: EVAL of its one script):
+        nobody but the admin can flush scripts or load functions."""
+        for user in self.USERS:
+            for cmd in (("SCRIPT", "FLUSH"), ("SCRIPT", "KILL"), ("FUNCTION", "FLUSH"),
+                        ("FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('f', "
+                         "function() return 1 end)"), ("FCALL", "f", 0),
+                        ("CONFIG", "SET", "appendonly", "no"), ("ACL", "SETUSER", user, "+@all"),
+                        ("FLUSHALL",), ("DEBUG", "SLEEP", 0), ("MODULE", "LIST")):
+                with self.subTest(user=user, cmd=cmd[:2]):
+                    self.assertIn("no permissions", self.dry(user, *cmd))
+            if user not in ("auditor", "skontoctl", "clock"):
+                self.assertEqual(self.dry(user, "EVALSHA", "0" * 40, 0), "OK", user)
 
     def test_default_user_needs_the_password(self):
         self.assertIn("NOAUTH", self.redis(None, "GET", "x"))
