@@ -67,6 +67,9 @@
 #                            discount workers still queue them)
 #   SKONTO_AUDIT_WORKERS     1 (default): start the audit worker; 0: do not (no
 #                            override can be requested; hand-offs wait in auditq)
+#   SKONTO_AUDIT_PORT, SKONTO_AUDIT_FEED_PORT  the audit worker's ROUTER and PUB
+#                            feed ports for the first `up` of a run directory
+#                            (default 7770, 7771; a free one if busy; recorded)
 #   SKONTO_INGEST_PORT       ingest's loopback TCP port for the first `up` of a run
 #                            directory (default 7750; a free one if busy); later
 #                            `up`s keep the port recorded in RUNDIR/ports
@@ -495,11 +498,13 @@ s_clock() {
 # ---------------------------------------------------------------- up
 
 # s_audit_ports: sets AUDIT_ENDPOINT and AUDIT_FEED_ENDPOINT, the ports
-# recorded for audit and audit-feed, else 7770 / 7771 or free ones; recorded.
+# recorded for audit and audit-feed, else SKONTO_AUDIT_PORT /
+# SKONTO_AUDIT_FEED_PORT, else 7770 / 7771, or free ones if busy; recorded.
 s_audit_ports() {
   local name dflt port
   for name in audit audit-feed; do
-    [ "$name" = audit ] && dflt=7770 || dflt=7771
+    if [ "$name" = audit ]; then dflt=${SKONTO_AUDIT_PORT:-7770}; else dflt=${SKONTO_AUDIT_FEED_PORT:-7771}; fi
+    case "$dflt" in ''|*[!0-9]*) die "SKONTO_AUDIT_PORT / SKONTO_AUDIT_FEED_PORT=$dflt: want a number" ;; esac
     port=$(s_port_get "$name")
     if [ -z "$port" ]; then
       port=$dflt

@@ -33,7 +33,8 @@ class DemoTest(unittest.TestCase):
             env.pop(k, None)
         env.update({"SKONTO_BIN": os.path.join(BUILD, "bin"), "SKONTO_DEMO_DIR": run_dir,
                     "SKONTO_DEMO_ORDERS": "400", "SKONTO_DEMO_CUSTOMERS": "40",
-                    "SKONTO_DEMO_KEEP": "0", "SKONTO_INGEST_PORT": str(harness.free_port())})
+                    "SKONTO_DEMO_KEEP": "0", "SKONTO_INGEST_PORT": str(harness.free_port()),
+                    "SKONTO_AUDIT_PORT": str(harness.free_port()), "SKONTO_AUDIT_FEED_PORT": str(harness.free_port())})
 
         def down():  # whatever happens, leave nothing running
             subprocess.run(["bash", os.path.join(SRC, "deploy", "local.sh"), "down", run_dir],

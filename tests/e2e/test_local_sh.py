@@ -97,6 +97,7 @@ class LocalShTest(unittest.TestCase):
         self.port = harness.free_port()
         self.env.update({"SKONTO_BIN": os.path.join(BUILD, "bin"),
                          "SKONTO_INGEST_PORT": str(self.port),
+                         "SKONTO_AUDIT_PORT": str(harness.free_port()), "SKONTO_AUDIT_FEED_PORT": str(harness.free_port()),
                          "SKONTO_DISCOUNT_WORKERS": "2",
                          "SKONTO_STOP_TIMEOUT": "10"})
         self.addCleanup(self._cleanup)

@@ -276,6 +276,7 @@ class LocalShMetricsTest(unittest.TestCase):
                     if k not in ("SKONTO_REDIS_URL", "SKONTO_INGEST_ENDPOINT", "SKONTO_RUN_DIR")}
         self.env.update({"SKONTO_BIN": os.path.join(BUILD, "bin"),
                          "SKONTO_INGEST_PORT": str(free_port()),
+                         "SKONTO_AUDIT_PORT": str(free_port()), "SKONTO_AUDIT_FEED_PORT": str(free_port()),
                          "SKONTO_DISCOUNT_WORKERS": "2"})
         self.addCleanup(lambda: (self.sh("down"), shutil.rmtree(self.dir, ignore_errors=True)))
 

@@ -371,6 +371,7 @@ class Run:
             if k.startswith("SKONTO_"):
                 del self.env[k]
         self.env.update({"SKONTO_BIN": BIN, "SKONTO_INGEST_PORT": str(self.port),
+                         "SKONTO_AUDIT_PORT": str(harness.free_port()), "SKONTO_AUDIT_FEED_PORT": str(harness.free_port()),
                          "SKONTO_DISCOUNT_WORKERS": "2", "SKONTO_REDIS_FSYNC": "always",
                          # no mail: this is about the events (the reminder
                          # worker's kill -9: test_reminder, test_remind_scenario)

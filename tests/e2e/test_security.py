@@ -370,6 +370,7 @@ class RedisAclTest(unittest.TestCase):
                 del cls.env[k]
         cls.env.update({"SKONTO_BIN": os.path.join(BUILD, "bin"),
                         "SKONTO_INGEST_PORT": str(harness.free_port()),
+                        "SKONTO_AUDIT_PORT": str(harness.free_port()), "SKONTO_AUDIT_FEED_PORT": str(harness.free_port()),
                         "SKONTO_DISCOUNT_WORKERS": "1",
                         "SKONTO_CLOCK": "redis"})  # so the clock's user is in the matrix
         try:
