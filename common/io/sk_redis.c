@@ -164,3 +164,17 @@ int sk_redis_load_script(redisContext *c, const char *lua, char sha[41], sk_err_
     freeReplyObject(r);
     return rc;
 }
+
+const redisReply *sk_redis_stream_field(const redisReply *fields, const char *name)
+{
+    if (!fields || fields->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    size_t n = strlen(name);
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const redisReply *k = fields->element[i], *v = fields->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING && k->len == n &&
+            !memcmp(k->str, name, n))
+            return v;
+    }
+    return NULL;
+}

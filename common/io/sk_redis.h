@@ -29,4 +29,9 @@ const char *sk_redis_url_env(void);
 /* Loads a Lua script (SCRIPT LOAD); writes its 40-hex SHA1 into sha (41 bytes). */
 int sk_redis_load_script(redisContext *c, const char *lua, char sha[41], sk_err_t *err);
 
+/* The value of field `name` in a stream entry's field list (the second
+ * element of an XRANGE / XREADGROUP entry: name, value, name, value ...), or
+ * NULL when the list is not an array or has no string field of that name. */
+const redisReply *sk_redis_stream_field(const redisReply *fields, const char *name);
+
 #endif

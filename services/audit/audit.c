@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "override_rules.h"
 #include "sk_log.h"
+#include "sk_redis.h"
 
 #define S_WIRE_DEPTH 8
 #define S_WARN_EVERY_MS 10000
@@ -144,20 +145,6 @@ static int s_check_id(const char *field, const char *s, sk_err_t *err)
     if (sk_event_check_id(field, s, strlen(s), true, &e))
         return sk_err_set(err, "bad_request", "%s", e.msg);
     return 0;
-}
-
-/* The value of field `name` in a stream entry's field list, or NULL. */
-static const redisReply *s_field_value(const redisReply *fields, const char *name)
-{
-    if (fields->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-        const redisReply *k = fields->element[i], *v = fields->element[i + 1];
-        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-            strlen(name) == k->len && !memcmp(k->str, name, k->len))
-            return v;
-    }
-    return NULL;
 }
 
 static int s_redis_fail(redisContext *c, redisReply *r, const char *what, sk_err_t *err)
@@ -1085,7 +1072,7 @@ static int s_handoffs_shard(audit_t *a, int shard, const char *qpos, sk_err_t *e
         const char *id = ent->element[0]->str;
         /* logged before a crash kept it from being deleted: delete only */
         if (!*qpos || s_id_cmp(id, qpos) > 0) {
-            if (s_handoff(a, shard, id, s_field_value(ent->element[1], "a"), err))
+            if (s_handoff(a, shard, id, sk_redis_stream_field(ent->element[1], "a"), err))
                 rc = -1;
         }
         if (rc == 0 && ndone < AUDIT_HANDOFF_BATCH)

@@ -115,20 +115,6 @@ static void s_publish_entry(audit_log_t *self, uint64_t seq, const uint8_t *e, s
 
 /* ---------------------------------------------------------------- loading */
 
-/* The value of field `name` in a stream entry's field list, or NULL. */
-static const redisReply *s_field(const redisReply *fields, const char *name)
-{
-    if (fields->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-        const redisReply *k = fields->element[i], *v = fields->element[i + 1];
-        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-            strlen(name) == k->len && !memcmp(k->str, name, k->len))
-            return v;
-    }
-    return NULL;
-}
-
 /* Checks one stored entry (stream id, fields) as position i and appends it. */
 static int s_load_entry(audit_log_t *self, const redisReply *ent, uint64_t i, sk_err_t *err)
 {
@@ -137,8 +123,8 @@ static int s_load_entry(audit_log_t *self, const redisReply *ent, uint64_t i, sk
     if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2 ||
         ent->element[0]->type != REDIS_REPLY_STRING)
         return sk_err_set(err, "log_corrupt", "entry %" PRIu64 ": not a stream entry", i);
-    const redisReply *seq = s_field(ent->element[1], "seq"), *h = s_field(ent->element[1], "h"),
-                     *e = s_field(ent->element[1], "e");
+    const redisReply *seq = sk_redis_stream_field(ent->element[1], "seq"), *h = sk_redis_stream_field(ent->element[1], "h"),
+                     *e = sk_redis_stream_field(ent->element[1], "e");
     if (!seq || !h || !e)
         return sk_err_set(err, "log_corrupt", "entry %" PRIu64 " (%s) lacks seq, h or e", i,
                           ent->element[0]->str);
@@ -197,7 +183,7 @@ static int s_newest_checkpoint(redisContext *c, char *note, size_t cap, uint64_t
     } else if (r->elements == 1) {
         const redisReply *ent = r->element[0];
         const redisReply *n = ent->type == REDIS_REPLY_ARRAY && ent->elements == 2
-                                  ? s_field(ent->element[1], "n")
+                                  ? sk_redis_stream_field(ent->element[1], "n")
                                   : NULL;
         int64_t t;
         if (!n || n->len >= cap || memchr(n->str, '\0', n->len)) {
@@ -435,8 +421,8 @@ int audit_log_snapshot(audit_log_t *self, redisContext *c, uint64_t from, unsign
         const redisReply *ent = r->element[k];
         const redisReply *seq = NULL, *h = NULL, *e = NULL;
         if (ent->type == REDIS_REPLY_ARRAY && ent->elements == 2)
-            seq = s_field(ent->element[1], "seq"), h = s_field(ent->element[1], "h"),
-            e = s_field(ent->element[1], "e");
+            seq = sk_redis_stream_field(ent->element[1], "seq"), h = sk_redis_stream_field(ent->element[1], "h"),
+            e = sk_redis_stream_field(ent->element[1], "e");
         Skonto__V1__FeedEntry *fe = malloc(sizeof *fe);
         uint8_t *data = e ? malloc(e->len ? e->len : 1) : NULL;
         uint8_t *lh = malloc(SK_MERKLE_HASH_LEN);
