@@ -419,9 +419,9 @@ static void s_zap_handle(sk_zap_t *self, void *sock)
         zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
     if (why && self->report) {
         size_t kl = n == 7 && zmq_msg_size(&f[6]) == 32 ? 32 : 0;
+        const void *key = kl ? zmq_msg_data(&f[6]) : "";
         /* never waits: a report that does not fit is dropped, and counted */
-        if (zmq_send(self->report, kl ? zmq_msg_data(&f[6]) : "", kl,
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        if (zmq_send(self->report, key, kl, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
             zmq_send(self->report, addr, strlen(addr), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
             zmq_send(self->report, why, strlen(why), ZMQ_DONTWAIT) < 0)
             __atomic_add_fetch(&self->dropped, 1, __ATOMIC_RELAXED);

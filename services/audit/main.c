@@ -11,9 +11,11 @@
  * sales_director, finance_director, auditor, operator and erp: one frame
  * AuditRequest in, one frame AuditReply out (audit.h). A key the registry
  * does not know is refused by ZAP before a message arrives (logged and
- * counted). The PUB feed at SKONTO_AUDIT_FEED_ENDPOINT (default
- * tcp://127.0.0.1:7771) lives in a ZeroMQ context of its own, because ZAP
- * is one handler per context, whose handler admits the role auditor only.
+ * counted; the handler reports it to this loop, which appends it to the log
+ * at most once per key per SKONTO_AUDIT_UNKNOWN_KEY_EVERY: unknown.h). The
+ * PUB feed at SKONTO_AUDIT_FEED_ENDPOINT (default tcp://127.0.0.1:7771)
+ * lives in a ZeroMQ context of its own, because ZAP is one handler per
+ * context, whose handler admits the role auditor only.
  *
  * At start the whole log is read and verified (auditlog.h); a log that does
  * not verify is refused: exit status 3 and one line saying what was found.
@@ -303,9 +305,14 @@ int main(int argc, char **argv)
         !(reports = zmq_socket(ctx, ZMQ_PULL)) ||
         zmq_setsockopt(reports, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(reports, ZMQ_LINGER, &zero, sizeof zero) ||
-        zmq_bind(reports, S_REPORTS_EP) ||
-        sk_zap_report(zap, S_REPORTS_EP, S_REPORTS_HWM, &err)) {
-        sk_log_error("the ZAP handler's reports: %s", unknown && reports ? err.msg : "out of memory");
+        zmq_bind(reports, S_REPORTS_EP)) {
+        sk_log_error("the ZAP handler's reports: %s",
+                     unknown ? zmq_strerror(zmq_errno()) : "out of memory");
+        status = 1;
+        goto out;
+    }
+    if (sk_zap_report(zap, S_REPORTS_EP, S_REPORTS_HWM, &err)) {
+        sk_log_error("%s", err.msg);
         status = 1;
         goto out;
     }
@@ -329,9 +336,12 @@ int main(int argc, char **argv)
            sk_checkpoint_signer_name(signer), cf.every, cf.seconds,
            sk_clock_describe(clock, cdesc, sizeof cdesc));
 
-    audit_t a = {
-        .log = log, .reg = reg, .clock = clock, .settings = &cf.override, .metrics = s_metrics,
-        .unknown = unknown};
+    audit_t a = {.log = log,
+                 .reg = reg,
+                 .clock = clock,
+                 .settings = &cf.override,
+                 .metrics = s_metrics,
+                 .unknown = unknown};
     uint64_t dropped = 0;
     int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, last_work = 0;
     while (!sk_signal_stopping()) {

@@ -22,7 +22,7 @@ struct _audit_unknown_t {
     /* the times of the last AUDIT_UNKNOWN_PER_HOUR entries, oldest at head */
     int64_t ring[AUDIT_UNKNOWN_PER_HOUR];
     size_t nring, head;
-    uint64_t other;    /* attempts of keys without an entry, since the last entry */
+    uint64_t other; /* attempts of keys without an entry, since the last entry */
     bool has_last;
     uint64_t last_seq; /* the last unknown-key entry */
     uint64_t unlogged;
@@ -67,8 +67,8 @@ bool audit_unknown_attempt(audit_unknown_t *self, const uint8_t key[32], int64_t
 {
     memset(v, 0, sizeof *v);
     s_key_t *k = s_find(self, key);
-    bool budget = self->nring < AUDIT_UNKNOWN_PER_HOUR ||
-                  now_ms - self->ring[self->head] >= S_HOUR_MS;
+    bool budget =
+        self->nring < AUDIT_UNKNOWN_PER_HOUR || now_ms - self->ring[self->head] >= S_HOUR_MS;
     if ((k && now_ms - k->last_ms < self->every_ms) || !budget) {
         s_count(self, k, 1);
         return false;

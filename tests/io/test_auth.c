@@ -263,7 +263,8 @@ static void test_zap_reports_refusals(void **state)
             }
     }
     /* nobody reads the reports: six rogue connections fill the queue (1) and
-     * are dropped, counted (inproc queues hold SNDHWM + RCVHWM), while an admitted client still gets in */
+     * are dropped, counted (inproc queues hold SNDHWM + RCVHWM), while an admitted client still
+     * gets in */
     uint64_t dropped0 = sk_zap_reports_dropped(zap);
     void *r[6];
     for (int k = 0; k < 6; k++)
@@ -300,10 +301,8 @@ static int s_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keypair_files),
-        cmocka_unit_test(test_registry),
-        cmocka_unit_test(test_endpoint_is_local),
-        cmocka_unit_test(test_zap_admits_by_role),
+        cmocka_unit_test(test_keypair_files),        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_endpoint_is_local),    cmocka_unit_test(test_zap_admits_by_role),
         cmocka_unit_test(test_zap_reports_refusals),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
