@@ -5,7 +5,8 @@ redis-server; invoices made by the real ingest and discount workers.
 Who may do what (docs/AUDIT.md section 8, common/override_rules.h): only a
 salesperson requests; only a director decides, never their own request, a
 sales director only up to the currency's threshold; what a client writes
-about itself is ignored and logged; an unknown key never gets an answer.
+about itself is ignored and logged; an unknown key never gets an answer
+and is logged at most once per key per SKONTO_AUDIT_UNKNOWN_KEY_EVERY.
 Every entry of the log verifies with tests/auditcheck.py (written from
 docs/AUDIT.md alone) and the log's public key."""
 import base64
