@@ -317,9 +317,15 @@ struct _sk_zap_t {
     char watch_what[64];
     int max_open;
     sk_conns_t *conns;
+    /* sk_zap_report: the PUSH socket (the handler thread's), where to, how
+     * many may wait, and how many reports were dropped (read by the owner) */
+    char report_ep[128];
+    int report_hwm;
+    void *report;
+    uint64_t dropped;
 };
 
-enum { S_ZAP_STOP = 1, S_ZAP_WATCH = 2 }; /* control messages */
+enum { S_ZAP_STOP = 1, S_ZAP_WATCH = 2, S_ZAP_REPORT = 3 }; /* control messages */
 
 #define S_ZAP_FRAMES 7 /* version, request id, domain, address, routing id, mechanism, key */
 
@@ -398,19 +404,28 @@ static void s_zap_handle(sk_zap_t *self, void *sock)
     else if (!s_frame_is(&f[5], "CURVE") || n != 7 || zmq_msg_size(&f[6]) != 32)
         why = "not a CURVE client";
     else if (!(p = sk_registry_find(self->reg, zmq_msg_data(&f[6]))))
-        why = "unregistered key";
+        why = SK_ZAP_UNREGISTERED;
     else if (!(self->admit & SK_ROLE_BIT(p->role)))
-        why = "role may not connect here";
+        why = SK_ZAP_ROLE_REFUSED;
     /* Only connections past their handshake count: someone who merely opens
      * TCP connections cannot use up the places. */
     if (self->conns)
         sk_conns_drain(self->conns);
     bool full = !why && self->conns && sk_conns_authenticated(self->conns) >= self->max_open;
     if (full)
-        why = "too many connections open";
+        why = SK_ZAP_FULL;
     char z85[SK_AUTH_Z85_LEN + 1] = "";
     if (n == 7 && zmq_msg_size(&f[6]) == 32)
         zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
+    if (why && self->report) {
+        size_t kl = n == 7 && zmq_msg_size(&f[6]) == 32 ? 32 : 0;
+        const void *key = kl ? zmq_msg_data(&f[6]) : "";
+        /* never waits: a report that does not fit is dropped, and counted */
+        if (zmq_send(self->report, key, kl, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(self->report, addr, strlen(addr), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(self->report, why, strlen(why), ZMQ_DONTWAIT) < 0)
+            __atomic_add_fetch(&self->dropped, 1, __ATOMIC_RELAXED);
+    }
     if (why) {
         if (self->log)
             self->log("auth: refused %s from %s%s%s%s%s%s: %s", *z85 ? z85 : "a client", addr,
@@ -451,8 +466,26 @@ static void *s_zap_thread(void *arg)
         }
         if (items[1].revents & ZMQ_POLLIN) {
             int msg = S_ZAP_STOP;
-            if (zmq_recv(pipe, &msg, sizeof msg, 0) < 0 || msg != S_ZAP_WATCH)
+            if (zmq_recv(pipe, &msg, sizeof msg, 0) < 0 ||
+                (msg != S_ZAP_WATCH && msg != S_ZAP_REPORT))
                 break;
+            if (msg == S_ZAP_REPORT) {
+                int ok_report = 0;
+                int zero = 0;
+                if (!self->report &&
+                    (!(self->report = zmq_socket(self->ctx, ZMQ_PUSH)) ||
+                     zmq_setsockopt(self->report, ZMQ_SNDHWM, &self->report_hwm,
+                                    sizeof self->report_hwm) ||
+                     zmq_setsockopt(self->report, ZMQ_LINGER, &zero, sizeof zero) ||
+                     zmq_connect(self->report, self->report_ep))) {
+                    if (self->report)
+                        zmq_close(self->report);
+                    self->report = NULL;
+                    ok_report = -1;
+                }
+                zmq_send(pipe, &ok_report, sizeof ok_report, 0);
+                continue;
+            }
             sk_err_t err;
             int watching = 0;
             if (!self->conns &&
@@ -468,6 +501,9 @@ static void *s_zap_thread(void *arg)
             s_zap_handle(self, zap);
     }
     sk_conns_destroy(&self->conns);
+    if (self->report)
+        zmq_close(self->report); /* linger 0 */
+    self->report = NULL;
     int linger = 0;
     if (zap) {
         zmq_setsockopt(zap, ZMQ_LINGER, &linger, sizeof linger);
@@ -480,21 +516,43 @@ static void *s_zap_thread(void *arg)
     return NULL;
 }
 
+/* Asks the handler's thread to do control message msg; its answer (0 or -1). */
+static int s_zap_control(sk_zap_t *self, int msg)
+{
+    int e = -1, got;
+    while (zmq_send(self->pipe, &msg, sizeof msg, 0) < 0 && zmq_errno() == EINTR)
+        ;
+    do
+        got = zmq_recv(self->pipe, &e, sizeof e, 0);
+    while (got < 0 && zmq_errno() == EINTR);
+    return got == (int)sizeof e && e == 0 ? 0 : -1;
+}
+
 int sk_zap_watch(sk_zap_t *self, const char *monitor_ep, const char *what, int max_open,
                  sk_err_t *err)
 {
     snprintf(self->watch_ep, sizeof self->watch_ep, "%s", monitor_ep);
     snprintf(self->watch_what, sizeof self->watch_what, "%s", what);
     self->max_open = max_open;
-    int msg = S_ZAP_WATCH, e = -1, got;
-    while (zmq_send(self->pipe, &msg, sizeof msg, 0) < 0 && zmq_errno() == EINTR)
-        ;
-    do
-        got = zmq_recv(self->pipe, &e, sizeof e, 0);
-    while (got < 0 && zmq_errno() == EINTR);
-    if (got != (int)sizeof e || e != 0)
+    if (s_zap_control(self, S_ZAP_WATCH))
         return sk_err_set(err, "auth", "the ZAP handler cannot watch %s", monitor_ep);
     return 0;
+}
+
+int sk_zap_report(sk_zap_t *self, const char *endpoint, int hwm, sk_err_t *err)
+{
+    if (strlen(endpoint) >= sizeof self->report_ep || hwm < 1)
+        return sk_err_set(err, "auth", "ZAP reports: a bad endpoint or queue length");
+    memcpy(self->report_ep, endpoint, strlen(endpoint) + 1);
+    self->report_hwm = hwm;
+    if (s_zap_control(self, S_ZAP_REPORT))
+        return sk_err_set(err, "auth", "the ZAP handler cannot report to %s", endpoint);
+    return 0;
+}
+
+uint64_t sk_zap_reports_dropped(const sk_zap_t *self)
+{
+    return __atomic_load_n(&self->dropped, __ATOMIC_RELAXED);
 }
 
 const sk_conns_t *sk_zap_conns(const sk_zap_t *self)

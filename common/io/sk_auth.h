@@ -129,6 +129,22 @@ int sk_zap_watch(sk_zap_t *self, const char *monitor_ep, const char *what, int m
                  sk_err_t *err);
 /* The watched connections (after sk_zap_watch), for sk_conns_closed. */
 const sk_conns_t *sk_zap_conns(const sk_zap_t *self);
+/* What sk_zap_report sends, for each refusal, as one message of three
+ * frames: the client's 32-byte public key (0 bytes when it sent none), its
+ * address (ZAP's, e.g. "127.0.0.1") and the reason, one of: */
+#define SK_ZAP_UNREGISTERED "unregistered key"
+#define SK_ZAP_ROLE_REFUSED "role may not connect here"
+#define SK_ZAP_FULL "too many connections open"
+/* Makes the handler report every refusal to its owner: a PUSH socket of
+ * the handler's own (in its thread and context) connects to endpoint (an
+ * inproc:// endpoint of ctx the owner binds a PULL socket to) and sends
+ * each report without waiting: a report that does not fit (at most hwm
+ * queued, or no peer yet) is dropped and counted (sk_zap_reports_dropped),
+ * so a slow owner never delays a handshake. Without it nothing is sent.
+ * Call once, after sk_zap_new, before the server socket binds. 0 or -1. */
+int sk_zap_report(sk_zap_t *self, const char *endpoint, int hwm, sk_err_t *err);
+/* Reports dropped since start (thread-safe). */
+uint64_t sk_zap_reports_dropped(const sk_zap_t *self);
 /* Stops the handler thread and closes its socket. Call before zmq_ctx_term. */
 void sk_zap_destroy(sk_zap_t **self_p);
 

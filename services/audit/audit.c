@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "event.h"
 #include "invoice_store.h"
@@ -859,6 +860,31 @@ int audit_handle(audit_t *a, const char *user, const char *role, const void *dat
     }
     skonto__v1__audit_request__free_unpacked(rq, NULL);
     return k.redis_failed ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- unknown keys */
+
+int audit_unknown_key(audit_t *a, const uint8_t key[32], const char *addr, int64_t now_ms)
+{
+    audit_unknown_verdict_t v;
+    if (!audit_unknown_attempt(a->unknown, key, now_ms, &v)) {
+        audit_metrics_unknown_unlogged(a->metrics, 1);
+        return 0;
+    }
+    char z85[SK_AUTH_Z85_LEN + 1], msg[512];
+    zmq_z85_encode(z85, key, 32);
+    audit_unknown_message(msg, sizeof msg, z85, addr, &v);
+    /* no user, no role: the key is nobody's */
+    s_call_t k = {a, "", SK_ROLE_NONE, "", NULL, NULL, false};
+    sk_err_t err;
+    uint64_t seq = 0;
+    int rc = s_log_refused(&k, "connect", NULL, NULL, "unknown_key", msg, NULL, 0, &seq, &err);
+    audit_unknown_logged(a->unknown, key, now_ms, rc == 0, seq);
+    if (rc) {
+        audit_metrics_unknown_unlogged(a->metrics, 1);
+        sk_log_error("unknown key: %s", err.msg);
+    }
+    return rc;
 }
 
 /* ---------------------------------------------------------------- expiry */

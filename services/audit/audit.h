@@ -26,6 +26,7 @@
 #include "sk_auth.h"
 #include "sk_clock.h"
 #include "sk_override.h"
+#include "unknown.h"
 
 #define AUDIT_TEXT_MAX 200       /* bytes of a reason or comment */
 #define AUDIT_CORRELATION_MAX 64 /* bytes of a correlation */
@@ -42,6 +43,7 @@ typedef struct {
     sk_clock_t *clock;
     const sk_override_settings_t *settings;
     audit_metrics_t *metrics;
+    audit_unknown_t *unknown;
     uint64_t requests, refused, handoffs, errors; /* for the heartbeat */
 } audit_t;
 
@@ -53,6 +55,11 @@ int audit_handle(audit_t *a, const char *user, const char *role, const void *dat
 int audit_expire(audit_t *a);
 /* Logs what the discount workers handed over in sk:{sN}:auditq, then deletes it. */
 int audit_handoffs(audit_t *a);
+
+/* The ZAP handler refused an unknown key (32 bytes) from addr at now_ms
+ * (monotonic): a RefusedAttempt unknown_key when unknown.h allows one,
+ * else only counted. */
+int audit_unknown_key(audit_t *a, const uint8_t key[32], const char *addr, int64_t now_ms);
 
 /* 0 when every string field of the message data[0..len) (of type d,
  * recursively) is free of NUL bytes; else -1 and the field's name in

@@ -11,9 +11,11 @@
  * sales_director, finance_director, auditor, operator and erp: one frame
  * AuditRequest in, one frame AuditReply out (audit.h). A key the registry
  * does not know is refused by ZAP before a message arrives (logged and
- * counted). The PUB feed at SKONTO_AUDIT_FEED_ENDPOINT (default
- * tcp://127.0.0.1:7771) lives in a ZeroMQ context of its own, because ZAP
- * is one handler per context, whose handler admits the role auditor only.
+ * counted; the handler reports it to this loop, which appends it to the log
+ * at most once per key per SKONTO_AUDIT_UNKNOWN_KEY_EVERY: unknown.h). The
+ * PUB feed at SKONTO_AUDIT_FEED_ENDPOINT (default tcp://127.0.0.1:7771)
+ * lives in a ZeroMQ context of its own, because ZAP is one handler per
+ * context, whose handler admits the role auditor only.
  *
  * At start the whole log is read and verified (auditlog.h); a log that does
  * not verify is refused: exit status 3 and one line saying what was found.
@@ -62,6 +64,9 @@
      SK_ROLE_BIT(SK_ROLE_FINANCE_DIRECTOR) | SK_ROLE_BIT(SK_ROLE_AUDITOR) |                        \
      SK_ROLE_BIT(SK_ROLE_OPERATOR) | SK_ROLE_BIT(SK_ROLE_ERP))
 #define S_EXIT_BAD_LOG 3
+#define S_REPORTS_EP "inproc://sk-audit-zap-reports"
+#define S_REPORTS_HWM 1000  /* refusals waiting for the loop; more are dropped, counted */
+#define S_REPORTS_BATCH 256 /* refusals read per loop turn */
 
 static audit_metrics_t *s_metrics; /* for the ZAP threads' log lines */
 
@@ -90,7 +95,7 @@ __attribute__((format(printf, 1, 2))) static void s_zap_log(const char *fmt, ...
 
 typedef struct {
     const char *name, *endpoint, *feed_endpoint, *server_key, *registry, *sign_key;
-    int64_t every, seconds;
+    int64_t every, seconds, unknown_every_ms;
     sk_override_settings_t override;
 } s_config_t;
 
@@ -108,6 +113,8 @@ static int s_configure(s_config_t *cf)
         sk_config_file("SKONTO_AUDIT_KEY", true, &cf->sign_key, &err) ||
         sk_config_int("SKONTO_AUDIT_CHECKPOINT_EVERY", 100, 1, 1000000, &cf->every, &err) ||
         sk_config_int("SKONTO_AUDIT_CHECKPOINT_SECONDS", 5, 1, 3600, &cf->seconds, &err) ||
+        sk_config_duration_ms("SKONTO_AUDIT_UNKNOWN_KEY_EVERY", AUDIT_UNKNOWN_EVERY_DEFAULT_MS,
+                              1000, (int64_t)7 * 86400 * 1000, 0, &cf->unknown_every_ms, &err) ||
         sk_override_settings_load(&cf->override, &err)) {
         sk_log_error("%s: refusing to start", err.msg);
         return -1;
@@ -191,6 +198,35 @@ static int s_serve(audit_t *a, void *router)
     return rc;
 }
 
+/* The ZAP handler's refusals (sk_zap_report: key, address, reason): each of
+ * an unregistered key goes to audit_unknown_key; the others are logged and
+ * counted by s_zap_log already. At most a batch; -1 when Redis failed. */
+static int s_reports(audit_t *a, void *pull)
+{
+    for (int b = 0; b < S_REPORTS_BATCH; b++) {
+        uint8_t f[3][64];
+        int len[3] = {-1, -1, -1}, nf = 0, more = 1;
+        while (more) {
+            int got = zmq_recv(pull, f[nf < 3 ? nf : 2], sizeof f[0] - 1, ZMQ_DONTWAIT);
+            if (got < 0)
+                return 0; /* nothing more */
+            if (nf < 3)
+                len[nf++] = got;
+            size_t ml = sizeof more;
+            if (zmq_getsockopt(pull, ZMQ_RCVMORE, &more, &ml))
+                more = 0;
+        }
+        size_t wl = strlen(SK_ZAP_UNREGISTERED);
+        if (nf != 3 || len[0] != 32 || len[1] >= (int)sizeof f[1] || len[2] != (int)wl ||
+            memcmp(f[2], SK_ZAP_UNREGISTERED, wl))
+            continue;
+        f[1][len[1]] = '\0';
+        if (audit_unknown_key(a, f[0], (const char *)f[1], s_mono_ms()))
+            return -1;
+    }
+    return 0;
+}
+
 static int s_keygen(int argc, char **argv)
 {
     if (argc != 5) {
@@ -225,7 +261,8 @@ int main(int argc, char **argv)
     }
     int status = 0;
     sk_err_t err;
-    void *ctx = NULL, *feed_ctx = NULL, *router = NULL, *pub = NULL;
+    void *ctx = NULL, *feed_ctx = NULL, *router = NULL, *pub = NULL, *reports = NULL;
+    audit_unknown_t *unknown = NULL;
     sk_zap_t *zap = NULL, *feed_zap = NULL;
     sk_registry_t *reg = NULL, *reg_zap = NULL, *reg_feed = NULL;
     sk_checkpoint_signer_t *signer = NULL;
@@ -262,6 +299,23 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
+    /* the refusals the ROUTER's handler reports (bound before it connects) */
+    int hwm = S_REPORTS_HWM, zero = 0;
+    if (!(unknown = audit_unknown_new(cf.unknown_every_ms)) ||
+        !(reports = zmq_socket(ctx, ZMQ_PULL)) ||
+        zmq_setsockopt(reports, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(reports, ZMQ_LINGER, &zero, sizeof zero) ||
+        zmq_bind(reports, S_REPORTS_EP)) {
+        sk_log_error("the ZAP handler's reports: %s",
+                     unknown ? zmq_strerror(zmq_errno()) : "out of memory");
+        status = 1;
+        goto out;
+    }
+    if (sk_zap_report(zap, S_REPORTS_EP, S_REPORTS_HWM, &err)) {
+        sk_log_error("%s", err.msg);
+        status = 1;
+        goto out;
+    }
     if (!(router = s_socket(ctx, ZMQ_ROUTER, cf.endpoint, server_key.secret_key)) ||
         !(pub = s_socket(feed_ctx, ZMQ_PUB, cf.feed_endpoint, server_key.secret_key))) {
         status = 1;
@@ -282,8 +336,13 @@ int main(int argc, char **argv)
            sk_checkpoint_signer_name(signer), cf.every, cf.seconds,
            sk_clock_describe(clock, cdesc, sizeof cdesc));
 
-    audit_t a = {
-        .log = log, .reg = reg, .clock = clock, .settings = &cf.override, .metrics = s_metrics};
+    audit_t a = {.log = log,
+                 .reg = reg,
+                 .clock = clock,
+                 .settings = &cf.override,
+                 .metrics = s_metrics,
+                 .unknown = unknown};
+    uint64_t dropped = 0;
     int64_t backoff = S_BACKOFF_MIN_MS, next_connect = 0, last_work = 0;
     while (!sk_signal_stopping()) {
         int64_t now = s_mono_ms();
@@ -315,8 +374,8 @@ int main(int argc, char **argv)
             a.c = c;
             sk_log("the audit log verifies: %" PRIu64 " entries", audit_log_size(log));
         }
-        zmq_pollitem_t items[1] = {{router, 0, ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, 1, S_TICK_MS);
+        zmq_pollitem_t items[2] = {{router, 0, ZMQ_POLLIN, 0}, {reports, 0, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, 2, S_TICK_MS);
         if (rc < 0 && zmq_errno() != EINTR) {
             sk_log_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
             status = 1;
@@ -328,13 +387,22 @@ int main(int argc, char **argv)
             failed = c->err != 0;
         }
         /* a bounded batch of requests, then the log's own work */
-        for (int k = 0; !failed && rc > 0 && k < 64; k++) {
+        for (int k = 0; !failed && (items[0].revents & ZMQ_POLLIN) && k < 64; k++) {
             if (s_serve(&a, router))
                 failed = true;
             int ev = 0;
             size_t el = sizeof ev;
             if (zmq_getsockopt(router, ZMQ_EVENTS, &ev, &el) || !(ev & ZMQ_POLLIN))
                 break;
+        }
+        /* unknown keys: a bounded batch; what the handler dropped is counted */
+        if (!failed && (items[1].revents & ZMQ_POLLIN) && s_reports(&a, reports))
+            failed = true;
+        uint64_t d = sk_zap_reports_dropped(zap);
+        if (d > dropped) {
+            audit_unknown_dropped(unknown, d - dropped);
+            audit_metrics_unknown_unlogged(s_metrics, d - dropped);
+            dropped = d;
         }
         /* expiries and hand-offs once per tick, however busy the ROUTER is */
         if (!failed && now - last_work >= S_TICK_MS) {
@@ -395,6 +463,9 @@ out:
     if (pub)
         zmq_close(pub);
     sk_zap_destroy(&zap);
+    if (reports)
+        zmq_close(reports);
+    audit_unknown_destroy(&unknown);
     sk_zap_destroy(&feed_zap);
     if (ctx)
         zmq_ctx_term(ctx);

@@ -20,14 +20,15 @@ static const char *const s_codes[] = {"bad_request",   "not_a_director",
                                       "bad_payment",   "not_after_window",
                                       "window_closed", "rate_not_higher",
                                       "bad_rate",      "nothing_to_waive",
-                                      "no_effect",     "other"};
+                                      "no_effect",     "unknown_key",
+                                      "other"};
 #define S_NCODES (sizeof s_codes / sizeof *s_codes)
 
 struct _audit_metrics_t {
     sk_metrics_http_t *http;
     sk_gauge_t *entries, *checkpoints, *feed, *size;
     sk_counter_t *refused[S_NCODES];
-    sk_counter_t *handoffs, *handoffs_bad, *bad_requests, *unknown_keys, *redis_errors;
+    sk_counter_t *handoffs, *handoffs_bad, *bad_requests, *unknown_keys, *unlogged, *redis_errors;
 };
 
 static int s_register(sk_metrics_t *m, void *arg, sk_err_t *err)
@@ -64,11 +65,16 @@ static int s_register(sk_metrics_t *m, void *arg, sk_err_t *err)
     self->unknown_keys = sk_metrics_counter(
         m, "skonto_audit_auth_refused_total",
         "Connections the ZAP handler refused (unknown key, or a role not admitted)", NULL, err);
+    self->unlogged = sk_metrics_counter(
+        m, "skonto_audit_unknown_key_unlogged_total",
+        "Attempts of unknown keys counted without an entry of their own (one entry per key per "
+        "SKONTO_AUDIT_UNKNOWN_KEY_EVERY, at most 60 an hour)",
+        NULL, err);
     self->redis_errors =
         sk_metrics_counter(m, "skonto_audit_redis_errors_total",
                            "Redis commands that failed, and connections lost", NULL, err);
     return self->handoffs && self->handoffs_bad && self->bad_requests && self->unknown_keys &&
-                   self->redis_errors
+                   self->unlogged && self->redis_errors
                ? 0
                : -1;
 }
@@ -134,6 +140,12 @@ void audit_metrics_unknown_key(audit_metrics_t *self)
 {
     if (self)
         sk_counter_inc(self->unknown_keys);
+}
+
+void audit_metrics_unknown_unlogged(audit_metrics_t *self, uint64_t n)
+{
+    if (self)
+        sk_counter_add(self->unlogged, n);
 }
 
 void audit_metrics_redis_error(audit_metrics_t *self)

@@ -26,6 +26,8 @@ void audit_metrics_refused(audit_metrics_t *self, const char *code);
 void audit_metrics_handoff(audit_metrics_t *self, bool logged); /* false: undecodable, dropped */
 void audit_metrics_bad_request(audit_metrics_t *self);
 void audit_metrics_unknown_key(audit_metrics_t *self);
+/* n attempts of unknown keys counted, not logged (unknown.h). */
+void audit_metrics_unknown_unlogged(audit_metrics_t *self, uint64_t n);
 void audit_metrics_redis_error(audit_metrics_t *self);
 void audit_metrics_loop(audit_metrics_t *self, bool redis_up);
 

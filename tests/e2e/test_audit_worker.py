@@ -5,7 +5,8 @@ redis-server; invoices made by the real ingest and discount workers.
 Who may do what (docs/AUDIT.md section 8, common/override_rules.h): only a
 salesperson requests; only a director decides, never their own request, a
 sales director only up to the currency's threshold; what a client writes
-about itself is ignored and logged; an unknown key never gets an answer.
+about itself is ignored and logged; an unknown key never gets an answer
+and is logged at most once per key per SKONTO_AUDIT_UNKNOWN_KEY_EVERY.
 Every entry of the log verifies with tests/auditcheck.py (written from
 docs/AUDIT.md alone) and the log's public key."""
 import base64
@@ -27,6 +28,8 @@ from harness import Stack, free_port, wait_for  # noqa: E402
 NOW_MS = 1793869200000  # 2026-11-05T09:00:00Z: t1 of the orders (ship 11-02, 1/10) ends 11-12
 HOUR = 3600 * 1000
 THRESHOLD = "CNY:10.00"  # a sales director may approve up to 1000 fen
+
+UNKNOWN_EVERY_S = 3  # SKONTO_AUDIT_UNKNOWN_KEY_EVERY here (default 1h)
 
 USERS = [("sam", "sam", "sales"), ("sue", "sue", "sales"), ("dan", "dan", "sales_director"),
          ("fay", "fay", "finance_director"), ("aud", "aud", "auditor"),
@@ -199,7 +202,7 @@ def decode_entry(data):
 class AuditWorkerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = AuditStack()
+        cls.s = AuditStack(audit_env={"SKONTO_AUDIT_UNKNOWN_KEY_EVERY": "%ds" % UNKNOWN_EVERY_S})
         cls.pb = skingest.pb
 
     @classmethod
@@ -449,19 +452,74 @@ class AuditWorkerTest(unittest.TestCase):
             self.assertIsNotNone(c.raw(bytes(data)), "no reply to %r" % bytes(data))
         self.assertIsNone(self.s.proc.poll())
 
-    def test_unknown_key_gets_no_answer(self):
-        secret, _, _ = self.s.st.keygen("rogue")
-        c = AuditClient(self.s.st, secret)
-        try:
-            self.assertIsNone(c.call(show("OV-1"), timeout_ms=1500))
-        finally:
-            c.close()
-        wait_for(lambda: "auth: refused" in self.s.st.log("audit"), what="the refusal logged")
+    def metric(self, name, **labels):
+        import urllib.request
+        text = urllib.request.urlopen("http://%s/metrics" % self.s.metrics_addr).read().decode()
+        want = name + ("{" + ",".join('%s="%s"' % kv for kv in labels.items()) + "}"
+                       if labels else "")
+        for line in text.splitlines():
+            if line.startswith(want + " "):
+                return float(line.split()[-1])
+        return None
+
+    def unknown_entries(self, z85):
+        return [(ev.seq, ev.refused) for ev in self.events()
+                if ev.WhichOneof("body") == "refused" and ev.refused.reason_code == "unknown_key"
+                and z85 in ev.refused.message]
+
+    def rogue_attempts(self, secret, n):
+        """n connections with an unregistered key: none is answered."""
+        for _ in range(n):
+            c = AuditClient(self.s.st, secret)
+            try:
+                self.assertIsNone(c.call(show("OV-1"), timeout_ms=300))
+            finally:
+                c.close()
+
+    def test_unknown_key_gets_no_answer_and_is_logged_bounded(self):
+        """Every attempt of an unknown key is refused before a message; the
+        log gets one entry per key per SKONTO_AUDIT_UNKNOWN_KEY_EVERY, the
+        attempts beyond are counted and said by the key's next entry."""
+        st = self.s.st
+        secret1, pub1, _ = st.keygen("rogue1")
+        secret2, pub2, _ = st.keygen("rogue2")
+        z1, z2 = read_key(pub1).decode(), read_key(pub2).decode()
+        unlogged = "skonto_audit_unknown_key_unlogged_total"
+        self.assertEqual(self.metric(unlogged), 0)
+        self.rogue_attempts(secret1, 4)
+        wait_for(lambda: self.unknown_entries(z1), what="the unknown key logged")
+        t1 = time.monotonic()
+        wait_for(lambda: self.metric(unlogged) >= 3, what="the other attempts counted")
+        time.sleep(0.5)  # reconnects still reported
+        n1 = int(self.metric(unlogged))
+        self.assertIn("auth: refused %s" % z1, st.log("audit"))
+        got = self.unknown_entries(z1)
+        self.assertEqual(len(got), 1, got)
+        seq1, ra = got[0]
+        self.assertEqual((ra.user, ra.role, ra.attempted, ra.override_id, ra.order_id),
+                         ("", self.pb.ROLE_UNSPECIFIED, "connect", "", ""))
+        self.assertEqual(ra.message, "unknown key %s from 127.0.0.1: 1 attempt" % z1)
+
+        # another key: an entry of its own
+        self.rogue_attempts(secret2, 1)
+        wait_for(lambda: self.unknown_entries(z2), what="the second key logged")
+        self.assertEqual(len(self.unknown_entries(z2)), 1)
+        self.assertEqual(len(self.unknown_entries(z1)), 1, "nothing more of the first key")
+
+        # the first key again after SKONTO_AUDIT_UNKNOWN_KEY_EVERY: its next
+        # entry stands for this attempt and the n1 counted since
+        time.sleep(max(0, UNKNOWN_EVERY_S + 0.3 - (time.monotonic() - t1)))
+        self.rogue_attempts(secret1, 1)
+        wait_for(lambda: len(self.unknown_entries(z1)) == 2, what="the first key's next entry")
+        seq2, ra2 = self.unknown_entries(z1)[1]
+        self.assertEqual(ra2.message, "unknown key %s from 127.0.0.1: %d attempts (this one and "
+                         "%d more attempts since entry %d)" % (z1, n1 + 1, n1, seq1))
+        self.assertGreaterEqual(self.metric("skonto_audit_refused_total", reason="unknown_key"), 3)
+        self.verify_log()
 
     # -- the log
-    def test_every_entry_verifies_with_the_public_key(self):
-        OK = self.pb.AuditReply.OK
-        self.call("sam", request("SO-SMALL", self.rev("SO-SMALL"), "r-verify"), OK)
+    def verify_log(self):
+        """The whole log, covered by a checkpoint, verifies with tests/auditcheck.py."""
         size = self.snapshot_all()[1].log_size
         st = self.s.st
 
@@ -488,6 +546,12 @@ class AuditWorkerTest(unittest.TestCase):
         # and the stream as stored says the same as the snapshot
         self.assertEqual([(e.seq, e.leaf_hash, e.entry) for e in entries],
                          log_entries(st)[:len(entries)])
+
+    # -- the log
+    def test_every_entry_verifies_with_the_public_key(self):
+        OK = self.pb.AuditReply.OK
+        self.call("sam", request("SO-SMALL", self.rev("SO-SMALL"), "r-verify"), OK)
+        self.verify_log()
 
 
 if __name__ == "__main__":

@@ -196,6 +196,94 @@ static void test_zap_admits_by_role(void **state)
     zmq_ctx_term(ctx);
 }
 
+/* The reports of sk_zap_report: one per refusal (key, address, reason), none
+ * for an admitted client; a full queue drops reports, never a handshake. */
+static void test_zap_reports_refusals(void **state)
+{
+    (void)state;
+    sk_keypair_t server, erp, aud, rogue;
+    sk_err_t err;
+    assert_int_equal(sk_auth_keypair_new(&server, &err), 0);
+    assert_int_equal(sk_auth_keypair_new(&erp, &err), 0);
+    assert_int_equal(sk_auth_keypair_new(&aud, &err), 0);
+    assert_int_equal(sk_auth_keypair_new(&rogue, &err), 0);
+    char text[512], p[256];
+    snprintf(text, sizeof text, "%s erp-1 erp\n%s aud auditor\n", erp.public_key, aud.public_key);
+    s_write("reg3", text);
+    s_path(p, sizeof p, "reg3");
+    sk_registry_t *reg = sk_registry_load(p, &err);
+    assert_non_null(reg);
+
+    void *ctx = zmq_ctx_new();
+    sk_zap_t *zap = sk_zap_new(ctx, reg, SK_ROLES_SENDERS, NULL, &err);
+    assert_non_null(zap);
+    void *pull = zmq_socket(ctx, ZMQ_PULL);
+    int zero = 0, one = 1;
+    zmq_setsockopt(pull, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(pull, ZMQ_RCVHWM, &one, sizeof one);
+    assert_int_equal(zmq_bind(pull, "inproc://test-zap-reports"), 0);
+    assert_int_equal(sk_zap_report(zap, "inproc://test-zap-reports", 1, &err), 0);
+    void *srv = zmq_socket(ctx, ZMQ_ROUTER);
+    zmq_setsockopt(srv, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(sk_auth_curve_server(srv, server.secret_key, &err), 0);
+    char ep[64];
+    snprintf(ep, sizeof ep, "ipc://%s/zap3.sock", s_dir);
+    assert_int_equal(zmq_bind(srv, ep), 0);
+
+    const sk_keypair_t *who[2] = {&rogue, &aud};
+    const char *why[2] = {SK_ZAP_UNREGISTERED, SK_ZAP_ROLE_REFUSED};
+    for (int i = 0; i < 2; i++) {
+        void *cli = s_exchange(ctx, ep, &server, who[i]);
+        zmq_pollitem_t it = {pull, 0, ZMQ_POLLIN, 0};
+        assert_int_equal(zmq_poll(&it, 1, 3000), 1);
+        zmq_close(cli); /* no more attempts of this key */
+        char f[3][64];
+        int len[3];
+        for (int k = 0; k < 3; k++) {
+            len[k] = zmq_recv(pull, f[k], sizeof f[k] - 1, 0);
+            assert_true(len[k] >= 0);
+            f[k][len[k]] = '\0';
+            int more = 0;
+            size_t ml = sizeof more;
+            zmq_getsockopt(pull, ZMQ_RCVMORE, &more, &ml);
+            assert_int_equal(more, k < 2);
+        }
+        uint8_t key[32];
+        zmq_z85_decode(key, who[i]->public_key);
+        assert_int_equal(len[0], 32);
+        assert_memory_equal(f[0], key, 32);
+        assert_true(len[1] > 0); /* ipc: "localhost:UID:GID:PID" */
+        assert_string_equal(f[2], why[i]);
+        /* drain what a reconnect may have added */
+        while (zmq_poll(&it, 1, 300) == 1)
+            for (int more = 1; more;) {
+                size_t ml = sizeof more;
+                zmq_recv(pull, f[0], sizeof f[0], 0);
+                zmq_getsockopt(pull, ZMQ_RCVMORE, &more, &ml);
+            }
+    }
+    /* nobody reads the reports: six rogue connections fill the queue (1) and
+     * are dropped, counted (inproc queues hold SNDHWM + RCVHWM), while an admitted client still
+     * gets in */
+    uint64_t dropped0 = sk_zap_reports_dropped(zap);
+    void *r[6];
+    for (int k = 0; k < 6; k++)
+        r[k] = s_exchange(ctx, ep, &server, &rogue);
+    for (int t = 0; t < 50 && sk_zap_reports_dropped(zap) < dropped0 + 2; t++)
+        usleep(100 * 1000);
+    assert_true(sk_zap_reports_dropped(zap) >= dropped0 + 2);
+    for (int k = 0; k < 6; k++)
+        zmq_close(r[k]);
+    void *cli = s_exchange(ctx, ep, &server, &erp);
+    zmq_pollitem_t it = {srv, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&it, 1, 3000), 1);
+    zmq_close(cli);
+    zmq_close(srv);
+    zmq_close(pull);
+    sk_zap_destroy(&zap);
+    zmq_ctx_term(ctx);
+}
+
 static int s_setup(void **state)
 {
     (void)state;
@@ -213,10 +301,9 @@ static int s_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keypair_files),
-        cmocka_unit_test(test_registry),
-        cmocka_unit_test(test_endpoint_is_local),
-        cmocka_unit_test(test_zap_admits_by_role),
+        cmocka_unit_test(test_keypair_files),        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_endpoint_is_local),    cmocka_unit_test(test_zap_admits_by_role),
+        cmocka_unit_test(test_zap_reports_refusals),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
