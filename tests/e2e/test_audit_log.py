@@ -248,8 +248,9 @@ class CorruptLogTest(Base):
         for i in range(3):
             self.call("ops", request("SO-SMALL", 1, "x-%d" % i), pb.AuditReply.REFUSED,
                       "wrong_role")
-        st.stop("audit")
+        st.stop("audit")  # SIGTERM: exit 0 (harness checks), every entry sealed
         size = len(log_entries(st))
+        self.assertEqual(stored_notes(st)[-1].split("\n")[1], str(size))
         st.redis_cli("XDEL", "sk:{audit}:log", "0-2")  # entry 1 deleted
         p = st.start_audit("audit-bad", wait=False)
         p.wait(timeout=10)
