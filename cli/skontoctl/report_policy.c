@@ -28,7 +28,7 @@
 #include "terms.h"
 
 #define VERB "report policy"
-#define S_ROWS_MAX 10000000
+#define S_ROWS_MAX SIZE_MAX
 #define S_TIER_ALL (-2) /* "*": the invoices of a terms, whatever tier */
 #define S_TIER_NET (-1)
 
@@ -58,7 +58,7 @@ static long s_row(s_tab_t *t, const char *key)
         t->rows = r;
         t->cap = nc;
     }
-    if (sk_map_put(t->ix, key, (intptr_t)t->n) != 0) {
+    if (sk_map_put(t->ix, key, (intptr_t)t->n) < 0) {
         t->nomem = true;
         return -1;
     }
@@ -945,14 +945,14 @@ int sk_cmd_report_policy(int argc, char **argv)
             const s_trow_t *row = S_AT(&r.tiers, s_trow_t, i);
             char key[SK_TERMS_MAX_LEN + 32];
             snprintf(key, sizeof key, "%s|%s|%d", row->terms, row->cur, row->tier);
-            if (sk_map_put(r.tiers.ix, key, (intptr_t)i) != 0)
+            if (sk_map_put(r.tiers.ix, key, (intptr_t)i) < 0)
                 rc = sk_cli_fail(VERB, "out of memory");
         }
         for (size_t i = 0; i < r.sales.n; i++) {
             const s_drow_t *row = S_AT(&r.sales, s_drow_t, i);
             char key[32];
             snprintf(key, sizeof key, "%s|%s", row->key, row->cur);
-            if (sk_map_put(r.sales.ix, key, (intptr_t)i) != 0)
+            if (sk_map_put(r.sales.ix, key, (intptr_t)i) < 0)
                 rc = sk_cli_fail(VERB, "out of memory");
         }
     }
