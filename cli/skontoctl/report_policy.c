@@ -335,6 +335,14 @@ static int s_cmp_trow(const void *a, const void *b)
     return c;
 }
 
+/* Month rows by currency, month, tier (the totals are per currency). */
+static int s_cmp_mrow(const void *a, const void *b)
+{
+    const s_trow_t *x = a, *y = b;
+    int c = strcmp(x->cur, y->cur);
+    return c ? c : s_cmp_trow(a, b);
+}
+
 static int s_cmp_drow(const void *a, const void *b)
 {
     const s_drow_t *x = a, *y = b;
@@ -783,10 +791,62 @@ static int s_text(const s_rep_t *r)
             cells[j] = v[j];
         bad |= sk_cli_table_add(t, cells);
     }
-    printf("\nper customer (never take a discount: preferred net and no tier taken)\n");
+    printf("\nper customer\n");
     if (sk_cli_table_emit(VERB, &t, bad) != SK_EXIT_OK)
         return SK_EXIT_FAIL;
     sk_cli_table_destroy(&t);
+    for (int always = 0; always < 2; always++) {
+        printf("%s:", always ? "always take a discount" : "never take a discount");
+        int n = 0;
+        for (size_t i = 0; i < r->custs.n; i++) {
+            const s_crow_t *c = S_AT(&r->custs, s_crow_t, i);
+            s_cust_fig_t f;
+            s_cust_figures(c, &f);
+            if (c->n > 0 && (always ? f.discounted_count > 0 && c->net == 0
+                                    : f.discounted_count == 0)) {
+                printf(" %s", c->id);
+                n++;
+            }
+        }
+        printf("%s\n", n ? "" : " none");
+    }
+
+    static const char *const nh[] = {"month", "cur", "tier", "value k", "discounts",
+                                     "net effect"};
+    t = sk_cli_table_new(6, nh, "lllrrr");
+    if (!t)
+        return sk_cli_fail(VERB, "out of memory");
+    bad = 0;
+    for (size_t i = 0; i < r->months.n; i++) {
+        const s_trow_t *row = S_AT(&r->months, s_trow_t, i);
+        const sk_currency_t *cc = sk_currency_find(row->cur);
+        int64_t v = s_value(row->v[V_PD], r->k_ppm);
+        char a[40], b2[40], e[40], tn[16];
+        const char *cells[6] = {row->terms, row->cur, s_tier_name(row->tier, tn, sizeof tn),
+                                sk_money_format(v, cc, a, sizeof a),
+                                sk_money_format(row->v[V_DC], cc, b2, sizeof b2),
+                                sk_money_format(v - row->v[V_DC], cc, e, sizeof e)};
+        bad |= sk_cli_table_add(t, cells);
+    }
+    printf("\nnet effect: value of earlier cash at %s a year minus the discounts\n", k);
+    if (sk_cli_table_emit(VERB, &t, bad) != SK_EXIT_OK)
+        return SK_EXIT_FAIL;
+    sk_cli_table_destroy(&t);
+    for (size_t i = 0, j; i < r->months.n; i = j) {
+        const s_trow_t *row = S_AT(&r->months, s_trow_t, i);
+        int64_t pd = 0, dc = 0;
+        for (j = i; j < r->months.n && !strcmp(S_AT(&r->months, s_trow_t, j)->cur, row->cur);
+             j++) {
+            pd += S_AT(&r->months, s_trow_t, j)->v[V_PD];
+            dc += S_AT(&r->months, s_trow_t, j)->v[V_DC];
+        }
+        const sk_currency_t *cc = sk_currency_find(row->cur);
+        int64_t v = s_value(pd, r->k_ppm);
+        char a[40], b2[40], e[40];
+        printf("total %s: value %s, discounts %s, net effect %s\n", row->cur,
+               sk_money_format(v, cc, a, sizeof a), sk_money_format(dc, cc, b2, sizeof b2),
+               sk_money_format(v - dc, cc, e, sizeof e));
+    }
 
     s_dso_t d[S_DSO_MAX];
     int nd = s_dso(r, d, S_DSO_MAX);
@@ -938,7 +998,7 @@ int sk_cmd_report_policy(int argc, char **argv)
     if (rc == SK_EXIT_OK) {
         /* sorted for the output; the maps are rebuilt on the sorted order */
         qsort(r.tiers.rows, r.tiers.n, r.tiers.size, s_cmp_trow);
-        qsort(r.months.rows, r.months.n, r.months.size, s_cmp_trow);
+        qsort(r.months.rows, r.months.n, r.months.size, s_cmp_mrow);
         qsort(r.sales.rows, r.sales.n, r.sales.size, s_cmp_drow);
         qsort(r.custs.rows, r.custs.n, r.custs.size, s_cmp_crow);
         for (size_t i = 0; i < r.tiers.n; i++) {
