@@ -218,7 +218,8 @@ typedef struct {
     int64_t delta; /* never 0 in a change */
 } sk_delta_t;
 
-/* at most 2*8 offered + 4 forecast + 2 sales + 2 x (6 take-up + 16 + 8 tiers policy) */
+/* at most 2*8 offered + 4 forecast + 2 sales + 2 x (5 take-up + 16 policy + 9 per customer)
+ * = 82 (an override that moves a close) */
 #define SK_CHANGE_MAX_DELTAS 96
 
 typedef enum { SK_SET_KEEP = 0, SK_SET_ADD, SK_SET_REMOVE } sk_set_op_t;
