@@ -219,11 +219,98 @@ static void s_compact(sk_invoice_change_t *ch)
     ch->ndeltas = n;
 }
 
-/* What moves the forecast from old (NULL: none) to new. */
+/* "YYYY-MM" of day into buf (>= 8 bytes). */
+static char *s_month(char *buf, sk_day_t day)
+{
+    char d[16];
+    sk_date_format(day, d, sizeof d);
+    memcpy(buf, d, 7);
+    buf[7] = '\0';
+    return buf;
+}
+
+/* The sales inv counts (see sk_invoice_policy), with sign. */
+static void s_sales(sk_invoice_change_t *ch, const sk_invoice_t *inv, int sign)
+{
+    char f[32], mo[8];
+    if (!inv || inv->status == SK_INV_CANCELLED || inv->schedule.amount <= 0 ||
+        !inv->schedule.currency)
+        return;
+    snprintf(f, sizeof f, "s|%s|%s", s_month(mo, inv->schedule.baseline),
+             inv->schedule.currency->code);
+    s_delta(ch, SK_COUNTER_POLICY, f, sign * inv->schedule.amount);
+}
+
+/* The policy counters of inv's close by payment in `tier` (see
+ * sk_invoice_policy), with sign. */
+static void s_policy(sk_invoice_change_t *ch, const sk_invoice_t *inv, int tier, int sign)
+{
+    char f[SK_ID_MAX + 48], mo[8], t[16], d[16];
+    const sk_schedule_t *s = &inv->schedule;
+    const char *cur = s->currency->code, *T = inv->terms;
+    if (tier >= 0)
+        snprintf(t, sizeof t, "t%d", tier);
+    else
+        snprintf(t, sizeof t, "net");
+    sk_day_t closed = inv->npayments > 0 ? inv->payments[inv->npayments - 1].date : s->net_due;
+    s_month(mo, closed);
+    int64_t cash = 0, cash_days = 0, unearned = 0, attempts = 0, early = 0;
+    for (int k = 0; k < inv->npayments && k < SK_INVOICE_MAX_PAYMENTS; k++) {
+        const sk_applied_t *a = &inv->payments[k];
+        int64_t c = a->paid - a->overpaid;
+        cash += c;
+        cash_days += c * (int64_t)(s->net_due - a->date);
+        if (a->date < s->net_due)
+            early += c;
+        if (a->unearned_discount > 0) {
+            attempts++;
+            unearned += a->unearned_discount;
+        }
+    }
+    int64_t before = (int64_t)(s->net_due - closed);
+#define S_POL(x, tr, v)                                                                                do {                                                                                                   snprintf(f, sizeof f, "%s|%s|%s|%s|%s", mo, x, cur, tr, T);                                        s_delta(ch, SK_COUNTER_POLICY, f, sign * (int64_t)(v));                                        } while (0)
+    S_POL("n", "*", 1);
+    S_POL("a", "*", s->amount);
+    for (int k = 0; k < s->ntiers; k++) {
+        snprintf(d, sizeof d, "t%d", k);
+        S_POL("dn", d, s->amount * (int64_t)(s->net_due - s->tiers[k].last_day));
+    }
+    S_POL("tk", t, 1);
+    S_POL("dc", t, inv->discount_total);
+    S_POL("pa", t, cash);
+    S_POL("pd", t, cash_days);
+    S_POL("ds", t, before);
+#undef S_POL
+    if (early > 0) {
+        char nd[16];
+        snprintf(f, sizeof f, "pn|%s|%s", sk_date_format(s->net_due, nd, sizeof nd), cur);
+        s_delta(ch, SK_COUNTER_POLICY, f, sign * early);
+    }
+    const char *C = inv->customer_id;
+#define S_CUS(x, v)                                                                                    do {                                                                                                   snprintf(f, sizeof f, "%s|%s|%s", mo, x, C);                                                       s_delta(ch, SK_COUNTER_PCUST, f, sign * (int64_t)(v));                                         } while (0)
+    S_CUS("n", 1);
+    S_CUS(t, 1);
+    S_CUS("ot", before >= 0 ? 1 : 0);
+    S_CUS("ds", before);
+    S_CUS("un", attempts);
+    char ua[16];
+    snprintf(ua, sizeof ua, "ua.%s", cur);
+    S_CUS(ua, unearned);
+    if (s->ntiers > 0) {
+        S_CUS("in", 1);
+        S_CUS("ir", s->tiers[0].rate_ppm);
+        S_CUS("ig", (int64_t)(closed - s->tiers[0].last_day));
+    }
+#undef S_CUS
+}
+
+/* What moves the forecast (and the sales) from old (NULL: none) to new. */
 static void s_forecast_deltas(sk_invoice_change_t *ch, const sk_invoice_t *old)
 {
     char f[24];
     const sk_invoice_t *nw = &ch->inv;
+    s_sales(ch, old, -1);
+    s_sales(ch, nw, +1);
     if (old && old->fc_hist_amount)
         s_delta(ch, SK_COUNTER_FC_HIST,
                 sk_forecast_field(f, old->fc_hist_day, old->schedule.currency),
@@ -271,6 +358,7 @@ static void s_takeup(sk_invoice_change_t *ch, const sk_invoice_t *inv, int tier,
         snprintf(f, sizeof f, "disc|%s", inv->schedule.currency->code);
         s_delta(ch, SK_COUNTER_TAKEUP, f, sign * inv->discount_total);
     }
+    s_policy(ch, inv, tier, sign);
 }
 
 /* Take-up of the new invoice, closed by a payment in `tier` (-1: after every window). */
@@ -543,6 +631,18 @@ sk_change_outcome_t sk_invoice_on_cancel(const sk_invoice_t *old, const char *or
 static int s_last_tier(const sk_invoice_t *inv)
 {
     return inv->npayments > 0 ? inv->payments[inv->npayments - 1].tier : -1;
+}
+
+void sk_invoice_policy(const sk_invoice_t *inv, sk_invoice_change_t *ch)
+{
+    s_reset(ch);
+    s_sales(ch, inv, +1);
+    /* closed by a payment: its last payment took the balance to 0 (a close
+     * by credit note or by a new amount comes after it) */
+    if (inv->status == SK_INV_PAID && inv->npayments > 0 &&
+        inv->payments[inv->npayments - 1].balance_after == 0 && inv->schedule.currency)
+        s_policy(ch, inv, s_last_tier(inv), +1);
+    s_compact(ch);
 }
 
 sk_change_outcome_t sk_invoice_on_override(const sk_invoice_t *old, const sk_invoice_t *nw,

@@ -208,6 +208,8 @@ typedef enum {
     SK_COUNTER_FC_HIST,     /* forecast by history: "YYYY-MM-DD|CUR" */
     SK_COUNTER_FC_NET,      /* forecast at net: "YYYY-MM-DD|CUR" */
     SK_COUNTER_TAKEUP,      /* take-up: offered|..., taken|..., sp|..., disc|CUR */
+    SK_COUNTER_POLICY,      /* the policy report's, per shard (sk_invoice_policy) */
+    SK_COUNTER_PCUST,       /* the policy report's per customer, per shard */
 } sk_tally_t;
 
 typedef struct {
@@ -216,7 +218,9 @@ typedef struct {
     int64_t delta; /* never 0 in a change */
 } sk_delta_t;
 
-#define SK_CHANGE_MAX_DELTAS 48 /* at most 2*8 offered + 4 forecast + 6 take-up */
+/* at most 2*8 offered + 4 forecast + 2 sales + 2 x (5 take-up + 16 policy + 9 per customer)
+ * = 82 (an override that moves a close) */
+#define SK_CHANGE_MAX_DELTAS 96
 
 typedef enum { SK_SET_KEEP = 0, SK_SET_ADD, SK_SET_REMOVE } sk_set_op_t;
 
@@ -256,6 +260,40 @@ sk_change_outcome_t sk_invoice_on_cancel(const sk_invoice_t *old, const char *or
  * windows set on today. Always SK_CHANGE_APPLY. */
 sk_change_outcome_t sk_invoice_on_override(const sk_invoice_t *old, const sk_invoice_t *nw,
                                            sk_day_t today, sk_invoice_change_t *ch);
+
+/* ---------------------------------------------------------------- the policy counters
+ *
+ * What `skontoctl report policy` reads (README, "Redis layout"), moved with
+ * the take-up (a close by payment counts them, an override that re-opens or
+ * changes a close takes them back and counts the new one) and with sales
+ * (every change moves an invoice's sales from its old state to its new).
+ * M is the month (YYYY-MM) of the closing payment's date, CUR the currency,
+ * TIER t<i> or net (the tier the invoice was closed in), T the terms text;
+ * "days before net" is net due - a payment's date (negative when late).
+ * SK_COUNTER_POLICY (sk:{sN}:pol):
+ *   M|n|CUR|*|T       invoices closed by payment (each offered every tier of T)
+ *   M|a|CUR|*|T       their amounts
+ *   M|dn|CUR|t<i>|T   sum of amount x (net due - tier i's last day)
+ *   M|tk|CUR|TIER|T   invoices closed in TIER
+ *   M|dc|CUR|TIER|T   discount granted
+ *   M|pa|CUR|TIER|T   cash paid (payments less what they overpaid)
+ *   M|pd|CUR|TIER|T   sum of cash x days before net, per payment
+ *   M|ds|CUR|TIER|T   sum of the closing payment's days before net
+ *   pn|YYYY-MM-DD|CUR cash paid before the net due date, by that date
+ *   s|M|CUR           sales: amount of every invoice not cancelled, by the
+ *                     month of its baseline (ship date)
+ * SK_COUNTER_PCUST (sk:{sN}:pcust), per customer C (last, it may hold '|'):
+ *   M|n|C  closed by payment     M|TIER|C  closed in TIER
+ *   M|ot|C paid by net due       M|ds|C    sum of days before net
+ *   M|un|C payments that claimed a discount not earned
+ *   M|ua.CUR|C their unearned amount
+ *   M|in|C closed with tiers     M|ir|C sum of tier 0's rate (ppm)
+ *   M|ig|C sum of days between tier 0's last day and the closing payment */
+
+/* The counters inv contributes as it is stored (what the live deltas add
+ * up to): ch is reset and gets them as deltas (a rebuild adds them). A close
+ * by payment is a paid invoice whose last payment took its balance to 0. */
+void sk_invoice_policy(const sk_invoice_t *inv, sk_invoice_change_t *ch);
 
 /* The delta of ch on (counter, field), 0 if none (tests and logs). */
 int64_t sk_change_delta(const sk_invoice_change_t *ch, sk_tally_t counter, const char *field);

@@ -418,16 +418,18 @@ s_acl() {
   # sk:{audit}:ovq:N (group discount; a selector: only the stream commands
   # on those keys) and its apply script hands what it did to the audit log
   # (XADD sk:{sN}:auditq, the only key it may XADD to: a second selector)
-  # and records a refusal once (sk:{sN}:ovref).
+  # and records a refusal once (sk:{sN}:ovref). The policy report's counters
+  # (sk:{sN}:pol, sk:{sN}:pcust) and their rebuild marker are its own.
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
     "+ping +get +set +scan +hget +hmget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
-    "+hexists +hsetnx +zscore +zrange" \
+    "+hexists +hsetnx +zscore +zrange +hscan" \
     "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \
       '~sk:{sSHARD}:windows' '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
       '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '~sk:{sys}:layout' \
       '~sk:{sSHARD}:rdue' '~sk:{sSHARD}:stmt' '~sk:{sys}:rbackfill' \
       '~sk:{sSHARD}:auditq' '~sk:{sSHARD}:ovref' \
+      '~sk:{sSHARD}:pol' '~sk:{sSHARD}:pcust' '~sk:{sys}:pbackfill' \
       '%R~sk:{sSHARD}:rsent' '%R~sk:{sSHARD}:rproc' \
       '%R~sk:{sSHARD}:cust:*' '%R~sk:{sys}:clock')" \
     "(~sk:{audit}:ovq:* +xreadgroup +xack +xdel +xautoclaim +xgroup|create)" \

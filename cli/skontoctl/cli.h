@@ -22,5 +22,6 @@ int sk_cmd_audit_reconcile(int argc, char **argv);
 int sk_cmd_override(int argc, char **argv);
 int sk_cmd_audit(int argc, char **argv);
 int sk_cmd_report(int argc, char **argv);
+int sk_cmd_report_policy(int argc, char **argv); /* report_policy.c */
 
 #endif

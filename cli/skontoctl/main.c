@@ -23,10 +23,11 @@ static const struct {
     {"statement", sk_cmd_statement, "statement preview ID: the statement the reminder worker would send now"},
     {"clock", sk_cmd_clock, "clock show|set|advance: business time (simulated with SKONTO_CLOCK=redis)"},
     /* two-word verbs: matched on the first two words, before any one-word verb */
+    {"report policy", sk_cmd_report_policy, "is the discount policy paying: take-up, rates, net effect, DSO"},
     {"audit reconcile", sk_cmd_audit_reconcile, "every open invoice's schedule against its terms and applied overrides"},
     {"override", sk_cmd_override, "override request|approve|reject|list|show: change a computed discount"},
     {"audit", sk_cmd_audit, "audit verify|tail|follow|reconcile: check and read the signed audit log"},
-    {"report", sk_cmd_report, "report overrides: overrides per salesperson x customer, outliers first"},
+    {"report", sk_cmd_report, "report overrides|policy: overrides per salesperson x customer; the discount policy"},
 };
 
 /* Whether the verb `name` (one word, or two separated by a space) is what

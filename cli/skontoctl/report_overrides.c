@@ -471,5 +471,5 @@ int sk_cmd_report(int argc, char **argv)
     }
     if (!strcmp(argv[1], "overrides"))
         return s_overrides(argc - 1, argv + 1);
-    return sk_cli_usage_error("report", "unknown report \"%s\" (want overrides)", argv[1]);
+    return sk_cli_usage_error("report", "unknown report \"%s\" (want overrides or policy)", argv[1]);
 }

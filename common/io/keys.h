@@ -52,6 +52,11 @@ char *sk_key_windows(char *buf, int shard);                /* sk:{sN}:windows   
 char *sk_key_forecast_history(char *buf, int shard);       /* sk:{sN}:fc:hist     hash   */
 char *sk_key_forecast_net(char *buf, int shard);           /* sk:{sN}:fc:net      hash   */
 char *sk_key_takeup(char *buf, int shard);                 /* sk:{sN}:takeup      hash   */
+/* The policy report's counters (issue 10; common/invoice_rules.h,
+ * sk_invoice_policy, names the fields), written by the discount worker's
+ * apply step with the state they count. */
+char *sk_key_policy(char *buf, int shard);                 /* sk:{sN}:pol         hash   */
+char *sk_key_policy_customers(char *buf, int shard);       /* sk:{sN}:pcust       hash   */
 /* Events acknowledged without being recorded (paid invoice, other currency,
  * ...): list of JSON objects, newest first. */
 char *sk_key_unapplied(char *buf, int shard);              /* sk:{sN}:unapplied   list   */
@@ -86,6 +91,10 @@ int sk_order_index_parse(const char *v, size_t len, char *cust, size_t ncust, ch
 /* string "1" once the discount worker has queued the reminders and statements
  * of everything stored before the due queue existed (issue 8). */
 #define SK_KEY_REMIND_BACKFILL "sk:{sys}:rbackfill"
+/* string "1" once the discount worker has rebuilt the policy counters
+ * (sk:{sN}:pol, sk:{sN}:pcust) from the stored invoices (issue 10); an
+ * operator deletes it so that the next discount worker to start rebuilds them. */
+#define SK_KEY_POLICY_REBUILT "sk:{sys}:pbackfill"
 /* The audit log and overrides (issue 9; docs/AUDIT.md, "The worker"): one
  * slot, "{audit}", written only by the audit worker's user, so that one Lua
  * call records a decision, its log entry and its hand-off together. */

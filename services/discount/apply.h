@@ -47,7 +47,8 @@
 #define DISCOUNT_ARGV_BYTES (512 * 1024)
 #define DISCOUNT_ARGV_HEAD 16 /* room for the "*<argc>\r\n" header */
 /* What one entry's record may take (else: "state too large to write"):
- * the state, 48 deltas and up to 2 x 64 reminder keys. */
+ * the state, SK_CHANGE_MAX_DELTAS (96) deltas and up to 2 x 64 reminder keys:
+ * 9 + 3 x 96 + 3 + 64 + 2 x 64 + 3 = 495 arguments. */
 #define DISCOUNT_ENTRY_ARGS_MAX 512
 #define DISCOUNT_ENTRY_BYTES 65536
 /* Entries per script call: enough to spread the call's cost, few enough

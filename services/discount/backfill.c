@@ -277,3 +277,167 @@ int discount_backfill(redisContext *c, const sk_remind_settings_t *s, int64_t no
     freeReplyObject(r);
     return bad ? -1 : 0;
 }
+
+/* ---------------------------------------------------------------- policy counters */
+
+/* Sends the pipelined commands appended so far (n of them) and checks their
+ * replies. */
+static int s_drain(redisContext *c, size_t n, const char *what, sk_err_t *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+            return sk_err_set(err, "redis", "%s: %s", what, c->errstr);
+        }
+        if (r->type == REDIS_REPLY_ERROR && rc == 0)
+            rc = sk_err_set(err, "redis", "%s: %s", what, r->str);
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+/* Empties one counter hash: HDEL of its fields, a page at a time (the
+ * discount user may not DEL). */
+static int s_clear_hash(redisContext *c, const char *key, sk_err_t *err)
+{
+    char cursor[32] = "0";
+    do {
+        const char *argv[6] = {"HSCAN", key, cursor, "COUNT", "1000"};
+        redisReply *r = redisCommandArgv(c, 5, argv, NULL);
+        if (!r)
+            return sk_err_set(err, "redis", "HSCAN %s: %s", key, c->errstr);
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= 32 ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            sk_err_set(err, "redis", "HSCAN %s: %s", key,
+                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            freeReplyObject(r);
+            return -1;
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+        const redisReply *kv = r->element[1];
+        size_t nf = kv->elements / 2;
+        int rc = 0;
+        if (nf > 0) {
+            const char **av = calloc(nf + 2, sizeof *av);
+            size_t *al = calloc(nf + 2, sizeof *al);
+            if (!av || !al) {
+                rc = sk_err_set(err, "redis", "rebuild: out of memory");
+            } else {
+                av[0] = "HDEL", al[0] = 4;
+                av[1] = key, al[1] = strlen(key);
+                for (size_t i = 0; i < nf; i++)
+                    av[i + 2] = kv->element[2 * i]->str, al[i + 2] = kv->element[2 * i]->len;
+                redisReply *d = redisCommandArgv(c, (int)(nf + 2), av, al);
+                if (!d || d->type == REDIS_REPLY_ERROR)
+                    rc = sk_err_set(err, "redis", "HDEL %s: %s", key,
+                                    d ? d->str : c->errstr);
+                if (d)
+                    freeReplyObject(d);
+            }
+            free(av);
+            free(al);
+        }
+        freeReplyObject(r);
+        if (rc != 0)
+            return rc;
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+/* One page of invoice keys: GET each, and HINCRBY what each contributes. */
+static int s_policy_page(redisContext *c, const redisReply *keys, discount_policy_rebuild_t *out,
+                         sk_err_t *err)
+{
+    static sk_invoice_t inv;
+    static sk_invoice_change_t ch;
+    size_t n = keys->elements;
+    if (n == 0)
+        return 0;
+    redisReply **iv = calloc(n, sizeof *iv);
+    if (!iv)
+        return sk_err_set(err, "redis", "rebuild: out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *oid;
+        const redisReply *k = keys->element[i];
+        bool ok = k->type == REDIS_REPLY_STRING && s_parse_key(k->str, "inv", &oid) >= 0;
+        const char *argv[2] = {ok ? "GET" : "PING", ok ? k->str : ""};
+        if (redisAppendCommandArgv(c, ok ? 2 : 1, argv, NULL) != REDIS_OK)
+            rc = sk_err_set(err, "redis", "rebuild: %s", c->errstr);
+    }
+    if (rc == 0 && (rc = discount_read_replies(c, iv, n, "rebuild: GET invoice", err)) != 0)
+        memset(iv, 0, n * sizeof *iv);
+    size_t sent = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *oid;
+        sk_err_t e;
+        int sh = s_parse_key(keys->element[i]->str, "inv", &oid);
+        if (sh < 0 || sk_invoice_from_reply(iv[i], oid, &inv, &e) != 0)
+            continue;
+        sk_invoice_policy(&inv, &ch);
+        out->invoices++;
+        char pk[SK_KEY_MAX], ck[SK_KEY_MAX];
+        sk_key_policy(pk, sh);
+        sk_key_policy_customers(ck, sh);
+        for (int d = 0; d < ch.ndeltas && rc == 0; d++) {
+            char v[24];
+            snprintf(v, sizeof v, "%lld", (long long)ch.deltas[d].delta);
+            const char *argv[4] = {"HINCRBY",
+                                   ch.deltas[d].counter == SK_COUNTER_PCUST ? ck : pk,
+                                   ch.deltas[d].field, v};
+            if (redisAppendCommandArgv(c, 4, argv, NULL) != REDIS_OK)
+                rc = sk_err_set(err, "redis", "rebuild: %s", c->errstr);
+            sent++;
+        }
+    }
+    if (rc == 0)
+        rc = s_drain(c, sent, "rebuild: HINCRBY", err);
+    s_free_replies(iv, n);
+    free(iv);
+    return rc;
+}
+
+int discount_policy_rebuild(redisContext *c, discount_policy_rebuild_t *out, sk_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    redisReply *r = redisCommand(c, "GET %s", SK_KEY_POLICY_REBUILT);
+    if (!r)
+        return sk_err_set(err, "redis", "GET %s: %s", SK_KEY_POLICY_REBUILT, c->errstr);
+    bool done = r->type == REDIS_REPLY_STRING && !strcmp(r->str, "1");
+    bool bad = r->type == REDIS_REPLY_ERROR;
+    if (bad)
+        sk_err_set(err, "redis", "GET %s: %s", SK_KEY_POLICY_REBUILT, r->str);
+    freeReplyObject(r);
+    if (bad)
+        return -1;
+    if (done) {
+        out->skipped = true;
+        return 0;
+    }
+    char key[SK_KEY_MAX];
+    for (int sh = 0; sh < SK_SHARDS; sh++)
+        if (s_clear_hash(c, sk_key_policy(key, sh), err) != 0 ||
+            s_clear_hash(c, sk_key_policy_customers(key, sh), err) != 0)
+            return -1;
+    char cursor[32] = "0";
+    int rc = 0;
+    do {
+        redisReply *page = s_scan(c, cursor, SK_KEY_INVOICE_PATTERN, "string", err);
+        if (!page)
+            return -1;
+        rc = s_policy_page(c, page->element[1], out, err);
+        freeReplyObject(page);
+    } while (rc == 0 && strcmp(cursor, "0") != 0);
+    if (rc != 0)
+        return -1;
+    r = redisCommand(c, "SET %s 1", SK_KEY_POLICY_REBUILT);
+    if (!r)
+        return sk_err_set(err, "redis", "SET %s: %s", SK_KEY_POLICY_REBUILT, c->errstr);
+    bad = r->type == REDIS_REPLY_ERROR;
+    if (bad)
+        sk_err_set(err, "redis", "SET %s: %s", SK_KEY_POLICY_REBUILT, r->str);
+    freeReplyObject(r);
+    return bad ? -1 : 0;
+}

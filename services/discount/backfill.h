@@ -32,4 +32,21 @@ typedef struct {
 int discount_backfill(redisContext *c, const sk_remind_settings_t *s, int64_t now_ms,
                       discount_backfill_t *out, sk_err_t *err);
 
+/* The policy report's counters (common/invoice_rules.h, sk_invoice_policy)
+ * rebuilt from the stored invoices, for what was stored before they existed:
+ * when SK_KEY_POLICY_REBUILT is absent (a store from before issue 10, or an
+ * operator who deleted it to rebuild), empties sk:{sN}:pol and sk:{sN}:pcust
+ * of every shard, SCANs every invoice (packed layout; one in the old layout
+ * is skipped) and adds what it contributes, then sets the marker. Run at
+ * start, before the worker consumes: events applied meanwhile by OTHER
+ * discount workers may be counted twice or lost, so rebuild with one worker
+ * running (the README says so). A worker killed midway leaves no marker and
+ * the next start does it again from empty counters. */
+typedef struct {
+    long invoices; /* invoices read */
+    bool skipped;  /* the marker was set: nothing done */
+} discount_policy_rebuild_t;
+
+int discount_policy_rebuild(redisContext *c, discount_policy_rebuild_t *out, sk_err_t *err);
+
 #endif

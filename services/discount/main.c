@@ -323,6 +323,13 @@ static int s_setup(s_worker_t *w)
     if (!bf.skipped)
         sk_log("due queue backfilled: %ld reminders of %ld open invoices, %ld statements",
                bf.reminders, bf.invoices, bf.statements);
+    discount_policy_rebuild_t pr;
+    if (discount_policy_rebuild(w->c, &pr, &err) != 0) {
+        sk_log_error("rebuilding the policy counters: %s", err.msg);
+        return -1;
+    }
+    if (!pr.skipped)
+        sk_log("policy counters rebuilt from %ld invoices", pr.invoices);
     for (int s = 0; s < 2 * SK_SHARDS; s++) {
         /* ID 0: entries added before the group existed are not skipped.
          * The event streams, then the override queues. */

@@ -126,7 +126,8 @@ static void test_order_gets_the_seed_schedule(void **state)
     assert_int_equal(inv.fc_net_amount, 113000);
     sk_test_assert_date(inv.fc_hist_day, "2027-01-01");
     assert_int_equal(inv.fc_hist_amount, 113000);
-    assert_int_equal(s_ch.ndeltas, 5);
+    assert_int_equal(s_ch.ndeltas, 6);
+    assert_int_equal(s_delta(SK_COUNTER_POLICY, "s|2026-11|CNY"), 113000); /* sales, by ship month */
     assert_int_equal(s_delta(SK_COUNTER_TAKEUP, "offered|t0|20000"), 1);
     assert_int_equal(s_delta(SK_COUNTER_TAKEUP, "offered|t1|10000"), 1);
     assert_int_equal(s_delta(SK_COUNTER_TAKEUP, "offered|t2|5000"), 1);
@@ -190,7 +191,30 @@ static void test_full_payment_in_tier_two_counts_take_up(void **state)
     assert_int_equal(s_delta(SK_COUNTER_TAKEUP, "disc|CNY"), 1130);
     assert_int_equal(s_delta(SK_COUNTER_HISTORY, "t1"), 1);
     assert_int_equal(s_delta(SK_COUNTER_HISTORY, "n"), 1);
-    assert_int_equal(s_ch.ndeltas, 7);
+    /* the policy counters of the close in 2026-11: offered every tier, days
+     * to net 60/50/30 by amount, paid 52 days before net 2027-01-01 */
+#define P(f) s_delta(SK_COUNTER_POLICY, "2026-11|" f "|" SEED)
+    assert_int_equal(P("n|CNY|*"), 1);
+    assert_int_equal(P("a|CNY|*"), 113000);
+    assert_int_equal(P("dn|CNY|t0"), 113000 * 60);
+    assert_int_equal(P("dn|CNY|t1"), 113000 * 50);
+    assert_int_equal(P("dn|CNY|t2"), 113000 * 30);
+    assert_int_equal(P("tk|CNY|t1"), 1);
+    assert_int_equal(P("dc|CNY|t1"), 1130);
+    assert_int_equal(P("pa|CNY|t1"), 111870);
+    assert_int_equal(P("pd|CNY|t1"), 111870 * 52);
+    assert_int_equal(P("ds|CNY|t1"), 52);
+#undef P
+    assert_int_equal(s_delta(SK_COUNTER_POLICY, "pn|2027-01-01|CNY"), 111870);
+    assert_int_equal(s_delta(SK_COUNTER_POLICY, "s|2026-11|CNY"), 0); /* sales unchanged */
+    assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|n|C-1"), 1);
+    assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|t1|C-1"), 1);
+    assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|ot|C-1"), 1);
+    assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|ds|C-1"), 52);
+    assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|in|C-1"), 1);
+    assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|ir|C-1"), 20000);
+    assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|ig|C-1"), 8); /* 11-02 -> 11-10 */
+    assert_int_equal(s_ch.ndeltas, 25);
     assert_int_equal(s_ch.open_op, SK_SET_REMOVE);
     assert_int_equal(s_ch.windows_op, SK_SET_REMOVE);
 
@@ -269,7 +293,9 @@ static void test_credit_notes(void **state)
     assert_int_equal(s_ch.inv.schedule.amount, 0);
     assert_int_equal(s_ch.inv.balance, 0);
     assert_int_equal(s_ch.inv.schedule.ntiers, 0);
-    assert_int_equal(s_ch.ndeltas, 2); /* the forecast leaves; no take-up, no history */
+    /* the forecast and the sales leave; no take-up, no history */
+    assert_int_equal(s_ch.ndeltas, 3);
+    assert_int_equal(s_delta(SK_COUNTER_POLICY, "s|2026-11|CNY"), -103000);
     assert_int_equal(s_delta(SK_COUNTER_FC_NET, "2027-01-01|CNY"), -103000);
     assert_int_equal(s_delta(SK_COUNTER_FC_HIST, "2027-01-01|CNY"), -103000);
     assert_int_equal(s_ch.open_op, SK_SET_REMOVE);
@@ -484,6 +510,86 @@ static void test_totals_over_many_invoices(void **state)
     assert_true(taken[0] > 0 && taken[1] > 0 && taken[2] > 0 && taken[3] > 0);
 }
 
+/* The policy counters of the live deltas, summed over the changes. */
+typedef struct {
+    int n;
+    sk_delta_t d[256];
+} s_sum_t;
+
+static void s_sum_add(s_sum_t *sum, const sk_invoice_change_t *ch)
+{
+    for (int i = 0; i < ch->ndeltas; i++) {
+        const sk_delta_t *x = &ch->deltas[i];
+        if (x->counter != SK_COUNTER_POLICY && x->counter != SK_COUNTER_PCUST)
+            continue;
+        int k = 0;
+        while (k < sum->n && !(sum->d[k].counter == x->counter && !strcmp(sum->d[k].field, x->field)))
+            k++;
+        if (k == sum->n) {
+            assert_true(sum->n < 256);
+            sum->d[sum->n++] = *x;
+            sum->d[k].delta = 0;
+        }
+        sum->d[k].delta += x->delta;
+    }
+}
+
+/* What the rebuild adds for an invoice is what the live changes added up to. */
+static void s_assert_rebuild(const s_sum_t *live, const sk_invoice_t *inv)
+{
+    static sk_invoice_change_t ch;
+    sk_invoice_policy(inv, &ch);
+    int nonzero = 0;
+    for (int k = 0; k < live->n; k++)
+        if (live->d[k].delta != 0) {
+            nonzero++;
+            assert_int_equal(sk_change_delta(&ch, live->d[k].counter, live->d[k].field),
+                             live->d[k].delta);
+        }
+    assert_int_equal(ch.ndeltas, nonzero);
+}
+
+static void test_policy_rebuild_matches_live(void **state)
+{
+    (void)state;
+    static s_sum_t sum;
+    /* a credit note, a version, a partial then a late full payment */
+    memset(&sum, 0, sizeof sum);
+    sk_order_event_t o = sk_test_order("SO-9", SEED, 113000, 13000, "2026-11-02");
+    sk_invoice_t inv = s_stored(NULL, &o, NULL);
+    s_sum_add(&sum, &s_ch);
+    s_assert_rebuild(&sum, &inv);
+    sk_credit_event_t c = {"SO-9", "", 10000};
+    assert_int_equal(sk_invoice_on_credit(&inv, &c, sk_test_day(TODAY), &s_ch), SK_CHANGE_APPLY);
+    inv = s_ch.inv;
+    s_sum_add(&sum, &s_ch);
+    s_assert_rebuild(&sum, &inv);
+    sk_invoice_t paid = s_paid(&inv, "2026-11-20", 50000, false);
+    s_sum_add(&sum, &s_ch);
+    paid = s_paid(&paid, "2027-01-10", 53000, true);
+    s_sum_add(&sum, &s_ch);
+    assert_int_equal(paid.status, SK_INV_PAID);
+    s_assert_rebuild(&sum, &paid);
+
+    /* paid at net after a partial payment: counted, late, per payment */
+    memset(&sum, 0, sizeof sum);
+    o = sk_test_order("SO-10", SEED, 100000, 0, "2026-11-02");
+    inv = s_stored(NULL, &o, NULL);
+    s_sum_add(&sum, &s_ch);
+    paid = s_paid(&inv, "2026-12-22", 40000, false);
+    s_sum_add(&sum, &s_ch);
+    paid = s_paid(&paid, "2027-01-11", 60000, true);
+    s_sum_add(&sum, &s_ch);
+    s_assert_rebuild(&sum, &paid);
+    /* 40000 x 10 days before net, 60000 x 10 after */
+    assert_int_equal(sk_change_delta(&s_ch, SK_COUNTER_POLICY, "2027-01|pd|CNY|net|" SEED),
+                     40000 * 10 - 60000 * 10);
+    assert_int_equal(sk_change_delta(&s_ch, SK_COUNTER_POLICY, "2027-01|ds|CNY|net|" SEED), -10);
+    assert_int_equal(sk_change_delta(&s_ch, SK_COUNTER_POLICY, "pn|2027-01-01|CNY"), 40000);
+    assert_int_equal(sk_change_delta(&s_ch, SK_COUNTER_PCUST, "2027-01|ot|C-1"), 0);
+    assert_int_equal(sk_change_delta(&s_ch, SK_COUNTER_PCUST, "2027-01|ig|C-1"), 70);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_new_amount_covered_by_payments_closes),
         cmocka_unit_test(test_bad_order_fields),
         cmocka_unit_test(test_totals_over_many_invoices),
+        cmocka_unit_test(test_policy_rebuild_matches_live),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -539,6 +539,28 @@ static void test_on_override_moves_the_counters(void **state)
         -paid.fc_net_amount);
     assert_int_equal(s_ov.windows_op, SK_SET_REMOVE);
     assert_int_equal(s_ov.open_op, SK_SET_REMOVE);
+    /* the policy counters of the close too, as the rebuild counts them */
+#define T "|2/10,1/20,n/45"
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_POLICY, "2026-11|tk|CNY|t0" T), 1);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_POLICY, "2026-11|dc|CNY|t0" T), 2260);
+    /* the grant made the short payment's discount earned: no unearned attempt left */
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_PCUST, "2026-11|un|C-1"), 0);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_PCUST, "2026-11|t0|C-1"), 1);
+#undef T
+    static sk_invoice_change_t rebuilt;
+    sk_invoice_policy(g, &rebuilt);
+    for (int i = 0; i < s_ov.ndeltas; i++)
+        if (s_ov.deltas[i].counter == SK_COUNTER_POLICY ||
+            s_ov.deltas[i].counter == SK_COUNTER_PCUST)
+            assert_int_equal(sk_change_delta(&rebuilt, s_ov.deltas[i].counter,
+                                             s_ov.deltas[i].field),
+                             s_ov.deltas[i].delta);
+    /* a second grant-like change of a closed invoice moves its close: taken
+     * back in full and counted again, nothing left over */
+    sk_invoice_on_override(g, g, sk_test_day("2026-11-16"), &s_ov);
+    for (int i = 0; i < s_ov.ndeltas; i++)
+        assert_true(s_ov.deltas[i].counter != SK_COUNTER_POLICY &&
+                    s_ov.deltas[i].counter != SK_COUNTER_PCUST);
 }
 
 int main(void)

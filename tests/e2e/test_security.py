@@ -555,6 +555,9 @@ class RedisAclTest(unittest.TestCase):
         # (one that hands nothing off needs no XDEL to hide it)
         (("XDEL", "sk:{s3}:auditq", "0-1"), {"audit", "discount"}),
         (("HSET", "sk:{s3}:ovref", "OV-1", "1"), {"discount"}),
+        (("HINCRBY", "sk:{s3}:pol", "s|2026-11|CNY", 1), {"discount"}),
+        (("HINCRBY", "sk:{s3}:pcust", "2026-11|n|C-1", 1), {"discount"}),
+        (("HDEL", "sk:{s3}:pol", "s|2026-11|CNY"), {"discount"}),
         (("XADD", "sk:{audit}:log", "*", "seq", "0"), {"audit"}),
         (("XTRIM", "sk:{audit}:log", "MAXLEN", 0), set()),
         (("DEL", "sk:{audit}:log"), set()),
@@ -568,6 +571,7 @@ class RedisAclTest(unittest.TestCase):
         (("SET", "sk:{sys}:clock", 1), {"clock"}),
         (("SET", "sk:{sys}:layout", "2"), {"discount"}),
         (("SET", "sk:{sys}:rbackfill", "1"), {"discount"}),
+        (("SET", "sk:{sys}:pbackfill", "1"), {"discount"}),
         (("SET", "sk:{sys}:other", "1"), set()),
         (("SET", "elsewhere", "1"), set()),
     ]

@@ -1,0 +1,239 @@
+"""skontoctl report policy against a real stack (redis-server, skonto-ingest,
+skonto-discount; events in through `skontoctl send`): the figures of a small
+history worked out by hand, how a credit note and a payment move them, and
+that the discount worker's rebuild (sk:{sys}:pbackfill absent) gives the
+same report as the live counters.
+
+Terms 2/10,n/30 (2 % up to 10 days after shipping, net at 30: 20 days
+before net), CNY, cost of capital 8 %:
+  SO-1 C-A 1000.00 ship 11-02 (last day 11-12, net 12-02): 980.00 on 11-10, tier 0,
+       discount 20.00, 22 days before net; tier 0's last day 2 days after
+  SO-2 C-A  500.00 ship 11-16 (11-26, 12-16): 490.00 on 11-26, tier 0, 10.00, 20 days
+  SO-3 C-B 2000.00 ship 11-05 (11-15, 12-05): 2000.00 on 12-10: net, 5 days late
+  SO-4 C-B  800.00 ship 12-01 (12-11, 12-31): open
+  SO-5 C-B  600.00 ship 12-03 (12-13, 2027-01-02): credit note 100.00, then
+       500.00 on 12-20: net, 13 days before net
+  SO-6 C-B 1000.00 ship 12-01 (12-11, 12-31): 980.00 "full" on 12-15 (after the
+       window: 20.00 unearned, 16 days before net), 20.00 on 12-20 (11 days): net
+Closed by payment: 5, amounts 5000.00, every one offered tier 0.
+  tier 0: taken 2 (40 %), discounted 30.00, days before net (22+20)/2 = 21.00;
+          2 % for 20 days: 37.24 % nominal, 44.59 % effective, against net and
+          (the only tier) against the next; balance rate at 8 % 0.4208 (0.4364 simple);
+          cash x days 980.00 x 22 + 490.00 x 20 = 31360.00 day-yuan, worth
+          31360.00 x 8 % / 365 = 6.87, net effect 6.87 - 30.00 = -23.13
+  net:    taken 3 (60 %), days (-5+13+11)/3 = 6.33; cash x days
+          2000 x -5 + 500 x 13 + 980 x 16 + 20 x 11 = 12400.00, worth 2.72
+  total:  43760.00 day-yuan, worth 9.59; discounts 30.00; net effect -20.41
+Customers: C-A 2 closed, tier 0, on time 100 %, 21.00 days, always takes;
+  C-B 3 at net, on time 2 of 3 (66.67 %), 6.33 days, 1 unearned attempt of
+  20.00, never takes; its implied rate: 2 % for on average round(41/3) = 14
+  days after tier 0's last day (25, 7, 9).
+DSO as of 2026-12-31: receivables 800.00 (SO-4), December's sales 1000.00 +
+  800.00 + 500.00 (SO-5 after its credit) = 2300.00 over 31 days:
+  31 x 800 / 2300 = 10.78 days. As if everyone paid at net on its due date,
+  still open on 12-31: SO-5's 500.00 (net 2027-01-02): 31 x 500/2300 = 6.74.
+"""
+import json
+import math
+import os
+import time
+import unittest
+
+from harness import Stack, wait_for
+
+T = "2/10,n/30"
+
+
+def line(**kw):
+    return json.dumps(kw)
+
+
+def order(eid, oid, cid, amount, ship):
+    return line(type="order_shipped", event_id=eid, order_id=oid, customer_id=cid,
+                currency="CNY", amount=amount, ship_date=ship, terms=T)
+
+
+def pay(eid, oid, amount, on, full=True):
+    return line(type="payment_received", event_id=eid, order_id=oid, paid_on=on, amount=amount,
+                full=full)
+
+
+def credit(eid, oid, amount, on):
+    return line(type="credit_note", event_id=eid, order_id=oid, issued_on=on, amount=amount)
+
+
+HISTORY = [
+    line(type="customer", event_id="E1", customer_id="C-A", name="A", terms=T),
+    line(type="customer", event_id="E2", customer_id="C-B", name="B", terms=T),
+    order("E3", "SO-1", "C-A", "1000.00", "2026-11-02"),
+    pay("E4", "SO-1", "980.00", "2026-11-10"),
+    order("E5", "SO-2", "C-A", "500.00", "2026-11-16"),
+    pay("E6", "SO-2", "490.00", "2026-11-26"),
+    order("E7", "SO-3", "C-B", "2000.00", "2026-11-05"),
+    pay("E8", "SO-3", "2000.00", "2026-12-10"),
+    order("E9", "SO-4", "C-B", "800.00", "2026-12-01"),
+    order("E10", "SO-5", "C-B", "600.00", "2026-12-03"),
+    credit("E11", "SO-5", "100.00", "2026-12-04"),
+    pay("E12", "SO-5", "500.00", "2026-12-20"),
+    order("E13", "SO-6", "C-B", "1000.00", "2026-12-01"),
+    pay("E14", "SO-6", "980.00", "2026-12-15"),
+    pay("E15", "SO-6", "20.00", "2026-12-20", full=False),
+]
+
+
+def implied(rate, days):
+    """The implied rate of common/policy.h, in percent with 2 decimals."""
+    nominal = rate / (1 - rate) * 365 / days
+    effective = math.expm1(365 / days * -math.log1p(-rate))
+    return round(nominal * 100, 2), round(effective * 100, 2)
+
+
+class PolicyReport(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.st = st = Stack()
+        st.__enter__()
+        st.env["SKONTO_TODAY"] = "2027-01-15"
+        st.env.pop("SKONTO_COST_OF_CAPITAL", None)
+        try:
+            st.start_ingest()
+            st.start_discount("discount-1")
+            cls.send(HISTORY, "history.jsonl")
+        except BaseException:
+            st.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.close()
+
+    @classmethod
+    def send(cls, lines, name):
+        path = os.path.join(cls.st.dir, name)
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = cls.st.ctl("send", path, check=False)
+        assert r.returncode == 0, r.stdout + r.stderr
+        cls.st.wait_drained()
+
+    def report(self, *args):
+        return self.st.ctl_json("report", "policy", "--to", "2026-12-31", *args)
+
+    def tier(self, rep, tier):
+        rows = [t for t in rep["tiers"] if t["tier"] == tier]
+        self.assertEqual(len(rows), 1, rep["tiers"])
+        self.assertEqual((rows[0]["terms"], rows[0]["currency"]), (T, "CNY"))
+        return rows[0]
+
+    def cust(self, rep, cid):
+        return next(c for c in rep["customers"] if c["customer"] == cid)
+
+    def test_1_hand_worked_history(self):
+        rep = self.report()
+        self.assertEqual((rep["to"], rep["as_of"], rep["cost_of_capital"]),
+                         ("2026-12", "2026-12-31", "8"))
+        t0 = self.tier(rep, "t0")
+        self.assertEqual((t0["offered"], t0["taken"], t0["share"], t0["discounted"]),
+                         (5, 2, 40.0, "30.00"))
+        self.assertEqual((t0["avg_days_before_net"], t0["rate"], t0["days_to_net"],
+                          t0["days_to_next"]), (21.0, "2", 20, 20))
+        self.assertEqual(t0["apr_vs_net"], {"nominal": 37.24, "effective": 44.59,
+                                            "above_cost_of_capital": True})
+        self.assertEqual(t0["apr_vs_next"], t0["apr_vs_net"])
+        self.assertEqual((t0["balance_rate"], t0["balance_rate_simple"]), ("0.4208", "0.4364"))
+        self.assertEqual((t0["value_of_earlier_cash"], t0["net_effect"]), ("6.87", "-23.13"))
+        net = self.tier(rep, "net")
+        self.assertEqual((net["offered"], net["taken"], net["share"], net["discounted"],
+                          net["avg_days_before_net"], net["value_of_earlier_cash"],
+                          net["net_effect"], net["apr_vs_net"]),
+                         (5, 3, 60.0, "0.00", 6.33, "2.72", "2.72", None))
+        self.assertEqual(rep["net_effect"]["total"],
+                         [{"currency": "CNY", "value_of_earlier_cash": "9.59",
+                           "discounts": "30.00", "net_effect": "-20.41"}])
+        self.assertEqual([(m["month"], m["tier"], m["value_of_earlier_cash"], m["discounts"],
+                           m["net_effect"]) for m in rep["net_effect"]["by_month"]],
+                         [("2026-11", "t0", "6.87", "30.00", "-23.13"),
+                          ("2026-12", "net", "2.72", "0.00", "2.72")])
+        a, b = self.cust(rep, "C-A"), self.cust(rep, "C-B")
+        self.assertEqual((a["closed"], a["preferred_tier"], a["taken"], a["on_time_share"],
+                          a["avg_days_before_net"], a["unearned_attempts"], a["implied_apr"]),
+                         (2, "t0", 2, 100.0, 21.0, 0, None))
+        nominal, effective = implied(0.02, 14)
+        self.assertEqual((b["closed"], b["preferred_tier"], b["taken"], b["on_time_share"],
+                          b["avg_days_before_net"], b["unearned_attempts"],
+                          b["unearned_amount"], b["implied_apr"]),
+                         (3, "net", 0, 66.67, 6.33, 1, {"CNY": "20.00"},
+                          {"nominal": nominal, "effective": effective}))
+        self.assertEqual((rep["never_take"], rep["always_take"]), (["C-B"], ["C-A"]))
+        self.assertEqual(rep["dso"], [{"currency": "CNY", "receivables": "800.00", "days": 10.78,
+                                       "status": "ok", "receivables_at_net": "500.00",
+                                       "days_at_net": 6.74, "status_at_net": "ok",
+                                       "months": 2}])
+        # November alone: only C-A's two closes in tier 0
+        nov = self.st.ctl_json("report", "policy", "--from", "2026-11-01", "--to", "2026-11-30")
+        self.assertEqual([(t["tier"], t["offered"], t["taken"]) for t in nov["tiers"]],
+                         [("t0", 2, 2)])
+        self.assertEqual([c["customer"] for c in nov["customers"]], ["C-A"])
+        # the text table says the same
+        text = self.st.ctl("report", "policy", "--to", "2026-12-31").stdout
+        self.assertIn("37.24%", text)
+        self.assertIn("-23.13", text)
+        self.assertIn("10.78 days", text)
+
+    def test_2_a_credit_note_then_a_payment_move_the_figures(self):
+        self.send([credit("E20", "SO-4", "100.00", "2026-12-05")], "credit.jsonl")
+        rep = self.report()
+        # December's sales 2200.00, receivables 700.00: 31 x 700 / 2200
+        self.assertEqual((rep["dso"][0]["receivables"], rep["dso"][0]["days"]), ("700.00", 9.86))
+        self.assertEqual(self.tier(rep, "t0")["offered"], 5)
+        # 2 % of 700.00 is 14.00: 686.00 on 12-11, tier 0, 20 days before net
+        self.send([pay("E21", "SO-4", "686.00", "2026-12-11")], "pay.jsonl")
+        rep = self.report()
+        t0 = self.tier(rep, "t0")
+        self.assertEqual((t0["offered"], t0["taken"], t0["share"], t0["discounted"],
+                          t0["avg_days_before_net"]), (6, 3, 50.0, "44.00", 20.67))
+        # + 686.00 x 20 = 13720.00 day-yuan: 45080.00 worth 9.88 in tier 0
+        self.assertEqual(t0["value_of_earlier_cash"], "9.88")
+        self.assertEqual(self.tier(rep, "net")["offered"], 6)
+        b = self.cust(rep, "C-B")
+        self.assertEqual((b["closed"], b["taken"], b["preferred_tier"]), (4, 1, "net"))
+        self.assertEqual((rep["never_take"], rep["always_take"]), ([], ["C-A"]))
+        self.assertEqual((rep["dso"][0]["receivables"], rep["dso"][0]["days"],
+                          rep["dso"][0]["status"]), ("0.00", 0.0, "ok"))
+
+    def test_3_the_rebuild_gives_the_live_report(self):
+        live = self.report()
+        self.st.stop("discount-1")
+        # as if stored before the counters existed
+        for s in range(16):
+            self.st.redis_cli("DEL", "sk:{s%d}:pol" % s, "sk:{s%d}:pcust" % s)
+        self.st.redis_cli("DEL", "sk:{sys}:pbackfill")
+        empty = self.report()
+        self.assertEqual(empty["tiers"], [])
+        self.st.start_discount("discount-2")
+        wait_for(lambda: "policy counters rebuilt from 6 invoices" in self.st.log("discount-2"),
+                 what="the rebuild")
+        self.assertEqual(self.st.redis_cli("GET", "sk:{sys}:pbackfill"), "1")
+        self.assertEqual(self.report(), live)
+        # a later start does not rebuild
+        self.st.stop("discount-2")
+        self.st.start_discount("discount-3")
+        wait_for(lambda: "discount-3" in self.st.redis_cli("HKEYS", "sk:{sys}:hb"),
+                 what="discount-3's heartbeat")
+        self.assertNotIn("rebuilt", self.st.log("discount-3"))
+        self.assertEqual(self.report(), live)
+
+    def test_usage_errors(self):
+        r = self.st.ctl("report", "policy", "--cost-of-capital", "120", check=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("cost of capital", r.stderr)
+        r = self.st.ctl("report", "policy", "--from", "2026-12-01", "--to", "2026-11-01",
+                        check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("before --from", r.stderr)
+        h = self.st.ctl("report", "policy", "--help").stdout
+        self.assertIn("Not computed", h)
+
+
+if __name__ == "__main__":
+    unittest.main()
