@@ -9,6 +9,7 @@
 #   3. feeds it to ingest with `skontoctl send --progress`,
 #   4. waits until the discount workers have drained the queues,
 #   5. shows schedules, a customer's open windows, the receivables forecast,
+#      the policy report (skontoctl report policy, issue 10; no HTML yet),
 #      the workers' status and the dead-letter list,
 #   6. runs two simulated weeks (`skontoctl clock advance 1d`, fourteen
 #      times): the reminder worker mails a reminder before each discount
@@ -169,6 +170,10 @@ fi
 echo
 echo "--- expected receivables, week by week: by each customer's habit vs everybody paying at net"
 show skontoctl forecast --by week
+echo
+echo "--- is the discount policy paying? take-up per tier, the rates against the cost of"
+echo "    capital (${SKONTO_COST_OF_CAPITAL:-8} % a year), the net effect and DSO (from the discount workers' counters)"
+show skontoctl report policy
 echo
 echo "--- the dead-letter list (newest first)"
 show skontoctl dlq list --limit 5

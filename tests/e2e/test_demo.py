@@ -53,6 +53,8 @@ class DemoTest(unittest.TestCase):
         self.assertIn("no payments yet", out)      # the open one
         self.assertIn("unearned", out)
         self.assertIn("by history", out)           # the forecast
+        self.assertIn("skontoctl report policy", out)  # the policy report ran
+        self.assertNotIn("report policy: ", out)         # and said no error
         for reason in ("bad_terms", "unknown_customer", "unknown_order"):
             self.assertIn(reason, out)
         # the simulated weeks: mails counted, in the maildir it names, one of each shown
