@@ -997,10 +997,15 @@ int sk_cmd_report_policy(int argc, char **argv)
         redisFree(c);
     if (rc == SK_EXIT_OK) {
         /* sorted for the output; the maps are rebuilt on the sorted order */
-        qsort(r.tiers.rows, r.tiers.n, r.tiers.size, s_cmp_trow);
-        qsort(r.months.rows, r.months.n, r.months.size, s_cmp_mrow);
-        qsort(r.sales.rows, r.sales.n, r.sales.size, s_cmp_drow);
-        qsort(r.custs.rows, r.custs.n, r.custs.size, s_cmp_crow);
+        /* an empty table has no rows array: qsort must not see NULL */
+        if (r.tiers.n)
+            qsort(r.tiers.rows, r.tiers.n, r.tiers.size, s_cmp_trow);
+        if (r.months.n)
+            qsort(r.months.rows, r.months.n, r.months.size, s_cmp_mrow);
+        if (r.sales.n)
+            qsort(r.sales.rows, r.sales.n, r.sales.size, s_cmp_drow);
+        if (r.custs.n)
+            qsort(r.custs.rows, r.custs.n, r.custs.size, s_cmp_crow);
         for (size_t i = 0; i < r.tiers.n; i++) {
             const s_trow_t *row = S_AT(&r.tiers, s_trow_t, i);
             char key[SK_TERMS_MAX_LEN + 32];
