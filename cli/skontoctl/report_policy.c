@@ -23,27 +23,22 @@
 #include "keys.h"
 #include "money.h"
 #include "policy.h"
+#include "report_html.h"
+#include "report_policy.h"
 #include "sk_clock.h"
 #include "sk_map.h"
 #include "terms.h"
 
 #define VERB "report policy"
 #define S_ROWS_MAX SIZE_MAX
-#define S_TIER_ALL (-2) /* "*": the invoices of a terms, whatever tier */
-#define S_TIER_NET (-1)
+
+static const char *const s_vnames[SK_POL_V_COUNT] = {"n", "a", "dn", "tk", "dc", "pa", "pd", "ds"};
 
 /* ---------------------------------------------------------------- grouped rows */
 
-/* Rows of one kind, found by a text key. */
-typedef struct {
-    sk_map_t *ix;
-    char *rows;
-    size_t n, cap, size;
-    bool nomem;
-} s_tab_t;
 
 /* The index of key's row (a new zeroed one when absent), or -1 when out of memory. */
-static long s_row(s_tab_t *t, const char *key)
+static long s_row(sk_pol_tab_t *t, const char *key)
 {
     intptr_t i;
     if (sk_map_get(t->ix, key, &i))
@@ -66,42 +61,8 @@ static long s_row(s_tab_t *t, const char *key)
     return (long)t->n++;
 }
 
-#define S_AT(t, type, i) ((type *)((t)->rows + (size_t)(i) * (t)->size))
 
-enum { V_N, V_A, V_DN, V_TK, V_DC, V_PA, V_PD, V_DS, V_COUNT };
-static const char *const s_vnames[V_COUNT] = {"n", "a", "dn", "tk", "dc", "pa", "pd", "ds"};
-
-typedef struct {
-    char terms[SK_TERMS_MAX_LEN];
-    char cur[4];
-    int tier;
-    int64_t v[V_COUNT];
-} s_trow_t; /* per terms x currency x tier (and per month x currency x tier: terms "") */
-
-typedef struct {
-    char key[16]; /* "YYYY-MM" or "YYYY-MM-DD" */
-    char cur[4];
-    int64_t v;
-} s_drow_t; /* sales by month, early cash and open balances by day */
-
-#define S_CUR_MAX 4
-typedef struct {
-    char id[SK_ID_MAX + 1];
-    int64_t n, ot, ds, un, in, ir, ig, net;
-    int64_t t[SK_TERMS_MAX_TIERS];
-    char ucur[S_CUR_MAX][4];
-    int64_t ua[S_CUR_MAX];
-} s_crow_t;
-
-typedef struct {
-    char from[8], to[8]; /* close months selected ("" unbounded) */
-    sk_day_t as_of;
-    int32_t k_ppm;
-    s_tab_t tiers, months, sales, early, open, custs;
-    long skipped;
-} s_rep_t;
-
-static bool s_in_range(const s_rep_t *r, const char *m)
+static bool s_in_range(const sk_pol_rep_t *r, const char *m)
 {
     return (!r->from[0] || strcmp(m, r->from) >= 0) && (!r->to[0] || strcmp(m, r->to) <= 0);
 }
@@ -110,9 +71,9 @@ static bool s_in_range(const s_rep_t *r, const char *m)
 static int s_tier_of(const char *s)
 {
     if (!strcmp(s, "net"))
-        return S_TIER_NET;
+        return SK_POL_TIER_NET;
     if (!strcmp(s, "*"))
-        return S_TIER_ALL;
+        return SK_POL_TIER_ALL;
     if (s[0] == 't' && s[1] >= '0' && s[1] < '0' + SK_TERMS_MAX_TIERS && !s[2])
         return s[1] - '0';
     return -3;
@@ -145,27 +106,27 @@ static int s_split(char *s, char **parts, int n)
     return k;
 }
 
-static void s_drow_add(s_tab_t *t, const char *key, const char *cur, int64_t v)
+static void s_drow_add(sk_pol_tab_t *t, const char *key, const char *cur, int64_t v)
 {
     char k[32];
     snprintf(k, sizeof k, "%s|%s", key, cur);
     long i = s_row(t, k);
     if (i < 0)
         return;
-    s_drow_t *d = S_AT(t, s_drow_t, i);
+    sk_pol_drow_t *d = SK_POL_AT(t, sk_pol_drow_t, i);
     snprintf(d->key, sizeof d->key, "%s", key);
     memcpy(d->cur, cur, 4);
     d->v += v;
 }
 
-static void s_trow_add(s_tab_t *t, const char *terms, const char *cur, int tier, int vi, int64_t v)
+static void s_trow_add(sk_pol_tab_t *t, const char *terms, const char *cur, int tier, int vi, int64_t v)
 {
     char k[SK_TERMS_MAX_LEN + 32];
     snprintf(k, sizeof k, "%s|%s|%d", terms, cur, tier);
     long i = s_row(t, k);
     if (i < 0)
         return;
-    s_trow_t *row = S_AT(t, s_trow_t, i);
+    sk_pol_trow_t *row = SK_POL_AT(t, sk_pol_trow_t, i);
     snprintf(row->terms, sizeof row->terms, "%s", terms);
     memcpy(row->cur, cur, 4);
     row->tier = tier;
@@ -178,7 +139,7 @@ static bool s_cur_ok(const char *c)
 }
 
 /* One field of sk:{sN}:pol. */
-static void s_take_pol(s_rep_t *r, char *f, int64_t v)
+static void s_take_pol(sk_pol_rep_t *r, char *f, int64_t v)
 {
     char *p[5];
     int n = s_split(f, p, 5);
@@ -187,7 +148,7 @@ static void s_take_pol(s_rep_t *r, char *f, int64_t v)
         return;
     }
     int vi = -1;
-    for (int k = 0; n == 5 && k < V_COUNT; k++)
+    for (int k = 0; n == 5 && k < SK_POL_V_COUNT; k++)
         if (!strcmp(p[1], s_vnames[k]))
             vi = k;
     int tier = n == 5 ? s_tier_of(p[3]) : -3;
@@ -198,12 +159,12 @@ static void s_take_pol(s_rep_t *r, char *f, int64_t v)
     if (!s_in_range(r, p[0]))
         return;
     s_trow_add(&r->tiers, p[4], p[2], tier, vi, v);
-    if (vi == V_DC || vi == V_PD)
+    if (vi == SK_POL_V_DC || vi == SK_POL_V_PD)
         s_trow_add(&r->months, p[0], p[2], tier, vi, v); /* terms = the month */
 }
 
 /* One field of sk:{sN}:pcust. */
-static void s_take_cust(s_rep_t *r, char *f, int64_t v)
+static void s_take_cust(sk_pol_rep_t *r, char *f, int64_t v)
 {
     char *p[3];
     if (s_split(f, p, 3) != 3 || strlen(p[0]) != 7 || strlen(p[2]) > SK_ID_MAX) {
@@ -215,13 +176,13 @@ static void s_take_cust(s_rep_t *r, char *f, int64_t v)
     long i = s_row(&r->custs, p[2]);
     if (i < 0)
         return;
-    s_crow_t *c = S_AT(&r->custs, s_crow_t, i);
+    sk_pol_crow_t *c = SK_POL_AT(&r->custs, sk_pol_crow_t, i);
     snprintf(c->id, sizeof c->id, "%s", p[2]);
     const char *x = p[1];
     int t = s_tier_of(x);
     if (t >= 0)
         c->t[t] += v;
-    else if (t == S_TIER_NET)
+    else if (t == SK_POL_TIER_NET)
         c->net += v;
     else if (!strcmp(x, "n"))
         c->n += v;
@@ -239,9 +200,9 @@ static void s_take_cust(s_rep_t *r, char *f, int64_t v)
         c->ig += v;
     else if (!strncmp(x, "ua.", 3) && s_cur_ok(x + 3)) {
         int k = 0;
-        while (k < S_CUR_MAX && c->ucur[k][0] && strcmp(c->ucur[k], x + 3))
+        while (k < SK_POL_CUR_MAX && c->ucur[k][0] && strcmp(c->ucur[k], x + 3))
             k++;
-        if (k == S_CUR_MAX) {
+        if (k == SK_POL_CUR_MAX) {
             r->skipped++;
             return;
         }
@@ -252,7 +213,7 @@ static void s_take_cust(s_rep_t *r, char *f, int64_t v)
 }
 
 /* One field of sk:{sN}:fc:net ("YYYY-MM-DD|CUR"). */
-static void s_take_open(s_rep_t *r, char *f, int64_t v)
+static void s_take_open(sk_pol_rep_t *r, char *f, int64_t v)
 {
     char *p[2];
     if (s_split(f, p, 2) != 2 || strlen(p[0]) != 10 || !s_cur_ok(p[1])) {
@@ -262,7 +223,7 @@ static void s_take_open(s_rep_t *r, char *f, int64_t v)
     s_drow_add(&r->open, p[0], p[1], v);
 }
 
-static int s_load(redisContext *c, s_rep_t *r)
+static int s_load(redisContext *c, sk_pol_rep_t *r)
 {
     char key[SK_KEY_MAX];
     for (int s = 0; s < SK_SHARDS; s++)
@@ -319,14 +280,14 @@ static int64_t s_div(__int128 a, int64_t b)
 }
 
 /* Value of earlier cash: sum(cash x days before net) x k / 365, minor units. */
-static int64_t s_value(int64_t cash_days, int32_t k_ppm)
+int64_t sk_pol_value(int64_t cash_days, int32_t k_ppm)
 {
     return s_div((__int128)cash_days * k_ppm, (int64_t)365 * SK_PPM);
 }
 
 static int s_cmp_trow(const void *a, const void *b)
 {
-    const s_trow_t *x = a, *y = b;
+    const sk_pol_trow_t *x = a, *y = b;
     int c = strcmp(x->terms, y->terms);
     if (!c)
         c = strcmp(x->cur, y->cur);
@@ -338,26 +299,26 @@ static int s_cmp_trow(const void *a, const void *b)
 /* Month rows by currency, month, tier (the totals are per currency). */
 static int s_cmp_mrow(const void *a, const void *b)
 {
-    const s_trow_t *x = a, *y = b;
+    const sk_pol_trow_t *x = a, *y = b;
     int c = strcmp(x->cur, y->cur);
     return c ? c : s_cmp_trow(a, b);
 }
 
 static int s_cmp_drow(const void *a, const void *b)
 {
-    const s_drow_t *x = a, *y = b;
+    const sk_pol_drow_t *x = a, *y = b;
     int c = strcmp(x->cur, y->cur);
     return c ? c : strcmp(x->key, y->key);
 }
 
 static int s_cmp_crow(const void *a, const void *b)
 {
-    return strcmp(((const s_crow_t *)a)->id, ((const s_crow_t *)b)->id);
+    return strcmp(((const sk_pol_crow_t *)a)->id, ((const sk_pol_crow_t *)b)->id);
 }
 
-static const char *s_tier_name(int tier, char *buf, size_t n)
+const char *sk_pol_tier_name(int tier, char *buf, size_t n)
 {
-    if (tier == S_TIER_NET)
+    if (tier == SK_POL_TIER_NET)
         snprintf(buf, n, "net");
     else
         snprintf(buf, n, "t%d", tier);
@@ -365,53 +326,41 @@ static const char *s_tier_name(int tier, char *buf, size_t n)
 }
 
 /* The row of (terms, cur, tier) in the sorted tier rows, or NULL. */
-static const s_trow_t *s_find(const s_rep_t *r, const char *terms, const char *cur, int tier)
+static const sk_pol_trow_t *s_find(const sk_pol_rep_t *r, const char *terms, const char *cur, int tier)
 {
     char k[SK_TERMS_MAX_LEN + 32];
     intptr_t i;
     snprintf(k, sizeof k, "%s|%s|%d", terms, cur, tier);
-    return sk_map_get(r->tiers.ix, k, &i) ? S_AT(&r->tiers, s_trow_t, i) : NULL;
+    return sk_map_get(r->tiers.ix, k, &i) ? SK_POL_AT(&r->tiers, sk_pol_trow_t, i) : NULL;
 }
 
-/* Everything a tier row shows. */
-typedef struct {
-    const s_trow_t *row;
-    const sk_currency_t *cur;
-    int64_t offered, taken, discounted, value, net_effect;
-    int32_t share_bp; /* hundredths of a percent */
-    bool has_days, has_rates, has_next;
-    int32_t avg_days_c, avg_days_amount_c; /* hundredths of a day */
-    int32_t rate_ppm, next_ppm, balance_ppm, balance_simple_ppm;
-    int d_net, d_next;
-    sk_policy_apr_t vs_net, vs_next;
-} s_tier_fig_t;
 
-static void s_tier_figures(const s_rep_t *r, const s_trow_t *row, s_tier_fig_t *f)
+void sk_pol_tier_figures(const sk_pol_rep_t *r, const sk_pol_trow_t *row, sk_pol_tier_fig_t *f)
 {
     memset(f, 0, sizeof *f);
     f->row = row;
     f->cur = sk_currency_find(row->cur);
-    const s_trow_t *all = s_find(r, row->terms, row->cur, S_TIER_ALL);
-    int64_t n = all ? all->v[V_N] : 0, a = all ? all->v[V_A] : 0;
+    const sk_pol_trow_t *all = s_find(r, row->terms, row->cur, SK_POL_TIER_ALL);
+    int64_t n = all ? all->v[SK_POL_V_N] : 0, a = all ? all->v[SK_POL_V_A] : 0;
     f->offered = n;
-    f->taken = row->v[V_TK];
-    f->discounted = row->v[V_DC];
+    f->taken = row->v[SK_POL_V_TK];
+    f->discounted = row->v[SK_POL_V_DC];
     f->share_bp = n > 0 ? (int32_t)s_div((__int128)f->taken * 10000, n) : 0;
     if (f->taken > 0) {
         f->has_days = true;
-        f->avg_days_c = (int32_t)s_div((__int128)row->v[V_DS] * 100, f->taken);
-        if (row->v[V_PA] > 0)
-            f->avg_days_amount_c = (int32_t)s_div((__int128)row->v[V_PD] * 100, row->v[V_PA]);
+        f->avg_days_c = (int32_t)s_div((__int128)row->v[SK_POL_V_DS] * 100, f->taken);
+        if (row->v[SK_POL_V_PA] > 0)
+            f->avg_days_amount_c = (int32_t)s_div((__int128)row->v[SK_POL_V_PD] * 100, row->v[SK_POL_V_PA]);
     }
-    f->value = s_value(row->v[V_PD], r->k_ppm);
+    f->value = sk_pol_value(row->v[SK_POL_V_PD], r->k_ppm);
     f->net_effect = f->value - f->discounted;
     sk_terms_t t;
     sk_err_t err;
     if (row->tier < 0 || a <= 0 || sk_terms_parse(row->terms, &t, &err) != 0 ||
         row->tier >= t.ntiers)
         return;
-    const s_trow_t *next = s_find(r, row->terms, row->cur, row->tier + 1);
-    int64_t dn = row->v[V_DN], dn_next = row->tier + 1 < t.ntiers ? (next ? next->v[V_DN] : 0) : 0;
+    const sk_pol_trow_t *next = s_find(r, row->terms, row->cur, row->tier + 1);
+    int64_t dn = row->v[SK_POL_V_DN], dn_next = row->tier + 1 < t.ntiers ? (next ? next->v[SK_POL_V_DN] : 0) : 0;
     f->has_rates = true;
     f->rate_ppm = t.tiers[row->tier].rate_ppm;
     f->next_ppm = row->tier + 1 < t.ntiers ? t.tiers[row->tier + 1].rate_ppm : 0;
@@ -424,17 +373,8 @@ static void s_tier_figures(const s_rep_t *r, const s_trow_t *row, s_tier_fig_t *
     sk_policy_balance_simple_ppm(r->k_ppm, f->d_net, &f->balance_simple_ppm);
 }
 
-/* Everything a customer row shows. */
-typedef struct {
-    const s_crow_t *row;
-    int preferred; /* -1 net */
-    int32_t on_time_bp, avg_days_c;
-    bool has_implied;
-    sk_policy_apr_t implied;
-    int64_t discounted_count; /* closed in a tier */
-} s_cust_fig_t;
 
-static void s_cust_figures(const s_crow_t *c, s_cust_fig_t *f)
+void sk_pol_cust_figures(const sk_pol_crow_t *c, sk_pol_cust_fig_t *f)
 {
     memset(f, 0, sizeof *f);
     f->row = c;
@@ -458,16 +398,8 @@ static void s_cust_figures(const s_crow_t *c, s_cust_fig_t *f)
     }
 }
 
-/* DSO of one currency, as the discounts are and as if everyone paid at net. */
-typedef struct {
-    char cur[4];
-    int64_t receivables, receivables_at_net;
-    int32_t dso_c, dso_at_net_c;
-    sk_policy_status_t st, st_at_net;
-    int months;
-} s_dso_t;
 
-static const char *s_dso_status(sk_policy_status_t st)
+const char *sk_pol_dso_status(sk_policy_status_t st)
 {
     switch (st) {
     case SK_POLICY_OK:
@@ -483,13 +415,13 @@ static const char *s_dso_status(sk_policy_status_t st)
 
 /* The currencies of the sales and the open balances, sorted rows, into out
  * (at most nmax); returns how many. */
-static int s_dso(const s_rep_t *r, s_dso_t *out, int nmax)
+int sk_pol_dso(const sk_pol_rep_t *r, sk_pol_dso_t *out, int nmax)
 {
     int n = 0;
-    const s_tab_t *tabs[3] = {&r->sales, &r->open, &r->early};
+    const sk_pol_tab_t *tabs[3] = {&r->sales, &r->open, &r->early};
     for (int ti = 0; ti < 3; ti++)
         for (size_t i = 0; i < tabs[ti]->n; i++) {
-            const s_drow_t *d = S_AT(tabs[ti], s_drow_t, i);
+            const sk_pol_drow_t *d = SK_POL_AT(tabs[ti], sk_pol_drow_t, i);
             int k = 0;
             while (k < n && strcmp(out[k].cur, d->cur))
                 k++;
@@ -514,7 +446,7 @@ static int s_dso(const s_rep_t *r, s_dso_t *out, int nmax)
         /* months back from as_of's (its days up to as_of) to the earliest sale */
         char first[16] = "9999-99";
         for (size_t i = 0; i < r->sales.n; i++) {
-            const s_drow_t *d = S_AT(&r->sales, s_drow_t, i);
+            const sk_pol_drow_t *d = SK_POL_AT(&r->sales, sk_pol_drow_t, i);
             if (!strcmp(d->cur, out[k].cur) && d->v > 0 && strcmp(d->key, first) < 0)
                 snprintf(first, sizeof first, "%s", d->key);
         }
@@ -526,7 +458,7 @@ static int s_dso(const s_rep_t *r, s_dso_t *out, int nmax)
             snprintf(key, sizeof key, "%04d-%02d|%s", y % 10000, m % 100, out[k].cur);
             intptr_t i;
             months[nm].sales =
-                sk_map_get(r->sales.ix, key, &i) ? S_AT(&r->sales, s_drow_t, i)->v : 0;
+                sk_map_get(r->sales.ix, key, &i) ? SK_POL_AT(&r->sales, sk_pol_drow_t, i)->v : 0;
             if (months[nm].sales < 0)
                 months[nm].sales = 0;
             months[nm++].days = days;
@@ -560,9 +492,8 @@ static json_t *s_apr_json(const sk_policy_apr_t *a, int32_t k_ppm)
                      a->effective_bp * 100 > k_ppm);
 }
 
-#define S_DSO_MAX 32
 
-static json_t *s_json(const s_rep_t *r)
+static json_t *s_json(const sk_pol_rep_t *r)
 {
     json_t *root = json_object(), *tiers = json_array(), *custs = json_array(),
            *never = json_array(), *always = json_array(), *months = json_array(),
@@ -574,14 +505,14 @@ static json_t *s_json(const s_rep_t *r)
     bad |= json_object_set_new(root, "as_of", sk_cli_json_date(r->as_of));
     bad |= json_object_set_new(root, "cost_of_capital", sk_cli_json_rate(r->k_ppm));
     for (size_t i = 0; i < r->tiers.n; i++) {
-        const s_trow_t *row = S_AT(&r->tiers, s_trow_t, i);
-        if (row->tier == S_TIER_ALL)
+        const sk_pol_trow_t *row = SK_POL_AT(&r->tiers, sk_pol_trow_t, i);
+        if (row->tier == SK_POL_TIER_ALL)
             continue;
-        s_tier_fig_t f;
-        s_tier_figures(r, row, &f);
+        sk_pol_tier_fig_t f;
+        sk_pol_tier_figures(r, row, &f);
         json_t *o = json_pack(
             "{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "terms", row->terms,
-            "currency", row->cur, "tier", s_tier_name(row->tier, b, sizeof b), "offered",
+            "currency", row->cur, "tier", sk_pol_tier_name(row->tier, b, sizeof b), "offered",
             (json_int_t)f.offered, "taken", (json_int_t)f.taken, "share",
             sk_cli_json_bp(f.share_bp), "discounted", sk_cli_json_money(f.discounted, f.cur),
             "avg_days_before_net", f.has_days ? sk_cli_json_bp(f.avg_days_c) : json_null(),
@@ -608,20 +539,20 @@ static json_t *s_json(const s_rep_t *r)
         bad |= json_array_append_new(tiers, o);
     }
     for (size_t i = 0; i < r->custs.n; i++) {
-        const s_crow_t *c = S_AT(&r->custs, s_crow_t, i);
+        const sk_pol_crow_t *c = SK_POL_AT(&r->custs, sk_pol_crow_t, i);
         if (c->n <= 0)
             continue;
-        s_cust_fig_t f;
-        s_cust_figures(c, &f);
+        sk_pol_cust_fig_t f;
+        sk_pol_cust_figures(c, &f);
         json_t *ua = json_object();
-        for (int k = 0; ua && k < S_CUR_MAX && c->ucur[k][0]; k++)
+        for (int k = 0; ua && k < SK_POL_CUR_MAX && c->ucur[k][0]; k++)
             if (c->ua[k])
                 bad |= json_object_set_new(ua, c->ucur[k],
                                            sk_cli_json_money(c->ua[k],
                                                              sk_currency_find(c->ucur[k])));
         json_t *o = json_pack(
             "{s:s, s:I, s:s, s:I, s:o, s:o, s:I, s:o, s:o}", "customer", c->id, "closed",
-            (json_int_t)c->n, "preferred_tier", s_tier_name(f.preferred, b, sizeof b),
+            (json_int_t)c->n, "preferred_tier", sk_pol_tier_name(f.preferred, b, sizeof b),
             "taken", (json_int_t)f.discounted_count, "on_time_share", sk_cli_json_bp(f.on_time_bp),
             "avg_days_before_net", sk_cli_json_bp(f.avg_days_c), "unearned_attempts",
             (json_int_t)c->un, "unearned_amount", ua ? ua : json_object(), "implied_apr",
@@ -639,10 +570,10 @@ static json_t *s_json(const s_rep_t *r)
     char cur[4] = "";
     int64_t tv = 0, td = 0, tpd = 0;
     for (size_t i = 0; i <= r->months.n; i++) {
-        const s_trow_t *row = i < r->months.n ? S_AT(&r->months, s_trow_t, i) : NULL;
+        const sk_pol_trow_t *row = i < r->months.n ? SK_POL_AT(&r->months, sk_pol_trow_t, i) : NULL;
         if (cur[0] && (!row || strcmp(row->cur, cur))) {
             const sk_currency_t *cc = sk_currency_find(cur);
-            int64_t v = s_value(tpd, r->k_ppm);
+            int64_t v = sk_pol_value(tpd, r->k_ppm);
             bad |= json_array_append_new(
                 totals, json_pack("{s:s, s:o, s:o, s:o}", "currency", cur,
                                   "value_of_earlier_cash", sk_cli_json_money(v, cc), "discounts",
@@ -654,29 +585,29 @@ static json_t *s_json(const s_rep_t *r)
             break;
         memcpy(cur, row->cur, 4);
         const sk_currency_t *cc = sk_currency_find(row->cur);
-        int64_t v = s_value(row->v[V_PD], r->k_ppm);
+        int64_t v = sk_pol_value(row->v[SK_POL_V_PD], r->k_ppm);
         tv += v;
-        td += row->v[V_DC];
-        tpd += row->v[V_PD];
+        td += row->v[SK_POL_V_DC];
+        tpd += row->v[SK_POL_V_PD];
         bad |= json_array_append_new(
             months, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "month", row->terms, "currency",
-                              row->cur, "tier", s_tier_name(row->tier, b, sizeof b),
+                              row->cur, "tier", sk_pol_tier_name(row->tier, b, sizeof b),
                               "value_of_earlier_cash", sk_cli_json_money(v, cc), "discounts",
-                              sk_cli_json_money(row->v[V_DC], cc), "net_effect",
-                              sk_cli_json_money(v - row->v[V_DC], cc)));
+                              sk_cli_json_money(row->v[SK_POL_V_DC], cc), "net_effect",
+                              sk_cli_json_money(v - row->v[SK_POL_V_DC], cc)));
     }
     (void)tv;
-    s_dso_t d[S_DSO_MAX];
-    int nd = s_dso(r, d, S_DSO_MAX);
+    sk_pol_dso_t d[SK_POL_DSO_MAX];
+    int nd = sk_pol_dso(r, d, SK_POL_DSO_MAX);
     for (int k = 0; k < nd; k++) {
         const sk_currency_t *cc = sk_currency_find(d[k].cur);
         bad |= json_array_append_new(
             dso, json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:s, s:i}", "currency", d[k].cur,
                            "receivables", sk_cli_json_money(d[k].receivables, cc), "days",
-                           sk_cli_json_bp(d[k].dso_c), "status", s_dso_status(d[k].st),
+                           sk_cli_json_bp(d[k].dso_c), "status", sk_pol_dso_status(d[k].st),
                            "receivables_at_net", sk_cli_json_money(d[k].receivables_at_net, cc),
                            "days_at_net", sk_cli_json_bp(d[k].dso_at_net_c), "status_at_net",
-                           s_dso_status(d[k].st_at_net), "months", d[k].months));
+                           sk_pol_dso_status(d[k].st_at_net), "months", d[k].months));
     }
     bad |= json_object_set_new(root, "tiers", tiers);
     bad |= json_object_set_new(root, "customers", custs);
@@ -711,7 +642,7 @@ static char *s_days(bool has, int32_t c, char *buf, size_t n)
     return buf;
 }
 
-static int s_text(const s_rep_t *r)
+static int s_text(const sk_pol_rep_t *r)
 {
     char k[24], from[16], to[16];
     sk_date_format(r->as_of, from, sizeof from);
@@ -727,15 +658,15 @@ static int s_text(const s_rep_t *r)
         return sk_cli_fail(VERB, "out of memory");
     int bad = 0;
     for (size_t i = 0; i < r->tiers.n; i++) {
-        const s_trow_t *row = S_AT(&r->tiers, s_trow_t, i);
-        if (row->tier == S_TIER_ALL)
+        const sk_pol_trow_t *row = SK_POL_AT(&r->tiers, sk_pol_trow_t, i);
+        if (row->tier == SK_POL_TIER_ALL)
             continue;
-        s_tier_fig_t f;
-        s_tier_figures(r, row, &f);
+        sk_pol_tier_fig_t f;
+        sk_pol_tier_figures(r, row, &f);
         char c[15][48];
         snprintf(c[0], 48, "%.47s", row->terms);
         snprintf(c[1], 48, "%s", row->cur);
-        s_tier_name(row->tier, c[2], 48);
+        sk_pol_tier_name(row->tier, c[2], 48);
         if (f.has_rates)
             sk_cli_rate_pct(f.rate_ppm, c[3], 48);
         else
@@ -772,15 +703,15 @@ static int s_text(const s_rep_t *r)
         return sk_cli_fail(VERB, "out of memory");
     bad = 0;
     for (size_t i = 0; i < r->custs.n; i++) {
-        const s_crow_t *c = S_AT(&r->custs, s_crow_t, i);
+        const sk_pol_crow_t *c = SK_POL_AT(&r->custs, sk_pol_crow_t, i);
         if (c->n <= 0)
             continue;
-        s_cust_fig_t f;
-        s_cust_figures(c, &f);
+        sk_pol_cust_fig_t f;
+        sk_pol_cust_figures(c, &f);
         char v[8][48];
         snprintf(v[0], 48, "%.47s", c->id);
         snprintf(v[1], 48, "%" PRId64, c->n);
-        s_tier_name(f.preferred, v[2], 48);
+        sk_pol_tier_name(f.preferred, v[2], 48);
         sk_cli_bp_pct(f.on_time_bp, v[3], 48);
         s_days(true, f.avg_days_c, v[4], 48);
         snprintf(v[5], 48, "%" PRId64, c->un);
@@ -799,9 +730,9 @@ static int s_text(const s_rep_t *r)
         printf("%s:", always ? "always take a discount" : "never take a discount");
         int n = 0;
         for (size_t i = 0; i < r->custs.n; i++) {
-            const s_crow_t *c = S_AT(&r->custs, s_crow_t, i);
-            s_cust_fig_t f;
-            s_cust_figures(c, &f);
+            const sk_pol_crow_t *c = SK_POL_AT(&r->custs, sk_pol_crow_t, i);
+            sk_pol_cust_fig_t f;
+            sk_pol_cust_figures(c, &f);
             if (c->n > 0 && (always ? f.discounted_count > 0 && c->net == 0
                                     : f.discounted_count == 0)) {
                 printf(" %s", c->id);
@@ -818,14 +749,14 @@ static int s_text(const s_rep_t *r)
         return sk_cli_fail(VERB, "out of memory");
     bad = 0;
     for (size_t i = 0; i < r->months.n; i++) {
-        const s_trow_t *row = S_AT(&r->months, s_trow_t, i);
+        const sk_pol_trow_t *row = SK_POL_AT(&r->months, sk_pol_trow_t, i);
         const sk_currency_t *cc = sk_currency_find(row->cur);
-        int64_t v = s_value(row->v[V_PD], r->k_ppm);
+        int64_t v = sk_pol_value(row->v[SK_POL_V_PD], r->k_ppm);
         char a[40], b2[40], e[40], tn[16];
-        const char *cells[6] = {row->terms, row->cur, s_tier_name(row->tier, tn, sizeof tn),
+        const char *cells[6] = {row->terms, row->cur, sk_pol_tier_name(row->tier, tn, sizeof tn),
                                 sk_money_format(v, cc, a, sizeof a),
-                                sk_money_format(row->v[V_DC], cc, b2, sizeof b2),
-                                sk_money_format(v - row->v[V_DC], cc, e, sizeof e)};
+                                sk_money_format(row->v[SK_POL_V_DC], cc, b2, sizeof b2),
+                                sk_money_format(v - row->v[SK_POL_V_DC], cc, e, sizeof e)};
         bad |= sk_cli_table_add(t, cells);
     }
     printf("\nnet effect: value of earlier cash at %s a year minus the discounts\n", k);
@@ -833,32 +764,32 @@ static int s_text(const s_rep_t *r)
         return SK_EXIT_FAIL;
     sk_cli_table_destroy(&t);
     for (size_t i = 0, j; i < r->months.n; i = j) {
-        const s_trow_t *row = S_AT(&r->months, s_trow_t, i);
+        const sk_pol_trow_t *row = SK_POL_AT(&r->months, sk_pol_trow_t, i);
         int64_t pd = 0, dc = 0;
-        for (j = i; j < r->months.n && !strcmp(S_AT(&r->months, s_trow_t, j)->cur, row->cur);
+        for (j = i; j < r->months.n && !strcmp(SK_POL_AT(&r->months, sk_pol_trow_t, j)->cur, row->cur);
              j++) {
-            pd += S_AT(&r->months, s_trow_t, j)->v[V_PD];
-            dc += S_AT(&r->months, s_trow_t, j)->v[V_DC];
+            pd += SK_POL_AT(&r->months, sk_pol_trow_t, j)->v[SK_POL_V_PD];
+            dc += SK_POL_AT(&r->months, sk_pol_trow_t, j)->v[SK_POL_V_DC];
         }
         const sk_currency_t *cc = sk_currency_find(row->cur);
-        int64_t v = s_value(pd, r->k_ppm);
+        int64_t v = sk_pol_value(pd, r->k_ppm);
         char a[40], b2[40], e[40];
         printf("total %s: value %s, discounts %s, net effect %s\n", row->cur,
                sk_money_format(v, cc, a, sizeof a), sk_money_format(dc, cc, b2, sizeof b2),
                sk_money_format(v - dc, cc, e, sizeof e));
     }
 
-    s_dso_t d[S_DSO_MAX];
-    int nd = s_dso(r, d, S_DSO_MAX);
+    sk_pol_dso_t d[SK_POL_DSO_MAX];
+    int nd = sk_pol_dso(r, d, SK_POL_DSO_MAX);
     printf("\nDSO (countback)\n");
     for (int i = 0; i < nd; i++) {
         const sk_currency_t *cc = sk_currency_find(d[i].cur);
         char a[40], b2[40], x[24], y[24];
         printf("  %s: receivables %s, %s days (%s); as if all paid at net: %s, %s days (%s)\n",
                d[i].cur, sk_money_format(d[i].receivables, cc, a, sizeof a),
-               s_days(true, d[i].dso_c, x, sizeof x), s_dso_status(d[i].st),
+               s_days(true, d[i].dso_c, x, sizeof x), sk_pol_dso_status(d[i].st),
                sk_money_format(d[i].receivables_at_net, cc, b2, sizeof b2),
-               s_days(true, d[i].dso_at_net_c, y, sizeof y), s_dso_status(d[i].st_at_net));
+               s_days(true, d[i].dso_at_net_c, y, sizeof y), sk_pol_dso_status(d[i].st_at_net));
     }
     if (r->skipped)
         printf("\n%ld malformed counter fields skipped\n", r->skipped);
@@ -870,6 +801,7 @@ static void s_help(FILE *out)
     fprintf(out,
             "usage: skontoctl report policy [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
             "                               [--cost-of-capital PCT] [--json]\n"
+            "                               [--html FILE [--locale zh-CN|en]]\n"
             "\n"
             "Is the discount policy paying? From the discount worker's counters only\n"
             "(never a scan of the invoices):\n"
@@ -896,6 +828,10 @@ static void s_help(FILE *out)
             "                         months; DSO is as of --to (default: today)\n"
             "  --cost-of-capital PCT  percent a year (default SKONTO_COST_OF_CAPITAL, else 8)\n"
             "  --json                 stable JSON (every key in the README)\n"
+            "  --html FILE            also write the report as one self-contained HTML\n"
+            "                         file (tables and SVG charts; no network, no script)\n"
+            "  --locale L             the HTML's labels: en (default) or zh-CN; numbers\n"
+            "                         are formatted as in --json in every locale\n"
             "\n"
             "Not computed (they would need more counters): per salesperson; the rates\n"
             "averaged per invoice where days differ per invoice (end-of-month and\n"
@@ -926,11 +862,14 @@ int sk_cmd_report_policy(int argc, char **argv)
                                         {"to", true, false},
                                         {"cost-of-capital", true, false},
                                         {"json", false, false},
+                                        {"html", true, false},
+                                        {"locale", true, false},
                                         {NULL, false, false}};
-    static s_rep_t r;
+    static sk_pol_rep_t r;
     memset(&r, 0, sizeof r);
     sk_day_t from = -1, to = -1;
     bool json = false;
+    const char *html = NULL, *locale = "en";
     const char *k = getenv("SKONTO_COST_OF_CAPITAL");
     sk_err_t err;
     if (!k || !k[0])
@@ -956,6 +895,14 @@ int sk_cmd_report_policy(int argc, char **argv)
         } else if (!strcmp(name, "cost-of-capital")) {
             if (sk_policy_cost_parse(value, &r.k_ppm, &err) != 0)
                 return sk_cli_opt_err(VERB, name, value, &err);
+        } else if (!strcmp(name, "html")) {
+            if (!value[0])
+                return sk_cli_usage_error(VERB, "--html needs a file name");
+            html = value;
+        } else if (!strcmp(name, "locale")) {
+            if (strcmp(value, "en") && strcmp(value, "zh-CN"))
+                return sk_cli_usage_error(VERB, "--locale \"%s\": zh-CN or en", value);
+            locale = value;
         } else {
             json = true;
         }
@@ -970,9 +917,9 @@ int sk_cmd_report_policy(int argc, char **argv)
         s_month_of(from, r.from);
     if (to >= 0)
         s_month_of(to, r.to);
-    s_tab_t *tabs[6] = {&r.tiers, &r.months, &r.sales, &r.early, &r.open, &r.custs};
-    size_t sizes[6] = {sizeof(s_trow_t), sizeof(s_trow_t), sizeof(s_drow_t),
-                       sizeof(s_drow_t), sizeof(s_drow_t), sizeof(s_crow_t)};
+    sk_pol_tab_t *tabs[6] = {&r.tiers, &r.months, &r.sales, &r.early, &r.open, &r.custs};
+    size_t sizes[6] = {sizeof(sk_pol_trow_t), sizeof(sk_pol_trow_t), sizeof(sk_pol_drow_t),
+                       sizeof(sk_pol_drow_t), sizeof(sk_pol_drow_t), sizeof(sk_pol_crow_t)};
     int rc = SK_EXIT_OK;
     for (int i = 0; i < 6; i++) {
         tabs[i]->size = sizes[i];
@@ -1007,14 +954,14 @@ int sk_cmd_report_policy(int argc, char **argv)
         if (r.custs.n)
             qsort(r.custs.rows, r.custs.n, r.custs.size, s_cmp_crow);
         for (size_t i = 0; i < r.tiers.n; i++) {
-            const s_trow_t *row = S_AT(&r.tiers, s_trow_t, i);
+            const sk_pol_trow_t *row = SK_POL_AT(&r.tiers, sk_pol_trow_t, i);
             char key[SK_TERMS_MAX_LEN + 32];
             snprintf(key, sizeof key, "%s|%s|%d", row->terms, row->cur, row->tier);
             if (sk_map_put(r.tiers.ix, key, (intptr_t)i) < 0)
                 rc = sk_cli_fail(VERB, "out of memory");
         }
         for (size_t i = 0; i < r.sales.n; i++) {
-            const s_drow_t *row = S_AT(&r.sales, s_drow_t, i);
+            const sk_pol_drow_t *row = SK_POL_AT(&r.sales, sk_pol_drow_t, i);
             char key[32];
             snprintf(key, sizeof key, "%s|%s", row->key, row->cur);
             if (sk_map_put(r.sales.ix, key, (intptr_t)i) < 0)
@@ -1022,7 +969,11 @@ int sk_cmd_report_policy(int argc, char **argv)
         }
     }
     if (rc == SK_EXIT_OK) {
-        rc = json ? sk_cli_json_print(VERB, s_json(&r)) : s_text(&r);
+        /* --html writes the file; stdout still gets the text or --json */
+        if (html)
+            rc = sk_report_html_write(VERB, &r, locale, html);
+        if (rc == SK_EXIT_OK)
+            rc = json ? sk_cli_json_print(VERB, s_json(&r)) : s_text(&r);
         if (rc == SK_EXIT_OK)
             rc = sk_cli_finish(VERB);
     }

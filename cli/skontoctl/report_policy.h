@@ -1,0 +1,112 @@
+/* report_policy.h — the policy report's rows and figures, shared by its
+ * text/JSON output (report_policy.c) and its HTML output (report_html.c), so
+ * that every figure is computed once, in report_policy.c.
+ *
+ * The rows are grouped counters as read from sk:{sN}:pol, sk:{sN}:pcust and
+ * sk:{sN}:fc:net; the figure functions derive what a row shows. */
+#ifndef SK_REPORT_POLICY_H
+#define SK_REPORT_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "date.h"
+#include "invoice_rules.h"
+#include "keys.h"
+#include "money.h"
+#include "policy.h"
+#include "sk_map.h"
+#include "terms.h"
+
+#define SK_POL_TIER_ALL (-2) /* "*": the invoices of a terms, whatever tier */
+#define SK_POL_TIER_NET (-1)
+
+/* Rows of one kind, found by a text key. */
+typedef struct {
+    sk_map_t *ix;
+    char *rows;
+    size_t n, cap, size;
+    bool nomem;
+} sk_pol_tab_t;
+
+#define SK_POL_AT(t, type, i) ((type *)((t)->rows + (size_t)(i) * (t)->size))
+
+enum { SK_POL_V_N, SK_POL_V_A, SK_POL_V_DN, SK_POL_V_TK, SK_POL_V_DC, SK_POL_V_PA, SK_POL_V_PD, SK_POL_V_DS, SK_POL_V_COUNT };
+
+typedef struct {
+    char terms[SK_TERMS_MAX_LEN];
+    char cur[4];
+    int tier;
+    int64_t v[SK_POL_V_COUNT];
+} sk_pol_trow_t; /* per terms x currency x tier (and per month x currency x tier: terms "") */
+
+typedef struct {
+    char key[16]; /* "YYYY-MM" or "YYYY-MM-DD" */
+    char cur[4];
+    int64_t v;
+} sk_pol_drow_t; /* sales by month, early cash and open balances by day */
+
+#define SK_POL_CUR_MAX 4
+typedef struct {
+    char id[SK_ID_MAX + 1];
+    int64_t n, ot, ds, un, in, ir, ig, net;
+    int64_t t[SK_TERMS_MAX_TIERS];
+    char ucur[SK_POL_CUR_MAX][4];
+    int64_t ua[SK_POL_CUR_MAX];
+} sk_pol_crow_t;
+
+typedef struct {
+    char from[8], to[8]; /* close months selected ("" unbounded) */
+    sk_day_t as_of;
+    int32_t k_ppm;
+    sk_pol_tab_t tiers, months, sales, early, open, custs;
+    long skipped;
+} sk_pol_rep_t;
+
+/* Everything a tier row shows. */
+typedef struct {
+    const sk_pol_trow_t *row;
+    const sk_currency_t *cur;
+    int64_t offered, taken, discounted, value, net_effect;
+    int32_t share_bp; /* hundredths of a percent */
+    bool has_days, has_rates, has_next;
+    int32_t avg_days_c, avg_days_amount_c; /* hundredths of a day */
+    int32_t rate_ppm, next_ppm, balance_ppm, balance_simple_ppm;
+    int d_net, d_next;
+    sk_policy_apr_t vs_net, vs_next;
+} sk_pol_tier_fig_t;
+
+/* Everything a customer row shows. */
+typedef struct {
+    const sk_pol_crow_t *row;
+    int preferred; /* -1 net */
+    int32_t on_time_bp, avg_days_c;
+    bool has_implied;
+    sk_policy_apr_t implied;
+    int64_t discounted_count; /* closed in a tier */
+} sk_pol_cust_fig_t;
+
+/* DSO of one currency, as the discounts are and as if everyone paid at net. */
+typedef struct {
+    char cur[4];
+    int64_t receivables, receivables_at_net;
+    int32_t dso_c, dso_at_net_c;
+    sk_policy_status_t st, st_at_net;
+    int months;
+} sk_pol_dso_t;
+
+#define SK_POL_DSO_MAX 32
+
+/* Value of earlier cash: sum(cash x days before net) x k / 365, minor units. */
+int64_t sk_pol_value(int64_t cash_days, int32_t k_ppm);
+/* "t0".."t9", "net" */
+const char *sk_pol_tier_name(int tier, char *buf, size_t n);
+void sk_pol_tier_figures(const sk_pol_rep_t *r, const sk_pol_trow_t *row, sk_pol_tier_fig_t *f);
+void sk_pol_cust_figures(const sk_pol_crow_t *c, sk_pol_cust_fig_t *f);
+/* "ok", "no_sales", "beyond", "bad_input" */
+const char *sk_pol_dso_status(sk_policy_status_t st);
+/* The DSO per currency into out (at most nmax); returns how many. */
+int sk_pol_dso(const sk_pol_rep_t *r, sk_pol_dso_t *out, int nmax);
+
+#endif
