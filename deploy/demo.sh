@@ -9,7 +9,7 @@
 #   3. feeds it to ingest with `skontoctl send --progress`,
 #   4. waits until the discount workers have drained the queues,
 #   5. shows schedules, a customer's open windows, the receivables forecast,
-#      the policy report (skontoctl report policy, issue 10; no HTML yet),
+#      the policy report (skontoctl report policy, issue 10) and its HTML file,
 #      the workers' status and the dead-letter list,
 #   6. runs two simulated weeks (`skontoctl clock advance 1d`, fourteen
 #      times): the reminder worker mails a reminder before each discount
@@ -174,6 +174,7 @@ echo
 echo "--- is the discount policy paying? take-up per tier, the rates against the cost of"
 echo "    capital (${SKONTO_COST_OF_CAPITAL:-8} % a year), the net effect and DSO (from the discount workers' counters)"
 show skontoctl report policy
+show skontoctl report policy --html "$RUNDIR/policy.html" && echo "open $SHOWDIR/policy.html"
 echo
 echo "--- the dead-letter list (newest first)"
 show skontoctl dlq list --limit 5

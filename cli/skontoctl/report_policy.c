@@ -828,8 +828,9 @@ static void s_help(FILE *out)
             "                         months; DSO is as of --to (default: today)\n"
             "  --cost-of-capital PCT  percent a year (default SKONTO_COST_OF_CAPITAL, else 8)\n"
             "  --json                 stable JSON (every key in the README)\n"
-            "  --html FILE            also write the report as one self-contained HTML\n"
-            "                         file (tables and SVG charts; no network, no script)\n"
+            "  --html FILE            write the report as one self-contained HTML file\n"
+            "                         (tables and SVG charts; no network, no script)\n"
+            "                         instead of the text (with --json: and the JSON)\n"
             "  --locale L             the HTML's labels: en (default) or zh-CN; numbers\n"
             "                         are formatted as in --json in every locale\n"
             "\n"
@@ -969,10 +970,12 @@ int sk_cmd_report_policy(int argc, char **argv)
         }
     }
     if (rc == SK_EXIT_OK) {
-        /* --html writes the file; stdout still gets the text or --json */
+        /* --html writes the file and names it; with --json stdout gets the JSON too */
         if (html)
             rc = sk_report_html_write(VERB, &r, locale, html);
-        if (rc == SK_EXIT_OK)
+        if (rc == SK_EXIT_OK && html && !json)
+            printf("wrote %s\n", html);
+        else if (rc == SK_EXIT_OK)
             rc = json ? sk_cli_json_print(VERB, s_json(&r)) : s_text(&r);
         if (rc == SK_EXIT_OK)
             rc = sk_cli_finish(VERB);

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+import xml.dom.minidom
 
 import harness
 
@@ -55,6 +56,17 @@ class DemoTest(unittest.TestCase):
         self.assertIn("by history", out)           # the forecast
         self.assertIn("skontoctl report policy", out)  # the policy report ran
         self.assertNotIn("report policy: ", out)         # and said no error
+        # its HTML file, named so a person can open it: it parses, with its charts
+        m = re.search(r"^open (\S+policy\.html)$", out, re.M)
+        self.assertIsNotNone(m, out[-4000:])
+        page = m.group(1) if os.path.isabs(m.group(1)) else os.path.join(SRC, m.group(1))
+        with open(page, encoding="utf-8") as f:
+            doc = xml.dom.minidom.parseString(f.read())
+        svgs = [e.getAttribute("id") for e in doc.getElementsByTagName("svg")]
+        self.assertIn("chart-takeup", svgs)
+        self.assertTrue(any(i.startswith("chart-months-") for i in svgs), svgs)
+        self.assertGreater(len(doc.getElementsByTagName("rect")), 0)
+        self.assertEqual(len(doc.getElementsByTagName("script")), 0)
         for reason in ("bad_terms", "unknown_customer", "unknown_order"):
             self.assertIn(reason, out)
         # the simulated weeks: mails counted, in the maildir it names, one of each shown

@@ -223,7 +223,11 @@ class PolicyHtml(unittest.TestCase):
         self.assertEqual((t0["share"], t0["discounted"], t0["net_effect"]),
                          ("40.00", "30.00", "-23.13"))  # not 40,00: numbers ignore the locale
 
-    def test_3_bad_locale_and_unwritable_file(self):
+    def test_3_names_the_file_bad_locale_unwritable_file(self):
+        path = os.path.join(self.st.dir, "named.html")
+        r = self.st.ctl("report", "policy", "--html", path)
+        self.assertEqual(r.stdout, "wrote %s\n" % path)  # the file, not the text again
+        self.assertGreater(os.path.getsize(path), 1000)
         r = self.st.ctl("report", "policy", "--html", os.path.join(self.st.dir, "x.html"),
                         "--locale", "fr", check=False)
         self.assertEqual(r.returncode, 2)
