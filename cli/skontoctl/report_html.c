@@ -71,28 +71,101 @@ enum {
 };
 
 static const char *const s_en[L_COUNT] = {
-    "Discount policy report", "Invoices closed", "any month", "Cost of capital (a year)",
-    "DSO as of", "Per terms and tier", "Terms", "Currency", "Tier", "Rate", "Offered", "Taken",
-    "Share", "Discounted", "Days before net", "APR vs net", "Effective vs net",
-    "Effective vs next tier", "Balance-point rate", "Value of earlier cash", "Net effect",
-    "Per customer", "Customer", "Closed", "Preferred tier", "On time", "Unearned attempts",
-    "Implied APR", "Implied effective", "Never take a discount", "Always take a discount",
-    "none", "Net effect by month (value of earlier cash minus discounts)", "Month", "Discounts",
-    "Total", "DSO (countback)", "Receivables", "DSO days", "Status", "Receivables at net",
-    "DSO days at net", "Take-up by tier (share of invoices, %)",
-    "Discounts against the value of earlier cash, per month", 
+    "Discount policy report",
+    "Invoices closed",
+    "any month",
+    "Cost of capital (a year)",
+    "DSO as of",
+    "Per terms and tier",
+    "Terms",
+    "Currency",
+    "Tier",
+    "Rate",
+    "Offered",
+    "Taken",
+    "Share",
+    "Discounted",
+    "Days before net",
+    "APR vs net",
+    "Effective vs net",
+    "Effective vs next tier",
+    "Balance-point rate",
+    "Value of earlier cash",
+    "Net effect",
+    "Per customer",
+    "Customer",
+    "Closed",
+    "Preferred tier",
+    "On time",
+    "Unearned attempts",
+    "Implied APR",
+    "Implied effective",
+    "Never take a discount",
+    "Always take a discount",
+    "none",
+    "Net effect by month (value of earlier cash minus discounts)",
+    "Month",
+    "Discounts",
+    "Total",
+    "DSO (countback)",
+    "Receivables",
+    "DSO days",
+    "Status",
+    "Receivables at net",
+    "DSO days at net",
+    "Take-up by tier (share of invoices, %)",
+    "Discounts against the value of earlier cash, per month",
     "What the discounts cost a year, per month (%), against the cost of capital",
-    "cost of capital", "no data"};
+    "cost of capital",
+    "no data"};
 
-static const char *const s_zh[L_COUNT] = {
-    "现金折扣政策报告", "结清发票", "所有月份", "资金成本（年）", "DSO 截至", "按条款与档位",
-    "条款", "币种", "档位", "折扣率", "发票数", "享受折扣", "占比", "折扣金额", "早于净期天数",
-    "名义年化（对净期）", "实际年化（对净期）", "实际年化（对下一档）", "平衡点折扣率",
-    "提前收款价值", "净效果", "按客户", "客户", "已结清", "常用档位", "按时付款", "未得折扣尝试",
-    "隐含年化", "隐含实际年化", "从不享受折扣", "总是享受折扣", "无",
-    "按月净效果（提前收款价值减折扣）", "月份", "折扣", "合计", "DSO（倒推法）", "应收账款",
-    "DSO 天数", "状态", "按净期的应收账款", "按净期的 DSO 天数", "各档位折扣享受率（发票占比，%）",
-    "每月折扣与提前收款价值", "每月折扣的年化成本（%）与资金成本", "资金成本", "无数据"};
+static const char *const s_zh[L_COUNT] = {"现金折扣政策报告",
+                                          "结清发票",
+                                          "所有月份",
+                                          "资金成本（年）",
+                                          "DSO 截至",
+                                          "按条款与档位",
+                                          "条款",
+                                          "币种",
+                                          "档位",
+                                          "折扣率",
+                                          "发票数",
+                                          "享受折扣",
+                                          "占比",
+                                          "折扣金额",
+                                          "早于净期天数",
+                                          "名义年化（对净期）",
+                                          "实际年化（对净期）",
+                                          "实际年化（对下一档）",
+                                          "平衡点折扣率",
+                                          "提前收款价值",
+                                          "净效果",
+                                          "按客户",
+                                          "客户",
+                                          "已结清",
+                                          "常用档位",
+                                          "按时付款",
+                                          "未得折扣尝试",
+                                          "隐含年化",
+                                          "隐含实际年化",
+                                          "从不享受折扣",
+                                          "总是享受折扣",
+                                          "无",
+                                          "按月净效果（提前收款价值减折扣）",
+                                          "月份",
+                                          "折扣",
+                                          "合计",
+                                          "DSO（倒推法）",
+                                          "应收账款",
+                                          "DSO 天数",
+                                          "状态",
+                                          "按净期的应收账款",
+                                          "按净期的 DSO 天数",
+                                          "各档位折扣享受率（发票占比，%）",
+                                          "每月折扣与提前收款价值",
+                                          "每月折扣的年化成本（%）与资金成本",
+                                          "资金成本",
+                                          "无数据"};
 
 /* ---------------------------------------------------------------- writer */
 
@@ -239,8 +312,8 @@ static void s_axis(s_out_t *o, const sk_scale_t *sc, int64_t unit, int decimals)
 
 /* A bar chart: bars[n] on a 1-2-5 scale; ref (if has_ref) a dashed reference
  * line with its label. unit: scale units per displayed unit for the ticks. */
-static void s_bar_chart(s_out_t *o, const char *id, const char *caption, const s_bar_t *bars,
-                        int n, int64_t unit, int decimals, bool has_ref, int64_t ref,
+static void s_bar_chart(s_out_t *o, const char *id, const char *caption, const s_bar_t *bars, int n,
+                        int64_t unit, int decimals, bool has_ref, int64_t ref,
                         const char *ref_label)
 {
     s_el(o, "h3", caption);
@@ -327,9 +400,9 @@ static void s_tiers(s_out_t *o, const sk_pol_rep_t *r)
     s_el(o, "h2", o->l[L_TIERS]);
     s_start(o, "table");
     s_attr(o, "id", "tiers");
-    static const int h[] = {L_TERMS,   L_CUR,     L_TIER,     L_RATE,    L_OFFERED,
-                            L_TAKEN,   L_SHARE,   L_DISCOUNTED, L_DAYS,  L_APR_NET,
-                            L_EFF_NET, L_EFF_NEXT, L_BALANCE, L_VALUE,   L_NET_EFFECT};
+    static const int h[] = {L_TERMS,   L_CUR,      L_TIER,       L_RATE,  L_OFFERED,
+                            L_TAKEN,   L_SHARE,    L_DISCOUNTED, L_DAYS,  L_APR_NET,
+                            L_EFF_NET, L_EFF_NEXT, L_BALANCE,    L_VALUE, L_NET_EFFECT};
     s_head_row(o, h, (int)(sizeof h / sizeof h[0]));
     for (size_t i = 0; i < r->tiers.n; i++) {
         const sk_pol_trow_t *row = SK_POL_AT(&r->tiers, sk_pol_trow_t, i);
@@ -471,8 +544,8 @@ static void s_net_effect(s_out_t *o, const sk_pol_rep_t *r)
     for (size_t i = 0, j; i < r->months.n; i = j) {
         const sk_pol_trow_t *row = SK_POL_AT(&r->months, sk_pol_trow_t, i);
         int64_t pd = 0, dc = 0;
-        for (j = i; j < r->months.n && !strcmp(SK_POL_AT(&r->months, sk_pol_trow_t, j)->cur,
-                                                row->cur);
+        for (j = i;
+             j < r->months.n && !strcmp(SK_POL_AT(&r->months, sk_pol_trow_t, j)->cur, row->cur);
              j++) {
             pd += SK_POL_AT(&r->months, sk_pol_trow_t, j)->v[SK_POL_V_PD];
             dc += SK_POL_AT(&r->months, sk_pol_trow_t, j)->v[SK_POL_V_DC];
@@ -507,7 +580,7 @@ static void s_net_effect(s_out_t *o, const sk_pol_rep_t *r)
         const sk_currency_t *cc = sk_currency_find(first->cur);
         int n = 0, nr = 0;
         /* one pair of bars per month of this currency (the rows are per tier) */
-        for (j = i; j < r->months.n; ) {
+        for (j = i; j < r->months.n;) {
             const sk_pol_trow_t *row = SK_POL_AT(&r->months, sk_pol_trow_t, j);
             if (strcmp(row->cur, first->cur))
                 break;
@@ -527,8 +600,8 @@ static void s_net_effect(s_out_t *o, const sk_pol_rep_t *r)
             sk_money_format(v, cc, b, sizeof b);
             s_bar_t *x = &bars[n++], *y = &bars[n++];
             snprintf(x->label, sizeof x->label, "%.7s", row->terms);
-            snprintf(x->title, sizeof x->title, "%.7s %s %s %s", row->terms, o->l[L_DISCOUNTS],
-                     a, first->cur);
+            snprintf(x->title, sizeof x->title, "%.7s %s %s %s", row->terms, o->l[L_DISCOUNTS], a,
+                     first->cur);
             x->key = "discounts";
             snprintf(x->value, sizeof x->value, "%s", a);
             x->v = dc;
@@ -561,8 +634,7 @@ static void s_net_effect(s_out_t *o, const sk_pol_rep_t *r)
         s_bar_chart(o, id, cap, bars, n, unit, 0, false, 0, NULL);
         snprintf(id, sizeof id, "chart-rate-%s", first->cur);
         snprintf(cap, sizeof cap, "%s (%s)", o->l[L_CHART_RATE], first->cur);
-        snprintf(kl, sizeof kl, "%s %s%%", o->l[L_COST_LINE],
-                 sk_cli_rate(r->k_ppm, kb, sizeof kb));
+        snprintf(kl, sizeof kl, "%s %s%%", o->l[L_COST_LINE], sk_cli_rate(r->k_ppm, kb, sizeof kb));
         s_bar_chart(o, id, cap, rates, nr, 100, 0, true, r->k_ppm / 100, kl);
     }
     free(bars);

@@ -36,7 +36,6 @@ static const char *const s_vnames[SK_POL_V_COUNT] = {"n", "a", "dn", "tk", "dc",
 
 /* ---------------------------------------------------------------- grouped rows */
 
-
 /* The index of key's row (a new zeroed one when absent), or -1 when out of memory. */
 static long s_row(sk_pol_tab_t *t, const char *key)
 {
@@ -60,7 +59,6 @@ static long s_row(sk_pol_tab_t *t, const char *key)
     memset(t->rows + t->n * t->size, 0, t->size);
     return (long)t->n++;
 }
-
 
 static bool s_in_range(const sk_pol_rep_t *r, const char *m)
 {
@@ -119,7 +117,8 @@ static void s_drow_add(sk_pol_tab_t *t, const char *key, const char *cur, int64_
     d->v += v;
 }
 
-static void s_trow_add(sk_pol_tab_t *t, const char *terms, const char *cur, int tier, int vi, int64_t v)
+static void s_trow_add(sk_pol_tab_t *t, const char *terms, const char *cur, int tier, int vi,
+                       int64_t v)
 {
     char k[SK_TERMS_MAX_LEN + 32];
     snprintf(k, sizeof k, "%s|%s|%d", terms, cur, tier);
@@ -326,14 +325,14 @@ const char *sk_pol_tier_name(int tier, char *buf, size_t n)
 }
 
 /* The row of (terms, cur, tier) in the sorted tier rows, or NULL. */
-static const sk_pol_trow_t *s_find(const sk_pol_rep_t *r, const char *terms, const char *cur, int tier)
+static const sk_pol_trow_t *s_find(const sk_pol_rep_t *r, const char *terms, const char *cur,
+                                   int tier)
 {
     char k[SK_TERMS_MAX_LEN + 32];
     intptr_t i;
     snprintf(k, sizeof k, "%s|%s|%d", terms, cur, tier);
     return sk_map_get(r->tiers.ix, k, &i) ? SK_POL_AT(&r->tiers, sk_pol_trow_t, i) : NULL;
 }
-
 
 void sk_pol_tier_figures(const sk_pol_rep_t *r, const sk_pol_trow_t *row, sk_pol_tier_fig_t *f)
 {
@@ -350,7 +349,8 @@ void sk_pol_tier_figures(const sk_pol_rep_t *r, const sk_pol_trow_t *row, sk_pol
         f->has_days = true;
         f->avg_days_c = (int32_t)s_div((__int128)row->v[SK_POL_V_DS] * 100, f->taken);
         if (row->v[SK_POL_V_PA] > 0)
-            f->avg_days_amount_c = (int32_t)s_div((__int128)row->v[SK_POL_V_PD] * 100, row->v[SK_POL_V_PA]);
+            f->avg_days_amount_c =
+                (int32_t)s_div((__int128)row->v[SK_POL_V_PD] * 100, row->v[SK_POL_V_PA]);
     }
     f->value = sk_pol_value(row->v[SK_POL_V_PD], r->k_ppm);
     f->net_effect = f->value - f->discounted;
@@ -360,7 +360,8 @@ void sk_pol_tier_figures(const sk_pol_rep_t *r, const sk_pol_trow_t *row, sk_pol
         row->tier >= t.ntiers)
         return;
     const sk_pol_trow_t *next = s_find(r, row->terms, row->cur, row->tier + 1);
-    int64_t dn = row->v[SK_POL_V_DN], dn_next = row->tier + 1 < t.ntiers ? (next ? next->v[SK_POL_V_DN] : 0) : 0;
+    int64_t dn = row->v[SK_POL_V_DN],
+            dn_next = row->tier + 1 < t.ntiers ? (next ? next->v[SK_POL_V_DN] : 0) : 0;
     f->has_rates = true;
     f->rate_ppm = t.tiers[row->tier].rate_ppm;
     f->next_ppm = row->tier + 1 < t.ntiers ? t.tiers[row->tier + 1].rate_ppm : 0;
@@ -372,7 +373,6 @@ void sk_pol_tier_figures(const sk_pol_rep_t *r, const sk_pol_trow_t *row, sk_pol
     sk_policy_balance_ppm(r->k_ppm, f->d_net, &f->balance_ppm);
     sk_policy_balance_simple_ppm(r->k_ppm, f->d_net, &f->balance_simple_ppm);
 }
-
 
 void sk_pol_cust_figures(const sk_pol_crow_t *c, sk_pol_cust_fig_t *f)
 {
@@ -397,7 +397,6 @@ void sk_pol_cust_figures(const sk_pol_crow_t *c, sk_pol_cust_fig_t *f)
         f->has_implied = sk_policy_implied(rate, 0, gain, &f->implied) == SK_POLICY_OK;
     }
 }
-
 
 const char *sk_pol_dso_status(sk_policy_status_t st)
 {
@@ -492,7 +491,6 @@ static json_t *s_apr_json(const sk_policy_apr_t *a, int32_t k_ppm)
                      a->effective_bp * 100 > k_ppm);
 }
 
-
 static json_t *s_json(const sk_pol_rep_t *r)
 {
     json_t *root = json_object(), *tiers = json_array(), *custs = json_array(),
@@ -517,8 +515,8 @@ static json_t *s_json(const sk_pol_rep_t *r)
             sk_cli_json_bp(f.share_bp), "discounted", sk_cli_json_money(f.discounted, f.cur),
             "avg_days_before_net", f.has_days ? sk_cli_json_bp(f.avg_days_c) : json_null(),
             "avg_days_before_net_by_amount",
-            f.has_days ? sk_cli_json_bp(f.avg_days_amount_c) : json_null(),
-            "value_of_earlier_cash", sk_cli_json_money(f.value, f.cur), "net_effect",
+            f.has_days ? sk_cli_json_bp(f.avg_days_amount_c) : json_null(), "value_of_earlier_cash",
+            sk_cli_json_money(f.value, f.cur), "net_effect",
             sk_cli_json_money(f.net_effect, f.cur));
         bad |= !o;
         if (o && f.has_rates) {
@@ -552,13 +550,12 @@ static json_t *s_json(const sk_pol_rep_t *r)
                                                              sk_currency_find(c->ucur[k])));
         json_t *o = json_pack(
             "{s:s, s:I, s:s, s:I, s:o, s:o, s:I, s:o, s:o}", "customer", c->id, "closed",
-            (json_int_t)c->n, "preferred_tier", sk_pol_tier_name(f.preferred, b, sizeof b),
-            "taken", (json_int_t)f.discounted_count, "on_time_share", sk_cli_json_bp(f.on_time_bp),
+            (json_int_t)c->n, "preferred_tier", sk_pol_tier_name(f.preferred, b, sizeof b), "taken",
+            (json_int_t)f.discounted_count, "on_time_share", sk_cli_json_bp(f.on_time_bp),
             "avg_days_before_net", sk_cli_json_bp(f.avg_days_c), "unearned_attempts",
             (json_int_t)c->un, "unearned_amount", ua ? ua : json_object(), "implied_apr",
-            f.has_implied ? json_pack("{s:o, s:o}", "nominal",
-                                      sk_cli_json_bp(f.implied.nominal_bp), "effective",
-                                      sk_cli_json_bp(f.implied.effective_bp))
+            f.has_implied ? json_pack("{s:o, s:o}", "nominal", sk_cli_json_bp(f.implied.nominal_bp),
+                                      "effective", sk_cli_json_bp(f.implied.effective_bp))
                           : json_null());
         bad |= !o || json_array_append_new(custs, o);
         if (f.discounted_count == 0)
@@ -753,7 +750,9 @@ static int s_text(const sk_pol_rep_t *r)
         const sk_currency_t *cc = sk_currency_find(row->cur);
         int64_t v = sk_pol_value(row->v[SK_POL_V_PD], r->k_ppm);
         char a[40], b2[40], e[40], tn[16];
-        const char *cells[6] = {row->terms, row->cur, sk_pol_tier_name(row->tier, tn, sizeof tn),
+        const char *cells[6] = {row->terms,
+                                row->cur,
+                                sk_pol_tier_name(row->tier, tn, sizeof tn),
                                 sk_money_format(v, cc, a, sizeof a),
                                 sk_money_format(row->v[SK_POL_V_DC], cc, b2, sizeof b2),
                                 sk_money_format(v - row->v[SK_POL_V_DC], cc, e, sizeof e)};
@@ -766,7 +765,8 @@ static int s_text(const sk_pol_rep_t *r)
     for (size_t i = 0, j; i < r->months.n; i = j) {
         const sk_pol_trow_t *row = SK_POL_AT(&r->months, sk_pol_trow_t, i);
         int64_t pd = 0, dc = 0;
-        for (j = i; j < r->months.n && !strcmp(SK_POL_AT(&r->months, sk_pol_trow_t, j)->cur, row->cur);
+        for (j = i;
+             j < r->months.n && !strcmp(SK_POL_AT(&r->months, sk_pol_trow_t, j)->cur, row->cur);
              j++) {
             pd += SK_POL_AT(&r->months, sk_pol_trow_t, j)->v[SK_POL_V_PD];
             dc += SK_POL_AT(&r->months, sk_pol_trow_t, j)->v[SK_POL_V_DC];
@@ -859,13 +859,10 @@ int sk_cmd_report_policy(int argc, char **argv)
         s_help(stdout);
         return SK_EXIT_OK;
     }
-    static const sk_cli_opt_t opts[] = {{"from", true, false},
-                                        {"to", true, false},
-                                        {"cost-of-capital", true, false},
-                                        {"json", false, false},
-                                        {"html", true, false},
-                                        {"locale", true, false},
-                                        {NULL, false, false}};
+    static const sk_cli_opt_t opts[] = {
+        {"from", true, false},  {"to", true, false},   {"cost-of-capital", true, false},
+        {"json", false, false}, {"html", true, false}, {"locale", true, false},
+        {NULL, false, false}};
     static sk_pol_rep_t r;
     memset(&r, 0, sizeof r);
     sk_day_t from = -1, to = -1;

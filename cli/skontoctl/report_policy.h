@@ -32,7 +32,17 @@ typedef struct {
 
 #define SK_POL_AT(t, type, i) ((type *)((t)->rows + (size_t)(i) * (t)->size))
 
-enum { SK_POL_V_N, SK_POL_V_A, SK_POL_V_DN, SK_POL_V_TK, SK_POL_V_DC, SK_POL_V_PA, SK_POL_V_PD, SK_POL_V_DS, SK_POL_V_COUNT };
+enum {
+    SK_POL_V_N,
+    SK_POL_V_A,
+    SK_POL_V_DN,
+    SK_POL_V_TK,
+    SK_POL_V_DC,
+    SK_POL_V_PA,
+    SK_POL_V_PD,
+    SK_POL_V_DS,
+    SK_POL_V_COUNT
+};
 
 typedef struct {
     char terms[SK_TERMS_MAX_LEN];

@@ -8,8 +8,7 @@
 
 #include "scale.h"
 
-static void s_check(int64_t lo, int64_t hi, int max, int64_t alo, int64_t ahi, int64_t step,
-                    int n)
+static void s_check(int64_t lo, int64_t hi, int max, int64_t alo, int64_t ahi, int64_t step, int n)
 {
     sk_scale_t s;
     assert_int_equal(sk_scale_ticks(lo, hi, max, &s), 0);
@@ -22,8 +21,8 @@ static void s_check(int64_t lo, int64_t hi, int max, int64_t alo, int64_t ahi, i
 static void test_one_two_five(void **state)
 {
     (void)state;
-    s_check(0, 73, 5, 0, 80, 20, 5);        /* 10 would need 8 intervals */
-    s_check(0, 100, 5, 0, 100, 20, 6);      /* exactly on a tick */
+    s_check(0, 73, 5, 0, 80, 20, 5);   /* 10 would need 8 intervals */
+    s_check(0, 100, 5, 0, 100, 20, 6); /* exactly on a tick */
     s_check(0, 100, 10, 0, 100, 10, 11);
     s_check(0, 7, 5, 0, 8, 2, 5); /* 1 would need 7 intervals, 2 needs 4 */
     s_check(0, 212000, 5, 0, 250000, 50000, 6);
@@ -60,8 +59,8 @@ static void test_positions(void **state)
     assert_int_equal(sk_scale_pos(&s, -50, 400), 0);
     assert_int_equal(sk_scale_pos(&s, 0, 400), 100);
     assert_int_equal(sk_scale_pos(&s, 150, 400), 400);
-    assert_int_equal(sk_scale_pos(&s, 1, 400), 102); /* 51 of 200 */
-    assert_int_equal(sk_scale_pos(&s, 0, 3), 1);   /* 0.75 rounds up */
+    assert_int_equal(sk_scale_pos(&s, 1, 400), 102);   /* 51 of 200 */
+    assert_int_equal(sk_scale_pos(&s, 0, 3), 1);       /* 0.75 rounds up */
     assert_int_equal(sk_scale_pos(&s, 999, 400), 400); /* clamped */
     assert_int_equal(sk_scale_pos(&s, -999, 400), 0);
 }
