@@ -67,10 +67,13 @@ enum {
     L_CHART_RATE,
     L_COST_LINE,
     L_NO_DATA,
+    L_CHART_FORECAST,
+    L_BY_HISTORY,
+    L_AT_NET,
     L_COUNT
 };
 
-static const char *const s_en[L_COUNT] = {
+static const char *const s_en[] = {
     "Discount policy report",
     "Invoices closed",
     "any month",
@@ -117,55 +120,63 @@ static const char *const s_en[L_COUNT] = {
     "Discounts against the value of earlier cash, per month",
     "What the discounts cost a year, per month (%), against the cost of capital",
     "cost of capital",
-    "no data"};
+    "no data",
+    "Receivables forecast by week (Monday), by history and at net",
+    "by history",
+    "at net"};
 
-static const char *const s_zh[L_COUNT] = {"现金折扣政策报告",
-                                          "结清发票",
-                                          "所有月份",
-                                          "资金成本（年）",
-                                          "DSO 截至",
-                                          "按条款与档位",
-                                          "条款",
-                                          "币种",
-                                          "档位",
-                                          "折扣率",
-                                          "发票数",
-                                          "享受折扣",
-                                          "占比",
-                                          "折扣金额",
-                                          "早于净期天数",
-                                          "名义年化（对净期）",
-                                          "实际年化（对净期）",
-                                          "实际年化（对下一档）",
-                                          "平衡点折扣率",
-                                          "提前收款价值",
-                                          "净效果",
-                                          "按客户",
-                                          "客户",
-                                          "已结清",
-                                          "常用档位",
-                                          "按时付款",
-                                          "未得折扣尝试",
-                                          "隐含年化",
-                                          "隐含实际年化",
-                                          "从不享受折扣",
-                                          "总是享受折扣",
-                                          "无",
-                                          "按月净效果（提前收款价值减折扣）",
-                                          "月份",
-                                          "折扣",
-                                          "合计",
-                                          "DSO（倒推法）",
-                                          "应收账款",
-                                          "DSO 天数",
-                                          "状态",
-                                          "按净期的应收账款",
-                                          "按净期的 DSO 天数",
-                                          "各档位折扣享受率（发票占比，%）",
-                                          "每月折扣与提前收款价值",
-                                          "每月折扣的年化成本（%）与资金成本",
-                                          "资金成本",
-                                          "无数据"};
+static const char *const s_zh[] = {"现金折扣政策报告",
+                                   "结清发票",
+                                   "所有月份",
+                                   "资金成本（年）",
+                                   "DSO 截至",
+                                   "按条款与档位",
+                                   "条款",
+                                   "币种",
+                                   "档位",
+                                   "折扣率",
+                                   "发票数",
+                                   "享受折扣",
+                                   "占比",
+                                   "折扣金额",
+                                   "早于净期天数",
+                                   "名义年化（对净期）",
+                                   "实际年化（对净期）",
+                                   "实际年化（对下一档）",
+                                   "平衡点折扣率",
+                                   "提前收款价值",
+                                   "净效果",
+                                   "按客户",
+                                   "客户",
+                                   "已结清",
+                                   "常用档位",
+                                   "按时付款",
+                                   "未得折扣尝试",
+                                   "隐含年化",
+                                   "隐含实际年化",
+                                   "从不享受折扣",
+                                   "总是享受折扣",
+                                   "无",
+                                   "按月净效果（提前收款价值减折扣）",
+                                   "月份",
+                                   "折扣",
+                                   "合计",
+                                   "DSO（倒推法）",
+                                   "应收账款",
+                                   "DSO 天数",
+                                   "状态",
+                                   "按净期的应收账款",
+                                   "按净期的 DSO 天数",
+                                   "各档位折扣享受率（发票占比，%）",
+                                   "每月折扣与提前收款价值",
+                                   "每月折扣的年化成本（%）与资金成本",
+                                   "资金成本",
+                                   "无数据",
+                                   "按周应收账款预测（周一），按历史与按净期",
+                                   "按历史",
+                                   "按净期"};
+_Static_assert(sizeof s_en / sizeof s_en[0] == L_COUNT, "an English label for each");
+_Static_assert(sizeof s_zh / sizeof s_zh[0] == L_COUNT, "a Chinese label for each");
 
 /* ---------------------------------------------------------------- writer */
 
@@ -274,6 +285,7 @@ typedef struct {
     char title[160]; /* the bar's <title> */
     const char *key; /* data-k */
     char value[48];  /* data-v */
+    char week[16];   /* data-week, if any */
     int64_t v;       /* on the scale */
     int series;      /* 0, 1: colour */
 } s_bar_t;
@@ -352,6 +364,8 @@ static void s_bar_chart(s_out_t *o, const char *id, const char *caption, const s
         s_attr(o, "data-k", bars[i].key);
         s_attr(o, "data-v", bars[i].value);
         s_attr(o, "data-label", bars[i].title);
+        if (bars[i].week[0])
+            s_attr(o, "data-week", bars[i].week);
         s_attrf(o, "x", "%d", x);
         s_attrf(o, "y", "%d", y < y0 ? y : y0);
         s_attrf(o, "width", "%d", bw);
@@ -391,6 +405,22 @@ static void s_bar_chart(s_out_t *o, const char *id, const char *caption, const s
         s_end(o);
     }
     s_end(o); /* svg */
+}
+
+/* Which colour is which series. */
+static void s_legend(s_out_t *o, const char *first, const char *second)
+{
+    s_start(o, "p");
+    s_attr(o, "class", "legend");
+    for (int i = 0; i < 2; i++) {
+        s_start(o, "span");
+        s_attrf(o, "style", "color:%s", s_colour[i]);
+        s_text(o, "\xe2\x96\xa0 ");
+        s_end(o);
+        s_text(o, i ? second : first);
+        s_text(o, i ? "" : "   ");
+    }
+    s_end(o);
 }
 
 /* ---------------------------------------------------------------- sections */
@@ -632,6 +662,7 @@ static void s_net_effect(s_out_t *o, const sk_pol_rep_t *r)
         for (int d = 0; cc && d < cc->digits; d++)
             unit *= 10;
         s_bar_chart(o, id, cap, bars, n, unit, 0, false, 0, NULL);
+        s_legend(o, o->l[L_DISCOUNTS], o->l[L_VALUE]);
         snprintf(id, sizeof id, "chart-rate-%s", first->cur);
         snprintf(cap, sizeof cap, "%s (%s)", o->l[L_CHART_RATE], first->cur);
         snprintf(kl, sizeof kl, "%s %s%%", o->l[L_COST_LINE], sk_cli_rate(r->k_ppm, kb, sizeof kb));
@@ -663,6 +694,104 @@ static void s_dso_section(s_out_t *o, const sk_pol_rep_t *r)
         s_end(o);
     }
     s_end(o);
+}
+
+/* ---------------------------------------------------------------- forecast */
+
+typedef struct {
+    char cur[4];
+    sk_day_t monday;
+    int64_t hist, net;
+} s_week_t;
+
+static int s_cmp_week(const void *a, const void *b)
+{
+    const s_week_t *x = a, *y = b;
+    int c = strcmp(x->cur, y->cur);
+    return c ? c : (x->monday > y->monday) - (x->monday < y->monday);
+}
+
+#define S_WEEKS_MAX 52
+
+/* The open balances by ISO week as skontoctl forecast --by week groups them:
+ * by the day history expects them and by the net due day. */
+static void s_forecast(s_out_t *o, const sk_pol_rep_t *r)
+{
+    size_t n = r->hist.n + r->open.n;
+    s_week_t *w = calloc(n ? n : 1, sizeof *w);
+    s_bar_t *bars = calloc(2 * S_WEEKS_MAX, sizeof *bars);
+    if (!w || !bars) {
+        free(w);
+        free(bars);
+        o->bad = 1;
+        return;
+    }
+    size_t k = 0;
+    for (int t = 0; t < 2; t++) {
+        const sk_pol_tab_t *tab = t ? &r->open : &r->hist;
+        for (size_t i = 0; i < tab->n; i++) {
+            const sk_pol_drow_t *d = SK_POL_AT(tab, sk_pol_drow_t, i);
+            sk_day_t day;
+            sk_err_t err;
+            if (d->v == 0 || sk_date_parse(d->key, &day, &err) != 0)
+                continue;
+            memcpy(w[k].cur, d->cur, 4);
+            w[k].monday = day - (sk_date_weekday(day) - 1);
+            *(t ? &w[k].net : &w[k].hist) = d->v;
+            k++;
+        }
+    }
+    if (k)
+        qsort(w, k, sizeof *w, s_cmp_week);
+    s_el(o, "h2", o->l[L_CHART_FORECAST]);
+    if (!k)
+        s_el(o, "p", o->l[L_NO_DATA]);
+    for (size_t i = 0, j; i < k; i = j) {
+        const sk_currency_t *cc = sk_currency_find(w[i].cur);
+        int nb = 0, weeks = 0;
+        for (j = i; j < k && !strcmp(w[j].cur, w[i].cur);) {
+            int64_t h = 0, net = 0;
+            size_t e = j;
+            for (; e < k && !strcmp(w[e].cur, w[i].cur) && w[e].monday == w[j].monday; e++) {
+                h += w[e].hist;
+                net += w[e].net;
+            }
+            if (weeks++ < S_WEEKS_MAX) {
+                char day[16], a[48];
+                sk_date_format(w[j].monday, day, sizeof day);
+                for (int s = 0; s < 2; s++) {
+                    s_bar_t *b = &bars[nb++];
+                    int64_t v = s ? net : h;
+                    sk_money_format(v, cc, a, sizeof a);
+                    if (!s)
+                        snprintf(b->label, sizeof b->label, "%.5s", day + 5);
+                    snprintf(b->title, sizeof b->title, "%s %s %s %s", day,
+                             o->l[s ? L_AT_NET : L_BY_HISTORY], a, w[i].cur);
+                    b->key = s ? "at_net" : "by_history";
+                    snprintf(b->value, sizeof b->value, "%s", a);
+                    snprintf(b->week, sizeof b->week, "%s", day);
+                    b->v = v;
+                    b->series = s;
+                }
+            }
+            j = e;
+        }
+        /* a label under every few weeks' bars, never overlapping */
+        int every = (nb / 2 + 11) / 12;
+        for (int b = 0; every > 1 && b < nb; b += 2)
+            if ((b / 2) % every)
+                bars[b].label[0] = '\0';
+        char id[32], cap[200];
+        snprintf(id, sizeof id, "chart-forecast-%s", w[i].cur);
+        snprintf(cap, sizeof cap, "%s (%s)", o->l[L_CHART_FORECAST], w[i].cur);
+        int64_t unit = 1;
+        for (int d = 0; cc && d < cc->digits; d++)
+            unit *= 10;
+        s_bar_chart(o, id, cap, bars, nb, unit, 0, false, 0, NULL);
+        s_legend(o, o->l[L_BY_HISTORY], o->l[L_AT_NET]);
+    }
+    free(w);
+    free(bars);
 }
 
 static const char s_css[] =
@@ -706,6 +835,7 @@ int sk_report_html_write(const char *verb, const sk_pol_rep_t *r, const char *lo
     s_customers(&o, r);
     s_net_effect(&o, r);
     s_dso_section(&o, r);
+    s_forecast(&o, r);
     s_end(&o); /* body */
     s_end(&o); /* html */
     o.bad |= xmlTextWriterEndDocument(o.w) < 0;

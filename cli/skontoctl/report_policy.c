@@ -4,7 +4,9 @@
  * (common/invoice_rules.h, sk_invoice_policy, names every field): per shard
  * sk:{sN}:pol (per terms x tier x close month x currency, sales by month,
  * cash paid early by net due day), sk:{sN}:pcust (per customer x close
- * month) and sk:{sN}:fc:net (the open balances by net due day). 48 HGETALLs
+ * month), sk:{sN}:fc:net (the open balances by net due day) and, for the
+ * HTML report's forecast chart, sk:{sN}:fc:hist (by the day history expects
+ * them; skontoctl forecast's other series). 64 HGETALLs
  * in one pipeline, never a scan of the invoices. The arithmetic is
  * common/policy.h's. Read-only. */
 #include <inttypes.h>
@@ -211,30 +213,31 @@ static void s_take_cust(sk_pol_rep_t *r, char *f, int64_t v)
         r->skipped++;
 }
 
-/* One field of sk:{sN}:fc:net ("YYYY-MM-DD|CUR"). */
-static void s_take_open(sk_pol_rep_t *r, char *f, int64_t v)
+/* One field of sk:{sN}:fc:net or fc:hist ("YYYY-MM-DD|CUR") into t. */
+static void s_take_open(sk_pol_rep_t *r, sk_pol_tab_t *t, char *f, int64_t v)
 {
     char *p[2];
     if (s_split(f, p, 2) != 2 || strlen(p[0]) != 10 || !s_cur_ok(p[1])) {
         r->skipped++;
         return;
     }
-    s_drow_add(&r->open, p[0], p[1], v);
+    s_drow_add(t, p[0], p[1], v);
 }
 
 static int s_load(redisContext *c, sk_pol_rep_t *r)
 {
     char key[SK_KEY_MAX];
     for (int s = 0; s < SK_SHARDS; s++)
-        for (int h = 0; h < 3; h++) {
+        for (int h = 0; h < 4; h++) {
             const char *av[2] = {"HGETALL", h == 0   ? sk_key_policy(key, s)
                                             : h == 1 ? sk_key_policy_customers(key, s)
-                                                     : sk_key_forecast_net(key, s)};
+                                            : h == 2 ? sk_key_forecast_net(key, s)
+                                                     : sk_key_forecast_history(key, s)};
             if (sk_cli_redis_append(VERB, c, 2, av) != SK_EXIT_OK)
                 return SK_EXIT_FAIL;
         }
     int rc = SK_EXIT_OK;
-    for (int i = 0; i < 3 * SK_SHARDS; i++) {
+    for (int i = 0; i < 4 * SK_SHARDS; i++) {
         redisReply *rp = sk_cli_redis_reply(VERB, c);
         if (!rp)
             return SK_EXIT_FAIL;
@@ -252,17 +255,17 @@ static int s_load(redisContext *c, sk_pol_rep_t *r)
                 continue;
             }
             memcpy(f, fr->str, fr->len + 1);
-            if (i % 3 == 0)
+            if (i % 4 == 0)
                 s_take_pol(r, f, v);
-            else if (i % 3 == 1)
+            else if (i % 4 == 1)
                 s_take_cust(r, f, v);
             else
-                s_take_open(r, f, v);
+                s_take_open(r, i % 4 == 2 ? &r->open : &r->hist, f, v);
         }
         freeReplyObject(rp);
     }
     if (rc == SK_EXIT_OK && (r->tiers.nomem || r->months.nomem || r->sales.nomem ||
-                             r->early.nomem || r->open.nomem || r->custs.nomem))
+                             r->early.nomem || r->open.nomem || r->custs.nomem || r->hist.nomem))
         rc = sk_cli_fail(VERB, "out of memory");
     return rc;
 }
@@ -915,11 +918,12 @@ int sk_cmd_report_policy(int argc, char **argv)
         s_month_of(from, r.from);
     if (to >= 0)
         s_month_of(to, r.to);
-    sk_pol_tab_t *tabs[6] = {&r.tiers, &r.months, &r.sales, &r.early, &r.open, &r.custs};
-    size_t sizes[6] = {sizeof(sk_pol_trow_t), sizeof(sk_pol_trow_t), sizeof(sk_pol_drow_t),
-                       sizeof(sk_pol_drow_t), sizeof(sk_pol_drow_t), sizeof(sk_pol_crow_t)};
+    sk_pol_tab_t *tabs[7] = {&r.tiers, &r.months, &r.sales, &r.early, &r.open, &r.custs, &r.hist};
+    size_t sizes[7] = {sizeof(sk_pol_trow_t), sizeof(sk_pol_trow_t), sizeof(sk_pol_drow_t),
+                       sizeof(sk_pol_drow_t), sizeof(sk_pol_drow_t), sizeof(sk_pol_crow_t),
+                       sizeof(sk_pol_drow_t)};
     int rc = SK_EXIT_OK;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         tabs[i]->size = sizes[i];
         if (!(tabs[i]->ix = sk_map_new(S_ROWS_MAX)))
             rc = sk_cli_fail(VERB, "out of memory");
@@ -977,7 +981,7 @@ int sk_cmd_report_policy(int argc, char **argv)
         if (rc == SK_EXIT_OK)
             rc = sk_cli_finish(VERB);
     }
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         sk_map_destroy(&tabs[i]->ix);
         free(tabs[i]->rows);
     }

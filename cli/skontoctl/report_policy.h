@@ -71,6 +71,7 @@ typedef struct {
     sk_day_t as_of;
     int32_t k_ppm;
     sk_pol_tab_t tiers, months, sales, early, open, custs;
+    sk_pol_tab_t hist; /* sk:{sN}:fc:hist: open balances by the day history expects them */
     long skipped;
 } sk_pol_rep_t;
 

@@ -214,6 +214,20 @@ class PolicyHtml(unittest.TestCase):
         rates = {b["data-label"][:7]: float(b["data-v"]) for b in dom.bars("chart-rate-CNY")}
         self.assertEqual(set(rates), set(by))
 
+        # the receivables forecast by week: skontoctl forecast --by week's figures
+        fc = self.st.ctl_json("forecast", "--by", "week")
+        want = {}
+        for c in fc["currencies"]:
+            for row in c["rows"]:
+                want[(c["currency"], row["date"], "by_history")] = row["by_history"]
+                want[(c["currency"], row["date"], "at_net")] = row["at_net"]
+        got = {}
+        for cur in {c["currency"] for c in fc["currencies"]}:
+            for b in dom.bars("chart-forecast-" + cur):
+                got[(cur, b["data-week"], b["data-k"])] = b["data-v"]
+        self.assertTrue(want)
+        self.assertEqual(got, want)
+
     def test_2_chinese_labels_same_numbers(self):
         rep, text, dom = self.write("zh-CN")
         self.assertIn('lang="zh-CN"', text)
