@@ -51,8 +51,8 @@
 #include "sk_redis.h"
 #include "skonto/v1/skonto.pb-c.h"
 
-#define BENCH_TERMS "2/0,1/10,0.5/30,n/60"
-#define ACK_TIMEOUT_MS 30000
+#include "bench_lib.h"
+
 #define DRAIN_TIMEOUT_MS 300000
 
 /* Targets from the issue, printed beside the figures. */
@@ -61,192 +61,20 @@
 #define TARGET_BYTES_PER_INVOICE 1024.0
 
 typedef struct {
-    size_t len;
-    uint8_t *data;
-} s_buf_t;
-
-typedef struct {
     long orders, customers, window, rate, seconds;
     bool redis_benchmark;
 } s_opts_t;
 
-typedef struct {
-    void *ctx, *dealer;
-    redisContext *redis;
-    char today[11];
-    long rejected;
-    char first_reject[256];
-} s_bench_t;
-
-static uint64_t s_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void s_die(const char *what)
-{
-    fprintf(stderr, "skonto-bench: %s\n", what);
-    exit(1);
-}
-
-static void *s_xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        s_die("out of memory");
-    return p;
-}
-
-/* ------------------------------------------------------------------ events */
-
-static s_buf_t s_pack(Skonto__V1__Envelope *env)
-{
-    s_buf_t b;
-    b.len = protobuf_c_message_get_packed_size(&env->base);
-    b.data = s_xmalloc(b.len);
-    if (protobuf_c_message_pack(&env->base, b.data) != b.len)
-        s_die("protobuf pack size mismatch");
-    return b;
-}
-
-static s_buf_t s_customer_event(long i, uint64_t seq)
-{
-    char eid[32], cid[32], name[48], email[48];
-    snprintf(eid, sizeof eid, "bc-%06ld", i);
-    snprintf(cid, sizeof cid, "BC-%06ld", i);
-    snprintf(name, sizeof name, "Bench Customer %ld", i);
-    snprintf(email, sizeof email, "ap%ld@bench.example", i);
-    Skonto__V1__CustomerUpsert cu = SKONTO__V1__CUSTOMER_UPSERT__INIT;
-    cu.customer_id = cid;
-    cu.name = name;
-    cu.email = email;
-    cu.timezone = "Asia/Shanghai";
-    cu.locale = "zh-CN";
-    cu.statement = SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_WEEKLY;
-    cu.terms = BENCH_TERMS;
-    Skonto__V1__Envelope env = SKONTO__V1__ENVELOPE__INIT;
-    env.event_id = eid;
-    env.source = "bench";
-    env.sequence = seq;
-    env.body_case = SKONTO__V1__ENVELOPE__BODY_CUSTOMER;
-    env.customer = &cu;
-    return s_pack(&env);
-}
-
-/* An order of customer (i mod customers), shipped today; id prefix names the phase. */
-static s_buf_t s_order_event(const char *prefix, long i, long customers, uint64_t seq,
-                             const char *today)
-{
-    char eid[32], oid[32], cid[32], sp[16];
-    snprintf(eid, sizeof eid, "%s%ld", prefix, i);
-    snprintf(oid, sizeof oid, "B%s%07ld", prefix, i);
-    snprintf(cid, sizeof cid, "BC-%06ld", i % customers);
-    snprintf(sp, sizeof sp, "S-%02ld", i % 12);
-    Skonto__V1__Invoice inv = SKONTO__V1__INVOICE__INIT;
-    inv.order_id = oid;
-    inv.customer_id = cid;
-    inv.salesperson = sp;
-    inv.currency = "CNY";
-    /* 1 000.00 .. 100 999.99 CNY, 13 % VAT included; deterministic. */
-    inv.amount = 100000 + (int64_t)((uint64_t)i * 2654435761u % 10000000u);
-    inv.tax = inv.amount * 13 / 113;
-    inv.ship_date = (char *)today;
-    inv.invoice_date = (char *)today;
-    inv.terms = BENCH_TERMS;
-    inv.version = 1;
-    Skonto__V1__Envelope env = SKONTO__V1__ENVELOPE__INIT;
-    env.event_id = eid;
-    env.source = "bench";
-    env.sequence = seq;
-    env.body_case = SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED;
-    env.order_shipped = &inv;
-    return s_pack(&env);
-}
-
-/* ------------------------------------------------------------------ ZeroMQ */
-
-static void s_send(s_bench_t *b, const s_buf_t *m)
-{
-    while (zmq_send(b->dealer, m->data, m->len, 0) < 0) {
-        if (errno != EINTR)
-            s_die(zmq_strerror(errno));
-    }
-}
-
-/* Receives acks for up to timeout_ms (0 = only what is ready). For each one calls
- * on_ack(arg, event_id) and returns how many arrived; counts rejections. */
-typedef void (*s_ack_fn)(void *arg, const char *event_id, uint64_t now);
-
-static long s_recv_acks(s_bench_t *b, int timeout_ms, s_ack_fn on_ack, void *arg)
-{
-    long n = 0;
-    zmq_pollitem_t item = {b->dealer, 0, ZMQ_POLLIN, 0};
-    int rc = zmq_poll(&item, 1, timeout_ms);
-    if (rc < 0) {
-        if (errno == EINTR)
-            return 0;
-        s_die(zmq_strerror(errno));
-    }
-    if (rc == 0)
-        return 0;
-    for (;;) {
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, b->dealer, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
-            if (errno == EAGAIN || errno == EINTR)
-                break;
-            s_die(zmq_strerror(errno));
-        }
-        uint64_t now = s_now_ns();
-        Skonto__V1__Ack *ack =
-            skonto__v1__ack__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
-        zmq_msg_close(&msg);
-        if (!ack)
-            s_die("ingest sent a frame that is not an Ack");
-        if (ack->status != SKONTO__V1__ACK_STATUS__ACK_ACCEPTED &&
-            ack->status != SKONTO__V1__ACK_STATUS__ACK_DUPLICATE) {
-            if (b->rejected++ == 0)
-                snprintf(b->first_reject, sizeof b->first_reject, "%s: %s %s", ack->event_id,
-                         ack->reason_code, ack->message);
-        }
-        if (on_ack)
-            on_ack(arg, ack->event_id, now);
-        skonto__v1__ack__free_unpacked(ack, NULL);
-        n++;
-    }
-    return n;
-}
-
-/* Sends every message keeping at most `window` unacknowledged; returns when all are acked. */
-static void s_send_windowed(s_bench_t *b, const s_buf_t *msgs, long n, long window)
-{
-    long sent = 0, acked = 0;
-    uint64_t last_progress = s_now_ns();
-    while (acked < n) {
-        while (sent < n && sent - acked < window)
-            s_send(b, &msgs[sent++]);
-        long got = s_recv_acks(b, 100, NULL, NULL);
-        acked += got;
-        if (got)
-            last_progress = s_now_ns();
-        else if (s_now_ns() - last_progress > (uint64_t)ACK_TIMEOUT_MS * 1000000u)
-            s_die("no acknowledgement from ingest for 30 s (is skonto-ingest running?)");
-    }
-}
-
 /* ------------------------------------------------------------------ Redis */
 
-static redisReply *s_cmd(s_bench_t *b, const char *fmt, ...)
+static redisReply *s_cmd(bench_t *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     redisReply *r = redisvCommand(b->redis, fmt, ap);
     va_end(ap);
     if (!r)
-        s_die(b->redis->errstr);
+        bench_die(b->redis->errstr);
     if (r->type == REDIS_REPLY_ERROR) {
         fprintf(stderr, "skonto-bench: redis: %s\n", r->str);
         exit(1);
@@ -255,7 +83,7 @@ static redisReply *s_cmd(s_bench_t *b, const char *fmt, ...)
 }
 
 /* Sum over the 16 shards of ZCARD windows (open invoices) and XLEN events (queued). */
-static void s_counts(s_bench_t *b, long long *stored, long long *queued)
+static void s_counts(bench_t *b, long long *stored, long long *queued)
 {
     char key[SK_KEY_MAX];
     for (int s = 0; s < SK_SHARDS; s++) {
@@ -266,24 +94,24 @@ static void s_counts(s_bench_t *b, long long *stored, long long *queued)
     for (int s = 0; s < 2 * SK_SHARDS; s++) {
         redisReply *r;
         if (redisGetReply(b->redis, (void **)&r) != REDIS_OK)
-            s_die(b->redis->errstr);
+            bench_die(b->redis->errstr);
         if (r->type != REDIS_REPLY_INTEGER)
-            s_die("unexpected reply to ZCARD/XLEN");
+            bench_die("unexpected reply to ZCARD/XLEN");
         *(s % 2 ? queued : stored) += r->integer;
         freeReplyObject(r);
     }
 }
 
 /* Waits until `want` invoices are stored and the streams are empty; returns the time. */
-static uint64_t s_wait_stored(s_bench_t *b, long long want)
+static uint64_t s_wait_stored(bench_t *b, long long want)
 {
-    uint64_t start = s_now_ns();
+    uint64_t start = bench_now_ns();
     long long stored, queued;
     for (;;) {
         s_counts(b, &stored, &queued);
         if (stored >= want && queued == 0)
-            return s_now_ns();
-        if (s_now_ns() - start > (uint64_t)DRAIN_TIMEOUT_MS * 1000000u) {
+            return bench_now_ns();
+        if (bench_now_ns() - start > (uint64_t)DRAIN_TIMEOUT_MS * 1000000u) {
             fprintf(stderr,
                     "skonto-bench: after %d s only %lld of %lld invoices stored, %lld events "
                     "queued (are the discount workers running?)\n",
@@ -295,7 +123,7 @@ static uint64_t s_wait_stored(s_bench_t *b, long long want)
     }
 }
 
-static long long s_info_field(s_bench_t *b, const char *section, const char *field)
+static long long s_info_field(bench_t *b, const char *section, const char *field)
 {
     redisReply *r = s_cmd(b, "INFO %s", section);
     long long v = -1;
@@ -314,7 +142,7 @@ static long long s_info_field(s_bench_t *b, const char *section, const char *fie
 }
 
 /* Prints Redis's busiest commands since the last CONFIG RESETSTAT. */
-static void s_print_commandstats(s_bench_t *b, double seconds)
+static void s_print_commandstats(bench_t *b, double seconds)
 {
     redisReply *r = s_cmd(b, "INFO commandstats");
     struct {
@@ -395,7 +223,7 @@ static int s_procs_parse(s_proc_t *procs, int max)
     }
     char *copy = strdup(env), *save = NULL;
     if (!copy)
-        s_die("out of memory");
+        bench_die("out of memory");
     for (char *tok = strtok_r(copy, " ", &save); tok && n < max; tok = strtok_r(NULL, " ", &save)) {
         char *colon = strrchr(tok, ':');
         if (!colon)
@@ -518,49 +346,49 @@ int main(int argc, char **argv)
     }
     const char *endpoint = getenv("SKONTO_INGEST_ENDPOINT");
     if (!endpoint || !*endpoint)
-        s_die("SKONTO_INGEST_ENDPOINT is not set (bench/run.sh sets it)");
+        bench_die("SKONTO_INGEST_ENDPOINT is not set (bench/run.sh sets it)");
 
-    s_bench_t b = {0};
+    bench_t b = {0};
     sk_err_t err;
     b.redis = sk_redis_connect_env(&err);
     if (!b.redis)
-        s_die(err.msg);
+        bench_die(err.msg);
     sk_date_format((sk_day_t)(time(NULL) / 86400), b.today, sizeof b.today);
 
     b.ctx = zmq_ctx_new();
     b.dealer = b.ctx ? zmq_socket(b.ctx, ZMQ_DEALER) : NULL;
     if (!b.dealer)
-        s_die(zmq_strerror(errno));
+        bench_die(zmq_strerror(errno));
     int hwm = 0, linger = 0; /* no high-water mark: the window bounds what is in flight */
     if (zmq_setsockopt(b.dealer, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(b.dealer, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(b.dealer, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_connect(b.dealer, endpoint))
-        s_die(zmq_strerror(errno));
+        bench_die(zmq_strerror(errno));
 
     /* Pre-build everything so that (a) measures Skonto, not the sender. */
     uint64_t seq = 1;
-    s_buf_t *cust = s_xmalloc(sizeof *cust * (size_t)o.customers);
+    bench_buf_t *cust = bench_xmalloc(sizeof *cust * (size_t)o.customers);
     for (long i = 0; i < o.customers; i++)
-        cust[i] = s_customer_event(i, seq++);
-    s_buf_t *orders = s_xmalloc(sizeof *orders * (size_t)o.orders);
+        cust[i] = bench_customer_event(i, seq++);
+    bench_buf_t *orders = bench_xmalloc(sizeof *orders * (size_t)o.orders);
     for (long i = 0; i < o.orders; i++)
-        orders[i] = s_order_event("a", i, o.customers, seq++, b.today);
+        orders[i] = bench_order_event("a", i, o.customers, seq++, b.today);
     long nlat = o.rate * o.seconds;
-    s_buf_t *lat_orders = s_xmalloc(sizeof *lat_orders * (size_t)nlat);
+    bench_buf_t *lat_orders = bench_xmalloc(sizeof *lat_orders * (size_t)nlat);
     for (long i = 0; i < nlat; i++)
-        lat_orders[i] = s_order_event("b", i, o.customers, seq++, b.today);
+        lat_orders[i] = bench_order_event("b", i, o.customers, seq++, b.today);
 
     long long stored0, queued0;
     s_counts(&b, &stored0, &queued0);
     if (stored0 || queued0)
-        s_die("the Redis database is not empty: run the bench through bench/run.sh");
+        bench_die("the Redis database is not empty: run the bench through bench/run.sh");
 
     printf("Skonto benchmark: %ld orders over %ld customers, window %ld, ship date %s\n",
            o.orders, o.customers, o.window, b.today);
     printf("  customers ... ");
     fflush(stdout);
-    s_send_windowed(&b, cust, o.customers, o.window);
+    bench_send_windowed(&b, cust, o.customers, o.window);
     s_wait_stored(&b, 0);
     printf("%ld stored\n", o.customers);
 
@@ -571,9 +399,9 @@ int main(int argc, char **argv)
     int nprocs = s_procs_parse(procs, 16);
     printf("  (a) %ld orders ... ", o.orders);
     fflush(stdout);
-    uint64_t t0 = s_now_ns();
-    s_send_windowed(&b, orders, o.orders, o.window);
-    uint64_t t_acked = s_now_ns();
+    uint64_t t0 = bench_now_ns();
+    bench_send_windowed(&b, orders, o.orders, o.window);
+    uint64_t t_acked = bench_now_ns();
     uint64_t t_stored = s_wait_stored(&b, o.orders);
     double acked_s = (double)(t_acked - t0) / 1e9, stored_s = (double)(t_stored - t0) / 1e9;
     double ack_rate = o.orders / acked_s, e2e_rate = o.orders / stored_s;
@@ -594,28 +422,28 @@ int main(int argc, char **argv)
     /* ---- (b) */
     printf("  (b) %ld orders/s for %ld s ... ", o.rate, o.seconds);
     fflush(stdout);
-    s_lat_t lat = {s_xmalloc(sizeof(uint64_t) * (size_t)nlat),
-                   s_xmalloc(sizeof(uint64_t) * (size_t)nlat), nlat, 0, "b", o.rate, {0}};
+    s_lat_t lat = {bench_xmalloc(sizeof(uint64_t) * (size_t)nlat),
+                   bench_xmalloc(sizeof(uint64_t) * (size_t)nlat), nlat, 0, "b", o.rate, {0}};
     memset(lat.sent_at, 0, sizeof(uint64_t) * (size_t)nlat);
     long sent = 0;
-    uint64_t tb = s_now_ns(), last_progress = tb;
+    uint64_t tb = bench_now_ns(), last_progress = tb;
     while (lat.nlat < nlat) {
-        uint64_t t = s_now_ns();
+        uint64_t t = bench_now_ns();
         long due = (long)((double)(t - tb) * (double)o.rate / 1e9);
         if (due > nlat)
             due = nlat;
         while (sent < due) {
-            lat.sent_at[sent] = s_now_ns();
-            s_send(&b, &lat_orders[sent++]);
+            lat.sent_at[sent] = bench_now_ns();
+            bench_send(&b, &lat_orders[sent++]);
         }
         long before = lat.nlat;
-        s_recv_acks(&b, sent < nlat ? 1 : 100, s_on_latency_ack, &lat);
+        bench_recv_acks(&b, sent < nlat ? 1 : 100, s_on_latency_ack, &lat);
         if (lat.nlat != before)
-            last_progress = s_now_ns();
-        else if (s_now_ns() - last_progress > (uint64_t)ACK_TIMEOUT_MS * 1000000u)
-            s_die("no acknowledgement from ingest for 30 s during (b)");
+            last_progress = bench_now_ns();
+        else if (bench_now_ns() - last_progress > (uint64_t)ACK_TIMEOUT_MS * 1000000u)
+            bench_die("no acknowledgement from ingest for 30 s during (b)");
     }
-    double offered = nlat / ((double)(s_now_ns() - tb) / 1e9);
+    double offered = nlat / ((double)(bench_now_ns() - tb) / 1e9);
     qsort(lat.latency, (size_t)lat.nlat, sizeof(uint64_t), s_cmp_u64);
     double p50 = (double)lat.latency[(lat.nlat - 1) * 50 / 100] / 1e6;
     double p99 = (double)lat.latency[(lat.nlat - 1) * 99 / 100] / 1e6;

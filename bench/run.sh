@@ -6,6 +6,8 @@
 # skonto-ingest on a free loopback TCP port, SKONTO_BENCH_WORKERS (default 2)
 # skonto-discount workers — runs BUILD_DIR/bin/skonto-bench against it, and
 # removes everything afterwards. `./run bench` calls this with build-release.
+# SKONTO_BENCH_PROGRAM=skonto-bench-policy runs issue 10's report benchmark
+# instead (options --invoices N (1000000), --customers C (20000), --window W).
 #
 # Options after BUILD_DIR go to skonto-bench: --orders N (200000),
 # --customers C (5000), --window W (20000), --rate R (5000), --seconds S (10),
@@ -14,7 +16,8 @@ set -euo pipefail
 BUILD=${1:-build-release}
 shift || true
 BIN=$(cd "$BUILD/bin" && pwd)
-for p in skonto-bench skonto-ingest skonto-discount; do
+PROGRAM=${SKONTO_BENCH_PROGRAM:-skonto-bench}
+for p in "$PROGRAM" skonto-ingest skonto-discount; do
   [ -x "$BIN/$p" ] || { echo "bench/run.sh: $BIN/$p not found (build first)" >&2; exit 1; }
 done
 # shellcheck source=bench/lib.sh
@@ -48,9 +51,9 @@ done
 echo "stack: redis-server (unix socket, no persistence), 1 ingest, ${SKONTO_BENCH_WORKERS:-2} discount;" \
   "$(nproc) CPU cores; $(redis-server --version | cut -d' ' -f3)"
 rc=0
-SKONTO_BENCH_PIDS=$BENCH_PIDS "$BIN/skonto-bench" "$@" || rc=$?
+SKONTO_BENCH_PIDS=$BENCH_PIDS "$BIN/$PROGRAM" "$@" || rc=$?
 if [ $rc -ne 0 ]; then
-  echo "bench/run.sh: skonto-bench failed ($rc); worker logs:" >&2
+  echo "bench/run.sh: $PROGRAM failed ($rc); worker logs:" >&2
   tail -n 20 "$DIR"/*.log >&2 || true
 fi
 exit $rc

@@ -223,19 +223,40 @@ static int s_customer_page(s_call_t *x, const sk_remind_settings_t *s, int64_t n
     return rc;
 }
 
+/* A one-time pass's marker (SK_KEY_REMIND_BACKFILL, SK_KEY_POLICY_REBUILT):
+ * *done when it says "1". 0, or -1 and err ("redis"). */
+static int s_marker_get(redisContext *c, const char *key, bool *done, sk_err_t *err)
+{
+    redisReply *r = redisCommand(c, "GET %s", key);
+    if (!r)
+        return sk_err_set(err, "redis", "GET %s: %s", key, c->errstr);
+    *done = r->type == REDIS_REPLY_STRING && !strcmp(r->str, "1");
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR)
+        rc = sk_err_set(err, "redis", "GET %s: %s", key, r->str);
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Sets the marker once the pass is complete. 0, or -1 and err ("redis"). */
+static int s_marker_set(redisContext *c, const char *key, sk_err_t *err)
+{
+    redisReply *r = redisCommand(c, "SET %s 1", key);
+    if (!r)
+        return sk_err_set(err, "redis", "SET %s: %s", key, c->errstr);
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR)
+        rc = sk_err_set(err, "redis", "SET %s: %s", key, r->str);
+    freeReplyObject(r);
+    return rc;
+}
+
 int discount_backfill(redisContext *c, const sk_remind_settings_t *s, int64_t now_ms,
                       discount_backfill_t *out, sk_err_t *err)
 {
     memset(out, 0, sizeof *out);
-    redisReply *r = redisCommand(c, "GET %s", SK_KEY_REMIND_BACKFILL);
-    if (!r)
-        return sk_err_set(err, "redis", "GET %s: %s", SK_KEY_REMIND_BACKFILL, c->errstr);
-    bool done = r->type == REDIS_REPLY_STRING && !strcmp(r->str, "1");
-    bool bad = r->type == REDIS_REPLY_ERROR;
-    if (bad)
-        sk_err_set(err, "redis", "GET %s: %s", SK_KEY_REMIND_BACKFILL, r->str);
-    freeReplyObject(r);
-    if (bad)
+    bool done;
+    if (s_marker_get(c, SK_KEY_REMIND_BACKFILL, &done, err) != 0)
         return -1;
     if (done) {
         out->skipped = true;
@@ -268,14 +289,7 @@ int discount_backfill(redisContext *c, const sk_remind_settings_t *s, int64_t no
     free(x);
     if (rc != 0)
         return -1;
-    r = redisCommand(c, "SET %s 1", SK_KEY_REMIND_BACKFILL);
-    if (!r)
-        return sk_err_set(err, "redis", "SET %s: %s", SK_KEY_REMIND_BACKFILL, c->errstr);
-    bad = r->type == REDIS_REPLY_ERROR;
-    if (bad)
-        sk_err_set(err, "redis", "SET %s: %s", SK_KEY_REMIND_BACKFILL, r->str);
-    freeReplyObject(r);
-    return bad ? -1 : 0;
+    return s_marker_set(c, SK_KEY_REMIND_BACKFILL, err);
 }
 
 /* ---------------------------------------------------------------- policy counters */
@@ -402,15 +416,8 @@ static int s_policy_page(redisContext *c, const redisReply *keys, discount_polic
 int discount_policy_rebuild(redisContext *c, discount_policy_rebuild_t *out, sk_err_t *err)
 {
     memset(out, 0, sizeof *out);
-    redisReply *r = redisCommand(c, "GET %s", SK_KEY_POLICY_REBUILT);
-    if (!r)
-        return sk_err_set(err, "redis", "GET %s: %s", SK_KEY_POLICY_REBUILT, c->errstr);
-    bool done = r->type == REDIS_REPLY_STRING && !strcmp(r->str, "1");
-    bool bad = r->type == REDIS_REPLY_ERROR;
-    if (bad)
-        sk_err_set(err, "redis", "GET %s: %s", SK_KEY_POLICY_REBUILT, r->str);
-    freeReplyObject(r);
-    if (bad)
+    bool done;
+    if (s_marker_get(c, SK_KEY_POLICY_REBUILT, &done, err) != 0)
         return -1;
     if (done) {
         out->skipped = true;
@@ -432,12 +439,5 @@ int discount_policy_rebuild(redisContext *c, discount_policy_rebuild_t *out, sk_
     } while (rc == 0 && strcmp(cursor, "0") != 0);
     if (rc != 0)
         return -1;
-    r = redisCommand(c, "SET %s 1", SK_KEY_POLICY_REBUILT);
-    if (!r)
-        return sk_err_set(err, "redis", "SET %s: %s", SK_KEY_POLICY_REBUILT, c->errstr);
-    bad = r->type == REDIS_REPLY_ERROR;
-    if (bad)
-        sk_err_set(err, "redis", "SET %s: %s", SK_KEY_POLICY_REBUILT, r->str);
-    freeReplyObject(r);
-    return bad ? -1 : 0;
+    return s_marker_set(c, SK_KEY_POLICY_REBUILT, err);
 }
