@@ -9,7 +9,6 @@
 #   3. feeds it to ingest with `skontoctl send --progress`,
 #   4. waits until the discount workers have drained the queues,
 #   5. shows schedules, a customer's open windows, the receivables forecast,
-#      the policy report (skontoctl report policy, issue 10) and its HTML file,
 #      the workers' status and the dead-letter list,
 #   6. runs two simulated weeks (`skontoctl clock advance 1d`, fourteen
 #      times): the reminder worker mails a reminder before each discount
@@ -24,7 +23,9 @@
 #      it (SKONTO_OVERRIDE_FINANCE_ABOVE names no currency), the finance
 #      director does, the discount worker applies it, and the auditor
 #      follows the signed log's feed and verifies it with the public key,
-#   8. leaves the stack running (SKONTO_DEMO_KEEP=0 stops it instead).
+#   8. the policy report (skontoctl report policy, issue 10) on the history and
+#      the two weeks, and its HTML file (RUNDIR/policy.html, named),
+#   9. leaves the stack running (SKONTO_DEMO_KEEP=0 stops it instead).
 #
 # Environment: SKONTO_BIN (default build/bin), SKONTO_DEMO_DIR (default
 # var/demo), SKONTO_DEMO_SEED (default 20261102), SKONTO_DEMO_ORDERS (5000),
@@ -43,7 +44,7 @@ export SKONTO_BIN=${SKONTO_BIN:-$ROOT/build/bin}
 export SKONTO_CLOCK=${SKONTO_CLOCK:-redis}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
-NSTEPS=8
+NSTEPS=9
 STEP=0
 
 step() {
@@ -170,11 +171,6 @@ fi
 echo
 echo "--- expected receivables, week by week: by each customer's habit vs everybody paying at net"
 show skontoctl forecast --by week
-echo
-echo "--- is the discount policy paying? take-up per tier, the rates against the cost of"
-echo "    capital (${SKONTO_COST_OF_CAPITAL:-8} % a year), the net effect and DSO (from the discount workers' counters)"
-show skontoctl report policy
-show skontoctl report policy --html "$RUNDIR/policy.html" && echo "open $SHOWDIR/policy.html"
 echo
 echo "--- the dead-letter list (newest first)"
 show skontoctl dlq list --limit 5
@@ -354,6 +350,13 @@ e = json.load(sys.stdin); print(e[-1]["seq"] + 1 if e else 0)')
 fi
 
 # ---------------------------------------------------------------- 8
+step "Is the discount policy paying? The policy report on the demo history"
+echo "    take-up per tier, the rates against the cost of capital (${SKONTO_COST_OF_CAPITAL:-8} % a year),"
+echo "    the balance points, the net effect and DSO, from the discount workers' counters"
+show skontoctl report policy
+show skontoctl report policy --html "$RUNDIR/policy.html" && echo "open $SHOWDIR/policy.html"
+
+# ---------------------------------------------------------------- 9
 if [ "${SKONTO_DEMO_KEEP:-1}" = 0 ]; then
   step "Stopping the stack (SKONTO_DEMO_KEEP=0)"
   deploy/local.sh down "$RUNDIR" 2>&1 | sed 's/^/    /'

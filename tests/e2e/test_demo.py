@@ -46,8 +46,8 @@ class DemoTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=300)
         out = r.stdout + r.stderr
         self.assertEqual(r.returncode, 0, out[-4000:])
-        for n in range(1, 9):
-            self.assertIn("[%d/8]" % n, out)
+        for n in range(1, 10):
+            self.assertIn("[%d/9]" % n, out)
         self.assertRegex(out, r"accepted\s+\d+\s+duplicate\s+0\s+rejected\s+0")
         self.assertIn("drained", out)
         self.assertIn("status paid", out)          # the order paid inside a window
