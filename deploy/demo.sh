@@ -66,7 +66,7 @@ for p in skontoctl skonto-ingest skonto-discount skonto-reminder; do
 done
 
 # ---------------------------------------------------------------- 1
-step "Starting redis-server, skonto-ingest, ${SKONTO_DISCOUNT_WORKERS:-2} skonto-discount workers and skonto-reminder in $SHOWDIR"
+step "Starting redis-server, skonto-ingest, ${SKONTO_DISCOUNT_WORKERS:-2} skonto-discount workers, skonto-reminder and skonto-audit in $SHOWDIR"
 if [ -n "$(ls -A "$RUNDIR")" ] && [ ! -e "$RUNDIR/env" ] && [ ! -d "$RUNDIR/pid" ]; then
   echo "demo.sh: $RUNDIR is not empty and not a run directory: refusing to wipe it" >&2
   exit 1
