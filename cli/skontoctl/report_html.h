@@ -3,7 +3,7 @@
  * zh-CN or en labels and its charts as inline SVG, all written through
  * libxml2's xmlTextWriter (which escapes every text and attribute).
  *
- * Takes the rows report_policy.c loaded and the figures it computes
+ * Takes the rows report_policy.c loaded and the figures report_figures.c computes
  * (report_policy.h); it formats, never computes a figure of its own. Numbers
  * are formatted as in --json, whatever the locale. Every figure a test reads
  * carries a data-k attribute (its --json key) and its cell a data-v (the

@@ -1,6 +1,7 @@
 /* report_policy.h — the policy report's rows and figures, shared by its
  * text/JSON output (report_policy.c) and its HTML output (report_html.c), so
- * that every figure is computed once, in report_policy.c.
+ * that every figure is computed once, in report_figures.c (the rows are
+ * loaded by report_policy.c).
  *
  * The rows are grouped counters as read from sk:{sN}:pol, sk:{sN}:pcust and
  * sk:{sN}:fc:net; the figure functions derive what a row shows. */
