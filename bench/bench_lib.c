@@ -10,6 +10,8 @@
 
 #include <zmq.h>
 
+#include "sk_redis.h"
+
 uint64_t bench_now_ns(void)
 {
     struct timespec ts;
@@ -188,4 +190,30 @@ bench_buf_t bench_payment_event(const char *prefix, long i, uint64_t seq, const 
     env.body_case = SKONTO__V1__ENVELOPE__BODY_PAYMENT_RECEIVED;
     env.payment_received = &p;
     return bench_pack(&env);
+}
+
+void bench_connect(bench_t *b)
+{
+    const char *endpoint = getenv("SKONTO_INGEST_ENDPOINT");
+    if (!endpoint || !*endpoint)
+        bench_die("SKONTO_INGEST_ENDPOINT is not set (bench/run.sh sets it)");
+    sk_err_t err;
+    b->redis = sk_redis_connect_env(&err);
+    if (!b->redis)
+        bench_die(err.msg);
+    b->ctx = zmq_ctx_new();
+    b->dealer = b->ctx ? zmq_socket(b->ctx, ZMQ_DEALER) : NULL;
+    int hwm = 0, linger = 0;
+    if (!b->dealer || zmq_setsockopt(b->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(b->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(b->dealer, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_connect(b->dealer, endpoint))
+        bench_die(zmq_strerror(errno));
+}
+
+void bench_close(bench_t *b)
+{
+    zmq_close(b->dealer);
+    zmq_ctx_term(b->ctx);
+    redisFree(b->redis);
 }

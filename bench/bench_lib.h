@@ -26,6 +26,11 @@ typedef struct {
     char first_reject[256];
 } bench_t;
 
+/* Connects b to Redis (SKONTO_REDIS_URL) and a DEALER without high-water
+ * marks (the window bounds what is in flight) to SKONTO_INGEST_ENDPOINT; dies
+ * with a line on failure. bench_close undoes it. */
+void bench_connect(bench_t *b);
+void bench_close(bench_t *b);
 uint64_t bench_now_ns(void);
 void bench_die(const char *what) __attribute__((noreturn));
 void *bench_xmalloc(size_t n);

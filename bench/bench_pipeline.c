@@ -344,27 +344,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    const char *endpoint = getenv("SKONTO_INGEST_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        bench_die("SKONTO_INGEST_ENDPOINT is not set (bench/run.sh sets it)");
-
     bench_t b = {0};
-    sk_err_t err;
-    b.redis = sk_redis_connect_env(&err);
-    if (!b.redis)
-        bench_die(err.msg);
+    bench_connect(&b);
     sk_date_format((sk_day_t)(time(NULL) / 86400), b.today, sizeof b.today);
-
-    b.ctx = zmq_ctx_new();
-    b.dealer = b.ctx ? zmq_socket(b.ctx, ZMQ_DEALER) : NULL;
-    if (!b.dealer)
-        bench_die(zmq_strerror(errno));
-    int hwm = 0, linger = 0; /* no high-water mark: the window bounds what is in flight */
-    if (zmq_setsockopt(b.dealer, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
-        zmq_setsockopt(b.dealer, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
-        zmq_setsockopt(b.dealer, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_connect(b.dealer, endpoint))
-        bench_die(zmq_strerror(errno));
 
     /* Pre-build everything so that (a) measures Skonto, not the sender. */
     uint64_t seq = 1;
@@ -499,8 +481,6 @@ int main(int argc, char **argv)
     free(lat_orders);
     free(lat.sent_at);
     free(lat.latency);
-    zmq_close(b.dealer);
-    zmq_ctx_term(b.ctx);
-    redisFree(b.redis);
+    bench_close(&b);
     return b.rejected ? 1 : 0;
 }

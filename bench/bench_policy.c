@@ -120,22 +120,8 @@ int main(int argc, char **argv)
         snprintf(ctl, sizeof ctl, "%.*sskontoctl", slash ? (int)(slash - argv[0] + 1) : 0,
                  argv[0]);
     }
-    const char *endpoint = getenv("SKONTO_INGEST_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        bench_die("SKONTO_INGEST_ENDPOINT is not set (bench/run.sh sets it)");
     bench_t b = {0};
-    sk_err_t err;
-    b.redis = sk_redis_connect_env(&err);
-    if (!b.redis)
-        bench_die(err.msg);
-    b.ctx = zmq_ctx_new();
-    b.dealer = b.ctx ? zmq_socket(b.ctx, ZMQ_DEALER) : NULL;
-    int hwm = 0, linger = 0;
-    if (!b.dealer || zmq_setsockopt(b.dealer, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
-        zmq_setsockopt(b.dealer, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
-        zmq_setsockopt(b.dealer, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_connect(b.dealer, endpoint))
-        bench_die(zmq_strerror(errno));
+    bench_connect(&b);
 
     /* Pre-built: customers, orders, payments. */
     sk_day_t today = (sk_day_t)(time(NULL) / 86400);
@@ -208,8 +194,6 @@ int main(int argc, char **argv)
     free(cust);
     free(orders);
     free(pays);
-    zmq_close(b.dealer);
-    zmq_ctx_term(b.ctx);
-    redisFree(b.redis);
+    bench_close(&b);
     return b.rejected ? 1 : 0;
 }
