@@ -241,6 +241,29 @@ static void s_sales(sk_invoice_change_t *ch, const sk_invoice_t *inv, int sign)
     s_delta(ch, SK_COUNTER_POLICY, f, sign * inv->schedule.amount);
 }
 
+/* The rate buckets of inv's close by payment in month mo (see
+ * sk_invoice_policy): per tier, its amount under the tier's own rates and
+ * days, so that the report weighs each invoice's rate by its amount where
+ * days differ per invoice (end-of-month, fixed-day terms) or an override
+ * changed a rate. */
+static void s_policy_buckets(sk_invoice_change_t *ch, const sk_invoice_t *inv, const char *mo,
+                             int sign)
+{
+    /* fits the delta's field: rates < 10^6, days within the ten years of
+     * SK_TERMS_MAX_DAYS (5 digits), terms < SK_TERMS_MAX_LEN: 297 bytes */
+    char f[SK_ID_MAX + 128];
+    const sk_schedule_t *s = &inv->schedule;
+    for (int k = 0; k < s->ntiers; k++) {
+        bool last = k + 1 == s->ntiers;
+        int32_t next = last ? 0 : s->tiers[k + 1].rate_ppm;
+        int dnet = (int)(s->net_due - s->tiers[k].last_day);
+        int dnext = last ? dnet : (int)(s->tiers[k + 1].last_day - s->tiers[k].last_day);
+        snprintf(f, sizeof f, "%s|w%" PRId32 ",%" PRId32 ",%d,%d|%s|t%d|%s", mo,
+                 s->tiers[k].rate_ppm, next, dnet, dnext, s->currency->code, k, inv->terms);
+        s_delta(ch, SK_COUNTER_POLICY, f, sign * s->amount);
+    }
+}
+
 /* The policy counters of inv's close by payment in `tier` (see
  * sk_invoice_policy), with sign. */
 static void s_policy(sk_invoice_change_t *ch, const sk_invoice_t *inv, int tier, int sign)
@@ -281,6 +304,7 @@ static void s_policy(sk_invoice_change_t *ch, const sk_invoice_t *inv, int tier,
     S_POL("pd", t, cash_days);
     S_POL("ds", t, before);
 #undef S_POL
+    s_policy_buckets(ch, inv, mo, sign);
     if (early > 0) {
         char nd[16];
         snprintf(f, sizeof f, "pn|%s|%s", sk_date_format(s->net_due, nd, sizeof nd), cur);
@@ -296,6 +320,9 @@ static void s_policy(sk_invoice_change_t *ch, const sk_invoice_t *inv, int tier,
     char ua[16];
     snprintf(ua, sizeof ua, "ua.%s", cur);
     S_CUS(ua, unearned);
+    char dc[16];
+    snprintf(dc, sizeof dc, "dc.%s", cur);
+    S_CUS(dc, inv->discount_total);
     if (s->ntiers > 0) {
         S_CUS("in", 1);
         S_CUS("ir", s->tiers[0].rate_ppm);

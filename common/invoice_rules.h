@@ -218,9 +218,9 @@ typedef struct {
     int64_t delta; /* never 0 in a change */
 } sk_delta_t;
 
-/* at most 2*8 offered + 4 forecast + 2 sales + 2 x (5 take-up + 16 policy + 9 per customer)
- * = 82 (an override that moves a close) */
-#define SK_CHANGE_MAX_DELTAS 96
+/* at most 2*8 offered + 4 forecast + 2 sales + 2 x (5 take-up + 24 policy + 10 per customer)
+ * = 100 (an override that moves a close) */
+#define SK_CHANGE_MAX_DELTAS 128
 
 typedef enum { SK_SET_KEEP = 0, SK_SET_ADD, SK_SET_REMOVE } sk_set_op_t;
 
@@ -274,6 +274,12 @@ sk_change_outcome_t sk_invoice_on_override(const sk_invoice_t *old, const sk_inv
  *   M|n|CUR|*|T       invoices closed by payment (each offered every tier of T)
  *   M|a|CUR|*|T       their amounts
  *   M|dn|CUR|t<i>|T   sum of amount x (net due - tier i's last day)
+ *   M|w<r>,<rn>,<dnet>,<dnext>|CUR|t<i>|T
+ *                     sum of amount, per tier i of the invoice's schedule: r its
+ *                     rate (ppm) as stored on the invoice (an override's), rn the
+ *                     next tier's (0 after the last), dnet = net due - tier i's
+ *                     last day, dnext = tier i+1's last day - tier i's (dnet after
+ *                     the last): the report's amount-weighted rates
  *   M|tk|CUR|TIER|T   invoices closed in TIER
  *   M|dc|CUR|TIER|T   discount granted
  *   M|pa|CUR|TIER|T   cash paid (payments less what they overpaid)
@@ -287,6 +293,7 @@ sk_change_outcome_t sk_invoice_on_override(const sk_invoice_t *old, const sk_inv
  *   M|ot|C paid by net due       M|ds|C    sum of days before net
  *   M|un|C payments that claimed a discount not earned
  *   M|ua.CUR|C their unearned amount
+ *   M|dc.CUR|C discount granted
  *   M|in|C closed with tiers     M|ir|C sum of tier 0's rate (ppm)
  *   M|ig|C sum of days between tier 0's last day and the closing payment */
 

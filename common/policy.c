@@ -133,6 +133,85 @@ sk_policy_status_t sk_policy_dso_countback(int64_t receivables, const sk_policy_
     return SK_POLICY_BEYOND;
 }
 
+int64_t sk_policy_weighted_mean(const int64_t *v, const int64_t *w, size_t n)
+{
+    __int128 num = 0, den = 0;
+    for (size_t i = 0; i < n; i++)
+        if (w[i] > 0) {
+            num += (__int128)v[i] * w[i];
+            den += w[i];
+        }
+    return den > 0 ? sk_div_round(num, den, SK_ROUND_HALF_UP) : 0;
+}
+
+/* One weighted figure: Σ amount x value and Σ amount over the buckets it
+ * is defined for. */
+typedef struct {
+    __int128 num, den;
+} s_wsum_t;
+
+static void s_wadd(s_wsum_t *w, int64_t value, int64_t amount)
+{
+    w->num += (__int128)value * amount;
+    w->den += amount;
+}
+
+static int32_t s_wmean(const s_wsum_t *w)
+{
+    return w->den > 0 ? (int32_t)sk_div_round(w->num, w->den, SK_ROUND_HALF_UP) : 0;
+}
+
+sk_policy_status_t sk_policy_weighted(const sk_policy_bucket_t *b, size_t n, int32_t k_ppm,
+                                      sk_policy_weighted_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (k_ppm < 0)
+        return SK_POLICY_BAD_RATE;
+    enum { W_RATE, W_NEXT, W_NET_N, W_NET_E, W_NEXT_N, W_NEXT_E, W_BAL, W_SIMPLE, W_COUNT };
+    s_wsum_t w[W_COUNT];
+    memset(w, 0, sizeof w);
+    int32_t first = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sk_policy_bucket_t *x = &b[i];
+        if (x->amount <= 0)
+            continue;
+        if (out->amount == 0)
+            first = x->rate_ppm;
+        else if (x->rate_ppm != first)
+            out->rates_differ = true;
+        out->amount += x->amount;
+        s_wadd(&w[W_RATE], x->rate_ppm, x->amount);
+        s_wadd(&w[W_NEXT], x->next_ppm, x->amount);
+        sk_policy_apr_t a;
+        if (sk_policy_apr(x->rate_ppm, 0, x->d_net, &a) == SK_POLICY_OK) {
+            s_wadd(&w[W_NET_N], a.nominal_bp, x->amount);
+            s_wadd(&w[W_NET_E], a.effective_bp, x->amount);
+        }
+        if (sk_policy_apr(x->rate_ppm, x->next_ppm, x->d_next, &a) == SK_POLICY_OK) {
+            s_wadd(&w[W_NEXT_N], a.nominal_bp, x->amount);
+            s_wadd(&w[W_NEXT_E], a.effective_bp, x->amount);
+        }
+        int32_t v;
+        if (sk_policy_balance_ppm(k_ppm, x->d_net, &v) == SK_POLICY_OK)
+            s_wadd(&w[W_BAL], v, x->amount);
+        if (sk_policy_balance_simple_ppm(k_ppm, x->d_net, &v) == SK_POLICY_OK)
+            s_wadd(&w[W_SIMPLE], v, x->amount);
+    }
+    if (out->amount == 0)
+        return SK_POLICY_NO_DAYS;
+    out->rate_ppm = s_wmean(&w[W_RATE]);
+    out->next_ppm = s_wmean(&w[W_NEXT]);
+    out->has_net = w[W_NET_N].den > 0;
+    out->has_next = w[W_NEXT_N].den > 0;
+    out->vs_net.nominal_bp = s_wmean(&w[W_NET_N]);
+    out->vs_net.effective_bp = s_wmean(&w[W_NET_E]);
+    out->vs_next.nominal_bp = s_wmean(&w[W_NEXT_N]);
+    out->vs_next.effective_bp = s_wmean(&w[W_NEXT_E]);
+    out->balance_ppm = s_wmean(&w[W_BAL]);
+    out->balance_simple_ppm = s_wmean(&w[W_SIMPLE]);
+    return SK_POLICY_OK;
+}
+
 int sk_policy_cost_parse(const char *s, int32_t *k_ppm, sk_err_t *err)
 {
     /* The same notation as a tier's rate (sk_percent_parse), with a message

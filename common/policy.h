@@ -43,6 +43,8 @@
 #ifndef SK_POLICY_H
 #define SK_POLICY_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "date.h"
@@ -112,6 +114,48 @@ typedef struct {
  * nmonths outside 0..SK_POLICY_DSO_MAX_MONTHS -> SK_POLICY_BAD_INPUT, 0. */
 sk_policy_status_t sk_policy_dso_countback(int64_t receivables, const sk_policy_month_t *months,
                                            int nmonths, int32_t *centidays);
+
+/* ---------------------------------------------------------------- weighted rates
+ *
+ * Where days (or rates) differ per invoice (end-of-month and fixed-day terms,
+ * a rate an override changed), a tier's rates are each invoice's own,
+ * weighted by its amount. The invoices are grouped in buckets of equal rates
+ * and days; every figure is Σ amount x figure(bucket) / Σ amount, with
+ * figure(bucket) the function above for that bucket (already rounded to its
+ * unit) and the mean rounded half away from zero. A bucket whose figure is
+ * outside its domain (d <= 0 for a rate, a bad rate) is left out of that
+ * figure's sums; a figure no bucket gives is 0 with its has_ flag false. */
+
+typedef struct {
+    int32_t rate_ppm; /* the tier's rate, as stored on the invoices */
+    int32_t next_ppm; /* the next tier's (0: net) */
+    int d_net;        /* net due - the tier's last day */
+    int d_next;       /* the next tier's last day - the tier's (d_net for the last tier) */
+    int64_t amount;   /* minor units, > 0 (a bucket of 0 or less is ignored) */
+} sk_policy_bucket_t;
+
+typedef struct {
+    int64_t amount;              /* Σ amount of the buckets counted */
+    int32_t rate_ppm, next_ppm;  /* amount-weighted rates */
+    bool rates_differ;           /* buckets differ in rate_ppm */
+    bool has_net, has_next;      /* vs_net / vs_next computed from some bucket */
+    sk_policy_apr_t vs_net;      /* rate against net over d_net */
+    sk_policy_apr_t vs_next;     /* rate against the next tier over d_next */
+    int32_t balance_ppm;         /* balance rate over each bucket's d_net */
+    int32_t balance_simple_ppm;
+} sk_policy_weighted_t;
+
+/* The amount-weighted mean of v (weights w, those <= 0 ignored), rounded
+ * half away from zero; 0 when no weight is positive. n up to SIZE_MAX. */
+int64_t sk_policy_weighted_mean(const int64_t *v, const int64_t *w, size_t n);
+
+/* The weighted figures of n buckets at cost of capital k_ppm: SK_POLICY_OK,
+ * or SK_POLICY_NO_DAYS when no bucket has an amount (out all zeros), or
+ * SK_POLICY_BAD_RATE for k_ppm < 0. 2/10,n/30eom on 1000.00 shipped the 2nd
+ * (48 days to net) and 500.00 the 16th (34): nominal (1000 x 1552 + 500 x 2191)
+ * / 1500 = 1765 (17.65 %), where the mean d of 43 would give 1732. */
+sk_policy_status_t sk_policy_weighted(const sk_policy_bucket_t *b, size_t n, int32_t k_ppm,
+                                      sk_policy_weighted_t *out);
 
 /* What a cost of capital may be, for messages: `want ` SK_POLICY_COST_RULE. */
 #define SK_POLICY_COST_RULE                                                                        \

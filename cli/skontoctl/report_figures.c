@@ -22,6 +22,94 @@ static int64_t s_div(__int128 a, int64_t b)
     return (int64_t)q;
 }
 
+long sk_pol_row(sk_pol_tab_t *t, const char *key)
+{
+    intptr_t i;
+    if (sk_map_get(t->ix, key, &i))
+        return (long)i;
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 64;
+        char *r = realloc(t->rows, nc * t->size);
+        if (!r) {
+            t->nomem = true;
+            return -1;
+        }
+        t->rows = r;
+        t->cap = nc;
+    }
+    if (sk_map_put(t->ix, key, (intptr_t)t->n) < 0) {
+        t->nomem = true;
+        return -1;
+    }
+    memset(t->rows + t->n * t->size, 0, t->size);
+    return (long)t->n++;
+}
+
+/* Buckets by terms, currency, tier (then rates and days, for a stable order). */
+static int s_cmp_brow(const void *a, const void *b)
+{
+    const sk_pol_brow_t *x = a, *y = b;
+    int c = strcmp(x->terms, y->terms);
+    if (!c)
+        c = strcmp(x->cur, y->cur);
+    if (!c)
+        c = x->tier - y->tier;
+    if (!c)
+        c = (x->b.rate_ppm > y->b.rate_ppm) - (x->b.rate_ppm < y->b.rate_ppm);
+    if (!c)
+        c = (x->b.next_ppm > y->b.next_ppm) - (x->b.next_ppm < y->b.next_ppm);
+    if (!c)
+        c = x->b.d_net - y->b.d_net;
+    if (!c)
+        c = x->b.d_next - y->b.d_next;
+    return c;
+}
+
+int sk_pol_buckets_index(sk_pol_rep_t *r)
+{
+    sk_pol_tab_t *t = &r->buckets;
+    free(r->bk);
+    r->bk = NULL;
+    sk_map_clear(t->ix);
+    if (t->n == 0)
+        return 0;
+    qsort(t->rows, t->n, t->size, s_cmp_brow);
+    if (!(r->bk = malloc(t->n * sizeof *r->bk)))
+        return -1;
+    for (size_t i = 0; i < t->n; i++) {
+        const sk_pol_brow_t *row = SK_POL_AT(t, sk_pol_brow_t, i);
+        r->bk[i] = row->b;
+        char k[SK_TERMS_MAX_LEN + 32];
+        intptr_t first;
+        snprintf(k, sizeof k, "%s|%s|%d", row->terms, row->cur, row->tier);
+        if (!sk_map_get(t->ix, k, &first) && sk_map_put(t->ix, k, (intptr_t)i) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The buckets of (terms, cur, tier): *n of them from the returned one, or
+ * NULL (none, or not indexed). */
+static const sk_policy_bucket_t *s_buckets(const sk_pol_rep_t *r, const sk_pol_trow_t *row,
+                                           size_t *n)
+{
+    char k[SK_TERMS_MAX_LEN + 32];
+    intptr_t first;
+    *n = 0;
+    snprintf(k, sizeof k, "%s|%s|%d", row->terms, row->cur, row->tier);
+    if (!r->bk || !r->buckets.ix || !sk_map_get(r->buckets.ix, k, &first))
+        return NULL;
+    size_t i = (size_t)first;
+    while (i < r->buckets.n) {
+        const sk_pol_brow_t *b = SK_POL_AT(&r->buckets, sk_pol_brow_t, i);
+        if (strcmp(b->terms, row->terms) || strcmp(b->cur, row->cur) || b->tier != row->tier)
+            break;
+        i++;
+    }
+    *n = i - (size_t)first;
+    return &r->bk[first];
+}
+
 /* Value of earlier cash: sum(cash x days before net) x k / 365, minor units. */
 int64_t sk_pol_value(int64_t cash_days, int32_t k_ppm)
 {
@@ -85,6 +173,21 @@ void sk_pol_tier_figures(const sk_pol_rep_t *r, const sk_pol_trow_t *row, sk_pol
     sk_policy_apr(f->rate_ppm, f->next_ppm, f->d_next, &f->vs_next);
     sk_policy_balance_ppm(r->k_ppm, f->d_net, &f->balance_ppm);
     sk_policy_balance_simple_ppm(r->k_ppm, f->d_net, &f->balance_simple_ppm);
+    /* each invoice's own rates and days, weighted by amount (a store not
+     * rebuilt since the buckets exist has none: the mean days above) */
+    size_t nb;
+    const sk_policy_bucket_t *b = s_buckets(r, row, &nb);
+    sk_policy_weighted_t w;
+    if (b && sk_policy_weighted(b, nb, r->k_ppm, &w) == SK_POLICY_OK) {
+        f->weighted = true;
+        f->rates_differ = w.rates_differ;
+        f->rate_ppm = w.rate_ppm;
+        f->next_ppm = w.next_ppm;
+        f->vs_net = w.vs_net;
+        f->vs_next = w.vs_next;
+        f->balance_ppm = w.balance_ppm;
+        f->balance_simple_ppm = w.balance_simple_ppm;
+    }
 }
 
 void sk_pol_cust_figures(const sk_pol_crow_t *c, sk_pol_cust_fig_t *f)

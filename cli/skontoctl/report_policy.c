@@ -38,30 +38,6 @@ static const char *const s_vnames[SK_POL_V_COUNT] = {"n", "a", "dn", "tk", "dc",
 
 /* ---------------------------------------------------------------- grouped rows */
 
-/* The index of key's row (a new zeroed one when absent), or -1 when out of memory. */
-static long s_row(sk_pol_tab_t *t, const char *key)
-{
-    intptr_t i;
-    if (sk_map_get(t->ix, key, &i))
-        return (long)i;
-    if (t->n == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 64;
-        char *r = realloc(t->rows, nc * t->size);
-        if (!r) {
-            t->nomem = true;
-            return -1;
-        }
-        t->rows = r;
-        t->cap = nc;
-    }
-    if (sk_map_put(t->ix, key, (intptr_t)t->n) < 0) {
-        t->nomem = true;
-        return -1;
-    }
-    memset(t->rows + t->n * t->size, 0, t->size);
-    return (long)t->n++;
-}
-
 static bool s_in_range(const sk_pol_rep_t *r, const char *m)
 {
     return (!r->from[0] || strcmp(m, r->from) >= 0) && (!r->to[0] || strcmp(m, r->to) <= 0);
@@ -110,7 +86,7 @@ static void s_drow_add(sk_pol_tab_t *t, const char *key, const char *cur, int64_
 {
     char k[32];
     snprintf(k, sizeof k, "%s|%s", key, cur);
-    long i = s_row(t, k);
+    long i = sk_pol_row(t, k);
     if (i < 0)
         return;
     sk_pol_drow_t *d = SK_POL_AT(t, sk_pol_drow_t, i);
@@ -124,7 +100,7 @@ static void s_trow_add(sk_pol_tab_t *t, const char *terms, const char *cur, int 
 {
     char k[SK_TERMS_MAX_LEN + 32];
     snprintf(k, sizeof k, "%s|%s|%d", terms, cur, tier);
-    long i = s_row(t, k);
+    long i = sk_pol_row(t, k);
     if (i < 0)
         return;
     sk_pol_trow_t *row = SK_POL_AT(t, sk_pol_trow_t, i);
@@ -139,6 +115,56 @@ static bool s_cur_ok(const char *c)
     return strlen(c) == 3 && sk_currency_find(c);
 }
 
+/* "w<r>,<rn>,<dnet>,<dnext>" into b's rates and days; false when malformed
+ * (rates outside 0..<100 %, rn above r, days beyond +-SK_TERMS_MAX_DAYS x 10). */
+static bool s_bucket_of(const char *s, sk_policy_bucket_t *b)
+{
+    long long v[4];
+    const char *q = s + 1;
+    for (int k = 0; k < 4; k++) {
+        char *end;
+        if (!((*q >= '0' && *q <= '9') || *q == '-'))
+            return false;
+        v[k] = strtoll(q, &end, 10);
+        if (end == q || *end != (k < 3 ? ',' : '\0'))
+            return false;
+        q = end + 1;
+    }
+    long long dmax = 10LL * SK_TERMS_MAX_DAYS;
+    if (v[0] < 0 || v[0] >= SK_PPM || v[1] < 0 || v[1] > v[0] || v[2] < -dmax || v[2] > dmax ||
+        v[3] < -dmax || v[3] > dmax)
+        return false;
+    b->rate_ppm = (int32_t)v[0];
+    b->next_ppm = (int32_t)v[1];
+    b->d_net = (int)v[2];
+    b->d_next = (int)v[3];
+    return true;
+}
+
+/* A rate bucket of sk:{sN}:pol, split: M, w..., CUR, t<i>, T. */
+static void s_take_bucket(sk_pol_rep_t *r, char **p, int64_t v)
+{
+    sk_policy_bucket_t b;
+    int tier = s_tier_of(p[3]);
+    if (tier < 0 || strlen(p[0]) != 7 || !s_cur_ok(p[2]) || !s_bucket_of(p[1], &b)) {
+        r->skipped++;
+        return;
+    }
+    if (!s_in_range(r, p[0]))
+        return;
+    char k[SK_TERMS_MAX_LEN + 64];
+    snprintf(k, sizeof k, "%s|%s|%d|%s", p[4], p[2], tier, p[1]);
+    long i = sk_pol_row(&r->buckets, k);
+    if (i < 0)
+        return;
+    sk_pol_brow_t *row = SK_POL_AT(&r->buckets, sk_pol_brow_t, i);
+    snprintf(row->terms, sizeof row->terms, "%s", p[4]);
+    memcpy(row->cur, p[2], 4);
+    row->tier = tier;
+    b.amount = row->b.amount + v;
+    row->b = b;
+}
+
 /* One field of sk:{sN}:pol. */
 static void s_take_pol(sk_pol_rep_t *r, char *f, int64_t v)
 {
@@ -146,6 +172,10 @@ static void s_take_pol(sk_pol_rep_t *r, char *f, int64_t v)
     int n = s_split(f, p, 5);
     if (n == 3 && (!strcmp(p[0], "s") || !strcmp(p[0], "pn")) && s_cur_ok(p[2])) {
         s_drow_add(p[0][0] == 's' ? &r->sales : &r->early, p[1], p[2], v);
+        return;
+    }
+    if (n == 5 && p[1][0] == 'w') {
+        s_take_bucket(r, p, v);
         return;
     }
     int vi = -1;
@@ -174,7 +204,7 @@ static void s_take_cust(sk_pol_rep_t *r, char *f, int64_t v)
     }
     if (!s_in_range(r, p[0]))
         return;
-    long i = s_row(&r->custs, p[2]);
+    long i = sk_pol_row(&r->custs, p[2]);
     if (i < 0)
         return;
     sk_pol_crow_t *c = SK_POL_AT(&r->custs, sk_pol_crow_t, i);
@@ -199,7 +229,7 @@ static void s_take_cust(sk_pol_rep_t *r, char *f, int64_t v)
         c->ir += v;
     else if (!strcmp(x, "ig"))
         c->ig += v;
-    else if (!strncmp(x, "ua.", 3) && s_cur_ok(x + 3)) {
+    else if ((!strncmp(x, "ua.", 3) || !strncmp(x, "dc.", 3)) && s_cur_ok(x + 3)) {
         int k = 0;
         while (k < SK_POL_CUR_MAX && c->ucur[k][0] && strcmp(c->ucur[k], x + 3))
             k++;
@@ -208,7 +238,7 @@ static void s_take_cust(sk_pol_rep_t *r, char *f, int64_t v)
             return;
         }
         memcpy(c->ucur[k], x + 3, 4);
-        c->ua[k] += v;
+        (x[0] == 'u' ? c->ua : c->dc)[k] += v;
     } else
         r->skipped++;
 }
@@ -266,6 +296,8 @@ static int s_load(redisContext *c, sk_pol_rep_t *r)
     }
     if (rc == SK_EXIT_OK && (r->tiers.nomem || r->months.nomem || r->sales.nomem ||
                              r->early.nomem || r->open.nomem || r->custs.nomem || r->hist.nomem))
+        rc = sk_cli_fail(VERB, "out of memory");
+    if (rc == SK_EXIT_OK && r->buckets.nomem)
         rc = sk_cli_fail(VERB, "out of memory");
     return rc;
 }
@@ -744,6 +776,9 @@ int sk_cmd_report_policy(int argc, char **argv)
         if (!(tabs[i]->ix = sk_map_new(S_ROWS_MAX)))
             rc = sk_cli_fail(VERB, "out of memory");
     }
+    r.buckets.size = sizeof(sk_pol_brow_t);
+    if (!(r.buckets.ix = sk_map_new(S_ROWS_MAX)))
+        rc = sk_cli_fail(VERB, "out of memory");
     redisContext *c = rc == SK_EXIT_OK ? sk_cli_redis_connect(VERB) : NULL;
     if (!c && rc == SK_EXIT_OK)
         rc = SK_EXIT_FAIL;
@@ -778,6 +813,8 @@ int sk_cmd_report_policy(int argc, char **argv)
             if (sk_map_put(r.tiers.ix, key, (intptr_t)i) < 0)
                 rc = sk_cli_fail(VERB, "out of memory");
         }
+        if (rc == SK_EXIT_OK && sk_pol_buckets_index(&r) != 0)
+            rc = sk_cli_fail(VERB, "out of memory");
         for (size_t i = 0; i < r.sales.n; i++) {
             const sk_pol_drow_t *row = SK_POL_AT(&r.sales, sk_pol_drow_t, i);
             char key[32];
@@ -801,5 +838,8 @@ int sk_cmd_report_policy(int argc, char **argv)
         sk_map_destroy(&tabs[i]->ix);
         free(tabs[i]->rows);
     }
+    sk_map_destroy(&r.buckets.ix);
+    free(r.buckets.rows);
+    free(r.bk);
     return rc;
 }

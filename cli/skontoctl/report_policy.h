@@ -58,13 +58,21 @@ typedef struct {
     int64_t v;
 } sk_pol_drow_t; /* sales by month, early cash and open balances by day */
 
+typedef struct {
+    char terms[SK_TERMS_MAX_LEN];
+    char cur[4];
+    int tier;
+    sk_policy_bucket_t b;
+} sk_pol_brow_t; /* a rate bucket: terms x currency x tier x (rates, days), Σ amount */
+
 #define SK_POL_CUR_MAX 4
 typedef struct {
     char id[SK_ID_MAX + 1];
     int64_t n, ot, ds, un, in, ir, ig, net;
     int64_t t[SK_TERMS_MAX_TIERS];
-    char ucur[SK_POL_CUR_MAX][4];
+    char ucur[SK_POL_CUR_MAX][4]; /* the currencies of ua and dc */
     int64_t ua[SK_POL_CUR_MAX];
+    int64_t dc[SK_POL_CUR_MAX]; /* discount granted */
 } sk_pol_crow_t;
 
 typedef struct {
@@ -73,6 +81,11 @@ typedef struct {
     int32_t k_ppm;
     sk_pol_tab_t tiers, months, sales, early, open, custs;
     sk_pol_tab_t hist; /* sk:{sN}:fc:hist: open balances by the day history expects them */
+    /* rate buckets (sk_pol_brow_t); after sk_pol_buckets_index sorted by
+     * terms, currency, tier, with bk their buckets in that order and
+     * buckets.ix "terms|cur|tier" -> the first */
+    sk_pol_tab_t buckets;
+    sk_policy_bucket_t *bk;
     long skipped;
 } sk_pol_rep_t;
 
@@ -87,6 +100,8 @@ typedef struct {
     int32_t rate_ppm, next_ppm, balance_ppm, balance_simple_ppm;
     int d_net, d_next;
     sk_policy_apr_t vs_net, vs_next;
+    bool weighted;     /* rates and balance rates weighted over the row's buckets */
+    bool rates_differ; /* its buckets differ in rate (rate_ppm is their weighted mean) */
 } sk_pol_tier_fig_t;
 
 /* Everything a customer row shows. */
@@ -109,6 +124,13 @@ typedef struct {
 } sk_pol_dso_t;
 
 #define SK_POL_DSO_MAX 32
+
+/* The index of key's row in t (a new zeroed one when absent), or -1 when out
+ * of memory (t->nomem set). */
+long sk_pol_row(sk_pol_tab_t *t, const char *key);
+/* Sorts r->buckets, fills r->bk and re-indexes buckets.ix by terms|cur|tier
+ * (see sk_pol_rep_t); 0, or -1 when out of memory. */
+int sk_pol_buckets_index(sk_pol_rep_t *r);
 
 /* Value of earlier cash: sum(cash x days before net) x k / 365, minor units. */
 int64_t sk_pol_value(int64_t cash_days, int32_t k_ppm);

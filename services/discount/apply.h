@@ -47,9 +47,9 @@
 #define DISCOUNT_ARGV_BYTES (512 * 1024)
 #define DISCOUNT_ARGV_HEAD 16 /* room for the "*<argc>\r\n" header */
 /* What one entry's record may take (else: "state too large to write"):
- * the state, SK_CHANGE_MAX_DELTAS (96) deltas and up to 2 x 64 reminder keys:
- * 9 + 3 x 96 + 3 + 64 + 2 x 64 + 3 = 495 arguments. */
-#define DISCOUNT_ENTRY_ARGS_MAX 512
+ * the state, SK_CHANGE_MAX_DELTAS (128) deltas and up to 2 x 64 reminder keys:
+ * 9 + 3 x 128 + 3 + 64 + 2 x 64 + 3 = 591 arguments. */
+#define DISCOUNT_ENTRY_ARGS_MAX 640
 #define DISCOUNT_ENTRY_BYTES 65536
 /* Entries per script call: enough to spread the call's cost, few enough
  * that Redis is not blocked long (~64 x 15 us) and the reply stays small. */
