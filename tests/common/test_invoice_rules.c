@@ -204,6 +204,10 @@ static void test_full_payment_in_tier_two_counts_take_up(void **state)
     assert_int_equal(P("pa|CNY|t1"), 111870);
     assert_int_equal(P("pd|CNY|t1"), 111870 * 52);
     assert_int_equal(P("ds|CNY|t1"), 52);
+    /* a rate bucket per tier: its rate, the next's, days to net and to the next */
+    assert_int_equal(P("w20000,10000,60,10|CNY|t0"), 113000);
+    assert_int_equal(P("w10000,5000,50,20|CNY|t1"), 113000);
+    assert_int_equal(P("w5000,0,30,30|CNY|t2"), 113000);
 #undef P
     assert_int_equal(s_delta(SK_COUNTER_POLICY, "pn|2027-01-01|CNY"), 111870);
     assert_int_equal(s_delta(SK_COUNTER_POLICY, "s|2026-11|CNY"), 0); /* sales unchanged */
@@ -214,7 +218,8 @@ static void test_full_payment_in_tier_two_counts_take_up(void **state)
     assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|in|C-1"), 1);
     assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|ir|C-1"), 20000);
     assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|ig|C-1"), 8); /* 11-02 -> 11-10 */
-    assert_int_equal(s_ch.ndeltas, 25);
+    assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|dc.CNY|C-1"), 1130);
+    assert_int_equal(s_ch.ndeltas, 29);
     assert_int_equal(s_ch.open_op, SK_SET_REMOVE);
     assert_int_equal(s_ch.windows_op, SK_SET_REMOVE);
 

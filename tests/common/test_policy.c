@@ -395,6 +395,81 @@ static void test_cost_of_capital_parse(void **state)
     assert_null(strchr(e.msg, '\n'));
 }
 
+/* ---- amount-weighted rates ------------------------------------------------- */
+
+static void test_weighted_mean(void **state)
+{
+    (void)state;
+    int64_t v[] = {1552, 2191, 99999}, w[] = {100000, 50000, 0};
+    /* (1552 x 2 + 2191) / 3 = 1765.00; the zero weight is ignored */
+    assert_int_equal(sk_policy_weighted_mean(v, w, 3), 1765);
+    int64_t v2[] = {1, 2}, w2[] = {1, 1};
+    assert_int_equal(sk_policy_weighted_mean(v2, w2, 2), 2); /* 1.5: half away from zero */
+    int64_t v3[] = {-1, -2};
+    assert_int_equal(sk_policy_weighted_mean(v3, w2, 2), -2);
+    assert_int_equal(sk_policy_weighted_mean(v, w, 0), 0);
+}
+
+static void test_weighted_end_of_month_days(void **state)
+{
+    (void)state;
+    /* 2/10,n/30eom, 1000.00 shipped 11-02 (last day 11-12, net 12-30: 48 days)
+     * and 500.00 shipped 11-16 (11-26: 34 days). Per bucket:
+     *   48 days: 2/98 x 365/48 = 15.5187 % -> 1552; (1/0.98)^(365/48) - 1 = 16.6118 % -> 1661;
+     *            balance at 8 %: 1 - 1.08^(-48/365) = 1.00703 % -> 10070
+     *   34 days: 21.9088 % -> 2191; 24.2210 % -> 2422; 0.71426 % -> 7143
+     * weighted 2:1: nominal (2 x 1552 + 2191) / 3 = 1765, effective
+     * (2 x 1661 + 2422) / 3 = 1914.67 -> 1915, balance (2 x 10070 + 7143) / 3
+     * = 9094.33 -> 9094; at the mean 43 days it would be 1732, 1871, 9026. */
+    sk_schedule_t a = s_sched("2/10,n/30eom", "2026-11-02"), b = s_sched("2/10,n/30eom", "2026-11-16");
+    assert_int_equal(a.net_due - a.tiers[0].last_day, 48);
+    assert_int_equal(b.net_due - b.tiers[0].last_day, 34);
+    sk_policy_bucket_t bk[] = {{20000, 0, 48, 48, 100000}, {20000, 0, 34, 34, 50000}};
+    sk_policy_weighted_t w;
+    assert_int_equal(sk_policy_weighted(bk, 2, 80000, &w), SK_POLICY_OK);
+    assert_int_equal(w.amount, 150000);
+    assert_int_equal(w.rate_ppm, 20000);
+    assert_false(w.rates_differ);
+    assert_true(w.has_net && w.has_next);
+    assert_int_equal(w.vs_net.nominal_bp, 1765);
+    assert_int_equal(w.vs_net.effective_bp, 1915);
+    assert_int_equal(w.vs_next.nominal_bp, 1765);
+    assert_int_equal(w.balance_ppm, 9094);
+    sk_policy_apr_t mean = s_apr(20000, 0, 43);
+    assert_int_equal(mean.nominal_bp, 1732);
+}
+
+static void test_weighted_rates_differ(void **state)
+{
+    (void)state;
+    /* an override granted 1 % instead of 2 % on a third of the amount:
+     * rate (2 x 2 % + 1 %) / 3 = 1.6667 % -> 16667 ppm; vs net over 20 days
+     * (2 x 3724 + 1843) / 3 = 3097 (1/99 x 365/20 = 18.4343 % -> 1843) */
+    sk_policy_bucket_t bk[] = {{20000, 0, 20, 20, 200}, {10000, 0, 20, 20, 100}};
+    sk_policy_weighted_t w;
+    assert_int_equal(sk_policy_weighted(bk, 2, 80000, &w), SK_POLICY_OK);
+    assert_true(w.rates_differ);
+    assert_int_equal(w.rate_ppm, 16667);
+    assert_int_equal(w.vs_net.nominal_bp, 3097);
+    assert_int_equal(w.balance_ppm, 4208); /* the same 20 days for both */
+}
+
+static void test_weighted_outside_the_domain(void **state)
+{
+    (void)state;
+    sk_policy_weighted_t w;
+    assert_int_equal(sk_policy_weighted(NULL, 0, 80000, &w), SK_POLICY_NO_DAYS);
+    assert_int_equal(w.vs_net.nominal_bp, 0);
+    sk_policy_bucket_t bk[] = {{20000, 0, 20, 20, 0}, {20000, 0, 0, 0, 100}};
+    /* the first has no amount; the second no days: rates left out, balance 0 */
+    assert_int_equal(sk_policy_weighted(bk, 2, 80000, &w), SK_POLICY_OK);
+    assert_int_equal(w.amount, 100);
+    assert_false(w.has_net);
+    assert_int_equal(w.vs_net.nominal_bp, 0);
+    assert_int_equal(w.balance_ppm, 0);
+    assert_int_equal(sk_policy_weighted(bk, 2, -1, &w), SK_POLICY_BAD_RATE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +489,10 @@ int main(void)
         cmocka_unit_test(test_dso_real_month_lengths),
         cmocka_unit_test(test_dso_outside_the_domain),
         cmocka_unit_test(test_cost_of_capital_parse),
+        cmocka_unit_test(test_weighted_mean),
+        cmocka_unit_test(test_weighted_end_of_month_days),
+        cmocka_unit_test(test_weighted_rates_differ),
+        cmocka_unit_test(test_weighted_outside_the_domain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
