@@ -214,6 +214,69 @@ void sk_pol_cust_figures(const sk_pol_crow_t *c, sk_pol_cust_fig_t *f)
     }
 }
 
+int sk_pol_range_days(const sk_pol_rep_t *r)
+{
+    /* the earliest and latest close months read (months rows: terms = month) */
+    char lo[8] = "", hi[8] = "";
+    for (size_t i = 0; i < r->months.n; i++) {
+        const char *m = SK_POL_AT(&r->months, sk_pol_trow_t, i)->terms;
+        if (!lo[0] || strcmp(m, lo) < 0)
+            snprintf(lo, sizeof lo, "%.7s", m);
+        if (!hi[0] || strcmp(m, hi) > 0)
+            snprintf(hi, sizeof hi, "%.7s", m);
+    }
+    const char *from = r->from[0] ? r->from : lo;
+    int y, m;
+    if (!from[0] || sscanf(from, "%4d-%2d", &y, &m) != 2 || m < 1 || m > 12)
+        return 1;
+    sk_day_t start = sk_date_from_ymd(y, m, 1), end = r->as_of;
+    if (r->to[0] && sscanf(r->to, "%4d-%2d", &y, &m) == 2 && m >= 1 && m <= 12)
+        end = sk_date_from_ymd(y, m, sk_days_in_month(y, m));
+    int64_t days = (int64_t)end - start + 1;
+    return days < 1 ? 1 : days > INT32_MAX ? INT32_MAX : (int)days;
+}
+
+int sk_pol_advice(const sk_pol_rep_t *r, sk_advice_t *out)
+{
+    sk_advice_tier_t *t = calloc(r->tiers.n + 1, sizeof *t);
+    sk_advice_cust_t *c = calloc(r->custs.n * SK_POL_CUR_MAX + 1, sizeof *c);
+    if (!t || !c) {
+        free(t);
+        free(c);
+        return -1;
+    }
+    size_t nt = 0, nc = 0;
+    for (size_t i = 0; i < r->tiers.n; i++) {
+        const sk_pol_trow_t *row = SK_POL_AT(&r->tiers, sk_pol_trow_t, i);
+        if (row->tier < 0)
+            continue;
+        sk_pol_tier_fig_t f;
+        sk_pol_tier_figures(r, row, &f);
+        if (!f.has_rates)
+            continue;
+        t[nt++] = (sk_advice_tier_t){row->terms, row->cur,     row->tier,    f.rate_ppm,
+                                     f.balance_ppm, f.vs_net.effective_bp, f.taken,
+                                     f.discounted, f.value};
+    }
+    for (size_t i = 0; i < r->custs.n; i++) {
+        const sk_pol_crow_t *cr = SK_POL_AT(&r->custs, sk_pol_crow_t, i);
+        if (cr->n <= 0)
+            continue;
+        sk_advice_cust_t *x = &c[nc++];
+        *x = (sk_advice_cust_t){cr->id, cr->ucur[0], cr->n, cr->net, cr->t[0], cr->dc[0], 0,
+                                cr->ua[0]};
+        /* the claims per currency; the count (not per currency) with the first */
+        x->unearned_count = cr->un;
+        for (int k = 1; k < SK_POL_CUR_MAX && cr->ucur[k][0]; k++)
+            if (cr->ua[k] > 0)
+                c[nc++] = (sk_advice_cust_t){cr->id, cr->ucur[k], 0, 0, 0, 0, cr->un, cr->ua[k]};
+    }
+    int n = sk_policy_advise(t, nt, c, nc, sk_pol_range_days(r), out);
+    free(t);
+    free(c);
+    return n;
+}
+
 const char *sk_pol_dso_status(sk_policy_status_t st)
 {
     switch (st) {

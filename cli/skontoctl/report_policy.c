@@ -342,6 +342,55 @@ static json_t *s_apr_json(const sk_policy_apr_t *a, int32_t k_ppm)
                      a->effective_bp * 100 > k_ppm);
 }
 
+/* The recommendation's items: every key in every item, null where not the kind's. */
+static json_t *s_advice_json(const sk_pol_rep_t *r)
+{
+    static sk_advice_t a[SK_ADVICE_MAX];
+    int n = sk_pol_advice(r, a);
+    json_t *arr = n < 0 ? NULL : json_array();
+    int bad = !arr;
+    for (int i = 0; !bad && i < n; i++) {
+        const sk_advice_t *x = &a[i];
+        const sk_currency_t *cc = x->cur ? sk_currency_find(x->cur) : NULL;
+        bool tier = x->kind == SK_ADVICE_TIER_ABOVE_COST || x->kind == SK_ADVICE_TIER_BELOW_BALANCE;
+        char tn[16], text[1024];
+        sk_pol_advice_text(r, x, "en", text, sizeof text);
+        json_t *o = json_object();
+        bad |= !o;
+        bad |= json_object_set_new(o, "kind", json_string(sk_advice_kind_code(x->kind)));
+        bad |= json_object_set_new(o, "terms", tier ? json_string(x->terms) : json_null());
+        bad |= json_object_set_new(o, "currency",
+                                   x->cur && x->cur[0] ? json_string(x->cur) : json_null());
+        bad |= json_object_set_new(
+            o, "tier", tier ? json_string(sk_pol_tier_name(x->tier, tn, sizeof tn)) : json_null());
+        bad |= json_object_set_new(o, "customer", tier ? json_null() : json_string(x->customer));
+        bad |= json_object_set_new(o, "rate", tier ? sk_cli_json_rate(x->rate_ppm) : json_null());
+        bad |= json_object_set_new(o, "balance_rate",
+                                   tier ? sk_cli_json_rate(x->balance_ppm) : json_null());
+        bad |= json_object_set_new(o, "apr_vs_net_effective",
+                                   tier ? sk_cli_json_bp(x->apr_bp) : json_null());
+        bad |= json_object_set_new(o, "discounted",
+                                   tier ? sk_cli_json_money(x->discounted, cc) : json_null());
+        bad |= json_object_set_new(o, "value_of_earlier_cash",
+                                   tier ? sk_cli_json_money(x->value, cc) : json_null());
+        bool above = x->kind == SK_ADVICE_TIER_ABOVE_COST;
+        bad |= json_object_set_new(o, "excess", above ? sk_cli_json_money(x->excess, cc)
+                                                      : json_null());
+        bad |= json_object_set_new(o, "per_year", above ? sk_cli_json_money(x->per_year, cc)
+                                                        : json_null());
+        bad |= json_object_set_new(o, "closed", json_integer(x->closed));
+        bad |= json_object_set_new(o, "count", tier ? json_null() : json_integer(x->count));
+        bad |= json_object_set_new(o, "amount", sk_cli_json_money(x->amount, cc));
+        bad |= json_object_set_new(o, "text", json_string(text));
+        bad |= json_array_append_new(arr, o);
+    }
+    if (bad) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
 static json_t *s_json(const sk_pol_rep_t *r)
 {
     json_t *root = json_object(), *tiers = json_array(), *custs = json_array(),
@@ -408,6 +457,13 @@ static json_t *s_json(const sk_pol_rep_t *r)
             f.has_implied ? json_pack("{s:o, s:o}", "nominal", sk_cli_json_bp(f.implied.nominal_bp),
                                       "effective", sk_cli_json_bp(f.implied.effective_bp))
                           : json_null());
+        json_t *dc = json_object();
+        for (int k = 0; dc && k < SK_POL_CUR_MAX && c->ucur[k][0]; k++)
+            if (c->dc[k])
+                bad |= json_object_set_new(dc, c->ucur[k],
+                                           sk_cli_json_money(c->dc[k],
+                                                             sk_currency_find(c->ucur[k])));
+        bad |= !o || !dc || json_object_set_new(o, "discounted", dc);
         bad |= !o || json_array_append_new(custs, o);
         if (f.discounted_count == 0)
             bad |= json_array_append_new(never, json_string(c->id));
@@ -464,6 +520,9 @@ static json_t *s_json(const sk_pol_rep_t *r)
     bad |= json_object_set_new(root, "net_effect",
                                json_pack("{s:o, s:o}", "by_month", months, "total", totals));
     bad |= json_object_set_new(root, "dso", dso);
+    json_t *advice = s_advice_json(r);
+    bad |= !advice || json_object_set_new(root, "range_days", json_integer(sk_pol_range_days(r)));
+    bad |= json_object_set_new(root, "recommendations", advice);
     bad |= json_object_set_new(root, "skipped_fields", json_integer(r->skipped));
     if (bad) {
         json_decref(root);
@@ -642,6 +701,17 @@ static int s_text(const sk_pol_rep_t *r)
                sk_money_format(d[i].receivables_at_net, cc, b2, sizeof b2),
                s_days(true, d[i].dso_at_net_c, y, sizeof y), sk_pol_dso_status(d[i].st_at_net));
     }
+    static sk_advice_t adv[SK_ADVICE_MAX];
+    int na = sk_pol_advice(r, adv);
+    if (na < 0)
+        return sk_cli_fail(VERB, "out of memory");
+    printf("\nrecommendations (over %d days)\n", sk_pol_range_days(r));
+    for (int i = 0; i < na; i++) {
+        char text[1024];
+        printf("  - %s\n", sk_pol_advice_text(r, &adv[i], "en", text, sizeof text));
+    }
+    if (na == 0)
+        printf("  none\n");
     if (r->skipped)
         printf("\n%ld malformed counter fields skipped\n", r->skipped);
     return SK_EXIT_OK;

@@ -17,6 +17,7 @@
 #include "keys.h"
 #include "money.h"
 #include "policy.h"
+#include "policy_advice.h"
 #include "sk_map.h"
 #include "terms.h"
 
@@ -138,6 +139,20 @@ int64_t sk_pol_value(int64_t cash_days, int32_t k_ppm);
 const char *sk_pol_tier_name(int tier, char *buf, size_t n);
 void sk_pol_tier_figures(const sk_pol_rep_t *r, const sk_pol_trow_t *row, sk_pol_tier_fig_t *f);
 void sk_pol_cust_figures(const sk_pol_crow_t *c, sk_pol_cust_fig_t *f);
+/* The days the report's range covers: from the first day of --from's month
+ * (unbounded: of the earliest close month read) to the last of --to's
+ * (unbounded: as_of), at least 1; what the advice scales a year by. */
+int sk_pol_range_days(const sk_pol_rep_t *r);
+/* The recommendation (common/policy_advice.h) from the tier and customer
+ * figures into out (room for SK_ADVICE_MAX); returns how many, -1 when out of
+ * memory. Each customer counts in its first currency (the first of its
+ * discounts and unearned claims read); its unearned claims in the others
+ * count on their own. Items point into r's rows. */
+int sk_pol_advice(const sk_pol_rep_t *r, sk_advice_t *out);
+/* An item as one sentence in locale "en" or "zh-CN" into buf; returns buf. */
+char *sk_pol_advice_text(const sk_pol_rep_t *r, const sk_advice_t *a, const char *locale,
+                         char *buf, size_t n);
+
 /* "ok", "no_sales", "beyond", "bad_input" */
 const char *sk_pol_dso_status(sk_policy_status_t st);
 /* The DSO per currency into out (at most nmax); returns how many. */
