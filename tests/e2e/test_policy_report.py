@@ -169,6 +169,26 @@ class PolicyReport(unittest.TestCase):
                                        "status": "ok", "receivables_at_net": "500.00",
                                        "days_at_net": 6.74, "status_at_net": "ok",
                                        "months": 2}])
+        # the recommendation over the 61 days of 2026-11..12: tier 0 costs
+        # 30.00 - 6.87 = 23.13 more than its earlier cash is worth, 2313 x 365 / 61
+        # = 13840.08 -> 138.40 a year; C-B pays at net (3 of 3) and claimed 20.00
+        # unearned once; C-A takes tier 0 on both invoices (30.00 granted)
+        self.assertEqual(rep["range_days"], 61)
+        rec = rep["recommendations"]
+        self.assertEqual([(x["kind"], x["terms"], x["tier"], x["customer"], x["amount"])
+                          for x in rec],
+                         [("tier_above_cost", T, "t0", None, "138.40"),
+                          ("customer_pays_at_net", None, None, "C-B", "0.00"),
+                          ("customer_takes_first_tier", None, None, "C-A", "30.00"),
+                          ("customer_unearned", None, None, "C-B", "20.00")])
+        self.assertEqual((rec[0]["rate"], rec[0]["balance_rate"], rec[0]["discounted"],
+                          rec[0]["value_of_earlier_cash"], rec[0]["excess"],
+                          rec[0]["per_year"]), ("2", "0.4208", "30.00", "6.87", "23.13",
+                                                "138.40"))
+        self.assertEqual((rec[1]["count"], rec[1]["closed"]), (3, 3))
+        self.assertIn("138.40 a year", rec[0]["text"])
+        self.assertIn("C-B paid 3 of 3 invoices at net", rec[1]["text"])
+        self.assertEqual(self.cust(rep, "C-A")["discounted"], {"CNY": "30.00"})
         # November alone: only C-A's two closes in tier 0
         nov = self.st.ctl_json("report", "policy", "--from", "2026-11-01", "--to", "2026-11-30")
         self.assertEqual([(t["tier"], t["offered"], t["taken"]) for t in nov["tiers"]],
@@ -179,6 +199,8 @@ class PolicyReport(unittest.TestCase):
         self.assertIn("37.24%", text)
         self.assertIn("-23.13", text)
         self.assertIn("10.78 days", text)
+        self.assertIn("recommendations (over 61 days)", text)
+        self.assertIn(rec[0]["text"], text)
 
     def test_2_a_credit_note_then_a_payment_move_the_figures(self):
         self.send([credit("E20", "SO-4", "100.00", "2026-12-05")], "credit.jsonl")
@@ -222,6 +244,36 @@ class PolicyReport(unittest.TestCase):
                  what="discount-3's heartbeat")
         self.assertNotIn("rebuilt", self.st.log("discount-3"))
         self.assertEqual(self.report(), live)
+
+    def test_4_end_of_month_terms_weigh_each_invoices_days(self):
+        # 2/10,n/30eom: net is 30 days after the end of the shipping month, so
+        # the days bought differ per invoice. 1000.00 shipped 11-02 (tier 0 to
+        # 11-12, net 12-30: 48 days), 500.00 shipped 11-16 (11-26: 34 days),
+        # both paid in tier 0. Per invoice, 2 % for 48 days: 2/98 x 365/48 =
+        # 15.52 % nominal, (1/0.98)^(365/48) - 1 = 16.61 % effective, balance at
+        # 8 % 1 - 1.08^(-48/365) = 1.0070 %; for 34 days 21.91 %, 24.22 %, 0.7143 %.
+        # Weighted by amount 2:1: (2 x 15.52 + 21.91) / 3 = 17.65 %,
+        # (2 x 16.61 + 24.22) / 3 = 19.15 %, (2 x 1.0070 + 0.7143) / 3 = 0.9094 %;
+        # at the mean 43 days (kept as days_to_net) it would be 17.32 %.
+        eom = "2/10,n/30eom"
+        self.send([line(type="customer", event_id="E30", customer_id="C-E", name="E",
+                        terms=eom),
+                   line(type="order_shipped", event_id="E31", order_id="SO-31",
+                        customer_id="C-E", currency="CNY", amount="1000.00",
+                        ship_date="2026-11-02", terms=eom),
+                   pay("E32", "SO-31", "980.00", "2026-11-10"),
+                   line(type="order_shipped", event_id="E33", order_id="SO-32",
+                        customer_id="C-E", currency="CNY", amount="500.00",
+                        ship_date="2026-11-16", terms=eom),
+                   pay("E34", "SO-32", "490.00", "2026-11-26")], "eom.jsonl")
+        rep = self.report()
+        t0 = next(t for t in rep["tiers"] if t["terms"] == eom and t["tier"] == "t0")
+        self.assertEqual((t0["taken"], t0["rate"], t0["days_to_net"], t0["days_to_next"]),
+                         (2, "2", 43, 43))
+        self.assertEqual(t0["apr_vs_net"], {"nominal": 17.65, "effective": 19.15,
+                                            "above_cost_of_capital": True})
+        self.assertEqual(t0["apr_vs_next"], t0["apr_vs_net"])
+        self.assertEqual(t0["balance_rate"], "0.9094")
 
     def test_usage_errors(self):
         r = self.st.ctl("report", "policy", "--cost-of-capital", "120", check=False)
