@@ -70,6 +70,7 @@ enum {
     L_CHART_FORECAST,
     L_BY_HISTORY,
     L_AT_NET,
+    L_RECOMMENDATIONS,
     L_COUNT
 };
 
@@ -123,7 +124,8 @@ static const char *const s_en[] = {
     "no data",
     "Receivables forecast by week (Monday), by history and at net",
     "by history",
-    "at net"};
+    "at net",
+    "Recommendations"};
 
 static const char *const s_zh[] = {"现金折扣政策报告",
                                    "结清发票",
@@ -174,7 +176,8 @@ static const char *const s_zh[] = {"现金折扣政策报告",
                                    "无数据",
                                    "按周应收账款预测（周一），按历史与按净期",
                                    "按历史",
-                                   "按净期"};
+                                   "按净期",
+                                   "建议"};
 _Static_assert(sizeof s_en / sizeof s_en[0] == L_COUNT, "an English label for each");
 _Static_assert(sizeof s_zh / sizeof s_zh[0] == L_COUNT, "a Chinese label for each");
 
@@ -288,6 +291,7 @@ typedef struct {
     char week[16];   /* data-week, if any */
     int64_t v;       /* on the scale */
     int series;      /* 0, 1: colour */
+    int group;       /* consecutive bars of one group stand side by side in one slot */
 } s_bar_t;
 
 static const char *const s_colour[2] = {"#3b6ea5", "#d08c2c"};
@@ -355,27 +359,41 @@ static void s_bar_chart(s_out_t *o, const char *id, const char *caption, const s
     s_el(o, "title", caption);
     s_axis(o, &sc, unit, decimals);
     int plot = S_H - S_T - S_B, y0 = S_T + plot - (int)sk_scale_pos(&sc, 0, plot);
-    int slot = (S_W - 10 - S_L) / n, bw = slot * 7 / 10 > 60 ? 60 : slot * 7 / 10;
-    for (int i = 0; i < n; i++) {
-        int y = S_T + plot - (int)sk_scale_pos(&sc, bars[i].v, plot);
-        int x = S_L + i * slot + (slot - bw) / 2;
-        s_start(o, "rect");
-        s_attr(o, "class", "bar");
-        s_attr(o, "data-k", bars[i].key);
-        s_attr(o, "data-v", bars[i].value);
-        s_attr(o, "data-label", bars[i].title);
-        if (bars[i].week[0])
-            s_attr(o, "data-week", bars[i].week);
-        s_attrf(o, "x", "%d", x);
-        s_attrf(o, "y", "%d", y < y0 ? y : y0);
-        s_attrf(o, "width", "%d", bw);
-        s_attrf(o, "height", "%d", abs(y0 - y));
-        s_attr(o, "fill", s_colour[bars[i].series & 1]);
-        s_el(o, "title", bars[i].title);
-        s_end(o);
+    /* one slot per group (a run of bars with the same group), its bars side
+     * by side and touching, never overlapping; the label under the group */
+    int groups = 0, widest = 0;
+    for (int i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && bars[j].group == bars[i].group; j++)
+            ;
+        groups++;
+        widest = j - i > widest ? j - i : widest;
+    }
+    int slot = (S_W - 10 - S_L) / groups, bw = slot * 7 / 10 / widest;
+    bw = bw > 60 ? 60 : bw < 1 ? 1 : bw;
+    for (int i = 0, j, g = 0; i < n; i = j, g++) {
+        for (j = i + 1; j < n && bars[j].group == bars[i].group; j++)
+            ;
+        int x0 = S_L + g * slot + (slot - (j - i) * bw) / 2;
+        for (int b = i; b < j; b++) {
+            int y = S_T + plot - (int)sk_scale_pos(&sc, bars[b].v, plot);
+            s_start(o, "rect");
+            s_attr(o, "class", "bar");
+            s_attr(o, "data-k", bars[b].key);
+            s_attr(o, "data-v", bars[b].value);
+            s_attr(o, "data-label", bars[b].title);
+            if (bars[b].week[0])
+                s_attr(o, "data-week", bars[b].week);
+            s_attrf(o, "x", "%d", x0 + (b - i) * bw);
+            s_attrf(o, "y", "%d", y < y0 ? y : y0);
+            s_attrf(o, "width", "%d", bw);
+            s_attrf(o, "height", "%d", abs(y0 - y));
+            s_attr(o, "fill", s_colour[bars[b].series & 1]);
+            s_el(o, "title", bars[b].title);
+            s_end(o);
+        }
         if (bars[i].label[0]) {
             s_start(o, "text");
-            s_attrf(o, "x", "%d", x + bw / 2);
+            s_attrf(o, "x", "%d", x0 + (j - i) * bw / 2);
             s_attrf(o, "y", "%d", S_H - S_B + 16);
             s_attr(o, "text-anchor", "middle");
             s_attr(o, "font-size", "11");
@@ -470,7 +488,8 @@ static void s_tiers(s_out_t *o, const sk_pol_rep_t *r)
         o->bad = 1;
         return;
     }
-    int n = 0;
+    int n = 0, group = 0;
+    const sk_pol_trow_t *prev = NULL;
     for (size_t i = 0; i < r->tiers.n; i++) {
         const sk_pol_trow_t *row = SK_POL_AT(&r->tiers, sk_pol_trow_t, i);
         if (row->tier == SK_POL_TIER_ALL)
@@ -481,13 +500,21 @@ static void s_tiers(s_out_t *o, const sk_pol_rep_t *r)
         char tn[16], v[24];
         sk_pol_tier_name(row->tier, tn, sizeof tn);
         s_bp(f.share_bp, v, sizeof v);
-        snprintf(b->label, sizeof b->label, "%s", tn);
         snprintf(b->title, sizeof b->title, "%.60s %s %s: %s%% (%" PRId64 "/%" PRId64 ")",
                  row->terms, row->cur, tn, v, f.taken, f.offered);
         b->key = "share";
         snprintf(b->value, sizeof b->value, "%s", v);
         b->v = f.share_bp;
-        b->series = (int)(i % 2);
+        /* the tiers of one terms and currency side by side, labelled by the terms */
+        if (prev && (strcmp(row->terms, prev->terms) || strcmp(row->cur, prev->cur)))
+            group++;
+        if (!prev || group != bars[n > 1 ? n - 2 : 0].group)
+            snprintf(b->label, sizeof b->label, "%.40s %s", row->terms, row->cur);
+        else
+            b->label[0] = '\0';
+        prev = row;
+        b->group = group;
+        b->series = row->tier == SK_POL_TIER_NET ? 1 : 0;
     }
     s_bar_chart(o, "chart-takeup", o->l[L_CHART_TAKEUP], bars, n, 100, 0, false, 0, NULL);
     free(bars);
@@ -636,6 +663,7 @@ static void s_net_effect(s_out_t *o, const sk_pol_rep_t *r)
             snprintf(x->value, sizeof x->value, "%s", a);
             x->v = dc;
             x->series = 0;
+            x->group = y->group = n / 2; /* the month's pair side by side */
             snprintf(y->title, sizeof y->title, "%.7s %s %s %s", row->terms, o->l[L_VALUE], b,
                      first->cur);
             y->key = "value_of_earlier_cash";
@@ -653,6 +681,7 @@ static void s_net_effect(s_out_t *o, const sk_pol_rep_t *r)
                 z->key = "discount_cost_rate";
                 snprintf(z->value, sizeof z->value, "%s", c);
                 z->v = bp;
+                z->group = nr;
             }
         }
         char id[32], cap[200], kb[24], kl[64];
@@ -772,6 +801,7 @@ static void s_forecast(s_out_t *o, const sk_pol_rep_t *r)
                     snprintf(b->week, sizeof b->week, "%s", day);
                     b->v = v;
                     b->series = s;
+                    b->group = weeks; /* the week's pair side by side */
                 }
             }
             j = e;
@@ -792,6 +822,44 @@ static void s_forecast(s_out_t *o, const sk_pol_rep_t *r)
     }
     free(w);
     free(bars);
+}
+
+/* The recommendation in words, as the text report and --json's `text` (en). */
+static void s_recommendations(s_out_t *o, const sk_pol_rep_t *r, const char *locale)
+{
+    static sk_advice_t a[SK_ADVICE_MAX];
+    int n = sk_pol_advice(r, a);
+    if (n < 0) {
+        o->bad = 1;
+        return;
+    }
+    s_start(o, "section");
+    s_attr(o, "id", "recommendations");
+    s_el(o, "h2", o->l[L_RECOMMENDATIONS]);
+    if (n == 0)
+        s_el(o, "p", o->l[L_NONE]);
+    s_start(o, "ul");
+    for (int i = 0; i < n; i++) {
+        const sk_advice_t *x = &a[i];
+        char text[1024], tn[16], amt[48];
+        s_start(o, "li");
+        s_attr(o, "data-kind", sk_advice_kind_code(x->kind));
+        if (x->customer)
+            s_attr(o, "data-customer", x->customer);
+        else {
+            s_attr(o, "data-terms", x->terms);
+            s_attr(o, "data-tier", sk_pol_tier_name(x->tier, tn, sizeof tn));
+        }
+        if (x->cur && x->cur[0])
+            s_attr(o, "data-currency", x->cur);
+        s_attr(o, "data-amount",
+               sk_money_format(x->amount, x->cur ? sk_currency_find(x->cur) : NULL, amt,
+                               sizeof amt));
+        s_text(o, sk_pol_advice_text(r, x, locale, text, sizeof text));
+        s_end(o);
+    }
+    s_end(o); /* ul */
+    s_end(o); /* section */
 }
 
 static const char s_css[] =
@@ -831,6 +899,7 @@ int sk_report_html_write(const char *verb, const sk_pol_rep_t *r, const char *lo
              o.l[L_ASOF], day);
     s_text(&o, line);
     s_end(&o);
+    s_recommendations(&o, r, locale);
     s_tiers(&o, r);
     s_customers(&o, r);
     s_net_effect(&o, r);

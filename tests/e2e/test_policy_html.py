@@ -41,6 +41,14 @@ class Dom(html.parser.HTMLParser):
 
     def handle_data(self, data):
         self.text.append(data)
+        if self.stack and self.stack[-1][0] == "li":
+            a = self.stack[-1][1]
+            a["_text"] = a.get("_text", "") + data
+
+    def items(self, section_id):
+        """The attributes (text as _text) of the section's list items."""
+        return [a for tag, a, parents in self.els
+                if tag == "li" and any(p.get("id") == section_id for p in parents)]
 
     def rows(self, table_id):
         """{row attrs as a tuple: {data-k: data-v}} of the table's rows."""
@@ -214,6 +222,34 @@ class PolicyHtml(unittest.TestCase):
         rates = {b["data-label"][:7]: float(b["data-v"]) for b in dom.bars("chart-rate-CNY")}
         self.assertEqual(set(rates), set(by))
 
+        # paired bars stand side by side: no two bars of a chart overlap, and
+        # each month's discounts and value of earlier cash touch
+        for chart in ("chart-takeup", "chart-months-CNY"):
+            boxes = sorted((int(b["x"]), int(b["x"]) + int(b["width"]), b["data-label"])
+                           for b in dom.bars(chart))
+            self.assertGreater(len(boxes), 1, chart)
+            for (x0, x1, l0), (y0, y1, l1) in zip(boxes, boxes[1:]):
+                self.assertLessEqual(x1, y0, (chart, l0, l1))
+        pairs = {}
+        for b in dom.bars("chart-months-CNY"):
+            pairs.setdefault(b["data-label"][:7], []).append(
+                (int(b["x"]), int(b["width"]), b["data-k"]))
+        for month, (a, b) in pairs.items():
+            self.assertEqual((a[2], b[2]), ("discounts", "value_of_earlier_cash"))
+            self.assertEqual(a[0] + a[1], b[0], month)  # side by side, touching
+        take = sorted((int(b["x"]), int(b["width"])) for b in dom.bars("chart-takeup"))
+        self.assertEqual(take[0][0] + take[0][1], take[1][0])  # t0 and net of 2/10,n/30
+
+        # the recommendation: the same items as --json, its English sentences
+        items = dom.items("recommendations")
+        self.assertEqual([(i["data-kind"], i.get("data-customer"), i.get("data-tier"),
+                           i["data-amount"], i["_text"]) for i in items],
+                         [(j["kind"], j["customer"], j["tier"], j["amount"], j["text"])
+                          for j in rep["recommendations"]])
+        self.assertEqual([i["data-kind"] for i in items],
+                         ["tier_above_cost", "customer_pays_at_net",
+                          "customer_takes_first_tier", "customer_unearned"])
+
         # the receivables forecast by week: skontoctl forecast --by week's figures
         fc = self.st.ctl_json("forecast", "--by", "week")
         want = {}
@@ -236,6 +272,12 @@ class PolicyHtml(unittest.TestCase):
         t0 = next(c for tr, c in dom.rows("tiers") if tr["data-tier"] == "t0")
         self.assertEqual((t0["share"], t0["discounted"], t0["net_effect"]),
                          ("40.00", "30.00", "-23.13"))  # not 40,00: numbers ignore the locale
+        items = dom.items("recommendations")
+        self.assertEqual([i["data-kind"] for i in items],
+                         [j["kind"] for j in rep["recommendations"]])
+        self.assertIn("138.40", items[0]["_text"])
+        self.assertIn("折合每年 138.40", items[0]["_text"])
+        self.assertIn("客户 C-B", items[1]["_text"])
 
     def test_3_names_the_file_bad_locale_unwritable_file(self):
         path = os.path.join(self.st.dir, "named.html")
