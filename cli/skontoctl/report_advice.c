@@ -67,10 +67,10 @@ char *sk_pol_advice_text(const sk_pol_rep_t *r, const sk_advice_t *a, const char
     case SK_ADVICE_CUSTOMER_UNEARNED:
         snprintf(buf, n,
                  zh ? "客户 %s 在折扣期后仍扣除折扣 %" PRId64
-                      " 次（%s %s）：提醒其折扣期限，或追收差额。"
+                      " 次%s（%s %s）：提醒其折扣期限，或追收差额。"
                     : "%s claimed a discount after its window %" PRId64
-                      " times (%s %s): remind them of the windows or collect the difference.",
-                 a->customer, a->count, amt, cc);
+                      " time%s (%s %s): remind them of the windows or collect the difference.",
+                 a->customer, a->count, zh || a->count == 1 ? "" : "s", amt, cc);
         break;
     default:
         snprintf(buf, n, "?");
