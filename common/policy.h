@@ -135,13 +135,13 @@ typedef struct {
 } sk_policy_bucket_t;
 
 typedef struct {
-    int64_t amount;              /* Σ amount of the buckets counted */
-    int32_t rate_ppm, next_ppm;  /* amount-weighted rates */
-    bool rates_differ;           /* buckets differ in rate_ppm */
-    bool has_net, has_next;      /* vs_net / vs_next computed from some bucket */
-    sk_policy_apr_t vs_net;      /* rate against net over d_net */
-    sk_policy_apr_t vs_next;     /* rate against the next tier over d_next */
-    int32_t balance_ppm;         /* balance rate over each bucket's d_net */
+    int64_t amount;             /* Σ amount of the buckets counted */
+    int32_t rate_ppm, next_ppm; /* amount-weighted rates */
+    bool rates_differ;          /* buckets differ in rate_ppm */
+    bool has_net, has_next;     /* vs_net / vs_next computed from some bucket */
+    sk_policy_apr_t vs_net;     /* rate against net over d_net */
+    sk_policy_apr_t vs_next;    /* rate against the next tier over d_next */
+    int32_t balance_ppm;        /* balance rate over each bucket's d_net */
     int32_t balance_simple_ppm;
 } sk_policy_weighted_t;
 

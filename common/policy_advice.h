@@ -66,10 +66,10 @@ typedef struct {
 /* A customer with closes in the range, in one currency. */
 typedef struct {
     const char *id, *cur;
-    int64_t closed;    /* closes by payment */
-    int64_t at_net;    /* of them after every window */
-    int64_t in_first;  /* of them in the first tier */
-    int64_t discount;  /* granted to them, minor units of cur */
+    int64_t closed;   /* closes by payment */
+    int64_t at_net;   /* of them after every window */
+    int64_t in_first; /* of them in the first tier */
+    int64_t discount; /* granted to them, minor units of cur */
     int64_t unearned_count, unearned_amount;
 } sk_advice_cust_t;
 

@@ -10,8 +10,8 @@
 #include "money.h"
 #include "report_policy.h"
 
-char *sk_pol_advice_text(const sk_pol_rep_t *r, const sk_advice_t *a, const char *locale,
-                         char *buf, size_t n)
+char *sk_pol_advice_text(const sk_pol_rep_t *r, const sk_advice_t *a, const char *locale, char *buf,
+                         size_t n)
 {
     bool zh = locale && !strcmp(locale, "zh-CN");
     const sk_currency_t *cur = a->cur ? sk_currency_find(a->cur) : NULL;
@@ -57,8 +57,8 @@ char *sk_pol_advice_text(const sk_pol_rep_t *r, const sk_advice_t *a, const char
         break;
     case SK_ADVICE_CUSTOMER_TAKES_FIRST_TIER:
         snprintf(buf, n,
-                 zh ? "客户 %s 的全部 %" PRId64
-                      " 张发票都享受第一档折扣（已给折扣 %s %s）：较小的第一档折扣或较晚的档位多半也会被采用。"
+                 zh ? "客户 %s 的全部 %" PRId64 " 张发票都享受第一档折扣（已给折扣 %s "
+                                                "%s）：较小的第一档折扣或较晚的档位多半也会被采用。"
                     : "%s took the first tier on all %" PRId64
                       " invoices (granted %s %s): a smaller first-tier rate or a later tier "
                       "would likely be taken too.",

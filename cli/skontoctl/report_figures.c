@@ -254,17 +254,17 @@ int sk_pol_advice(const sk_pol_rep_t *r, sk_advice_t *out)
         sk_pol_tier_figures(r, row, &f);
         if (!f.has_rates)
             continue;
-        t[nt++] = (sk_advice_tier_t){row->terms, row->cur,     row->tier,    f.rate_ppm,
-                                     f.balance_ppm, f.vs_net.effective_bp, f.taken,
-                                     f.discounted, f.value};
+        t[nt++] = (sk_advice_tier_t){row->terms, row->cur,      row->tier,
+                                     f.rate_ppm, f.balance_ppm, f.vs_net.effective_bp,
+                                     f.taken,    f.discounted,  f.value};
     }
     for (size_t i = 0; i < r->custs.n; i++) {
         const sk_pol_crow_t *cr = SK_POL_AT(&r->custs, sk_pol_crow_t, i);
         if (cr->n <= 0)
             continue;
         sk_advice_cust_t *x = &c[nc++];
-        *x = (sk_advice_cust_t){cr->id, cr->ucur[0], cr->n, cr->net, cr->t[0], cr->dc[0], 0,
-                                cr->ua[0]};
+        *x = (sk_advice_cust_t){cr->id,   cr->ucur[0], cr->n, cr->net,
+                                cr->t[0], cr->dc[0],   0,     cr->ua[0]};
         /* the claims per currency; the count (not per currency) with the first */
         x->unearned_count = cr->un;
         for (int k = 1; k < SK_POL_CUR_MAX && cr->ucur[k][0]; k++)

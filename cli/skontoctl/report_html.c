@@ -852,9 +852,9 @@ static void s_recommendations(s_out_t *o, const sk_pol_rep_t *r, const char *loc
         }
         if (x->cur && x->cur[0])
             s_attr(o, "data-currency", x->cur);
-        s_attr(o, "data-amount",
-               sk_money_format(x->amount, x->cur ? sk_currency_find(x->cur) : NULL, amt,
-                               sizeof amt));
+        s_attr(
+            o, "data-amount",
+            sk_money_format(x->amount, x->cur ? sk_currency_find(x->cur) : NULL, amt, sizeof amt));
         s_text(o, sk_pol_advice_text(r, x, locale, text, sizeof text));
         s_end(o);
     }

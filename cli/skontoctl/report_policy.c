@@ -342,6 +342,20 @@ static json_t *s_apr_json(const sk_policy_apr_t *a, int32_t k_ppm)
                      a->effective_bp * 100 > k_ppm);
 }
 
+/* {CUR: money} of a customer's amounts per currency (v parallel to c->ucur),
+ * the non-zero ones; NULL when out of memory. */
+static json_t *s_per_cur_json(const sk_pol_crow_t *c, const int64_t *v)
+{
+    json_t *o = json_object();
+    for (int k = 0; o && k < SK_POL_CUR_MAX && c->ucur[k][0]; k++)
+        if (v[k] && json_object_set_new(o, c->ucur[k],
+                                        sk_cli_json_money(v[k], sk_currency_find(c->ucur[k])))) {
+            json_decref(o);
+            return NULL;
+        }
+    return o;
+}
+
 /* The recommendation's items: every key in every item, null where not the kind's. */
 static json_t *s_advice_json(const sk_pol_rep_t *r)
 {
@@ -374,10 +388,10 @@ static json_t *s_advice_json(const sk_pol_rep_t *r)
         bad |= json_object_set_new(o, "value_of_earlier_cash",
                                    tier ? sk_cli_json_money(x->value, cc) : json_null());
         bool above = x->kind == SK_ADVICE_TIER_ABOVE_COST;
-        bad |= json_object_set_new(o, "excess", above ? sk_cli_json_money(x->excess, cc)
-                                                      : json_null());
-        bad |= json_object_set_new(o, "per_year", above ? sk_cli_json_money(x->per_year, cc)
-                                                        : json_null());
+        bad |= json_object_set_new(o, "excess",
+                                   above ? sk_cli_json_money(x->excess, cc) : json_null());
+        bad |= json_object_set_new(o, "per_year",
+                                   above ? sk_cli_json_money(x->per_year, cc) : json_null());
         bad |= json_object_set_new(o, "closed", json_integer(x->closed));
         bad |= json_object_set_new(o, "count", tier ? json_null() : json_integer(x->count));
         bad |= json_object_set_new(o, "amount", sk_cli_json_money(x->amount, cc));
@@ -442,12 +456,7 @@ static json_t *s_json(const sk_pol_rep_t *r)
             continue;
         sk_pol_cust_fig_t f;
         sk_pol_cust_figures(c, &f);
-        json_t *ua = json_object();
-        for (int k = 0; ua && k < SK_POL_CUR_MAX && c->ucur[k][0]; k++)
-            if (c->ua[k])
-                bad |= json_object_set_new(ua, c->ucur[k],
-                                           sk_cli_json_money(c->ua[k],
-                                                             sk_currency_find(c->ucur[k])));
+        json_t *ua = s_per_cur_json(c, c->ua);
         json_t *o = json_pack(
             "{s:s, s:I, s:s, s:I, s:o, s:o, s:I, s:o, s:o}", "customer", c->id, "closed",
             (json_int_t)c->n, "preferred_tier", sk_pol_tier_name(f.preferred, b, sizeof b), "taken",
@@ -457,12 +466,7 @@ static json_t *s_json(const sk_pol_rep_t *r)
             f.has_implied ? json_pack("{s:o, s:o}", "nominal", sk_cli_json_bp(f.implied.nominal_bp),
                                       "effective", sk_cli_json_bp(f.implied.effective_bp))
                           : json_null());
-        json_t *dc = json_object();
-        for (int k = 0; dc && k < SK_POL_CUR_MAX && c->ucur[k][0]; k++)
-            if (c->dc[k])
-                bad |= json_object_set_new(dc, c->ucur[k],
-                                           sk_cli_json_money(c->dc[k],
-                                                             sk_currency_find(c->ucur[k])));
+        json_t *dc = s_per_cur_json(c, c->dc);
         bad |= !o || !dc || json_object_set_new(o, "discounted", dc);
         bad |= !o || json_array_append_new(custs, o);
         if (f.discounted_count == 0)

@@ -150,8 +150,8 @@ int sk_pol_range_days(const sk_pol_rep_t *r);
  * count on their own. Items point into r's rows. */
 int sk_pol_advice(const sk_pol_rep_t *r, sk_advice_t *out);
 /* An item as one sentence in locale "en" or "zh-CN" into buf; returns buf. */
-char *sk_pol_advice_text(const sk_pol_rep_t *r, const sk_advice_t *a, const char *locale,
-                         char *buf, size_t n);
+char *sk_pol_advice_text(const sk_pol_rep_t *r, const sk_advice_t *a, const char *locale, char *buf,
+                         size_t n);
 
 /* "ok", "no_sales", "beyond", "bad_input" */
 const char *sk_pol_dso_status(sk_policy_status_t st);
