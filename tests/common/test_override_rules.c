@@ -228,6 +228,16 @@ static void test_rate_from_one_to_one_and_a_half_percent(void **state)
     sk_invoice_t paid = s_pay(&changed, "2026-11-20", 111305, false);
     assert_int_equal(paid.status, SK_INV_PAID);
     assert_int_equal(paid.discount_total, 1695);
+    /* the policy report's rate buckets count the close at the override's rate:
+     * tier 0 (11-12) 2 % against 1.5 %, 35 days to net 12-17, 10 to tier 1
+     * (11-22); tier 1 1.5 % against net, 25 days */
+    static sk_invoice_change_t ch;
+    sk_invoice_policy(&paid, &ch);
+#define W(f) sk_change_delta(&ch, SK_COUNTER_POLICY, "2026-11|" f "|2/10,1/20,n/45")
+    assert_int_equal(W("w20000,15000,35,10|CNY|t0"), 113000);
+    assert_int_equal(W("w15000,0,25,25|CNY|t1"), 113000);
+    assert_int_equal(W("w10000,0,25,25|CNY|t1"), 0);
+#undef W
 }
 
 static void test_rate_refusals(void **state)
