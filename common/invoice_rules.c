@@ -250,17 +250,19 @@ static void s_policy_buckets(sk_invoice_change_t *ch, const sk_invoice_t *inv, c
                              int sign)
 {
     /* fits the delta's field: rates < 10^6, days within the ten years of
-     * SK_TERMS_MAX_DAYS (5 digits), terms < SK_TERMS_MAX_LEN: 297 bytes */
-    char f[SK_ID_MAX + 128];
+     * SK_TERMS_MAX_DAYS (5 digits), terms < SK_TERMS_MAX_LEN: 297 bytes (a
+     * longer one cannot be: it is skipped rather than cut) */
+    char f[SK_ID_MAX + 48];
     const sk_schedule_t *s = &inv->schedule;
     for (int k = 0; k < s->ntiers; k++) {
         bool last = k + 1 == s->ntiers;
         int32_t next = last ? 0 : s->tiers[k + 1].rate_ppm;
         int dnet = (int)(s->net_due - s->tiers[k].last_day);
         int dnext = last ? dnet : (int)(s->tiers[k + 1].last_day - s->tiers[k].last_day);
-        snprintf(f, sizeof f, "%s|w%" PRId32 ",%" PRId32 ",%d,%d|%s|t%d|%s", mo,
-                 s->tiers[k].rate_ppm, next, dnet, dnext, s->currency->code, k, inv->terms);
-        s_delta(ch, SK_COUNTER_POLICY, f, sign * s->amount);
+        int n = snprintf(f, sizeof f, "%s|w%" PRId32 ",%" PRId32 ",%d,%d|%s|t%d|%s", mo,
+                         s->tiers[k].rate_ppm, next, dnet, dnext, s->currency->code, k, inv->terms);
+        if (n > 0 && (size_t)n < sizeof f)
+            s_delta(ch, SK_COUNTER_POLICY, f, sign * s->amount);
     }
 }
 
