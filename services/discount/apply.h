@@ -50,7 +50,7 @@
  * the state, SK_CHANGE_MAX_DELTAS (128) deltas and up to 2 x 64 reminder keys:
  * 9 + 3 x 128 + 3 + 64 + 2 x 64 + 3 = 591 arguments. */
 #define DISCOUNT_ENTRY_ARGS_MAX 640
-#define DISCOUNT_ENTRY_BYTES 65536
+#define DISCOUNT_ENTRY_BYTES 98304 /* ~100 deltas of up to ~360 bytes, the keys, the state */
 /* Entries per script call: enough to spread the call's cost, few enough
  * that Redis is not blocked long (~64 x 15 us) and the reply stays small. */
 #define DISCOUNT_BATCH_ENTRIES 64
