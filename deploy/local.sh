@@ -441,7 +441,7 @@ s_acl() {
   # count lives in sk:{sys}:ingest).
   echo "user reminder on >$(s_pw reminder) resetchannels -@all" \
     "+ping +time +get +hget +hmget +hgetall +hexists +hset +hdel +hincrby" \
-    "+zadd +zrem +zscore +zcard +zrange +zrangebyscore +lpush +rpop +llen +lrange" \
+    "+zadd +zrem +zscore +zcard +zrange +zrangebyscore +lpush +rpop +llen +lrange +hscan" \
     "+evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:rdue' '~sk:{sSHARD}:rproc' '~sk:{sSHARD}:rsent' \
       '~sk:{sSHARD}:rtry' '~sk:{sSHARD}:rlog:*' '~sk:{sSHARD}:stmt' '~sk:{sSHARD}:undeliv' \
