@@ -241,6 +241,28 @@ static void s_sales(sk_invoice_change_t *ch, const sk_invoice_t *inv, int sign)
     s_delta(ch, SK_COUNTER_POLICY, f, sign * inv->schedule.amount);
 }
 
+/* The per-salesperson policy counters of inv's close by payment (see
+ * sk_invoice_policy), with sign: mo its close month, taken whether it was
+ * closed in a tier, attempts and unearned its unearned discounts. */
+static void s_policy_salesperson(sk_invoice_change_t *ch, const sk_invoice_t *inv, const char *mo,
+                                 bool taken, int64_t attempts, int64_t unearned, int sign)
+{
+    char f[SK_ID_MAX + 48];
+    const char *cur = inv->schedule.currency->code, *SP = inv->salesperson;
+#define S_SP(x, c, v)                                                                                  \
+    do {                                                                                           \
+        snprintf(f, sizeof f, "%s|%s%s%s|%s", mo, x, c ? "." : "", c ? c : "", SP);                \
+        s_delta(ch, SK_COUNTER_PSP, f, sign * (int64_t)(v));                                       \
+    } while (0)
+    S_SP("n", NULL, 1);
+    S_SP("tk", NULL, taken ? 1 : 0);
+    S_SP("dc", cur, inv->discount_total);
+    S_SP("a", cur, inv->schedule.amount);
+    S_SP("un", NULL, attempts);
+    S_SP("ua", cur, unearned);
+#undef S_SP
+}
+
 /* The policy counters of inv's close by payment in `tier` (see
  * sk_invoice_policy), with sign. */
 static void s_policy(sk_invoice_change_t *ch, const sk_invoice_t *inv, int tier, int sign)
@@ -302,6 +324,7 @@ static void s_policy(sk_invoice_change_t *ch, const sk_invoice_t *inv, int tier,
         S_CUS("ig", (int64_t)(closed - s->tiers[0].last_day));
     }
 #undef S_CUS
+    s_policy_salesperson(ch, inv, mo, tier >= 0, attempts, unearned, sign);
 }
 
 /* What moves the forecast (and the sales) from old (NULL: none) to new. */
