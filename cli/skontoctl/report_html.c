@@ -573,7 +573,7 @@ static void s_customers(s_out_t *o, const sk_pol_rep_t *r)
 }
 
 /* A {CUR: money} cell: data-k key, data-v "CUR amount" per currency whose
- * value is not 0, "; " between them, sorted as the row keeps them (none: "-"). */
+ * value is not 0, "; " between them, in the row's order (none: "-"). */
 static void s_td_cur_map(s_out_t *o, const char *key, const char (*cur)[4], const int64_t *v)
 {
     char b[SK_POL_CUR_MAX * 48] = "";
