@@ -249,10 +249,10 @@ static void s_policy_salesperson(sk_invoice_change_t *ch, const sk_invoice_t *in
 {
     char f[SK_ID_MAX + 48];
     const char *cur = inv->schedule.currency->code, *SP = inv->salesperson;
-#define S_SP(x, c, v)                                                                                  \
+#define S_SP(x, c, v)                                                                              \
     do {                                                                                           \
         snprintf(f, sizeof f, "%s|%s%s%s|%s", mo, x, c ? "." : "", c ? c : "", SP);                \
-        s_delta(ch, SK_COUNTER_PSP, f, sign * (int64_t)(v));                                       \
+        s_delta(ch, SK_COUNTER_PSP, f, (int64_t)(v) * sign);                                        \
     } while (0)
     S_SP("n", NULL, 1);
     S_SP("tk", NULL, taken ? 1 : 0);

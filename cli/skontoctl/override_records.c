@@ -36,9 +36,8 @@ static void s_page(const char *verb, const redisReply *kv, sk_day_t from, sk_day
         if (!o) {
             char q[72];
             fprintf(stderr, "skontoctl %s: override %s does not decode; skipped\n", verb,
-                    sk_cli_shorten(kv->element[i]->type == REDIS_REPLY_STRING
-                                       ? kv->element[i]->str
-                                       : "?",
+                    sk_cli_shorten(kv->element[i]->type == REDIS_REPLY_STRING ? kv->element[i]->str
+                                                                              : "?",
                                    q, sizeof q));
             continue;
         }

@@ -592,9 +592,9 @@ static void s_salespeople(s_out_t *o, const sk_pol_rep_t *r)
     s_el(o, "h2", o->l[L_SPS]);
     s_start(o, "table");
     s_attr(o, "id", "salespeople");
-    static const int h[] = {L_SALESPERSON,  L_CLOSED,       L_TAKEN,       L_SHARE,
-                            L_DISCOUNTED,   L_AMOUNT,       L_UNEARNED,    L_UNEARNED_AMT,
-                            L_OV_REQUESTED, L_OV_APPROVED,  L_OV_REFUSED};
+    static const int h[] = {L_SALESPERSON,  L_CLOSED,      L_TAKEN,     L_SHARE,
+                            L_DISCOUNTED,   L_AMOUNT,      L_UNEARNED,  L_UNEARNED_AMT,
+                            L_OV_REQUESTED, L_OV_APPROVED, L_OV_REFUSED};
     s_head_row(o, h, (int)(sizeof h / sizeof h[0]));
     bool ov = !r->sps_no_overrides[0];
     for (size_t i = 0; i < r->sps.n; i++) {

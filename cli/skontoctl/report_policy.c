@@ -4,12 +4,11 @@
  * (common/invoice_rules.h, sk_invoice_policy, names every field): per shard
  * sk:{sN}:pol (per terms x tier x close month x currency, sales by month,
  * cash paid early by net due day), sk:{sN}:pcust (per customer x close
- * month), sk:{sN}:psp (per salesperson x close month), sk:{sN}:fc:net (the open balances by net due day) and, for the
- * HTML report's forecast chart, sk:{sN}:fc:hist (by the day history expects
- * them; skontoctl forecast's other series). 80 HGETALLs
- * in one pipeline, never a scan of the invoices; and the audit worker's
- * override records (override_records.h) for the overrides per salesperson. The arithmetic is
- * common/policy.h's. Read-only. */
+ * month), sk:{sN}:psp (per salesperson x close month), sk:{sN}:fc:net (the open balances by net due
+ * day) and, for the HTML report's forecast chart, sk:{sN}:fc:hist (by the day history expects them;
+ * skontoctl forecast's other series). 80 HGETALLs in one pipeline, never a scan of the invoices;
+ * and the audit worker's override records (override_records.h) for the overrides per salesperson.
+ * The arithmetic is common/policy.h's. Read-only. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -301,7 +300,8 @@ static int s_load_sp_overrides(redisContext *c, sk_pol_rep_t *r)
                  "no audit log in this store (%s, %s)", SK_KEY_AUDIT_LOG, SK_KEY_AUDIT_OVERRIDES);
     else if (e->type != REDIS_REPLY_INTEGER)
         snprintf(r->sps_no_overrides, sizeof r->sps_no_overrides, "Redis EXISTS %s: %s",
-                 SK_KEY_AUDIT_OVERRIDES, e->type == REDIS_REPLY_ERROR ? e->str : "unexpected reply");
+                 SK_KEY_AUDIT_OVERRIDES,
+                 e->type == REDIS_REPLY_ERROR ? e->str : "unexpected reply");
     freeReplyObject(e);
     if (r->sps_no_overrides[0])
         return SK_EXIT_OK;
@@ -387,9 +387,9 @@ static int s_load(redisContext *c, sk_pol_rep_t *r)
         }
         freeReplyObject(rp);
     }
-    if (rc == SK_EXIT_OK && (r->tiers.nomem || r->months.nomem || r->sales.nomem ||
-                             r->early.nomem || r->open.nomem || r->custs.nomem || r->hist.nomem ||
-                             r->sps.nomem))
+    if (rc == SK_EXIT_OK &&
+        (r->tiers.nomem || r->months.nomem || r->sales.nomem || r->early.nomem || r->open.nomem ||
+         r->custs.nomem || r->hist.nomem || r->sps.nomem))
         rc = sk_cli_fail(VERB, "out of memory");
     return rc;
 }
@@ -438,7 +438,8 @@ static json_t *s_cur_map(const char (*cur)[4], const int64_t *v, int n)
 {
     json_t *m = json_object();
     for (int k = 0; m && k < n && cur[k][0]; k++)
-        if (v[k] && json_object_set_new(m, cur[k], sk_cli_json_money(v[k], sk_currency_find(cur[k]))))
+        if (v[k] &&
+            json_object_set_new(m, cur[k], sk_cli_json_money(v[k], sk_currency_find(cur[k]))))
             return json_decref(m), NULL;
     return m;
 }
@@ -641,8 +642,8 @@ static char *s_cur_text(const char (*cur)[4], const int64_t *v, char *buf, size_
 /* The per-salesperson table of the text report. */
 static int s_sp_text(const sk_pol_rep_t *r)
 {
-    static const char *const h[] = {"salesperson", "closed",   "taken",     "share",
-                                    "discounted",  "amount",   "unearned",  "unearned amt",
+    static const char *const h[] = {"salesperson", "closed",   "taken",    "share",
+                                    "discounted",  "amount",   "unearned", "unearned amt",
                                     "overrides",   "approved", "refused"};
     sk_cli_table_t *t = sk_cli_table_new(11, h, "lrrrrrrrrrr");
     if (!t)

@@ -85,7 +85,7 @@ typedef struct {
     sk_pol_tab_t tiers, months, sales, early, open, custs;
     sk_pol_tab_t hist; /* sk:{sN}:fc:hist: open balances by the day history expects them */
     long skipped;
-    sk_pol_tab_t sps;          /* sk_pol_srow_t, by id */
+    sk_pol_tab_t sps;           /* sk_pol_srow_t, by id */
     char sps_no_overrides[200]; /* "": overrides counted; else why they are not */
 } sk_pol_rep_t;
 

@@ -554,8 +554,7 @@ static void test_on_override_moves_the_counters(void **state)
     sk_invoice_policy(g, &rebuilt);
     for (int i = 0; i < s_ov.ndeltas; i++)
         if (s_ov.deltas[i].counter == SK_COUNTER_POLICY ||
-            s_ov.deltas[i].counter == SK_COUNTER_PCUST ||
-            s_ov.deltas[i].counter == SK_COUNTER_PSP)
+            s_ov.deltas[i].counter == SK_COUNTER_PCUST || s_ov.deltas[i].counter == SK_COUNTER_PSP)
             assert_int_equal(sk_change_delta(&rebuilt, s_ov.deltas[i].counter,
                                              s_ov.deltas[i].field),
                              s_ov.deltas[i].delta);
