@@ -166,15 +166,23 @@ static void s_take_pol(sk_pol_rep_t *r, char *f, int64_t v)
         s_trow_add(&r->months, p[0], p[2], tier, vi, v); /* terms = the month */
 }
 
+/* Splits a per-id field "M|x|ID" (pcust, psp; the id last, it may hold
+ * '|') into p; false when it is malformed (counted as skipped) or its month
+ * is out of the range. */
+static bool s_id_field(sk_pol_rep_t *r, char *f, char *p[3])
+{
+    if (s_split(f, p, 3) != 3 || strlen(p[0]) != 7 || strlen(p[2]) > SK_ID_MAX) {
+        r->skipped++;
+        return false;
+    }
+    return s_in_range(r, p[0]);
+}
+
 /* One field of sk:{sN}:pcust. */
 static void s_take_cust(sk_pol_rep_t *r, char *f, int64_t v)
 {
     char *p[3];
-    if (s_split(f, p, 3) != 3 || strlen(p[0]) != 7 || strlen(p[2]) > SK_ID_MAX) {
-        r->skipped++;
-        return;
-    }
-    if (!s_in_range(r, p[0]))
+    if (!s_id_field(r, f, p))
         return;
     long i = s_row(&r->custs, p[2]);
     if (i < 0)
@@ -243,11 +251,7 @@ static sk_pol_srow_t *s_sp_row(sk_pol_rep_t *r, const char *id)
 static void s_take_sp(sk_pol_rep_t *r, char *f, int64_t v)
 {
     char *p[3];
-    if (s_split(f, p, 3) != 3 || strlen(p[0]) != 7 || strlen(p[2]) > SK_ID_MAX) {
-        r->skipped++;
-        return;
-    }
-    if (!s_in_range(r, p[0]))
+    if (!s_id_field(r, f, p))
         return;
     sk_pol_srow_t *sp = s_sp_row(r, p[2]);
     if (!sp)

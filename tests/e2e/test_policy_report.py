@@ -47,6 +47,7 @@ import time
 import unittest
 
 from harness import Stack, wait_for
+from test_override_ctl import AUDIT
 
 T = "2/10,n/30"
 
@@ -96,7 +97,10 @@ def implied(rate, days):
     return round(nominal * 100, 2), round(effective * 100, 2)
 
 
-class PolicyReport(unittest.TestCase):
+class PolicyStack(unittest.TestCase):
+    """A stack on 2027-01-15 at the default cost of capital (8 %); each class
+    starts its workers and sends its history in start()."""
+
     @classmethod
     def setUpClass(cls):
         cls.st = st = Stack()
@@ -104,9 +108,7 @@ class PolicyReport(unittest.TestCase):
         st.env["SKONTO_TODAY"] = "2027-01-15"
         st.env.pop("SKONTO_COST_OF_CAPITAL", None)
         try:
-            st.start_ingest()
-            st.start_discount("discount-1")
-            cls.send(HISTORY, "history.jsonl")
+            cls.start(st)
         except BaseException:
             st.close()
             raise
@@ -123,6 +125,14 @@ class PolicyReport(unittest.TestCase):
         r = cls.st.ctl("send", path, check=False)
         assert r.returncode == 0, r.stdout + r.stderr
         cls.st.wait_drained()
+
+
+class PolicyReport(PolicyStack):
+    @classmethod
+    def start(cls, st):
+        st.start_ingest()
+        st.start_discount("discount-1")
+        cls.send(HISTORY, "history.jsonl")
 
     def report(self, *args):
         return self.st.ctl_json("report", "policy", "--to", "2026-12-31", *args)
@@ -314,40 +324,23 @@ def figures(rep):
                                p["overrides"]) for p in rep["salespeople"]}
 
 
-AUDIT = os.path.join(os.environ.get("SK_BUILD_DIR") or os.path.join(
-    os.path.dirname(__file__), "..", "..", "build"), "bin", "skonto-audit")
-
-
 @unittest.skipUnless(os.path.exists(AUDIT), "no skonto-audit built")
-class PerSalesperson(unittest.TestCase):
+class PerSalesperson(PolicyStack):
     @classmethod
-    def setUpClass(cls):
-        cls.st = st = Stack()
-        st.__enter__()
-        try:
-            cls.keys = st.audit_setup([(u, u, r) for u, r in (
-                ("erp.bot", "erp"), ("sam", "sales"), ("dora", "sales_director"))])
-            st.env.update({"SKONTO_TODAY": "2027-01-15",
-                           "SKONTO_AUDIT_ENDPOINT": st.audit_endpoint,
-                           "SKONTO_AUDIT_SERVER_KEY": st.audit_server_pub,
-                           "SKONTO_INGEST_SERVER_KEY": st.audit_server_pub})
-            st.env.pop("SKONTO_COST_OF_CAPITAL", None)
-            st.start_ingest(env={
-                "SKONTO_INGEST_SECRET_KEY_FILE": st.audit_env["SKONTO_AUDIT_SECRET_KEY_FILE"],
-                "SKONTO_AUTHORIZED_KEYS": st.audit_env["SKONTO_AUTHORIZED_KEYS"]})
-            st.start_discount("discount-1")
-            st.start_audit(env={"SKONTO_OVERRIDE_FINANCE_ABOVE": "CNY:1000.00"})
-            cls.as_user("erp.bot")
-            r = st.ctl("send", "-", input="\n".join(generated()) + "\n", check=False)
-            assert r.returncode == 0, r.stdout + r.stderr
-            st.wait_drained()
-        except BaseException:
-            st.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.st.close()
+    def start(cls, st):
+        cls.keys = st.audit_setup([(u, u, r) for u, r in (
+            ("erp.bot", "erp"), ("sam", "sales"), ("dora", "sales_director"))])
+        st.env.update({"SKONTO_AUDIT_ENDPOINT": st.audit_endpoint,
+                       "SKONTO_AUDIT_SERVER_KEY": st.audit_server_pub,
+                       "SKONTO_INGEST_SERVER_KEY": st.audit_server_pub})
+        # ingest shares the audit worker's server key and registry (the erp key sends)
+        st.start_ingest(env={
+            "SKONTO_INGEST_SECRET_KEY_FILE": st.audit_env["SKONTO_AUDIT_SECRET_KEY_FILE"],
+            "SKONTO_AUTHORIZED_KEYS": st.audit_env["SKONTO_AUTHORIZED_KEYS"]})
+        st.start_discount("discount-1")
+        st.start_audit(env={"SKONTO_OVERRIDE_FINANCE_ABOVE": "CNY:1000.00"})
+        cls.as_user("erp.bot")
+        cls.send(generated(), "generated.jsonl")
 
     @classmethod
     def as_user(cls, user):
