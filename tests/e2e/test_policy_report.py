@@ -380,6 +380,28 @@ class PerSalesperson(PolicyStack):
         self.assertRegex(text, r"\nS-3 +5 +3 +60\.00%")
         self.assertNotIn("overrides not counted", text)
 
+    def test_3_audit_keys_it_may_not_read(self):
+        # a reader allowed the counters but not the audit worker's keys: the
+        # report still answers, overrides null, and says why in one line
+        pw = os.path.join(self.st.dir, "noaudit.pw")
+        with open(pw, "w") as f:
+            f.write("noaudit-secret\n")
+        self.st.redis_cli("ACL", "SETUSER", "noaudit", "on", ">noaudit-secret", "resetkeys",
+                          "~sk:{s*}:*", "-@all", "+@read", "-@dangerous", "+ping")
+        env = dict(self.st.env)
+        self.st.env.update({"SKONTO_REDIS_USER": "noaudit", "SKONTO_REDIS_PASSWORD_FILE": pw})
+        try:
+            rep = self.st.ctl_json("report", "policy")
+            text = self.st.ctl("report", "policy").stdout
+        finally:
+            self.st.env = env
+        self.assertRegex(rep["overrides_not_counted"], r"^Redis EXISTS sk:\{audit\}:ovr: NOPERM")
+        self.assertEqual({p["salesperson"]: p["overrides"] for p in rep["salespeople"]},
+                         {None: None, "S-1": None, "S-2|EAST": None, "S-3": None})
+        self.assertEqual(figures(rep)["S-3"][:7], figures(self.st.ctl_json("report", "policy"))
+                         ["S-3"][:7])
+        self.assertEqual(text.count("overrides not counted: Redis EXISTS"), 1)
+
     def test_2_a_store_rebuilt_before_psp_is_rebuilt(self):
         live = self.st.ctl_json("report", "policy")
         self.st.stop("discount-1")
