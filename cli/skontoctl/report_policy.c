@@ -462,8 +462,9 @@ static json_t *s_sp_json(const sk_pol_rep_t *r)
             s_cur_map(sp->cur, sp->dc, SK_POL_CUR_MAX), "amount",
             s_cur_map(sp->cur, sp->a, SK_POL_CUR_MAX), "unearned_attempts", (json_int_t)sp->un,
             "unearned_amount", s_cur_map(sp->cur, sp->ua, SK_POL_CUR_MAX), "overrides",
-            ov ? json_pack("{s:i, s:i, s:i}", "requested", (int)sp->ov_requested, "approved",
-                           (int)sp->ov_approved, "refused", (int)sp->ov_refused)
+            ov ? json_pack("{s:I, s:I, s:I}", "requested", (json_int_t)sp->ov_requested,
+                           "approved", (json_int_t)sp->ov_approved, "refused",
+                           (json_int_t)sp->ov_refused)
                : json_null());
         if (!o || json_array_append_new(arr, o))
             return json_decref(arr), NULL;
