@@ -579,10 +579,11 @@ static void s_td_cur_map(s_out_t *o, const char *key, const char (*cur)[4], cons
     char b[SK_POL_CUR_MAX * 48] = "";
     size_t off = 0;
     for (int k = 0; k < SK_POL_CUR_MAX && cur[k][0]; k++) {
+        if (!v[k])
+            continue;
         char m[40];
-        if (v[k])
-            off += (size_t)snprintf(b + off, sizeof b - off, "%s%s %s", off ? "; " : "", cur[k],
-                                    sk_money_format(v[k], sk_currency_find(cur[k]), m, sizeof m));
+        off += (size_t)snprintf(b + off, sizeof b - off, "%s%s %s", off ? "; " : "", cur[k],
+                                sk_money_format(v[k], sk_currency_find(cur[k]), m, sizeof m));
     }
     s_td(o, key, b[0] ? b : NULL);
 }

@@ -462,9 +462,8 @@ static json_t *s_sp_json(const sk_pol_rep_t *r)
             s_cur_map(sp->cur, sp->dc, SK_POL_CUR_MAX), "amount",
             s_cur_map(sp->cur, sp->a, SK_POL_CUR_MAX), "unearned_attempts", (json_int_t)sp->un,
             "unearned_amount", s_cur_map(sp->cur, sp->ua, SK_POL_CUR_MAX), "overrides",
-            ov ? json_pack("{s:I, s:I, s:I}", "requested", (json_int_t)sp->ov_requested,
-                           "approved", (json_int_t)sp->ov_approved, "refused",
-                           (json_int_t)sp->ov_refused)
+            ov ? json_pack("{s:I, s:I, s:I}", "requested", (json_int_t)sp->ov_requested, "approved",
+                           (json_int_t)sp->ov_approved, "refused", (json_int_t)sp->ov_refused)
                : json_null());
         if (!o || json_array_append_new(arr, o))
             return json_decref(arr), NULL;
@@ -633,11 +632,12 @@ static char *s_cur_text(const char (*cur)[4], const int64_t *v, char *buf, size_
     size_t off = 0;
     buf[0] = '\0';
     for (int k = 0; k < SK_POL_CUR_MAX && cur[k][0] && off < n; k++) {
+        if (!v[k])
+            continue;
         char m[48];
-        if (v[k])
-            off += (size_t)snprintf(buf + off, n - off, "%s%s %s", off ? ", " : "",
-                                    sk_money_format(v[k], sk_currency_find(cur[k]), m, sizeof m),
-                                    cur[k]);
+        off +=
+            (size_t)snprintf(buf + off, n - off, "%s%s %s", off ? ", " : "",
+                             sk_money_format(v[k], sk_currency_find(cur[k]), m, sizeof m), cur[k]);
     }
     if (!buf[0])
         snprintf(buf, n, "-");
@@ -972,9 +972,9 @@ int sk_cmd_report_policy(int argc, char **argv)
         s_month_of(to, r.to);
     sk_pol_tab_t *tabs[S_TABS] = {&r.tiers, &r.months, &r.sales, &r.early,
                                   &r.open,  &r.custs,  &r.hist,  &r.sps};
-    size_t sizes[S_TABS] = {sizeof(sk_pol_trow_t), sizeof(sk_pol_trow_t), sizeof(sk_pol_drow_t),
-                            sizeof(sk_pol_drow_t), sizeof(sk_pol_drow_t), sizeof(sk_pol_crow_t),
-                            sizeof(sk_pol_drow_t), sizeof(sk_pol_srow_t)};
+    const size_t sizes[S_TABS] = {
+        sizeof(sk_pol_trow_t), sizeof(sk_pol_trow_t), sizeof(sk_pol_drow_t), sizeof(sk_pol_drow_t),
+        sizeof(sk_pol_drow_t), sizeof(sk_pol_crow_t), sizeof(sk_pol_drow_t), sizeof(sk_pol_srow_t)};
     int rc = SK_EXIT_OK;
     for (int i = 0; i < S_TABS; i++) {
         tabs[i]->size = sizes[i];
