@@ -115,8 +115,8 @@ char *sk_date_format(sk_day_t day, char *buf, size_t n)
 
 sk_day_t sk_time_day(int64_t ms)
 {
-    int64_t d = ms / 86400000;
-    if (ms % 86400000 < 0)
+    int64_t d = ms / SK_MS_PER_DAY;
+    if (ms % SK_MS_PER_DAY < 0)
         d--; /* floor: an instant before 1970 belongs to the day before */
     return (sk_day_t)d;
 }
@@ -152,14 +152,14 @@ int sk_time_parse(const char *s, int64_t *ms, sk_err_t *err)
                           "date, YYYY-MM-DD, for its midnight)",
                           sk_err_quote(s ? s : "", len, q, sizeof q));
     }
-    *ms = (int64_t)day * 86400000 + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac;
+    *ms = (int64_t)day * SK_MS_PER_DAY + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac;
     return 0;
 }
 
 char *sk_time_format(int64_t ms, sk_time_style_t style, char *buf, size_t n)
 {
     sk_day_t day = sk_time_day(ms);
-    int64_t rem = ms - (int64_t)day * 86400000;
+    int64_t rem = ms - (int64_t)day * SK_MS_PER_DAY;
     int y, m, d;
     sk_date_to_ymd(day, &y, &m, &d);
     int hh = (int)(rem / 3600000), mm = (int)(rem / 60000 % 60), ss = (int)(rem / 1000 % 60);

@@ -33,6 +33,7 @@ char *sk_date_format(sk_day_t day, char *buf, size_t n);
 /* ---- instants: int64 milliseconds since the Unix epoch, UTC */
 
 #define SK_TIME_MAX 32 /* bytes for any style below, with its NUL */
+#define SK_MS_PER_DAY ((int64_t)86400000)
 
 /* How an instant is written (always UTC). */
 typedef enum {

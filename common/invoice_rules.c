@@ -266,6 +266,30 @@ static void s_policy_buckets(sk_invoice_change_t *ch, const sk_invoice_t *inv, c
     }
 }
 
+/* One per-salesperson field "M|x|SP" (cur: "M|x.CUR|SP"), by delta. */
+static void s_sp_delta(sk_invoice_change_t *ch, const char *mo, const char *x, const char *cur,
+                       const char *sp, int64_t delta)
+{
+    char f[SK_ID_MAX + 48];
+    snprintf(f, sizeof f, "%s|%s%s%s|%s", mo, x, cur ? "." : "", cur ? cur : "", sp);
+    s_delta(ch, SK_COUNTER_PSP, f, delta);
+}
+
+/* The per-salesperson policy counters of inv's close by payment (see
+ * sk_invoice_policy), with sign: mo its close month, taken whether it was
+ * closed in a tier, attempts and unearned its unearned discounts. */
+static void s_policy_salesperson(sk_invoice_change_t *ch, const sk_invoice_t *inv, const char *mo,
+                                 bool taken, int64_t attempts, int64_t unearned, int sign)
+{
+    const char *cur = inv->schedule.currency->code, *sp = inv->salesperson;
+    s_sp_delta(ch, mo, "n", NULL, sp, sign);
+    s_sp_delta(ch, mo, "tk", NULL, sp, taken ? sign : 0);
+    s_sp_delta(ch, mo, "dc", cur, sp, sign * inv->discount_total);
+    s_sp_delta(ch, mo, "a", cur, sp, sign * inv->schedule.amount);
+    s_sp_delta(ch, mo, "un", NULL, sp, sign * attempts);
+    s_sp_delta(ch, mo, "ua", cur, sp, sign * unearned);
+}
+
 /* The policy counters of inv's close by payment in `tier` (see
  * sk_invoice_policy), with sign. */
 static void s_policy(sk_invoice_change_t *ch, const sk_invoice_t *inv, int tier, int sign)
@@ -331,6 +355,7 @@ static void s_policy(sk_invoice_change_t *ch, const sk_invoice_t *inv, int tier,
         S_CUS("ig", (int64_t)(closed - s->tiers[0].last_day));
     }
 #undef S_CUS
+    s_policy_salesperson(ch, inv, mo, tier >= 0, attempts, unearned, sign);
 }
 
 /* What moves the forecast (and the sales) from old (NULL: none) to new. */

@@ -210,6 +210,7 @@ typedef enum {
     SK_COUNTER_TAKEUP,      /* take-up: offered|..., taken|..., sp|..., disc|CUR */
     SK_COUNTER_POLICY,      /* the policy report's, per shard (sk_invoice_policy) */
     SK_COUNTER_PCUST,       /* the policy report's per customer, per shard */
+    SK_COUNTER_PSP,         /* the policy report's per salesperson, per shard */
 } sk_tally_t;
 
 typedef struct {
@@ -218,8 +219,8 @@ typedef struct {
     int64_t delta; /* never 0 in a change */
 } sk_delta_t;
 
-/* at most 2*8 offered + 4 forecast + 2 sales + 2 x (5 take-up + 24 policy + 10 per customer)
- * = 100 (an override that moves a close) */
+/* at most 2*8 offered + 4 forecast + 2 sales + 2 x (5 take-up + 24 policy + 10 per customer
+ * + 6 per salesperson) = 112 (an override that moves a close) */
 #define SK_CHANGE_MAX_DELTAS 128
 
 typedef enum { SK_SET_KEEP = 0, SK_SET_ADD, SK_SET_REMOVE } sk_set_op_t;
@@ -295,7 +296,13 @@ sk_change_outcome_t sk_invoice_on_override(const sk_invoice_t *old, const sk_inv
  *   M|ua.CUR|C their unearned amount
  *   M|dc.CUR|C discount granted
  *   M|in|C closed with tiers     M|ir|C sum of tier 0's rate (ppm)
- *   M|ig|C sum of days between tier 0's last day and the closing payment */
+ *   M|ig|C sum of days between tier 0's last day and the closing payment
+ * SK_COUNTER_PSP (sk:{sN}:psp), per salesperson SP (last, it may hold '|';
+ * "" for an invoice without one), in the shard of the invoice's customer:
+ *   M|n|SP       closed by payment      M|tk|SP      of them closed in a tier
+ *   M|dc.CUR|SP  discount granted       M|a.CUR|SP   their amounts
+ *   M|un|SP      payments that claimed a discount not earned
+ *   M|ua.CUR|SP  their unearned amount */
 
 /* The counters inv contributes as it is stored (what the live deltas add
  * up to): ch is reset and gets them as deltas (a rebuild adds them). A close

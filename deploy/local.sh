@@ -419,7 +419,7 @@ s_acl() {
   # on those keys) and its apply script hands what it did to the audit log
   # (XADD sk:{sN}:auditq, the only key it may XADD to: a second selector)
   # and records a refusal once (sk:{sN}:ovref). The policy report's counters
-  # (sk:{sN}:pol, sk:{sN}:pcust) and their rebuild marker are its own.
+  # (sk:{sN}:pol, sk:{sN}:pcust, sk:{sN}:psp) and their rebuild marker are its own.
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
     "+ping +get +set +scan +hget +hmget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
     "+hexists +hsetnx +zscore +zrange +hscan" \
@@ -429,7 +429,7 @@ s_acl() {
       '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '~sk:{sys}:layout' \
       '~sk:{sSHARD}:rdue' '~sk:{sSHARD}:stmt' '~sk:{sys}:rbackfill' \
       '~sk:{sSHARD}:auditq' '~sk:{sSHARD}:ovref' \
-      '~sk:{sSHARD}:pol' '~sk:{sSHARD}:pcust' '~sk:{sys}:pbackfill' \
+      '~sk:{sSHARD}:pol' '~sk:{sSHARD}:pcust' '~sk:{sSHARD}:psp' '~sk:{sys}:pbackfill' \
       '%R~sk:{sSHARD}:rsent' '%R~sk:{sSHARD}:rproc' \
       '%R~sk:{sSHARD}:cust:*' '%R~sk:{sys}:clock')" \
     "(~sk:{audit}:ovq:* +xreadgroup +xack +xdel +xautoclaim +xgroup|create)" \
@@ -441,7 +441,7 @@ s_acl() {
   # count lives in sk:{sys}:ingest).
   echo "user reminder on >$(s_pw reminder) resetchannels -@all" \
     "+ping +time +get +hget +hmget +hgetall +hexists +hset +hdel +hincrby" \
-    "+zadd +zrem +zscore +zcard +zrange +zrangebyscore +lpush +rpop +llen +lrange" \
+    "+zadd +zrem +zscore +zcard +zrange +zrangebyscore +lpush +rpop +llen +lrange +hscan" \
     "+evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:rdue' '~sk:{sSHARD}:rproc' '~sk:{sSHARD}:rsent' \
       '~sk:{sSHARD}:rtry' '~sk:{sSHARD}:rlog:*' '~sk:{sSHARD}:stmt' '~sk:{sSHARD}:undeliv' \

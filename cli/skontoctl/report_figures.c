@@ -190,6 +190,11 @@ void sk_pol_tier_figures(const sk_pol_rep_t *r, const sk_pol_trow_t *row, sk_pol
     }
 }
 
+int32_t sk_pol_sp_share_bp(const sk_pol_srow_t *s)
+{
+    return s->n > 0 ? (int32_t)s_div((__int128)s->tk * 10000, s->n) : 0;
+}
+
 void sk_pol_cust_figures(const sk_pol_crow_t *c, sk_pol_cust_fig_t *f)
 {
     memset(f, 0, sizeof *f);

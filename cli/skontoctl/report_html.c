@@ -52,6 +52,14 @@ enum {
     L_NEVER,
     L_ALWAYS,
     L_NONE,
+    L_SPS,
+    L_SALESPERSON,
+    L_AMOUNT,
+    L_UNEARNED_AMT,
+    L_OV_REQUESTED,
+    L_OV_APPROVED,
+    L_OV_REFUSED,
+    L_OV_NOT_COUNTED,
     L_NET_TITLE,
     L_MONTH,
     L_DISCOUNTS,
@@ -107,6 +115,14 @@ static const char *const s_en[] = {
     "Never take a discount",
     "Always take a discount",
     "none",
+    "Per salesperson",
+    "Salesperson",
+    "Amount",
+    "Unearned amount",
+    "Overrides requested",
+    "Approved",
+    "Refused",
+    "Overrides not counted",
     "Net effect by month (value of earlier cash minus discounts)",
     "Month",
     "Discounts",
@@ -159,6 +175,14 @@ static const char *const s_zh[] = {"现金折扣政策报告",
                                    "从不享受折扣",
                                    "总是享受折扣",
                                    "无",
+                                   "按销售员",
+                                   "销售员",
+                                   "金额",
+                                   "未得折扣金额",
+                                   "特批申请",
+                                   "已批准",
+                                   "被拒绝",
+                                   "未统计特批",
                                    "按月净效果（提前收款价值减折扣）",
                                    "月份",
                                    "折扣",
@@ -575,6 +599,66 @@ static void s_customers(s_out_t *o, const sk_pol_rep_t *r)
     }
 }
 
+/* A {CUR: money} cell: data-k key, data-v "CUR amount" per currency whose
+ * value is not 0, "; " between them, in the row's order (none: "-"). */
+static void s_td_cur_map(s_out_t *o, const char *key, const char (*cur)[4], const int64_t *v)
+{
+    char b[SK_POL_CUR_MAX * 48] = "";
+    size_t off = 0;
+    for (int k = 0; k < SK_POL_CUR_MAX && cur[k][0]; k++) {
+        if (!v[k])
+            continue;
+        char m[40];
+        off += (size_t)snprintf(b + off, sizeof b - off, "%s%s %s", off ? "; " : "", cur[k],
+                                sk_money_format(v[k], sk_currency_find(cur[k]), m, sizeof m));
+    }
+    s_td(o, key, b[0] ? b : NULL);
+}
+
+static void s_salespeople(s_out_t *o, const sk_pol_rep_t *r)
+{
+    s_el(o, "h2", o->l[L_SPS]);
+    s_start(o, "table");
+    s_attr(o, "id", "salespeople");
+    static const int h[] = {L_SALESPERSON,  L_CLOSED,      L_TAKEN,     L_SHARE,
+                            L_DISCOUNTED,   L_AMOUNT,      L_UNEARNED,  L_UNEARNED_AMT,
+                            L_OV_REQUESTED, L_OV_APPROVED, L_OV_REFUSED};
+    s_head_row(o, h, (int)(sizeof h / sizeof h[0]));
+    bool ov = !r->sps_no_overrides[0];
+    for (size_t i = 0; i < r->sps.n; i++) {
+        const sk_pol_srow_t *sp = SK_POL_AT(&r->sps, sk_pol_srow_t, i);
+        s_start(o, "tr");
+        s_attr(o, "data-salesperson", sp->id); /* "": invoices without one (JSON null) */
+        s_td(o, "salesperson", sp->id[0] ? sp->id : NULL);
+        s_td_int(o, "closed", sp->n);
+        s_td_int(o, "taken", sp->tk);
+        s_td_bp(o, "share", true, sk_pol_sp_share_bp(sp));
+        s_td_cur_map(o, "discounted", sp->cur, sp->dc);
+        s_td_cur_map(o, "amount", sp->cur, sp->a);
+        s_td_int(o, "unearned_attempts", sp->un);
+        s_td_cur_map(o, "unearned_amount", sp->cur, sp->ua);
+        if (ov) {
+            s_td_int(o, "overrides.requested", sp->ov_requested);
+            s_td_int(o, "overrides.approved", sp->ov_approved);
+            s_td_int(o, "overrides.refused", sp->ov_refused);
+        } else {
+            s_td(o, "overrides.requested", NULL);
+            s_td(o, "overrides.approved", NULL);
+            s_td(o, "overrides.refused", NULL);
+        }
+        s_end(o);
+    }
+    s_end(o);
+    if (!ov) {
+        s_start(o, "p");
+        s_attr(o, "id", "overrides_not_counted");
+        s_el(o, "strong", o->l[L_OV_NOT_COUNTED]);
+        s_text(o, ": ");
+        s_text(o, r->sps_no_overrides);
+        s_end(o);
+    }
+}
+
 static void s_net_effect(s_out_t *o, const sk_pol_rep_t *r)
 {
     s_el(o, "h2", o->l[L_NET_TITLE]);
@@ -902,6 +986,7 @@ int sk_report_html_write(const char *verb, const sk_pol_rep_t *r, const char *lo
     s_recommendations(&o, r, locale);
     s_tiers(&o, r);
     s_customers(&o, r);
+    s_salespeople(&o, r);
     s_net_effect(&o, r);
     s_dso_section(&o, r);
     s_forecast(&o, r);

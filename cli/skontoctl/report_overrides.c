@@ -2,9 +2,9 @@
  * for whom, who approves them, and how much money they gave: the collusion
  * signals of issue 9.
  *
- * Reads every OverrideRecord of sk:{audit}:ovr (HSCAN, read-only) whose
- * request falls between --from and --to (UTC days, inclusive), and groups
- * them by salesperson x customer. The salesperson is the invoice's
+ * Reads every OverrideRecord of sk:{audit}:ovr (override_records.h, which
+ * `report policy` shares) whose request falls between --from and --to (UTC
+ * days, inclusive), and groups them by salesperson x customer. The salesperson is the invoice's
  * (OverrideRecord.salesperson), else the user who asked. Per pair:
  *   requested  every request;
  *   approved   those a director approved (approved, applied or stale);
@@ -33,6 +33,7 @@
 #include "invoice_store.h"
 #include "keys.h"
 #include "money.h"
+#include "override_records.h"
 #include "sk_map.h"
 
 #define VERB "report overrides"
@@ -167,29 +168,20 @@ static void s_touch(s_report_t *r, s_pair_t *p, size_t idx, const char *order)
     free(inv);
 }
 
-static void s_add(s_report_t *r, const Skonto__V1__OverrideRecord *o, sk_day_t from, sk_day_t to)
+/* One record (sk_override_record_fn). */
+static void s_add(void *arg, const Skonto__V1__OverrideRecord *o, const char *sp)
 {
+    s_report_t *r = arg;
     const Skonto__V1__OverrideRequested *q = o->request;
-    if (!q)
-        return;
-    sk_day_t day = sk_time_day(q->requested_at_ms);
-    if (day < from || day > to)
-        return;
-    const char *sp = *o->salesperson ? o->salesperson : q->requested_by;
     size_t idx;
     s_pair_t *p = s_pair(r, sp, o->customer_id, &idx);
     if (!p)
         return;
     p->requested++;
-    bool approved = o->status == SKONTO__V1__OVERRIDE_RECORD__STATUS__APPROVED ||
-                    o->status == SKONTO__V1__OVERRIDE_RECORD__STATUS__APPLIED ||
-                    o->status == SKONTO__V1__OVERRIDE_RECORD__STATUS__STALE;
+    bool approved = sk_override_record_approved(o);
     if (approved)
         p->approved++;
-    p->refused += (o->status == SKONTO__V1__OVERRIDE_RECORD__STATUS__REJECTED ||
-                   o->status == SKONTO__V1__OVERRIDE_RECORD__STATUS__EXPIRED ||
-                   o->status == SKONTO__V1__OVERRIDE_RECORD__STATUS__STALE) +
-                  (long)o->refused_decisions;
+    p->refused += sk_override_record_refusals(o);
     if (o->status == SKONTO__V1__OVERRIDE_RECORD__STATUS__APPLIED && o->applied &&
         !*o->applied->refusal_code && *o->applied->currency) {
         s_cur_t *c = s_cur(p, o->applied->currency);
@@ -209,35 +201,11 @@ static void s_add(s_report_t *r, const Skonto__V1__OverrideRecord *o, sk_day_t f
 
 static int s_scan(s_report_t *r, sk_day_t from, sk_day_t to)
 {
-    char cursor[32] = "0";
-    do {
-        const char *argv[] = {"HSCAN", SK_KEY_AUDIT_OVERRIDES, cursor, "COUNT", "1000"};
-        redisReply *rep = sk_cli_redis_command(VERB, r->c, 5, argv);
-        if (!rep)
-            return SK_EXIT_FAIL;
-        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-            freeReplyObject(rep);
-            return sk_cli_fail(VERB, "Redis HSCAN %s: not a scan reply", SK_KEY_AUDIT_OVERRIDES);
-        }
-        snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
-        const redisReply *kv = rep->element[1];
-        for (size_t i = 0; i + 1 < kv->elements && !r->nomem; i += 2) {
-            const redisReply *v = kv->element[i + 1];
-            Skonto__V1__OverrideRecord *o =
-                skonto__v1__override_record__unpack(NULL, v->len, (const uint8_t *)v->str);
-            if (!o) {
-                char q[72];
-                fprintf(stderr, "skontoctl %s: override %s does not decode; skipped\n", VERB,
-                        sk_cli_shorten(kv->element[i]->str, q, sizeof q));
-                continue;
-            }
-            s_add(r, o, from, to);
-            skonto__v1__override_record__free_unpacked(o, NULL);
-        }
-        freeReplyObject(rep);
-        if (r->nomem)
-            return sk_cli_fail(VERB, "out of memory");
-    } while (strcmp(cursor, "0"));
+    char why[512];
+    if (sk_override_records_scan(VERB, r->c, from, to, s_add, r, &r->nomem, why, sizeof why) != 0)
+        return sk_cli_fail(VERB, "%s", why);
+    if (r->nomem)
+        return sk_cli_fail(VERB, "out of memory");
     return SK_EXIT_OK;
 }
 

@@ -4,11 +4,11 @@
  * (common/invoice_rules.h, sk_invoice_policy, names every field): per shard
  * sk:{sN}:pol (per terms x tier x close month x currency, sales by month,
  * cash paid early by net due day), sk:{sN}:pcust (per customer x close
- * month), sk:{sN}:fc:net (the open balances by net due day) and, for the
- * HTML report's forecast chart, sk:{sN}:fc:hist (by the day history expects
- * them; skontoctl forecast's other series). 64 HGETALLs
- * in one pipeline, never a scan of the invoices. The arithmetic is
- * common/policy.h's. Read-only. */
+ * month), sk:{sN}:psp (per salesperson x close month), sk:{sN}:fc:net (the open balances by net due
+ * day) and, for the HTML report's forecast chart, sk:{sN}:fc:hist (by the day history expects them;
+ * skontoctl forecast's other series). 80 HGETALLs in one pipeline, never a scan of the invoices;
+ * and the audit worker's override records (override_records.h) for the overrides per salesperson.
+ * The arithmetic is common/policy.h's. Read-only. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,11 +24,13 @@
 #include "invoice_rules.h"
 #include "keys.h"
 #include "money.h"
+#include "override_records.h"
 #include "policy.h"
 #include "report_html.h"
 #include "report_policy.h"
 #include "sk_clock.h"
 #include "sk_map.h"
+#include "sk_redis.h"
 #include "terms.h"
 
 #define VERB "report policy"
@@ -194,15 +196,23 @@ static void s_take_pol(sk_pol_rep_t *r, char *f, int64_t v)
         s_trow_add(&r->months, p[0], p[2], tier, vi, v); /* terms = the month */
 }
 
+/* Splits a per-id field "M|x|ID" (pcust, psp; the id last, it may hold
+ * '|') into p; false when it is malformed (counted as skipped) or its month
+ * is out of the range. */
+static bool s_id_field(sk_pol_rep_t *r, char *f, char *p[3])
+{
+    if (s_split(f, p, 3) != 3 || strlen(p[0]) != 7 || strlen(p[2]) > SK_ID_MAX) {
+        r->skipped++;
+        return false;
+    }
+    return s_in_range(r, p[0]);
+}
+
 /* One field of sk:{sN}:pcust. */
 static void s_take_cust(sk_pol_rep_t *r, char *f, int64_t v)
 {
     char *p[3];
-    if (s_split(f, p, 3) != 3 || strlen(p[0]) != 7 || strlen(p[2]) > SK_ID_MAX) {
-        r->skipped++;
-        return;
-    }
-    if (!s_in_range(r, p[0]))
+    if (!s_id_field(r, f, p))
         return;
     long i = sk_pol_row(&r->custs, p[2]);
     if (i < 0)
@@ -243,6 +253,118 @@ static void s_take_cust(sk_pol_rep_t *r, char *f, int64_t v)
         r->skipped++;
 }
 
+/* The slot of currency code in a salesperson's row, or -1 when it has
+ * SK_POL_CUR_MAX others. */
+static int s_sp_cur(sk_pol_srow_t *sp, const char *code)
+{
+    int k = 0;
+    while (k < SK_POL_CUR_MAX && sp->cur[k][0] && strcmp(sp->cur[k], code))
+        k++;
+    if (k == SK_POL_CUR_MAX)
+        return -1;
+    memcpy(sp->cur[k], code, 4);
+    return k;
+}
+
+/* The row of salesperson id (created zeroed), or NULL when out of memory. */
+static sk_pol_srow_t *s_sp_row(sk_pol_rep_t *r, const char *id)
+{
+    long i = sk_pol_row(&r->sps, id);
+    if (i < 0)
+        return NULL;
+    sk_pol_srow_t *sp = SK_POL_AT(&r->sps, sk_pol_srow_t, i);
+    snprintf(sp->id, sizeof sp->id, "%s", id);
+    return sp;
+}
+
+/* One field of sk:{sN}:psp: "M|x|SP", x n, tk, un, dc.CUR, a.CUR, ua.CUR. */
+static void s_take_sp(sk_pol_rep_t *r, char *f, int64_t v)
+{
+    char *p[3];
+    if (!s_id_field(r, f, p))
+        return;
+    sk_pol_srow_t *sp = s_sp_row(r, p[2]);
+    if (!sp)
+        return;
+    const char *x = p[1], *dot = strchr(x, '.');
+    int k = dot && s_cur_ok(dot + 1) ? s_sp_cur(sp, dot + 1) : -1;
+    size_t nx = dot ? (size_t)(dot - x) : strlen(x);
+    if (!dot && !strcmp(x, "n"))
+        sp->n += v;
+    else if (!dot && !strcmp(x, "tk"))
+        sp->tk += v;
+    else if (!dot && !strcmp(x, "un"))
+        sp->un += v;
+    else if (k >= 0 && nx == 2 && !strncmp(x, "dc", 2))
+        sp->dc[k] += v;
+    else if (k >= 0 && nx == 1 && x[0] == 'a')
+        sp->a[k] += v;
+    else if (k >= 0 && nx == 2 && !strncmp(x, "ua", 2))
+        sp->ua[k] += v;
+    else
+        r->skipped++;
+}
+
+/* One override record (sk_override_record_fn): counted for its salesperson. */
+static void s_sp_override(void *arg, const Skonto__V1__OverrideRecord *o, const char *salesperson)
+{
+    sk_pol_rep_t *r = arg;
+    if (strlen(salesperson) > SK_ID_MAX)
+        return; /* ids are bounded where they enter: not one of ours */
+    sk_pol_srow_t *sp = s_sp_row(r, salesperson);
+    if (!sp)
+        return;
+    sp->ov_requested++;
+    sp->ov_approved += sk_override_record_approved(o);
+    sp->ov_refused += sk_override_record_refusals(o);
+}
+
+/* The overrides per salesperson, requested in the report's months; when the
+ * audit worker's keys are absent or cannot be read, sps_no_overrides says
+ * why and the report goes on without them. */
+static int s_load_sp_overrides(redisContext *c, sk_pol_rep_t *r)
+{
+    const char *av[4] = {"EXISTS", SK_KEY_AUDIT_OVERRIDES, SK_KEY_AUDIT_LOG,
+                         SK_KEY_AUDIT_CHECKPOINTS};
+    redisReply *e = redisCommandArgv(c, 4, av, NULL);
+    if (!e)
+        return sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
+    if (e->type == REDIS_REPLY_INTEGER && e->integer == 0)
+        snprintf(r->sps_no_overrides, sizeof r->sps_no_overrides,
+                 "no audit log in this store (%s, %s)", SK_KEY_AUDIT_LOG, SK_KEY_AUDIT_OVERRIDES);
+    else if (e->type != REDIS_REPLY_INTEGER)
+        snprintf(r->sps_no_overrides, sizeof r->sps_no_overrides, "Redis EXISTS %s: %s",
+                 SK_KEY_AUDIT_OVERRIDES,
+                 e->type == REDIS_REPLY_ERROR ? e->str : "unexpected reply");
+    freeReplyObject(e);
+    if (r->sps_no_overrides[0])
+        return SK_EXIT_OK;
+    sk_day_t from = INT32_MIN, to = INT32_MAX;
+    char d[16];
+    sk_err_t err;
+    if (r->from[0]) {
+        snprintf(d, sizeof d, "%s-01", r->from);
+        sk_date_parse(d, &from, &err);
+    }
+    if (r->to[0]) {
+        snprintf(d, sizeof d, "%s-01", r->to);
+        if (sk_date_parse(d, &to, &err) >= 0)
+            to = sk_date_end_of_month(to);
+    }
+    if (sk_override_records_scan(VERB, c, from, to, s_sp_override, r, &r->sps.nomem,
+                                 r->sps_no_overrides, sizeof r->sps_no_overrides) != 0) {
+        /* counted so far: dropped, not half shown */
+        for (size_t i = 0; i < r->sps.n; i++) {
+            sk_pol_srow_t *sp = SK_POL_AT(&r->sps, sk_pol_srow_t, i);
+            sp->ov_requested = sp->ov_approved = sp->ov_refused = 0;
+        }
+        if (!c->err)
+            return SK_EXIT_OK;
+        return sk_cli_fail(VERB, "%s", r->sps_no_overrides);
+    }
+    return r->sps.nomem ? sk_cli_fail(VERB, "out of memory") : SK_EXIT_OK;
+}
+
 /* One field of sk:{sN}:fc:net or fc:hist ("YYYY-MM-DD|CUR") into t. */
 static void s_take_open(sk_pol_rep_t *r, sk_pol_tab_t *t, char *f, int64_t v)
 {
@@ -254,20 +376,23 @@ static void s_take_open(sk_pol_rep_t *r, sk_pol_tab_t *t, char *f, int64_t v)
     s_drow_add(t, p[0], p[1], v);
 }
 
+#define S_HASHES 5 /* per shard: pol, pcust, fc:net, fc:hist, psp */
+
 static int s_load(redisContext *c, sk_pol_rep_t *r)
 {
     char key[SK_KEY_MAX];
     for (int s = 0; s < SK_SHARDS; s++)
-        for (int h = 0; h < 4; h++) {
+        for (int h = 0; h < S_HASHES; h++) {
             const char *av[2] = {"HGETALL", h == 0   ? sk_key_policy(key, s)
                                             : h == 1 ? sk_key_policy_customers(key, s)
                                             : h == 2 ? sk_key_forecast_net(key, s)
-                                                     : sk_key_forecast_history(key, s)};
+                                            : h == 3 ? sk_key_forecast_history(key, s)
+                                                     : sk_key_policy_salespeople(key, s)};
             if (sk_cli_redis_append(VERB, c, 2, av) != SK_EXIT_OK)
                 return SK_EXIT_FAIL;
         }
     int rc = SK_EXIT_OK;
-    for (int i = 0; i < 4 * SK_SHARDS; i++) {
+    for (int i = 0; i < S_HASHES * SK_SHARDS; i++) {
         redisReply *rp = sk_cli_redis_reply(VERB, c);
         if (!rp)
             return SK_EXIT_FAIL;
@@ -285,17 +410,20 @@ static int s_load(redisContext *c, sk_pol_rep_t *r)
                 continue;
             }
             memcpy(f, fr->str, fr->len + 1);
-            if (i % 4 == 0)
+            if (i % S_HASHES == 0)
                 s_take_pol(r, f, v);
-            else if (i % 4 == 1)
+            else if (i % S_HASHES == 1)
                 s_take_cust(r, f, v);
+            else if (i % S_HASHES == 4)
+                s_take_sp(r, f, v);
             else
-                s_take_open(r, i % 4 == 2 ? &r->open : &r->hist, f, v);
+                s_take_open(r, i % S_HASHES == 2 ? &r->open : &r->hist, f, v);
         }
         freeReplyObject(rp);
     }
-    if (rc == SK_EXIT_OK && (r->tiers.nomem || r->months.nomem || r->sales.nomem ||
-                             r->early.nomem || r->open.nomem || r->custs.nomem || r->hist.nomem))
+    if (rc == SK_EXIT_OK &&
+        (r->tiers.nomem || r->months.nomem || r->sales.nomem || r->early.nomem || r->open.nomem ||
+         r->custs.nomem || r->hist.nomem || r->sps.nomem))
         rc = sk_cli_fail(VERB, "out of memory");
     if (rc == SK_EXIT_OK && r->buckets.nomem)
         rc = sk_cli_fail(VERB, "out of memory");
@@ -335,25 +463,51 @@ static int s_cmp_crow(const void *a, const void *b)
     return strcmp(((const sk_pol_crow_t *)a)->id, ((const sk_pol_crow_t *)b)->id);
 }
 
+/* Salespeople by id ("" first). */
+static int s_cmp_srow(const void *a, const void *b)
+{
+    return strcmp(((const sk_pol_srow_t *)a)->id, ((const sk_pol_srow_t *)b)->id);
+}
+
+/* {CUR: money} of the n currencies whose value is not 0. */
+static json_t *s_cur_map(const char (*cur)[4], const int64_t *v, int n)
+{
+    json_t *m = json_object();
+    for (int k = 0; m && k < n && cur[k][0]; k++)
+        if (v[k] &&
+            json_object_set_new(m, cur[k], sk_cli_json_money(v[k], sk_currency_find(cur[k]))))
+            return json_decref(m), NULL;
+    return m;
+}
+
+/* The salespeople[] of --json. */
+static json_t *s_sp_json(const sk_pol_rep_t *r)
+{
+    json_t *arr = json_array();
+    bool ov = !r->sps_no_overrides[0];
+    for (size_t i = 0; arr && i < r->sps.n; i++) {
+        const sk_pol_srow_t *sp = SK_POL_AT(&r->sps, sk_pol_srow_t, i);
+        json_t *o = json_pack(
+            "{s:o, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o}", "salesperson",
+            sp->id[0] ? json_string(sp->id) : json_null(), "closed", (json_int_t)sp->n, "taken",
+            (json_int_t)sp->tk, "share", sk_cli_json_bp(sk_pol_sp_share_bp(sp)), "discounted",
+            s_cur_map(sp->cur, sp->dc, SK_POL_CUR_MAX), "amount",
+            s_cur_map(sp->cur, sp->a, SK_POL_CUR_MAX), "unearned_attempts", (json_int_t)sp->un,
+            "unearned_amount", s_cur_map(sp->cur, sp->ua, SK_POL_CUR_MAX), "overrides",
+            ov ? json_pack("{s:I, s:I, s:I}", "requested", (json_int_t)sp->ov_requested, "approved",
+                           (json_int_t)sp->ov_approved, "refused", (json_int_t)sp->ov_refused)
+               : json_null());
+        if (!o || json_array_append_new(arr, o))
+            return json_decref(arr), NULL;
+    }
+    return arr;
+}
+
 static json_t *s_apr_json(const sk_policy_apr_t *a, int32_t k_ppm)
 {
     return json_pack("{s:o, s:o, s:b}", "nominal", sk_cli_json_bp(a->nominal_bp), "effective",
                      sk_cli_json_bp(a->effective_bp), "above_cost_of_capital",
                      a->effective_bp * 100 > k_ppm);
-}
-
-/* {CUR: money} of a customer's amounts per currency (v parallel to c->ucur),
- * the non-zero ones; NULL when out of memory. */
-static json_t *s_per_cur_json(const sk_pol_crow_t *c, const int64_t *v)
-{
-    json_t *o = json_object();
-    for (int k = 0; o && k < SK_POL_CUR_MAX && c->ucur[k][0]; k++)
-        if (v[k] && json_object_set_new(o, c->ucur[k],
-                                        sk_cli_json_money(v[k], sk_currency_find(c->ucur[k])))) {
-            json_decref(o);
-            return NULL;
-        }
-    return o;
 }
 
 /* The recommendation's items: every key in every item, null where not the kind's. */
@@ -456,7 +610,7 @@ static json_t *s_json(const sk_pol_rep_t *r)
             continue;
         sk_pol_cust_fig_t f;
         sk_pol_cust_figures(c, &f);
-        json_t *ua = s_per_cur_json(c, c->ua);
+        json_t *ua = s_cur_map(c->ucur, c->ua, SK_POL_CUR_MAX);
         json_t *o = json_pack(
             "{s:s, s:I, s:s, s:I, s:o, s:o, s:I, s:o, s:o}", "customer", c->id, "closed",
             (json_int_t)c->n, "preferred_tier", sk_pol_tier_name(f.preferred, b, sizeof b), "taken",
@@ -466,7 +620,7 @@ static json_t *s_json(const sk_pol_rep_t *r)
             f.has_implied ? json_pack("{s:o, s:o}", "nominal", sk_cli_json_bp(f.implied.nominal_bp),
                                       "effective", sk_cli_json_bp(f.implied.effective_bp))
                           : json_null());
-        json_t *dc = s_per_cur_json(c, c->dc);
+        json_t *dc = s_cur_map(c->ucur, c->dc, SK_POL_CUR_MAX);
         bad |= !o || !dc || json_object_set_new(o, "discounted", dc);
         bad |= !o || json_array_append_new(custs, o);
         if (f.discounted_count == 0)
@@ -527,6 +681,11 @@ static json_t *s_json(const sk_pol_rep_t *r)
     json_t *advice = s_advice_json(r);
     bad |= !advice || json_object_set_new(root, "range_days", json_integer(sk_pol_range_days(r)));
     bad |= json_object_set_new(root, "recommendations", advice);
+    json_t *sps = s_sp_json(r);
+    bad |= !sps || json_object_set_new(root, "salespeople", sps);
+    bad |= json_object_set_new(root, "overrides_not_counted",
+                               r->sps_no_overrides[0] ? json_string(r->sps_no_overrides)
+                                                      : json_null());
     bad |= json_object_set_new(root, "skipped_fields", json_integer(r->skipped));
     if (bad) {
         json_decref(root);
@@ -551,6 +710,65 @@ static char *s_days(bool has, int32_t c, char *buf, size_t n)
     else
         snprintf(buf, n, "%s%d.%02d", c < 0 ? "-" : "", abs(c) / 100, abs(c) % 100);
     return buf;
+}
+
+/* "11.30 CNY, 2.00 EUR" of the currencies whose value is not 0 ("-" none). */
+static char *s_cur_text(const char (*cur)[4], const int64_t *v, char *buf, size_t n)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < SK_POL_CUR_MAX && cur[k][0] && off < n; k++) {
+        if (!v[k])
+            continue;
+        char m[48];
+        off +=
+            (size_t)snprintf(buf + off, n - off, "%s%s %s", off ? ", " : "",
+                             sk_money_format(v[k], sk_currency_find(cur[k]), m, sizeof m), cur[k]);
+    }
+    if (!buf[0])
+        snprintf(buf, n, "-");
+    return buf;
+}
+
+/* The per-salesperson table of the text report. */
+static int s_sp_text(const sk_pol_rep_t *r)
+{
+    static const char *const h[] = {"salesperson", "closed",   "taken",    "share",
+                                    "discounted",  "amount",   "unearned", "unearned amt",
+                                    "overrides",   "approved", "refused"};
+    sk_cli_table_t *t = sk_cli_table_new(11, h, "lrrrrrrrrrr");
+    if (!t)
+        return sk_cli_fail(VERB, "out of memory");
+    int bad = 0;
+    bool ov = !r->sps_no_overrides[0];
+    for (size_t i = 0; i < r->sps.n; i++) {
+        const sk_pol_srow_t *sp = SK_POL_AT(&r->sps, sk_pol_srow_t, i);
+        char v[11][200];
+        snprintf(v[0], 200, "%.60s", sp->id[0] ? sp->id : "-");
+        snprintf(v[1], 200, "%" PRId64, sp->n);
+        snprintf(v[2], 200, "%" PRId64, sp->tk);
+        sk_cli_bp_pct(sk_pol_sp_share_bp(sp), v[3], 200);
+        s_cur_text(sp->cur, sp->dc, v[4], 200);
+        s_cur_text(sp->cur, sp->a, v[5], 200);
+        snprintf(v[6], 200, "%" PRId64, sp->un);
+        s_cur_text(sp->cur, sp->ua, v[7], 200);
+        snprintf(v[8], 200, ov ? "%ld" : "-", sp->ov_requested);
+        snprintf(v[9], 200, ov ? "%ld" : "-", sp->ov_approved);
+        snprintf(v[10], 200, ov ? "%ld" : "-", sp->ov_refused);
+        const char *cells[11];
+        for (int j = 0; j < 11; j++)
+            cells[j] = v[j];
+        bad |= sk_cli_table_add(t, cells);
+    }
+    printf("\nper salesperson\n");
+    if (r->sps.n == 0) {
+        sk_cli_table_destroy(&t);
+        printf("none\n");
+    } else if (sk_cli_table_emit(VERB, &t, bad) != SK_EXIT_OK)
+        return SK_EXIT_FAIL;
+    if (!ov)
+        printf("overrides not counted: %s\n", r->sps_no_overrides);
+    return SK_EXIT_OK;
 }
 
 static int s_text(const sk_pol_rep_t *r)
@@ -653,6 +871,9 @@ static int s_text(const sk_pol_rep_t *r)
         printf("%s\n", n ? "" : " none");
     }
 
+    if (s_sp_text(r) != SK_EXIT_OK)
+        return SK_EXIT_FAIL;
+
     static const char *const nh[] = {"month", "cur", "tier", "value k", "discounts",
                                      "net effect"};
     t = sk_cli_table_new(6, nh, "lllrrr");
@@ -740,6 +961,10 @@ static void s_help(FILE *out)
             "                    net (negative: late), unearned discounts attempted, the\n"
             "                    customer's own implied rate; who never and who always\n"
             "                    takes a discount;\n"
+            "  per salesperson   invoices closed, taken in a tier and their share, the\n"
+            "                    discount and the amount, unearned discounts attempted,\n"
+            "                    and the overrides asked for their invoices (requested,\n"
+            "                    approved, refused; from the audit worker's records);\n"
             "  net effect        value of the cash received before net at the cost of\n"
             "                    capital minus the discounts, per month x tier and in total;\n"
             "  DSO               countback of the open receivables over the monthly sales,\n"
@@ -768,8 +993,8 @@ static void s_help(FILE *out)
             "take the first tier, or claim discounts after the window; at most 5 per\n"
             "kind, largest amount first.\n"
             "\n"
-            "Not computed (they would need more counters): per salesperson; invoices\n"
-            "closed by a credit note or cancelled (not counted).\n"
+            "Not computed (they would need more counters): invoices closed by a credit\n"
+            "note or cancelled (not counted).\n"
             "\n"
             "Environment: SKONTO_REDIS_URL, SKONTO_COST_OF_CAPITAL, SKONTO_CLOCK.\n");
 }
@@ -781,6 +1006,8 @@ static void s_month_of(sk_day_t d, char out[8])
     memcpy(out, b, 7);
     out[7] = '\0';
 }
+
+#define S_TABS 8 /* the row tables of sk_pol_rep_t */
 
 int sk_cmd_report_policy(int argc, char **argv)
 {
@@ -846,12 +1073,13 @@ int sk_cmd_report_policy(int argc, char **argv)
         s_month_of(from, r.from);
     if (to >= 0)
         s_month_of(to, r.to);
-    sk_pol_tab_t *tabs[7] = {&r.tiers, &r.months, &r.sales, &r.early, &r.open, &r.custs, &r.hist};
-    size_t sizes[7] = {sizeof(sk_pol_trow_t), sizeof(sk_pol_trow_t), sizeof(sk_pol_drow_t),
-                       sizeof(sk_pol_drow_t), sizeof(sk_pol_drow_t), sizeof(sk_pol_crow_t),
-                       sizeof(sk_pol_drow_t)};
+    sk_pol_tab_t *tabs[S_TABS] = {&r.tiers, &r.months, &r.sales, &r.early,
+                                  &r.open,  &r.custs,  &r.hist,  &r.sps};
+    const size_t sizes[S_TABS] = {
+        sizeof(sk_pol_trow_t), sizeof(sk_pol_trow_t), sizeof(sk_pol_drow_t), sizeof(sk_pol_drow_t),
+        sizeof(sk_pol_drow_t), sizeof(sk_pol_crow_t), sizeof(sk_pol_drow_t), sizeof(sk_pol_srow_t)};
     int rc = SK_EXIT_OK;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < S_TABS; i++) {
         tabs[i]->size = sizes[i];
         if (!(tabs[i]->ix = sk_map_new(S_ROWS_MAX)))
             rc = sk_cli_fail(VERB, "out of memory");
@@ -873,6 +1101,8 @@ int sk_cmd_report_policy(int argc, char **argv)
     r.as_of = to;
     if (rc == SK_EXIT_OK)
         rc = s_load(c, &r);
+    if (rc == SK_EXIT_OK)
+        rc = s_load_sp_overrides(c, &r);
     if (c)
         redisFree(c);
     if (rc == SK_EXIT_OK) {
@@ -886,6 +1116,8 @@ int sk_cmd_report_policy(int argc, char **argv)
             qsort(r.sales.rows, r.sales.n, r.sales.size, s_cmp_drow);
         if (r.custs.n)
             qsort(r.custs.rows, r.custs.n, r.custs.size, s_cmp_crow);
+        if (r.sps.n)
+            qsort(r.sps.rows, r.sps.n, r.sps.size, s_cmp_srow);
         for (size_t i = 0; i < r.tiers.n; i++) {
             const sk_pol_trow_t *row = SK_POL_AT(&r.tiers, sk_pol_trow_t, i);
             char key[SK_TERMS_MAX_LEN + 32];
@@ -914,7 +1146,7 @@ int sk_cmd_report_policy(int argc, char **argv)
         if (rc == SK_EXIT_OK)
             rc = sk_cli_finish(VERB);
     }
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < S_TABS; i++) {
         sk_map_destroy(&tabs[i]->ix);
         free(tabs[i]->rows);
     }

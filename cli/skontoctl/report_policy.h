@@ -3,8 +3,9 @@
  * that every figure is computed once, in report_figures.c (the rows are
  * loaded by report_policy.c).
  *
- * The rows are grouped counters as read from sk:{sN}:pol, sk:{sN}:pcust and
- * sk:{sN}:fc:net; the figure functions derive what a row shows. */
+ * The rows are grouped counters as read from sk:{sN}:pol, sk:{sN}:pcust,
+ * sk:{sN}:psp and sk:{sN}:fc:net (and the overrides per salesperson from the
+ * audit worker's records); the figure functions derive what a row shows. */
 #ifndef SK_REPORT_POLICY_H
 #define SK_REPORT_POLICY_H
 
@@ -76,6 +77,16 @@ typedef struct {
     int64_t dc[SK_POL_CUR_MAX]; /* discount granted */
 } sk_pol_crow_t;
 
+/* Per salesperson (sk:{sN}:psp; id "" for invoices without one), with the
+ * overrides asked for them (override_records.h). */
+typedef struct {
+    char id[SK_ID_MAX + 1];
+    int64_t n, tk, un;
+    char cur[SK_POL_CUR_MAX][4]; /* the currencies of dc, a, ua */
+    int64_t dc[SK_POL_CUR_MAX], a[SK_POL_CUR_MAX], ua[SK_POL_CUR_MAX];
+    long ov_requested, ov_approved, ov_refused;
+} sk_pol_srow_t;
+
 typedef struct {
     char from[8], to[8]; /* close months selected ("" unbounded) */
     sk_day_t as_of;
@@ -88,6 +99,8 @@ typedef struct {
     sk_pol_tab_t buckets;
     sk_policy_bucket_t *bk;
     long skipped;
+    sk_pol_tab_t sps;           /* sk_pol_srow_t, by id */
+    char sps_no_overrides[200]; /* "": overrides counted; else why they are not */
 } sk_pol_rep_t;
 
 /* Everything a tier row shows. */
@@ -153,6 +166,9 @@ int sk_pol_advice(const sk_pol_rep_t *r, sk_advice_t *out);
 char *sk_pol_advice_text(const sk_pol_rep_t *r, const sk_advice_t *a, const char *locale, char *buf,
                          size_t n);
 
+/* A salesperson's take-up: closed in a tier / closed by payment, hundredths
+ * of a percent (0 when none closed). */
+int32_t sk_pol_sp_share_bp(const sk_pol_srow_t *s);
 /* "ok", "no_sales", "beyond", "bad_input" */
 const char *sk_pol_dso_status(sk_policy_status_t st);
 /* The DSO per currency into out (at most nmax); returns how many. */

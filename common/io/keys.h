@@ -57,6 +57,7 @@ char *sk_key_takeup(char *buf, int shard);                 /* sk:{sN}:takeup    
  * apply step with the state they count. */
 char *sk_key_policy(char *buf, int shard);                 /* sk:{sN}:pol         hash   */
 char *sk_key_policy_customers(char *buf, int shard);       /* sk:{sN}:pcust       hash   */
+char *sk_key_policy_salespeople(char *buf, int shard);     /* sk:{sN}:psp         hash   */
 /* Events acknowledged without being recorded (paid invoice, other currency,
  * ...): list of JSON objects, newest first. */
 char *sk_key_unapplied(char *buf, int shard);              /* sk:{sN}:unapplied   list   */
@@ -91,10 +92,14 @@ int sk_order_index_parse(const char *v, size_t len, char *cust, size_t ncust, ch
 /* string "1" once the discount worker has queued the reminders and statements
  * of everything stored before the due queue existed (issue 8). */
 #define SK_KEY_REMIND_BACKFILL "sk:{sys}:rbackfill"
-/* string "1" once the discount worker has rebuilt the policy counters
- * (sk:{sN}:pol, sk:{sN}:pcust) from the stored invoices (issue 10); an
- * operator deletes it so that the next discount worker to start rebuilds them. */
+/* string SK_POLICY_REBUILT_VERSION once the discount worker has rebuilt the
+ * policy counters (sk:{sN}:pol, sk:{sN}:pcust, sk:{sN}:psp) from the stored
+ * invoices (issue 10); any other value (absent, or "1": a rebuild from before
+ * sk:{sN}:psp existed) makes the next discount worker to start rebuild them,
+ * and an operator deletes it to ask for that. The version goes up whenever
+ * sk_invoice_policy counts a field it did not count before. */
 #define SK_KEY_POLICY_REBUILT "sk:{sys}:pbackfill"
+#define SK_POLICY_REBUILT_VERSION "2"
 /* The audit log and overrides (issue 9; docs/AUDIT.md, "The worker"): one
  * slot, "{audit}", written only by the audit worker's user, so that one Lua
  * call records a decision, its log entry and its hand-off together. */

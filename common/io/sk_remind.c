@@ -308,3 +308,13 @@ void sk_remind_sort_due(sk_reminder_t *plan, size_t n)
         plan[j] = t;
     }
 }
+
+bool sk_remind_forgettable(const char *key, int64_t sent_ms, int64_t now_ms, int64_t retention_ms)
+{
+    sk_remind_key_parts_t k;
+    if (sk_remind_key_parse(key, &k) != 0 || retention_ms < 0 || now_ms - retention_ms < sent_ms)
+        return false;
+    if (k.kind == SK_REMIND_KIND_STATEMENT)
+        return k.scheduled_ms < now_ms;
+    return now_ms >= ((int64_t)k.last_day + 2) * SK_MS_PER_DAY;
+}

@@ -102,6 +102,16 @@ typedef struct {
 } sk_remind_key_parts_t;
 int sk_remind_key_parse(const char *key, sk_remind_key_parts_t *out);
 
+/* Whether the sent record of key, sent at sent_ms, may be forgotten at now_ms
+ * under a retention of retention_ms (SKONTO_SENT_RETENTION_DAYS): it is at
+ * least that old, and nothing can queue the key again. A statement key is
+ * never planned again once its instant has passed; a reminder key is not
+ * planned once its window has closed (sk_remind_plan), which, whatever the
+ * customer's zone (UTC-12..UTC+14), is by 00:00 UTC of the tier's last day
+ * + 2. False for a string that is not a key. */
+bool sk_remind_forgettable(const char *key, int64_t sent_ms, int64_t now_ms,
+                           int64_t retention_ms);
+
 /* A customer's statement cadence as the customer profile stores it
  * ("weekly", "daily", "none"; absent or "" = weekly, the default of a new
  * customer); -1 for another value. */

@@ -20,8 +20,16 @@
 #include "remind.h"
 #include "sk_base64.h"
 
-enum { K_HIST = 5, K_FC_HIST = 6, K_FC_NET = 7, K_TAKEUP = 8, K_POLICY = 9, K_PCUST = 10 };
-#define S_SHARD_KEYS 10 /* KEYS before the per-entry ones */
+enum {
+    K_HIST = 5,
+    K_FC_HIST = 6,
+    K_FC_NET = 7,
+    K_TAKEUP = 8,
+    K_POLICY = 9,
+    K_PCUST = 10,
+    K_PSP = 11
+};
+#define S_SHARD_KEYS 11 /* KEYS before the per-entry ones */
 
 /* ---------------------------------------------------------------- argv */
 
@@ -429,6 +437,7 @@ const char *discount_batch_command(discount_batch_t *b, const char *sha, size_t 
     discount_argv_addz(c, sk_key_statements(key, b->shard));
     discount_argv_addz(c, sk_key_policy(key, b->shard));
     discount_argv_addz(c, sk_key_policy_customers(key, b->shard));
+    discount_argv_addz(c, sk_key_policy_salespeople(key, b->shard));
     discount_argv_append(c, &b->keys);
     discount_argv_addz(c, sk_key_remind_sent(key, b->shard)); /* ARGV 1, 2: only read */
     discount_argv_addz(c, sk_key_remind_proc(key, b->shard));
@@ -515,6 +524,8 @@ static int s_counter_key(sk_tally_t c)
         return K_POLICY;
     case SK_COUNTER_PCUST:
         return K_PCUST;
+    case SK_COUNTER_PSP:
+        return K_PSP;
     case SK_COUNTER_TAKEUP:
         break;
     }

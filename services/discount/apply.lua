@@ -4,8 +4,8 @@
 -- entries of one shard.
 --
 -- KEYS: 1 stream, 2 windows, 3 fc:hist, 4 fc:net, 5 takeup, 6 unapplied,
---       7 rdue, 8 stmt (the due queue, docs/REMINDERS.md), 9 pol, 10 pcust
---       (the policy report's counters),
+--       7 rdue, 8 stmt (the due queue, docs/REMINDERS.md), 9 pol, 10 pcust,
+--       11 psp (the policy report's counters),
 --       then per entry that changes state: invoice, copen, hist; and per
 --       acknowledge-only entry whose invoice exists: the invoice.
 -- ARGV: 1 rsent, 2 rproc (the shard's, only read: named here and not in
@@ -23,7 +23,7 @@
 -- larger of it and the q already stored, so it never goes back. kb: KEYS index
 -- of the entry's invoice (copen kb+1, hist kb+2); m: order id (zset member);
 -- copen / windows op: "" nothing, "-" ZREM, else ZADD with that score; key of
--- an increment: 5 hist, 6 fc:hist, 7 fc:net, 8 takeup, 9 pol, 10 pcust. The increments of the
+-- an increment: 5 hist, 6 fc:hist, 7 fc:net, 8 takeup, 9 pol, 10 pcust, 11 psp. The increments of the
 -- applied entries are summed per field and added once (a sum is flushed early
 -- before it could leave the range where a Lua number is exact; a single delta
 -- that large is added on its own); a counter that comes back to 0 is deleted.
@@ -64,7 +64,7 @@
 local S = KEYS[1]
 local out, del, acc, win = {}, {}, {}, {}
 local BIG, LIM = 1125899906842624, 4503599627370496
-local CK = {['6'] = 3, ['7'] = 4, ['8'] = 5, ['9'] = 9, ['10'] = 10}
+local CK = {['6'] = 3, ['7'] = 4, ['8'] = 5, ['9'] = 9, ['10'] = 10, ['11'] = 11}
 -- The stored invoice's rev and q (strings) and where its state starts;
 -- "0", "0" when there is none, nil for a value that is not an invoice string.
 local function header(k)

@@ -223,14 +223,16 @@ static int s_customer_page(s_call_t *x, const sk_remind_settings_t *s, int64_t n
     return rc;
 }
 
-/* A one-time pass's marker (SK_KEY_REMIND_BACKFILL, SK_KEY_POLICY_REBUILT):
- * *done when it says "1". 0, or -1 and err ("redis"). */
-static int s_marker_get(redisContext *c, const char *key, bool *done, sk_err_t *err)
+/* A one-time pass's marker (SK_KEY_REMIND_BACKFILL "1", SK_KEY_POLICY_REBUILT
+ * SK_POLICY_REBUILT_VERSION): *done when it says `version`. 0, or -1 and err
+ * ("redis"). */
+static int s_marker_get(redisContext *c, const char *key, const char *version, bool *done,
+                        sk_err_t *err)
 {
     redisReply *r = redisCommand(c, "GET %s", key);
     if (!r)
         return sk_err_set(err, "redis", "GET %s: %s", key, c->errstr);
-    *done = r->type == REDIS_REPLY_STRING && !strcmp(r->str, "1");
+    *done = r->type == REDIS_REPLY_STRING && !strcmp(r->str, version);
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR)
         rc = sk_err_set(err, "redis", "GET %s: %s", key, r->str);
@@ -238,10 +240,10 @@ static int s_marker_get(redisContext *c, const char *key, bool *done, sk_err_t *
     return rc;
 }
 
-/* Sets the marker once the pass is complete. 0, or -1 and err ("redis"). */
-static int s_marker_set(redisContext *c, const char *key, sk_err_t *err)
+/* Sets the marker to `version` once the pass is complete. 0, or -1 and err ("redis"). */
+static int s_marker_set(redisContext *c, const char *key, const char *version, sk_err_t *err)
 {
-    redisReply *r = redisCommand(c, "SET %s 1", key);
+    redisReply *r = redisCommand(c, "SET %s %s", key, version);
     if (!r)
         return sk_err_set(err, "redis", "SET %s: %s", key, c->errstr);
     int rc = 0;
@@ -256,7 +258,7 @@ int discount_backfill(redisContext *c, const sk_remind_settings_t *s, int64_t no
 {
     memset(out, 0, sizeof *out);
     bool done;
-    if (s_marker_get(c, SK_KEY_REMIND_BACKFILL, &done, err) != 0)
+    if (s_marker_get(c, SK_KEY_REMIND_BACKFILL, "1", &done, err) != 0)
         return -1;
     if (done) {
         out->skipped = true;
@@ -289,7 +291,7 @@ int discount_backfill(redisContext *c, const sk_remind_settings_t *s, int64_t no
     free(x);
     if (rc != 0)
         return -1;
-    return s_marker_set(c, SK_KEY_REMIND_BACKFILL, err);
+    return s_marker_set(c, SK_KEY_REMIND_BACKFILL, "1", err);
 }
 
 /* ---------------------------------------------------------------- policy counters */
@@ -392,14 +394,18 @@ static int s_policy_page(redisContext *c, const redisReply *keys, discount_polic
             continue;
         sk_invoice_policy(&inv, &ch);
         out->invoices++;
-        char pk[SK_KEY_MAX], ck[SK_KEY_MAX];
+        char pk[SK_KEY_MAX], ck[SK_KEY_MAX], spk[SK_KEY_MAX];
         sk_key_policy(pk, sh);
         sk_key_policy_customers(ck, sh);
+        sk_key_policy_salespeople(spk, sh);
         for (int d = 0; d < ch.ndeltas && rc == 0; d++) {
             char v[24];
             snprintf(v, sizeof v, "%lld", (long long)ch.deltas[d].delta);
+            sk_tally_t k = ch.deltas[d].counter;
             const char *argv[4] = {"HINCRBY",
-                                   ch.deltas[d].counter == SK_COUNTER_PCUST ? ck : pk,
+                                   k == SK_COUNTER_PCUST ? ck
+                                   : k == SK_COUNTER_PSP ? spk
+                                                         : pk,
                                    ch.deltas[d].field, v};
             if (redisAppendCommandArgv(c, 4, argv, NULL) != REDIS_OK)
                 rc = sk_err_set(err, "redis", "rebuild: %s", c->errstr);
@@ -417,7 +423,7 @@ int discount_policy_rebuild(redisContext *c, discount_policy_rebuild_t *out, sk_
 {
     memset(out, 0, sizeof *out);
     bool done;
-    if (s_marker_get(c, SK_KEY_POLICY_REBUILT, &done, err) != 0)
+    if (s_marker_get(c, SK_KEY_POLICY_REBUILT, SK_POLICY_REBUILT_VERSION, &done, err) != 0)
         return -1;
     if (done) {
         out->skipped = true;
@@ -426,7 +432,8 @@ int discount_policy_rebuild(redisContext *c, discount_policy_rebuild_t *out, sk_
     char key[SK_KEY_MAX];
     for (int sh = 0; sh < SK_SHARDS; sh++)
         if (s_clear_hash(c, sk_key_policy(key, sh), err) != 0 ||
-            s_clear_hash(c, sk_key_policy_customers(key, sh), err) != 0)
+            s_clear_hash(c, sk_key_policy_customers(key, sh), err) != 0 ||
+            s_clear_hash(c, sk_key_policy_salespeople(key, sh), err) != 0)
             return -1;
     char cursor[32] = "0";
     int rc = 0;
@@ -439,5 +446,5 @@ int discount_policy_rebuild(redisContext *c, discount_policy_rebuild_t *out, sk_
     } while (rc == 0 && strcmp(cursor, "0") != 0);
     if (rc != 0)
         return -1;
-    return s_marker_set(c, SK_KEY_POLICY_REBUILT, err);
+    return s_marker_set(c, SK_KEY_POLICY_REBUILT, SK_POLICY_REBUILT_VERSION, err);
 }

@@ -34,9 +34,10 @@ int discount_backfill(redisContext *c, const sk_remind_settings_t *s, int64_t no
 
 /* The policy report's counters (common/invoice_rules.h, sk_invoice_policy)
  * rebuilt from the stored invoices, for what was stored before they existed:
- * when SK_KEY_POLICY_REBUILT is absent (a store from before issue 10, or an
- * operator who deleted it to rebuild), empties sk:{sN}:pol and sk:{sN}:pcust
- * of every shard, SCANs every invoice (packed layout; one in the old layout
+ * when SK_KEY_POLICY_REBUILT is not SK_POLICY_REBUILT_VERSION (absent: a
+ * store from before issue 10, or an operator who deleted it to rebuild; "1":
+ * rebuilt before sk:{sN}:psp existed), empties sk:{sN}:pol, sk:{sN}:pcust and
+ * sk:{sN}:psp of every shard, SCANs every invoice (packed layout; one in the old layout
  * is skipped) and adds what it contributes, then sets the marker. Run at
  * start, before the worker consumes: events applied meanwhile by OTHER
  * discount workers may be counted twice or lost, so rebuild with one worker

@@ -14,7 +14,10 @@
  *      up to SKONTO_REMINDER_RETRY_MAX_MS, the same Message-ID next time) or
  *      dead (a 5xx: a dead letter with the server's text, and the address
  *      into undeliv);
- *   4. nothing claimed: sleep S_IDLE_MS.
+ *   4. at most once a second (wall time), one page of one shard's sent
+ *      records (queue.h's reminder_queue_trim, shards in turn): those past
+ *      SKONTO_SENT_RETENTION_DAYS whose key cannot come back are forgotten;
+ *   5. nothing claimed: sleep S_IDLE_MS.
  * A key is started only in the first half of its lease, and an SMTP send is
  * bounded by a quarter of it (at most 60 s), so a key is settled before its
  * lease expires unless the worker stops or dies; then the lease expires and
@@ -26,7 +29,8 @@
  * exit 2): SKONTO_REDIS_URL, SKONTO_WORKER_NAME (default reminder-1),
  * SKONTO_REMINDER_LEASE_MS (default 120000; 1000 .. 86400000, or a duration
  * such as 2m), SKONTO_REMINDER_BATCH (keys per shard per claim, default 100,
- * 1 .. 1000), SKONTO_REMINDER_RETRY_MAX_MS (default 600000), the
+ * 1 .. 1000), SKONTO_REMINDER_RETRY_MAX_MS (default 600000),
+ * SKONTO_SENT_RETENTION_DAYS (default 400, 1 .. 3650), the
  * sk_remind settings (SKONTO_REMINDER_LEADS/HOUR, SKONTO_DEFAULT_TZ,
  * SKONTO_STATEMENT_WEEKDAY, SKONTO_MAIL_DOMAIN), the mail ones
  * (sk_mailer_opts_from_env: SKONTO_SMTP_*, SKONTO_MAILDIR default ./mail,
@@ -64,6 +68,7 @@
 #define S_RETRY_MIN_MS 1000
 #define S_SMTP_TIMEOUT_MAX_MS 60000
 #define S_ADDR_MAX 320
+#define S_TRIM_EVERY_NS 1000000000ull
 
 typedef struct {
     redisContext *c;
@@ -78,8 +83,13 @@ typedef struct {
     char from_addr[S_ADDR_MAX];
     char unsubscribe[S_ADDR_MAX + 32];
     sk_remind_settings_t set;
-    int64_t lease_ms, retry_max_ms;
+    int64_t lease_ms, retry_max_ms, retention_ms;
     int batch;
+    /* retention: the shard whose sent records are read next, the HSCAN
+     * cursor in it, the wall time of the last page */
+    int trim_shard;
+    unsigned long long trim_cursor;
+    uint64_t trim_at_ns;
     int64_t sent, skipped, retried, dead;
     int64_t errors; /* Redis errors (skontoctl status's "errors") */
 } s_worker_t;
@@ -674,6 +684,31 @@ static int s_reconnect(s_worker_t *w)
 }
 
 /* One turn: returns the number of keys claimed, -1 on a Redis failure. */
+/* One page of sent records past their retention, at most once a second. */
+static void s_trim(s_worker_t *w)
+{
+    uint64_t now = sk_metrics_now_ns();
+    if (now - w->trim_at_ns < S_TRIM_EVERY_NS)
+        return;
+    w->trim_at_ns = now;
+    size_t gone, unreadable;
+    sk_err_t err;
+    if (reminder_queue_trim(w->queue, w->c, w->trim_shard, &w->trim_cursor,
+                            sk_clock_now(w->clock), w->retention_ms, &gone, &unreadable,
+                            &err) != 0) {
+        sk_log_error("%s", err.msg); /* "trim: ..." */
+        w->errors++;
+        reminder_metrics_redis_error(w->metrics);
+        return;
+    }
+    reminder_metrics_forgotten(w->metrics, gone);
+    if (unreadable)
+        sk_log_warn("trim: %zu sent records of shard %d are not readable records (kept)",
+                    unreadable, w->trim_shard);
+    if (w->trim_cursor == 0)
+        w->trim_shard = (w->trim_shard + 1) % SK_SHARDS;
+}
+
 static long s_turn(s_worker_t *w)
 {
     sk_err_t err;
@@ -711,12 +746,14 @@ static long s_turn(s_worker_t *w)
         }
 out:
     reminder_claims_clear(claims);
+    if (s_redis_ok(w))
+        s_trim(w);
     return s_redis_ok(w) ? total : -1;
 }
 
 static int s_config(s_worker_t *w, sk_err_t *err)
 {
-    int64_t batch;
+    int64_t batch, days;
     if (sk_config_string("SKONTO_WORKER_NAME", "reminder-1", SK_ID_MAX, &w->name, err) != 0 ||
         sk_config_duration_ms("SKONTO_REMINDER_LEASE_MS", 120000, 1000, 86400000, 1, &w->lease_ms,
                               err) != 0 ||
@@ -724,10 +761,12 @@ static int s_config(s_worker_t *w, sk_err_t *err)
             0 ||
         sk_config_duration_ms("SKONTO_REMINDER_RETRY_MAX_MS", 600000, S_RETRY_MIN_MS, 86400000, 1,
                               &w->retry_max_ms, err) != 0 ||
+        sk_config_int("SKONTO_SENT_RETENTION_DAYS", 400, 1, 3650, &days, err) != 0 ||
         sk_remind_settings_load(&w->set, err) != 0 ||
         sk_mailer_opts_from_env(&w->mopts, "mail", err) != 0)
         return -1;
     w->batch = (int)batch;
+    w->retention_ms = days * SK_MS_PER_DAY;
     w->mopts.timeout_ms =
         w->lease_ms / 4 < S_SMTP_TIMEOUT_MAX_MS ? w->lease_ms / 4 : S_SMTP_TIMEOUT_MAX_MS;
     if (sk_mime_addr_spec(w->mopts.from, w->from_addr, sizeof w->from_addr, err) != 0)
@@ -760,8 +799,10 @@ int main(void)
         goto done;
     }
     char clk[128];
-    sk_log("started: %s, lease %" PRId64 " ms, batch %d per shard, clock %s%s%s",
+    sk_log("started: %s, lease %" PRId64 " ms, batch %d per shard, sent records kept %" PRId64
+           " days, clock %s%s%s",
            w.mopts.smtp_url ? w.mopts.smtp_url : w.mopts.maildir, w.lease_ms, w.batch,
+           w.retention_ms / SK_MS_PER_DAY,
            sk_clock_describe(w.clock, clk, sizeof clk),
            *reminder_metrics_address(w.metrics) ? ", metrics on " : "",
            reminder_metrics_address(w.metrics));

@@ -21,7 +21,7 @@ struct _reminder_metrics_t {
     sk_counter_t *claims_due, *claims_expired;
     sk_counter_t *sent[2];
     sk_counter_t *skipped[REMINDER_SKIP_N];
-    sk_counter_t *retried, *ambiguous, *dead, *lease_lost, *redis_errors;
+    sk_counter_t *retried, *ambiguous, *dead, *lease_lost, *redis_errors, *forgotten;
 };
 
 static int s_register(sk_metrics_t *m, void *arg, sk_err_t *err)
@@ -63,7 +63,12 @@ static int s_register(sk_metrics_t *m, void *arg, sk_err_t *err)
     self->redis_errors = sk_metrics_counter(
         m, "skonto_reminder_redis_errors_total",
         "Redis commands that failed, and connections lost or refused", NULL, err);
-    return self->retried && self->ambiguous && self->dead && self->lease_lost && self->redis_errors
+    self->forgotten = sk_metrics_counter(
+        m, "skonto_reminder_sent_records_forgotten_total",
+        "Sent records removed after SKONTO_SENT_RETENTION_DAYS (their keys cannot come back)",
+        NULL, err);
+    return self->retried && self->ambiguous && self->dead && self->lease_lost &&
+                   self->redis_errors && self->forgotten
                ? 0
                : -1;
 }
@@ -134,6 +139,12 @@ void reminder_metrics_lease_lost(reminder_metrics_t *self)
 {
     if (self)
         sk_counter_inc(self->lease_lost);
+}
+
+void reminder_metrics_forgotten(reminder_metrics_t *self, size_t n)
+{
+    if (self && n)
+        sk_counter_add(self->forgotten, n);
 }
 
 void reminder_metrics_redis_error(reminder_metrics_t *self)

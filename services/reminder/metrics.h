@@ -9,6 +9,7 @@
 #define REMINDER_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "sk_error.h"
 
@@ -50,6 +51,8 @@ void reminder_metrics_retried(reminder_metrics_t *self);
 void reminder_metrics_ambiguous(reminder_metrics_t *self);
 void reminder_metrics_dead_lettered(reminder_metrics_t *self);
 void reminder_metrics_lease_lost(reminder_metrics_t *self);
+/* sent records forgotten after the retention (docs/REMINDERS.md) */
+void reminder_metrics_forgotten(reminder_metrics_t *self, size_t n);
 void reminder_metrics_redis_error(reminder_metrics_t *self);
 void reminder_metrics_loop(reminder_metrics_t *self, bool redis_up);
 

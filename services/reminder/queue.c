@@ -2,6 +2,7 @@
 #include "queue.h"
 
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,17 +14,19 @@
 
 /* services/reminder/{claim,record}.lua and the dead-letter list's script,
  * services/ingest/dlq.lua (shared with ingest), embedded at build time */
-extern const char REMINDER_CLAIM_LUA[], REMINDER_RECORD_LUA[], REMINDER_DLQ_LUA[];
+extern const char REMINDER_CLAIM_LUA[], REMINDER_RECORD_LUA[], REMINDER_DLQ_LUA[],
+    REMINDER_TRIM_LUA[];
 
 struct reminder_queue {
-    char claim[41], record[41], dlq[41];
+    char claim[41], record[41], dlq[41], trim[41];
 };
 
 int reminder_queue_reload(reminder_queue_t *self, redisContext *c, sk_err_t *err)
 {
     if (sk_redis_load_script(c, REMINDER_CLAIM_LUA, self->claim, err) != 0 ||
         sk_redis_load_script(c, REMINDER_RECORD_LUA, self->record, err) != 0 ||
-        sk_redis_load_script(c, REMINDER_DLQ_LUA, self->dlq, err) != 0)
+        sk_redis_load_script(c, REMINDER_DLQ_LUA, self->dlq, err) != 0 ||
+        sk_redis_load_script(c, REMINDER_TRIM_LUA, self->trim, err) != 0)
         return -1;
     return 0;
 }
@@ -250,6 +253,100 @@ int reminder_queue_dead_letter(reminder_queue_t *self, redisContext *c, const ch
                  ? 0
                  : sk_err_set(err, "redis", "dead letter: %s",
                               r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    freeReplyObject(r);
+    return rc;
+}
+
+/* The customer and instant of a sent record; false when it has no such fields. */
+static bool s_record_parts(const redisReply *v, char *cid, size_t n, int64_t *sent_ms)
+{
+    if (v->type != REDIS_REPLY_STRING)
+        return false;
+    json_t *o = json_loadb(v->str, v->len, 0, NULL);
+    const char *c = json_string_value(json_object_get(o, "customer_id"));
+    json_t *t = json_object_get(o, "sent_ms");
+    bool ok = c && *c && strlen(c) < n && json_is_integer(t);
+    if (ok) {
+        memcpy(cid, c, strlen(c) + 1);
+        *sent_ms = json_integer_value(t);
+    }
+    json_decref(o);
+    return ok;
+}
+
+int reminder_queue_trim(reminder_queue_t *self, redisContext *c, int shard,
+                        unsigned long long *cursor, int64_t now_ms, int64_t retention_ms,
+                        size_t *trimmed, size_t *unreadable, sk_err_t *err)
+{
+    *trimmed = 0;
+    *unreadable = 0;
+    char sent[SK_KEY_MAX], cur[24], count[8];
+    sk_key_remind_sent(sent, shard);
+    snprintf(cur, sizeof cur, "%llu", *cursor);
+    snprintf(count, sizeof count, "%d", REMINDER_TRIM_PAGE);
+    const char *scan[] = {"HSCAN", sent, cur, "COUNT", count};
+    redisReply *r = redisCommandArgv(c, 5, scan, NULL);
+    if (!r)
+        return sk_err_set(err, "redis", "trim: HSCAN: %s", c->errstr);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
+        sk_err_set(err, "redis", "trim: HSCAN: %s",
+                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return -1;
+    }
+    *cursor = strtoull(r->element[0]->str, NULL, 10);
+    const redisReply *kv = r->element[1];
+    /* HSCAN's COUNT is a hint: a page may hold more, so the keys are sized by it */
+    size_t np = kv->elements / 2, m = 0;
+    const char **argv = malloc((4 + 2 * np) * sizeof *argv), **keys = malloc((np ? np : 1) * sizeof *keys);
+    char(*logs)[SK_KEY_MAX] = malloc((np ? np : 1) * sizeof *logs);
+    if (!argv || !keys || !logs) {
+        free(argv);
+        free(keys);
+        free(logs);
+        freeReplyObject(r);
+        return sk_err_set(err, "out_of_memory", "trim: out of memory");
+    }
+    char cid[SK_REMIND_KEY_MAX]; /* a key holds an id: big enough */
+    for (size_t i = 0; i < np; i++) {
+        const redisReply *k = kv->element[2 * i], *v = kv->element[2 * i + 1];
+        int64_t at;
+        if (k->type != REDIS_REPLY_STRING || !s_record_parts(v, cid, sizeof cid, &at)) {
+            (*unreadable)++;
+        } else if (sk_remind_forgettable(k->str, at, now_ms, retention_ms)) {
+            keys[m] = k->str;
+            sk_key_remind_log(logs[m++], shard, cid);
+        }
+    }
+    int rc = 0;
+    if (m) {
+        /* EVALSHA sha 1+m rsent rlog... then the keys, in the same order */
+        char nkeys[24];
+        size_t a = 0;
+        snprintf(nkeys, sizeof nkeys, "%zu", m + 1);
+        argv[a++] = "EVALSHA";
+        argv[a++] = self->trim;
+        argv[a++] = nkeys;
+        argv[a++] = sent;
+        for (size_t j = 0; j < m; j++)
+            argv[a++] = logs[j];
+        for (size_t j = 0; j < m; j++)
+            argv[a++] = keys[j];
+        redisReply *t = s_eval(self, c, (int)a, argv, err);
+        if (!t)
+            rc = -1;
+        else if (t->type == REDIS_REPLY_INTEGER)
+            *trimmed = (size_t)t->integer;
+        else
+            rc = sk_err_set(err, "redis", "trim: %s",
+                            t->type == REDIS_REPLY_ERROR ? t->str : "unexpected reply");
+        if (t)
+            freeReplyObject(t);
+    }
+    free(keys);
+    free(argv);
+    free(logs);
     freeReplyObject(r);
     return rc;
 }

@@ -219,7 +219,8 @@ static void test_full_payment_in_tier_two_counts_take_up(void **state)
     assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|ir|C-1"), 20000);
     assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|ig|C-1"), 8); /* 11-02 -> 11-10 */
     assert_int_equal(s_delta(SK_COUNTER_PCUST, "2026-11|dc.CNY|C-1"), 1130);
-    assert_int_equal(s_ch.ndeltas, 29);
+    assert_int_equal(s_delta(SK_COUNTER_PSP, "2026-11|n|S-7"), 1);
+    assert_int_equal(s_ch.ndeltas, 33);
     assert_int_equal(s_ch.open_op, SK_SET_REMOVE);
     assert_int_equal(s_ch.windows_op, SK_SET_REMOVE);
 
@@ -525,7 +526,8 @@ static void s_sum_add(s_sum_t *sum, const sk_invoice_change_t *ch)
 {
     for (int i = 0; i < ch->ndeltas; i++) {
         const sk_delta_t *x = &ch->deltas[i];
-        if (x->counter != SK_COUNTER_POLICY && x->counter != SK_COUNTER_PCUST)
+        if (x->counter != SK_COUNTER_POLICY && x->counter != SK_COUNTER_PCUST &&
+            x->counter != SK_COUNTER_PSP)
             continue;
         int k = 0;
         while (k < sum->n && !(sum->d[k].counter == x->counter && !strcmp(sum->d[k].field, x->field)))
@@ -595,6 +597,61 @@ static void test_policy_rebuild_matches_live(void **state)
     assert_int_equal(sk_change_delta(&s_ch, SK_COUNTER_PCUST, "2027-01|ig|C-1"), 70);
 }
 
+/* The per-salesperson counters (sk:{sN}:psp): the close month, the
+ * salesperson last (an invoice without one counts under ""), what the
+ * rebuild adds is what the live changes added up to. */
+static void test_policy_salesperson_counters(void **state)
+{
+    (void)state;
+    static s_sum_t sum;
+    /* closed in tier 1 on 11-10: CNY 11.30 discount on 1130.00 */
+    memset(&sum, 0, sizeof sum);
+    sk_order_event_t o = sk_test_order("SO-20", SEED, 113000, 13000, "2026-11-02");
+    sk_invoice_t inv = s_stored(NULL, &o, NULL);
+    s_sum_add(&sum, &s_ch);
+    sk_invoice_t paid = s_paid(&inv, "2026-11-10", 111870, true);
+    s_sum_add(&sum, &s_ch);
+#define SP(f) s_delta(SK_COUNTER_PSP, f)
+    assert_int_equal(SP("2026-11|n|S-7"), 1);
+    assert_int_equal(SP("2026-11|tk|S-7"), 1);
+    assert_int_equal(SP("2026-11|dc.CNY|S-7"), 1130);
+    assert_int_equal(SP("2026-11|a.CNY|S-7"), 113000);
+    assert_int_equal(SP("2026-11|un|S-7"), 0);
+    assert_int_equal(SP("2026-11|ua.CNY|S-7"), 0);
+    s_assert_rebuild(&sum, &paid);
+
+    /* no salesperson; after every window on 12-20 it claims 0.5 % (5.65),
+     * not earned, then pays the rest on 12-22: closed at net in 2026-12 */
+    memset(&sum, 0, sizeof sum);
+    o = sk_test_order("SO-21", SEED, 113000, 13000, "2026-11-02");
+    o.salesperson = NULL;
+    inv = s_stored(NULL, &o, NULL);
+    s_sum_add(&sum, &s_ch);
+    paid = s_paid(&inv, "2026-12-20", 112435, true);
+    s_sum_add(&sum, &s_ch);
+    assert_int_equal(paid.status, SK_INV_OPEN);
+    assert_int_equal(SP("2026-12|n|"), 0); /* not closed yet */
+    paid = s_paid(&paid, "2026-12-22", 565, true);
+    s_sum_add(&sum, &s_ch);
+    assert_int_equal(paid.status, SK_INV_PAID);
+    assert_int_equal(SP("2026-12|n|"), 1);
+    assert_int_equal(SP("2026-12|tk|"), 0);
+    assert_int_equal(SP("2026-12|dc.CNY|"), 0);
+    assert_int_equal(SP("2026-12|a.CNY|"), 113000);
+    assert_int_equal(SP("2026-12|un|"), 1);
+    assert_int_equal(SP("2026-12|ua.CNY|"), 565);
+    s_assert_rebuild(&sum, &paid);
+
+    /* a salesperson id that holds '|' stays whole, last in the field */
+    o = sk_test_order("SO-22", SEED, 100000, 0, "2026-11-02");
+    o.salesperson = "EAST|S-9";
+    inv = s_stored(NULL, &o, NULL);
+    paid = s_paid(&inv, "2026-11-02", 98000, true);
+    assert_int_equal(SP("2026-11|tk|EAST|S-9"), 1);
+    assert_int_equal(SP("2026-11|dc.CNY|EAST|S-9"), 2000);
+#undef SP
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_bad_order_fields),
         cmocka_unit_test(test_totals_over_many_invoices),
         cmocka_unit_test(test_policy_rebuild_matches_live),
+        cmocka_unit_test(test_policy_salesperson_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

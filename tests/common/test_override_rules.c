@@ -556,12 +556,15 @@ static void test_on_override_moves_the_counters(void **state)
     /* the grant made the short payment's discount earned: no unearned attempt left */
     assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_PCUST, "2026-11|un|C-1"), 0);
     assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_PCUST, "2026-11|t0|C-1"), 1);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_PSP, "2026-11|tk|S-7"), 1);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_PSP, "2026-11|dc.CNY|S-7"), 2260);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_PSP, "2026-11|un|S-7"), 0);
 #undef T
     static sk_invoice_change_t rebuilt;
     sk_invoice_policy(g, &rebuilt);
     for (int i = 0; i < s_ov.ndeltas; i++)
         if (s_ov.deltas[i].counter == SK_COUNTER_POLICY ||
-            s_ov.deltas[i].counter == SK_COUNTER_PCUST)
+            s_ov.deltas[i].counter == SK_COUNTER_PCUST || s_ov.deltas[i].counter == SK_COUNTER_PSP)
             assert_int_equal(sk_change_delta(&rebuilt, s_ov.deltas[i].counter,
                                              s_ov.deltas[i].field),
                              s_ov.deltas[i].delta);
@@ -570,7 +573,8 @@ static void test_on_override_moves_the_counters(void **state)
     sk_invoice_on_override(g, g, sk_test_day("2026-11-16"), &s_ov);
     for (int i = 0; i < s_ov.ndeltas; i++)
         assert_true(s_ov.deltas[i].counter != SK_COUNTER_POLICY &&
-                    s_ov.deltas[i].counter != SK_COUNTER_PCUST);
+                    s_ov.deltas[i].counter != SK_COUNTER_PCUST &&
+                    s_ov.deltas[i].counter != SK_COUNTER_PSP);
 }
 
 int main(void)

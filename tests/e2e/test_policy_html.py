@@ -169,6 +169,31 @@ class PolicyHtml(unittest.TestCase):
             imp = j["implied_apr"]
             self.assertEqual(c["implied_apr.nominal"] and float(c["implied_apr.nominal"]),
                              imp and imp["nominal"])
+        # per salesperson: the rows and every cell are --json's salespeople[]
+        # (a {CUR: money} cell reads "CUR amount; ..."; no salesperson: "-", null)
+        sps = dom.rows("salespeople")
+        self.assertEqual([tr["data-salesperson"] for tr, _ in sps],
+                         [p["salesperson"] or "" for p in rep["salespeople"]])
+        self.assertEqual(len(sps), 3)
+
+        def cur_map(m):
+            return "; ".join("%s %s" % kv for kv in sorted(m.items())) or None
+
+        for (_, c), j in zip(sps, rep["salespeople"]):
+            self.assertEqual(c["salesperson"], j["salesperson"])
+            self.assertEqual((int(c["closed"]), int(c["taken"]), float(c["share"]),
+                              int(c["unearned_attempts"])),
+                             (j["closed"], j["taken"], j["share"], j["unearned_attempts"]))
+            for k in ("discounted", "amount", "unearned_amount"):
+                self.assertEqual(c[k], cur_map(j[k]), k)
+            self.assertIsNone(j["overrides"])  # no audit worker in this stack
+            for k in ("requested", "approved", "refused"):
+                self.assertIsNone(c["overrides." + k])
+        s1 = next(c for tr, c in sps if tr["data-salesperson"] == "S-1")
+        self.assertEqual((s1["share"], s1["discounted"], s1["amount"]),
+                         ("100.00", "CNY 30.00", "CNY 1500.00"))
+        self.assertTrue(any(a.get("id") == "overrides_not_counted" for _, a, _ in dom.els))
+
         spans = {a["id"]: [] for tag, a, _ in dom.els if a.get("id") in ("never_take",
                                                                           "always_take")}
         self.assertEqual(set(spans), {"never_take", "always_take"})
@@ -267,7 +292,7 @@ class PolicyHtml(unittest.TestCase):
     def test_2_chinese_labels_same_numbers(self):
         rep, text, dom = self.write("zh-CN")
         self.assertIn('lang="zh-CN"', text)
-        for label in ("现金折扣政策报告", "按客户", "应收账款"):
+        for label in ("现金折扣政策报告", "按客户", "按销售员", "应收账款"):
             self.assertIn(label, text)
         t0 = next(c for tr, c in dom.rows("tiers") if tr["data-tier"] == "t0")
         self.assertEqual((t0["share"], t0["discounted"], t0["net_effect"]),

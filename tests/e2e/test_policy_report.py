@@ -2,7 +2,10 @@
 skonto-discount; events in through `skontoctl send`): the figures of a small
 history worked out by hand, how a credit note and a payment move them, and
 that the discount worker's rebuild (sk:{sys}:pbackfill absent) gives the
-same report as the live counters.
+same report as the live counters. PerSalesperson: a generated history of
+three salespeople (and invoices without one) with the audit worker running,
+an override counted for its invoice's salesperson, and the rebuild of a
+store whose marker is "1" (rebuilt before sk:{sN}:psp existed).
 
 Terms 2/10,n/30 (2 % up to 10 days after shipping, net at 30: 20 days
 before net), CNY, cost of capital 8 %:
@@ -24,6 +27,9 @@ Closed by payment: 5, amounts 5000.00, every one offered tier 0.
   net:    taken 3 (60 %), days (-5+13+11)/3 = 6.33; cash x days
           2000 x -5 + 500 x 13 + 980 x 16 + 20 x 11 = 12400.00, worth 2.72
   total:  43760.00 day-yuan, worth 9.59; discounts 30.00; net effect -20.41
+Salespeople: S-1 sold SO-1 and SO-2 (2 closed, both in tier 0: 100 %, 30.00
+  discount on 1500.00), S-2 SO-3, SO-4 and SO-6 (2 closed, none taken, 3000.00,
+  SO-6's unearned 20.00), SO-5 has none (1 closed, 500.00).
 Customers: C-A 2 closed, tier 0, on time 100 %, 21.00 days, always takes;
   C-B 3 at net, on time 2 of 3 (66.67 %), 6.33 days, 1 unearned attempt of
   20.00, never takes; its implied rate: 2 % for on average round(41/3) = 14
@@ -33,6 +39,7 @@ DSO as of 2026-12-31: receivables 800.00 (SO-4), December's sales 1000.00 +
   31 x 800 / 2300 = 10.78 days. As if everyone paid at net on its due date,
   still open on 12-31: SO-5's 500.00 (net 2027-01-02): 31 x 500/2300 = 6.74.
 """
+import datetime
 import json
 import math
 import os
@@ -40,6 +47,7 @@ import time
 import unittest
 
 from harness import Stack, wait_for
+from test_override_ctl import AUDIT
 
 T = "2/10,n/30"
 
@@ -48,9 +56,10 @@ def line(**kw):
     return json.dumps(kw)
 
 
-def order(eid, oid, cid, amount, ship):
+def order(eid, oid, cid, amount, ship, sp=None):
+    kw = {"salesperson": sp} if sp else {}
     return line(type="order_shipped", event_id=eid, order_id=oid, customer_id=cid,
-                currency="CNY", amount=amount, ship_date=ship, terms=T)
+                currency="CNY", amount=amount, ship_date=ship, terms=T, **kw)
 
 
 def pay(eid, oid, amount, on, full=True):
@@ -65,17 +74,17 @@ def credit(eid, oid, amount, on):
 HISTORY = [
     line(type="customer", event_id="E1", customer_id="C-A", name="A", terms=T),
     line(type="customer", event_id="E2", customer_id="C-B", name="B", terms=T),
-    order("E3", "SO-1", "C-A", "1000.00", "2026-11-02"),
+    order("E3", "SO-1", "C-A", "1000.00", "2026-11-02", "S-1"),
     pay("E4", "SO-1", "980.00", "2026-11-10"),
-    order("E5", "SO-2", "C-A", "500.00", "2026-11-16"),
+    order("E5", "SO-2", "C-A", "500.00", "2026-11-16", "S-1"),
     pay("E6", "SO-2", "490.00", "2026-11-26"),
-    order("E7", "SO-3", "C-B", "2000.00", "2026-11-05"),
+    order("E7", "SO-3", "C-B", "2000.00", "2026-11-05", "S-2"),
     pay("E8", "SO-3", "2000.00", "2026-12-10"),
-    order("E9", "SO-4", "C-B", "800.00", "2026-12-01"),
+    order("E9", "SO-4", "C-B", "800.00", "2026-12-01", "S-2"),
     order("E10", "SO-5", "C-B", "600.00", "2026-12-03"),
     credit("E11", "SO-5", "100.00", "2026-12-04"),
     pay("E12", "SO-5", "500.00", "2026-12-20"),
-    order("E13", "SO-6", "C-B", "1000.00", "2026-12-01"),
+    order("E13", "SO-6", "C-B", "1000.00", "2026-12-01", "S-2"),
     pay("E14", "SO-6", "980.00", "2026-12-15"),
     pay("E15", "SO-6", "20.00", "2026-12-20", full=False),
 ]
@@ -88,7 +97,10 @@ def implied(rate, days):
     return round(nominal * 100, 2), round(effective * 100, 2)
 
 
-class PolicyReport(unittest.TestCase):
+class PolicyStack(unittest.TestCase):
+    """A stack on 2027-01-15 at the default cost of capital (8 %); each class
+    starts its workers and sends its history in start()."""
+
     @classmethod
     def setUpClass(cls):
         cls.st = st = Stack()
@@ -96,9 +108,7 @@ class PolicyReport(unittest.TestCase):
         st.env["SKONTO_TODAY"] = "2027-01-15"
         st.env.pop("SKONTO_COST_OF_CAPITAL", None)
         try:
-            st.start_ingest()
-            st.start_discount("discount-1")
-            cls.send(HISTORY, "history.jsonl")
+            cls.start(st)
         except BaseException:
             st.close()
             raise
@@ -115,6 +125,14 @@ class PolicyReport(unittest.TestCase):
         r = cls.st.ctl("send", path, check=False)
         assert r.returncode == 0, r.stdout + r.stderr
         cls.st.wait_drained()
+
+
+class PolicyReport(PolicyStack):
+    @classmethod
+    def start(cls, st):
+        st.start_ingest()
+        st.start_discount("discount-1")
+        cls.send(HISTORY, "history.jsonl")
 
     def report(self, *args):
         return self.st.ctl_json("report", "policy", "--to", "2026-12-31", *args)
@@ -189,11 +207,21 @@ class PolicyReport(unittest.TestCase):
         self.assertIn("138.40 a year", rec[0]["text"])
         self.assertIn("C-B paid 3 of 3 invoices at net", rec[1]["text"])
         self.assertEqual(self.cust(rep, "C-A")["discounted"], {"CNY": "30.00"})
+        # per salesperson (SO-5 has none); no audit worker here: overrides not counted
+        self.assertEqual([(p["salesperson"], p["closed"], p["taken"], p["share"],
+                           p["discounted"], p["amount"], p["unearned_attempts"],
+                           p["unearned_amount"], p["overrides"]) for p in rep["salespeople"]],
+                         [(None, 1, 0, 0.0, {}, {"CNY": "500.00"}, 0, {}, None),
+                          ("S-1", 2, 2, 100.0, {"CNY": "30.00"}, {"CNY": "1500.00"}, 0, {}, None),
+                          ("S-2", 2, 0, 0.0, {}, {"CNY": "3000.00"}, 1, {"CNY": "20.00"},
+                           None)])
+        self.assertRegex(rep["overrides_not_counted"], r"^no audit log in this store")
         # November alone: only C-A's two closes in tier 0
         nov = self.st.ctl_json("report", "policy", "--from", "2026-11-01", "--to", "2026-11-30")
         self.assertEqual([(t["tier"], t["offered"], t["taken"]) for t in nov["tiers"]],
                          [("t0", 2, 2)])
         self.assertEqual([c["customer"] for c in nov["customers"]], ["C-A"])
+        self.assertEqual([p["salesperson"] for p in nov["salespeople"]], ["S-1"])
         # the text table says the same
         text = self.st.ctl("report", "policy", "--to", "2026-12-31").stdout
         self.assertIn("37.24%", text)
@@ -201,6 +229,8 @@ class PolicyReport(unittest.TestCase):
         self.assertIn("10.78 days", text)
         self.assertIn("recommendations (over 61 days)", text)
         self.assertIn(rec[0]["text"], text)
+        self.assertIn("\nper salesperson\n", text)
+        self.assertIn("overrides not counted: no audit log in this store", text)
 
     def test_2_a_credit_note_then_a_payment_move_the_figures(self):
         self.send([credit("E20", "SO-4", "100.00", "2026-12-05")], "credit.jsonl")
@@ -220,6 +250,9 @@ class PolicyReport(unittest.TestCase):
         b = self.cust(rep, "C-B")
         self.assertEqual((b["closed"], b["taken"], b["preferred_tier"]), (4, 1, "net"))
         self.assertEqual((rep["never_take"], rep["always_take"]), ([], ["C-A"]))
+        s2 = next(p for p in rep["salespeople"] if p["salesperson"] == "S-2")
+        self.assertEqual((s2["closed"], s2["taken"], s2["share"], s2["discounted"],
+                          s2["amount"]), (3, 1, 33.33, {"CNY": "14.00"}, {"CNY": "3700.00"}))
         self.assertEqual((rep["dso"][0]["receivables"], rep["dso"][0]["days"],
                           rep["dso"][0]["status"]), ("0.00", 0.0, "ok"))
 
@@ -228,14 +261,15 @@ class PolicyReport(unittest.TestCase):
         self.st.stop("discount-1")
         # as if stored before the counters existed
         for s in range(16):
-            self.st.redis_cli("DEL", "sk:{s%d}:pol" % s, "sk:{s%d}:pcust" % s)
+            self.st.redis_cli("DEL", "sk:{s%d}:pol" % s, "sk:{s%d}:pcust" % s,
+                              "sk:{s%d}:psp" % s)
         self.st.redis_cli("DEL", "sk:{sys}:pbackfill")
         empty = self.report()
-        self.assertEqual(empty["tiers"], [])
+        self.assertEqual((empty["tiers"], empty["salespeople"]), ([], []))
         self.st.start_discount("discount-2")
         wait_for(lambda: "policy counters rebuilt from 6 invoices" in self.st.log("discount-2"),
                  what="the rebuild")
-        self.assertEqual(self.st.redis_cli("GET", "sk:{sys}:pbackfill"), "1")
+        self.assertEqual(self.st.redis_cli("GET", "sk:{sys}:pbackfill"), "2")
         self.assertEqual(self.report(), live)
         # a later start does not rebuild
         self.st.stop("discount-2")
@@ -285,6 +319,152 @@ class PolicyReport(unittest.TestCase):
         self.assertIn("before --from", r.stderr)
         h = self.st.ctl("report", "policy", "--help").stdout
         self.assertIn("Not computed", h)
+
+
+def day(d, n):
+    return (datetime.date.fromisoformat(d) + datetime.timedelta(days=n)).isoformat()
+
+
+def generated():
+    """Three salespeople on 2/10,n/30 (CNY), one payment behaviour each:
+      S-1       10 x 1000.00 paid 980.00 5 days after shipping: all in tier 0,
+                200.00 discount on 10000.00;
+      S-2|EAST  8 x 500.00 (an id with a '|'): 6 paid 500.00 on day 25 (net),
+                2 paid 490.00 "full" on day 15 (after the window: 10.00 unearned
+                each), the 10.00 on day 20: none taken, 2 attempts, 20.00;
+      S-3       5 x 200.00: 3 paid 196.00 on day 3 (tier 0, 4.00 each), 2 paid
+                200.00 on day 30 (net): 60 %, 12.00 discount on 1000.00;
+                and SO-X1, SO-X2 shipped 2027-01-10, open, for the overrides;
+      none      1 x 300.00 paid on day 30.
+    All shipped from 2026-11-02, one a day."""
+    out, n = [], [0]
+
+    def eid():
+        n[0] += 1
+        return "G%d" % n[0]
+
+    for c in ("C-G1", "C-G2", "C-G3"):
+        out.append(line(type="customer", event_id=eid(), customer_id=c, name=c, terms=T))
+    ship0 = "2026-11-02"
+    for i in range(10):
+        o, ship = "SO-A%d" % i, day(ship0, i)
+        out += [order(eid(), o, "C-G1", "1000.00", ship, "S-1"),
+                pay(eid(), o, "980.00", day(ship, 5))]
+    for i in range(8):
+        o, ship = "SO-B%d" % i, day(ship0, i)
+        out.append(order(eid(), o, "C-G2", "500.00", ship, "S-2|EAST"))
+        if i < 6:
+            out.append(pay(eid(), o, "500.00", day(ship, 25)))
+        else:
+            out += [pay(eid(), o, "490.00", day(ship, 15)),
+                    pay(eid(), o, "10.00", day(ship, 20), full=False)]
+    for i in range(5):
+        o, ship = "SO-C%d" % i, day(ship0, i)
+        out.append(order(eid(), o, "C-G3", "200.00", ship, "S-3"))
+        out.append(pay(eid(), o, "196.00", day(ship, 3)) if i < 3
+                   else pay(eid(), o, "200.00", day(ship, 30)))
+    out += [order(eid(), "SO-N0", "C-G3", "300.00", ship0),
+            pay(eid(), "SO-N0", "300.00", day(ship0, 30))]
+    for o in ("SO-X1", "SO-X2"):
+        out.append(order(eid(), o, "C-G3", "200.00", "2027-01-10", "S-3"))
+    return out
+
+
+def figures(rep):
+    return {p["salesperson"]: (p["closed"], p["taken"], p["share"], p["discounted"],
+                               p["amount"], p["unearned_attempts"], p["unearned_amount"],
+                               p["overrides"]) for p in rep["salespeople"]}
+
+
+@unittest.skipUnless(os.path.exists(AUDIT), "no skonto-audit built")
+class PerSalesperson(PolicyStack):
+    @classmethod
+    def start(cls, st):
+        cls.keys = st.audit_setup([(u, u, r) for u, r in (
+            ("erp.bot", "erp"), ("sam", "sales"), ("dora", "sales_director"))])
+        st.env.update({"SKONTO_AUDIT_ENDPOINT": st.audit_endpoint,
+                       "SKONTO_AUDIT_SERVER_KEY": st.audit_server_pub,
+                       "SKONTO_INGEST_SERVER_KEY": st.audit_server_pub})
+        # ingest shares the audit worker's server key and registry (the erp key sends)
+        st.start_ingest(env={
+            "SKONTO_INGEST_SECRET_KEY_FILE": st.audit_env["SKONTO_AUDIT_SECRET_KEY_FILE"],
+            "SKONTO_AUTHORIZED_KEYS": st.audit_env["SKONTO_AUTHORIZED_KEYS"]})
+        st.start_discount("discount-1")
+        st.start_audit(env={"SKONTO_OVERRIDE_FINANCE_ABOVE": "CNY:1000.00"})
+        cls.as_user("erp.bot")
+        cls.send(generated(), "generated.jsonl")
+
+    @classmethod
+    def as_user(cls, user):
+        cls.st.env["SKONTO_CURVE_KEY_FILE"] = cls.keys[user]
+
+    def override(self, order, decision):
+        """sam asks to extend tier 0 of order; dora approves or rejects it."""
+        rev = self.st.ctl_json("order", "show", order)["revision"]
+        self.as_user("sam")
+        j = self.st.ctl_json("override", "request", order, "--rev", rev, "--extend",
+                             "t0:2027-01-25", "--reason", "the customer's bank was closed")
+        oid = j["overrides"][0]["id"]
+        self.as_user("dora")
+        j = self.st.ctl_json("override", decision, oid, "--comment", "checked")
+        return j["overrides"][0]
+
+    def test_1_shares_discounts_unearned_and_overrides(self):
+        self.assertEqual(self.override("SO-X1", "reject")["status"], "rejected")
+        self.assertIn(self.override("SO-X2", "approve")["status"], ("approved", "applied"))
+        rep = self.st.ctl_json("report", "policy")
+        self.assertIsNone(rep["overrides_not_counted"])
+        none = {"requested": 0, "approved": 0, "refused": 0}
+        self.assertEqual(figures(rep), {
+            None: (1, 0, 0.0, {}, {"CNY": "300.00"}, 0, {}, none),
+            "S-1": (10, 10, 100.0, {"CNY": "200.00"}, {"CNY": "10000.00"}, 0, {}, none),
+            "S-2|EAST": (8, 0, 0.0, {}, {"CNY": "4000.00"}, 2, {"CNY": "20.00"}, none),
+            # the requests were sam's, for S-3's invoices: counted for S-3
+            "S-3": (5, 3, 60.0, {"CNY": "12.00"}, {"CNY": "1000.00"}, 0, {},
+                    {"requested": 2, "approved": 1, "refused": 1})})
+        self.assertEqual([p["salesperson"] for p in rep["salespeople"]],
+                         [None, "S-1", "S-2|EAST", "S-3"])
+        # the overrides were requested in January: not in a range that ends in December
+        dec = self.st.ctl_json("report", "policy", "--to", "2026-12-31")
+        self.assertEqual(figures(dec)["S-3"][7], none)
+        text = self.st.ctl("report", "policy").stdout
+        self.assertIn("per salesperson", text)
+        self.assertRegex(text, r"\nS-3 +5 +3 +60\.00%")
+        self.assertNotIn("overrides not counted", text)
+
+    def test_3_audit_keys_it_may_not_read(self):
+        # a reader allowed the counters but not the audit worker's keys: the
+        # report still answers, overrides null, and says why in one line
+        pw = os.path.join(self.st.dir, "noaudit.pw")
+        with open(pw, "w") as f:
+            f.write("noaudit-secret\n")
+        self.st.redis_cli("ACL", "SETUSER", "noaudit", "on", ">noaudit-secret", "resetkeys",
+                          "~sk:{s*}:*", "-@all", "+@read", "-@dangerous", "+ping")
+        env = dict(self.st.env)
+        self.st.env.update({"SKONTO_REDIS_USER": "noaudit", "SKONTO_REDIS_PASSWORD_FILE": pw})
+        try:
+            rep = self.st.ctl_json("report", "policy")
+            text = self.st.ctl("report", "policy").stdout
+        finally:
+            self.st.env = env
+        self.assertRegex(rep["overrides_not_counted"], r"^Redis EXISTS sk:\{audit\}:ovr: NOPERM")
+        self.assertEqual({p["salesperson"]: p["overrides"] for p in rep["salespeople"]},
+                         {None: None, "S-1": None, "S-2|EAST": None, "S-3": None})
+        self.assertEqual(figures(rep)["S-3"][:7], figures(self.st.ctl_json("report", "policy"))
+                         ["S-3"][:7])
+        self.assertEqual(text.count("overrides not counted: Redis EXISTS"), 1)
+
+    def test_2_a_store_rebuilt_before_psp_is_rebuilt(self):
+        live = self.st.ctl_json("report", "policy")
+        self.st.stop("discount-1")
+        # a store whose counters were rebuilt by a worker of before sk:{sN}:psp
+        # (marker "1"): the counters stay, the next start empties and recounts
+        self.st.redis_cli("SET", "sk:{sys}:pbackfill", "1")
+        self.st.start_discount("discount-2")
+        wait_for(lambda: "policy counters rebuilt from 26 invoices" in self.st.log("discount-2"),
+                 what="the rebuild")
+        self.assertEqual(self.st.redis_cli("GET", "sk:{sys}:pbackfill"), "2")
+        self.assertEqual(self.st.ctl_json("report", "policy"), live)
 
 
 if __name__ == "__main__":

@@ -403,6 +403,62 @@ class ReminderChainTest(ReminderCase):
         self.assertEqual(self.sink.ids(), [msgid(first), msgid(second)])
 
 
+    def test_sent_records_forgotten_after_retention(self):
+        """Sent records older than SKONTO_SENT_RETENTION_DAYS are forgotten once
+        their key cannot come back; a record whose window is still open stays,
+        and a forgotten reminder queued again (a new order version) is not
+        mailed again: its window has closed."""
+        self.customer("C-R1", mail="rae@example.com")
+        self.order("SO-R1", "C-R1")
+        n = shard("C-R1")
+        k1 = rkey("SO-R1", 1, "2026-11-12", 3)
+        s1 = skey("C-R1", "2026-11-09T14:00:00Z")
+        self.queue("C-R1", k1, "2026-11-09T14:00:00Z")
+        self.queue("C-R1", s1, "2026-11-09T14:00:00Z")
+        self.r("HSET", "sk:{s%d}:stmt" % n, "C-R1", s1)  # as discount queues the first one
+        self.start_reminder()  # 11-09 14:30Z: the reminder and the statement
+        wait_for(lambda: self.record("C-R1", k1) and self.record("C-R1", s1), 20, "both sent")
+        self.st.stop("reminder-1")
+        self.workers.remove("reminder-1")
+        # 11-30: the 1-day lead of 11-12 is dropped (closed), the 0.5 % window's
+        # 3-day one goes, and the statement of 11-16 (the one queued when the
+        # first was sent; the next is planned from now: 12-07)
+        self.start_reminder(clock="2026-11-30T14:30:00Z")
+        k2 = rkey("SO-R1", 2, "2026-12-02", 3)
+        later = [skey("C-R1", "2026-11-16T14:00:00Z")]
+        wait_for(lambda: self.record("C-R1", k2) and all(self.record("C-R1", k) for k in later),
+                 20, "the 0.5 % reminder and the statement sent")
+        self.st.stop("reminder-1")
+        self.workers.remove("reminder-1")
+        mailed = [msgid(k) for k in [k1, s1, k2] + later]
+        self.assertEqual(sorted(self.sink.ids()), sorted(mailed))
+        # 12-01 15:00Z with one day's retention: k1 and both statements go
+        # (sent a day ago or more, their instants passed), k2 stays (its window is
+        # open until 12-03 05:00Z), the 1-day lead is sent and stays
+        self.start_reminder(clock="2026-12-01T15:00:00Z", SKONTO_SENT_RETENTION_DAYS="1")
+        k3 = rkey("SO-R1", 2, "2026-12-02", 1)
+        wait_for(lambda: self.record("C-R1", k3) and not any(
+            self.record("C-R1", k) for k in [k1, s1] + later), 40,
+            "k1 and the statements forgotten; log:\n" + self.st.log("reminder-1"))
+        self.assertGreaterEqual(self.metric("skonto_reminder_sent_records_forgotten_total"), 3)
+        sent = self.st.ctl_json("reminders", "sent", "--customer", "C-R1")["sent"]
+        self.assertEqual(sorted(x["key"] for x in sent), sorted([k2, k3]))
+        log = self.r("ZRANGE", "sk:{s%d}:rlog:C-R1" % n, 0, -1).split()
+        self.assertEqual(sorted(log), sorted([k2, k3]))
+        # the ERP sends version 2 with the same dates: the discount worker (its
+        # day is 11-05) queues k1 again, which the reminder worker drops as closed
+        closed = self.metric("skonto_reminder_skipped_total", reason="closed") or 0
+        env = pb.Envelope()
+        o = env.order_shipped
+        o.order_id, o.customer_id, o.salesperson, o.version = "SO-R1", "C-R1", "S-1", 2
+        o.currency, o.amount, o.tax, o.ship_date, o.terms = "USD", 113000, 0, "2026-11-02", TERMS
+        self.send(env)
+        wait_for(lambda: (self.metric("skonto_reminder_skipped_total", reason="closed") or 0)
+                 > closed, 20, "the re-queued k1 dropped as closed")
+        time.sleep(1.0)
+        self.assertEqual(sorted(self.sink.ids()), sorted(mailed + [msgid(k3)]))  # nothing twice
+        self.assertIsNone(self.record("C-R1", k1))
+
 def skingest_status(st, oid):
     r = st.ctl("order", "show", oid, "--json", check=False)
     return json.loads(r.stdout).get("status") if r.returncode == 0 else None

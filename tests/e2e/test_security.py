@@ -557,6 +557,7 @@ class RedisAclTest(unittest.TestCase):
         (("HSET", "sk:{s3}:ovref", "OV-1", "1"), {"discount"}),
         (("HINCRBY", "sk:{s3}:pol", "s|2026-11|CNY", 1), {"discount"}),
         (("HINCRBY", "sk:{s3}:pcust", "2026-11|n|C-1", 1), {"discount"}),
+        (("HINCRBY", "sk:{s3}:psp", "2026-11|n|SP-1", 1), {"discount"}),
         (("HDEL", "sk:{s3}:pol", "s|2026-11|CNY"), {"discount"}),
         (("XADD", "sk:{audit}:log", "*", "seq", "0"), {"audit"}),
         (("XTRIM", "sk:{audit}:log", "MAXLEN", 0), set()),

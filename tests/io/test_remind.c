@@ -380,6 +380,50 @@ static int s_teardown(void **state)
     return 0;
 }
 
+/* A sent record may be forgotten once it is as old as the retention and its
+ * key cannot come back: a statement's instant has passed, a reminder's window
+ * has closed in every zone, which the plan itself confirms in the zone whose
+ * windows close last (UTC-12, "Etc/GMT+12"). */
+static void test_forgettable(void **state)
+{
+    (void)state;
+    const int64_t day = SK_MS_PER_DAY;
+    const char *rk = "r|1|2028-02-29|3|SO-9";
+    int64_t sent = s_at("2028-02-26T09:00:00Z");
+    /* too young: 30 days' retention, 29.9 days later */
+    assert_false(sk_remind_forgettable(rk, sent, sent + 30 * day - 1, 30 * day));
+    assert_true(sk_remind_forgettable(rk, sent, sent + 30 * day, 30 * day));
+    /* no retention: the window decides */
+    assert_false(sk_remind_forgettable(rk, sent, s_at("2028-03-01T23:59:59Z"), 0));
+    assert_true(sk_remind_forgettable(rk, sent, s_at("2028-03-02T00:00:00Z"), 0));
+    sk_remind_settings_t s = s_defaults();
+    sk_err_t err;
+    const sk_tz_t *west = sk_remind_zone(&s, "Etc/GMT+12", &err);
+    assert_non_null(west);
+    sk_day_t last[] = {s_day("2028-02-25"), s_day("2028-02-29")};
+    sk_reminder_t r[4];
+    size_t n;
+    assert_int_equal(sk_remind_plan(&s, "SO-9", last, 2, west, s_at("2028-03-01T11:59:59Z"), r, 4,
+                                    &n, &err),
+                     0);
+    assert_int_equal(n, 1); /* still open there: the key is planned, due at once */
+    assert_string_equal(r[0].key, "r|1|2028-02-29|1|SO-9");
+    assert_false(sk_remind_forgettable(r[0].key, sent, s_at("2028-03-01T11:59:59Z"), 0));
+    assert_int_equal(sk_remind_plan(&s, "SO-9", last, 2, west, s_at("2028-03-01T12:00:00Z"), r, 4,
+                                    &n, &err),
+                     0);
+    assert_int_equal(n, 0);
+    /* a statement: once its instant has passed and it is old enough */
+    const char *sk = "s|2028-03-06T09:00:00Z|C-1";
+    int64_t at = s_at("2028-03-06T09:00:00Z");
+    assert_false(sk_remind_forgettable(sk, at, at, 0));
+    assert_true(sk_remind_forgettable(sk, at, at + 1, 0));
+    assert_false(sk_remind_forgettable(sk, at, at + 7 * day - 1, 7 * day));
+    /* not a key: kept */
+    assert_false(sk_remind_forgettable("x|junk", 0, sent + 1000 * day, 0));
+    assert_false(sk_remind_forgettable("r|1|2028-02-31|3|SO-9", 0, sent + 1000 * day, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_plan_passed_reminders),
         cmocka_unit_test(test_plan_tiers_and_zones),
         cmocka_unit_test(test_plan_sorted_by_due),
+        cmocka_unit_test(test_forgettable),
     };
     return cmocka_run_group_tests(tests, NULL, s_teardown);
 }
