@@ -276,8 +276,7 @@ int sk_remind_plan(const sk_remind_settings_t *s, const char *order_id, const sk
                 return sk_err_set(err, "bad_field", "reminders: more than %zu", cap);
             sk_reminder_t *r = &out[k];
             memset(r, 0, sizeof *r); /* the same plan is the same bytes */
-            if (sk_remind_key(r->key, sizeof r->key, order_id, (int)i, last, s->leads[j]) ||
-                sk_remind_message_id(r->message_id, sizeof r->message_id, r->key, s->mail_domain))
+            if (sk_remind_key(r->key, sizeof r->key, order_id, (int)i, last, s->leads[j]))
                 return sk_err_set(err, "bad_field", "reminders: order id of %zu bytes is too long",
                                   strlen(order_id));
             r->tier = (int)i;

@@ -118,8 +118,7 @@ bool sk_remind_forgettable(const char *key, int64_t sent_ms, int64_t now_ms,
 int sk_remind_cadence_parse(const char *v, sk_cadence_t *out);
 
 typedef struct {
-    char key[SK_REMIND_KEY_MAX];
-    char message_id[SK_REMIND_MSGID_MAX];
+    char key[SK_REMIND_KEY_MAX]; /* its Message-ID: sk_remind_message_id(key), when mailed */
     int tier;          /* index into the schedule's tiers */
     sk_day_t last_day; /* the tier's last day, local */
     int lead_days;

@@ -60,7 +60,7 @@ static void s_read_customer(ingest_pipe_t *pipe, ingest_item_t *it, const redisR
     }
     const redisReply *upd = r->element[0], *terms = r->element[1];
     if (upd->type == REDIS_REPLY_STRING)
-        it->known_customer = true;
+        it->known_customer = it->stored_customer = true;
     if (!it->terms && terms->type == REDIS_REPLY_STRING && terms->len > 0 &&
         terms->len < sizeof it->terms_buf) {
         memcpy(it->terms_buf, terms->str, terms->len);

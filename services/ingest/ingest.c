@@ -29,6 +29,7 @@ struct _ingest_t {
     ingest_item_t items[INGEST_BATCH];
     int nitems;
     sk_map_t *seg_ids, *seg_orders, *seg_writers; /* s_segment_end's, kept between batches */
+    sk_map_t *known; /* customers seen stored in Redis, while connected (s_known_customers) */
     ingest_counts_t counts;
     ingest_metrics_t *metrics; /* GET /metrics (metrics.h); not owned, may be NULL */
 };
@@ -45,8 +46,9 @@ ingest_t *ingest_new(const char *name, int64_t retention_ms)
     self->seg_ids = sk_map_new(INGEST_BATCH);
     self->seg_orders = sk_map_new(INGEST_BATCH);
     self->seg_writers = sk_map_new(INGEST_BATCH);
+    self->known = sk_map_new(INGEST_KNOWN_CUSTOMERS);
     if (!self->pipe || !self->claims || !self->sources || !self->seg_ids || !self->seg_orders ||
-        !self->seg_writers)
+        !self->seg_writers || !self->known)
         ingest_destroy(&self);
     return self;
 }
@@ -63,6 +65,7 @@ void ingest_destroy(ingest_t **self_p)
     sk_map_destroy(&self->seg_ids);
     sk_map_destroy(&self->seg_orders);
     sk_map_destroy(&self->seg_writers);
+    sk_map_destroy(&self->known);
     free(self);
     *self_p = NULL;
 }
@@ -88,8 +91,10 @@ void ingest_set_metrics(ingest_t *self, ingest_metrics_t *metrics)
 void ingest_disconnect(ingest_t *self)
 {
     ingest_pipe_drop(self->pipe);
-    /* What was read from Redis may be stale after an outage. */
+    /* What was read from Redis may be stale after an outage (a Redis that
+     * restarted without its data no longer has the customers). */
     ingest_sources_forget(self->sources);
+    sk_map_clear(self->known);
 }
 
 int ingest_connect(ingest_t *self)
@@ -175,15 +180,40 @@ static int s_segment(ingest_t *self, int a, int b)
     return from_sub ? ingest_sources_write(self->sources, self->pipe) : 0;
 }
 
+/* Customers are never deleted, so an order with its own terms whose
+ * customer was seen stored needs no HMGET to know it exists: marks such
+ * orders before the batch is cut into segments (before = true), and after it
+ * remembers the customers the batch's HMGETs found. The memory is dropped
+ * with the connection, and when full (INGEST_KNOWN_CUSTOMERS). */
+static void s_known_customers(ingest_t *self, bool before)
+{
+    for (int i = 0; i < self->nitems; i++) {
+        ingest_item_t *it = &self->items[i];
+        if (it->kind != SK_EVENT_INVOICE || !it->env)
+            continue;
+        const char *cid = sk_event_customer_id(it->env);
+        if (before && it->need_customer && it->terms && it->state == INGEST_RECEIVED &&
+            sk_map_get(self->known, cid, NULL)) {
+            it->known_customer = true;
+            it->need_customer = false;
+        } else if (!before && it->stored_customer && sk_map_put(self->known, cid, 0) < 0) {
+            sk_map_clear(self->known);
+            sk_map_put(self->known, cid, 0); /* out of memory: simply not remembered */
+        }
+    }
+}
+
 int ingest_process(ingest_t *self)
 {
     int start = 0;
+    s_known_customers(self, true);
     while (start < self->nitems) {
         int end = s_segment_end(self, start);
         if (s_segment(self, start, end))
             goto failed;
         start = end;
     }
+    s_known_customers(self, false);
     if (ingest_claims_resolve(self->claims, self->pipe))
         goto failed;
     return 0;

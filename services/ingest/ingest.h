@@ -54,6 +54,7 @@
 #define INGEST_MAX_SUBS 16       /* SKONTO_INGEST_SUB endpoints */
 #define INGEST_RCVHWM 256        /* frames queued per connection (x SK_EVENT_FRAME_MAX) */
 #define INGEST_RETENTION_DAYS 30 /* default of SKONTO_EVENT_ID_RETENTION_DAYS */
+#define INGEST_KNOWN_CUSTOMERS 65536 /* customer ids remembered as stored (ingest.c) */
 
 typedef struct _ingest_t ingest_t;
 

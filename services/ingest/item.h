@@ -76,6 +76,7 @@ typedef struct {
     int shard;          /* the customer's shard, where the accept script runs */
     bool need_customer; /* an order whose customer (or its terms) must be read */
     bool known_customer;
+    bool stored_customer; /* its HMGET found the customer stored (ingest.c remembers it) */
     bool writes_customer; /* a customer upsert, or an order with an inline customer */
     int eid_shard;        /* the event id's shard: where its claim lives */
     const char *terms; /* terms that apply to an order: its own or inline (NULL: the stored ones) */
