@@ -208,6 +208,30 @@ static bool s_id_field(sk_pol_rep_t *r, char *f, char *p[3])
     return s_in_range(r, p[0]);
 }
 
+/* The slot of currency code among a row's currencies (cur, kept sorted by
+ * code, so every output lists them in one order), inserting it and moving the
+ * nv value arrays parallel to cur along; -1 when the row has SK_POL_CUR_MAX
+ * others. */
+static int s_cur_slot(char (*cur)[4], int64_t *const *vals, int nv, const char *code)
+{
+    int k = 0, n = 0;
+    while (n < SK_POL_CUR_MAX && cur[n][0])
+        n++;
+    while (k < n && strcmp(cur[k], code) < 0)
+        k++;
+    if (k < n && !strcmp(cur[k], code))
+        return k;
+    if (n == SK_POL_CUR_MAX)
+        return -1;
+    memmove(cur[k + 1], cur[k], (size_t)(n - k) * sizeof cur[0]);
+    for (int j = 0; j < nv; j++) {
+        memmove(&vals[j][k + 1], &vals[j][k], (size_t)(n - k) * sizeof vals[j][0]);
+        vals[j][k] = 0;
+    }
+    memcpy(cur[k], code, 4);
+    return k;
+}
+
 /* One field of sk:{sN}:pcust. */
 static void s_take_cust(sk_pol_rep_t *r, char *f, int64_t v)
 {
@@ -240,30 +264,14 @@ static void s_take_cust(sk_pol_rep_t *r, char *f, int64_t v)
     else if (!strcmp(x, "ig"))
         c->ig += v;
     else if ((!strncmp(x, "ua.", 3) || !strncmp(x, "dc.", 3)) && s_cur_ok(x + 3)) {
-        int k = 0;
-        while (k < SK_POL_CUR_MAX && c->ucur[k][0] && strcmp(c->ucur[k], x + 3))
-            k++;
-        if (k == SK_POL_CUR_MAX) {
+        int k = s_cur_slot(c->ucur, (int64_t *[]){c->ua, c->dc}, 2, x + 3);
+        if (k < 0) {
             r->skipped++;
             return;
         }
-        memcpy(c->ucur[k], x + 3, 4);
         (x[0] == 'u' ? c->ua : c->dc)[k] += v;
     } else
         r->skipped++;
-}
-
-/* The slot of currency code in a salesperson's row, or -1 when it has
- * SK_POL_CUR_MAX others. */
-static int s_sp_cur(sk_pol_srow_t *sp, const char *code)
-{
-    int k = 0;
-    while (k < SK_POL_CUR_MAX && sp->cur[k][0] && strcmp(sp->cur[k], code))
-        k++;
-    if (k == SK_POL_CUR_MAX)
-        return -1;
-    memcpy(sp->cur[k], code, 4);
-    return k;
 }
 
 /* The row of salesperson id (created zeroed), or NULL when out of memory. */
@@ -287,7 +295,7 @@ static void s_take_sp(sk_pol_rep_t *r, char *f, int64_t v)
     if (!sp)
         return;
     const char *x = p[1], *dot = strchr(x, '.');
-    int k = dot && s_cur_ok(dot + 1) ? s_sp_cur(sp, dot + 1) : -1;
+    int k = dot && s_cur_ok(dot + 1) ? s_cur_slot(sp->cur, (int64_t *[]){sp->dc, sp->a, sp->ua}, 3, dot + 1) : -1;
     size_t nx = dot ? (size_t)(dot - x) : strlen(x);
     if (!dot && !strcmp(x, "n"))
         sp->n += v;

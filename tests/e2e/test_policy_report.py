@@ -309,6 +309,27 @@ class PolicyReport(PolicyStack):
         self.assertEqual(t0["apr_vs_next"], t0["apr_vs_net"])
         self.assertEqual(t0["balance_rate"], "0.9094")
 
+    def test_5_currencies_listed_in_one_order(self):
+        # one salesperson's discounts in three currencies, sent USD, EUR, CNY:
+        # every output lists them by code, whatever order Redis returns them in
+        lines = [line(type="customer", event_id="E40", customer_id="C-M", name="M", terms=T)]
+        for i, cur in enumerate(["USD", "EUR", "CNY"]):
+            lines.append(line(type="order_shipped", event_id="E4%d" % (2 * i + 1),
+                              order_id="SO-4%d" % i, customer_id="C-M", currency=cur,
+                              amount="100.00", ship_date="2026-11-02", terms=T,
+                              salesperson="S-9"))
+            lines.append(pay("E4%d" % (2 * i + 2), "SO-4%d" % i, "98.00", "2026-11-10"))
+        self.send(lines, "currencies.jsonl")
+        rep = self.report()
+        sp = next(p for p in rep["salespeople"] if p["salesperson"] == "S-9")
+        self.assertEqual(list(sp["discounted"].items()),
+                         [("CNY", "2.00"), ("EUR", "2.00"), ("USD", "2.00")])
+        self.assertEqual(list(sp["amount"]), ["CNY", "EUR", "USD"])
+        self.assertEqual(list(self.cust(rep, "C-M")["discounted"]), ["CNY", "EUR", "USD"])
+        text = self.st.ctl("report", "policy").stdout
+        row = next(x for x in text.splitlines() if x.startswith("S-9 "))
+        self.assertIn("2.00 CNY, 2.00 EUR, 2.00 USD", row)
+
     def test_usage_errors(self):
         r = self.st.ctl("report", "policy", "--cost-of-capital", "120", check=False)
         self.assertEqual(r.returncode, 2, r.stderr)
