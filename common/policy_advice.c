@@ -91,6 +91,7 @@ static void s_cust(s_top_t *top, const sk_advice_cust_t *c)
     a.cur = c->cur;
     a.tier = -1;
     a.closed = c->closed;
+    a.other_currencies = c->discount_other;
     if (c->closed > 0 && c->at_net * 2 > c->closed) {
         a.kind = SK_ADVICE_CUSTOMER_PAYS_AT_NET;
         a.count = c->at_net;
@@ -103,8 +104,10 @@ static void s_cust(s_top_t *top, const sk_advice_cust_t *c)
         a.amount = c->discount;
         s_offer(&top[a.kind], &a);
     }
-    if (c->unearned_count > 0) {
+    if (c->unearned_count > 0 && c->unearned_cur) {
         a.kind = SK_ADVICE_CUSTOMER_UNEARNED;
+        a.cur = c->unearned_cur;
+        a.other_currencies = c->unearned_other;
         a.count = c->unearned_count;
         a.amount = c->unearned_amount;
         s_offer(&top[a.kind], &a);

@@ -63,14 +63,20 @@ typedef struct {
     int64_t value;       /* value of its earlier cash at the cost of capital */
 } sk_advice_tier_t;
 
-/* A customer with closes in the range, in one currency. */
+/* A customer with closes in the range. Its amounts are each in one currency:
+ * the caller picks the one with the largest amount (discount_other /
+ * unearned_other: it has such amounts in other currencies too). */
 typedef struct {
     const char *id, *cur;
     int64_t closed;   /* closes by payment */
     int64_t at_net;   /* of them after every window */
     int64_t in_first; /* of them in the first tier */
     int64_t discount; /* granted to them, minor units of cur */
-    int64_t unearned_count, unearned_amount;
+    bool discount_other;
+    int64_t unearned_count; /* claims, in every currency */
+    const char *unearned_cur;
+    int64_t unearned_amount; /* claimed, minor units of unearned_cur */
+    bool unearned_other;
 } sk_advice_cust_t;
 
 typedef struct {
@@ -82,6 +88,7 @@ typedef struct {
     int64_t closed, count;                       /* customer kinds: closes; at net / in
                                                     the first tier / unearned claims */
     int64_t amount;                              /* what the items are ordered by */
+    bool other_currencies; /* customer kinds: amounts in other currencies not shown */
 } sk_advice_t;
 
 /* "tier_above_cost", ... ("?" outside the enum). */

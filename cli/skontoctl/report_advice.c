@@ -15,7 +15,14 @@ char *sk_pol_advice_text(const sk_pol_rep_t *r, const sk_advice_t *a, const char
 {
     bool zh = locale && !strcmp(locale, "zh-CN");
     const sk_currency_t *cur = a->cur ? sk_currency_find(a->cur) : NULL;
-    const char *cc = a->cur && a->cur[0] ? a->cur : "";
+    /* a customer's amount is in the currency where it is largest: say so when
+     * there are others */
+    char ccx[64];
+    snprintf(ccx, sizeof ccx, "%s%s", a->cur && a->cur[0] ? a->cur : "",
+             !a->other_currencies ? ""
+             : zh                 ? "，另有其他币种"
+                                  : ", and more in other currencies");
+    const char *cc = ccx;
     char rate[24], bal[24], k[24], apr[24], disc[40], val[40], exc[40], year[40], amt[40], tn[16];
     sk_cli_rate_pct(a->rate_ppm, rate, sizeof rate);
     sk_cli_rate_pct(a->balance_ppm, bal, sizeof bal);

@@ -241,10 +241,30 @@ int sk_pol_range_days(const sk_pol_rep_t *r)
     return days < 1 ? 1 : days > INT32_MAX ? INT32_MAX : (int)days;
 }
 
+/* The slot of a customer's largest positive amount (v parallel to its
+ * currencies), -1 when none is positive. */
+static int s_largest(const int64_t *v)
+{
+    int k = -1;
+    for (int j = 0; j < SK_POL_CUR_MAX; j++)
+        if (v[j] > 0 && (k < 0 || v[j] > v[k]))
+            k = j;
+    return k;
+}
+
+/* Whether another slot than k holds a positive amount. */
+static bool s_others(const int64_t *v, int k)
+{
+    for (int j = 0; j < SK_POL_CUR_MAX; j++)
+        if (j != k && v[j] > 0)
+            return true;
+    return false;
+}
+
 int sk_pol_advice(const sk_pol_rep_t *r, sk_advice_t *out)
 {
     sk_advice_tier_t *t = calloc(r->tiers.n + 1, sizeof *t);
-    sk_advice_cust_t *c = calloc(r->custs.n * SK_POL_CUR_MAX + 1, sizeof *c);
+    sk_advice_cust_t *c = calloc(r->custs.n + 1, sizeof *c);
     if (!t || !c) {
         free(t);
         free(c);
@@ -267,14 +287,21 @@ int sk_pol_advice(const sk_pol_rep_t *r, sk_advice_t *out)
         const sk_pol_crow_t *cr = SK_POL_AT(&r->custs, sk_pol_crow_t, i);
         if (cr->n <= 0)
             continue;
-        sk_advice_cust_t *x = &c[nc++];
-        *x = (sk_advice_cust_t){cr->id,   cr->ucur[0], cr->n, cr->net,
-                                cr->t[0], cr->dc[0],   0,     cr->ua[0]};
-        /* the claims per currency; the count (not per currency) with the first */
-        x->unearned_count = cr->un;
-        for (int k = 1; k < SK_POL_CUR_MAX && cr->ucur[k][0]; k++)
-            if (cr->ua[k] > 0)
-                c[nc++] = (sk_advice_cust_t){cr->id, cr->ucur[k], 0, 0, 0, 0, cr->un, cr->ua[k]};
+        /* each amount in the currency where it is largest; the others flagged */
+        int kd = s_largest(cr->dc), ku = s_largest(cr->ua);
+        c[nc++] = (sk_advice_cust_t){
+            .id = cr->id,
+            .cur = cr->ucur[kd >= 0 ? kd : 0], /* "" when it has no amount */
+            .closed = cr->n,
+            .at_net = cr->net,
+            .in_first = cr->t[0],
+            .discount = kd >= 0 ? cr->dc[kd] : 0,
+            .discount_other = kd >= 0 && s_others(cr->dc, kd),
+            .unearned_count = cr->un,
+            .unearned_cur = ku >= 0 ? cr->ucur[ku] : NULL,
+            .unearned_amount = ku >= 0 ? cr->ua[ku] : 0,
+            .unearned_other = ku >= 0 && s_others(cr->ua, ku),
+        };
     }
     int n = sk_policy_advise(t, nt, c, nc, sk_pol_range_days(r), out);
     free(t);

@@ -557,6 +557,7 @@ static json_t *s_advice_json(const sk_pol_rep_t *r)
         bad |= json_object_set_new(o, "closed", json_integer(x->closed));
         bad |= json_object_set_new(o, "count", tier ? json_null() : json_integer(x->count));
         bad |= json_object_set_new(o, "amount", sk_cli_json_money(x->amount, cc));
+        bad |= json_object_set_new(o, "other_currencies", json_boolean(x->other_currencies));
         bad |= json_object_set_new(o, "text", json_string(text));
         bad |= json_array_append_new(arr, o);
     }

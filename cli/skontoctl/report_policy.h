@@ -158,9 +158,10 @@ void sk_pol_cust_figures(const sk_pol_crow_t *c, sk_pol_cust_fig_t *f);
 int sk_pol_range_days(const sk_pol_rep_t *r);
 /* The recommendation (common/policy_advice.h) from the tier and customer
  * figures into out (room for SK_ADVICE_MAX); returns how many, -1 when out of
- * memory. Each customer counts in its first currency (the first of its
- * discounts and unearned claims read); its unearned claims in the others
- * count on their own. Items point into r's rows. */
+ * memory. A customer is one input: its discount in the currency where it is
+ * largest, its unearned claims (all counted) with the amount in the currency
+ * where that is largest, each flagged when it has others. Items point into
+ * r's rows. */
 int sk_pol_advice(const sk_pol_rep_t *r, sk_advice_t *out);
 /* An item as one sentence in locale "en" or "zh-CN" into buf; returns buf. */
 char *sk_pol_advice_text(const sk_pol_rep_t *r, const sk_advice_t *a, const char *locale, char *buf,

@@ -141,6 +141,56 @@ static void test_a_rate_an_override_changed_is_weighted(void **state)
     assert_int_equal(f.vs_net.nominal_bp, 1291);
 }
 
+/* A customer with amounts in two currencies is advised on once per kind,
+ * each amount in the currency where it is largest, the others flagged (not
+ * one item per currency, and never its count of claims twice). */
+static void test_advice_of_a_customer_in_two_currencies(void **state)
+{
+    (void)state;
+    static sk_pol_rep_t r;
+    memset(&r, 0, sizeof r);
+    s_tab(&r.tiers, sizeof(sk_pol_trow_t));
+    s_tab(&r.custs, sizeof(sk_pol_crow_t));
+    /* C-1: 3 closes, 2 at net; granted 5.00 USD; one claim of 7.00 USD */
+    long i1 = sk_pol_row(&r.custs, "C-1"), i2 = sk_pol_row(&r.custs, "C-2");
+    assert_true(i1 >= 0 && i2 >= 0);
+    sk_pol_crow_t *c = SK_POL_AT(&r.custs, sk_pol_crow_t, i1);
+    snprintf(c->id, sizeof c->id, "C-1");
+    c->n = 3, c->net = 2, c->t[0] = 1, c->un = 1;
+    memcpy(c->ucur[0], "CNY", 4);
+    memcpy(c->ucur[1], "USD", 4);
+    c->dc[1] = 500, c->ua[1] = 700;
+    /* C-2: the same, and 2.00 CNY granted, a claim of 1.00 CNY */
+    sk_pol_crow_t *d = SK_POL_AT(&r.custs, sk_pol_crow_t, i2);
+    *d = *c;
+    snprintf(d->id, sizeof d->id, "C-2");
+    d->dc[0] = 200, d->ua[0] = 100, d->un = 2;
+    sk_advice_t a[SK_ADVICE_MAX];
+    int n = sk_pol_advice(&r, a);
+    assert_int_equal(n, 4); /* pays at net x 2, unearned x 2 */
+    assert_int_equal(a[0].kind, SK_ADVICE_CUSTOMER_PAYS_AT_NET);
+    assert_int_equal(a[1].kind, SK_ADVICE_CUSTOMER_PAYS_AT_NET);
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal(a[i].cur, "USD");
+        assert_int_equal(a[i].amount, 500);
+    }
+    assert_string_equal(a[0].customer, "C-1");
+    assert_false(a[0].other_currencies);
+    assert_true(a[1].other_currencies);
+    assert_int_equal(a[2].kind, SK_ADVICE_CUSTOMER_UNEARNED);
+    assert_string_equal(a[2].cur, "USD");
+    assert_int_equal(a[2].amount, 700);
+    assert_string_equal(a[2].customer, "C-1");
+    assert_int_equal(a[2].count, 1);
+    assert_false(a[2].other_currencies);
+    assert_string_equal(a[3].customer, "C-2");
+    assert_int_equal(a[3].count, 2);
+    assert_true(a[3].other_currencies);
+    sk_map_destroy(&r.tiers.ix);
+    sk_map_destroy(&r.custs.ix);
+    free(r.custs.rows);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +200,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_rate_an_override_changed_is_weighted, s_setup,
                                         s_teardown),
+        cmocka_unit_test(test_advice_of_a_customer_in_two_currencies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

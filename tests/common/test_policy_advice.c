@@ -59,13 +59,13 @@ static void test_customers(void **state)
     (void)state;
     sk_advice_cust_t c[] = {
         /* 3 closes, 2 at net, 1 unearned claim of 20.00: pays at net, unearned */
-        {"C-B", "CNY", 3, 2, 0, 1000, 1, 2000},
+        {.id = "C-B", .cur = "CNY", .closed = 3, .at_net = 2, .in_first = 0, .discount = 1000, .unearned_count = 1, .unearned_cur = "CNY", .unearned_amount = 2000},
         /* 2 closes both in tier 0, 30.00 granted */
-        {"C-A", "CNY", 2, 0, 2, 3000, 0, 0},
+        {.id = "C-A", .cur = "CNY", .closed = 2, .at_net = 0, .in_first = 2, .discount = 3000, .unearned_count = 0, .unearned_amount = 0},
         /* one close in tier 0: too few to call a habit */
-        {"C-C", "CNY", 1, 0, 1, 500, 0, 0},
+        {.id = "C-C", .cur = "CNY", .closed = 1, .at_net = 0, .in_first = 1, .discount = 500, .unearned_count = 0, .unearned_amount = 0},
         /* half at net: not more than half */
-        {"C-D", "CNY", 2, 1, 1, 500, 0, 0},
+        {.id = "C-D", .cur = "CNY", .closed = 2, .at_net = 1, .in_first = 1, .discount = 500, .unearned_count = 0, .unearned_amount = 0},
     };
     sk_advice_t out[SK_ADVICE_MAX];
     int n = sk_policy_advise(NULL, 0, c, 4, 30, out);
@@ -93,7 +93,9 @@ static void test_at_most_n_per_kind_largest_first(void **state)
         snprintf(id[i], sizeof id[i], "C-%02d", i);
         /* amounts 100, 200, ... with two equal ones at the top (ties by id) */
         int64_t amount = i == N - 1 ? 100 * (N - 1) : 100 * (i + 1);
-        c[i] = (sk_advice_cust_t){id[i], "CNY", 2, 2, 0, 0, 1, amount};
+        c[i] = (sk_advice_cust_t){.id = id[i], .cur = "CNY", .closed = 2, .at_net = 2,
+                                  .unearned_count = 1, .unearned_cur = "CNY",
+                                  .unearned_amount = amount};
     }
     sk_advice_t out[SK_ADVICE_MAX];
     int n = sk_policy_advise(NULL, 0, c, N, 30, out);
