@@ -69,6 +69,7 @@
 #define S_SMTP_TIMEOUT_MAX_MS 60000
 #define S_ADDR_MAX 320
 #define S_TRIM_EVERY_NS 1000000000ull
+#define S_TRIM_WARN_NS (3600ull * S_TRIM_EVERY_NS)
 
 typedef struct {
     redisContext *c;
@@ -89,7 +90,8 @@ typedef struct {
      * cursor in it, the wall time of the last page */
     int trim_shard;
     unsigned long long trim_cursor;
-    uint64_t trim_at_ns;
+    uint64_t trim_at_ns, trim_warned_ns;
+    int64_t trim_unreadable; /* met since the last warning */
     int64_t sent, skipped, retried, dead;
     int64_t errors; /* Redis errors (skontoctl status's "errors") */
 } s_worker_t;
@@ -683,7 +685,6 @@ static int s_reconnect(s_worker_t *w)
     return 0;
 }
 
-/* One turn: returns the number of keys claimed, -1 on a Redis failure. */
 /* One page of sent records past their retention, at most once a second. */
 static void s_trim(s_worker_t *w)
 {
@@ -702,13 +703,20 @@ static void s_trim(s_worker_t *w)
         return;
     }
     reminder_metrics_forgotten(w->metrics, gone);
-    if (unreadable)
-        sk_log_warn("trim: %zu sent records of shard %d are not readable records (kept)",
-                    unreadable, w->trim_shard);
+    /* a bad record is met again every pass: said at most once an hour */
+    w->trim_unreadable += (int64_t)unreadable;
+    if (w->trim_unreadable && (!w->trim_warned_ns || now - w->trim_warned_ns >= S_TRIM_WARN_NS)) {
+        sk_log_warn("trim: %" PRId64 " sent records met since the last warning are not "
+                    "readable records (kept; the last in shard %d)",
+                    w->trim_unreadable, w->trim_shard);
+        w->trim_unreadable = 0;
+        w->trim_warned_ns = now;
+    }
     if (w->trim_cursor == 0)
         w->trim_shard = (w->trim_shard + 1) % SK_SHARDS;
 }
 
+/* One turn: returns the number of keys claimed, -1 on a Redis failure. */
 static long s_turn(s_worker_t *w)
 {
     sk_err_t err;

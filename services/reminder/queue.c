@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invoice_rules.h"
 #include "keys.h"
 #include "sk_redis.h"
 
@@ -257,8 +258,10 @@ int reminder_queue_dead_letter(reminder_queue_t *self, redisContext *c, const ch
     return rc;
 }
 
-/* The customer and instant of a sent record; false when it has no such fields. */
-static bool s_record_parts(const redisReply *v, char *cid, size_t n, int64_t *sent_ms)
+/* The customer (at most n - 1 bytes) and instant of the sent record v of
+ * key; false when it has no such fields. */
+static bool s_record_parts(const char *key, const redisReply *v, char *cid, size_t n,
+                           int64_t *sent_ms)
 {
     if (v->type != REDIS_REPLY_STRING)
         return false;
@@ -266,6 +269,10 @@ static bool s_record_parts(const redisReply *v, char *cid, size_t n, int64_t *se
     const char *c = json_string_value(json_object_get(o, "customer_id"));
     json_t *t = json_object_get(o, "sent_ms");
     bool ok = c && *c && strlen(c) < n && json_is_integer(t);
+    const char *bar;
+    /* a statement's key names its customer: the record must agree */
+    if (ok && key[0] == 's' && (bar = strchr(key + 2, '|')) && strcmp(bar + 1, c))
+        ok = false;
     if (ok) {
         memcpy(cid, c, strlen(c) + 1);
         *sent_ms = json_integer_value(t);
@@ -280,8 +287,10 @@ int reminder_queue_trim(reminder_queue_t *self, redisContext *c, int shard,
 {
     *trimmed = 0;
     *unreadable = 0;
-    char sent[SK_KEY_MAX], cur[24], count[8];
+    char sent[SK_KEY_MAX], due[SK_KEY_MAX], proc[SK_KEY_MAX], cur[24], count[8];
     sk_key_remind_sent(sent, shard);
+    sk_key_remind_due(due, shard);
+    sk_key_remind_proc(proc, shard);
     snprintf(cur, sizeof cur, "%llu", *cursor);
     snprintf(count, sizeof count, "%d", REMINDER_TRIM_PAGE);
     const char *scan[] = {"HSCAN", sent, cur, "COUNT", count};
@@ -299,7 +308,7 @@ int reminder_queue_trim(reminder_queue_t *self, redisContext *c, int shard,
     const redisReply *kv = r->element[1];
     /* HSCAN's COUNT is a hint: a page may hold more, so the keys are sized by it */
     size_t np = kv->elements / 2, m = 0;
-    const char **argv = malloc((4 + 2 * np) * sizeof *argv), **keys = malloc((np ? np : 1) * sizeof *keys);
+    const char **argv = malloc((6 + 2 * np) * sizeof *argv), **keys = malloc((np ? np : 1) * sizeof *keys);
     char(*logs)[SK_KEY_MAX] = malloc((np ? np : 1) * sizeof *logs);
     if (!argv || !keys || !logs) {
         free(argv);
@@ -308,11 +317,11 @@ int reminder_queue_trim(reminder_queue_t *self, redisContext *c, int shard,
         freeReplyObject(r);
         return sk_err_set(err, "out_of_memory", "trim: out of memory");
     }
-    char cid[SK_REMIND_KEY_MAX]; /* a key holds an id: big enough */
+    char cid[SK_ID_MAX + 1];
     for (size_t i = 0; i < np; i++) {
         const redisReply *k = kv->element[2 * i], *v = kv->element[2 * i + 1];
         int64_t at;
-        if (k->type != REDIS_REPLY_STRING || !s_record_parts(v, cid, sizeof cid, &at)) {
+        if (k->type != REDIS_REPLY_STRING || !s_record_parts(k->str, v, cid, sizeof cid, &at)) {
             (*unreadable)++;
         } else if (sk_remind_forgettable(k->str, at, now_ms, retention_ms)) {
             keys[m] = k->str;
@@ -321,14 +330,16 @@ int reminder_queue_trim(reminder_queue_t *self, redisContext *c, int shard,
     }
     int rc = 0;
     if (m) {
-        /* EVALSHA sha 1+m rsent rlog... then the keys, in the same order */
+        /* EVALSHA sha 3+m rsent rdue rproc rlog... then the keys, in the same order */
         char nkeys[24];
         size_t a = 0;
-        snprintf(nkeys, sizeof nkeys, "%zu", m + 1);
+        snprintf(nkeys, sizeof nkeys, "%zu", m + 3);
         argv[a++] = "EVALSHA";
         argv[a++] = self->trim;
         argv[a++] = nkeys;
         argv[a++] = sent;
+        argv[a++] = due;
+        argv[a++] = proc;
         for (size_t j = 0; j < m; j++)
             argv[a++] = logs[j];
         for (size_t j = 0; j < m; j++)

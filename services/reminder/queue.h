@@ -92,10 +92,11 @@ int reminder_queue_dead_letter(reminder_queue_t *self, struct redisContext *c, c
 /* Retention (docs/REMINDERS.md): one page of shard's sent records, HSCAN
  * from *cursor (0 starts a pass) COUNT REMINDER_TRIM_PAGE; the records that
  * sk_remind_forgettable lets go at now_ms under retention_ms are removed with
- * their rlog entries (trim.lua). *cursor gets the next one (0: the pass
- * over the shard ended), *trimmed how many went. A record that is not JSON
- * with a string customer_id and an integer sent_ms is kept and counted in
- * *unreadable. 0, or -1 with err. */
+ * their rlog entries (trim.lua), unless the key is queued or being sent
+ * again. *cursor gets the next one (0: the pass over the shard ended),
+ * *trimmed how many went. A record that is not JSON with a customer_id of an
+ * id's size (the one a statement's key names) and an integer sent_ms is kept
+ * and counted in *unreadable. 0, or -1 with err. */
 #define REMINDER_TRIM_PAGE 100
 int reminder_queue_trim(reminder_queue_t *self, struct redisContext *c, int shard,
                         unsigned long long *cursor, int64_t now_ms, int64_t retention_ms,

@@ -435,11 +435,16 @@ class ReminderChainTest(ReminderCase):
         # 12-01 15:00Z with one day's retention: k1 and both statements go
         # (sent a day ago or more, their instants passed), k2 stays (its window is
         # open until 12-03 05:00Z), the 1-day lead is sent and stays
+        # (k1 queued again, due in a year: kept while it is queued, then forgotten)
+        self.r("ZADD", "sk:{s%d}:rdue" % n, ms("2027-12-01T00:00:00Z"), k1)
         self.start_reminder(clock="2026-12-01T15:00:00Z", SKONTO_SENT_RETENTION_DAYS="1")
         k3 = rkey("SO-R1", 2, "2026-12-02", 1)
         wait_for(lambda: self.record("C-R1", k3) and not any(
-            self.record("C-R1", k) for k in [k1, s1] + later), 40,
-            "k1 and the statements forgotten; log:\n" + self.st.log("reminder-1"))
+            self.record("C-R1", k) for k in [s1] + later), 40,
+            "the statements forgotten; log:\n" + self.st.log("reminder-1"))
+        self.assertIsNotNone(self.record("C-R1", k1))
+        self.r("ZREM", "sk:{s%d}:rdue" % n, k1)
+        wait_for(lambda: not self.record("C-R1", k1), 40, "k1 forgotten once no longer queued")
         self.assertGreaterEqual(self.metric("skonto_reminder_sent_records_forgotten_total"), 3)
         sent = self.st.ctl_json("reminders", "sent", "--customer", "C-R1")["sent"]
         self.assertEqual(sorted(x["key"] for x in sent), sorted([k2, k3]))
