@@ -56,7 +56,8 @@ def record(entry_id, kb, n):
 def run(r, sha, size, calls, first):
     stream = SHARD + "events"
     shard_keys = [stream] + [SHARD + k for k in ("windows", "fc:hist", "fc:net", "takeup",
-                                                  "unapplied", "rdue", "stmt", "pol", "pcust")]
+                                                  "unapplied", "rdue", "stmt", "pol", "pcust",
+                                                  "psp")]
     n = first
     for _ in range(calls):
         ids = r.pipe([("XADD", stream, "*", "e", "x", "q", "1")] * size)
