@@ -291,26 +291,27 @@ static void s_take_sp(sk_pol_rep_t *r, char *f, int64_t v)
     char *p[3];
     if (!s_id_field(r, f, p))
         return;
-    sk_pol_srow_t *sp = s_sp_row(r, p[2]);
-    if (!sp)
-        return;
+    /* the field's name first: a malformed one makes no row and takes no slot */
     const char *x = p[1], *dot = strchr(x, '.');
-    int k = dot && s_cur_ok(dot + 1) ? s_cur_slot(sp->cur, (int64_t *[]){sp->dc, sp->a, sp->ua}, 3, dot + 1) : -1;
     size_t nx = dot ? (size_t)(dot - x) : strlen(x);
-    if (!dot && !strcmp(x, "n"))
-        sp->n += v;
-    else if (!dot && !strcmp(x, "tk"))
-        sp->tk += v;
-    else if (!dot && !strcmp(x, "un"))
-        sp->un += v;
-    else if (k >= 0 && nx == 2 && !strncmp(x, "dc", 2))
-        sp->dc[k] += v;
-    else if (k >= 0 && nx == 1 && x[0] == 'a')
-        sp->a[k] += v;
-    else if (k >= 0 && nx == 2 && !strncmp(x, "ua", 2))
-        sp->ua[k] += v;
-    else
+    bool plain = !dot && (!strcmp(x, "n") || !strcmp(x, "tk") || !strcmp(x, "un"));
+    bool money = dot && s_cur_ok(dot + 1) &&
+                 ((nx == 2 && (!strncmp(x, "dc", 2) || !strncmp(x, "ua", 2))) ||
+                  (nx == 1 && x[0] == 'a'));
+    sk_pol_srow_t *sp = plain || money ? s_sp_row(r, p[2]) : NULL;
+    if (!sp) {
+        r->skipped += !(plain || money);
+        return;
+    }
+    if (plain) {
+        *(x[0] == 'n' ? &sp->n : x[0] == 't' ? &sp->tk : &sp->un) += v;
+        return;
+    }
+    int k = s_cur_slot(sp->cur, (int64_t *[]){sp->dc, sp->a, sp->ua}, 3, dot + 1);
+    if (k < 0)
         r->skipped++;
+    else
+        (x[0] == 'd' ? sp->dc : x[0] == 'a' ? sp->a : sp->ua)[k] += v;
 }
 
 /* One override record (sk_override_record_fn): counted for its salesperson. */

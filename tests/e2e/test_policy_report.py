@@ -330,6 +330,19 @@ class PolicyReport(PolicyStack):
         row = next(x for x in text.splitlines() if x.startswith("S-9 "))
         self.assertIn("2.00 CNY, 2.00 EUR, 2.00 USD", row)
 
+    def test_6_malformed_counter_fields_are_skipped_and_counted(self):
+        before = self.report()
+        bad = ["2026-11|zz|bob", "2026-11|n.EUR|bob", "2026-11|dc.XXX|bob", "2026-11|dc|bob"]
+        for f in bad:
+            self.st.redis_cli("HSET", "sk:{s0}:psp", f, "1")
+        try:
+            rep = self.report()
+        finally:
+            self.st.redis_cli("HDEL", "sk:{s0}:psp", *bad)
+        self.assertEqual(rep["skipped_fields"], before["skipped_fields"] + len(bad))
+        self.assertNotIn("bob", [p["salesperson"] for p in rep["salespeople"]])
+        self.assertEqual(rep["salespeople"], before["salespeople"])
+
     def test_usage_errors(self):
         r = self.st.ctl("report", "policy", "--cost-of-capital", "120", check=False)
         self.assertEqual(r.returncode, 2, r.stderr)
