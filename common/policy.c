@@ -173,13 +173,14 @@ sk_policy_status_t sk_policy_weighted(const sk_policy_bucket_t *b, size_t n, int
     int32_t first = 0;
     for (size_t i = 0; i < n; i++) {
         const sk_policy_bucket_t *x = &b[i];
-        if (x->amount <= 0)
-            continue;
+        int64_t sum;
+        if (x->amount <= 0 || __builtin_add_overflow(out->amount, x->amount, &sum))
+            continue; /* none, or beyond int64 with the others: left out */
         if (out->amount == 0)
             first = x->rate_ppm;
         else if (x->rate_ppm != first)
             out->rates_differ = true;
-        out->amount += x->amount;
+        out->amount = sum;
         s_wadd(&w[W_RATE], x->rate_ppm, x->amount);
         s_wadd(&w[W_NEXT], x->next_ppm, x->amount);
         sk_policy_apr_t a;

@@ -163,7 +163,10 @@ static void s_take_bucket(sk_pol_rep_t *r, char **p, int64_t v)
     snprintf(row->terms, sizeof row->terms, "%s", p[4]);
     memcpy(row->cur, p[2], 4);
     row->tier = tier;
-    b.amount = row->b.amount + v;
+    if (__builtin_add_overflow(row->b.amount, v, &b.amount)) {
+        r->skipped++; /* beyond int64: not a counter the apply step can have written */
+        return;
+    }
     row->b = b;
 }
 
@@ -360,9 +363,12 @@ static int s_load_sp_overrides(redisContext *c, sk_pol_rep_t *r)
         if (sk_date_parse(d, &to, &err) >= 0)
             to = sk_date_end_of_month(to);
     }
+    size_t n0 = r->sps.n; /* the rows of the counters; the scan may add some */
     if (sk_override_records_scan(VERB, c, from, to, s_sp_override, r, &r->sps.nomem,
                                  r->sps_no_overrides, sizeof r->sps_no_overrides) != 0) {
-        /* counted so far: dropped, not half shown */
+        /* counted so far: dropped, not half shown, with the rows only they made
+         * (the index is not read after the load) */
+        r->sps.n = n0;
         for (size_t i = 0; i < r->sps.n; i++) {
             sk_pol_srow_t *sp = SK_POL_AT(&r->sps, sk_pol_srow_t, i);
             sp->ov_requested = sp->ov_approved = sp->ov_refused = 0;
