@@ -241,6 +241,22 @@ int sk_pol_range_days(const sk_pol_rep_t *r)
     return days < 1 ? 1 : days > INT32_MAX ? INT32_MAX : (int)days;
 }
 
+char *sk_pol_cur_list(const char (*cur)[4], const int64_t *v, bool code_first, const char *sep,
+                      char *buf, size_t n)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < SK_POL_CUR_MAX && cur[k][0] && off < n; k++) {
+        if (!v[k])
+            continue;
+        char m[48];
+        sk_money_format(v[k], sk_currency_find(cur[k]), m, sizeof m);
+        off += (size_t)snprintf(buf + off, n - off, "%s%s %s", off ? sep : "",
+                                code_first ? cur[k] : m, code_first ? m : cur[k]);
+    }
+    return buf;
+}
+
 /* The slot of a customer's largest positive amount (v parallel to its
  * currencies), -1 when none is positive. */
 static int s_largest(const int64_t *v)

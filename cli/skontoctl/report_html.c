@@ -603,16 +603,8 @@ static void s_customers(s_out_t *o, const sk_pol_rep_t *r)
  * value is not 0, "; " between them, in the row's order (none: "-"). */
 static void s_td_cur_map(s_out_t *o, const char *key, const char (*cur)[4], const int64_t *v)
 {
-    char b[SK_POL_CUR_MAX * 48] = "";
-    size_t off = 0;
-    for (int k = 0; k < SK_POL_CUR_MAX && cur[k][0]; k++) {
-        if (!v[k])
-            continue;
-        char m[40];
-        off += (size_t)snprintf(b + off, sizeof b - off, "%s%s %s", off ? "; " : "", cur[k],
-                                sk_money_format(v[k], sk_currency_find(cur[k]), m, sizeof m));
-    }
-    s_td(o, key, b[0] ? b : NULL);
+    char b[SK_POL_CUR_MAX * 48];
+    s_td(o, key, sk_pol_cur_list(cur, v, true, "; ", b, sizeof b)[0] ? b : NULL);
 }
 
 static void s_salespeople(s_out_t *o, const sk_pol_rep_t *r)

@@ -731,17 +731,7 @@ static char *s_days(bool has, int32_t c, char *buf, size_t n)
 /* "11.30 CNY, 2.00 EUR" of the currencies whose value is not 0 ("-" none). */
 static char *s_cur_text(const char (*cur)[4], const int64_t *v, char *buf, size_t n)
 {
-    size_t off = 0;
-    buf[0] = '\0';
-    for (int k = 0; k < SK_POL_CUR_MAX && cur[k][0] && off < n; k++) {
-        if (!v[k])
-            continue;
-        char m[48];
-        off +=
-            (size_t)snprintf(buf + off, n - off, "%s%s %s", off ? ", " : "",
-                             sk_money_format(v[k], sk_currency_find(cur[k]), m, sizeof m), cur[k]);
-    }
-    if (!buf[0])
+    if (!sk_pol_cur_list(cur, v, false, ", ", buf, n)[0])
         snprintf(buf, n, "-");
     return buf;
 }

@@ -152,6 +152,11 @@ int64_t sk_pol_value(int64_t cash_days, int32_t k_ppm);
 const char *sk_pol_tier_name(int tier, char *buf, size_t n);
 void sk_pol_tier_figures(const sk_pol_rep_t *r, const sk_pol_trow_t *row, sk_pol_tier_fig_t *f);
 void sk_pol_cust_figures(const sk_pol_crow_t *c, sk_pol_cust_fig_t *f);
+/* A row's non-zero amounts per currency (cur/v as in its row), in the row's
+ * order (by code), "1.00 CNY, 2.00 USD" (or code first: "CNY 1.00; USD 2.00"),
+ * into buf; "" when none; returns buf. */
+char *sk_pol_cur_list(const char (*cur)[4], const int64_t *v, bool code_first, const char *sep,
+                      char *buf, size_t n);
 /* The days the report's range covers: from the first day of --from's month
  * (unbounded: of the earliest close month read) to the last of --to's
  * (unbounded: as_of), at least 1; what the advice scales a year by. */
