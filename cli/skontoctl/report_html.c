@@ -79,6 +79,8 @@ enum {
     L_BY_HISTORY,
     L_AT_NET,
     L_RECOMMENDATIONS,
+    L_TIER_BARS,
+    L_NET_BAR,
     L_COUNT
 };
 
@@ -141,7 +143,9 @@ static const char *const s_en[] = {
     "Receivables forecast by week (Monday), by history and at net",
     "by history",
     "at net",
-    "Recommendations"};
+    "Recommendations",
+    "discount tiers, t0 first",
+    "paid at net"};
 
 static const char *const s_zh[] = {"现金折扣政策报告",
                                    "结清发票",
@@ -201,7 +205,9 @@ static const char *const s_zh[] = {"现金折扣政策报告",
                                    "按周应收账款预测（周一），按历史与按净期",
                                    "按历史",
                                    "按净期",
-                                   "建议"};
+                                   "建议",
+                                   "折扣档位（t0 在最左）",
+                                   "按净期付款"};
 _Static_assert(sizeof s_en / sizeof s_en[0] == L_COUNT, "an English label for each");
 _Static_assert(sizeof s_zh / sizeof s_zh[0] == L_COUNT, "a Chinese label for each");
 
@@ -541,6 +547,8 @@ static void s_tiers(s_out_t *o, const sk_pol_rep_t *r)
         b->series = row->tier == SK_POL_TIER_NET ? 1 : 0;
     }
     s_bar_chart(o, "chart-takeup", o->l[L_CHART_TAKEUP], bars, n, 100, 0, false, 0, NULL);
+    if (n)
+        s_legend(o, o->l[L_TIER_BARS], o->l[L_NET_BAR]);
     free(bars);
 }
 
