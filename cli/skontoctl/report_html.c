@@ -81,6 +81,7 @@ enum {
     L_RECOMMENDATIONS,
     L_TIER_BARS,
     L_NET_BAR,
+    L_NO_AUDIT_LOG,
     L_COUNT
 };
 
@@ -145,7 +146,8 @@ static const char *const s_en[] = {
     "at net",
     "Recommendations",
     "discount tiers, t0 first",
-    "paid at net"};
+    "paid at net",
+    "no audit log in this store"};
 
 static const char *const s_zh[] = {"现金折扣政策报告",
                                    "结清发票",
@@ -207,7 +209,8 @@ static const char *const s_zh[] = {"现金折扣政策报告",
                                    "按净期",
                                    "建议",
                                    "折扣档位（t0 在最左）",
-                                   "按净期付款"};
+                                   "按净期付款",
+                                   "本库中没有审计日志"};
 _Static_assert(sizeof s_en / sizeof s_en[0] == L_COUNT, "an English label for each");
 _Static_assert(sizeof s_zh / sizeof s_zh[0] == L_COUNT, "a Chinese label for each");
 
@@ -654,7 +657,11 @@ static void s_salespeople(s_out_t *o, const sk_pol_rep_t *r)
         s_attr(o, "id", "overrides_not_counted");
         s_el(o, "strong", o->l[L_OV_NOT_COUNTED]);
         s_text(o, ": ");
-        s_text(o, r->sps_no_overrides);
+        /* the store's reason in the page's language; a Redis error as Redis said it */
+        if (r->sps_no_audit_log)
+            s_text(o, o->l[L_NO_AUDIT_LOG]);
+        else
+            s_text(o, r->sps_no_overrides);
         s_end(o);
     }
 }

@@ -341,7 +341,8 @@ static int s_load_sp_overrides(redisContext *c, sk_pol_rep_t *r)
     redisReply *e = redisCommandArgv(c, 4, av, NULL);
     if (!e)
         return sk_cli_fail(VERB, "Redis at %s: %s", sk_redis_url_env(), c->errstr);
-    if (e->type == REDIS_REPLY_INTEGER && e->integer == 0)
+    r->sps_no_audit_log = e->type == REDIS_REPLY_INTEGER && e->integer == 0;
+    if (r->sps_no_audit_log)
         snprintf(r->sps_no_overrides, sizeof r->sps_no_overrides,
                  "no audit log in this store (%s, %s)", SK_KEY_AUDIT_LOG, SK_KEY_AUDIT_OVERRIDES);
     else if (e->type != REDIS_REPLY_INTEGER)

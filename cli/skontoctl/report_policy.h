@@ -101,6 +101,7 @@ typedef struct {
     long skipped;
     sk_pol_tab_t sps;           /* sk_pol_srow_t, by id */
     char sps_no_overrides[200]; /* "": overrides counted; else why they are not */
+    bool sps_no_audit_log;      /* why: the store has no audit keys (the HTML says it in its locale) */
 } sk_pol_rep_t;
 
 /* Everything a tier row shows. */

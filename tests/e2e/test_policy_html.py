@@ -292,8 +292,10 @@ class PolicyHtml(unittest.TestCase):
     def test_2_chinese_labels_same_numbers(self):
         rep, text, dom = self.write("zh-CN")
         self.assertIn('lang="zh-CN"', text)
-        for label in ("现金折扣政策报告", "按客户", "按销售员", "应收账款"):
+        for label in ("现金折扣政策报告", "按客户", "按销售员", "应收账款",
+                      "本库中没有审计日志", "按净期付款"):
             self.assertIn(label, text)
+        self.assertNotIn("no audit log", text)
         t0 = next(c for tr, c in dom.rows("tiers") if tr["data-tier"] == "t0")
         self.assertEqual((t0["share"], t0["discounted"], t0["net_effect"]),
                          ("40.00", "30.00", "-23.13"))  # not 40,00: numbers ignore the locale
