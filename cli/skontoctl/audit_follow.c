@@ -322,22 +322,14 @@ int sk_cli_audit_follow(int argc, char **argv)
     int o, rc = SK_EXIT_OK;
     sk_cli_scan_t sc;
     sk_cli_scan_init(&sc, VERB, opts, argc, argv);
-    while (rc == SK_EXIT_OK && (o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+    while (rc == SK_EXIT_OK && (o = sk_cli_scan_peer(&sc, &peer, NULL, "skontoctl audit --help",
+                                                     &value)) != SK_CLI_END) {
         if (o == SK_CLI_BAD) {
             rc = SK_EXIT_USAGE;
             break;
         }
-        if (o == SK_CLI_WORD) {
-            rc = sk_cli_usage_error(VERB, "unexpected \"%s\" (skontoctl audit --help)", value);
-            break;
-        }
         const char *name = opts[o].name;
-        int p = sk_cli_peer_opt(&peer, VERB, name, value);
-        if (p < 0)
-            rc = SK_EXIT_USAGE;
-        else if (p > 0)
-            continue;
-        else if (!strcmp(name, "from")) {
+        if (!strcmp(name, "from")) {
             if (sk_cli_parse_int(value, 0, INT64_MAX, &from) < 0)
                 rc = sk_cli_opt_error(VERB, name, value, "want a sequence number, 0 or more");
         } else if (!strcmp(name, "until-size")) {

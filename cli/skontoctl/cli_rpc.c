@@ -69,6 +69,34 @@ int sk_cli_peer_opt(sk_cli_peer_t *p, const char *verb, const char *name, const 
     return 1;
 }
 
+int sk_cli_scan_peer(sk_cli_scan_t *sc, sk_cli_peer_t *p, const char **word, const char *what,
+                     const char **value)
+{
+    for (;;) {
+        int o = sk_cli_scan_next(sc, value);
+        if (o == SK_CLI_END || o == SK_CLI_BAD)
+            return o;
+        if (o == SK_CLI_WORD) {
+            if (!word) {
+                sk_cli_usage_error(sc->verb, "unexpected \"%s\" (%s)", *value, what);
+                return SK_CLI_BAD;
+            }
+            if (*word) {
+                sk_cli_usage_error(sc->verb, "one %s only (got \"%s\" and \"%s\")", what, *word,
+                                   *value);
+                return SK_CLI_BAD;
+            }
+            *word = *value;
+            continue;
+        }
+        int taken = sk_cli_peer_opt(p, sc->verb, sc->opts[o].name, *value);
+        if (taken < 0)
+            return SK_CLI_BAD;
+        if (taken == 0)
+            return o;
+    }
+}
+
 void sk_cli_peer_help(FILE *out)
 {
     fprintf(out, "  --endpoint E     the audit worker (default $SKONTO_AUDIT_ENDPOINT, else\n"

@@ -53,6 +53,14 @@ void sk_cli_peer_audit(sk_cli_peer_t *p);
  * 0 when it was not, -1 after a usage line for a bad value. */
 int sk_cli_peer_opt(sk_cli_peer_t *p, const char *verb, const char *name, const char *value);
 
+/* The next argument of a verb that talks to a peer: SK_CLI_PEER_OPTS are
+ * taken into p here. A positional word goes to *word, one at most ("one WHAT
+ * only (got ...)"); with word NULL none is allowed ("unexpected "W" (HINT)").
+ * Returns the index of another option (its value in *value), SK_CLI_END, or
+ * SK_CLI_BAD after one line. */
+int sk_cli_scan_peer(sk_cli_scan_t *sc, sk_cli_peer_t *p, const char **word, const char *what,
+                     const char **value);
+
 /* The help lines for SK_CLI_PEER_OPTS. */
 void sk_cli_peer_help(FILE *out);
 

@@ -263,22 +263,10 @@ static int s_request(int argc, char **argv)
     char day[16];
     sk_cli_scan_t sc;
     sk_cli_scan_init(&sc, verb, opts, argc, argv);
-    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+    while ((o = sk_cli_scan_peer(&sc, &peer, &order, "order", &value)) != SK_CLI_END) {
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
-        if (o == SK_CLI_WORD) {
-            if (order)
-                return sk_cli_usage_error(verb, "one order only (got \"%s\" and \"%s\")", order,
-                                          value);
-            order = value;
-            continue;
-        }
         const char *name = opts[o].name;
-        int p = sk_cli_peer_opt(&peer, verb, name, value);
-        if (p < 0)
-            return SK_EXIT_USAGE;
-        if (p > 0)
-            continue;
         const char *colon = value ? strchr(value, ':') : NULL;
         if (!strcmp(name, "rev")) {
             if (sk_cli_parse_int(value, 0, INT64_MAX, &rev) < 0)
@@ -399,22 +387,10 @@ static int s_decide(int argc, char **argv, bool approve)
     int o;
     sk_cli_scan_t sc;
     sk_cli_scan_init(&sc, verb, opts, argc, argv);
-    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+    while ((o = sk_cli_scan_peer(&sc, &peer, &id, "override", &value)) != SK_CLI_END) {
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
-        if (o == SK_CLI_WORD) {
-            if (id)
-                return sk_cli_usage_error(verb, "one override only (got \"%s\" and \"%s\")", id,
-                                          value);
-            id = value;
-            continue;
-        }
         const char *name = opts[o].name;
-        int p = sk_cli_peer_opt(&peer, verb, name, value);
-        if (p < 0)
-            return SK_EXIT_USAGE;
-        if (p > 0)
-            continue;
         if (!strcmp(name, "rev")) {
             if (sk_cli_parse_int(value, 1, INT64_MAX, &rev) < 0)
                 return sk_cli_opt_error(verb, name, value, "want the invoice's revision");
@@ -458,20 +434,13 @@ static int s_list(int argc, char **argv)
     int o;
     sk_cli_scan_t sc;
     sk_cli_scan_init(&sc, verb, opts, argc, argv);
-    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+    while ((o = sk_cli_scan_peer(&sc, &peer, NULL,
+                                 "usage: skontoctl override list [--order O] [--status S] "
+                                 "[--limit N] [--json]",
+                                 &value)) != SK_CLI_END) {
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
-        if (o == SK_CLI_WORD)
-            return sk_cli_usage_error(verb,
-                                      "unexpected \"%s\" (usage: skontoctl override list "
-                                      "[--order O] [--status S] [--limit N] [--json])",
-                                      value);
         const char *name = opts[o].name;
-        int p = sk_cli_peer_opt(&peer, verb, name, value);
-        if (p < 0)
-            return SK_EXIT_USAGE;
-        if (p > 0)
-            continue;
         if (!strcmp(name, "order")) {
             if (!sk_cli_id_ok(value))
                 return sk_cli_opt_error(verb, name, value, "not an order id");
@@ -512,21 +481,10 @@ static int s_show(int argc, char **argv)
     int o;
     sk_cli_scan_t sc;
     sk_cli_scan_init(&sc, verb, opts, argc, argv);
-    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+    while ((o = sk_cli_scan_peer(&sc, &peer, &id, "override", &value)) != SK_CLI_END) {
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
-        if (o == SK_CLI_WORD) {
-            if (id)
-                return sk_cli_usage_error(verb, "one override only (got \"%s\" and \"%s\")", id,
-                                          value);
-            id = value;
-            continue;
-        }
-        int p = sk_cli_peer_opt(&peer, verb, opts[o].name, value);
-        if (p < 0)
-            return SK_EXIT_USAGE;
-        if (p == 0)
-            json = true;
+        json = true; /* the one option that is not the peer's */
     }
     if (!id || !sk_cli_id_ok(id))
         return sk_cli_usage_error(verb, "which override? usage: skontoctl override show ID");
