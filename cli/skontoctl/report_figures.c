@@ -116,6 +116,23 @@ int64_t sk_pol_value(int64_t cash_days, int32_t k_ppm)
     return s_div((__int128)cash_days * k_ppm, (int64_t)365 * SK_PPM);
 }
 
+size_t sk_pol_month_sum(const sk_pol_rep_t *r, size_t i, bool per_month, sk_pol_sum_t *out)
+{
+    const sk_pol_trow_t *first = SK_POL_AT(&r->months, sk_pol_trow_t, i);
+    out->cur = first->cur;
+    out->month = first->terms;
+    out->discounts = out->cash_days = 0;
+    for (; i < r->months.n; i++) {
+        const sk_pol_trow_t *row = SK_POL_AT(&r->months, sk_pol_trow_t, i);
+        if (strcmp(row->cur, first->cur) || (per_month && strcmp(row->terms, first->terms)))
+            break;
+        out->cash_days += row->v[SK_POL_V_PD];
+        out->discounts += row->v[SK_POL_V_DC];
+    }
+    out->value = sk_pol_value(out->cash_days, r->k_ppm);
+    return i;
+}
+
 const char *sk_pol_tier_name(int tier, char *buf, size_t n)
 {
     if (tier == SK_POL_TIER_NET)

@@ -689,26 +689,19 @@ static void s_net_effect(s_out_t *o, const sk_pol_rep_t *r)
         s_end(o);
     }
     /* per currency totals (the month rows are sorted by currency) */
-    for (size_t i = 0, j; i < r->months.n; i = j) {
-        const sk_pol_trow_t *row = SK_POL_AT(&r->months, sk_pol_trow_t, i);
-        int64_t pd = 0, dc = 0;
-        for (j = i;
-             j < r->months.n && !strcmp(SK_POL_AT(&r->months, sk_pol_trow_t, j)->cur, row->cur);
-             j++) {
-            pd += SK_POL_AT(&r->months, sk_pol_trow_t, j)->v[SK_POL_V_PD];
-            dc += SK_POL_AT(&r->months, sk_pol_trow_t, j)->v[SK_POL_V_DC];
-        }
-        const sk_currency_t *cc = sk_currency_find(row->cur);
-        int64_t v = sk_pol_value(pd, r->k_ppm);
+    for (size_t i = 0; i < r->months.n;) {
+        sk_pol_sum_t t;
+        i = sk_pol_month_sum(r, i, false, &t);
+        const sk_currency_t *cc = sk_currency_find(t.cur);
         s_start(o, "tr");
         s_attr(o, "class", "total");
-        s_attr(o, "data-currency", row->cur);
+        s_attr(o, "data-currency", t.cur);
         s_el(o, "th", o->l[L_TOTAL]);
-        s_td(o, "currency", row->cur);
+        s_td(o, "currency", t.cur);
         s_td(o, NULL, NULL);
-        s_td_money(o, "value_of_earlier_cash", v, cc);
-        s_td_money(o, "discounts", dc, cc);
-        s_td_money(o, "net_effect", v - dc, cc);
+        s_td_money(o, "value_of_earlier_cash", t.value, cc);
+        s_td_money(o, "discounts", t.discounts, cc);
+        s_td_money(o, "net_effect", t.value - t.discounts, cc);
         s_end(o);
     }
     s_end(o);
@@ -732,17 +725,9 @@ static void s_net_effect(s_out_t *o, const sk_pol_rep_t *r)
             const sk_pol_trow_t *row = SK_POL_AT(&r->months, sk_pol_trow_t, j);
             if (strcmp(row->cur, first->cur))
                 break;
-            int64_t pd = 0, dc = 0;
-            size_t k = j;
-            for (; k < r->months.n &&
-                   !strcmp(SK_POL_AT(&r->months, sk_pol_trow_t, k)->cur, first->cur) &&
-                   !strcmp(SK_POL_AT(&r->months, sk_pol_trow_t, k)->terms, row->terms);
-                 k++) {
-                pd += SK_POL_AT(&r->months, sk_pol_trow_t, k)->v[SK_POL_V_PD];
-                dc += SK_POL_AT(&r->months, sk_pol_trow_t, k)->v[SK_POL_V_DC];
-            }
-            j = k;
-            int64_t v = sk_pol_value(pd, r->k_ppm);
+            sk_pol_sum_t t;
+            j = sk_pol_month_sum(r, j, true, &t);
+            int64_t v = t.value, dc = t.discounts, pd = t.cash_days;
             char a[48], b[48];
             sk_money_format(dc, cc, a, sizeof a);
             sk_money_format(v, cc, b, sizeof b);

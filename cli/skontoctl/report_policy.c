@@ -646,28 +646,10 @@ static json_t *s_json(const sk_pol_rep_t *r)
             bad |= json_array_append_new(always, json_string(c->id));
     }
     /* net effect: per month x currency x tier, then per currency */
-    char cur[4] = "";
-    int64_t tv = 0, td = 0, tpd = 0;
-    for (size_t i = 0; i <= r->months.n; i++) {
-        const sk_pol_trow_t *row = i < r->months.n ? SK_POL_AT(&r->months, sk_pol_trow_t, i) : NULL;
-        if (cur[0] && (!row || strcmp(row->cur, cur))) {
-            const sk_currency_t *cc = sk_currency_find(cur);
-            int64_t v = sk_pol_value(tpd, r->k_ppm);
-            bad |= json_array_append_new(
-                totals, json_pack("{s:s, s:o, s:o, s:o}", "currency", cur,
-                                  "value_of_earlier_cash", sk_cli_json_money(v, cc), "discounts",
-                                  sk_cli_json_money(td, cc), "net_effect",
-                                  sk_cli_json_money(v - td, cc)));
-            tv = td = tpd = 0;
-        }
-        if (!row)
-            break;
-        memcpy(cur, row->cur, 4);
+    for (size_t i = 0; i < r->months.n; i++) {
+        const sk_pol_trow_t *row = SK_POL_AT(&r->months, sk_pol_trow_t, i);
         const sk_currency_t *cc = sk_currency_find(row->cur);
         int64_t v = sk_pol_value(row->v[SK_POL_V_PD], r->k_ppm);
-        tv += v;
-        td += row->v[SK_POL_V_DC];
-        tpd += row->v[SK_POL_V_PD];
         bad |= json_array_append_new(
             months, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "month", row->terms, "currency",
                               row->cur, "tier", sk_pol_tier_name(row->tier, b, sizeof b),
@@ -675,7 +657,16 @@ static json_t *s_json(const sk_pol_rep_t *r)
                               sk_cli_json_money(row->v[SK_POL_V_DC], cc), "net_effect",
                               sk_cli_json_money(v - row->v[SK_POL_V_DC], cc)));
     }
-    (void)tv;
+    for (size_t i = 0; i < r->months.n;) {
+        sk_pol_sum_t t;
+        i = sk_pol_month_sum(r, i, false, &t);
+        const sk_currency_t *cc = sk_currency_find(t.cur);
+        bad |= json_array_append_new(
+            totals, json_pack("{s:s, s:o, s:o, s:o}", "currency", t.cur, "value_of_earlier_cash",
+                              sk_cli_json_money(t.value, cc), "discounts",
+                              sk_cli_json_money(t.discounts, cc), "net_effect",
+                              sk_cli_json_money(t.value - t.discounts, cc)));
+    }
     sk_pol_dso_t d[SK_POL_DSO_MAX];
     int nd = sk_pol_dso(r, d, SK_POL_DSO_MAX);
     for (int k = 0; k < nd; k++) {
@@ -904,21 +895,15 @@ static int s_text(const sk_pol_rep_t *r)
     if (sk_cli_table_emit(VERB, &t, bad) != SK_EXIT_OK)
         return SK_EXIT_FAIL;
     sk_cli_table_destroy(&t);
-    for (size_t i = 0, j; i < r->months.n; i = j) {
-        const sk_pol_trow_t *row = SK_POL_AT(&r->months, sk_pol_trow_t, i);
-        int64_t pd = 0, dc = 0;
-        for (j = i;
-             j < r->months.n && !strcmp(SK_POL_AT(&r->months, sk_pol_trow_t, j)->cur, row->cur);
-             j++) {
-            pd += SK_POL_AT(&r->months, sk_pol_trow_t, j)->v[SK_POL_V_PD];
-            dc += SK_POL_AT(&r->months, sk_pol_trow_t, j)->v[SK_POL_V_DC];
-        }
-        const sk_currency_t *cc = sk_currency_find(row->cur);
-        int64_t v = sk_pol_value(pd, r->k_ppm);
+    for (size_t i = 0; i < r->months.n;) {
+        sk_pol_sum_t sum;
+        i = sk_pol_month_sum(r, i, false, &sum);
+        const sk_currency_t *cc = sk_currency_find(sum.cur);
         char a[40], b2[40], e[40];
-        printf("total %s: value %s, discounts %s, net effect %s\n", row->cur,
-               sk_money_format(v, cc, a, sizeof a), sk_money_format(dc, cc, b2, sizeof b2),
-               sk_money_format(v - dc, cc, e, sizeof e));
+        printf("total %s: value %s, discounts %s, net effect %s\n", sum.cur,
+               sk_money_format(sum.value, cc, a, sizeof a),
+               sk_money_format(sum.discounts, cc, b2, sizeof b2),
+               sk_money_format(sum.value - sum.discounts, cc, e, sizeof e));
     }
 
     sk_pol_dso_t d[SK_POL_DSO_MAX];

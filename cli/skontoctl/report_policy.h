@@ -149,6 +149,15 @@ int sk_pol_buckets_index(sk_pol_rep_t *r);
 
 /* Value of earlier cash: sum(cash x days before net) x k / 365, minor units. */
 int64_t sk_pol_value(int64_t cash_days, int32_t k_ppm);
+/* A run of the month rows (sorted by currency, month, tier) from row i: the
+ * rows of its currency, and with per_month of its month too, summed; returns
+ * the index after the run (i < months.n). */
+typedef struct {
+    const char *cur, *month;
+    int64_t discounts, cash_days; /* summed: discount granted, cash x days before net */
+    int64_t value;                /* sk_pol_value(cash_days): the value of the earlier cash */
+} sk_pol_sum_t;
+size_t sk_pol_month_sum(const sk_pol_rep_t *r, size_t i, bool per_month, sk_pol_sum_t *out);
 /* "t0".."t9", "net" */
 const char *sk_pol_tier_name(int tier, char *buf, size_t n);
 void sk_pol_tier_figures(const sk_pol_rep_t *r, const sk_pol_trow_t *row, sk_pol_tier_fig_t *f);
