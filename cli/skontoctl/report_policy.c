@@ -11,6 +11,7 @@
  * The arithmetic is common/policy.h's. Read-only. */
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,69 +212,96 @@ static bool s_id_field(sk_pol_rep_t *r, char *f, char *p[3])
     return s_in_range(r, p[0]);
 }
 
-/* The slot of currency code among a row's currencies (cur, kept sorted by
- * code, so every output lists them in one order), inserting it and moving the
- * nv value arrays parallel to cur along; -1 when the row has SK_POL_CUR_MAX
- * others. */
-static int s_cur_slot(char (*cur)[4], int64_t *const *vals, int nv, const char *code)
+/* The counters of a per-id row (sk_pol_crow_t, sk_pol_srow_t) by the name
+ * its fields carry: an int64_t, or with per_cur an int64_t[SK_POL_CUR_MAX]
+ * parallel to the row's currencies. */
+typedef struct {
+    const char *name;
+    size_t off;
+    bool per_cur;
+} s_name_t;
+
+#define S_N(type, f) {#f, offsetof(type, f), false}
+#define S_C(type, f) {#f, offsetof(type, f), true}
+static const s_name_t s_cust_names[] = {
+    S_N(sk_pol_crow_t, n),  S_N(sk_pol_crow_t, ot), S_N(sk_pol_crow_t, ds),
+    S_N(sk_pol_crow_t, un), S_N(sk_pol_crow_t, in), S_N(sk_pol_crow_t, ir),
+    S_N(sk_pol_crow_t, ig), S_N(sk_pol_crow_t, net), S_C(sk_pol_crow_t, ua),
+    S_C(sk_pol_crow_t, dc), {NULL, 0, false}};
+static const s_name_t s_sp_names[] = {S_N(sk_pol_srow_t, n),  S_N(sk_pol_srow_t, tk),
+                                      S_N(sk_pol_srow_t, un), S_C(sk_pol_srow_t, dc),
+                                      S_C(sk_pol_srow_t, a),  S_C(sk_pol_srow_t, ua),
+                                      {NULL, 0, false}};
+#undef S_N
+#undef S_C
+
+/* The counter field name x ("n", "dc.CNY") names in tab, with *cur its
+ * currency (per_cur ones); NULL when none. */
+static const s_name_t *s_name(const s_name_t *tab, const char *x, const char **cur)
 {
+    const char *dot = strchr(x, '.');
+    size_t nx = dot ? (size_t)(dot - x) : strlen(x);
+    *cur = dot ? dot + 1 : NULL;
+    for (; tab->name; tab++)
+        if (strlen(tab->name) == nx && !strncmp(x, tab->name, nx) &&
+            tab->per_cur == (dot != NULL) && (!dot || s_cur_ok(dot + 1)))
+            return tab;
+    return NULL;
+}
+
+/* The counter nm names in row (cur: the row's currencies, kept sorted by
+ * code so every output lists them in one order; a new one is inserted and
+ * every per_cur array of tab moved along), or NULL when the row has
+ * SK_POL_CUR_MAX other currencies. */
+static int64_t *s_counter(void *row, char (*cur)[4], const s_name_t *tab, const s_name_t *nm,
+                          const char *code)
+{
+    int64_t *at = (int64_t *)((char *)row + nm->off);
+    if (!nm->per_cur)
+        return at;
     int k = 0, n = 0;
     while (n < SK_POL_CUR_MAX && cur[n][0])
         n++;
     while (k < n && strcmp(cur[k], code) < 0)
         k++;
     if (k < n && !strcmp(cur[k], code))
-        return k;
+        return at + k;
     if (n == SK_POL_CUR_MAX)
-        return -1;
+        return NULL;
     memmove(cur[k + 1], cur[k], (size_t)(n - k) * sizeof cur[0]);
-    for (int j = 0; j < nv; j++) {
-        memmove(&vals[j][k + 1], &vals[j][k], (size_t)(n - k) * sizeof vals[j][0]);
-        vals[j][k] = 0;
-    }
+    for (; tab->name; tab++)
+        if (tab->per_cur) {
+            int64_t *v = (int64_t *)((char *)row + tab->off);
+            memmove(&v[k + 1], &v[k], (size_t)(n - k) * sizeof v[0]);
+            v[k] = 0;
+        }
     memcpy(cur[k], code, 4);
-    return k;
+    return at + k;
 }
 
-/* One field of sk:{sN}:pcust. */
+/* One field of sk:{sN}:pcust: "M|x|C", x a tier (t<i>), or one of s_cust_names. */
 static void s_take_cust(sk_pol_rep_t *r, char *f, int64_t v)
 {
     char *p[3];
     if (!s_id_field(r, f, p))
         return;
+    /* the field's name first: a malformed one makes no row and takes no slot */
+    const char *code;
+    int t = s_tier_of(p[1]);
+    const s_name_t *nm = t >= 0 ? NULL : s_name(s_cust_names, p[1], &code);
+    if (t < 0 && !nm) {
+        r->skipped++;
+        return;
+    }
     long i = sk_pol_row(&r->custs, p[2]);
     if (i < 0)
         return;
     sk_pol_crow_t *c = SK_POL_AT(&r->custs, sk_pol_crow_t, i);
     snprintf(c->id, sizeof c->id, "%s", p[2]);
-    const char *x = p[1];
-    int t = s_tier_of(x);
-    if (t >= 0)
-        c->t[t] += v;
-    else if (t == SK_POL_TIER_NET)
-        c->net += v;
-    else if (!strcmp(x, "n"))
-        c->n += v;
-    else if (!strcmp(x, "ot"))
-        c->ot += v;
-    else if (!strcmp(x, "ds"))
-        c->ds += v;
-    else if (!strcmp(x, "un"))
-        c->un += v;
-    else if (!strcmp(x, "in"))
-        c->in += v;
-    else if (!strcmp(x, "ir"))
-        c->ir += v;
-    else if (!strcmp(x, "ig"))
-        c->ig += v;
-    else if ((!strncmp(x, "ua.", 3) || !strncmp(x, "dc.", 3)) && s_cur_ok(x + 3)) {
-        int k = s_cur_slot(c->ucur, (int64_t *[]){c->ua, c->dc}, 2, x + 3);
-        if (k < 0) {
-            r->skipped++;
-            return;
-        }
-        (x[0] == 'u' ? c->ua : c->dc)[k] += v;
-    } else
+    int64_t *at = t >= 0 ? &c->t[t] : s_counter(c, c->ucur, s_cust_names, nm, code);
+    if (at)
+        *at += v;
+    else
         r->skipped++;
 }
 
@@ -288,33 +316,26 @@ static sk_pol_srow_t *s_sp_row(sk_pol_rep_t *r, const char *id)
     return sp;
 }
 
-/* One field of sk:{sN}:psp: "M|x|SP", x n, tk, un, dc.CUR, a.CUR, ua.CUR. */
+/* One field of sk:{sN}:psp: "M|x|SP", x one of s_sp_names. */
 static void s_take_sp(sk_pol_rep_t *r, char *f, int64_t v)
 {
     char *p[3];
     if (!s_id_field(r, f, p))
         return;
-    /* the field's name first: a malformed one makes no row and takes no slot */
-    const char *x = p[1], *dot = strchr(x, '.');
-    size_t nx = dot ? (size_t)(dot - x) : strlen(x);
-    bool plain = !dot && (!strcmp(x, "n") || !strcmp(x, "tk") || !strcmp(x, "un"));
-    bool money = dot && s_cur_ok(dot + 1) &&
-                 ((nx == 2 && (!strncmp(x, "dc", 2) || !strncmp(x, "ua", 2))) ||
-                  (nx == 1 && x[0] == 'a'));
-    sk_pol_srow_t *sp = plain || money ? s_sp_row(r, p[2]) : NULL;
-    if (!sp) {
-        r->skipped += !(plain || money);
+    const char *code;
+    const s_name_t *nm = s_name(s_sp_names, p[1], &code);
+    if (!nm) {
+        r->skipped++; /* checked first: a malformed one makes no row and takes no slot */
         return;
     }
-    if (plain) {
-        *(x[0] == 'n' ? &sp->n : x[0] == 't' ? &sp->tk : &sp->un) += v;
+    sk_pol_srow_t *sp = s_sp_row(r, p[2]);
+    if (!sp)
         return;
-    }
-    int k = s_cur_slot(sp->cur, (int64_t *[]){sp->dc, sp->a, sp->ua}, 3, dot + 1);
-    if (k < 0)
-        r->skipped++;
+    int64_t *at = s_counter(sp, sp->cur, s_sp_names, nm, code);
+    if (at)
+        *at += v;
     else
-        (x[0] == 'd' ? sp->dc : x[0] == 'a' ? sp->a : sp->ua)[k] += v;
+        r->skipped++;
 }
 
 /* One override record (sk_override_record_fn): counted for its salesperson. */
