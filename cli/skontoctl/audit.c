@@ -272,14 +272,11 @@ static int s_verify(int argc, char **argv)
     sk_cli_scan_init(&sc, "audit verify", opts, argc, argv);
     const char *value, *pub = NULL, *files[16];
     int nfiles = 0, o;
-    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+    while (
+        (o = sk_cli_scan_opt(&sc, "usage: skontoctl audit verify [--pub KEY] [--checkpoints FILE]",
+                             &value)) != SK_CLI_END) {
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
-        if (o == SK_CLI_WORD)
-            return sk_cli_usage_error("audit verify",
-                                      "unexpected \"%s\" (usage: skontoctl audit "
-                                      "verify [--pub KEY] [--checkpoints FILE])",
-                                      value);
         if (!strcmp(opts[o].name, "pub"))
             pub = value;
         else if (nfiles < 16)
@@ -373,14 +370,10 @@ static int s_tail(int argc, char **argv)
     long n = 20;
     bool json = false;
     int o;
-    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+    while ((o = sk_cli_scan_opt(&sc, "usage: skontoctl audit tail [-n N] [--json]", &value)) !=
+           SK_CLI_END) {
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
-        if (o == SK_CLI_WORD)
-            return sk_cli_usage_error("audit tail",
-                                      "unexpected \"%s\" (usage: skontoctl audit "
-                                      "tail [-n N] [--json])",
-                                      value);
         if (!strcmp(opts[o].name, "n")) {
             if (sk_cli_parse_int(value, 1, 10000, &n) < 0)
                 return sk_cli_opt_error("audit tail", "n", value, "want a number from 1 to 10000");

@@ -20,6 +20,15 @@ void sk_cli_scan_init(sk_cli_scan_t *sc, const char *verb, const sk_cli_opt_t *o
     sc->next = 1;
 }
 
+int sk_cli_scan_opt(sk_cli_scan_t *sc, const char *hint, const char **value)
+{
+    int o = sk_cli_scan_next(sc, value);
+    if (o != SK_CLI_WORD)
+        return o;
+    sk_cli_usage_error(sc->verb, "unexpected \"%s\" (%s)", *value, hint);
+    return SK_CLI_BAD;
+}
+
 bool sk_cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {

@@ -47,6 +47,11 @@ void sk_cli_scan_init(sk_cli_scan_t *sc, const char *verb, const sk_cli_opt_t *o
  * twice). The unknown-option line ends with a hint to VERB --help. */
 int sk_cli_scan_next(sk_cli_scan_t *sc, const char **value);
 
+/* sk_cli_scan_next for a verb that takes no positional word: a word is
+ * refused with `unexpected "WORD" (HINT)` (hint: its usage line or where its
+ * help is). Returns an option's index, SK_CLI_END, or SK_CLI_BAD after one line. */
+int sk_cli_scan_opt(sk_cli_scan_t *sc, const char *hint, const char **value);
+
 /* True when argv (after the verb) asks for help: --help or -h before any "--".
  * Checked before scanning, so `skontoctl quote --bogus --help` still helps. */
 bool sk_cli_wants_help(int argc, char **argv);

@@ -73,14 +73,10 @@ int sk_cli_scan_peer(sk_cli_scan_t *sc, sk_cli_peer_t *p, const char **word, con
                      const char **value)
 {
     for (;;) {
-        int o = sk_cli_scan_next(sc, value);
+        int o = word ? sk_cli_scan_next(sc, value) : sk_cli_scan_opt(sc, what, value);
         if (o == SK_CLI_END || o == SK_CLI_BAD)
             return o;
         if (o == SK_CLI_WORD) {
-            if (!word) {
-                sk_cli_usage_error(sc->verb, "unexpected \"%s\" (%s)", *value, what);
-                return SK_CLI_BAD;
-            }
             if (*word) {
                 sk_cli_usage_error(sc->verb, "one %s only (got \"%s\" and \"%s\")", what, *word,
                                    *value);

@@ -305,11 +305,9 @@ int sk_cmd_forecast(int argc, char **argv)
     sk_cli_scan_init(&sc, VERB, s_opts, argc, argv);
     const char *value;
     int o;
-    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+    while ((o = sk_cli_scan_opt(&sc, "skontoctl forecast --help", &value)) != SK_CLI_END) {
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
-        if (o == SK_CLI_WORD)
-            return sk_cli_usage_error(VERB, "unexpected \"%s\" (skontoctl forecast --help)", value);
         const char *name = s_opts[o].name;
         sk_err_t err;
         sk_err_clear(&err);

@@ -379,14 +379,11 @@ static int s_overrides(int argc, char **argv)
     sk_day_t from = INT32_MIN, to = INT32_MAX;
     bool json = false;
     int o;
-    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+    while (
+        (o = sk_cli_scan_opt(&sc, "usage: skontoctl report overrides [--from D] [--to D] [--json]",
+                             &value)) != SK_CLI_END) {
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
-        if (o == SK_CLI_WORD)
-            return sk_cli_usage_error(VERB,
-                                      "unexpected \"%s\" (usage: skontoctl report "
-                                      "overrides [--from D] [--to D] [--json])",
-                                      value);
         const char *name = opts[o].name;
         if (!strcmp(name, "from")) {
             if (s_day_opt(name, value, &from) != SK_EXIT_OK)

@@ -1043,19 +1043,15 @@ int sk_cmd_report_policy(int argc, char **argv)
     sk_err_t err;
     if (!k || !k[0])
         k = "8";
-    else if (sk_policy_cost_parse(k, &r.k_ppm, &err) != 0)
+    if (sk_policy_cost_parse(k, &r.k_ppm, &err) != 0)
         return sk_cli_usage_error(VERB, "SKONTO_COST_OF_CAPITAL: %s", err.msg);
-    sk_policy_cost_parse(k, &r.k_ppm, &err);
     sk_cli_scan_t sc;
     sk_cli_scan_init(&sc, VERB, opts, argc, argv);
     const char *value;
     int o;
-    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+    while ((o = sk_cli_scan_opt(&sc, "skontoctl report policy --help", &value)) != SK_CLI_END) {
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
-        if (o == SK_CLI_WORD)
-            return sk_cli_usage_error(VERB, "unexpected \"%s\" (skontoctl report policy --help)",
-                                      value);
         const char *name = opts[o].name;
         sk_err_clear(&err);
         if (!strcmp(name, "from") || !strcmp(name, "to")) {

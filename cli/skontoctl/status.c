@@ -361,12 +361,9 @@ int sk_cmd_status(int argc, char **argv)
     sk_cli_scan_init(&sc, VERB, s_opts, argc, argv);
     const char *value;
     int o;
-    while ((o = sk_cli_scan_next(&sc, &value)) != SK_CLI_END) {
+    while ((o = sk_cli_scan_opt(&sc, "usage: skontoctl status [--json]", &value)) != SK_CLI_END) {
         if (o == SK_CLI_BAD)
             return SK_EXIT_USAGE;
-        if (o == SK_CLI_WORD)
-            return sk_cli_usage_error(VERB, "unexpected \"%s\" (usage: skontoctl status [--json])",
-                                      value);
         json = true;
     }
     redisContext *c = sk_cli_redis_connect(VERB);
