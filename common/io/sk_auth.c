@@ -642,6 +642,15 @@ int sk_auth_curve_server(void *sock, const char *secret_z85, sk_err_t *err)
     return 0;
 }
 
+int sk_auth_bind_server(void *sock, const char *secret_z85, const char *endpoint, sk_err_t *err)
+{
+    if (secret_z85 && sk_auth_curve_server(sock, secret_z85, err) != 0)
+        return -1;
+    if (zmq_bind(sock, endpoint))
+        return sk_err_set(err, "bind", "cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    return 0;
+}
+
 int sk_auth_curve_client(void *sock, const char *server_public_z85, const sk_keypair_t *kp,
                          sk_err_t *err)
 {

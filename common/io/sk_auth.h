@@ -152,6 +152,10 @@ void sk_zap_destroy(sk_zap_t **self_p);
 
 /* Makes sock a CURVE server with this secret key on SK_AUTH_DOMAIN (before bind). */
 int sk_auth_curve_server(void *sock, const char *secret_z85, sk_err_t *err);
+/* A worker's listening socket: sk_auth_curve_server with secret_z85 (NULL:
+ * no CURVE), then bound to endpoint. 0, or -1 with err ("cannot bind E: ...");
+ * the caller closes the socket. */
+int sk_auth_bind_server(void *sock, const char *secret_z85, const char *endpoint, sk_err_t *err);
 /* Makes sock a CURVE client of server_public with this key pair (before connect). */
 int sk_auth_curve_client(void *sock, const char *server_public_z85, const sk_keypair_t *kp,
                          sk_err_t *err);

@@ -139,13 +139,8 @@ static void *s_socket(void *ctx, int type, const char *endpoint, const char *sec
         zmq_close(s);
         return NULL;
     }
-    if (sk_auth_curve_server(s, secret, &err)) {
+    if (sk_auth_bind_server(s, secret, endpoint, &err)) {
         sk_log_error("%s", err.msg);
-        zmq_close(s);
-        return NULL;
-    }
-    if (zmq_bind(s, endpoint)) {
-        sk_log_error("cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         zmq_close(s);
         return NULL;
     }

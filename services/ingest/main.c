@@ -101,13 +101,8 @@ static void *s_open_router(void *ctx, const char *endpoint, const char *curve_se
         return NULL;
     }
     sk_err_t err;
-    if (curve_secret && sk_auth_curve_server(s, curve_secret, &err)) {
+    if (sk_auth_bind_server(s, curve_secret, endpoint, &err)) {
         sk_log_error("%s", err.msg);
-        zmq_close(s);
-        return NULL;
-    }
-    if (zmq_bind(s, endpoint)) {
-        sk_log_error("cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
         zmq_close(s);
         return NULL;
     }
