@@ -187,3 +187,18 @@ int sk_cli_finish(const char *verb)
         return sk_cli_fail(verb, "cannot write to standard output: %s", strerror(errno));
     return SK_EXIT_OK;
 }
+
+int sk_cli_json_finish(const char *verb, json_t *root, const char *name, json_t *arr, int bad)
+{
+    bad |= !root || !arr;
+    if (!bad) {
+        bad |= json_object_set_new(root, name, arr);
+        arr = NULL;
+    }
+    json_decref(arr);
+    if (bad) {
+        json_decref(root);
+        root = NULL;
+    }
+    return sk_cli_json_print(verb, root);
+}

@@ -55,6 +55,10 @@ json_t *sk_cli_json_bp(int32_t bp);                                 /* 3724 -> 3
  * the reference. root NULL means building it failed: prints a failure line.
  * Returns SK_EXIT_OK or SK_EXIT_FAIL. */
 int sk_cli_json_print(const char *verb, json_t *root);
+/* Ends a --json output: arr goes into root under name (both references are
+ * taken) and root is printed, or one failure line when building failed (bad,
+ * or either is NULL). Returns SK_EXIT_OK or SK_EXIT_FAIL. */
+int sk_cli_json_finish(const char *verb, json_t *root, const char *name, json_t *arr, int bad);
 
 /* Flushes stdout and reports a write error (full disk, closed pipe) as one
  * line. Returns SK_EXIT_OK or SK_EXIT_FAIL. Call last in every verb. */

@@ -118,15 +118,8 @@ static int s_print_reply(const char *verb, const Skonto__V1__AuditReply *r, bool
                 if (!e || json_array_append_new(arr, e) < 0)
                     bad = 1;
             }
-            bad |= json_object_set_new(o, "overrides", arr);
-            arr = NULL;
         }
-        json_decref(arr);
-        if (bad) {
-            json_decref(o);
-            o = NULL;
-        }
-        int prc = sk_cli_json_print(verb, o);
+        int prc = sk_cli_json_finish(verb, o, "overrides", arr, bad);
         return rc != SK_EXIT_OK ? rc : prc;
     }
     if (rc != SK_EXIT_OK)

@@ -177,23 +177,6 @@ static void *s_grow(void *p, size_t n, size_t *cap, size_t size)
     return q;
 }
 
-/* Ends a --json output: arr goes into root under `name` (both are taken),
- * printed, or one failure line when building failed (bad, or NULLs). */
-static int s_json_finish(json_t *root, const char *name, json_t *arr, int bad)
-{
-    bad |= !root || !arr;
-    if (!bad) {
-        bad |= json_object_set_new(root, name, arr);
-        arr = NULL;
-    }
-    json_decref(arr);
-    if (bad) {
-        json_decref(root);
-        root = NULL;
-    }
-    return sk_cli_json_print(VERB, root);
-}
-
 /* One line of untrusted text: control characters become spaces. */
 static char *s_one_line(const char *s, char *buf, size_t n)
 {
@@ -655,7 +638,7 @@ static int s_list_print(const s_dues_t *ds, s_zones_t *zs, const sk_remind_setti
             bad |= json_object_set_new(root, "now_ms", json_integer(now_ms));
             bad |= json_object_set_new(root, "total", json_integer(total));
         }
-        return s_json_finish(root, "due", arr, bad);
+        return sk_cli_json_finish(VERB, root, "due", arr, bad);
     }
     printf("now %s UTC (the stack's clock)\n", s_utc(now_ms, false, a, sizeof a));
     if (ds->n == 0) {
@@ -1093,7 +1076,7 @@ static int s_sent_print(const s_sents_t *ss, s_zones_t *zs, const sk_remind_sett
         }
         if (root)
             bad |= json_object_set_new(root, "total", json_integer(total));
-        return s_json_finish(root, "sent", arr, bad);
+        return sk_cli_json_finish(VERB, root, "sent", arr, bad);
     }
     if (ss->n == 0) {
         printf("nothing sent\n");

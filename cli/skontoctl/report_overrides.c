@@ -319,15 +319,8 @@ static int s_print(s_report_t *r, bool json, const char *from, const char *to)
         if (!bad) {
             bad |= json_object_set_new(root, "from", from ? json_string(from) : json_null());
             bad |= json_object_set_new(root, "to", to ? json_string(to) : json_null());
-            bad |= json_object_set_new(root, "pairs", arr);
-            arr = NULL;
         }
-        json_decref(arr);
-        if (bad) {
-            json_decref(root);
-            root = NULL;
-        }
-        return sk_cli_json_print(VERB, root);
+        return sk_cli_json_finish(VERB, root, "pairs", arr, bad);
     }
     if (!r->n) {
         printf("no overrides%s%s%s%s\n", from ? " from " : "", from ? from : "", to ? " to " : "",
