@@ -45,6 +45,16 @@ bench_buf_t bench_pack(Skonto__V1__Envelope *env)
     return b;
 }
 
+/* The envelope of the bench's events: its id and sequence, source "bench". */
+static Skonto__V1__Envelope s_envelope(char *eid, uint64_t seq)
+{
+    Skonto__V1__Envelope env = SKONTO__V1__ENVELOPE__INIT;
+    env.event_id = eid;
+    env.source = "bench";
+    env.sequence = seq;
+    return env;
+}
+
 bench_buf_t bench_customer_event(long i, uint64_t seq)
 {
     char eid[32], cid[32], name[48], email[48];
@@ -60,10 +70,7 @@ bench_buf_t bench_customer_event(long i, uint64_t seq)
     cu.locale = "zh-CN";
     cu.statement = SKONTO__V1__STATEMENT_FREQUENCY__STATEMENT_WEEKLY;
     cu.terms = BENCH_TERMS;
-    Skonto__V1__Envelope env = SKONTO__V1__ENVELOPE__INIT;
-    env.event_id = eid;
-    env.source = "bench";
-    env.sequence = seq;
+    Skonto__V1__Envelope env = s_envelope(eid, seq);
     env.body_case = SKONTO__V1__ENVELOPE__BODY_CUSTOMER;
     env.customer = &cu;
     return bench_pack(&env);
@@ -88,10 +95,7 @@ bench_buf_t bench_order_event(const char *prefix, long i, long customers, uint64
     inv.invoice_date = (char *)ship;
     inv.terms = BENCH_TERMS;
     inv.version = 1;
-    Skonto__V1__Envelope env = SKONTO__V1__ENVELOPE__INIT;
-    env.event_id = eid;
-    env.source = "bench";
-    env.sequence = seq;
+    Skonto__V1__Envelope env = s_envelope(eid, seq);
     env.body_case = SKONTO__V1__ENVELOPE__BODY_ORDER_SHIPPED;
     env.order_shipped = &inv;
     return bench_pack(&env);
@@ -183,10 +187,7 @@ bench_buf_t bench_payment_event(const char *prefix, long i, uint64_t seq, const 
     p.paid_on = (char *)paid_on;
     p.amount = amount;
     p.full = true;
-    Skonto__V1__Envelope env = SKONTO__V1__ENVELOPE__INIT;
-    env.event_id = eid;
-    env.source = "bench";
-    env.sequence = seq;
+    Skonto__V1__Envelope env = s_envelope(eid, seq);
     env.body_case = SKONTO__V1__ENVELOPE__BODY_PAYMENT_RECEIVED;
     env.payment_received = &p;
     return bench_pack(&env);
