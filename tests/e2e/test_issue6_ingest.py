@@ -192,6 +192,39 @@ class TestStaleVersion(Base):
         finally:
             self.st.stop("discount-1")
 
+    def test_versions_within_one_batch(self):
+        """An order's versions in one burst (one batch, one storing call):
+        each is compared with the one accepted just before it in the burst."""
+        self.expect(customer("W-E0", "W-C1"), ACCEPTED)
+        acks = self.burst([
+            order("W-E1", "W-SO1", "W-C1", version=1),
+            order("W-E2", "W-SO1", "W-C1", version=1),                 # same content
+            order("W-E3", "W-SO1", "W-C1", amount=250000, version=2),
+            order("W-E4", "W-SO1", "W-C1", amount=250000, version=2),  # same again
+            order("W-E5", "W-SO1", "W-C1", amount=90000, version=1),   # older, other content
+            order("W-E6", "W-SO1", "W-C1", amount=90000, version=2),   # not higher
+        ])
+        self.assertEqual(acks, {
+            "W-E1": [(ACCEPTED, "")],
+            "W-E2": [(DUPLICATE, "")],
+            "W-E3": [(ACCEPTED, "")],
+            "W-E4": [(DUPLICATE, "")],
+            "W-E5": [(REJECTED, "stale_version")],
+            "W-E6": [(REJECTED, "stale_version")],
+        })
+        # After the burst the order is at version 2: a resend of version 2 is
+        # the same content, version 3 is accepted.
+        a = self.expect(order("W-E7", "W-SO1", "W-C1", amount=250000, version=2), DUPLICATE)
+        self.assertIn("same content", a.message)
+        self.expect(order("W-E8", "W-SO1", "W-C1", amount=260000, version=3), ACCEPTED)
+        self.st.start_discount("discount-1")
+        try:
+            wait_for(lambda: "2600.00" in self.st.ctl("order", "show", "W-SO1",
+                                                       check=False).stdout,
+                     timeout=20, what="version 3's amount")
+        finally:
+            self.st.stop("discount-1")
+
 
 class TestAckMatching(Base):
     def test_raw_id_bytes_are_echoed(self):
