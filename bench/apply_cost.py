@@ -7,8 +7,9 @@ per cent in `./run bench`). Starts a throw-away redis-server on a unix socket,
 fills a shard's due queue and windows set with 60 000 members (the sizes the
 bench reaches) and its pending statements with the 5 000 customers', and for each batch size calls the script `--calls` times with
 N new pending stream entries, each a first version of an order planned the
-way the bench's are (6 counter deltas, one reminder, the customer's
-statement; customers BC-000000 .. BC-004999 in turn). Prints, per size, the
+way the bench's are (6 counter deltas, summed for the call as the worker
+does, one reminder, the customer's statement; customers BC-000000 ..
+BC-004999 in turn). Prints, per size, the
 EVALSHA time per entry (INFO commandstats, which includes the commands the
 script runs), redis-server's on-CPU time per entry (/proc/PID/schedstat,
 which also counts the XADD and XREADGROUP that set each call up), and the
@@ -42,15 +43,27 @@ def commandstats(r):
     return stats
 
 
+# an entry's counter increments: (key code, KEYS index of the counter, field, delta)
+INCR = [("9", 9, "s|2026-12|CNY", 9992382), ("6", 3, "2027-01-30|CNY", 9992382),
+        ("7", 4, "2027-01-30|CNY", 9992382), ("8", 5, "offered|t0|20000", 1),
+        ("8", 5, "offered|t1|10000", 1), ("8", 5, "offered|t2|5000", 1)]
+
+
 def record(entry_id, kb, n):
     """One entry's record (see apply.lua's header), a first version."""
     oid, cid = "B%07d" % n, "BC-%06d" % (n % 5000)
-    return [entry_id, "0", kb, oid, "20848", "20788", STATE, "1", "6",
-            "9", "s|2026-12|CNY", "9992382", "6", "2027-01-30|CNY", "9992382",
-            "7", "2027-01-30|CNY", "9992382", "8", "offered|t0|20000", "1",
-            "8", "offered|t1|10000", "1", "8", "offered|t2|5000", "1",
+    incs = "".join("%s\t%s\t%d\n" % (c, f, d) for c, _, f, d in INCR)
+    return [entry_id, "0", kb, oid, "20848", "20788", STATE, "1", incs,
             "0", "0", "1", "1796691600000", "r|1|2026-12-11|3|" + oid,
             cid, "s|2026-12-07T01:00:00Z|" + cid, "1796605200000"], oid, cid
+
+
+def sums(size):
+    """The call's counter sums, as the worker computes them: (KEYS index, field, sum)."""
+    out = {}
+    for _, k, f, d in INCR:
+        out[(k, f)] = out.get((k, f), 0) + d * size
+    return [str(len(out))] + [str(x) for (k, f), v in out.items() for x in (k, f, v)]
 
 
 def run(r, sha, size, calls, first):
@@ -62,7 +75,7 @@ def run(r, sha, size, calls, first):
     for _ in range(calls):
         ids = r.pipe([("XADD", stream, "*", "e", "x", "q", "1")] * size)
         r.cmd("XREADGROUP", "GROUP", "discount", "w", "COUNT", size, "STREAMS", stream, ">")
-        keys, args = list(shard_keys), [SHARD + "rsent", SHARD + "rproc"]
+        keys, args = list(shard_keys), [SHARD + "rsent", SHARD + "rproc"] + sums(size)
         for eid in ids:
             n += 1
             rec, oid, cid = record(eid.decode(), len(keys) + 1, n)

@@ -19,6 +19,7 @@
 #include "money.h"
 #include "remind.h"
 #include "sk_base64.h"
+#include "sk_hash.h"
 
 enum {
     K_HIST = 5,
@@ -30,6 +31,8 @@ enum {
     K_PSP = 11
 };
 #define S_SHARD_KEYS 11 /* KEYS before the per-entry ones */
+
+static int s_counter_key(sk_tally_t c);
 
 /* ---------------------------------------------------------------- argv */
 
@@ -402,6 +405,55 @@ void discount_batch_reset(discount_batch_t *b, int shard)
     discount_argv_reset(&b->keys);
     discount_argv_reset(&b->args);
     discount_argv_reset(&b->cmd);
+    for (int k = 0; k < b->nsum; k++)
+        b->sum_slot[b->sums[k].slot] = 0;
+    b->nsum = 0;
+    b->sum_bytes = 0;
+    b->sums_off = false;
+}
+
+/* The KEYS index of a counter (see DISCOUNT_APPLY_LUA: CK), for the record
+ * whose invoice is KEYS[kb]. */
+static int s_counter_index(int code, int kb)
+{
+    return code == K_HIST ? kb + 2 : code <= K_TAKEUP ? code - 3 : code;
+}
+
+/* Adds d to the batch's sum of (key, field). */
+static void s_sum_add(discount_batch_t *b, int key, const char *field, int64_t d)
+{
+    const size_t mask = 2 * DISCOUNT_SUMS_MAX - 1;
+    size_t s = (sk_fnv1a64(field) ^ (uint64_t)key * 0x9e3779b97f4a7c15ull) & mask;
+    for (int ix; !b->sums_off && (ix = b->sum_slot[s]) != 0; s = (s + 1) & mask) {
+        if (b->sums[ix - 1].key == key && !strcmp(b->sums[ix - 1].field, field)) {
+            if (__builtin_add_overflow(b->sums[ix - 1].sum, d, &b->sums[ix - 1].sum))
+                b->sums_off = true;
+            return;
+        }
+    }
+    size_t len = strlen(field);
+    if (b->sums_off || b->nsum == DISCOUNT_SUMS_MAX || len >= sizeof b->sums[0].field ||
+        b->sum_bytes + len + 3 * 32 > DISCOUNT_SUMS_BYTES) {
+        b->sums_off = true;
+        return;
+    }
+    b->sums[b->nsum].key = key;
+    b->sums[b->nsum].slot = (int)s;
+    b->sums[b->nsum].sum = d;
+    memcpy(b->sums[b->nsum].field, field, len + 1);
+    b->sum_slot[s] = ++b->nsum;
+    b->sum_bytes += len + 3 * 32;
+}
+
+/* Appends a record that changes state (its invoice KEYS[kb]) and adds its
+ * increments to the batch's sums. */
+static void s_batch_record(discount_batch_t *b, const sk_invoice_change_t *ch, int kb,
+                           const discount_argv_t *rec)
+{
+    discount_argv_append(&b->args, rec);
+    for (int i = 0; i < ch->ndeltas; i++)
+        s_sum_add(b, s_counter_index(s_counter_key(ch->deltas[i].counter), kb),
+                  ch->deltas[i].field, ch->deltas[i].delta);
 }
 
 /* Room kept for the command's head: EVALSHA, sha, numkeys, the shard keys
@@ -410,12 +462,14 @@ void discount_batch_reset(discount_batch_t *b, int shard)
 
 bool discount_batch_full(const discount_batch_t *b)
 {
-    /* An entry: its record, up to 4 keys and a hand-off (prefix of 3 arguments). */
+    /* An entry: its record, up to 4 keys and a hand-off (prefix of 3
+     * arguments); the sums: at most DISCOUNT_SUMS_BYTES, 3 x DISCOUNT_SUMS_MAX + 1 arguments. */
     return b->n >= DISCOUNT_BATCH_ENTRIES ||
-           b->keys.used + b->args.used + DISCOUNT_ENTRY_BYTES + DISCOUNT_HANDOFF_MAX +
-                   4 * (SK_KEY_MAX + 32) + S_CMD_HEAD_BYTES >
+           b->keys.used + b->args.used + DISCOUNT_SUMS_BYTES + DISCOUNT_ENTRY_BYTES +
+                   DISCOUNT_HANDOFF_MAX + 4 * (SK_KEY_MAX + 32) + S_CMD_HEAD_BYTES >
                DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD ||
-           b->keys.argc + b->args.argc + DISCOUNT_ENTRY_ARGS_MAX + 7 + S_SHARD_KEYS + 5 >
+           b->keys.argc + b->args.argc + 3 * DISCOUNT_SUMS_MAX + 1 + DISCOUNT_ENTRY_ARGS_MAX + 7 +
+                   S_SHARD_KEYS + 5 >
                DISCOUNT_ARGV_MAX;
 }
 
@@ -441,6 +495,21 @@ const char *discount_batch_command(discount_batch_t *b, const char *sha, size_t 
     discount_argv_append(c, &b->keys);
     discount_argv_addz(c, sk_key_remind_sent(key, b->shard)); /* ARGV 1, 2: only read */
     discount_argv_addz(c, sk_key_remind_proc(key, b->shard));
+    int ns = 0;
+    for (int k = 0; k < b->nsum; k++)
+        ns += b->sums[k].sum != 0;
+    if (b->sums_off) {
+        discount_argv_addz(c, "-");
+    } else {
+        discount_argv_add_i64(c, ns);
+        for (int k = 0; k < b->nsum; k++) {
+            if (b->sums[k].sum == 0)
+                continue;
+            discount_argv_add_i64(c, b->sums[k].key);
+            discount_argv_addz(c, b->sums[k].field);
+            discount_argv_add_i64(c, b->sums[k].sum);
+        }
+    }
     discount_argv_append(c, &b->args);
     if (c->overflow || b->keys.overflow || b->args.overflow)
         return NULL;
@@ -560,12 +629,24 @@ static void s_script_record(s_ctx_t *x, int kb, discount_argv_t *argv)
         argv->overflow = true; /* "state too large to write" */
     discount_argv_add(argv, (const char *)state, n);
     discount_argv_addz(argv, e->seq);
-    discount_argv_add_i64(argv, ch->ndeltas);
+    /* the increments, "<key>\t<field>\t<delta>\n" each, in one argument (a
+     * field holds no tab: the ids in it have no control characters, which
+     * ingest rejects); the script reads them only when it cannot use the
+     * batch's sums (s_batch_record) */
+    static char incs[SK_CHANGE_MAX_DELTAS * (sizeof ch->deltas[0].field + 48)];
+    size_t ni = 0;
     for (int i = 0; i < ch->ndeltas; i++) {
-        discount_argv_add_i64(argv, s_counter_key(ch->deltas[i].counter));
-        discount_argv_addz(argv, ch->deltas[i].field);
-        discount_argv_add_i64(argv, ch->deltas[i].delta);
+        const char *f = ch->deltas[i].field;
+        size_t fl = strlen(f);
+        ni += sk_fmt_i64(incs + ni, s_counter_key(ch->deltas[i].counter));
+        incs[ni++] = '\t';
+        memcpy(incs + ni, f, fl);
+        ni += fl;
+        incs[ni++] = '\t';
+        ni += sk_fmt_i64(incs + ni, ch->deltas[i].delta);
+        incs[ni++] = '\n';
     }
+    discount_argv_add(argv, incs, ni);
     /* the due queue: a first version cannot have a key sent or in process */
     discount_argv_addz(argv, x->has_old ? "1" : "0");
     discount_argv_add_i64(argv, (int64_t)x->ops.ndrop);
@@ -650,7 +731,8 @@ void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const
     if (plan->kind == DISCOUNT_PLAN_SCRIPT) {
         int64_t q = e->seq[0] ? strtoll(e->seq, NULL, 10) : 0;
         x->ch.inv.seq = q ? q : x->has_old ? x->old.seq : 0;
-        s_script_record(x, S_SHARD_KEYS + b->nkeys + 1, &rec);
+        int kb = S_SHARD_KEYS + b->nkeys + 1;
+        s_script_record(x, kb, &rec);
         if (rec.overflow || rec.argc > DISCOUNT_ENTRY_ARGS_MAX || rec.used > DISCOUNT_ENTRY_BYTES) {
             s_plan_msg(plan, true, "event %s: order %s: state too large to write",
                        e->env->event_id, e->order_id);
@@ -678,7 +760,7 @@ void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const
                 discount_argv_addz(&b->keys, sk_key_audit_handoff(key, b->shard));
                 b->nkeys++;
             }
-            discount_argv_append(&b->args, &rec);
+            s_batch_record(b, &x->ch, kb, &rec);
             b->n++;
         }
     }
@@ -821,7 +903,7 @@ void discount_override_plan(const discount_override_t *o, const redisReply *inv,
     discount_argv_addz(&b->args, "!");
     discount_argv_add_i64(&b->args, kb + 3);
     discount_argv_add(&b->args, (const char *)ho, hn);
-    discount_argv_append(&b->args, &rec);
+    s_batch_record(b, &x->ch, kb, &rec);
     discount_argv_addz(&b->keys, sk_key_invoice(key, b->shard, o->order_id));
     discount_argv_addz(&b->keys, sk_key_customer_open(key, b->shard, o->customer_id));
     discount_argv_addz(&b->keys, sk_key_history(key, b->shard, o->customer_id));

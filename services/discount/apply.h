@@ -26,7 +26,9 @@
  * customer's open set and the invoice's reminders in the due queue
  * (remind.h); then, once for the whole batch, it updates the
  * windows set, adds the counter and forecast deltas of the applied entries
- * (one HINCRBY per distinct field) and XDELs the acknowledged entries. It
+ * (one HINCRBY per distinct field: the sums the worker computed for the
+ * batch when every entry that changes state applies, else the applied
+ * entries' own deltas summed by the script) and XDELs the acknowledged entries. It
  * returns one result per entry, in order: OK, DUP or STALE. So a worker
  * killed at any instant leaves either nothing or everything of a batch
  * applied, and an entry is never applied twice. */
@@ -47,10 +49,15 @@
 #define DISCOUNT_ARGV_BYTES (512 * 1024)
 #define DISCOUNT_ARGV_HEAD 16 /* room for the "*<argc>\r\n" header */
 /* What one entry's record may take (else: "state too large to write"):
- * the state, SK_CHANGE_MAX_DELTAS (128) deltas and up to 2 x 64 reminder keys:
- * 9 + 3 x 128 + 3 + 64 + 2 x 64 + 3 = 591 arguments. */
+ * the state, SK_CHANGE_MAX_DELTAS (128) deltas (one argument) and up to
+ * 2 x 64 reminder keys: 9 + 3 + 64 + 2 x 64 + 3 = 207 arguments. */
 #define DISCOUNT_ENTRY_ARGS_MAX 640
 #define DISCOUNT_ENTRY_BYTES 98304 /* ~100 deltas of up to ~360 bytes, the keys, the state */
+/* The counter sums of a call (see DISCOUNT_APPLY_LUA): at most this many
+ * (counter, field), in at most DISCOUNT_SUMS_BYTES; past either, or past
+ * int64, the call carries none and the script sums the records' own. */
+#define DISCOUNT_SUMS_MAX 512
+#define DISCOUNT_SUMS_BYTES (64 * 1024)
 /* Entries per script call: enough to spread the call's cost, few enough
  * that Redis is not blocked long (~64 x 15 us) and the reply stays small. */
 #define DISCOUNT_BATCH_ENTRIES 64
@@ -129,8 +136,22 @@ typedef struct {
     discount_argv_t keys; /* per-entry KEYS (after the 8 shard keys) */
     discount_argv_t args; /* the entries' records */
     discount_argv_t cmd;  /* the assembled EVALSHA */
+    /* what the increments of the records that change state add up to, per
+     * (KEYS index of the counter, field); sum_slot: an open-addressing index
+     * into sums (1 + its place, 0 empty) */
+    int nsum;
+    size_t sum_bytes;
+    bool sums_off; /* too many, too large: the script sums the records' own */
+    struct {
+        int key;
+        int slot;
+        int64_t sum;
+        char field[SK_ID_MAX + 48];
+    } sums[DISCOUNT_SUMS_MAX];
+    int sum_slot[2 * DISCOUNT_SUMS_MAX];
 } discount_batch_t;
 
+/* b: zeroed once (calloc) before its first reset. */
 void discount_batch_reset(discount_batch_t *b, int shard);
 /* True when it cannot take another entry (send it first). */
 bool discount_batch_full(const discount_batch_t *b);

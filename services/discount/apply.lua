@@ -11,9 +11,10 @@
 -- ARGV: 1 rsent, 2 rproc (the shard's, only read: named here and not in
 --       KEYS because EVALSHA needs write access to every KEYS entry, and the
 --       discount's Redis user may only read them; same hash tag, same slot),
---       then one record per entry, in stream order:
+--       3 ns, then ns sums (kidx field sum), or "-" for none; then one record
+--       per entry, in stream order:
 --   id "*" u kq q                                   acknowledge only, or
---   id rev kb m copen windows s q nincr (key field delta)*nincr
+--   id rev kb m copen windows s q incs
 --      chk nd (rkey)*nd na (due rkey)*na cid skey sdue
 -- The invoice (KEYS[kb]) is one string: "<rev>.<q>|" and then s, the packed
 -- skonto.v1.InvoiceState (proto/skonto/v1/invoice_state.proto), which this
@@ -24,11 +25,18 @@
 -- entry's number among its order's events ("" none): the stored q becomes the
 -- larger of it and the q already stored, so it never goes back. kb: KEYS index
 -- of the entry's invoice (copen kb+1, hist kb+2); m: order id (zset member);
--- copen / windows op: "" nothing, "-" ZREM, else ZADD with that score; key of
--- an increment: 5 hist, 6 fc:hist, 7 fc:net, 8 takeup, 9 pol, 10 pcust, 11 psp. The increments of the
--- applied entries are summed per field and added once (a sum is flushed early
--- before it could leave the range where a Lua number is exact; a single delta
--- that large is added on its own); a counter that comes back to 0 is deleted.
+-- copen / windows op: "" nothing, "-" ZREM, else ZADD with that score; incs:
+-- the entry's counter increments, each "<key>\t<field>\t<delta>\n", key 5
+-- hist, 6 fc:hist, 7 fc:net, 8 takeup, 9 pol, 10 pcust, 11 psp. The sums are
+-- what the increments of all the call's records that change state add up to
+-- per counter field (kidx: KEYS index of the counter; sum: an integer, never
+-- 0), summed by the worker: when every one of those records applies (the
+-- usual case), the sums are added as they are and no incs is read; when one
+-- does not (STALE, DUP), or the worker gave no sums, the increments of the
+-- applied records are summed here per field and added once instead (a sum
+-- is flushed early before it could leave the range where a Lua number is
+-- exact; a single delta that large is added on its own). Either way a
+-- counter that comes back to 0 is deleted.
 -- The windows ops are applied at the end, the last one per member winning, as
 -- in stream order. An invoice still in the layout of before issue 7 (a hash,
 -- not migrated yet) counts as a moved revision: STALE.
@@ -100,7 +108,11 @@ local function add(k, f, s)
   t[f] = v
 end
 local RSENT, RPROC = ARGV[1], ARGV[2]
-local i, n = 3, #ARGV
+local NS = ARGV[3] ~= '-' and tonumber(ARGV[3]) or nil
+local i, n = 4 + 3 * (NS or 0), #ARGV
+-- whether the worker's sums do not hold (none given, or a record not applied),
+-- and the applied records' incs and kb, for summing here then
+local miss, oki, okb = NS == nil, {}, {}
 while i <= n do
   local id, st, hk, ho, ovr = ARGV[i], 'OK', nil, nil, false
   if id == '+' or id == '!' then
@@ -135,10 +147,8 @@ while i <= n do
     end
   else
     local kb, m, cop, wop = tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-    local state, q = ARGV[i + 6], ARGV[i + 7]
-    local hi = i + 8
-    local ni = tonumber(ARGV[hi])
-    local ri = hi + 3 * ni + 1
+    local state, q, incs = ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
+    local ri = i + 9
     local nd = tonumber(ARGV[ri + 1])
     local ai = ri + 2 + nd
     local na = tonumber(ARGV[ai])
@@ -164,10 +174,7 @@ while i <= n do
       if wop ~= '' then win[m] = wop end
       redis.call('SET', inv, string.format('%d', tonumber(exp) + 1) .. '.' .. later(sq, q) .. '|' .. state,
                  'KEEPTTL')
-      for j = hi + 1, hi + 3 * ni, 3 do
-        local c = ARGV[j]
-        add(c == '5' and KEYS[kb + 2] or KEYS[CK[c]], ARGV[j + 1], ARGV[j + 2])
-      end
+      oki[#oki + 1], okb[#okb + 1] = incs, kb
       if nd > 0 then redis.call('ZREM', KEYS[7], unpack(ARGV, ri + 2, ri + 1 + nd)) end
       if na > 0 and ARGV[ri] == '0' then
         redis.call('ZADD', KEYS[7], ARGV[ai + 1], ARGV[ai + 2])
@@ -185,6 +192,7 @@ while i <= n do
         redis.call('ZADD', KEYS[7], ARGV[si + 2], sk)
       end
     end
+    if st ~= 'OK' then miss = true end
   end
   out[#out + 1] = st
 end
@@ -194,9 +202,18 @@ for m, op in pairs(win) do
 end
 if #za > 0 then redis.call('ZADD', KEYS[2], unpack(za)) end
 if #zr > 0 then redis.call('ZREM', KEYS[2], unpack(zr)) end
-for k, t in pairs(acc) do
-  for f, v in pairs(t) do
-    if v ~= 0 then hincr(k, f, string.format('%d', v)) end
+if not miss then
+  for j = 4, 3 + 3 * NS, 3 do hincr(KEYS[tonumber(ARGV[j])], ARGV[j + 1], ARGV[j + 2]) end
+else
+  for x = 1, #oki do
+    for c, f, d in string.gmatch(oki[x], '([^\t]*)\t([^\t]*)\t([^\n]*)\n') do
+      add(c == '5' and KEYS[okb[x] + 2] or KEYS[CK[c]], f, d)
+    end
+  end
+  for k, t in pairs(acc) do
+    for f, v in pairs(t) do
+      if v ~= 0 then hincr(k, f, string.format('%d', v)) end
+    end
   end
 end
 if #del > 0 then redis.call('XDEL', S, unpack(del)) end

@@ -1280,7 +1280,7 @@ int main(int argc, char **argv)
         return 2;
     }
     w.argv = malloc(sizeof *w.argv);
-    w.batch = malloc(sizeof *w.batch);
+    w.batch = calloc(1, sizeof *w.batch);
     w.requeue = calloc(1, sizeof *w.requeue);
     w.hb = sk_heartbeat_new(w.name, "discount");
     if (!w.argv || !w.batch || !w.requeue || !w.hb || sk_signal_install(&err)) {

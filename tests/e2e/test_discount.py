@@ -512,11 +512,17 @@ class DiscountTest(unittest.TestCase):
 
     SHARD_KEYS = ["sk:{s1}:events", "sk:{s1}:windows", "sk:{s1}:fc:hist", "sk:{s1}:fc:net",
                   "sk:{s1}:takeup", "sk:{s1}:unapplied", "sk:{s1}:rdue", "sk:{s1}:stmt"]
-    # the head of ARGV (rsent, rproc: only read), and the due-queue part of a
-    # record that changes nothing in the queue (chk nd na cid skey sdue;
+    # the head of ARGV (rsent, rproc: only read; no counter sums: the script
+    # sums the records' own increments), and the due-queue part of a record
+    # that changes nothing in the queue (chk nd na cid skey sdue;
     # tests/e2e/test_remind_queue.py tests what it does)
-    ARGV_HEAD = ["sk:{s1}:rsent", "sk:{s1}:rproc"]
+    ARGV_HEAD = ["sk:{s1}:rsent", "sk:{s1}:rproc", "-"]
     NO_QUEUE = ["0", 0, 0, "C", "", 0]
+
+    @staticmethod
+    def incs(incr):
+        """A record's increments as the script reads them: (key, field, delta)."""
+        return "".join("%s\t%s\t%s\n" % (k, f, d) for k, f, d in incr)
 
     def ghost_entries(self, n):
         """n entries read by a consumer that never acknowledged them."""
@@ -538,7 +544,7 @@ class DiscountTest(unittest.TestCase):
         def apply(exp):
             return self.r.cmd("EVALSHA", sha, len(keys), *keys, *self.ARGV_HEAD, eid, exp, kb,
                               "SO-9", "20819", "20769", "STATE", "3",
-                              2, 8, "offered|t0|20000", 1, 7, "2027-01-01|CNY", 100,
+                              self.incs([(8, "offered|t0|20000", 1), (7, "2027-01-01|CNY", 100)]),
                               *self.NO_QUEUE)
 
         inv, copen = keys[kb - 1], keys[kb]
@@ -583,10 +589,7 @@ class DiscountTest(unittest.TestCase):
         def rec(eid, exp, oid, cid, wop, incr):
             kb = len(keys) + len(per) + 1
             per.extend(["sk:{s1}:inv:" + oid, "sk:{s1}:copen:" + cid, "sk:{s1}:hist:" + cid])
-            out = [eid, exp, kb, oid, "", wop, "S-" + oid, "", len(incr)]
-            for k, f, d in incr:
-                out += [k, f, d]
-            return out + self.NO_QUEUE
+            return [eid, exp, kb, oid, "", wop, "S-" + oid, "", self.incs(incr)] + self.NO_QUEUE
 
         argv = (rec(e1, "0", "SO-A", "C-1", "20800",
                     [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (5, "n", 1)])
@@ -622,6 +625,44 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(self.r.cmd("GET", "sk:{s1}:inv:SO-B"), "5.0|S-SO-B")
         self.assertEqual(self.r.cmd("XLEN", keys[0]), 0)
 
+    def test_apply_script_adds_the_workers_sums_only_when_every_record_applies(self):
+        """The counter sums the worker computed for a call are added as they
+        are when every record that changes state applies (the records' own
+        increments are not read then); when one does not, the sums are
+        ignored and the applied records' own increments are added."""
+        sha = self.load_apply_script()
+        e1, e2, e3, e4 = self.ghost_entries(4)
+        keys = self.SHARD_KEYS
+        tk, net = "sk:{s1}:takeup", "sk:{s1}:fc:net"
+        self.r.cmd("HSET", tk, "gone|x", "3")
+
+        def call(recs, sums):
+            per, argv = [], []
+            for eid, exp, oid, incr in recs:
+                kb = len(keys) + len(per) + 1
+                per += ["sk:{s1}:inv:" + oid, "sk:{s1}:copen:C-S", "sk:{s1}:hist:C-S"]
+                argv += [eid, exp, kb, oid, "", "", "S", "", self.incs(incr)] + self.NO_QUEUE
+            head = ["sk:{s1}:rsent", "sk:{s1}:rproc"]
+            head += ["-"] if sums is None else [len(sums)] + [x for t in sums for x in t]
+            return self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *head, *argv)
+
+        # both apply: the sums are what is added (here on purpose not what the
+        # records' increments say), and gone|x, back at 0, is deleted
+        res = call([(e1, "0", "SO-S1", [(8, "offered|t0|20000", 1)]),
+                    (e2, "0", "SO-S2", [(8, "offered|t0|20000", 1)])],
+                   [(5, "offered|t0|20000", 7), (5, "gone|x", -3), (4, "d|CNY", 2 ** 62)])
+        self.assertEqual(res, ["OK", "OK"])
+        self.assertEqual(self.r.hgetall(tk), {"offered|t0|20000": "7"})
+        self.assertEqual(self.r.hgetall(net), {"d|CNY": str(2 ** 62)})
+        # one STALE (SO-S1 is at rev 1 now, not 5): the sums are ignored, the
+        # applied record's own increments added
+        res = call([(e3, "5", "SO-S1", [(8, "offered|t0|20000", 100)]),
+                    (e4, "0", "SO-S3", [(8, "offered|t0|20000", 2), (7, "d|CNY", 1)])],
+                   [(5, "offered|t0|20000", 1000)])
+        self.assertEqual(res, ["STALE", "OK"])
+        self.assertEqual(self.r.hgetall(tk), {"offered|t0|20000": "9"})
+        self.assertEqual(self.r.hgetall(net), {"d|CNY": str(2 ** 62 + 1)})
+
     def test_apply_script_moves_an_orders_event_number_only_forward(self):
         """The number of the last event applied (q, in the invoice's header):
         an acknowledge-only entry moves it without touching the state or its
@@ -639,7 +680,7 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(call(e1, "*", "", kq, "7"), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "1.7|OLD")
         keys += ["sk:{s1}:copen:C-Q", "sk:{s1}:hist:C-Q"]
-        self.assertEqual(call(e2, "1", kq, "SO-Q", "", "", "NEW", "", 0, *self.NO_QUEUE), ["OK"])
+        self.assertEqual(call(e2, "1", kq, "SO-Q", "", "", "NEW", "", "", *self.NO_QUEUE), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "2.7|NEW")
         self.assertEqual(call(e3, "*", "", kq, "3"), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "2.7|NEW")
