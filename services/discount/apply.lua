@@ -20,8 +20,9 @@
 -- skonto.v1.InvoiceState (proto/skonto/v1/invoice_state.proto), which this
 -- script stores and never reads. It is written with KEEPTTL: an invoice has
 -- no time to live, and without it SET would look for one to remove in the
--- table of keys that have one (the event-id claims, one per remembered id). rev: the revision the plan was computed from
--- ("0" = the invoice must not exist); the stored one becomes rev + 1. q: the
+-- table of keys that have one (the event-id claims, one per remembered id).
+-- rev: the revision the plan was computed from ("0" = the invoice must not
+-- exist); the stored one becomes rev + 1. q: the
 -- entry's number among its order's events ("" none): the stored q becomes the
 -- larger of it and the q already stored, so it never goes back. kb: KEYS index
 -- of the entry's invoice (copen kb+1, hist kb+2); m: order id (zset member);
@@ -172,8 +173,8 @@ while i <= n do
       if cop == '-' then redis.call('ZREM', KEYS[kb + 1], m)
       elseif cop ~= '' then redis.call('ZADD', KEYS[kb + 1], cop, m) end
       if wop ~= '' then win[m] = wop end
-      redis.call('SET', inv, string.format('%d', tonumber(exp) + 1) .. '.' .. later(sq, q) .. '|' .. state,
-                 'KEEPTTL')
+      local rev1 = string.format('%d', tonumber(exp) + 1)
+      redis.call('SET', inv, rev1 .. '.' .. later(sq, q) .. '|' .. state, 'KEEPTTL')
       oki[#oki + 1], okb[#okb + 1] = incs, kb
       if nd > 0 then redis.call('ZREM', KEYS[7], unpack(ARGV, ri + 2, ri + 1 + nd)) end
       if na > 0 and ARGV[ri] == '0' then
