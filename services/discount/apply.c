@@ -19,7 +19,6 @@
 #include "money.h"
 #include "remind.h"
 #include "sk_base64.h"
-#include "sk_hash.h"
 
 enum {
     K_HIST = 5,
@@ -397,6 +396,23 @@ static void s_plan_cancel(s_ctx_t *x)
 
 /* ---------------------------------------------------------------- batches */
 
+discount_batch_t *discount_batch_new(void)
+{
+    discount_batch_t *b = calloc(1, sizeof *b);
+    if (b && !(b->sum_ix = sk_map_new(DISCOUNT_SUMS_MAX)))
+        discount_batch_destroy(&b);
+    return b;
+}
+
+void discount_batch_destroy(discount_batch_t **self_p)
+{
+    if (!*self_p)
+        return;
+    sk_map_destroy(&(*self_p)->sum_ix);
+    free(*self_p);
+    *self_p = NULL;
+}
+
 void discount_batch_reset(discount_batch_t *b, int shard)
 {
     b->shard = shard;
@@ -405,8 +421,7 @@ void discount_batch_reset(discount_batch_t *b, int shard)
     discount_argv_reset(&b->keys);
     discount_argv_reset(&b->args);
     discount_argv_reset(&b->cmd);
-    for (int k = 0; k < b->nsum; k++)
-        b->sum_slot[b->sums[k].slot] = 0;
+    sk_map_clear(b->sum_ix);
     b->nsum = 0;
     b->sum_bytes = 0;
     b->sums_off = false;
@@ -422,26 +437,30 @@ static int s_counter_index(int code, int kb)
 /* Adds d to the batch's sum of (key, field). */
 static void s_sum_add(discount_batch_t *b, int key, const char *field, int64_t d)
 {
-    const size_t mask = 2 * DISCOUNT_SUMS_MAX - 1;
-    size_t s = (sk_fnv1a64(field) ^ (uint64_t)key * 0x9e3779b97f4a7c15ull) & mask;
-    for (int ix; !b->sums_off && (ix = b->sum_slot[s]) != 0; s = (s + 1) & mask) {
-        if (b->sums[ix - 1].key == key && !strcmp(b->sums[ix - 1].field, field)) {
-            if (__builtin_add_overflow(b->sums[ix - 1].sum, d, &b->sums[ix - 1].sum))
-                b->sums_off = true;
-            return;
-        }
-    }
     size_t len = strlen(field);
-    if (b->sums_off || b->nsum == DISCOUNT_SUMS_MAX || len >= sizeof b->sums[0].field ||
-        b->sum_bytes + len + 3 * 32 > DISCOUNT_SUMS_BYTES) {
+    if (b->sums_off || len >= sizeof b->sums[0].field) {
+        b->sums_off = true;
+        return;
+    }
+    char name[24 + sizeof b->sums[0].field];
+    size_t n = sk_fmt_i64(name, key);
+    name[n++] = '\t';
+    memcpy(name + n, field, len + 1);
+    intptr_t ix;
+    if (sk_map_get(b->sum_ix, name, &ix)) {
+        if (__builtin_add_overflow(b->sums[ix].sum, d, &b->sums[ix].sum))
+            b->sums_off = true;
+        return;
+    }
+    if (b->nsum == DISCOUNT_SUMS_MAX || b->sum_bytes + len + 3 * 32 > DISCOUNT_SUMS_BYTES ||
+        sk_map_put(b->sum_ix, name, b->nsum) != 0) {
         b->sums_off = true;
         return;
     }
     b->sums[b->nsum].key = key;
-    b->sums[b->nsum].slot = (int)s;
     b->sums[b->nsum].sum = d;
     memcpy(b->sums[b->nsum].field, field, len + 1);
-    b->sum_slot[s] = ++b->nsum;
+    b->nsum++;
     b->sum_bytes += len + 3 * 32;
 }
 

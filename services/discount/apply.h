@@ -43,6 +43,7 @@
 #include "date.h"
 #include "event.h"
 #include "override.h"
+#include "sk_map.h"
 #include "sk_remind.h"
 
 #define DISCOUNT_ARGV_MAX 8192
@@ -137,21 +138,22 @@ typedef struct {
     discount_argv_t args; /* the entries' records */
     discount_argv_t cmd;  /* the assembled EVALSHA */
     /* what the increments of the records that change state add up to, per
-     * (KEYS index of the counter, field); sum_slot: an open-addressing index
-     * into sums (1 + its place, 0 empty) */
+     * (KEYS index of the counter, field), in the order first met; sum_ix:
+     * "<KEYS index>\t<field>" -> place in sums */
     int nsum;
     size_t sum_bytes;
     bool sums_off; /* too many, too large: the script sums the records' own */
     struct {
         int key;
-        int slot;
         int64_t sum;
         char field[SK_ID_MAX + 48];
     } sums[DISCOUNT_SUMS_MAX];
-    int sum_slot[2 * DISCOUNT_SUMS_MAX];
+    sk_map_t *sum_ix;
 } discount_batch_t;
 
-/* b: zeroed once (calloc) before its first reset. */
+/* A batch, empty (reset it before each use); NULL when out of memory. */
+discount_batch_t *discount_batch_new(void);
+void discount_batch_destroy(discount_batch_t **self_p);
 void discount_batch_reset(discount_batch_t *b, int shard);
 /* True when it cannot take another entry (send it first). */
 bool discount_batch_full(const discount_batch_t *b);

@@ -1280,13 +1280,13 @@ int main(int argc, char **argv)
         return 2;
     }
     w.argv = malloc(sizeof *w.argv);
-    w.batch = calloc(1, sizeof *w.batch);
+    w.batch = discount_batch_new();
     w.requeue = calloc(1, sizeof *w.requeue);
     w.hb = sk_heartbeat_new(w.name, "discount");
     if (!w.argv || !w.batch || !w.requeue || !w.hb || sk_signal_install(&err)) {
         sk_log_error("%s", w.hb ? err.msg : "out of memory");
         free(w.argv);
-        free(w.batch);
+        discount_batch_destroy(&w.batch);
         free(w.requeue);
         sk_heartbeat_destroy(&w.hb);
         sk_clock_destroy(&w.clock);
@@ -1329,7 +1329,7 @@ int main(int argc, char **argv)
     if (w.c)
         redisFree(w.c);
     free(w.argv);
-    free(w.batch);
+    discount_batch_destroy(&w.batch);
     free(w.requeue);
     sk_heartbeat_destroy(&w.hb);
     sk_clock_destroy(&w.clock);
