@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sk_grow.h"
+
 /* At most this many holidays in one calendar: ~270 years of daily holidays,
  * far more than any file a person writes, and a bound on what a file can allocate. */
 #define SK_CALENDAR_MAX 100000
@@ -276,14 +278,10 @@ int sk_calendar_add(sk_calendar_t *self, sk_day_t holiday)
         return 0;
     if (self->n >= SK_CALENDAR_MAX)
         return -1;
-    if (self->n == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 16;
-        sk_day_t *days = realloc(self->days, cap * sizeof *days);
-        if (!days)
-            return -1;
-        self->days = days;
-        self->cap = cap;
-    }
+    sk_day_t *days = sk_grow(self->days, self->n, &self->cap, sizeof *days, 16);
+    if (!days)
+        return -1;
+    self->days = days;
     memmove(self->days + at + 1, self->days + at, (self->n - at) * sizeof *self->days);
     self->days[at] = holiday;
     self->n++;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sk_grow.h"
+
 #define S_CODE "bad_template"
 
 typedef enum { S_TEXT, S_VAR, S_RAW, S_SECTION, S_INVERTED } s_type_t;
@@ -62,14 +64,10 @@ static int s_line_at(s_lines_t *l, size_t off)
 
 static int s_push(sk_tpl_t *t, s_type_t type, size_t off, size_t len, int line)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 32;
-        s_node_t *p = realloc(t->nodes, cap * sizeof *p);
-        if (!p)
-            return -1;
-        t->nodes = p;
-        t->cap = cap;
-    }
+    s_node_t *p = sk_grow(t->nodes, t->n, &t->cap, sizeof *p, 32);
+    if (!p)
+        return -1;
+    t->nodes = p;
     t->nodes[t->n++] = (s_node_t){type, off, len, 0, line};
     return 0;
 }
@@ -309,14 +307,10 @@ static s_entry_t *s_entry(sk_tpl_data_t *d, const char *name)
     s_entry_t *e = (s_entry_t *)s_lookup(d, name, len);
     if (e)
         return e;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 8;
-        s_entry_t *p = realloc(d->e, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        d->e = p;
-        d->cap = cap;
-    }
+    s_entry_t *p = sk_grow(d->e, d->n, &d->cap, sizeof *p, 8);
+    if (!p)
+        return NULL;
+    d->e = p;
     e = &d->e[d->n];
     memset(e, 0, sizeof *e);
     if (!(e->name = strdup(name)))
@@ -359,14 +353,10 @@ sk_tpl_data_t *sk_tpl_data_append(sk_tpl_data_t *self, const char *name)
         s_entry_clear(e);
         e->type = S_LIST;
     }
-    if (e->n == e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 4;
-        sk_tpl_data_t **p = realloc(e->items, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        e->items = p;
-        e->cap = cap;
-    }
+    sk_tpl_data_t **p = sk_grow(e->items, e->n, &e->cap, sizeof *p, 4);
+    if (!p)
+        return NULL;
+    e->items = p;
     sk_tpl_data_t *child = sk_tpl_data_new();
     if (child)
         e->items[e->n++] = child;

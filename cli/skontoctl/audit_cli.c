@@ -11,6 +11,7 @@
 #include "cli_msg.h"
 #include "cli_opts.h"
 #include "cli_output.h"
+#include "sk_grow.h"
 
 #define S_CHECKPOINTS_FILE_MAX (64u << 20)
 
@@ -42,14 +43,10 @@ sk_checkpoint_verifier_t *sk_cli_audit_pub(const char *verb, const char *pub, in
 
 int sk_cli_notes_add(sk_cli_notes_t *ns, const char *text, size_t len)
 {
-    if (ns->n == ns->cap) {
-        size_t nc = ns->cap ? ns->cap * 2 : 64;
-        sk_audit_note_t *a = realloc(ns->notes, nc * sizeof *a);
-        if (!a)
-            return -1;
-        ns->notes = a;
-        ns->cap = nc;
-    }
+    sk_audit_note_t *a = sk_grow(ns->notes, ns->n, &ns->cap, sizeof *a, 64);
+    if (!a)
+        return -1;
+    ns->notes = a;
     char *copy = malloc(len + 1);
     if (!copy)
         return -1;

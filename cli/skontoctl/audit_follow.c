@@ -39,6 +39,7 @@
 #include "cli_opts.h"
 #include "cli_output.h"
 #include "cli_rpc.h"
+#include "sk_grow.h"
 #include "sk_merkle.h"
 
 #define VERB "audit follow"
@@ -127,18 +128,14 @@ static void s_take(s_follow_t *f, uint64_t seq, const uint8_t *bytes, size_t len
         skonto__v1__audit_event__free_unpacked(ev, NULL);
         return;
     }
-    if (f->next - f->from == f->lh_cap) {
-        size_t nc = f->lh_cap ? f->lh_cap * 2 : 1024;
-        sk_hash_t *a = realloc(f->lh, nc * sizeof *a);
-        if (!a) {
-            s_wrong(f, "internal", (int64_t)seq, "out of memory");
-            if (ev)
-                skonto__v1__audit_event__free_unpacked(ev, NULL);
-            return;
-        }
-        f->lh = a;
-        f->lh_cap = nc;
+    sk_hash_t *a = sk_grow(f->lh, f->next - f->from, &f->lh_cap, sizeof *a, 1024);
+    if (!a) {
+        s_wrong(f, "internal", (int64_t)seq, "out of memory");
+        if (ev)
+            skonto__v1__audit_event__free_unpacked(ev, NULL);
+        return;
     }
+    f->lh = a;
     memcpy(f->lh[f->next - f->from], lh, 32);
     f->next++;
     if (f->json) {

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sk_grow.h"
+
 const char *sk_cli_weekday(sk_day_t day)
 {
     static const char *const names[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
@@ -83,14 +85,11 @@ void sk_cli_table_destroy(sk_cli_table_t **self_p)
 
 int sk_cli_table_add(sk_cli_table_t *self, const char *const *cells)
 {
-    if (self->nrows == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 8;
-        char **grown = realloc(self->cells, cap * (size_t)self->ncols * sizeof *grown);
-        if (!grown)
-            return -1;
-        self->cells = grown;
-        self->cap = cap;
-    }
+    char **grown = sk_grow(self->cells, self->nrows, &self->cap,
+                           (size_t)self->ncols * sizeof *grown, 8); /* a row of cells */
+    if (!grown)
+        return -1;
+    self->cells = grown;
     char **row = self->cells + self->nrows * (size_t)self->ncols;
     for (int c = 0; c < self->ncols; c++) {
         row[c] = strdup(cells[c] ? cells[c] : "");

@@ -23,6 +23,7 @@
 #include "cli_output.h"
 #include "cli_redis.h"
 #include "keys.h"
+#include "sk_grow.h"
 #include "sk_redis.h"
 
 #define VERB "forecast"
@@ -80,14 +81,10 @@ typedef struct {
 
 static int s_add(s_fc_t *f, const char *cur, sk_day_t day, int64_t v, bool hist)
 {
-    if (f->n == f->cap) {
-        size_t nc = f->cap ? f->cap * 2 : 256;
-        s_cell_t *c = realloc(f->cells, nc * sizeof *c);
-        if (!c)
-            return -1;
-        f->cells = c;
-        f->cap = nc;
-    }
+    s_cell_t *cells = sk_grow(f->cells, f->n, &f->cap, sizeof *cells, 256);
+    if (!cells)
+        return -1;
+    f->cells = cells;
     s_cell_t *c = &f->cells[f->n++];
     memcpy(c->cur, cur, 4);
     c->day = day;

@@ -39,6 +39,7 @@
 #include "keys.h"
 #include "money.h"
 #include "sk_clock.h"
+#include "sk_grow.h"
 #include "sk_redis.h"
 #include "sk_remind.h"
 #include "sk_tz.h"
@@ -164,19 +165,6 @@ static json_t *s_jstr(const char *s)
     return v ? v : json_null();
 }
 
-/* Room for one more element of `size` bytes in the array p (n used of
- * *cap): p itself, or p doubled when full; NULL on ENOMEM (p is kept). */
-static void *s_grow(void *p, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return p;
-    size_t c = *cap ? *cap * 2 : 64;
-    void *q = realloc(p, c * size);
-    if (q)
-        *cap = c;
-    return q;
-}
-
 /* One line of untrusted text: control characters become spaces. */
 static char *s_one_line(const char *s, char *buf, size_t n)
 {
@@ -212,7 +200,7 @@ static int s_zone_want(s_zones_t *zs, const char *cid)
 {
     if (!cid || !*cid || s_zone_find(zs, cid))
         return 0;
-    void *grown = s_grow(zs->z, zs->n, &zs->cap, sizeof *zs->z);
+    void *grown = sk_grow(zs->z, zs->n, &zs->cap, sizeof *zs->z, 64);
     if (!grown)
         return -1;
     zs->z = grown;
@@ -292,7 +280,7 @@ static int s_due_add(s_dues_t *ds, const redisReply *member, const redisReply *s
     int64_t ms;
     if (member->type != REDIS_REPLY_STRING || !s_ms(score, &ms))
         return sk_cli_fail(VERB, "Redis ZRANGE: unexpected reply");
-    void *grown = s_grow(ds->d, ds->n, &ds->cap, sizeof *ds->d);
+    void *grown = sk_grow(ds->d, ds->n, &ds->cap, sizeof *ds->d, 64);
     if (!grown)
         return sk_cli_fail(VERB, "out of memory");
     ds->d = grown;
@@ -847,7 +835,7 @@ static bool s_names_order(const s_sent_t *s, const char *oid)
 
 static int s_sents_push(s_sents_t *ss, s_sent_t *s)
 {
-    void *grown = s_grow(ss->s, ss->n, &ss->cap, sizeof *ss->s);
+    void *grown = sk_grow(ss->s, ss->n, &ss->cap, sizeof *ss->s, 64);
     if (!grown)
         return -1;
     ss->s = grown;

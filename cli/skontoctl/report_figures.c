@@ -11,6 +11,7 @@
 #include "money.h"
 #include "policy.h"
 #include "report_policy.h"
+#include "sk_grow.h"
 #include "sk_map.h"
 
 /* round(a / b), half away from zero; b > 0. */
@@ -27,16 +28,12 @@ long sk_pol_row(sk_pol_tab_t *t, const char *key)
     intptr_t i;
     if (sk_map_get(t->ix, key, &i))
         return (long)i;
-    if (t->n == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 64;
-        char *r = realloc(t->rows, nc * t->size);
-        if (!r) {
-            t->nomem = true;
-            return -1;
-        }
-        t->rows = r;
-        t->cap = nc;
+    char *r = sk_grow(t->rows, t->n, &t->cap, t->size, 64);
+    if (!r) {
+        t->nomem = true;
+        return -1;
     }
+    t->rows = r;
     if (sk_map_put(t->ix, key, (intptr_t)t->n) < 0) {
         t->nomem = true;
         return -1;

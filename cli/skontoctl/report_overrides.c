@@ -34,6 +34,7 @@
 #include "keys.h"
 #include "money.h"
 #include "override_records.h"
+#include "sk_grow.h"
 #include "sk_map.h"
 
 #define VERB "report overrides"
@@ -113,16 +114,12 @@ static s_pair_t *s_pair(s_report_t *r, const char *sp, const char *cust, size_t 
         *idx = (size_t)v;
         return &r->pairs[v];
     }
-    if (r->n == r->cap) {
-        size_t nc = r->cap ? r->cap * 2 : 64;
-        s_pair_t *a = realloc(r->pairs, nc * sizeof *a);
-        if (!a) {
-            r->nomem = true;
-            return NULL;
-        }
-        r->pairs = a;
-        r->cap = nc;
+    s_pair_t *a = sk_grow(r->pairs, r->n, &r->cap, sizeof *a, 64);
+    if (!a) {
+        r->nomem = true;
+        return NULL;
     }
+    r->pairs = a;
     s_pair_t *p = &r->pairs[r->n];
     memset(p, 0, sizeof *p);
     p->salesperson = s_dup(r, sp);

@@ -66,6 +66,7 @@
 #include "keys.h"
 #include "money.h"
 #include "sk_auth.h"
+#include "sk_grow.h"
 #include "sk_map.h"
 #include "sk_redis.h"
 
@@ -251,16 +252,12 @@ static void s_slot_clear(s_slot_t *s)
 static void s_report_add(s_send_t *st, s_report_t **arr, size_t *n, size_t *cap, long line,
                          const char *event_id, const char *code, const char *msg)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        s_report_t *a = realloc(*arr, nc * sizeof *a);
-        if (!a) {
-            st->nomem = true;
-            return;
-        }
-        *arr = a;
-        *cap = nc;
+    s_report_t *a = sk_grow(*arr, *n, cap, sizeof *a, 16);
+    if (!a) {
+        st->nomem = true;
+        return;
     }
+    *arr = a;
     s_report_t *r = &(*arr)[(*n)++];
     r->line = line;
     r->tries = 0;

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "sk_grow.h"
+
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define S_LINE_MAX 512
 
@@ -222,13 +224,10 @@ static int s_registry_line(sk_registry_t *self, char *line, sk_err_t *err)
         return sk_err_set(err, "auth", "key registered twice");
     memcpy(pr.user, user, strlen(user) + 1);
     pr.role = r;
-    if (self->n == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 16;
-        sk_principal_t *p = realloc(self->p, cap * sizeof *p);
-        if (!p)
-            return sk_err_set(err, "auth", "out of memory");
-        self->p = p, self->cap = cap;
-    }
+    sk_principal_t *p = sk_grow(self->p, self->n, &self->cap, sizeof *p, 16);
+    if (!p)
+        return sk_err_set(err, "auth", "out of memory");
+    self->p = p;
     self->p[self->n++] = pr;
     return 0;
 }

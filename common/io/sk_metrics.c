@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "sk_grow.h"
+
 const uint64_t SK_METRICS_LATENCY_NS[] = {
     100000,   250000,    500000,    1000000,   2500000,    5000000,    10000000,   25000000,
     50000000, 100000000, 250000000, 500000000, 1000000000, 2500000000, 5000000000, 10000000000};
@@ -222,14 +224,10 @@ static s_family_t *s_family(sk_metrics_t *self, const char *name, const char *he
         }
         return f;
     }
-    if (self->nfamilies == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 16;
-        s_family_t **v = realloc(self->families, cap * sizeof *v);
-        if (!v)
-            goto oom;
-        self->families = v;
-        self->cap = cap;
-    }
+    s_family_t **v = sk_grow(self->families, self->nfamilies, &self->cap, sizeof *v, 16);
+    if (!v)
+        goto oom;
+    self->families = v;
     s_family_t *f = calloc(1, sizeof *f);
     if (!f)
         goto oom;
@@ -296,13 +294,10 @@ static s_series_t *s_register(sk_metrics_t *self, s_type_t type, const char *nam
     for (size_t i = 0; f && i < f->nseries && !s; i++)
         if (!strcmp(f->series[i]->labels, rendered))
             s = f->series[i];
-    if (f && !s && f->nseries == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 8;
-        s_series_t **v = realloc(f->series, cap * sizeof *v);
-        if (v) {
+    if (f && !s) {
+        s_series_t **v = sk_grow(f->series, f->nseries, &f->cap, sizeof *v, 8);
+        if (v)
             f->series = v;
-            f->cap = cap;
-        }
     }
     if (f && !s && f->nseries < f->cap && (s = calloc(1, sizeof *s))) {
         s->type = type;

@@ -12,6 +12,7 @@
 #include "invoice_store.h"
 #include "keys.h"
 #include "override_rules.h"
+#include "sk_grow.h"
 #include "sk_log.h"
 #include "sk_redis.h"
 
@@ -743,15 +744,12 @@ static void s_list(s_call_t *k, const Skonto__V1__OverrideQuery *q)
                     skonto__v1__override_record__free_unpacked(rec, NULL);
                 continue;
             }
-            if (n == cap) {
-                size_t nc = cap ? cap * 2 : 64;
-                Skonto__V1__OverrideRecord **p = realloc(all, nc * sizeof *p);
-                if (!p) {
-                    skonto__v1__override_record__free_unpacked(rec, NULL);
-                    continue;
-                }
-                all = p, cap = nc;
+            Skonto__V1__OverrideRecord **p = sk_grow(all, n, &cap, sizeof *p, 64);
+            if (!p) {
+                skonto__v1__override_record__free_unpacked(rec, NULL);
+                continue;
             }
+            all = p;
             all[n++] = rec;
         }
         freeReplyObject(r);

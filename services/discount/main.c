@@ -73,6 +73,7 @@
 #include "metrics.h"
 #include "sk_clock.h"
 #include "sk_config.h"
+#include "sk_grow.h"
 #include "sk_heartbeat.h"
 #include "sk_log.h"
 #include "sk_map.h"
@@ -132,14 +133,10 @@ typedef struct {
 
 static int s_list_push(s_list_t *l, s_item_t *it)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        s_item_t **v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
+    s_item_t **v = sk_grow(l->v, l->n, &l->cap, sizeof *v, 256);
+    if (!v)
+        return -1;
+    l->v = v;
     l->v[l->n++] = it;
     return 0;
 }
