@@ -4,8 +4,9 @@
 What one entry of the discount worker's apply script costs Redis, by entries
 per call, away from the rest of the stack (whose noise hides changes of a few
 per cent in `./run bench`). Starts a throw-away redis-server on a unix socket,
-fills a shard's due queue and windows set with 60 000 members (the sizes the
-bench reaches) and its pending statements with the 5 000 customers', and for each batch size calls the script `--calls` times with
+fills a shard's due queue with 60 000 members (the size the bench reaches)
+and its pending statements with the 5 000 customers', and for each batch
+size calls the script `--calls` times with
 N new pending stream entries, each a first version of an order planned the
 way the bench's are (6 counter deltas, summed for the call as the worker
 does, one reminder, the customer's statement; customers BC-000000 ..
@@ -43,17 +44,17 @@ def commandstats(r):
     return stats
 
 
-# an entry's counter increments: (key code, KEYS index of the counter, field, delta)
-INCR = [("9", 9, "s|2026-12|CNY", 9992382), ("6", 3, "2027-01-30|CNY", 9992382),
-        ("7", 4, "2027-01-30|CNY", 9992382), ("8", 5, "offered|t0|20000", 1),
-        ("8", 5, "offered|t1|10000", 1), ("8", 5, "offered|t2|5000", 1)]
+# an entry's counter increments: (KEYS index of the counter, field, delta)
+INCR = [(8, "s|2026-12|CNY", 9992382), (2, "2027-01-30|CNY", 9992382),
+        (3, "2027-01-30|CNY", 9992382), (4, "offered|t0|20000", 1),
+        (4, "offered|t1|10000", 1), (4, "offered|t2|5000", 1)]
 
 
 def record(entry_id, kb, n):
     """One entry's record (see apply.lua's header), a first version."""
     oid, cid = "B%07d" % n, "BC-%06d" % (n % 5000)
-    incs = "".join("%s\t%s\t%d\n" % (c, f, d) for c, _, f, d in INCR)
-    return [entry_id, "0", kb, oid, "20848", "20788", STATE, "1", incs,
+    incs = "".join("%d\t%s\t%d\n" % (k, f, d) for k, f, d in INCR)
+    return [entry_id, "0", kb, oid, "20848", STATE, "1", incs,
             "0", "0", "1", "1796691600000", "r|1|2026-12-11|3|" + oid,
             cid, "s|2026-12-07T01:00:00Z|" + cid, "1796605200000"], oid, cid
 
@@ -61,14 +62,14 @@ def record(entry_id, kb, n):
 def sums(size):
     """The call's counter sums, as the worker computes them: (KEYS index, field, sum)."""
     out = {}
-    for _, k, f, d in INCR:
+    for k, f, d in INCR:
         out[(k, f)] = out.get((k, f), 0) + d * size
     return [str(len(out))] + [str(x) for (k, f), v in out.items() for x in (k, f, v)]
 
 
 def run(r, sha, size, calls, first):
     stream = SHARD + "events"
-    shard_keys = [stream] + [SHARD + k for k in ("windows", "fc:hist", "fc:net", "takeup",
+    shard_keys = [stream] + [SHARD + k for k in ("fc:hist", "fc:net", "takeup",
                                                   "unapplied", "rdue", "stmt", "pol", "pcust",
                                                   "psp")]
     n = first
@@ -110,7 +111,6 @@ def main():
             sha = r.cmd("SCRIPT", "LOAD", lua.read()).decode()
         r.cmd("XGROUP", "CREATE", SHARD + "events", "discount", "$", "MKSTREAM")
         r.pipe([("ZADD", SHARD + "rdue", 1796691600000 + i, "r|pre|%d" % i) for i in range(60000)])
-        r.pipe([("ZADD", SHARD + "windows", 20000 + i % 100, "pre%d" % i) for i in range(60000)])
         # every customer's statement already queued, as after the bench's first orders
         r.pipe([("HSET", SHARD + "stmt", "BC-%06d" % i, "s|pre|%d" % i) for i in range(5000)])
         schedstat = "/proc/%d/schedstat" % redis.pid

@@ -11,6 +11,9 @@
 #include "skonto/v1/skonto.pb-c.h"
 
 #define BENCH_TERMS "2/0,1/10,0.5/30,n/60"
+/* The take-up counter that counts every invoice with BENCH_TERMS: it offers
+ * tier 0 at 2 % (20 000 ppm). */
+#define BENCH_OFFERED "offered|t0|20000"
 #define ACK_TIMEOUT_MS 30000
 
 typedef struct {

@@ -13,17 +13,18 @@
  *       10 s): p50, p99, max from send to Ack;
  *   (c) Redis memory per open invoice: INFO used_memory after (a) minus
  *       before (a), divided by the invoices (a) stored. Everything an order
- *       leaves behind counts: the invoice hash, its reminders-to-be in the
- *       windows zset, the customer's open set, the forecast entries, the
- *       order index and the de-duplication entry of its event id;
+ *       leaves behind counts: the invoice, its next reminder in the due
+ *       queue, the customer's open set, the forecast entries, the order
+ *       index, the versions record and the claim of its event id;
  *   (d) redis-benchmark's pipelined HSET of 4 fields on random keys against
  *       the same server, and the ratio of (a) to it.
  *
- * "Stored" is counted exactly without SCAN: the discount worker adds every
- * open invoice that still has a window to `sk:{sN}:windows` (DATAFLOW.md)
- * and every bench order is shipped today with a cash tier, so the sum of the
- * 16 ZCARDs reaches N exactly when the last schedule is stored. The stream
- * lengths (discount XDELs what it applied) are shown beside it.
+ * "Stored" is counted exactly without SCAN: the discount worker counts every
+ * invoice whose schedule offers tier i at rate r in the shard's take-up
+ * counter `offered|t<i>|<r>` (README, "Take-up counters"), in the step that
+ * stores it, and every bench order has BENCH_TERMS, so the sum of the 16
+ * shards' BENCH_OFFERED reaches N exactly when the last schedule is stored.
+ * The stream lengths (discount XDELs what it applied) are checked beside it.
  *
  * Where the time goes: SKONTO_BENCH_PIDS="name:pid ..." (run.sh sets it)
  * makes (a) report each process's CPU use, and Redis's command statistics
@@ -82,12 +83,12 @@ static redisReply *s_cmd(bench_t *b, const char *fmt, ...)
     return r;
 }
 
-/* Sum over the 16 shards of ZCARD windows (open invoices) and XLEN events (queued). */
+/* Sum over the 16 shards of the invoices stored (BENCH_OFFERED) and of XLEN events (queued). */
 static void s_counts(bench_t *b, long long *stored, long long *queued)
 {
     char key[SK_KEY_MAX];
     for (int s = 0; s < SK_SHARDS; s++) {
-        redisAppendCommand(b->redis, "ZCARD %s", sk_key_windows(key, s));
+        redisAppendCommand(b->redis, "HGET %s %s", sk_key_takeup(key, s), BENCH_OFFERED);
         redisAppendCommand(b->redis, "XLEN %s", sk_key_events(key, s));
     }
     *stored = *queued = 0;
@@ -95,9 +96,12 @@ static void s_counts(bench_t *b, long long *stored, long long *queued)
         redisReply *r;
         if (redisGetReply(b->redis, (void **)&r) != REDIS_OK)
             bench_die(b->redis->errstr);
-        if (r->type != REDIS_REPLY_INTEGER)
-            bench_die("unexpected reply to ZCARD/XLEN");
-        *(s % 2 ? queued : stored) += r->integer;
+        if (s % 2 == 0 && r->type == REDIS_REPLY_STRING)
+            *stored += strtoll(r->str, NULL, 10);
+        else if (s % 2 == 1 && r->type == REDIS_REPLY_INTEGER)
+            *queued += r->integer;
+        else if (r->type != REDIS_REPLY_NIL)
+            bench_die("unexpected reply to HGET/XLEN");
         freeReplyObject(r);
     }
 }

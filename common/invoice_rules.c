@@ -163,8 +163,8 @@ static void s_reset(sk_invoice_change_t *ch)
     ch->code[0] = '\0';
     ch->msg[0] = '\0';
     ch->ndeltas = 0;
-    ch->open_op = ch->windows_op = SK_SET_KEEP;
-    ch->open_score = ch->windows_score = 0;
+    ch->open_op = SK_SET_KEEP;
+    ch->open_score = 0;
 }
 
 static sk_change_outcome_t s_say(sk_invoice_change_t *ch, sk_change_outcome_t outcome,
@@ -421,27 +421,17 @@ static void s_takeup_close(sk_invoice_change_t *ch, int tier)
     s_takeup(ch, &ch->inv, tier, +1);
 }
 
-/* The set ops for the new state: open -> the customer's open set by net due
- * (when asked) and windows by the next window still open on `ref`; closed ->
- * out of both. */
-static void s_sets(sk_invoice_change_t *ch, sk_day_t ref, bool set_open)
+/* The customer's open set for the new state: open -> in it by net due (when
+ * asked), closed -> out of it. */
+static void s_sets(sk_invoice_change_t *ch, bool set_open)
 {
     const sk_invoice_t *nw = &ch->inv;
     if (nw->status != SK_INV_OPEN) {
-        ch->open_op = ch->windows_op = SK_SET_REMOVE;
-        return;
-    }
-    if (set_open) {
+        ch->open_op = SK_SET_REMOVE;
+    } else if (set_open) {
         ch->open_op = SK_SET_ADD;
         ch->open_score = nw->schedule.net_due;
     }
-    ch->windows_op = SK_SET_REMOVE;
-    for (int k = 0; k < nw->schedule.ntiers; k++)
-        if (nw->schedule.tiers[k].last_day >= ref) {
-            ch->windows_op = SK_SET_ADD;
-            ch->windows_score = nw->schedule.tiers[k].last_day;
-            break;
-        }
 }
 
 /* Copies a validated id (at most SK_ID_MAX bytes) into an SK_ID_MAX + 1 buffer. */
@@ -455,8 +445,7 @@ static void s_copy_id(char *dst, const char *src)
 /* ---------------------------------------------------------------- the events */
 
 sk_change_outcome_t sk_invoice_on_order(const sk_invoice_t *old, const sk_order_event_t *o,
-                                        const sk_history_t *hist, sk_day_t today,
-                                        sk_invoice_change_t *ch)
+                                        const sk_history_t *hist, sk_invoice_change_t *ch)
 {
     sk_err_t err;
     s_reset(ch);
@@ -539,7 +528,7 @@ sk_change_outcome_t sk_invoice_on_order(const sk_invoice_t *old, const sk_order_
     if (old)
         s_offered(ch, &old->schedule, -1);
     s_offered(ch, &nw->schedule, +1);
-    s_sets(ch, today, true);
+    s_sets(ch, true);
     s_compact(ch);
     return ch->outcome;
 }
@@ -568,7 +557,7 @@ static bool s_needs_open_invoice(sk_invoice_change_t *ch, const sk_invoice_t *ol
 }
 
 sk_change_outcome_t sk_invoice_on_payment(const sk_invoice_t *old, const sk_payment_event_t *p,
-                                          sk_day_t today, sk_invoice_change_t *ch)
+                                          sk_invoice_change_t *ch)
 {
     sk_err_t err;
     s_reset(ch);
@@ -602,13 +591,13 @@ sk_change_outcome_t sk_invoice_on_payment(const sk_invoice_t *old, const sk_paym
     s_forecast_deltas(ch, old);
     if (bal == 0)
         s_takeup_close(ch, a.tier);
-    s_sets(ch, pay.date > today ? pay.date : today, false);
+    s_sets(ch, false);
     s_compact(ch);
     return ch->outcome;
 }
 
 sk_change_outcome_t sk_invoice_on_credit(const sk_invoice_t *old, const sk_credit_event_t *c,
-                                         sk_day_t today, sk_invoice_change_t *ch)
+                                         sk_invoice_change_t *ch)
 {
     sk_err_t err;
     s_reset(ch);
@@ -654,7 +643,7 @@ sk_change_outcome_t sk_invoice_on_credit(const sk_invoice_t *old, const sk_credi
         nw->status = SK_INV_PAID; /* closed by the credit: no take-up */
     sk_invoice_forecast(nw, sk_invoice_forecast_tier(old));
     s_forecast_deltas(ch, old);
-    s_sets(ch, today, false);
+    s_sets(ch, false);
     s_compact(ch);
     return ch->outcome;
 }
@@ -676,7 +665,7 @@ sk_change_outcome_t sk_invoice_on_cancel(const sk_invoice_t *old, const char *or
     ch->inv.rev = old->rev + 1;
     sk_invoice_forecast(&ch->inv, -1);
     s_forecast_deltas(ch, old);
-    s_sets(ch, 0, false);
+    s_sets(ch, false);
     s_compact(ch);
     return ch->outcome;
 }
@@ -700,7 +689,7 @@ void sk_invoice_policy(const sk_invoice_t *inv, sk_invoice_change_t *ch)
 }
 
 sk_change_outcome_t sk_invoice_on_override(const sk_invoice_t *old, const sk_invoice_t *nw,
-                                           sk_day_t today, sk_invoice_change_t *ch)
+                                           sk_invoice_change_t *ch)
 {
     s_reset(ch);
     ch->inv = *nw;
@@ -720,7 +709,7 @@ sk_change_outcome_t sk_invoice_on_override(const sk_invoice_t *old, const sk_inv
         s_takeup(ch, old, s_last_tier(old), -1);
     if (inv->status == SK_INV_PAID && (counted || old->status == SK_INV_OPEN))
         s_takeup(ch, inv, s_last_tier(inv), +1);
-    s_sets(ch, today, false);
+    s_sets(ch, false);
     s_compact(ch);
     return ch->outcome;
 }

@@ -8,10 +8,10 @@
  *   sk_invoice_on_credit   a credit note
  *   sk_invoice_on_cancel   an order cancelled
  *
- * Each takes the invoice as stored (NULL: there is none yet), the decoded
- * event and "today", and fills an sk_invoice_change_t: the outcome, the new
+ * Each takes the invoice as stored (NULL: there is none yet) and the decoded
+ * event, and fills an sk_invoice_change_t: the outcome, the new
  * invoice, the counter and forecast deltas that move with it, and what
- * happens to the customer's open set and the windows set. Nothing here reads
+ * happens to the customer's open set. Nothing here reads
  * or writes anything: the worker persists the change (atomically, with a
  * revision check) and these rules are tested in microseconds.
  *
@@ -235,20 +235,16 @@ typedef struct {
     /* The customer's open invoices, scored by net due day. */
     sk_set_op_t open_op;
     sk_day_t open_score;
-    /* Open invoices by the last day of their next window. */
-    sk_set_op_t windows_op;
-    sk_day_t windows_score;
 } sk_invoice_change_t;
 
 /* Each returns ch->outcome. old is the stored invoice, NULL when there is
  * none. For an order, hist is the customer's history (NULL: none). */
 sk_change_outcome_t sk_invoice_on_order(const sk_invoice_t *old, const sk_order_event_t *o,
-                                        const sk_history_t *hist, sk_day_t today,
-                                        sk_invoice_change_t *ch);
+                                        const sk_history_t *hist, sk_invoice_change_t *ch);
 sk_change_outcome_t sk_invoice_on_payment(const sk_invoice_t *old, const sk_payment_event_t *p,
-                                          sk_day_t today, sk_invoice_change_t *ch);
+                                          sk_invoice_change_t *ch);
 sk_change_outcome_t sk_invoice_on_credit(const sk_invoice_t *old, const sk_credit_event_t *c,
-                                         sk_day_t today, sk_invoice_change_t *ch);
+                                         sk_invoice_change_t *ch);
 sk_change_outcome_t sk_invoice_on_cancel(const sk_invoice_t *old, const char *order_id,
                                          sk_invoice_change_t *ch);
 
@@ -258,9 +254,9 @@ sk_change_outcome_t sk_invoice_on_cancel(const sk_invoice_t *old, const char *or
  * changed, the take-up of a close (a waiver or grant that closes the
  * invoice counts it as a payment's close does; a grant on an invoice a
  * payment closed moves that count to the new tier and discount), and the
- * windows set on today. Always SK_CHANGE_APPLY. */
+ * customer's open set. Always SK_CHANGE_APPLY. */
 sk_change_outcome_t sk_invoice_on_override(const sk_invoice_t *old, const sk_invoice_t *nw,
-                                           sk_day_t today, sk_invoice_change_t *ch);
+                                           sk_invoice_change_t *ch);
 
 /* ---------------------------------------------------------------- the policy counters
  *

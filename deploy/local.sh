@@ -425,7 +425,7 @@ s_acl() {
     "+hexists +hsetnx +zscore +zrange +hscan" \
     "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \
-      '~sk:{sSHARD}:windows' '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
+      '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
       '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '~sk:{sys}:layout' \
       '~sk:{sSHARD}:rdue' '~sk:{sSHARD}:stmt' '~sk:{sys}:rbackfill' \
       '~sk:{sSHARD}:auditq' '~sk:{sSHARD}:ovref' \

@@ -48,7 +48,6 @@ char *sk_key_customer_open(char *buf, int shard, const char *customer_id); /* sk
  * a hash in the layout of before issue 7, until the discount worker migrates it. */
 char *sk_key_invoice(char *buf, int shard, const char *order_id);     /* sk:{sN}:inv:ID   string */
 #define SK_KEY_INVOICE_PATTERN "sk:{s*}:inv:*" /* every invoice key (SCAN MATCH) */
-char *sk_key_windows(char *buf, int shard);                /* sk:{sN}:windows     zset   */
 char *sk_key_forecast_history(char *buf, int shard);       /* sk:{sN}:fc:hist     hash   */
 char *sk_key_forecast_net(char *buf, int shard);           /* sk:{sN}:fc:net      hash   */
 char *sk_key_takeup(char *buf, int shard);                 /* sk:{sN}:takeup      hash   */

@@ -1,7 +1,7 @@
 /* apply — see apply.h. Glue over the replies of the read phase: it decodes
  * the stored invoice, the event and the customer's history, asks the rules
  * (common/invoice_rules.h: what each event does to an invoice, its forecast,
- * take-up and windows) and turns their answer into the arguments of one
+ * take-up and the customer's open set) and turns their answer into the arguments of one
  * EVALSHA. No I/O here, and no money rule. */
 #include "apply.h"
 
@@ -20,16 +20,18 @@
 #include "remind.h"
 #include "sk_base64.h"
 
+/* A counter's code in a record's increments (see DISCOUNT_APPLY_LUA): the
+ * KEYS index of a shard's counter, 0 for the customer's history. */
 enum {
-    K_HIST = 5,
-    K_FC_HIST = 6,
-    K_FC_NET = 7,
-    K_TAKEUP = 8,
-    K_POLICY = 9,
-    K_PCUST = 10,
-    K_PSP = 11
+    K_HIST = 0,
+    K_FC_HIST = 2,
+    K_FC_NET = 3,
+    K_TAKEUP = 4,
+    K_POLICY = 8,
+    K_PCUST = 9,
+    K_PSP = 10
 };
-#define S_SHARD_KEYS 11 /* KEYS before the per-entry ones */
+#define S_SHARD_KEYS 10 /* KEYS before the per-entry ones */
 
 static int s_counter_key(sk_tally_t c);
 
@@ -338,8 +340,7 @@ static void s_plan_close_queue(s_ctx_t *x)
         x->ops.nadd = x->ops.ndrop = 0;
 }
 
-static void s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *cust,
-                         sk_day_t today)
+static void s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *cust)
 {
     const Skonto__V1__Invoice *o = sk_event_invoice(x->e->env);
     const char *stored = s_cust_field(cust, 0);
@@ -363,26 +364,26 @@ static void s_plan_order(s_ctx_t *x, const redisReply *hist, const redisReply *c
     if (s_pairs(hist, f, v, NULL, 2 * (SK_TERMS_MAX_TIERS + 2), &n) != 0)
         n = 0; /* no usable history: forecast at net */
     sk_history_from_fields(&h, n, f, v);
-    sk_invoice_on_order(x->has_old ? &x->old : NULL, &ev, &h, today, &x->ch);
+    sk_invoice_on_order(x->has_old ? &x->old : NULL, &ev, &h, &x->ch);
     s_plan_from_change(x);
     s_plan_order_queue(x, cust);
 }
 
-static void s_plan_payment(s_ctx_t *x, sk_day_t today)
+static void s_plan_payment(s_ctx_t *x)
 {
     const Skonto__V1__PaymentReceived *p = x->e->env->payment_received;
     const sk_payment_event_t ev = {p->order_id, p->currency, s_event_date(p->paid_on), p->amount,
                                    p->full};
-    sk_invoice_on_payment(x->has_old ? &x->old : NULL, &ev, today, &x->ch);
+    sk_invoice_on_payment(x->has_old ? &x->old : NULL, &ev, &x->ch);
     s_plan_from_change(x);
     s_plan_close_queue(x);
 }
 
-static void s_plan_credit(s_ctx_t *x, sk_day_t today)
+static void s_plan_credit(s_ctx_t *x)
 {
     const Skonto__V1__CreditNote *c = x->e->env->credit_note;
     const sk_credit_event_t ev = {c->order_id, c->currency, c->amount};
-    sk_invoice_on_credit(x->has_old ? &x->old : NULL, &ev, today, &x->ch);
+    sk_invoice_on_credit(x->has_old ? &x->old : NULL, &ev, &x->ch);
     s_plan_from_change(x);
     s_plan_close_queue(x);
 }
@@ -427,11 +428,10 @@ void discount_batch_reset(discount_batch_t *b, int shard)
     b->sums_off = false;
 }
 
-/* The KEYS index of a counter (see DISCOUNT_APPLY_LUA: CK), for the record
- * whose invoice is KEYS[kb]. */
+/* The KEYS index of a counter, for the record whose invoice is KEYS[kb]. */
 static int s_counter_index(int code, int kb)
 {
-    return code == K_HIST ? kb + 2 : code <= K_TAKEUP ? code - 3 : code;
+    return code == K_HIST ? kb + 2 : code;
 }
 
 /* Adds d to the batch's sum of (key, field). */
@@ -501,7 +501,6 @@ const char *discount_batch_command(discount_batch_t *b, const char *sha, size_t 
     discount_argv_addz(c, sha);
     discount_argv_add_i64(c, S_SHARD_KEYS + b->nkeys);
     discount_argv_addz(c, sk_key_events(key, b->shard));
-    discount_argv_addz(c, sk_key_windows(key, b->shard));
     discount_argv_addz(c, sk_key_forecast_history(key, b->shard));
     discount_argv_addz(c, sk_key_forecast_net(key, b->shard));
     discount_argv_addz(c, sk_key_takeup(key, b->shard));
@@ -642,7 +641,6 @@ static void s_script_record(s_ctx_t *x, int kb, discount_argv_t *argv)
     discount_argv_add_i64(argv, kb);
     discount_argv_addz(argv, e->order_id);
     s_set_op(argv, ch->open_op, ch->open_score);
-    s_set_op(argv, ch->windows_op, ch->windows_score);
     size_t n = sk_invoice_pack_state(&ch->inv, state, sizeof state);
     if (n == 0)
         argv->overflow = true; /* "state too large to write" */
@@ -706,7 +704,6 @@ void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const
                          const redisReply *cust, const discount_when_t *when, discount_batch_t *b,
                          discount_plan_t *plan)
 {
-    sk_day_t today = when->today;
     static s_ctx_t ctx;   /* large (three invoices): kept off the stack */
     static discount_argv_t rec; /* the entry's record, before it joins the batch */
     s_ctx_t *x = &ctx;
@@ -729,13 +726,13 @@ void discount_apply_plan(const discount_entry_t *e, const redisReply *inv, const
             return;
         switch (e->kind) {
         case SK_EVENT_INVOICE:
-            s_plan_order(x, hist, cust, today);
+            s_plan_order(x, hist, cust);
             break;
         case SK_EVENT_PAYMENT:
-            s_plan_payment(x, today);
+            s_plan_payment(x);
             break;
         case SK_EVENT_CREDIT:
-            s_plan_credit(x, today);
+            s_plan_credit(x);
             break;
         case SK_EVENT_CANCEL:
             s_plan_cancel(x);
@@ -906,7 +903,7 @@ void discount_override_plan(const discount_override_t *o, const redisReply *inv,
     discount_override_record(o, &res, old->version, when->now_ms,
                              &res.inv.overrides[res.inv.noverrides]);
     res.inv.noverrides++;
-    sk_invoice_on_override(old, &res.inv, when->today, &x->ch);
+    sk_invoice_on_override(old, &res.inv, &x->ch);
     x->ch.inv.seq = old->seq;
     s_plan_order_queue(x, cust);
     int kb = S_SHARD_KEYS + b->nkeys + 1;

@@ -24,8 +24,8 @@
  * again), XACKs the entry (0 acknowledged = already applied by another
  * worker: DUP, nothing changes), writes the new invoice (one value) and the
  * customer's open set and the invoice's reminders in the due queue
- * (remind.h); then, once for the whole batch, it updates the
- * windows set, adds the counter and forecast deltas of the applied entries
+ * (remind.h); then, once for the whole batch, it adds the counter and
+ * forecast deltas of the applied entries
  * (one HINCRBY per distinct field: the sums the worker computed for the
  * batch when every entry that changes state applies, else the applied
  * entries' own deltas summed by the script) and XDELs the acknowledged entries. It
@@ -161,10 +161,10 @@ bool discount_batch_full(const discount_batch_t *b);
  * (cannot happen when discount_batch_full is respected). */
 const char *discount_batch_command(discount_batch_t *b, const char *sha, size_t *len);
 
-/* The business time an entry is planned at: today (windows that closed
- * before it are not reminders-to-be any more) and now, the clock's instant
- * the due queue's instants are computed at, with the reminder settings
- * (NULL: the due queue is left alone). */
+/* The business time an entry is planned at: today (the day an override is
+ * applied on) and now, the clock's instant the due queue's instants are
+ * computed at, with the reminder settings (NULL: the due queue is left
+ * alone). */
 typedef struct {
     sk_day_t today;
     int64_t now_ms;
@@ -200,7 +200,7 @@ void discount_apply_ack(const discount_entry_t *e, const discount_plan_t *plan,
  *   DISCOUNT_PLAN_SCRIPT  a record appended to b (b's shard must be o's): the
  *                         override applied to the revision the order names
  *                         (sk_override_apply, the new invoice keeping it, the
- *                         counters, forecast, windows and reminders moved as
+ *                         counters, forecast, open set and reminders moved as
  *                         for any change: sk_invoice_on_override) with its
  *                         OverrideApplied hand-off, or, when the revision
  *                         differs ("stale"), the invoice is missing

@@ -3,9 +3,9 @@
 -- services/discount/apply.c plans, one call per up to DISCOUNT_BATCH_ENTRIES
 -- entries of one shard.
 --
--- KEYS: 1 stream, 2 windows, 3 fc:hist, 4 fc:net, 5 takeup, 6 unapplied,
---       7 rdue, 8 stmt (the due queue, docs/REMINDERS.md), 9 pol, 10 pcust,
---       11 psp (the policy report's counters),
+-- KEYS: 1 stream, 2 fc:hist, 3 fc:net, 4 takeup, 5 unapplied, 6 rdue,
+--       7 stmt (the due queue, docs/REMINDERS.md), 8 pol, 9 pcust, 10 psp
+--       (the policy report's counters),
 --       then per entry that changes state: invoice, copen, hist; and per
 --       acknowledge-only entry whose invoice exists: the invoice.
 -- ARGV: 1 rsent, 2 rproc (the shard's, only read: named here and not in
@@ -14,7 +14,7 @@
 --       3 ns, then ns sums (kidx field sum), or "-" for none; then one record
 --       per entry, in stream order:
 --   id "*" u kq q                                   acknowledge only, or
---   id rev kb m copen windows s q incs
+--   id rev kb m copen s q incs
 --      chk nd (rkey)*nd na (due rkey)*na cid skey sdue
 -- The invoice (KEYS[kb]) is one string: "<rev>.<q>|" and then s, the packed
 -- skonto.v1.InvoiceState (proto/skonto/v1/invoice_state.proto), which this
@@ -26,9 +26,10 @@
 -- entry's number among its order's events ("" none): the stored q becomes the
 -- larger of it and the q already stored, so it never goes back. kb: KEYS index
 -- of the entry's invoice (copen kb+1, hist kb+2); m: order id (zset member);
--- copen / windows op: "" nothing, "-" ZREM, else ZADD with that score; incs:
--- the entry's counter increments, each "<key>\t<field>\t<delta>\n", key 5
--- hist, 6 fc:hist, 7 fc:net, 8 takeup, 9 pol, 10 pcust, 11 psp. The sums are
+-- copen op: "" nothing, "-" ZREM, else ZADD with that score; incs: the
+-- entry's counter increments, each "<key>\t<field>\t<delta>\n", key the
+-- KEYS index of a shard counter (2 .. 4, 8 .. 10), or 0 for the customer's
+-- history (KEYS[kb + 2]). The sums are
 -- what the increments of all the call's records that change state add up to
 -- per counter field (kidx: KEYS index of the counter; sum: an integer, never
 -- 0), summed by the worker: when every one of those records applies (the
@@ -38,8 +39,7 @@
 -- is flushed early before it could leave the range where a Lua number is
 -- exact; a single delta that large is added on its own). Either way a
 -- counter that comes back to 0 is deleted.
--- The windows ops are applied at the end, the last one per member winning, as
--- in stream order. An invoice still in the layout of before issue 7 (a hash,
+-- An invoice still in the layout of before issue 7 (a hash,
 -- not migrated yet) counts as a moved revision: STALE.
 -- The due queue moves with the schedule (services/discount/remind.h): the nd
 -- reminder keys are ZREMed from rdue, and of the na planned ones (in due
@@ -50,7 +50,7 @@
 -- ("" none) is the customer's statement, queued only when stmt has no entry
 -- for cid (HSETNX).
 -- u of an acknowledge-only record: "" (nothing to keep), or the JSON record of
--- an event not recorded, LPUSHed onto unapplied (KEYS[6]) in the same step as
+-- an event not recorded, LPUSHed onto unapplied (KEYS[5]) in the same step as
 -- its XACK, and only if the entry is still pending (a redelivered entry that
 -- is already acknowledged is DUP and pushes nothing). The push comes first: if
 -- it fails the entry is not acknowledged (result UNRECORDED: retried later).
@@ -78,11 +78,10 @@
 -- hash-max-listpack-entries (512) fields, each order's HSETNX would search
 -- the shard's customers one by one (2.3 us at 316 customers, against 0.1 us).
 local S = KEYS[1]
-redis.call('HSETNX', KEYS[8], '', 'a hash table, not a listpack: O(1) per customer (apply.lua) ' ..
+redis.call('HSETNX', KEYS[7], '', 'a hash table, not a listpack: O(1) per customer (apply.lua) ' ..
            string.rep('.', 64))
-local out, del, acc, win = {}, {}, {}, {}
+local out, del, acc = {}, {}, {}
 local BIG, LIM = 1125899906842624, 4503599627370496
-local CK = {['6'] = 3, ['7'] = 4, ['8'] = 5, ['9'] = 9, ['10'] = 10, ['11'] = 11}
 -- The stored invoice's rev and q (strings) and where its state starts;
 -- "0", "0" when there is none, nil for a value that is not an invoice string.
 local function header(k)
@@ -136,7 +135,7 @@ while i <= n do
       if redis.call('XACK', S, 'discount', id) == 0 then st = 'DUP' else del[#del + 1] = id end
     elseif #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'
     else
-      local r = redis.pcall('LPUSH', KEYS[6], u)
+      local r = redis.pcall('LPUSH', KEYS[5], u)
       if type(r) == 'table' and r.err then st = 'UNRECORDED'
       else redis.call('XACK', S, 'discount', id) del[#del + 1] = id end
     end
@@ -147,9 +146,9 @@ while i <= n do
       end
     end
   else
-    local kb, m, cop, wop = tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-    local state, q, incs = ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
-    local ri = i + 9
+    local kb, m, cop = tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4]
+    local state, q, incs = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+    local ri = i + 8
     local nd = tonumber(ARGV[ri + 1])
     local ai = ri + 2 + nd
     local na = tonumber(ARGV[ai])
@@ -172,43 +171,36 @@ while i <= n do
       end
       if cop == '-' then redis.call('ZREM', KEYS[kb + 1], m)
       elseif cop ~= '' then redis.call('ZADD', KEYS[kb + 1], cop, m) end
-      if wop ~= '' then win[m] = wop end
       local rev1 = string.format('%d', tonumber(exp) + 1)
       redis.call('SET', inv, rev1 .. '.' .. later(sq, q) .. '|' .. state, 'KEEPTTL')
       oki[#oki + 1], okb[#okb + 1] = incs, kb
-      if nd > 0 then redis.call('ZREM', KEYS[7], unpack(ARGV, ri + 2, ri + 1 + nd)) end
+      if nd > 0 then redis.call('ZREM', KEYS[6], unpack(ARGV, ri + 2, ri + 1 + nd)) end
       if na > 0 and ARGV[ri] == '0' then
-        redis.call('ZADD', KEYS[7], ARGV[ai + 1], ARGV[ai + 2])
+        redis.call('ZADD', KEYS[6], ARGV[ai + 1], ARGV[ai + 2])
       else
         for j = ai + 1, ai + 2 * na, 2 do
           local k = ARGV[j + 1]
           if redis.call('HEXISTS', RSENT, k) == 0 and not redis.call('ZSCORE', RPROC, k) then
-            redis.call('ZADD', KEYS[7], ARGV[j], k)
+            redis.call('ZADD', KEYS[6], ARGV[j], k)
             break
           end
         end
       end
       local sk = ARGV[si + 1]
-      if sk ~= '' and redis.call('HSETNX', KEYS[8], ARGV[si], sk) == 1 then
-        redis.call('ZADD', KEYS[7], ARGV[si + 2], sk)
+      if sk ~= '' and redis.call('HSETNX', KEYS[7], ARGV[si], sk) == 1 then
+        redis.call('ZADD', KEYS[6], ARGV[si + 2], sk)
       end
     end
     if st ~= 'OK' then miss = true end
   end
   out[#out + 1] = st
 end
-local za, zr = {}, {}
-for m, op in pairs(win) do
-  if op == '-' then zr[#zr + 1] = m else za[#za + 1] = op za[#za + 1] = m end
-end
-if #za > 0 then redis.call('ZADD', KEYS[2], unpack(za)) end
-if #zr > 0 then redis.call('ZREM', KEYS[2], unpack(zr)) end
 if not miss then
   for j = 4, 3 + 3 * NS, 3 do hincr(KEYS[tonumber(ARGV[j])], ARGV[j + 1], ARGV[j + 2]) end
 else
   for x = 1, #oki do
     for c, f, d in string.gmatch(oki[x], '([^\t]*)\t([^\t]*)\t([^\n]*)\n') do
-      add(c == '5' and KEYS[okb[x] + 2] or KEYS[CK[c]], f, d)
+      add(c == '0' and KEYS[okb[x] + 2] or KEYS[tonumber(c)], f, d)
     end
   end
   for k, t in pairs(acc) do

@@ -18,7 +18,6 @@
 #include "testutil.h"
 
 #define SEED "2/0,1/10,0.5/30,n/60"
-static const char *TODAY = "2026-11-05";
 
 static sk_invoice_change_t s_ch; /* large: off the stack */
 
@@ -26,7 +25,7 @@ static sk_invoice_change_t s_ch; /* large: off the stack */
 static sk_invoice_t s_stored(const sk_invoice_t *old, const sk_order_event_t *o,
                              const sk_history_t *h)
 {
-    if (sk_invoice_on_order(old, o, h, sk_test_day(TODAY), &s_ch) != SK_CHANGE_APPLY)
+    if (sk_invoice_on_order(old, o, h, &s_ch) != SK_CHANGE_APPLY)
         fail_msg("order %s: %s", o->order_id, s_ch.msg);
     return s_ch.inv;
 }
@@ -34,7 +33,7 @@ static sk_invoice_t s_stored(const sk_invoice_t *old, const sk_order_event_t *o,
 static sk_invoice_t s_paid(const sk_invoice_t *old, const char *on, int64_t amount, bool full)
 {
     sk_payment_event_t p = {old->order_id, "", sk_test_day(on), amount, full};
-    if (sk_invoice_on_payment(old, &p, sk_test_day(TODAY), &s_ch) != SK_CHANGE_APPLY)
+    if (sk_invoice_on_payment(old, &p, &s_ch) != SK_CHANGE_APPLY)
         fail_msg("payment %s %lld: %s", on, (long long)amount, s_ch.msg);
     return s_ch.inv;
 }
@@ -133,11 +132,9 @@ static void test_order_gets_the_seed_schedule(void **state)
     assert_int_equal(s_delta(SK_COUNTER_TAKEUP, "offered|t2|5000"), 1);
     assert_int_equal(s_delta(SK_COUNTER_FC_NET, "2027-01-01|CNY"), 113000);
     assert_int_equal(s_delta(SK_COUNTER_FC_HIST, "2027-01-01|CNY"), 113000);
-    /* open by net due; the next window after today (11-05) is tier 2's */
+    /* in the customer's open set by net due */
     assert_int_equal(s_ch.open_op, SK_SET_ADD);
     sk_test_assert_date(s_ch.open_score, "2027-01-01");
-    assert_int_equal(s_ch.windows_op, SK_SET_ADD);
-    sk_test_assert_date(s_ch.windows_score, "2026-11-12");
 }
 
 static void test_order_with_the_customers_terms(void **state)
@@ -155,8 +152,7 @@ static void test_order_with_the_customers_terms(void **state)
 
     o = sk_test_order("SO-3", sk_terms_that_apply("", NULL, "", NULL), 113000, 13000, "2026-11-02");
     o.customer_id = "C-3";
-    assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, sk_test_day(TODAY), &s_ch),
-                     SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "order SO-3 has no terms and customer C-3 has none");
     assert_string_equal(s_ch.code, "bad_terms");
 }
@@ -222,7 +218,6 @@ static void test_full_payment_in_tier_two_counts_take_up(void **state)
     assert_int_equal(s_delta(SK_COUNTER_PSP, "2026-11|n|S-7"), 1);
     assert_int_equal(s_ch.ndeltas, 33);
     assert_int_equal(s_ch.open_op, SK_SET_REMOVE);
-    assert_int_equal(s_ch.windows_op, SK_SET_REMOVE);
 
     /* the customer now usually pays in tier 1: a new order is forecast there */
     sk_history_t h = {{0, 1}, 0, 1};
@@ -250,9 +245,6 @@ static void test_partial_payments(void **state)
     assert_int_equal(s_delta(SK_COUNTER_FC_NET, "2027-01-01|CNY"), -50505);
     assert_int_equal(s_delta(SK_COUNTER_TAKEUP, "taken|t1|10000"), 0); /* not closed */
     assert_int_equal(s_ch.open_op, SK_SET_KEEP);
-    /* the next window after the payment's day (11-10, later than today) */
-    assert_int_equal(s_ch.windows_op, SK_SET_ADD);
-    sk_test_assert_date(s_ch.windows_score, "2026-11-12");
     /* the rest inside the 0.5 % window: 0.5 % of 624.95 = 3.12 */
     sk_invoice_t p2 = s_paid(&p1, "2026-11-20", 62495 - 312, false);
     assert_int_equal(p2.balance, 0);
@@ -271,7 +263,7 @@ static void test_credit_notes(void **state)
     sk_order_event_t o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     sk_credit_event_t c = {"SO-1", "", 10000};
-    assert_int_equal(sk_invoice_on_credit(&inv, &c, sk_test_day(TODAY), &s_ch), SK_CHANGE_APPLY);
+    assert_int_equal(sk_invoice_on_credit(&inv, &c, &s_ch), SK_CHANGE_APPLY);
     sk_invoice_t cr = s_ch.inv;
     assert_int_equal(cr.schedule.amount, 103000);
     assert_int_equal(cr.balance, 103000);
@@ -285,16 +277,16 @@ static void test_credit_notes(void **state)
 
     /* another currency, or above the balance: nothing is recorded */
     sk_credit_event_t usd = {"SO-1", "USD", 100};
-    assert_int_equal(sk_invoice_on_credit(&cr, &usd, sk_test_day(TODAY), &s_ch), SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_credit(&cr, &usd, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "credit note in USD on order SO-1 in CNY: not recorded");
     sk_credit_event_t big = {"SO-1", "", 103001};
-    assert_int_equal(sk_invoice_on_credit(&cr, &big, sk_test_day(TODAY), &s_ch), SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_credit(&cr, &big, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "credit note of 1030.01 CNY on order SO-1 is above its open "
                                   "balance 1030.00 CNY: not recorded");
 
     /* crediting the rest closes it without a take-up */
     sk_credit_event_t rest = {"SO-1", "CNY", 103000};
-    assert_int_equal(sk_invoice_on_credit(&cr, &rest, sk_test_day(TODAY), &s_ch), SK_CHANGE_APPLY);
+    assert_int_equal(sk_invoice_on_credit(&cr, &rest, &s_ch), SK_CHANGE_APPLY);
     assert_int_equal(s_ch.inv.status, SK_INV_PAID);
     assert_int_equal(s_ch.inv.schedule.amount, 0);
     assert_int_equal(s_ch.inv.balance, 0);
@@ -319,10 +311,9 @@ static void test_cancellation(void **state)
     assert_int_equal(gone.fc_hist_amount, 0);
     assert_int_equal(s_delta(SK_COUNTER_FC_NET, "2027-01-01|CNY"), -113000);
     assert_int_equal(s_ch.open_op, SK_SET_REMOVE);
-    assert_int_equal(s_ch.windows_op, SK_SET_REMOVE);
     /* a later payment, or a second cancellation, records nothing */
     sk_payment_event_t p = {"SO-1", "", sk_test_day("2026-11-10"), 111870, true};
-    assert_int_equal(sk_invoice_on_payment(&gone, &p, sk_test_day(TODAY), &s_ch), SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_payment(&gone, &p, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "payment on order SO-1, which is cancelled: not recorded");
     assert_int_equal(sk_invoice_on_cancel(&gone, "SO-1", &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "cancellation of order SO-1, which is cancelled: ignored");
@@ -333,9 +324,8 @@ static void test_events_before_their_invoice_wait(void **state)
     (void)state;
     sk_payment_event_t p = {"SO-1", "", sk_test_day("2026-11-10"), 50000, false};
     sk_credit_event_t c = {"SO-1", "", 100};
-    sk_day_t today = sk_test_day(TODAY);
-    assert_int_equal(sk_invoice_on_payment(NULL, &p, today, &s_ch), SK_CHANGE_NOINV);
-    assert_int_equal(sk_invoice_on_credit(NULL, &c, today, &s_ch), SK_CHANGE_NOINV);
+    assert_int_equal(sk_invoice_on_payment(NULL, &p, &s_ch), SK_CHANGE_NOINV);
+    assert_int_equal(sk_invoice_on_credit(NULL, &c, &s_ch), SK_CHANGE_NOINV);
     assert_int_equal(sk_invoice_on_cancel(NULL, "SO-1", &s_ch), SK_CHANGE_NOINV);
 }
 
@@ -344,16 +334,15 @@ static void test_payment_errors(void **state)
     (void)state;
     sk_order_event_t o = sk_test_order("SO-2", SEED, 113000, 13000, "2026-11-02");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
-    sk_day_t today = sk_test_day(TODAY);
     sk_payment_event_t usd = {"SO-2", "USD", sk_test_day("2026-11-10"), 50000, false};
-    assert_int_equal(sk_invoice_on_payment(&inv, &usd, today, &s_ch), SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_payment(&inv, &usd, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "payment in USD on order SO-2 in CNY: not recorded");
     sk_payment_event_t bad = {"SO-2", "", SK_DAY_INVALID, 50000, false};
-    assert_int_equal(sk_invoice_on_payment(&inv, &bad, today, &s_ch), SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_payment(&inv, &bad, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "bad payment date");
     sk_invoice_t paid = s_paid(&inv, "2026-11-10", 111870, true);
     sk_payment_event_t late = {"SO-2", "", sk_test_day("2026-11-11"), 50000, false};
-    assert_int_equal(sk_invoice_on_payment(&paid, &late, today, &s_ch), SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_payment(&paid, &late, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "payment on order SO-2, which is paid: not recorded");
 }
 
@@ -388,24 +377,20 @@ static void test_higher_version_replaces_keeping_payments(void **state)
     /* an equal or lower version is ignored, and that is no error */
     sk_order_event_t v1 = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     v1.version = 1;
-    assert_int_equal(sk_invoice_on_order(&nw, &v1, NULL, sk_test_day(TODAY), &s_ch),
-                     SK_CHANGE_NONE);
+    assert_int_equal(sk_invoice_on_order(&nw, &v1, NULL, &s_ch), SK_CHANGE_NONE);
     assert_string_equal(s_ch.msg, "order SO-1 version 1 ignored: version 2 is stored");
     v2.amount = 1000, v2.tax = 0;
-    assert_int_equal(sk_invoice_on_order(&nw, &v2, NULL, sk_test_day(TODAY), &s_ch),
-                     SK_CHANGE_NONE);
+    assert_int_equal(sk_invoice_on_order(&nw, &v2, NULL, &s_ch), SK_CHANGE_NONE);
 
     /* another customer or currency is an error */
     sk_order_event_t v3 = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     v3.version = 3;
     v3.customer_id = "C-2";
-    assert_int_equal(sk_invoice_on_order(&nw, &v3, NULL, sk_test_day(TODAY), &s_ch),
-                     SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_order(&nw, &v3, NULL, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "order SO-1 belongs to customer C-1, not C-2");
     v3.customer_id = "C-1";
     v3.currency = "USD";
-    assert_int_equal(sk_invoice_on_order(&nw, &v3, NULL, sk_test_day(TODAY), &s_ch),
-                     SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_order(&nw, &v3, NULL, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "order SO-1 is in CNY, version 3 in USD");
 }
 
@@ -415,7 +400,7 @@ static void test_replacement_after_credit_prorates_tax(void **state)
     sk_order_event_t o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     sk_invoice_t inv = s_stored(NULL, &o, NULL);
     sk_credit_event_t c = {"SO-1", "", 10000};
-    sk_invoice_on_credit(&inv, &c, sk_test_day(TODAY), &s_ch);
+    sk_invoice_on_credit(&inv, &c, &s_ch);
     sk_invoice_t cr = s_ch.inv;
     /* version 2 of 2260.00 with 260.00 tax, less the 100.00 credited: 2160.00,
      * tax 260.00 * 2160/2260 = 248.4955.. -> 248.50 */
@@ -429,8 +414,7 @@ static void test_replacement_after_credit_prorates_tax(void **state)
     /* a new amount the credits exceed is refused */
     sk_order_event_t v3 = sk_test_order("SO-1", SEED, 10000, 0, "2026-11-02");
     v3.version = 3;
-    assert_int_equal(sk_invoice_on_order(&nw, &v3, NULL, sk_test_day(TODAY), &s_ch),
-                     SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_order(&nw, &v3, NULL, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "order SO-1 version 3: credit notes of 100.00 CNY exceed the "
                                   "new amount 100.00 CNY");
 }
@@ -457,17 +441,16 @@ static void test_new_amount_covered_by_payments_closes(void **state)
 static void test_bad_order_fields(void **state)
 {
     (void)state;
-    sk_day_t today = sk_test_day(TODAY);
     sk_order_event_t o = sk_test_order("SO-1", "2/10,n/5", 113000, 13000, "2026-11-02");
-    assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, today, &s_ch), SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.code, "bad_terms");
     o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     o.ship_date = SK_DAY_INVALID;
-    assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, today, &s_ch), SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "order SO-1: bad currency or ship date");
     o = sk_test_order("SO-1", SEED, 113000, 13000, "2026-11-02");
     o.delivery_date = SK_DAY_INVALID;
-    assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, today, &s_ch), SK_CHANGE_ERROR);
+    assert_int_equal(sk_invoice_on_order(NULL, &o, NULL, &s_ch), SK_CHANGE_ERROR);
     assert_string_equal(s_ch.msg, "bad delivery date");
 }
 
@@ -567,7 +550,7 @@ static void test_policy_rebuild_matches_live(void **state)
     s_sum_add(&sum, &s_ch);
     s_assert_rebuild(&sum, &inv);
     sk_credit_event_t c = {"SO-9", "", 10000};
-    assert_int_equal(sk_invoice_on_credit(&inv, &c, sk_test_day(TODAY), &s_ch), SK_CHANGE_APPLY);
+    assert_int_equal(sk_invoice_on_credit(&inv, &c, &s_ch), SK_CHANGE_APPLY);
     inv = s_ch.inv;
     s_sum_add(&sum, &s_ch);
     s_assert_rebuild(&sum, &inv);

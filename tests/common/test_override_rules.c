@@ -29,7 +29,7 @@ static sk_override_result_t s_res;
 static sk_invoice_t s_invoice(const char *terms, int64_t amount, int64_t tax, const char *ship)
 {
     sk_order_event_t o = sk_test_order("O-1", terms, amount, tax, ship);
-    if (sk_invoice_on_order(NULL, &o, NULL, sk_test_day(ship), &s_ch) != SK_CHANGE_APPLY)
+    if (sk_invoice_on_order(NULL, &o, NULL, &s_ch) != SK_CHANGE_APPLY)
         fail_msg("order: %s", s_ch.msg);
     return s_ch.inv;
 }
@@ -37,7 +37,7 @@ static sk_invoice_t s_invoice(const char *terms, int64_t amount, int64_t tax, co
 static sk_invoice_t s_pay(const sk_invoice_t *inv, const char *on, int64_t amount, bool full)
 {
     sk_payment_event_t p = {inv->order_id, "", sk_test_day(on), amount, full};
-    if (sk_invoice_on_payment(inv, &p, sk_test_day(on), &s_ch) != SK_CHANGE_APPLY)
+    if (sk_invoice_on_payment(inv, &p, &s_ch) != SK_CHANGE_APPLY)
         fail_msg("payment %s: %s", on, s_ch.msg);
     return s_ch.inv;
 }
@@ -455,7 +455,7 @@ static void test_property_effect_never_negative_amount_never_changes(void **stat
             sk_date_format(base + (sk_day_t)s_next(60), d, sizeof d);
             int64_t p = 1 + s_next((uint32_t)(inv.balance < 4000000000 ? inv.balance : 4000000000));
             sk_payment_event_t pe = {inv.order_id, "", sk_test_day(d), p, s_next(2) == 0};
-            if (sk_invoice_on_payment(&inv, &pe, base, &s_ch) == SK_CHANGE_APPLY)
+            if (sk_invoice_on_payment(&inv, &pe, &s_ch) == SK_CHANGE_APPLY)
                 inv = s_ch.inv;
         }
         sk_override_change_t c = {
@@ -517,16 +517,14 @@ static void test_on_override_moves_the_counters(void **state)
         s_apply(&inv, (sk_override_change_t){.kind = SK_OVERRIDE_EXTEND, .tier = 0,
                                              .new_last_day = sk_test_day("2026-11-15")},
                 "2026-11-05");
-    assert_int_equal(sk_invoice_on_override(&inv, ext, sk_test_day("2026-11-05"), &s_ov),
-                     SK_CHANGE_APPLY);
-    assert_int_equal(s_ov.windows_op, SK_SET_ADD);
-    assert_int_equal(s_ov.windows_score, sk_test_day("2026-11-15"));
+    assert_int_equal(sk_invoice_on_override(&inv, ext, &s_ov), SK_CHANGE_APPLY);
+    assert_int_equal(s_ov.open_op, SK_SET_KEEP); /* still open, the same net due */
     assert_int_equal(s_ov.ndeltas, 0);
     /* a raised rate withdraws the old offer and makes the new one */
     const sk_invoice_t *r = s_apply(
         &inv, (sk_override_change_t){.kind = SK_OVERRIDE_RATE, .tier = 1, .new_rate_ppm = 15000},
         "2026-11-05");
-    sk_invoice_on_override(&inv, r, sk_test_day("2026-11-05"), &s_ov);
+    sk_invoice_on_override(&inv, r, &s_ov);
     assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "offered|t1|10000"), -1);
     assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "offered|t1|15000"), 1);
     assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "offered|t0|20000"), 0);
@@ -537,17 +535,15 @@ static void test_on_override_moves_the_counters(void **state)
         &paid, (sk_override_change_t){.kind = SK_OVERRIDE_GRANT, .tier = 0, .payment = 0},
         "2026-11-15");
     assert_int_equal(g->status, SK_INV_PAID);
-    sk_invoice_on_override(&paid, g, sk_test_day("2026-11-15"), &s_ov);
+    sk_invoice_on_override(&paid, g, &s_ov);
     assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "taken|t0|20000"), 1);
     assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "sp|S-7|t0"), 1);
     assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_TAKEUP, "disc|CNY"), 2260);
     assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_HISTORY, "t0"), 1);
     assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_HISTORY, "n"), 1);
-    assert_int_equal(
-        sk_change_delta(&s_ov, SK_COUNTER_FC_NET,
-                        sk_forecast_field(f, paid.fc_net_day, paid.schedule.currency)),
-        -paid.fc_net_amount);
-    assert_int_equal(s_ov.windows_op, SK_SET_REMOVE);
+    assert_int_equal(sk_change_delta(&s_ov, SK_COUNTER_FC_NET,
+                                     sk_forecast_field(f, paid.fc_net_day, paid.schedule.currency)),
+                     -paid.fc_net_amount);
     assert_int_equal(s_ov.open_op, SK_SET_REMOVE);
     /* the policy counters of the close too, as the rebuild counts them */
 #define T "|2/10,1/20,n/45"
@@ -570,7 +566,7 @@ static void test_on_override_moves_the_counters(void **state)
                              s_ov.deltas[i].delta);
     /* a second grant-like change of a closed invoice moves its close: taken
      * back in full and counted again, nothing left over */
-    sk_invoice_on_override(g, g, sk_test_day("2026-11-16"), &s_ov);
+    sk_invoice_on_override(g, g, &s_ov);
     for (int i = 0; i < s_ov.ndeltas; i++)
         assert_true(s_ov.deltas[i].counter != SK_COUNTER_POLICY &&
                     s_ov.deltas[i].counter != SK_COUNTER_PCUST &&

@@ -4,7 +4,7 @@ forward and never back.
 
 What a newcomer sees: `skontoctl clock advance 10d` and `customer show`'s days
 left and open windows move with it, and so does the discount worker's "today"
-(the windows set's next-window day of an order it schedules afterwards); an
+(the next reminder it queues for an order it schedules afterwards); an
 earlier `clock set` is refused; skontoctl's read-only Redis user cannot write
 the clock key even with redis-cli, and the clock's own user can write nothing
 else. A stack without SKONTO_CLOCK=redis refuses `clock set`, and has no
@@ -118,10 +118,13 @@ class ClockTest(unittest.TestCase):
             '"currency":"CNY","amount":"1130.00","tax":"130.00","ship_date":"%s"}\n' % d0))
         harness.wait_for(lambda: self.ctl("order", "show", "SO-K2").returncode == 0, timeout=15,
                          what="the second order's schedule")
-        shard = [n for n in range(16)
-                 if self.redis_cli("default", "ZSCORE", "sk:{s%d}:windows" % n, "SO-K2")][0]
-        self.assertEqual(int(self.redis_cli("default", "ZSCORE", "sk:{s%d}:windows" % shard,
-                                            "SO-K2")), day_number(d10))
+        # Its next reminder in the due queue: tier 0's window (d0) has closed,
+        # tier 1's closes at the end of today, and its reminders of 3 and 1 days
+        # before have passed, so the 1-day one is queued, due at once.
+        queued = [m for n in range(16) for m in
+                  self.redis_cli("default", "ZRANGE", "sk:{s%d}:rdue" % n, 0, -1).split("\n")
+                  if m.endswith("|SO-K2")]
+        self.assertEqual(queued, ["r|1|%s|1|SO-K2" % d10])
 
         self.ok("clock", "advance", "36h")
         self.assertEqual(self.windows("C-K", "SO-K1"),

@@ -9,8 +9,8 @@ of the invoice state sees: schedules, settlements, balances, take-up
 counters, the receivables forecast, the zsets, and that a kill -9 or a second
 worker neither loses nor doubles anything.
 
-The worker's day is fixed with SKONTO_TODAY so the windows zset is
-deterministic.
+The worker's day is fixed with SKONTO_TODAY so what it computes from "today"
+is deterministic.
 """
 import datetime
 import json
@@ -229,7 +229,6 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(pays(h), [])
         # indexes: customer's open invoices by net due; next window after TODAY is tier 2
         self.assertEqual(self.r.zscore("sk:{s%d}:copen:C-1" % n, "SO-1"), day("2027-01-01"))
-        self.assertEqual(self.r.zscore("sk:{s%d}:windows" % n, "SO-1"), day("2026-11-12"))
         tk = self.r.hgetall("sk:{s%d}:takeup" % n)
         self.assertEqual(tk, {"offered|t0|20000": "1", "offered|t1|10000": "1",
                               "offered|t2|5000": "1"})
@@ -285,7 +284,6 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(tk["disc|CNY"], "1130")
         self.assertEqual(self.r.hgetall("sk:{s%d}:hist:C-1" % n), {"t1": "1", "n": "1"})
         self.assertEqual(self.r.cmd("ZCARD", "sk:{s%d}:copen:C-1" % n), 0)
-        self.assertIsNone(self.r.zscore("sk:{s%d}:windows" % n, "SO-1"))
         self.assertEqual(self.r.hgetall("sk:{s%d}:fc:net" % n), {})
         self.assertEqual(self.r.hgetall("sk:{s%d}:fc:hist" % n), {})
 
@@ -309,8 +307,6 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(h["status"], "open")
         self.assertEqual(fc(h, "at_net"), ("2027-01-01", 62495))
         self.assertEqual(self.r.hgetall("sk:{s%d}:fc:net" % n), {"2027-01-01|CNY": "62495"})
-        # next window after the payment's day (2026-11-10) closes 2026-11-12
-        self.assertEqual(self.r.zscore("sk:{s%d}:windows" % n, "SO-1"), day("2026-11-12"))
         # the rest inside the 0.5 % window: 0.5 % of 624.95 = 3.12
         feed(self.r, [(payment("E4", "SO-1", 62495 - 312, "2026-11-20"), "C-1")])
         h = self.wait_inv("SO-1", "C-1", lambda h: h["status"] == "paid")
@@ -367,7 +363,6 @@ class DiscountTest(unittest.TestCase):
         self.assertIsNone(fc(h, "by_history"))
         self.assertEqual(self.r.hgetall("sk:{s%d}:fc:net" % n), {"2027-01-01|CNY": "226000"})
         self.assertEqual(self.r.cmd("ZRANGE", "sk:{s%d}:copen:C-1" % n, 0, -1), ["SO-2"])
-        self.assertIsNone(self.r.zscore("sk:{s%d}:windows" % n, "SO-1"))
         # a payment on the cancelled invoice is recorded nowhere and counted as an error
         feed(self.r, [(payment("E5", "SO-1", 111870, "2026-11-10", full=True), "C-1")])
         hb = self.wait_processed("discount-1", 5)
@@ -498,11 +493,11 @@ class DiscountTest(unittest.TestCase):
             return self.r.cmd("EVALSHA", sha, len(keys), *keys, *self.ARGV_HEAD, *argv)
 
         self.assertEqual(call(e1, "*", rec, 0, "", e2, "*", "", 0, ""), ["OK", "OK"])
-        self.assertEqual(self.r.cmd("LRANGE", keys[5], 0, -1), [rec])
+        self.assertEqual(self.r.cmd("LRANGE", keys[4], 0, -1), [rec])
         self.assertEqual(self.r.cmd("XLEN", keys[0]), 0)
         self.assertEqual(call(e1, "*", rec, 0, ""), ["DUP"])
         self.assertEqual(call(e1, "*", rec, 0, "", e2, "*", rec, 0, ""), ["DUP", "DUP"])
-        self.assertEqual(self.r.cmd("LRANGE", keys[5], 0, -1), [rec])
+        self.assertEqual(self.r.cmd("LRANGE", keys[4], 0, -1), [rec])
 
     # -------------------------------------------------------------- the apply script itself
 
@@ -510,8 +505,8 @@ class DiscountTest(unittest.TestCase):
         with open(os.path.join(SRC, "services", "discount", "apply.lua")) as f:
             return self.r.cmd("SCRIPT", "LOAD", f.read())
 
-    SHARD_KEYS = ["sk:{s1}:events", "sk:{s1}:windows", "sk:{s1}:fc:hist", "sk:{s1}:fc:net",
-                  "sk:{s1}:takeup", "sk:{s1}:unapplied", "sk:{s1}:rdue", "sk:{s1}:stmt"]
+    SHARD_KEYS = ["sk:{s1}:events", "sk:{s1}:fc:hist", "sk:{s1}:fc:net", "sk:{s1}:takeup",
+                  "sk:{s1}:unapplied", "sk:{s1}:rdue", "sk:{s1}:stmt"]
     # the head of ARGV (rsent, rproc: only read; no counter sums: the script
     # sums the records' own increments), and the due-queue part of a record
     # that changes nothing in the queue (chk nd na cid skey sdue;
@@ -521,7 +516,9 @@ class DiscountTest(unittest.TestCase):
 
     @staticmethod
     def incs(incr):
-        """A record's increments as the script reads them: (key, field, delta)."""
+        """A record's increments as the script reads them: (key, field, delta),
+        key the KEYS index of a shard's counter (2 fc:hist, 3 fc:net, 4
+        takeup), 0 the customer's history."""
         return "".join("%s\t%s\t%s\n" % (k, f, d) for k, f, d in incr)
 
     def ghost_entries(self, n):
@@ -543,16 +540,15 @@ class DiscountTest(unittest.TestCase):
 
         def apply(exp):
             return self.r.cmd("EVALSHA", sha, len(keys), *keys, *self.ARGV_HEAD, eid, exp, kb,
-                              "SO-9", "20819", "20769", "STATE", "3",
-                              self.incs([(8, "offered|t0|20000", 1), (7, "2027-01-01|CNY", 100)]),
+                              "SO-9", "20819", "STATE", "3",
+                              self.incs([(4, "offered|t0|20000", 1), (3, "2027-01-01|CNY", 100)]),
                               *self.NO_QUEUE)
 
         inv, copen = keys[kb - 1], keys[kb]
 
         def state():
             return (self.r.cmd("GET", inv), self.r.cmd("ZRANGE", copen, 0, -1, "WITHSCORES"),
-                    self.r.cmd("ZRANGE", keys[1], 0, -1, "WITHSCORES"),
-                    self.r.hgetall(keys[3]), self.r.hgetall(keys[4]))
+                    self.r.hgetall(keys[2]), self.r.hgetall(keys[3]))
 
         empty = state()
         self.assertEqual(apply("3"), ["STALE"])  # the worker read rev 3, the invoice has none
@@ -562,9 +558,8 @@ class DiscountTest(unittest.TestCase):
         done = state()
         self.assertEqual(done[0], "1.3|STATE")  # rev 1, event 3 applied, then the state
         self.assertEqual(done[1], ["SO-9", "20819"])
-        self.assertEqual(done[2], ["SO-9", "20769"])
-        self.assertEqual(done[3], {"2027-01-01|CNY": "100"})
-        self.assertEqual(done[4], {"offered|t0|20000": "1"})
+        self.assertEqual(done[2], {"2027-01-01|CNY": "100"})
+        self.assertEqual(done[3], {"offered|t0|20000": "1"})
         self.assertEqual(self.r.cmd("XPENDING", keys[0], "discount")[0], 0)
         self.assertEqual(self.r.cmd("XLEN", keys[0]), 0)
         # a slow worker that planned from the old state, or from the new one
@@ -582,21 +577,21 @@ class DiscountTest(unittest.TestCase):
         big = 10 ** 15  # the largest amount: four of them exceed a Lua number's exact range
         self.r.cmd("HSET", "sk:{s1}:takeup", "gone|x", "5")
         self.r.cmd("SET", "sk:{s1}:inv:SO-B", "4.0|B")
-        self.r.cmd("ZADD", "sk:{s1}:windows", "20000", "SO-C")
+        self.r.cmd("ZADD", "sk:{s1}:copen:C-2", "20000", "SO-C")
         keys = self.SHARD_KEYS
         per = []
 
-        def rec(eid, exp, oid, cid, wop, incr):
+        def rec(eid, exp, oid, cid, cop, incr):
             kb = len(keys) + len(per) + 1
             per.extend(["sk:{s1}:inv:" + oid, "sk:{s1}:copen:" + cid, "sk:{s1}:hist:" + cid])
-            return [eid, exp, kb, oid, "", wop, "S-" + oid, "", self.incs(incr)] + self.NO_QUEUE
+            return [eid, exp, kb, oid, cop, "S-" + oid, "", self.incs(incr)] + self.NO_QUEUE
 
         argv = (rec(e1, "0", "SO-A", "C-1", "20800",
-                    [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (5, "n", 1)])
-                + rec(e2, "0", "SO-B", "C-1", "20801", [(8, "offered|t0|20000", 1)])  # STALE
+                    [(4, "offered|t0|20000", 1), (3, "d|CNY", big), (0, "n", 1)])
+                + rec(e2, "0", "SO-B", "C-1", "20801", [(4, "offered|t0|20000", 1)])  # STALE
                 + [e3, "*", "", 0, ""]
                 + rec(e4, "0", "SO-C", "C-2", "-",
-                      [(8, "offered|t0|20000", 1), (7, "d|CNY", big), (8, "gone|x", -5)]))
+                      [(4, "offered|t0|20000", 1), (3, "d|CNY", big), (4, "gone|x", -5)]))
         res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *self.ARGV_HEAD,
                          *argv)
         self.assertEqual(res, ["OK", "STALE", "OK", "OK"])
@@ -604,8 +599,9 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(tk, {"offered|t0|20000": "2"})  # gone|x came back to 0: deleted
         self.assertEqual(self.r.hgetall("sk:{s1}:fc:net"), {"d|CNY": str(2 * big)})
         self.assertEqual(self.r.hgetall("sk:{s1}:hist:C-1"), {"n": "1"})
-        self.assertEqual(self.r.cmd("ZRANGE", "sk:{s1}:windows", 0, -1, "WITHSCORES"),
-                         ["SO-A", "20800"])
+        self.assertEqual(self.r.cmd("ZRANGE", "sk:{s1}:copen:C-1", 0, -1, "WITHSCORES"),
+                         ["SO-A", "20800"])  # not SO-B: STALE
+        self.assertEqual(self.r.cmd("ZCARD", "sk:{s1}:copen:C-2"), 0)  # SO-C: closed
         self.assertEqual(self.r.cmd("GET", "sk:{s1}:inv:SO-B"), "4.0|B")
         # only e2 (STALE) is still pending and in the stream
         self.assertEqual(self.r.cmd("XPENDING", keys[0], "discount")[0], 1)
@@ -617,7 +613,7 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(self.r.hgetall("sk:{s1}:takeup"), tk)
         # sums past 2^53 stay exact (e2 re-planned from rev 4, with eight large deltas)
         per.clear()
-        argv2 = rec(e2, "4", "SO-B", "C-1", "", [(7, "d|CNY", big)] * 8 + [(7, "d|CNY", 7)])
+        argv2 = rec(e2, "4", "SO-B", "C-1", "", [(3, "d|CNY", big)] * 8 + [(3, "d|CNY", 7)])
         res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *self.ARGV_HEAD,
                          *argv2)
         self.assertEqual(res, ["OK"])
@@ -641,24 +637,24 @@ class DiscountTest(unittest.TestCase):
             for eid, exp, oid, incr in recs:
                 kb = len(keys) + len(per) + 1
                 per += ["sk:{s1}:inv:" + oid, "sk:{s1}:copen:C-S", "sk:{s1}:hist:C-S"]
-                argv += [eid, exp, kb, oid, "", "", "S", "", self.incs(incr)] + self.NO_QUEUE
+                argv += [eid, exp, kb, oid, "", "S", "", self.incs(incr)] + self.NO_QUEUE
             head = ["sk:{s1}:rsent", "sk:{s1}:rproc"]
             head += ["-"] if sums is None else [len(sums)] + [x for t in sums for x in t]
             return self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *head, *argv)
 
         # both apply: the sums are what is added (here on purpose not what the
         # records' increments say), and gone|x, back at 0, is deleted
-        res = call([(e1, "0", "SO-S1", [(8, "offered|t0|20000", 1)]),
-                    (e2, "0", "SO-S2", [(8, "offered|t0|20000", 1)])],
-                   [(5, "offered|t0|20000", 7), (5, "gone|x", -3), (4, "d|CNY", 2 ** 62)])
+        res = call([(e1, "0", "SO-S1", [(4, "offered|t0|20000", 1)]),
+                    (e2, "0", "SO-S2", [(4, "offered|t0|20000", 1)])],
+                   [(4, "offered|t0|20000", 7), (4, "gone|x", -3), (3, "d|CNY", 2 ** 62)])
         self.assertEqual(res, ["OK", "OK"])
         self.assertEqual(self.r.hgetall(tk), {"offered|t0|20000": "7"})
         self.assertEqual(self.r.hgetall(net), {"d|CNY": str(2 ** 62)})
         # one STALE (SO-S1 is at rev 1 now, not 5): the sums are ignored, the
         # applied record's own increments added
-        res = call([(e3, "5", "SO-S1", [(8, "offered|t0|20000", 100)]),
-                    (e4, "0", "SO-S3", [(8, "offered|t0|20000", 2), (7, "d|CNY", 1)])],
-                   [(5, "offered|t0|20000", 1000)])
+        res = call([(e3, "5", "SO-S1", [(4, "offered|t0|20000", 100)]),
+                    (e4, "0", "SO-S3", [(4, "offered|t0|20000", 2), (3, "d|CNY", 1)])],
+                   [(4, "offered|t0|20000", 1000)])
         self.assertEqual(res, ["STALE", "OK"])
         self.assertEqual(self.r.hgetall(tk), {"offered|t0|20000": "9"})
         self.assertEqual(self.r.hgetall(net), {"d|CNY": str(2 ** 62 + 1)})
@@ -680,7 +676,7 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(call(e1, "*", "", kq, "7"), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "1.7|OLD")
         keys += ["sk:{s1}:copen:C-Q", "sk:{s1}:hist:C-Q"]
-        self.assertEqual(call(e2, "1", kq, "SO-Q", "", "", "NEW", "", "", *self.NO_QUEUE), ["OK"])
+        self.assertEqual(call(e2, "1", kq, "SO-Q", "", "NEW", "", "", *self.NO_QUEUE), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "2.7|NEW")
         self.assertEqual(call(e3, "*", "", kq, "3"), ["OK"])
         self.assertEqual(self.r.cmd("GET", inv), "2.7|NEW")
