@@ -402,11 +402,11 @@ s_pw() { cat "$SECRETS/redis-$1.pass"; }
 s_acl() {
   echo "user default on >$(s_pw default) ~* &* +@all"
   echo "user ingest on >$(s_pw ingest) resetchannels -@all" \
-    "+ping +hget +hmget +hsetnx +hexists +hset +hdel +hincrby +hscan +xadd" \
+    "+ping +hget +hmget +hgetall +hsetnx +hexists +hset +hdel +hincrby +hscan +xadd" \
     "+get +set +del +lpush +rpop +llen +lrange" \
     "+evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:seen' '~sk:{sSHARD}:events' '~sk:{sSHARD}:cust:*' \
-      '~sk:{sSHARD}:eid:*' '~sk:{sSHARD}:stored' '~sk:{sSHARD}:over' \
+      '~sk:{sSHARD}:eid:*' '~sk:{sSHARD}:settled' '~sk:{sSHARD}:stored' '~sk:{sSHARD}:over' \
       '~sk:{sSHARD}:ingest' '~sk:{oSHARD}:o2c' '~sk:{sys}:hb' '~sk:{sys}:dlq' \
       '~sk:{sys}:ingest' '~sk:{sys}:seq' '~sk:{sys}:gaps' '%R~sk:{sys}:clock')"
   # discount also plans reminders and statements (docs/REMINDERS.md): it

@@ -29,12 +29,16 @@ char *sk_key_events(char *buf, int shard);                 /* sk:{sN}:events    
 char *sk_key_seen(char *buf, int shard);                   /* sk:{sN}:seen        hash   */
 /* Event-id claims, in the shard of the EVENT ID (N = sk_shard_of(event_id)),
  * not of the customer: one place per id for the whole system. The claim
- * value is "a" (accepted: its event is stored) or "p:<ms>:<owner>" (pending:
- * an ingest is storing it); it expires after the id retention. */
+ * value is "p:<ms>:<owner>", pending while ms is above the owner's
+ * watermark in the shard's settled hash and accepted from then on, or "a"
+ * (accepted, settled on its own); it expires after the id retention. */
 char *sk_key_event_claim(char *buf, const char *event_id); /* sk:{sN}:eid:ID   string */
 /* Events stored in the (customer's) shard whose claim is not yet marked
  * accepted: transient, removed when the claim is completed. */
 char *sk_key_stored(char *buf, int shard);                 /* sk:{sN}:stored  hash   */
+/* The claims' watermarks in the (event id's) shard: owner -> ms; every claim
+ * "p:<ms'>:<owner>" with ms' <= ms is accepted (services/ingest/claim.lua). */
+char *sk_key_settled(char *buf, int shard); /* sk:{sN}:settled hash   */
 /* Per order of the shard: its highest accepted version, that version's
  * content hash and the number of its events stored so far (each stream entry
  * of an order carries its number as field q): order_id -> "VER:HASH:Q". */

@@ -13,9 +13,12 @@
 #define S_OWNER_MAX (SK_EVENT_ID_MAX + 64) /* "p:<ms>:" + owner */
 
 /* A claim to finish in the next pipeline: mark it accepted ('a') or release
- * it ('r') if it still holds `expect`; or drop a stored marker ('u'). */
+ * it ('r') if it still holds `expect`; or drop a stored marker ('u'). An
+ * implicit 'a' is accepted by the watermark the same call raises: nothing
+ * of it is sent, only its stored marker goes after the reply. */
 typedef struct {
     char action;
+    bool implicit;
     int shard; /* 'u': the shard of the stored marker */
     char expect[S_OWNER_MAX];
     char eid[SK_EVENT_ID_MAX + 1];
@@ -25,7 +28,17 @@ typedef struct {
 struct _ingest_claims_t {
     const char *name;                /* SKONTO_WORKER_NAME */
     char owner[INGEST_OWNER_ID_MAX]; /* "<name>/<pid>/<start ms>": whose pending claims */
+    int64_t owner_ms;                /* its <start ms> */
     int64_t retention_ms;            /* how long an event id is remembered */
+    /* The watermark (claim.lua): per event-id shard, the ms up to which this
+     * owner's claims are settled, to raise in the next call (0: nothing to
+     * raise). A segment raises it only when every claim it took is settled
+     * or queued to be; otherwise (a Redis error, an unsure outcome, a full
+     * queue) the owner changes, so no later watermark covers that segment. */
+    int64_t wm[SK_SHARDS];
+    bool seg_open;   /* claims taken and their segment not finished yet */
+    bool dirty;      /* a claim of the open segment may be in an unknown state */
+    int64_t last_ms; /* the last segment's claim ms: they only go up */
     ingest_finish_t finbuf[2][INGEST_MAX_FINISH];
     ingest_finish_t *finish, *flushing; /* queued for the next pipeline / in it */
     int nfinish, nflushing;
@@ -56,7 +69,9 @@ ingest_claims_t *ingest_claims_new(const char *name, int64_t retention_ms)
     self->flushing = self->finbuf[1];
     /* Whose pending claims these are: a restarted ingest is another owner,
      * so its recovery settles what the dead one left. */
-    snprintf(self->owner, sizeof self->owner, "%s/%d/%" PRId64, name, (int)getpid(), sk_now_ms());
+    self->owner_ms = sk_now_ms();
+    snprintf(self->owner, sizeof self->owner, "%s/%d/%" PRId64, name, (int)getpid(),
+             self->owner_ms);
     return self;
 }
 
@@ -66,10 +81,16 @@ void ingest_claims_destroy(ingest_claims_t **self_p)
     *self_p = NULL;
 }
 
+static void s_rotate(ingest_claims_t *self);
+
 void ingest_claims_begin(ingest_claims_t *self)
 {
+    if (self->seg_open) /* the last segment failed before its finish */
+        s_rotate(self);
     self->claim_mono = s_mono_ms();
-    self->claim_ms = sk_now_ms();
+    int64_t now = sk_now_ms();
+    self->claim_ms = now > self->last_ms ? now : self->last_ms + 1;
+    self->last_ms = self->claim_ms;
 }
 
 int64_t ingest_claims_age_ms(const ingest_claims_t *self)
@@ -80,19 +101,46 @@ int64_t ingest_claims_age_ms(const ingest_claims_t *self)
 /* ---------------------------------------------------------------- claim finishes */
 
 /* Queues a finish for the next pipeline; when the queue is full the claim
- * stays pending and its event's resend settles it (ingest_claims_resolve). */
-static void s_queue_finish(ingest_claims_t *self, char action, int shard, const char *expect,
+ * stays pending and its event's resend settles it (ingest_claims_resolve):
+ * false. */
+static bool s_queue_finish(ingest_claims_t *self, char action, int shard, const char *expect,
                            const char *eid)
 {
     if (self->nfinish == INGEST_MAX_FINISH) {
         sk_log("claim of event %s left pending for its resend to settle (finish queue full)", eid);
-        return;
+        return false;
     }
     ingest_finish_t *f = &self->finish[self->nfinish++];
     f->action = action;
+    f->implicit = false;
     f->shard = shard;
     snprintf(f->expect, sizeof f->expect, "%s", expect ? expect : "");
     snprintf(f->eid, sizeof f->eid, "%s", eid);
+    return true;
+}
+
+/* Whether finish f is sent to the claim script (an implicit 'a' is not). */
+static bool s_sent(const ingest_finish_t *f)
+{
+    return f->action == 'r' || (f->action == 'a' && !f->implicit);
+}
+
+/* A new owner: no watermark of the old one is raised any more, so a claim
+ * of it left in an unknown state stays pending until it is settled on its
+ * own (a resend, or a restart); its accepted claims queued to be covered by
+ * the watermark are marked accepted one by one instead. */
+static void s_rotate(ingest_claims_t *self)
+{
+    for (int k = 0; k < self->nfinish; k++)
+        self->finish[k].implicit = false;
+    memset(self->wm, 0, sizeof self->wm);
+    int64_t now = sk_now_ms();
+    self->owner_ms = now > self->owner_ms ? now : self->owner_ms + 1;
+    snprintf(self->owner, sizeof self->owner, "%s/%d/%" PRId64, self->name, (int)getpid(),
+             self->owner_ms);
+    self->seg_open = self->dirty = false;
+    sk_log("claims: later batches are claimed as %s (the last one's outcome was not sure)",
+           self->owner);
 }
 
 /* Someone else's pending claim met while claiming: a live ingest's in
@@ -116,20 +164,21 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
     self->nflushing = self->nfinish;
     self->nfinish = 0;
     memset(self->flush_cmd, 0, sizeof self->flush_cmd);
-    char now_s[24], ttl_s[24];
+    char now_s[24], ttl_s[24], wm_s[24];
     snprintf(now_s, sizeof now_s, "%" PRId64, self->claim_ms);
     snprintf(ttl_s, sizeof ttl_s, "%" PRId64, self->retention_ms);
     int ncmd = 0;
     for (int sh = 0; sh < SK_SHARDS; sh++) {
         ingest_cmd_t c = ingest_pipe_cmd(pipe);
-        char nk_s[16], nf_s[16], kstats[SK_KEY_MAX];
+        char nk_s[16], nf_s[16], kstats[SK_KEY_MAX], ksettled[SK_KEY_MAX];
         int nf = 0, nk = 0;
         ingest_cmd_args(&c, "EVALSHA");
         ingest_cmd_args(&c, ingest_pipe_sha(pipe, INGEST_SCRIPT_CLAIM));
         ingest_cmd_args(&c, ""); /* numkeys, below */
         ingest_cmd_args(&c, sk_key_ingest_stats(kstats, sh));
+        ingest_cmd_args(&c, sk_key_settled(ksettled, sh));
         for (int k = 0; k < self->nflushing; k++)
-            if (f[k].action != 'u' && sk_shard_of(f[k].eid) == sh)
+            if (s_sent(&f[k]) && sk_shard_of(f[k].eid) == sh)
                 ingest_cmd_args(&c, sk_key_event_claim(self->keys[nf++], f[k].eid));
         for (int i = a; i < b; i++) {
             ingest_item_t *it = &items[i];
@@ -138,14 +187,19 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
                 ingest_cmd_args(&c, sk_key_event_claim(self->keys[nf + nk++], it->env->event_id));
             }
         }
-        if (nf + nk) {
+        if (nk)
+            self->seg_open = true;
+        if (nf + nk || self->wm[sh]) {
             snprintf(nf_s, sizeof nf_s, "%d", nf);
+            snprintf(wm_s, sizeof wm_s, "%" PRId64, self->wm[sh]);
             ingest_cmd_args(&c, now_s);
             ingest_cmd_args(&c, ttl_s);
             ingest_cmd_args(&c, self->owner);
             ingest_cmd_args(&c, nf_s);
+            ingest_cmd_args(&c, self->wm[sh] ? wm_s : "");
+            self->wm[sh] = 0;
             for (int k = 0; k < self->nflushing; k++) {
-                if (f[k].action == 'u' || sk_shard_of(f[k].eid) != sh)
+                if (!s_sent(&f[k]) || sk_shard_of(f[k].eid) != sh)
                     continue;
                 ingest_cmd_arg(&c, f[k].action == 'a' ? "a" : "r", 1);
                 ingest_cmd_args(&c, f[k].expect);
@@ -153,7 +207,7 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
             for (int i = a; i < b; i++)
                 if (items[i].state == INGEST_CLAIMING && items[i].eid_shard == sh)
                     ingest_cmd_args(&c, items[i].env->event_id);
-            snprintf(nk_s, sizeof nk_s, "%d", 1 + nf + nk);
+            snprintf(nk_s, sizeof nk_s, "%d", 2 + nf + nk);
             c.argv[2] = nk_s, c.lens[2] = strlen(nk_s);
             if (ingest_pipe_append(pipe, &c))
                 return -1;
@@ -194,9 +248,11 @@ int ingest_claims_read(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item_t
                 return -1;
             bool ok = r->type == REDIS_REPLY_ARRAY;
             ingest_pipe_note(pipe, r);
-            if (!ok)
+            if (!ok) {
                 sk_log("redis: claim script of shard %d: %s", sh,
                        r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+                self->dirty = true; /* some of its claims may be taken */
+            }
             size_t e = 0;
             for (int i = a; i < b; i++) {
                 ingest_item_t *it = &items[i];
@@ -212,6 +268,7 @@ int ingest_claims_read(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item_t
                     s_claim_held(self, it->env->event_id, v->str);
                 } else {
                     ingest_item_fail(it, pipe, "claim script", v ? v : r);
+                    self->dirty = true;
                 }
             }
             freeReplyObject(r);
@@ -422,22 +479,73 @@ int ingest_claims_resolve(ingest_claims_t *self, ingest_pipe_t *pipe)
     return ingest_claims_flush(self, pipe);
 }
 
+/* Watermarks of owners whose claims have all expired (the last one raised
+ * longer than the retention ago) cover nothing any more: deleted, up to
+ * S_PRUNE_MAX a shard per start (one per ingest run or change of owner). */
+#define S_PRUNE_MAX 1000
+static int s_prune_settled(ingest_claims_t *self, ingest_pipe_t *pipe)
+{
+    int64_t before = sk_now_ms() - self->retention_ms;
+    for (int sh = 0; sh < SK_SHARDS; sh++) {
+        char key[SK_KEY_MAX];
+        const char *argv[2] = {"HGETALL", sk_key_settled(key, sh)};
+        redisReply *r;
+        if (ingest_pipe_appendv(pipe, 2, argv) || ingest_pipe_get(pipe, &r))
+            return -1;
+        ingest_cmd_t c = ingest_pipe_cmd(pipe);
+        ingest_cmd_args(&c, "HDEL");
+        ingest_cmd_args(&c, key);
+        for (size_t k = 0; r->type == REDIS_REPLY_ARRAY && k + 1 < r->elements; k += 2)
+            if (r->element[k + 1]->type == REDIS_REPLY_STRING &&
+                strtoll(r->element[k + 1]->str, NULL, 10) < before && c.argc < 2 + S_PRUNE_MAX)
+                ingest_cmd_arg(&c, r->element[k]->str, r->element[k]->len);
+        int rc = c.argc > 2 ? (ingest_pipe_append(pipe, &c) ||
+                               ingest_pipe_read_int(pipe, "HDEL of expired watermarks"))
+                            : 0;
+        freeReplyObject(r);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
 int ingest_claims_recover(ingest_claims_t *self, ingest_pipe_t *pipe)
 {
-    return ingest_pipe_ready(pipe) || s_migrate_seen(self, pipe) || s_sweep_stored(self, pipe) ? -1
-                                                                                               : 0;
+    return ingest_pipe_ready(pipe) || s_migrate_seen(self, pipe) || s_sweep_stored(self, pipe) ||
+                   s_prune_settled(self, pipe)
+               ? -1
+               : 0;
 }
 void ingest_claims_finish(ingest_claims_t *self, const ingest_item_t *items, int a, int b)
 {
     char pend[S_OWNER_MAX];
     s_pending_value(self, pend, sizeof pend);
+    bool clean = !self->dirty, held[SK_SHARDS] = {false};
+    /* The releases first: the watermark may cover the segment only if every
+     * claim of it that was not stored is released in the same call. */
     for (int i = a; i < b; i++) {
         const ingest_item_t *it = &items[i];
         if (!(it->holds & INGEST_HOLDS_CLAIM))
             continue;
-        if (it->state == INGEST_ACCEPTED)
-            s_queue_finish(self, 'a', it->shard, pend, it->env->event_id);
-        else if (it->state != INGEST_UNSURE)
-            s_queue_finish(self, 'r', -1, pend, it->env->event_id);
+        held[it->eid_shard] = true;
+        if (it->state == INGEST_UNSURE)
+            clean = false; /* stays pending: its resend settles it */
+        else if (it->state != INGEST_ACCEPTED &&
+                 !s_queue_finish(self, 'r', -1, pend, it->env->event_id))
+            clean = false;
     }
+    for (int i = a; i < b; i++) {
+        const ingest_item_t *it = &items[i];
+        if ((it->holds & INGEST_HOLDS_CLAIM) && it->state == INGEST_ACCEPTED &&
+            s_queue_finish(self, 'a', it->shard, pend, it->env->event_id))
+            self->finish[self->nfinish - 1].implicit = clean;
+    }
+    self->seg_open = false;
+    if (!clean) {
+        s_rotate(self);
+        return;
+    }
+    for (int sh = 0; sh < SK_SHARDS; sh++)
+        if (held[sh])
+            self->wm[sh] = self->claim_ms;
 }

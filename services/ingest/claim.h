@@ -2,10 +2,14 @@
  * system (claim.lua, KEYS and ARGV at its top).
  *
  * Its claim (sk:{sN}:eid:<id>, N = shard of the id) is taken before the
- * event is stored, as "p:<ms>:<owner>" (pending), and never marked accepted
- * ('a') unless the event was stored. The outcomes of a batch's claims are
- * queued (finishes) and settled at the head of the next pipeline: the next
- * batch's claim calls, or the heartbeat within a second. A claim left
+ * event is stored, as "p:<ms>:<owner>" (pending), and never accepted unless
+ * the event was stored. The outcomes of a batch's claims are queued
+ * (finishes) and settled at the head of the next pipeline (the next batch's
+ * claim calls, or the heartbeat within a second): the claims of events not
+ * stored are released, then the owner's watermark rises to the batch's ms,
+ * which accepts the rest at once. A batch that leaves a claim in an unknown
+ * state raises none and changes the owner, so no later watermark covers that
+ * claim; its accepted claims are then marked 'a' one by one. A claim left
  * pending by a crash is settled (accepted if its event was stored, else
  * released) when ingest restarts (ingest_claims_recover) or when the event is
  * resent (ingest_claims_resolve). A pending claim older than INGEST_LEASE_MS
@@ -35,7 +39,8 @@ void ingest_claims_begin(ingest_claims_t *self);
 int64_t ingest_claims_age_ms(const ingest_claims_t *self);
 
 /* Appends, per event-id shard, one claim script call that settles the
- * queued finishes of that shard and claims the valid events of items[a, b)
+ * queued finishes of that shard, raises the watermark and claims the valid
+ * events of items[a, b)
  * (none for a flush: a == b), then one HDEL of the shard's stored markers
  * that are no longer needed; the claimed items become CLAIMING. Returns the
  * number of commands appended, or -1. */
@@ -48,8 +53,9 @@ int ingest_claims_read(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item_t
 /* Settles the queued finishes now, in a pipeline of their own. 0 or -1. */
 int ingest_claims_flush(ingest_claims_t *self, ingest_pipe_t *pipe);
 /* After the outcomes are known: every claim of ours is finished in the next
- * pipeline, marked accepted when its event is stored and released when
- * nothing was; an UNSURE one stays pending for its resend to settle. */
+ * pipeline, accepted (by the watermark) when its event is stored and
+ * released when nothing was; an UNSURE one stays pending for its resend to
+ * settle, and the owner changes. */
 void ingest_claims_finish(ingest_claims_t *self, const ingest_item_t *items, int a, int b);
 
 /* Settles the claims a dead ingest left pending that this batch met:
@@ -58,7 +64,8 @@ void ingest_claims_finish(ingest_claims_t *self, const ingest_item_t *items, int
 int ingest_claims_resolve(ingest_claims_t *self, ingest_pipe_t *pipe);
 /* At (re)connect: migrates the pre-claim sk:{sN}:seen hashes into claims,
  * marks accepted the pending claims whose event is stored (a crash between
- * storing and settling) and drops stored markers no longer needed. 0 or -1
+ * storing and settling), drops stored markers no longer needed and the
+ * watermarks of owners whose claims have all expired. 0 or -1
  * (Redis failed: drop the connection). */
 int ingest_claims_recover(ingest_claims_t *self, ingest_pipe_t *pipe);
 

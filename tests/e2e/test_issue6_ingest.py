@@ -226,6 +226,43 @@ class TestStaleVersion(Base):
             self.st.stop("discount-1")
 
 
+class TestSettledClaims(Base):
+    def test_watermark_settles_stored_events_and_never_a_refused_one(self):
+        """A batch's accepted claims are settled by raising ingest's watermark
+        past them (one write per shard), only after the claims of events it
+        did not store are released: later batches, another ingest worker and
+        a restart answer the stored ones DUPLICATE, and the id of a refused
+        event stays free for its corrected resend."""
+        st = self.st
+        self.expect(customer("S-E0", "S-C1"), ACCEPTED)
+        self.expect(order("S-E1", "S-SO1", "S-C1", version=2), ACCEPTED)
+        self.expect(order("S-E2", "S-SO1", "S-C1", amount=200000, version=1),
+                    REJECTED, "stale_version")
+        for i in range(3):  # later batches: the watermark moves past S-E2's
+            self.expect(order("S-E3%d" % i, "S-SO3%d" % i, "S-C1"), ACCEPTED)
+        self.expect(order("S-E1", "S-SO1", "S-C1", version=2), DUPLICATE)
+        self.expect(order("S-E30", "S-SO30", "S-C1"), DUPLICATE)
+        self.expect(order("S-E2", "S-SO1", "S-C1", amount=200000, version=3), ACCEPTED)
+        self.expect(order("S-E2", "S-SO1", "S-C1", amount=200000, version=3), DUPLICATE)
+        port = free_port()
+        ep2 = "tcp://127.0.0.1:%d" % port
+        st.start("ingest-2", "skonto-ingest",
+                 env={"SKONTO_INGEST_ENDPOINT": ep2, "SKONTO_WORKER_NAME": "ingest-2"})
+        wait_for(lambda: _can_connect(port), what="ingest-2")
+        c2 = Client(ep2)
+        try:
+            for eid, oid in (("S-E1", "S-SO1"), ("S-E31", "S-SO31"), ("S-E2", "S-SO1")):
+                self.expect(order(eid, oid, "S-C1", version=2), DUPLICATE, cli=c2)
+        finally:
+            c2.close()
+            st.stop("ingest-2")
+        st.kill9("ingest")
+        type(self).proc = st.start_ingest()  # the DEALER reconnects by itself
+        self.expect(order("S-E32", "S-SO32", "S-C1"), DUPLICATE)
+        self.expect(order("S-E1", "S-SO1", "S-C1", version=2), DUPLICATE)
+        self.assertEqual(self.status()["ingest"]["accepted"], 6)
+
+
 class TestAckMatching(Base):
     def test_raw_id_bytes_are_echoed(self):
         # Two ids that differ only in bytes that are not valid UTF-8: their

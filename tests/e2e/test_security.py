@@ -540,6 +540,7 @@ class RedisAclTest(unittest.TestCase):
         (("HINCRBY", "sk:{s3}:takeup", "t0", 1), {"discount"}),
         (("LPUSH", "sk:{s3}:unapplied", "{}"), {"discount"}),
         (("SET", "sk:{s3}:eid:E1", "a"), {"ingest"}),
+        (("HSET", "sk:{s3}:settled", "ingest/1/2", "3"), {"ingest"}),
         (("HSET", "sk:{s3}:stored", "E1", "1"), {"ingest"}),
         (("HSET", "sk:{s3}:over", "SO-1", "9:h:1"), {"ingest"}),
         (("HINCRBY", "sk:{s3}:ingest", "accepted", 1), {"ingest"}),
