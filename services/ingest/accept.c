@@ -267,7 +267,7 @@ static const char *s_statement_name(int st)
 /* Queues one EVALSHA accept for the valid items of `shard` in [a, b), in
  * message order; returns how many it covers, or -1 if nothing could be queued. */
 static int s_append_accept(ingest_pipe_t *pipe, ingest_item_t *items, int a, int b, int shard,
-                           const char *now)
+                           const char *now, const char *record)
 {
     ingest_cmd_t c = ingest_pipe_cmd(pipe);
     int nkeys = 4, nev = 0;
@@ -305,6 +305,7 @@ static int s_append_accept(ingest_pipe_t *pipe, ingest_item_t *items, int a, int
     snprintf(nev_s, sizeof nev_s, "%d", nev);
     c.argv[2] = nkeys_s, c.lens[2] = strlen(nkeys_s);
     ingest_cmd_args(&c, nev_s);
+    ingest_cmd_args(&c, record);
     for (int i = a; i < b; i++) {
         ingest_item_t *it = &items[i];
         if (!it->nrep || it->shard != shard)
@@ -411,8 +412,9 @@ static int s_phase_write(ingest_pipe_t *pipe, ingest_claims_t *claims, ingest_it
                 ingest_item_to(&items[i], INGEST_FAILED);
     }
     int64_t now = sk_now_ms();
-    char now_s[24];
+    char now_s[24], record[INGEST_PENDING_MAX];
     snprintf(now_s, sizeof now_s, "%" PRId64, now);
+    ingest_claims_pending(claims, record, sizeof record); /* the stored records' field */
     /* Order-index entries this segment created for events that turned out
      * duplicates or rejections are released: a duplicate changes nothing.
      * Not for an event another ingest is storing (BUSY): it needs the entry. */
@@ -430,7 +432,7 @@ static int s_phase_write(ingest_pipe_t *pipe, ingest_claims_t *claims, ingest_it
     }
     int groups[SK_SHARDS];
     for (int sh = 0; sh < SK_SHARDS; sh++) {
-        groups[sh] = s_append_accept(pipe, items, a, b, sh, now_s);
+        groups[sh] = s_append_accept(pipe, items, a, b, sh, now_s, record);
         if (groups[sh] < 0)
             return -1;
     }

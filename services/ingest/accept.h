@@ -17,7 +17,7 @@
  *   2  write: HDEL of the order-index entries this segment created for events
  *      that turned out duplicates or rejections, one accept script call per
  *      customer shard holding valid events (atomic on that shard: version
- *      check, XADD of the received bytes, stored marker, customer profile,
+ *      check, XADD of the received bytes, the batch's stored record, customer profile,
  *      counters), one dead-letter script call for the rejected events (a
  *      second round trip only for orders the accept script found stale);
  *      then every claim of ours is queued to be finished.

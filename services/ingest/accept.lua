@@ -11,27 +11,32 @@
 --     key; docs/AUDIT.md section 8): 3, nothing stored (erp_only);
 --   - else XADD the received bytes (with `q`, the event's number among its
 --     order's events, 1, 2, ...: discount applies an order's events in that
---     order), mark the id in the stored hash (until its claim says accepted:
---     that is how a claim left pending by a crash is settled), record the
+--     order), note the id in the call's stored record (below), record the
 --     order's "VERSION:HASH:Q:SHASH" (a value of three parts, from before
 --     the schedule hash, is still read), keep the sender's ZAP User-Id as
 --     field `u` of the entry (when there is one), write the customer
 --     profile: 1.
--- The accepted and duplicate counters change in the same call. Should XADD
--- fail, the results so far are returned with XADD's error in the failed
--- event's place, after counting what came before (Redis does not roll a
--- script back); the events after it were not looked at.
+-- The accepted and duplicate counters change in the same call, and so does
+-- the stored record: HSET stored <field> "\n<id>\n<id>...\n", the ids of the
+-- events the call stored, under the field the caller names (the pending
+-- value of their claims: one per batch), until their claims are accepted;
+-- that is how a claim left pending by a crash is settled. Should XADD fail,
+-- the results so far are returned with XADD's error in the failed event's
+-- place, after counting and recording what came before (Redis does not roll
+-- a script back); the events after it were not looked at.
 --
 -- KEYS: stored hash, events stream, order versions hash, stats hash (all of
 --       shard N), then the customer hashes the events write.
--- ARGV: n, then per event: event id, envelope bytes, order id ('' for a
---       customer), version (0: not an order), content hash, schedule hash,
+-- ARGV: n, the stored record's field, then per event: event id, envelope
+--       bytes, order id ('' for a customer), version (0: not an order),
+--       content hash, schedule hash,
 --       '1' if its sender may change a schedule (else '0'), the sender's
 --       user ('' none), index in KEYS of its customer hash (0: none),
 --       number of field/value pairs, the pairs.
 -- Returns one integer per event (fewer after an error, see above).
-local out, i, acc, dup = {}, 2, 0, 0
+local out, i, acc, dup, st = {}, 3, 0, 0, {}
 local function count()
+  if #st > 0 then redis.call('HSET', KEYS[1], ARGV[2], '\n' .. table.concat(st, '\n') .. '\n') end
   if acc > 0 then redis.call('HINCRBY', KEYS[4], 'accepted', acc) end
   if dup > 0 then redis.call('HINCRBY', KEYS[4], 'duplicate', dup) end
 end
@@ -71,7 +76,7 @@ for e = 1, tonumber(ARGV[1]) do
       count()
       return out
     end
-    redis.call('HSET', KEYS[1], id, '1')
+    st[#st + 1] = id
     if oid ~= '' then
       if ver > 0 then cv, ch, csh = ver, h, sh end
       redis.call('HSET', KEYS[3], oid, cv .. ':' .. ch .. ':' .. cq .. ':' .. (csh or ''))

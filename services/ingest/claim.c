@@ -10,17 +10,20 @@
 #include "keys.h"
 #include "sk_log.h"
 
-#define S_OWNER_MAX (SK_EVENT_ID_MAX + 64) /* "p:<ms>:" + owner */
-
 /* A claim to finish in the next pipeline: mark it accepted ('a') or release
- * it ('r') if it still holds `expect`; or drop a stored marker ('u'). An
- * implicit 'a' is accepted by the watermark the same call raises: nothing
- * of it is sent, only its stored marker goes after the reply. */
+ * it ('r') if it still holds `expect`; or drop a stored record or an old
+ * per-event marker ('u': HDEL field `expect` of shard `shard`'s stored
+ * hash). An implicit 'a' is accepted by the watermark the same call raises:
+ * nothing of it is sent. After a flush in which every claim call answered,
+ * the stored record (shard, expect) of an 'a' with record_ok goes: every
+ * event in that record is accepted in the same flush. */
 typedef struct {
     char action;
     bool implicit;
-    int shard; /* 'u': the shard of the stored marker */
-    char expect[S_OWNER_MAX];
+    bool record_ok;
+    int shard;     /* the customer's shard: of the stored record or marker */
+    int eid_shard; /* 'a', 'r': the shard of the claim */
+    char expect[INGEST_PENDING_MAX];
     char eid[SK_EVENT_ID_MAX + 1];
 } ingest_finish_t;
 #define INGEST_MAX_FINISH (2 * INGEST_BATCH)
@@ -38,6 +41,7 @@ struct _ingest_claims_t {
     int64_t wm[SK_SHARDS];
     bool seg_open;   /* claims taken and their segment not finished yet */
     bool dirty;      /* a claim of the open segment may be in an unknown state */
+    bool all_ok;     /* every claim call of the last read answered */
     int64_t last_ms; /* the last segment's claim ms: they only go up */
     ingest_finish_t finbuf[2][INGEST_MAX_FINISH];
     ingest_finish_t *finish, *flushing; /* queued for the next pipeline / in it */
@@ -112,7 +116,8 @@ static bool s_queue_finish(ingest_claims_t *self, char action, int shard, const 
     }
     ingest_finish_t *f = &self->finish[self->nfinish++];
     f->action = action;
-    f->implicit = false;
+    f->implicit = f->record_ok = false;
+    f->eid_shard = action == 'u' ? -1 : sk_shard_of(eid);
     f->shard = shard;
     snprintf(f->expect, sizeof f->expect, "%s", expect ? expect : "");
     snprintf(f->eid, sizeof f->eid, "%s", eid);
@@ -148,8 +153,7 @@ static void s_rotate(ingest_claims_t *self)
  * run), which ingest_claims_resolve settles after the batch. */
 static void s_claim_held(ingest_claims_t *self, const char *eid, const char *value);
 
-/* The pending value this process wrote for the current segment's claims. */
-static void s_pending_value(const ingest_claims_t *self, char *buf, size_t n)
+void ingest_claims_pending(const ingest_claims_t *self, char *buf, size_t n)
 {
     snprintf(buf, n, "p:%" PRId64 ":%s", self->claim_ms, self->owner);
 }
@@ -178,7 +182,7 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
         ingest_cmd_args(&c, sk_key_ingest_stats(kstats, sh));
         ingest_cmd_args(&c, sk_key_settled(ksettled, sh));
         for (int k = 0; k < self->nflushing; k++)
-            if (s_sent(&f[k]) && sk_shard_of(f[k].eid) == sh)
+            if (s_sent(&f[k]) && f[k].eid_shard == sh)
                 ingest_cmd_args(&c, sk_key_event_claim(self->keys[nf++], f[k].eid));
         for (int i = a; i < b; i++) {
             ingest_item_t *it = &items[i];
@@ -199,7 +203,7 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
             ingest_cmd_args(&c, self->wm[sh] ? wm_s : "");
             self->wm[sh] = 0;
             for (int k = 0; k < self->nflushing; k++) {
-                if (!s_sent(&f[k]) || sk_shard_of(f[k].eid) != sh)
+                if (!s_sent(&f[k]) || f[k].eid_shard != sh)
                     continue;
                 ingest_cmd_arg(&c, f[k].action == 'a' ? "a" : "r", 1);
                 ingest_cmd_args(&c, f[k].expect);
@@ -214,14 +218,14 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
             self->flush_cmd[sh] |= 1;
             ncmd++;
         }
-        /* Stored markers whose claims are accepted now: no longer needed. */
+        /* Stored records whose claims are accepted now: no longer needed. */
         c.argc = 0;
         char kstored[SK_KEY_MAX];
         ingest_cmd_args(&c, "HDEL");
         ingest_cmd_args(&c, sk_key_stored(kstored, sh));
         for (int k = 0; k < self->nflushing; k++)
             if (f[k].action == 'u' && f[k].shard == sh)
-                ingest_cmd_args(&c, f[k].eid);
+                ingest_cmd_args(&c, f[k].expect);
         if (c.argc > 2) {
             if (ingest_pipe_append(pipe, &c))
                 return -1;
@@ -238,9 +242,21 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
  * one: a marker must not go before its claim says accepted (ingest_claims_resolve
  * reads "no marker" as "not stored"). A failed call leaves its finishes
  * pending (a resend settles them) and its items without an Ack. */
+/* Whether the drop of a's stored record is queued already. */
+static bool s_queued_drop(const ingest_claims_t *self, const ingest_finish_t *a)
+{
+    for (int k = 0; k < self->nfinish; k++) {
+        const ingest_finish_t *u = &self->finish[k];
+        if (u->action == 'u' && u->shard == a->shard && !strcmp(u->expect, a->expect))
+            return true;
+    }
+    return false;
+}
+
 int ingest_claims_read(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item_t *items, int a,
                        int b)
 {
+    bool all_ok = true; /* every claim call answered */
     for (int sh = 0; sh < SK_SHARDS; sh++) {
         if (self->flush_cmd[sh] & 1) {
             redisReply *r;
@@ -272,16 +288,24 @@ int ingest_claims_read(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item_t
                 }
             }
             freeReplyObject(r);
-            for (int k = 0; ok && k < self->nflushing; k++) {
-                const ingest_finish_t *f = &self->flushing[k];
-                if (f->action == 'a' && f->shard >= 0 && sk_shard_of(f->eid) == sh)
-                    s_queue_finish(self, 'u', f->shard, NULL, f->eid);
-            }
+            all_ok &= ok;
         }
-        if ((self->flush_cmd[sh] & 2) && ingest_pipe_read_int(pipe, "HDEL of stored markers"))
+        if ((self->flush_cmd[sh] & 2) && ingest_pipe_read_int(pipe, "HDEL of stored records"))
             return -1;
     }
+    /* The stored records all of whose events are accepted now: dropped in
+     * the next pipeline (never in this one: a record must not go before
+     * every claim of it is accepted, and ingest_claims_resolve reads "no
+     * record" as "not stored"). Not when a claim call failed: then its
+     * claims may be pending still, and the records stay for a restart's
+     * recovery to settle. */
+    for (int k = 0; all_ok && k < self->nflushing; k++) {
+        const ingest_finish_t *f = &self->flushing[k];
+        if (f->action == 'a' && f->record_ok && f->shard >= 0 && !s_queued_drop(self, f))
+            s_queue_finish(self, 'u', f->shard, f->expect, f->eid);
+    }
     self->nflushing = 0;
+    self->all_ok = all_ok;
     return 0;
 }
 
@@ -290,6 +314,7 @@ int ingest_claims_flush(ingest_claims_t *self, ingest_pipe_t *pipe)
 {
     if (ingest_pipe_ready(pipe))
         return -1;
+    self->all_ok = true;
     int n = ingest_claims_append(self, pipe, NULL, 0, 0);
     return n < 0 || (n && ingest_claims_read(self, pipe, NULL, 0, 0)) ? -1 : 0;
 }
@@ -362,9 +387,49 @@ static int s_migrate_seen(ingest_claims_t *self, ingest_pipe_t *pipe)
     return 0;
 }
 
-/* After a crash: a stored marker whose claim is still pending means the
- * event was stored, so the claim is marked accepted; one whose claim is
- * settled (a crash between the two finish steps) is dropped. */
+/* Settles the claims of one field of a stored hash: a record's events (its
+ * value "\n<id>\n<id>...\n") or an old per-event marker's (the field is the
+ * id): a claim still pending is marked accepted, since its event was stored;
+ * then, once that is done, the field goes. */
+static int s_sweep_field(ingest_claims_t *self, ingest_pipe_t *pipe, int shard,
+                         const redisReply *field, redisReply *value)
+{
+    const char *ids[INGEST_BATCH];
+    int n = 0;
+    if (value->type == REDIS_REPLY_STRING && value->len && value->str[0] == '\n') {
+        for (char *p = value->str + 1, *q; n < INGEST_BATCH && (q = strchr(p, '\n')); p = q + 1) {
+            *q = '\0';
+            ids[n++] = p;
+        }
+    } else {
+        ids[n++] = field->str;
+    }
+    for (int k = 0; k < n; k++) {
+        char key[SK_KEY_MAX];
+        const char *argv[2] = {"GET", sk_key_event_claim(key, ids[k])};
+        if (ingest_pipe_appendv(pipe, 2, argv))
+            return -1;
+    }
+    bool queued = true;
+    for (int k = 0; k < n; k++) {
+        redisReply *r;
+        if (ingest_pipe_get(pipe, &r))
+            return -1;
+        if (r->type == REDIS_REPLY_STRING && !strncmp(r->str, "p:", 2))
+            queued &= s_queue_finish(self, 'a', shard, r->str, ids[k]); /* stored: say so */
+        freeReplyObject(r);
+    }
+    if (ingest_claims_flush(self, pipe))
+        return -1;
+    if (!queued || !self->all_ok)
+        return -1; /* the field stays: the next recovery settles it */
+    s_queue_finish(self, 'u', shard, field->str, ids[0]);
+    return ingest_claims_flush(self, pipe);
+}
+
+/* After a crash: the events of a stored record whose claims are still
+ * pending were stored, so those claims are marked accepted, and the record
+ * goes (see s_sweep_field). */
 static int s_sweep_stored(ingest_claims_t *self, ingest_pipe_t *pipe)
 {
     for (int sh = 0; sh < SK_SHARDS; sh++) {
@@ -374,31 +439,12 @@ static int s_sweep_stored(ingest_claims_t *self, ingest_pipe_t *pipe)
             redisReply *page;
             if (s_hscan(pipe, kstored, cursor, &page))
                 return -1;
-            int n = 0;
-            for (size_t k = 0; k + 1 < page->elements; k += 2) {
-                char key[SK_KEY_MAX];
-                const char *argv[2] = {"GET", sk_key_event_claim(key, page->element[k]->str)};
-                if (ingest_pipe_appendv(pipe, 2, argv)) {
-                    freeReplyObject(page);
-                    return -1;
-                }
-                n++;
-            }
-            for (int k = 0; k < n; k++) {
-                redisReply *r;
-                if (ingest_pipe_get(pipe, &r)) {
-                    freeReplyObject(page);
-                    return -1;
-                }
-                const char *eid = page->element[2 * k]->str;
-                if (r->type == REDIS_REPLY_STRING && !strncmp(r->str, "p:", 2))
-                    s_queue_finish(self, 'a', sh, r->str, eid); /* stored: say so */
-                else
-                    s_queue_finish(self, 'u', sh, NULL, eid);
-                freeReplyObject(r);
-            }
+            int rc = 0;
+            for (size_t k = 0; rc == 0 && k + 1 < page->elements; k += 2)
+                if (page->element[k]->type == REDIS_REPLY_STRING)
+                    rc = s_sweep_field(self, pipe, sh, page->element[k], page->element[k + 1]);
             freeReplyObject(page);
-            if (ingest_claims_flush(self, pipe))
+            if (rc)
                 return -1;
         } while (strcmp(cursor, "0") != 0);
     }
@@ -448,24 +494,34 @@ int ingest_claims_resolve(ingest_claims_t *self, ingest_pipe_t *pipe)
 {
     if (!self->nresolve)
         return 0;
-    /* Per claim: is its event in any shard's stored set? */
+    /* Per claim: is its event in any shard's stored record of its batch (the
+     * field is the claim's pending value), or an old per-event marker? */
     for (int k = 0; k < self->nresolve; k++) {
         for (int sh = 0; sh < SK_SHARDS; sh++) {
             char key[SK_KEY_MAX];
-            const char *hx[3] = {"HEXISTS", sk_key_stored(key, sh), self->resolve[k].eid};
-            if (ingest_pipe_appendv(pipe, 3, hx))
+            const char *hg[3] = {"HGET", sk_key_stored(key, sh), self->resolve[k].expect};
+            const char *hx[3] = {"HEXISTS", key, self->resolve[k].eid};
+            if (ingest_pipe_appendv(pipe, 3, hg) || ingest_pipe_appendv(pipe, 3, hx))
                 return -1;
         }
     }
     for (int k = 0; k < self->nresolve; k++) {
         ingest_finish_t *r = &self->resolve[k];
         int stored_in = -1;
+        char needle[SK_EVENT_ID_MAX + 3];
+        snprintf(needle, sizeof needle, "\n%s\n", r->eid);
         for (int sh = 0; sh < SK_SHARDS; sh++) {
-            redisReply *x;
-            if (ingest_pipe_get(pipe, &x))
+            redisReply *g, *x;
+            if (ingest_pipe_get(pipe, &g))
                 return -1;
-            if (x->type == REDIS_REPLY_INTEGER && x->integer == 1)
+            if (ingest_pipe_get(pipe, &x)) {
+                freeReplyObject(g);
+                return -1;
+            }
+            if ((g->type == REDIS_REPLY_STRING && strstr(g->str, needle)) ||
+                (x->type == REDIS_REPLY_INTEGER && x->integer == 1))
                 stored_in = sh;
+            freeReplyObject(g);
             freeReplyObject(x);
         }
         char clean[SK_EVENT_ID_MAX + 1];
@@ -518,8 +574,8 @@ int ingest_claims_recover(ingest_claims_t *self, ingest_pipe_t *pipe)
 }
 void ingest_claims_finish(ingest_claims_t *self, const ingest_item_t *items, int a, int b)
 {
-    char pend[S_OWNER_MAX];
-    s_pending_value(self, pend, sizeof pend);
+    char pend[INGEST_PENDING_MAX];
+    ingest_claims_pending(self, pend, sizeof pend);
     bool clean = !self->dirty, held[SK_SHARDS] = {false};
     /* The releases first: the watermark may cover the segment only if every
      * claim of it that was not stored is released in the same call. */
@@ -538,7 +594,8 @@ void ingest_claims_finish(ingest_claims_t *self, const ingest_item_t *items, int
         const ingest_item_t *it = &items[i];
         if ((it->holds & INGEST_HOLDS_CLAIM) && it->state == INGEST_ACCEPTED &&
             s_queue_finish(self, 'a', it->shard, pend, it->env->event_id))
-            self->finish[self->nfinish - 1].implicit = clean;
+            self->finish[self->nfinish - 1].implicit = self->finish[self->nfinish - 1].record_ok =
+                clean;
     }
     self->seg_open = false;
     if (!clean) {

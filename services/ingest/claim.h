@@ -24,6 +24,7 @@
 
 #define INGEST_LEASE_MS 30000 /* a pending claim older than this belongs to a dead ingest */
 #define INGEST_OWNER_ID_MAX (SK_EVENT_ID_MAX + 36) /* owner: "<name>/<pid>/<start ms>" */
+#define INGEST_PENDING_MAX (INGEST_OWNER_ID_MAX + 28) /* "p:<ms>:<owner>" */
 
 typedef struct _ingest_claims_t ingest_claims_t;
 
@@ -34,6 +35,9 @@ void ingest_claims_destroy(ingest_claims_t **self_p);
 
 /* Starts a segment's claims: their time, on the wall and monotonic clocks. */
 void ingest_claims_begin(ingest_claims_t *self);
+/* The pending value of the current segment's claims, "p:<ms>:<owner>": also
+ * the field of its stored records (accept.lua). */
+void ingest_claims_pending(const ingest_claims_t *self, char *buf, size_t n);
 /* Milliseconds since ingest_claims_begin (monotonic): claims this old may be
  * settled by another ingest's recovery. */
 int64_t ingest_claims_age_ms(const ingest_claims_t *self);
@@ -41,7 +45,7 @@ int64_t ingest_claims_age_ms(const ingest_claims_t *self);
 /* Appends, per event-id shard, one claim script call that settles the
  * queued finishes of that shard, raises the watermark and claims the valid
  * events of items[a, b)
- * (none for a flush: a == b), then one HDEL of the shard's stored markers
+ * (none for a flush: a == b), then one HDEL of the shard's stored records
  * that are no longer needed; the claimed items become CLAIMING. Returns the
  * number of commands appended, or -1. */
 int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item_t *items, int a,
@@ -59,12 +63,12 @@ int ingest_claims_flush(ingest_claims_t *self, ingest_pipe_t *pipe);
 void ingest_claims_finish(ingest_claims_t *self, const ingest_item_t *items, int a, int b);
 
 /* Settles the claims a dead ingest left pending that this batch met:
- * accepted if the event is in a stored set, else released. Run after each
+ * accepted if the event is in a stored record, else released. Run after each
  * batch; 0 or -1. */
 int ingest_claims_resolve(ingest_claims_t *self, ingest_pipe_t *pipe);
 /* At (re)connect: migrates the pre-claim sk:{sN}:seen hashes into claims,
  * marks accepted the pending claims whose event is stored (a crash between
- * storing and settling), drops stored markers no longer needed and the
+ * storing and settling), drops those stored records and the
  * watermarks of owners whose claims have all expired. 0 or -1
  * (Redis failed: drop the connection). */
 int ingest_claims_recover(ingest_claims_t *self, ingest_pipe_t *pipe);

@@ -16,12 +16,14 @@ output (order show, status, dlq list), not on Redis key layouts:
   - ingest's accepted counter is exact even when ingest is killed with -9.
 """
 import json
+import time
 import unittest
 
 
 import skingest
 from harness import Stack, _can_connect, free_port, wait_for
 from skingest import ACCEPTED, DUPLICATE, REJECTED, Client, customer, order, payment
+from skredis import shard
 
 
 def setUpModule():
@@ -261,6 +263,39 @@ class TestSettledClaims(Base):
         self.expect(order("S-E32", "S-SO32", "S-C1"), DUPLICATE)
         self.expect(order("S-E1", "S-SO1", "S-C1", version=2), DUPLICATE)
         self.assertEqual(self.status()["ingest"]["accepted"], 6)
+
+
+    def test_a_crashed_ingests_claims_are_settled_from_its_stored_records(self):
+        """What an ingest killed between storing a batch and settling its
+        claims leaves behind: pending claims, and in each customer shard a
+        record of the events the batch stored there (docs/DATAFLOW.md, step
+        4; before records, one marker per event). The next ingest's recovery
+        accepts the claims a record or marker lists (their resend is
+        DUPLICATE) and drops it; a claim no record
+        lists is released when its event is resent, which is then stored
+        once."""
+        with Stack() as st:
+            dead = "p:%d:ingest/999999/1" % (int(time.time() * 1000) - 60000)
+            for eid in ("K-E1", "K-E2", "K-E3", "K-E4"):
+                st.redis_cli("SET", "sk:{s%d}:eid:%s" % (shard(eid), eid), dead)
+            stored = "sk:{s%d}:stored" % shard("K-C1")
+            st.redis_cli("HSET", stored, dead, "\nK-E1\nK-E2\n")
+            st.redis_cli("HSET", stored, "K-E4", "1")  # a marker of before the records
+            st.start_ingest()
+            c = Client(st.ingest_endpoint)
+            try:
+                self.expect(customer("K-E0", "K-C1"), ACCEPTED, cli=c)
+                self.expect(order("K-E1", "K-SO1", "K-C1"), DUPLICATE, cli=c)
+                self.expect(order("K-E2", "K-SO2", "K-C1"), DUPLICATE, cli=c)
+                self.expect(order("K-E4", "K-SO4", "K-C1"), DUPLICATE, cli=c)
+                self.assertEqual(st.redis_cli("HLEN", stored), "0")
+                e3 = order("K-E3", "K-SO3", "K-C1")
+                self.assertIsNone(c.send(e3, timeout_ms=1500))  # settled, no Ack yet
+                self.expect(e3, ACCEPTED, cli=c)
+                self.expect(e3, DUPLICATE, cli=c)
+            finally:
+                c.close()
+            self.assertEqual(st.ctl_json("status")["ingest"]["accepted"], 2)
 
 
 class TestAckMatching(Base):
