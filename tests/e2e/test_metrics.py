@@ -163,6 +163,11 @@ class MetricsTest(unittest.TestCase):
         # payment on a paid invoice: its outcome there is "error"
         self.send(payment("M-E7", "M-SO1", amount=1000, paid_on="2026-11-11"), ACCEPTED)
 
+        # ingest observes an Ack's latency just after sending it, so the
+        # client may read the last Ack a moment before it is counted
+        lat = "skonto_ingest_ack_latency_seconds"
+        wait_for(lambda: samples(scrape(self.addr["ingest"]), lat, lat + "_count")[()] >= 9,
+                 timeout=5, what="the last Ack's latency observed")
         fams = scrape(self.addr["ingest"])
         self.assertEqual(samples(fams, "skonto_ingest_events"), by_kind(INGEST_OUTCOMES, {
             ("customer", "accepted"): 1, ("order_shipped", "accepted"): 2,
@@ -174,7 +179,6 @@ class MetricsTest(unittest.TestCase):
                          {"bad_amount": 1, "unknown_order": 1, "bad_envelope": 1})
         self.assertIn("stale_version", rej)  # every reason is listed, at 0
         # one latency observation per Ack, buckets cumulative up to +Inf = count
-        lat = "skonto_ingest_ack_latency_seconds"
         self.assertEqual(samples(fams, lat, lat + "_count")[()], 9)
         buckets = sorted(((float(dict(k)["le"]), v) for k, v in
                           samples(fams, lat, lat + "_bucket").items()))
