@@ -42,6 +42,7 @@ struct _ingest_claims_t {
     bool seg_open;   /* claims taken and their segment not finished yet */
     bool dirty;      /* a claim of the open segment may be in an unknown state */
     bool all_ok;     /* every claim call of the last read answered */
+    bool in_flight;  /* claim calls appended whose replies were not all read */
     int64_t last_ms; /* the last segment's claim ms: they only go up */
     ingest_finish_t finbuf[2][INGEST_MAX_FINISH];
     ingest_finish_t *finish, *flushing; /* queued for the next pipeline / in it */
@@ -89,7 +90,9 @@ static void s_rotate(ingest_claims_t *self);
 
 void ingest_claims_begin(ingest_claims_t *self)
 {
-    if (self->seg_open) /* the last segment failed before its finish */
+    /* The last segment failed before its finish, or the replies of a flush
+     * (releases, a watermark) were lost with the connection. */
+    if (self->seg_open || self->in_flight)
         s_rotate(self);
     self->claim_mono = s_mono_ms();
     int64_t now = sk_now_ms();
@@ -143,7 +146,7 @@ static void s_rotate(ingest_claims_t *self)
     self->owner_ms = now > self->owner_ms ? now : self->owner_ms + 1;
     snprintf(self->owner, sizeof self->owner, "%s/%d/%" PRId64, self->name, (int)getpid(),
              self->owner_ms);
-    self->seg_open = self->dirty = false;
+    self->seg_open = self->dirty = self->in_flight = false;
     sk_log("claims: later batches are claimed as %s (the last one's outcome was not sure)",
            self->owner);
 }
@@ -168,6 +171,7 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
     self->nflushing = self->nfinish;
     self->nfinish = 0;
     memset(self->flush_cmd, 0, sizeof self->flush_cmd);
+    self->in_flight = true;
     char now_s[24], ttl_s[24], wm_s[24];
     snprintf(now_s, sizeof now_s, "%" PRId64, self->claim_ms);
     snprintf(ttl_s, sizeof ttl_s, "%" PRId64, self->retention_ms);
@@ -233,6 +237,7 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
             ncmd++;
         }
     }
+    self->in_flight = ncmd > 0; /* until ingest_claims_read has every reply */
     return ncmd;
 }
 
@@ -306,6 +311,7 @@ int ingest_claims_read(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item_t
     }
     self->nflushing = 0;
     self->all_ok = all_ok;
+    self->in_flight = false;
     return 0;
 }
 
