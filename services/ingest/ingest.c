@@ -26,8 +26,11 @@ struct _ingest_t {
     void *subs[INGEST_MAX_SUBS];
     int nsubs;
     const sk_conns_t *conns; /* the ROUTER's connections: closed ones are counted */
-    ingest_item_t items[INGEST_BATCH];
+    ingest_item_t buf[2][INGEST_BATCH];
+    ingest_item_t *items; /* the batch being processed: buf[0] or buf[1] */
     int nitems;
+    ingest_item_t *next; /* the other: received while the batch's Redis work is on its way */
+    int nnext;
     sk_map_t *seg_ids, *seg_orders, *seg_writers; /* s_segment_end's, kept between batches */
     sk_map_t *known; /* customers seen stored in Redis, while connected (s_known_customers) */
     ingest_counts_t counts;
@@ -40,6 +43,8 @@ ingest_t *ingest_new(const char *name, int64_t retention_ms)
     if (!self)
         return NULL;
     self->name = name;
+    self->items = self->buf[0];
+    self->next = self->buf[1];
     self->pipe = ingest_pipe_new();
     self->claims = ingest_claims_new(name, retention_ms);
     self->sources = ingest_sources_new();
@@ -59,6 +64,8 @@ void ingest_destroy(ingest_t **self_p)
     if (!self)
         return;
     ingest_clear_batch(self);
+    for (int i = 0; i < self->nnext; i++)
+        ingest_item_clear(&self->next[i]);
     ingest_pipe_destroy(&self->pipe);
     ingest_claims_destroy(&self->claims);
     ingest_sources_destroy(&self->sources);
@@ -97,10 +104,13 @@ void ingest_disconnect(ingest_t *self)
     sk_map_clear(self->known);
 }
 
+static void s_prefetch(void *arg);
+
 int ingest_connect(ingest_t *self)
 {
     if (ingest_pipe_connect(self->pipe))
         return -1;
+    ingest_pipe_set_idle(self->pipe, s_prefetch, self);
     if (ingest_claims_recover(self->claims, self->pipe)) {
         ingest_disconnect(self);
         return -1;
@@ -114,11 +124,34 @@ bool ingest_connected(const ingest_t *self)
     return ingest_pipe_connected(self->pipe);
 }
 
+/* The idle hook of the pipe (ingest_pipe_set_idle): while a batch's
+ * pipeline is on its way, the messages waiting now are received and
+ * decoded as the next batch, so Redis does not wait for that work. Once. */
+static void s_prefetch(void *arg)
+{
+    ingest_t *self = arg;
+    if (self->nnext == 0 && self->nitems > 0)
+        self->nnext = ingest_receive(self->router, self->subs, self->nsubs, self->sources,
+                                     self->next, INGEST_BATCH);
+}
+
 int ingest_receive_batch(ingest_t *self)
 {
-    self->nitems =
-        ingest_receive(self->router, self->subs, self->nsubs, self->sources, self->items);
+    if (self->nnext) { /* received during the last batch: first, then what came since */
+        ingest_item_t *t = self->items;
+        self->items = self->next;
+        self->next = t;
+        self->nitems = self->nnext;
+        self->nnext = 0;
+    }
+    self->nitems += ingest_receive(self->router, self->subs, self->nsubs, self->sources,
+                                   self->items + self->nitems, INGEST_BATCH - self->nitems);
     return self->nitems;
+}
+
+bool ingest_has_received(const ingest_t *self)
+{
+    return self->nnext > 0;
 }
 
 void ingest_clear_batch(ingest_t *self)

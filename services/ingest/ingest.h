@@ -79,8 +79,13 @@ int ingest_connect(ingest_t *self);
 void ingest_disconnect(ingest_t *self);
 bool ingest_connected(const ingest_t *self);
 
-/* Drains up to INGEST_BATCH waiting messages into the batch; returns how many. */
+/* The batch: the messages received while the last batch's Redis work was on
+ * its way (a pipeline's round trip is used to receive and decode them), then
+ * up to INGEST_BATCH in all of those waiting now; returns how many. */
 int ingest_receive_batch(ingest_t *self);
+/* Whether messages were received that no batch holds yet: the caller must
+ * not wait for more before the next ingest_receive_batch. */
+bool ingest_has_received(const ingest_t *self);
 /* Runs the Redis work for the batch and sends every Ack it can. Returns 0,
  * or -1 when the Redis connection failed (counted as an error; the caller
  * drops it and reconnects; the items not yet acknowledged simply get no

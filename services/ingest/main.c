@@ -341,7 +341,7 @@ int main(void)
             next_hb = now + SK_HEARTBEAT_EVERY_MS;
         }
         long timeout = (long)(next_hb - now);
-        if (timeout < 0)
+        if (timeout < 0 || ingest_has_received(self))
             timeout = 0;
         int rc = zmq_poll(items, (conns ? 2 : 1) + nsubs, timeout);
         if (rc < 0) {
@@ -351,7 +351,7 @@ int main(void)
             status = 1;
             break;
         }
-        if (rc == 0)
+        if (rc == 0 && !ingest_has_received(self))
             continue;
         if (conns && (items[1 + nsubs].revents & ZMQ_POLLIN))
             sk_conns_drain(conns);

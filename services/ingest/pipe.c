@@ -19,6 +19,8 @@ struct _ingest_pipe_t {
     redisContext *redis; /* NULL while disconnected */
     char sha[3][41];     /* by ingest_script_t */
     bool need_script;    /* (re)load the scripts before the next write */
+    void (*idle)(void *); /* run while a pipeline is on its way (ingest_pipe_set_idle) */
+    void *idle_arg;
     const char *argv[S_MAX_ARGS];
     size_t lens[S_MAX_ARGS];
 };
@@ -139,9 +141,25 @@ int ingest_pipe_appendv(ingest_pipe_t *self, int argc, const char **argv)
     return ingest_pipe_append(self, &c);
 }
 
+void ingest_pipe_set_idle(ingest_pipe_t *self, void (*fn)(void *), void *arg)
+{
+    self->idle = fn;
+    self->idle_arg = arg;
+}
+
 int ingest_pipe_get(ingest_pipe_t *self, redisReply **out)
 {
     void *r = NULL;
+    if (self->idle && self->redis->obuf && self->redis->obuf[0]) { /* RESP waiting to go */
+        /* Send the pipeline now (redisGetReply would), and use the round trip. */
+        int done = 0;
+        while (!done)
+            if (redisBufferWrite(self->redis, &done) != REDIS_OK) {
+                sk_log("redis: connection lost: %s", self->redis->errstr);
+                return -1;
+            }
+        self->idle(self->idle_arg);
+    }
     if (redisGetReply(self->redis, &r) != REDIS_OK || !r) {
         sk_log("redis: connection lost: %s",
                self->redis->errstr[0] ? self->redis->errstr : "no reply");

@@ -55,8 +55,12 @@ void ingest_cmd_set(ingest_cmd_t *c, int k, const char *p);
 int ingest_pipe_append(ingest_pipe_t *self, const ingest_cmd_t *c);
 /* Appends a command of at most 8 arguments that are C strings. */
 int ingest_pipe_appendv(ingest_pipe_t *self, int argc, const char **argv);
-/* The next reply (the caller frees it); -1 when the connection is lost. */
+/* The next reply (the caller frees it); -1 when the connection is lost.
+ * The first one after commands were appended sends them, then runs the
+ * idle hook (if any) while Redis works on them, then waits. */
 int ingest_pipe_get(ingest_pipe_t *self, redisReply **out);
+/* What to do while a pipeline is on its way (NULL: nothing). */
+void ingest_pipe_set_idle(ingest_pipe_t *self, void (*fn)(void *), void *arg);
 /* Reads one reply that should be an integer; anything else is logged as
  * `what` and the batch goes on. -1 only when the connection is lost. */
 int ingest_pipe_read_int(ingest_pipe_t *self, const char *what);

@@ -102,16 +102,16 @@ static int s_recv_sub(void *sub, int origin, ingest_item_t *it)
 }
 
 int ingest_receive(void *router, void *const *subs, int nsubs, ingest_sources_t *sources,
-                   ingest_item_t *items)
+                   ingest_item_t *items, int max)
 {
     int nitems = 0;
     bool any = true;
-    while (any && nitems < INGEST_BATCH) {
+    while (any && nitems < max) {
         any = false;
         /* origin 0 is the ROUTER, origin i >= 1 the SUB socket i-1. */
-        for (int origin = 0; origin <= nsubs && nitems < INGEST_BATCH; origin++) {
+        for (int origin = 0; origin <= nsubs && nitems < max; origin++) {
             /* A few at a time from each socket so that one busy feed cannot starve the others. */
-            for (int burst = 0; burst < 32 && nitems < INGEST_BATCH; burst++) {
+            for (int burst = 0; burst < 32 && nitems < max; burst++) {
                 ingest_item_t *it = &items[nitems];
                 int rc =
                     origin ? s_recv_sub(subs[origin - 1], origin, it) : s_recv_router(router, it);

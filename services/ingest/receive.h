@@ -13,11 +13,11 @@
 #include "item.h"
 #include "sources.h"
 
-/* Drains up to INGEST_BATCH waiting messages into items[], taking turns
+/* Drains up to max (<= INGEST_BATCH) waiting messages into items[], taking turns
  * between the sockets (origin 0 the ROUTER, origin i >= 1 SUB socket i-1)
  * so that one busy feed cannot starve the others; each is decoded and
  * validated, and its PUB source tracked. Returns how many. */
 int ingest_receive(void *router, void *const *subs, int nsubs, ingest_sources_t *sources,
-                   ingest_item_t *items);
+                   ingest_item_t *items, int max);
 
 #endif
