@@ -21,10 +21,13 @@
  * Loop: zmq_poll over the ROUTER and the SUBs; drain up to INGEST_BATCH
  * messages without blocking; decode and validate each; hand the batch to
  * ingest_process (ingest.h), which pipelines the Redis work and sends the
- * Acks. When Redis is unreachable ingest stops reading (messages wait in
- * ZeroMQ's queues, clients retry) and reconnects with backoff.
+ * Acks, and while a pipeline's round trip is on its way receives and
+ * decodes the messages waiting then as the start of the next batch. When
+ * Redis is unreachable ingest stops reading (messages wait in ZeroMQ's
+ * queues, clients retry) and reconnects with backoff.
  * SIGTERM / SIGINT (common/io/sk_signal): finish the batch, flush counters,
- * exit 0. Settings are read with common/io/sk_config; a bad one is one log
+ * exit 0 (messages received for the next batch get no Ack: their clients
+ * resend them). Settings are read with common/io/sk_config; a bad one is one log
  * line naming it and exit status 2. */
 #include <errno.h>
 #include <inttypes.h>
