@@ -312,6 +312,20 @@ class IngestTest(skingest.IngestCase):
         # The client's retry is accepted, not taken for a duplicate.
         self.expect(customer("F-E1", cid), ACCEPTED)
         self.assertIn("accept script", st.log("ingest"))
+        # An order's first version too: its versions record, written before
+        # the XADD that failed, is undone, so the retry is not "the same
+        # content again" (a duplicate) but stored.
+        saved = resp(st, "DUMP", key)
+        resp(st, "DEL", key)
+        resp(st, "SET", key, "not a stream")
+        try:
+            self.assertIsNone(self.cli.send(order("F-E2", "F-SO1", cid), timeout_ms=1000))
+        finally:
+            resp(st, "DEL", key)
+            if saved is not None:
+                resp(st, "RESTORE", key, 0, saved)
+        self.expect(order("F-E2", "F-SO1", cid), ACCEPTED)
+        self.expect(order("F-E3", "F-SO1", cid), DUPLICATE)  # the same content, another id
 
     def test_heartbeat(self):
         def hb():
