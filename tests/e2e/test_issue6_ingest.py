@@ -37,6 +37,15 @@ class Base(skingest.IngestCase):
     def dead_letters(self):
         return self.st.ctl_json("dlq", "list", "--limit", "1000")["dead_letters"]
 
+    def start_ingest2(self, ep=None):
+        """A second ingest worker, "ingest-2", on endpoint ep (default: a free
+        port); returns the endpoint once it listens."""
+        ep = ep or "tcp://127.0.0.1:%d" % free_port()
+        self.st.start("ingest-2", "skonto-ingest",
+                      env={"SKONTO_INGEST_ENDPOINT": ep, "SKONTO_WORKER_NAME": "ingest-2"})
+        wait_for(lambda: _can_connect(int(ep.rsplit(":", 1)[1])), what="ingest-2")
+        return ep
+
 
 class TestOversizeEnvelope(Base):
     def test_too_large_is_answered_and_the_connection_stays(self):
@@ -132,11 +141,7 @@ class TestEventIdAcrossShards(Base):
 
     def test_across_ingest_workers_and_restarts(self):
         st = self.st
-        port = free_port()
-        ep2 = "tcp://127.0.0.1:%d" % port
-        st.start("ingest-2", "skonto-ingest",
-                 env={"SKONTO_INGEST_ENDPOINT": ep2, "SKONTO_WORKER_NAME": "ingest-2"})
-        wait_for(lambda: _can_connect(port), what="ingest-2")
+        ep2 = self.start_ingest2()
         c2 = Client(ep2)
         try:
             for i in range(8):
@@ -158,8 +163,7 @@ class TestEventIdAcrossShards(Base):
             self.assertEqual(statuses.count(DUPLICATE), 7, statuses)
             # Remembered across a restart of both.
             st.kill9("ingest-2")
-            st.start("ingest-2", "skonto-ingest",
-                     env={"SKONTO_INGEST_ENDPOINT": ep2, "SKONTO_WORKER_NAME": "ingest-2"})
+            self.start_ingest2(ep2)
             self.expect(order("Y-SAME", "Y-SO3", "Y-C3"), DUPLICATE, cli=c2)
         finally:
             c2.close()
@@ -251,12 +255,7 @@ class TestSettledClaims(Base):
         stored = "sk:{s%d}:stored" % shard("S-C1")
         wait_for(lambda: st.redis_cli("HLEN", stored) == "0", timeout=5,
                  what="the stored records dropped")
-        port = free_port()
-        ep2 = "tcp://127.0.0.1:%d" % port
-        st.start("ingest-2", "skonto-ingest",
-                 env={"SKONTO_INGEST_ENDPOINT": ep2, "SKONTO_WORKER_NAME": "ingest-2"})
-        wait_for(lambda: _can_connect(port), what="ingest-2")
-        c2 = Client(ep2)
+        c2 = Client(self.start_ingest2())
         try:
             for eid, oid in (("S-E1", "S-SO1"), ("S-E31", "S-SO31"), ("S-E2", "S-SO1")):
                 self.expect(order(eid, oid, "S-C1", version=2), DUPLICATE, cli=c2)
