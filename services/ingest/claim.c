@@ -241,12 +241,6 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
     return ncmd;
 }
 
-/* Reads the replies of ingest_claims_append: per item, its claim is ours, a
- * duplicate, or someone else's pending claim (no Ack now). An accepted
- * claim's stored marker is dropped in the next pipeline, never in the same
- * one: a marker must not go before its claim says accepted (ingest_claims_resolve
- * reads "no marker" as "not stored"). A failed call leaves its finishes
- * pending (a resend settles them) and its items without an Ack. */
 /* Whether the drop of a's stored record is queued already. */
 static bool s_queued_drop(const ingest_claims_t *self, const ingest_finish_t *a)
 {
@@ -257,6 +251,12 @@ static bool s_queued_drop(const ingest_claims_t *self, const ingest_finish_t *a)
     }
     return false;
 }
+
+/* Reads the replies of ingest_claims_append: per item, its claim is ours, a
+ * duplicate, or someone else's pending claim (no Ack now). The stored
+ * records of the accepted claims are dropped after it (below). A failed call
+ * leaves its finishes pending (a resend settles them) and its items without
+ * an Ack. */
 
 int ingest_claims_read(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item_t *items, int a,
                        int b)
@@ -429,7 +429,7 @@ static int s_sweep_field(ingest_claims_t *self, ingest_pipe_t *pipe, int shard,
         return -1;
     if (!queued || !self->all_ok)
         return -1; /* the field stays: the next recovery settles it */
-    s_queue_finish(self, 'u', shard, field->str, ids[0]);
+    s_queue_finish(self, 'u', shard, field->str, n ? ids[0] : field->str);
     return ingest_claims_flush(self, pipe);
 }
 
