@@ -1,8 +1,8 @@
 /* apply — see apply.h. Glue over the replies of the read phase: it decodes
  * the stored invoice, the event and the customer's history, asks the rules
  * (common/invoice_rules.h: what each event does to an invoice, its forecast,
- * take-up and the customer's open set) and turns their answer into the arguments of one
- * EVALSHA. No I/O here, and no money rule. */
+ * take-up and the customer's open set) and turns their answer into the
+ * arguments of one EVALSHA. No I/O here, and no money rule. */
 #include "apply.h"
 
 #include <inttypes.h>

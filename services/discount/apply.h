@@ -51,7 +51,7 @@
 #define DISCOUNT_ARGV_HEAD 16 /* room for the "*<argc>\r\n" header */
 /* What one entry's record may take (else: "state too large to write"):
  * the state, SK_CHANGE_MAX_DELTAS (128) deltas (one argument) and up to
- * 2 x 64 reminder keys: 9 + 3 + 64 + 2 x 64 + 3 = 207 arguments. */
+ * 2 x 64 reminder keys: 8 + 3 + 64 + 2 x 64 + 3 = 206 arguments. */
 #define DISCOUNT_ENTRY_ARGS_MAX 640
 #define DISCOUNT_ENTRY_BYTES 98304 /* ~100 deltas of up to ~360 bytes, the keys, the state */
 /* The counter sums of a call (see DISCOUNT_APPLY_LUA): at most this many
@@ -134,7 +134,7 @@ typedef struct {
     int n;         /* entries */
     int nkeys;     /* per-entry KEYS so far */
     int64_t at_ms; /* the time stamped on unapplied records (set by the caller) */
-    discount_argv_t keys; /* per-entry KEYS (after the 8 shard keys) */
+    discount_argv_t keys; /* per-entry KEYS (after the shard's, S_SHARD_KEYS in apply.c) */
     discount_argv_t args; /* the entries' records */
     discount_argv_t cmd;  /* the assembled EVALSHA */
     /* what the increments of the records that change state add up to, per
