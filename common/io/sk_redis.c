@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "invoice.h" /* sk_fmt_i64 */
+
 const char *sk_redis_url_env(void)
 {
     const char *u = getenv("SKONTO_REDIS_URL");
@@ -177,4 +179,29 @@ const redisReply *sk_redis_stream_field(const redisReply *fields, const char *na
             return v;
     }
     return NULL;
+}
+
+static size_t s_resp_head(char *p, char type, size_t n)
+{
+    size_t k = 0;
+    p[k++] = type;
+    k += sk_fmt_i64(p + k, (int64_t)n);
+    p[k++] = '\r';
+    p[k++] = '\n';
+    return k;
+}
+
+size_t sk_resp_array(char *p, size_t argc)
+{
+    return s_resp_head(p, '*', argc);
+}
+
+size_t sk_resp_bulk(char *p, const char *s, size_t len)
+{
+    size_t k = s_resp_head(p, '$', len);
+    memcpy(p + k, s, len);
+    k += len;
+    p[k++] = '\r';
+    p[k++] = '\n';
+    return k;
 }

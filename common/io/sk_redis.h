@@ -29,6 +29,16 @@ const char *sk_redis_url_env(void);
 /* Loads a Lua script (SCRIPT LOAD); writes its 40-hex SHA1 into sha (41 bytes). */
 int sk_redis_load_script(redisContext *c, const char *lua, char sha[41], sk_err_t *err);
 
+/* The Redis protocol (RESP) of a command, written directly (for
+ * redisAppendFormattedCommand): no printf, and no second pass over every
+ * argument as hiredis' own formatting makes. sk_resp_array writes
+ * "*<argc>\r\n" (at most SK_RESP_HEAD bytes), sk_resp_bulk "$<len>\r\n",
+ * the bytes and "\r\n" (len + SK_RESP_HEAD bytes at most); each returns the
+ * bytes written. */
+#define SK_RESP_HEAD 32
+size_t sk_resp_array(char *p, size_t argc);
+size_t sk_resp_bulk(char *p, const char *s, size_t len);
+
 /* The value of field `name` in a stream entry's field list (the second
  * element of an XRANGE / XREADGROUP entry: name, value, name, value ...), or
  * NULL when the list is not an array or has no string field of that name. */

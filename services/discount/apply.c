@@ -19,6 +19,7 @@
 #include "money.h"
 #include "remind.h"
 #include "sk_base64.h"
+#include "sk_redis.h"
 
 /* A counter's code in a record's increments (see DISCOUNT_APPLY_LUA): the
  * KEYS index of a shard's counter, 0 for the customer's history. */
@@ -46,23 +47,12 @@ void discount_argv_reset(discount_argv_t *a)
 
 void discount_argv_add(discount_argv_t *a, const char *s, size_t len)
 {
-    /* "$<len>\r\n<bytes>\r\n" */
     if (a->overflow || a->argc == DISCOUNT_ARGV_MAX ||
-        len + 32 > DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD - a->used) {
+        len + SK_RESP_HEAD > DISCOUNT_ARGV_BYTES - DISCOUNT_ARGV_HEAD - a->used) {
         a->overflow = true;
         return;
     }
-    char *p = a->buf + DISCOUNT_ARGV_HEAD + a->used;
-    size_t n = 0;
-    p[n++] = '$';
-    n += sk_fmt_i64(p + n, (int64_t)len);
-    p[n++] = '\r';
-    p[n++] = '\n';
-    memcpy(p + n, s, len);
-    n += len;
-    p[n++] = '\r';
-    p[n++] = '\n';
-    a->used += n;
+    a->used += sk_resp_bulk(a->buf + DISCOUNT_ARGV_HEAD + a->used, s, len);
     a->argc++;
 }
 
@@ -91,12 +81,8 @@ void discount_argv_append(discount_argv_t *a, const discount_argv_t *src)
 
 const char *discount_argv_resp(discount_argv_t *a, size_t *len)
 {
-    char head[DISCOUNT_ARGV_HEAD];
-    size_t n = 0;
-    head[n++] = '*';
-    n += sk_fmt_i64(head + n, a->argc);
-    head[n++] = '\r';
-    head[n++] = '\n';
+    char head[SK_RESP_HEAD];
+    size_t n = sk_resp_array(head, (size_t)a->argc);
     char *start = a->buf + DISCOUNT_ARGV_HEAD - n;
     memcpy(start, head, n);
     *len = n + a->used;

@@ -82,7 +82,7 @@ static int s_phase_read_claim(ingest_pipe_t *pipe, ingest_claims_t *claims,
         return -1;
     ingest_claims_begin(claims);
     int nclaims = ingest_claims_append(claims, pipe, items, a, b);
-    if (nclaims < 0)
+    if (nclaims < 0 || (nclaims && ingest_pipe_flush(pipe))) /* claimed while the rest is built */
         return -1;
     int queued = 0;
     for (int i = a; i < b; i++) {
@@ -433,7 +433,8 @@ static int s_phase_write(ingest_pipe_t *pipe, ingest_claims_t *claims, ingest_it
     int groups[SK_SHARDS];
     for (int sh = 0; sh < SK_SHARDS; sh++) {
         groups[sh] = s_append_accept(pipe, items, a, b, sh, now_s, record);
-        if (groups[sh] < 0)
+        /* sent at once: Redis stores this shard's events while the next call is built */
+        if (groups[sh] < 0 || (groups[sh] && ingest_pipe_flush(pipe)))
             return -1;
     }
     for (int i = a; i < b; i++)

@@ -212,9 +212,6 @@ int ingest_claims_append(ingest_claims_t *self, ingest_pipe_t *pipe, ingest_item
                 ingest_cmd_arg(&c, f[k].action == 'a' ? "a" : "r", 1);
                 ingest_cmd_args(&c, f[k].expect);
             }
-            for (int i = a; i < b; i++)
-                if (items[i].state == INGEST_CLAIMING && items[i].eid_shard == sh)
-                    ingest_cmd_args(&c, items[i].env->event_id);
             snprintf(nk_s, sizeof nk_s, "%d", 2 + nf + nk);
             c.argv[2] = nk_s, c.lens[2] = strlen(nk_s);
             if (ingest_pipe_append(pipe, &c))

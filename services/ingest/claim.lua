@@ -28,7 +28,7 @@
 -- KEYS: stats hash (sk:{sN}:ingest), settled hash (sk:{sN}:settled), then nf
 --       claim keys to settle, then the claim keys to claim (sk:{sN}:eid:<id>).
 -- ARGV: now ms, retention ms, owner, nf, W ('' none), then per claim to
---       settle: action, expected value; then the event ids to claim.
+--       settle: action, expected value.
 -- Returns per id to claim: 1 claimed, 0 duplicate, or the other claim's value.
 local nf = tonumber(ARGV[4])
 local a = 6

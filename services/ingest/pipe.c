@@ -4,6 +4,7 @@
 
 #include "item.h"
 #include "pipe.h"
+#include "sk_grow.h"
 #include "sk_log.h"
 #include "sk_redis.h"
 
@@ -21,6 +22,9 @@ struct _ingest_pipe_t {
     bool need_script;    /* (re)load the scripts before the next write */
     void (*idle)(void *); /* run while a pipeline is on its way (ingest_pipe_set_idle) */
     void *idle_arg;
+    bool idle_due; /* commands appended since the idle hook last ran */
+    char *resp;    /* the command being appended, in RESP (ingest_pipe_append) */
+    size_t resp_cap;
     const char *argv[S_MAX_ARGS];
     size_t lens[S_MAX_ARGS];
 };
@@ -35,6 +39,7 @@ void ingest_pipe_destroy(ingest_pipe_t **self_p)
     if (!*self_p)
         return;
     ingest_pipe_drop(*self_p);
+    free((*self_p)->resp);
     free(*self_p);
     *self_p = NULL;
 }
@@ -125,10 +130,36 @@ void ingest_cmd_set(ingest_cmd_t *c, int k, const char *p)
 
 int ingest_pipe_append(ingest_pipe_t *self, const ingest_cmd_t *c)
 {
-    if (redisAppendCommandArgv(self->redis, c->argc, c->argv, c->lens) != REDIS_OK) {
+    size_t need = SK_RESP_HEAD;
+    for (int i = 0; i < c->argc; i++)
+        need += c->lens[i] + SK_RESP_HEAD;
+    while (self->resp_cap < need) {
+        char *p = sk_grow(self->resp, self->resp_cap, &self->resp_cap, 1, 64 * 1024);
+        if (!p) {
+            sk_log("redis: cannot queue a command: out of memory");
+            return -1;
+        }
+        self->resp = p;
+    }
+    size_t n = sk_resp_array(self->resp, (size_t)c->argc);
+    for (int i = 0; i < c->argc; i++)
+        n += sk_resp_bulk(self->resp + n, c->argv[i], c->lens[i]);
+    if (redisAppendFormattedCommand(self->redis, self->resp, n) != REDIS_OK) {
         sk_log("redis: cannot queue a command: %s", self->redis->errstr);
         return -1;
     }
+    self->idle_due = true;
+    return 0;
+}
+
+int ingest_pipe_flush(ingest_pipe_t *self)
+{
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(self->redis, &done) != REDIS_OK) {
+            sk_log("redis: connection lost: %s", self->redis->errstr);
+            return -1;
+        }
     return 0;
 }
 
@@ -150,14 +181,11 @@ void ingest_pipe_set_idle(ingest_pipe_t *self, void (*fn)(void *), void *arg)
 int ingest_pipe_get(ingest_pipe_t *self, redisReply **out)
 {
     void *r = NULL;
-    if (self->idle && self->redis->obuf && self->redis->obuf[0]) { /* RESP waiting to go */
+    if (self->idle && self->idle_due) {
         /* Send the pipeline now (redisGetReply would), and use the round trip. */
-        int done = 0;
-        while (!done)
-            if (redisBufferWrite(self->redis, &done) != REDIS_OK) {
-                sk_log("redis: connection lost: %s", self->redis->errstr);
-                return -1;
-            }
+        if (ingest_pipe_flush(self))
+            return -1;
+        self->idle_due = false;
         self->idle(self->idle_arg);
     }
     if (redisGetReply(self->redis, &r) != REDIS_OK || !r) {

@@ -3,11 +3,14 @@
  * time; each says its KEYS and ARGV at its top).
  *
  * Round trips decide ingest's throughput, so a step appends all its commands
- * (redisAppendCommandArgv), then reads the replies in the same order. A
+ * (in RESP, sk_resp_*, with redisAppendFormattedCommand), then reads the
+ * replies in the same order; a step with several large calls sends each as
+ * soon as it is built (ingest_pipe_flush), so Redis runs it while the next
+ * is built. A
  * command's arguments are built in one scratch array owned here (large
  * enough for an accept call covering a whole batch), through an
  * ingest_cmd_t; the arguments must live until the command is appended
- * (hiredis copies them then).
+ * (they are copied then).
  *
  * Invariants: after -1 from any call the connection is unusable (hiredis
  * cannot reuse a context that reported an error): the owner drops it and
@@ -53,6 +56,8 @@ void ingest_cmd_args(ingest_cmd_t *c, const char *p);
 void ingest_cmd_set(ingest_cmd_t *c, int k, const char *p);
 
 int ingest_pipe_append(ingest_pipe_t *self, const ingest_cmd_t *c);
+/* Sends what is appended so far (blocking until it is written). 0 or -1. */
+int ingest_pipe_flush(ingest_pipe_t *self);
 /* Appends a command of at most 8 arguments that are C strings. */
 int ingest_pipe_appendv(ingest_pipe_t *self, int argc, const char **argv);
 /* The next reply (the caller frees it); -1 when the connection is lost.
