@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sk_fmt.h"
+
 /* ISO 4217 minor-unit exponents. Kept sorted by nothing in particular: the
  * table is short and a linear scan is clearer than a search. */
 static const sk_currency_t s_currencies[] = {
@@ -177,16 +179,25 @@ char *sk_percent_format(int32_t ppm, char *buf, size_t n)
         v = -v;
     }
     int64_t whole = v / 10000, frac = v % 10000;
-    if (frac == 0) {
-        snprintf(buf, n, "%s%lld", sign, (long long)whole);
-        return buf;
-    }
     int width = 4;
-    while (frac % 10 == 0) {
+    while (frac && frac % 10 == 0) {
         frac /= 10;
         width--;
     }
-    snprintf(buf, n, "%s%lld.%0*lld", sign, (long long)whole, width, (long long)frac);
+    if (n >= 16) { /* "-214748.3648" at most: without printf, as terms are written per order */
+        size_t k = 0;
+        if (*sign)
+            buf[k++] = '-';
+        k += sk_fmt_pad(buf + k, (uint64_t)whole, 0);
+        if (frac) {
+            buf[k++] = '.';
+            sk_fmt_pad(buf + k, (uint64_t)frac, width);
+        }
+    } else if (frac == 0) {
+        snprintf(buf, n, "%s%lld", sign, (long long)whole);
+    } else {
+        snprintf(buf, n, "%s%lld.%0*lld", sign, (long long)whole, width, (long long)frac);
+    }
     return buf;
 }
 

@@ -15,6 +15,7 @@
 
 #include "event.h"
 #include "skonto/v1/invoice_state.pb-c.h"
+#include "sk_fmt.h"
 
 #define S_VALUE_MAX 8192 /* longest value accepted (64 payments of ~70 bytes) */
 
@@ -394,22 +395,6 @@ static void s_put(s_out_t *o, const char *s, size_t n)
     memcpy(o->p + o->len, s, n);
     o->len += n;
     o->p[o->len] = '\0';
-}
-
-size_t sk_fmt_i64(char *p, int64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[sizeof tmp - 1 - n++] = '-';
-    memcpy(p, tmp + sizeof tmp - n, n);
-    p[n] = '\0';
-    return n;
 }
 
 static void s_put_i64(s_out_t *o, int64_t v)

@@ -67,8 +67,4 @@ int sk_invoice_from_fields(sk_invoice_t *inv, const char *order_id, size_t n, co
 typedef void (*sk_invoice_emit_fn)(void *arg, const char *field, const char *value);
 void sk_invoice_to_fields(const sk_invoice_t *inv, sk_invoice_emit_fn emit, void *arg);
 
-/* Writes v in decimal at p (room for >= 21 bytes), NUL-terminated; returns
- * the length. No printf: the discount worker formats thousands a second. */
-size_t sk_fmt_i64(char *p, int64_t v);
-
 #endif

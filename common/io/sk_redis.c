@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "invoice.h" /* sk_fmt_i64 */
+#include "sk_fmt.h"
 
 const char *sk_redis_url_env(void)
 {

@@ -20,6 +20,7 @@
 #include "remind.h"
 #include "sk_base64.h"
 #include "sk_redis.h"
+#include "sk_fmt.h"
 
 /* A counter's code in a record's increments (see DISCOUNT_APPLY_LUA): the
  * KEYS index of a shard's counter, 0 for the customer's history. */

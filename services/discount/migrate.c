@@ -8,6 +8,7 @@
 #include "invoice_store.h"
 #include "keys.h"
 #include "sk_redis.h"
+#include "sk_fmt.h"
 
 #define S_LAYOUT "2"
 

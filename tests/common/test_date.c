@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "date.h"
@@ -209,6 +210,46 @@ static void test_time_format(void **state)
     assert_string_equal(sk_time_format(0, SK_TIME_TEXT, small, sizeof small), "1970-01-01");
 }
 
+/* The formats as printf writes them ("%04d-%02d-%02d", and the instants'
+ * "...T%02d:%02d:%02d.%03dZ"), which the formatters write without printf:
+ * every 7th day of the years 1900..9999 and 300 000 instants spread over
+ * them, before 1970 too, each in every style, the same text. */
+static void test_format_like_printf(void **state)
+{
+    (void)state;
+    char got[SK_TIME_MAX], want[SK_TIME_MAX];
+    sk_day_t first = sk_date_from_ymd(1900, 1, 1), last = sk_date_from_ymd(9999, 12, 31);
+    for (sk_day_t day = first; day <= last; day += 7) {
+        int y, m, d;
+        sk_date_to_ymd(day, &y, &m, &d);
+        snprintf(want, sizeof want, "%04d-%02d-%02d", y, m, d);
+        assert_string_equal(sk_date_format(day, got, sizeof got), want);
+    }
+    uint64_t x = 88172645463325252u; /* xorshift64: a spread of instants */
+    int64_t lo = (int64_t)first * SK_MS_PER_DAY, span = ((int64_t)last + 1 - first) * SK_MS_PER_DAY;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t ms = lo + (int64_t)(x % (uint64_t)span);
+        if (i % 4 == 0)
+            ms -= ms % 1000; /* whole seconds: ISO_EXACT writes no fraction */
+        sk_day_t day = sk_time_day(ms);
+        int64_t rem = ms - (int64_t)day * SK_MS_PER_DAY;
+        int y, m, d, hh = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60),
+                     ss = (int)(rem / 1000 % 60), f = (int)(rem % 1000);
+        sk_date_to_ymd(day, &y, &m, &d);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, hh, mi, ss, f);
+        assert_string_equal(sk_time_format(ms, SK_TIME_ISO_MS, got, sizeof got), want);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, hh, mi, ss);
+        assert_string_equal(sk_time_format(ms, SK_TIME_ISO, got, sizeof got), want);
+        if (f)
+            snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, hh, mi, ss,
+                     f);
+        assert_string_equal(sk_time_format(ms, SK_TIME_ISO_EXACT, got, sizeof got), want);
+        snprintf(want, sizeof want, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, hh, mi, ss);
+        assert_string_equal(sk_time_format(ms, SK_TIME_TEXT, got, sizeof got), want);
+    }
+}
+
 /* ---- instants: sk_time_parse, sk_time_format (exact), sk_time_day */
 
 static int64_t s_ms(const char *s)
@@ -269,11 +310,17 @@ static void test_utc_day(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_leap_years),       cmocka_unit_test(test_day_numbers),
-        cmocka_unit_test(test_weekday),          cmocka_unit_test(test_month_arithmetic),
-        cmocka_unit_test(test_parse_rejects),    cmocka_unit_test(test_calendar),
-        cmocka_unit_test(test_calendar_rejects), cmocka_unit_test(test_time_format),
-        cmocka_unit_test(test_instants),         cmocka_unit_test(test_bad_instants),
+        cmocka_unit_test(test_leap_years),
+        cmocka_unit_test(test_day_numbers),
+        cmocka_unit_test(test_weekday),
+        cmocka_unit_test(test_month_arithmetic),
+        cmocka_unit_test(test_parse_rejects),
+        cmocka_unit_test(test_calendar),
+        cmocka_unit_test(test_calendar_rejects),
+        cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_format_like_printf),
+        cmocka_unit_test(test_instants),
+        cmocka_unit_test(test_bad_instants),
         cmocka_unit_test(test_utc_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

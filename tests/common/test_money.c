@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "money.h"
@@ -155,6 +156,30 @@ static void test_apply_rate(void **state)
                      INT64_C(999999000000000));
 }
 
+/* sk_percent_format writes what printf would ("%lld" or "%lld.%0*lld",
+ * the shortest fraction), without it: every 7th ppm of -100 %..100 % and
+ * the extremes of int32. */
+static void test_percent_like_printf(void **state)
+{
+    (void)state;
+    int32_t extremes[] = {INT32_MIN + 1, INT32_MAX, -1, 0, 1, 10000, -10000};
+    for (int64_t k = -1000000 - (int64_t)(sizeof extremes / sizeof extremes[0]); k <= 1000000;
+         k += k < -1000000 ? 1 : 7) {
+        int32_t ppm = k < -1000000 ? extremes[-1000001 - k] : (int32_t)k;
+        int64_t v = ppm < 0 ? -(int64_t)ppm : ppm, whole = v / 10000, frac = v % 10000;
+        int width = 4;
+        while (frac && frac % 10 == 0)
+            frac /= 10, width--;
+        char want[32], got[16];
+        if (frac)
+            snprintf(want, sizeof want, "%s%lld.%0*lld", ppm < 0 ? "-" : "", (long long)whole,
+                     width, (long long)frac);
+        else
+            snprintf(want, sizeof want, "%s%lld", ppm < 0 ? "-" : "", (long long)whole);
+        assert_string_equal(sk_percent_format(ppm, got, sizeof got), want);
+    }
+}
+
 static void test_percent(void **state)
 {
     (void)state;
@@ -216,7 +241,8 @@ int main(void)
         cmocka_unit_test(test_currency_table), cmocka_unit_test(test_parse_accepts),
         cmocka_unit_test(test_parse_rejects),  cmocka_unit_test(test_format),
         cmocka_unit_test(test_div_round_ties), cmocka_unit_test(test_apply_rate),
-        cmocka_unit_test(test_percent),        cmocka_unit_test(test_rounding_parse),
+        cmocka_unit_test(test_percent),        cmocka_unit_test(test_percent_like_printf),
+        cmocka_unit_test(test_rounding_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

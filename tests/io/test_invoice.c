@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "invoice.h"
+#include "sk_fmt.h"
 
 #define MAXF 64
 #define S_ID_64 "0123456789012345678901234567890123456789012345678901234567890123"
