@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sk_fmt.h"
+
 void sk_invoice_init(sk_invoice_t *inv)
 {
     memset(inv, 0, sizeof *inv);
@@ -236,8 +238,11 @@ static void s_sales(sk_invoice_change_t *ch, const sk_invoice_t *inv, int sign)
     if (!inv || inv->status == SK_INV_CANCELLED || inv->schedule.amount <= 0 ||
         !inv->schedule.currency)
         return;
-    snprintf(f, sizeof f, "s|%s|%s", s_month(mo, inv->schedule.baseline),
-             inv->schedule.currency->code);
+    sk_text_t t = sk_text(f, sizeof f); /* "s|%s|%s" */
+    sk_text_str(&t, "s|");
+    sk_text_str(&t, s_month(mo, inv->schedule.baseline));
+    sk_text_char(&t, '|');
+    sk_text_str(&t, inv->schedule.currency->code);
     s_delta(ch, SK_COUNTER_POLICY, f, sign * inv->schedule.amount);
 }
 
@@ -384,7 +389,11 @@ static void s_offered(sk_invoice_change_t *ch, const sk_schedule_t *s, int sign)
 {
     char f[48];
     for (int k = 0; k < s->ntiers; k++) {
-        snprintf(f, sizeof f, "offered|t%d|%" PRId32, k, s->tiers[k].rate_ppm);
+        sk_text_t t = sk_text(f, sizeof f); /* "offered|t%d|%d", per tier and order */
+        sk_text_str(&t, "offered|t");
+        sk_text_int(&t, k);
+        sk_text_char(&t, '|');
+        sk_text_int(&t, s->tiers[k].rate_ppm);
         s_delta(ch, SK_COUNTER_TAKEUP, f, sign);
     }
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "money.h"
+#include "sk_fmt.h"
 
 static char s_lower(char c)
 {
@@ -37,19 +38,36 @@ static int s_number(const char **p, const char *end, int *v)
     return n;
 }
 
-static int s_when_text(const sk_when_t *w, char *buf, size_t n)
+/* WHEN as the terms write it: "30", "10eom", "d15", "d15+1m" (without
+ * printf: the discount worker writes an invoice's terms per order). */
+static void s_when_text(const sk_when_t *w, sk_text_t *t)
 {
     switch (w->kind) {
     case SK_WHEN_EOM:
-        return snprintf(buf, n, "%deom", w->days);
+        sk_text_int(t, w->days);
+        sk_text_str(t, "eom");
+        break;
     case SK_WHEN_DOM:
-        if (w->months)
-            return snprintf(buf, n, "d%d+%dm", w->dom, w->months);
-        return snprintf(buf, n, "d%d", w->dom);
+        sk_text_char(t, 'd');
+        sk_text_int(t, w->dom);
+        if (w->months) {
+            sk_text_char(t, '+');
+            sk_text_int(t, w->months);
+            sk_text_char(t, 'm');
+        }
+        break;
     case SK_WHEN_DAYS:
     default:
-        return snprintf(buf, n, "%d", w->days);
+        sk_text_int(t, w->days);
+        break;
     }
+}
+
+/* The same into buf (n bytes). */
+static void s_when_buf(const sk_when_t *w, char *buf, size_t n)
+{
+    sk_text_t t = sk_text(buf, n);
+    s_when_text(w, &t);
 }
 
 /* Parses WHEN from [s, end). On failure writes the reason (without context)
@@ -229,8 +247,8 @@ int sk_terms_parse(const char *s, sk_terms_t *out, sk_err_t *err)
                     continue;
                 if (s_when_cmp(&ti->when, pw) <= 0) {
                     char w1[32], w0[32];
-                    s_when_text(&ti->when, w1, sizeof w1);
-                    s_when_text(pw, w0, sizeof w0);
+                    s_when_buf(&ti->when, w1, sizeof w1);
+                    s_when_buf(pw, w0, sizeof w0);
                     if (ti->when.kind == SK_WHEN_DOM)
                         return sk_err_set(
                             err, "bad_terms",
@@ -255,8 +273,8 @@ int sk_terms_parse(const char *s, sk_terms_t *out, sk_err_t *err)
         int c = s_when_cmp(w, &t.net);
         if (c >= 0) {
             char wt[32], nt[32], rt[16];
-            s_when_text(w, wt, sizeof wt);
-            s_when_text(&t.net, nt, sizeof nt);
+            s_when_buf(w, wt, sizeof wt);
+            s_when_buf(&t.net, nt, sizeof nt);
             sk_percent_format(t.tiers[k].rate_ppm, rt, sizeof rt);
             return sk_err_set(err, "bad_terms",
                               "terms \"%s\": tier %d (%s/%s): ends %s the net term n/%s", q, k + 1,
@@ -271,22 +289,16 @@ char *sk_terms_format(const sk_terms_t *t, char *buf, size_t n)
 {
     if (!buf || n == 0)
         return buf;
-    size_t at = 0;
-    buf[0] = '\0';
-    for (int k = 0; k < t->ntiers && at < n; k++) {
-        char r[16], w[32];
-        sk_percent_format(t->tiers[k].rate_ppm, r, sizeof r);
-        s_when_text(&t->tiers[k].when, w, sizeof w);
-        int m = snprintf(buf + at, n - at, "%s/%s,", r, w);
-        if (m < 0)
-            return buf;
-        at += (size_t)m;
+    sk_text_t out = sk_text(buf, n);
+    for (int k = 0; k < t->ntiers; k++) {
+        char r[16];
+        sk_text_str(&out, sk_percent_format(t->tiers[k].rate_ppm, r, sizeof r));
+        sk_text_char(&out, '/');
+        s_when_text(&t->tiers[k].when, &out);
+        sk_text_char(&out, ',');
     }
-    if (at < n) {
-        char w[32];
-        s_when_text(&t->net, w, sizeof w);
-        snprintf(buf + at, n - at, "n/%s", w);
-    }
+    sk_text_str(&out, "n/");
+    s_when_text(&t->net, &out);
     return buf;
 }
 

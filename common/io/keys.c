@@ -1,6 +1,7 @@
 #include "keys.h"
 
 #include "sk_hash.h"
+#include "sk_fmt.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -11,17 +12,31 @@ int sk_shard_of(const char *id)
     return (int)(sk_fnv1a32(id) % SK_SHARDS);
 }
 
-#define SK_SHARD_KEY(fn, suffix)                                         \
-    char *fn(char *buf, int shard)                                       \
-    {                                                                    \
-        snprintf(buf, SK_KEY_MAX, "sk:{s%d}:" suffix, shard);            \
-        return buf;                                                      \
+/* "sk:{s<shard>}:<part>", then ":<id>" when id is given: the keys the
+ * workers name several times per event, so written without printf. */
+static char *s_key(char *buf, int shard, const char *part, const char *id)
+{
+    sk_text_t t = sk_text(buf, SK_KEY_MAX);
+    sk_text_str(&t, "sk:{s");
+    sk_text_int(&t, shard);
+    sk_text_str(&t, "}:");
+    sk_text_str(&t, part);
+    if (id) {
+        sk_text_char(&t, ':');
+        sk_text_str(&t, id);
     }
-#define SK_ID_KEY(fn, part)                                              \
-    char *fn(char *buf, int shard, const char *id)                       \
-    {                                                                    \
-        snprintf(buf, SK_KEY_MAX, "sk:{s%d}:" part ":%s", shard, id);    \
-        return buf;                                                      \
+    return buf;
+}
+
+#define SK_SHARD_KEY(fn, suffix)                                                                   \
+    char *fn(char *buf, int shard)                                                                 \
+    {                                                                                              \
+        return s_key(buf, shard, suffix, NULL);                                                    \
+    }
+#define SK_ID_KEY(fn, part)                                                                        \
+    char *fn(char *buf, int shard, const char *id)                                                 \
+    {                                                                                              \
+        return s_key(buf, shard, part, id);                                                        \
     }
 
 SK_SHARD_KEY(sk_key_events, "events")

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sk_config.h"
+#include "sk_fmt.h"
 #include "terms.h"
 
 #define S_CODE "bad_config"
@@ -167,17 +168,27 @@ int sk_remind_key(char *buf, size_t n, const char *order_id, int tier, sk_day_t 
                   int lead_days)
 {
     char d[16];
-    return s_fits(snprintf(buf, n, "r|%d|%s|%d|%s", tier, sk_date_format(last_day, d, sizeof d),
-                           lead_days, order_id),
-                  n);
+    sk_text_t t = sk_text(buf, n); /* "r|%d|%s|%d|%s" without printf: one or more per order */
+    sk_text_str(&t, "r|");
+    sk_text_int(&t, tier);
+    sk_text_char(&t, '|');
+    sk_text_str(&t, sk_date_format(last_day, d, sizeof d));
+    sk_text_char(&t, '|');
+    sk_text_int(&t, lead_days);
+    sk_text_char(&t, '|');
+    sk_text_str(&t, order_id);
+    return t.cut ? -1 : 0;
 }
 
 int sk_statement_key(char *buf, size_t n, const char *customer_id, int64_t scheduled_ms)
 {
-    char t[32];
-    return s_fits(snprintf(buf, n, "s|%s|%s",
-                           sk_time_format(scheduled_ms, SK_TIME_ISO, t, sizeof t), customer_id),
-                  n);
+    char when[32];
+    sk_text_t t = sk_text(buf, n); /* "s|%s|%s" */
+    sk_text_str(&t, "s|");
+    sk_text_str(&t, sk_time_format(scheduled_ms, SK_TIME_ISO, when, sizeof when));
+    sk_text_char(&t, '|');
+    sk_text_str(&t, customer_id);
+    return t.cut ? -1 : 0;
 }
 
 int sk_remind_message_id(char *buf, size_t n, const char *key, const char *domain)

@@ -7,6 +7,7 @@
 #include "accept.h"
 #include "keys.h"
 #include "reply.h"
+#include "sk_fmt.h"
 #include "sk_log.h"
 
 /* Interprets the stored index value of an order for item it. */
@@ -315,13 +316,13 @@ static int s_append_accept(ingest_pipe_t *pipe, ingest_item_t *items, int a, int
         ingest_cmd_arg(&c, zmq_msg_data(&it->body), zmq_msg_size(&it->body));
         const char *oid = sk_event_order_id(it->env);
         ingest_cmd_args(&c, oid ? oid : "");
-        snprintf(it->num[2], sizeof it->num[2], "%" PRIu32, order ? it->version : 0);
+        sk_fmt_i64(it->num[2], order ? it->version : 0);
         ingest_cmd_args(&c, it->num[2]);
         ingest_cmd_args(&c, order ? it->vhash : "");
         ingest_cmd_args(&c, order ? it->shash : "");
         ingest_cmd_args(&c, ingest_item_may_reschedule(it) ? "1" : "0");
         ingest_cmd_args(&c, ingest_item_user(it)); /* kept with the event (field u) */
-        snprintf(it->num[0], sizeof it->num[0], "%d", it->kidx);
+        sk_fmt_i64(it->num[0], it->kidx);
         ingest_cmd_args(&c, it->num[0]);
         int npairs_at = c.argc;
         ingest_cmd_args(&c, "0");
@@ -347,7 +348,7 @@ static int s_append_accept(ingest_pipe_t *pipe, ingest_item_t *items, int a, int
             ingest_cmd_args(&c, pairs[k][1]);
             np++;
         }
-        snprintf(it->num[1], sizeof it->num[1], "%d", np);
+        sk_fmt_i64(it->num[1], np);
         c.argv[npairs_at] = it->num[1], c.lens[npairs_at] = strlen(it->num[1]);
     }
     if (ingest_pipe_append(pipe, &c))

@@ -8,6 +8,7 @@
 
 #include "claim.h"
 #include "keys.h"
+#include "sk_fmt.h"
 #include "sk_log.h"
 
 /* A claim to finish in the next pipeline: mark it accepted ('a') or release
@@ -122,8 +123,10 @@ static bool s_queue_finish(ingest_claims_t *self, char action, int shard, const 
     f->implicit = f->record_ok = false;
     f->eid_shard = action == 'u' ? -1 : sk_shard_of(eid);
     f->shard = shard;
-    snprintf(f->expect, sizeof f->expect, "%s", expect ? expect : "");
-    snprintf(f->eid, sizeof f->eid, "%s", eid);
+    sk_text_t t = sk_text(f->expect, sizeof f->expect); /* per event: no printf */
+    sk_text_str(&t, expect ? expect : "");
+    t = sk_text(f->eid, sizeof f->eid);
+    sk_text_str(&t, eid);
     return true;
 }
 
