@@ -4,6 +4,7 @@
 #include "event.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -695,14 +696,93 @@ bool sk_event_raw_id(const void *data, size_t len, const uint8_t **id, size_t *i
     return found;
 }
 
+/* ---- the block a decoded envelope lives in
+ *
+ * protobuf-c allocates the message, each sub-message, string and array on
+ * its own (a dozen mallocs for an order, and as many frees); through this
+ * allocator they are carved from one block sized for the wire bytes, and
+ * what does not fit is a malloc of its own kept on the block's list. The
+ * first thing protobuf-c allocates is the message itself, so the envelope
+ * sits at the start of the block's memory and sk_event_free finds the block
+ * from it. */
+typedef struct s_spill {
+    struct s_spill *next;
+    max_align_t mem[]; /* the allocation */
+} s_spill_t;
+
+typedef struct {
+    size_t used, cap;
+    s_spill_t *spill;
+    max_align_t mem[]; /* cap bytes */
+} s_block_t;
+
+#define S_ALIGN (sizeof(max_align_t))
+
+static void *s_block_alloc(void *data, size_t size)
+{
+    s_block_t *b = data;
+    size_t n = (size + S_ALIGN - 1) / S_ALIGN * S_ALIGN;
+    if (n >= size && n <= b->cap - b->used) {
+        void *p = (char *)b->mem + b->used;
+        b->used += n;
+        return p;
+    }
+    s_spill_t *sp = size <= SIZE_MAX - sizeof *sp ? malloc(sizeof *sp + size) : NULL;
+    if (!sp)
+        return NULL;
+    sp->next = b->spill;
+    b->spill = sp;
+    return sp->mem;
+}
+
+static void s_block_free_one(void *data, void *p)
+{
+    (void)data, (void)p; /* everything goes with the block (s_block_destroy) */
+}
+
+static void s_block_destroy(s_block_t *b)
+{
+    while (b && b->spill) {
+        s_spill_t *sp = b->spill;
+        b->spill = sp->next;
+        free(sp);
+    }
+    free(b);
+}
+
+void sk_event_free(Skonto__V1__Envelope *env)
+{
+    if (env)
+        s_block_destroy((s_block_t *)((char *)env - offsetof(s_block_t, mem)));
+}
+
+Skonto__V1__Envelope *sk_event_unpack(const void *data, size_t len)
+{
+    /* Room for the structs (~1 KiB for an order), and each string copied with its NUL. */
+    size_t cap =
+        len > (SIZE_MAX - 4096) / 2 ? 0 : (2048 + 2 * len + S_ALIGN - 1) / S_ALIGN * S_ALIGN;
+    s_block_t *b = malloc(sizeof *b + cap);
+    if (!b)
+        return NULL;
+    b->used = 0, b->cap = cap, b->spill = NULL;
+    ProtobufCAllocator alloc = {s_block_alloc, s_block_free_one, b};
+    Skonto__V1__Envelope *env = skonto__v1__envelope__unpack(&alloc, len, data);
+    if (!env || (void *)env != (void *)b->mem) {
+        /* undecodable; or (never seen) protobuf-c allocated something before
+         * the message, which is not the layout sk_event_free knows */
+        s_block_destroy(b);
+        return NULL;
+    }
+    return env;
+}
+
 int sk_event_decode(const void *data, size_t len, Skonto__V1__Envelope **out, sk_err_t *err)
 {
     *out = NULL;
     if (len > SK_EVENT_MAX_BYTES)
         return sk_err_set(err, SK_REASON_BAD_ENVELOPE,
                           "event of %zu bytes is over the %d-byte limit", len, SK_EVENT_MAX_BYTES);
-    /* NULL allocator: protobuf-c's default (malloc); NULL result = undecodable. */
-    Skonto__V1__Envelope *env = skonto__v1__envelope__unpack(NULL, len, data);
+    Skonto__V1__Envelope *env = sk_event_unpack(data, len);
     if (!env)
         return sk_err_set(err, SK_REASON_BAD_ENVELOPE,
                           "%zu bytes are not a skonto.v1.Envelope (protobuf decoding failed)", len);
@@ -710,7 +790,7 @@ int sk_event_decode(const void *data, size_t len, Skonto__V1__Envelope **out, sk
     sk_err_clear(&nul);
     if (s_check_wire_nul(&skonto__v1__envelope__descriptor, data, len, "", 0, &nul)) {
         if (!strcmp(nul.code, SK_REASON_BAD_ENVELOPE)) {
-            skonto__v1__envelope__free_unpacked(env, NULL);
+            sk_event_free(env);
             sk_err_prefix(&nul, "not a skonto.v1.Envelope");
         } else {
             *out = env; /* so the caller can still echo event_id (cut at a NUL) */

@@ -94,11 +94,18 @@ typedef enum {
 } sk_event_kind_t;
 
 /* Decodes len bytes (at most SK_EVENT_MAX_BYTES) and validates the result.
- * On success *out owns the message (free with skonto__v1__envelope__free_unpacked).
+ * On success *out owns the message (free with sk_event_free, never with
+ * skonto__v1__envelope__free_unpacked: it lives in one block of its own).
  * On a decode failure *out is NULL and err says bad_envelope; on a validation
  * failure *out is still set (so the caller can echo event_id) and err says why.
  * Returns 0 or -1. */
 int sk_event_decode(const void *data, size_t len, Skonto__V1__Envelope **out, sk_err_t *err);
+/* The decoding alone, without the size limit and the checks (to echo the
+ * event id of an envelope too large to take): NULL if undecodable or out
+ * of memory. */
+Skonto__V1__Envelope *sk_event_unpack(const void *data, size_t len);
+/* Frees what sk_event_decode or sk_event_unpack gave (NULL: nothing). */
+void sk_event_free(Skonto__V1__Envelope *env);
 
 /* The event_id bytes of an encoded Envelope exactly as on the wire (NUL and
  * invalid UTF-8 included, which the decoded string cannot show): *id points

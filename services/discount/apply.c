@@ -117,7 +117,7 @@ void discount_entry_decode(discount_entry_t *e, int shard, const char *id, size_
     if (sk_event_decode(data, len, &env, &err) != 0) {
         snprintf(e->error, sizeof e->error, "malformed envelope: %s: %s", err.code, err.msg);
         if (env)
-            skonto__v1__envelope__free_unpacked(env, NULL);
+            sk_event_free(env);
         return;
     }
     e->kind = sk_event_kind(env);
@@ -128,7 +128,7 @@ void discount_entry_decode(discount_entry_t *e, int shard, const char *id, size_
             snprintf(e->error, sizeof e->error,
                      "event %s: order %s of customer %s is in shard %d's stream, not %d",
                      env->event_id, e->order_id, e->customer_id, shard, sk_shard_of(e->customer_id));
-            skonto__v1__envelope__free_unpacked(env, NULL);
+            sk_event_free(env);
             e->order_id = e->customer_id = NULL;
             e->kind = SK_EVENT_NONE;
             return;
@@ -136,7 +136,7 @@ void discount_entry_decode(discount_entry_t *e, int shard, const char *id, size_
     }
     if (e->kind != SK_EVENT_CUSTOMER && !e->order_id) {
         snprintf(e->error, sizeof e->error, "event %s has no order id", env->event_id);
-        skonto__v1__envelope__free_unpacked(env, NULL);
+        sk_event_free(env);
         e->kind = SK_EVENT_NONE;
         return;
     }
@@ -149,7 +149,7 @@ void discount_entry_clear(discount_entry_t *e)
     e->raw = NULL;
     e->rawlen = 0;
     if (e->env)
-        skonto__v1__envelope__free_unpacked(e->env, NULL);
+        sk_event_free(e->env);
     e->env = NULL;
 }
 

@@ -80,7 +80,7 @@ void ingest_item_clear(ingest_item_t *it)
     zmq_msg_close(&it->ident);
     zmq_msg_close(&it->body);
     if (it->env)
-        skonto__v1__envelope__free_unpacked(it->env, NULL);
+        sk_event_free(it->env);
     it->env = NULL;
 }
 
@@ -138,7 +138,7 @@ void ingest_item_decode(ingest_item_t *it)
     size_t size = zmq_msg_size(&it->body);
     if (size > SK_EVENT_MAX_BYTES) {
         /* Decoded only to echo its event id; ZMQ_MAXMSGSIZE bounds the cost. */
-        env = skonto__v1__envelope__unpack(NULL, size, zmq_msg_data(&it->body));
+        env = sk_event_unpack(zmq_msg_data(&it->body), size);
         ingest_item_to(it, INGEST_REJECTED);
         sk_err_set(&it->err, SK_REASON_TOO_LARGE,
                    "envelope of %zu bytes is over the %d-byte limit (SK_EVENT_MAX_BYTES)", size,

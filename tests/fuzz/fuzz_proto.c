@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == 0)
             s_bridge_roundtrip(env, j);
         json_decref(j);
-        skonto__v1__envelope__free_unpacked(env, NULL);
+        sk_event_free(env);
     } else {
         CHECK(rc != 0);
     }

@@ -264,7 +264,7 @@ static void test_decode(void **state)
     assert_int_equal(sk_event_decode("", 0, &env, &err), -1);
     assert_non_null(env);
     assert_string_equal(err.code, "bad_id");
-    skonto__v1__envelope__free_unpacked(env, NULL);
+    sk_event_free(env);
 
     /* Too large. */
     size_t big = SK_EVENT_MAX_BYTES + 1;
@@ -289,7 +289,7 @@ static void test_decode(void **state)
     assert_string_equal(env->event_id, "E1");
     assert_int_equal(sk_event_kind(env), SK_EVENT_INVOICE);
     assert_int_equal(sk_event_invoice(env)->amount, 113000);
-    skonto__v1__envelope__free_unpacked(env, NULL);
+    sk_event_free(env);
 
     /* Truncated bytes of that order fail to decode. */
     assert_int_equal(sk_event_decode(wire, n - 3, &env, &err), -1);
@@ -435,7 +435,7 @@ static void test_id_counts_characters(void **state)
     Skonto__V1__Envelope *env = NULL;
     assert_int_equal(sk_event_decode(wire, n, &env, &err), 0);
     assert_string_equal(sk_event_order_id(env), zh35);
-    skonto__v1__envelope__free_unpacked(env, NULL);
+    sk_event_free(env);
     free(wire);
     free(zh35);
     free(zh64);
@@ -479,7 +479,7 @@ static void s_expect_nul(const Skonto__V1__Envelope *env, const char *value, con
     assert_string_equal(err.code, code);
     assert_string_equal(err.msg, msg);
     assert_non_null(out);
-    skonto__v1__envelope__free_unpacked(out, NULL);
+    sk_event_free(out);
     free(wire);
 }
 
@@ -625,7 +625,7 @@ static void test_nul_check_skips_unknown_fields(void **state)
         fail_msg("rejected: %s: %s", err.code, err.msg);
     assert_string_equal(sk_event_order_id(env), "SO-1");
     assert_int_equal(sk_event_invoice(env)->amount, 113000);
-    skonto__v1__envelope__free_unpacked(env, NULL);
+    sk_event_free(env);
 }
 
 /* ---------------------------------------------------------------- UTF-8 */
