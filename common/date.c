@@ -108,25 +108,16 @@ int sk_date_parse(const char *s, sk_day_t *out, sk_err_t *err)
     return 0;
 }
 
-/* "YYYY-MM-DD" at p (11 bytes with the NUL) for a year 0..9999: the
- * printf-free form of "%04d-%02d-%02d"; returns the length. */
-static size_t s_put_ymd(char *p, int y, int m, int d)
+/* a, b, c written "%0*d<sep>%02d<sep>%02d" (a with wa digits) at p,
+ * without printf: "YYYY-MM-DD" (11 bytes with the NUL, a year 0..9999) and
+ * "HH:MM:SS" (9); returns the length. */
+static size_t s_put3(char *p, int a, int wa, char sep, int b, int c)
 {
-    size_t k = sk_fmt_pad(p, (uint64_t)y, 4);
-    p[k++] = '-';
-    k += sk_fmt_pad(p + k, (uint64_t)m, 2);
-    p[k++] = '-';
-    return k + sk_fmt_pad(p + k, (uint64_t)d, 2);
-}
-
-/* "HH:MM:SS" at p (9 bytes with the NUL); returns the length. */
-static size_t s_put_hms(char *p, int hh, int mm, int ss)
-{
-    size_t k = sk_fmt_pad(p, (uint64_t)hh, 2);
-    p[k++] = ':';
-    k += sk_fmt_pad(p + k, (uint64_t)mm, 2);
-    p[k++] = ':';
-    return k + sk_fmt_pad(p + k, (uint64_t)ss, 2);
+    size_t k = sk_fmt_pad(p, (uint64_t)a, wa);
+    p[k++] = sep;
+    k += sk_fmt_pad(p + k, (uint64_t)b, 2);
+    p[k++] = sep;
+    return k + sk_fmt_pad(p + k, (uint64_t)c, 2);
 }
 
 char *sk_date_format(sk_day_t day, char *buf, size_t n)
@@ -134,7 +125,7 @@ char *sk_date_format(sk_day_t day, char *buf, size_t n)
     int y, m, d;
     sk_date_to_ymd(day, &y, &m, &d);
     if (buf && n >= 11 && y >= 0 && y <= 9999)
-        s_put_ymd(buf, y, m, d); /* what the discount worker writes per order: no printf */
+        s_put3(buf, y, 4, '-', m, d); /* what the discount worker writes per order: no printf */
     else if (buf && n)
         snprintf(buf, n, "%04d-%02d-%02d", y, m, d);
     return buf;
@@ -194,9 +185,9 @@ char *sk_time_format(int64_t ms, sk_time_style_t style, char *buf, size_t n)
         return buf;
     if (n >= SK_TIME_MAX && y >= 0 && y <= 9999) {
         /* the same text as below, without printf (the workers' hot paths) */
-        size_t k = s_put_ymd(buf, y, m, d);
+        size_t k = s_put3(buf, y, 4, '-', m, d);
         buf[k++] = style == SK_TIME_TEXT ? ' ' : 'T';
-        k += s_put_hms(buf + k, hh, mm, ss);
+        k += s_put3(buf + k, hh, 2, ':', mm, ss);
         if (style == SK_TIME_ISO_MS || (style == SK_TIME_ISO_EXACT && rem % 1000)) {
             buf[k++] = '.';
             k += sk_fmt_pad(buf + k, (uint64_t)(rem % 1000), 3);

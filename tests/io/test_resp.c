@@ -40,64 +40,77 @@ static size_t s_write(char *out, int argc, const char **argv, const size_t *lens
     return n;
 }
 
-static void test_resp_same_bytes_as_hiredis(void **state)
-{
-    (void)state;
+/* The arguments of s_args and their RESP (s_write), for each test. */
+typedef struct {
     const char *argv[5];
     size_t lens[5];
-    char *big = malloc(S_BIG), *out = malloc(S_BIG + 6 * SK_RESP_HEAD);
-    assert_non_null(big);
-    assert_non_null(out);
-    int argc = s_args(argv, lens, big);
-    size_t n = s_write(out, argc, argv, lens);
+    int argc;
+    char *big, *out;
+    size_t n;
+} s_cmd_t;
+
+static int s_setup(void **state)
+{
+    s_cmd_t *c = calloc(1, sizeof *c);
+    if (!c || !(c->big = malloc(S_BIG)) || !(c->out = malloc(S_BIG + 6 * SK_RESP_HEAD)))
+        return -1;
+    c->argc = s_args(c->argv, c->lens, c->big);
+    c->n = s_write(c->out, c->argc, c->argv, c->lens);
+    *state = c;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    s_cmd_t *c = *state;
+    if (c) {
+        free(c->big);
+        free(c->out);
+        free(c);
+    }
+    return 0;
+}
+
+static void test_resp_same_bytes_as_hiredis(void **state)
+{
+    s_cmd_t *c = *state; /* redisFormatCommandArgv takes a non-const argv */
     char *ref = NULL;
-    long long rn = redisFormatCommandArgv(&ref, argc, argv, lens);
+    long long rn = redisFormatCommandArgv(&ref, c->argc, c->argv, c->lens);
     assert_true(rn > 0);
-    assert_int_equal(n, (size_t)rn);
-    assert_memory_equal(out, ref, n);
+    assert_int_equal(c->n, (size_t)rn);
+    assert_memory_equal(c->out, ref, c->n);
     redisFreeCommand(ref);
-    free(big);
-    free(out);
 }
 
 static void test_resp_parsed_back(void **state)
 {
-    (void)state;
-    const char *argv[5];
-    size_t lens[5];
-    char *big = malloc(S_BIG), *out = malloc(S_BIG + 6 * SK_RESP_HEAD);
-    assert_non_null(big);
-    assert_non_null(out);
-    int argc = s_args(argv, lens, big);
-    size_t n = s_write(out, argc, argv, lens);
+    const s_cmd_t *c = *state;
     redisReader *rd = redisReaderCreate();
     assert_non_null(rd);
-    assert_int_equal(redisReaderFeed(rd, out, n), REDIS_OK);
+    assert_int_equal(redisReaderFeed(rd, c->out, c->n), REDIS_OK);
     void *v = NULL;
     assert_int_equal(redisReaderGetReply(rd, &v), REDIS_OK);
     const redisReply *r = v;
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    assert_int_equal(r->elements, (size_t)argc);
-    for (int i = 0; i < argc; i++) {
+    assert_int_equal(r->elements, (size_t)c->argc);
+    for (int i = 0; i < c->argc; i++) {
         assert_int_equal(r->element[i]->type, REDIS_REPLY_STRING);
-        assert_int_equal(r->element[i]->len, lens[i]);
-        assert_memory_equal(r->element[i]->str, argv[i], lens[i]);
+        assert_int_equal(r->element[i]->len, c->lens[i]);
+        assert_memory_equal(r->element[i]->str, c->argv[i], c->lens[i]);
     }
     freeReplyObject(v);
     v = NULL;
     assert_int_equal(redisReaderGetReply(rd, &v), REDIS_OK);
     assert_null(v); /* nothing after the command */
     redisReaderFree(rd);
-    free(big);
-    free(out);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resp_same_bytes_as_hiredis),
-        cmocka_unit_test(test_resp_parsed_back),
+        cmocka_unit_test_setup_teardown(test_resp_same_bytes_as_hiredis, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_resp_parsed_back, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
