@@ -25,8 +25,9 @@
  *      its later entries, so they still apply in order.
  * At start, after the layout migration (migrate.h), what was stored before
  * the due queue existed is queued once (backfill.h).
- * Approved overrides (issue 9; docs/AUDIT.md section 8): after each batch,
- * the new orders of the 16 queues sk:{audit}:ovq:N (same group and consumer
+ * Approved overrides (issue 9; docs/AUDIT.md section 8): after a batch (at
+ * most every S_OVQ_EVERY_MS, 50 ms), the new orders of the 16 queues
+ * sk:{audit}:ovq:N (same group and consumer
  * name; every S_CLAIM_EVERY_MS also this consumer's pending ones and a dead
  * consumer's idle ones), one at a time: GET the invoice and HMGET the
  * customer, plan (apply.h, discount_override_plan), one apply script call
@@ -114,7 +115,7 @@ typedef struct {
     char sha[41];
     char streams[SK_SHARDS][SK_KEY_MAX];
     char ovq[SK_SHARDS][SK_KEY_MAX]; /* sk:{audit}:ovq:N: approved overrides (override.h) */
-    int64_t overrides_applied, overrides_refused, last_ovq_sweep_ms;
+    int64_t overrides_applied, overrides_refused, last_ovq_sweep_ms, last_ovq_ms;
     int64_t processed, errors, stale, dups, waits;
     int64_t claim_idle_ms, giveup_ms;
     int64_t last_claim_ms;
@@ -940,6 +941,7 @@ static int s_due_retries(s_worker_t *w, s_list_t *batch, s_block_t *blocked, int
 /* ---------------------------------------------------------------- overrides */
 
 #define S_OVQ_COUNT 32     /* override orders read per queue per turn */
+#define S_OVQ_EVERY_MS 50  /* new override orders are looked for at most this often */
 #define S_OVQ_ATTEMPTS 8   /* STALE re-plans of one order in a turn */
 
 /* Acknowledges and deletes a queue entry (after its apply call, or when
@@ -1227,13 +1229,18 @@ static int s_run(s_worker_t *w)
         discount_metrics_depth(w->metrics, batch.n, w->retry.n);
         if (rc == 0)
             rc = s_process(w, &batch, &blocked);
-        /* Approved overrides (rare): new ones every turn; pending and idle
-         * ones (a wait, a crash, a dead worker) every S_CLAIM_EVERY_MS. */
+        /* Approved overrides (rare): new ones every turn, but at most every
+         * S_OVQ_EVERY_MS (a busy worker turns far more often, and each look
+         * is a round trip); pending and idle ones (a wait, a crash, a dead
+         * worker) every S_CLAIM_EVERY_MS. */
         if (rc == 0 && !s_conn_broken(w)) {
             bool sweep = now - w->last_ovq_sweep_ms >= S_CLAIM_EVERY_MS;
             if (sweep)
                 w->last_ovq_sweep_ms = now;
-            rc = s_overrides(w, sweep);
+            if (sweep || now - w->last_ovq_ms >= S_OVQ_EVERY_MS) {
+                w->last_ovq_ms = now;
+                rc = s_overrides(w, sweep);
+            }
         }
         s_list_destroy(&batch);
         s_block_destroy(&blocked);
