@@ -758,9 +758,9 @@ void sk_event_free(Skonto__V1__Envelope *env)
 
 Skonto__V1__Envelope *sk_event_unpack(const void *data, size_t len)
 {
-    /* Room for the structs (~1 KiB for an order), and each string copied with its NUL. */
-    size_t cap =
-        len > (SIZE_MAX - 4096) / 2 ? 0 : (2048 + 2 * len + S_ALIGN - 1) / S_ALIGN * S_ALIGN;
+    /* Room for the structs (~1 KiB for an order) and the strings (a subset
+     * of the wire bytes, each with its NUL, aligned); the rare rest spills. */
+    size_t cap = len > SIZE_MAX / 2 ? 0 : (2048 + len + len / 4 + S_ALIGN - 1) / S_ALIGN * S_ALIGN;
     s_block_t *b = malloc(sizeof *b + cap);
     if (!b)
         return NULL;
