@@ -108,27 +108,36 @@ int sk_date_parse(const char *s, sk_day_t *out, sk_err_t *err)
     return 0;
 }
 
-/* a, b, c written "%0*d<sep>%02d<sep>%02d" (a with wa digits) at p,
- * without printf: "YYYY-MM-DD" (11 bytes with the NUL, a year 0..9999) and
- * "HH:MM:SS" (9); returns the length. */
-static size_t s_put3(char *p, int a, int wa, char sep, int b, int c)
+/* "YYYY-MM-DD" at p as printf's "%04d-%02d-%02d" writes it, any year
+ * (a negative one "-005"), without printf; returns the length (at most 14
+ * with the NUL: years fit 7 digits and a sign). */
+static size_t s_put_ymd(char *p, int y, int m, int d)
 {
-    size_t k = sk_fmt_pad(p, (uint64_t)a, wa);
-    p[k++] = sep;
-    k += sk_fmt_pad(p + k, (uint64_t)b, 2);
-    p[k++] = sep;
-    return k + sk_fmt_pad(p + k, (uint64_t)c, 2);
+    size_t k = 0;
+    if (y < 0)
+        p[k++] = '-';
+    k += sk_fmt_pad(p + k, y < 0 ? (uint64_t)0 - (uint64_t)y : (uint64_t)y, y < 0 ? 3 : 4);
+    p[k++] = '-';
+    k += sk_fmt_pad(p + k, (uint64_t)m, 2);
+    p[k++] = '-';
+    return k + sk_fmt_pad(p + k, (uint64_t)d, 2);
+}
+
+/* Copies text into buf (n bytes), cut as snprintf cuts; returns buf. */
+static char *s_copy(const char *text, char *buf, size_t n)
+{
+    sk_text_t t = sk_text(buf, n);
+    sk_text_str(&t, text);
+    return buf;
 }
 
 char *sk_date_format(sk_day_t day, char *buf, size_t n)
 {
     int y, m, d;
+    char out[16];
     sk_date_to_ymd(day, &y, &m, &d);
-    if (buf && n >= 11 && y >= 0 && y <= 9999)
-        s_put3(buf, y, 4, '-', m, d); /* what the discount worker writes per order: no printf */
-    else if (buf && n)
-        snprintf(buf, n, "%04d-%02d-%02d", y, m, d);
-    return buf;
+    s_put_ymd(out, y, m, d); /* written per order by the discount worker: no printf */
+    return s_copy(out, buf, n);
 }
 
 sk_day_t sk_time_day(int64_t ms)
@@ -180,44 +189,25 @@ char *sk_time_format(int64_t ms, sk_time_style_t style, char *buf, size_t n)
     int64_t rem = ms - (int64_t)day * SK_MS_PER_DAY;
     int y, m, d;
     sk_date_to_ymd(day, &y, &m, &d);
-    int hh = (int)(rem / 3600000), mm = (int)(rem / 60000 % 60), ss = (int)(rem / 1000 % 60);
-    if (!buf || !n)
-        return buf;
-    if (n >= SK_TIME_MAX && y >= 0 && y <= 9999) {
-        /* the same text as below, without printf (the workers' hot paths) */
-        size_t k = s_put3(buf, y, 4, '-', m, d);
-        buf[k++] = style == SK_TIME_TEXT ? ' ' : 'T';
-        k += s_put3(buf + k, hh, 2, ':', mm, ss);
-        if (style == SK_TIME_ISO_MS || (style == SK_TIME_ISO_EXACT && rem % 1000)) {
-            buf[k++] = '.';
-            k += sk_fmt_pad(buf + k, (uint64_t)(rem % 1000), 3);
-        }
-        if (style != SK_TIME_TEXT) {
-            buf[k++] = 'Z';
-            buf[k] = '\0';
-        }
-        return buf;
+    /* "%04d-%02d-%02dT%02d:%02d:%02d[.%03d]Z" (" " and no Z: SK_TIME_TEXT),
+     * without printf (the workers' hot paths) */
+    char out[SK_TIME_MAX];
+    size_t k = s_put_ymd(out, y, m, d);
+    out[k++] = style == SK_TIME_TEXT ? ' ' : 'T';
+    k += sk_fmt_pad(out + k, (uint64_t)(rem / 3600000), 2);
+    out[k++] = ':';
+    k += sk_fmt_pad(out + k, (uint64_t)(rem / 60000 % 60), 2);
+    out[k++] = ':';
+    k += sk_fmt_pad(out + k, (uint64_t)(rem / 1000 % 60), 2);
+    if (style == SK_TIME_ISO_MS || (style == SK_TIME_ISO_EXACT && rem % 1000)) {
+        out[k++] = '.';
+        k += sk_fmt_pad(out + k, (uint64_t)(rem % 1000), 3);
     }
-    switch (style) {
-    case SK_TIME_ISO_MS:
-        snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, hh, mm, ss,
-                 (int)(rem % 1000));
-        break;
-    case SK_TIME_ISO:
-        snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, hh, mm, ss);
-        break;
-    case SK_TIME_ISO_EXACT:
-        if (rem % 1000)
-            snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, hh, mm, ss,
-                     (int)(rem % 1000));
-        else
-            snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, hh, mm, ss);
-        break;
-    case SK_TIME_TEXT:
-        snprintf(buf, n, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, hh, mm, ss);
-        break;
+    if (style != SK_TIME_TEXT) {
+        out[k++] = 'Z';
+        out[k] = '\0';
     }
-    return buf;
+    return s_copy(out, buf, n);
 }
 
 int sk_date_weekday(sk_day_t day)

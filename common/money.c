@@ -172,32 +172,26 @@ char *sk_percent_format(int32_t ppm, char *buf, size_t n)
 {
     if (!buf || n == 0)
         return buf;
-    int64_t v = ppm;
-    const char *sign = "";
-    if (v < 0) {
-        sign = "-";
-        v = -v;
-    }
+    int64_t v = ppm < 0 ? -(int64_t)ppm : ppm;
     int64_t whole = v / 10000, frac = v % 10000;
     int width = 4;
     while (frac && frac % 10 == 0) {
         frac /= 10;
         width--;
     }
-    if (n >= 16) { /* "-214748.3648" at most: without printf, as terms are written per order */
-        size_t k = 0;
-        if (*sign)
-            buf[k++] = '-';
-        k += sk_fmt_pad(buf + k, (uint64_t)whole, 0);
-        if (frac) {
-            buf[k++] = '.';
-            sk_fmt_pad(buf + k, (uint64_t)frac, width);
-        }
-    } else if (frac == 0) {
-        snprintf(buf, n, "%s%lld", sign, (long long)whole);
-    } else {
-        snprintf(buf, n, "%s%lld.%0*lld", sign, (long long)whole, width, (long long)frac);
+    /* "%s%lld" or "%s%lld.%0*lld" without printf (terms are written per
+     * order): "-214748.3648" at most */
+    char out[16];
+    size_t k = 0;
+    if (ppm < 0)
+        out[k++] = '-';
+    k += sk_fmt_pad(out + k, (uint64_t)whole, 0);
+    if (frac) {
+        out[k++] = '.';
+        sk_fmt_pad(out + k, (uint64_t)frac, width);
     }
+    sk_text_t t = sk_text(buf, n);
+    sk_text_str(&t, out);
     return buf;
 }
 

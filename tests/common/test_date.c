@@ -212,14 +212,23 @@ static void test_time_format(void **state)
 
 /* The formats as printf writes them ("%04d-%02d-%02d", and the instants'
  * "...T%02d:%02d:%02d.%03dZ"), which the formatters write without printf:
- * every 7th day of the years 1900..9999 and 300 000 instants spread over
- * them, before 1970 too, each in every style, the same text. */
+ * every 7th day of the years 1900..9999, days ten thousand years around
+ * them, and 300 000 instants spread over them, before 1970 too, each in
+ * every style, the same text. */
 static void test_format_like_printf(void **state)
 {
     (void)state;
     char got[SK_TIME_MAX], want[SK_TIME_MAX];
     sk_day_t first = sk_date_from_ymd(1900, 1, 1), last = sk_date_from_ymd(9999, 12, 31);
     for (sk_day_t day = first; day <= last; day += 7) {
+        int y, m, d;
+        sk_date_to_ymd(day, &y, &m, &d);
+        snprintf(want, sizeof want, "%04d-%02d-%02d", y, m, d);
+        assert_string_equal(sk_date_format(day, got, sizeof got), want);
+    }
+    /* far outside the years a date may be parsed in, before year 0 too
+     * ("%04d" of -5 is "-005") */
+    for (sk_day_t day = -4000000; day <= 4000000; day += 99991) {
         int y, m, d;
         sk_date_to_ymd(day, &y, &m, &d);
         snprintf(want, sizeof want, "%04d-%02d-%02d", y, m, d);
