@@ -421,9 +421,10 @@ s_acl() {
   # and records a refusal once (sk:{sN}:ovref). The policy report's counters
   # (sk:{sN}:pol, sk:{sN}:pcust, sk:{sN}:psp) and their rebuild marker are its own.
   echo "user discount on >$(s_pw discount) resetchannels -@all" \
-    "+ping +get +set +scan +hget +hmget +hgetall +hset +hdel +hincrby +zadd +zrem +lpush" \
-    "+hexists +hsetnx +zscore +zrange +hscan" \
-    "+xreadgroup +xack +xdel +xautoclaim +xgroup|create +xpending +evalsha +script|load" \
+    "+ping +get +set +del +scan +hget +hmget +hgetall +hset +hdel +hincrby +zadd +zrem" \
+    "+lpush +hexists +hsetnx +zscore +zrange +hscan" \
+    "+xreadgroup +xack +xdel +xtrim +xinfo|groups +xautoclaim +xgroup|create +xpending" \
+    "+evalsha +script|load" \
     "$(s_keys '~sk:{sSHARD}:events' '~sk:{sSHARD}:inv:*' '~sk:{sSHARD}:copen:*' \
       '~sk:{sSHARD}:hist:*' '~sk:{sSHARD}:fc:*' '~sk:{sSHARD}:takeup' \
       '~sk:{sSHARD}:stats' '~sk:{sSHARD}:unapplied' '~sk:{sys}:hb' '~sk:{sys}:layout' \

@@ -3,12 +3,12 @@
  * Shows what the workers and Redis say, read in one pipelined round trip:
  * each worker's heartbeat (sk:{sys}:hb, written every second: a heartbeat
  * older than S_STALE_MS means the worker is stuck or gone), the events
- * waiting for the discount workers (XLEN of the 16 streams; XPENDING of the
- * consumer group: delivered but not yet applied), the dead letters
- * (LLEN sk:{sys}:dlq), the events the discount workers acknowledged without
- * recording them (LLEN of the 16 sk:{sN}:unapplied), ingest's counters and the sequence gaps per source
- * seen on PUB feeds. Read-only. A worker serving /metrics (SKONTO_METRICS_ADDR)
- * says where in its heartbeat ("metrics": "host:port"); the table then has a
+ * waiting for the discount workers (XLEN of the 16 streams, which holds an applied entry behind one
+ * pending for under a second, docs/DATAFLOW.md step 6; XPENDING of the consumer group: delivered
+ * but not yet applied), the dead letters (LLEN sk:{sys}:dlq), the events the discount workers
+ * acknowledged without recording them (LLEN of the 16 sk:{sN}:unapplied), ingest's counters and the
+ * sequence gaps per source seen on PUB feeds. Read-only. A worker serving /metrics
+ * (SKONTO_METRICS_ADDR) says where in its heartbeat ("metrics": "host:port"); the table then has a
  * metrics column. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,7 +47,9 @@ static void s_help(FILE *out)
             "                 older than 5 s is marked STALE (the worker is stuck or gone)\n"
             "  queue          events accepted by ingest that no discount worker has applied\n"
             "                 yet, and how many of those a worker has taken (is working on,\n"
-            "                 or took before it died: another worker reclaims them)\n"
+            "                 or took before it died: another worker reclaims them); an\n"
+            "                 event applied after one a worker took under a second ago\n"
+            "                 may still count until that one is applied\n"
             "  dead letters   rejected events kept for inspection (skontoctl dlq list)\n"
             "  not recorded   accepted events a discount worker could not record (payment on\n"
             "                 a paid invoice, other currency, ...): skontoctl dlq list\n"
@@ -60,8 +62,8 @@ static void s_help(FILE *out)
             "           metrics (host:port or null), stale}], queue {waiting, pending},\n"
             "           dead_letters, unapplied,\n"
             "           ingest {counter: n},\n"
-            "           gaps {source: n}}; waiting counts every event not yet applied,\n"
-            "           pending those of them a worker has taken\n"
+            "           gaps {source: n}}; waiting counts every event not yet applied\n"
+            "           (as above), pending those of them a worker has taken\n"
             "\n"
             "Environment: SKONTO_REDIS_URL.\n");
 }

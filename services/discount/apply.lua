@@ -22,7 +22,8 @@
 -- no time to live, and without it SET would look for one to remove in the
 -- table of keys that have one (the event-id claims, one per remembered id).
 -- rev: the revision the plan was computed from ("0" = the invoice must not
--- exist); the stored one becomes rev + 1. q: the
+-- exist: it is stored at once with SET NX, which is also that check, and
+-- deleted again should the entry be DUP); the stored one becomes rev + 1. q: the
 -- entry's number among its order's events ("" none): the stored q becomes the
 -- larger of it and the q already stored, so it never goes back. kb: KEYS index
 -- of the entry's invoice (copen kb+1, hist kb+2); m: order id (zset member);
@@ -82,6 +83,7 @@ redis.call('HSETNX', KEYS[7], '', 'a hash table, not a listpack: O(1) per custom
            string.rep('.', 64))
 local out, del, acc = {}, {}, {}
 local BIG, LIM = 1125899906842624, 4503599627370496
+local HOLD_MS = 1000
 -- The stored invoice's rev and q (strings) and where its state starts;
 -- "0", "0" when there is none, nil for a value that is not an invoice string.
 local function header(k)
@@ -155,7 +157,15 @@ while i <= n do
     local si = ai + 1 + 2 * na
     i = si + 3
     local inv = KEYS[kb]
-    local r, sq = header(inv)
+    -- a new invoice is stored at once, which is also the check that there is
+    -- none (no GET); it is deleted again if the entry turns out to be DUP
+    local r, sq, made = '0', '0', false
+    if exp == '0' then
+      made = redis.call('SET', inv, '1.' .. later('0', q) .. '|' .. state, 'NX') ~= false
+      if not made then r = nil end
+    else
+      r, sq = header(inv)
+    end
     if r ~= exp then
       if not ovr and #redis.call('XPENDING', S, 'discount', id, id, 1) == 0 then st = 'DUP'
       else st = 'STALE' end
@@ -171,8 +181,10 @@ while i <= n do
       end
       if cop == '-' then redis.call('ZREM', KEYS[kb + 1], m)
       elseif cop ~= '' then redis.call('ZADD', KEYS[kb + 1], cop, m) end
-      local rev1 = string.format('%d', tonumber(exp) + 1)
-      redis.call('SET', inv, rev1 .. '.' .. later(sq, q) .. '|' .. state, 'KEEPTTL')
+      if not made then
+        local rev1 = string.format('%d', tonumber(exp) + 1)
+        redis.call('SET', inv, rev1 .. '.' .. later(sq, q) .. '|' .. state, 'KEEPTTL')
+      end
       oki[#oki + 1], okb[#okb + 1] = incs, kb
       if nd > 0 then redis.call('ZREM', KEYS[6], unpack(ARGV, ri + 2, ri + 1 + nd)) end
       if na > 0 and ARGV[ri] == '0' then
@@ -191,7 +203,10 @@ while i <= n do
         redis.call('ZADD', KEYS[6], ARGV[si + 2], sk)
       end
     end
-    if st ~= 'OK' then miss = true end
+    if st ~= 'OK' then
+      miss = true
+      if made then redis.call('DEL', inv) end
+    end
   end
   out[#out + 1] = st
 end
@@ -209,5 +224,40 @@ else
     end
   end
 end
-if #del > 0 then redis.call('XDEL', S, unpack(del)) end
+-- The acknowledged entries leave the stream: everything before the oldest
+-- entry still pending (delivered in stream order, so acknowledged) is
+-- trimmed, which costs a fifth of deleting entries one by one. What this
+-- call acknowledged after that entry is left to the call that settles it,
+-- unless the entry was delivered more than HOLD_MS ago (it waits for its
+-- order, or its worker died): then deleted now, so a held entry keeps back
+-- at most a second of its stream. Nothing pending: everything delivered goes.
+if #del > 0 then
+  local p = redis.call('XPENDING', S, 'discount', '-', '+', 1)[1]
+  if not p then
+    local last
+    for _, g in ipairs(redis.call('XINFO', 'GROUPS', S)) do
+      local f = {}
+      for j = 1, #g, 2 do f[g[j]] = g[j + 1] end
+      if f.name == 'discount' then last = f['last-delivered-id'] end
+    end
+    redis.call('XTRIM', S, 'MINID', last)
+    redis.call('XDEL', S, last)
+  else
+    local low = p[1]
+    redis.call('XTRIM', S, 'MINID', low)
+    if p[3] > HOLD_MS then
+      local function split(x)
+        local a, b = string.match(x, '^(%d+)-(%d+)$')
+        return tonumber(a), tonumber(b)
+      end
+      local lm, ls = split(low)
+      local keep = {}
+      for _, x in ipairs(del) do
+        local m, q = split(x)
+        if m > lm or (m == lm and q > ls) then keep[#keep + 1] = x end
+      end
+      if #keep > 0 then redis.call('XDEL', S, unpack(keep)) end
+    end
+  end
+end
 return out

@@ -566,6 +566,12 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(apply("0"), ["DUP"])
         self.assertEqual(apply("1"), ["DUP"])
         self.assertEqual(state(), done)
+        # a first version stores its invoice before it looks for the entry:
+        # an entry applied already (its invoice since removed by hand) is
+        # DUP and leaves no invoice behind
+        self.r.cmd("DEL", inv)
+        self.assertEqual(apply("0"), ["DUP"])
+        self.assertIsNone(self.r.cmd("GET", inv))
 
     def test_apply_script_batch_has_one_result_per_entry(self):
         """One call for several entries: each is OK, DUP or STALE on its own;
@@ -603,9 +609,10 @@ class DiscountTest(unittest.TestCase):
                          ["SO-A", "20800"])  # not SO-B: STALE
         self.assertEqual(self.r.cmd("ZCARD", "sk:{s1}:copen:C-2"), 0)  # SO-C: closed
         self.assertEqual(self.r.cmd("GET", "sk:{s1}:inv:SO-B"), "4.0|B")
-        # only e2 (STALE) is still pending and in the stream
+        # only e2 (STALE) is still pending; e1 before it left the stream, e3
+        # and e4 after it wait for it to settle (it is not a second old)
         self.assertEqual(self.r.cmd("XPENDING", keys[0], "discount")[0], 1)
-        self.assertEqual([e[0] for e in self.r.cmd("XRANGE", keys[0], "-", "+")], [e2])
+        self.assertEqual([e[0] for e in self.r.cmd("XRANGE", keys[0], "-", "+")], [e2, e3, e4])
         # the same entries again: DUP for the applied ones, nothing changes
         res = self.r.cmd("EVALSHA", sha, len(keys) + len(per), *(keys + per), *self.ARGV_HEAD,
                          *argv)
@@ -620,6 +627,41 @@ class DiscountTest(unittest.TestCase):
         self.assertEqual(self.r.hgetall("sk:{s1}:fc:net"), {"d|CNY": str(10 * big + 7)})
         self.assertEqual(self.r.cmd("GET", "sk:{s1}:inv:SO-B"), "5.0|S-SO-B")
         self.assertEqual(self.r.cmd("XLEN", keys[0]), 0)
+
+    def test_apply_script_deletes_what_it_acknowledged_behind_an_old_pending_entry(self):
+        """Acknowledged entries leave the stream: those before the oldest
+        pending entry are trimmed; those after it wait for it only while it
+        is younger than a second (one waiting for its order, or held by a
+        worker that died, would keep them for minutes): then they are
+        deleted at once. Once nothing is pending, nothing is left."""
+        sha = self.load_apply_script()
+        stream = self.SHARD_KEYS[0]
+        self.r.cmd("XGROUP", "CREATE", stream, "discount", "0", "MKSTREAM")
+        old = self.r.cmd("XADD", stream, "*", "e", "x")
+        new = [self.r.cmd("XADD", stream, "*", "e", "x") for _ in range(3)]
+        self.r.cmd("XREADGROUP", "GROUP", "discount", "ghost", "STREAMS", stream, ">")
+        # as if delivered 5 s ago
+        self.r.cmd("XCLAIM", stream, "discount", "ghost", 0, old, "IDLE", 5000)
+
+        def ack(*ids):
+            argv = [x for i in ids for x in (i, "*", "", 0, "")]
+            return self.r.cmd("EVALSHA", sha, len(self.SHARD_KEYS), *self.SHARD_KEYS,
+                              *self.ARGV_HEAD, *argv)
+
+        self.assertEqual(ack(new[0], new[2]), ["OK", "OK"])
+        # old, delivered 5 s ago, is still pending: what was acknowledged after it is gone
+        self.assertEqual([e[0] for e in self.r.cmd("XRANGE", stream, "-", "+")], [old, new[1]])
+        self.assertEqual(ack(old), ["OK"])
+        # new[1], pending and not a second old, keeps nothing back that is before it
+        self.assertEqual([e[0] for e in self.r.cmd("XRANGE", stream, "-", "+")], [new[1]])
+        # nothing pending then: all that was delivered goes, an entry not
+        # yet delivered stays
+        later = self.r.cmd("XADD", stream, "*", "e", "x")
+        self.assertEqual(ack(new[1]), ["OK"])
+        self.assertEqual([e[0] for e in self.r.cmd("XRANGE", stream, "-", "+")], [later])
+        self.r.cmd("XREADGROUP", "GROUP", "discount", "ghost", "STREAMS", stream, ">")
+        self.assertEqual(ack(later), ["OK"])
+        self.assertEqual(self.r.cmd("XLEN", stream), 0)
 
     def test_apply_script_adds_the_workers_sums_only_when_every_record_applies(self):
         """The counter sums the worker computed for a call are added as they
