@@ -28,6 +28,12 @@ const sk_currency_t *sk_currency_find(const char *code)
     return NULL;
 }
 
+/* s quoted for a message (sk_err_quote), only when there is one to write. */
+static const char *s_q(const char *s, char q[SK_ERR_QUOTE_MAX])
+{
+    return sk_err_quote(s, strlen(s), q, SK_ERR_QUOTE_MAX);
+}
+
 int sk_money_parse(const char *s, const sk_currency_t *cur, int64_t *out, sk_err_t *err)
 {
     char q[SK_ERR_QUOTE_MAX];
@@ -35,9 +41,8 @@ int sk_money_parse(const char *s, const sk_currency_t *cur, int64_t *out, sk_err
         return sk_err_set(err, "bad_currency", "no currency given for the amount");
     if (!s || !*s)
         return sk_err_set(err, "bad_amount", "amount is empty");
-    sk_err_quote(s, strlen(s), q, sizeof q);
     if (s[0] == '-')
-        return sk_err_set(err, "bad_amount", "amount \"%s\": must not be negative", q);
+        return sk_err_set(err, "bad_amount", "amount \"%s\": must not be negative", s_q(s, q));
 
     int64_t units = 0;
     size_t i = 0;
@@ -60,15 +65,16 @@ int sk_money_parse(const char *s, const sk_currency_t *cur, int64_t *out, sk_err
             if (frac_digits < 18)
                 frac = frac * 10 + (s[i] - '0');
         if (frac_digits == 0)
-            return sk_err_set(err, "bad_amount", "amount \"%s\": not a decimal number", q);
+            return sk_err_set(err, "bad_amount", "amount \"%s\": not a decimal number", s_q(s, q));
     }
     if (s[i] != '\0' || int_digits == 0)
-        return sk_err_set(err, "bad_amount", "amount \"%s\": not a decimal number", q);
+        return sk_err_set(err, "bad_amount", "amount \"%s\": not a decimal number", s_q(s, q));
     if (frac_digits > cur->digits) {
         if (cur->digits == 0)
-            return sk_err_set(err, "bad_amount", "amount \"%s\": %s has no decimals", q, cur->code);
-        return sk_err_set(err, "bad_amount", "amount \"%s\": %s has %d decimals", q, cur->code,
-                          cur->digits);
+            return sk_err_set(err, "bad_amount", "amount \"%s\": %s has no decimals", s_q(s, q),
+                              cur->code);
+        return sk_err_set(err, "bad_amount", "amount \"%s\": %s has %d decimals", s_q(s, q),
+                          cur->code, cur->digits);
     }
     int64_t scale = 1;
     for (int k = 0; k < cur->digits; k++)
@@ -78,8 +84,8 @@ int sk_money_parse(const char *s, const sk_currency_t *cur, int64_t *out, sk_err
     __int128 v = (__int128)units * scale + frac;
     if (too_big || v > SK_MONEY_MAX) {
         char max[40];
-        return sk_err_set(err, "bad_amount", "amount \"%s\": above the largest amount %s", q,
-                          sk_money_format(SK_MONEY_MAX, cur, max, sizeof max));
+        return sk_err_set(err, "bad_amount", "amount \"%s\": above the largest amount %s",
+                          s_q(s, q), sk_money_format(SK_MONEY_MAX, cur, max, sizeof max));
     }
     *out = (int64_t)v;
     return 0;
@@ -138,7 +144,6 @@ int sk_percent_parse(const char *s, int32_t *ppm, sk_err_t *err)
     char q[SK_ERR_QUOTE_MAX];
     if (!s || !*s)
         return sk_err_set(err, "bad_rate", "rate is empty");
-    sk_err_quote(s, strlen(s), q, sizeof q);
     size_t i = 0;
     int64_t whole = 0;
     int int_digits = 0;
@@ -153,17 +158,17 @@ int sk_percent_parse(const char *s, int32_t *ppm, sk_err_t *err)
             if (frac_digits < 4)
                 frac = frac * 10 + (s[i] - '0');
         if (frac_digits == 0)
-            return sk_err_set(err, "bad_rate", "rate \"%s\": not a decimal number", q);
+            return sk_err_set(err, "bad_rate", "rate \"%s\": not a decimal number", s_q(s, q));
     }
     if (s[i] != '\0' || int_digits == 0)
-        return sk_err_set(err, "bad_rate", "rate \"%s\": not a decimal number", q);
+        return sk_err_set(err, "bad_rate", "rate \"%s\": not a decimal number", s_q(s, q));
     if (frac_digits > 4)
-        return sk_err_set(err, "bad_rate", "rate \"%s\": at most 4 decimals", q);
+        return sk_err_set(err, "bad_rate", "rate \"%s\": at most 4 decimals", s_q(s, q));
     for (int k = frac_digits; k < 4; k++)
         frac *= 10;
     int64_t v = whole * 10000 + frac; /* in 1/10000 of a percent == ppm */
     if (v <= 0 || v >= 100 * 10000)
-        return sk_err_set(err, "bad_rate", "rate \"%s\" must be above 0 and below 100", q);
+        return sk_err_set(err, "bad_rate", "rate \"%s\" must be above 0 and below 100", s_q(s, q));
     *ppm = (int32_t)v;
     return 0;
 }
