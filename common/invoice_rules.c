@@ -199,7 +199,8 @@ static void s_delta(sk_invoice_change_t *ch, sk_tally_t counter, const char *fie
         return; /* cannot happen: see SK_CHANGE_MAX_DELTAS */
     sk_delta_t *d = &ch->deltas[ch->ndeltas++];
     d->counter = counter;
-    snprintf(d->field, sizeof d->field, "%s", field);
+    sk_text_t t = sk_text(d->field, sizeof d->field); /* cut as snprintf would; per delta */
+    sk_text_str(&t, field);
     d->delta = delta;
 }
 

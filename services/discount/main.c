@@ -75,6 +75,7 @@
 #include "sk_clock.h"
 #include "sk_config.h"
 #include "sk_grow.h"
+#include "sk_fmt.h"
 #include "sk_heartbeat.h"
 #include "sk_log.h"
 #include "sk_map.h"
@@ -203,7 +204,10 @@ static const char *s_order_key(const s_item_t *it, char *buf, size_t n)
 {
     if (!it->e.env || !it->e.order_id)
         return NULL;
-    snprintf(buf, n, "%d|%s", it->e.shard, it->e.order_id);
+    sk_text_t t = sk_text(buf, n); /* "%d|%s", per entry and wave */
+    sk_text_int(&t, it->e.shard);
+    sk_text_char(&t, '|');
+    sk_text_str(&t, it->e.order_id);
     return buf;
 }
 
@@ -392,8 +396,10 @@ static int s_take_entries(s_worker_t *w, int shard, const redisReply *entries, s
             return -1;
         discount_entry_decode(&it->e, shard, id->str, id->len, data, len);
         it->read_ns = sk_metrics_now_ns();
-        snprintf(it->e.seq, sizeof it->e.seq, "%s", seq);
-        snprintf(it->e.user, sizeof it->e.user, "%s", user);
+        sk_text_t ts = sk_text(it->e.seq, sizeof it->e.seq),
+                  tu = sk_text(it->e.user, sizeof it->e.user);
+        sk_text_str(&ts, seq);
+        sk_text_str(&tu, user);
         if (s_list_push(out, it) != 0) {
             s_item_free(it);
             return -1;
