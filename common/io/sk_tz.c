@@ -3,6 +3,7 @@
 #include "sk_tz.h"
 
 #include <glib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "sk_error.h"
@@ -16,6 +17,8 @@ struct sk_tz {
 
 G_LOCK_DEFINE_STATIC(s_cache);
 static GHashTable *s_zones; /* id -> sk_tz_t *, known zones only */
+/* the cache's generation, moved on by sk_tz_cache_clear (see s_memo) */
+static unsigned s_gen = 1;
 
 /* An IANA id's shape: parts of [A-Za-z0-9_+-] that start with a letter,
  * joined by '/'. No '.', so never a path outside the database. */
@@ -126,6 +129,7 @@ void sk_tz_cache_clear(void)
     if (s_zones)
         g_hash_table_destroy(s_zones);
     s_zones = NULL;
+    __atomic_add_fetch(&s_gen, 1, __ATOMIC_RELEASE);
     G_UNLOCK(s_cache);
 }
 
@@ -151,10 +155,29 @@ static int64_t s_local_to_utc_s(GTimeZone *zone, int64_t local)
     return t - g_time_zone_get_offset(zone, i);
 }
 
+/* The last answers of sk_tz_local_instant, per thread: the discount worker
+ * asks for the same few instants (reminders, statements) order after order,
+ * and GLib searches a zone's transitions one by one for each. Entries of a
+ * cache generation before the last sk_tz_cache_clear are not used (a zone
+ * freed then may come back at the same address). */
+#define S_MEMO 64
+typedef struct {
+    const sk_tz_t *tz;
+    unsigned gen;
+    int64_t local, utc;
+} s_memo_t;
+static _Thread_local s_memo_t s_memo[S_MEMO];
+
 int64_t sk_tz_local_instant(const sk_tz_t *tz, sk_day_t day, int minute)
 {
     int64_t local = (int64_t)day * S_DAY_S + (int64_t)minute * 60;
-    return s_local_to_utc_s(tz->zone, local) * 1000;
+    unsigned gen = __atomic_load_n(&s_gen, __ATOMIC_ACQUIRE);
+    uint64_t h = ((uint64_t)(uintptr_t)tz ^ (uint64_t)local) * 0x9E3779B97F4A7C15ull;
+    _Static_assert(S_MEMO == 1 << 6, "the index is the hash's top 6 bits");
+    s_memo_t *m = &s_memo[h >> 58];
+    if (m->tz != tz || m->gen != gen || m->local != local)
+        *m = (s_memo_t){tz, gen, local, s_local_to_utc_s(tz->zone, local)};
+    return m->utc * 1000;
 }
 
 int64_t sk_tz_day_start(const sk_tz_t *tz, sk_day_t day)

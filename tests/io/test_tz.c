@@ -222,6 +222,38 @@ static void *s_worker(void *arg)
     return arg;
 }
 
+/* sk_tz_local_instant remembers its last answers per thread: asked again,
+ * in another order, zone after zone, and after the zone cache is cleared
+ * (a zone may come back at the address of a freed one), it answers the
+ * same, and each zone its own. */
+static void test_instants_remembered_per_zone(void **state)
+{
+    (void)state;
+    enum { N = 48 * 3 };
+    static const char *const ids[] = {"America/New_York", "Europe/Berlin", "Asia/Tokyo"};
+    static const int64_t off_h[] = {-5, 1, 9}; /* on 2026-01-15, no DST anywhere */
+    int64_t first[3][N];
+    for (int round = 0; round < 3; round++) {
+        if (round == 2)
+            sk_tz_cache_clear();
+        for (int k = 0; k < N; k++) {
+            int kk = round == 1 ? N - 1 - k : k;
+            for (int z = 0; z < 3; z++) {
+                const sk_tz_t *tz = s_zone(ids[z]);
+                sk_day_t d = s_day("2026-01-14") + kk / 48;
+                int64_t t = sk_tz_local_instant(tz, d, (kk % 48) * 30);
+                if (round == 0) {
+                    first[z][kk] = t;
+                    int64_t local = ((int64_t)d * 1440 + (kk % 48) * 30) * 60000;
+                    assert_int_equal(t, local - off_h[z] * 3600000);
+                } else {
+                    assert_int_equal(t, first[z][kk]);
+                }
+            }
+        }
+    }
+}
+
 static void test_cache_shared_and_thread_safe(void **state)
 {
     (void)state;
@@ -258,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_local_day_and_offset),
         cmocka_unit_test(test_statement_next),
         cmocka_unit_test(test_unknown_zones_refused),
+        cmocka_unit_test(test_instants_remembered_per_zone),
         cmocka_unit_test(test_cache_shared_and_thread_safe),
     };
     return cmocka_run_group_tests(tests, NULL, s_teardown);
