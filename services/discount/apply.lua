@@ -22,8 +22,9 @@
 -- no time to live, and without it SET would look for one to remove in the
 -- table of keys that have one (the event-id claims, one per remembered id).
 -- rev: the revision the plan was computed from ("0" = the invoice must not
--- exist: it is stored at once with SET NX, which is also that check, and
--- deleted again should the entry be DUP); the stored one becomes rev + 1. q: the
+-- exist: without a hand-off it is stored at once with SET NX, which is also
+-- that check, and deleted again should the entry be DUP); the stored one
+-- becomes rev + 1. q: the
 -- entry's number among its order's events ("" none): the stored q becomes the
 -- larger of it and the q already stored, so it never goes back. kb: KEYS index
 -- of the entry's invoice (copen kb+1, hist kb+2); m: order id (zset member);
@@ -158,9 +159,10 @@ while i <= n do
     i = si + 3
     local inv = KEYS[kb]
     -- a new invoice is stored at once, which is also the check that there is
-    -- none (no GET); it is deleted again if the entry turns out to be DUP
+    -- none (no GET); it is deleted again if the entry turns out to be DUP.
+    -- Not with a hand-off, which must stay the first write (see below).
     local r, sq, made = '0', '0', false
-    if exp == '0' then
+    if exp == '0' and not hk then
       made = redis.call('SET', inv, '1.' .. later('0', q) .. '|' .. state, 'NX') ~= false
       if not made then r = nil end
     else
