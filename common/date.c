@@ -84,7 +84,6 @@ int sk_date_parse(const char *s, sk_day_t *out, sk_err_t *err)
     char q[SK_ERR_QUOTE_MAX];
     if (!s || !*s)
         return sk_err_set(err, "bad_date", "date is empty (want YYYY-MM-DD)");
-    sk_err_quote(s, strlen(s), q, sizeof q);
     int y = -1, m = -1, d = -1;
     if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
         y = s_digits(s, 4);
@@ -92,17 +91,19 @@ int sk_date_parse(const char *s, sk_day_t *out, sk_err_t *err)
         d = s_digits(s + 8, 2);
     }
     if (y < 0 || m < 0 || d < 0)
-        return sk_err_set(err, "bad_date", "date \"%s\": want YYYY-MM-DD", q);
+        return sk_err_set(err, "bad_date", "date \"%s\": want YYYY-MM-DD", sk_err_quote_str(s, q));
     if (y < SK_DATE_MIN_YEAR || y > SK_DATE_MAX_YEAR)
-        return sk_err_set(err, "bad_date", "date \"%s\": year must be %d..%d", q, SK_DATE_MIN_YEAR,
-                          SK_DATE_MAX_YEAR);
+        return sk_err_set(err, "bad_date", "date \"%s\": year must be %d..%d",
+                          sk_err_quote_str(s, q), SK_DATE_MIN_YEAR, SK_DATE_MAX_YEAR);
     if (m < 1 || m > 12)
-        return sk_err_set(err, "bad_date", "date \"%s\": month must be 01..12", q);
+        return sk_err_set(err, "bad_date", "date \"%s\": month must be 01..12",
+                          sk_err_quote_str(s, q));
     int dim = sk_days_in_month(y, m);
     if (d < 1)
-        return sk_err_set(err, "bad_date", "date \"%s\": day must be 01..%02d", q, dim);
+        return sk_err_set(err, "bad_date", "date \"%s\": day must be 01..%02d",
+                          sk_err_quote_str(s, q), dim);
     if (d > dim)
-        return sk_err_set(err, "bad_date", "date \"%s\": %s %d has %d days", q,
+        return sk_err_set(err, "bad_date", "date \"%s\": %s %d has %d days", sk_err_quote_str(s, q),
                           s_month_names[m - 1], y, dim);
     *out = sk_date_from_ymd(y, m, d);
     return 0;

@@ -28,12 +28,6 @@ const sk_currency_t *sk_currency_find(const char *code)
     return NULL;
 }
 
-/* s quoted for a message (sk_err_quote), only when there is one to write. */
-static const char *s_q(const char *s, char q[SK_ERR_QUOTE_MAX])
-{
-    return sk_err_quote(s, strlen(s), q, SK_ERR_QUOTE_MAX);
-}
-
 int sk_money_parse(const char *s, const sk_currency_t *cur, int64_t *out, sk_err_t *err)
 {
     char q[SK_ERR_QUOTE_MAX];
@@ -42,7 +36,8 @@ int sk_money_parse(const char *s, const sk_currency_t *cur, int64_t *out, sk_err
     if (!s || !*s)
         return sk_err_set(err, "bad_amount", "amount is empty");
     if (s[0] == '-')
-        return sk_err_set(err, "bad_amount", "amount \"%s\": must not be negative", s_q(s, q));
+        return sk_err_set(err, "bad_amount", "amount \"%s\": must not be negative",
+                          sk_err_quote_str(s, q));
 
     int64_t units = 0;
     size_t i = 0;
@@ -65,16 +60,18 @@ int sk_money_parse(const char *s, const sk_currency_t *cur, int64_t *out, sk_err
             if (frac_digits < 18)
                 frac = frac * 10 + (s[i] - '0');
         if (frac_digits == 0)
-            return sk_err_set(err, "bad_amount", "amount \"%s\": not a decimal number", s_q(s, q));
+            return sk_err_set(err, "bad_amount", "amount \"%s\": not a decimal number",
+                              sk_err_quote_str(s, q));
     }
     if (s[i] != '\0' || int_digits == 0)
-        return sk_err_set(err, "bad_amount", "amount \"%s\": not a decimal number", s_q(s, q));
+        return sk_err_set(err, "bad_amount", "amount \"%s\": not a decimal number",
+                          sk_err_quote_str(s, q));
     if (frac_digits > cur->digits) {
         if (cur->digits == 0)
-            return sk_err_set(err, "bad_amount", "amount \"%s\": %s has no decimals", s_q(s, q),
-                              cur->code);
-        return sk_err_set(err, "bad_amount", "amount \"%s\": %s has %d decimals", s_q(s, q),
-                          cur->code, cur->digits);
+            return sk_err_set(err, "bad_amount", "amount \"%s\": %s has no decimals",
+                              sk_err_quote_str(s, q), cur->code);
+        return sk_err_set(err, "bad_amount", "amount \"%s\": %s has %d decimals",
+                          sk_err_quote_str(s, q), cur->code, cur->digits);
     }
     int64_t scale = 1;
     for (int k = 0; k < cur->digits; k++)
@@ -85,7 +82,8 @@ int sk_money_parse(const char *s, const sk_currency_t *cur, int64_t *out, sk_err
     if (too_big || v > SK_MONEY_MAX) {
         char max[40];
         return sk_err_set(err, "bad_amount", "amount \"%s\": above the largest amount %s",
-                          s_q(s, q), sk_money_format(SK_MONEY_MAX, cur, max, sizeof max));
+                          sk_err_quote_str(s, q),
+                          sk_money_format(SK_MONEY_MAX, cur, max, sizeof max));
     }
     *out = (int64_t)v;
     return 0;
@@ -158,17 +156,21 @@ int sk_percent_parse(const char *s, int32_t *ppm, sk_err_t *err)
             if (frac_digits < 4)
                 frac = frac * 10 + (s[i] - '0');
         if (frac_digits == 0)
-            return sk_err_set(err, "bad_rate", "rate \"%s\": not a decimal number", s_q(s, q));
+            return sk_err_set(err, "bad_rate", "rate \"%s\": not a decimal number",
+                              sk_err_quote_str(s, q));
     }
     if (s[i] != '\0' || int_digits == 0)
-        return sk_err_set(err, "bad_rate", "rate \"%s\": not a decimal number", s_q(s, q));
+        return sk_err_set(err, "bad_rate", "rate \"%s\": not a decimal number",
+                          sk_err_quote_str(s, q));
     if (frac_digits > 4)
-        return sk_err_set(err, "bad_rate", "rate \"%s\": at most 4 decimals", s_q(s, q));
+        return sk_err_set(err, "bad_rate", "rate \"%s\": at most 4 decimals",
+                          sk_err_quote_str(s, q));
     for (int k = frac_digits; k < 4; k++)
         frac *= 10;
     int64_t v = whole * 10000 + frac; /* in 1/10000 of a percent == ppm */
     if (v <= 0 || v >= 100 * 10000)
-        return sk_err_set(err, "bad_rate", "rate \"%s\" must be above 0 and below 100", s_q(s, q));
+        return sk_err_set(err, "bad_rate", "rate \"%s\" must be above 0 and below 100",
+                          sk_err_quote_str(s, q));
     *ppm = (int32_t)v;
     return 0;
 }
@@ -212,5 +214,5 @@ int sk_rounding_parse(const char *s, sk_rounding_t *out, sk_err_t *err)
         return 0;
     }
     return sk_err_set(err, "bad_rounding", "rounding \"%s\": want half-up or half-even",
-                      s ? sk_err_quote(s, strlen(s), q, sizeof q) : "");
+                      s ? sk_err_quote_str(s, q) : "");
 }

@@ -45,3 +45,8 @@ const char *sk_err_quote(const char *s, size_t len, char *buf, size_t n)
     buf[i] = '\0';
     return buf;
 }
+
+const char *sk_err_quote_str(const char *s, char buf[SK_ERR_QUOTE_MAX])
+{
+    return sk_err_quote(s, strlen(s), buf, SK_ERR_QUOTE_MAX);
+}

@@ -31,5 +31,8 @@ void sk_err_clear(sk_err_t *err);
  * line. Returns buf. */
 #define SK_ERR_QUOTE_MAX 48
 const char *sk_err_quote(const char *s, size_t len, char *buf, size_t n);
+/* The same for a NUL-terminated s, into a buffer of SK_ERR_QUOTE_MAX: called
+ * where a message is written, not before (parsers run per event). */
+const char *sk_err_quote_str(const char *s, char buf[SK_ERR_QUOTE_MAX]);
 
 #endif

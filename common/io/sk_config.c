@@ -18,12 +18,6 @@ static bool s_unset(const char *value)
     return !value || !*value;
 }
 
-/* The value quoted for a message: at most 40 printable characters. */
-static const char *s_quote(const char *value, char buf[SK_ERR_QUOTE_MAX])
-{
-    return sk_err_quote(value, strlen(value), buf, SK_ERR_QUOTE_MAX);
-}
-
 /* Parses a whole decimal number (optional '-') into *out; false if it is not one or overflows. */
 static bool s_whole(const char *s, int64_t *out)
 {
@@ -50,7 +44,7 @@ int sk_config_parse_int(const char *name, const char *value, int64_t dflt, int64
         char q[SK_ERR_QUOTE_MAX];
         return sk_err_set(err, S_CODE,
                           "%s \"%s\": want a whole number from %" PRId64 " to %" PRId64, name,
-                          s_quote(value, q), min, max);
+                          sk_err_quote_str(value, q), min, max);
     }
     *out = v;
     return 0;
@@ -81,13 +75,13 @@ int sk_duration_parse(const char *what, const char *s, int64_t bare_unit_ms, int
         return sk_err_set(err, S_CODE, "%s \"\": %s", what, want);
     while (*p) {
         if (*p < '0' || *p > '9')
-            return sk_err_set(err, S_CODE, "%s \"%s\": %s", what, s_quote(s, q), want);
+            return sk_err_set(err, S_CODE, "%s \"%s\": %s", what, sk_err_quote_str(s, q), want);
         const char *part = p;
         int64_t n = 0;
         while (*p >= '0' && *p <= '9') {
             if (n > S_DURATION_MAX_MS)
                 return sk_err_set(err, S_CODE, "%s \"%s\": more than 100 years", what,
-                                  s_quote(s, q));
+                                  sk_err_quote_str(s, q));
             n = n * 10 + (*p++ - '0');
         }
         int64_t unit = 0;
@@ -103,12 +97,13 @@ int sk_duration_parse(const char *what, const char *s, int64_t bare_unit_ms, int
         if (!ulen) {
             /* A bare number is allowed alone, in the variable's own unit. */
             if (*p || part != s || !bare_unit_ms)
-                return sk_err_set(err, S_CODE, "%s \"%s\": %s", what, s_quote(s, q), want);
+                return sk_err_set(err, S_CODE, "%s \"%s\": %s", what, sk_err_quote_str(s, q), want);
             unit = bare_unit_ms;
         }
         p += ulen;
         if (n > S_DURATION_MAX_MS / unit || total + n * unit > S_DURATION_MAX_MS)
-            return sk_err_set(err, S_CODE, "%s \"%s\": more than 100 years", what, s_quote(s, q));
+            return sk_err_set(err, S_CODE, "%s \"%s\": more than 100 years", what,
+                              sk_err_quote_str(s, q));
         total += n * unit;
     }
     *ms = total;
@@ -139,7 +134,7 @@ int sk_config_parse_duration_ms(const char *name, const char *value, int64_t dfl
     if (v < min_ms || v > max_ms) {
         char q[SK_ERR_QUOTE_MAX], lo[32], hi[32];
         return sk_err_set(err, S_CODE, "%s \"%s\": want a duration from %s to %s", name,
-                          s_quote(value, q), s_duration_text(min_ms, lo, sizeof lo),
+                          sk_err_quote_str(value, q), s_duration_text(min_ms, lo, sizeof lo),
                           s_duration_text(max_ms, hi, sizeof hi));
     }
     *out = v;
@@ -173,7 +168,7 @@ int sk_config_parse_bool(const char *name, const char *value, bool dflt, bool *o
     }
     char q[SK_ERR_QUOTE_MAX];
     return sk_err_set(err, S_CODE, "%s \"%s\": want 1 or 0 (true/false, yes/no, on/off)", name,
-                      s_quote(value, q));
+                      sk_err_quote_str(value, q));
 }
 
 int sk_config_bool(const char *name, bool dflt, bool *out, sk_err_t *err)
@@ -201,7 +196,7 @@ int sk_config_parse_choice(const char *name, const char *value, const char *cons
             used += (size_t)w;
     }
     char q[SK_ERR_QUOTE_MAX];
-    return sk_err_set(err, S_CODE, "%s \"%s\": want %s", name, s_quote(value, q), list);
+    return sk_err_set(err, S_CODE, "%s \"%s\": want %s", name, sk_err_quote_str(value, q), list);
 }
 
 int sk_config_choice(const char *name, const char *const *choices, int dflt, int *out,
@@ -221,11 +216,11 @@ int sk_config_parse_string(const char *name, const char *value, const char *dflt
     size_t len = strlen(value);
     if (len > max_len)
         return sk_err_set(err, S_CODE, "%s \"%s\": want at most %zu bytes (it has %zu)", name,
-                          s_quote(value, q), max_len, len);
+                          sk_err_quote_str(value, q), max_len, len);
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
             return sk_err_set(err, S_CODE, "%s \"%s\": want no control characters", name,
-                              s_quote(value, q));
+                              sk_err_quote_str(value, q));
     *out = value;
     return 0;
 }
@@ -249,10 +244,10 @@ int sk_config_parse_file(const char *name, const char *value, bool required, con
     struct stat st;
     if (stat(value, &st) || access(value, R_OK))
         return sk_err_set(err, S_CODE, "%s \"%s\": want a readable file (%s)", name,
-                          s_quote(value, q), strerror(errno));
+                          sk_err_quote_str(value, q), strerror(errno));
     if (!S_ISREG(st.st_mode))
         return sk_err_set(err, S_CODE, "%s \"%s\": want a readable file (not a regular file)", name,
-                          s_quote(value, q));
+                          sk_err_quote_str(value, q));
     *out = value;
     return 0;
 }
